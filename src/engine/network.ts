@@ -1,0 +1,94 @@
+// The analysis graph: what the bound engine works on, produced from an ONNX graph by the normaliser.
+// Shapes never include the batch dimension (the engine analyses one input at a time).
+
+export type Shape = readonly number[];
+
+/** Index of a layer whose output feeds another layer; NETWORK_INPUT is the model input. */
+export type TensorRef = number;
+export const NETWORK_INPUT: TensorRef = -1;
+
+export interface ConvParams {
+  kind: 'conv';
+  /** ONNX layout [outChannels, inChannels / group, kernelH, kernelW], C order. */
+  weight: Float32Array;
+  weightShape: readonly [number, number, number, number];
+  bias?: Float32Array;
+  strides: readonly [number, number];
+  /** [top, left, bottom, right], as ONNX orders 2-D pads. */
+  pads: readonly [number, number, number, number];
+  dilations: readonly [number, number];
+  group: number;
+}
+
+export interface DenseParams {
+  kind: 'dense';
+  /** [outFeatures, inFeatures], C order: y = W x + b. */
+  weight: Float32Array;
+  outFeatures: number;
+  inFeatures: number;
+  bias?: Float32Array;
+}
+
+/** A per-channel affine map y[c,...] = scale[c] x[c,...] + shift[c] (standalone batch normalisation). */
+export interface ChannelAffineParams {
+  kind: 'channelAffine';
+  scale: Float32Array;
+  shift: Float32Array;
+}
+
+export type LinearParams = ConvParams | DenseParams | ChannelAffineParams;
+
+export type Activation =
+  | { kind: 'relu' }
+  | { kind: 'leakyRelu'; alpha: number }
+  | { kind: 'clip'; min: number; max: number }
+  | { kind: 'hardSigmoid'; alpha: number; beta: number }
+  | { kind: 'sigmoid' }
+  | { kind: 'tanh' };
+
+export interface PoolParams {
+  kernel: readonly [number, number];
+  strides: readonly [number, number];
+  /** [top, left, bottom, right] */
+  pads: readonly [number, number, number, number];
+  dilations: readonly [number, number];
+}
+
+export type LayerOp =
+  /** Affine map, optionally followed by an activation in the same unit (the paper's affine-ReLU function). */
+  | { kind: 'affine'; linear: LinearParams; activation?: Activation }
+  /** An activation that does not follow an affine map directly (e.g. ReLU after a residual Add). */
+  | { kind: 'activation'; activation: Activation }
+  | ({ kind: 'maxPool' } & PoolParams)
+  | ({ kind: 'avgPool'; countIncludePad: boolean } & PoolParams)
+  | { kind: 'globalAvgPool' }
+  /** Flatten, Reshape, Dropout, Identity: values unchanged, only the shape. */
+  | { kind: 'reshape' }
+  | { kind: 'add' }
+  | { kind: 'concat'; axis: number };
+
+export interface Layer {
+  /** Short label for tables: e.g. "conv1+relu". */
+  label: string;
+  /** The ONNX node names this layer came from, in graph order. */
+  nodes: string[];
+  /** The ONNX op types of those nodes, same order. */
+  opTypes: string[];
+  op: LayerOp;
+  inputs: TensorRef[];
+  inputShapes: Shape[];
+  outputShape: Shape;
+  /** ONNX tensor holding this layer's output (after the activation, if any). */
+  onnxOutput: string;
+  /** ONNX tensor holding the affine output before the activation, when the unit has one. */
+  onnxPreActivation?: string;
+}
+
+export interface Network {
+  inputName: string;
+  inputShape: Shape;
+  /** Topological order: a layer only refers to earlier layers or to NETWORK_INPUT. */
+  layers: Layer[];
+  /** The layer whose output is the model output being bounded. */
+  output: TensorRef;
+}
