@@ -65,6 +65,7 @@ export type LayerOp =
   /** Flatten, Reshape, Dropout, Identity: values unchanged, only the shape. */
   | { kind: 'reshape' }
   | { kind: 'add' }
+  /** axis indexes the batchless shapes (ONNX axis − 1 for an NCHW model with a batch axis). */
   | { kind: 'concat'; axis: number };
 
 export interface Layer {

@@ -1,0 +1,168 @@
+// Entry point of the bound engine: validate, run the nominal forward pass once, then one bound run per
+// ε (sharing the forward pass and the ‖A‖ cache), and optionally the certified robustness radius.
+import type { AnalysisResult, EpsilonRun, ProgressEvent, RadiusResult } from '../shared/results';
+import { throwIfCancelled, type CancelSignal } from './errors';
+import { pureForward, tensorValue, type ForwardProvider, type NominalValues } from './forward';
+import { runEpsilon, type RunContext, type SpectralCache } from './layerBounds';
+import type { Network } from './network';
+import { prepareNetwork } from './prepared';
+import { DEFAULT_SPECTRAL_OPTIONS, type SpectralOptions } from './spectral/certifiedNorm';
+
+export interface AnalyzeOptions {
+  epsilons: number[];
+  /** Lanczos failure probability per spectral norm (default 1e-6). */
+  failureProbability?: number;
+  /** Exact dense path when the smaller active dimension is at most this (default 512). */
+  exactCutoff?: number;
+  /** …and the active block has at most this many entries (default 4e6). */
+  maxExactEntries?: number;
+  /** Lanczos steps for large operators (default 200). */
+  lanczosSteps?: number;
+  /** Base seed of the Lanczos start vectors (default 1); each layer's seed is derived and recorded. */
+  seed?: number;
+  /** Also compute the certified robustness radius (needs at least two outputs). */
+  radius?: boolean;
+  /** Most bisection steps (geometric) for the radius (default 16). */
+  radiusIterations?: number;
+  /** Stop the bisection once hi ≤ lo · (1 + radiusTolerance) (default 1e-3). */
+  radiusTolerance?: number;
+  /** Nominal values provider (default: the pure TypeScript forward pass). */
+  forward?: ForwardProvider;
+}
+
+export interface AnalyzeHooks {
+  onProgress?(event: ProgressEvent): void;
+  signal?: CancelSignal;
+}
+
+function validate(network: Network, x0: Float32Array | Float64Array, options: AnalyzeOptions): void {
+  if (options.epsilons.length === 0) throw new Error('no ε given: pass at least one radius');
+  options.epsilons.forEach((e) => {
+    if (!Number.isFinite(e) || e <= 0) throw new Error(`ε must be a finite number > 0, got ${e}`);
+  });
+  const expected = network.inputShape.reduce((a, b) => a * b, 1);
+  if (x0.length !== expected) {
+    throw new Error(`input '${network.inputName}': ${x0.length} values, shape [${network.inputShape.join(', ')}] needs ${expected}`);
+  }
+  for (let i = 0; i < x0.length; i++) {
+    if (!Number.isFinite(x0[i])) throw new Error(`input '${network.inputName}': value ${x0[i]} at flat index ${i} is not finite`);
+  }
+  if (options.failureProbability !== undefined && !(options.failureProbability > 0 && options.failureProbability < 1)) {
+    throw new Error(`failure probability must be in (0, 1), got ${options.failureProbability}`);
+  }
+}
+
+export async function analyzeNetwork(
+  network: Network,
+  x0: Float32Array | Float64Array,
+  options: AnalyzeOptions,
+  hooks: AnalyzeHooks = {},
+): Promise<AnalysisResult> {
+  validate(network, x0, options);
+  const prepared = prepareNetwork(network);
+  const x = Float64Array.from(x0);
+  hooks.onProgress?.({ kind: 'forward', done: false });
+  const nominal = await (options.forward ?? pureForward)(prepared, x);
+  checkNominal(nominal, prepared.layers.map((l) => l.outSize));
+  hooks.onProgress?.({ kind: 'forward', done: true });
+  throwIfCancelled(hooks.signal);
+
+  const spectral: SpectralOptions = {
+    exactCutoff: options.exactCutoff ?? DEFAULT_SPECTRAL_OPTIONS.exactCutoff,
+    maxExactEntries: options.maxExactEntries ?? DEFAULT_SPECTRAL_OPTIONS.maxExactEntries,
+    failureProbability: options.failureProbability ?? DEFAULT_SPECTRAL_OPTIONS.failureProbability,
+    lanczosSteps: options.lanczosSteps ?? DEFAULT_SPECTRAL_OPTIONS.lanczosSteps,
+    seed: options.seed ?? DEFAULT_SPECTRAL_OPTIONS.seed,
+  };
+  const spectralCache: SpectralCache = new Map();
+  const context = (onLayer?: (i: number) => void): RunContext => ({
+    prepared, x0: x, nominal, spectralCache, spectral, signal: hooks.signal, onLayer,
+  });
+
+  const runs: EpsilonRun[] = options.epsilons.map((epsilon, epsilonIndex) => {
+    const outcome = runEpsilon(
+      context((layerIndex) =>
+        hooks.onProgress?.({
+          kind: 'layer', epsilonIndex, epsilon, layerIndex,
+          layerCount: prepared.layers.length, label: prepared.layers[layerIndex].layer.label,
+        }),
+      ),
+      epsilon,
+    );
+    return {
+      epsilon,
+      network: { localBound: outcome.localBound, spectralBound: outcome.spectralBound, failureProbability: outcome.failureProbability },
+      layers: outcome.layers,
+    };
+  });
+
+  const outputValues = tensorValue(nominal, x, network.output);
+  const result: AnalysisResult = { inputShape: [...network.inputShape], outputSize: outputValues.length, runs };
+  if (options.radius) {
+    result.radius = certifiedRadius(outputValues, runs[0].network.spectralBound, context(), {
+      iterations: options.radiusIterations ?? 16,
+      tolerance: options.radiusTolerance ?? 1e-3,
+    }, hooks);
+  }
+  return result;
+}
+
+function checkNominal(nominal: NominalValues, sizes: number[]): void {
+  if (nominal.outputs.length !== sizes.length) {
+    throw new Error(`forward provider gave ${nominal.outputs.length} layer outputs, the network has ${sizes.length} layers`);
+  }
+  nominal.outputs.forEach((v, i) => {
+    if (v.length !== sizes[i]) throw new Error(`forward provider: layer ${i} output has ${v.length} values, expected ${sizes[i]}`);
+    for (let k = 0; k < v.length; k++) {
+      if (!Number.isFinite(v[k])) throw new Error(`nominal forward pass: layer ${i} value ${k} is ${v[k]} (not finite)`);
+    }
+  });
+}
+
+/**
+ * Largest ε found with ε · L_net(x0, ε) < gap/√2 (method.md §4). Only ε values actually checked are
+ * reported, so the answer is certified even if the computed L_net were not monotone; the bracket uses
+ * the monotonicity of L_net in ε only to aim the bisection.
+ */
+function certifiedRadius(
+  logits: Float64Array,
+  spectralBound: number,
+  ctx: RunContext,
+  bisection: { iterations: number; tolerance: number },
+  hooks: AnalyzeHooks,
+): RadiusResult {
+  if (logits.length < 2) throw new Error(`robustness radius needs at least two outputs, the network has ${logits.length}`);
+  let predictedClass = 0;
+  for (let i = 1; i < logits.length; i++) if (logits[i] > logits[predictedClass]) predictedClass = i;
+  let runnerUp = -Infinity;
+  for (let i = 0; i < logits.length; i++) if (i !== predictedClass) runnerUp = Math.max(runnerUp, logits[i]);
+  const gap = logits[predictedClass] - runnerUp;
+  if (gap <= 0) return { local: 0, spectral: 0, gap, predictedClass };
+  const threshold = gap / Math.SQRT2;
+  // A constant network (every path cut) keeps its class everywhere.
+  if (spectralBound === 0) return { local: Infinity, spectral: Infinity, gap, predictedClass };
+  const spectral = threshold / spectralBound;
+
+  const evaluated = new Map<number, number>();
+  const localAt = (epsilon: number) => {
+    let value = evaluated.get(epsilon);
+    if (value === undefined) {
+      value = runEpsilon(ctx, epsilon).localBound;
+      evaluated.set(epsilon, value);
+    }
+    return value;
+  };
+  const certifies = (epsilon: number) => epsilon * localAt(epsilon) < threshold;
+  let lo = certifies(spectral) ? spectral : 0;
+  const floor = localAt(lo > 0 ? lo : spectral * 1e-6);
+  let hi = floor > 0 ? threshold / floor : spectral * 1e6;
+  if (hi <= lo) hi = lo * 2;
+  for (let i = 0; i < bisection.iterations && !(lo > 0 && hi <= lo * (1 + bisection.tolerance)); i++) {
+    throwIfCancelled(hooks.signal);
+    hooks.onProgress?.({ kind: 'radius', iteration: i, iterations: bisection.iterations, lo, hi });
+    const mid = lo > 0 ? Math.sqrt(lo * hi) : hi / 2;
+    if (certifies(mid)) lo = mid;
+    else hi = mid;
+  }
+  return { local: lo, spectral, gap, predictedClass };
+}

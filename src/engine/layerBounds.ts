@@ -1,0 +1,387 @@
+// One ε run over the graph (method.md §2–§3, and the graph rules derived below). Every tensor t carries
+// a radius ε_t (all reachable values lie within ε_t of the nominal value, in 2-norm), a mask of the
+// coordinates that can move at all, and the conservative input-relative factor S_t (ε_t ≤ S_t ε).
+//
+// Rules beyond a chain (each sound by the triangle inequality or disjointness):
+// - Add y = Σ a_k:        ‖Δy‖ ≤ Σ ‖Δa_k‖, so ε_y = Σ ε_k; mask = union.
+// - Concat y = (a, b, …): coordinates are disjoint, ‖Δy‖² = Σ ‖Δa_k‖², so ε_y = sqrt(Σ ε_k²); masks concatenated.
+// - Lone activation:      each coordinate moves at most ε_in (it is bounded by the 2-norm), so
+//                         |Δy_i| ≤ r_i |Δx_i| with r_i the slope bound over [x_i − ε_in, x_i + ε_in]
+//                         and ‖Δy‖ ≤ max_i r_i ‖Δx‖ over movable i.
+// - Lone linear map (incl. average pooling): ‖A D‖; an output whose row of A D is zero cannot move.
+// - Max pooling:          sqrt(largest number of windows sharing a movable input) (see maxPool.ts).
+// After an activation unit the output can move only where r_i > 0, which for ReLU is 1[ybar > 0] minus
+// the rows that cannot move at all.
+import type { Certificate, LayerResult, NeuronCounts } from '../shared/results';
+import { globalSlope, neuronState, slopeBoundUncertain } from './activations';
+import { throwIfCancelled, type CancelSignal } from './errors';
+import { tensorValue, type NominalValues } from './forward';
+import { NETWORK_INPUT, type Activation, type TensorRef } from './network';
+import { AvgPoolOperator, GlobalAvgPoolOperator } from './operators/avgPool';
+import type { LinearOperator } from './operators/linearOperator';
+import { concatenate, type PreparedLayer, type PreparedNetwork } from './prepared';
+import { certifiedNorm, type CertifiedNorm, type SpectralOptions } from './spectral/certifiedNorm';
+
+/** Relative inflation of the row norms ‖a_iᵀD‖ against float64 rounding of the squared-kernel pass. */
+const ROW_NORM_MARGIN = 1e-10;
+
+interface TensorState {
+  radius: number;
+  spectralFactor: number;
+  /** null: every coordinate can move. */
+  mask: Uint8Array | null;
+}
+
+/** ‖A‖ (and pool constants) per layer: independent of x0 and ε, computed once per model. */
+export type SpectralCache = Map<number, CertifiedNorm>;
+
+export interface RunContext {
+  prepared: PreparedNetwork;
+  x0: Float64Array;
+  nominal: NominalValues;
+  spectralCache: SpectralCache;
+  spectral: SpectralOptions;
+  signal?: CancelSignal;
+  onLayer?: (layerIndex: number) => void;
+}
+
+export interface RunOutcome {
+  localBound: number;
+  spectralBound: number;
+  /** Union bound over all Lanczos certificates of the run (local and conservative). */
+  failureProbability: number;
+  layers: LayerResult[];
+  /** Per layer output: which coordinates can move inside the ball (null: all). */
+  masks: (Uint8Array | null)[];
+}
+
+function layerSeed(base: number, index: number, conservative: boolean): number {
+  return (Math.imul(base >>> 0, 1000003) + index * 2 + (conservative ? 1 : 0)) >>> 0;
+}
+
+function maskToVector(mask: Uint8Array | null, size: number): Float64Array {
+  const d = new Float64Array(size);
+  if (mask) for (let i = 0; i < size; i++) d[i] = mask[i];
+  else d.fill(1);
+  return d;
+}
+
+function closedForm(value: number, detail: string): Certificate {
+  return { method: 'closed-form', detail, estimate: value };
+}
+
+export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
+  const { prepared, x0, nominal } = ctx;
+  const states: TensorState[] = [];
+  const inputState: TensorState = { radius: epsilon, spectralFactor: 1, mask: null };
+  const stateOf = (ref: TensorRef): TensorState => (ref === NETWORK_INPUT ? inputState : states[ref]);
+  const layers: LayerResult[] = [];
+
+  prepared.layers.forEach((p, index) => {
+    throwIfCancelled(ctx.signal);
+    ctx.onLayer?.(index);
+    const started = performance.now();
+    const inputs = p.layer.inputs.map(stateOf);
+    const options = (conservative: boolean): SpectralOptions => ({
+      ...ctx.spectral,
+      seed: layerSeed(ctx.spectral.seed, index, conservative),
+      signal: ctx.signal,
+    });
+    const conservativeNorm = (compute: () => CertifiedNorm): CertifiedNorm => {
+      let cached = ctx.spectralCache.get(index);
+      if (!cached) {
+        cached = compute();
+        ctx.spectralCache.set(index, cached);
+      }
+      return cached;
+    };
+    let outcome: LayerOutcome;
+    const op = p.op;
+    switch (op.kind) {
+      case 'affine': {
+        const lop = p.layer.op;
+        const activation = lop.kind === 'affine' ? lop.activation : undefined;
+        const pre = nominal.preActivations[index];
+        if (!pre) throw new Error(`layer ${index} '${p.layer.label}': the forward provider gave no pre-activation`);
+        outcome = affineLayer(op.affine.linear, activation, pre, nominal.absoluteError ?? 0, inputs[0], options, conservativeNorm);
+        break;
+      }
+      case 'activation': {
+        const lop = p.layer.op;
+        if (lop.kind !== 'activation') throw new Error('prepared activation without an activation op');
+        // The network input x0 itself is exact; other tensors carry the provider's error bound.
+        const tau = p.layer.inputs[0] === NETWORK_INPUT ? 0 : (nominal.absoluteError ?? 0);
+        outcome = loneActivation(lop.activation, tensorValue(nominal, x0, p.layer.inputs[0]), tau, inputs[0]);
+        break;
+      }
+      case 'maxPool': {
+        const overlap = op.pool.maxOverlap(inputs[0].mask);
+        const local = Math.sqrt(overlap);
+        const conservative = conservativeNorm(() => {
+          const value = Math.sqrt(op.pool.maxOverlap(null));
+          return { value, certificate: closedForm(value, 'sqrt of the largest number of pooling windows sharing an input') };
+        });
+        outcome = {
+          local,
+          certificate: closedForm(local, `sqrt of the largest number (${overlap}) of pooling windows sharing a movable input`),
+          conservative,
+          mask: op.pool.outputMask(inputs[0].mask),
+        };
+        break;
+      }
+      case 'linearPool':
+        if (op.linear instanceof GlobalAvgPoolOperator) outcome = globalAvgPool(op.linear, inputs[0]);
+        else if (op.linear instanceof AvgPoolOperator && op.linear.disjointWindows) outcome = orthogonalRows(op.linear, inputs[0]);
+        else outcome = loneLinear(op.linear, inputs[0], options, conservativeNorm);
+        break;
+      case 'reshape':
+        outcome = {
+          local: 1,
+          certificate: closedForm(1, 'values unchanged, only the shape'),
+          conservative: { value: 1, certificate: closedForm(1, 'values unchanged, only the shape') },
+          mask: inputs[0].mask,
+        };
+        break;
+      case 'add':
+      case 'concat':
+        outcome = combineLayer(p, inputs);
+        break;
+    }
+
+    const epsilonIn = Math.sqrt(inputs.reduce((s, t) => s + t.radius * t.radius, 0));
+    const spectralIn = Math.sqrt(inputs.reduce((s, t) => s + t.spectralFactor * t.spectralFactor, 0));
+    let state: TensorState;
+    let localBound: number;
+    let spectralNorm: number;
+    if (outcome.combined) {
+      state = { radius: outcome.combined.radius, spectralFactor: outcome.combined.spectralFactor, mask: outcome.mask };
+      localBound = epsilonIn > 0 ? state.radius / epsilonIn : 0;
+      spectralNorm = spectralIn > 0 ? state.spectralFactor / spectralIn : 0;
+    } else {
+      localBound = outcome.local;
+      spectralNorm = outcome.conservative.value;
+      state = {
+        radius: localBound * inputs[0].radius,
+        spectralFactor: spectralNorm * inputs[0].spectralFactor,
+        mask: outcome.mask,
+      };
+    }
+    states.push(state);
+    layers.push({
+      index,
+      label: p.layer.label,
+      nodes: [...p.layer.nodes],
+      kind: describeKind(p),
+      epsilonIn,
+      epsilonOut: state.radius,
+      localBound,
+      spectralNorm,
+      ...(outcome.neurons ? { neurons: outcome.neurons } : {}),
+      certificate: outcome.certificate,
+      spectralCertificate: outcome.conservative.certificate,
+      timeMs: performance.now() - started,
+    });
+  });
+
+  const out = stateOf(prepared.network.output);
+  const failureProbability = layers.reduce(
+    (sum, l) => sum + (l.certificate.failureProbability ?? 0) + (l.spectralCertificate.failureProbability ?? 0),
+    0,
+  );
+  return {
+    localBound: out.radius / epsilon,
+    spectralBound: out.spectralFactor,
+    failureProbability,
+    layers,
+    masks: states.map((t) => t.mask),
+  };
+}
+
+interface LayerOutcome {
+  local: number;
+  certificate: Certificate;
+  conservative: CertifiedNorm;
+  mask: Uint8Array | null;
+  neurons?: NeuronCounts;
+  /** For multi-input layers: the output radius and spectral factor directly. */
+  combined?: { radius: number; spectralFactor: number };
+}
+
+function describeKind(p: PreparedLayer): string {
+  const lop = p.layer.op;
+  if (lop.kind === 'affine') return lop.activation ? `${lop.linear.kind}+${lop.activation.kind}` : lop.linear.kind;
+  if (lop.kind === 'activation') return lop.activation.kind;
+  return lop.kind;
+}
+
+function affineLayer(
+  linear: LinearOperator,
+  activation: Activation | undefined,
+  pre: Float64Array,
+  tau: number,
+  input: TensorState,
+  options: (conservative: boolean) => SpectralOptions,
+  conservativeNorm: (compute: () => CertifiedNorm) => CertifiedNorm,
+): LayerOutcome {
+  const rowSq = linear.rowNormsSquared(maskToVector(input.mask, linear.inSize));
+  const conservativeLinear = conservativeNorm(() => {
+    const norm = certifiedNorm(linear, null, null, options(true));
+    const slope = activation ? globalSlope(activation) : 1;
+    return slope === 1
+      ? norm
+      : { value: norm.value * slope, certificate: { ...norm.certificate, detail: `${norm.certificate.detail}, times the activation's global slope ${slope}` } };
+  });
+  if (!activation) {
+    const norm = certifiedNorm(linear, null, input.mask, options(false));
+    const mask = Uint8Array.from(rowSq, (s) => (s > 0 ? 1 : 0));
+    return { local: norm.value, certificate: norm.certificate, conservative: conservativeLinear, mask };
+  }
+  const r = new Float64Array(linear.outSize);
+  const mask = new Uint8Array(linear.outSize);
+  const counts = { on: 0, unstable: 0, off: 0 };
+  let hasStates = false;
+  for (let i = 0; i < r.length; i++) {
+    const reach = input.radius * Math.sqrt(rowSq[i]) * (1 + ROW_NORM_MARGIN);
+    r[i] = slopeBoundUncertain(activation, pre[i], tau, reach);
+    mask[i] = r[i] > 0 ? 1 : 0;
+    const state = uncertainState(activation, pre[i], tau, reach);
+    if (state) {
+      counts[state]++;
+      hasStates = true;
+    }
+  }
+  const norm = certifiedNorm(linear, r, input.mask, options(false));
+  return {
+    local: norm.value,
+    certificate: norm.certificate,
+    conservative: conservativeLinear,
+    mask,
+    ...(hasStates ? { neurons: counts } : {}),
+  };
+}
+
+/** Neuron state when y0 is known to ±tau: on/off only if so for every admissible y0. */
+function uncertainState(activation: Activation, y0: number, tau: number, reach: number): ReturnType<typeof neuronState> {
+  if (tau === 0) return neuronState(activation, y0 - reach, y0, y0 + reach);
+  const low = neuronState(activation, y0 - tau - reach, y0 - tau, y0 - tau + reach);
+  const high = neuronState(activation, y0 + tau - reach, y0 + tau, y0 + tau + reach);
+  return low === high ? low : low === null ? null : 'unstable';
+}
+
+function loneActivation(activation: Activation, nominal: Float64Array, tau: number, input: TensorState): LayerOutcome {
+  const mask = new Uint8Array(nominal.length);
+  const counts = { on: 0, unstable: 0, off: 0 };
+  let hasStates = false;
+  let local = 0;
+  for (let i = 0; i < nominal.length; i++) {
+    if (input.mask && !input.mask[i]) continue;
+    const r = slopeBoundUncertain(activation, nominal[i], tau, input.radius);
+    if (r > 0) mask[i] = 1;
+    if (r > local) local = r;
+    const state = uncertainState(activation, nominal[i], tau, input.radius);
+    if (state) {
+      counts[state]++;
+      hasStates = true;
+    }
+  }
+  const slope = globalSlope(activation);
+  return {
+    local,
+    certificate: closedForm(local, 'largest per-coordinate slope bound over [x_i − ε_in, x_i + ε_in] (each coordinate moves at most ε_in)'),
+    conservative: { value: slope, certificate: closedForm(slope, "the activation's global Lipschitz constant") },
+    mask,
+    ...(hasStates ? { neurons: counts } : {}),
+  };
+}
+
+function loneLinear(
+  linear: LinearOperator,
+  input: TensorState,
+  options: (conservative: boolean) => SpectralOptions,
+  conservativeNorm: (compute: () => CertifiedNorm) => CertifiedNorm,
+): LayerOutcome {
+  const norm = certifiedNorm(linear, null, input.mask, options(false));
+  const rowSq = linear.rowNormsSquared(maskToVector(input.mask, linear.inSize));
+  return {
+    local: norm.value,
+    certificate: norm.certificate,
+    conservative: conservativeNorm(() => certifiedNorm(linear, null, null, options(true))),
+    mask: Uint8Array.from(rowSq, (s) => (s > 0 ? 1 : 0)),
+  };
+}
+
+/**
+ * A linear map whose rows have disjoint supports (average pooling without overlapping windows):
+ * A D A^T is diagonal, so ‖A D‖ = the largest row norm ‖a_iᵀ D‖, computed exactly by the row-norm pass.
+ */
+function orthogonalRows(linear: LinearOperator, input: TensorState): LayerOutcome {
+  const largestRow = (rowSq: Float64Array) => Math.sqrt(rowSq.reduce((m, v) => Math.max(m, v), 0));
+  const rowSq = linear.rowNormsSquared(maskToVector(input.mask, linear.inSize));
+  const local = largestRow(rowSq);
+  const conservative = largestRow(linear.rowNormsSquared(maskToVector(null, linear.inSize)));
+  const detail = 'rows with disjoint supports are orthogonal: the norm is the largest row norm';
+  return {
+    local,
+    certificate: closedForm(local, detail),
+    conservative: { value: conservative, certificate: closedForm(conservative, detail) },
+    mask: Uint8Array.from(rowSq, (v) => (v > 0 ? 1 : 0)),
+  };
+}
+
+/**
+ * Global average pooling: rows are disjoint, row c has entries 1/P on its channel's P positions, so
+ * A D has orthogonal rows and ‖A D‖ = max_c sqrt(movable_c) / P (‖A‖ = 1/sqrt(P)).
+ */
+function globalAvgPool(op: GlobalAvgPoolOperator, input: TensorState): LayerOutcome {
+  const plane = op.planeSize;
+  const mask = new Uint8Array(op.outSize);
+  let most = 0;
+  for (let c = 0; c < op.outSize; c++) {
+    let movable = 0;
+    for (let k = 0; k < plane; k++) if (!input.mask || input.mask[c * plane + k]) movable++;
+    if (movable > 0) mask[c] = 1;
+    most = Math.max(most, movable);
+  }
+  const local = Math.sqrt(most) / plane;
+  const conservative = 1 / Math.sqrt(plane);
+  return {
+    local,
+    certificate: closedForm(local, `orthogonal rows: sqrt(largest number of movable inputs in a channel, ${most}) / ${plane}`),
+    conservative: { value: conservative, certificate: closedForm(conservative, `orthogonal rows of norm 1/sqrt(${plane})`) },
+    mask,
+  };
+}
+
+function combineLayer(p: PreparedLayer, inputs: TensorState[]): LayerOutcome {
+  const op = p.op;
+  let radius: number;
+  let spectralFactor: number;
+  let mask: Uint8Array | null;
+  let detail: string;
+  if (op.kind === 'add') {
+    radius = inputs.reduce((s, t) => s + t.radius, 0);
+    spectralFactor = inputs.reduce((s, t) => s + t.spectralFactor, 0);
+    detail = 'residual sum: output radius is the sum of the input radii (triangle inequality)';
+    if (inputs.some((t) => t.mask === null)) mask = null;
+    else {
+      mask = new Uint8Array(p.outSize);
+      for (const t of inputs) for (let i = 0; i < mask.length; i++) mask[i] |= (t.mask as Uint8Array)[i];
+    }
+  } else if (op.kind === 'concat') {
+    radius = Math.sqrt(inputs.reduce((s, t) => s + t.radius * t.radius, 0));
+    spectralFactor = Math.sqrt(inputs.reduce((s, t) => s + t.spectralFactor * t.spectralFactor, 0));
+    detail = 'concatenation of disjoint coordinates: output radius is sqrt of the sum of squared input radii';
+    mask = inputs.every((t) => t.mask === null)
+      ? null
+      : concatenate(
+          inputs.map((t, k) => t.mask ?? new Uint8Array(p.inSizes[k]).fill(1)),
+          op.outer,
+          op.blocks,
+          new Uint8Array(p.outSize),
+        );
+  } else {
+    throw new Error(`combineLayer on a '${op.kind}' layer`);
+  }
+  const certificate: Certificate = { method: 'composition', detail };
+  return { local: 0, certificate, conservative: { value: 0, certificate }, mask, combined: { radius, spectralFactor } };
+}

@@ -1,0 +1,75 @@
+// Dense (Gemm-shaped) layer: y = W x + b, W of shape [outFeatures, inFeatures].
+import type { DenseParams } from '../network';
+import { checkLength, type AffineOperator, type LinearOperator } from './linearOperator';
+
+export class DenseOperator implements LinearOperator {
+  readonly inSize: number;
+  readonly outSize: number;
+
+  constructor(private readonly weight: Float32Array, outFeatures: number, inFeatures: number, name: string) {
+    if (weight.length !== outFeatures * inFeatures) {
+      throw new Error(`${name}: dense weight has ${weight.length} values, expected ${outFeatures}×${inFeatures}`);
+    }
+    this.inSize = inFeatures;
+    this.outSize = outFeatures;
+  }
+
+  apply(x: Float64Array): Float64Array {
+    checkLength('dense apply', x.length, this.inSize);
+    const { weight: w, inSize: n, outSize: m } = this;
+    const y = new Float64Array(m);
+    for (let i = 0; i < m; i++) {
+      let sum = 0;
+      const base = i * n;
+      for (let j = 0; j < n; j++) sum += w[base + j] * x[j];
+      y[i] = sum;
+    }
+    return y;
+  }
+
+  applyTranspose(y: Float64Array): Float64Array {
+    checkLength('dense applyTranspose', y.length, this.outSize);
+    const { weight: w, inSize: n, outSize: m } = this;
+    const x = new Float64Array(n);
+    for (let i = 0; i < m; i++) {
+      const yi = y[i];
+      if (yi === 0) continue;
+      const base = i * n;
+      for (let j = 0; j < n; j++) x[j] += w[base + j] * yi;
+    }
+    return x;
+  }
+
+  rowNormsSquared(d: Float64Array): Float64Array {
+    checkLength('dense rowNormsSquared', d.length, this.inSize);
+    const { weight: w, inSize: n, outSize: m } = this;
+    const out = new Float64Array(m);
+    for (let i = 0; i < m; i++) {
+      let sum = 0;
+      const base = i * n;
+      for (let j = 0; j < n; j++) {
+        const wij = w[base + j];
+        sum += wij * wij * d[j];
+      }
+      out[i] = sum;
+    }
+    return out;
+  }
+
+  denseBlock(rows: Int32Array, cols: Int32Array): Float64Array {
+    const block = new Float64Array(rows.length * cols.length);
+    for (let a = 0; a < rows.length; a++) {
+      const base = rows[a] * this.inSize;
+      for (let b = 0; b < cols.length; b++) block[a * cols.length + b] = this.weight[base + cols[b]];
+    }
+    return block;
+  }
+}
+
+export function createDense(params: DenseParams, name: string): AffineOperator {
+  const linear = new DenseOperator(params.weight, params.outFeatures, params.inFeatures, name);
+  if (params.bias && params.bias.length !== params.outFeatures) {
+    throw new Error(`${name}: dense bias has ${params.bias.length} values, expected ${params.outFeatures}`);
+  }
+  return { linear, bias: params.bias ? Float64Array.from(params.bias) : null };
+}

@@ -1,0 +1,35 @@
+// The contract every linear map of the analysis graph implements. Vectors are float64 in the
+// flattened C order of the tensor shapes (batch dimension excluded); weights stay float32 and are
+// widened on use, so the operator applied is exactly the model's float32 weights in float64 arithmetic.
+
+export interface LinearOperator {
+  readonly inSize: number;
+  readonly outSize: number;
+  /** A x (no bias). */
+  apply(x: Float64Array): Float64Array;
+  /** Aᵀ y: the exact adjoint, ⟨A x, y⟩ = ⟨x, Aᵀ y⟩ up to rounding. */
+  applyTranspose(y: Float64Array): Float64Array;
+  /** Σ_j a_ij² d_j for every row i, i.e. (A∘A) d; with a 0/1 mask d this is ‖a_iᵀ D‖². */
+  rowNormsSquared(d: Float64Array): Float64Array;
+  /**
+   * The dense block A[rows, cols] (row-major, rows.length × cols.length), when the operator can
+   * read it directly from its weights; operators without it are materialised column by column.
+   */
+  denseBlock?(rows: Int32Array, cols: Int32Array): Float64Array;
+}
+
+/** A linear operator plus the bias of the layer (length outSize), y = A x + b. */
+export interface AffineOperator {
+  readonly linear: LinearOperator;
+  readonly bias: Float64Array | null;
+}
+
+export function applyAffine(op: AffineOperator, x: Float64Array): Float64Array {
+  const y = op.linear.apply(x);
+  if (op.bias) for (let i = 0; i < y.length; i++) y[i] += op.bias[i];
+  return y;
+}
+
+export function checkLength(what: string, actual: number, expected: number): void {
+  if (actual !== expected) throw new Error(`${what}: vector of length ${actual}, expected ${expected}`);
+}

@@ -1,0 +1,163 @@
+// A Network with its operators built once (weights widened lazily by the operators themselves), so an
+// ε sweep, the radius bisection and the forward pass share them.
+import { UnsupportedLayerError } from './errors';
+import { NETWORK_INPUT, type Activation, type Layer, type Network, type Shape, type TensorRef } from './network';
+import { AvgPoolOperator, GlobalAvgPoolOperator } from './operators/avgPool';
+import type { AffineOperator, LinearOperator } from './operators/linearOperator';
+import { MaxPool } from './operators/maxPool';
+import { createAffineOperator } from './operators/registry';
+
+export type PreparedOp =
+  | { kind: 'affine'; affine: AffineOperator }
+  | { kind: 'activation' }
+  | { kind: 'maxPool'; pool: MaxPool }
+  | { kind: 'linearPool'; linear: LinearOperator }
+  | { kind: 'reshape' }
+  | { kind: 'add' }
+  | { kind: 'concat'; outer: number; blocks: number[] };
+
+export interface PreparedLayer {
+  layer: Layer;
+  op: PreparedOp;
+  inSizes: number[];
+  outSize: number;
+}
+
+export interface PreparedNetwork {
+  network: Network;
+  inputSize: number;
+  layers: PreparedLayer[];
+}
+
+export function sizeOf(shape: Shape): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+function layerName(layer: Layer, index: number): string {
+  return `layer ${index} '${layer.label}' [${layer.nodes.join(', ')}]`;
+}
+
+/** Activations with a slope rule (activations.ts); anything else is refused by node name. */
+function checkActivation(activation: Activation, layer: Layer): void {
+  const fail = (reason: string) => {
+    throw new UnsupportedLayerError(layer.nodes, reason);
+  };
+  switch (activation.kind) {
+    case 'relu':
+    case 'sigmoid':
+    case 'tanh':
+      return;
+    case 'leakyRelu':
+      if (!Number.isFinite(activation.alpha)) fail(`LeakyRelu alpha ${activation.alpha} is not finite`);
+      return;
+    case 'clip':
+      if (!(activation.min <= activation.max)) fail(`Clip min ${activation.min} > max ${activation.max}`);
+      return;
+    case 'hardSigmoid':
+      if (!Number.isFinite(activation.alpha) || !Number.isFinite(activation.beta)) fail('HardSigmoid alpha/beta not finite');
+      return;
+    default:
+      fail(`activation '${(activation as { kind: string }).kind}' has no slope rule`);
+  }
+}
+
+export function prepareNetwork(network: Network): PreparedNetwork {
+  const inputSize = sizeOf(network.inputShape);
+  const sizes: number[] = [];
+  const sizeOfRef = (ref: TensorRef, name: string): number => {
+    if (ref === NETWORK_INPUT) return inputSize;
+    if (!Number.isInteger(ref) || ref < 0 || ref >= sizes.length) throw new Error(`${name}: input ${ref} is not an earlier layer`);
+    return sizes[ref];
+  };
+  const layers = network.layers.map((layer, index): PreparedLayer => {
+    const name = layerName(layer, index);
+    if (layer.inputs.length === 0 || layer.inputs.length !== layer.inputShapes.length) {
+      throw new Error(`${name}: ${layer.inputs.length} inputs but ${layer.inputShapes.length} input shapes`);
+    }
+    const inSizes = layer.inputs.map((ref, k) => {
+      const size = sizeOfRef(ref, name);
+      if (size !== sizeOf(layer.inputShapes[k])) {
+        throw new Error(`${name}: input ${k} has ${size} values but shape [${layer.inputShapes[k].join(', ')}]`);
+      }
+      return size;
+    });
+    const outSize = sizeOf(layer.outputShape);
+    const single = () => {
+      if (inSizes.length !== 1) throw new Error(`${name}: expects one input, has ${inSizes.length}`);
+    };
+    const expectOut = (size: number) => {
+      if (size !== outSize) throw new Error(`${name}: computes ${size} values but declares output [${layer.outputShape.join(', ')}]`);
+    };
+    let op: PreparedOp;
+    const lop = layer.op;
+    switch (lop.kind) {
+      case 'affine': {
+        single();
+        if (lop.activation) checkActivation(lop.activation, layer);
+        const affine = createAffineOperator(lop.linear, layer.inputShapes[0], name);
+        expectOut(affine.linear.outSize);
+        op = { kind: 'affine', affine };
+        break;
+      }
+      case 'activation':
+        single();
+        checkActivation(lop.activation, layer);
+        expectOut(inSizes[0]);
+        op = { kind: 'activation' };
+        break;
+      case 'maxPool':
+        single();
+        op = { kind: 'maxPool', pool: new MaxPool(lop, layer.inputShapes[0], layer.outputShape, name) };
+        break;
+      case 'avgPool':
+        single();
+        op = { kind: 'linearPool', linear: new AvgPoolOperator(lop, layer.inputShapes[0], layer.outputShape, name) };
+        break;
+      case 'globalAvgPool':
+        single();
+        op = { kind: 'linearPool', linear: new GlobalAvgPoolOperator(layer.inputShapes[0], layer.outputShape, name) };
+        break;
+      case 'reshape':
+        single();
+        expectOut(inSizes[0]);
+        op = { kind: 'reshape' };
+        break;
+      case 'add':
+        if (inSizes.length < 2 || inSizes.some((s) => s !== outSize)) {
+          throw new UnsupportedLayerError(layer.nodes, 'Add needs two or more inputs of the output shape (no broadcasting)');
+        }
+        op = { kind: 'add' };
+        break;
+      case 'concat': {
+        const axis = lop.axis;
+        const rank = layer.outputShape.length;
+        if (!Number.isInteger(axis) || axis < 0 || axis >= rank) {
+          throw new Error(`${name}: concat axis ${axis} outside the batchless output rank ${rank}`);
+        }
+        const outer = sizeOf(layer.outputShape.slice(0, axis));
+        const blocks = layer.inputShapes.map((s) => sizeOf(s.slice(axis)));
+        expectOut(outer * blocks.reduce((a, b) => a + b, 0));
+        op = { kind: 'concat', outer, blocks };
+        break;
+      }
+      default:
+        throw new UnsupportedLayerError(layer.nodes, `layer kind '${(lop as { kind: string }).kind}' has no rule`);
+    }
+    sizes.push(outSize);
+    return { layer, op, inSizes, outSize };
+  });
+  sizeOfRef(network.output, 'network output');
+  return { network, inputSize, layers };
+}
+
+/** Concatenation in C order along the prepared axis: for each outer index, each input's block in turn. */
+export function concatenate<T extends Float64Array | Uint8Array>(parts: T[], outer: number, blocks: number[], out: T): T {
+  let offset = 0;
+  for (let o = 0; o < outer; o++) {
+    parts.forEach((part, k) => {
+      out.set(part.subarray(o * blocks[k], (o + 1) * blocks[k]), offset);
+      offset += blocks[k];
+    });
+  }
+  return out;
+}

@@ -1,0 +1,100 @@
+// Results of the bound engine as they cross to the webview, the worker protocol and the CLI's JSON.
+// Plain data only (numbers, strings, arrays) so they survive postMessage and JSON.stringify.
+
+/** How a number was certified to be an upper bound. */
+export type CertificateMethod =
+  /** Dense float64 eigen-decomposition of the Gram matrix, plus a rounding margin. */
+  | 'exact-eigen'
+  /** Lanczos from a seeded random start on the sphere, inflated by the random-start failure bound. */
+  | 'lanczos-random-start'
+  /** A closed-form value (pool overlap count, 1 for reshapes, per-channel formulas…). */
+  | 'closed-form'
+  /** Combination of the inputs' radii (residual Add, Concat). */
+  | 'composition';
+
+export interface Certificate {
+  method: CertificateMethod;
+  /** One sentence saying why the number is an upper bound. */
+  detail: string;
+  /** The raw estimate before any inflation (equal to the bound for closed forms). */
+  estimate?: number;
+  /** Relative floating-point margin applied to the squared norm. */
+  roundingMargin?: number;
+  /** Dimension of the symmetric operator iterated on / decomposed. */
+  dimension?: number;
+  /** Lanczos only. */
+  iterations?: number;
+  /** Lanczos only: θ ≥ (1 − δ) λ_max except with probability ≤ failureProbability. */
+  delta?: number;
+  failureProbability?: number;
+  seed?: number;
+}
+
+export interface NeuronCounts {
+  /** Active at x0 (and able to move). */
+  on: number;
+  /** Can change between linear pieces inside the ball. */
+  unstable: number;
+  /** In a flat piece over the whole ball (row removed). */
+  off: number;
+}
+
+export interface LayerResult {
+  index: number;
+  label: string;
+  nodes: string[];
+  kind: string;
+  /** Radius of this layer's input deviation (for several inputs: sqrt of the sum of squares). */
+  epsilonIn: number;
+  /** Radius of this layer's output deviation: localBound · epsilonIn. */
+  epsilonOut: number;
+  /** Local bound of the layer around its nominal input (for Add/Concat: epsilonOut / epsilonIn). */
+  localBound: number;
+  /** Conservative counterpart independent of x0 and ε (‖A‖ times the activation's global constant). */
+  spectralNorm: number;
+  neurons?: NeuronCounts;
+  certificate: Certificate;
+  /** Certificate of spectralNorm (cached across an ε sweep). */
+  spectralCertificate: Certificate;
+  timeMs: number;
+}
+
+export interface NetworkBounds {
+  /** Bound on ‖f(x) − f(x0)‖ / ‖x − x0‖ for 0 < ‖x − x0‖ ≤ ε (anchored at x0, not pairwise). */
+  localBound: number;
+  /** Product of ‖A_k‖ and pool constants (or the same recursion over the graph). */
+  spectralBound: number;
+  /**
+   * Probability, over the random Lanczos starts, that any number of this run fails to be an upper
+   * bound: the sum of the layer certificates' failure probabilities (union bound); 0 when every norm
+   * was computed exactly or in closed form.
+   */
+  failureProbability: number;
+}
+
+export interface EpsilonRun {
+  epsilon: number;
+  network: NetworkBounds;
+  layers: LayerResult[];
+}
+
+export interface RadiusResult {
+  /** Largest ε verified to satisfy ε · L_net(x0, ε) < gap / √2 (a certified lower bound on the true radius). */
+  local: number;
+  /** gap / (√2 · spectral bound). */
+  spectral: number;
+  gap: number;
+  predictedClass: number;
+}
+
+export interface AnalysisResult {
+  inputShape: number[];
+  outputSize: number;
+  runs: EpsilonRun[];
+  radius?: RadiusResult;
+}
+
+export type ProgressEvent =
+  | { kind: 'forward'; done: boolean }
+  | { kind: 'layer'; epsilonIndex: number; epsilon: number; layerIndex: number; layerCount: number; label: string }
+  | { kind: 'radius'; iteration: number; iterations: number; lo: number; hi: number };

@@ -1,0 +1,55 @@
+// method.md §7: the worked example, every table entry to 1e-6 (absolute, on values given to 6 decimals).
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { analyzeNetwork } from '../../src/engine/analyze';
+import { chain, denseLayer, NETWORK_INPUT } from './helpers/engineNetworks';
+
+const network = chain([3], [
+  denseLayer('fc1', [[3, -1, 2], [-2, 7, 1], [5, -3, -1]], [-1, -4, 2], NETWORK_INPUT, { kind: 'relu' }),
+  denseLayer('fc2', [[1, 2, -1], [0, 1, 1]], [0.5, -0.5], 0),
+]);
+const x0 = Float64Array.from([0.5, 0.2, -0.1]);
+
+// Expected values: the table of method.md §7 (hand-derived there, printed to 6 decimals).
+const rows = [
+  { epsilon: 0.1, neurons: { on: 2, unstable: 0, off: 1 }, l1: 6.605881, eps1: 0.660588, l2: 1.618034, net: 10.688539, spectral: 22.727412 },
+  { epsilon: 2.0, neurons: { on: 2, unstable: 1, off: 0 }, l1: 7.931511, eps1: 15.863022, l2: 2.497212, net: 19.806664, spectral: 22.727412 },
+];
+const TOLERANCE = 1e-6;
+
+function close(actual: number, expected: number, what: string): void {
+  assert.ok(Math.abs(actual - expected) <= TOLERANCE, `${what}: ${actual} vs ${expected}`);
+}
+
+describe('engine: method.md §7 worked example', () => {
+  it('reproduces both ε rows', async () => {
+    const result = await analyzeNetwork(network, x0, { epsilons: rows.map((r) => r.epsilon) });
+    assert.equal(result.runs.length, 2);
+    result.runs.forEach((run, k) => {
+      const row = rows[k];
+      const [layer1, layer2] = run.layers;
+      assert.deepEqual(layer1.neurons, row.neurons);
+      close(layer1.localBound, row.l1, `L_1 at ε=${row.epsilon}`);
+      close(layer1.epsilonOut, row.eps1, `ε_1 at ε=${row.epsilon}`);
+      close(layer2.epsilonIn, row.eps1, `ε into layer 2 at ε=${row.epsilon}`);
+      close(layer2.localBound, row.l2, `L_2 at ε=${row.epsilon}`);
+      close(run.network.localBound, row.net, `L_net at ε=${row.epsilon}`);
+      close(run.network.spectralBound, row.spectral, `Π‖A_k‖ at ε=${row.epsilon}`);
+      assert.equal(layer1.certificate.method, 'exact-eigen');
+    });
+  });
+
+  it('reports the logits gap and a radius that satisfies ε·L_net(ε) < gap/√2', async () => {
+    const result = await analyzeNetwork(network, x0, { epsilons: [0.1], radius: true });
+    const radius = result.radius;
+    assert.ok(radius);
+    // Logits [−3.4, 3.5] at x0 (method.md §7): class 1, gap 6.9.
+    assert.equal(radius.predictedClass, 1);
+    close(radius.gap, 6.9, 'gap');
+    close(radius.spectral, 6.9 / Math.SQRT2 / 22.727412, 'spectral radius');
+    const check = await analyzeNetwork(network, x0, { epsilons: [radius.local, radius.local * 1.01] });
+    assert.ok(radius.local * check.runs[0].network.localBound < 6.9 / Math.SQRT2);
+    assert.ok(radius.local * 1.01 * check.runs[1].network.localBound >= 6.9 / Math.SQRT2, 'bisection should be tight to 1 %');
+    assert.ok(radius.local >= radius.spectral);
+  });
+});

@@ -1,0 +1,204 @@
+// Builders of small analysis graphs for the engine tests, plus an independent naive forward pass
+// (direct index formulas, no engine code) used to evaluate f at sampled points.
+import { NETWORK_INPUT, type Activation, type Layer, type LayerOp, type Network, type Shape, type TensorRef } from '../../../src/engine/network';
+import { SeededRandom } from '../../../src/engine/random';
+
+export function denseLayer(
+  label: string,
+  weight: number[][],
+  bias: number[] | null,
+  input: TensorRef,
+  activation?: Activation,
+): Layer {
+  const outFeatures = weight.length;
+  const inFeatures = weight[0].length;
+  return {
+    label,
+    nodes: [`${label}_gemm`, ...(activation ? [`${label}_act`] : [])],
+    opTypes: ['Gemm', ...(activation ? ['Relu'] : [])],
+    op: {
+      kind: 'affine',
+      linear: {
+        kind: 'dense',
+        weight: Float32Array.from(weight.flat()),
+        outFeatures,
+        inFeatures,
+        ...(bias ? { bias: Float32Array.from(bias) } : {}),
+      },
+      ...(activation ? { activation } : {}),
+    },
+    inputs: [input],
+    inputShapes: [[inFeatures]],
+    outputShape: [outFeatures],
+    onnxOutput: `${label}_out`,
+  };
+}
+
+export function genericLayer(label: string, op: LayerOp, inputs: TensorRef[], inputShapes: Shape[], outputShape: Shape): Layer {
+  return { label, nodes: [label], opTypes: [op.kind], op, inputs, inputShapes, outputShape, onnxOutput: `${label}_out` };
+}
+
+export function chain(inputShape: Shape, layers: Layer[]): Network {
+  return { inputName: 'x', inputShape, layers, output: layers.length - 1 };
+}
+
+export function randomArray(random: SeededRandom, n: number, scale = 1): Float32Array {
+  return Float32Array.from({ length: n }, () => scale * random.gaussian());
+}
+
+export { NETWORK_INPUT };
+
+// ---- independent reference forward pass ----
+
+function act(a: Activation, y: number): number {
+  switch (a.kind) {
+    case 'relu':
+      return Math.max(0, y);
+    case 'leakyRelu':
+      return y >= 0 ? y : a.alpha * y;
+    case 'clip':
+      return Math.min(a.max, Math.max(a.min, y));
+    case 'hardSigmoid':
+      return Math.max(0, Math.min(1, a.alpha * y + a.beta));
+    case 'sigmoid':
+      return 1 / (1 + Math.exp(-y));
+    case 'tanh':
+      return Math.tanh(y);
+  }
+}
+
+function naiveLinear(layer: Layer, x: Float64Array): Float64Array {
+  if (layer.op.kind !== 'affine') throw new Error('not affine');
+  const p = layer.op.linear;
+  if (p.kind === 'dense') {
+    const y = new Float64Array(p.outFeatures);
+    for (let i = 0; i < p.outFeatures; i++) {
+      let s = p.bias ? p.bias[i] : 0;
+      for (let j = 0; j < p.inFeatures; j++) s += p.weight[i * p.inFeatures + j] * x[j];
+      y[i] = s;
+    }
+    return y;
+  }
+  if (p.kind === 'channelAffine') {
+    const per = x.length / p.scale.length;
+    return x.map((v, i) => p.scale[Math.floor(i / per)] * v + p.shift[Math.floor(i / per)]);
+  }
+  const [, H, W] = layer.inputShapes[0];
+  const [M, Cg, KH, KW] = p.weightShape;
+  const [, OH, OW] = layer.outputShape;
+  const y = new Float64Array(M * OH * OW);
+  for (let m = 0; m < M; m++) {
+    const g = Math.floor(m / (M / p.group));
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        let s = p.bias ? p.bias[m] : 0;
+        for (let c = 0; c < Cg; c++) {
+          for (let ki = 0; ki < KH; ki++) {
+            for (let kj = 0; kj < KW; kj++) {
+              const ih = oh * p.strides[0] - p.pads[0] + ki * p.dilations[0];
+              const iw = ow * p.strides[1] - p.pads[1] + kj * p.dilations[1];
+              if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+              s += p.weight[((m * Cg + c) * KH + ki) * KW + kj] * x[((g * Cg + c) * H + ih) * W + iw];
+            }
+          }
+        }
+        y[(m * OH + oh) * OW + ow] = s;
+      }
+    }
+  }
+  return y;
+}
+
+function naivePool(layer: Layer, x: Float64Array, mode: 'max' | 'avg'): Float64Array {
+  const op = layer.op;
+  if (op.kind !== 'maxPool' && op.kind !== 'avgPool') throw new Error('not a pool');
+  const [C, H, W] = layer.inputShapes[0];
+  const [, OH, OW] = layer.outputShape;
+  const y = new Float64Array(C * OH * OW);
+  for (let c = 0; c < C; c++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        let best = -Infinity;
+        let sum = 0;
+        let valid = 0;
+        let padded = 0;
+        for (let ki = 0; ki < op.kernel[0]; ki++) {
+          for (let kj = 0; kj < op.kernel[1]; kj++) {
+            const ih = oh * op.strides[0] - op.pads[0] + ki * op.dilations[0];
+            const iw = ow * op.strides[1] - op.pads[1] + kj * op.dilations[1];
+            const inPadded = ih >= -op.pads[0] && ih < H + op.pads[2] && iw >= -op.pads[1] && iw < W + op.pads[3];
+            if (inPadded) padded++;
+            if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+            const v = x[(c * H + ih) * W + iw];
+            best = Math.max(best, v);
+            sum += v;
+            valid++;
+          }
+        }
+        const countIncludePad = op.kind === 'avgPool' && op.countIncludePad;
+        y[(c * OH + oh) * OW + ow] = mode === 'max' ? best : sum / (countIncludePad ? padded : valid);
+      }
+    }
+  }
+  return y;
+}
+
+/** Values of every layer output at x, by direct formulas. */
+export function referenceForward(network: Network, x: Float64Array): Float64Array[] {
+  const outs: Float64Array[] = [];
+  const get = (ref: TensorRef) => (ref === NETWORK_INPUT ? x : outs[ref]);
+  for (const layer of network.layers) {
+    const ins = layer.inputs.map(get);
+    const op = layer.op;
+    let y: Float64Array;
+    switch (op.kind) {
+      case 'affine': {
+        const pre = naiveLinear(layer, ins[0]);
+        const a = op.activation;
+        y = a ? pre.map((v) => act(a, v)) : pre;
+        break;
+      }
+      case 'activation':
+        y = ins[0].map((v) => act(op.activation, v));
+        break;
+      case 'maxPool':
+        y = naivePool(layer, ins[0], 'max');
+        break;
+      case 'avgPool':
+        y = naivePool(layer, ins[0], 'avg');
+        break;
+      case 'globalAvgPool': {
+        const C = layer.inputShapes[0][0];
+        const plane = ins[0].length / C;
+        y = new Float64Array(C);
+        for (let c = 0; c < C; c++) {
+          let s = 0;
+          for (let k = 0; k < plane; k++) s += ins[0][c * plane + k];
+          y[c] = s / plane;
+        }
+        break;
+      }
+      case 'reshape':
+        y = ins[0];
+        break;
+      case 'add':
+        y = ins[0].map((_v, i) => ins.reduce((s, t) => s + t[i], 0));
+        break;
+      case 'concat': {
+        const axis = op.axis;
+        const outer = layer.outputShape.slice(0, axis).reduce((a, b) => a * b, 1);
+        const parts: number[] = [];
+        for (let o = 0; o < outer; o++) {
+          ins.forEach((t, k) => {
+            const block = layer.inputShapes[k].slice(axis).reduce((a, b) => a * b, 1);
+            for (let i = 0; i < block; i++) parts.push(t[o * block + i]);
+          });
+        }
+        y = Float64Array.from(parts);
+        break;
+      }
+    }
+    outs.push(y);
+  }
+  return outs;
+}

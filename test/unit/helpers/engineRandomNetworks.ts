@@ -1,0 +1,168 @@
+// Random small analysis graphs (seeded) for the engine's soundness and forward tests.
+import type { Activation, ConvParams, Layer, Network, PoolParams, Shape, TensorRef } from '../../../src/engine/network';
+import type { SeededRandom } from '../../../src/engine/random';
+import { genericLayer, NETWORK_INPUT, randomArray } from './engineNetworks';
+
+export interface RandomNetwork {
+  network: Network;
+}
+
+function pick<T>(random: SeededRandom, items: readonly T[]): T {
+  return items[random.int(items.length)];
+}
+
+function randomActivation(random: SeededRandom): Activation {
+  const u = random.uniform();
+  if (u < 0.6) return { kind: 'relu' };
+  return pick<Activation>(random, [
+    { kind: 'leakyRelu', alpha: 0.1 },
+    { kind: 'clip', min: 0, max: 6 },
+    { kind: 'hardSigmoid', alpha: 0.2, beta: 0.5 },
+    { kind: 'sigmoid' },
+    { kind: 'tanh' },
+  ]);
+}
+
+class Builder {
+  readonly layers: Layer[] = [];
+  private readonly shapes: Shape[] = [];
+  constructor(readonly random: SeededRandom, readonly inputShape: Shape) {}
+
+  shape(ref: TensorRef): Shape {
+    return ref === NETWORK_INPUT ? this.inputShape : this.shapes[ref];
+  }
+
+  private push(layer: Layer): TensorRef {
+    this.layers.push(layer);
+    this.shapes.push(layer.outputShape);
+    return this.layers.length - 1;
+  }
+
+  dense(input: TensorRef, out: number, activation?: Activation): TensorRef {
+    const n = this.shape(input).reduce((a, b) => a * b, 1);
+    const r = this.random;
+    const label = `fc${this.layers.length}`;
+    return this.push(genericLayer(label, {
+      kind: 'affine',
+      linear: { kind: 'dense', weight: randomArray(r, out * n, 1 / Math.sqrt(n)), outFeatures: out, inFeatures: n, bias: randomArray(r, out, 0.5) },
+      ...(activation ? { activation } : {}),
+    }, [input], [this.shape(input)], [out]));
+  }
+
+  conv(input: TensorRef, outChannels: number, kernel: [number, number], strides: [number, number], pads: [number, number, number, number], dilations: [number, number], group: number, activation?: Activation): TensorRef {
+    const [c, h, w] = this.shape(input);
+    const r = this.random;
+    const fanIn = (c / group) * kernel[0] * kernel[1];
+    const params: ConvParams = {
+      kind: 'conv',
+      weight: randomArray(r, outChannels * fanIn, 1 / Math.sqrt(fanIn)),
+      weightShape: [outChannels, c / group, kernel[0], kernel[1]],
+      bias: randomArray(r, outChannels, 0.5),
+      strides, pads, dilations, group,
+    };
+    const oh = Math.floor((h + pads[0] + pads[2] - dilations[0] * (kernel[0] - 1) - 1) / strides[0]) + 1;
+    const ow = Math.floor((w + pads[1] + pads[3] - dilations[1] * (kernel[1] - 1) - 1) / strides[1]) + 1;
+    return this.push(genericLayer(`conv${this.layers.length}`, { kind: 'affine', linear: params, ...(activation ? { activation } : {}) },
+      [input], [this.shape(input)], [outChannels, oh, ow]));
+  }
+
+  channelAffine(input: TensorRef, activation?: Activation): TensorRef {
+    const shape = this.shape(input);
+    const r = this.random;
+    return this.push(genericLayer(`bn${this.layers.length}`, {
+      kind: 'affine',
+      linear: { kind: 'channelAffine', scale: randomArray(r, shape[0]), shift: randomArray(r, shape[0], 0.5) },
+      ...(activation ? { activation } : {}),
+    }, [input], [shape], shape));
+  }
+
+  pool(input: TensorRef, kind: 'maxPool' | 'avgPool', params: PoolParams, countIncludePad = false): TensorRef {
+    const [c, h, w] = this.shape(input);
+    const oh = Math.floor((h + params.pads[0] + params.pads[2] - params.dilations[0] * (params.kernel[0] - 1) - 1) / params.strides[0]) + 1;
+    const ow = Math.floor((w + params.pads[1] + params.pads[3] - params.dilations[1] * (params.kernel[1] - 1) - 1) / params.strides[1]) + 1;
+    const op = kind === 'maxPool' ? { kind, ...params } : { kind, countIncludePad, ...params };
+    return this.push(genericLayer(`${kind}${this.layers.length}`, op, [input], [this.shape(input)], [c, oh, ow]));
+  }
+
+  globalAvgPool(input: TensorRef): TensorRef {
+    const shape = this.shape(input);
+    return this.push(genericLayer(`gap${this.layers.length}`, { kind: 'globalAvgPool' }, [input], [shape], [shape[0], 1, 1]));
+  }
+
+  activation(input: TensorRef, activation: Activation): TensorRef {
+    const shape = this.shape(input);
+    return this.push(genericLayer(`act${this.layers.length}`, { kind: 'activation', activation }, [input], [shape], shape));
+  }
+
+  flatten(input: TensorRef): TensorRef {
+    const shape = this.shape(input);
+    return this.push(genericLayer(`flatten${this.layers.length}`, { kind: 'reshape' }, [input], [shape], [shape.reduce((a, b) => a * b, 1)]));
+  }
+
+  add(a: TensorRef, b: TensorRef): TensorRef {
+    return this.push(genericLayer(`add${this.layers.length}`, { kind: 'add' }, [a, b], [this.shape(a), this.shape(b)], this.shape(a)));
+  }
+
+  concatChannels(a: TensorRef, b: TensorRef): TensorRef {
+    const [ca, ...rest] = this.shape(a);
+    const [cb] = this.shape(b);
+    return this.push(genericLayer(`concat${this.layers.length}`, { kind: 'concat', axis: 0 }, [a, b], [this.shape(a), this.shape(b)], [ca + cb, ...rest]));
+  }
+
+  network(output: TensorRef): Network {
+    return { inputName: 'x', inputShape: this.inputShape, layers: this.layers, output };
+  }
+}
+
+export function randomDenseNetwork(random: SeededRandom): RandomNetwork {
+  const b = new Builder(random, [3 + random.int(6)]);
+  let t: TensorRef = NETWORK_INPUT;
+  const hidden = 1 + random.int(3);
+  for (let k = 0; k < hidden; k++) t = b.dense(t, 3 + random.int(8), randomActivation(random));
+  t = b.dense(t, 2 + random.int(4));
+  return { network: b.network(t) };
+}
+
+export function randomConvNetwork(random: SeededRandom): RandomNetwork {
+  const channels = 1 + random.int(2);
+  const b = new Builder(random, [channels, 5 + random.int(4), 5 + random.int(4)]);
+  const outChannels = pick(random, [2, 4]);
+  const group = channels === 2 && outChannels % 2 === 0 && random.uniform() < 0.4 ? 2 : 1;
+  const kernel: [number, number] = [2 + random.int(2), 2 + random.int(2)];
+  const strides: [number, number] = [1 + random.int(2), 1 + random.int(2)];
+  const pads: [number, number, number, number] = [random.int(2), random.int(2), random.int(2), random.int(2)];
+  const dilations: [number, number] = random.uniform() < 0.25 ? [2, 1] : [1, 1];
+  let t = b.conv(NETWORK_INPUT, outChannels, kernel, strides, pads, dilations, group, randomActivation(random));
+  if (random.uniform() < 0.3) t = b.channelAffine(t, { kind: 'relu' });
+  const [, h, w] = b.shape(t);
+  const poolChoice = random.int(3);
+  if (poolChoice === 0 && h >= 3 && w >= 3) {
+    t = b.pool(t, 'maxPool', { kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], dilations: [1, 1] });
+  } else if (poolChoice === 1 && h >= 2 && w >= 2) {
+    t = b.pool(t, 'maxPool', { kernel: [2, 2], strides: [2, 2], pads: [0, 0, 0, 0], dilations: [1, 1] });
+  } else if (h >= 2 && w >= 2) {
+    t = b.pool(t, 'avgPool', { kernel: [2, 2], strides: [1, 1], pads: [0, 0, 1, 1], dilations: [1, 1] }, random.uniform() < 0.5);
+  }
+  t = b.flatten(t);
+  t = b.dense(t, 4 + random.int(5), randomActivation(random));
+  t = b.dense(t, 2 + random.int(3));
+  return { network: b.network(t) };
+}
+
+/** Residual add, lone activation, channel concat and global average pooling. */
+export function randomGraphNetwork(random: SeededRandom): RandomNetwork {
+  const b = new Builder(random, [2, 4 + random.int(3), 4 + random.int(3)]);
+  const same: [number, number, number, number] = [1, 1, 1, 1];
+  const a = b.conv(NETWORK_INPUT, 3, [3, 3], [1, 1], same, [1, 1], 1, { kind: 'relu' });
+  const branch = random.uniform() < 0.5
+    ? b.conv(a, 3, [3, 3], [1, 1], same, [1, 1], 1)
+    : b.channelAffine(a);
+  const sum = b.add(a, branch);
+  const lone = b.activation(sum, random.uniform() < 0.7 ? { kind: 'relu' } : { kind: 'clip', min: 0, max: 6 });
+  const side = b.conv(NETWORK_INPUT, 2, [1, 1], [1, 1], [0, 0, 0, 0], [1, 1], 2, { kind: 'relu' });
+  const joined = b.concatChannels(lone, side);
+  const pooled = random.uniform() < 0.5 ? b.globalAvgPool(joined) : b.pool(joined, 'avgPool', { kernel: [2, 2], strides: [2, 2], pads: [0, 0, 0, 0], dilations: [1, 1] });
+  const flat = b.flatten(pooled);
+  const out = b.dense(flat, 3);
+  return { network: b.network(out) };
+}
