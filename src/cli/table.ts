@@ -1,0 +1,82 @@
+// The CLI's readable output: one table per ε with the network totals under it.
+import { formatNumber, tighteningRatio } from '../shared/format';
+import type { BoundReport } from '../shared/protocol';
+import type { Certificate, EpsilonRun } from '../shared/results';
+
+/** Short names of how a number was certified, for a table column. */
+const CERTIFICATE_LABELS: Record<Certificate['method'], string> = {
+  'exact-eigen': 'exact',
+  'lanczos-random-start': 'lanczos',
+  'closed-form': 'closed form',
+  composition: 'composition',
+};
+
+function certificateLabel(certificate: Certificate): string {
+  const label = CERTIFICATE_LABELS[certificate.method] ?? certificate.method;
+  if (certificate.method === 'lanczos-random-start' && certificate.failureProbability !== undefined) {
+    return `${label} k=${certificate.iterations} p=${formatNumber(certificate.failureProbability)}`;
+  }
+  return label;
+}
+
+function scientific(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  if (value === 0) return '0';
+  return value >= 0.01 && value < 1e5 ? formatNumber(Number(value.toPrecision(5))) : value.toExponential(3);
+}
+
+function ratioText(spectral: number, local: number): string {
+  const ratio = tighteningRatio(spectral, local);
+  return ratio === undefined ? '—' : `${ratio.toFixed(ratio < 10 ? 2 : 1)}×`;
+}
+
+/** Lays out rows as columns padded to their widest cell; numeric columns are right-aligned. */
+export function layoutColumns(header: string[], rows: string[][], rightAligned: boolean[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells.map((cell, i) => (rightAligned[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function runTable(run: EpsilonRun): string {
+  const header = ['#', 'layer', 'ONNX nodes', 'ε in', 'local bound', '‖A‖', 'ratio', 'on/unstable/off', 'certified by'];
+  const rows = run.layers.map((layer) => [
+    String(layer.index + 1),
+    layer.label,
+    layer.nodes.join(', '),
+    scientific(layer.epsilonIn),
+    scientific(layer.localBound),
+    scientific(layer.spectralNorm),
+    ratioText(layer.spectralNorm, layer.localBound),
+    layer.neurons ? `${layer.neurons.on}/${layer.neurons.unstable}/${layer.neurons.off}` : '',
+    certificateLabel(layer.certificate),
+  ]);
+  return layoutColumns(header, rows, [true, false, false, true, true, true, true, true, false]);
+}
+
+export function formatReport(report: BoundReport): string {
+  const out: string[] = [];
+  out.push(`Lipschitz Lens — ${report.model}`);
+  out.push(`nominal input: ${report.input.origin} (${report.input.source}, shape [${report.input.shape.join(', ')}])`);
+  for (const run of report.runs) {
+    out.push('');
+    out.push(`ε = ${formatNumber(run.epsilon)}`);
+    out.push(runTable(run));
+    const { localBound, spectralBound } = run.network;
+    out.push(
+      `network: local bound ${scientific(localBound)}   spectral product ${scientific(spectralBound)}   ` +
+        `(local is ${ratioText(spectralBound, localBound)} tighter)`,
+    );
+  }
+  if (report.radius) {
+    const { local, spectral, gap, predictedClass } = report.radius;
+    out.push('');
+    out.push(
+      `certified robustness radius for class ${predictedClass} (logit gap ${scientific(gap)}): ` +
+        `local ${scientific(local)}   spectral ${scientific(spectral)}`,
+    );
+  }
+  out.push('');
+  out.push('Bounds hold for ‖x − x0‖ ≤ ε and are anchored at x0: ‖f(x) − f(x0)‖ ≤ L‖x − x0‖ (not a pairwise constant over the ball).');
+  return out.join('\n');
+}

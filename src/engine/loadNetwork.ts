@@ -1,0 +1,15 @@
+// ONNX model → the analysis network, or one error listing every node the analysis cannot represent.
+import type { Model } from '../onnx/model';
+import type { Network } from './network';
+import { normaliseGraph, requireNetwork } from './normalise/normalise';
+
+export interface LoadedNetwork {
+  network: Network;
+  /** What the user should know about how the graph was read (output taken before Softmax, …). */
+  notes: string[];
+}
+
+export function loadAnalysisNetwork(model: Model): LoadedNetwork {
+  const result = normaliseGraph(model);
+  return { network: requireNetwork(result, model.path), notes: result.notes };
+}

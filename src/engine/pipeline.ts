@@ -1,0 +1,92 @@
+// Model file → analysis network → nominal input → bound engine → report. The worker and the CLI both
+// run exactly this, so the editor and CI print the same numbers for the same model, input and ε.
+import { readFile, stat } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
+import { readModel } from '../onnx/reader';
+import type { BoundReport, EngineOptions, InputChoice } from '../shared/protocol';
+import { analyzeNetwork, type AnalyzeHooks } from './analyze';
+import { NETWORK_INPUT, type Network } from './network';
+import { InputError, matchInputShape, parseJsonInput, parseNpy, syntheticInput, type NominalInput } from './nominalInput';
+import { loadAnalysisNetwork } from './loadNetwork';
+
+/** 'auto': the model's bundled example input if there is one, else the synthetic input. */
+export type InputRequest = InputChoice | { kind: 'auto' };
+
+export interface ModelAnalysisRequest {
+  modelPath: string;
+  input: InputRequest;
+  /** The first is the main run; the rest form the sweep. */
+  epsilons: number[];
+  options?: Partial<EngineOptions> & { seed?: number };
+}
+
+/** File names, beside the model, that hold its bundled example input, in the order they are tried. */
+export function exampleInputCandidates(modelPath: string): string[] {
+  const folder = dirname(modelPath);
+  const stem = basename(modelPath, extname(modelPath));
+  return [`${stem}.input.json`, `${stem}.input.npy`, 'sample-input.json', 'sample-input.npy'].map((name) => join(folder, name));
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+export async function readNominalInputFile(path: string): Promise<NominalInput> {
+  const name = basename(path);
+  const extension = extname(path).toLowerCase();
+  if (extension !== '.npy' && extension !== '.json') {
+    throw new InputError(`${name}: the nominal input must be a .npy or .json file.`);
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    throw new InputError(`${name}: cannot read the nominal input (${(error as NodeJS.ErrnoException).code ?? String(error)}).`);
+  }
+  return extension === '.npy' ? parseNpy(bytes, name) : parseJsonInput(new TextDecoder().decode(bytes), name);
+}
+
+export async function resolveNominalInput(request: InputRequest, modelPath: string, network: Network): Promise<NominalInput> {
+  if (request.kind === 'synthetic') return syntheticInput(network.inputShape);
+  if (request.kind === 'file') return readNominalInputFile(request.path);
+  for (const candidate of exampleInputCandidates(modelPath)) {
+    if (await exists(candidate)) return { ...(await readNominalInputFile(candidate)), source: 'example' };
+  }
+  return syntheticInput(network.inputShape);
+}
+
+export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: AnalyzeHooks = {}): Promise<BoundReport> {
+  const model = await readModel(request.modelPath);
+  const { network, notes } = loadAnalysisNetwork(model);
+  const input = await resolveNominalInput(request.input, request.modelPath, network);
+  const x0 = matchInputShape(input, network.inputShape, network.inputName);
+  const outputShape = network.output === NETWORK_INPUT ? network.inputShape : network.layers[network.output].outputShape;
+  const outputSize = outputShape.reduce((a, b) => a * b, 1);
+  const options = request.options ?? {};
+  const result = await analyzeNetwork(
+    network,
+    x0,
+    {
+      epsilons: request.epsilons,
+      failureProbability: options.failureProbability,
+      exactCutoff: options.exactCutoff,
+      lanczosSteps: options.lanczosSteps,
+      seed: options.seed,
+      // The radius compares the top logit with the runner-up, so it needs at least two outputs.
+      radius: (options.computeRadius ?? false) && outputSize >= 2,
+    },
+    hooks,
+  );
+  return {
+    model: basename(request.modelPath),
+    input: { source: input.source, origin: input.origin, shape: input.shape },
+    outputSize: result.outputSize,
+    runs: result.runs,
+    radius: result.radius,
+    notes,
+  };
+}

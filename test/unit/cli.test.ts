@@ -1,0 +1,105 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { parseAnalyzeArguments, UsageError } from '../../src/cli/args';
+import { layoutColumns } from '../../src/cli/table';
+
+const run = promisify(execFile);
+const CLI = ['--import', 'tsx', join(__dirname, '../../src/cli/main.ts')];
+const EXAMPLE = join(__dirname, '../../examples/mnist/mnist-cnn.onnx');
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [...CLI, ...args], { maxBuffer: 16 << 20 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+test('arguments: repeated --eps make a sweep, defaults fill in', () => {
+  const args = parseAnalyzeArguments(['analyze', 'm.onnx', '--eps', '0.1', '--eps', '1e-3', '--radius', '--json']);
+  assert.ok(args !== 'help');
+  assert.deepEqual(args.epsilons, [0.1, 0.001]);
+  assert.equal(args.radius, true);
+  assert.equal(args.json, true);
+  const defaults = parseAnalyzeArguments(['analyze', 'm.onnx']);
+  assert.ok(defaults !== 'help');
+  assert.deepEqual(defaults.epsilons, [0.001]);
+  assert.equal(parseAnalyzeArguments(['--help']), 'help');
+});
+
+test('arguments: bad values are usage errors that say what is wrong', () => {
+  const bad: [string[], RegExp][] = [
+    [['analyze', 'm.onnx', '--eps', '0'], /--eps: ε must be greater than 0/],
+    [['analyze', 'm.onnx', '--eps', 'NaN'], /--eps: Enter a positive decimal/],
+    [['analyze', 'm.onnx', '--eps'], /--eps needs a value/],
+    [['analyze'], /no model given/],
+    [['analyse', 'm.onnx'], /unknown command 'analyse'/],
+    [['analyze', 'm.onnx', '--frobnicate'], /unknown option '--frobnicate'/],
+    [['analyze', 'a.onnx', 'b.onnx'], /one model at a time/],
+    [['analyze', 'm.onnx', '--input', 'x.npy', '--synthetic'], /exclude each other/],
+    [['analyze', 'm.onnx', '--failure-probability', '2'], /must be below 1/],
+    [['analyze', 'm.onnx', '--lanczos-steps', '2.5'], /positive integer/],
+  ];
+  for (const [argv, message] of bad) assert.throws(() => parseAnalyzeArguments(argv), (e: unknown) => e instanceof UsageError && message.test(e.message), argv.join(' '));
+});
+
+test('table layout pads columns and right-aligns numbers', () => {
+  const text = layoutColumns(['a', 'num'], [['x', '1'], ['long', '22']], [false, true]);
+  assert.deepEqual(text.split('\n'), ['a     num', '────  ───', 'x       1', 'long   22']);
+});
+
+test('--json prints exactly one object in the documented schema', async () => {
+  const { code, stdout } = await cli(['analyze', EXAMPLE, '--eps', '0.01', '--eps', '0.1', '--json', '--quiet']);
+  assert.equal(code, 0);
+  const report = JSON.parse(stdout);
+  assert.equal(report.model, 'mnist-cnn.onnx');
+  assert.equal(report.input.source, 'example');
+  assert.deepEqual(report.input.shape, [1, 1, 28, 28]);
+  assert.deepEqual(report.runs.map((r: { epsilon: number }) => r.epsilon), [0.01, 0.1]);
+  for (const run of report.runs) {
+    assert.ok(run.network.localBound > 0 && run.network.localBound <= run.network.spectralBound);
+    assert.deepEqual(run.layers.map((l: { nodes: string[] }) => l.nodes.join('+')), ['conv1+relu1', 'pool1', 'conv2+relu2', 'pool2', 'flatten', 'fc']);
+    for (const layer of run.layers) {
+      for (const key of ['nodes', 'kind', 'epsilonIn', 'localBound', 'spectralNorm', 'certificate']) assert.ok(key in layer, key);
+    }
+    // The network bound is the product of the layer bounds for a chain.
+    const product = run.layers.reduce((p: number, l: { localBound: number }) => p * l.localBound, 1);
+    assert.ok(Math.abs(product - run.network.localBound) <= 1e-9 * product);
+  }
+  assert.ok(report.runs[0].network.localBound <= report.runs[1].network.localBound, 'bound grows with ε');
+});
+
+test('the readable table names every layer and the totals', async () => {
+  const { code, stdout } = await cli(['analyze', EXAMPLE, '--synthetic', '--quiet']);
+  assert.equal(code, 0);
+  assert.match(stdout, /nominal input: synthetic input/);
+  for (const label of ['conv1+relu1', 'pool1', 'conv2+relu2', 'fc']) assert.match(stdout, new RegExp(label.replace('+', '\\+')));
+  assert.match(stdout, /network: local bound [\d.e+-]+ +spectral product [\d.e+-]+/);
+});
+
+test('bad input exits non-zero with one line naming the problem', async () => {
+  const folder = await mkdtemp(join(tmpdir(), 'lipschitz-cli-'));
+  const notOnnx = join(folder, 'notes.onnx');
+  await writeFile(notOnnx, 'hello, this is not a model');
+  const wrongShape = join(folder, 'x.json');
+  await writeFile(wrongShape, '[1, 2, 3]');
+  const cases: [string[], number, RegExp][] = [
+    [['analyze', join(folder, 'missing.onnx')], 1, /missing\.onnx/],
+    [['analyze', notOnnx], 1, /notes\.onnx/],
+    [['analyze', EXAMPLE, '--input', wrongShape], 1, /x\.json: shape \[3\] does not match model input 'image'/],
+    [['analyze', EXAMPLE, '--eps', '-1'], 2, /--eps: Enter a positive decimal number/],
+  ];
+  for (const [argv, expectedCode, message] of cases) {
+    const { code, stdout, stderr } = await cli([...argv, '--quiet']);
+    assert.equal(code, expectedCode, argv.join(' '));
+    assert.equal(stdout, '');
+    assert.match(stderr, message);
+  }
+});
