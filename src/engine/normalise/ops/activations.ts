@@ -1,0 +1,77 @@
+// Element-wise activations: Relu, LeakyRelu, Clip, HardSigmoid, Sigmoid, Tanh. They share one handler
+// and differ only in how their attributes map to the engine's Activation union (whether a sound
+// bound exists for each is the engine's decision). A lone activation becomes an 'activation' layer;
+// one that directly follows an affine map is fused into it by fusion.ts.
+
+import type { Node } from '../../../onnx/model';
+import type { Activation } from '../../network';
+import { unsupported, type NormaliseContext } from '../context';
+import { constNumbers } from '../values';
+
+type ActivationParser = (node: Node, ctx: NormaliseContext) => Activation;
+
+/** Clip bounds: attributes before opset 11, optional constant scalar inputs from then on (absent = unbounded). */
+function clipBound(node: Node, ctx: NormaliseContext, index: number, role: 'min' | 'max'): number {
+  if (node.opset < 11) return node.float(role);
+  const value = ctx.optionalConstant(node, index, role);
+  if (!value) return role === 'min' ? -Infinity : Infinity;
+  const numbers = constNumbers(value);
+  if (numbers.length !== 1) throw node.error(`${role} '${value.name}' has ${numbers.length} values, expected a scalar`, role);
+  return numbers[0];
+}
+
+const parsers = new Map<string, ActivationParser>([
+  ['Relu', () => ({ kind: 'relu' })],
+  ['LeakyRelu', (node) => ({ kind: 'leakyRelu', alpha: node.float('alpha') })],
+  [
+    'Clip',
+    (node, ctx) => {
+      const min = clipBound(node, ctx, 1, 'min');
+      const max = clipBound(node, ctx, 2, 'max');
+      if (!(min <= max)) throw unsupported(node, `min ${min} exceeds max ${max}`);
+      return { kind: 'clip', min, max };
+    },
+  ],
+  ['HardSigmoid', (node) => ({ kind: 'hardSigmoid', alpha: node.float('alpha'), beta: node.float('beta') })],
+  ['Sigmoid', () => ({ kind: 'sigmoid' })],
+  ['Tanh', () => ({ kind: 'tanh' })],
+]);
+
+export const ACTIVATION_OP_TYPES: ReadonlySet<string> = new Set(parsers.keys());
+
+export function isActivationNode(node: Node): boolean {
+  return node.domain === '' && parsers.has(node.opType);
+}
+
+export function parseActivation(node: Node, ctx: NormaliseContext): Activation {
+  const parser = parsers.get(node.opType);
+  if (!parser || node.domain !== '') throw unsupported(node, 'is not an element-wise activation the analysis knows');
+  return parser(node, ctx);
+}
+
+/** Outputs that are ≥ 0 for every input: zero padding after them cannot change a max pool. */
+export function isNonNegative(activation: Activation): boolean {
+  switch (activation.kind) {
+    case 'relu':
+    case 'sigmoid':
+    case 'hardSigmoid':
+      return true;
+    case 'clip':
+      return activation.min >= 0;
+    default:
+      return false;
+  }
+}
+
+export function activationHandler(node: Node, ctx: NormaliseContext): void {
+  const x = ctx.data(node, 0);
+  const activation = parseActivation(node, ctx);
+  ctx.emit({
+    nodes: [node],
+    op: { kind: 'activation', activation },
+    inputs: [x],
+    output: node.outputs[0],
+    outputShape: x.shape,
+    nonNegative: isNonNegative(activation),
+  });
+}

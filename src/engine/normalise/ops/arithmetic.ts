@@ -1,0 +1,99 @@
+// Add, Sub, Mul, Div. Between two constants: folded. Between computed data and a constant that is
+// uniform within each channel: a channelAffine layer (x + c, x − c, c − x, x · c, x / c). Add of two
+// computed tensors of the same shape: a residual 'add' layer. Anything else (broadcasting two
+// computed tensors, products of computed tensors) is not an affine map the engine can bound.
+
+import type { Node } from '../../../onnx/model';
+import { formatShape } from '../../shapes';
+import { FLOAT_TYPES, unsupported, type NormaliseContext } from '../context';
+import { broadcastBinary } from '../constFold';
+import { finishAffine } from '../fusion';
+import { constNumbers, foldedConst, type ConstValue } from '../values';
+
+/** One value per channel (axis 1 of the [1, C, ...] data) of a constant broadcast against the data. */
+export function perChannel(value: ConstValue, shape: readonly number[]): Float32Array | undefined {
+  const full = [1, ...shape];
+  const dims = value.dims;
+  if (dims.length > full.length) return undefined;
+  const aligned = [...new Array<number>(full.length - dims.length).fill(1), ...dims];
+  const channels = full[1] ?? 1;
+  const fits = aligned.every((d, i) => d === 1 || (i === 1 && d === channels));
+  if (!fits) return undefined;
+  const numbers = constNumbers(value);
+  return numbers.length === channels ? Float32Array.from(numbers) : new Float32Array(channels).fill(numbers[0]);
+}
+
+type Op = 'Add' | 'Sub' | 'Mul' | 'Div';
+
+const apply: Record<Op, (x: number, y: number) => number> = {
+  Add: (x, y) => x + y,
+  Sub: (x, y) => x - y,
+  Mul: (x, y) => x * y,
+  Div: (x, y) => x / y,
+};
+
+function foldConstants(node: Node, ctx: NormaliseContext, a: ConstValue, b: ConstValue, op: Op): void {
+  const result = broadcastBinary(constNumbers(a), a.dims, constNumbers(b), b.dims, apply[op]);
+  if (typeof result === 'string') throw node.error(`inconsistent shapes: ${result}`);
+  // Integer division truncates (shape arithmetic such as size // 2).
+  const values = op === 'Div' && !FLOAT_TYPES.has(a.dataType) ? result.values.map(Math.trunc) : result.values;
+  ctx.set(node.outputs[0], foldedConst(node.outputs[0], result.shape, a.dataType, values));
+}
+
+function binary(node: Node, ctx: NormaliseContext, op: Op): void {
+  const a = ctx.input(node, 0, 'A');
+  const b = ctx.input(node, 1, 'B');
+  if (a.kind === 'const' && b.kind === 'const') return foldConstants(node, ctx, a, b, op);
+  if (a.kind !== 'const' && b.kind !== 'const') {
+    const x = ctx.data(node, 0, 'A');
+    const y = ctx.data(node, 1, 'B');
+    if (op !== 'Add') throw unsupported(node, `${op} of two computed tensors is not an affine map of the input`);
+    if (x.shape.length !== y.shape.length || x.shape.some((d, i) => d !== y.shape[i])) {
+      throw unsupported(node, `adds [1,${x.shape.join(',')}] and [1,${y.shape.join(',')}]; only same-shape residual additions are supported`);
+    }
+    ctx.emit({
+      nodes: [node],
+      op: { kind: 'add' },
+      inputs: [x, y],
+      output: node.outputs[0],
+      outputShape: x.shape,
+      nonNegative: x.nonNegative && y.nonNegative,
+    });
+    return;
+  }
+  const dataIndex = a.kind === 'const' ? 1 : 0;
+  const x = ctx.data(node, dataIndex, dataIndex === 0 ? 'A' : 'B');
+  const constant = (dataIndex === 0 ? b : a) as ConstValue;
+  const c = perChannel(constant, x.shape);
+  if (!c) {
+    throw unsupported(node, `${op} with constant '${constant.name}' of dims ${formatShape(constant.dims)}, which is not uniform per channel of [1,${x.shape.join(',')}]`);
+  }
+  const channels = c.length;
+  let scale: Float32Array = new Float32Array(channels).fill(1);
+  let shift: Float32Array = new Float32Array(channels);
+  switch (op) {
+    case 'Add':
+      shift = c;
+      break;
+    case 'Sub':
+      if (dataIndex === 0) shift = c.map((v) => -v);
+      else {
+        scale = scale.fill(-1);
+        shift = c;
+      }
+      break;
+    case 'Mul':
+      scale = c;
+      break;
+    case 'Div':
+      if (dataIndex === 1) throw unsupported(node, 'divides a constant by a computed tensor (not affine)');
+      scale = c.map((v) => 1 / v);
+      break;
+  }
+  finishAffine(ctx, [node], { kind: 'channelAffine', scale, shift }, x, node.outputs[0], x.shape);
+}
+
+export const add = (node: Node, ctx: NormaliseContext): void => binary(node, ctx, 'Add');
+export const sub = (node: Node, ctx: NormaliseContext): void => binary(node, ctx, 'Sub');
+export const mul = (node: Node, ctx: NormaliseContext): void => binary(node, ctx, 'Mul');
+export const div = (node: Node, ctx: NormaliseContext): void => binary(node, ctx, 'Div');

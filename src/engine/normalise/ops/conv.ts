@@ -1,0 +1,54 @@
+// Conv (2-D): strides, explicit or auto_pad pads (asymmetric allowed), dilations, groups. A zero Pad
+// read only by this Conv is added to its pads. 1-D and 3-D convolutions are reported as unsupported.
+
+import { windowGeometry } from '../../../onnx/autoPad';
+import type { Node } from '../../../onnx/model';
+import { convShape, formatShape } from '../../shapes';
+import { unsupported, type NormaliseContext } from '../context';
+import { finishAffine } from '../fusion';
+import { constFloat32, type DataValue } from '../values';
+import { addPads } from './poolGeometry';
+
+export function conv(node: Node, ctx: NormaliseContext): void {
+  const x = ctx.dataOrPadded(node, 0);
+  if (x.shape.length !== 3) {
+    throw unsupported(node, `${x.shape.length - 1}-D convolution (input [N,${x.shape.join(',')}]); only 2-D convolutions are supported`);
+  }
+  const w = ctx.constant(node, 1, 'W');
+  const b = ctx.optionalConstant(node, 2, 'B');
+  if (w.dims.length !== 4) {
+    throw node.error(`inconsistent shapes: weight '${w.name}' has dims ${formatShape(w.dims)}, a 2-D convolution needs 4`, 'W');
+  }
+  if (node.has('kernel_shape') && node.ints('kernel_shape').some((k, i) => k !== w.dims[2 + i])) {
+    throw node.error(`inconsistent shapes: kernel_shape [${node.ints('kernel_shape').join(',')}] differs from weight ${formatShape(w.dims)}`, 'kernel_shape');
+  }
+  const inputShape = [1, ...x.shape];
+  const geometry = windowGeometry(node, inputShape, w.dims.slice(2));
+  const group = node.int('group');
+  const shape = convShape({ input: inputShape, weight: w.dims, group, spatialOutput: geometry.output });
+  if (typeof shape === 'string') throw node.error(`inconsistent shapes: ${shape}`, 'W');
+  if (b && (b.dims.length !== 1 || b.dims[0] !== w.dims[0])) {
+    throw node.error(`inconsistent shapes: bias '${b.name}' has dims ${formatShape(b.dims)}, expected [${w.dims[0]}]`, 'B');
+  }
+  const ownPads = geometry.pads as [number, number, number, number];
+  const pads = x.kind === 'padded' ? addPads(ownPads, x.pads) : ownPads;
+  const nodes: Node[] = x.kind === 'padded' ? [x.node, node] : [node];
+  const input: DataValue = x.kind === 'padded' ? x.source : x;
+  finishAffine(
+    ctx,
+    nodes,
+    {
+      kind: 'conv',
+      weight: constFloat32(w),
+      weightShape: [w.dims[0], w.dims[1], w.dims[2], w.dims[3]],
+      ...(b ? { bias: constFloat32(b) } : {}),
+      strides: [geometry.strides[0], geometry.strides[1]],
+      pads,
+      dilations: [geometry.dilations[0], geometry.dilations[1]],
+      group,
+    },
+    input,
+    node.outputs[0],
+    shape.slice(1),
+  );
+}

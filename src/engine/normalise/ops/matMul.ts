@@ -1,0 +1,27 @@
+// MatMul of the data [1, K] with a constant [K, N] is a dense layer; the Add of a constant bias that
+// PyTorch and tf2onnx emit after it is folded in by fusion.ts.
+
+import type { Node } from '../../../onnx/model';
+import { formatShape, matMulShape } from '../../shapes';
+import { unsupported, type NormaliseContext } from '../context';
+import { finishAffine } from '../fusion';
+import { constFloat32 } from '../values';
+
+export function matMul(node: Node, ctx: NormaliseContext): void {
+  const a = ctx.data(node, 0, 'A');
+  const b = ctx.input(node, 1, 'B');
+  if (b.kind !== 'const') throw unsupported(node, 'multiplies two computed tensors (not an affine map of the input)');
+  if (a.shape.length !== 1) {
+    throw unsupported(node, `input '${a.name}' is [1,${a.shape.join(',')}]: MatMul over more than one row is not supported`);
+  }
+  if (b.dims.length !== 2) throw unsupported(node, `weight '${b.name}' has dims ${formatShape(b.dims)}; only 2-D weights are supported`);
+  const shape = matMulShape([1, a.shape[0]], b.dims);
+  if (typeof shape === 'string') throw node.error(`inconsistent shapes: ${shape}`, 'B');
+  const [inFeatures, outFeatures] = b.dims;
+  const source = constFloat32(b);
+  const weight = new Float32Array(outFeatures * inFeatures);
+  for (let k = 0; k < inFeatures; k++) {
+    for (let n = 0; n < outFeatures; n++) weight[n * inFeatures + k] = source[k * outFeatures + n];
+  }
+  finishAffine(ctx, [node], { kind: 'dense', weight, outFeatures, inFeatures }, a, node.outputs[0], [outFeatures]);
+}

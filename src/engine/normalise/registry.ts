@@ -1,0 +1,69 @@
+// One handler per ONNX op type (default domain), keyed by op type. A handler reads its inputs through
+// the context, parses its attributes, and either emits a layer, records a folded constant, or throws
+// UnsupportedNodeError with a reason. An op type missing here is unsupported: never passed through.
+
+import type { Node } from '../../onnx/model';
+import type { NormaliseContext } from './context';
+import { activationHandler, ACTIVATION_OP_TYPES } from './ops/activations';
+import { add, div, mul, sub } from './ops/arithmetic';
+import { averagePool } from './ops/averagePool';
+import { batchNormalization } from './ops/batchNormalization';
+import { cast } from './ops/cast';
+import { concat } from './ops/concat';
+import { constantOfShape } from './ops/constantOfShape';
+import { conv } from './ops/conv';
+import { dropout } from './ops/dropout';
+import { flatten } from './ops/flatten';
+import { gather } from './ops/gather';
+import { gemm } from './ops/gemm';
+import { globalAveragePool } from './ops/globalAveragePool';
+import { identity } from './ops/identity';
+import { matMul } from './ops/matMul';
+import { maxPool } from './ops/maxPool';
+import { pad } from './ops/pad';
+import { reshape } from './ops/reshape';
+import { shape } from './ops/shape';
+import { slice } from './ops/slice';
+import { squeeze } from './ops/squeeze';
+import { transpose } from './ops/transpose';
+import { unsqueeze } from './ops/unsqueeze';
+
+export type OpHandler = (node: Node, ctx: NormaliseContext) => void;
+
+const handlers = new Map<string, OpHandler>([
+  ['Add', add],
+  ['AveragePool', averagePool],
+  ['BatchNormalization', batchNormalization],
+  ['Cast', cast],
+  ['Concat', concat],
+  ['ConstantOfShape', constantOfShape],
+  ['Conv', conv],
+  ['Div', div],
+  ['Dropout', dropout],
+  ['Flatten', flatten],
+  ['Gather', gather],
+  ['Gemm', gemm],
+  ['GlobalAveragePool', globalAveragePool],
+  ['Identity', identity],
+  ['MatMul', matMul],
+  ['MaxPool', maxPool],
+  ['Mul', mul],
+  ['Pad', pad],
+  ['Reshape', reshape],
+  ['Shape', shape],
+  ['Slice', slice],
+  ['Squeeze', squeeze],
+  ['Sub', sub],
+  ['Transpose', transpose],
+  ['Unsqueeze', unsqueeze],
+  ...[...ACTIVATION_OP_TYPES].map((opType): [string, OpHandler] => [opType, activationHandler]),
+]);
+
+/** The handler of a default-domain op type; undefined for everything the analysis cannot represent. */
+export function handlerFor(node: Node): OpHandler | undefined {
+  return node.domain === '' ? handlers.get(node.opType) : undefined;
+}
+
+export function supportedOpTypes(): string[] {
+  return [...handlers.keys()].sort();
+}

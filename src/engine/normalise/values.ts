@@ -1,0 +1,71 @@
+// What the normaliser knows about each ONNX tensor while it walks the graph: a value computed from the
+// network input (held by a layer, or the input itself), a constant (an initializer or a folded
+// initializer-only subgraph), a zero-padded view of a data value not yet turned into a layer, or
+// unknown (downstream of an unsupported node).
+
+import type { Node } from '../../onnx/model';
+import { DataType } from '../../onnx/tensor';
+import type { Tensor } from '../../onnx/tensor';
+import type { TensorRef } from '../network';
+
+export interface DataValue {
+  kind: 'data';
+  /** ONNX tensor name. */
+  name: string;
+  ref: TensorRef;
+  /** Shape without the batch axis. */
+  shape: readonly number[];
+  /** Every value is ≥ 0 whatever the input (after ReLU, sigmoid, …): zero padding cannot win a max. */
+  nonNegative: boolean;
+}
+
+export interface ConstValue {
+  kind: 'const';
+  name: string;
+  dims: readonly number[];
+  dataType: number;
+  /** The initializer, decoded only when asked; absent for folded values. */
+  tensor?: Tensor;
+  /** Folded values (float64 holds every integer a shape computation needs). */
+  values?: Float64Array;
+}
+
+/** A Pad node's output with zero padding of the spatial axes, absorbed by a following Conv or pool when possible. */
+export interface PaddedValue {
+  kind: 'padded';
+  name: string;
+  source: DataValue;
+  /** [top, left, bottom, right] */
+  pads: readonly [number, number, number, number];
+  node: Node;
+  shape: readonly number[];
+}
+
+export interface UnknownValue {
+  kind: 'unknown';
+  name: string;
+}
+
+export type Value = DataValue | ConstValue | PaddedValue | UnknownValue;
+
+export function constNumbers(value: ConstValue): Float64Array {
+  if (value.values) return value.values;
+  const numbers = value.tensor!.toFloat64();
+  value.values = numbers;
+  return numbers;
+}
+
+export function constFloat32(value: ConstValue): Float32Array {
+  if (value.tensor) return value.tensor.toFloat32();
+  return Float32Array.from(value.values!);
+}
+
+/** Integer values of a constant (shapes, axes, pads); INT64 "to the end" sentinels become ±Infinity. */
+export function constIntegers(value: ConstValue): number[] {
+  if (value.tensor && value.dataType !== DataType.FLOAT && value.dataType !== DataType.DOUBLE) return value.tensor.toIntegers();
+  return Array.from(constNumbers(value));
+}
+
+export function foldedConst(name: string, dims: readonly number[], dataType: number, values: Float64Array): ConstValue {
+  return { kind: 'const', name, dims, dataType, values };
+}

