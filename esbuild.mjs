@@ -1,9 +1,10 @@
 // One build script, one entry per runtime: extension host, engine worker, CLI, webview.
 import * as esbuild from 'esbuild';
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rm } from 'node:fs/promises';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
+const tests = process.argv.includes('--tests');
 
 const nodeCommon = {
   bundle: true,
@@ -38,6 +39,26 @@ const builds = [
     logLevel: 'warning',
   },
 ];
+
+// Integration tests (test/host/run.mjs) load in the extension host: CommonJS, with vscode and every
+// package resolved from node_modules at run time. Helpers such as probe.ts are bundled into each test.
+if (tests) {
+  const testDir = 'test/integration';
+  // The test module runs every *.test.js it finds: a deleted test must not linger as a stale bundle.
+  await rm('out/test/integration', { recursive: true, force: true });
+  const entryPoints = (await readdir(testDir, { recursive: true }))
+    .filter((file) => file === 'index.ts' || file.endsWith('.test.ts'))
+    .map((file) => `${testDir}/${file}`);
+  builds.push({
+    ...nodeCommon,
+    packages: 'external',
+    sourcemap: true,
+    minify: false,
+    entryPoints,
+    outbase: testDir,
+    outdir: 'out/test/integration',
+  });
+}
 
 async function copyStatic() {
   await mkdir('dist', { recursive: true });

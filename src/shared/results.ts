@@ -57,6 +57,41 @@ export interface LayerResult {
   /** Certificate of spectralNorm (cached across an ε sweep). */
   spectralCertificate: Certificate;
   timeMs: number;
+  /** How tight localBound is for this layer alone (only small layers, when requested). */
+  tightness?: LayerTightness;
+}
+
+/**
+ * The layer's own local constant over its input ball (radius epsilonIn around its nominal input,
+ * only its movable inputs), from below.
+ */
+export interface LayerTightness {
+  /** A value the layer's local constant is known to reach. */
+  lower: number;
+  /**
+   * 'exact': the layer is affine on the whole ball and its norm was computed exactly (dense
+   * eigen-decomposition), so lower is the local constant itself up to float64 rounding.
+   * 'witnessed': the best ratio found at a point of the ball (a certified lower bound, maybe loose).
+   */
+  kind: 'exact' | 'witnessed';
+  detail: string;
+}
+
+/** A certified lower bound on the network's local constant: a ratio witnessed at a point of the ball. */
+export interface LowerBoundResult {
+  /** ‖f(x) − f(x0)‖ / ‖x − x0‖ at the witness x, by the pure float64 forward pass. */
+  value: number;
+  /** Which search found the witness. */
+  method: 'jacobian-direction' | 'sampling' | 'gradient-ascent';
+  /** Random points of the ball evaluated. */
+  samples: number;
+  /** Gradient-ascent steps taken. */
+  steps: number;
+  /** Network passes used (forward, backward or tangent). */
+  evaluations: number;
+  /** ‖x − x0‖ of the witness (≤ ε). */
+  witnessNorm: number;
+  seed: number;
 }
 
 export interface NetworkBounds {
@@ -75,6 +110,8 @@ export interface NetworkBounds {
 export interface EpsilonRun {
   epsilon: number;
   network: NetworkBounds;
+  /** Present when requested: lowerBound.value ≤ true local constant ≤ network.localBound. */
+  lowerBound?: LowerBoundResult;
   layers: LayerResult[];
 }
 

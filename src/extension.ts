@@ -1,0 +1,46 @@
+// Entry point: registers the editor provider and the commands; everything else lives in src/host.
+
+import * as vscode from 'vscode';
+import { EngineClient } from './host/engineClient';
+import { AnalysisController } from './host/analysisController';
+import { registerCommands } from './host/commands';
+import { ModelEditorProvider } from './host/modelEditorProvider';
+import { Notifier } from './host/notifier';
+import { readSettings } from './host/settings';
+import { TestRecorder, type TestingApi } from './host/testingApi';
+import { OUTPUT_CHANNEL_NAME, TEST_MODE_ENV } from './shared/ids';
+
+export interface LipschitzLensApi {
+  /** Present only when running under tests. */
+  testing?: TestingApi;
+}
+
+export function activate(context: vscode.ExtensionContext): LipschitzLensApi {
+  const testMode = context.extensionMode === vscode.ExtensionMode.Test || process.env[TEST_MODE_ENV] === '1';
+  const log = vscode.window.createOutputChannel(OUTPUT_CHANNEL_NAME, { log: true });
+  const engine = new EngineClient({
+    workerPath: vscode.Uri.joinPath(context.extensionUri, 'dist', 'worker.js').fsPath,
+    testMode,
+    log,
+  });
+  context.subscriptions.push(log, { dispose: () => engine.dispose() });
+
+  const notifier = new Notifier(log);
+  const analysis = new AnalysisController(engine, log, notifier);
+  context.subscriptions.push(analysis);
+  const recorder = testMode ? new TestRecorder() : undefined;
+  const defaultEpsilon = () => readSettings(log).epsilon;
+  const editors = ModelEditorProvider.register(context, {
+    engine,
+    log,
+    defaultEpsilon,
+    webviewHandlers: (document) => analysis.webviewHandlers(document),
+    onWebviewMessage: recorder ? (document, message) => recorder.record(document, message) : undefined,
+  });
+  context.subscriptions.push(editors.onDidChangeActiveDocument((document) => analysis.setActiveDocument(document)));
+  registerCommands(context, { editors, analysis, notifier, log, defaultEpsilon });
+
+  return { testing: recorder?.api(editors, engine, notifier) };
+}
+
+export function deactivate(): void {}

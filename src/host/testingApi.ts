@@ -1,0 +1,61 @@
+// What activate() returns to integration tests (and only to them): a window into state that a real
+// user sees on screen but a test in the extension host cannot, such as the webview's messages.
+
+import type * as vscode from 'vscode';
+import type { AnalysisStatus, BoundReport, WebviewToHostMessage } from '../shared/protocol';
+import type { EngineClient } from './engineClient';
+import type { ModelDocument } from './modelDocument';
+import type { ModelEditorProvider } from './modelEditorProvider';
+import type { Notifier } from './notifier';
+
+export interface TestingApi {
+  /** Messages the webviews of `uri` have sent so far, oldest first. */
+  webviewMessages(uri: vscode.Uri): readonly WebviewToHostMessage[];
+  /** Resolves with the first message of `kind` from a webview of `uri` (including earlier ones). */
+  waitForWebviewMessage(uri: vscode.Uri, kind: WebviewToHostMessage['kind']): Promise<WebviewToHostMessage>;
+  analysisStatus(uri: vscode.Uri): AnalysisStatus | undefined;
+  analysisReport(uri: vscode.Uri): BoundReport | undefined;
+  openDocuments(): string[];
+  engine: Pick<EngineClient, 'request' | 'startCount' | 'isRunning'>;
+  lastUserError(): string | undefined;
+}
+
+export class TestRecorder {
+  private readonly messages = new Map<string, WebviewToHostMessage[]>();
+  private readonly waiters: { key: string; kind: string; resolve(message: WebviewToHostMessage): void }[] = [];
+
+  record(document: ModelDocument, message: WebviewToHostMessage): void {
+    const key = document.uri.toString();
+    const list = this.messages.get(key) ?? [];
+    list.push(message);
+    this.messages.set(key, list);
+    for (const waiter of this.waiters.filter((w) => w.key === key && w.kind === message.kind)) {
+      this.waiters.splice(this.waiters.indexOf(waiter), 1);
+      waiter.resolve(message);
+    }
+  }
+
+  api(editors: ModelEditorProvider, engine: EngineClient, notifier: Notifier): TestingApi {
+    return {
+      webviewMessages: (uri) => [...(this.messages.get(uri.toString()) ?? [])],
+      waitForWebviewMessage: (uri, kind) => {
+        const key = uri.toString();
+        const earlier = this.messages.get(key)?.find((message) => message.kind === kind);
+        return earlier ? Promise.resolve(earlier) : new Promise((resolve) => this.waiters.push({ key, kind, resolve }));
+      },
+      analysisStatus: (uri) => editors.documentFor(uri)?.status,
+      analysisReport: (uri) => editors.documentFor(uri)?.report,
+      openDocuments: () => editors.openDocuments.map((document) => document.uri.toString()),
+      engine: {
+        request: (method, params, options) => engine.request(method, params, options),
+        get startCount() {
+          return engine.startCount;
+        },
+        get isRunning() {
+          return engine.isRunning;
+        },
+      },
+      lastUserError: () => notifier.lastError,
+    };
+  }
+}

@@ -1,0 +1,30 @@
+// Number and size formatting shared by the webview and the report writers, so both show the same digits.
+
+/** Six significant digits without trailing zeros; exponent form outside [0.001, 1e6) ("0.001", "104000", "1e-6", "1.5e7"). */
+export function formatNumber(value: number): string {
+  if (!Number.isFinite(value)) {
+    return String(value);
+  }
+  const rounded = Number(value.toPrecision(6));
+  const magnitude = Math.abs(rounded);
+  if (magnitude !== 0 && (magnitude < 1e-3 || magnitude >= 1e6)) {
+    return rounded.toExponential().replace('e+', 'e');
+  }
+  return String(rounded);
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['bytes', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
+}
+
+/** How many times tighter the local bound is than the spectral one; undefined when the local bound is 0. */
+export function tighteningRatio(spectral: number, local: number): number | undefined {
+  return local > 0 ? spectral / local : undefined;
+}

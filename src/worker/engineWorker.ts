@@ -1,0 +1,49 @@
+// Entry of the engine worker (dist/worker.js): a message loop around the engine. Every request is
+// answered, failures included; heavy work lives here so the extension host stays responsive.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import type { EngineWorkerData, WorkerLogMessage, WorkerMethods, WorkerToHostMessage } from '../shared/protocol';
+import { RequestError, RequestServer, type RequestHandlers } from '../shared/rpc';
+import { describeModelFile } from './describeModel';
+import { runAnalysis } from './runAnalysis';
+
+const port = parentPort;
+if (!port) {
+  throw new Error('engineWorker must run as a worker thread.');
+}
+const { testMode } = workerData as EngineWorkerData;
+
+function post(message: WorkerToHostMessage): void {
+  port?.postMessage(message);
+}
+
+function log(level: WorkerLogMessage['level'], message: string): void {
+  post({ kind: 'log', level, message });
+}
+
+const handlers: RequestHandlers<WorkerMethods> = {
+  describeModel: ({ path }) => describeModelFile(path),
+  analyze: (params, context) => runAnalysis(params, context),
+  crashForTest: ({ how }, context) => {
+    if (!testMode) {
+      return Promise.reject(new RequestError('unknownMethod', 'crashForTest is only available in test mode.'));
+    }
+    log('warn', `crashForTest: the worker will ${how === 'exit' ? 'exit' : 'throw'} now.`);
+    context.progress('crashing');
+    setTimeout(() => {
+      if (how === 'exit') {
+        process.exit(70);
+      }
+      throw new Error('crashForTest: deliberate uncaught exception in the engine worker.');
+    }, 0);
+    return new Promise<never>(() => {});
+  },
+};
+
+const server = new RequestServer<WorkerMethods>(handlers, post);
+
+port.on('message', (message: unknown) => {
+  if (!server.handleMessage(message)) {
+    log('warn', `Ignored a message the worker does not understand: ${JSON.stringify(message).slice(0, 200)}`);
+  }
+});

@@ -1,0 +1,61 @@
+// The analyze request: the engine's model-file pipeline (the same one the CLI runs), with progress
+// forwarded as it comes and cancellation reaching the engine through the request's shared flag,
+// which it polls between layers and inside Lanczos even while this thread is busy.
+
+import { CancelledError } from '../engine/errors';
+import { analyzeModelFile } from '../engine/pipeline';
+import { formatNumber } from '../shared/format';
+import type { AnalyzeParams, AnalyzeProgress, BoundReport } from '../shared/protocol';
+import type { ProgressEvent } from '../shared/results';
+import { RequestError, type RequestContext } from '../shared/rpc';
+import { checkEpsilon } from '../shared/settings';
+
+export async function runAnalysis(params: AnalyzeParams, context: RequestContext<AnalyzeProgress>): Promise<BoundReport> {
+  validateAnalyzeParams(params);
+  const epsilons = [params.epsilon, ...params.sweep.filter((epsilon) => epsilon !== params.epsilon)];
+  await context.checkpoint();
+  try {
+    return await analyzeModelFile(
+      { modelPath: params.modelPath, input: params.input, epsilons, options: params.options },
+      {
+        signal: { get aborted() { return context.isCancelled(); } },
+        onProgress: (event) => context.progress(describeProgress(event, epsilons.length)),
+      },
+    );
+  } catch (error) {
+    if (error instanceof CancelledError) {
+      throw new RequestError('cancelled', 'The analysis was cancelled.');
+    }
+    throw error;
+  }
+}
+
+export function validateAnalyzeParams(params: AnalyzeParams): void {
+  for (const epsilon of [params.epsilon, ...params.sweep]) {
+    const problem = checkEpsilon(epsilon);
+    if (problem) {
+      throw new RequestError('failed', `Invalid perturbation radius ${String(epsilon)}: ${problem}`);
+    }
+  }
+}
+
+export function describeProgress(event: ProgressEvent, epsilonCount: number): AnalyzeProgress {
+  switch (event.kind) {
+    case 'forward':
+      return { message: event.done ? 'Nominal forward pass done' : 'Nominal forward pass', completed: 0, total: 0, event };
+    case 'layer':
+      return {
+        message: `ε = ${formatNumber(event.epsilon)}: ${event.label} (${event.layerIndex + 1}/${event.layerCount})`,
+        completed: event.epsilonIndex * event.layerCount + event.layerIndex + 1,
+        total: epsilonCount * event.layerCount,
+        event,
+      };
+    case 'radius':
+      return {
+        message: `Robustness radius: bisection step ${event.iteration}/${event.iterations}`,
+        completed: event.iteration,
+        total: event.iterations,
+        event,
+      };
+  }
+}

@@ -1,0 +1,183 @@
+// The custom editor, its webview and the engine worker inside a real VS Code (test/host/run.mjs).
+import * as assert from 'node:assert/strict';
+import { copyFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import type { LipschitzLensApi } from '../../src/extension';
+import { ENGINE_STOPPED_MESSAGE } from '../../src/host/engineClient';
+import type { TestingApi } from '../../src/host/testingApi';
+import { formatNumber } from '../../src/shared/format';
+import { COMMANDS, EXTENSION_ID, MODEL_EDITOR_VIEW_TYPE } from '../../src/shared/ids';
+import { gemm, mulberry32, randomTensor, relu, writeModel, type NodeSpec, type TensorSpec } from '../fixtures/onnxBuilder';
+import { screenshot, waitFor, waitForWebviewText } from './probe';
+
+/**
+ * A dense ReLU network wide enough that its operators take the Lanczos path (wider than the
+ * maxExactDimension default of 512), so one analysis with the default sweep runs for many seconds.
+ */
+async function writeSlowModel(path: string): Promise<void> {
+  const width = 1024;
+  const depth = 4;
+  const random = mulberry32(7);
+  const nodes: NodeSpec[] = [];
+  const initializers: TensorSpec[] = [];
+  let previous = 'x';
+  for (let k = 0; k < depth; k++) {
+    initializers.push(randomTensor(`W${k}`, [width, width], random, 1 / Math.sqrt(width)), randomTensor(`b${k}`, [width], random, 0.1));
+    nodes.push(gemm({ name: `fc${k}`, a: previous, b: `W${k}`, c: `b${k}`, output: `h${k}`, transB: true }), relu(`h${k}`, `r${k}`, `relu${k}`));
+    previous = `r${k}`;
+  }
+  await writeModel(path, { inputs: [{ name: 'x', shape: [1, width] }], outputs: [{ name: previous, shape: [1, width] }], initializers, nodes, opset: 13 });
+}
+
+let api: TestingApi;
+let tiny: vscode.Uri;
+
+function activeCustomEditorUri(): string | undefined {
+  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  return input instanceof vscode.TabInputCustom && input.viewType === MODEL_EDITOR_VIEW_TYPE ? input.uri.toString() : undefined;
+}
+
+async function closeAllEditors(): Promise<void> {
+  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+}
+
+describe('model editor', () => {
+  before(async () => {
+    const extension = vscode.extensions.getExtension<LipschitzLensApi>(EXTENSION_ID);
+    assert.ok(extension, `${EXTENSION_ID} is not loaded`);
+    const exports = await extension.activate();
+    assert.ok(exports.testing, 'activate() returned no testing API: the extension host is not in test mode');
+    api = exports.testing;
+    // test/fixtures/makeTinyFixture.mjs writes this model (method.md §7's worked example).
+    tiny = vscode.Uri.joinPath(extension.extensionUri, 'test', 'fixtures', 'tiny.onnx');
+  });
+
+  afterEach(closeAllEditors);
+
+  it('opens a fixture .onnx in our editor, and the webview reports ready', async () => {
+    await vscode.commands.executeCommand('vscode.openWith', tiny, MODEL_EDITOR_VIEW_TYPE);
+    assert.equal(activeCustomEditorUri(), tiny.toString());
+    const ready = await api.waitForWebviewMessage(tiny, 'ready');
+    assert.equal(ready.kind, 'ready');
+    assert.ok(api.openDocuments().includes(tiny.toString()));
+  });
+
+  it('shows the model read by the worker in the webview, and a screenshot of it', async () => {
+    await vscode.commands.executeCommand('vscode.openWith', tiny, MODEL_EDITOR_VIEW_TYPE);
+    const text = await waitForWebviewText((shown) => shown.includes('lipschitz-lens makeTinyFixture'));
+    // The producer, graph input and node names all come from the fixture file, through the worker.
+    assert.match(text, /tiny\.onnx/);
+    assert.match(text, /x: FLOAT\[1,3\]/);
+    for (const node of ['fc1', 'relu1', 'fc2']) {
+      assert.match(text, new RegExp(`\\b${node}\\b`));
+    }
+    const path = await screenshot('model-editor-tiny');
+    const bytes = await readFile(path);
+    // The 8-byte PNG signature (PNG specification, section 5.2).
+    assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  });
+
+  it('the Explorer command "Analyze Lipschitz bounds" opens the model in our editor and shows the bounds', async () => {
+    assert.equal(activeCustomEditorUri(), undefined);
+    const phase = await vscode.commands.executeCommand<string>(COMMANDS.analyze, tiny);
+    assert.equal(activeCustomEditorUri(), tiny.toString(), 'the editor was opened');
+    assert.equal(phase, 'done', `analysis ended as ${phase}: ${api.lastUserError() ?? ''}`);
+    assert.equal(api.analysisStatus(tiny)?.phase, 'done');
+    const report = api.analysisReport(tiny);
+    assert.ok(report, 'the document holds the report');
+    const [main] = report.runs;
+    assert.equal(main.epsilon, 0.001, 'the default ε of package.json');
+    assert.equal(report.input.origin, 'tiny.input.json', 'the example input bundled beside the model');
+    // method.md §7 with its x0: at ε = 0.001 the neurons are as in the ε = 0.1 row (2 on, 0 unstable,
+    // 1 off), so L_net is that row's 10.688539 (6 decimals).
+    assert.ok(Math.abs(main.network.localBound - 10.688539) <= 1e-6, `L_net = ${main.network.localBound}`);
+    // The view shows the engine's numbers, formatted as the view formats them, and one row per layer.
+    const text = await waitForWebviewText((shown) => shown.includes('Done at ε = 0.001'));
+    assert.ok(text.includes('network local bound 10.6885'), text);
+    assert.ok(text.includes(`network local bound ${formatNumber(main.network.localBound)}`), text);
+    assert.ok(text.includes(`spectral product ${formatNumber(main.network.spectralBound)}`), text);
+    for (const layer of main.layers) {
+      assert.ok(text.includes(layer.label), `row ${layer.label} missing`);
+    }
+    await screenshot('model-editor-tiny-analyzed');
+  });
+
+  it('exports the report as JSON, CSV and Markdown', async () => {
+    assert.equal(await vscode.commands.executeCommand<string>(COMMANDS.analyze, tiny), 'done');
+    const report = api.analysisReport(tiny);
+    assert.ok(report);
+    const folder = await mkdtemp(join(tmpdir(), 'lipschitz-lens-export-'));
+    const exported = async (name: string) => {
+      const written = await vscode.commands.executeCommand<string>(COMMANDS.exportReport, tiny, vscode.Uri.file(join(folder, name)));
+      assert.equal(written, join(folder, name));
+      return readFile(written, 'utf8');
+    };
+    assert.deepEqual(JSON.parse(await exported('tiny.bounds.json')), JSON.parse(JSON.stringify(report)));
+    const csvRows = (await exported('tiny.bounds.csv')).trimEnd().split('\r\n');
+    const layerRows = report.runs.reduce((sum, run) => sum + run.layers.length, 0);
+    assert.equal(csvRows.length, 1 + layerRows, 'a header and one row per layer and ε');
+    assert.match(await exported('tiny.bounds.md'), /^# Lipschitz bound report: tiny\.onnx/);
+  });
+
+  it('killing the worker mid-request rejects with a clear sentence instead of hanging, and the next request restarts it', async () => {
+    await api.engine.request('describeModel', { path: tiny.fsPath });
+    const starts = api.engine.startCount;
+    let inside = false;
+    const error = await api.engine.request('crashForTest', { how: 'exit' }, { onProgress: () => (inside = true) }).then(
+      () => assert.fail('a crashed worker must reject'),
+      (reason: unknown) => reason as { code?: string; message?: string },
+    );
+    assert.equal(inside, true, 'the worker died inside the request');
+    assert.equal(error.code, 'disconnected');
+    assert.equal(error.message, ENGINE_STOPPED_MESSAGE);
+    const overview = await api.engine.request('describeModel', { path: tiny.fsPath });
+    assert.equal(overview.fileName, 'tiny.onnx');
+    assert.equal(api.engine.startCount, starts + 1);
+  });
+
+  it('follows the ε setting in the open view', async () => {
+    const configuration = () => vscode.workspace.getConfiguration('lipschitzLens');
+    await vscode.commands.executeCommand('vscode.openWith', tiny, MODEL_EDITOR_VIEW_TYPE);
+    await waitForWebviewText((shown) => shown.includes('ε = 0.001'));
+    try {
+      await configuration().update('epsilon', 0.25, vscode.ConfigurationTarget.Global);
+      await waitForWebviewText((shown) => shown.includes('ε = 0.25'));
+      assert.equal(api.analysisStatus(tiny)?.epsilon, 0.25);
+    } finally {
+      await configuration().update('epsilon', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
+  it('re-reads a model that changes on disk and shows the reader\'s error for a broken file', async () => {
+    const copy = vscode.Uri.file(join(await mkdtemp(join(tmpdir(), 'lipschitz-lens-it-')), 'changing.onnx'));
+    await copyFile(tiny.fsPath, copy.fsPath);
+    await vscode.commands.executeCommand('vscode.openWith', copy, MODEL_EDITOR_VIEW_TYPE);
+    await waitForWebviewText((shown) => shown.includes('changing.onnx') && shown.includes('relu1'));
+    await writeFile(copy.fsPath, 'this is not a model');
+    const text = await waitForWebviewText((shown) => shown.includes('changing.onnx') && !shown.includes('relu1'));
+    assert.doesNotMatch(text, /Analyze/, 'no Analyze button for a model that cannot be read');
+  });
+
+  it('closing the editor cancels its running analysis, and the same worker answers the next request', async () => {
+    const slow = vscode.Uri.file(join(await mkdtemp(join(tmpdir(), 'lipschitz-lens-slow-')), 'slow.onnx'));
+    await writeSlowModel(slow.fsPath);
+    const analysis = vscode.commands.executeCommand<string>(COMMANDS.analyze, slow);
+    await waitFor('the engine to work on a layer', () => api.analysisStatus(slow)?.progress?.event.kind === 'layer', 60_000);
+    const starts = api.engine.startCount;
+    await closeAllEditors();
+    assert.equal(await analysis, 'cancelled');
+    await waitFor('the document to be disposed', () => !api.openDocuments().includes(slow.toString()));
+    const overview = await api.engine.request('describeModel', { path: tiny.fsPath });
+    assert.equal(overview.fileName, 'tiny.onnx');
+    assert.equal(api.engine.startCount, starts, 'no restart was needed');
+  });
+
+  it('closing the editor disposes its document', async () => {
+    await vscode.commands.executeCommand('vscode.openWith', tiny, MODEL_EDITOR_VIEW_TYPE);
+    await api.waitForWebviewMessage(tiny, 'ready');
+    await closeAllEditors();
+    await waitFor('the document to be disposed', () => !api.openDocuments().includes(tiny.toString()));
+  });
+});
