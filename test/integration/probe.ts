@@ -1,0 +1,94 @@
+// Client of the test host's probe (test/host/run.mjs): webview content and screenshots are only
+// visible from the browser page, never from the extension host these tests run in.
+import * as vscode from 'vscode';
+
+const probeUrlVariable = 'LIPSCHITZ_TEST_PROBE_URL';
+
+export function probeAvailable(): boolean {
+  return Boolean(process.env[probeUrlVariable]);
+}
+
+async function callProbe<T>(method: 'GET' | 'POST', route: string): Promise<T> {
+  const base = process.env[probeUrlVariable];
+  if (!base) {
+    throw new Error(`${probeUrlVariable} is unset: webview probing needs the offline test host (npm run test:integration)`);
+  }
+  const response = await fetch(new URL(route, base), { method });
+  const body = (await response.json()) as T | { error: string };
+  if (!response.ok) {
+    const reason = (body as { error?: string }).error ?? response.statusText;
+    throw new Error(`test host probe ${method} ${route} failed (${response.status}): ${reason}`);
+  }
+  return body as T;
+}
+
+/** The visible text (document.body.innerText) of every webview currently open in the workbench. */
+export function webviewTexts(): Promise<string[]> {
+  return callProbe<string[]>('GET', '/webview-texts');
+}
+
+/** Saves a PNG of the whole workbench as out/screenshots/<name>.png and returns its path. */
+export async function screenshot(name: string): Promise<string> {
+  const { path } = await callProbe<{ path: string }>('POST', `/screenshot?name=${encodeURIComponent(name)}`);
+  return path;
+}
+
+/** Polls until condition() returns a value other than undefined/false; fails naming what it waited for. */
+export async function waitFor<T>(
+  description: string,
+  condition: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 20_000,
+  intervalMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await condition();
+      if (value !== undefined && value !== false) {
+        return value;
+      }
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() >= deadline) {
+      const cause = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}${cause}`);
+    }
+    await new Promise((wait) => setTimeout(wait, intervalMs));
+  }
+}
+
+/** Waits until some webview's text satisfies predicate and returns that text. */
+export async function waitForWebviewText(predicate: (text: string) => boolean, timeoutMs = 20_000): Promise<string> {
+  let seen: string[] = [];
+  try {
+    return await waitFor(
+      'a webview whose text matches',
+      async () => {
+        seen = await webviewTexts();
+        return seen.find(predicate);
+      },
+      timeoutMs,
+    );
+  } catch (error) {
+    const shown = seen.map((text) => JSON.stringify(text.slice(0, 300))).join(', ') || 'no webview';
+    throw new Error(`${(error as Error).message}; webviews showed: ${shown}`);
+  }
+}
+
+/** Switches the workbench colour theme (user settings), e.g. to screenshot a light and a dark variant. */
+export async function setColorTheme(themeLabel: string): Promise<void> {
+  const workbench = vscode.workspace.getConfiguration('workbench');
+  if (workbench.get<string>('colorTheme') === themeLabel) {
+    return;
+  }
+  let applied = false;
+  const listener = vscode.window.onDidChangeActiveColorTheme(() => (applied = true));
+  try {
+    await workbench.update('colorTheme', themeLabel, vscode.ConfigurationTarget.Global);
+    await waitFor(`the colour theme "${themeLabel}" to apply`, () => applied, 10_000);
+  } finally {
+    listener.dispose();
+  }
+}
