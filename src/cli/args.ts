@@ -4,6 +4,7 @@ import { parseEpsilonInput } from '../shared/settings';
 export interface AnalyzeArguments {
   modelPath: string;
   inputPath?: string;
+  inputShape?: number[];
   syntheticInput: boolean;
   epsilons: number[];
   radius: boolean;
@@ -28,6 +29,8 @@ Options:
                         default: the model's bundled example (MODEL.input.json/.npy or
                         sample-input.json/.npy beside it), else a synthetic input
   --synthetic           use the deterministic synthetic input even if an example exists
+  --input-shape C,H,W   input shape without the batch axis, for models whose input has
+                        symbolic dimensions (default: the shape of the --input file)
   --eps E               perturbation radius; repeat for a sweep (default 0.001)
   --radius              also compute the certified robustness radius
   --json                print exactly one JSON object on stdout
@@ -71,6 +74,15 @@ export function parseAnalyzeArguments(argv: readonly string[]): AnalyzeArguments
       case '--input':
         result.inputPath = value(arg);
         break;
+      case '--input-shape': {
+        const text = value(arg);
+        const dims = text.split(/[,x×]/).map((d) => Number(d.trim()));
+        if (dims.length === 0 || dims.some((d) => !Number.isSafeInteger(d) || d < 1)) {
+          throw new UsageError(`--input-shape takes positive integers separated by commas, got '${text}'`);
+        }
+        result.inputShape = dims;
+        break;
+      }
       case '--synthetic':
         result.syntheticInput = true;
         break;

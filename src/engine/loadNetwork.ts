@@ -9,7 +9,8 @@ export interface LoadedNetwork {
   notes: string[];
 }
 
-export function loadAnalysisNetwork(model: Model): LoadedNetwork {
-  const result = normaliseGraph(model);
+/** inputShape (without the batch axis) is needed only for inputs whose file leaves dimensions open. */
+export function loadAnalysisNetwork(model: Model, inputShape?: readonly number[]): LoadedNetwork {
+  const result = normaliseGraph(model, { inputShape });
   return { network: requireNetwork(result, model.path), notes: result.notes };
 }

@@ -2,10 +2,11 @@
 // run exactly this, so the editor and CI print the same numbers for the same model, input and ε.
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
+import type { Model } from '../onnx/model';
 import { readModel } from '../onnx/reader';
 import type { BoundReport, EngineOptions, InputChoice } from '../shared/protocol';
 import { analyzeNetwork, type AnalyzeHooks } from './analyze';
-import { NETWORK_INPUT, type Network } from './network';
+import { NETWORK_INPUT } from './network';
 import { InputError, matchInputShape, parseJsonInput, parseNpy, syntheticInput, type NominalInput } from './nominalInput';
 import { loadAnalysisNetwork } from './loadNetwork';
 
@@ -15,6 +16,11 @@ export type InputRequest = InputChoice | { kind: 'auto' };
 export interface ModelAnalysisRequest {
   modelPath: string;
   input: InputRequest;
+  /**
+   * Input shape without the batch axis, for models whose input declares symbolic dimensions. When
+   * absent, such a model takes the shape of the nominal input file.
+   */
+  inputShape?: number[];
   /** The first is the main run; the rest form the sweep. */
   epsilons: number[];
   options?: Partial<EngineOptions> & { seed?: number };
@@ -50,19 +56,35 @@ export async function readNominalInputFile(path: string): Promise<NominalInput> 
   return extension === '.npy' ? parseNpy(bytes, name) : parseJsonInput(new TextDecoder().decode(bytes), name);
 }
 
-export async function resolveNominalInput(request: InputRequest, modelPath: string, network: Network): Promise<NominalInput> {
-  if (request.kind === 'synthetic') return syntheticInput(network.inputShape);
+/** The input file the request names (or the model's bundled example); undefined for a synthetic input. */
+async function readRequestedInput(request: InputRequest, modelPath: string): Promise<NominalInput | undefined> {
+  if (request.kind === 'synthetic') return undefined;
   if (request.kind === 'file') return readNominalInputFile(request.path);
   for (const candidate of exampleInputCandidates(modelPath)) {
     if (await exists(candidate)) return { ...(await readNominalInputFile(candidate)), source: 'example' };
   }
-  return syntheticInput(network.inputShape);
+  return undefined;
+}
+
+/** Whether the model's input leaves dimensions after the batch axis open (symbolic, unknown, or no shape). */
+function hasOpenInputShape(model: Model): boolean {
+  const shape = model.graph.inputs[0]?.shape;
+  return shape === undefined || shape.slice(1).some((d) => typeof d !== 'number' || d < 1);
+}
+
+/** The shape an open model input takes from the nominal input file: its shape without a batch of 1. */
+function shapeFromInput(model: Model, input: NominalInput): number[] {
+  const rank = model.graph.inputs[0]?.shape?.length;
+  const dropsBatch = input.shape[0] === 1 && (rank === undefined ? input.shape.length > 1 : input.shape.length === rank);
+  return dropsBatch ? input.shape.slice(1) : input.shape;
 }
 
 export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: AnalyzeHooks = {}): Promise<BoundReport> {
   const model = await readModel(request.modelPath);
-  const { network, notes } = loadAnalysisNetwork(model);
-  const input = await resolveNominalInput(request.input, request.modelPath, network);
+  const fileInput = await readRequestedInput(request.input, request.modelPath);
+  const inputShape = request.inputShape ?? (fileInput && hasOpenInputShape(model) ? shapeFromInput(model, fileInput) : undefined);
+  const { network, notes } = loadAnalysisNetwork(model, inputShape);
+  const input = fileInput ?? syntheticInput(network.inputShape);
   const x0 = matchInputShape(input, network.inputShape, network.inputName);
   const outputShape = network.output === NETWORK_INPUT ? network.inputShape : network.layers[network.output].outputShape;
   const outputSize = outputShape.reduce((a, b) => a * b, 1);

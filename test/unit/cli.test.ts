@@ -32,6 +32,9 @@ test('arguments: repeated --eps make a sweep, defaults fill in', () => {
   assert.ok(defaults !== 'help');
   assert.deepEqual(defaults.epsilons, [0.001]);
   assert.equal(parseAnalyzeArguments(['--help']), 'help');
+  const shaped = parseAnalyzeArguments(['analyze', 'm.onnx', '--input-shape', '3,48,192']);
+  assert.ok(shaped !== 'help');
+  assert.deepEqual(shaped.inputShape, [3, 48, 192]);
 });
 
 test('arguments: bad values are usage errors that say what is wrong', () => {
@@ -46,6 +49,7 @@ test('arguments: bad values are usage errors that say what is wrong', () => {
     [['analyze', 'm.onnx', '--input', 'x.npy', '--synthetic'], /exclude each other/],
     [['analyze', 'm.onnx', '--failure-probability', '2'], /must be below 1/],
     [['analyze', 'm.onnx', '--lanczos-steps', '2.5'], /positive integer/],
+    [['analyze', 'm.onnx', '--input-shape', '3,0,2'], /--input-shape takes positive integers/],
   ];
   for (const [argv, message] of bad) assert.throws(() => parseAnalyzeArguments(argv), (e: unknown) => e instanceof UsageError && message.test(e.message), argv.join(' '));
 });
