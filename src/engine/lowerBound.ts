@@ -1,0 +1,280 @@
+// Lower bounds on the local constant L(f, x0, ε) = sup_{0<‖x−x0‖≤ε} ‖f(x) − f(x0)‖/‖x − x0‖, to show
+// how tight the upper bounds are. Any point x of the ball witnesses L ≥ ratio(x), so the best ratio
+// found is a lower bound whatever the search did; the search only decides how good it is:
+//   0. witnesses of earlier, smaller balls (L is non-decreasing in ε);
+//   1. the top right-singular direction of the Jacobian at x0 (power iteration on JᵀJ through the
+//      network's own operators, once per x0), tried at radii from a small floor to ε in both signs:
+//      as the radius shrinks the ratio tends to ‖J v‖, the best any small step can do where f is
+//      differentiable;
+//   2. random sampling: directions uniform on the sphere, radii ε, the floor and log-uniform between;
+//   3. gradient ascent on log ratio(x) from the best points found (one from the far half of the ball),
+//      projected onto the ball, with an adaptive step (accepted only if the ratio improves), several
+//      restarts. Everything random is seeded.
+// The reported value is the witness's ratio re-evaluated with the engine's pure forward pass in
+// float64, less a rounding allowance (docs/derivations.md §11).
+import type { LowerBoundResult } from '../shared/results';
+import { throwIfCancelled, type CancelSignal } from './errors';
+import { pureForward, tensorValue } from './forward';
+import type { PreparedNetwork } from './prepared';
+import { SeededRandom } from './random';
+import { NetworkTape, type Tape } from './tightness/tape';
+
+export interface LowerBoundOptions {
+  /**
+   * Network evaluations allowed per ε: a forward pass and a backward (Jᵀu) or tangent (J v) pass each
+   * count one (at least 40; the first run also spends up to 30 % of it on the power iteration).
+   * Default 100: about a second for the example MNIST CNN on one core.
+   */
+  budget?: number;
+  /** Seed of the random directions (default 1). */
+  seed?: number;
+  /** Gradient-ascent restarts (default 4). */
+  restarts?: number;
+  /** Only these input coordinates may move (1); null or absent: all. */
+  inputMask?: Uint8Array | null;
+  signal?: CancelSignal;
+}
+
+export const DEFAULT_LOWER_BOUND_BUDGET = 100;
+
+/**
+ * Smallest radius tried: 1e-3 ε, but at most 1e-4 · max(1, ‖x0‖) so that large balls still see the
+ * Jacobian at x0 (any point of a smaller ball lies in the larger one), and at least 1e-6 · max(1, ‖x0‖)
+ * (or ε itself if smaller) so that f(x) − f(x0) is not dominated by float64 cancellation.
+ */
+const MIN_RADIUS_FRACTION = 1e-3;
+const MIN_RADIUS_RELATIVE_TO_X0 = 1e-4;
+const FLOOR_RADIUS_RELATIVE_TO_X0 = 1e-6;
+/**
+ * Allowance for float64 rounding in the two forward passes, relative to ‖f(x)‖ + ‖f(x0)‖ (a forward
+ * pass through a few thousand accumulations errs by ~1e-13 relative): subtracted from the witnessed
+ * ‖f(x) − f(x0)‖ before dividing by ‖x − x0‖, so the reported value errs low.
+ */
+const ROUNDING_ALLOWANCE = 1e-12;
+/**
+ * Most power-iteration steps for the Jacobian direction (each costs a tangent and a backward pass);
+ * it stops early once ‖JᵀJ v‖ changes by less than POWER_TOLERANCE (relative).
+ */
+const POWER_STEPS = 30;
+const POWER_TOLERANCE = 1e-10;
+/** Keeps witnesses strictly inside the closed ball after x0 + d is rounded. */
+const INSIDE = 1 - 1e-12;
+
+interface Point {
+  d: Float64Array;
+  ratio: number;
+  tape: Tape;
+  found: LowerBoundResult['method'];
+}
+
+function norm(v: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
+  return Math.sqrt(s);
+}
+
+function scaled(v: Float64Array, s: number): Float64Array {
+  return v.map((x) => x * s);
+}
+
+/**
+ * One search per (network, x0), reused across ε: the nominal output and the Jacobian direction do not
+ * depend on ε.
+ */
+export class LowerBoundSearch {
+  private readonly tape: NetworkTape;
+  private readonly f0: Float64Array;
+  private readonly pureF0: Float64Array;
+  private readonly mask: Uint8Array | null;
+  private jacobianDirection: Float64Array | null = null;
+  /** Best points of earlier runs (offsets from x0) and the search that found them. */
+  private readonly witnesses: Float64Array[] = [];
+  private readonly witnessMethods = new Map<Float64Array, LowerBoundResult['method']>();
+  private lastBest: Float64Array | null = null;
+  private evaluations = 0;
+
+  constructor(
+    private readonly prepared: PreparedNetwork,
+    private readonly x0: Float64Array,
+    private readonly options: LowerBoundOptions = {},
+  ) {
+    this.tape = new NetworkTape(prepared);
+    const tape0 = this.tape.forward(x0);
+    this.f0 = Float64Array.from(this.tape.outputOf(tape0, x0));
+    this.pureF0 = Float64Array.from(this.pureOutput(x0));
+    this.mask = options.inputMask ?? null;
+  }
+
+  private pureOutput(x: Float64Array): Float64Array {
+    const values = pureForward(this.prepared, x);
+    if (values instanceof Promise) throw new Error('the pure forward pass must be synchronous');
+    return tensorValue(values, x, this.prepared.network.output);
+  }
+
+  private masked(v: Float64Array): Float64Array {
+    if (this.mask) for (let i = 0; i < v.length; i++) if (!this.mask[i]) v[i] = 0;
+    return v;
+  }
+
+  private randomDirection(random: SeededRandom): Float64Array {
+    for (;;) {
+      const v = this.masked(Float64Array.from({ length: this.x0.length }, () => random.gaussian()));
+      const n = norm(v);
+      if (n > 0) return scaled(v, 1 / n);
+      if (this.mask && !this.mask.some((m) => m)) return v;
+    }
+  }
+
+  private evaluate(d: Float64Array, found: LowerBoundResult['method']): Point {
+    throwIfCancelled(this.options.signal);
+    this.evaluations++;
+    const x = this.x0.map((v, i) => v + d[i]);
+    const tape = this.tape.forward(x);
+    const out = this.tape.outputOf(tape, x);
+    let num = 0;
+    for (let i = 0; i < out.length; i++) num += (out[i] - this.f0[i]) ** 2;
+    const step = norm(x.map((v, i) => v - this.x0[i]));
+    // Scored as reported (less the rounding allowance), so ties go to the larger, better-conditioned radius.
+    const change = Math.max(0, Math.sqrt(num) - ROUNDING_ALLOWANCE * (norm(out) + norm(this.f0)));
+    return { d, tape, ratio: step > 0 ? change / step : 0, found };
+  }
+
+  /** Top right-singular vector of J(x0) (restricted to the mask) by power iteration on JᵀJ. */
+  private topJacobianDirection(random: SeededRandom, budget: number): Float64Array {
+    if (this.jacobianDirection) return this.jacobianDirection;
+    const tape0 = this.tape.forward(this.x0);
+    let v = this.randomDirection(random);
+    let previous = 0;
+    // At most 30 % of the budget, two passes per step.
+    const powerSteps = Math.min(POWER_STEPS, Math.floor((0.3 * budget) / 2));
+    for (let k = 0; k < powerSteps; k++) {
+      throwIfCancelled(this.options.signal);
+      const w = this.masked(this.tape.backward(tape0, this.tape.tangent(tape0, v)));
+      this.evaluations += 2;
+      const n = norm(w);
+      if (n === 0) break;
+      v = scaled(w, 1 / n);
+      if (Math.abs(n - previous) <= POWER_TOLERANCE * n) break;
+      previous = n;
+    }
+    this.jacobianDirection = v;
+    return v;
+  }
+
+  run(epsilon: number): LowerBoundResult {
+    if (!(epsilon > 0) || !Number.isFinite(epsilon)) throw new Error(`lower bound: ε must be a finite number > 0, got ${epsilon}`);
+    const budget = Math.max(40, Math.floor(this.options.budget ?? DEFAULT_LOWER_BOUND_BUDGET));
+    const seed = this.options.seed ?? 1;
+    const random = new SeededRandom(seed);
+    this.evaluations = 0;
+    let samples = 0;
+    let steps = 0;
+    const pool: Point[] = [];
+    const farPool: Point[] = [];
+    const consider = (p: Point) => {
+      if (norm(p.d) >= 0.5 * epsilon && (farPool.length === 0 || p.ratio > farPool[0].ratio)) farPool[0] = p;
+      pool.push(p);
+      pool.sort((a, b) => b.ratio - a.ratio);
+      if (pool.length > 8) pool.pop();
+    };
+
+    const scale = Math.max(1, norm(this.x0));
+    const tiny = Math.min(
+      INSIDE * epsilon,
+      Math.max(FLOOR_RADIUS_RELATIVE_TO_X0 * scale, Math.min(MIN_RADIUS_FRACTION * epsilon, MIN_RADIUS_RELATIVE_TO_X0 * scale)),
+    );
+    // L(f, x0, ε) is non-decreasing in ε: earlier witnesses inside this ball still count.
+    for (const d of this.witnesses) if (norm(d) <= epsilon * INSIDE) consider(this.evaluate(d, this.witnessMethods.get(d) ?? 'sampling'));
+
+    const v = this.topJacobianDirection(random, budget);
+    for (const radius of [tiny, 1e-2 * epsilon, 0.1 * epsilon, 0.3 * epsilon, INSIDE * epsilon]) {
+      for (const sign of [1, -1]) consider(this.evaluate(scaled(v, sign * Math.max(radius, tiny)), 'jacobian-direction'));
+    }
+
+    const sampleBudget = Math.floor(0.3 * budget);
+    for (let s = 0; s < sampleBudget && this.evaluations < budget; s++) {
+      const u = s % 4;
+      const radius = u === 0 ? INSIDE * epsilon : u === 1 ? tiny : Math.exp(random.between(Math.log(tiny), Math.log(INSIDE * epsilon)));
+      consider(this.evaluate(scaled(this.randomDirection(random), radius), 'sampling'));
+      samples++;
+    }
+
+    // Restarts from the best points, but at least one from the far half of the ball: the nominal
+    // Jacobian's neighbourhood and the switching region far out are different maxima.
+    const restarts = Math.max(1, this.options.restarts ?? 4);
+    const far = [...pool, ...farPool].filter((p) => norm(p.d) >= 0.5 * epsilon).sort((a, b) => b.ratio - a.ratio);
+    const starts = [...new Set([pool[0], ...(far.length ? [far[0]] : []), ...pool.slice(1)])].slice(0, restarts);
+    starts.forEach((start, r) => {
+      const share = Math.floor((budget - this.evaluations) / (restarts - r));
+      const stop = this.evaluations + share;
+      let current = start;
+      let rate = 0.3;
+      while (this.evaluations + 2 <= stop && rate > 1e-4) {
+        const out = this.tape.outputOf(current.tape, this.x0.map((x, i) => x + current.d[i]));
+        const u = out.map((y, i) => y - this.f0[i]);
+        const uu = u.reduce((s, y) => s + y * y, 0);
+        const dd = current.d.reduce((s, y) => s + y * y, 0);
+        let g: Float64Array;
+        if (uu > 0) {
+          g = this.tape.backward(current.tape, scaled(u, 1 / uu));
+          this.evaluations++;
+          for (let i = 0; i < g.length; i++) g[i] -= current.d[i] / dd;
+          this.masked(g);
+        } else {
+          g = this.randomDirection(random);
+        }
+        const gn = norm(g);
+        if (gn === 0) break;
+        let candidate: Float64Array = current.d.map((di, i) => di + (rate * Math.sqrt(dd) * g[i]) / gn);
+        const cn = norm(candidate);
+        if (cn === 0) {
+          rate *= 0.5;
+          continue;
+        }
+        if (cn > epsilon * INSIDE) candidate = scaled(candidate, (epsilon * INSIDE) / cn);
+        else if (cn < tiny) candidate = scaled(candidate, tiny / cn);
+        const next = this.evaluate(candidate, 'gradient-ascent');
+        steps++;
+        if (next.ratio > current.ratio) {
+          current = next;
+          consider(next);
+          rate = Math.min(1, rate * 1.5);
+        } else {
+          rate *= 0.5;
+        }
+      }
+    });
+
+    return this.witness(pool[0], { samples, steps, seed });
+  }
+
+  /** The witness point x of the last run (for checks and displays), or null before any run. */
+  lastWitness(): Float64Array | null {
+    const d = this.lastBest;
+    return d ? this.x0.map((v, i) => v + d[i]) : null;
+  }
+
+  /** Re-evaluates the best point with the pure forward pass; the reported value is that ratio. */
+  private witness(best: Point, counts: { samples: number; steps: number; seed: number }): LowerBoundResult {
+    this.lastBest = best.d;
+    if (!this.witnessMethods.has(best.d)) {
+      this.witnesses.push(best.d);
+      this.witnessMethods.set(best.d, best.found);
+    }
+    const x = this.x0.map((v, i) => v + best.d[i]);
+    const out = this.pureOutput(x);
+    let num = 0;
+    for (let i = 0; i < out.length; i++) num += (out[i] - this.pureF0[i]) ** 2;
+    const witnessNorm = norm(x.map((v, i) => v - this.x0[i]));
+    const change = Math.max(0, Math.sqrt(num) - ROUNDING_ALLOWANCE * (norm(out) + norm(this.pureF0)));
+    return {
+      value: witnessNorm > 0 ? change / witnessNorm : 0,
+      method: best.found,
+      samples: counts.samples,
+      steps: counts.steps,
+      evaluations: this.evaluations,
+      witnessNorm,
+      seed: counts.seed,
+    };
+  }
+}

@@ -1,0 +1,279 @@
+// Forward pass that records what the chain rule needs (activation derivatives, max-pool argmax), and
+// the two products with the network's Jacobian at the recorded point: Jᵀu (backward, through each
+// linear operator's applyTranspose) and J v (forward tangent, through apply). Used only to aim the
+// lower-bound search; every reported ratio is re-evaluated with the pure forward pass.
+import { NETWORK_INPUT, type Activation, type TensorRef } from '../network';
+import { applyAffine } from '../operators/linearOperator';
+import { forEachPoolTap, poolOutputSize } from '../operators/pooling';
+import { concatenate, type PreparedNetwork } from '../prepared';
+
+interface ActivationKernel {
+  value: (y: number) => number;
+  /** A derivative (one-sided at kinks: any choice serves a search direction). */
+  derivative: (y: number) => number;
+}
+
+/** The same formulas as activations.ts `activate`, built once per layer instead of once per value. */
+export function activationKernel(activation: Activation): ActivationKernel {
+  switch (activation.kind) {
+    case 'relu':
+      return { value: (y) => (y > 0 ? y : 0), derivative: (y) => (y > 0 ? 1 : 0) };
+    case 'leakyRelu': {
+      const a = activation.alpha;
+      return { value: (y) => (y > 0 ? y : a * y), derivative: (y) => (y > 0 ? 1 : a) };
+    }
+    case 'clip': {
+      const { min, max } = activation;
+      return { value: (y) => Math.min(max, Math.max(min, y)), derivative: (y) => (y > min && y < max ? 1 : 0) };
+    }
+    case 'hardSigmoid': {
+      const { alpha, beta } = activation;
+      return {
+        value: (y) => Math.max(0, Math.min(1, alpha * y + beta)),
+        derivative: (y) => {
+          const z = alpha * y + beta;
+          return z > 0 && z < 1 ? alpha : 0;
+        },
+      };
+    }
+    case 'sigmoid':
+      return {
+        value: (y) => 1 / (1 + Math.exp(-y)),
+        derivative: (y) => {
+          const s = 1 / (1 + Math.exp(-y));
+          return s * (1 - s);
+        },
+      };
+    case 'tanh':
+      return {
+        value: (y) => Math.tanh(y),
+        derivative: (y) => {
+          const t = Math.tanh(y);
+          return 1 - t * t;
+        },
+      };
+  }
+}
+
+export interface Tape {
+  /** Output of each layer the network output depends on (null for the others). */
+  outputs: (Float64Array | null)[];
+  /** Activation derivative at the pre-activation, for activation units and lone activations. */
+  derivatives: (Float64Array | null)[];
+  /** Input index of each max-pool output's maximum. */
+  argmax: (Int32Array | null)[];
+}
+
+/** Layers the network output depends on. */
+export function neededLayers(prepared: PreparedNetwork): boolean[] {
+  const needed = prepared.layers.map(() => false);
+  const visit = (ref: TensorRef) => {
+    if (ref === NETWORK_INPUT || needed[ref]) return;
+    needed[ref] = true;
+    for (const input of prepared.layers[ref].layer.inputs) visit(input);
+  };
+  visit(prepared.network.output);
+  return needed;
+}
+
+export class NetworkTape {
+  private readonly needed: boolean[];
+  private readonly kernels: (ActivationKernel | null)[];
+
+  constructor(readonly prepared: PreparedNetwork) {
+    this.needed = neededLayers(prepared);
+    this.kernels = prepared.layers.map((p) => {
+      const lop = p.layer.op;
+      if (lop.kind === 'affine' && lop.activation) return activationKernel(lop.activation);
+      if (lop.kind === 'activation') return activationKernel(lop.activation);
+      return null;
+    });
+  }
+
+  /** The network output at x (a layer output array when the output is a layer, x itself otherwise). */
+  outputOf(tape: Tape, x: Float64Array): Float64Array {
+    const ref = this.prepared.network.output;
+    return ref === NETWORK_INPUT ? x : (tape.outputs[ref] as Float64Array);
+  }
+
+  forward(x: Float64Array): Tape {
+    const { layers } = this.prepared;
+    const tape: Tape = { outputs: layers.map(() => null), derivatives: layers.map(() => null), argmax: layers.map(() => null) };
+    const value = (ref: TensorRef) => (ref === NETWORK_INPUT ? x : (tape.outputs[ref] as Float64Array));
+    layers.forEach((p, k) => {
+      if (!this.needed[k]) return;
+      const inputs = p.layer.inputs.map(value);
+      const op = p.op;
+      const kernel = this.kernels[k];
+      let out: Float64Array;
+      switch (op.kind) {
+        case 'affine': {
+          const pre = applyAffine(op.affine, inputs[0]);
+          if (kernel) {
+            const d = new Float64Array(pre.length);
+            for (let i = 0; i < pre.length; i++) {
+              d[i] = kernel.derivative(pre[i]);
+              pre[i] = kernel.value(pre[i]);
+            }
+            tape.derivatives[k] = d;
+          }
+          out = pre;
+          break;
+        }
+        case 'activation': {
+          const input = inputs[0];
+          const f = kernel as ActivationKernel;
+          out = new Float64Array(input.length);
+          const d = new Float64Array(input.length);
+          for (let i = 0; i < input.length; i++) {
+            out[i] = f.value(input[i]);
+            d[i] = f.derivative(input[i]);
+          }
+          tape.derivatives[k] = d;
+          break;
+        }
+        case 'maxPool': {
+          const input = inputs[0];
+          const size = poolOutputSize(op.pool.geometry);
+          out = new Float64Array(size).fill(-Infinity);
+          const argmax = new Int32Array(size).fill(-1);
+          forEachPoolTap(op.pool.geometry, (o, i) => {
+            if (input[i] > out[o]) {
+              out[o] = input[i];
+              argmax[o] = i;
+            }
+          });
+          tape.argmax[k] = argmax;
+          break;
+        }
+        case 'linearPool':
+          out = op.linear.apply(inputs[0]);
+          break;
+        case 'reshape':
+          out = inputs[0];
+          break;
+        case 'add':
+          out = new Float64Array(p.outSize);
+          for (const input of inputs) for (let i = 0; i < out.length; i++) out[i] += input[i];
+          break;
+        case 'concat':
+          out = concatenate(inputs, op.outer, op.blocks, new Float64Array(p.outSize));
+          break;
+      }
+      tape.outputs[k] = out;
+    });
+    return tape;
+  }
+
+  /** Jᵀ u at the taped point: u is a cotangent of the network output; returns one of the input. */
+  backward(tape: Tape, u: Float64Array): Float64Array {
+    const { layers, inputSize, network } = this.prepared;
+    const inputGrad = new Float64Array(inputSize);
+    if (network.output === NETWORK_INPUT) {
+      inputGrad.set(u);
+      return inputGrad;
+    }
+    const grads: (Float64Array | null)[] = layers.map(() => null);
+    grads[network.output] = Float64Array.from(u);
+    const accumulate = (ref: TensorRef, g: Float64Array) => {
+      const target = ref === NETWORK_INPUT ? inputGrad : (grads[ref] ??= new Float64Array(g.length));
+      for (let i = 0; i < g.length; i++) target[i] += g[i];
+    };
+    for (let k = layers.length - 1; k >= 0; k--) {
+      const g = grads[k];
+      if (!g) continue;
+      grads[k] = null;
+      const p = layers[k];
+      const inputs = p.layer.inputs;
+      const op = p.op;
+      switch (op.kind) {
+        case 'affine': {
+          const d = tape.derivatives[k];
+          const scaled = d ? g.map((v, i) => v * d[i]) : g;
+          accumulate(inputs[0], op.affine.linear.applyTranspose(scaled));
+          break;
+        }
+        case 'activation': {
+          const d = tape.derivatives[k] as Float64Array;
+          accumulate(inputs[0], g.map((v, i) => v * d[i]));
+          break;
+        }
+        case 'maxPool': {
+          const argmax = tape.argmax[k] as Int32Array;
+          const routed = new Float64Array(p.inSizes[0]);
+          for (let o = 0; o < argmax.length; o++) if (argmax[o] >= 0) routed[argmax[o]] += g[o];
+          accumulate(inputs[0], routed);
+          break;
+        }
+        case 'linearPool':
+          accumulate(inputs[0], op.linear.applyTranspose(g));
+          break;
+        case 'reshape':
+          accumulate(inputs[0], g);
+          break;
+        case 'add':
+          for (const ref of inputs) accumulate(ref, g);
+          break;
+        case 'concat': {
+          let offset = 0;
+          const parts = p.inSizes.map((n) => new Float64Array(n));
+          for (let o = 0; o < op.outer; o++) {
+            op.blocks.forEach((block, j) => {
+              parts[j].set(g.subarray(offset, offset + block), o * block);
+              offset += block;
+            });
+          }
+          inputs.forEach((ref, j) => accumulate(ref, parts[j]));
+          break;
+        }
+      }
+    }
+    return inputGrad;
+  }
+
+  /** J v at the taped point: v is a tangent of the input; returns one of the network output. */
+  tangent(tape: Tape, v: Float64Array): Float64Array {
+    const { layers, network } = this.prepared;
+    const tangents: (Float64Array | null)[] = layers.map(() => null);
+    const valueOf = (ref: TensorRef) => (ref === NETWORK_INPUT ? v : (tangents[ref] as Float64Array));
+    layers.forEach((p, k) => {
+      if (!this.needed[k]) return;
+      const inputs = p.layer.inputs.map(valueOf);
+      const op = p.op;
+      let out: Float64Array;
+      switch (op.kind) {
+        case 'affine': {
+          out = op.affine.linear.apply(inputs[0]);
+          const d = tape.derivatives[k];
+          if (d) for (let i = 0; i < out.length; i++) out[i] *= d[i];
+          break;
+        }
+        case 'activation': {
+          const d = tape.derivatives[k] as Float64Array;
+          out = inputs[0].map((t, i) => t * d[i]);
+          break;
+        }
+        case 'maxPool': {
+          const argmax = tape.argmax[k] as Int32Array;
+          out = Float64Array.from(argmax, (i) => (i >= 0 ? inputs[0][i] : 0));
+          break;
+        }
+        case 'linearPool':
+          out = op.linear.apply(inputs[0]);
+          break;
+        case 'reshape':
+          out = inputs[0];
+          break;
+        case 'add':
+          out = new Float64Array(p.outSize);
+          for (const input of inputs) for (let i = 0; i < out.length; i++) out[i] += input[i];
+          break;
+        case 'concat':
+          out = concatenate(inputs, op.outer, op.blocks, new Float64Array(p.outSize));
+          break;
+      }
+      tangents[k] = out;
+    });
+    return valueOf(network.output);
+  }
+}
