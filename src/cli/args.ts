@@ -8,6 +8,7 @@ export interface AnalyzeArguments {
   syntheticInput: boolean;
   epsilons: number[];
   radius: boolean;
+  lowerBound: boolean;
   json: boolean;
   failureProbability?: number;
   lanczosSteps?: number;
@@ -33,6 +34,8 @@ Options:
                         symbolic dimensions (default: the shape of the --input file)
   --eps E               perturbation radius; repeat for a sweep (default 0.001)
   --radius              also compute the certified robustness radius
+  --no-lower-bound      skip the search for a witnessed lower bound (the best ratio
+                        ||f(x) - f(x0)|| / ||x - x0|| found in the ball)
   --json                print exactly one JSON object on stdout
   --failure-probability P   Lanczos certificate failure probability (default 1e-6)
   --lanczos-steps K     Lanczos steps for large layers (default 200)
@@ -54,7 +57,7 @@ export function parseAnalyzeArguments(argv: readonly string[]): AnalyzeArguments
   if (args.length === 0 || args.includes('-h') || args.includes('--help')) return 'help';
   const command = args.shift();
   if (command !== 'analyze') throw new UsageError(`unknown command '${command}'; expected 'analyze'`);
-  const result: AnalyzeArguments = { modelPath: '', syntheticInput: false, epsilons: [], radius: false, json: false, quiet: false };
+  const result: AnalyzeArguments = { modelPath: '', syntheticInput: false, epsilons: [], radius: false, lowerBound: true, json: false, quiet: false };
   const value = (flag: string): string => {
     const next = args.shift();
     if (next === undefined || next.startsWith('--')) throw new UsageError(`${flag} needs a value`);
@@ -94,6 +97,9 @@ export function parseAnalyzeArguments(argv: readonly string[]): AnalyzeArguments
       }
       case '--radius':
         result.radius = true;
+        break;
+      case '--no-lower-bound':
+        result.lowerBound = false;
         break;
       case '--json':
         result.json = true;

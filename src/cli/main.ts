@@ -11,6 +11,8 @@ function progressLine(event: ProgressEvent): string {
       return event.done ? 'nominal forward pass done' : 'nominal forward pass…';
     case 'layer':
       return `ε = ${formatNumber(event.epsilon)}: layer ${event.layerIndex + 1}/${event.layerCount} ${event.label}`;
+    case 'layerResult':
+      return `ε = ${formatNumber(event.epsilon)}: layer ${event.layer.index + 1}/${event.layerCount} ${event.layer.label} done`;
     case 'radius':
       return `robustness radius: bisection ${event.iteration}/${event.iterations}`;
   }
@@ -48,9 +50,11 @@ async function analyze(args: AnalyzeArguments): Promise<void> {
     {
       modelPath: args.modelPath,
       input,
+      inputShape: args.inputShape,
       epsilons: args.epsilons,
       options: {
         computeRadius: args.radius,
+        lowerBound: args.lowerBound,
         failureProbability: args.failureProbability,
         lanczosSteps: args.lanczosSteps,
         exactCutoff: args.exactCutoff,

@@ -39,7 +39,7 @@ export function layoutColumns(header: string[], rows: string[][], rightAligned: 
 }
 
 function runTable(run: EpsilonRun): string {
-  const header = ['#', 'layer', 'ONNX nodes', 'ε in', 'local bound', '‖A‖', 'ratio', 'on/unstable/off', 'certified by'];
+  const header = ['#', 'layer', 'ONNX nodes', 'ε in', 'local bound', '‖A‖', 'ratio', 'on/unstable/off', 'certified by', 'layer lower'];
   const rows = run.layers.map((layer) => [
     String(layer.index + 1),
     layer.label,
@@ -50,8 +50,9 @@ function runTable(run: EpsilonRun): string {
     ratioText(layer.spectralNorm, layer.localBound),
     layer.neurons ? `${layer.neurons.on}/${layer.neurons.unstable}/${layer.neurons.off}` : '',
     certificateLabel(layer.certificate),
+    layer.tightness ? `${scientific(layer.tightness.lower)}${layer.tightness.kind === 'exact' ? ' (exact)' : ''}` : '',
   ]);
-  return layoutColumns(header, rows, [true, false, false, true, true, true, true, true, false]);
+  return layoutColumns(header, rows, [true, false, false, true, true, true, true, true, false, true]);
 }
 
 export function formatReport(report: BoundReport): string {
@@ -67,6 +68,13 @@ export function formatReport(report: BoundReport): string {
       `network: local bound ${scientific(localBound)}   spectral product ${scientific(spectralBound)}   ` +
         `(local is ${ratioText(spectralBound, localBound)} tighter)`,
     );
+    if (run.lowerBound) {
+      out.push(
+        `         lower bound ${scientific(run.lowerBound.value)} (witnessed by ${run.lowerBound.method} at ‖x − x0‖ = ` +
+          `${scientific(run.lowerBound.witnessNorm)}): the true local constant lies in ` +
+          `[${scientific(run.lowerBound.value)}, ${scientific(localBound)}]`,
+      );
+    }
   }
   if (report.radius) {
     const { local, spectral, gap, predictedClass } = report.radius;

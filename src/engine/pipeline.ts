@@ -23,7 +23,11 @@ export interface ModelAnalysisRequest {
   inputShape?: number[];
   /** The first is the main run; the rest form the sweep. */
   epsilons: number[];
-  options?: Partial<EngineOptions> & { seed?: number };
+  options?: Partial<EngineOptions> & {
+    seed?: number;
+    /** Search for a witnessed lower bound per ε and per small layer (default true). */
+    lowerBound?: boolean;
+  };
 }
 
 /** File names, beside the model, that hold its bundled example input, in the order they are tried. */
@@ -98,6 +102,7 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
       exactCutoff: options.exactCutoff,
       lanczosSteps: options.lanczosSteps,
       seed: options.seed,
+      lowerBound: options.lowerBound === false ? undefined : { layers: true },
       // The radius compares the top logit with the runner-up, so it needs at least two outputs.
       radius: (options.computeRadius ?? false) && outputSize >= 2,
     },

@@ -69,6 +69,7 @@ test('--json prints exactly one object in the documented schema', async () => {
   assert.deepEqual(report.runs.map((r: { epsilon: number }) => r.epsilon), [0.01, 0.1]);
   for (const run of report.runs) {
     assert.ok(run.network.localBound > 0 && run.network.localBound <= run.network.spectralBound);
+    assert.ok(run.lowerBound.value > 0 && run.lowerBound.value <= run.network.localBound, 'lower ≤ local');
     assert.deepEqual(run.layers.map((l: { nodes: string[] }) => l.nodes.join('+')), ['conv1+relu1', 'pool1', 'conv2+relu2', 'pool2', 'flatten', 'fc']);
     for (const layer of run.layers) {
       for (const key of ['nodes', 'kind', 'epsilonIn', 'localBound', 'spectralNorm', 'certificate']) assert.ok(key in layer, key);
@@ -81,11 +82,12 @@ test('--json prints exactly one object in the documented schema', async () => {
 });
 
 test('the readable table names every layer and the totals', async () => {
-  const { code, stdout } = await cli(['analyze', EXAMPLE, '--synthetic', '--quiet']);
+  const { code, stdout } = await cli(['analyze', EXAMPLE, '--synthetic', '--quiet', '--no-lower-bound']);
   assert.equal(code, 0);
   assert.match(stdout, /nominal input: synthetic input/);
   for (const label of ['conv1+relu1', 'pool1', 'conv2+relu2', 'fc']) assert.match(stdout, new RegExp(label.replace('+', '\\+')));
   assert.match(stdout, /network: local bound [\d.e+-]+ +spectral product [\d.e+-]+/);
+  assert.doesNotMatch(stdout, /lower bound/, '--no-lower-bound skips the search');
 });
 
 test('bad input exits non-zero with one line naming the problem', async () => {
