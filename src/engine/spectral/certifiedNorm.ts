@@ -1,13 +1,12 @@
-// ‖diag(r) A diag(d)‖₂ as a certified upper bound: exact (dense eigen-decomposition of the smaller
-// Gram matrix) when the active block is small, otherwise Lanczos on the smaller of
+// ‖diag(r) A diag(d)‖₂ as a certified upper bound: exact (the smaller Gram matrix's largest eigenvalue,
+// certified by a Cholesky factorisation) when the active block is small, otherwise Lanczos on the smaller of
 // S = D Aᵀ R² A D and S' = R A D Aᵀ R (same non-zero spectrum) with a random-start certificate.
-import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import type { Certificate } from '../../shared/results';
 import { throwIfCancelled, type CancelSignal } from '../errors';
 import type { LinearOperator } from '../operators/linearOperator';
-import { SeededRandom } from '../random';
 import { certifiedDelta } from './randomStartBound';
-import { largestTridiagonalEigenvalue } from './tridiagonal';
+import { certifiedLargestEigenvalue, gamma } from './choleskyCertificate';
+import { lanczos } from './lanczos';
 
 export interface SpectralOptions {
   /** Use the exact path when the smaller active dimension is at most this. */
@@ -61,7 +60,7 @@ export function certifiedNorm(
   }
   const small = Math.min(rows.length, cols.length);
   if (small < 3 || (small <= options.exactCutoff && rows.length * cols.length <= options.maxExactEntries)) {
-    return exactNorm(op, rowScale, rows, cols);
+    return exactNorm(op, rowScale, rows, cols, options);
   }
   return lanczosNorm(op, rowScale, colMask, rows, cols, options);
 }
@@ -100,50 +99,68 @@ function materialise(op: LinearOperator, rowScale: Float64Array | null, rows: In
   return block;
 }
 
-function exactNorm(op: LinearOperator, rowScale: Float64Array | null, rows: Int32Array, cols: Int32Array): CertifiedNorm {
+function exactNorm(op: LinearOperator, rowScale: Float64Array | null, rows: Int32Array, cols: Int32Array, options: SpectralOptions): CertifiedNorm {
   const nr = rows.length;
   const nc = cols.length;
   const block = materialise(op, rowScale, rows, cols);
-  // Gram matrix of the smaller side: k × k with inner dimension `inner`, from k contiguous rows.
+  // Gram matrix of the smaller side: k × k with inner dimension `inner`, row-major.
   const byRows = nr <= nc;
   const k = byRows ? nr : nc;
   const inner = byRows ? nc : nr;
-  let rowsOfSmallSide = block;
-  if (!byRows) {
-    rowsOfSmallSide = new Float64Array(nr * nc);
-    for (let a = 0; a < nr; a++) for (let b = 0; b < nc; b++) rowsOfSmallSide[b * nr + a] = block[a * nc + b];
-  }
-  const gram = new Matrix(k, k);
+  const side = byRows ? block : transpose(block, nr, nc);
+  const gram = new Float64Array(k * k);
   let trace = 0;
   for (let i = 0; i < k; i++) {
-    const rowI = rowsOfSmallSide.subarray(i * inner, (i + 1) * inner);
+    const ri = i * inner;
     for (let j = 0; j <= i; j++) {
-      const rowJ = rowsOfSmallSide.subarray(j * inner, (j + 1) * inner);
+      const rj = j * inner;
       let sum = 0;
-      for (let t = 0; t < inner; t++) sum += rowI[t] * rowJ[t];
-      gram.set(i, j, sum);
-      gram.set(j, i, sum);
-      if (i === j) trace += sum;
+      for (let t = 0; t < inner; t++) sum += side[ri + t] * side[rj + t];
+      gram[i * k + j] = sum;
+      gram[j * k + i] = sum;
     }
+    trace += gram[i * k + i];
   }
-  const eigenvalues = new EigenvalueDecomposition(gram, { assumeSymmetric: true }).realEigenvalues;
-  const lambda = Math.max(0, ...eigenvalues);
-  // Rounding: each Gram entry is off by at most ~inner·u·Σ|m_it||m_jt| and the symmetric eigensolver
-  // is backward stable with error ~k·u·‖G‖; both are below 4u(inner + 10k)·trace(G) (trace ≥ ‖G‖).
-  const absoluteMargin = 4 * UNIT_ROUNDOFF * (inner + 10 * k) * trace;
-  const upper = Math.sqrt(lambda + absoluteMargin);
+  const estimate = lanczos((v) => symmetricProduct(gram, k, v), k, Math.min(k, EXACT_ESTIMATE_STEPS), options.seed, options.signal).theta;
+  throwIfCancelled(options.signal);
+  const { upper } = certifiedLargestEigenvalue(gram, k, estimate);
+  // The computed Gram matrix differs from the exact one of the block by at most γ_{inner}·Σ|m_it||m_jt|
+  // per entry, so by at most γ_{inner}·trace in norm; the materialised entries carry ≤ 2u relative
+  // rounding (row scaling), which γ_{inner+4} also covers.
+  const gramMargin = gamma(inner + 4) * trace * (1 + gamma(inner + 4));
+  const lambdaUpper = upper + gramMargin;
   return {
-    value: upper,
+    value: Math.sqrt(lambdaUpper),
     certificate: {
       method: 'exact-eigen',
       detail:
-        `largest eigenvalue of the ${k}×${k} float64 Gram matrix of the active ${nr}×${nc} block, ` +
-        'plus a worst-case rounding margin',
-      estimate: Math.sqrt(lambda),
-      roundingMargin: lambda > 0 ? absoluteMargin / lambda : absoluteMargin,
+        `largest eigenvalue of the ${k}×${k} float64 Gram matrix of the active ${nr}×${nc} block, certified by a ` +
+        'Cholesky factorisation of τI − G with a rigorous bound on its residual and on the rounding of G',
+      estimate: Math.sqrt(Math.max(estimate, 0)),
+      roundingMargin: estimate > 0 ? lambdaUpper / estimate - 1 : lambdaUpper,
       dimension: k,
     },
   };
+}
+
+/** Lanczos steps for the estimate that the Cholesky certificate then confirms (a low estimate costs only retries). */
+const EXACT_ESTIMATE_STEPS = 120;
+
+function transpose(block: Float64Array, rows: number, cols: number): Float64Array {
+  const out = new Float64Array(rows * cols);
+  for (let a = 0; a < rows; a++) for (let b = 0; b < cols; b++) out[b * rows + a] = block[a * cols + b];
+  return out;
+}
+
+function symmetricProduct(matrix: Float64Array, k: number, v: Float64Array): Float64Array {
+  const out = new Float64Array(k);
+  for (let i = 0; i < k; i++) {
+    let sum = 0;
+    const row = i * k;
+    for (let j = 0; j < k; j++) sum += matrix[row + j] * v[j];
+    out[i] = sum;
+  }
+  return out;
 }
 
 function lanczosNorm(
@@ -179,45 +196,7 @@ function lanczosNorm(
     return result;
   };
 
-  const steps = Math.min(options.lanczosSteps, n - 1);
-  const random = new SeededRandom(options.seed);
-  const basis: Float64Array[] = [];
-  const alpha: number[] = [];
-  const beta: number[] = [];
-  let q: Float64Array = new Float64Array(n);
-  for (let i = 0; i < n; i++) q[i] = random.gaussian();
-  scale(q, 1 / norm(q));
-  let taken = 0;
-  let invariantResidual: number | null = null;
-  for (let j = 0; j < steps; j++) {
-    throwIfCancelled(options.signal);
-    basis.push(q);
-    const w = applyS(q);
-    const a = dot(q, w);
-    alpha.push(a);
-    axpy(-a, q, w);
-    if (j > 0) axpy(-beta[j - 1], basis[j - 1], w);
-    // Full reorthogonalisation against every stored Lanczos vector; a second pass only when the first
-    // cancelled most of w (Kahan–Parlett "twice is enough" criterion).
-    let before = norm(w);
-    for (let pass = 0; pass < 2; pass++) {
-      for (const v of basis) axpy(-dot(v, w), v, w);
-      const after = norm(w);
-      if (after > 0.7 * before) break;
-      before = after;
-    }
-    taken = j + 1;
-    const b = norm(w);
-    if (j === steps - 1) break;
-    if (b <= 1e-13 * Math.max(Math.abs(a), ...beta.slice(-1), Number.MIN_VALUE)) {
-      invariantResidual = b;
-      break;
-    }
-    beta.push(b);
-    scale(w, 1 / b);
-    q = w;
-  }
-  const theta = Math.max(0, largestTridiagonalEigenvalue(alpha, beta, taken));
+  const { theta, steps: taken, invariantResidual } = lanczos(applyS, n, Math.min(options.lanczosSteps, n - 1), options.seed, options.signal);
   // Rounding margin on θ: operator rounding and the residual loss of orthogonality after double
   // reorthogonalisation are of order u·(n + m²) relative; 64× that plus 1e-9 is an engineering margin.
   const roundingMargin = 1e-9 + 64 * UNIT_ROUNDOFF * (n + taken * taken);
@@ -260,22 +239,4 @@ function lanczosNorm(
       failureProbability: options.failureProbability,
     },
   };
-}
-
-function dot(a: Float64Array, b: Float64Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
-}
-
-function norm(a: Float64Array): number {
-  return Math.sqrt(dot(a, a));
-}
-
-function scale(a: Float64Array, s: number): void {
-  for (let i = 0; i < a.length; i++) a[i] *= s;
-}
-
-function axpy(s: number, x: Float64Array, y: Float64Array): void {
-  for (let i = 0; i < y.length; i++) y[i] += s * x[i];
 }
