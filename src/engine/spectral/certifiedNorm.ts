@@ -6,7 +6,8 @@ import { throwIfCancelled, type CancelSignal } from '../errors';
 import type { LinearOperator } from '../operators/linearOperator';
 import { certifiedDelta } from './randomStartBound';
 import { certifiedLargestEigenvalue, gamma } from './choleskyCertificate';
-import { lanczos } from './lanczos';
+import { aposterioriUpper, logStartThreshold } from './aposterioriBound';
+import { lanczos, type LanczosStop } from './lanczos';
 
 export interface SpectralOptions {
   /** Use the exact path when the smaller active dimension is at most this. */
@@ -15,6 +16,8 @@ export interface SpectralOptions {
   maxExactEntries: number;
   failureProbability: number;
   lanczosSteps: number;
+  /** Stop Lanczos once the certified bound on λ_max is within this relative distance of the Ritz value. */
+  lanczosTolerance: number;
   seed: number;
   signal?: CancelSignal;
 }
@@ -24,6 +27,7 @@ export const DEFAULT_SPECTRAL_OPTIONS: SpectralOptions = {
   maxExactEntries: 4_000_000,
   failureProbability: 1e-6,
   lanczosSteps: 200,
+  lanczosTolerance: 1e-4,
   seed: 1,
 };
 
@@ -196,46 +200,43 @@ function lanczosNorm(
     return result;
   };
 
-  const { theta, steps: taken, invariantResidual } = lanczos(applyS, n, Math.min(options.lanczosSteps, n - 1), options.seed, options.signal);
+  // Half the failure probability goes to the a-posteriori bound (valid at every step at once, so it
+  // may also decide when to stop), half to the worst-case random-start bound, which is used only when
+  // the run goes to its full length.
+  const maxSteps = Math.min(options.lanczosSteps, n - 1);
+  const logDelta0 = logStartThreshold(n, options.failureProbability / 2);
+  const converged: LanczosStop = (alpha, beta, k, theta) =>
+    theta > 0 && aposterioriUpper(alpha, beta, k, theta, logDelta0) <= theta * (1 + options.lanczosTolerance);
+  const run = lanczos(applyS, n, maxSteps, options.seed, options.signal, converged);
+  const { theta, steps: taken } = run;
+  const aposteriori = aposterioriUpper(run.alpha, run.beta, taken, theta, logDelta0);
+  const priorDelta = taken === maxSteps ? certifiedDelta(n, taken, options.failureProbability / 2) : 1;
+  const prior = priorDelta < 1 ? theta / (1 - priorDelta) : Infinity;
+  const lambda = Math.min(aposteriori, prior);
+  if (!Number.isFinite(lambda)) {
+    throw new Error(`Lanczos with ${taken} steps cannot certify failure probability ${options.failureProbability} at dimension ${n}; raise lanczosSteps`);
+  }
   // Rounding margin on θ: operator rounding and the residual loss of orthogonality after double
   // reorthogonalisation are of order u·(n + m²) relative; 64× that plus 1e-9 is an engineering margin.
   const roundingMargin = 1e-9 + 64 * UNIT_ROUNDOFF * (n + taken * taken);
-  const common = { estimate: Math.sqrt(theta), roundingMargin, dimension: n, iterations: taken, seed: options.seed };
-  if (invariantResidual !== null) {
-    // The Krylov space became invariant: it then holds the projection of the start vector on every
-    // eigenspace it meets, which includes the top one almost surely, so θ = λ_max. The residual β
-    // (≤ 1e-13 θ) is added twice: S differs by a perturbation of norm ≤ 2β from an operator for which
-    // the space is exactly invariant.
-    const lambdaUpper = (theta + 2 * invariantResidual) * (1 + roundingMargin);
-    return {
-      value: Math.sqrt(lambdaUpper),
-      certificate: {
-        method: 'lanczos-random-start',
-        detail:
-          `the Krylov space of a seeded Gaussian start became invariant after ${taken} Lanczos steps, ` +
-          'so its largest Ritz value is λ_max (plus twice the final residual and a rounding margin)',
-        ...common,
-        delta: 0,
-        failureProbability: 0,
-      },
-    };
-  }
-  const delta = certifiedDelta(n, taken, options.failureProbability);
-  if (delta >= 1) {
-    throw new Error(
-      `Lanczos with ${taken} steps cannot certify failure probability ${options.failureProbability} at dimension ${n}; raise lanczosSteps`,
-    );
-  }
-  const lambdaUpper = (theta / (1 - delta)) * (1 + roundingMargin);
+  const lambdaUpper = lambda * (1 + roundingMargin);
+  const which =
+    lambda === aposteriori
+      ? `the a-posteriori bound of the run's Lanczos polynomial (see aposterioriBound.ts)${taken < maxSteps ? ', which stopped the run once within the tolerance' : ''}`
+      : 'the worst-case random-start bound (see randomStartBound.ts)';
   return {
     value: Math.sqrt(lambdaUpper),
     certificate: {
       method: 'lanczos-random-start',
       detail:
-        `largest Ritz value after ${taken} Lanczos steps (full reorthogonalisation) from a seeded Gaussian start, ` +
-        `divided by (1 − δ): below λ_max with probability ≤ ${options.failureProbability} (random-start bound, see randomStartBound.ts)`,
-      ...common,
-      delta,
+        `largest Ritz value after ${taken} Lanczos steps (full reorthogonalisation) from a seeded Gaussian start, raised by ` +
+        `${which}: below λ_max with probability ≤ ${options.failureProbability}`,
+      estimate: Math.sqrt(theta),
+      roundingMargin,
+      dimension: n,
+      iterations: taken,
+      seed: options.seed,
+      delta: theta > 0 ? 1 - theta / lambda : 0,
       failureProbability: options.failureProbability,
     },
   };

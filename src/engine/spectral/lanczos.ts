@@ -11,13 +11,27 @@ export interface LanczosRun {
   steps: number;
   /** Set when the Krylov space became invariant: the final residual norm. */
   invariantResidual: number | null;
+  /** Diagonal of the tridiagonal matrix T (length steps). */
+  alpha: number[];
+  /** Residual norms: beta[j] = ‖w‖ after step j (length steps); T's off-diagonal is beta[0..steps−2]. */
+  beta: number[];
 }
+
+/** Asked after every step with the recurrence so far; true stops the iteration early. */
+export type LanczosStop = (alpha: readonly number[], beta: readonly number[], steps: number, theta: number) => boolean;
 
 /**
  * Runs at most `maxSteps` Lanczos steps on the symmetric operator `applyS` of order n from a Gaussian
  * start drawn with `seed` (uniform on the sphere after normalisation, as the random-start bound needs).
  */
-export function lanczos(applyS: (v: Float64Array) => Float64Array, n: number, maxSteps: number, seed: number, signal?: CancelSignal): LanczosRun {
+export function lanczos(
+  applyS: (v: Float64Array) => Float64Array,
+  n: number,
+  maxSteps: number,
+  seed: number,
+  signal?: CancelSignal,
+  stop?: LanczosStop,
+): LanczosRun {
   const steps = Math.min(maxSteps, n);
   const random = new SeededRandom(seed);
   const basis: Float64Array[] = [];
@@ -47,16 +61,18 @@ export function lanczos(applyS: (v: Float64Array) => Float64Array, n: number, ma
     }
     taken = j + 1;
     const b = norm(w);
+    const previous = beta.length > 0 ? beta[beta.length - 1] : 0;
+    beta.push(b);
     if (j === steps - 1) break;
-    if (b <= 1e-13 * Math.max(Math.abs(a), ...beta.slice(-1), Number.MIN_VALUE)) {
+    if (b <= 1e-13 * Math.max(Math.abs(a), previous, Number.MIN_VALUE)) {
       invariantResidual = b;
       break;
     }
-    beta.push(b);
+    if (stop && stop(alpha, beta, taken, Math.max(0, largestTridiagonalEigenvalue(alpha, beta, taken)))) break;
     scale(w, 1 / b);
     q = w;
   }
-  return { theta: Math.max(0, largestTridiagonalEigenvalue(alpha, beta, taken)), steps: taken, invariantResidual };
+  return { theta: Math.max(0, largestTridiagonalEigenvalue(alpha, beta, taken)), steps: taken, invariantResidual, alpha, beta };
 }
 
 function dot(a: Float64Array, b: Float64Array): number {
