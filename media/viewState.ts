@@ -1,14 +1,23 @@
-// What the webview shows, as plain data: updated by host messages, saved with setState so a
-// re-shown editor paints at once, before the host's 'ready' replay arrives.
+// What the webview shows, as plain data: updated by host messages and by the user's choices (sort
+// order), saved with setState so a re-shown editor paints at once, before the host's 'ready' replay.
+// Also the pure derivations the view draws from (the rows of the bound table, the dominant layers).
 
-import type { AnalysisStatus, BoundReport, HostToWebviewMessage, ModelOverview } from '../src/shared/protocol';
-import type { EpsilonRun } from '../src/shared/results';
+import { tighteningRatio } from '../src/shared/format';
+import type { AnalysisStatus, BoundReport, HostToWebviewMessage, LayerRow, ModelOverview, SweepRange } from '../src/shared/protocol';
+import type { EpsilonRun, LayerResult } from '../src/shared/results';
+
+export type SortKey = 'order' | 'ratio' | 'bound' | 'contribution';
 
 export interface ViewState {
   model?: ModelOverview;
   modelError?: { fileName: string; message: string };
   status?: AnalysisStatus;
   report?: BoundReport;
+  /** Layer results of the running main analysis, as they arrived. */
+  partial?: { runId: number; epsilon: number; layers: LayerResult[] };
+  sweep?: BoundReport;
+  sweepRange?: SweepRange;
+  sort?: SortKey;
 }
 
 /** Accepts whatever getState returned (possibly saved by an older version) as long as it is an object. */
@@ -22,10 +31,22 @@ export function applyHostMessage(state: ViewState, message: HostToWebviewMessage
       return { ...state, model: message.model, modelError: undefined };
     case 'modelError':
       return { ...state, model: undefined, modelError: { fileName: message.fileName, message: message.message } };
-    case 'analysisStatus':
-      return { ...state, status: message.status };
+    case 'analysisStatus': {
+      // A run that ended leaves no partial rows behind: its report (or nothing) replaces them.
+      const partial = message.status.phase === 'running' ? state.partial : undefined;
+      return { ...state, status: message.status, partial };
+    }
     case 'analysisReport':
       return { ...state, report: message.report };
+    case 'layerResults': {
+      const same = state.partial?.runId === message.runId;
+      const layers = same && state.partial ? [...state.partial.layers, ...message.layers] : [...message.layers];
+      return { ...state, partial: { runId: message.runId, epsilon: message.epsilon, layers } };
+    }
+    case 'sweepReport':
+      return { ...state, sweep: message.report };
+    case 'sweepRange':
+      return { ...state, sweepRange: message.range };
     default:
       // Replies are consumed by the request client before messages reach the view state.
       return state;
@@ -36,4 +57,68 @@ export function applyHostMessage(state: ViewState, message: HostToWebviewMessage
 export function mainRun(state: ViewState): EpsilonRun | undefined {
   const runs = state.report?.runs ?? [];
   return runs.find((run) => run.epsilon === state.status?.epsilon) ?? runs[0];
+}
+
+/** What the bound table shows: the streaming rows while the main analysis runs, else the main run's. */
+export function shownLayers(state: ViewState): { layers: LayerResult[]; epsilon: number; streaming: boolean } | undefined {
+  const running = state.status?.phase === 'running' && state.status.task !== 'sweep';
+  if (running && state.partial) {
+    return { layers: state.partial.layers, epsilon: state.partial.epsilon, streaming: true };
+  }
+  if (running) {
+    return undefined;
+  }
+  const run = mainRun(state);
+  return run ? { layers: run.layers, epsilon: run.epsilon, streaming: false } : undefined;
+}
+
+/** A layer's share of log L: log of its local bound (0 for bounds ≤ 1, which do not grow the product). */
+export function logContribution(layer: LayerResult): number {
+  return layer.localBound > 1 ? Math.log(layer.localBound) : 0;
+}
+
+/** Indices of the layers that contribute most to log L (up to `count`, only those that grow it). */
+export function dominantLayers(layers: readonly LayerResult[], count = 3): Set<number> {
+  const ranked = layers
+    .map((layer, position) => ({ position, weight: logContribution(layer) }))
+    .filter((entry) => entry.weight > 0)
+    .sort((a, b) => b.weight - a.weight)
+    .slice(0, count);
+  return new Set(ranked.map((entry) => entry.position));
+}
+
+/** Positions of `layers` in display order; ties and graph order keep their relative order. */
+export function sortedPositions(layers: readonly LayerResult[], sort: SortKey = 'order'): number[] {
+  const positions = layers.map((_layer, position) => position);
+  const key = (layer: LayerResult): number => {
+    switch (sort) {
+      case 'ratio':
+        return tighteningRatio(layer.spectralNorm, layer.localBound) ?? Infinity;
+      case 'bound':
+        return layer.localBound;
+      case 'contribution':
+        return logContribution(layer);
+      case 'order':
+        return 0;
+    }
+  };
+  if (sort === 'order') {
+    return positions;
+  }
+  return positions.sort((a, b) => key(layers[b]) - key(layers[a]) || a - b);
+}
+
+/** The model row describing analysis layer `index`, when the model's rows are that network's layers. */
+export function modelRowFor(state: ViewState, layer: LayerResult): LayerRow | undefined {
+  const model = state.model;
+  if (!model || model.rowSource !== 'layers') {
+    return undefined;
+  }
+  const row = model.rows[layer.index];
+  return row?.label === layer.label ? row : undefined;
+}
+
+/** Whether the layer's bound is a ratio of radii through a merge (Add, Concat) rather than a Lipschitz constant. */
+export function isComposition(layer: LayerResult): boolean {
+  return layer.certificate.method === 'composition';
 }

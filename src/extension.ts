@@ -2,7 +2,7 @@
 
 import * as vscode from 'vscode';
 import { EngineClient } from './host/engineClient';
-import { AnalysisController } from './host/analysisController';
+import { AnalysisController, sweepRangeOf } from './host/analysisController';
 import { registerCommands } from './host/commands';
 import { ModelEditorProvider } from './host/modelEditorProvider';
 import { Notifier } from './host/notifier';
@@ -34,11 +34,16 @@ export function activate(context: vscode.ExtensionContext): LipschitzLensApi {
     engine,
     log,
     defaultEpsilon,
+    sweepRange: () => sweepRangeOf(readSettings(log)),
     webviewHandlers: (document) => analysis.webviewHandlers(document),
     onWebviewMessage: recorder ? (document, message) => recorder.record(document, message) : undefined,
   });
   context.subscriptions.push(editors.onDidChangeActiveDocument((document) => analysis.setActiveDocument(document)));
-  registerCommands(context, { editors, analysis, notifier, log, defaultEpsilon });
+  const saveDialog = (options: vscode.SaveDialogOptions) => {
+    const answer = recorder?.takeSaveAnswer();
+    return answer ? Promise.resolve(answer) : vscode.window.showSaveDialog(options);
+  };
+  registerCommands(context, { editors, analysis, notifier, log, defaultEpsilon, saveDialog });
 
   return { testing: recorder?.api(editors, engine, notifier) };
 }

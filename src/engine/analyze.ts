@@ -4,9 +4,12 @@ import type { AnalysisResult, EpsilonRun, ProgressEvent, RadiusResult } from '..
 import { throwIfCancelled, type CancelSignal } from './errors';
 import { pureForward, tensorValue, type ForwardProvider, type NominalValues } from './forward';
 import { runEpsilon, type RunContext, type SpectralCache } from './layerBounds';
+import { LowerBoundSearch, type LowerBoundOptions } from './lowerBound';
 import type { Network } from './network';
 import { prepareNetwork } from './prepared';
 import { DEFAULT_SPECTRAL_OPTIONS, type SpectralOptions } from './spectral/certifiedNorm';
+import { layerTightness, type LayerTightnessOptions } from './tightness/layerTightness';
+import { NetworkTape } from './tightness/tape';
 
 export interface AnalyzeOptions {
   epsilons: number[];
@@ -18,6 +21,8 @@ export interface AnalyzeOptions {
   maxExactEntries?: number;
   /** Lanczos steps for large operators (default 200). */
   lanczosSteps?: number;
+  /** Lanczos stops once its certified bound is within this relative distance of λ (default 1e-4). */
+  lanczosTolerance?: number;
   /** Base seed of the Lanczos start vectors (default 1); each layer's seed is derived and recorded. */
   seed?: number;
   /** Also compute the certified robustness radius (needs at least two outputs). */
@@ -28,6 +33,11 @@ export interface AnalyzeOptions {
   radiusTolerance?: number;
   /** Nominal values provider (default: the pure TypeScript forward pass). */
   forward?: ForwardProvider;
+  /**
+   * Also search for a witnessed lower bound per ε (lowerBound.ts), and with `layers`, per-layer
+   * tightness for small single-input layers (tightness/layerTightness.ts).
+   */
+  lowerBound?: Omit<LowerBoundOptions, 'signal' | 'inputMask'> & { layers?: boolean | Omit<LayerTightnessOptions, 'signal' | 'nominalError'> };
 }
 
 export interface AnalyzeHooks {
@@ -72,12 +82,20 @@ export async function analyzeNetwork(
     maxExactEntries: options.maxExactEntries ?? DEFAULT_SPECTRAL_OPTIONS.maxExactEntries,
     failureProbability: options.failureProbability ?? DEFAULT_SPECTRAL_OPTIONS.failureProbability,
     lanczosSteps: options.lanczosSteps ?? DEFAULT_SPECTRAL_OPTIONS.lanczosSteps,
+    lanczosTolerance: options.lanczosTolerance ?? DEFAULT_SPECTRAL_OPTIONS.lanczosTolerance,
     seed: options.seed ?? DEFAULT_SPECTRAL_OPTIONS.seed,
   };
   const spectralCache: SpectralCache = new Map();
-  const context = (onLayer?: (i: number) => void): RunContext => ({
-    prepared, x0: x, nominal, spectralCache, spectral, signal: hooks.signal, onLayer,
+  const context = (onLayer?: (i: number) => void, onLayerResult?: RunContext['onLayerResult']): RunContext => ({
+    prepared, x0: x, nominal, spectralCache, spectral, signal: hooks.signal, onLayer, onLayerResult,
   });
+
+  const tightnessRequest = options.lowerBound?.layers;
+  const tightnessOptions: LayerTightnessOptions | null = tightnessRequest
+    ? { ...(tightnessRequest === true ? {} : tightnessRequest), signal: hooks.signal, nominalError: nominal.absoluteError ?? 0 }
+    : null;
+  // The lower bounds re-evaluate the network in float64 from x0, whatever provided the nominal values.
+  const exactOutputs = tightnessOptions ? new NetworkTape(prepared).forward(x).outputs : null;
 
   const runs: EpsilonRun[] = options.epsilons.map((epsilon, epsilonIndex) => {
     const outcome = runEpsilon(
@@ -86,15 +104,28 @@ export async function analyzeNetwork(
           kind: 'layer', epsilonIndex, epsilon, layerIndex,
           layerCount: prepared.layers.length, label: prepared.layers[layerIndex].layer.label,
         }),
+        (layer) => hooks.onProgress?.({ kind: 'layerResult', epsilonIndex, epsilon, layerCount: prepared.layers.length, layer }),
       ),
       epsilon,
     );
+    if (tightnessOptions && exactOutputs) {
+      layerTightness(prepared, x, exactOutputs, outcome.layers, outcome.masks, tightnessOptions).forEach((entry, k) => {
+        if (entry) outcome.layers[k].tightness = entry;
+      });
+    }
     return {
       epsilon,
       network: { localBound: outcome.localBound, spectralBound: outcome.spectralBound, failureProbability: outcome.failureProbability },
       layers: outcome.layers,
     };
   });
+
+  if (options.lowerBound) {
+    const search = new LowerBoundSearch(prepared, x, { ...options.lowerBound, signal: hooks.signal });
+    // Ascending ε, so each search starts from the witnesses of the smaller balls inside it.
+    const order = runs.map((_run, i) => i).sort((a, b) => runs[a].epsilon - runs[b].epsilon);
+    for (const i of order) runs[i].lowerBound = search.run(runs[i].epsilon);
+  }
 
   const outputValues = tensorValue(nominal, x, network.output);
   const result: AnalysisResult = { inputShape: [...network.inputShape], outputSize: outputValues.length, runs };

@@ -10,6 +10,7 @@
 //                         and ‖Δy‖ ≤ max_i r_i ‖Δx‖ over movable i.
 // - Lone linear map (incl. average pooling): ‖A D‖; an output whose row of A D is zero cannot move.
 // - Max pooling:          sqrt(largest number of windows sharing a movable input) (see maxPool.ts).
+// - Transpose:            a permutation is an isometry: exactly 1, the mask permuted with the data.
 // After an activation unit the output can move only where r_i > 0, which for ReLU is 1[ybar > 0] minus
 // the rows that cannot move at all.
 import type { Certificate, LayerResult, NeuronCounts } from '../shared/results';
@@ -19,6 +20,7 @@ import { tensorValue, type NominalValues } from './forward';
 import { NETWORK_INPUT, type Activation, type TensorRef } from './network';
 import { AvgPoolOperator, GlobalAvgPoolOperator } from './operators/avgPool';
 import type { LinearOperator } from './operators/linearOperator';
+import { gatherPermuted } from './operators/transpose';
 import { concatenate, type PreparedLayer, type PreparedNetwork } from './prepared';
 import { certifiedNorm, type CertifiedNorm, type SpectralOptions } from './spectral/certifiedNorm';
 
@@ -43,6 +45,8 @@ export interface RunContext {
   spectral: SpectralOptions;
   signal?: CancelSignal;
   onLayer?: (layerIndex: number) => void;
+  /** Called with each layer's result as soon as it is known (the editor fills its rows as they come). */
+  onLayerResult?: (result: LayerResult) => void;
 }
 
 export interface RunOutcome {
@@ -142,6 +146,16 @@ export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
           mask: inputs[0].mask,
         };
         break;
+      case 'transpose': {
+        const detail = 'a permutation of the coordinates is an isometry';
+        outcome = {
+          local: 1,
+          certificate: closedForm(1, detail),
+          conservative: { value: 1, certificate: closedForm(1, detail) },
+          mask: inputs[0].mask && gatherPermuted(inputs[0].mask, op.source, new Uint8Array(p.outSize)),
+        };
+        break;
+      }
       case 'add':
       case 'concat':
         outcome = combineLayer(p, inputs);
@@ -181,6 +195,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
       spectralCertificate: outcome.conservative.certificate,
       timeMs: performance.now() - started,
     });
+    ctx.onLayerResult?.(layers[layers.length - 1]);
   });
 
   const out = stateOf(prepared.network.output);
@@ -262,7 +277,8 @@ function affineLayer(
 
 /** Neuron state when y0 is known to ±tau: on/off only if so for every admissible y0. */
 function uncertainState(activation: Activation, y0: number, tau: number, reach: number): ReturnType<typeof neuronState> {
-  if (tau === 0) return neuronState(activation, y0 - reach, y0, y0 + reach);
+  // A coordinate that cannot move keeps its nominal label (its slope bound is 0 whatever τ).
+  if (tau === 0 || reach === 0) return neuronState(activation, y0 - reach, y0, y0 + reach);
   const low = neuronState(activation, y0 - tau - reach, y0 - tau, y0 - tau + reach);
   const high = neuronState(activation, y0 + tau - reach, y0 + tau, y0 + tau + reach);
   return low === high ? low : low === null ? null : 'unstable';

@@ -7,7 +7,7 @@ import { COMMANDS } from '../shared/ids';
 import type { AnalysisPhase, BoundReport } from '../shared/protocol';
 import { reportToCsv, reportToJson, reportToMarkdown } from '../shared/reportWriters';
 import { parseEpsilonInput } from '../shared/settings';
-import type { AnalysisController } from './analysisController';
+import type { AnalysisController, ViewActions } from './analysisController';
 import type { ModelDocument } from './modelDocument';
 import type { ModelEditorProvider } from './modelEditorProvider';
 import type { Notifier } from './notifier';
@@ -18,6 +18,8 @@ export interface CommandServices {
   notifier: Notifier;
   log: vscode.LogOutputChannel;
   defaultEpsilon(): number;
+  /** Asks where to save an export (vscode.window.showSaveDialog; the testing API can answer instead). */
+  saveDialog(options: vscode.SaveDialogOptions): Thenable<vscode.Uri | undefined>;
 }
 
 const NO_MODEL_EDITOR = 'Open an ONNX model in the Lipschitz Lens editor first.';
@@ -29,7 +31,7 @@ const EXPORT_WRITERS: Record<string, (report: BoundReport) => string> = {
 };
 
 export function registerCommands(context: vscode.ExtensionContext, services: CommandServices): void {
-  const { editors, analysis, notifier, log } = services;
+  const { editors, analysis, notifier, log, saveDialog } = services;
 
   /** The document a command acts on: the given file (opened in our editor if needed) or the active editor's. */
   async function target(uri: unknown, openIfNeeded: boolean): Promise<ModelDocument | undefined> {
@@ -52,10 +54,113 @@ export function registerCommands(context: vscode.ExtensionContext, services: Com
     return active;
   }
 
+  async function pickInputFile(document: ModelDocument): Promise<string | undefined> {
+    const picked = await vscode.window.showOpenDialog({
+      title: `Nominal input for ${document.fileName}`,
+      defaultUri: vscode.Uri.joinPath(document.uri, '..'),
+      canSelectMany: false,
+      openLabel: 'Use as nominal input',
+      filters: { 'Nominal input (NumPy, JSON)': ['npy', 'json'] },
+    });
+    return picked?.[0]?.fsPath;
+  }
+
+  async function useInput(document: ModelDocument, choice: { inputPath?: string; synthetic?: boolean }): Promise<void> {
+    await document.updateParameters({ inputPath: choice.inputPath, synthetic: choice.synthetic }, services.defaultEpsilon());
+    log.info(`Nominal input for ${document.fileName} set to ${document.inputLabel}.`);
+  }
+
+  async function exportReport(document: ModelDocument, destinationArgument?: unknown): Promise<string | undefined> {
+    const report = document.exportableReport;
+    if (!report) {
+      notifier.info('Run "Analyze Lipschitz bounds" first; there is no report to export yet.');
+      return undefined;
+    }
+    const stem = document.fileName.replace(/\.onnx$/i, '');
+    const destination =
+      destinationArgument instanceof vscode.Uri
+        ? destinationArgument
+        : await saveDialog({
+            title: 'Export bound report',
+            defaultUri: vscode.Uri.joinPath(document.uri, '..', `${stem}.bounds.json`),
+            filters: { JSON: ['json'], CSV: ['csv'], Markdown: ['md'] },
+          });
+    if (!destination) {
+      return undefined;
+    }
+    const write = EXPORT_WRITERS[path.extname(destination.fsPath).toLowerCase()];
+    if (!write) {
+      notifier.error(`Cannot export to ${path.basename(destination.fsPath)}: choose a .json, .csv or .md file name.`);
+      return undefined;
+    }
+    return writeExport(document, destination, new TextEncoder().encode(write(report)), 'Report');
+  }
+
+  async function writeExport(document: ModelDocument, destination: vscode.Uri, bytes: Uint8Array, what: string): Promise<string | undefined> {
+    if (destination.toString() === document.uri.toString()) {
+      notifier.error(`The ${what.toLowerCase()} cannot replace the model file itself.`);
+      return undefined;
+    }
+    try {
+      await vscode.workspace.fs.writeFile(destination, bytes);
+    } catch (error) {
+      notifier.error(`Could not write ${path.basename(destination.fsPath)}.`, error);
+      return undefined;
+    }
+    log.info(`${what} of ${document.fileName} exported to ${destination.fsPath}.`);
+    return destination.fsPath;
+  }
+
+  /** Saves the chart the webview drew, as SVG or (when the webview rasterised it) PNG. */
+  async function exportChart(document: ModelDocument, svg: string, png: string | undefined, destinationArgument?: vscode.Uri): Promise<string | undefined> {
+    const stem = document.fileName.replace(/\.onnx$/i, '');
+    const filters: Record<string, string[]> = png ? { SVG: ['svg'], PNG: ['png'] } : { SVG: ['svg'] };
+    const destination =
+      destinationArgument ??
+      (await saveDialog({
+        title: 'Export ε sweep chart',
+        defaultUri: vscode.Uri.joinPath(document.uri, '..', `${stem}.sweep.svg`),
+        filters,
+      }));
+    if (!destination) {
+      return undefined;
+    }
+    const extension = path.extname(destination.fsPath).toLowerCase();
+    if (extension === '.svg') {
+      return writeExport(document, destination, new TextEncoder().encode(svg), 'Chart');
+    }
+    const pngData = png?.match(/^data:image\/png;base64,(.*)$/)?.[1];
+    if (extension === '.png' && pngData) {
+      return writeExport(document, destination, Buffer.from(pngData, 'base64'), 'Chart');
+    }
+    notifier.error(`Cannot export the chart to ${path.basename(destination.fsPath)}: choose a .svg${png ? ' or .png' : ''} file name.`);
+    return undefined;
+  }
+
+  const viewActions: ViewActions = {
+    chooseInput: async (document, synthetic) => {
+      if (synthetic) {
+        await useInput(document, { synthetic: true });
+        return document.inputLabel;
+      }
+      // The same pick as the palette's: a file, the bundled example or the synthetic input.
+      const label = await vscode.commands.executeCommand<string | undefined>(COMMANDS.chooseInput, document.uri);
+      return label ?? null;
+    },
+    exportReport: async (document) => (await exportReport(document)) ?? null,
+    exportChart: async (document, svg, png) => (await exportChart(document, svg, png)) ?? null,
+  };
+  analysis.setViewActions(viewActions);
+
   const handlers: Record<(typeof COMMANDS)[keyof typeof COMMANDS], (uri?: unknown, ...rest: unknown[]) => unknown> = {
     [COMMANDS.analyze]: async (uri): Promise<AnalysisPhase | undefined> => {
       const document = await target(uri, true);
       return document ? analysis.analyze(document) : undefined;
+    },
+
+    [COMMANDS.runSweep]: async (uri): Promise<AnalysisPhase | undefined> => {
+      const document = await target(uri, true);
+      return document ? analysis.runSweep(document) : undefined;
     },
 
     [COMMANDS.setEpsilon]: async (uri): Promise<number | undefined> => {
@@ -85,64 +190,46 @@ export function registerCommands(context: vscode.ExtensionContext, services: Com
       return parsed.value;
     },
 
-    [COMMANDS.chooseInput]: async (uri): Promise<string | undefined> => {
+    /**
+     * From the palette: a pick between a file, the bundled example and the synthetic input. A second
+     * argument skips the pick (for tasks and tests): a file path, 'synthetic' or 'auto'.
+     */
+    [COMMANDS.chooseInput]: async (uri, choiceArgument): Promise<string | undefined> => {
       const document = await target(uri, true);
       if (!document) {
         return undefined;
       }
-      const picked = await vscode.window.showOpenDialog({
-        title: `Nominal input for ${document.fileName}`,
-        defaultUri: vscode.Uri.joinPath(document.uri, '..'),
-        canSelectMany: false,
-        openLabel: 'Use as nominal input',
-        filters: { 'Nominal input (NumPy, JSON)': ['npy', 'json'] },
-      });
-      const file = picked?.[0];
-      if (!file) {
-        return undefined;
+      let choice = typeof choiceArgument === 'string' ? choiceArgument : undefined;
+      if (choice === undefined) {
+        const items: (vscode.QuickPickItem & { choice: string })[] = [
+          { label: 'Choose a file…', description: '.npy or .json', choice: 'file' },
+          { label: 'Bundled example', description: 'sample-input.json or MODEL.input.json beside the model, else synthetic', choice: 'auto' },
+          { label: 'Synthetic input', description: 'deterministic, not a real data point', choice: 'synthetic' },
+        ];
+        const picked = await vscode.window.showQuickPick(items, { title: `Nominal input for ${document.fileName}` });
+        if (!picked) {
+          return undefined;
+        }
+        choice = picked.choice === 'file' ? await pickInputFile(document) : picked.choice;
+        if (choice === undefined) {
+          return undefined;
+        }
       }
-      await document.updateParameters({ inputPath: file.fsPath }, services.defaultEpsilon());
-      log.info(`Nominal input for ${document.fileName} set to ${file.fsPath}.`);
-      return file.fsPath;
+      if (choice === 'synthetic' || choice === 'auto') {
+        await useInput(document, { synthetic: choice === 'synthetic' });
+      } else {
+        await useInput(document, { inputPath: choice });
+      }
+      return document.inputLabel;
     },
 
     /** A second Uri argument names the destination and skips the save dialog (for tasks and tests). */
     [COMMANDS.exportReport]: async (uri, destinationArgument): Promise<string | undefined> => {
       const document = await target(uri, false);
-      const report = document?.report;
-      if (!document || !report) {
-        notifier.info('Run "Analyze Lipschitz bounds" first; there is no report to export yet.');
+      if (!document) {
         return undefined;
       }
-      const stem = document.fileName.replace(/\.onnx$/i, '');
-      const destination =
-        destinationArgument instanceof vscode.Uri
-          ? destinationArgument
-          : await vscode.window.showSaveDialog({
-              title: 'Export bound report',
-              defaultUri: vscode.Uri.joinPath(document.uri, '..', `${stem}.bounds.json`),
-              filters: { JSON: ['json'], CSV: ['csv'], Markdown: ['md'] },
-            });
-      if (!destination) {
-        return undefined;
-      }
-      const write = EXPORT_WRITERS[path.extname(destination.fsPath).toLowerCase()];
-      if (!write) {
-        notifier.error(`Cannot export to ${path.basename(destination.fsPath)}: choose a .json, .csv or .md file name.`);
-        return undefined;
-      }
-      if (destination.toString() === document.uri.toString()) {
-        notifier.error('The report cannot replace the model file itself.');
-        return undefined;
-      }
-      try {
-        await vscode.workspace.fs.writeFile(destination, new TextEncoder().encode(write(report)));
-      } catch (error) {
-        notifier.error(`Could not write ${path.basename(destination.fsPath)}.`, error);
-        return undefined;
-      }
-      log.info(`Report of ${document.fileName} exported to ${destination.fsPath}.`);
-      return destination.fsPath;
+      return exportReport(document, destinationArgument);
     },
 
     [COMMANDS.cancelAnalysis]: async (uri): Promise<boolean> => {

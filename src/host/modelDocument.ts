@@ -4,7 +4,18 @@
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { AnalysisPhase, AnalysisStatus, AnalyzeProgress, BoundReport, HostToWebviewMessage, ModelOverview } from '../shared/protocol';
+import type {
+  AnalysisPhase,
+  AnalysisStatus,
+  AnalysisTask,
+  AnalyzeProgress,
+  BoundReport,
+  HostToWebviewMessage,
+  InputChoice,
+  ModelOverview,
+  SweepRange,
+} from '../shared/protocol';
+import type { EpsilonRun, LayerResult, RadiusResult } from '../shared/results';
 import { errorDetail } from '../shared/rpc';
 import type { EngineClient, EngineLog } from './engineClient';
 
@@ -12,6 +23,20 @@ import type { EngineClient, EngineLog } from './engineClient';
 export interface DocumentParameters {
   epsilon?: number;
   inputPath?: string;
+  /** Use the synthetic input even if the model has a bundled example (ignored when inputPath is set). */
+  synthetic?: boolean;
+}
+
+/**
+ * Results computed for one model file, input and engine options, by ε: what a re-run or a sweep can
+ * reuse instead of asking the engine again. The ‖A‖ part is already shared inside one request.
+ */
+export interface ResultCache {
+  key: string;
+  runs: Map<number, EpsilonRun>;
+  radius?: RadiusResult;
+  /** The report fields that do not depend on ε. */
+  base?: Omit<BoundReport, 'runs' | 'radius'>;
 }
 
 const PARAMETERS_KEY_PREFIX = 'lipschitzLens.parameters:';
@@ -26,6 +51,11 @@ export class ModelDocument implements vscode.CustomDocument {
   private overviewMessage: HostToWebviewMessage | undefined;
   private statusValue: AnalysisStatus;
   private reportValue: BoundReport | undefined;
+  private sweepValue: BoundReport | undefined;
+  private sweepRangeValue: SweepRange;
+  private partial: { runId: number; epsilon: number; layers: LayerResult[] } | undefined;
+  private runCount = 0;
+  private cache: ResultCache | undefined;
   private running: AbortController | undefined;
   private disposed = false;
 
@@ -33,8 +63,10 @@ export class ModelDocument implements vscode.CustomDocument {
     readonly uri: vscode.Uri,
     private readonly state: vscode.Memento,
     defaultEpsilon: number,
+    sweepRange: SweepRange,
   ) {
     this.statusValue = { phase: 'idle', epsilon: this.parameters.epsilon ?? defaultEpsilon, inputLabel: this.inputLabel };
+    this.sweepRangeValue = sweepRange;
   }
 
   get fileName(): string {
@@ -46,8 +78,56 @@ export class ModelDocument implements vscode.CustomDocument {
   }
 
   get inputLabel(): string {
-    const { inputPath } = this.parameters;
-    return inputPath ? path.basename(inputPath) : 'bundled example, else synthetic';
+    const { inputPath, synthetic } = this.parameters;
+    if (inputPath) {
+      return path.basename(inputPath);
+    }
+    return synthetic ? 'synthetic input' : 'bundled example, else synthetic';
+  }
+
+  get inputChoice(): InputChoice {
+    const { inputPath, synthetic } = this.parameters;
+    if (inputPath) {
+      return { kind: 'file', path: inputPath };
+    }
+    return synthetic ? { kind: 'synthetic' } : { kind: 'auto' };
+  }
+
+  get sweepReport(): BoundReport | undefined {
+    return this.sweepValue;
+  }
+
+  /** The main report with the sweep's other radii appended: what the exports write (the CLI's schema). */
+  get exportableReport(): BoundReport | undefined {
+    const main = this.reportValue ?? this.sweepValue;
+    if (!main) {
+      return undefined;
+    }
+    const runs = [...main.runs];
+    for (const run of this.sweepValue?.runs ?? []) {
+      if (!runs.some((known) => known.epsilon === run.epsilon)) {
+        runs.push(run);
+      }
+    }
+    return { ...main, runs };
+  }
+
+  /** The reusable results for `key`; results for another key (input, options) are dropped. */
+  resultCache(key: string): ResultCache {
+    if (this.cache?.key !== key) {
+      this.cache = { key, runs: new Map() };
+    }
+    return this.cache;
+  }
+
+  setSweepRange(range: SweepRange): void {
+    this.sweepRangeValue = range;
+    this.changeEmitter.fire({ kind: 'sweepRange', range });
+  }
+
+  setSweepReport(report: BoundReport): void {
+    this.sweepValue = report;
+    this.changeEmitter.fire({ kind: 'sweepReport', report });
   }
 
   get status(): AnalysisStatus {
@@ -103,37 +183,52 @@ export class ModelDocument implements vscode.CustomDocument {
   modelChanged(): void {
     this.running?.abort();
     this.running = undefined;
+    this.cache = undefined;
+    this.partial = undefined;
     if (this.reportValue) {
       this.reportValue = undefined;
       this.changeEmitter.fire({ kind: 'analysisReport', report: undefined });
+    }
+    if (this.sweepValue) {
+      this.sweepValue = undefined;
+      this.changeEmitter.fire({ kind: 'sweepReport', report: undefined });
     }
     const { epsilon, inputLabel } = this.statusValue;
     this.setStatus({ phase: 'idle', epsilon, inputLabel, message: 'The model changed on disk; analyze it again.' });
   }
 
   /** Marks a run as started; the returned signal aborts when the run is cancelled or the document closes. */
-  beginAnalysis(epsilon: number): AbortSignal {
+  beginAnalysis(epsilon: number, task: AnalysisTask = 'analyze'): AbortSignal {
     this.running?.abort();
     const controller = new AbortController();
     this.running = controller;
-    this.setStatus({ phase: 'running', epsilon, inputLabel: this.inputLabel });
+    this.partial = task === 'analyze' ? { runId: ++this.runCount, epsilon, layers: [] } : undefined;
+    this.setStatus({ phase: 'running', task, epsilon, inputLabel: this.inputLabel });
     return controller.signal;
   }
 
   reportProgress(progress: AnalyzeProgress): void {
-    if (this.running) {
-      this.setStatus({ ...this.statusValue, progress });
+    if (!this.running) {
+      return;
     }
+    const { event } = progress;
+    // Only the main run's rows stream into the table; a sweep shows its progress in the status line.
+    if (event.kind === 'layerResult' && event.epsilonIndex === 0 && this.partial) {
+      this.partial.layers.push(event.layer);
+      this.changeEmitter.fire({ kind: 'layerResults', runId: this.partial.runId, epsilon: event.epsilon, layers: [event.layer] });
+    }
+    this.setStatus({ ...this.statusValue, progress });
   }
 
   endAnalysis(phase: Exclude<AnalysisPhase, 'idle' | 'running'>, outcome: { report?: BoundReport; message?: string }): void {
     this.running = undefined;
+    this.partial = undefined;
     if (outcome.report) {
       this.reportValue = outcome.report;
       this.changeEmitter.fire({ kind: 'analysisReport', report: outcome.report });
     }
-    const { epsilon, inputLabel } = this.statusValue;
-    this.setStatus({ phase, epsilon, inputLabel, message: outcome.message });
+    const { epsilon, inputLabel, task } = this.statusValue;
+    this.setStatus({ phase, task, epsilon, inputLabel, message: outcome.message });
   }
 
   cancelAnalysis(): boolean {
@@ -153,6 +248,14 @@ export class ModelDocument implements vscode.CustomDocument {
     messages.push({ kind: 'analysisStatus', status: this.statusValue });
     if (this.reportValue) {
       messages.push({ kind: 'analysisReport', report: this.reportValue });
+    }
+    if (this.partial) {
+      const { runId, epsilon, layers } = this.partial;
+      messages.push({ kind: 'layerResults', runId, epsilon, layers: [...layers] });
+    }
+    messages.push({ kind: 'sweepRange', range: this.sweepRangeValue });
+    if (this.sweepValue) {
+      messages.push({ kind: 'sweepReport', report: this.sweepValue });
     }
     return messages;
   }

@@ -3,7 +3,7 @@
 
 import * as vscode from 'vscode';
 import { CONFIGURATION_SECTION, MODEL_EDITOR_VIEW_TYPE } from '../shared/ids';
-import type { HostToWebviewMessage, WebviewMethods, WebviewToHostMessage } from '../shared/protocol';
+import type { HostToWebviewMessage, SweepRange, WebviewMethods, WebviewToHostMessage } from '../shared/protocol';
 import { RequestServer, type RequestHandlers } from '../shared/rpc';
 import type { EngineClient } from './engineClient';
 import { ModelDocument } from './modelDocument';
@@ -13,6 +13,8 @@ export interface EditorServices {
   engine: EngineClient;
   log: vscode.LogOutputChannel;
   defaultEpsilon(): number;
+  /** The sweep form's starting range, from the lipschitzLens.sweep setting. */
+  sweepRange(): SweepRange;
   /** Answers the webview's requests; implemented by the analysis controller. */
   webviewHandlers(document: ModelDocument): RequestHandlers<WebviewMethods>;
   /** Observes every message a webview sends (the testing API records them). */
@@ -39,6 +41,10 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
         if (event.affectsConfiguration(`${CONFIGURATION_SECTION}.epsilon`)) {
           const epsilon = services.defaultEpsilon();
           provider.documents.forEach((document) => document.refreshDefaults(epsilon));
+        }
+        if (event.affectsConfiguration(`${CONFIGURATION_SECTION}.sweep`)) {
+          const range = services.sweepRange();
+          provider.documents.forEach((document) => document.setSweepRange(range));
         }
       }),
       vscode.window.registerCustomEditorProvider(MODEL_EDITOR_VIEW_TYPE, provider, {
@@ -85,7 +91,7 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
   }
 
   openCustomDocument(uri: vscode.Uri): ModelDocument {
-    const document = new ModelDocument(uri, this.context.workspaceState, this.services.defaultEpsilon());
+    const document = new ModelDocument(uri, this.context.workspaceState, this.services.defaultEpsilon(), this.services.sweepRange());
     const key = uri.toString();
     this.documents.set(key, document);
     const watcher = this.watchModelFile(document);

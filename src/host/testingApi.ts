@@ -15,14 +15,25 @@ export interface TestingApi {
   waitForWebviewMessage(uri: vscode.Uri, kind: WebviewToHostMessage['kind']): Promise<WebviewToHostMessage>;
   analysisStatus(uri: vscode.Uri): AnalysisStatus | undefined;
   analysisReport(uri: vscode.Uri): BoundReport | undefined;
+  sweepReport(uri: vscode.Uri): BoundReport | undefined;
   openDocuments(): string[];
   engine: Pick<EngineClient, 'request' | 'startCount' | 'isRunning'>;
   lastUserError(): string | undefined;
+  /** Answers the next save dialog of an export with `uri` instead of showing it. */
+  answerNextSaveDialog(uri: vscode.Uri): void;
 }
 
 export class TestRecorder {
   private readonly messages = new Map<string, WebviewToHostMessage[]>();
   private readonly waiters: { key: string; kind: string; resolve(message: WebviewToHostMessage): void }[] = [];
+  private saveAnswer: vscode.Uri | undefined;
+
+  /** The answer a test gave for the next save dialog, once; undefined shows the real dialog. */
+  takeSaveAnswer(): vscode.Uri | undefined {
+    const answer = this.saveAnswer;
+    this.saveAnswer = undefined;
+    return answer;
+  }
 
   record(document: ModelDocument, message: WebviewToHostMessage): void {
     const key = document.uri.toString();
@@ -45,6 +56,7 @@ export class TestRecorder {
       },
       analysisStatus: (uri) => editors.documentFor(uri)?.status,
       analysisReport: (uri) => editors.documentFor(uri)?.report,
+      sweepReport: (uri) => editors.documentFor(uri)?.sweepReport,
       openDocuments: () => editors.openDocuments.map((document) => document.uri.toString()),
       engine: {
         request: (method, params, options) => engine.request(method, params, options),
@@ -56,6 +68,9 @@ export class TestRecorder {
         },
       },
       lastUserError: () => notifier.lastError,
+      answerNextSaveDialog: (uri) => {
+        this.saveAnswer = uri;
+      },
     };
   }
 }

@@ -39,7 +39,14 @@ export function renderWebviewHtml(parts: WebviewHtmlParts): string {
 </head>
 <body>
 <header id="header" class="header"></header>
-<main id="layers" class="layers" aria-label="Layers"></main>
+<div class="overview">
+<section id="summary" class="card summary" aria-label="Analysis"></section>
+<section id="chart" class="card chart-card" aria-label="ε sweep"></section>
+</div>
+<main class="layers-area">
+<div id="layers" class="layers" aria-label="Layers"></div>
+<div id="details" class="details" role="tooltip" hidden></div>
+</main>
 <footer id="status" class="status" role="status" aria-live="polite"></footer>
 <script nonce="${nonce}" src="${escapeAttribute(scriptUri)}"></script>
 </body>

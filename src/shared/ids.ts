@@ -7,6 +7,7 @@ export const OUTPUT_CHANNEL_NAME = 'Lipschitz Lens';
 
 export const COMMANDS = {
   analyze: 'lipschitzLens.analyze',
+  runSweep: 'lipschitzLens.runSweep',
   setEpsilon: 'lipschitzLens.setEpsilon',
   chooseInput: 'lipschitzLens.chooseInput',
   exportReport: 'lipschitzLens.exportReport',

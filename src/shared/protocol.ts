@@ -1,7 +1,7 @@
 // Every message that crosses postMessage, as discriminated unions: host↔worker and host↔webview.
 // Requests, replies and cancels use the generic envelopes of rpc.ts; the rest are listed here.
 
-import type { EpsilonRun, ProgressEvent, RadiusResult } from './results';
+import type { EpsilonRun, LayerResult, ProgressEvent, RadiusResult } from './results';
 import type { CancelMessage, MethodSpec, ReplyMessage, RequestMessage } from './rpc';
 
 export interface OpsetImport {
@@ -34,18 +34,26 @@ export interface BoundReport {
 // ---------------------------------------------------------------------------------------------
 // What the editor shows before any analysis.
 
-/** One row of the table: a graph node now, an analysis layer once the normaliser is wired in (issue 3). */
+/** One row of the model table: an analysis layer (several ONNX nodes), or a graph node when the analysis cannot read the graph. */
 export interface LayerRow {
   label: string;
   opTypes: string[];
   nodes: string[];
-  /** Declared input → output types and shapes, e.g. "FLOAT[1,3]" (empty when the model does not declare them). */
+  /** Input shapes: batchless analysis shapes ("[1,28,28]") for layers, declared types ("x: FLOAT[1,3]") for graph nodes. */
   inputs: string[];
   outputs: string[];
-  /** Elements in the row's weight tensors (initializers and Constant values it reads). */
+  /** Elements in the row's weights (after folding, for layers). */
   parameterCount: number;
-  /** Attributes as "name = value", shown on hover. */
+  /** Attributes of the row's nodes as "name = value" (prefixed "node: " when the row has several nodes), shown on hover. */
   attributes: string[];
+}
+
+/** A node the analysis has no rule for. */
+export interface UnsupportedRow {
+  /** Node name, or "OpType#index" for an unnamed node. */
+  label: string;
+  opType: string;
+  reason: string;
 }
 
 export interface ModelOverview {
@@ -60,7 +68,17 @@ export interface ModelOverview {
   /** Graph inputs and outputs, formatted as "name: FLOAT[1,3,'H',?]". */
   inputs: string[];
   outputs: string[];
+  /**
+   * What the rows are: 'layers' of the whole analysis network; 'prefix', the layers before the first
+   * unsupported node; 'nodes', the raw graph nodes when the analysis cannot read the graph at all.
+   */
+  rowSource: 'layers' | 'prefix' | 'nodes';
   rows: LayerRow[];
+  unsupported: UnsupportedRow[];
+  /** "3 nodes are not supported: Resize 'up1', …" when unsupported is not empty. */
+  unsupportedSummary?: string;
+  /** How the graph was read (output taken before Softmax, …), or why the analysis cannot read it. */
+  notes: string[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -129,14 +147,26 @@ export interface EngineWorkerData {
 
 export type AnalysisPhase = 'idle' | 'running' | 'done' | 'cancelled' | 'failed';
 
+/** What a run computes: the main analysis at the chosen ε, or the ε sweep for the chart. */
+export type AnalysisTask = 'analyze' | 'sweep';
+
 export interface AnalysisStatus {
   phase: AnalysisPhase;
+  /** The task of the current or last run (absent before any). */
+  task?: AnalysisTask;
   epsilon: number;
   /** e.g. "digit.npy" or "synthetic input". */
   inputLabel: string;
   progress?: AnalyzeProgress;
-  /** Why it failed, or what was cancelled. */
+  /** Why it failed, or what was cancelled, or that results were reused. */
   message?: string;
+}
+
+/** The ε values a sweep form starts from (the lipschitzLens.sweep setting, as min/max/points). */
+export interface SweepRange {
+  min: number;
+  max: number;
+  points: number;
 }
 
 export type HostToWebviewMessage =
@@ -145,11 +175,22 @@ export type HostToWebviewMessage =
   | { kind: 'modelError'; fileName: string; message: string }
   | { kind: 'analysisStatus'; status: AnalysisStatus }
   /** undefined: the previous report no longer applies (the model changed on disk). */
-  | { kind: 'analysisReport'; report: BoundReport | undefined };
+  | { kind: 'analysisReport'; report: BoundReport | undefined }
+  /** Layer results of the running main analysis, as they stream; a new runId starts a new list. */
+  | { kind: 'layerResults'; runId: number; epsilon: number; layers: LayerResult[] }
+  /** The sweep's runs, ascending ε (undefined: none, or no longer valid). */
+  | { kind: 'sweepReport'; report: BoundReport | undefined }
+  | { kind: 'sweepRange'; range: SweepRange };
 
 export type WebviewMethods = {
-  analyze: MethodSpec<Record<string, never>, { phase: AnalysisPhase }>;
+  analyze: MethodSpec<{ epsilon?: number }, { phase: AnalysisPhase }>;
+  runSweep: MethodSpec<{ range?: SweepRange }, { phase: AnalysisPhase }>;
   cancelAnalysis: MethodSpec<Record<string, never>, null>;
+  /** Opens the file picker for the nominal input; null when the user cancelled it. */
+  chooseInput: MethodSpec<{ synthetic?: boolean }, string | null>;
+  exportReport: MethodSpec<Record<string, never>, string | null>;
+  /** Saves the chart the webview drew; png is a data: URL (absent when the webview could not rasterise it). */
+  exportChart: MethodSpec<{ svg: string; png?: string }, string | null>;
 };
 
 export type WebviewToHostMessage = { kind: 'ready' } | RequestMessage<WebviewMethods> | CancelMessage;

@@ -134,4 +134,6 @@ export interface AnalysisResult {
 export type ProgressEvent =
   | { kind: 'forward'; done: boolean }
   | { kind: 'layer'; epsilonIndex: number; epsilon: number; layerIndex: number; layerCount: number; label: string }
+  /** A layer's finished result, sent right after it is computed. */
+  | { kind: 'layerResult'; epsilonIndex: number; epsilon: number; layerCount: number; layer: LayerResult }
   | { kind: 'radius'; iteration: number; iterations: number; lo: number; hi: number };

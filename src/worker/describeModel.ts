@@ -1,9 +1,13 @@
-// The editor's first look at a model: what the ONNX reader found (producer, opsets, graph inputs
-// and outputs) and one row per graph node. When the normaliser lands, the rows become analysis
-// layers (several nodes each) without changing the message the webview receives.
+// The editor's first look at a model: what the ONNX reader found (producer, opsets, graph inputs and
+// outputs) and one row per analysis layer, built by the same normaliser the bound engine uses, so the
+// rows the user sees before an analysis are the rows it will fill. Nodes the analysis has no rule for
+// are listed with their reasons; when the normaliser cannot read the graph at all, the rows fall back
+// to the raw graph nodes and a note says why.
 
 import { basename } from 'node:path';
-import { formatValueInfo, type AttributeValue, type Model } from '../onnx/model';
+import type { Layer, LayerOp } from '../engine/network';
+import { formatUnsupported, normaliseGraph, type NormaliseResult } from '../engine/normalise/normalise';
+import { formatValueInfo, type AttributeValue, type Model, type Node } from '../onnx/model';
 import { readModel } from '../onnx/reader';
 import type { LayerRow, ModelOverview } from '../shared/protocol';
 
@@ -13,23 +17,7 @@ export async function describeModelFile(path: string): Promise<ModelOverview> {
 
 export function overviewOf(model: Model, path: string): ModelOverview {
   const { graph } = model;
-  const declared = (name: string) => {
-    const info = graph.valueInfo.get(name);
-    return info ? `${name}: ${formatValueInfo(info)}` : name;
-  };
-  const rows: LayerRow[] = graph.nodes.map((node) => {
-    const weights = node.inputs.filter((input) => graph.initializers.has(input));
-    return {
-      label: node.name || `${node.opType} #${node.index}`,
-      opTypes: [node.opType],
-      nodes: [node.name],
-      inputs: node.inputs.filter((input) => input && !graph.initializers.has(input)).map(declared),
-      outputs: node.outputs.filter(Boolean).map(declared),
-      parameterCount: weights.reduce((sum, name) => sum + (graph.initializers.get(name)?.size ?? 0), 0),
-      attributes: [...node.attributes].map(([name, value]) => `${name} = ${formatAttribute(value)}`),
-    };
-  });
-  return {
+  const base = {
     path,
     fileName: basename(path),
     sizeBytes: model.byteLength,
@@ -40,8 +28,96 @@ export function overviewOf(model: Model, path: string): ModelOverview {
     graphName: graph.name,
     inputs: graph.inputs.map((info) => `${info.name}: ${formatValueInfo(info)}`),
     outputs: graph.outputs.map((info) => `${info.name}: ${formatValueInfo(info)}`),
-    rows,
   };
+  let normalised: NormaliseResult;
+  try {
+    normalised = normaliseGraph(model);
+  } catch (error) {
+    return {
+      ...base,
+      rowSource: 'nodes',
+      rows: nodeRows(model),
+      unsupported: [],
+      notes: [`The analysis cannot read this graph: ${(error as Error).message}`],
+    };
+  }
+  const network = normalised.network ?? normalised.supportedPrefix;
+  const unsupported = normalised.unsupported.map(({ label, opType, reason }) => ({ label, opType, reason }));
+  return {
+    ...base,
+    rowSource: normalised.network ? 'layers' : network ? 'prefix' : 'nodes',
+    rows: network ? layerRows(model, network.layers) : nodeRows(model),
+    unsupported,
+    unsupportedSummary: unsupported.length > 0 ? `${formatUnsupported(normalised.unsupported)}.` : undefined,
+    notes: normalised.notes,
+  };
+}
+
+/** Rows of analysis layers; each keeps its nodes' attributes, looked up by node name or label. */
+function layerRows(model: Model, layers: readonly Layer[]): LayerRow[] {
+  const byKey = new Map<string, Node>();
+  for (const node of model.graph.nodes) {
+    byKey.set(`${node.opType}#${node.index}`, node);
+    if (node.name) {
+      byKey.set(node.name, node);
+    }
+  }
+  return layers.map((layer) => {
+    const labelParts = layer.label.split('+');
+    const nodes = layer.nodes.map((name, i) => byKey.get(name) ?? byKey.get(labelParts[i] ?? ''));
+    const prefixed = nodes.length > 1;
+    const attributes = nodes.flatMap((node) =>
+      node ? [...node.attributes].map(([name, value]) => `${prefixed ? `${node.name || node.opType}: ` : ''}${name} = ${formatAttribute(value)}`) : [],
+    );
+    return {
+      label: layer.label,
+      opTypes: [...layer.opTypes],
+      nodes: layer.nodes.map((name, i) => name || labelParts[i] || layer.opTypes[i]),
+      inputs: layer.inputShapes.map(formatShape),
+      outputs: [formatShape(layer.outputShape)],
+      parameterCount: parameterCount(layer.op),
+      attributes,
+    };
+  });
+}
+
+function formatShape(shape: readonly number[]): string {
+  return `[${shape.join(',')}]`;
+}
+
+function parameterCount(op: LayerOp): number {
+  if (op.kind !== 'affine') {
+    return 0;
+  }
+  const { linear } = op;
+  switch (linear.kind) {
+    case 'conv':
+    case 'dense':
+      return linear.weight.length + (linear.bias?.length ?? 0);
+    case 'channelAffine':
+      return linear.scale.length + linear.shift.length;
+  }
+}
+
+/** One row per graph node, with the declared types of its non-weight inputs and outputs. */
+function nodeRows(model: Model): LayerRow[] {
+  const { graph } = model;
+  const declared = (name: string) => {
+    const info = graph.valueInfo.get(name);
+    return info ? `${name}: ${formatValueInfo(info)}` : name;
+  };
+  return graph.nodes.map((node) => {
+    const weights = node.inputs.filter((input) => graph.initializers.has(input));
+    return {
+      label: node.name || `${node.opType}#${node.index}`,
+      opTypes: [node.opType],
+      nodes: [node.name],
+      inputs: node.inputs.filter((input) => input && !graph.initializers.has(input)).map(declared),
+      outputs: node.outputs.filter(Boolean).map(declared),
+      parameterCount: weights.reduce((sum, name) => sum + (graph.initializers.get(name)?.size ?? 0), 0),
+      attributes: [...node.attributes].map(([name, value]) => `${name} = ${formatAttribute(value)}`),
+    };
+  });
 }
 
 /** Short display of an attribute value; tensors and graphs by shape or name, never their contents. */

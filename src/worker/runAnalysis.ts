@@ -50,6 +50,13 @@ export function describeProgress(event: ProgressEvent, epsilonCount: number): An
         total: epsilonCount * event.layerCount,
         event,
       };
+    case 'layerResult':
+      return {
+        message: `ε = ${formatNumber(event.epsilon)}: ${event.layer.label} done (${event.layer.index + 1}/${event.layerCount})`,
+        completed: event.epsilonIndex * event.layerCount + event.layer.index + 1,
+        total: epsilonCount * event.layerCount,
+        event,
+      };
     case 'radius':
       return {
         message: `Robustness radius: bisection step ${event.iteration}/${event.iterations}`,

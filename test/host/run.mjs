@@ -138,6 +138,10 @@ function startProbe(getPage) {
         reply(503, { error: 'the workbench page is not open yet' });
       } else if (request.method === 'GET' && url.pathname === '/webview-texts') {
         reply(200, await webviewTexts(page));
+      } else if (request.method === 'POST' && ['/click', '/hover', '/fill'].includes(url.pathname)) {
+        const selector = url.searchParams.get('selector') ?? '';
+        const failure = await actInWebview(page, url.pathname.slice(1), selector, url.searchParams.get('value') ?? '');
+        reply(failure ? 404 : 200, failure ? { error: failure } : { selector });
       } else if (request.method === 'POST' && url.pathname === '/screenshot') {
         const name = url.searchParams.get('name') ?? '';
         if (!/^[A-Za-z0-9][\w.-]*$/.test(name)) {
@@ -159,8 +163,8 @@ function startProbe(getPage) {
   return server;
 }
 
-async function webviewTexts(page) {
-  const texts = [];
+async function activeWebviewFrames(page) {
+  const frames = [];
   for (const frame of page.frames()) {
     if (frame === page.mainFrame()) {
       continue;
@@ -171,13 +175,58 @@ async function webviewTexts(page) {
       // cannot see its own element, so read the id from the parent side.
       const element = await frame.frameElement();
       if ((await element.getAttribute('id')) === 'active-frame') {
-        texts.push(await frame.evaluate(() => document.body?.innerText ?? ''));
+        frames.push(frame);
       }
     } catch {
       // The frame went away between listing and reading it: it no longer shows anything.
     }
   }
+  return frames;
+}
+
+async function webviewTexts(page) {
+  const texts = [];
+  for (const frame of await activeWebviewFrames(page)) {
+    try {
+      texts.push(await frame.evaluate(() => document.body?.innerText ?? ''));
+    } catch {
+      // The frame went away while being read.
+    }
+  }
   return texts;
+}
+
+// Acts like a user on the first visible element matching the selector in an open webview:
+// 'click', 'hover', or 'fill' (types the value and presses Enter, which submits a form).
+// Returns undefined when done, else why not.
+async function actInWebview(page, action, selector, value) {
+  const problems = [];
+  for (const frame of await activeWebviewFrames(page)) {
+    const target = frame.locator(selector).first();
+    try {
+      if ((await target.count()) === 0) {
+        problems.push('no match');
+        continue;
+      }
+      if (!(await target.isVisible())) {
+        problems.push('matched but not visible');
+        continue;
+      }
+      if (action === 'click') {
+        await target.click({ timeout: 5000 });
+      } else if (action === 'hover') {
+        await target.hover({ timeout: 5000 });
+      } else {
+        await target.fill(value, { timeout: 5000 });
+        await target.press('Enter', { timeout: 5000 });
+      }
+      return undefined;
+    } catch (error) {
+      // The frame went away or the element was replaced: try the next frame.
+      problems.push(String(error?.message ?? error).split('\n')[0]);
+    }
+  }
+  return `no open webview could ${action} "${selector}" (${problems.join('; ') || 'no webview open'})`;
 }
 
 function workbenchUrl(port, folder) {

@@ -9,27 +9,8 @@ import { ENGINE_STOPPED_MESSAGE } from '../../src/host/engineClient';
 import type { TestingApi } from '../../src/host/testingApi';
 import { formatNumber } from '../../src/shared/format';
 import { COMMANDS, EXTENSION_ID, MODEL_EDITOR_VIEW_TYPE } from '../../src/shared/ids';
-import { gemm, mulberry32, randomTensor, relu, writeModel, type NodeSpec, type TensorSpec } from '../fixtures/onnxBuilder';
+import { writeSlowModel } from './models';
 import { screenshot, waitFor, waitForWebviewText } from './probe';
-
-/**
- * A dense ReLU network wide enough that its operators take the Lanczos path (wider than the
- * maxExactDimension default of 512), so one analysis with the default sweep runs for many seconds.
- */
-async function writeSlowModel(path: string): Promise<void> {
-  const width = 1024;
-  const depth = 4;
-  const random = mulberry32(7);
-  const nodes: NodeSpec[] = [];
-  const initializers: TensorSpec[] = [];
-  let previous = 'x';
-  for (let k = 0; k < depth; k++) {
-    initializers.push(randomTensor(`W${k}`, [width, width], random, 1 / Math.sqrt(width)), randomTensor(`b${k}`, [width], random, 0.1));
-    nodes.push(gemm({ name: `fc${k}`, a: previous, b: `W${k}`, c: `b${k}`, output: `h${k}`, transB: true }), relu(`h${k}`, `r${k}`, `relu${k}`));
-    previous = `r${k}`;
-  }
-  await writeModel(path, { inputs: [{ name: 'x', shape: [1, width] }], outputs: [{ name: previous, shape: [1, width] }], initializers, nodes, opset: 13 });
-}
 
 let api: TestingApi;
 let tiny: vscode.Uri;
@@ -99,7 +80,7 @@ describe('model editor', () => {
     assert.ok(text.includes(`network local bound ${formatNumber(main.network.localBound)}`), text);
     assert.ok(text.includes(`spectral product ${formatNumber(main.network.spectralBound)}`), text);
     for (const layer of main.layers) {
-      assert.ok(text.includes(layer.label), `row ${layer.label} missing`);
+      assert.ok(text.includes(layer.nodes.join(', ')), `row ${layer.label} missing`);
     }
     await screenshot('model-editor-tiny-analyzed');
   });

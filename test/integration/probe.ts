@@ -27,6 +27,21 @@ export function webviewTexts(): Promise<string[]> {
   return callProbe<string[]>('GET', '/webview-texts');
 }
 
+/** Clicks the first visible element matching a CSS selector in an open webview, as a user would. */
+export async function clickInWebview(selector: string): Promise<void> {
+  await callProbe('POST', `/click?selector=${encodeURIComponent(selector)}`);
+}
+
+/** Moves the mouse over the first visible element matching a CSS selector in an open webview. */
+export async function hoverInWebview(selector: string): Promise<void> {
+  await callProbe('POST', `/hover?selector=${encodeURIComponent(selector)}`);
+}
+
+/** Types `value` into the first visible field matching a CSS selector in an open webview and presses Enter. */
+export async function fillInWebview(selector: string, value: string): Promise<void> {
+  await callProbe('POST', `/fill?selector=${encodeURIComponent(selector)}&value=${encodeURIComponent(value)}`);
+}
+
 /** Saves a PNG of the whole workbench as out/screenshots/<name>.png and returns its path. */
 export async function screenshot(name: string): Promise<string> {
   const { path } = await callProbe<{ path: string }>('POST', `/screenshot?name=${encodeURIComponent(name)}`);

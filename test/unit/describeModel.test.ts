@@ -1,32 +1,73 @@
 // The editor's overview of a model, read with the ONNX reader from the hand-written fixture.
 import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { describeModelFile, formatAttribute } from '../../src/worker/describeModel';
+import { writeModel } from '../fixtures/onnxBuilder';
 
 const TINY = join(import.meta.dirname, '..', 'fixtures', 'tiny.onnx');
 
 describe('model overview', () => {
-  it('lists producer, opsets, graph inputs and outputs, and one row per node', async () => {
+  it('lists producer, opsets, graph inputs and outputs, and one row per analysis layer', async () => {
     const overview = await describeModelFile(TINY);
-    // All expected values are what test/fixtures/makeTinyFixture.mjs writes.
+    // All expected values are what test/fixtures/makeTinyFixture.mjs writes: Gemm fc1 (3×3 + 3),
+    // Relu relu1 (fused into fc1's layer), Gemm fc2 (2×3 + 2).
     assert.equal(overview.fileName, 'tiny.onnx');
     assert.equal(overview.irVersion, 8);
     assert.equal(overview.producerName, 'lipschitz-lens makeTinyFixture');
     assert.deepEqual(overview.opsets, [{ domain: '', version: 13 }]);
     assert.deepEqual(overview.inputs, ['x: FLOAT[1,3]']);
     assert.deepEqual(overview.outputs, ['logits: FLOAT[1,2]']);
+    assert.equal(overview.rowSource, 'layers');
+    assert.deepEqual(overview.unsupported, []);
     assert.deepEqual(
-      overview.rows.map((row) => [row.label, row.opTypes.join('+'), row.parameterCount]),
+      overview.rows.map((row) => [row.label, row.opTypes.join('+'), row.nodes.join(','), row.inputs.join(','), row.outputs.join(','), row.parameterCount]),
       [
-        ['fc1', 'Gemm', 9 + 3],
-        ['relu1', 'Relu', 0],
-        ['fc2', 'Gemm', 6 + 2],
+        ['fc1+relu1', 'Gemm+Relu', 'fc1,relu1', '[3]', '[3]', 9 + 3],
+        ['fc2', 'Gemm', 'fc2', '[3]', '[2]', 6 + 2],
       ],
     );
-    assert.deepEqual(overview.rows[0].inputs, ['x: FLOAT[1,3]'], 'weights are not listed as inputs');
-    assert.deepEqual(overview.rows[0].attributes, ['transB = 1']);
-    assert.deepEqual(overview.rows[1].attributes, []);
+    assert.deepEqual(overview.rows[0].attributes, ['fc1: transB = 1'], 'attributes name their node when a row has several');
+    assert.deepEqual(overview.rows[1].attributes, ['transB = 1']);
+  });
+
+  it('lists unsupported nodes with their reasons and falls back to graph nodes when nothing before them is supported', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'describe-'));
+    const path = join(folder, 'softplus.onnx');
+    // Softplus has no analysis rule (normalise.ts); it comes first, so there is no supported prefix.
+    await writeModel(path, {
+      inputs: [{ name: 'x', shape: [1, 4] }],
+      outputs: [{ name: 'y', shape: [1, 4] }],
+      initializers: [],
+      nodes: [{ opType: 'Softplus', name: 'sp', inputs: ['x'], outputs: ['y'] }],
+      opset: 13,
+    });
+    const overview = await describeModelFile(path);
+    assert.equal(overview.rowSource, 'nodes');
+    assert.deepEqual(overview.unsupported.map((node) => [node.label, node.opType]), [['sp', 'Softplus']]);
+    assert.match(overview.unsupportedSummary ?? '', /^1 node is not supported: Softplus 'sp'/);
+    assert.deepEqual(overview.rows.map((row) => row.label), ['sp']);
+  });
+
+  it('explains why the analysis cannot read a graph and still lists its nodes', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'describe-'));
+    const path = join(folder, 'two-inputs.onnx');
+    await writeModel(path, {
+      inputs: [
+        { name: 'a', shape: [1, 2] },
+        { name: 'b', shape: [1, 2] },
+      ],
+      outputs: [{ name: 'y', shape: [1, 2] }],
+      initializers: [],
+      nodes: [{ opType: 'Add', name: 'sum', inputs: ['a', 'b'], outputs: ['y'] }],
+      opset: 13,
+    });
+    const overview = await describeModelFile(path);
+    assert.equal(overview.rowSource, 'nodes');
+    assert.match(overview.notes[0], /cannot read this graph: .*2 inputs/);
+    assert.deepEqual(overview.rows.map((row) => row.label), ['sum']);
   });
 
   it('rejects a file that is not ONNX, naming it', async () => {

@@ -62,7 +62,8 @@ describe('engine client with the real worker', () => {
     assert.equal(overview.fileName, 'tiny.onnx');
     assert.equal(overview.producerName, 'lipschitz-lens makeTinyFixture');
     assert.deepEqual(overview.opsets, [{ domain: '', version: 13 }]);
-    assert.deepEqual(overview.rows.map((row) => row.opTypes[0]), ['Gemm', 'Relu', 'Gemm']);
+    // One row per analysis layer: the Relu joins the Gemm before it.
+    assert.deepEqual(overview.rows.map((row) => row.opTypes.join('+')), ['Gemm+Relu', 'Gemm']);
   });
 
   it('replies with a failure, as a rejection, for a file that is not ONNX', async () => {

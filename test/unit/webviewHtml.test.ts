@@ -30,9 +30,9 @@ describe('webview HTML', () => {
     assert.match(html, /<title>model&lt;1&gt;\.onnx<\/title>/, 'the file name is escaped');
   });
 
-  it('has the three areas the view renders into', () => {
+  it('has the areas the view renders into', () => {
     const html = renderWebviewHtml(parts);
-    for (const id of ['header', 'layers', 'status']) {
+    for (const id of ['header', 'summary', 'chart', 'layers', 'details', 'status']) {
       assert.match(html, new RegExp(`id="${id}"`));
     }
   });

@@ -1,8 +1,27 @@
 // The webview's state reducer: what each host message changes.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { applyHostMessage, mainRun, restoreViewState } from '../../media/viewState';
+import { applyHostMessage, dominantLayers, mainRun, restoreViewState, shownLayers, sortedPositions } from '../../media/viewState';
 import type { BoundReport, ModelOverview } from '../../src/shared/protocol';
+import type { LayerResult } from '../../src/shared/results';
+
+/** A layer result with only the fields the view derives from. */
+function layer(index: number, localBound: number, spectralNorm: number): LayerResult {
+  const certificate = { method: 'closed-form' as const, detail: 'test' };
+  return {
+    index,
+    label: `l${index}`,
+    nodes: [`l${index}`],
+    kind: 'dense',
+    epsilonIn: 1,
+    epsilonOut: localBound,
+    localBound,
+    spectralNorm,
+    certificate,
+    spectralCertificate: certificate,
+    timeMs: 0,
+  };
+}
 
 const model: ModelOverview = {
   path: '/m/tiny.onnx',
@@ -15,7 +34,10 @@ const model: ModelOverview = {
   graphName: 'tiny',
   inputs: ['x: FLOAT[1,3]'],
   outputs: ['logits: FLOAT[1,2]'],
+  rowSource: 'layers',
   rows: [],
+  unsupported: [],
+  notes: [],
 };
 
 const report: BoundReport = {
@@ -56,5 +78,35 @@ describe('webview state', () => {
   it('leaves the state alone for replies, which belong to the request client', () => {
     const state = { model };
     assert.equal(applyHostMessage(state, { kind: 'response', id: 1, ok: true, result: null }), state);
+  });
+
+  it('streams layer results of a run into the table and drops them when the run ends', () => {
+    let state = applyHostMessage({}, { kind: 'analysisStatus', status: { phase: 'running', task: 'analyze', epsilon: 0.1, inputLabel: 'x' } });
+    assert.equal(shownLayers(state), undefined, 'nothing to show before the first layer');
+    state = applyHostMessage(state, { kind: 'layerResults', runId: 1, epsilon: 0.1, layers: [layer(0, 2, 3)] });
+    state = applyHostMessage(state, { kind: 'layerResults', runId: 1, epsilon: 0.1, layers: [layer(1, 1, 1)] });
+    assert.deepEqual(shownLayers(state)?.layers.map((l) => l.index), [0, 1]);
+    assert.equal(shownLayers(state)?.streaming, true);
+    state = applyHostMessage(state, { kind: 'layerResults', runId: 2, epsilon: 0.1, layers: [layer(0, 5, 6)] });
+    assert.deepEqual(shownLayers(state)?.layers.map((l) => l.localBound), [5], 'a new run starts a new list');
+    state = applyHostMessage(state, { kind: 'analysisStatus', status: { phase: 'cancelled', task: 'analyze', epsilon: 0.1, inputLabel: 'x' } });
+    assert.equal(state.partial, undefined);
+  });
+
+  it('a running sweep keeps showing the main run', () => {
+    let state = applyHostMessage({}, { kind: 'analysisReport', report });
+    state = applyHostMessage(state, { kind: 'analysisStatus', status: { phase: 'running', task: 'sweep', epsilon: 2, inputLabel: 'x' } });
+    assert.equal(shownLayers(state)?.epsilon, 2);
+  });
+
+  it('ranks the layers that grow log L the most, and sorts by ratio or bound', () => {
+    // Bounds 4, 0.5, 9, 2 and 1.5: logs 1.39, —, 2.20, 0.69, 0.41; the top three are positions 2, 0, 3.
+    const layers = [layer(0, 4, 8), layer(1, 0.5, 1), layer(2, 9, 9), layer(3, 2, 20), layer(4, 1.5, 1.5)];
+    assert.deepEqual([...dominantLayers(layers)].sort(), [0, 2, 3]);
+    assert.deepEqual(dominantLayers([layer(0, 1, 2), layer(1, 0.5, 1)]).size, 0, 'no layer grows the product');
+    // Ratios ‖A‖/L: 2, 2, 1, 10, 1 → 3 first, then 0 and 1 (tie, graph order), then 2 and 4.
+    assert.deepEqual(sortedPositions(layers, 'ratio'), [3, 0, 1, 2, 4]);
+    assert.deepEqual(sortedPositions(layers, 'bound'), [2, 0, 3, 4, 1]);
+    assert.deepEqual(sortedPositions(layers, 'order'), [0, 1, 2, 3, 4]);
   });
 });

@@ -1,0 +1,51 @@
+// Models the integration tests generate on the fly (test/fixtures/onnxBuilder.ts).
+import { conv, gemm, mulberry32, randomTensor, relu, writeModel, type NodeSpec, type TensorSpec } from '../fixtures/onnxBuilder';
+
+/**
+ * A convolutional ReLU network whose operators act on 16 × 64 × 64 = 65536 values, far above the
+ * maxExactDimension default of 512, so every layer's norms take the Lanczos path: one analysis runs
+ * for tens of seconds on two cores, while the file stays small (six 3 × 3 kernels).
+ */
+export async function writeSlowModel(path: string): Promise<void> {
+  const channels = 16;
+  const size = 64;
+  const depth = 6;
+  const random = mulberry32(7);
+  const nodes: NodeSpec[] = [];
+  const initializers: TensorSpec[] = [];
+  let previous = 'x';
+  for (let k = 0; k < depth; k++) {
+    initializers.push(
+      randomTensor(`W${k}`, [channels, channels, 3, 3], random, 1 / Math.sqrt(channels * 9)),
+      randomTensor(`b${k}`, [channels], random, 0.1),
+    );
+    nodes.push(
+      conv({ name: `conv${k}`, input: previous, weight: `W${k}`, bias: `b${k}`, output: `h${k}`, kernelShape: [3, 3], pads: [1, 1, 1, 1] }),
+      relu(`h${k}`, `r${k}`, `relu${k}`),
+    );
+    previous = `r${k}`;
+  }
+  await writeModel(path, {
+    inputs: [{ name: 'x', shape: [1, channels, size, size] }],
+    outputs: [{ name: previous, shape: [1, channels, size, size] }],
+    initializers,
+    nodes,
+    opset: 13,
+  });
+}
+
+/** A narrow, deep dense ReLU network: `depth` layers fc{k}+relu{k} of width 8, each cheap to bound. */
+export async function writeDeepModel(path: string, depth: number): Promise<void> {
+  const width = 8;
+  const random = mulberry32(11);
+  const nodes: NodeSpec[] = [];
+  const initializers: TensorSpec[] = [];
+  let previous = 'x';
+  for (let k = 0; k < depth; k++) {
+    // Scaled so the activations neither vanish nor explode over hundreds of layers.
+    initializers.push(randomTensor(`W${k}`, [width, width], random, 1.2 / Math.sqrt(width)), randomTensor(`b${k}`, [width], random, 0.1));
+    nodes.push(gemm({ name: `fc${k}`, a: previous, b: `W${k}`, c: `b${k}`, output: `h${k}`, transB: true }), relu(`h${k}`, `r${k}`, `relu${k}`));
+    previous = `r${k}`;
+  }
+  await writeModel(path, { inputs: [{ name: 'x', shape: [1, width] }], outputs: [{ name: previous, shape: [1, width] }], initializers, nodes, opset: 13 });
+}

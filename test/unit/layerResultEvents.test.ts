@@ -1,0 +1,30 @@
+// The engine streams each layer's result as soon as it is computed, so the editor fills its rows
+// while the analysis runs; the streamed results are the report's.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { analyzeModelFile } from '../../src/engine/pipeline';
+import type { LayerResult, ProgressEvent } from '../../src/shared/results';
+
+const TINY = join(import.meta.dirname, '..', 'fixtures', 'tiny.onnx');
+
+describe('layer result events', () => {
+  it('sends one layerResult per layer and ε, after that layer started and equal to the report’s row', async () => {
+    const events: ProgressEvent[] = [];
+    const report = await analyzeModelFile(
+      { modelPath: TINY, input: { kind: 'auto' }, epsilons: [0.001, 0.1], options: { lowerBound: false } },
+      { onProgress: (event) => events.push(event) },
+    );
+    const streamed = events.filter((event) => event.kind === 'layerResult');
+    // tiny.onnx has two layers (fc1+relu1, fc2; test/fixtures/makeTinyFixture.mjs), analyzed at two radii.
+    assert.equal(streamed.length, 2 * 2);
+    for (const event of streamed) {
+      const started = events.findIndex((e) => e.kind === 'layer' && e.epsilonIndex === event.epsilonIndex && e.layerIndex === event.layer.index);
+      assert.ok(started >= 0 && started < events.indexOf(event), 'the result follows the layer’s start');
+      assert.equal(event.layerCount, 2);
+      assert.equal(event.epsilon, report.runs[event.epsilonIndex].epsilon);
+      const row: LayerResult = report.runs[event.epsilonIndex].layers[event.layer.index];
+      assert.deepEqual(event.layer, row);
+    }
+  });
+});
