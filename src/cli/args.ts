@@ -14,7 +14,6 @@ export interface AnalyzeArguments {
   lanczosSteps?: number;
   exactCutoff?: number;
   seed?: number;
-  threads?: number;
   quiet: boolean;
 }
 
@@ -41,7 +40,6 @@ Options:
   --lanczos-steps K     Lanczos steps for large layers (default 200)
   --exact-cutoff N      exact dense decomposition up to this dimension (default 512)
   --seed S              seed of the Lanczos start vectors (default 1)
-  --threads N           onnxruntime threads for the forward pass (default 2)
   --quiet               no progress on stderr
   -h, --help            this text`;
 
@@ -121,9 +119,6 @@ export function parseAnalyzeArguments(argv: readonly string[]): AnalyzeArguments
         break;
       case '--seed':
         result.seed = positiveNumber(arg, true);
-        break;
-      case '--threads':
-        result.threads = positiveNumber(arg, true);
         break;
       default:
         if (arg.startsWith('-')) throw new UsageError(`unknown option '${arg}'`);

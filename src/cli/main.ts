@@ -59,7 +59,6 @@ async function analyze(args: AnalyzeArguments): Promise<void> {
         lanczosSteps: args.lanczosSteps,
         exactCutoff: args.exactCutoff,
         seed: args.seed,
-        threads: args.threads,
       },
     },
     { onProgress: (event) => progress.report(event) },
