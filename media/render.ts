@@ -630,10 +630,12 @@ export function formulaFor(layer: LayerResult): string {
       return '‖A D‖ of the averaging operator (closed form when the windows are disjoint)';
     case 'reshape':
       return '1: values unchanged, only the shape';
+    case 'transpose':
+      return '1: a permutation of the values (an isometry)';
     case 'add':
       return 'ratio of radii: (Σ ε of the summed inputs) / ε in; a composition rule, not a Lipschitz constant';
     case 'concat':
-      return 'ratio of radii: √(Σ ε²of the parts) / ε in; a composition rule, not a Lipschitz constant';
+      return 'ratio of radii: √(Σ ε² of the parts) / ε in; a composition rule, not a Lipschitz constant';
     default:
       return `max_i r_i: the largest ${layer.kind} slope bound over each coordinate's interval [x_i − ε, x_i + ε]`;
   }

@@ -8,6 +8,9 @@
 //   the one-sided slope at y0 itself. We evaluate exactly those candidates.
 // - sigmoid, tanh: the largest derivative over [lo, hi] (mean-value theorem); both derivatives peak
 //   at 0 and decrease in |y|, so it is the derivative at the point of [lo, hi] closest to 0.
+// - HardSwish g(y) = y · clamp(α y + β, 0, 1): the exact supremum of the chord slope, from the
+//   candidates derived in docs/derivations.md §15 (piece ends, lo/hi, and the points whose tangent
+//   passes through (y0, g(y0))), with chords evaluated as averages of g' to avoid cancellation.
 // For ReLU with lo ignored this is method.md §2's r_i; the chord to lo is never larger for a convex
 // non-decreasing σ, so using the whole interval changes nothing there.
 import type { Activation } from './network';
@@ -69,6 +72,8 @@ function piecewise(activation: Activation): PiecewiseLinear | null {
 
 export function activate(activation: Activation, y: number): number {
   switch (activation.kind) {
+    case 'hardSwish':
+      return y * Math.max(0, Math.min(1, activation.alpha * y + activation.beta));
     case 'sigmoid':
       return 1 / (1 + Math.exp(-y));
     case 'tanh':
@@ -91,11 +96,91 @@ export function globalSlope(activation: Activation): number {
       return Math.abs(activation.alpha);
     case 'sigmoid':
       return 0.25;
+    case 'hardSwish':
+      // |g'| is 0, then |2αy + β| rising from −β to 2 − β across the quadratic piece, then 1.
+      return Math.max(1, Math.abs(activation.beta), Math.abs(2 - activation.beta));
   }
+}
+
+interface HardSwishPieces {
+  alpha: number;
+  beta: number;
+  /** g = 0 left of k0, quadratic α y² + β y between, identity right of k1. */
+  k0: number;
+  k1: number;
+}
+
+function hardSwishPieces(activation: Extract<Activation, { kind: 'hardSwish' }>): HardSwishPieces {
+  const { alpha, beta } = activation;
+  return { alpha, beta, k0: -beta / alpha, k1: (1 - beta) / alpha };
+}
+
+/**
+ * (g(b) − g(a)) / (b − a) for a < b, as the length-weighted average of g' over the pieces: on the
+ * quadratic piece ∫ g' over [p, q] is (q − p)(α(p + q) + β), exactly factored, so no cancellation.
+ */
+function hardSwishChord(h: HardSwishPieces, a: number, b: number): number {
+  let integral = 0;
+  const qa = Math.max(a, h.k0);
+  const qb = Math.min(b, h.k1);
+  if (qb > qa) integral += (qb - qa) * (h.alpha * (qa + qb) + h.beta);
+  const la = Math.max(a, h.k1);
+  if (b > la) integral += b - la;
+  return integral / (b - a);
+}
+
+/** Largest |g'| over [p, q]. */
+function hardSwishSteepest(h: HardSwishPieces, p: number, q: number): number {
+  let best = 0;
+  if (q > h.k1) best = 1;
+  const a = Math.max(p, h.k0);
+  const b = Math.min(q, h.k1);
+  if (b >= a) best = Math.max(best, Math.abs(2 * h.alpha * a + h.beta), Math.abs(2 * h.alpha * b + h.beta));
+  return best;
+}
+
+/** Relative and absolute allowances for the float64 evaluation of the HardSwish chord candidates. */
+const HARD_SWISH_RELATIVE_MARGIN = 1e-12;
+
+function hardSwishSlope(h: HardSwishPieces, lo: number, y0: number, hi: number): number {
+  if (lo === hi) return 0;
+  const g0 = y0 * Math.max(0, Math.min(1, h.alpha * y0 + h.beta));
+  const candidates = [lo, hi, h.k0, h.k1];
+  // Points whose tangent passes through (y0, g(y0)): y² − 2 y0 y + (g0 − β y0)/α = 0.
+  const discriminant = y0 * y0 - (g0 - h.beta * y0) / h.alpha;
+  if (discriminant >= 0) candidates.push(y0 - Math.sqrt(discriminant), y0 + Math.sqrt(discriminant));
+  // One-sided derivatives at y0 (the limits of the chord).
+  let best = 0;
+  if (hi > y0) best = Math.max(best, hardSwishSteepest(h, y0, Math.min(hi, y0 + Number.EPSILON * (1 + Math.abs(y0)))));
+  if (lo < y0) best = Math.max(best, hardSwishSteepest(h, Math.max(lo, y0 - Number.EPSILON * (1 + Math.abs(y0))), y0));
+  for (const y of candidates) {
+    if (!(y >= lo && y <= hi) || y === y0) continue;
+    best = Math.max(best, Math.abs(y > y0 ? hardSwishChord(h, y0, y) : hardSwishChord(h, y, y0)));
+  }
+  if (best === 0) return 0;
+  const absolute = 8 * Number.EPSILON * (Math.abs(h.beta) + h.alpha * (Math.abs(lo) + Math.abs(hi)) + 1);
+  return best * (1 + HARD_SWISH_RELATIVE_MARGIN) + absolute;
+}
+
+/**
+ * HardSwish with y0 known to ±tau (docs/derivations.md §15): for the chord from an admissible y0* = a
+ * to y, either |y − a| ≥ δ, where |chord| ≤ (|g(y) − g(y0)| + |g(y0) − g(a)|)/|y − a| ≤
+ * r_W (1 + τ/δ) + G_W τ/δ, or |y − a| < δ, where it is at most the largest |g'| over
+ * [y0 − τ − δ, y0 + τ + δ]; and always by the largest |g'| over W.
+ */
+function hardSwishSlopeUncertain(h: HardSwishPieces, y0: number, tau: number, reach: number, lo: number, hi: number): number {
+  const delta = Math.min(reach, Math.max(Math.sqrt(tau), 1e3 * tau));
+  const steepest = hardSwishSteepest(h, lo, hi);
+  const far = hardSwishSlope(h, lo, y0, hi) * (1 + tau / delta) + (steepest * tau) / delta;
+  const nearWidth = (tau + delta) * (1 + 1e-15) + Math.abs(y0) * 4.5e-16;
+  const near = hardSwishSteepest(h, y0 - nearWidth, y0 + nearWidth);
+  // Every chord is an average of g' over W, so the steepest slope there bounds it too.
+  return Math.min(steepest, Math.max(far, near));
 }
 
 /** Slope bound r over [lo, hi] around y0 (see the file comment). r = 0 when lo = hi = y0. */
 export function slopeBound(activation: Activation, lo: number, y0: number, hi: number): number {
+  if (activation.kind === 'hardSwish') return hardSwishSlope(hardSwishPieces(activation), lo, y0, hi);
   if (activation.kind === 'sigmoid' || activation.kind === 'tanh') {
     if (lo === hi) return 0;
     const nearest = lo > 0 ? lo : hi < 0 ? hi : 0;
@@ -126,35 +211,71 @@ export function slopeBound(activation: Activation, lo: number, y0: number, hi: n
 
 /**
  * Slope bound when the nominal pre-activation is only known to within ±tau (e.g. a float32 forward
- * pass): the true y0* lies in [y0 − tau, y0 + tau] and can move by ±reach around itself.
+ * pass, or the float64 rounding of the pure one): the true y0* lies in [y0 − tau, y0 + tau] and can
+ * move by ±reach around itself, so every point involved lies in W = [y0 − tau − reach, y0 + tau + reach].
  * - ReLU, LeakyReLU with 0 ≤ α ≤ 1: r(y0*) is non-decreasing in y0* for a fixed reach (0, then
  *   (y0* + reach(1−α))/reach…, then 1), so r at y0 + tau bounds it.
  * - sigmoid, tanh: the largest derivative over the union of all reachable intervals.
- * - other piecewise-linear σ: every chord slope is an average of piece slopes, so the largest |slope|
- *   of a piece meeting [y0 − tau − reach, y0 + tau + reach] bounds it.
+ * - other piecewise-linear σ (docs/derivations.md §6): with r_W the chord-slope supremum from y0 over
+ *   W and d the distance from y0 to the nearest kink, W free of kinks gives r_W (σ is affine there);
+ *   d > 2 tau gives r_W (1 + 2 tau / (d − tau)); otherwise the largest |slope| of a piece meeting W
+ *   (every chord slope is an average of piece slopes). The smaller of the last two is returned.
  * A coordinate that cannot move (reach 0) has r = 0 whatever y0* is.
  */
 export function slopeBoundUncertain(activation: Activation, y0: number, tau: number, reach: number): number {
-  if (tau === 0) return slopeBound(activation, y0 - reach, y0, y0 + reach);
   if (reach === 0) return 0;
-  const lo = y0 - tau - reach;
-  const hi = y0 + tau + reach;
+  // W = [y0 − tau − reach, y0 + tau + reach], rounded outward: with a reach below half an ulp of y0,
+  // y0 ± reach would round back to y0 and every chord would vanish.
+  const width = tau + reach;
+  const slack = (Math.abs(y0) + width) * OUTWARD_ROUNDING;
+  const lo = y0 - width - slack;
+  const hi = y0 + width + slack;
   switch (activation.kind) {
     case 'relu':
-      return slopeBound(activation, y0 + tau - reach, y0 + tau, hi);
+      return monotoneConvexSlope(0, y0, tau, reach);
     case 'leakyRelu':
-      if (activation.alpha >= 0 && activation.alpha <= 1) return slopeBound(activation, y0 + tau - reach, y0 + tau, hi);
+      if (activation.alpha >= 0 && activation.alpha <= 1) return monotoneConvexSlope(activation.alpha, y0, tau, reach);
       break;
     case 'sigmoid':
     case 'tanh':
       return slopeBound(activation, lo, y0, hi);
+    case 'hardSwish': {
+      const h = hardSwishPieces(activation);
+      return tau === 0 ? hardSwishSlope(h, lo, y0, hi) : hardSwishSlopeUncertain(h, y0, tau, reach, lo, hi);
+    }
   }
+  const chordFromY0 = slopeBound(activation, lo, y0, hi);
+  if (tau === 0) return chordFromY0;
   const f = piecewise(activation) as PiecewiseLinear;
-  let best = Math.max(Math.abs(f.slopeRight(lo)), Math.abs(f.slopeLeft(hi)));
+  let steepest = Math.max(Math.abs(f.slopeRight(lo)), Math.abs(f.slopeLeft(hi)));
+  let kinkInside = false;
+  let nearest = Infinity;
   for (const k of f.kinks) {
-    if (k > lo && k < hi) best = Math.max(best, Math.abs(f.slopeLeft(k)), Math.abs(f.slopeRight(k)));
+    nearest = Math.min(nearest, Math.abs(k - y0));
+    if (k > lo && k < hi) {
+      kinkInside = true;
+      steepest = Math.max(steepest, Math.abs(f.slopeLeft(k)), Math.abs(f.slopeRight(k)));
+    }
   }
-  return best;
+  if (!kinkInside) return chordFromY0;
+  if (nearest > 2 * tau) return Math.min(steepest, chordFromY0 * (1 + (2 * tau) / (nearest - tau)));
+  return steepest;
+}
+
+/** Relative outward margin covering the rounding of y0 ± width (two roundings of half an ulp each). */
+const OUTWARD_ROUNDING = 4.5e-16;
+
+/**
+ * ReLU / LeakyReLU with 0 ≤ α ≤ 1 at the largest admissible nominal value t = y0 + tau (r is
+ * non-decreasing in t), in closed form so that no t ± reach is rounded: 1 if t ≥ 0, α if t + reach ≤ 0,
+ * else the chord to ybar = t + reach, (ybar − α t) / reach = 1 + (1 − α) t / reach (plus 4u for its
+ * own rounding).
+ */
+function monotoneConvexSlope(alpha: number, y0: number, tau: number, reach: number): number {
+  const top = tau === 0 ? y0 : y0 + tau + (Math.abs(y0) + tau) * OUTWARD_ROUNDING;
+  if (top >= 0) return 1;
+  if (top <= -reach) return alpha;
+  return Math.min(1, 1 + (1 - alpha) * (top / reach) + 4 * Number.EPSILON);
 }
 
 export type NeuronState = 'on' | 'unstable' | 'off';

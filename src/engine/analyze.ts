@@ -5,7 +5,7 @@ import { throwIfCancelled, type CancelSignal } from './errors';
 import { pureForward, tensorValue, type ForwardProvider, type NominalValues } from './forward';
 import { runEpsilon, type RunContext, type SpectralCache } from './layerBounds';
 import { LowerBoundSearch, type LowerBoundOptions } from './lowerBound';
-import type { Network } from './network';
+import { NETWORK_INPUT, type Network } from './network';
 import { prepareNetwork } from './prepared';
 import { DEFAULT_SPECTRAL_OPTIONS, type SpectralOptions } from './spectral/certifiedNorm';
 import { layerTightness, type LayerTightnessOptions } from './tightness/layerTightness';
@@ -130,7 +130,9 @@ export async function analyzeNetwork(
   const outputValues = tensorValue(nominal, x, network.output);
   const result: AnalysisResult = { inputShape: [...network.inputShape], outputSize: outputValues.length, runs };
   if (options.radius) {
-    result.radius = certifiedRadius(outputValues, runs[0].network.spectralBound, context(), {
+    // Each logit may differ from its exact value by the provider's output error bound, where given.
+    const logitError = network.output === NETWORK_INPUT ? 0 : (nominal.outputErrors?.[network.output] ?? 0);
+    result.radius = certifiedRadius(outputValues, logitError, runs[0].network.spectralBound, context(), {
       iterations: options.radiusIterations ?? 16,
       tolerance: options.radiusTolerance ?? 1e-3,
     }, hooks);
@@ -157,6 +159,7 @@ function checkNominal(nominal: NominalValues, sizes: number[]): void {
  */
 function certifiedRadius(
   logits: Float64Array,
+  logitError: number,
   spectralBound: number,
   ctx: RunContext,
   bisection: { iterations: number; tolerance: number },
@@ -168,8 +171,9 @@ function certifiedRadius(
   let runnerUp = -Infinity;
   for (let i = 0; i < logits.length; i++) if (i !== predictedClass) runnerUp = Math.max(runnerUp, logits[i]);
   const gap = logits[predictedClass] - runnerUp;
-  if (gap <= 0) return { local: 0, spectral: 0, gap, predictedClass };
-  const threshold = gap / Math.SQRT2;
+  // The exact gap is at least gap − 2·logitError (the top logit lower, the runner-up higher).
+  if (gap - 2 * logitError <= 0) return { local: 0, spectral: 0, gap, predictedClass };
+  const threshold = (gap - 2 * logitError) / Math.SQRT2;
   // A constant network (every path cut) keeps its class everywhere.
   if (spectralBound === 0) return { local: Infinity, spectral: Infinity, gap, predictedClass };
   const spectral = threshold / spectralBound;

@@ -1,9 +1,21 @@
 // Nominal forward pass: the value of every layer's output (and, for affine units, the pre-activation)
 // at x0. Injectable: a faster provider (onnxruntime) can supply the same values.
-import { activate } from './activations';
-import { NETWORK_INPUT, type TensorRef } from './network';
-import { applyAffine } from './operators/linearOperator';
-import { concatenate, type PreparedNetwork } from './prepared';
+//
+// The pure pass also bounds its own float64 rounding (docs/derivations.md §14): alongside every value
+// it carries e ≥ |computed − exact| per coordinate, where "exact" is the real-arithmetic network on
+// the model's float32 weights at x0. An affine map adds γ_m (|A||x̂| + |b|) to |A| e (m terms per
+// output), an activation multiplies e by its global slope and adds its own evaluation rounding, and
+// the graph rules add or rearrange e. The largest e per layer (pre-activation and output) is reported,
+// and its largest value over what the slope rules read (the pre-activations of activation units and
+// the inputs of lone activations) as absoluteError τ, so the slope bounds hold for the exact values.
+// The bound compounds through |A| layer after layer: tiny in early layers, large in deep networks.
+import { activate, globalSlope } from './activations';
+import { NETWORK_INPUT, type Activation, type LinearParams, type TensorRef } from './network';
+import { AvgPoolOperator } from './operators/avgPool';
+import { applyAffine, type AffineOperator } from './operators/linearOperator';
+import { createAffineOperator } from './operators/registry';
+import { gatherPermuted } from './operators/transpose';
+import { concatenate, type PreparedLayer, type PreparedNetwork } from './prepared';
 
 export interface NominalValues {
   /** Output of each layer, in layer order (float64, flattened C order). */
@@ -11,11 +23,17 @@ export interface NominalValues {
   /** Affine output before the activation, for affine layers; null elsewhere. */
   preActivations: (Float64Array | null)[];
   /**
-   * A bound on |provided − exact| for every value above (e.g. from a float32 runtime). The slope
-   * bounds then hold for every nominal value within it. 0 or absent: the values are exact up to
-   * float64 rounding (the pure forward pass).
+   * A bound on |provided − exact| for every pre-activation of an activation unit and every input of a
+   * lone activation (e.g. from a float32 runtime, or the pure pass's own float64 rounding). The slope
+   * bounds then hold for every nominal value within it. 0 or absent: the values are exact.
    */
   absoluteError?: number;
+  /**
+   * Finer bounds per layer, where known (the pure pass): the error of layer k's pre-activation (affine
+   * layers) and of its output. Each bound given must hold, so a value uses the smallest that covers it.
+   */
+  preActivationErrors?: number[];
+  outputErrors?: number[];
 }
 
 export type ForwardProvider = (prepared: PreparedNetwork, x0: Float64Array) => NominalValues | Promise<NominalValues>;
@@ -24,46 +42,194 @@ export function tensorValue(values: NominalValues, x0: Float64Array, ref: Tensor
   return ref === NETWORK_INPUT ? x0 : values.outputs[ref];
 }
 
+/** Unit roundoff of float64 (round to nearest). */
+const UNIT_ROUNDOFF = 2 ** -53;
+
+/** γ_n = n u / (1 − n u): the relative error bound of an n-term float64 sum of products (Higham §3.1). */
+function gamma(n: number): number {
+  const nu = n * UNIT_ROUNDOFF;
+  return nu / (1 - nu);
+}
+
+/**
+ * Relative allowance for the rounding of the error bounds themselves: each is a sum of at most a few
+ * (m + 3) non-negative terms, computed low by at most γ_{m+3} relative, and these compound along the
+ * network; 1e-6 covers any network whose layers have fewer than ~1e10 terms in total.
+ */
+const BOUND_ROUNDING_ALLOWANCE = 1e-6;
+
+/** The same layer with |W| and |b|: |A| v and |A||x| + |b| in one pass of the model's own kernels. */
+function absoluteLinear(params: LinearParams): LinearParams {
+  const abs = (v: Float32Array) => v.map(Math.abs);
+  switch (params.kind) {
+    case 'conv':
+    case 'dense':
+      return { ...params, weight: abs(params.weight), ...(params.bias ? { bias: abs(params.bias) } : {}) };
+    case 'channelAffine':
+      return { kind: 'channelAffine', scale: abs(params.scale), shift: abs(params.shift) };
+  }
+}
+
+/** Terms summed per output of the affine map (products plus the bias), as the operators compute it. */
+function innerLength(params: LinearParams): number {
+  switch (params.kind) {
+    case 'conv': {
+      const [, perGroupIn, kh, kw] = params.weightShape;
+      return perGroupIn * kh * kw + 1;
+    }
+    case 'dense':
+      return params.inFeatures + 1;
+    case 'channelAffine':
+      return 2;
+  }
+}
+
+/**
+ * Rounding of evaluating σ at the computed value y (result `out`): max/min are exact; one product for
+ * LeakyReLU; α y + β for HardSigmoid (γ_2 (|α y| + |β|)); sigmoid and tanh rely on the platform's
+ * exp/tanh being within a few ulps (V8's fdlibm ports are within 1 ulp): 8u, their values are ≤ 1;
+ * HardSwish y · HardSigmoid(y): γ_3 |y| (|α y| + |β| + 1).
+ */
+function evaluationError(activation: Activation, y: number, out: number): number {
+  switch (activation.kind) {
+    case 'relu':
+    case 'clip':
+      return 0;
+    case 'leakyRelu':
+      return UNIT_ROUNDOFF * Math.abs(out);
+    case 'hardSigmoid':
+      return gamma(2) * (Math.abs(activation.alpha * y) + Math.abs(activation.beta));
+    case 'sigmoid':
+    case 'tanh':
+      return 8 * UNIT_ROUNDOFF;
+    case 'hardSwish':
+      // The HardSigmoid factor to γ_2 (|α y| + |β|), then one product with y.
+      return gamma(3) * Math.abs(y) * (Math.abs(activation.alpha * y) + Math.abs(activation.beta) + 1);
+  }
+}
+
+function activationOf(p: PreparedLayer): Activation | undefined {
+  const lop = p.layer.op;
+  return lop.kind === 'affine' || lop.kind === 'activation' ? lop.activation : undefined;
+}
+
+const absoluteOperators = new WeakMap<PreparedLayer, AffineOperator>();
+
+function absoluteOperator(p: PreparedLayer): AffineOperator {
+  let op = absoluteOperators.get(p);
+  if (!op) {
+    const lop = p.layer.op;
+    if (lop.kind !== 'affine') throw new Error(`layer '${p.layer.label}' is not affine`);
+    op = createAffineOperator(absoluteLinear(lop.linear), p.layer.inputShapes[0], p.layer.label);
+    absoluteOperators.set(p, op);
+  }
+  return op;
+}
+
+/** σ applied to y with the propagated error bound: e_out = slope · e_y + evaluation rounding. */
+function activateWithError(activation: Activation, y: Float64Array, errorIn: Float64Array): { out: Float64Array; error: Float64Array } {
+  const slope = globalSlope(activation);
+  const out = new Float64Array(y.length);
+  const error = new Float64Array(y.length);
+  for (let i = 0; i < y.length; i++) {
+    out[i] = activate(activation, y[i]);
+    error[i] = slope * errorIn[i] + evaluationError(activation, y[i], out[i]);
+  }
+  return { out, error };
+}
+
 export const pureForward: ForwardProvider = (prepared, x0) => {
   const values: NominalValues = { outputs: [], preActivations: [] };
+  const errors: Float64Array[] = [];
+  const inputError = new Float64Array(x0.length);
+  const errorOf = (ref: TensorRef) => (ref === NETWORK_INPUT ? inputError : errors[ref]);
+  let tau = 0;
+  const largest = (e: Float64Array) => e.reduce((m, v) => (v > m ? v : m), 0) * (1 + BOUND_ROUNDING_ALLOWANCE);
+  const record = (e: Float64Array) => {
+    tau = Math.max(tau, largest(e));
+  };
+  const preActivationErrors: number[] = [];
+  const outputErrors: number[] = [];
   for (const p of prepared.layers) {
     const inputs = p.layer.inputs.map((ref) => tensorValue(values, x0, ref));
+    const inErrors = p.layer.inputs.map(errorOf);
     let out: Float64Array;
+    let error: Float64Array;
     let pre: Float64Array | null = null;
+    let preError: Float64Array | null = null;
     const op = p.op;
     switch (op.kind) {
       case 'affine': {
-        pre = applyAffine(op.affine, inputs[0]);
         const lop = p.layer.op;
-        const activation = lop.kind === 'affine' ? lop.activation : undefined;
-        out = activation ? pre.map((y) => activate(activation, y)) : pre;
+        if (lop.kind !== 'affine') throw new Error('prepared affine without an affine op');
+        pre = applyAffine(op.affine, inputs[0]);
+        // |A| e_in + γ_m (|A||x̂| + |b|) = |A| (e_in + γ_m |x̂|) + γ_m |b|
+        const g = gamma(innerLength(lop.linear));
+        const abs = absoluteOperator(p);
+        preError = abs.linear.apply(inputs[0].map((v, i) => inErrors[0][i] + g * Math.abs(v)));
+        if (abs.bias) for (let i = 0; i < preError.length; i++) preError[i] += g * abs.bias[i];
+        const activation = lop.activation;
+        if (activation) {
+          record(preError);
+          ({ out, error } = activateWithError(activation, pre, preError));
+        } else {
+          out = pre;
+          error = preError;
+        }
         break;
       }
       case 'activation': {
-        const lop = p.layer.op;
-        if (lop.kind !== 'activation') throw new Error('prepared activation without an activation op');
-        out = inputs[0].map((y) => activate(lop.activation, y));
+        const activation = activationOf(p);
+        if (!activation) throw new Error('prepared activation without an activation op');
+        if (p.layer.inputs[0] !== NETWORK_INPUT) record(inErrors[0]);
+        ({ out, error } = activateWithError(activation, inputs[0], inErrors[0]));
         break;
       }
       case 'maxPool':
         out = op.pool.forward(inputs[0]);
+        // |max x̂ − max x*| ≤ max over the window of |x̂_j − x*_j|.
+        error = op.pool.forward(inErrors[0]);
         break;
-      case 'linearPool':
+      case 'linearPool': {
         out = op.linear.apply(inputs[0]);
+        // Averaging weights are non-negative (|A| = A): a sum of the taps times a rounded 1/count.
+        const terms = op.linear instanceof AvgPoolOperator ? op.linear.geometry.kernelH * op.linear.geometry.kernelW + 1 : p.inSizes[0] / p.outSize + 1;
+        const g = gamma(terms);
+        error = op.linear.apply(inputs[0].map((v, i) => inErrors[0][i] + g * Math.abs(v)));
         break;
+      }
       case 'reshape':
         out = inputs[0];
+        error = inErrors[0];
         break;
-      case 'add':
+      case 'add': {
         out = new Float64Array(p.outSize);
         for (const input of inputs) for (let i = 0; i < out.length; i++) out[i] += input[i];
+        // Summing K values from zero rounds K − 1 times: γ_{K−1} Σ |â_k| on top of Σ e_k.
+        const g = gamma(inputs.length - 1);
+        error = new Float64Array(p.outSize);
+        inputs.forEach((input, k) => {
+          for (let i = 0; i < error.length; i++) error[i] += inErrors[k][i] + g * Math.abs(input[i]);
+        });
         break;
+      }
       case 'concat':
         out = concatenate(inputs, op.outer, op.blocks, new Float64Array(p.outSize));
+        error = concatenate(inErrors, op.outer, op.blocks, new Float64Array(p.outSize));
+        break;
+      case 'transpose':
+        out = gatherPermuted(inputs[0], op.source, new Float64Array(p.outSize));
+        error = gatherPermuted(inErrors[0], op.source, new Float64Array(p.outSize));
         break;
     }
     values.outputs.push(out);
     values.preActivations.push(pre);
+    errors.push(error);
+    preActivationErrors.push(preError ? largest(preError) : 0);
+    outputErrors.push(largest(error));
   }
+  values.absoluteError = tau;
+  values.preActivationErrors = preActivationErrors;
+  values.outputErrors = outputErrors;
   return values;
 };

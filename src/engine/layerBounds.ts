@@ -59,6 +59,12 @@ export interface RunOutcome {
   masks: (Uint8Array | null)[];
 }
 
+/** The smallest of the error bounds the forward provider gave (each must hold); none given: exact, 0. */
+function smallestBound(...bounds: (number | undefined)[]): number {
+  const given = bounds.filter((b): b is number => b !== undefined);
+  return given.length > 0 ? Math.min(...given) : 0;
+}
+
 function layerSeed(base: number, index: number, conservative: boolean): number {
   return (Math.imul(base >>> 0, 1000003) + index * 2 + (conservative ? 1 : 0)) >>> 0;
 }
@@ -107,14 +113,16 @@ export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
         const activation = lop.kind === 'affine' ? lop.activation : undefined;
         const pre = nominal.preActivations[index];
         if (!pre) throw new Error(`layer ${index} '${p.layer.label}': the forward provider gave no pre-activation`);
-        outcome = affineLayer(op.affine.linear, activation, pre, nominal.absoluteError ?? 0, inputs[0], options, conservativeNorm);
+        const tau = smallestBound(nominal.preActivationErrors?.[index], nominal.absoluteError);
+        outcome = affineLayer(op.affine.linear, activation, pre, tau, inputs[0], options, conservativeNorm);
         break;
       }
       case 'activation': {
         const lop = p.layer.op;
         if (lop.kind !== 'activation') throw new Error('prepared activation without an activation op');
         // The network input x0 itself is exact; other tensors carry the provider's error bound.
-        const tau = p.layer.inputs[0] === NETWORK_INPUT ? 0 : (nominal.absoluteError ?? 0);
+        const ref = p.layer.inputs[0];
+        const tau = ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError);
         outcome = loneActivation(lop.activation, tensorValue(nominal, x0, p.layer.inputs[0]), tau, inputs[0]);
         break;
       }

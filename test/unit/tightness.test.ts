@@ -13,7 +13,7 @@ import { prepareNetwork, type PreparedNetwork } from '../../src/engine/prepared'
 import { SeededRandom } from '../../src/engine/random';
 import { NetworkTape } from '../../src/engine/tightness/tape';
 import { chain, denseLayer, NETWORK_INPUT, referenceForward } from './helpers/engineNetworks';
-import { randomConvNetwork, randomDenseNetwork, randomGraphNetwork } from './helpers/engineRandomNetworks';
+import { randomConvNetwork, randomDenseNetwork, randomGraphNetwork, randomHardSwishNetwork, randomTransposeNetwork } from './helpers/engineRandomNetworks';
 
 // Upper bounds carry their own rounding margins; witnessed ratios are float64 evaluations at radii
 // ≥ 1e-4 · max(1, ‖x0‖), so 1e-9 relative covers their rounding.
@@ -93,7 +93,7 @@ describe('lower bound: tape gradients', () => {
     const random = new SeededRandom(2024);
     let checked = 0;
     let matched = 0;
-    for (const make of [randomDenseNetwork, randomConvNetwork, randomGraphNetwork]) {
+    for (const make of [randomDenseNetwork, randomConvNetwork, randomGraphNetwork, randomTransposeNetwork, randomHardSwishNetwork]) {
       for (let k = 0; k < 5; k++) {
         const { network } = make(random);
         const prepared = prepareNetwork(network);
@@ -110,7 +110,7 @@ describe('lower bound: tape gradients', () => {
         // ⟨Jv, u⟩ = ⟨v, Jᵀu⟩ up to rounding of sums of a few hundred terms.
         assert.ok(Math.abs(left - right) <= 1e-9 * (1 + Math.abs(left)), `${make.name} #${k}: ${left} vs ${right}`);
         // Central difference with h = 1e-6 matches J v unless a kink lies within h of x (rare for
-        // Gaussian x: most of the 15 cases must match).
+        // Gaussian x: most of the 25 cases must match).
         const h = 1e-6;
         const plus = referenceForward(network, x.map((xi, i) => xi + h * v[i]));
         const minus = referenceForward(network, x.map((xi, i) => xi - h * v[i]));
@@ -175,7 +175,7 @@ describe('lower bound: random networks', () => {
 });
 
 describe('lower bound: unusual activation parameters', () => {
-  it('stays below the bounds for LeakyReLU α < 0 and α > 1, HardSigmoid α < 0, Clip(−1, 0.5), Sigmoid, Tanh', async () => {
+  it('stays below the bounds for LeakyReLU α < 0 and α > 1, HardSigmoid α < 0, Clip(−1, 0.5), Sigmoid, Tanh, HardSwish', async () => {
     // Non-monotone or expanding activations exercise the chord-slope rule over the whole interval.
     const activations: Activation[] = [
       { kind: 'leakyRelu', alpha: -0.5 },
@@ -184,6 +184,7 @@ describe('lower bound: unusual activation parameters', () => {
       { kind: 'clip', min: -1, max: 0.5 },
       { kind: 'sigmoid' },
       { kind: 'tanh' },
+      { kind: 'hardSwish', alpha: 1 / 6, beta: 0.5 },
     ];
     const random = new SeededRandom(31);
     let checked = 0;
@@ -206,9 +207,10 @@ describe('lower bound: unusual activation parameters', () => {
               assert.ok(layer.tightness.lower <= layer.localBound * (1 + REL) + 1e-12, `${activation.kind} #${k} ε=${run.epsilon} ${layer.label}: ${layer.tightness.lower} > ${layer.localBound}`);
             }
           }
-          // docs/derivations.md §3: for a lone piecewise-linear activation the bound is the exact constant.
+          // docs/derivations.md §3: for a lone piecewise-linear activation the bound is the exact constant
+          // (HardSwish, not piecewise linear, is only witnessed).
           const lone = run.layers[1];
-          if (activation.kind !== 'sigmoid' && activation.kind !== 'tanh') {
+          if (activation.kind !== 'sigmoid' && activation.kind !== 'tanh' && activation.kind !== 'hardSwish') {
             assert.equal(lone.tightness?.kind, 'exact');
             assert.ok(Math.abs(lone.tightness!.lower - lone.localBound) <= 1e-12, `${activation.kind}: exact ${lone.tightness!.lower} vs bound ${lone.localBound}`);
           } else {
@@ -223,20 +225,25 @@ describe('lower bound: unusual activation parameters', () => {
 });
 
 describe('per-layer tightness with inexact nominal values', () => {
-  it('claims no exact affine-layer value when the forward provider reports an error bound τ > 0', async () => {
-    // With τ > 0 the run's slopes cover every admissible nominal value, so its norm is no longer ‖J D‖.
+  it('claims an exact affine-layer value only when every row stays in one piece over the τ-widened interval', async () => {
+    // With τ > 0 the run's slopes cover every admissible nominal value; they are the piece slopes
+    // (so the run's norm is ‖J D‖) only where [y0 − τ − reach, y0 + τ + reach] holds no kink.
     const network = workedExample();
     const x0 = Float64Array.from([0.5, 0.2, -0.1]);
-    const forward = (prepared: PreparedNetwork, x: Float64Array) => ({ ...(pureForward(prepared, x) as NominalValues), absoluteError: 1e-9 });
+    const withError = (tau: number) => (prepared: PreparedNetwork, x: Float64Array) => ({ ...(pureForward(prepared, x) as NominalValues), absoluteError: tau });
     const exactRun = await analyzeNetwork(network, x0, { epsilons: [0.01], lowerBound: { layers: true } });
-    const inexactRun = await analyzeNetwork(network, x0, { epsilons: [0.01], forward, lowerBound: { layers: true } });
-    // At ε = 0.01 layer fc2 is linear and fc1 has no row within reach of its kink: both affine on the ball.
+    const smallError = await analyzeNetwork(network, x0, { epsilons: [0.01], forward: withError(1e-9), lowerBound: { layers: true } });
+    const largeError = await analyzeNetwork(network, x0, { epsilons: [0.01], forward: withError(0.1), lowerBound: { layers: true } });
+    // At ε = 0.01 layer fc2 is linear and fc1's rows (y0 = 0.1, −3.7, 4.0, reach ≤ 0.01·‖a_i‖ ≤ 0.079)
+    // stay clear of the kink even with τ = 1e-9; τ = 0.1 brings 0 into row 1's widened interval.
     assert.deepEqual(exactRun.runs[0].layers.map((l) => l.tightness?.kind), ['exact', 'exact']);
-    assert.deepEqual(inexactRun.runs[0].layers.map((l) => l.tightness?.kind), ['witnessed', 'witnessed']);
-    inexactRun.runs[0].layers.forEach((layer, k) => {
-      assert.ok(layer.tightness!.lower <= exactRun.runs[0].layers[k].tightness!.lower * (1 + REL));
-      assert.ok(layer.tightness!.lower >= exactRun.runs[0].layers[k].tightness!.lower * (1 - 1e-3));
-    });
+    assert.deepEqual(smallError.runs[0].layers.map((l) => l.tightness?.kind), ['exact', 'exact']);
+    assert.deepEqual(largeError.runs[0].layers.map((l) => l.tightness?.kind), ['witnessed', 'exact']);
+    for (const run of [smallError, largeError]) {
+      run.runs[0].layers.forEach((layer, k) => {
+        assert.ok(layer.tightness!.lower <= exactRun.runs[0].layers[k].tightness!.lower * (1 + REL));
+        assert.ok(layer.tightness!.lower >= exactRun.runs[0].layers[k].tightness!.lower * (1 - 1e-3));
+      });
+    }
   });
 });
-

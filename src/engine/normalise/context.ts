@@ -124,6 +124,14 @@ export class NormaliseContext {
     return consumer.domain === '' && consumer.inputs.filter((input) => input === tensor).length === 1 ? consumer : undefined;
   }
 
+  /** Every unprocessed default-domain node reading `tensor`, or undefined if the tensor must stay observable. */
+  hiddenConsumers(tensor: string): Node[] | undefined {
+    if (this.observable.has(tensor)) return undefined;
+    const consumers = this.graph.consumers(tensor);
+    if (consumers.some((n) => this.consumed.has(n) || n.domain !== '')) return undefined;
+    return [...consumers];
+  }
+
   consume(node: Node): void {
     this.consumed.add(node);
   }

@@ -1,8 +1,9 @@
 // Look-ahead fusion after an affine map: an Add of a per-channel constant becomes part of the bias, a
 // BatchNormalization that alone reads the affine output is
 // folded into the weights, and an activation that alone reads the result joins the layer as the
-// paper's affine-ReLU unit. A node that cannot be fused (training-mode BN, a Clip with computed
-// bounds, …) is left for its own handler, which reports it.
+// paper's affine-ReLU unit, and so does a hard-swish written out in elementary ops (hardSwish.ts).
+// A node that cannot be fused (training-mode BN, a Clip with computed bounds, …) is left for its own
+// handler, which reports it.
 
 import type { Node } from '../../onnx/model';
 import type { Activation, LinearParams } from '../network';
@@ -10,6 +11,7 @@ import { UnsupportedNodeError, type NormaliseContext } from './context';
 import { isActivationNode, isNonNegative, parseActivation } from './ops/activations';
 import { perChannel } from './ops/arithmetic';
 import { batchNormAffine, type ChannelAffine } from './ops/batchNormalization';
+import { matchHardSwish } from './hardSwish';
 import type { DataValue } from './values';
 
 /** The map x ↦ scale ⊙ (A x + b) + shift over output channels, folded into the linear parameters. */
@@ -78,7 +80,12 @@ export function finishAffine(
   let activation: Activation | undefined;
   let layerOutput = affineOutput;
   const after = ctx.soleConsumer(affineOutput);
-  if (after && isActivationNode(after) && after.inputs[0] === affineOutput) {
+  const hardSwish = matchHardSwish(ctx, affineOutput);
+  if (hardSwish) {
+    activation = hardSwish.activation;
+    fused.push(...hardSwish.nodes);
+    layerOutput = hardSwish.output;
+  } else if (after && isActivationNode(after) && after.inputs[0] === affineOutput) {
     activation = tryFusion(() => parseActivation(after, ctx));
     if (activation) {
       fused.push(after);

@@ -25,10 +25,11 @@ export interface LayerTightnessOptions {
   maxSize?: number;
   seed?: number;
   /**
-   * The run's nominal values were exact (pure forward pass, no error bound τ): only then is its
-   * norm estimate the layer's ‖J D‖ (with τ > 0 the slopes cover every admissible nominal value).
+   * The run's bound τ on the error of its nominal values (0 if exact). The run's norm estimate is the
+   * layer's ‖J D‖ only where every row stays in one linear piece over [y0 − τ − reach, y0 + τ + reach]:
+   * then its slopes are the piece slopes whatever the admissible nominal value.
    */
-  nominalExact?: boolean;
+  nominalError?: number;
   signal?: CancelSignal;
 }
 
@@ -46,15 +47,15 @@ function kinks(activation: Activation): number[] | null {
   }
 }
 
-/** Every coordinate stays inside one linear piece over [y0 − reach, y0 + reach]. */
-function affineOnIntervals(activation: Activation | undefined, y0: Float64Array, reach: (i: number) => number): boolean {
+/** Every coordinate that can move stays inside one linear piece over [y0 − tau − reach, y0 + tau + reach]. */
+function affineOnIntervals(activation: Activation | undefined, y0: Float64Array, reach: (i: number) => number, tau: number): boolean {
   if (!activation) return true;
   const points = kinks(activation);
   for (let i = 0; i < y0.length; i++) {
     const r = reach(i);
     if (r === 0) continue;
     if (!points) return false;
-    for (const k of points) if (y0[i] - r < k && k < y0[i] + r) return false;
+    for (const k of points) if (y0[i] - tau - r < k && k < y0[i] + tau + r) return false;
   }
   return true;
 }
@@ -91,13 +92,14 @@ export function layerTightness(
       }
       return { lower: best, kind: 'exact', detail: 'largest supremum of a single coordinate’s chord slope (moving one coordinate alone attains it)' };
     }
-    if (p.op.kind === 'affine' && options.nominalExact && layers[k].certificate.method === 'exact-eigen') {
+    if (p.op.kind === 'affine' && layers[k].certificate.method === 'exact-eigen') {
       const linear = p.op.affine.linear;
       const d = new Float64Array(linear.inSize);
       for (let j = 0; j < d.length; j++) d[j] = mask ? mask[j] : 1;
       const rowSq = linear.rowNormsSquared(d);
       const pre = applyAffine(p.op.affine, input);
-      if (affineOnIntervals(activation, pre, (i) => epsilon * Math.sqrt(rowSq[i]) * (1 + 1e-10))) {
+      const tau = options.nominalError ?? 0;
+      if (affineOnIntervals(activation, pre, (i) => epsilon * Math.sqrt(rowSq[i]) * (1 + 1e-10), tau)) {
         const estimate = layers[k].certificate.estimate;
         if (estimate !== undefined) {
           return { lower: estimate, kind: 'exact', detail: 'affine on the whole ball: the local constant is ‖J D‖, computed exactly (before the rounding margin)' };

@@ -5,6 +5,7 @@
 import { NETWORK_INPUT, type Activation, type TensorRef } from '../network';
 import { applyAffine } from '../operators/linearOperator';
 import { forEachPoolTap, poolOutputSize } from '../operators/pooling';
+import { gatherPermuted, scatterPermuted } from '../operators/transpose';
 import { concatenate, type PreparedNetwork } from '../prepared';
 
 interface ActivationKernel {
@@ -33,6 +34,16 @@ export function activationKernel(activation: Activation): ActivationKernel {
         derivative: (y) => {
           const z = alpha * y + beta;
           return z > 0 && z < 1 ? alpha : 0;
+        },
+      };
+    }
+    case 'hardSwish': {
+      const { alpha, beta } = activation;
+      return {
+        value: (y) => y * Math.max(0, Math.min(1, alpha * y + beta)),
+        derivative: (y) => {
+          const z = alpha * y + beta;
+          return z <= 0 ? 0 : z >= 1 ? 1 : 2 * alpha * y + beta;
         },
       };
     }
@@ -159,6 +170,9 @@ export class NetworkTape {
         case 'concat':
           out = concatenate(inputs, op.outer, op.blocks, new Float64Array(p.outSize));
           break;
+        case 'transpose':
+          out = gatherPermuted(inputs[0], op.source, new Float64Array(p.outSize));
+          break;
       }
       tape.outputs[k] = out;
     });
@@ -226,6 +240,9 @@ export class NetworkTape {
           inputs.forEach((ref, j) => accumulate(ref, parts[j]));
           break;
         }
+        case 'transpose':
+          accumulate(inputs[0], scatterPermuted(g, op.source));
+          break;
       }
     }
     return inputGrad;
@@ -270,6 +287,9 @@ export class NetworkTape {
           break;
         case 'concat':
           out = concatenate(inputs, op.outer, op.blocks, new Float64Array(p.outSize));
+          break;
+        case 'transpose':
+          out = gatherPermuted(inputs[0], op.source, new Float64Array(p.outSize));
           break;
       }
       tangents[k] = out;

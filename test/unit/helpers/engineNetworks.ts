@@ -64,6 +64,8 @@ function act(a: Activation, y: number): number {
       return 1 / (1 + Math.exp(-y));
     case 'tanh':
       return Math.tanh(y);
+    case 'hardSwish':
+      return y * Math.max(0, Math.min(1, a.alpha * y + a.beta));
   }
 }
 
@@ -143,6 +145,26 @@ function naivePool(layer: Layer, x: Float64Array, mode: 'max' | 'avg'): Float64A
   return y;
 }
 
+/** Output element at multi-index (i_0, …) is the input element whose axis perm[d] has index i_d. */
+function naiveTranspose(shape: Shape, perm: readonly number[], x: Float64Array): Float64Array {
+  const outShape = perm.map((p) => shape[p]);
+  const y = new Float64Array(x.length);
+  for (let k = 0; k < y.length; k++) {
+    const outIndex = new Array<number>(outShape.length);
+    let rest = k;
+    for (let d = outShape.length - 1; d >= 0; d--) {
+      outIndex[d] = rest % outShape[d];
+      rest = Math.floor(rest / outShape[d]);
+    }
+    const inIndex = new Array<number>(shape.length);
+    perm.forEach((p, d) => {
+      inIndex[p] = outIndex[d];
+    });
+    y[k] = x[inIndex.reduce((flat, i, d) => flat * shape[d] + i, 0)];
+  }
+  return y;
+}
+
 /** Values of every layer output at x, by direct formulas. */
 export function referenceForward(network: Network, x: Float64Array): Float64Array[] {
   const outs: Float64Array[] = [];
@@ -197,6 +219,9 @@ export function referenceForward(network: Network, x: Float64Array): Float64Arra
         y = Float64Array.from(parts);
         break;
       }
+      case 'transpose':
+        y = naiveTranspose(layer.inputShapes[0], op.perm, ins[0]);
+        break;
     }
     outs.push(y);
   }

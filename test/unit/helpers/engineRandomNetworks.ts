@@ -99,6 +99,11 @@ class Builder {
     return this.push(genericLayer(`flatten${this.layers.length}`, { kind: 'reshape' }, [input], [shape], [shape.reduce((a, b) => a * b, 1)]));
   }
 
+  transpose(input: TensorRef, perm: number[]): TensorRef {
+    const shape = this.shape(input);
+    return this.push(genericLayer(`transpose${this.layers.length}`, { kind: 'transpose', perm }, [input], [shape], perm.map((p) => shape[p])));
+  }
+
   add(a: TensorRef, b: TensorRef): TensorRef {
     return this.push(genericLayer(`add${this.layers.length}`, { kind: 'add' }, [a, b], [this.shape(a), this.shape(b)], this.shape(a)));
   }
@@ -165,4 +170,40 @@ export function randomGraphNetwork(random: SeededRandom): RandomNetwork {
   const flat = b.flatten(pooled);
   const out = b.dense(flat, 3);
   return { network: b.network(out) };
+}
+
+/**
+ * Layout transposes as in converted TensorFlow models (BlazeFace): an NHWC input permuted to NCHW, a
+ * conv body with a residual add, a lone activation after a transpose (its mask and values permuted),
+ * and an NCHW → NHWC transpose before the head.
+ */
+export function randomTransposeNetwork(random: SeededRandom): RandomNetwork {
+  const h = 3 + random.int(3);
+  const w = 3 + random.int(3);
+  const c = 1 + random.int(3);
+  const b = new Builder(random, [h, w, c]);
+  const nchw = b.transpose(NETWORK_INPUT, [2, 0, 1]);
+  const same: [number, number, number, number] = [1, 1, 1, 1];
+  const a = b.conv(nchw, 3, [3, 3], [1, 1], same, [1, 1], 1, randomActivation(random));
+  const branch = b.conv(a, 3, [3, 3], [1, 1], same, [1, 1], 1);
+  const sum = b.add(a, branch);
+  const nhwc = b.transpose(sum, random.uniform() < 0.5 ? [1, 2, 0] : [2, 1, 0]);
+  const lone = b.activation(nhwc, random.uniform() < 0.7 ? { kind: 'relu' } : { kind: 'clip', min: 0, max: 6 });
+  const flat = b.flatten(lone);
+  const out = b.dense(flat, 2 + random.int(3));
+  return { network: b.network(out) };
+}
+
+/** HardSwish after convs and dense maps (fused) and after a residual add (lone), random α and β. */
+export function randomHardSwishNetwork(random: SeededRandom): RandomNetwork {
+  const hardSwish = (): Activation => (random.uniform() < 0.5
+    ? { kind: 'hardSwish', alpha: 1 / 6, beta: 0.5 }
+    : { kind: 'hardSwish', alpha: random.between(0.1, 1), beta: random.between(-0.5, 1) });
+  const b = new Builder(random, [2, 3 + random.int(3), 3 + random.int(3)]);
+  const same: [number, number, number, number] = [1, 1, 1, 1];
+  const a = b.conv(NETWORK_INPUT, 3, [3, 3], [1, 1], same, [1, 1], 1, hardSwish());
+  const branch = b.conv(a, 3, [3, 3], [1, 1], same, [1, 1], 1);
+  const lone = b.activation(b.add(a, branch), hardSwish());
+  const hidden = b.dense(b.flatten(lone), 4 + random.int(5), hardSwish());
+  return { network: b.network(b.dense(hidden, 2 + random.int(3))) };
 }

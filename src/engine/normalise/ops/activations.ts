@@ -1,4 +1,4 @@
-// Element-wise activations: Relu, LeakyRelu, Clip, HardSigmoid, Sigmoid, Tanh. They share one handler
+// Element-wise activations: Relu, LeakyRelu, Clip, HardSigmoid, HardSwish, Sigmoid, Tanh. They share one handler
 // and differ only in how their attributes map to the engine's Activation union (whether a sound
 // bound exists for each is the engine's decision). A lone activation becomes an 'activation' layer;
 // one that directly follows an affine map is fused into it by fusion.ts.
@@ -6,6 +6,7 @@
 import type { Node } from '../../../onnx/model';
 import type { Activation } from '../../network';
 import { unsupported, type NormaliseContext } from '../context';
+import { emitLoneHardSwish } from '../hardSwish';
 import { constNumbers } from '../values';
 
 type ActivationParser = (node: Node, ctx: NormaliseContext) => Activation;
@@ -33,6 +34,7 @@ const parsers = new Map<string, ActivationParser>([
     },
   ],
   ['HardSigmoid', (node) => ({ kind: 'hardSigmoid', alpha: node.float('alpha'), beta: node.float('beta') })],
+  ['HardSwish', () => ({ kind: 'hardSwish', alpha: 1 / 6, beta: 0.5 })],
   ['Sigmoid', () => ({ kind: 'sigmoid' })],
   ['Tanh', () => ({ kind: 'tanh' })],
 ]);
@@ -64,6 +66,7 @@ export function isNonNegative(activation: Activation): boolean {
 }
 
 export function activationHandler(node: Node, ctx: NormaliseContext): void {
+  if (node.opType === 'HardSigmoid' && emitLoneHardSwish(node, ctx, node.inputs[0])) return;
   const x = ctx.data(node, 0);
   const activation = parseActivation(node, ctx);
   ctx.emit({

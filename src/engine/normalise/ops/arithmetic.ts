@@ -8,6 +8,7 @@ import { formatShape } from '../../shapes';
 import { FLOAT_TYPES, unsupported, type NormaliseContext } from '../context';
 import { broadcastBinary } from '../constFold';
 import { finishAffine } from '../fusion';
+import { emitLoneHardSwish } from '../hardSwish';
 import { constNumbers, foldedConst, type ConstValue } from '../values';
 
 /** One value per channel (axis 1 of the [1, C, ...] data) of a constant broadcast against the data. */
@@ -62,6 +63,7 @@ function binary(node: Node, ctx: NormaliseContext, op: Op): void {
     return;
   }
   const dataIndex = a.kind === 'const' ? 1 : 0;
+  if (op === 'Add' && emitLoneHardSwish(node, ctx, node.inputs[dataIndex])) return;
   const x = ctx.data(node, dataIndex, dataIndex === 0 ? 'A' : 'B');
   const constant = (dataIndex === 0 ? b : a) as ConstValue;
   const c = perChannel(constant, x.shape);

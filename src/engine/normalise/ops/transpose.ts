@@ -1,6 +1,6 @@
 // Transpose: folded on constants. On data it is a plain reshape when the axes longer than 1 keep their
-// order (only unit axes move, so the memory order is unchanged); a real permutation of the data has no
-// layer kind in the analysis network and is reported as unsupported.
+// order (only unit axes move, so the memory order is unchanged); otherwise, with the batch axis left at
+// axis 0, a 'transpose' layer over the batchless axes (a permutation of the values: an isometry).
 
 import type { Node } from '../../../onnx/model';
 import { formatShape, sizeOfShape } from '../../shapes';
@@ -47,8 +47,20 @@ export function transpose(node: Node, ctx: NormaliseContext): void {
   const full = [1, ...x.shape];
   const perm = permutation(node, full.length);
   const moved = perm.filter((p) => full[p] !== 1);
-  if (!moved.every((p, i) => i === 0 || p > moved[i - 1])) {
-    throw unsupported(node, `permutes the data ${formatShape(full)} by [${perm.join(',')}]; the analysis has no transpose layer`);
+  if (moved.every((p, i) => i === 0 || p > moved[i - 1])) {
+    reshapeLike(node, ctx, (input) => perm.map((p) => input[p]));
+    return;
   }
-  reshapeLike(node, ctx, (input) => perm.map((p) => input[p]));
+  if (perm[0] !== 0) {
+    throw unsupported(node, `permutes the data ${formatShape(full)} by [${perm.join(',')}], moving the batch axis`);
+  }
+  const batchless = perm.slice(1).map((p) => p - 1);
+  ctx.emit({
+    nodes: [node],
+    op: { kind: 'transpose', perm: batchless },
+    inputs: [x],
+    output: node.outputs[0],
+    outputShape: batchless.map((p) => x.shape[p]),
+    nonNegative: x.nonNegative,
+  });
 }
