@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as vscode from 'vscode';
-import type { LipschitzLensApi } from '../../src/extension';
 import type { TestingApi } from '../../src/host/testingApi';
 import { formatNumber } from '../../src/shared/format';
-import { COMMANDS, EXTENSION_ID, MODEL_EDITOR_VIEW_TYPE } from '../../src/shared/ids';
+import { COMMANDS, MODEL_EDITOR_VIEW_TYPE } from '../../src/shared/ids';
 import type { BoundReport } from '../../src/shared/protocol';
+import { activateForTests, closeAllEditors } from './extensionUnderTest';
 import { writeDeepModel, writeSlowModel } from './models';
 import { clickInWebview, fillInWebview, hoverInWebview, screenshot, setColorTheme, waitFor, waitForWebviewText } from './probe';
 
@@ -43,18 +43,10 @@ let extensionRoot: vscode.Uri;
 let example: vscode.Uri;
 let tiny: vscode.Uri;
 
-async function closeAllEditors(): Promise<void> {
-  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-}
 
 describe('analysis view', () => {
   before(async () => {
-    const extension = vscode.extensions.getExtension<LipschitzLensApi>(EXTENSION_ID);
-    assert.ok(extension, `${EXTENSION_ID} is not loaded`);
-    const exports = await extension.activate();
-    assert.ok(exports.testing, 'activate() returned no testing API: the extension host is not in test mode');
-    api = exports.testing;
-    extensionRoot = extension.extensionUri;
+    ({ api, root: extensionRoot } = await activateForTests());
     // examples/mnist: the trained example CNN with sample-input.json beside it (the 'example' input).
     example = vscode.Uri.joinPath(extensionRoot, 'examples', 'mnist', 'mnist-cnn.onnx');
     tiny = vscode.Uri.joinPath(extensionRoot, 'test', 'fixtures', 'tiny.onnx');

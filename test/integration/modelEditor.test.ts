@@ -4,11 +4,11 @@ import { copyFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import type { LipschitzLensApi } from '../../src/extension';
 import { ENGINE_STOPPED_MESSAGE } from '../../src/host/engineClient';
 import type { TestingApi } from '../../src/host/testingApi';
 import { formatNumber } from '../../src/shared/format';
-import { COMMANDS, EXTENSION_ID, MODEL_EDITOR_VIEW_TYPE } from '../../src/shared/ids';
+import { COMMANDS, MODEL_EDITOR_VIEW_TYPE } from '../../src/shared/ids';
+import { activateForTests, closeAllEditors } from './extensionUnderTest';
 import { writeSlowModel } from './models';
 import { screenshot, waitFor, waitForWebviewText } from './probe';
 
@@ -20,19 +20,13 @@ function activeCustomEditorUri(): string | undefined {
   return input instanceof vscode.TabInputCustom && input.viewType === MODEL_EDITOR_VIEW_TYPE ? input.uri.toString() : undefined;
 }
 
-async function closeAllEditors(): Promise<void> {
-  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-}
 
 describe('model editor', () => {
   before(async () => {
-    const extension = vscode.extensions.getExtension<LipschitzLensApi>(EXTENSION_ID);
-    assert.ok(extension, `${EXTENSION_ID} is not loaded`);
-    const exports = await extension.activate();
-    assert.ok(exports.testing, 'activate() returned no testing API: the extension host is not in test mode');
-    api = exports.testing;
+    const extension = await activateForTests();
+    api = extension.api;
     // test/fixtures/makeTinyFixture.mjs writes this model (method.md §7's worked example).
-    tiny = vscode.Uri.joinPath(extension.extensionUri, 'test', 'fixtures', 'tiny.onnx');
+    tiny = vscode.Uri.joinPath(extension.root, 'test', 'fixtures', 'tiny.onnx');
   });
 
   afterEach(closeAllEditors);

@@ -6,7 +6,7 @@ import { NETWORK_INPUT, type Activation, type TensorRef } from '../network';
 import { applyAffine } from '../operators/linearOperator';
 import { forEachPoolTap, poolOutputSize } from '../operators/pooling';
 import { gatherPermuted, scatterPermuted } from '../operators/transpose';
-import { concatenate, type PreparedNetwork } from '../prepared';
+import { concatenate, type PreparedNetwork, type PreparedOp } from '../prepared';
 
 interface ActivationKernel {
   value: (y: number) => number;
@@ -158,20 +158,11 @@ export class NetworkTape {
           break;
         }
         case 'linearPool':
-          out = op.linear.apply(inputs[0]);
-          break;
         case 'reshape':
-          out = inputs[0];
-          break;
         case 'add':
-          out = new Float64Array(p.outSize);
-          for (const input of inputs) for (let i = 0; i < out.length; i++) out[i] += input[i];
-          break;
         case 'concat':
-          out = concatenate(inputs, op.outer, op.blocks, new Float64Array(p.outSize));
-          break;
         case 'transpose':
-          out = gatherPermuted(inputs[0], op.source, new Float64Array(p.outSize));
+          out = applyLinearLayer(op, inputs, p.outSize);
           break;
       }
       tape.outputs[k] = out;
@@ -276,24 +267,41 @@ export class NetworkTape {
           break;
         }
         case 'linearPool':
-          out = op.linear.apply(inputs[0]);
-          break;
         case 'reshape':
-          out = inputs[0];
-          break;
         case 'add':
-          out = new Float64Array(p.outSize);
-          for (const input of inputs) for (let i = 0; i < out.length; i++) out[i] += input[i];
-          break;
         case 'concat':
-          out = concatenate(inputs, op.outer, op.blocks, new Float64Array(p.outSize));
-          break;
         case 'transpose':
-          out = gatherPermuted(inputs[0], op.source, new Float64Array(p.outSize));
+          out = applyLinearLayer(op, inputs, p.outSize);
           break;
       }
       tangents[k] = out;
     });
     return valueOf(network.output);
+  }
+}
+
+/**
+ * The layers that are linear maps of their inputs: the forward pass and the tangent pass (J v) apply
+ * them the same way.
+ */
+function applyLinearLayer(
+  op: Extract<PreparedOp, { kind: 'linearPool' | 'reshape' | 'add' | 'concat' | 'transpose' }>,
+  inputs: Float64Array[],
+  outSize: number,
+): Float64Array {
+  switch (op.kind) {
+    case 'linearPool':
+      return op.linear.apply(inputs[0]);
+    case 'reshape':
+      return inputs[0];
+    case 'add': {
+      const out = new Float64Array(outSize);
+      for (const input of inputs) for (let i = 0; i < out.length; i++) out[i] += input[i];
+      return out;
+    }
+    case 'concat':
+      return concatenate(inputs, op.outer, op.blocks, new Float64Array(outSize));
+    case 'transpose':
+      return gatherPermuted(inputs[0], op.source, new Float64Array(outSize));
   }
 }
