@@ -38,6 +38,9 @@ export function layoutColumns(header: string[], rows: string[][], rightAligned: 
   return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
+/** Layers whose "bound" is a ratio of radii (ε out / ε in) from a composition rule, not a Lipschitz constant. */
+const COMPOSITION_KINDS = new Set(['add', 'concat']);
+
 function runTable(run: EpsilonRun): string {
   const header = ['#', 'layer', 'ONNX nodes', 'ε in', 'local bound', '‖A‖', 'ratio', 'on/unstable/off', 'certified by', 'layer lower'];
   const rows = run.layers.map((layer) => [
@@ -45,14 +48,17 @@ function runTable(run: EpsilonRun): string {
     layer.label,
     layer.nodes.join(', '),
     scientific(layer.epsilonIn),
-    scientific(layer.localBound),
-    scientific(layer.spectralNorm),
+    `${scientific(layer.localBound)}${COMPOSITION_KINDS.has(layer.kind) ? '†' : ''}`,
+    `${scientific(layer.spectralNorm)}${COMPOSITION_KINDS.has(layer.kind) ? '†' : ''}`,
     ratioText(layer.spectralNorm, layer.localBound),
     layer.neurons ? `${layer.neurons.on}/${layer.neurons.unstable}/${layer.neurons.off}` : '',
     certificateLabel(layer.certificate),
     layer.tightness ? `${scientific(layer.tightness.lower)}${layer.tightness.kind === 'exact' ? ' (exact)' : ''}` : '',
   ]);
-  return layoutColumns(header, rows, [true, false, false, true, true, true, true, true, false, true]);
+  const table = layoutColumns(header, rows, [true, false, false, true, true, true, true, true, false, true]);
+  return run.layers.some((layer) => COMPOSITION_KINDS.has(layer.kind))
+    ? `${table}\n† residual Add / Concat: ratio of radii (ε out / ε in) from the composition rule, not a Lipschitz constant of the layer`
+    : table;
 }
 
 export function formatReport(report: BoundReport): string {

@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAnalyzeArguments, UsageError } from '../../src/cli/args';
-import { layoutColumns } from '../../src/cli/table';
+import { formatReport, layoutColumns } from '../../src/cli/table';
+import type { BoundReport } from '../../src/shared/protocol';
+import type { LayerResult } from '../../src/shared/results';
 
 const run = promisify(execFile);
 const CLI = ['--import', 'tsx', join(__dirname, '../../src/cli/main.ts')];
@@ -57,6 +59,21 @@ test('arguments: bad values are usage errors that say what is wrong', () => {
 test('table layout pads columns and right-aligns numbers', () => {
   const text = layoutColumns(['a', 'num'], [['x', '1'], ['long', '22']], [false, true]);
   assert.deepEqual(text.split('\n'), ['a     num', '────  ───', 'x       1', 'long   22']);
+});
+
+test('residual Add rows are marked as a ratio of radii, not a Lipschitz constant', () => {
+  const layer = (index: number, kind: string): LayerResult => ({
+    index, label: `${kind}${index}`, nodes: [`n${index}`], kind, epsilonIn: 0.1, epsilonOut: 0.2, localBound: 2, spectralNorm: 3,
+    certificate: { method: 'composition', detail: '' }, spectralCertificate: { method: 'composition', detail: '' }, timeMs: 1,
+  });
+  const report = (kinds: string[]): BoundReport => ({
+    model: 'm.onnx', input: { source: 'synthetic', origin: 'synthetic input', shape: [1] }, outputSize: 1,
+    runs: [{ epsilon: 0.1, network: { localBound: 2, spectralBound: 3, failureProbability: 0 }, layers: kinds.map((k, i) => layer(i, k)) }],
+  });
+  const residual = formatReport(report(['conv+relu', 'add']));
+  assert.match(residual, /add1 +n1 .* 2† +3†/);
+  assert.match(residual, /† residual Add \/ Concat: ratio of radii/);
+  assert.doesNotMatch(formatReport(report(['conv+relu'])), /†/);
 });
 
 test('--json prints exactly one object in the documented schema', async () => {
