@@ -116,18 +116,35 @@ function convLoops(g: ConvGeometry, weight: Float64Array, x: Float64Array, y: Fl
           if (w === 0) continue;
           const outBase = m * outPlane;
           const inBase = (groupIndex * inPerGroup + c) * inPlane;
-          for (let oh = ohStart; oh < ohEnd; oh++) {
-            const outRow = outBase + oh * g.outWidth;
-            const inRow = inBase + (oh * sh + ihOffset) * g.inWidth + iwOffset;
-            if (transpose) {
-              for (let ow = owStart; ow < owEnd; ow++) x[inRow + ow * sw] += w * y[outRow + ow];
-            } else {
-              for (let ow = owStart; ow < owEnd; ow++) y[outRow + ow] += w * x[inRow + ow * sw];
-            }
+          const rowStep = sh * g.inWidth;
+          let inRow = inBase + (ohStart * sh + ihOffset) * g.inWidth + iwOffset;
+          for (let outRow = outBase + ohStart * g.outWidth; outRow < outBase + ohEnd * g.outWidth; outRow += g.outWidth, inRow += rowStep) {
+            if (transpose) scatterRow(x, y, w, inRow, outRow, owStart, owEnd, sw);
+            else gatherRow(y, x, w, outRow, inRow, owStart, owEnd, sw);
           }
         }
       }
     }
+  }
+}
+
+/** y[outRow + ow] += w · x[inRow + ow·stride] for ow in [start, end); unit stride kept apart so V8 can keep it tight. */
+function gatherRow(y: Float64Array, x: Float64Array, w: number, outRow: number, inRow: number, start: number, end: number, stride: number): void {
+  if (stride === 1) {
+    const shift = inRow - outRow;
+    for (let o = outRow + start; o < outRow + end; o++) y[o] += w * x[o + shift];
+  } else {
+    for (let ow = start; ow < end; ow++) y[outRow + ow] += w * x[inRow + ow * stride];
+  }
+}
+
+/** The adjoint of gatherRow: x[inRow + ow·stride] += w · y[outRow + ow]. */
+function scatterRow(x: Float64Array, y: Float64Array, w: number, inRow: number, outRow: number, start: number, end: number, stride: number): void {
+  if (stride === 1) {
+    const shift = outRow - inRow;
+    for (let i = inRow + start; i < inRow + end; i++) x[i] += w * y[i + shift];
+  } else {
+    for (let ow = start; ow < end; ow++) x[inRow + ow * stride] += w * y[outRow + ow];
   }
 }
 
