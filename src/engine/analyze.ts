@@ -4,6 +4,7 @@ import type { AnalysisResult, EpsilonRun, ProgressEvent, RadiusResult } from '..
 import { throwIfCancelled, type CancelSignal } from './errors';
 import { pureForward, tensorValue, type ForwardProvider, type NominalValues } from './forward';
 import { runEpsilon, type RunContext, type SpectralCache } from './layerBounds';
+export type { SpectralCache } from './layerBounds';
 import { LowerBoundSearch, type LowerBoundOptions } from './lowerBound';
 import { NETWORK_INPUT, type Network } from './network';
 import { prepareNetwork } from './prepared';
@@ -33,6 +34,11 @@ export interface AnalyzeOptions {
   radiusTolerance?: number;
   /** Nominal values provider (default: the pure TypeScript forward pass). */
   forward?: ForwardProvider;
+  /**
+   * The conservative norms ‖A_k‖ by layer index, shared with earlier runs on the same network and
+   * spectral options (they depend on neither x0 nor ε); filled as they are computed.
+   */
+  spectralCache?: SpectralCache;
   /**
    * Also search for a witnessed lower bound per ε (lowerBound.ts), and with `layers`, per-layer
    * tightness for small single-input layers (tightness/layerTightness.ts).
@@ -85,7 +91,7 @@ export async function analyzeNetwork(
     lanczosTolerance: options.lanczosTolerance ?? DEFAULT_SPECTRAL_OPTIONS.lanczosTolerance,
     seed: options.seed ?? DEFAULT_SPECTRAL_OPTIONS.seed,
   };
-  const spectralCache: SpectralCache = new Map();
+  const spectralCache: SpectralCache = options.spectralCache ?? new Map();
   const context = (onLayer?: (i: number) => void, onLayerResult?: RunContext['onLayerResult']): RunContext => ({
     prepared, x0: x, nominal, spectralCache, spectral, signal: hooks.signal, onLayer, onLayerResult,
   });

@@ -5,7 +5,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import type { Model } from '../onnx/model';
 import { readModel } from '../onnx/reader';
 import type { BoundReport, EngineOptions, InputChoice } from '../shared/protocol';
-import { analyzeNetwork, type AnalyzeHooks } from './analyze';
+import { analyzeNetwork, type AnalyzeHooks, type SpectralCache } from './analyze';
 import { NETWORK_INPUT } from './network';
 import { InputError, matchInputShape, parseJsonInput, parseNpy, syntheticInput, type NominalInput } from './nominalInput';
 import { loadAnalysisNetwork } from './loadNetwork';
@@ -83,7 +83,27 @@ function shapeFromInput(model: Model, input: NominalInput): number[] {
   return dropsBatch ? input.shape.slice(1) : input.shape;
 }
 
+/**
+ * ‖A_k‖ of recently analysed models, so a re-run with another input or ε (in the long-lived worker)
+ * skips half the spectral work. Keyed by file identity, input shape and the options the norms depend on.
+ */
+const conservativeNorms = new Map<string, SpectralCache>();
+const CONSERVATIVE_NORM_MODELS = 8;
+
+function conservativeNormCache(key: string): SpectralCache {
+  let cache = conservativeNorms.get(key);
+  if (cache) {
+    conservativeNorms.delete(key);
+  } else {
+    cache = new Map();
+    if (conservativeNorms.size >= CONSERVATIVE_NORM_MODELS) conservativeNorms.delete(conservativeNorms.keys().next().value as string);
+  }
+  conservativeNorms.set(key, cache);
+  return cache;
+}
+
 export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: AnalyzeHooks = {}): Promise<BoundReport> {
+  const file = await stat(request.modelPath).catch(() => undefined);
   const model = await readModel(request.modelPath);
   const fileInput = await readRequestedInput(request.input, request.modelPath);
   const inputShape = request.inputShape ?? (fileInput && hasOpenInputShape(model) ? shapeFromInput(model, fileInput) : undefined);
@@ -93,6 +113,10 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
   const outputShape = network.output === NETWORK_INPUT ? network.inputShape : network.layers[network.output].outputShape;
   const outputSize = outputShape.reduce((a, b) => a * b, 1);
   const options = request.options ?? {};
+  const spectralKey = JSON.stringify([
+    request.modelPath, file?.mtimeMs, file?.size, network.inputShape,
+    options.failureProbability, options.exactCutoff, options.lanczosSteps, options.seed,
+  ]);
   const result = await analyzeNetwork(
     network,
     x0,
@@ -103,6 +127,7 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
       lanczosSteps: options.lanczosSteps,
       seed: options.seed,
       lowerBound: options.lowerBound === false ? undefined : { layers: true },
+      spectralCache: conservativeNormCache(spectralKey),
       // The radius compares the top logit with the runner-up, so it needs at least two outputs.
       radius: (options.computeRadius ?? false) && outputSize >= 2,
     },

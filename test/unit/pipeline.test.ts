@@ -1,9 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { analyzeNetwork } from '../../src/engine/analyze';
+import { loadAnalysisNetwork } from '../../src/engine/loadNetwork';
 import { analyzeModelFile, exampleInputCandidates } from '../../src/engine/pipeline';
+import { readModel } from '../../src/onnx/reader';
 import { buildModel, conv, mulberry32, randomTensor, relu } from '../fixtures/onnxBuilder';
 
 /** A conv+ReLU model whose input leaves channels and spatial size open, as fully-convolutional exports do. */
@@ -47,4 +50,40 @@ test('an explicit input shape serves a synthetic input; without one the error as
 test('the bundled example input is looked for beside the model, model-specific names first', () => {
   const names = exampleInputCandidates('/models/net.onnx').map((p) => p.split('/').pop());
   assert.deepEqual(names, ['net.input.json', 'net.input.npy', 'sample-input.json', 'sample-input.npy']);
+});
+
+test('the conservative norms ‖A_k‖ are reused across runs of the same file and recomputed when it changes', async () => {
+  const model = await symbolicModel();
+  const run = async (seed: number) => {
+    const input = join(model, '..', `x${seed}.json`);
+    await writeFile(input, JSON.stringify({ shape: [1, 2, 4, 5], data: Array.from({ length: 40 }, (_, i) => Math.sin(i * seed)) }));
+    return analyzeModelFile({ modelPath: model, input: { kind: 'file', path: input }, epsilons: [0.1], options: { lowerBound: false } });
+  };
+  const first = await run(1);
+  const second = await run(2);
+  assert.notDeepEqual(first.runs[0].layers[0].localBound, second.runs[0].layers[0].localBound, 'another input, another local bound');
+  // The very same certificate object: taken from the cache, not recomputed (a recomputation would only be equal).
+  assert.equal(second.runs[0].layers[0].spectralCertificate, first.runs[0].layers[0].spectralCertificate);
+  // New weights of the same size, and a new modification time: the cached norm must not survive.
+  const rng = mulberry32(99);
+  await writeFile(model, buildModel({
+    inputs: [{ name: 'x', shape: ['batch', 2, 'H', 'W'] }],
+    outputs: [{ name: 'y' }],
+    initializers: [randomTensor('w', [3, 2, 3, 3], rng, 5), randomTensor('b', [3], rng)],
+    nodes: [conv({ name: 'c', input: 'x', weight: 'w', bias: 'b', output: 'c_out', kernelShape: [3, 3], pads: [1, 1, 1, 1] }), relu('c_out', 'y', 'r')],
+  }));
+  const later = new Date(Date.now() + 10_000);
+  await utimes(model, later, later);
+  const third = await run(2);
+  assert.notEqual(third.runs[0].layers[0].spectralCertificate, first.runs[0].layers[0].spectralCertificate);
+  assert.ok(third.runs[0].layers[0].spectralNorm > 2 * first.runs[0].layers[0].spectralNorm, 'weights 5× larger: the norm was recomputed');
+});
+
+test('analyzeNetwork takes ‖A_k‖ from a given cache (the hook the pipeline relies on)', async () => {
+  const tiny = join(__dirname, '../fixtures/tiny.onnx');
+  const { network } = loadAnalysisNetwork(await readModel(tiny));
+  const sentinel = { value: 123, certificate: { method: 'closed-form' as const, detail: 'test sentinel' } };
+  const result = await analyzeNetwork(network, Float64Array.from([0.5, 0.2, -0.1]), { epsilons: [0.1], spectralCache: new Map([[0, sentinel]]) });
+  assert.equal(result.runs[0].layers[0].spectralNorm, 123);
+  assert.equal(result.runs[0].layers[0].spectralCertificate.detail, 'test sentinel');
 });
