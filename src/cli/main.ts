@@ -1,22 +1,9 @@
 // `lipschitz-lens analyze MODEL.onnx …`: the command-line front of the bound engine, for CI and scripts.
 import { analyzeModelFile, type InputRequest } from '../engine/pipeline';
-import { formatNumber } from '../shared/format';
+import { progressMessage } from '../shared/format';
 import type { ProgressEvent } from '../shared/results';
 import { parseAnalyzeArguments, USAGE, UsageError, type AnalyzeArguments } from './args';
 import { formatReport } from './table';
-
-function progressLine(event: ProgressEvent): string {
-  switch (event.kind) {
-    case 'forward':
-      return event.done ? 'nominal forward pass done' : 'nominal forward pass…';
-    case 'layer':
-      return `ε = ${formatNumber(event.epsilon)}: layer ${event.layerIndex + 1}/${event.layerCount} ${event.label}`;
-    case 'layerResult':
-      return `ε = ${formatNumber(event.epsilon)}: layer ${event.layer.index + 1}/${event.layerCount} ${event.layer.label} done`;
-    case 'radius':
-      return `robustness radius: bisection ${event.iteration}/${event.iterations}`;
-  }
-}
 
 /** Progress on stderr: rewritten in place on a terminal, one line a second at most otherwise. */
 function progressReporter(quiet: boolean): { report(event: ProgressEvent): void; done(): void } {
@@ -27,9 +14,9 @@ function progressReporter(quiet: boolean): { report(event: ProgressEvent): void;
     report(event) {
       const now = Date.now();
       if (tty) {
-        process.stderr.write(`\r\x1b[K${progressLine(event)}`);
+        process.stderr.write(`\r\x1b[K${progressMessage(event)}`);
       } else if (now - lastWrite >= 1000) {
-        process.stderr.write(`${progressLine(event)}\n`);
+        process.stderr.write(`${progressMessage(event)}\n`);
         lastWrite = now;
       }
     },

@@ -4,7 +4,7 @@
 
 import { CancelledError } from '../engine/errors';
 import { analyzeModelFile } from '../engine/pipeline';
-import { formatNumber } from '../shared/format';
+import { progressMessage } from '../shared/format';
 import type { AnalyzeParams, AnalyzeProgress, BoundReport } from '../shared/protocol';
 import type { ProgressEvent } from '../shared/results';
 import { RequestError, type RequestContext } from '../shared/rpc';
@@ -42,24 +42,24 @@ export function validateAnalyzeParams(params: AnalyzeParams): void {
 export function describeProgress(event: ProgressEvent, epsilonCount: number): AnalyzeProgress {
   switch (event.kind) {
     case 'forward':
-      return { message: event.done ? 'Nominal forward pass done' : 'Nominal forward pass', completed: 0, total: 0, event };
+      return { message: progressMessage(event), completed: 0, total: 0, event };
     case 'layer':
       return {
-        message: `ε = ${formatNumber(event.epsilon)}: ${event.label} (${event.layerIndex + 1}/${event.layerCount})`,
+        message: progressMessage(event),
         completed: event.epsilonIndex * event.layerCount + event.layerIndex + 1,
         total: epsilonCount * event.layerCount,
         event,
       };
     case 'layerResult':
       return {
-        message: `ε = ${formatNumber(event.epsilon)}: ${event.layer.label} done (${event.layer.index + 1}/${event.layerCount})`,
+        message: progressMessage(event),
         completed: event.epsilonIndex * event.layerCount + event.layer.index + 1,
         total: epsilonCount * event.layerCount,
         event,
       };
     case 'radius':
       return {
-        message: `Robustness radius: bisection step ${event.iteration}/${event.iterations}`,
+        message: progressMessage(event),
         completed: event.iteration,
         total: event.iterations,
         event,
