@@ -1,6 +1,10 @@
 // One build script, one entry per runtime: extension host, engine worker, CLI, webview.
 import * as esbuild from 'esbuild';
+import { execFile } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
 import { copyFile, mkdir, readdir, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
@@ -60,6 +64,55 @@ if (tests) {
   });
 }
 
+// The native float64 kernels (src/native): one object per instruction set, linked into
+// dist/native/kernels.node against Node's own N-API headers. Rebuilt only when a source is newer.
+// A machine without a C++ compiler still gets a working build: the engine then runs its TypeScript
+// operators and says so.
+const NATIVE_SOURCES = ['kernels.cc', 'kernelsAvx512.cc', 'kernelsAvx2.cc', 'kernelsGeneric.cc'];
+const NATIVE_OUTPUT = 'dist/native/kernels.node';
+const ISA_FLAGS = {
+  'kernels.cc': [],
+  'kernelsAvx512.cc': ['-mavx512f', '-mavx512dq', '-mavx512vl', '-mavx2', '-mfma'],
+  'kernelsAvx2.cc': ['-mavx2', '-mfma'],
+  'kernelsGeneric.cc': [],
+};
+
+function nodeHeaders() {
+  const candidates = [join(dirname(process.execPath), '..', 'include', 'node'), process.env.npm_config_nodedir && join(process.env.npm_config_nodedir, 'include', 'node')];
+  return candidates.find((dir) => dir && existsSync(join(dir, 'node_api.h')));
+}
+
+async function buildNative() {
+  const sources = [...NATIVE_SOURCES, 'kernels.h', 'kernelsImpl.h'].map((file) => join('src/native', file));
+  if (existsSync(NATIVE_OUTPUT)) {
+    const built = statSync(NATIVE_OUTPUT).mtimeMs;
+    if (sources.every((file) => statSync(file).mtimeMs <= built)) return;
+  }
+  const headers = nodeHeaders();
+  if (!headers) {
+    console.warn('native kernels not built: node_api.h not found beside this Node (the engine falls back to TypeScript)');
+    return;
+  }
+  const run = promisify(execFile);
+  const compiler = process.env.CXX ?? 'g++';
+  const x64 = process.arch === 'x64';
+  await mkdir('dist/native/obj', { recursive: true });
+  const common = ['-O3', '-std=gnu++17', '-fPIC', '-pthread', '-ffp-contract=fast', '-fvisibility=hidden', '-Wall', `-I${headers}`];
+  try {
+    const objects = await Promise.all(
+      NATIVE_SOURCES.map(async (file) => {
+        const object = join('dist/native/obj', file.replace(/\.cc$/, '.o'));
+        await run(compiler, [...common, ...(x64 ? ISA_FLAGS[file] : []), '-c', join('src/native', file), '-o', object]);
+        return object;
+      }),
+    );
+    await run(compiler, ['-shared', '-pthread', '-o', NATIVE_OUTPUT, ...objects]);
+  } catch (error) {
+    console.warn(`native kernels not built (${compiler}): ${String(error.stderr || error.message).trim().split('\n').slice(0, 8).join('\n')}`);
+    console.warn('the engine falls back to its TypeScript operators');
+  }
+}
+
 async function copyStatic() {
   await mkdir('dist', { recursive: true });
   await copyFile('media/main.css', 'dist/webview.css');
@@ -72,6 +125,6 @@ if (watch) {
   }
   await copyStatic();
 } else {
-  await Promise.all(builds.map((options) => esbuild.build(options)));
+  await Promise.all([...builds.map((options) => esbuild.build(options)), buildNative()]);
   await copyStatic();
 }

@@ -14,6 +14,8 @@ export interface AnalyzeArguments {
   lanczosSteps?: number;
   exactCutoff?: number;
   seed?: number;
+  backend?: 'native' | 'typescript';
+  threads?: number;
   quiet: boolean;
 }
 
@@ -40,6 +42,9 @@ Options:
   --lanczos-steps K     Lanczos steps for large layers (default 200)
   --exact-cutoff N      exact dense decomposition up to this dimension (default 512)
   --seed S              seed of the Lanczos start vectors (default 1)
+  --backend B           operators of conv and dense layers: native (float64 C++
+                        kernels, the default where built) or typescript (the reference)
+  --threads N           threads of the native kernels (default: one per core)
   --quiet               no progress on stderr
   -h, --help            this text`;
 
@@ -119,6 +124,15 @@ export function parseAnalyzeArguments(argv: readonly string[]): AnalyzeArguments
         break;
       case '--seed':
         result.seed = positiveNumber(arg, true);
+        break;
+      case '--backend': {
+        const backend = value(arg);
+        if (backend !== 'native' && backend !== 'typescript') throw new UsageError(`--backend takes native or typescript, got '${backend}'`);
+        result.backend = backend;
+        break;
+      }
+      case '--threads':
+        result.threads = positiveNumber(arg, true);
         break;
       default:
         if (arg.startsWith('-')) throw new UsageError(`unknown option '${arg}'`);

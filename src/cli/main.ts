@@ -46,6 +46,8 @@ async function analyze(args: AnalyzeArguments): Promise<void> {
         lanczosSteps: args.lanczosSteps,
         exactCutoff: args.exactCutoff,
         seed: args.seed,
+        backend: args.backend,
+        threads: args.threads,
       },
     },
     { onProgress: (event) => progress.report(event) },

@@ -1,7 +1,7 @@
 // The CLI's readable output: one table per ε with the network totals under it.
 import { formatNumber, tighteningRatio } from '../shared/format';
 import type { BoundReport } from '../shared/protocol';
-import type { Certificate, EpsilonRun } from '../shared/results';
+import type { Certificate, EngineStats, EpsilonRun } from '../shared/results';
 
 /** Short names of how a number was certified, for a table column. */
 const CERTIFICATE_LABELS: Record<Certificate['method'], string> = {
@@ -90,7 +90,24 @@ export function formatReport(report: BoundReport): string {
         `local ${scientific(local)}   spectral ${scientific(spectral)}`,
     );
   }
+  if (report.stats) out.push('', engineLine(report.stats));
   out.push('');
   out.push('Bounds hold for ‖x − x0‖ ≤ ε and are anchored at x0: ‖f(x) − f(x0)‖ ≤ L‖x − x0‖ (not a pairwise constant over the ball).');
   return out.join('\n');
+}
+
+/** One line on where the time went, e.g. "engine: native kernels (avx512, 2 threads), 1.4 s: …". */
+export function engineLine(stats: EngineStats): string {
+  const p = stats.phases;
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+  const backend = stats.backend === 'native' ? `native kernels (${stats.isa ?? '?'}, ${stats.threads ?? '?'} threads)` : 'TypeScript operators';
+  const phases = [
+    ...(p.loadMs !== undefined ? [`load ${seconds(p.loadMs)}`] : []),
+    `forward ${seconds(p.forwardMs)}`,
+    `row norms ${seconds(p.rowNormsMs)}`,
+    `spectral norms ${seconds(p.spectralMs)}`,
+    ...(p.lowerBoundMs > 0 ? [`lower bounds ${seconds(p.lowerBoundMs)}`] : []),
+    ...(p.radiusMs > 0 ? [`radius ${seconds(p.radiusMs)}`] : []),
+  ];
+  return `engine: ${backend}, ${seconds(p.totalMs + (p.loadMs ?? 0))} (${phases.join(', ')}); ${stats.operatorApplications.toLocaleString('en-US')} operator applications, ${(stats.multiplyAdds * 2e-9).toFixed(1)} GFLOP`;
 }

@@ -1,11 +1,12 @@
 // Entry point of the bound engine: validate, run the nominal forward pass once, then one bound run per
 // ε (sharing the forward pass and the ‖A‖ cache), and optionally the certified robustness radius.
-import type { AnalysisResult, EpsilonRun, ProgressEvent, RadiusResult } from '../shared/results';
+import type { AnalysisResult, EngineStats, EpsilonRun, ProgressEvent, RadiusResult } from '../shared/results';
 import { throwIfCancelled, type CancelSignal } from './errors';
 import { pureForward, tensorValue, type ForwardProvider, type NominalValues } from './forward';
-import { runEpsilon, type RunContext, type SpectralCache } from './layerBounds';
+import { runEpsilon, type PhaseTimes, type RunContext, type SpectralCache } from './layerBounds';
 export type { SpectralCache } from './layerBounds';
 import { LowerBoundSearch, type LowerBoundOptions } from './lowerBound';
+import { nativeKernels, type OperatorBackend } from './native/kernels';
 import { NETWORK_INPUT, type Network } from './network';
 import { prepareNetwork } from './prepared';
 import { DEFAULT_SPECTRAL_OPTIONS, type SpectralOptions } from './spectral/certifiedNorm';
@@ -14,6 +15,8 @@ import { NetworkTape } from './tightness/tape';
 
 export interface AnalyzeOptions {
   epsilons: number[];
+  /** Operators of conv and dense layers: the native float64 kernels (default where built) or the TypeScript reference. */
+  backend?: OperatorBackend;
   /** Lanczos failure probability per spectral norm (default 1e-6). */
   failureProbability?: number;
   /** Exact dense path when the smaller active dimension is at most this (default 512). */
@@ -75,12 +78,15 @@ export async function analyzeNetwork(
   hooks: AnalyzeHooks = {},
 ): Promise<AnalysisResult> {
   validate(network, x0, options);
-  const prepared = prepareNetwork(network);
+  const started = performance.now();
+  const prepared = prepareNetwork(network, options.backend);
   const x = Float64Array.from(x0);
   hooks.onProgress?.({ kind: 'forward', done: false });
   const nominal = await (options.forward ?? pureForward)(prepared, x);
   checkNominal(nominal, prepared.layers.map((l) => l.outSize));
   hooks.onProgress?.({ kind: 'forward', done: true });
+  const forwardMs = performance.now() - started;
+  const times: PhaseTimes = { rowNormsMs: 0, spectralMs: 0 };
   throwIfCancelled(hooks.signal);
 
   const spectral: SpectralOptions = {
@@ -90,10 +96,12 @@ export async function analyzeNetwork(
     lanczosSteps: options.lanczosSteps ?? DEFAULT_SPECTRAL_OPTIONS.lanczosSteps,
     lanczosTolerance: options.lanczosTolerance ?? DEFAULT_SPECTRAL_OPTIONS.lanczosTolerance,
     seed: options.seed ?? DEFAULT_SPECTRAL_OPTIONS.seed,
+    // The TypeScript backend is the reference all the way down, the dense exact path included.
+    kernels: prepared.backend === 'native' ? nativeKernels() : null,
   };
   const spectralCache: SpectralCache = options.spectralCache ?? new Map();
   const context = (onLayer?: (i: number) => void, onLayerResult?: RunContext['onLayerResult']): RunContext => ({
-    prepared, x0: x, nominal, spectralCache, spectral, signal: hooks.signal, onLayer, onLayerResult,
+    prepared, x0: x, nominal, spectralCache, spectral, signal: hooks.signal, onLayer, onLayerResult, times,
   });
 
   const tightnessRequest = options.lowerBound?.layers;
@@ -102,6 +110,7 @@ export async function analyzeNetwork(
     : null;
   // The lower bounds re-evaluate the network in float64 from x0, whatever provided the nominal values.
   const exactOutputs = tightnessOptions ? new NetworkTape(prepared).forward(x).outputs : null;
+  let tightnessMs = 0;
 
   const runs: EpsilonRun[] = options.epsilons.map((epsilon, epsilonIndex) => {
     const outcome = runEpsilon(
@@ -115,9 +124,11 @@ export async function analyzeNetwork(
       epsilon,
     );
     if (tightnessOptions && exactOutputs) {
+      const tightnessStarted = performance.now();
       layerTightness(prepared, x, exactOutputs, outcome.layers, outcome.masks, tightnessOptions).forEach((entry, k) => {
         if (entry) outcome.layers[k].tightness = entry;
       });
+      tightnessMs += performance.now() - tightnessStarted;
     }
     return {
       epsilon,
@@ -126,6 +137,7 @@ export async function analyzeNetwork(
     };
   });
 
+  const lowerBoundStarted = performance.now();
   if (options.lowerBound) {
     const search = new LowerBoundSearch(prepared, x, { ...options.lowerBound, signal: hooks.signal });
     // Ascending ε, so each search starts from the witnesses of the smaller balls inside it.
@@ -133,8 +145,11 @@ export async function analyzeNetwork(
     for (const i of order) runs[i].lowerBound = search.run(runs[i].epsilon);
   }
 
+  // The per-layer tightness ran inside the ε loop: it is lower-bound work too.
+  const lowerBoundMs = options.lowerBound ? performance.now() - lowerBoundStarted + tightnessMs : 0;
   const outputValues = tensorValue(nominal, x, network.output);
   const result: AnalysisResult = { inputShape: [...network.inputShape], outputSize: outputValues.length, runs };
+  const radiusStarted = performance.now();
   if (options.radius) {
     // Each logit may differ from its exact value by the provider's output error bound, where given.
     const logitError = network.output === NETWORK_INPUT ? 0 : (nominal.outputErrors?.[network.output] ?? 0);
@@ -143,7 +158,22 @@ export async function analyzeNetwork(
       tolerance: options.radiusTolerance ?? 1e-3,
     }, hooks);
   }
+  result.stats = engineStats(prepared.backend, prepared.counters, {
+    forwardMs, ...times, lowerBoundMs, radiusMs: options.radius ? performance.now() - radiusStarted : 0, totalMs: performance.now() - started,
+  });
   return result;
+}
+
+function engineStats(backend: OperatorBackend, counters: { applications: number; multiplyAdds: number }, phases: EngineStats['phases']): EngineStats {
+  const kernels = backend === 'native' ? nativeKernels() : null;
+  const described = kernels?.describe();
+  return {
+    backend,
+    ...(described ? { isa: described.isa, threads: described.threads } : {}),
+    phases,
+    operatorApplications: counters.applications,
+    multiplyAdds: counters.multiplyAdds,
+  };
 }
 
 function checkNominal(nominal: NominalValues, sizes: number[]): void {

@@ -115,12 +115,12 @@ function activationOf(p: PreparedLayer): Activation | undefined {
 
 const absoluteOperators = new WeakMap<PreparedLayer, AffineOperator>();
 
-function absoluteOperator(p: PreparedLayer): AffineOperator {
+function absoluteOperator(p: PreparedLayer, backend: PreparedNetwork['backend']): AffineOperator {
   let op = absoluteOperators.get(p);
   if (!op) {
     const lop = p.layer.op;
     if (lop.kind !== 'affine') throw new Error(`layer '${p.layer.label}' is not affine`);
-    op = createAffineOperator(absoluteLinear(lop.linear), p.layer.inputShapes[0], p.layer.label);
+    op = createAffineOperator(absoluteLinear(lop.linear), p.layer.inputShapes[0], p.layer.label, backend);
     absoluteOperators.set(p, op);
   }
   return op;
@@ -165,7 +165,7 @@ export const pureForward: ForwardProvider = (prepared, x0) => {
         pre = applyAffine(op.affine, inputs[0]);
         // |A| e_in + γ_m (|A||x̂| + |b|) = |A| (e_in + γ_m |x̂|) + γ_m |b|
         const g = gamma(innerLength(lop.linear));
-        const abs = absoluteOperator(p);
+        const abs = absoluteOperator(p, prepared.backend);
         preError = abs.linear.apply(inputs[0].map((v, i) => inErrors[0][i] + g * Math.abs(v)));
         if (abs.bias) for (let i = 0; i < preError.length; i++) preError[i] += g * abs.bias[i];
         const activation = lop.activation;

@@ -37,6 +37,22 @@ interface TensorState {
 /** ‖A‖ (and pool constants) per layer: independent of x0 and ε, computed once per model. */
 export type SpectralCache = Map<number, CertifiedNorm>;
 
+/** Time spent in the row-norm passes and in the certified norms, accumulated over runs. */
+export interface PhaseTimes {
+  rowNormsMs: number;
+  spectralMs: number;
+}
+
+function timed<T>(times: PhaseTimes | undefined, phase: keyof PhaseTimes, work: () => T): T {
+  if (!times) return work();
+  const started = performance.now();
+  try {
+    return work();
+  } finally {
+    times[phase] += performance.now() - started;
+  }
+}
+
 export interface RunContext {
   prepared: PreparedNetwork;
   x0: Float64Array;
@@ -47,6 +63,7 @@ export interface RunContext {
   onLayer?: (layerIndex: number) => void;
   /** Called with each layer's result as soon as it is known (the editor fills its rows as they come). */
   onLayerResult?: (result: LayerResult) => void;
+  times?: PhaseTimes;
 }
 
 export interface RunOutcome {
@@ -114,7 +131,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
         const pre = nominal.preActivations[index];
         if (!pre) throw new Error(`layer ${index} '${p.layer.label}': the forward provider gave no pre-activation`);
         const tau = smallestBound(nominal.preActivationErrors?.[index], nominal.absoluteError);
-        outcome = affineLayer(op.affine.linear, activation, pre, tau, inputs[0], options, conservativeNorm);
+        outcome = affineLayer(op.affine.linear, activation, pre, tau, inputs[0], options, conservativeNorm, ctx.times);
         break;
       }
       case 'activation': {
@@ -143,8 +160,8 @@ export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
       }
       case 'linearPool':
         if (op.linear instanceof GlobalAvgPoolOperator) outcome = globalAvgPool(op.linear, inputs[0]);
-        else if (op.linear instanceof AvgPoolOperator && op.linear.disjointWindows) outcome = orthogonalRows(op.linear, inputs[0]);
-        else outcome = loneLinear(op.linear, inputs[0], options, conservativeNorm);
+        else if (op.linear instanceof AvgPoolOperator && op.linear.disjointWindows) outcome = orthogonalRows(op.linear, inputs[0], ctx.times);
+        else outcome = loneLinear(op.linear, inputs[0], options, conservativeNorm, ctx.times);
         break;
       case 'reshape':
         outcome = {
@@ -245,17 +262,18 @@ function affineLayer(
   input: TensorState,
   options: (conservative: boolean) => SpectralOptions,
   conservativeNorm: (compute: () => CertifiedNorm) => CertifiedNorm,
+  times: PhaseTimes | undefined,
 ): LayerOutcome {
-  const rowSq = linear.rowNormsSquared(maskToVector(input.mask, linear.inSize));
+  const rowSq = timed(times, 'rowNormsMs', () => linear.rowNormsSquared(maskToVector(input.mask, linear.inSize)));
   const conservativeLinear = conservativeNorm(() => {
-    const norm = certifiedNorm(linear, null, null, options(true));
+    const norm = timed(times, 'spectralMs', () => certifiedNorm(linear, null, null, options(true)));
     const slope = activation ? globalSlope(activation) : 1;
     return slope === 1
       ? norm
       : { value: norm.value * slope, certificate: { ...norm.certificate, detail: `${norm.certificate.detail}, times the activation's global slope ${slope}` } };
   });
   if (!activation) {
-    const norm = certifiedNorm(linear, null, input.mask, options(false));
+    const norm = timed(times, 'spectralMs', () => certifiedNorm(linear, null, input.mask, options(false)));
     const mask = Uint8Array.from(rowSq, (s) => (s > 0 ? 1 : 0));
     return { local: norm.value, certificate: norm.certificate, conservative: conservativeLinear, mask };
   }
@@ -273,7 +291,7 @@ function affineLayer(
       hasStates = true;
     }
   }
-  const norm = certifiedNorm(linear, r, input.mask, options(false));
+  const norm = timed(times, 'spectralMs', () => certifiedNorm(linear, r, input.mask, options(false)));
   return {
     local: norm.value,
     certificate: norm.certificate,
@@ -323,13 +341,14 @@ function loneLinear(
   input: TensorState,
   options: (conservative: boolean) => SpectralOptions,
   conservativeNorm: (compute: () => CertifiedNorm) => CertifiedNorm,
+  times: PhaseTimes | undefined,
 ): LayerOutcome {
-  const norm = certifiedNorm(linear, null, input.mask, options(false));
-  const rowSq = linear.rowNormsSquared(maskToVector(input.mask, linear.inSize));
+  const norm = timed(times, 'spectralMs', () => certifiedNorm(linear, null, input.mask, options(false)));
+  const rowSq = timed(times, 'rowNormsMs', () => linear.rowNormsSquared(maskToVector(input.mask, linear.inSize)));
   return {
     local: norm.value,
     certificate: norm.certificate,
-    conservative: conservativeNorm(() => certifiedNorm(linear, null, null, options(true))),
+    conservative: conservativeNorm(() => timed(times, 'spectralMs', () => certifiedNorm(linear, null, null, options(true)))),
     mask: Uint8Array.from(rowSq, (s) => (s > 0 ? 1 : 0)),
   };
 }
@@ -338,11 +357,11 @@ function loneLinear(
  * A linear map whose rows have disjoint supports (average pooling without overlapping windows):
  * A D A^T is diagonal, so ‖A D‖ = the largest row norm ‖a_iᵀ D‖, computed exactly by the row-norm pass.
  */
-function orthogonalRows(linear: LinearOperator, input: TensorState): LayerOutcome {
+function orthogonalRows(linear: LinearOperator, input: TensorState, times: PhaseTimes | undefined): LayerOutcome {
   const largestRow = (rowSq: Float64Array) => Math.sqrt(rowSq.reduce((m, v) => Math.max(m, v), 0));
-  const rowSq = linear.rowNormsSquared(maskToVector(input.mask, linear.inSize));
+  const rowSq = timed(times, 'rowNormsMs', () => linear.rowNormsSquared(maskToVector(input.mask, linear.inSize)));
   const local = largestRow(rowSq);
-  const conservative = largestRow(linear.rowNormsSquared(maskToVector(null, linear.inSize)));
+  const conservative = largestRow(timed(times, 'rowNormsMs', () => linear.rowNormsSquared(maskToVector(null, linear.inSize))));
   const detail = 'rows with disjoint supports are orthogonal: the norm is the largest row norm';
   return {
     local,

@@ -6,6 +6,7 @@ import type { Model } from '../onnx/model';
 import { readModel } from '../onnx/reader';
 import type { BoundReport, EngineOptions, InputChoice } from '../shared/protocol';
 import { analyzeNetwork, type AnalyzeHooks, type SpectralCache } from './analyze';
+import { defaultBackend, requireNativeKernels, type OperatorBackend } from './native/kernels';
 import { NETWORK_INPUT } from './network';
 import { InputError, matchInputShape, parseJsonInput, parseNpy, syntheticInput, type NominalInput } from './nominalInput';
 import { loadAnalysisNetwork } from './loadNetwork';
@@ -27,6 +28,8 @@ export interface ModelAnalysisRequest {
     seed?: number;
     /** Search for a witnessed lower bound per ε and per small layer (default true). */
     lowerBound?: boolean;
+    /** Operators of conv and dense layers (default: the native kernels where built, else TypeScript). */
+    backend?: OperatorBackend;
   };
 }
 
@@ -103,6 +106,7 @@ function conservativeNormCache(key: string): SpectralCache {
 }
 
 export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: AnalyzeHooks = {}): Promise<BoundReport> {
+  const loadStarted = performance.now();
   const file = await stat(request.modelPath).catch(() => undefined);
   const model = await readModel(request.modelPath);
   const fileInput = await readRequestedInput(request.input, request.modelPath);
@@ -113,15 +117,19 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
   const outputShape = network.output === NETWORK_INPUT ? network.inputShape : network.layers[network.output].outputShape;
   const outputSize = outputShape.reduce((a, b) => a * b, 1);
   const options = request.options ?? {};
+  const loadMs = performance.now() - loadStarted;
+  const backend = options.backend ?? defaultBackend();
+  if (backend === 'native' && options.threads !== undefined) requireNativeKernels().setThreads(options.threads);
   const spectralKey = JSON.stringify([
     request.modelPath, file?.mtimeMs, file?.size, network.inputShape,
-    options.failureProbability, options.exactCutoff, options.lanczosSteps, options.seed,
+    options.failureProbability, options.exactCutoff, options.lanczosSteps, options.seed, options.backend ?? defaultBackend(),
   ]);
   const result = await analyzeNetwork(
     network,
     x0,
     {
       epsilons: request.epsilons,
+      backend,
       failureProbability: options.failureProbability,
       exactCutoff: options.exactCutoff,
       lanczosSteps: options.lanczosSteps,
@@ -140,5 +148,6 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
     runs: result.runs,
     radius: result.radius,
     notes,
+    ...(result.stats ? { stats: { ...result.stats, phases: { ...result.stats.phases, loadMs } } } : {}),
   };
 }

@@ -3,8 +3,10 @@
 import { UnsupportedLayerError } from './errors';
 import { NETWORK_INPUT, type Activation, type Layer, type Network, type Shape, type TensorRef } from './network';
 import { AvgPoolOperator, GlobalAvgPoolOperator } from './operators/avgPool';
+import { countedOperator, newCounters, type OperatorCounters } from './operators/countingOperator';
 import type { AffineOperator, LinearOperator } from './operators/linearOperator';
 import { MaxPool } from './operators/maxPool';
+import { defaultBackend, type OperatorBackend } from './native/kernels';
 import { createAffineOperator } from './operators/registry';
 import { transposeIndex } from './operators/transpose';
 
@@ -28,6 +30,10 @@ export interface PreparedLayer {
 
 export interface PreparedNetwork {
   network: Network;
+  /** Which operators conv and dense layers run on (the native float64 kernels or the TypeScript reference). */
+  backend: OperatorBackend;
+  /** Applications and multiply-adds of the conv, dense and affine operators so far. */
+  counters: OperatorCounters;
   inputSize: number;
   layers: PreparedLayer[];
 }
@@ -69,8 +75,22 @@ function checkActivation(activation: Activation, layer: Layer): void {
   }
 }
 
-export function prepareNetwork(network: Network): PreparedNetwork {
+/** Multiply-adds of one application of an affine layer's linear map. */
+function multiplyAddsOf(params: Layer['op'] & { kind: 'affine' }, outSize: number): number {
+  const linear = params.linear;
+  switch (linear.kind) {
+    case 'conv':
+      return outSize * linear.weightShape[1] * linear.weightShape[2] * linear.weightShape[3];
+    case 'dense':
+      return linear.outFeatures * linear.inFeatures;
+    case 'channelAffine':
+      return outSize;
+  }
+}
+
+export function prepareNetwork(network: Network, backend: OperatorBackend = defaultBackend()): PreparedNetwork {
   const inputSize = sizeOf(network.inputShape);
+  const counters = newCounters();
   const sizes: number[] = [];
   const sizeOfRef = (ref: TensorRef, name: string): number => {
     if (ref === NETWORK_INPUT) return inputSize;
@@ -102,8 +122,9 @@ export function prepareNetwork(network: Network): PreparedNetwork {
       case 'affine': {
         single();
         if (lop.activation) checkActivation(lop.activation, layer);
-        const affine = createAffineOperator(lop.linear, layer.inputShapes[0], name);
-        expectOut(affine.linear.outSize);
+        const built = createAffineOperator(lop.linear, layer.inputShapes[0], name, backend);
+        expectOut(built.linear.outSize);
+        const affine = { linear: countedOperator(built.linear, multiplyAddsOf(lop, built.linear.outSize), counters), bias: built.bias };
         op = { kind: 'affine', affine };
         break;
       }
@@ -164,7 +185,7 @@ export function prepareNetwork(network: Network): PreparedNetwork {
     return { layer, op, inSizes, outSize };
   });
   sizeOfRef(network.output, 'network output');
-  return { network, inputSize, layers };
+  return { network, backend, counters, inputSize, layers };
 }
 
 /** Concatenation in C order along the prepared axis: for each outer index, each input's block in turn. */

@@ -124,11 +124,27 @@ export interface RadiusResult {
   predictedClass: number;
 }
 
+/** Where the engine's time went, and how much operator work it did (for the CLI footer and the benchmark). */
+export interface EngineStats {
+  /** Operators of conv and dense layers: the native float64 kernels, or the TypeScript reference. */
+  backend: 'native' | 'typescript';
+  /** Instruction set and threads of the native kernels (native backend only). */
+  isa?: string;
+  threads?: number;
+  /** Wall time by phase, milliseconds. loadMs (read + normalise) is set by the model-file pipeline. */
+  phases: { loadMs?: number; forwardMs: number; rowNormsMs: number; spectralMs: number; lowerBoundMs: number; radiusMs: number; totalMs: number };
+  /** Applications of a conv/dense/affine operator (A x, Aᵀ y, row norms; a fused Gram product counts 2). */
+  operatorApplications: number;
+  /** Multiply-adds those applications performed (2 flops each). */
+  multiplyAdds: number;
+}
+
 export interface AnalysisResult {
   inputShape: number[];
   outputSize: number;
   runs: EpsilonRun[];
   radius?: RadiusResult;
+  stats?: EngineStats;
 }
 
 export type ProgressEvent =

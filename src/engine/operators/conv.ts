@@ -155,8 +155,15 @@ function validRange(offset: number, stride: number, inSize: number, outSize: num
   return [start, Math.max(start, end)];
 }
 
-export function createConv(params: ConvParams, inputShape: Shape, name: string): AffineOperator {
-  const linear = new ConvOperator(params.weight, convGeometry(params, inputShape, name));
+/** The layer with the TypeScript operator, or another implementation of the same geometry (registry.ts). */
+export function createConv(
+  params: ConvParams,
+  inputShape: Shape,
+  name: string,
+  makeLinear: (weight: Float32Array, geometry: ConvGeometry) => LinearOperator & { geometry: ConvGeometry } = (...args) =>
+    new ConvOperator(...args),
+): AffineOperator {
+  const linear = makeLinear(params.weight, convGeometry(params, inputShape, name));
   const g = linear.geometry;
   let bias: Float64Array | null = null;
   if (params.bias) {

@@ -66,8 +66,14 @@ export class DenseOperator implements LinearOperator {
   }
 }
 
-export function createDense(params: DenseParams, name: string): AffineOperator {
-  const linear = new DenseOperator(params.weight, params.outFeatures, params.inFeatures, name);
+/** The layer with the TypeScript operator, or another implementation of the same weights (registry.ts). */
+export function createDense(
+  params: DenseParams,
+  name: string,
+  makeLinear: (weight: Float32Array, outFeatures: number, inFeatures: number, name: string) => LinearOperator = (...args) =>
+    new DenseOperator(...args),
+): AffineOperator {
+  const linear = makeLinear(params.weight, params.outFeatures, params.inFeatures, name);
   if (params.bias && params.bias.length !== params.outFeatures) {
     throw new Error(`${name}: dense bias has ${params.bias.length} values, expected ${params.outFeatures}`);
   }

@@ -16,6 +16,10 @@ export interface LinearOperator {
    * read it directly from its weights; operators without it are materialised column by column.
    */
   denseBlock?(rows: Int32Array, cols: Int32Array): Float64Array;
+  /** Aᵀ diag(s) A x in one call, for operators that fuse the pair (s has the output's size). */
+  gram?(x: Float64Array, rowScaleSquared: Float64Array, out?: Float64Array): Float64Array;
+  /** A diag(d) Aᵀ y in one call (d has the input's size). */
+  gramOutput?(y: Float64Array, colScale: Float64Array, out?: Float64Array): Float64Array;
 }
 
 /** A linear operator plus the bias of the layer (length outSize), y = A x + b. */

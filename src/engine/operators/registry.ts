@@ -1,25 +1,37 @@
 // One entry per kind of linear map in the analysis graph; each builds its operator from the layer's
 // parameters and input shape. The faster onnxruntime path can register operators of the same contract.
+// The native backend (src/native) builds conv and dense layers on float64 kernels; channel affine maps
+// are elementwise and stay in TypeScript on both backends.
+import type { OperatorBackend } from '../native/kernels';
 import type { LinearParams, Shape } from '../network';
 import { createChannelAffine } from './channelAffine';
 import { createConv } from './conv';
 import { createDense } from './dense';
 import type { AffineOperator } from './linearOperator';
+import { NativeConvOperator } from './nativeConv';
+import { NativeDenseOperator } from './nativeDense';
 
 type Factory<K extends LinearParams['kind']> = (
   params: Extract<LinearParams, { kind: K }>,
   inputShape: Shape,
   name: string,
+  backend: OperatorBackend,
 ) => AffineOperator;
 
 const factories: { [K in LinearParams['kind']]: Factory<K> } = {
-  conv: (params, inputShape, name) => createConv(params, inputShape, name),
-  dense: (params, _inputShape, name) => createDense(params, name),
+  conv: (params, inputShape, name, backend) =>
+    backend === 'native'
+      ? createConv(params, inputShape, name, (weight, geometry) => new NativeConvOperator(weight, geometry))
+      : createConv(params, inputShape, name),
+  dense: (params, _inputShape, name, backend) =>
+    backend === 'native'
+      ? createDense(params, name, (weight, rows, cols, layer) => new NativeDenseOperator(weight, rows, cols, layer))
+      : createDense(params, name),
   channelAffine: (params, inputShape, name) => createChannelAffine(params, inputShape, name),
 };
 
-export function createAffineOperator(params: LinearParams, inputShape: Shape, name: string): AffineOperator {
+export function createAffineOperator(params: LinearParams, inputShape: Shape, name: string, backend: OperatorBackend): AffineOperator {
   const factory = factories[params.kind] as Factory<typeof params.kind> | undefined;
   if (!factory) throw new Error(`${name}: no operator for linear kind '${(params as { kind: string }).kind}'`);
-  return factory(params as never, inputShape, name);
+  return factory(params as never, inputShape, name, backend);
 }

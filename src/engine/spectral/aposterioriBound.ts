@@ -52,3 +52,13 @@ export function aposterioriUpper(alpha: readonly number[], beta: readonly number
   }
   return hi;
 }
+
+/**
+ * Whether τ (at or above every Ritz value) already satisfies the certificate's condition: the same test
+ * aposterioriUpper bisects on, evaluated once, so the stopping rule costs one pass over T per step.
+ */
+export function certifiesAt(alpha: readonly number[], beta: readonly number[], k: number, tau: number, logDelta0: number): boolean {
+  let logResidual = 0;
+  for (let i = 0; i < k; i++) logResidual += Math.log(beta[i]);
+  return logCharacteristic(alpha, beta, k, tau) >= logResidual - logDelta0;
+}

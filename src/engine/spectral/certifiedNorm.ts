@@ -6,8 +6,9 @@ import { throwIfCancelled, type CancelSignal } from '../errors';
 import type { LinearOperator } from '../operators/linearOperator';
 import { certifiedDelta } from './randomStartBound';
 import { certifiedLargestEigenvalue, gamma } from './choleskyCertificate';
-import { aposterioriUpper, logStartThreshold } from './aposterioriBound';
+import { aposterioriUpper, certifiesAt, logStartThreshold } from './aposterioriBound';
 import { lanczos, type LanczosStop } from './lanczos';
+import { nativeKernels, type NativeKernels } from '../native/kernels';
 
 export interface SpectralOptions {
   /** Use the exact path when the smaller active dimension is at most this. */
@@ -20,6 +21,8 @@ export interface SpectralOptions {
   lanczosTolerance: number;
   seed: number;
   signal?: CancelSignal;
+  /** Kernels for the dense exact path and the reorthogonalisation; null: TypeScript (default: native where built). */
+  kernels?: NativeKernels | null;
 }
 
 export const DEFAULT_SPECTRAL_OPTIONS: SpectralOptions = {
@@ -113,21 +116,33 @@ function exactNorm(op: LinearOperator, rowScale: Float64Array | null, rows: Int3
   const inner = byRows ? nc : nr;
   const side = byRows ? block : transpose(block, nr, nc);
   const gram = new Float64Array(k * k);
-  let trace = 0;
-  for (let i = 0; i < k; i++) {
-    const ri = i * inner;
-    for (let j = 0; j <= i; j++) {
-      const rj = j * inner;
-      let sum = 0;
-      for (let t = 0; t < inner; t++) sum += side[ri + t] * side[rj + t];
-      gram[i * k + j] = sum;
-      gram[j * k + i] = sum;
+  const kernels = options.kernels === undefined ? nativeKernels() : options.kernels;
+  if (kernels) {
+    kernels.gramMatrix(side, k, inner, gram);
+  } else {
+    for (let i = 0; i < k; i++) {
+      const ri = i * inner;
+      for (let j = 0; j <= i; j++) {
+        const rj = j * inner;
+        let sum = 0;
+        for (let t = 0; t < inner; t++) sum += side[ri + t] * side[rj + t];
+        gram[i * k + j] = sum;
+        gram[j * k + i] = sum;
+      }
     }
-    trace += gram[i * k + i];
   }
-  const estimate = lanczos((v) => symmetricProduct(gram, k, v), k, Math.min(k, EXACT_ESTIMATE_STEPS), options.seed, options.signal).theta;
+  let trace = 0;
+  for (let i = 0; i < k; i++) trace += gram[i * k + i];
+  const product = kernels
+    ? (v: Float64Array) => {
+        const out = new Float64Array(k);
+        kernels.matVec(gram, k, k, v, out);
+        return out;
+      }
+    : (v: Float64Array) => symmetricProduct(gram, k, v);
+  const estimate = lanczos(product, k, Math.min(k, EXACT_ESTIMATE_STEPS), options.seed, options.signal, undefined, kernels).theta;
   throwIfCancelled(options.signal);
-  const { upper } = certifiedLargestEigenvalue(gram, k, estimate);
+  const { upper } = certifiedLargestEigenvalue(gram, k, estimate, kernels);
   // The computed Gram matrix differs from the exact one of the block by at most γ_{inner}·Σ|m_it||m_jt|
   // per entry, so by at most γ_{inner}·trace in norm; the materialised entries carry ≤ 2u relative
   // rounding (row scaling), which γ_{inner+4} also covers.
@@ -178,23 +193,38 @@ function lanczosNorm(
   // Iterate on the smaller side; vectors live in the compressed active coordinates.
   const onInputSide = cols.length <= rows.length;
   const n = onInputSide ? cols.length : rows.length;
+  // Coordinates outside the active ones are never written, so the full-size buffers stay zero there.
   const fullIn = new Float64Array(op.inSize);
   const fullOut = new Float64Array(op.outSize);
+  // Operators that fuse the pair (the native kernels) get the scales once and reused output buffers.
+  const inputGram = onInputSide && op.gram ? op.gram.bind(op) : null;
+  const outputGram = !onInputSide && op.gramOutput ? op.gramOutput.bind(op) : null;
+  const rowScaleSquared = inputGram ? Float64Array.from(rowScale ?? new Float64Array(op.outSize).fill(1), (r) => r * r) : null;
+  const colScale = outputGram ? Float64Array.from(colMask ?? new Uint8Array(op.inSize).fill(1)) : null;
+  const fusedOut = new Float64Array(inputGram ? op.inSize : outputGram ? op.outSize : 0);
   const applyS = (v: Float64Array): Float64Array => {
     const result = new Float64Array(n);
     if (onInputSide) {
-      fullIn.fill(0);
       for (let b = 0; b < n; b++) fullIn[cols[b]] = v[b];
-      const y = op.apply(fullIn);
-      if (rowScale) for (let i = 0; i < y.length; i++) y[i] *= rowScale[i] * rowScale[i];
-      const x = op.applyTranspose(y);
+      let x: Float64Array;
+      if (inputGram && rowScaleSquared) {
+        x = inputGram(fullIn, rowScaleSquared, fusedOut);
+      } else {
+        const y = op.apply(fullIn);
+        if (rowScale) for (let i = 0; i < y.length; i++) y[i] *= rowScale[i] * rowScale[i];
+        x = op.applyTranspose(y);
+      }
       for (let b = 0; b < n; b++) result[b] = x[cols[b]];
     } else {
-      fullOut.fill(0);
       for (let a = 0; a < n; a++) fullOut[rows[a]] = rowScale ? v[a] * rowScale[rows[a]] : v[a];
-      const x = op.applyTranspose(fullOut);
-      if (colMask) for (let j = 0; j < x.length; j++) if (!colMask[j]) x[j] = 0;
-      const y = op.apply(x);
+      let y: Float64Array;
+      if (outputGram && colScale) {
+        y = outputGram(fullOut, colScale, fusedOut);
+      } else {
+        const x = op.applyTranspose(fullOut);
+        if (colMask) for (let j = 0; j < x.length; j++) if (!colMask[j]) x[j] = 0;
+        y = op.apply(x);
+      }
       for (let a = 0; a < n; a++) result[a] = rowScale ? y[rows[a]] * rowScale[rows[a]] : y[rows[a]];
     }
     return result;
@@ -206,8 +236,8 @@ function lanczosNorm(
   const maxSteps = Math.min(options.lanczosSteps, n - 1);
   const logDelta0 = logStartThreshold(n, options.failureProbability / 2);
   const converged: LanczosStop = (alpha, beta, k, theta) =>
-    theta > 0 && aposterioriUpper(alpha, beta, k, theta, logDelta0) <= theta * (1 + options.lanczosTolerance);
-  const run = lanczos(applyS, n, maxSteps, options.seed, options.signal, converged);
+    theta > 0 && certifiesAt(alpha, beta, k, theta * (1 + options.lanczosTolerance), logDelta0);
+  const run = lanczos(applyS, n, maxSteps, options.seed, options.signal, converged, options.kernels === undefined ? nativeKernels() : options.kernels);
   const { theta, steps: taken } = run;
   const aposteriori = aposterioriUpper(run.alpha, run.beta, taken, theta, logDelta0);
   const priorDelta = taken === maxSteps ? certifiedDelta(n, taken, options.failureProbability / 2) : 1;

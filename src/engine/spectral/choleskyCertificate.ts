@@ -4,6 +4,8 @@
 // floating-point arithmetic (|fl(a ∘ b) − a ∘ b| ≤ u|a ∘ b|, no underflow) and the usual dot-product
 // bound |fl(Σ a_p b_p) − Σ a_p b_p| ≤ γ_m Σ |a_p b_p| with γ_m = m u / (1 − m u).
 
+import { nativeKernels, type NativeKernels } from '../native/kernels';
+
 const UNIT_ROUNDOFF = Number.EPSILON / 2;
 
 export function gamma(m: number): number {
@@ -15,7 +17,7 @@ export function gamma(m: number): number {
  * undefined when the factorisation breaks down (τ is then too small, or too close to λ_max).
  * `gram` is row-major k×k and symmetric.
  */
-export function certifyBelow(gram: Float64Array, k: number, tau: number): number | undefined {
+export function certifyBelow(gram: Float64Array, k: number, tau: number, kernels: NativeKernels | null = nativeKernels()): number | undefined {
   const m = new Float64Array(k * k);
   let diagonalRounding = 0;
   for (let i = 0; i < k; i++) {
@@ -24,12 +26,71 @@ export function certifyBelow(gram: Float64Array, k: number, tau: number): number
     // fl(τ − g_ii) is off by at most u|m_ii|: a diagonal perturbation of M.
     diagonalRounding = Math.max(diagonalRounding, UNIT_ROUNDOFF * Math.abs(m[i * k + i]));
   }
+  const sums = kernels ? kernels.choleskyResidual(m, k) : choleskyResidual(m, k);
+  if (!sums) return undefined;
+  const [residualSquares, rowNormSum, mSquares] = sums;
+  // ‖E_exact‖₂ ≤ ‖E_computed‖_F + γ_{k+1}(Σ_i ‖l_i‖² + ‖M‖_F); the sums themselves are inflated by
+  // (1 + γ_{2k²}) to cover their own rounding.
+  const slack = 1 + gamma(2 * k * k + 4);
+  const residual = (Math.sqrt(residualSquares) + gamma(k + 1) * (rowNormSum + Math.sqrt(mSquares))) * slack;
+  return tau + (residual + diagonalRounding) * slack;
+}
+
+/**
+ * Certified λ_max(G) from an estimate that may be slightly low: tries τ = estimate + ρ·scale with ρ
+ * growing tenfold until the factorisation succeeds, then narrows τ by bisection between the last
+ * failure and the success, so a low estimate costs time, not tightness.
+ */
+export function certifiedLargestEigenvalue(
+  gram: Float64Array,
+  k: number,
+  estimate: number,
+  kernels: NativeKernels | null = nativeKernels(),
+): { upper: number; attempts: number } {
+  let scale = Math.max(Math.abs(estimate), Number.MIN_VALUE);
+  for (let i = 0; i < k; i++) scale = Math.max(scale, gram[i * k + i]);
+  const base = Math.max(estimate, 0);
+  let attempts = 0;
+  let failedTau: number | undefined;
+  for (let relative = 1e-12; relative <= 1e6; relative *= 10) {
+    const tau = base + relative * scale;
+    attempts++;
+    let upper = certifyBelow(gram, k, tau, kernels);
+    if (upper === undefined) {
+      failedTau = tau;
+      continue;
+    }
+    let successTau = tau;
+    for (let step = 0; failedTau !== undefined && step < BISECTION_STEPS; step++) {
+      const middle = (failedTau + successTau) / 2;
+      attempts++;
+      const candidate = certifyBelow(gram, k, middle, kernels);
+      if (candidate === undefined) {
+        failedTau = middle;
+      } else {
+        successTau = middle;
+        upper = Math.min(upper, candidate);
+      }
+    }
+    return { upper, attempts };
+  }
+  throw new Error(`could not certify the largest eigenvalue of a ${k}×${k} Gram matrix (non-finite entries?)`);
+}
+
+const BISECTION_STEPS = 8;
+
+/**
+ * Cholesky of M (row-major k×k, lower triangle used) and the sums the bound needs, or null when a
+ * pivot is not positive: [Σ e_ij², Σ_i ‖l_i‖², Σ m_ij²] over the whole of E = M − LLᵀ and M (the
+ * lower triangle, off-diagonal entries counted twice). The native kernels compute the same sums.
+ */
+function choleskyResidual(m: Float64Array, k: number): [number, number, number] | null {
   // Cholesky, lower triangle in place (row-major): L is stored in m's lower triangle.
   const l = new Float64Array(k * k);
   for (let j = 0; j < k; j++) {
     let pivot = m[j * k + j];
     for (let p = 0; p < j; p++) pivot -= l[j * k + p] * l[j * k + p];
-    if (!(pivot > 0)) return undefined;
+    if (!(pivot > 0)) return null;
     const ljj = Math.sqrt(pivot);
     l[j * k + j] = ljj;
     for (let i = j + 1; i < k; i++) {
@@ -60,47 +121,5 @@ export function certifyBelow(gram: Float64Array, k: number, tau: number): number
       mSquares += weight * m[i * k + j] * m[i * k + j];
     }
   }
-  // ‖E_exact‖₂ ≤ ‖E_computed‖_F + γ_{k+1}(Σ_i ‖l_i‖² + ‖M‖_F); the sums themselves are inflated by
-  // (1 + γ_{2k²}) to cover their own rounding.
-  const slack = 1 + gamma(2 * k * k + 4);
-  const residual = (Math.sqrt(residualSquares) + gamma(k + 1) * (rowNormSum + Math.sqrt(mSquares))) * slack;
-  return tau + (residual + diagonalRounding) * slack;
+  return [residualSquares, rowNormSum, mSquares];
 }
-
-/**
- * Certified λ_max(G) from an estimate that may be slightly low: tries τ = estimate + ρ·scale with ρ
- * growing tenfold until the factorisation succeeds, then narrows τ by bisection between the last
- * failure and the success, so a low estimate costs time, not tightness.
- */
-export function certifiedLargestEigenvalue(gram: Float64Array, k: number, estimate: number): { upper: number; attempts: number } {
-  let scale = Math.max(Math.abs(estimate), Number.MIN_VALUE);
-  for (let i = 0; i < k; i++) scale = Math.max(scale, gram[i * k + i]);
-  const base = Math.max(estimate, 0);
-  let attempts = 0;
-  let failedTau: number | undefined;
-  for (let relative = 1e-12; relative <= 1e6; relative *= 10) {
-    const tau = base + relative * scale;
-    attempts++;
-    let upper = certifyBelow(gram, k, tau);
-    if (upper === undefined) {
-      failedTau = tau;
-      continue;
-    }
-    let successTau = tau;
-    for (let step = 0; failedTau !== undefined && step < BISECTION_STEPS; step++) {
-      const middle = (failedTau + successTau) / 2;
-      attempts++;
-      const candidate = certifyBelow(gram, k, middle);
-      if (candidate === undefined) {
-        failedTau = middle;
-      } else {
-        successTau = middle;
-        upper = Math.min(upper, candidate);
-      }
-    }
-    return { upper, attempts };
-  }
-  throw new Error(`could not certify the largest eigenvalue of a ${k}×${k} Gram matrix (non-finite entries?)`);
-}
-
-const BISECTION_STEPS = 8;

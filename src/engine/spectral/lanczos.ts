@@ -1,6 +1,7 @@
 // The Lanczos recurrence with full reorthogonalisation, shared by the certified operator norms and
 // the eigenvalue estimate of the dense exact path.
 import { throwIfCancelled, type CancelSignal } from '../errors';
+import { nativeKernels, type NativeKernels } from '../native/kernels';
 import { SeededRandom } from '../random';
 import { largestTridiagonalEigenvalue } from './tridiagonal';
 
@@ -31,36 +32,49 @@ export function lanczos(
   seed: number,
   signal?: CancelSignal,
   stop?: LanczosStop,
+  /** Kernels for the reorthogonalisation; null runs it in TypeScript (default: the native ones where built). */
+  kernels: NativeKernels | null = nativeKernels(),
 ): LanczosRun {
   const steps = Math.min(maxSteps, n);
   const random = new SeededRandom(seed);
-  const basis: Float64Array[] = [];
+  // The Lanczos vectors one after another in one buffer (its pages are only touched as it fills), so
+  // the native kernels can reorthogonalise against all of them in one call.
+  const store = new Float64Array(steps * n);
+  const basis = (i: number) => store.subarray(i * n, (i + 1) * n);
+  const coefficients = new Float64Array(steps);
   const alpha: number[] = [];
   const beta: number[] = [];
-  let q: Float64Array = new Float64Array(n);
+  let q: Float64Array = basis(0);
   for (let i = 0; i < n; i++) q[i] = random.gaussian();
   scale(q, 1 / norm(q));
   let taken = 0;
   let invariantResidual: number | null = null;
   for (let j = 0; j < steps; j++) {
     throwIfCancelled(signal);
-    basis.push(q);
     const w = applyS(q);
     const a = dot(q, w);
     alpha.push(a);
     axpy(-a, q, w);
-    if (j > 0) axpy(-beta[j - 1], basis[j - 1], w);
+    if (j > 0) axpy(-beta[j - 1], basis(j - 1), w);
     // Full reorthogonalisation against every stored Lanczos vector; a second pass only when the first
     // cancelled most of w (Kahan–Parlett "twice is enough" criterion).
-    let before = norm(w);
-    for (let pass = 0; pass < 2; pass++) {
-      for (const v of basis) axpy(-dot(v, w), v, w);
-      const after = norm(w);
-      if (after > 0.7 * before) break;
-      before = after;
+    let b: number;
+    if (kernels) {
+      b = kernels.orthogonalize(store, n, j + 1, w, coefficients);
+    } else {
+      let before = norm(w);
+      for (let pass = 0; pass < 2; pass++) {
+        for (let i = 0; i <= j; i++) {
+          const v = basis(i);
+          axpy(-dot(v, w), v, w);
+        }
+        const after = norm(w);
+        if (after > 0.7 * before) break;
+        before = after;
+      }
+      b = norm(w);
     }
     taken = j + 1;
-    const b = norm(w);
     const previous = beta.length > 0 ? beta[beta.length - 1] : 0;
     beta.push(b);
     if (j === steps - 1) break;
@@ -69,8 +83,9 @@ export function lanczos(
       break;
     }
     if (stop && stop(alpha, beta, taken, Math.max(0, largestTridiagonalEigenvalue(alpha, beta, taken)))) break;
-    scale(w, 1 / b);
-    q = w;
+    q = basis(j + 1);
+    q.set(w);
+    scale(q, 1 / b);
   }
   return { theta: Math.max(0, largestTridiagonalEigenvalue(alpha, beta, taken)), steps: taken, invariantResidual, alpha, beta };
 }

@@ -112,7 +112,7 @@ export function layerTightness(
       layers: [{ ...p.layer, inputs: [NETWORK_INPUT] }],
       output: 0,
     };
-    const search = new LowerBoundSearch(prepareNetwork(single), input, {
+    const search = new LowerBoundSearch(prepareNetwork(single, prepared.backend), input, {
       budget: options.budget ?? 60,
       seed: options.seed,
       inputMask: mask,

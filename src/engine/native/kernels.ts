@@ -1,0 +1,83 @@
+// Loads the native float64 kernels (src/native, built by esbuild.mjs into dist/native/kernels.node).
+// Looked up beside the running bundle (dist/*.js) and, for the sources run by tsx, in the repository's
+// dist/. LIPSCHITZ_LENS_KERNELS=typescript forces the TypeScript operators (the reference path).
+
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface NativeKernels {
+  convPlan(weight: Float32Array, shape: Int32Array): object;
+  convForward(plan: object, x: Float64Array, y: Float64Array, batch: number, squared: boolean): void;
+  convAdjoint(plan: object, y: Float64Array, x: Float64Array, batch: number): void;
+  /** out = Aᵀ diag(scale) A v (input side), or A diag(scale) Aᵀ v (output side). */
+  convGram(plan: object, v: Float64Array, scale: Float64Array, out: Float64Array, outputSide: boolean): void;
+  denseForward(weight: Float32Array, rows: number, cols: number, x: Float64Array, y: Float64Array, batch: number, squared: boolean): void;
+  denseAdjoint(weight: Float32Array, rows: number, cols: number, y: Float64Array, x: Float64Array, batch: number): void;
+  denseGram(weight: Float32Array, rows: number, cols: number, scale: Float64Array, x: Float64Array, out: Float64Array, batch: number): void;
+  /** out = W diag(scale) Wᵀ y. */
+  denseGramOutput(weight: Float32Array, rows: number, cols: number, scale: Float64Array, y: Float64Array, out: Float64Array): void;
+  /** w −= V (Vᵀ w) over the first `count` rows of V (twice when the first pass cancels most of w); returns ‖w‖. */
+  orthogonalize(basis: Float64Array, n: number, count: number, w: Float64Array, coefficients: Float64Array): number;
+  /** y = A x for a row-major float64 matrix. */
+  matVec(matrix: Float64Array, rows: number, cols: number, x: Float64Array, y: Float64Array): void;
+  /** G = B Bᵀ for a row-major k × inner block. */
+  gramMatrix(block: Float64Array, k: number, inner: number, gram: Float64Array): void;
+  /** The sums of choleskyCertificate.ts for M = L Lᵀ + E, or null when a pivot is not positive. */
+  choleskyResidual(matrix: Float64Array, k: number): [number, number, number] | null;
+  setThreads(threads: number): void;
+  describe(): { isa: string; threads: number };
+}
+
+export type OperatorBackend = 'native' | 'typescript';
+
+let loaded: { kernels: NativeKernels | null; problem: string } | undefined;
+
+function candidates(): string[] {
+  return [join(__dirname, 'native', 'kernels.node'), join(__dirname, '..', '..', '..', 'dist', 'native', 'kernels.node')];
+}
+
+/** Every function the TypeScript side calls: a stale build that lacks one is refused at load, not mid-analysis. */
+const REQUIRED: readonly (keyof NativeKernels)[] = [
+  'convPlan', 'convForward', 'convAdjoint', 'convGram', 'denseForward', 'denseAdjoint', 'denseGram', 'denseGramOutput',
+  'orthogonalize', 'matVec', 'gramMatrix', 'choleskyResidual', 'setThreads', 'describe',
+];
+
+function load(): { kernels: NativeKernels | null; problem: string } {
+  if (process.env.LIPSCHITZ_LENS_KERNELS === 'typescript') return { kernels: null, problem: 'LIPSCHITZ_LENS_KERNELS=typescript' };
+  const path = candidates().find((p) => existsSync(p));
+  if (!path) return { kernels: null, problem: 'dist/native/kernels.node was not built (no C++ compiler?); run `node esbuild.mjs`' };
+  let kernels: Partial<NativeKernels>;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    kernels = require(path) as Partial<NativeKernels>;
+  } catch (error) {
+    return { kernels: null, problem: `${path} does not load: ${(error as Error).message}` };
+  }
+  const missing = REQUIRED.filter((name) => typeof kernels[name] !== 'function');
+  if (missing.length > 0) return { kernels: null, problem: `${path} is a stale build without ${missing.join(', ')}; rebuild with \`node esbuild.mjs\`` };
+  return { kernels: kernels as NativeKernels, problem: '' };
+}
+
+/** The native kernels, or null when they are not available (see nativeProblem()). */
+export function nativeKernels(): NativeKernels | null {
+  loaded ??= load();
+  return loaded.kernels;
+}
+
+/** Why the native kernels are not available ('' when they are). */
+export function nativeProblem(): string {
+  loaded ??= load();
+  return loaded.problem;
+}
+
+/** 'native' where the kernels load, else 'typescript'. */
+export function defaultBackend(): OperatorBackend {
+  return nativeKernels() ? 'native' : 'typescript';
+}
+
+/** The kernels, for a caller that asked for the native backend explicitly. */
+export function requireNativeKernels(): NativeKernels {
+  const kernels = nativeKernels();
+  if (!kernels) throw new Error(`native kernels unavailable: ${nativeProblem()}`);
+  return kernels;
+}

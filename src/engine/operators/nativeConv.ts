@@ -1,0 +1,60 @@
+// The convolution of conv.ts on the native float64 kernels (src/native): same geometry, same float32
+// weights widened exactly, float64 sums, so it agrees with ConvOperator to rounding (tested).
+import { requireNativeKernels, type NativeKernels } from '../native/kernels';
+import type { ConvGeometry } from './conv';
+import { checkLength, type LinearOperator } from './linearOperator';
+
+function shapeVector(g: ConvGeometry): Int32Array {
+  return Int32Array.from([
+    g.inChannels, g.inHeight, g.inWidth, g.outChannels, g.outHeight, g.outWidth, g.kernelH, g.kernelW,
+    g.strideH, g.strideW, g.padTop, g.padLeft, g.dilationH, g.dilationW, g.group,
+  ]);
+}
+
+export class NativeConvOperator implements LinearOperator {
+  readonly inSize: number;
+  readonly outSize: number;
+  private readonly kernels: NativeKernels;
+  private readonly plan: object;
+
+  constructor(weight: Float32Array, readonly geometry: ConvGeometry) {
+    const g = geometry;
+    this.inSize = g.inChannels * g.inHeight * g.inWidth;
+    this.outSize = g.outChannels * g.outHeight * g.outWidth;
+    this.kernels = requireNativeKernels();
+    this.plan = this.kernels.convPlan(weight, shapeVector(g));
+  }
+
+  apply(x: Float64Array): Float64Array {
+    checkLength('conv apply', x.length, this.inSize);
+    const y = new Float64Array(this.outSize);
+    this.kernels.convForward(this.plan, x, y, 1, false);
+    return y;
+  }
+
+  applyTranspose(y: Float64Array): Float64Array {
+    checkLength('conv applyTranspose', y.length, this.outSize);
+    const x = new Float64Array(this.inSize);
+    this.kernels.convAdjoint(this.plan, y, x, 1);
+    return x;
+  }
+
+  /** Aᵀ diag(s) A x in one call. */
+  gram(x: Float64Array, rowScaleSquared: Float64Array, out = new Float64Array(this.inSize)): Float64Array {
+    this.kernels.convGram(this.plan, x, rowScaleSquared, out, false);
+    return out;
+  }
+
+  /** A diag(d) Aᵀ y in one call. */
+  gramOutput(y: Float64Array, colScale: Float64Array, out = new Float64Array(this.outSize)): Float64Array {
+    this.kernels.convGram(this.plan, y, colScale, out, true);
+    return out;
+  }
+
+  rowNormsSquared(d: Float64Array): Float64Array {
+    checkLength('conv rowNormsSquared', d.length, this.inSize);
+    const y = new Float64Array(this.outSize);
+    this.kernels.convForward(this.plan, d, y, 1, true);
+    return y;
+  }
+}

@@ -1,0 +1,47 @@
+// The dense layer of dense.ts on the native float64 kernels: the float32 weights are read in place
+// (never copied), and the Gram product Wᵀ diag(s) W x reads each row once for both products.
+import { requireNativeKernels, type NativeKernels } from '../native/kernels';
+import { DenseOperator } from './dense';
+import { checkLength } from './linearOperator';
+
+export class NativeDenseOperator extends DenseOperator {
+  private readonly kernels: NativeKernels;
+
+  constructor(private readonly weights: Float32Array, outFeatures: number, inFeatures: number, name: string) {
+    super(weights, outFeatures, inFeatures, name);
+    this.kernels = requireNativeKernels();
+  }
+
+  override apply(x: Float64Array): Float64Array {
+    checkLength('dense apply', x.length, this.inSize);
+    const y = new Float64Array(this.outSize);
+    this.kernels.denseForward(this.weights, this.outSize, this.inSize, x, y, 1, false);
+    return y;
+  }
+
+  override applyTranspose(y: Float64Array): Float64Array {
+    checkLength('dense applyTranspose', y.length, this.outSize);
+    const x = new Float64Array(this.inSize);
+    this.kernels.denseAdjoint(this.weights, this.outSize, this.inSize, y, x, 1);
+    return x;
+  }
+
+  override rowNormsSquared(d: Float64Array): Float64Array {
+    checkLength('dense rowNormsSquared', d.length, this.inSize);
+    const y = new Float64Array(this.outSize);
+    this.kernels.denseForward(this.weights, this.outSize, this.inSize, d, y, 1, true);
+    return y;
+  }
+
+  /** Aᵀ diag(s) A x in one pass over the weights. */
+  gram(x: Float64Array, rowScaleSquared: Float64Array, out = new Float64Array(this.inSize)): Float64Array {
+    this.kernels.denseGram(this.weights, this.outSize, this.inSize, rowScaleSquared, x, out, 1);
+    return out;
+  }
+
+  /** A diag(d) Aᵀ y. */
+  gramOutput(y: Float64Array, colScale: Float64Array, out = new Float64Array(this.outSize)): Float64Array {
+    this.kernels.denseGramOutput(this.weights, this.outSize, this.inSize, colScale, y, out);
+    return out;
+  }
+}

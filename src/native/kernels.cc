@@ -1,0 +1,748 @@
+// N-API module of the fast operator path: float64 convolution, dense and reorthogonalisation kernels
+// (kernelsImpl.h) behind a persistent pool of threads, with the instruction set chosen once at load.
+// Every entry point validates its arguments and throws a JavaScript error naming the bad one; the
+// engine's TypeScript operators (src/engine/operators) are the reference these must agree with.
+
+#include <node_api.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kernels.h"
+
+namespace {
+
+struct Kernels {
+  const char* name;
+  int (*registerRows)();
+  int (*positionBlock)(long);
+  long (*panelSize)(int, int);
+  void (*packPanels)(const float*, int, int, bool, bool, double*);
+  long (*convScratchSize)(const ConvShape&);
+  void (*convForwardTask)(const ConvShape&, const double*, const double*, double*, int, long, int, int, int, double*);
+  void (*convAdjointTask)(const ConvShape&, const double*, const double*, double*, int, long, int, int, int, double*);
+  void (*denseForwardRows)(const float*, long, const double*, double*, long, int, bool, long, long);
+  void (*denseAdjointRows)(const float*, long, const double*, double*, long, int, long, long);
+  void (*denseGramRows)(const float*, long, const double*, const double*, double*, int, long, long);
+  void (*partialDots)(const double*, long, int, const double*, double*, long, long);
+  double (*subtractCombination)(const double*, long, int, const double*, double*, long, long);
+};
+
+#define LL_KERNELS(NS)                                                                                            \
+  Kernels {                                                                                                     \
+    #NS, NS::registerRows, NS::positionBlock, NS::panelSize, NS::packPanels, NS::convScratchSize,               \
+        NS::convForwardTask, NS::convAdjointTask, NS::denseForwardRows, NS::denseAdjointRows, NS::denseGramRows, \
+        NS::partialDots, NS::subtractCombination                                                                \
+  }
+
+// The widest instruction set the CPU has; LIPSCHITZ_LENS_ISA=avx2|generic asks for a narrower one
+// (the tests run every build against the TypeScript reference this way).
+Kernels chooseKernels() {
+  const char* requested = std::getenv("LIPSCHITZ_LENS_ISA");
+  const std::string cap = requested ? requested : "";
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (cap != "avx2" && cap != "generic" && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")) return LL_KERNELS(avx512);
+  if (cap != "generic" && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return LL_KERNELS(avx2);
+#endif
+  return LL_KERNELS(generic);
+}
+
+const Kernels K = chooseKernels();
+
+// A fixed set of worker threads; run() hands every thread (the caller is thread 0) the same job and
+// returns when all have finished it. Jobs partition their work statically by thread index, so results
+// do not depend on scheduling.
+class Pool {
+ public:
+  ~Pool() { resize(1); }
+
+  void startOnce() {
+    std::call_once(started_, [this] { resize((int)std::max(1u, std::thread::hardware_concurrency())); });
+  }
+
+  int size() const { return (int)workers_.size() + 1; }
+
+  void resize(int threads) {
+    std::lock_guard<std::mutex> serial(callers_);
+    threads = std::max(1, threads);
+    if (threads == size()) return;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+      generation_++;
+    }
+    wake_.notify_all();
+    for (auto& t : workers_) t.join();
+    workers_.clear();
+    stop_ = false;
+    for (int i = 1; i < threads; i++) workers_.emplace_back([this, i] { loop(i); });
+  }
+
+  void run(int threads, const std::function<void(int, int)>& job) {
+    // One caller at a time: the module may be loaded by several worker threads of one process.
+    std::lock_guard<std::mutex> serial(callers_);
+    threads = std::max(1, std::min(threads, size()));
+    if (threads == 1) {
+      job(0, 1);
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      job_ = &job;
+      active_ = threads;
+      pending_ = threads - 1;
+      generation_++;
+    }
+    wake_.notify_all();
+    job(0, threads);
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [this] { return pending_ == 0; });
+    job_ = nullptr;
+  }
+
+ private:
+  void loop(int index) {
+    long seen = 0;
+    for (;;) {
+      const std::function<void(int, int)>* job;
+      int active;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return generation_ != seen; });
+        seen = generation_;
+        if (stop_) return;
+        job = job_;
+        active = active_;
+      }
+      if (job && index < active) {
+        (*job)(index, active);
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (--pending_ == 0) done_.notify_one();
+      }
+    }
+  }
+
+  std::vector<std::thread> workers_;
+  std::mutex callers_;
+  std::mutex mutex_;
+  std::condition_variable wake_, done_;
+  const std::function<void(int, int)>* job_ = nullptr;
+  int active_ = 0;
+  int pending_ = 0;
+  long generation_ = 0;
+  bool stop_ = false;
+  std::once_flag started_;
+};
+
+Pool pool;
+
+struct Range {
+  long begin, end;
+};
+
+Range share(long total, int part, int parts) {
+  return {total * part / parts, total * (part + 1) / parts};
+}
+
+// Work below this many multiply-adds runs on the calling thread alone (waking the pool costs ~10 µs).
+constexpr double PARALLEL_WORK = 2e5;
+
+int threadsFor(double multiplyAdds) { return multiplyAdds < PARALLEL_WORK ? 1 : pool.size(); }
+
+// Per-thread working memory, kept between calls (every kernel writes what it later reads).
+double* scratchFor(long size) {
+  static thread_local std::vector<double> buffer;
+  if ((long)buffer.size() < size) buffer.resize((size_t)size);
+  return buffer.data();
+}
+
+// ---- argument helpers ----
+
+struct ArgumentError {
+  std::string message;
+};
+
+napi_value throwError(napi_env env, const std::string& message) {
+  napi_throw_error(env, nullptr, message.c_str());
+  return nullptr;
+}
+
+template <typename T>
+T* typedArray(napi_env env, napi_value value, napi_typedarray_type expected, size_t length, const char* what) {
+  bool is = false;
+  napi_is_typedarray(env, value, &is);
+  if (!is) throw ArgumentError{std::string(what) + " is not a typed array"};
+  napi_typedarray_type type;
+  size_t actual;
+  void* data;
+  napi_get_typedarray_info(env, value, &type, &actual, &data, nullptr, nullptr);
+  if (type != expected) {
+    throw ArgumentError{std::string(what) + (expected == napi_float64_array ? " must be a Float64Array" : expected == napi_float32_array ? " must be a Float32Array" : " must be an Int32Array")};
+  }
+  if (length != (size_t)-1 && actual != length) {
+    throw ArgumentError{std::string(what) + " has " + std::to_string(actual) + " values, expected " + std::to_string(length)};
+  }
+  return static_cast<T*>(data);
+}
+
+size_t lengthOf(napi_env env, napi_value value) {
+  napi_typedarray_type type;
+  size_t length = 0;
+  napi_get_typedarray_info(env, value, &type, &length, nullptr, nullptr, nullptr);
+  return length;
+}
+
+// Sizes, counts and batches: whole numbers from `min` to 2^31 (typed arrays hold at most 2^32 values).
+long integer(napi_env env, napi_value value, const char* what, long min) {
+  double result;
+  if (napi_get_value_double(env, value, &result) != napi_ok) throw ArgumentError{std::string(what) + " is not a number"};
+  if (!(result == std::floor(result)) || result < (double)min || result > 2147483648.0) {
+    throw ArgumentError{std::string(what) + " must be a whole number from " + std::to_string(min) + " to 2^31, got " + std::to_string(result)};
+  }
+  return (long)result;
+}
+
+// a · b as a length, refusing products that would wrap (and so pass a length check they should fail).
+size_t elements(long a, long b, const char* what) {
+  long product;
+  if (__builtin_mul_overflow(a, b, &product)) throw ArgumentError{std::string(what) + ": size overflows"};
+  return (size_t)product;
+}
+
+bool boolean(napi_env env, napi_value value) {
+  bool result = false;
+  napi_get_value_bool(env, value, &result);
+  return result;
+}
+
+std::vector<napi_value> arguments(napi_env env, napi_callback_info info, size_t count) {
+  std::vector<napi_value> args(count);
+  size_t given = count;
+  napi_get_cb_info(env, info, &given, args.data(), nullptr, nullptr);
+  if (given < count) throw ArgumentError{"expected " + std::to_string(count) + " arguments, got " + std::to_string(given)};
+  return args;
+}
+
+template <typename F>
+napi_value guarded(napi_env env, F body) {
+  try {
+    return body();
+  } catch (const ArgumentError& error) {
+    return throwError(env, error.message);
+  } catch (const std::bad_alloc&) {
+    return throwError(env, "native kernels: out of memory");
+  }
+}
+
+napi_value undefinedValue(napi_env env) {
+  napi_value result;
+  napi_get_undefined(env, &result);
+  return result;
+}
+
+// ---- convolution ----
+
+// Too few blocks to share out evenly (5 blocks on 2 threads leave one idle 40 % of the time): split
+// each block's rows into parts as well, up to four tasks per thread, each part redoing its im2col.
+int rowPartsFor(long blocks, int threads, int rows) {
+  if (threads == 1) return 1;
+  const long wanted = (4L * threads + blocks - 1) / blocks;
+  const long panels = (rows + K.registerRows() - 1) / K.registerRows();
+  return (int)std::max(1L, std::min(wanted, panels));
+}
+
+struct ConvPlan {
+  ConvShape g;
+  long inSize, outSize, positions;
+  int K, inPerGroup, outPerGroup;
+  // W and Wᵀ packed as float64 panels; W∘W (the row-norm pass) built from W's panels when first needed.
+  std::vector<double> forward, adjoint, squared;
+  // Working vectors kept between calls: A x inside convGram, the threads' parts of an adjoint.
+  std::vector<double> middle;
+  std::vector<std::vector<double>> partial;
+};
+
+void finalizePlan(napi_env, void* data, void*) { delete static_cast<ConvPlan*>(data); }
+
+ConvPlan* planOf(napi_env env, napi_value value) {
+  void* data = nullptr;
+  if (napi_get_value_external(env, value, &data) != napi_ok || !data) throw ArgumentError{"conv plan is not a plan from convPlan()"};
+  return static_cast<ConvPlan*>(data);
+}
+
+// convPlan(weight: Float32Array, shape: Int32Array(15)) → external
+napi_value convPlan(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto args = arguments(env, info, 2);
+    const int32_t* s = typedArray<int32_t>(env, args[1], napi_int32_array, 15, "conv shape");
+    ConvShape g{s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11], s[12], s[13], s[14]};
+    for (int i = 0; i < 15; i++) {
+      if (s[i] < (i == 10 || i == 11 ? 0 : 1)) throw ArgumentError{"conv shape entry " + std::to_string(i) + " is " + std::to_string(s[i])};
+    }
+    if (g.inChannels % g.group || g.outChannels % g.group) throw ArgumentError{"conv group does not divide the channels"};
+    std::unique_ptr<ConvPlan> plan(new ConvPlan());
+    plan->g = g;
+    plan->inPerGroup = g.inChannels / g.group;
+    plan->outPerGroup = g.outChannels / g.group;
+    const size_t reduction = elements(plan->inPerGroup, (long)elements(g.kernelH, g.kernelW, "conv kernel"), "conv kernel");
+    if (reduction > 2147483647u) throw ArgumentError{"conv kernel: too many taps per output"};
+    plan->K = (int)reduction;
+    plan->positions = (long)elements(g.outHeight, g.outWidth, "conv output plane");
+    plan->inSize = (long)elements(g.inChannels, (long)elements(g.inHeight, g.inWidth, "conv input plane"), "conv input");
+    plan->outSize = (long)elements(g.outChannels, plan->positions, "conv output");
+    const size_t weights = elements(g.outChannels, plan->K, "conv weight");
+    const float* w = typedArray<float>(env, args[0], napi_float32_array, weights, "conv weight");
+    const long forwardPanel = K.panelSize(plan->outPerGroup, plan->K);
+    const long adjointPanel = K.panelSize(plan->K, plan->outPerGroup);
+    plan->forward.resize((size_t)forwardPanel * g.group);
+    plan->adjoint.resize((size_t)adjointPanel * g.group);
+    for (int group = 0; group < g.group; group++) {
+      const float* wg = w + (size_t)group * plan->outPerGroup * plan->K;
+      K.packPanels(wg, plan->outPerGroup, plan->K, false, false, plan->forward.data() + (size_t)group * forwardPanel);
+      K.packPanels(wg, plan->K, plan->outPerGroup, true, false, plan->adjoint.data() + (size_t)group * adjointPanel);
+    }
+    napi_value result;
+    napi_create_external(env, plan.get(), finalizePlan, nullptr, &result);
+    plan.release();
+    return result;
+  });
+}
+
+void buildSquared(ConvPlan* plan) {
+  if (!plan->squared.empty()) return;
+  plan->squared.resize(plan->forward.size());
+  // Squares of float32 values are exact in float64.
+  for (size_t i = 0; i < plan->forward.size(); i++) plan->squared[i] = plan->forward[i] * plan->forward[i];
+}
+
+void runConvForward(ConvPlan* plan, const double* x, double* y, long batch, bool squared) {
+  if (squared) buildSquared(plan);
+  const double* panels = squared ? plan->squared.data() : plan->forward.data();
+  const ConvShape& g = plan->g;
+  const int pb = K.positionBlock(plan->positions);
+  const long blocks = (plan->positions + pb - 1) / pb;
+  const long scratchSize = K.convScratchSize(g);
+  const double work = (double)batch * plan->outSize * plan->K;
+  const int threads = threadsFor(work);
+  // Each part of a block redoes its im2col, so the forward splits rows only as far as balance needs.
+  const long blockCount = batch * g.group * blocks;
+  const int rowParts = blockCount % threads == 0 ? 1 : std::min(threads, rowPartsFor(blockCount, threads, plan->outPerGroup));
+  const long tasks = blockCount * rowParts;
+  pool.run(threads, [&](int part, int parts) {
+    double* scratch = scratchFor(scratchSize);
+    const Range r = share(tasks, part, parts);
+    for (long t = r.begin; t < r.end; t++) {
+      const long block = t / rowParts;
+      const long b = block / (g.group * blocks);
+      const int group = (int)((block / blocks) % g.group);
+      const long p0 = (block % blocks) * pb;
+      K.convForwardTask(g, panels, x + b * plan->inSize, y + b * plan->outSize, group, p0, pb, (int)(t % rowParts), rowParts, scratch);
+    }
+  });
+}
+
+void runConvAdjoint(ConvPlan* plan, const double* y, double* x, long batch) {
+  const ConvShape& g = plan->g;
+  const int pb = K.positionBlock(plan->positions);
+  const long blocks = (plan->positions + pb - 1) / pb;
+  const long scratchSize = K.convScratchSize(g);
+  const double work = (double)batch * plan->outSize * plan->K;
+  const int threads = threadsFor(work);
+  // Thread 0 adds into x itself; the others into their own copies, summed in thread order after.
+  std::vector<std::vector<double>>& partial = plan->partial;
+  partial.resize((size_t)std::max(0, std::min(threads, pool.size()) - 1));
+  std::fill(x, x + batch * plan->inSize, 0.0);
+  const int rowParts = rowPartsFor(g.group * blocks, threads, plan->K);
+  for (long b = 0; b < batch; b++) {
+    const long tasks = g.group * blocks * rowParts;
+    pool.run(threads, [&](int part, int parts) {
+      double* target = x + b * plan->inSize;
+      if (part > 0) {
+        auto& own = partial[(size_t)part - 1];
+        own.assign((size_t)plan->inSize, 0.0);
+        target = own.data();
+      }
+      double* scratch = scratchFor(scratchSize);
+      const Range r = share(tasks, part, parts);
+      for (long t = r.begin; t < r.end; t++) {
+        const long block = t / rowParts;
+        K.convAdjointTask(g, plan->adjoint.data(), y + b * plan->outSize, target, (int)(block / blocks), (block % blocks) * pb, pb,
+                          (int)(t % rowParts), rowParts, scratch);
+      }
+    });
+    double* xb = x + b * plan->inSize;
+    for (auto& own : partial) {
+      if (own.empty()) continue;
+      for (long i = 0; i < plan->inSize; i++) xb[i] += own[(size_t)i];
+    }
+  }
+}
+
+// convForward(plan, x: Float64Array(batch·in), y: Float64Array(batch·out), batch, squared)
+napi_value convForward(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto args = arguments(env, info, 5);
+    ConvPlan* plan = planOf(env, args[0]);
+    const long batch = integer(env, args[3], "batch", 1);
+    const double* x = typedArray<double>(env, args[1], napi_float64_array, elements(batch, plan->inSize, "conv input"), "conv input");
+    double* y = typedArray<double>(env, args[2], napi_float64_array, elements(batch, plan->outSize, "conv output"), "conv output");
+    runConvForward(plan, x, y, batch, boolean(env, args[4]));
+    return undefinedValue(env);
+  });
+}
+
+// convAdjoint(plan, y: Float64Array(batch·out), x: Float64Array(batch·in), batch): x = Aᵀ y
+napi_value convAdjoint(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto args = arguments(env, info, 4);
+    ConvPlan* plan = planOf(env, args[0]);
+    const long batch = integer(env, args[3], "batch", 1);
+    const double* y = typedArray<double>(env, args[1], napi_float64_array, elements(batch, plan->outSize, "conv adjoint input"), "conv adjoint input");
+    double* x = typedArray<double>(env, args[2], napi_float64_array, elements(batch, plan->inSize, "conv adjoint output"), "conv adjoint output");
+    runConvAdjoint(plan, y, x, batch);
+    return undefinedValue(env);
+  });
+}
+
+// convGram(plan, v, scale, out, outputSide): the products Lanczos iterates. Input side (v, out of the
+// input's size, scale of the output's): out = Aᵀ diag(scale) A v. Output side (v, out of the output's
+// size, scale of the input's): out = A diag(scale) Aᵀ v.
+napi_value convGram(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto args = arguments(env, info, 5);
+    ConvPlan* plan = planOf(env, args[0]);
+    const bool outputSide = boolean(env, args[4]);
+    const long size = outputSide ? plan->outSize : plan->inSize;
+    const long middleSize = outputSide ? plan->inSize : plan->outSize;
+    const double* v = typedArray<double>(env, args[1], napi_float64_array, (size_t)size, "conv gram input");
+    const double* scale = typedArray<double>(env, args[2], napi_float64_array, (size_t)middleSize, "conv gram scale");
+    double* out = typedArray<double>(env, args[3], napi_float64_array, (size_t)size, "conv gram output");
+    plan->middle.resize((size_t)middleSize);
+    double* middle = plan->middle.data();
+    if (outputSide) runConvAdjoint(plan, v, middle, 1);
+    else runConvForward(plan, v, middle, 1, false);
+    for (long i = 0; i < middleSize; i++) middle[i] *= scale[i];
+    if (outputSide) runConvForward(plan, middle, out, 1, false);
+    else runConvAdjoint(plan, middle, out, 1);
+    return undefinedValue(env);
+  });
+}
+
+// ---- dense ----
+
+struct DenseArgs {
+  const float* W;
+  long rows, cols;
+};
+
+DenseArgs denseArgs(napi_env env, const std::vector<napi_value>& args) {
+  const long rows = integer(env, args[1], "dense rows", 1);
+  const long cols = integer(env, args[2], "dense columns", 1);
+  const float* W = typedArray<float>(env, args[0], napi_float32_array, elements(rows, cols, "dense weight"), "dense weight");
+  return {W, rows, cols};
+}
+
+// denseForward(W, rows, cols, x(batch·cols), y(batch·rows), batch, squared)
+napi_value denseForward(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto args = arguments(env, info, 7);
+    const DenseArgs d = denseArgs(env, args);
+    const long batch = integer(env, args[5], "batch", 1);
+    const double* x = typedArray<double>(env, args[3], napi_float64_array, elements(batch, d.cols, "dense input"), "dense input");
+    double* y = typedArray<double>(env, args[4], napi_float64_array, elements(batch, d.rows, "dense output"), "dense output");
+    const bool squared = boolean(env, args[6]);
+    pool.run(threadsFor((double)batch * d.rows * d.cols), [&](int part, int parts) {
+      const Range r = share(d.rows, part, parts);
+      K.denseForwardRows(d.W, d.cols, x, y, d.rows, (int)batch, squared, r.begin, r.end);
+    });
+    return undefinedValue(env);
+  });
+}
+
+// Runs a row-split accumulation into out (batch·cols) with per-thread parts summed in thread order.
+void accumulateRows(long rows, long outLength, double work, double* out, const std::function<void(double*, long, long)>& body) {
+  const int threads = threadsFor(work);
+  std::vector<std::vector<double>> partial((size_t)std::max(0, std::min(threads, pool.size()) - 1));
+  std::fill(out, out + outLength, 0.0);
+  pool.run(threads, [&](int part, int parts) {
+    double* target = out;
+    if (part > 0) {
+      partial[(size_t)part - 1].assign((size_t)outLength, 0.0);
+      target = partial[(size_t)part - 1].data();
+    }
+    const Range r = share(rows, part, parts);
+    body(target, r.begin, r.end);
+  });
+  for (auto& own : partial) {
+    if (own.empty()) continue;
+    for (long i = 0; i < outLength; i++) out[i] += own[(size_t)i];
+  }
+}
+
+// denseAdjoint(W, rows, cols, y(batch·rows), x(batch·cols), batch)
+napi_value denseAdjoint(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto args = arguments(env, info, 6);
+    const DenseArgs d = denseArgs(env, args);
+    const long batch = integer(env, args[5], "batch", 1);
+    const double* y = typedArray<double>(env, args[3], napi_float64_array, elements(batch, d.rows, "dense adjoint input"), "dense adjoint input");
+    double* x = typedArray<double>(env, args[4], napi_float64_array, elements(batch, d.cols, "dense adjoint output"), "dense adjoint output");
+    accumulateRows(d.rows, batch * d.cols, (double)batch * d.rows * d.cols, x,
+                   [&](double* target, long r0, long r1) { K.denseAdjointRows(d.W, d.cols, y, target, d.rows, (int)batch, r0, r1); });
+    return undefinedValue(env);
+  });
+}
+
+// denseGram(W, rows, cols, scale(rows), x(batch·cols), out(batch·cols), batch): out = Wᵀ diag(scale) W x
+napi_value denseGram(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto args = arguments(env, info, 7);
+    const DenseArgs d = denseArgs(env, args);
+    const long batch = integer(env, args[6], "batch", 1);
+    const double* scale = typedArray<double>(env, args[3], napi_float64_array, (size_t)d.rows, "dense gram scale");
+    const double* x = typedArray<double>(env, args[4], napi_float64_array, elements(batch, d.cols, "dense gram input"), "dense gram input");
+    double* out = typedArray<double>(env, args[5], napi_float64_array, elements(batch, d.cols, "dense gram output"), "dense gram output");
+    accumulateRows(d.rows, batch * d.cols, 2.0 * batch * d.rows * d.cols, out,
+                   [&](double* target, long r0, long r1) { K.denseGramRows(d.W, d.cols, scale, x, target, (int)batch, r0, r1); });
+    return undefinedValue(env);
+  });
+}
+
+// denseGramOutput(W, rows, cols, scale(cols), y(rows), out(rows)): out = W diag(scale) Wᵀ y.
+napi_value denseGramOutput(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto args = arguments(env, info, 6);
+    const DenseArgs d = denseArgs(env, args);
+    const double* scale = typedArray<double>(env, args[3], napi_float64_array, (size_t)d.cols, "dense gram scale");
+    const double* y = typedArray<double>(env, args[4], napi_float64_array, (size_t)d.rows, "dense gram input");
+    double* out = typedArray<double>(env, args[5], napi_float64_array, (size_t)d.rows, "dense gram output");
+    std::vector<double> middle((size_t)d.cols);
+    accumulateRows(d.rows, d.cols, (double)d.rows * d.cols, middle.data(),
+                   [&](double* target, long r0, long r1) { K.denseAdjointRows(d.W, d.cols, y, target, d.rows, 1, r0, r1); });
+    for (long j = 0; j < d.cols; j++) middle[(size_t)j] *= scale[j];
+    pool.run(threadsFor((double)d.rows * d.cols), [&](int part, int parts) {
+      const Range r = share(d.rows, part, parts);
+      K.denseForwardRows(d.W, d.cols, middle.data(), out, d.rows, 1, false, r.begin, r.end);
+    });
+    return undefinedValue(env);
+  });
+}
+
+// ---- reorthogonalisation ----
+
+// orthogonalize(V: Float64Array(≥ count·n), n, count, w: Float64Array(n), h: Float64Array(≥ count)):
+// w −= V (Vᵀ w), repeated once more when the first pass cancelled most of w (Kahan–Parlett "twice is
+// enough"); h receives the coefficients of the last pass. Returns ‖w‖.
+napi_value orthogonalize(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto args = arguments(env, info, 5);
+    const long n = integer(env, args[1], "vector length", 1);
+    const long count = integer(env, args[2], "vector count", 0);
+    const double* V = typedArray<double>(env, args[0], napi_float64_array, (size_t)-1, "basis");
+    if (lengthOf(env, args[0]) < elements(count, n, "basis")) throw ArgumentError{"basis holds fewer than count · n values"};
+    double* w = typedArray<double>(env, args[3], napi_float64_array, (size_t)n, "vector");
+    double* h = typedArray<double>(env, args[4], napi_float64_array, (size_t)-1, "coefficients");
+    if ((long)lengthOf(env, args[4]) < count) throw ArgumentError{"coefficients hold fewer than count values"};
+    const int threads = threadsFor((double)n * count);
+    std::vector<std::vector<double>> dots((size_t)pool.size(), std::vector<double>((size_t)count));
+    std::vector<double> squares((size_t)pool.size());
+    double before = 0;
+    for (long j = 0; j < n; j++) before += w[j] * w[j];
+    before = std::sqrt(before);
+    double after = before;
+    for (int pass = 0; pass < 2 && count > 0; pass++) {
+      pool.run(threads, [&](int part, int parts) {
+        const Range r = share(n, part, parts);
+        K.partialDots(V, n, (int)count, w, dots[(size_t)part].data(), r.begin, r.end);
+      });
+      const int used = std::max(1, std::min(threads, pool.size()));
+      for (long i = 0; i < count; i++) {
+        double s = 0;
+        for (int t = 0; t < used; t++) s += dots[(size_t)t][(size_t)i];
+        h[i] = s;
+      }
+      pool.run(threads, [&](int part, int parts) {
+        const Range r = share(n, part, parts);
+        squares[(size_t)part] = K.subtractCombination(V, n, (int)count, h, w, r.begin, r.end);
+      });
+      double total = 0;
+      for (int t = 0; t < used; t++) total += squares[(size_t)t];
+      after = std::sqrt(total);
+      if (after > 0.7 * before) break;
+      before = after;
+    }
+    napi_value result;
+    napi_create_double(env, after, &result);
+    return result;
+  });
+}
+
+// ---- dense float64 helpers of the exact (small-operator) path ----
+
+// matVec(A: Float64Array(rows·cols), rows, cols, x(cols), y(rows)): y = A x.
+napi_value matVec(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto args = arguments(env, info, 5);
+    const long rows = integer(env, args[1], "rows", 1);
+    const long cols = integer(env, args[2], "columns", 1);
+    const double* A = typedArray<double>(env, args[0], napi_float64_array, elements(rows, cols, "matrix"), "matrix");
+    const double* x = typedArray<double>(env, args[3], napi_float64_array, (size_t)cols, "vector");
+    double* y = typedArray<double>(env, args[4], napi_float64_array, (size_t)rows, "result");
+    pool.run(threadsFor((double)rows * cols), [&](int part, int parts) {
+      const Range r = share(rows, part, parts);
+      K.partialDots(A + r.begin * cols, cols, (int)(r.end - r.begin), x, y + r.begin, 0, cols);
+    });
+    return undefinedValue(env);
+  });
+}
+
+// gramMatrix(B: Float64Array(k·inner), k, inner, G: Float64Array(k·k)): G = B Bᵀ, each entry one
+// float64 dot product of `inner` terms (the γ_inner bound of certifiedNorm.ts holds for any order).
+napi_value gramMatrix(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto args = arguments(env, info, 4);
+    const long k = integer(env, args[1], "rows", 1);
+    const long inner = integer(env, args[2], "inner dimension", 1);
+    const double* B = typedArray<double>(env, args[0], napi_float64_array, elements(k, inner, "block"), "block");
+    double* G = typedArray<double>(env, args[3], napi_float64_array, elements(k, k, "gram"), "gram");
+    // Rows split so each thread gets about the same share of the lower triangle.
+    pool.run(threadsFor((double)k * k * inner / 2), [&](int part, int parts) {
+      const long begin = (long)std::llround(k * std::sqrt((double)part / parts));
+      const long end = (long)std::llround(k * std::sqrt((double)(part + 1) / parts));
+      for (long i = begin; i < end; i++) K.partialDots(B, inner, (int)(i + 1), B + i * inner, G + i * k, 0, inner);
+    });
+    for (long i = 0; i < k; i++)
+      for (long j = 0; j < i; j++) G[j * k + i] = G[i * k + j];
+    return undefinedValue(env);
+  });
+}
+
+// choleskyResidual(M: Float64Array(k·k), k) → null when a pivot is not positive, else
+// [Σ weighted e_ij², Σ ‖l_i‖², Σ weighted m_ij²] for E = M − L Lᵀ over the lower triangle (weight 2
+// off the diagonal): the sums choleskyCertificate.ts turns into a rigorous bound.
+napi_value choleskyResidual(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto args = arguments(env, info, 2);
+    const long k = integer(env, args[1], "order", 1);
+    const double* M = typedArray<double>(env, args[0], napi_float64_array, elements(k, k, "matrix"), "matrix");
+    std::vector<double> L(elements(k, k, "matrix"), 0.0);
+    for (long j = 0; j < k; j++) {
+      double* lj = L.data() + j * k;
+      double pivot = M[j * k + j];
+      for (long p = 0; p < j; p++) pivot -= lj[p] * lj[p];
+      if (!(pivot > 0)) {
+        napi_value result;
+        napi_get_null(env, &result);
+        return result;
+      }
+      const double ljj = std::sqrt(pivot);
+      lj[j] = ljj;
+      pool.run(threadsFor((double)(k - j) * j), [&](int part, int parts) {
+        const Range r = share(k - j - 1, part, parts);
+        for (long i = j + 1 + r.begin; i < j + 1 + r.end; i++) {
+          double* li = L.data() + i * k;
+          double s = M[i * k + j];
+          for (long p = 0; p < j; p++) s -= li[p] * lj[p];
+          li[j] = s / ljj;
+        }
+      });
+    }
+    std::vector<double> residual((size_t)pool.size()), rowNorms((size_t)pool.size()), squares((size_t)pool.size());
+    const int threads = threadsFor((double)k * k * k / 6);
+    pool.run(threads, [&](int part, int parts) {
+      const long begin = (long)std::llround(k * std::sqrt((double)part / parts));
+      const long end = (long)std::llround(k * std::sqrt((double)(part + 1) / parts));
+      double e2 = 0, rn = 0, m2 = 0;
+      for (long i = begin; i < end; i++) {
+        const double* li = L.data() + i * k;
+        double own = 0;
+        for (long p = 0; p <= i; p++) own += li[p] * li[p];
+        rn += own;
+        for (long j = 0; j <= i; j++) {
+          const double* lj = L.data() + j * k;
+          double s = 0;
+          for (long p = 0; p <= j; p++) s += li[p] * lj[p];
+          const double e = M[i * k + j] - s;
+          const double weight = i == j ? 1 : 2;
+          e2 += weight * e * e;
+          m2 += weight * M[i * k + j] * M[i * k + j];
+        }
+      }
+      residual[(size_t)part] = e2;
+      rowNorms[(size_t)part] = rn;
+      squares[(size_t)part] = m2;
+    });
+    double sums[3] = {0, 0, 0};
+    for (size_t t = 0; t < residual.size(); t++) {
+      sums[0] += residual[t];
+      sums[1] += rowNorms[t];
+      sums[2] += squares[t];
+    }
+    napi_value result;
+    napi_create_array_with_length(env, 3, &result);
+    for (uint32_t i = 0; i < 3; i++) {
+      napi_value value;
+      napi_create_double(env, sums[i], &value);
+      napi_set_element(env, result, i, value);
+    }
+    return result;
+  });
+}
+
+// ---- module ----
+
+napi_value setThreads(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto args = arguments(env, info, 1);
+    pool.resize((int)std::min<long>(integer(env, args[0], "threads", 1), 64));
+    return undefinedValue(env);
+  });
+}
+
+napi_value describe(napi_env env, napi_callback_info) {
+  napi_value result, isa, threads;
+  napi_create_object(env, &result);
+  napi_create_string_utf8(env, K.name, NAPI_AUTO_LENGTH, &isa);
+  napi_create_int32(env, pool.size(), &threads);
+  napi_set_named_property(env, result, "isa", isa);
+  napi_set_named_property(env, result, "threads", threads);
+  return result;
+}
+
+napi_value init(napi_env env, napi_value exports) {
+  pool.startOnce();
+  const napi_property_descriptor properties[] = {
+      {"convPlan", nullptr, convPlan, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"convForward", nullptr, convForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"convAdjoint", nullptr, convAdjoint, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"convGram", nullptr, convGram, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"denseForward", nullptr, denseForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"denseAdjoint", nullptr, denseAdjoint, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"denseGram", nullptr, denseGram, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"denseGramOutput", nullptr, denseGramOutput, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"orthogonalize", nullptr, orthogonalize, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"matVec", nullptr, matVec, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"gramMatrix", nullptr, gramMatrix, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"choleskyResidual", nullptr, choleskyResidual, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setThreads", nullptr, setThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"describe", nullptr, describe, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE_INIT() { return init(env, exports); }

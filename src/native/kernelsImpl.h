@@ -1,0 +1,382 @@
+// The float64 kernels of the fast operator path, compiled once per instruction set (kernelsAvx512.cc,
+// kernelsAvx2.cc, kernelsGeneric.cc include this file inside their own namespace, each with its own
+// -m flags); kernels.cc picks one at load time. Weights arrive as the model's float32 values and are
+// widened exactly; every sum is a float64 sum of products (any order, FMA allowed), so the rounding
+// bounds of the TypeScript reference (γ_K per output) hold unchanged.
+//
+// Convolution is im2col + GEMM on position blocks (forward: y = W · cols(x); adjoint: cols = Wᵀ · y,
+// then col2im adds cols back into x), so one register-tiled micro-kernel serves every stride, pad,
+// dilation and group. Dense layers stream the float32 weights once per product (memory bound).
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "kernels.h"
+
+namespace KERNEL_NS {
+
+#if defined(__AVX512F__)
+constexpr int VL = 8;
+constexpr int MR = 8;
+constexpr int NV = 3;
+#elif defined(__AVX2__)
+constexpr int VL = 4;
+constexpr int MR = 4;
+constexpr int NV = 3;
+#else
+constexpr int VL = 2;
+constexpr int MR = 4;
+constexpr int NV = 2;
+#endif
+constexpr int NR = NV * VL;
+// Reduction depth per pass over a B panel: KC × block positions × 8 bytes stays in L2.
+constexpr int KC = 256;
+// Positions per im2col block (a multiple of NR).
+constexpr int PB = NR * 8;
+
+typedef double vd __attribute__((vector_size(VL * 8)));
+typedef double vdu __attribute__((vector_size(VL * 8), aligned(8)));
+typedef float vf __attribute__((vector_size(VL * 4)));
+typedef float vfu __attribute__((vector_size(VL * 4), aligned(4)));
+
+int vectorLanes() { return VL; }
+
+// C[MR × NR] (+)= Σ_k A[k][0..MR) · B[k][0..NR). A is a packed panel (MR doubles per k), B rows have
+// stride ldb, C rows stride ldc. All tiles are full: callers pad A panels and B/C buffers.
+static inline void microKernel(int kc, const double* __restrict A, const double* __restrict B, long ldb, double* __restrict C,
+                               long ldc, bool accumulate) {
+  vd c[MR][NV];
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) c[i][v] = accumulate ? *(const vdu*)(C + i * ldc + v * VL) : (vd){};
+  for (int k = 0; k < kc; k++) {
+    vd b[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) b[v] = *(const vdu*)(B + k * ldb + v * VL);
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++) {
+      const vd a = (vd){} + A[k * MR + i];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; v++) c[i][v] += a * b[v];
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) *(vdu*)(C + i * ldc + v * VL) = c[i][v];
+}
+
+// Rows [rowBegin, rowEnd) (multiples of MR, or rows) of C (rowsPadded × cols) = A (rows × K, packed in
+// MR-row panels [panel][k][MR]) · B (K × cols), where cols is a multiple of NR. B and C have row stride
+// `cols`.
+static void gemm(int rowBegin, int rowEnd, int K, int cols, const double* Apacked, const double* B, double* C) {
+  for (int k0 = 0; k0 < K; k0 += KC) {
+    const int kc = std::min(KC, K - k0);
+    for (int i0 = rowBegin; i0 < rowEnd; i0 += MR) {
+      const double* panel = Apacked + (long)(i0 / MR) * K * MR + (long)k0 * MR;
+      for (int j0 = 0; j0 < cols; j0 += NR) {
+        microKernel(kc, panel, B + (long)k0 * cols + j0, cols, C + (long)i0 * cols + j0, cols, k0 > 0);
+      }
+    }
+  }
+}
+
+void packPanels(const float* source, int rows, int K, bool transposed, bool squared, double* out) {
+  // Row r, column k of the logical matrix: source[r*K + k], or source[k*rows + r] when transposed.
+  const int panels = (rows + MR - 1) / MR;
+  for (int p = 0; p < panels; p++) {
+    for (int k = 0; k < K; k++) {
+      for (int i = 0; i < MR; i++) {
+        const int r = p * MR + i;
+        double value = 0;
+        if (r < rows) value = transposed ? source[(long)k * rows + r] : source[(long)r * K + k];
+        out[((long)p * K + k) * MR + i] = squared ? value * value : value;
+      }
+    }
+  }
+}
+
+long panelSize(int rows, int K) { return (long)((rows + MR - 1) / MR) * MR * K; }
+
+int registerRows() { return MR; }
+
+// Positions [p0, p0 + count) of the output plane, walked as runs along output rows. For each run and
+// tap the input row and the range of output columns whose input column is inside the image are the
+// same for every channel, so they are worked out once per tap (Run) and reused across channels.
+struct Run {
+  int j, run, owStart, ih, lo, hi, offset;  // ih < 0: the tap's input row is outside the image
+};
+
+static int tapRuns(const ConvShape& g, long p0, int count, int ki, int kj, Run* runs) {
+  int n = 0;
+  int j = 0;
+  while (j < count) {
+    const long p = p0 + j;
+    const int oh = (int)(p / g.outWidth);
+    const int owStart = (int)(p % g.outWidth);
+    const int run = std::min(count - j, g.outWidth - owStart);
+    const int ih = oh * g.strideH + ki * g.dilationH - g.padTop;
+    // Output columns ow with 0 ≤ ow·sw + kj·dw − pl < inWidth.
+    const int offset = kj * g.dilationW - g.padLeft;
+    int lo = offset >= 0 ? 0 : (-offset + g.strideW - 1) / g.strideW;
+    int hi = (g.inWidth - 1 - offset) >= 0 ? (g.inWidth - 1 - offset) / g.strideW + 1 : 0;
+    lo = std::max(lo, owStart);
+    hi = std::min(hi, owStart + run);
+    runs[n++] = {j, run, owStart, ih >= 0 && ih < g.inHeight ? ih : -1, lo, std::max(lo, hi), offset};
+    j += run;
+  }
+  return n;
+}
+
+// Runs of a block: at most one per output row it touches, plus one.
+static inline int maxRuns(const ConvShape& g, int pb) { return pb / g.outWidth + 2; }
+
+// im2col of the group's input channels for positions [p0, p0 + count) into B (K × pb, zero-padded).
+static void im2col(const ConvShape& g, const double* x, int group, long p0, int count, int pb, double* B) {
+  const int inPerGroup = g.inChannels / g.group;
+  const long inPlane = (long)g.inHeight * g.inWidth;
+  const int sw = g.strideW;
+  std::vector<Run> runs((size_t)maxRuns(g, pb));
+  for (int ki = 0; ki < g.kernelH; ki++) {
+    for (int kj = 0; kj < g.kernelW; kj++) {
+      const int n = tapRuns(g, p0, count, ki, kj, runs.data());
+      for (int c = 0; c < inPerGroup; c++) {
+        const double* plane = x + (long)(group * inPerGroup + c) * inPlane;
+        double* row = B + (long)((c * g.kernelH + ki) * g.kernelW + kj) * pb;
+        for (int r = 0; r < n; r++) {
+          const Run& u = runs[(size_t)r];
+          double* out = row + u.j - u.owStart;
+          if (u.ih < 0) {
+            std::fill(row + u.j, row + u.j + u.run, 0.0);
+            continue;
+          }
+          for (int ow = u.owStart; ow < u.lo; ow++) out[ow] = 0;
+          const double* in = plane + (long)u.ih * g.inWidth + u.offset;
+          if (sw == 1) {
+            for (int ow = u.lo; ow < u.hi; ow++) out[ow] = in[ow];
+          } else {
+            for (int ow = u.lo; ow < u.hi; ow++) out[ow] = in[(long)ow * sw];
+          }
+          for (int ow = u.hi; ow < u.owStart + u.run; ow++) out[ow] = 0;
+        }
+        std::fill(row + count, row + pb, 0.0);
+      }
+    }
+  }
+}
+
+// The adjoint of im2col: adds rows [rowBegin, rowEnd) of C (K × pb; row = (c, ki, kj) in C order)
+// back into the group's input channels of x.
+static void col2im(const ConvShape& g, const double* C, int group, long p0, int count, int pb, int rowBegin, int rowEnd, double* x) {
+  const int inPerGroup = g.inChannels / g.group;
+  const long inPlane = (long)g.inHeight * g.inWidth;
+  const int sw = g.strideW;
+  std::vector<Run> runs((size_t)maxRuns(g, pb));
+  for (int ki = 0; ki < g.kernelH; ki++) {
+    for (int kj = 0; kj < g.kernelW; kj++) {
+      const int n = tapRuns(g, p0, count, ki, kj, runs.data());
+      for (int c = 0; c < inPerGroup; c++) {
+        const int rowIndex = (c * g.kernelH + ki) * g.kernelW + kj;
+        if (rowIndex < rowBegin || rowIndex >= rowEnd) continue;
+        double* plane = x + (long)(group * inPerGroup + c) * inPlane;
+        const double* row = C + (long)rowIndex * pb;
+        for (int r = 0; r < n; r++) {
+          const Run& u = runs[(size_t)r];
+          if (u.ih < 0) continue;
+          const double* in = row + u.j - u.owStart;
+          double* out = plane + (long)u.ih * g.inWidth + u.offset;
+          if (sw == 1) {
+            for (int ow = u.lo; ow < u.hi; ow++) out[ow] += in[ow];
+          } else {
+            for (int ow = u.lo; ow < u.hi; ow++) out[(long)ow * sw] += in[ow];
+          }
+        }
+      }
+    }
+  }
+}
+
+long convScratchSize(const ConvShape& g) {
+  const int inPerGroup = g.inChannels / g.group;
+  const int outPerGroup = g.outChannels / g.group;
+  const long K = (long)inPerGroup * g.kernelH * g.kernelW;
+  const long rowsPadded = (long)((std::max(outPerGroup, (int)K) + MR - 1) / MR) * MR;
+  // B and C of one block, for either direction (forward: K × PB and M × PB; adjoint: M × PB and K × PB).
+  return (K + rowsPadded + (long)((outPerGroup + MR - 1) / MR) * MR) * PB;
+}
+
+// The panels [part·panels/parts, (part+1)·panels/parts) of a matrix with `rows` rows, as row indices.
+static inline void panelRows(int rows, int part, int parts, int& begin, int& end) {
+  const int panels = (rows + MR - 1) / MR;
+  begin = panels * part / parts * MR;
+  end = std::min(rows, panels * (part + 1) / parts * MR);
+}
+
+// One task = (vector b, group, position block, part of the rows). Forward writes y directly (each output
+// once); when blocks are few the rows of a block are shared out (parts > 1), each part redoing the
+// cheap im2col.
+void convForwardTask(const ConvShape& g, const double* forwardPanels, const double* x, double* y, int group, long p0,
+                     int pb, int part, int parts, double* scratch) {
+  const int inPerGroup = g.inChannels / g.group;
+  const int outPerGroup = g.outChannels / g.group;
+  const int K = inPerGroup * g.kernelH * g.kernelW;
+  const long positions = (long)g.outHeight * g.outWidth;
+  const int count = (int)std::min<long>(pb, positions - p0);
+  double* B = scratch;
+  double* C = scratch + (long)K * pb;
+  int rowBegin, rowEnd;
+  panelRows(outPerGroup, part, parts, rowBegin, rowEnd);
+  if (rowBegin >= rowEnd) return;
+  im2col(g, x, group, p0, count, pb, B);
+  gemm(rowBegin, rowEnd, K, pb, forwardPanels + (long)group * panelSize(outPerGroup, K), B, C);
+  for (int m = rowBegin; m < rowEnd; m++) {
+    std::memcpy(y + (long)(group * outPerGroup + m) * positions + p0, C + (long)m * pb, sizeof(double) * count);
+  }
+}
+
+// Adjoint task: cols = W_gᵀ · y[group rows, block], then col2im adds them into x (the caller gives
+// each thread its own x, so blocks that share input positions never race).
+void convAdjointTask(const ConvShape& g, const double* adjointPanels, const double* y, double* x, int group, long p0,
+                     int pb, int part, int parts, double* scratch) {
+  const int inPerGroup = g.inChannels / g.group;
+  const int outPerGroup = g.outChannels / g.group;
+  const int K = inPerGroup * g.kernelH * g.kernelW;
+  const long positions = (long)g.outHeight * g.outWidth;
+  const int count = (int)std::min<long>(pb, positions - p0);
+  double* B = scratch;
+  double* C = scratch + (long)outPerGroup * pb;
+  for (int m = 0; m < outPerGroup; m++) {
+    double* row = B + (long)m * pb;
+    std::memcpy(row, y + (long)(group * outPerGroup + m) * positions + p0, sizeof(double) * count);
+    std::fill(row + count, row + pb, 0.0);
+  }
+  int rowBegin, rowEnd;
+  panelRows(K, part, parts, rowBegin, rowEnd);
+  if (rowBegin >= rowEnd) return;
+  gemm(rowBegin, rowEnd, outPerGroup, pb, adjointPanels + (long)group * panelSize(K, outPerGroup), B, C);
+  col2im(g, C, group, p0, count, pb, rowBegin, rowEnd, x);
+}
+
+// Positions per block for a plane of `positions`: at most PB, as even as the register tile allows, so
+// a small plane is not padded up to a whole PB (CIFAR's 10×10 maps would waste half the block).
+int positionBlock(long positions) {
+  const long blocks = (positions + PB - 1) / PB;
+  const long even = (positions + blocks - 1) / blocks;
+  return (int)((even + NR - 1) / NR * NR);
+}
+
+// ---- dense layers: W is float32 [rows][cols], vectors float64 ----
+
+static inline vd widen(const float* p) {
+  vf f = *(const vfu*)p;
+  return __builtin_convertvector(f, vd);
+}
+
+static inline double horizontal(vd v) {
+  double s = 0;
+  for (int i = 0; i < VL; i++) s += v[i];
+  return s;
+}
+
+// y[b][i] = Σ_j W[i][j]^(1 or 2) x[b][j] for rows [r0, r1).
+void denseForwardRows(const float* W, long cols, const double* x, double* y, long rows, int batch, bool squared, long r0, long r1) {
+  const long vecEnd = cols - cols % VL;
+  for (long i = r0; i < r1; i++) {
+    const float* w = W + i * cols;
+    for (int b0 = 0; b0 < batch; b0 += 4) {
+      const int nb = std::min(4, batch - b0);
+      vd acc[4] = {};
+      for (long j = 0; j < vecEnd; j += VL) {
+        vd wv = widen(w + j);
+        if (squared) wv = wv * wv;
+        for (int b = 0; b < nb; b++) acc[b] += wv * *(const vdu*)(x + (long)(b0 + b) * cols + j);
+      }
+      for (int b = 0; b < nb; b++) {
+        double s = horizontal(acc[b]);
+        for (long j = vecEnd; j < cols; j++) {
+          const double wj = w[j];
+          s += (squared ? wj * wj : wj) * x[(long)(b0 + b) * cols + j];
+        }
+        y[(long)(b0 + b) * rows + i] = s;
+      }
+    }
+  }
+}
+
+// acc[b][j] += Σ_{i in [r0, r1)} W[i][j] y[b][i] (the caller zeroes acc and sums the threads' parts).
+void denseAdjointRows(const float* W, long cols, const double* y, double* acc, long rows, int batch, long r0, long r1) {
+  const long vecEnd = cols - cols % VL;
+  for (long i = r0; i < r1; i++) {
+    const float* w = W + i * cols;
+    for (int b = 0; b < batch; b++) {
+      const double yi = y[(long)b * rows + i];
+      if (yi == 0) continue;
+      const vd s = (vd){} + yi;
+      double* out = acc + (long)b * cols;
+      for (long j = 0; j < vecEnd; j += VL) *(vdu*)(out + j) += widen(w + j) * s;
+      for (long j = vecEnd; j < cols; j++) out[j] += (double)w[j] * yi;
+    }
+  }
+}
+
+// acc[b] += Σ_{i in [r0, r1)} W_iᵀ · (scale_i · (W_i · x[b])): one read of each row for both products.
+void denseGramRows(const float* W, long cols, const double* scale, const double* x, double* acc, int batch, long r0, long r1) {
+  const long vecEnd = cols - cols % VL;
+  for (long i = r0; i < r1; i++) {
+    if (scale[i] == 0) continue;
+    const float* w = W + i * cols;
+    for (int b = 0; b < batch; b++) {
+      const double* xb = x + (long)b * cols;
+      vd dotv = {};
+      for (long j = 0; j < vecEnd; j += VL) dotv += widen(w + j) * *(const vdu*)(xb + j);
+      double t = horizontal(dotv);
+      for (long j = vecEnd; j < cols; j++) t += (double)w[j] * xb[j];
+      t *= scale[i];
+      if (t == 0) continue;
+      const vd s = (vd){} + t;
+      double* out = acc + (long)b * cols;
+      for (long j = 0; j < vecEnd; j += VL) *(vdu*)(out + j) += widen(w + j) * s;
+      for (long j = vecEnd; j < cols; j++) out[j] += (double)w[j] * t;
+    }
+  }
+}
+
+// ---- Lanczos reorthogonalisation: partial sums over coordinates [j0, j1) ----
+
+// h[i] = Σ_j V[i][j] w[j] over [j0, j1), for the `count` stored vectors of length n.
+void partialDots(const double* V, long n, int count, const double* w, double* h, long j0, long j1) {
+  for (int i = 0; i < count; i++) {
+    const double* v = V + (long)i * n;
+    vd s = {};
+    long j = j0;
+    for (; j + VL <= j1; j += VL) s += *(const vdu*)(v + j) * *(const vdu*)(w + j);
+    double total = horizontal(s);
+    for (; j < j1; j++) total += v[j] * w[j];
+    h[i] = total;
+  }
+}
+
+// w[j] −= Σ_i h[i] V[i][j] over [j0, j1); returns Σ w[j]² over the range after the update.
+double subtractCombination(const double* V, long n, int count, const double* h, double* w, long j0, long j1) {
+  constexpr long CHUNK = 512;
+  double squares = 0;
+  for (long c0 = j0; c0 < j1; c0 += CHUNK) {
+    const long c1 = std::min(j1, c0 + CHUNK);
+    for (int i = 0; i < count; i++) {
+      const double* v = V + (long)i * n;
+      const double hi = h[i];
+      const vd s = (vd){} + hi;
+      long j = c0;
+      for (; j + VL <= c1; j += VL) *(vdu*)(w + j) -= s * *(const vdu*)(v + j);
+      for (; j < c1; j++) w[j] -= hi * v[j];
+    }
+    for (long j = c0; j < c1; j++) squares += w[j] * w[j];
+  }
+  return squares;
+}
+
+}  // namespace KERNEL_NS
