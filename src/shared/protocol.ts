@@ -97,7 +97,7 @@ export interface EngineOptions {
   /** Largest operator dimension that gets an exact dense decomposition. */
   exactCutoff: number;
   lanczosSteps: number;
-  /** Threads for onnxruntime inside the worker (issue 5). */
+  /** Threads of the native kernels inside the worker. */
   threads: number;
   computeRadius: boolean;
 }

@@ -165,7 +165,7 @@ export function readLensSettings(
         failureProbability,
         exactCutoff: maxExactDimension,
         lanczosSteps,
-        // More threads than cores only adds contention (onnxruntime's intra-op pool spins).
+        // More threads than cores only adds contention (the kernels' threads compute flat out).
         threads: Math.max(1, Math.min(workerThreads ?? cpuCount, cpuCount)),
         computeRadius,
       },
