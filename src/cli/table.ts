@@ -65,6 +65,7 @@ export function formatReport(report: BoundReport): string {
   const out: string[] = [];
   out.push(`Lipschitz Lens — ${report.model}`);
   out.push(`nominal input: ${report.input.origin} (${report.input.source}, shape [${report.input.shape.join(', ')}])`);
+  for (const note of report.notes ?? []) out.push(`note: ${note}`);
   for (const run of report.runs) {
     out.push('');
     out.push(`ε = ${formatNumber(run.epsilon)}`);

@@ -6,7 +6,7 @@ import type { Model } from '../onnx/model';
 import { readModel } from '../onnx/reader';
 import type { BoundReport, EngineOptions, InputChoice } from '../shared/protocol';
 import { analyzeNetwork, type AnalyzeHooks, type SpectralCache } from './analyze';
-import { defaultBackend, requireNativeKernels, type OperatorBackend } from './native/kernels';
+import { defaultBackend, nativeProblem, requireNativeKernels, type OperatorBackend } from './native/kernels';
 import { NETWORK_INPUT } from './network';
 import { InputError, matchInputShape, parseJsonInput, parseNpy, syntheticInput, type NominalInput } from './nominalInput';
 import { loadAnalysisNetwork } from './loadNetwork';
@@ -119,6 +119,11 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
   const options = request.options ?? {};
   const loadMs = performance.now() - loadStarted;
   const backend = options.backend ?? defaultBackend();
+  // Said in the report, so a slow run on a machine without the kernels explains itself.
+  const backendNotes =
+    options.backend === undefined && backend === 'typescript'
+      ? [`The native kernels are not available (${nativeProblem()}): the TypeScript operators ran, 10–30× slower.`]
+      : [];
   if (backend === 'native' && options.threads !== undefined) requireNativeKernels().setThreads(options.threads);
   const spectralKey = JSON.stringify([
     request.modelPath, file?.mtimeMs, file?.size, network.inputShape,
@@ -147,7 +152,7 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
     outputSize: result.outputSize,
     runs: result.runs,
     radius: result.radius,
-    notes,
+    notes: [...(notes ?? []), ...backendNotes],
     ...(result.stats ? { stats: { ...result.stats, phases: { ...result.stats.phases, loadMs } } } : {}),
   };
 }
