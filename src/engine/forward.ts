@@ -12,7 +12,7 @@
 import { activate, globalSlope } from './activations';
 import { NETWORK_INPUT, type Activation, type LinearParams, type TensorRef } from './network';
 import { AvgPoolOperator } from './operators/avgPool';
-import { applyAffine, type AffineOperator } from './operators/linearOperator';
+import { applyAffine } from './operators/linearOperator';
 import { createAffineOperator } from './operators/registry';
 import { gatherPermuted } from './operators/transpose';
 import { concatenate, type PreparedLayer, type PreparedNetwork } from './prepared';
@@ -113,14 +113,30 @@ function activationOf(p: PreparedLayer): Activation | undefined {
   return lop.kind === 'affine' || lop.kind === 'activation' ? lop.activation : undefined;
 }
 
-const absoluteOperators = new WeakMap<PreparedLayer, AffineOperator>();
+/** x ↦ |A| x and |b| of an affine layer. */
+interface AbsoluteMap {
+  apply(x: Float64Array): Float64Array;
+  bias: Float64Array | null;
+}
 
-function absoluteOperator(p: PreparedLayer, backend: PreparedNetwork['backend']): AffineOperator {
+const absoluteOperators = new WeakMap<PreparedLayer, AbsoluteMap>();
+
+/**
+ * The layer's |A| and |b|: operators that apply |A| themselves (the native kernels) do so on their own
+ * weights; the others get an operator built on a copy of |W|.
+ */
+function absoluteOperator(p: PreparedLayer, backend: PreparedNetwork['backend']): AbsoluteMap {
   let op = absoluteOperators.get(p);
   if (!op) {
     const lop = p.layer.op;
-    if (lop.kind !== 'affine') throw new Error(`layer '${p.layer.label}' is not affine`);
-    op = createAffineOperator(absoluteLinear(lop.linear), p.layer.inputShapes[0], p.layer.label, backend);
+    if (lop.kind !== 'affine' || p.op.kind !== 'affine') throw new Error(`layer '${p.layer.label}' is not affine`);
+    const { linear, bias } = p.op.affine;
+    if (linear.applyAbsolute) {
+      op = { apply: (x) => linear.applyAbsolute!(x), bias: bias ? bias.map(Math.abs) : null };
+    } else {
+      const built = createAffineOperator(absoluteLinear(lop.linear), p.layer.inputShapes[0], p.layer.label, backend);
+      op = { apply: (x) => built.linear.apply(x), bias: built.bias };
+    }
     absoluteOperators.set(p, op);
   }
   return op;
@@ -166,7 +182,7 @@ export const pureForward: ForwardProvider = (prepared, x0) => {
         // |A| e_in + γ_m (|A||x̂| + |b|) = |A| (e_in + γ_m |x̂|) + γ_m |b|
         const g = gamma(innerLength(lop.linear));
         const abs = absoluteOperator(p, prepared.backend);
-        preError = abs.linear.apply(inputs[0].map((v, i) => inErrors[0][i] + g * Math.abs(v)));
+        preError = abs.apply(inputs[0].map((v, i) => inErrors[0][i] + g * Math.abs(v)));
         if (abs.bias) for (let i = 0; i < preError.length; i++) preError[i] += g * abs.bias[i];
         const activation = lop.activation;
         if (activation) {

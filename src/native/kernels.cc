@@ -28,11 +28,11 @@ struct Kernels {
   int (*registerRows)();
   int (*positionBlock)(long);
   long (*panelSize)(int, int);
-  void (*packPanels)(const float*, int, int, bool, bool, double*);
+  void (*packPanels)(const float*, int, int, bool, double*);
   long (*convScratchSize)(const ConvShape&);
-  void (*convForwardTask)(const ConvShape&, const double*, const double*, double*, int, long, int, int, int, double*);
+  void (*convForwardTask)(const ConvShape&, const double*, int, const double*, double*, int, long, int, int, int, double*);
   void (*convAdjointTask)(const ConvShape&, const double*, const double*, double*, int, long, int, int, int, double*);
-  void (*denseForwardRows)(const float*, long, const double*, double*, long, int, bool, long, long);
+  void (*denseForwardRows)(const float*, long, const double*, double*, long, int, int, long, long);
   void (*denseAdjointRows)(const float*, long, const double*, double*, long, int, long, long);
   void (*denseGramRows)(const float*, long, const double*, const double*, double*, int, long, long);
   void (*partialDots)(const double*, long, int, const double*, double*, long, long);
@@ -221,6 +221,20 @@ size_t elements(long a, long b, const char* what) {
   return (size_t)product;
 }
 
+// The weight mode argument: 0 plain, 1 squared, 2 absolute (true and false stand for squared and plain).
+int weightMode(napi_env env, napi_value value) {
+  napi_valuetype type;
+  napi_typeof(env, value, &type);
+  if (type == napi_boolean) {
+    bool squared = false;
+    napi_get_value_bool(env, value, &squared);
+    return squared ? WEIGHT_SQUARED : WEIGHT_PLAIN;
+  }
+  const long mode = integer(env, value, "weight mode", 0);
+  if (mode > WEIGHT_ABSOLUTE) throw ArgumentError{"weight mode must be 0 (plain), 1 (squared) or 2 (absolute)"};
+  return (int)mode;
+}
+
 bool boolean(napi_env env, napi_value value) {
   bool result = false;
   napi_get_value_bool(env, value, &result);
@@ -267,8 +281,8 @@ struct ConvPlan {
   ConvShape g;
   long inSize, outSize, positions;
   int K, inPerGroup, outPerGroup;
-  // W and Wᵀ packed as float64 panels; W∘W (the row-norm pass) built from W's panels when first needed.
-  std::vector<double> forward, adjoint, squared;
+  // W and Wᵀ packed as float64 panels (squares and absolute values are taken as they are used).
+  std::vector<double> forward, adjoint;
   // Working vectors kept between calls: A x inside convGram, the threads' parts of an adjoint.
   std::vector<double> middle;
   std::vector<std::vector<double>> partial;
@@ -310,8 +324,8 @@ napi_value convPlan(napi_env env, napi_callback_info info) {
     plan->adjoint.resize((size_t)adjointPanel * g.group);
     for (int group = 0; group < g.group; group++) {
       const float* wg = w + (size_t)group * plan->outPerGroup * plan->K;
-      K.packPanels(wg, plan->outPerGroup, plan->K, false, false, plan->forward.data() + (size_t)group * forwardPanel);
-      K.packPanels(wg, plan->K, plan->outPerGroup, true, false, plan->adjoint.data() + (size_t)group * adjointPanel);
+      K.packPanels(wg, plan->outPerGroup, plan->K, false, plan->forward.data() + (size_t)group * forwardPanel);
+      K.packPanels(wg, plan->K, plan->outPerGroup, true, plan->adjoint.data() + (size_t)group * adjointPanel);
     }
     napi_value result;
     napi_create_external(env, plan.get(), finalizePlan, nullptr, &result);
@@ -320,16 +334,8 @@ napi_value convPlan(napi_env env, napi_callback_info info) {
   });
 }
 
-void buildSquared(ConvPlan* plan) {
-  if (!plan->squared.empty()) return;
-  plan->squared.resize(plan->forward.size());
-  // Squares of float32 values are exact in float64.
-  for (size_t i = 0; i < plan->forward.size(); i++) plan->squared[i] = plan->forward[i] * plan->forward[i];
-}
-
-void runConvForward(ConvPlan* plan, const double* x, double* y, long batch, bool squared) {
-  if (squared) buildSquared(plan);
-  const double* panels = squared ? plan->squared.data() : plan->forward.data();
+void runConvForward(ConvPlan* plan, const double* x, double* y, long batch, int mode) {
+  const double* panels = plan->forward.data();
   const ConvShape& g = plan->g;
   const int pb = K.positionBlock(plan->positions);
   const long blocks = (plan->positions + pb - 1) / pb;
@@ -348,7 +354,7 @@ void runConvForward(ConvPlan* plan, const double* x, double* y, long batch, bool
       const long b = block / (g.group * blocks);
       const int group = (int)((block / blocks) % g.group);
       const long p0 = (block % blocks) * pb;
-      K.convForwardTask(g, panels, x + b * plan->inSize, y + b * plan->outSize, group, p0, pb, (int)(t % rowParts), rowParts, scratch);
+      K.convForwardTask(g, panels, mode, x + b * plan->inSize, y + b * plan->outSize, group, p0, pb, (int)(t % rowParts), rowParts, scratch);
     }
   });
 }
@@ -390,7 +396,7 @@ void runConvAdjoint(ConvPlan* plan, const double* y, double* x, long batch) {
   }
 }
 
-// convForward(plan, x: Float64Array(batch·in), y: Float64Array(batch·out), batch, squared)
+// convForward(plan, x: Float64Array(batch·in), y: Float64Array(batch·out), batch, weight mode)
 napi_value convForward(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     auto args = arguments(env, info, 5);
@@ -398,7 +404,7 @@ napi_value convForward(napi_env env, napi_callback_info info) {
     const long batch = integer(env, args[3], "batch", 1);
     const double* x = typedArray<double>(env, args[1], napi_float64_array, elements(batch, plan->inSize, "conv input"), "conv input");
     double* y = typedArray<double>(env, args[2], napi_float64_array, elements(batch, plan->outSize, "conv output"), "conv output");
-    runConvForward(plan, x, y, batch, boolean(env, args[4]));
+    runConvForward(plan, x, y, batch, weightMode(env, args[4]));
     return undefinedValue(env);
   });
 }
@@ -432,9 +438,9 @@ napi_value convGram(napi_env env, napi_callback_info info) {
     plan->middle.resize((size_t)middleSize);
     double* middle = plan->middle.data();
     if (outputSide) runConvAdjoint(plan, v, middle, 1);
-    else runConvForward(plan, v, middle, 1, false);
+    else runConvForward(plan, v, middle, 1, WEIGHT_PLAIN);
     for (long i = 0; i < middleSize; i++) middle[i] *= scale[i];
-    if (outputSide) runConvForward(plan, middle, out, 1, false);
+    if (outputSide) runConvForward(plan, middle, out, 1, WEIGHT_PLAIN);
     else runConvAdjoint(plan, middle, out, 1);
     return undefinedValue(env);
   });
@@ -454,7 +460,7 @@ DenseArgs denseArgs(napi_env env, const std::vector<napi_value>& args) {
   return {W, rows, cols};
 }
 
-// denseForward(W, rows, cols, x(batch·cols), y(batch·rows), batch, squared)
+// denseForward(W, rows, cols, x(batch·cols), y(batch·rows), batch, weight mode)
 napi_value denseForward(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     auto args = arguments(env, info, 7);
@@ -462,10 +468,10 @@ napi_value denseForward(napi_env env, napi_callback_info info) {
     const long batch = integer(env, args[5], "batch", 1);
     const double* x = typedArray<double>(env, args[3], napi_float64_array, elements(batch, d.cols, "dense input"), "dense input");
     double* y = typedArray<double>(env, args[4], napi_float64_array, elements(batch, d.rows, "dense output"), "dense output");
-    const bool squared = boolean(env, args[6]);
+    const int mode = weightMode(env, args[6]);
     pool.run(threadsFor((double)batch * d.rows * d.cols), [&](int part, int parts) {
       const Range r = share(d.rows, part, parts);
-      K.denseForwardRows(d.W, d.cols, x, y, d.rows, (int)batch, squared, r.begin, r.end);
+      K.denseForwardRows(d.W, d.cols, x, y, d.rows, (int)batch, mode, r.begin, r.end);
     });
     return undefinedValue(env);
   });
@@ -534,7 +540,7 @@ napi_value denseGramOutput(napi_env env, napi_callback_info info) {
     for (long j = 0; j < d.cols; j++) middle[(size_t)j] *= scale[j];
     pool.run(threadsFor((double)d.rows * d.cols), [&](int part, int parts) {
       const Range r = share(d.rows, part, parts);
-      K.denseForwardRows(d.W, d.cols, middle.data(), out, d.rows, 1, false, r.begin, r.end);
+      K.denseForwardRows(d.W, d.cols, middle.data(), out, d.rows, 1, WEIGHT_PLAIN, r.begin, r.end);
     });
     return undefinedValue(env);
   });

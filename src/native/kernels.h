@@ -1,6 +1,12 @@
 // Declarations shared by the per-instruction-set kernel builds (kernelsImpl.h) and the N-API module.
 #pragma once
 
+// How a kernel uses the weights: as they are, squared (row norms ‖a_iᵀ D‖² = (A∘A) d) or absolute
+// (|A| v, the forward pass's rounding bound).
+constexpr int WEIGHT_PLAIN = 0;
+constexpr int WEIGHT_SQUARED = 1;
+constexpr int WEIGHT_ABSOLUTE = 2;
+
 struct ConvShape {
   int inChannels, inHeight, inWidth, outChannels, outHeight, outWidth;
   int kernelH, kernelW, strideH, strideW, padTop, padLeft, dilationH, dilationW, group;
@@ -12,13 +18,13 @@ struct ConvShape {
   int registerRows();                                                                                                  \
   int positionBlock(long positions);                                                                                                 \
   long panelSize(int rows, int K);                                                                                     \
-  void packPanels(const float* source, int rows, int K, bool transposed, bool squared, double* out);                  \
+  void packPanels(const float* source, int rows, int K, bool transposed, double* out);                                \
   long convScratchSize(const ConvShape& g);                                                                           \
-  void convForwardTask(const ConvShape& g, const double* forwardPanels, const double* x, double* y, int group, long p0, \
-                       int pb, int part, int parts, double* scratch);                                                 \
+  void convForwardTask(const ConvShape& g, const double* forwardPanels, int mode, const double* x, double* y, int group, \
+                       long p0, int pb, int part, int parts, double* scratch);                                        \
   void convAdjointTask(const ConvShape& g, const double* adjointPanels, const double* y, double* x, int group, long p0, \
                        int pb, int part, int parts, double* scratch);                                                 \
-  void denseForwardRows(const float* W, long cols, const double* x, double* y, long rows, int batch, bool squared,     \
+  void denseForwardRows(const float* W, long cols, const double* x, double* y, long rows, int batch, int mode,         \
                         long r0, long r1);                                                                             \
   void denseAdjointRows(const float* W, long cols, const double* y, double* acc, long rows, int batch, long r0,        \
                         long r1);                                                                                      \

@@ -219,7 +219,7 @@ describe('native kernels', () => {
       ['dense output for the wrong batch', () => k.denseForward(f32(6), 2, 3, f64(6), f64(2), 2, false), /dense output has 2 values, expected 4/],
       ['plain array as dense weight', () => k.denseForward([1, 2, 3, 4, 5, 6] as unknown as Float32Array, 2, 3, f64(3), f64(2), 1, false), /dense weight is not a typed array/],
       ['string row count', () => k.denseForward(f32(6), 'two' as unknown as number, 3, f64(3), f64(2), 1, false), /dense rows is not a number/],
-      ['zero columns', () => k.denseAdjoint(f32(0), 2, 0, f64(2), f64(0), 1), /dense columns must be at least 1/],
+      ['zero columns', () => k.denseAdjoint(f32(0), 2, 0, f64(2), f64(0), 1), /dense columns must be a whole number from 1/],
       ['missing arguments', () => (k.denseGram as unknown as (...a: unknown[]) => void)(f32(6), 2, 3), /expected 7 arguments, got 3/],
       ['Float32Array gram scale', () => k.denseGram(f32(6), 2, 3, f32(2) as unknown as Float64Array, f64(3), f64(3), 1), /dense gram scale must be a Float64Array/],
       ['conv shape of 14 entries', () => k.convPlan(f32(54), new Int32Array(14)), /conv shape has 14 values, expected 15/],
@@ -234,7 +234,12 @@ describe('native kernels', () => {
       ['matVec result too long', () => k.matVec(f64(6), 2, 3, f64(3), f64(3)), /result has 3 values, expected 2/],
       ['gram buffer too short', () => k.gramMatrix(f64(6), 2, 3, f64(3)), /gram has 3 values, expected 4/],
       ['non-square Cholesky input', () => k.choleskyResidual(f64(5), 2), /matrix has 5 values, expected 4/],
-      ['zero threads', () => k.setThreads(0), /threads must be at least 1/],
+      ['zero threads', () => k.setThreads(0), /threads must be a whole number from 1/],
+      // Sizes whose product wraps around 2^64 once passed the length checks and crashed the process.
+      ['size beyond 2^31', () => k.denseForward(f32(0), 2 ** 62, 4, f64(16), f64(0), 4, false), /dense rows must be a whole number from 1 to 2\^31/],
+      ['fractional size', () => k.denseForward(f32(6), 2.5, 3, f64(3), f64(2), 1, false), /dense rows must be a whole number/],
+      ['huge conv', () => k.convPlan(f32(1), Int32Array.from([65536, 65536, 65536, 65536, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1])), /conv weight has 1 values/],
+      ['unknown weight mode', () => k.denseForward(f32(6), 2, 3, f64(3), f64(2), 1, 3 as never), /weight mode must be 0 \(plain\), 1 \(squared\) or 2 \(absolute\)/],
     ];
     for (const [what, call, message] of cases) {
       assert.throws(call, (error: unknown) => error instanceof Error && message.test(error.message), `${what}: expected an Error matching ${message}`);

@@ -7,11 +7,12 @@ import { join } from 'node:path';
 
 export interface NativeKernels {
   convPlan(weight: Float32Array, shape: Int32Array): object;
-  convForward(plan: object, x: Float64Array, y: Float64Array, batch: number, squared: boolean): void;
+  /** y = A x with the weights as they are, squared (true or WEIGHT.squared) or absolute. */
+  convForward(plan: object, x: Float64Array, y: Float64Array, batch: number, mode: boolean | WeightMode): void;
   convAdjoint(plan: object, y: Float64Array, x: Float64Array, batch: number): void;
   /** out = Aᵀ diag(scale) A v (input side), or A diag(scale) Aᵀ v (output side). */
   convGram(plan: object, v: Float64Array, scale: Float64Array, out: Float64Array, outputSide: boolean): void;
-  denseForward(weight: Float32Array, rows: number, cols: number, x: Float64Array, y: Float64Array, batch: number, squared: boolean): void;
+  denseForward(weight: Float32Array, rows: number, cols: number, x: Float64Array, y: Float64Array, batch: number, mode: boolean | WeightMode): void;
   denseAdjoint(weight: Float32Array, rows: number, cols: number, y: Float64Array, x: Float64Array, batch: number): void;
   denseGram(weight: Float32Array, rows: number, cols: number, scale: Float64Array, x: Float64Array, out: Float64Array, batch: number): void;
   /** out = W diag(scale) Wᵀ y. */
@@ -29,6 +30,10 @@ export interface NativeKernels {
 }
 
 export type OperatorBackend = 'native' | 'typescript';
+
+/** How a forward kernel uses the weights (src/native/kernels.h). */
+export const WEIGHT = { plain: 0, squared: 1, absolute: 2 } as const;
+export type WeightMode = (typeof WEIGHT)[keyof typeof WEIGHT];
 
 let loaded: { kernels: NativeKernels | null; problem: string } | undefined;
 

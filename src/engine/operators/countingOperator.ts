@@ -25,6 +25,10 @@ export function countedOperator(op: LinearOperator, multiplyAdds: number, counte
     rowNormsSquared: (d) => (count(1), op.rowNormsSquared(d)),
   };
   if (op.denseBlock) counted.denseBlock = op.denseBlock.bind(op);
+  if (op.applyAbsolute) {
+    const applyAbsolute = op.applyAbsolute.bind(op);
+    counted.applyAbsolute = (x) => (count(1), applyAbsolute(x));
+  }
   if (op.gram) {
     const gram = op.gram.bind(op);
     counted.gram = (x, s, out) => (count(2), gram(x, s, out));

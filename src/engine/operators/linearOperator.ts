@@ -18,6 +18,8 @@ export interface LinearOperator {
   denseBlock?(rows: Int32Array, cols: Int32Array): Float64Array;
   /** Aᵀ diag(s) A x in one call, for operators that fuse the pair (s has the output's size). */
   gram?(x: Float64Array, rowScaleSquared: Float64Array, out?: Float64Array): Float64Array;
+  /** |A| x (entrywise absolute weights) without building |A|, for the forward pass's rounding bound. */
+  applyAbsolute?(x: Float64Array): Float64Array;
   /** A diag(d) Aᵀ y in one call (d has the input's size). */
   gramOutput?(y: Float64Array, colScale: Float64Array, out?: Float64Array): Float64Array;
 }

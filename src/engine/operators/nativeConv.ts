@@ -1,6 +1,6 @@
 // The convolution of conv.ts on the native float64 kernels (src/native): same geometry, same float32
 // weights widened exactly, float64 sums, so it agrees with ConvOperator to rounding (tested).
-import { requireNativeKernels, type NativeKernels } from '../native/kernels';
+import { requireNativeKernels, WEIGHT, type NativeKernels } from '../native/kernels';
 import type { ConvGeometry } from './conv';
 import { checkLength, type LinearOperator } from './linearOperator';
 
@@ -28,7 +28,14 @@ export class NativeConvOperator implements LinearOperator {
   apply(x: Float64Array): Float64Array {
     checkLength('conv apply', x.length, this.inSize);
     const y = new Float64Array(this.outSize);
-    this.kernels.convForward(this.plan, x, y, 1, false);
+    this.kernels.convForward(this.plan, x, y, 1, WEIGHT.plain);
+    return y;
+  }
+
+  applyAbsolute(x: Float64Array): Float64Array {
+    checkLength('conv applyAbsolute', x.length, this.inSize);
+    const y = new Float64Array(this.outSize);
+    this.kernels.convForward(this.plan, x, y, 1, WEIGHT.absolute);
     return y;
   }
 
@@ -54,7 +61,7 @@ export class NativeConvOperator implements LinearOperator {
   rowNormsSquared(d: Float64Array): Float64Array {
     checkLength('conv rowNormsSquared', d.length, this.inSize);
     const y = new Float64Array(this.outSize);
-    this.kernels.convForward(this.plan, d, y, 1, true);
+    this.kernels.convForward(this.plan, d, y, 1, WEIGHT.squared);
     return y;
   }
 }

@@ -1,6 +1,6 @@
 // The dense layer of dense.ts on the native float64 kernels: the float32 weights are read in place
 // (never copied), and the Gram product Wᵀ diag(s) W x reads each row once for both products.
-import { requireNativeKernels, type NativeKernels } from '../native/kernels';
+import { requireNativeKernels, WEIGHT, type NativeKernels } from '../native/kernels';
 import { DenseOperator } from './dense';
 import { checkLength } from './linearOperator';
 
@@ -15,7 +15,14 @@ export class NativeDenseOperator extends DenseOperator {
   override apply(x: Float64Array): Float64Array {
     checkLength('dense apply', x.length, this.inSize);
     const y = new Float64Array(this.outSize);
-    this.kernels.denseForward(this.weights, this.outSize, this.inSize, x, y, 1, false);
+    this.kernels.denseForward(this.weights, this.outSize, this.inSize, x, y, 1, WEIGHT.plain);
+    return y;
+  }
+
+  applyAbsolute(x: Float64Array): Float64Array {
+    checkLength('dense applyAbsolute', x.length, this.inSize);
+    const y = new Float64Array(this.outSize);
+    this.kernels.denseForward(this.weights, this.outSize, this.inSize, x, y, 1, WEIGHT.absolute);
     return y;
   }
 
@@ -29,7 +36,7 @@ export class NativeDenseOperator extends DenseOperator {
   override rowNormsSquared(d: Float64Array): Float64Array {
     checkLength('dense rowNormsSquared', d.length, this.inSize);
     const y = new Float64Array(this.outSize);
-    this.kernels.denseForward(this.weights, this.outSize, this.inSize, d, y, 1, true);
+    this.kernels.denseForward(this.weights, this.outSize, this.inSize, d, y, 1, WEIGHT.squared);
     return y;
   }
 

@@ -151,6 +151,14 @@ function compare(ops: Reference, random: SeededRandom): OperatorAgreement {
     // Squares of float32 weights and a 0/1 mask: exact products, so the reference is its own magnitude.
     boundRatio(rows, refRows, refRows, ops.forwardTerms),
   );
+  let absoluteError = 0;
+  if (native.applyAbsolute) {
+    // |A| x against the reference operator built on a copy of |W| (the forward pass's rounding bound).
+    const ours = native.applyAbsolute(x);
+    const refAbs = magnitude.apply(x);
+    absoluteError = relativeError(ours, refAbs);
+    bound = Math.max(bound, boundRatio(ours, refAbs, magnitude.apply(absolute(x)), ops.forwardTerms));
+  }
   let gramError = 0;
   if (native.gram) {
     const scale = Float64Array.from({ length: native.outSize }, () => (random.uniform() < 0.2 ? 0 : random.uniform()));
@@ -174,7 +182,7 @@ function compare(ops: Reference, random: SeededRandom): OperatorAgreement {
   const scale = dot(magAx, absolute(y));
   const adjointBound = (gamma(ops.forwardTerms + native.outSize) + gamma(ops.adjointTerms + native.inSize)) * scale;
   return {
-    apply: relativeError(ax, refAx),
+    apply: Math.max(relativeError(ax, refAx), absoluteError),
     applyTranspose: relativeError(aty, refAty),
     rowNormsSquared: relativeError(rows, refRows),
     gram: gramError,
