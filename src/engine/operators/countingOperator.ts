@@ -20,6 +20,7 @@ export function countedOperator(op: LinearOperator, multiplyAdds: number, counte
   const counted: LinearOperator = {
     inSize: op.inSize,
     outSize: op.outSize,
+    ...(op.preferredGramSide ? { preferredGramSide: op.preferredGramSide } : {}),
     apply: (x) => (count(1), op.apply(x)),
     applyTranspose: (y) => (count(1), op.applyTranspose(y)),
     rowNormsSquared: (d) => (count(1), op.rowNormsSquared(d)),

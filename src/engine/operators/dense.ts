@@ -5,6 +5,8 @@ import { checkLength, type AffineOperator, type LinearOperator } from './linearO
 export class DenseOperator implements LinearOperator {
   readonly inSize: number;
   readonly outSize: number;
+  // Set on both backends, so the reference iterates on the same side as the native kernels.
+  readonly preferredGramSide = 'input';
 
   constructor(private readonly weight: Float32Array, outFeatures: number, inFeatures: number, name: string) {
     if (weight.length !== outFeatures * inFeatures) {

@@ -16,6 +16,12 @@ export interface LinearOperator {
    * read it directly from its weights; operators without it are materialised column by column.
    */
   denseBlock?(rows: Int32Array, cols: Int32Array): Float64Array;
+  /**
+   * 'input' when D Aᵀ R² A D costs clearly less per application than R A D² Aᵀ R: a dense layer's
+   * input-side product reads each weight row once for both halves, the output side reads the weights
+   * twice. The certified norm then iterates on the input side unless its vectors are much longer.
+   */
+  readonly preferredGramSide?: 'input';
   /** Aᵀ diag(s) A x in one call, for operators that fuse the pair (s has the output's size). */
   gram?(x: Float64Array, rowScaleSquared: Float64Array, out?: Float64Array): Float64Array;
   /** |A| x (entrywise absolute weights) without building |A|, for the forward pass's rounding bound. */
