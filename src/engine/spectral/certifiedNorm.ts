@@ -41,6 +41,10 @@ export interface CertifiedNorm {
 
 const UNIT_ROUNDOFF = Number.EPSILON / 2;
 
+function kernelsOf(options: SpectralOptions): NativeKernels | null {
+  return options.kernels === undefined ? nativeKernels() : options.kernels;
+}
+
 function activeIndices(length: number, keep: (i: number) => boolean): Int32Array {
   const out: number[] = [];
   for (let i = 0; i < length; i++) if (keep(i)) out.push(i);
@@ -116,7 +120,7 @@ function exactNorm(op: LinearOperator, rowScale: Float64Array | null, rows: Int3
   const inner = byRows ? nc : nr;
   const side = byRows ? block : transpose(block, nr, nc);
   const gram = new Float64Array(k * k);
-  const kernels = options.kernels === undefined ? nativeKernels() : options.kernels;
+  const kernels = kernelsOf(options);
   if (kernels) {
     kernels.gramMatrix(side, k, inner, gram);
   } else {
@@ -246,7 +250,7 @@ function lanczosNorm(
   const logDelta0 = logStartThreshold(n, options.failureProbability / 2);
   const converged: LanczosStop = (alpha, beta, k, theta) =>
     theta > 0 && certifiesAt(alpha, beta, k, theta * (1 + options.lanczosTolerance), logDelta0);
-  const run = lanczos(applyS, n, maxSteps, options.seed, options.signal, converged, options.kernels === undefined ? nativeKernels() : options.kernels);
+  const run = lanczos(applyS, n, maxSteps, options.seed, options.signal, converged, kernelsOf(options));
   const { theta, steps: taken } = run;
   const aposteriori = aposterioriUpper(run.alpha, run.beta, taken, theta, logDelta0);
   const priorDelta = taken === maxSteps ? certifiedDelta(n, taken, options.failureProbability / 2) : 1;

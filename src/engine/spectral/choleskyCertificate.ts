@@ -84,7 +84,7 @@ const BISECTION_STEPS = 8;
  * pivot is not positive: [Σ e_ij², Σ_i ‖l_i‖², Σ m_ij²] over the whole of E = M − LLᵀ and M (the
  * lower triangle, off-diagonal entries counted twice). The native kernels compute the same sums.
  */
-function choleskyResidual(m: Float64Array, k: number): [number, number, number] | null {
+export function choleskyResidual(m: Float64Array, k: number): [number, number, number] | null {
   // Cholesky, lower triangle in place (row-major): L is stored in m's lower triangle.
   const l = new Float64Array(k * k);
   for (let j = 0; j < k; j++) {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { AnalysisResult } from '../../../src/shared/results';
 import type { NativeKernels } from '../../../src/engine/native/kernels';
+import { choleskyResidual } from '../../../src/engine/spectral/choleskyCertificate';
 import type { ConvParams, Network } from '../../../src/engine/network';
 import { ConvOperator, convGeometry, type ConvGeometry } from '../../../src/engine/operators/conv';
 import { DenseOperator } from '../../../src/engine/operators/dense';
@@ -422,47 +423,6 @@ export function compareGramMatrix(kernels: NativeKernels, random: SeededRandom, 
   return { relative: relativeError(g, expected), bound: boundRatio(g, expected, magnitude, inner), symmetric };
 }
 
-/**
- * The JS choleskyResidual of src/engine/spectral/choleskyCertificate.ts (not exported there), line for
- * line: Cholesky of M's lower triangle, then [Σ weighted e_ij², Σ ‖l_i‖², Σ weighted m_ij²].
- */
-export function referenceCholeskyResidual(m: Float64Array, k: number): [number, number, number] | null {
-  const l = new Float64Array(k * k);
-  for (let j = 0; j < k; j++) {
-    let pivot = m[j * k + j];
-    for (let p = 0; p < j; p++) pivot -= l[j * k + p] * l[j * k + p];
-    if (!(pivot > 0)) return null;
-    const ljj = Math.sqrt(pivot);
-    l[j * k + j] = ljj;
-    for (let i = j + 1; i < k; i++) {
-      let s = m[i * k + j];
-      for (let p = 0; p < j; p++) s -= l[i * k + p] * l[j * k + p];
-      l[i * k + j] = s / ljj;
-    }
-  }
-  const rowNorm = new Float64Array(k);
-  for (let i = 0; i < k; i++) {
-    let s = 0;
-    for (let p = 0; p <= i; p++) s += l[i * k + p] * l[i * k + p];
-    rowNorm[i] = Math.sqrt(s);
-  }
-  let residualSquares = 0;
-  let rowNormSum = 0;
-  let mSquares = 0;
-  for (let i = 0; i < k; i++) {
-    rowNormSum += rowNorm[i] * rowNorm[i];
-    for (let j = 0; j <= i; j++) {
-      let s = 0;
-      for (let p = 0; p <= j; p++) s += l[i * k + p] * l[j * k + p];
-      const e = m[i * k + j] - s;
-      const weight = i === j ? 1 : 2;
-      residualSquares += weight * e * e;
-      mSquares += weight * m[i * k + j] * m[i * k + j];
-    }
-  }
-  return [residualSquares, rowNormSum, mSquares];
-}
-
 /** τI − G for a random Gram matrix G = B Bᵀ: positive definite for τ above λ_max(G), indefinite below max_i G_ii. */
 export function shiftedGram(random: SeededRandom, k: number, inner: number, definite: boolean): Float64Array {
   const b = gaussianVector(random, k * inner);
@@ -488,7 +448,7 @@ export function shiftedGram(random: SeededRandom, k: number, inner: number, defi
 /** Largest relative difference of the three sums (null when exactly one side is null). */
 export function compareCholeskyResidual(kernels: NativeKernels, m: Float64Array, k: number): { relative: number; native: unknown; reference: unknown } {
   const native = kernels.choleskyResidual(m, k);
-  const reference = referenceCholeskyResidual(m, k);
+  const reference = choleskyResidual(m, k);
   if (native === null || reference === null) return { relative: native === reference ? 0 : Infinity, native, reference };
   const relative = Math.max(...native.map((value, i) => (value === reference[i] ? 0 : Math.abs(value - reference[i]) / Math.abs(reference[i]))));
   return { relative, native, reference };
