@@ -1,7 +1,9 @@
 // Measures one benchmark model in a process of its own (so its peak RSS is its own): reading, the
-// normaliser, a plain onnxruntime forward pass, the onnxruntime Gram operators of every conv/dense layer
-// (single vector and a batch of 10, as a 10-point sweep iterated in lockstep would use), their
-// agreement with the pure-TypeScript operators, and the pure-TypeScript Gram pass within a time budget.
+// normaliser, a plain onnxruntime forward pass (float32: the machine-limit reference the engine's
+// achieved GFLOP/s is compared with), the onnxruntime Gram operators of every conv/dense layer (single
+// vector and a batch of 10), the engine's native float64 Gram product of the same layers, and the
+// pure-TypeScript one within a time budget (with its agreement with onnxruntime). One Gram product per
+// layer, isolated from the Lanczos around it, says how much of the engine's time the kernels explain.
 // Prints one JSON line (ModelMeasurement) on stdout; bench/run.ts collects it.
 //
 //   tsx bench/measure.ts <model name> <model path>
@@ -9,16 +11,14 @@
 import { statSync } from 'node:fs';
 import { normaliseGraph, requireNetwork } from '../src/engine/normalise/normalise';
 import type { ConvParams, DenseParams, Layer } from '../src/engine/network';
-import { ConvOperator, convGeometry } from '../src/engine/operators/conv';
-import { DenseOperator } from '../src/engine/operators/dense';
+import { nativeKernels, nativeProblem, type OperatorBackend } from '../src/engine/native/kernels';
 import type { LinearOperator } from '../src/engine/operators/linearOperator';
+import { createAffineOperator } from '../src/engine/operators/registry';
 import { SeededRandom } from '../src/engine/random';
 import { OrtLinearOperator } from '../src/engine/runtime/ortLinear';
 import { readModel } from '../src/onnx/reader';
 import { benchInput, benchModel, parameterCount } from './models';
 
-/** Lanczos steps per spectral norm the projection assumes (the engine's default lanczosSteps). */
-export const PROJECTED_LANCZOS_STEPS = 200;
 export const SWEEP_BATCH = 10;
 
 export interface LayerMeasurement {
@@ -32,6 +32,8 @@ export interface LayerMeasurement {
   ortRowNormsMs: number;
   /** Per vector, in a batch of SWEEP_BATCH. */
   ortBatchedGramMs: number;
+  /** The engine's native float64 Gram product (absent when the kernels are not built). */
+  nativeGramMs?: number;
   tsGramMs?: number;
   /** ‖S_ort x − S_ts x‖ / ‖S_ts x‖ on the same x, r, d. */
   relativeError?: number;
@@ -53,6 +55,10 @@ export interface ModelMeasurement {
   ortRowNormsPassMs: number;
   ortBatchedGramPassMs: number;
   gramFlops: number;
+  /** Native Gram products of every layer, and the kernels' instruction set ('' with the problem when unavailable). */
+  nativeGramPassMs?: number;
+  nativeIsa: string;
+  nativeProblem: string;
   /** Pure-TS Gram time summed over the layers it ran on, and the ORT time of the same layers. */
   tsGramMs: number;
   ortGramMsSameLayers: number;
@@ -133,6 +139,31 @@ function relativeError(actual: Float32Array, expected: Float64Array): number {
   return Math.sqrt(diff / norm);
 }
 
+interface LayerScales {
+  r: Float32Array;
+  d: Float32Array;
+  x: Float32Array;
+}
+
+/** D Aᵀ R² A D x on the engine's operator of the layer, the product Lanczos repeats on the input side. */
+function gramProduct({ layer, params }: LinearLayer, { r, d, x }: LayerScales, backend: OperatorBackend): () => Float64Array {
+  const op: LinearOperator = createAffineOperator(params, layer.inputShapes[0], layer.label, backend).linear;
+  const masked = Float64Array.from(x, (v, j) => v * d[j]);
+  const rowScaleSquared = Float64Array.from(r, (v) => v * v);
+  return () => {
+    let s: Float64Array;
+    if (op.gram) {
+      s = op.gram(masked, rowScaleSquared);
+    } else {
+      const ax = op.apply(masked);
+      for (let k = 0; k < ax.length; k++) ax[k] *= rowScaleSquared[k];
+      s = op.applyTranspose(ax);
+    }
+    for (let k = 0; k < s.length; k++) s[k] *= d[k];
+    return s;
+  };
+}
+
 async function measure(name: string, path: string): Promise<ModelMeasurement> {
   const spec = benchModel(name);
   const random = new SeededRandom(7);
@@ -201,30 +232,28 @@ async function measure(name: string, path: string): Promise<ModelMeasurement> {
   for (const op of operators) await op.release();
   const peakRssOrtMiB = peakRssMiB();
 
+  const kernels = nativeKernels();
+  if (kernels) {
+    kernels.setThreads(threads);
+    for (let i = 0; i < linear.length; i++) {
+      // One layer's operator at a time, so its float64 plan is collectable before the next is built.
+      const nativeGram = gramProduct(linear[i], scales[i], 'native');
+      layers[i].nativeGramMs = await timeIt(async () => nativeGram());
+    }
+  }
+
   // Pure TypeScript, cheapest layers first so the budget covers as many layers as it can.
   const tsSkipped: string[] = [];
   let tsSpentMs = 0;
   let tsFlopsPerMs = 0;
   const order = layers.map((_, i) => i).sort((a, b) => layers[a].gramFlops - layers[b].gramFlops);
   for (const i of order) {
-    const { layer, params } = linear[i];
     const predicted = tsFlopsPerMs > 0 ? layers[i].gramFlops / tsFlopsPerMs : 0;
     if (tsSpentMs + predicted > tsBudgetMs) {
-      tsSkipped.push(layer.label);
+      tsSkipped.push(linear[i].layer.label);
       continue;
     }
-    const reference: LinearOperator =
-      params.kind === 'conv'
-        ? new ConvOperator(params.weight, convGeometry(params, layer.inputShapes[0], layer.label))
-        : new DenseOperator(params.weight, params.outFeatures, params.inFeatures, layer.label);
-    const { r, d, x } = scales[i];
-    const tsGram = () => {
-      const ax = reference.apply(Float64Array.from(x, (v, j) => v * d[j]));
-      for (let k = 0; k < ax.length; k++) ax[k] *= r[k] * r[k];
-      const s = reference.applyTranspose(ax);
-      for (let k = 0; k < s.length; k++) s[k] *= d[k];
-      return s;
-    };
+    const tsGram = gramProduct(linear[i], scales[i], 'typescript');
     t = performance.now();
     const s = tsGram();
     let elapsed = performance.now() - t;
@@ -260,6 +289,9 @@ async function measure(name: string, path: string): Promise<ModelMeasurement> {
     ortRowNormsPassMs: sum(layers.map((l) => l.ortRowNormsMs)),
     ortBatchedGramPassMs: sum(layers.map((l) => l.ortBatchedGramMs)),
     gramFlops: sum(layers.map((l) => l.gramFlops)),
+    ...(kernels ? { nativeGramPassMs: sum(layers.map((l) => l.nativeGramMs ?? 0)) } : {}),
+    nativeIsa: kernels?.describe().isa ?? '',
+    nativeProblem: nativeProblem(),
     tsGramMs: sum(tsLayers.map((l) => l.tsGramMs!)),
     ortGramMsSameLayers: sum(tsLayers.map((l) => l.ortGramMs)),
     tsSkipped,

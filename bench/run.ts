@@ -1,29 +1,54 @@
 // npm run bench: generates the benchmark models (bench/out/, never committed), measures each in a
-// process of its own (bench/measure.ts), times the whole engine where it runs (bench/analyze.ts, with a
-// time limit), prints the tables, writes bench/out/results.json and compares with bench/baseline.json.
+// process of its own (bench/measure.ts: the onnxruntime machine-limit reference and one Gram product per
+// layer), runs the whole engine in a fresh process per run with a time limit (bench/analyze.ts: native at
+// one ε and over a sweep, TypeScript at one ε), prints the tables and the targets of issue #5, writes
+// bench/out/results.json and compares with bench/baseline.json.
 //
 //   npm run bench [-- --models cifar10,alexnet] [--update-baseline] [--no-analysis]
 //
-// Environment: BENCH_THREADS (onnxruntime intra-op threads, default 2), BENCH_TS_BUDGET_MS (wall-time
-// budget of the pure-TypeScript Gram pass per model, default 60000).
+// Environment: BENCH_THREADS (onnxruntime intra-op and native kernel threads, default 2),
+// BENCH_TS_BUDGET_MS (wall-time budget of measure.ts's pure-TypeScript Gram products per model, default 60000).
 
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { rm, symlink, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import type { AnalysisMeasurement, OneEpsilonMeasurement } from './analyze';
-import type { LanczosMeasurement } from './lanczos';
+import { build } from 'esbuild';
+import { ENGINE_RUNS, ONE_EPSILON, type EngineProgress, type EngineRunKind, type EngineRunMeasurement, type LayerTime } from './analyze';
 import type { ModelMeasurement } from './measure';
 import { BENCH_MODELS, benchModel, modelPath, OUT_DIR } from './models';
 
 const BENCH_DIR = import.meta.dirname;
 const BASELINE = join(BENCH_DIR, 'baseline.json');
 const RESULTS = join(OUT_DIR, 'results.json');
-const LANCZOS_STEPS = 200;
-const SWEEP_POINTS = 10;
-/** Whole-engine runs are attempted on these models only, each with this time limit. */
-const ANALYSIS_LIMITS_MS: Record<string, number> = { cifar10: 90_000, alexnet: 150_000 };
+const REPOSITORY = join(BENCH_DIR, '..');
+const NATIVE_DIR = join(REPOSITORY, 'dist', 'native');
+const ENGINE_BUNDLE = join(OUT_DIR, 'engine', 'pipeline.js');
+
+/**
+ * Time limit (ms) of each whole-engine run, or why it is not attempted. Chosen so the whole benchmark
+ * stays under about 15 minutes on the 2-core machine: a run that does not finish still reports how
+ * many layers it got through.
+ */
+const ENGINE_PLAN: Record<string, Record<EngineRunKind, number | string>> = {
+  cifar10: { 'native-one': 60_000, 'native-sweep': 120_000, 'typescript-one': 120_000 },
+  alexnet: { 'native-one': 120_000, 'native-sweep': 180_000, 'typescript-one': 90_000 },
+  vgg16: {
+    'native-one': 240_000,
+    'native-sweep': 'not attempted: ten ε values cost several times the one-ε run, far beyond the time budget',
+    // measure.ts: one TypeScript Gram product of 11 of the 16 layers alone takes about a minute, and a layer needs ~200.
+    'typescript-one': 'not attempted: estimated > 1 h',
+  },
+};
+
+/** Issue #5's targets on this 2-core machine. */
+const TARGETS: { model: string; run: EngineRunKind; limitMs: number; includesLoad: boolean; title: string }[] = [
+  { model: 'cifar10', run: 'native-one', limitMs: 300, includesLoad: false, title: 'CIFAR-10 one ε, engine time' },
+  { model: 'alexnet', run: 'native-one', limitMs: 5_000, includesLoad: true, title: 'AlexNet one ε, including load' },
+  { model: 'alexnet', run: 'native-sweep', limitMs: 20_000, includesLoad: true, title: 'AlexNet 10-ε sweep, including load' },
+  { model: 'vgg16', run: 'native-one', limitMs: 60_000, includesLoad: true, title: 'VGG-16 one ε, including load' },
+];
 
 interface ChildResult {
   code: number | null;
@@ -54,55 +79,113 @@ function runTsx(script: string, args: string[], timeoutMs: number, echo = false)
   });
 }
 
+function jsonLines(stdout: string): unknown[] {
+  return stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as unknown);
+}
+
 function lastJsonLine<T>(stdout: string): T {
-  const lines = stdout.trim().split('\n');
-  return JSON.parse(lines[lines.length - 1]) as T;
+  const lines = jsonLines(stdout);
+  return lines[lines.length - 1] as T;
 }
 
 function firstLine(text: string): string {
   return text.trim().split('\n').find((l) => l.trim()) ?? '(no message)';
 }
 
-type AnalysisOutcome =
-  | { model: string; status: 'ok'; result: AnalysisMeasurement }
-  | { model: string; status: 'failed' | 'timeout' | 'skipped'; reason: string; oneEpsilon?: OneEpsilonMeasurement };
-
-/** Lanczos vectors per norm of the model: the smaller side of every conv/dense layer. */
-function iterateLength(m: ModelMeasurement): number {
-  return m.layers.reduce((s, l) => s + Math.min(l.inSize, l.outSize), 0);
+/** How far a run that did not finish got. */
+interface PartialRun {
+  layersTotal?: number;
+  peakRssMiB?: number;
+  layers: LayerTime[];
+  /** The layer it was in when stopped, and since when (ms into the analyzeModelFile call). */
+  current?: string;
+  currentSinceMs?: number;
 }
 
-/** JavaScript bookkeeping of one set of norms (one per layer), scaled from the measured size (∝ n·steps²). */
-function bookkeepingMs(m: ModelMeasurement, lanczos: LanczosMeasurement): number {
-  return (lanczos.ms * (iterateLength(m) / lanczos.n) * LANCZOS_STEPS ** 2) / lanczos.steps ** 2;
+type EngineOutcome =
+  | { model: string; run: EngineRunKind; status: 'done'; result: EngineRunMeasurement; processMs: number }
+  | ({ model: string; run: EngineRunKind; status: 'timeout' | 'failed'; reason: string; processMs: number } & PartialRun)
+  | { model: string; run: EngineRunKind; status: 'skipped'; reason: string };
+
+/**
+ * The engine as it ships: src/engine/pipeline.ts bundled by esbuild like dist/cli.js and dist/worker.js,
+ * with a link to the built native kernels where the bundle looks for them (beside itself).
+ */
+async function bundleEngine(): Promise<void> {
+  await build({
+    entryPoints: [join(REPOSITORY, 'src', 'engine', 'pipeline.ts')],
+    outfile: ENGINE_BUNDLE,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    external: ['onnxruntime-node'],
+    logLevel: 'warning',
+  });
+  const link = join(OUT_DIR, 'engine', 'native');
+  await rm(link, { force: true });
+  await symlink(NATIVE_DIR, link, 'dir');
 }
 
-/** What one ε and a 10-point sweep would cost with 200 Lanczos steps per norm on the measured operators. */
-function projection(m: ModelMeasurement) {
-  const setup = m.readMs + m.normaliseMs + m.ortOperatorSessionsMs + m.ortForwardMs;
-  // One ε: ‖A‖ and ‖RAD‖ of every layer (two Lanczos runs), plus one row-norm pass.
-  const oneEpsilonMs = setup + m.ortRowNormsPassMs + 2 * LANCZOS_STEPS * m.ortGramPassMs;
-  // Sweep: ‖A‖ once, then the ε values one after another, or iterated in lockstep as one batch on the
-  // layers where a batch is faster per vector (dense layers; onnxruntime's conv gains nothing from it).
-  const perEpsilonMs = m.ortRowNormsPassMs + LANCZOS_STEPS * m.ortGramPassMs;
-  const sweepSequentialMs = setup + LANCZOS_STEPS * m.ortGramPassMs + SWEEP_POINTS * perEpsilonMs;
-  const bestPerVectorMs = m.layers.reduce((s, l) => s + Math.min(l.ortGramMs, l.ortBatchedGramMs), 0);
-  const sweepLockstepMs =
-    setup + LANCZOS_STEPS * m.ortGramPassMs + SWEEP_POINTS * m.ortRowNormsPassMs + LANCZOS_STEPS * SWEEP_POINTS * bestPerVectorMs;
-  return { oneEpsilonMs, sweepSequentialMs, sweepLockstepMs };
+/** Why the native runs would not measure the current kernels ('' when dist/native/kernels.node is up to date). */
+function nativeBuildProblem(): string {
+  const built = join(NATIVE_DIR, 'kernels.node');
+  if (!existsSync(built)) return 'dist/native/kernels.node is not built: run `node esbuild.mjs` first';
+  const sources = join(REPOSITORY, 'src', 'native');
+  const stale = readdirSync(sources).filter((file) => statSync(join(sources, file)).mtimeMs > statSync(built).mtimeMs);
+  return stale.length ? `dist/native/kernels.node is older than src/native/${stale.join(', ')}: run \`node esbuild.mjs\` to measure the current kernels` : '';
 }
 
-const gflops = (flops: number, ms: number) => flops / ms / 1e6;
-
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ')).join('\n');
+async function runEngine(model: string, run: EngineRunKind, path: string, limitMs: number): Promise<EngineOutcome> {
+  const started = performance.now();
+  const child = await runTsx('analyze.ts', [run, model, path, ENGINE_BUNDLE], limitMs);
+  // The whole child, start-up included: what a run that did not finish can be compared by.
+  const processMs = performance.now() - started;
+  const lines = jsonLines(child.stdout) as (EngineProgress | EngineRunMeasurement)[];
+  const result = lines.find((l): l is EngineRunMeasurement => l.type === 'result');
+  if (result && child.code === 0) return { model, run, status: 'done', result, processMs };
+  const progress = lines.filter((l): l is EngineProgress => l.type === 'progress');
+  const last = progress[progress.length - 1];
+  const partial: PartialRun = {
+    layersTotal: last?.layersTotal,
+    peakRssMiB: last?.peakRssMiB,
+    layers: progress.flatMap((p) => (p.finished ? [p.finished] : [])),
+    current: last && !last.finished ? last.current : undefined,
+    currentSinceMs: last && !last.finished ? last.elapsedMs : undefined,
+  };
+  if (child.timedOut) return { model, run, status: 'timeout', reason: `over ${limitMs / 1000} s`, processMs, ...partial };
+  return { model, run, status: 'failed', reason: firstLine(child.stderr), processMs, ...partial };
 }
 
 const f = (value: number, digits = 1) => value.toFixed(digits);
+const seconds = (ms: number) => f(ms / 1000, ms < 10_000 ? 2 : 1);
+const gflopRate = (flops: number, ms: number) => flops / ms / 1e6;
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+
+/** The machine-limit reference: onnxruntime's float32 forward pass of the same model. */
+const ortForwardGflops = (m: ModelMeasurement) => gflopRate(m.forwardFlops, m.ortForwardMs);
+
+/** Operator FLOPs executed over the time of the phases that execute them (row norms and spectral norms). */
+function engineGflops(r: EngineRunMeasurement): number {
+  return gflopRate(2 * r.stats.multiplyAdds, r.stats.phases.rowNormsMs + r.stats.phases.spectralMs);
+}
+
+/** Numbers right-aligned, the text columns (the first, and those named) left-aligned; a short row is blank on the right. */
+function table(rows: string[][], textColumns: number[] = []): string {
+  const full = rows.map((r) => rows[0].map((_, c) => r[c] ?? ''));
+  const widths = rows[0].map((_, c) => Math.max(...full.map((r) => r[c].length)));
+  const text = new Set([0, ...textColumns]);
+  return full.map((r) => r.map((cell, c) => (text.has(c) ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ').trimEnd()).join('\n');
+}
 
 function summaryTable(measurements: ModelMeasurement[]): string {
-  const rows = [['model', 'params', 'file MB', 'read s', 'normalise s', 'ORT fwd ms', 'GFLOP/s', 'ORT Gram pass ms', 'GFLOP/s', 'batch-10 ms/vec', 'row norms ms', 'TS Gram ms', 'TS/ORT', 'max rel err', 'peak RSS MiB']];
+  const rows = [[
+    'model', 'params', 'file MB', 'read s', 'normalise s', 'ORT fwd ms', 'GFLOP/s', 'ORT Gram ms', 'GFLOP/s', 'batch-10 ms/vec',
+    'ORT row norms ms', 'native Gram ms', 'GFLOP/s', 'TS Gram ms', 'TS/native', 'ORT rel err', 'peak RSS MiB',
+  ]];
   for (const m of measurements) {
     rows.push([
       m.model,
@@ -111,13 +194,15 @@ function summaryTable(measurements: ModelMeasurement[]): string {
       f(m.readMs / 1000, 2),
       f(m.normaliseMs / 1000, 2),
       f(m.ortForwardMs, 2),
-      f(gflops(m.forwardFlops, m.ortForwardMs)),
+      f(ortForwardGflops(m)),
       f(m.ortGramPassMs, 2),
-      f(gflops(m.gramFlops, m.ortGramPassMs)),
+      f(gflopRate(m.gramFlops, m.ortGramPassMs)),
       f(m.ortBatchedGramPassMs, 2),
       f(m.ortRowNormsPassMs, 2),
+      m.nativeGramPassMs === undefined ? 'n/a' : f(m.nativeGramPassMs, 2),
+      m.nativeGramPassMs === undefined ? '' : f(gflopRate(m.gramFlops, m.nativeGramPassMs)),
       m.tsSkipped.length ? `${f(m.tsGramMs, 0)}*` : f(m.tsGramMs, 0),
-      `${f(m.tsGramMs / m.ortGramMsSameLayers, 0)}×`,
+      Number.isFinite(gramRatio(m)) ? `${f(gramRatio(m), 0)}×` : 'n/a',
       m.maxRelativeError.toExponential(1),
       `${f(m.peakRssOrtMiB, 0)} / ${f(m.peakRssMiB, 0)}`,
     ]);
@@ -125,66 +210,248 @@ function summaryTable(measurements: ModelMeasurement[]): string {
   return table(rows);
 }
 
-function layerTable(m: ModelMeasurement): string {
-  const rows = [['layer', 'in → out', 'MFLOP', 'ORT ms', 'GFLOP/s', 'batch-10 ms/vec', 'TS ms', 'GFLOP/s', 'TS/ORT', 'rel err']];
+/** Each layer's time and Lanczos steps in the native one-ε run, by label. */
+function engineLayers(outcomes: EngineOutcome[], model: string): Map<string, LayerTime> {
+  const native = outcomes.find((o) => o.model === model && o.run === 'native-one');
+  const layers = !native || native.status === 'skipped' ? [] : native.status === 'done' ? native.result.layers : native.layers;
+  return new Map(layers.map((l) => [l.label, l]));
+}
+
+function layerTable(m: ModelMeasurement, engine: Map<string, LayerTime>): string {
+  const rows = [[
+    'layer', 'in → out', 'Gram MFLOP', 'ORT ms', 'GFLOP/s', 'batch-10 ms/vec', 'native ms', 'GFLOP/s', 'TS ms', 'GFLOP/s', 'TS/native',
+    'ORT rel err', 'engine s', 'Lanczos steps', 'engine / (steps × native)',
+  ]];
   for (const l of m.layers) {
     const ts = l.tsGramMs;
+    const native = l.nativeGramMs;
+    const layer = engine.get(l.label);
     rows.push([
       l.label,
       `${l.inSize} → ${l.outSize}`,
       f(l.gramFlops / 1e6),
       f(l.ortGramMs, 3),
-      f(gflops(l.gramFlops, l.ortGramMs)),
+      f(gflopRate(l.gramFlops, l.ortGramMs)),
       f(l.ortBatchedGramMs, 3),
+      native === undefined ? 'n/a' : f(native, 3),
+      native === undefined ? '' : f(gflopRate(l.gramFlops, native)),
       ts === undefined ? 'skipped' : f(ts, 1),
-      ts === undefined ? '' : f(gflops(l.gramFlops, ts), 2),
-      ts === undefined ? '' : `${f(ts / l.ortGramMs, 0)}×`,
+      ts === undefined ? '' : f(gflopRate(l.gramFlops, ts), 2),
+      ts === undefined || native === undefined ? '' : `${f(ts / native, 0)}×`,
       l.relativeError === undefined ? '' : l.relativeError.toExponential(1),
+      layer === undefined ? '—' : f(layer.timeMs / 1000, 2),
+      layer === undefined ? '' : layer.lanczosSteps > 0 ? String(layer.lanczosSteps) : 'exact',
+      layer === undefined || native === undefined || layer.lanczosSteps === 0 ? '' : f(layer.timeMs / (layer.lanczosSteps * native), 1),
     ]);
   }
   return table(rows);
 }
 
+function statusOf(o: EngineOutcome): string {
+  if (o.status === 'done') return 'done';
+  if (o.status === 'skipped') return 'skipped';
+  return o.status === 'timeout' ? o.reason : 'failed';
+}
+
+function layersDone(o: EngineOutcome): string {
+  if (o.status === 'done') return `${o.result.layers.length}/${o.result.layers.length}`;
+  if (o.status === 'skipped') return '';
+  return `${o.layers.length}/${o.layersTotal ?? '?'}`;
+}
+
+function engineTable(outcomes: EngineOutcome[], m: ModelMeasurement | undefined): string {
+  const rows = [[
+    'run', 'status', 'layers', 'load s', 'forward s', 'row norms s', 'spectral s', 'engine s', 'wall s', 'operator appl.', 'GFLOP',
+    'GFLOP/s', 'ORT fwd GFLOP/s', 'ratio', 'peak RSS MiB',
+  ]];
+  for (const o of outcomes) {
+    const title = ENGINE_RUNS[o.run].title;
+    if (o.status !== 'done') {
+      const peak = o.status !== 'skipped' && o.peakRssMiB !== undefined ? `≥ ${f(o.peakRssMiB, 0)}` : '';
+      rows.push([title, statusOf(o), layersDone(o), ...Array<string>(rows[0].length - 4).fill(''), peak]);
+      continue;
+    }
+    const r = o.result;
+    const p = r.stats.phases;
+    const achieved = engineGflops(r);
+    rows.push([
+      title,
+      'done',
+      layersDone(o),
+      seconds(p.loadMs ?? 0),
+      seconds(p.forwardMs),
+      seconds(p.rowNormsMs),
+      seconds(p.spectralMs),
+      seconds(p.totalMs),
+      seconds(r.wallMs),
+      String(r.stats.operatorApplications),
+      f((2 * r.stats.multiplyAdds) / 1e9),
+      f(achieved),
+      m ? f(ortForwardGflops(m)) : 'n/a',
+      m ? f(achieved / ortForwardGflops(m), 2) : '',
+      f(r.peakRssMiB, 0),
+    ]);
+  }
+  return table(rows, [1]);
+}
+
+function factor(slow: number, fast: number): string {
+  const ratio = slow / fast;
+  return `${f(ratio, ratio < 10 ? 1 : 0)}×`;
+}
+
+/** Where a run that did not finish was stopped. */
+function whereStopped(o: EngineOutcome): string {
+  if (o.status !== 'timeout' || o.current === undefined || o.currentSinceMs === undefined) return '';
+  return `, in ${o.current} since ${seconds(o.currentSinceMs)} s`;
+}
+
+/** TypeScript over native time of one Gram product, on the layers measure.ts ran both on. */
+function gramRatio(m: ModelMeasurement): number {
+  const layers = m.layers.filter((l) => l.tsGramMs !== undefined && l.nativeGramMs !== undefined);
+  return sum(layers.map((l) => l.tsGramMs!)) / sum(layers.map((l) => l.nativeGramMs!));
+}
+
+/** Which backend is faster at one ε, and by how much (lower bounds when TypeScript ran out of time). */
+function backendComparison(outcomes: EngineOutcome[], m: ModelMeasurement | undefined, model: string): string {
+  const native = outcomes.find((o) => o.model === model && o.run === 'native-one');
+  const ts = outcomes.find((o) => o.model === model && o.run === 'typescript-one');
+  if (!native || !ts) return 'native vs TypeScript: not compared';
+  if (ts.status === 'skipped') return `native vs TypeScript: TypeScript ${ts.reason}`;
+  if (ts.status === 'failed') return `native vs TypeScript: the TypeScript run failed: ${ts.reason}`;
+  if (native.status !== 'done') return `native vs TypeScript: the native run did not finish (${statusOf(native)})`;
+  const nativeMs = native.result.stats.phases.totalMs;
+  if (ts.status === 'done') {
+    const tsMs = ts.result.stats.phases.totalMs;
+    const faster = tsMs >= nativeMs ? `native ${factor(tsMs, nativeMs)} faster` : `TypeScript ${factor(nativeMs, tsMs)} faster`;
+    return `native vs TypeScript, one ε, engine time: ${faster} (native ${seconds(nativeMs)} s, TypeScript ${seconds(tsMs)} s)`;
+  }
+  // The TypeScript process outlived its limit, so whole processes (start-up and load included) give a lower bound.
+  const lines = [
+    `native vs TypeScript, one ε: TypeScript ${statusOf(ts)} after ${layersDone(ts)} layers${whereStopped(ts)};` +
+      ` native at least ${factor(ts.processMs, native.processMs)} faster (whole processes, native ${seconds(native.processMs)} s)`,
+  ];
+  const nativeByLabel = new Map(native.result.layers.map((l) => [l.label, l.timeMs]));
+  const finished = ts.layers.filter((l) => nativeByLabel.has(l.label));
+  if (finished.length) {
+    const tsLayersMs = sum(finished.map((l) => l.timeMs));
+    const nativeLayersMs = sum(finished.map((l) => nativeByLabel.get(l.label)!));
+    lines.push(`  on the layers TypeScript finished (${finished.map((l) => l.label).join(', ')}): native ${factor(tsLayersMs, nativeLayersMs)} faster (${seconds(nativeLayersMs)} s vs ${seconds(tsLayersMs)} s)`);
+  }
+  if (m && Number.isFinite(gramRatio(m))) lines.push(`  one Gram product per layer (measure.ts): native ${factor(gramRatio(m), 1)} faster`);
+  return lines.join('\n');
+}
+
+interface TargetResult {
+  title: string;
+  limitS: number;
+  measuredS?: number;
+  /** A run stopped by its limit took longer than this. */
+  overS?: number;
+  result: 'met' | 'not met' | 'not run';
+  note: string;
+}
+
+function targetResults(outcomes: EngineOutcome[]): TargetResult[] {
+  return TARGETS.map((t) => {
+    const o = outcomes.find((x) => x.model === t.model && x.run === t.run);
+    const base = { title: t.title, limitS: t.limitMs / 1000 };
+    if (!o || o.status === 'skipped') return { ...base, result: 'not run', note: o?.reason ?? 'model not benchmarked' };
+    if (o.status !== 'done') {
+      if (o.status === 'failed') return { ...base, result: 'not met', note: `failed: ${o.reason}` };
+      return { ...base, result: 'not met', note: `stopped after ${layersDone(o)} layers${whereStopped(o)}`, overS: o.processMs / 1000 };
+    }
+    const ms = t.includesLoad ? o.result.wallMs : o.result.stats.phases.totalMs;
+    const met = ms < t.limitMs;
+    return { ...base, measuredS: ms / 1000, result: met ? 'met' : 'not met', note: met ? '' : `${f(ms / t.limitMs, 1)}× over` };
+  });
+}
+
+function targetTable(results: TargetResult[]): string {
+  const rows = [['target', 'limit s', 'measured s', 'result', '']];
+  for (const r of results) rows.push([r.title, f(r.limitS, 1), r.measuredS !== undefined ? f(r.measuredS, 2) : r.overS !== undefined ? `> ${f(r.overS, 0)}` : '—', r.result, r.note]);
+  return table(rows, [3, 4]);
+}
+
 type Metrics = Record<string, Record<string, number>>;
 
-function metricsOf(measurements: ModelMeasurement[], analyses: AnalysisOutcome[]): Metrics {
+/** Metrics older baselines hold that this benchmark no longer produces, and what they measured. */
+const RETIRED_METRICS: Record<string, string> = {
+  analysisOneEpsilonMs: 'whole engine at one ε before the native kernels (pure TypeScript, lower-bound search on)',
+  analysisSweepMs: 'whole engine over the sweep before the native kernels, reusing the one-ε run\'s ‖A‖',
+  projectedOneEpsilonMs: 'one ε projected from onnxruntime operators (dropped: the engine now runs for real)',
+  projectedSweepLockstepMs: 'a lockstep sweep projected from onnxruntime operators (dropped likewise)',
+};
+
+const METRIC_PREFIX: Record<EngineRunKind, string> = {
+  'native-one': 'nativeOneEpsilon',
+  'native-sweep': 'nativeSweep',
+  'typescript-one': 'typescriptOneEpsilon',
+};
+
+function metricsOf(measurements: ModelMeasurement[], outcomes: EngineOutcome[]): Metrics {
   const metrics: Metrics = {};
   for (const m of measurements) {
-    const p = projection(m);
     metrics[m.model] = {
       readMs: m.readMs,
       normaliseMs: m.normaliseMs,
       ortForwardMs: m.ortForwardMs,
+      ortForwardGflops: ortForwardGflops(m),
       ortOperatorSessionsMs: m.ortOperatorSessionsMs,
       ortGramPassMs: m.ortGramPassMs,
       ortBatchedGramPassMs: m.ortBatchedGramPassMs,
       ortRowNormsPassMs: m.ortRowNormsPassMs,
+      ...(m.nativeGramPassMs === undefined ? {} : { nativeGramPassMs: m.nativeGramPassMs }),
       tsGramMs: m.tsGramMs,
-      projectedOneEpsilonMs: p.oneEpsilonMs,
-      projectedSweepLockstepMs: p.sweepLockstepMs,
       peakRssOrtMiB: m.peakRssOrtMiB,
     };
   }
-  for (const a of analyses) {
-    if (a.status !== 'ok') {
-      if (a.status !== 'skipped' && a.oneEpsilon) metrics[a.model] = { ...metrics[a.model], analysisOneEpsilonMs: a.oneEpsilon.oneEpsilonMs };
-      continue;
-    }
-    metrics[a.model] = { ...metrics[a.model], analysisOneEpsilonMs: a.result.oneEpsilonMs, analysisSweepMs: a.result.sweepMs };
+  for (const o of outcomes) {
+    if (o.status !== 'done') continue;
+    const r = o.result;
+    const p = r.stats.phases;
+    const prefix = METRIC_PREFIX[o.run];
+    metrics[o.model] = {
+      ...metrics[o.model],
+      [`${prefix}WallMs`]: r.wallMs,
+      [`${prefix}EngineMs`]: p.totalMs,
+      [`${prefix}LoadMs`]: p.loadMs ?? 0,
+      [`${prefix}ForwardMs`]: p.forwardMs,
+      [`${prefix}RowNormsMs`]: p.rowNormsMs,
+      [`${prefix}SpectralMs`]: p.spectralMs,
+      [`${prefix}OperatorApplications`]: r.stats.operatorApplications,
+      [`${prefix}Gflops`]: engineGflops(r),
+      [`${prefix}PeakRssMiB`]: r.peakRssMiB,
+    };
   }
   return metrics;
 }
 
 function comparison(current: Metrics, baseline: Metrics): string {
   const rows = [['model', 'metric', 'baseline', 'current', 'current/baseline']];
-  for (const [model, values] of Object.entries(current)) {
-    for (const [metric, value] of Object.entries(values)) {
-      const before = baseline[model]?.[metric];
-      if (before === undefined) continue;
-      rows.push([model, metric, f(before, 2), f(value, 2), before > 0 ? f(value / before, 2) : '—']);
+  const baselineOnly = [['model', 'metric', 'baseline', '']];
+  let newMetrics = 0;
+  for (const model of new Set([...Object.keys(current), ...Object.keys(baseline)])) {
+    const now = current[model] ?? {};
+    const before = baseline[model] ?? {};
+    for (const [metric, value] of Object.entries(now)) {
+      const old = before[metric];
+      if (old === undefined) {
+        newMetrics++;
+        continue;
+      }
+      rows.push([model, metric, f(old, 2), f(value, 2), old > 0 ? f(value / old, 2) : '—']);
+    }
+    // Only for the models measured now: the others were simply not part of this run.
+    if (!current[model]) continue;
+    for (const [metric, value] of Object.entries(before)) {
+      if (!(metric in now)) baselineOnly.push([model, metric, f(value, 2), RETIRED_METRICS[metric] ?? 'not reached in this run']);
     }
   }
-  return rows.length > 1 ? table(rows) : '(no metric in common with the baseline)';
+  const lines = [rows.length > 1 ? table(rows, [1]) : '(no metric in common with the baseline)'];
+  if (baselineOnly.length > 1) lines.push('In the baseline only:', table(baselineOnly, [1, 3]));
+  if (newMetrics) lines.push(`${newMetrics} metrics of this run have no baseline yet (recorded by --update-baseline).`);
+  return lines.join('\n');
 }
 
 async function main(): Promise<void> {
@@ -193,6 +460,7 @@ async function main(): Promise<void> {
   const names = modelsArg >= 0 ? args[modelsArg + 1].split(',') : BENCH_MODELS.map((m) => m.name);
   const specs = names.map(benchModel);
   const started = performance.now();
+  const threads = Number(process.env.BENCH_THREADS ?? 2);
   console.log(`Lipschitz Lens benchmark — ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${f(totalmem() / 2 ** 30, 0)} GiB, Node ${process.version}`);
 
   console.log('\nGenerating models (cached in bench/out by content key)…');
@@ -209,82 +477,81 @@ async function main(): Promise<void> {
     console.log(`${f((performance.now() - t) / 1000)} s`);
   }
 
-  process.stdout.write('Measuring the Lanczos bookkeeping… ');
-  const lanczosRun = await runTsx('lanczos.ts', ['20000', String(LANCZOS_STEPS)], 120_000);
-  const lanczos = lanczosRun.code === 0 ? lastJsonLine<LanczosMeasurement>(lanczosRun.stdout) : null;
-  console.log(lanczos ? `${f(lanczos.ms / 1000, 2)} s` : `failed: ${firstLine(lanczosRun.stderr)}`);
-
-  const analyses: AnalysisOutcome[] = [];
+  const outcomes: EngineOutcome[] = [];
+  const nativeProblem = nativeBuildProblem();
+  if (nativeProblem) console.log(`Warning: ${nativeProblem}`);
+  if (!args.includes('--no-analysis')) await bundleEngine();
   for (const spec of specs) {
-    const limit = ANALYSIS_LIMITS_MS[spec.name];
-    if (args.includes('--no-analysis') || limit === undefined) {
-      analyses.push({ model: spec.name, status: 'skipped', reason: limit === undefined ? 'not attempted on this model' : '--no-analysis' });
-      continue;
+    for (const run of Object.keys(ENGINE_RUNS) as EngineRunKind[]) {
+      const plan = ENGINE_PLAN[spec.name]?.[run] ?? 'not attempted on this model';
+      const oneEpsilon = outcomes.find((o) => o.model === spec.name && o.run === 'native-one');
+      let skipped: string | undefined;
+      if (args.includes('--no-analysis')) skipped = '--no-analysis';
+      else if (typeof plan === 'string') skipped = plan;
+      else if (run === 'native-sweep' && oneEpsilon?.status !== 'done') skipped = 'not attempted: the one-ε run did not finish';
+      if (skipped !== undefined) {
+        outcomes.push({ model: spec.name, run, status: 'skipped', reason: skipped });
+        continue;
+      }
+      const limitMs = plan as number;
+      process.stdout.write(`Engine on ${spec.name}, ${ENGINE_RUNS[run].title} (limit ${limitMs / 1000} s)… `);
+      const outcome = await runEngine(spec.name, run, modelPath(spec), limitMs);
+      outcomes.push(outcome);
+      console.log(outcome.status === 'done' ? `${seconds(outcome.result.wallMs)} s` : `${statusOf(outcome)}, ${layersDone(outcome)} layers`);
     }
-    process.stdout.write(`Whole-engine analysis of ${spec.name} (limit ${limit / 1000} s)… `);
-    const result = await runTsx('analyze.ts', [spec.name, modelPath(spec)], limit);
-    const oneEpsilon = result.stdout.trim() ? lastJsonLine<OneEpsilonMeasurement>(result.stdout.trim().split('\n')[0]) : undefined;
-    if (result.timedOut) analyses.push({ model: spec.name, status: 'timeout', reason: `over ${limit / 1000} s`, oneEpsilon });
-    else if (result.code !== 0) analyses.push({ model: spec.name, status: 'failed', reason: firstLine(result.stderr), oneEpsilon });
-    else analyses.push({ model: spec.name, status: 'ok', result: lastJsonLine<AnalysisMeasurement>(result.stdout) });
-    const outcome = analyses[analyses.length - 1];
-    console.log(outcome.status === 'ok' ? 'done' : `${outcome.status}: ${outcome.reason}`);
   }
 
-  console.log(`\n== Summary (${measurements[0]?.threads ?? 2} onnxruntime threads; pass = one product per conv/dense layer) ==`);
+  console.log(`\n== Models and operators (${measurements[0]?.threads ?? threads} threads; one Gram product D Aᵀ R² A D x per conv/dense layer) ==`);
   console.log(summaryTable(measurements));
   console.log(
-    'Gram pass: D Aᵀ R² A D x on every conv/dense layer. TS = pure TypeScript operators (float64); TS/ORT compares the same layers;' +
-      ' * = some layers skipped (time budget). Peak RSS: after the onnxruntime phases / at the end (with TS operators).',
-  );
-  for (const m of measurements) {
-    console.log(`\n-- ${m.model}: per layer --`);
-    console.log(layerTable(m));
-    if (m.tsSkipped.length) console.log(`pure TS skipped (budget): ${m.tsSkipped.join(', ')}`);
-  }
-
-  console.log(`\n== Projection: ${LANCZOS_STEPS} Lanczos steps per norm on the measured ORT operators ==`);
-  const rows = [['model', 'one ε s', '10-ε sweep s (sequential)', '10-ε sweep s (lockstep batch)', 'Σ n', 'JS Lanczos bookkeeping per ε s', 'TS operators per ε s']];
-  for (const m of measurements) {
-    const p = projection(m);
-    const tsPerEpsilon = m.tsSkipped.length ? 'n/a' : f((2 * LANCZOS_STEPS * m.tsGramMs) / 1000, 1);
-    rows.push([
-      m.model,
-      f(p.oneEpsilonMs / 1000, 2),
-      f(p.sweepSequentialMs / 1000, 2),
-      f(p.sweepLockstepMs / 1000, 2),
-      String(iterateLength(m)),
-      lanczos ? f((2 * bookkeepingMs(m, lanczos)) / 1000, 1) : 'n/a',
-      tsPerEpsilon,
-    ]);
-  }
-  console.log(table(rows));
-  console.log('one ε = read + normalise + sessions + forward + row norms + 2 × steps × Gram pass (‖A‖ and ‖RAD‖ of every layer);');
-  console.log('lockstep = the 10 ε values iterated together, batched on the layers where a batch is faster per vector.');
-  console.log('The ε columns leave out the engine\'s JavaScript Lanczos bookkeeping (full reorthogonalisation in float64), projected');
-  console.log(
-    lanczos
-      ? `apart from certifiedNorm on a free operator (n = ${lanczos.n}, ${lanczos.steps} steps: ${f(lanczos.ms / 1000, 2)} s), for the 2 norms of every layer per ε.`
-      : 'apart: its measurement failed.',
+    'ORT = onnxruntime float32 (the machine-limit reference); native = the engine\'s float64 C++ kernels' +
+      ` (${measurements[0]?.nativeIsa || measurements[0]?.nativeProblem || 'n/a'}); TS = the TypeScript reference operators, * = some layers skipped (time budget);` +
+      ' TS/native compares the same layers. ORT rel err: float32 Gram vs the float64 TS one. Peak RSS: after the ORT phases / at the end.',
   );
 
-  console.log('\n== Whole engine (src/engine/pipeline.ts analyzeModelFile) ==');
-  for (const a of analyses) {
-    if (a.status === 'ok') {
-      const r = a.result;
-      console.log(`${a.model}: one ε ${f(r.oneEpsilonMs / 1000, 2)} s, ${r.sweepPoints}-point sweep ${f(r.sweepMs / 1000, 2)} s, local ${r.localBound.toPrecision(4)} vs spectral ${r.spectralBound.toPrecision(4)}, peak RSS ${f(r.peakRssMiB, 0)} MiB`);
-    } else {
-      const first = a.status !== 'skipped' && a.oneEpsilon;
-      const done = first ? `; one ε finished in ${f(first.oneEpsilonMs / 1000, 2)} s (local ${first.localBound.toPrecision(4)} vs spectral ${first.spectralBound.toPrecision(4)})` : '';
-      console.log(`${a.model}: ${a.status} (${a.reason})${done}`);
+  for (const spec of specs) {
+    const m = measurements.find((x) => x.model === spec.name);
+    const runs = outcomes.filter((o) => o.model === spec.name);
+    console.log(`\n== ${spec.name}: whole engine (analyzeModelFile, fresh process per run, lower-bound search off) ==`);
+    console.log(engineTable(runs, m));
+    for (const o of runs) {
+      const title = ENGINE_RUNS[o.run].title;
+      if (o.status === 'skipped') console.log(`${title}: ${o.reason}`);
+      else if (o.status === 'failed') console.log(`${title}: failed: ${o.reason}`);
+      else if (o.status === 'timeout') console.log(`${title}: ${o.reason} after ${layersDone(o)} layers${whereStopped(o)}`);
+    }
+    console.log(backendComparison(outcomes, m, spec.name));
+    const done = runs.find((o) => o.run === 'native-one' && o.status === 'done');
+    if (done?.status === 'done') {
+      console.log(`bounds at ε = ${ONE_EPSILON}: local ${done.result.localBound.toPrecision(4)}, spectral ${done.result.spectralBound.toPrecision(4)}`);
+    }
+    if (m) {
+      console.log(
+        `-- ${spec.name}: per layer (engine s, Lanczos steps: the layer in the native one-ε run, both norms; the last column is 1 when` +
+          ' the layer costs no more than its Gram products) --',
+      );
+      console.log(layerTable(m, engineLayers(outcomes, spec.name)));
+      if (m.tsSkipped.length) console.log(`pure TS skipped (budget): ${m.tsSkipped.join(', ')}`);
     }
   }
+  console.log(
+    '\nPhases: load = read + normalise + input; forward includes building the operators; engine = forward + row norms + spectral' +
+      ' (no lower bound, no radius); wall = the analyzeModelFile call. The sweep runs cold in its own process (no ‖A‖ cached from' +
+      ' the one-ε run). GFLOP = 2 × multiply-adds of every operator application (the forward pass included); GFLOP/s = that over' +
+      ' the row-norm and spectral phases, which also hold the Lanczos bookkeeping; ratio = GFLOP/s over onnxruntime\'s float32 forward pass.',
+  );
 
-  const current = metricsOf(measurements, analyses);
+  const targets = targetResults(outcomes);
+  console.log(`\n== Targets (issue #5, ${cpus().length}-core machine, lower-bound search off) ==`);
+  console.log(targetTable(targets));
+
+  const current = metricsOf(measurements, outcomes);
   const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
   const date = new Date().toISOString();
-  if (lanczos) current.lanczosBookkeeping = { n: lanczos.n, steps: lanczos.steps, ms: lanczos.ms };
-  await writeFile(RESULTS, JSON.stringify({ date, machine, measurements, lanczos, analyses, metrics: current }, null, 2));
+  const comparisons = Object.fromEntries(
+    specs.map((s) => [s.name, backendComparison(outcomes, measurements.find((m) => m.model === s.name), s.name)]),
+  );
+  await writeFile(RESULTS, JSON.stringify({ date, machine, threads, measurements, engineRuns: outcomes, comparisons, targets, metrics: current }, null, 2));
   console.log(`\nResults: ${RESULTS}`);
 
   if (existsSync(BASELINE) && !args.includes('--update-baseline')) {
