@@ -24,7 +24,19 @@ interface PiecewiseLinear {
   slopeLeft: (y: number) => number;
 }
 
+const piecewiseForms = new WeakMap<Activation, PiecewiseLinear | null>();
+
+/** The activation's pieces, built once per activation object (the rules call this per coordinate). */
 function piecewise(activation: Activation): PiecewiseLinear | null {
+  let form = piecewiseForms.get(activation);
+  if (form === undefined) {
+    form = buildPiecewise(activation);
+    piecewiseForms.set(activation, form);
+  }
+  return form;
+}
+
+function buildPiecewise(activation: Activation): PiecewiseLinear | null {
   switch (activation.kind) {
     case 'relu':
       return {

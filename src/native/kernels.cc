@@ -548,9 +548,42 @@ napi_value denseGramOutput(napi_env env, napi_callback_info info) {
 
 // ---- reorthogonalisation ----
 
+// w −= V (Vᵀ w) over the first `count` rows of V, once more when the first pass cancelled most of w
+// (Kahan–Parlett "twice is enough"); h receives the coefficients of the last pass. Returns ‖w‖.
+double reorthogonalize(const double* V, long n, long count, double* w, double* h) {
+  const int threads = threadsFor((double)n * count);
+  const int used = std::max(1, std::min(threads, pool.size()));
+  std::vector<std::vector<double>> dots((size_t)used, std::vector<double>((size_t)count));
+  std::vector<double> squares((size_t)used);
+  double before = 0;
+  for (long j = 0; j < n; j++) before += w[j] * w[j];
+  before = std::sqrt(before);
+  double after = before;
+  for (int pass = 0; pass < 2 && count > 0; pass++) {
+    pool.run(threads, [&](int part, int parts) {
+      const Range r = share(n, part, parts);
+      K.partialDots(V, n, (int)count, w, dots[(size_t)part].data(), r.begin, r.end);
+    });
+    for (long i = 0; i < count; i++) {
+      double s = 0;
+      for (int t = 0; t < used; t++) s += dots[(size_t)t][(size_t)i];
+      h[i] = s;
+    }
+    pool.run(threads, [&](int part, int parts) {
+      const Range r = share(n, part, parts);
+      squares[(size_t)part] = K.subtractCombination(V, n, (int)count, h, w, r.begin, r.end);
+    });
+    double total = 0;
+    for (int t = 0; t < used; t++) total += squares[(size_t)t];
+    after = std::sqrt(total);
+    if (after > 0.7 * before) break;
+    before = after;
+  }
+  return after;
+}
+
 // orthogonalize(V: Float64Array(≥ count·n), n, count, w: Float64Array(n), h: Float64Array(≥ count)):
-// w −= V (Vᵀ w), repeated once more when the first pass cancelled most of w (Kahan–Parlett "twice is
-// enough"); h receives the coefficients of the last pass. Returns ‖w‖.
+// reorthogonalize() on typed arrays.
 napi_value orthogonalize(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     auto args = arguments(env, info, 5);
@@ -561,36 +594,63 @@ napi_value orthogonalize(napi_env env, napi_callback_info info) {
     double* w = typedArray<double>(env, args[3], napi_float64_array, (size_t)n, "vector");
     double* h = typedArray<double>(env, args[4], napi_float64_array, (size_t)-1, "coefficients");
     if ((long)lengthOf(env, args[4]) < count) throw ArgumentError{"coefficients hold fewer than count values"};
-    const int threads = threadsFor((double)n * count);
-    std::vector<std::vector<double>> dots((size_t)pool.size(), std::vector<double>((size_t)count));
-    std::vector<double> squares((size_t)pool.size());
-    double before = 0;
-    for (long j = 0; j < n; j++) before += w[j] * w[j];
-    before = std::sqrt(before);
-    double after = before;
-    for (int pass = 0; pass < 2 && count > 0; pass++) {
-      pool.run(threads, [&](int part, int parts) {
-        const Range r = share(n, part, parts);
-        K.partialDots(V, n, (int)count, w, dots[(size_t)part].data(), r.begin, r.end);
-      });
-      const int used = std::max(1, std::min(threads, pool.size()));
-      for (long i = 0; i < count; i++) {
-        double s = 0;
-        for (int t = 0; t < used; t++) s += dots[(size_t)t][(size_t)i];
-        h[i] = s;
-      }
-      pool.run(threads, [&](int part, int parts) {
-        const Range r = share(n, part, parts);
-        squares[(size_t)part] = K.subtractCombination(V, n, (int)count, h, w, r.begin, r.end);
-      });
-      double total = 0;
-      for (int t = 0; t < used; t++) total += squares[(size_t)t];
-      after = std::sqrt(total);
-      if (after > 0.7 * before) break;
-      before = after;
-    }
     napi_value result;
-    napi_create_double(env, after, &result);
+    napi_create_double(env, reorthogonalize(V, n, count, w, h), &result);
+    return result;
+  });
+}
+
+// lanczosStep(V, n, j, w, previousBeta, h, capacity) → [alpha, beta]: one step of Lanczos with full
+// reorthogonalisation on the stored vectors V (rows 0..j; row j is the current q): alpha = qᵀw,
+// w −= alpha q + previousBeta q_{j−1}, w reorthogonalised against rows 0..j, beta = ‖w‖, and, when
+// beta > 0 and j + 1 < capacity, row j + 1 = w / beta. The same arithmetic as lanczos.ts's TypeScript
+// loop, on every element in C++ instead of in four JavaScript passes.
+napi_value lanczosStep(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto args = arguments(env, info, 7);
+    const long n = integer(env, args[1], "vector length", 1);
+    const long j = integer(env, args[2], "step", 0);
+    const long capacity = integer(env, args[6], "capacity", 1);
+    double* V = typedArray<double>(env, args[0], napi_float64_array, (size_t)-1, "basis");
+    if (j >= capacity || lengthOf(env, args[0]) < elements(capacity, n, "basis")) throw ArgumentError{"basis holds fewer than capacity · n values, or step ≥ capacity"};
+    double* w = typedArray<double>(env, args[3], napi_float64_array, (size_t)n, "vector");
+    double previousBeta;
+    if (napi_get_value_double(env, args[4], &previousBeta) != napi_ok) throw ArgumentError{"previous beta is not a number"};
+    double* h = typedArray<double>(env, args[5], napi_float64_array, (size_t)-1, "coefficients");
+    if ((long)lengthOf(env, args[5]) < j + 1) throw ArgumentError{"coefficients hold fewer than step + 1 values"};
+    const double* q = V + j * n;
+    const int threads = threadsFor((double)n * 4);
+    const int used = std::max(1, std::min(threads, pool.size()));
+    std::vector<double> partial((size_t)used);
+    pool.run(threads, [&](int part, int parts) {
+      const Range r = share(n, part, parts);
+      K.partialDots(q, n, 1, w, &partial[(size_t)part], r.begin, r.end);
+    });
+    double alpha = 0;
+    for (int t = 0; t < used; t++) alpha += partial[(size_t)t];
+    // Rows j − 1 and j are adjacent: one pass subtracts previousBeta·q_{j−1} + alpha·q_j.
+    const double recurrence[2] = {previousBeta, alpha};
+    const double* from = j > 0 ? V + (j - 1) * n : q;
+    const double* coefficients = j > 0 ? recurrence : recurrence + 1;
+    pool.run(threads, [&](int part, int parts) {
+      const Range r = share(n, part, parts);
+      K.subtractCombination(from, n, j > 0 ? 2 : 1, coefficients, w, r.begin, r.end);
+    });
+    const double beta = reorthogonalize(V, n, j + 1, w, h);
+    if (beta > 0 && j + 1 < capacity) {
+      double* next = V + (j + 1) * n;
+      const double inverse = 1 / beta;
+      pool.run(threads, [&](int part, int parts) {
+        const Range r = share(n, part, parts);
+        for (long i = r.begin; i < r.end; i++) next[i] = w[i] * inverse;
+      });
+    }
+    napi_value result, value;
+    napi_create_array_with_length(env, 2, &result);
+    napi_create_double(env, alpha, &value);
+    napi_set_element(env, result, 0, value);
+    napi_create_double(env, beta, &value);
+    napi_set_element(env, result, 1, value);
     return result;
   });
 }
@@ -739,6 +799,7 @@ napi_value init(napi_env env, napi_value exports) {
       {"denseGram", nullptr, denseGram, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"denseGramOutput", nullptr, denseGramOutput, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"orthogonalize", nullptr, orthogonalize, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"lanczosStep", nullptr, lanczosStep, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"matVec", nullptr, matVec, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gramMatrix", nullptr, gramMatrix, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"choleskyResidual", nullptr, choleskyResidual, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -7,7 +7,7 @@ import type { LinearOperator } from '../operators/linearOperator';
 import { certifiedDelta } from './randomStartBound';
 import { certifiedLargestEigenvalue, gamma } from './choleskyCertificate';
 import { aposterioriUpper, certifiesAt, logStartThreshold } from './aposterioriBound';
-import { lanczos, type LanczosStop } from './lanczos';
+import { lanczos, type LanczosStop, type SymmetricProduct } from './lanczos';
 import { nativeKernels, type NativeKernels } from '../native/kernels';
 
 export interface SpectralOptions {
@@ -137,13 +137,12 @@ function exactNorm(op: LinearOperator, rowScale: Float64Array | null, rows: Int3
   }
   let trace = 0;
   for (let i = 0; i < k; i++) trace += gram[i * k + i];
-  const product = kernels
-    ? (v: Float64Array) => {
-        const out = new Float64Array(k);
+  const product: SymmetricProduct = kernels
+    ? (v, out) => {
         kernels.matVec(gram, k, k, v, out);
         return out;
       }
-    : (v: Float64Array) => symmetricProduct(gram, k, v);
+    : (v) => symmetricProduct(gram, k, v);
   const estimate = lanczos(product, k, Math.min(k, EXACT_ESTIMATE_STEPS), options.seed, options.signal, undefined, kernels).theta;
   throwIfCancelled(options.signal);
   const { upper } = certifiedLargestEigenvalue(gram, k, estimate, kernels);
@@ -215,8 +214,12 @@ function lanczosNorm(
   const rowScaleSquared = inputGram ? Float64Array.from(rowScale ?? new Float64Array(op.outSize).fill(1), (r) => r * r) : null;
   const colScale = outputGram ? Float64Array.from(colMask ?? new Uint8Array(op.inSize).fill(1)) : null;
   const fusedOut = new Float64Array(inputGram ? op.inSize : outputGram ? op.outSize : 0);
-  const applyS = (v: Float64Array): Float64Array => {
-    const result = new Float64Array(n);
+  // With every coordinate of the iterated side active (and no row scaling there), the vectors need no
+  // scatter or gather: the fused product reads and writes them directly.
+  const direct = onInputSide ? inputGram !== null && n === op.inSize : outputGram !== null && n === op.outSize && !rowScale;
+  const applyS: SymmetricProduct = (v, out) => {
+    if (direct) return onInputSide ? inputGram!(v, rowScaleSquared!, out) : outputGram!(v, colScale!, out);
+    const result = out;
     if (onInputSide) {
       for (let b = 0; b < n; b++) fullIn[cols[b]] = v[b];
       let x: Float64Array;

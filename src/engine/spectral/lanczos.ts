@@ -22,11 +22,17 @@ export interface LanczosRun {
 export type LanczosStop = (alpha: readonly number[], beta: readonly number[], steps: number, theta: number) => boolean;
 
 /**
+ * S v, written into `out` (length n, free to overwrite) or returned as a new array. The vector v is
+ * a stored Lanczos vector: read it, never change it.
+ */
+export type SymmetricProduct = (v: Float64Array, out: Float64Array) => Float64Array;
+
+/**
  * Runs at most `maxSteps` Lanczos steps on the symmetric operator `applyS` of order n from a Gaussian
  * start drawn with `seed` (uniform on the sphere after normalisation, as the random-start bound needs).
  */
 export function lanczos(
-  applyS: (v: Float64Array) => Float64Array,
+  applyS: SymmetricProduct,
   n: number,
   maxSteps: number,
   seed: number,
@@ -47,21 +53,23 @@ export function lanczos(
   let q: Float64Array = basis(0);
   for (let i = 0; i < n; i++) q[i] = random.gaussian();
   scale(q, 1 / norm(q));
+  const workspace = new Float64Array(n);
   let taken = 0;
   let invariantResidual: number | null = null;
   for (let j = 0; j < steps; j++) {
     throwIfCancelled(signal);
-    const w = applyS(q);
-    const a = dot(q, w);
-    alpha.push(a);
-    axpy(-a, q, w);
-    if (j > 0) axpy(-beta[j - 1], basis(j - 1), w);
+    const w = applyS(q, workspace);
     // Full reorthogonalisation against every stored Lanczos vector; a second pass only when the first
-    // cancelled most of w (Kahan–Parlett "twice is enough" criterion).
+    // cancelled most of w (Kahan–Parlett "twice is enough" criterion). The native step also writes
+    // w / β into the next stored row.
+    let a: number;
     let b: number;
     if (kernels) {
-      b = kernels.orthogonalize(store, n, j + 1, w, coefficients);
+      [a, b] = kernels.lanczosStep(store, n, j, w, j > 0 ? beta[j - 1] : 0, coefficients, steps);
     } else {
+      a = dot(q, w);
+      axpy(-a, q, w);
+      if (j > 0) axpy(-beta[j - 1], basis(j - 1), w);
       let before = norm(w);
       for (let pass = 0; pass < 2; pass++) {
         for (let i = 0; i <= j; i++) {
@@ -74,6 +82,7 @@ export function lanczos(
       }
       b = norm(w);
     }
+    alpha.push(a);
     taken = j + 1;
     const previous = beta.length > 0 ? beta[beta.length - 1] : 0;
     beta.push(b);
@@ -84,8 +93,10 @@ export function lanczos(
     }
     if (stop && stop(alpha, beta, taken, Math.max(0, largestTridiagonalEigenvalue(alpha, beta, taken)))) break;
     q = basis(j + 1);
-    q.set(w);
-    scale(q, 1 / b);
+    if (!kernels) {
+      q.set(w);
+      scale(q, 1 / b);
+    }
   }
   return { theta: Math.max(0, largestTridiagonalEigenvalue(alpha, beta, taken)), steps: taken, invariantResidual, alpha, beta };
 }
