@@ -355,7 +355,55 @@ static inline double horizontal(vd v) {
 }
 
 // y[b][i] = Σ_j W[i][j]^(1 or 2) x[b][j] for rows [r0, r1).
+template <int Mode>
+static inline vd weightVector(const float* p) {
+  vd v = widen(p);
+  if (Mode == WEIGHT_SQUARED) v = v * v;
+  if (Mode == WEIGHT_ABSOLUTE) v = absolute(v);
+  return v;
+}
+
+template <int Mode>
+static inline double weightValue(float w) {
+  const double v = w;
+  return Mode == WEIGHT_SQUARED ? v * v : Mode == WEIGHT_ABSOLUTE ? std::fabs(v) : v;
+}
+
+// A single vector, rows four at a time (x is read once per four rows).
+template <int Mode>
+static void denseForwardSingle(const float* W, long cols, const double* x, double* y, long r0, long r1) {
+  const long vecEnd = cols - cols % VL;
+  long i = r0;
+  for (; i + 4 <= r1; i += 4) {
+    const float* w = W + i * cols;
+    vd acc[4] = {};
+    for (long j = 0; j < vecEnd; j += VL) {
+      const vd xv = *(const vdu*)(x + j);
+      for (int r = 0; r < 4; r++) acc[r] += weightVector<Mode>(w + r * cols + j) * xv;
+    }
+    for (int r = 0; r < 4; r++) {
+      double s = horizontal(acc[r]);
+      for (long j = vecEnd; j < cols; j++) s += weightValue<Mode>(w[r * cols + j]) * x[j];
+      y[i + r] = s;
+    }
+  }
+  for (; i < r1; i++) {
+    const float* w = W + i * cols;
+    vd acc = {};
+    for (long j = 0; j < vecEnd; j += VL) acc += weightVector<Mode>(w + j) * *(const vdu*)(x + j);
+    double s = horizontal(acc);
+    for (long j = vecEnd; j < cols; j++) s += weightValue<Mode>(w[j]) * x[j];
+    y[i] = s;
+  }
+}
+
 void denseForwardRows(const float* W, long cols, const double* x, double* y, long rows, int batch, int mode, long r0, long r1) {
+  if (batch == 1) {
+    if (mode == WEIGHT_SQUARED) denseForwardSingle<WEIGHT_SQUARED>(W, cols, x, y, r0, r1);
+    else if (mode == WEIGHT_ABSOLUTE) denseForwardSingle<WEIGHT_ABSOLUTE>(W, cols, x, y, r0, r1);
+    else denseForwardSingle<WEIGHT_PLAIN>(W, cols, x, y, r0, r1);
+    return;
+  }
   const long vecEnd = cols - cols % VL;
   for (long i = r0; i < r1; i++) {
     const float* w = W + i * cols;
@@ -383,6 +431,34 @@ void denseForwardRows(const float* W, long cols, const double* x, double* y, lon
 // acc[b][j] += Σ_{i in [r0, r1)} W[i][j] y[b][i] (the caller zeroes acc and sums the threads' parts).
 void denseAdjointRows(const float* W, long cols, const double* y, double* acc, long rows, int batch, long r0, long r1) {
   const long vecEnd = cols - cols % VL;
+  if (batch == 1) {
+    // Rows four at a time (acc is read and written once per four rows); zero entries of y skipped.
+    long rowsOf[4];
+    int count = 0;
+    const auto flush = [&]() {
+      const float* w[4];
+      vd s[4];
+      for (int r = 0; r < count; r++) {
+        w[r] = W + rowsOf[r] * cols;
+        s[r] = splat(y[rowsOf[r]]);
+      }
+      for (long j = 0; j < vecEnd; j += VL) {
+        vd sum = *(const vdu*)(acc + j);
+        for (int r = 0; r < count; r++) sum += widen(w[r] + j) * s[r];
+        *(vdu*)(acc + j) = sum;
+      }
+      for (long j = vecEnd; j < cols; j++)
+        for (int r = 0; r < count; r++) acc[j] += (double)w[r][j] * y[rowsOf[r]];
+      count = 0;
+    };
+    for (long i = r0; i < r1; i++) {
+      if (y[i] == 0) continue;
+      rowsOf[count++] = i;
+      if (count == 4) flush();
+    }
+    if (count > 0) flush();
+    return;
+  }
   for (long i = r0; i < r1; i++) {
     const float* w = W + i * cols;
     for (int b = 0; b < batch; b++) {
@@ -397,8 +473,46 @@ void denseAdjointRows(const float* W, long cols, const double* y, double* acc, l
 }
 
 // acc[b] += Σ_{i in [r0, r1)} W_iᵀ · (scale_i · (W_i · x[b])): one read of each row for both products.
+// Single vectors (the Lanczos case) take the rows four at a time, so x and acc are read once per four
+// rows instead of once per row (they live in L2 and their traffic, not the weights', set the pace).
 void denseGramRows(const float* W, long cols, const double* scale, const double* x, double* acc, int batch, long r0, long r1) {
   const long vecEnd = cols - cols % VL;
+  if (batch == 1) {
+    long rowsOf[4];
+    int count = 0;
+    const auto flush = [&]() {
+      const float* w[4];
+      for (int r = 0; r < count; r++) w[r] = W + rowsOf[r] * cols;
+      vd dots[4] = {};
+      for (long j = 0; j < vecEnd; j += VL) {
+        const vd xv = *(const vdu*)(x + j);
+        for (int r = 0; r < count; r++) dots[r] += widen(w[r] + j) * xv;
+      }
+      double t[4];
+      for (int r = 0; r < count; r++) {
+        t[r] = horizontal(dots[r]);
+        for (long j = vecEnd; j < cols; j++) t[r] += (double)w[r][j] * x[j];
+        t[r] *= scale[rowsOf[r]];
+      }
+      vd s[4];
+      for (int r = 0; r < count; r++) s[r] = splat(t[r]);
+      for (long j = 0; j < vecEnd; j += VL) {
+        vd sum = *(const vdu*)(acc + j);
+        for (int r = 0; r < count; r++) sum += widen(w[r] + j) * s[r];
+        *(vdu*)(acc + j) = sum;
+      }
+      for (long j = vecEnd; j < cols; j++)
+        for (int r = 0; r < count; r++) acc[j] += (double)w[r][j] * t[r];
+      count = 0;
+    };
+    for (long i = r0; i < r1; i++) {
+      if (scale[i] == 0) continue;
+      rowsOf[count++] = i;
+      if (count == 4) flush();
+    }
+    if (count > 0) flush();
+    return;
+  }
   for (long i = r0; i < r1; i++) {
     if (scale[i] == 0) continue;
     const float* w = W + i * cols;
