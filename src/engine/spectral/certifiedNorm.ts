@@ -172,6 +172,13 @@ function exactNorm(op: LinearOperator, rowScale: Float64Array | null, rows: Int3
  */
 const PREFERRED_SIDE_LENGTH_RATIO = 4;
 
+/**
+ * Memory for the stored Lanczos vectors of one norm (2 GiB: 200 steps up to 1.3 M coordinates), and
+ * the fewest steps it may cap a run at (below that the worst-case bound rarely certifies anything).
+ */
+const LANCZOS_MEMORY_BYTES = 2 * 2 ** 30;
+const MIN_LANCZOS_STEPS = 40;
+
 /** Lanczos steps for the estimate that the Cholesky certificate then confirms (a low estimate costs only retries). */
 const EXACT_ESTIMATE_STEPS = 120;
 
@@ -249,7 +256,10 @@ function lanczosNorm(
   // Half the failure probability goes to the a-posteriori bound (valid at every step at once, so it
   // may also decide when to stop), half to the worst-case random-start bound, which is used only when
   // the run goes to its full length.
-  const maxSteps = Math.min(options.lanczosSteps, n - 1);
+  // Every Lanczos vector is kept for the reorthogonalisation: on very long vectors (VGG's first layers,
+  // 3.2 M coordinates) the memory budget, not the step setting, sets the most steps.
+  const memorySteps = Math.max(MIN_LANCZOS_STEPS, Math.floor(LANCZOS_MEMORY_BYTES / (8 * n)));
+  const maxSteps = Math.min(options.lanczosSteps, n - 1, memorySteps);
   const logDelta0 = logStartThreshold(n, options.failureProbability / 2);
   const converged: LanczosStop = (alpha, beta, k, theta) =>
     theta > 0 && certifiesAt(alpha, beta, k, theta * (1 + options.lanczosTolerance), logDelta0);
@@ -276,7 +286,8 @@ function lanczosNorm(
       method: 'lanczos-random-start',
       detail:
         `largest Ritz value after ${taken} Lanczos steps (full reorthogonalisation) from a seeded Gaussian start, raised by ` +
-        `${which}: below λ_max with probability ≤ ${options.failureProbability}`,
+        `${which}: below λ_max with probability ≤ ${options.failureProbability}` +
+        (memorySteps < Math.min(options.lanczosSteps, n - 1) ? `; at most ${memorySteps} steps fit the ${LANCZOS_MEMORY_BYTES / 2 ** 30} GiB kept for Lanczos vectors of length ${n}` : ''),
       estimate: Math.sqrt(theta),
       roundingMargin,
       dimension: n,
