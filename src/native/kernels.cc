@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -258,6 +259,18 @@ napi_value guarded(napi_env env, F body) {
   } catch (const std::bad_alloc&) {
     return throwError(env, "native kernels: out of memory");
   }
+}
+
+napi_value numberArray(napi_env env, std::initializer_list<double> values) {
+  napi_value result;
+  napi_create_array_with_length(env, values.size(), &result);
+  uint32_t i = 0;
+  for (double v : values) {
+    napi_value value;
+    napi_create_double(env, v, &value);
+    napi_set_element(env, result, i++, value);
+  }
+  return result;
 }
 
 napi_value undefinedValue(napi_env env) {
@@ -645,13 +658,7 @@ napi_value lanczosStep(napi_env env, napi_callback_info info) {
         for (long i = r.begin; i < r.end; i++) next[i] = w[i] * inverse;
       });
     }
-    napi_value result, value;
-    napi_create_array_with_length(env, 2, &result);
-    napi_create_double(env, alpha, &value);
-    napi_set_element(env, result, 0, value);
-    napi_create_double(env, beta, &value);
-    napi_set_element(env, result, 1, value);
-    return result;
+    return numberArray(env, {alpha, beta});
   });
 }
 
@@ -756,14 +763,7 @@ napi_value choleskyResidual(napi_env env, napi_callback_info info) {
       sums[1] += rowNorms[t];
       sums[2] += squares[t];
     }
-    napi_value result;
-    napi_create_array_with_length(env, 3, &result);
-    for (uint32_t i = 0; i < 3; i++) {
-      napi_value value;
-      napi_create_double(env, sums[i], &value);
-      napi_set_element(env, result, i, value);
-    }
-    return result;
+    return numberArray(env, {sums[0], sums[1], sums[2]});
   });
 }
 

@@ -1,9 +1,8 @@
-// Loads the native float64 kernels (src/native, built by esbuild.mjs into dist/native/kernels.node).
-// Looked up beside the running bundle (dist/*.js) and, for the sources run by tsx, in the repository's
-// dist/. LIPSCHITZ_LENS_KERNELS=typescript forces the TypeScript operators (the reference path).
+// Loads the native float64 kernels (src/native, built by esbuild.mjs into dist/native/kernels.node),
+// looked up beside the running bundle (dist/*.js) and in the dist/ of the folders above it. LIPSCHITZ_LENS_KERNELS=typescript forces the TypeScript operators (the reference path).
 
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export interface NativeKernels {
   convPlan(weight: Float32Array, shape: Int32Array): object;
@@ -42,8 +41,11 @@ export type WeightMode = (typeof WEIGHT)[keyof typeof WEIGHT];
 
 let loaded: { kernels: NativeKernels | null; problem: string } | undefined;
 
+/** Beside the bundle, then dist/native in this folder's ancestors (sources run by tsx, test bundles in out/). */
 function candidates(): string[] {
-  return [join(__dirname, 'native', 'kernels.node'), join(__dirname, '..', '..', '..', 'dist', 'native', 'kernels.node')];
+  const found = [join(__dirname, 'native', 'kernels.node')];
+  for (let folder = __dirname, up = 0; up < 6; up++, folder = dirname(folder)) found.push(join(folder, 'dist', 'native', 'kernels.node'));
+  return found;
 }
 
 /** Every function the TypeScript side calls: a stale build that lacks one is refused at load, not mid-analysis. */
