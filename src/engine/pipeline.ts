@@ -122,12 +122,12 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
   // Said in the report, so a slow run on a machine without the kernels explains itself.
   const backendNotes =
     options.backend === undefined && backend === 'typescript'
-      ? [`The native kernels are not available (${nativeProblem()}): the TypeScript operators ran, 10–30× slower.`]
+      ? [`The native kernels are not available (${nativeProblem()}): the TypeScript operators ran, tens of times slower.`]
       : [];
   if (backend === 'native' && options.threads !== undefined) requireNativeKernels().setThreads(options.threads);
   const spectralKey = JSON.stringify([
     request.modelPath, file?.mtimeMs, file?.size, network.inputShape,
-    options.failureProbability, options.exactCutoff, options.lanczosSteps, options.seed, options.backend ?? defaultBackend(),
+    options.failureProbability, options.exactCutoff, options.lanczosSteps, options.seed, backend,
   ]);
   const result = await analyzeNetwork(
     network,

@@ -347,6 +347,29 @@ napi_value convPlan(napi_env env, napi_callback_info info) {
   });
 }
 
+// Runs body(target, begin, end) on the thread's share of [0, tasks), where target receives additions
+// to out: thread 0 adds into out itself, the others into their own zeroed copies (kept in `parts` for
+// reuse), summed into out in thread order afterwards, so the result does not depend on scheduling.
+// out is zeroed first.
+void accumulateShared(long tasks, long outLength, int threads, double* out, std::vector<std::vector<double>>& parts,
+                      const std::function<void(double*, long, long)>& body) {
+  parts.resize((size_t)std::max(0, std::min(threads, pool.size()) - 1));
+  std::fill(out, out + outLength, 0.0);
+  pool.run(threads, [&](int part, int count) {
+    double* target = out;
+    if (part > 0) {
+      parts[(size_t)part - 1].assign((size_t)outLength, 0.0);
+      target = parts[(size_t)part - 1].data();
+    }
+    const Range r = share(tasks, part, count);
+    body(target, r.begin, r.end);
+  });
+  for (auto& own : parts) {
+    if (own.empty()) continue;
+    for (long i = 0; i < outLength; i++) out[i] += own[(size_t)i];
+  }
+}
+
 void runConvForward(ConvPlan* plan, const double* x, double* y, long batch, int mode) {
   const double* panels = plan->forward.data();
   const ConvShape& g = plan->g;
@@ -379,33 +402,17 @@ void runConvAdjoint(ConvPlan* plan, const double* y, double* x, long batch) {
   const long scratchSize = K.convScratchSize(g);
   const double work = (double)batch * plan->outSize * plan->K;
   const int threads = threadsFor(work);
-  // Thread 0 adds into x itself; the others into their own copies, summed in thread order after.
-  std::vector<std::vector<double>>& partial = plan->partial;
-  partial.resize((size_t)std::max(0, std::min(threads, pool.size()) - 1));
-  std::fill(x, x + batch * plan->inSize, 0.0);
   const int rowParts = rowPartsFor(g.group * blocks, threads, plan->K);
+  const long tasks = g.group * blocks * rowParts;
   for (long b = 0; b < batch; b++) {
-    const long tasks = g.group * blocks * rowParts;
-    pool.run(threads, [&](int part, int parts) {
-      double* target = x + b * plan->inSize;
-      if (part > 0) {
-        auto& own = partial[(size_t)part - 1];
-        own.assign((size_t)plan->inSize, 0.0);
-        target = own.data();
-      }
+    accumulateShared(tasks, plan->inSize, threads, x + b * plan->inSize, plan->partial, [&](double* target, long begin, long end) {
       double* scratch = scratchFor(scratchSize);
-      const Range r = share(tasks, part, parts);
-      for (long t = r.begin; t < r.end; t++) {
+      for (long t = begin; t < end; t++) {
         const long block = t / rowParts;
         K.convAdjointTask(g, plan->adjoint.data(), y + b * plan->outSize, target, (int)(block / blocks), (block % blocks) * pb, pb,
                           (int)(t % rowParts), rowParts, scratch);
       }
     });
-    double* xb = x + b * plan->inSize;
-    for (auto& own : partial) {
-      if (own.empty()) continue;
-      for (long i = 0; i < plan->inSize; i++) xb[i] += own[(size_t)i];
-    }
   }
 }
 
@@ -490,24 +497,10 @@ napi_value denseForward(napi_env env, napi_callback_info info) {
   });
 }
 
-// Runs a row-split accumulation into out (batch·cols) with per-thread parts summed in thread order.
+// A dense accumulation split by rows (see accumulateShared).
 void accumulateRows(long rows, long outLength, double work, double* out, const std::function<void(double*, long, long)>& body) {
-  const int threads = threadsFor(work);
-  std::vector<std::vector<double>> partial((size_t)std::max(0, std::min(threads, pool.size()) - 1));
-  std::fill(out, out + outLength, 0.0);
-  pool.run(threads, [&](int part, int parts) {
-    double* target = out;
-    if (part > 0) {
-      partial[(size_t)part - 1].assign((size_t)outLength, 0.0);
-      target = partial[(size_t)part - 1].data();
-    }
-    const Range r = share(rows, part, parts);
-    body(target, r.begin, r.end);
-  });
-  for (auto& own : partial) {
-    if (own.empty()) continue;
-    for (long i = 0; i < outLength; i++) out[i] += own[(size_t)i];
-  }
+  std::vector<std::vector<double>> parts;
+  accumulateShared(rows, outLength, threadsFor(work), out, parts, body);
 }
 
 // denseAdjoint(W, rows, cols, y(batch·rows), x(batch·cols), batch)
