@@ -37,14 +37,13 @@ struct Kernels {
   void (*denseAdjointRows)(const float*, long, const double*, double*, long, int, long, long);
   void (*denseGramRows)(const float*, long, const double*, const double*, double*, int, long, long);
   void (*partialDots)(const double*, long, int, const double*, double*, long, long);
-  double (*subtractCombination)(const double*, long, int, const double*, double*, long, long);
 };
 
 #define LL_KERNELS(NS)                                                                                            \
   Kernels {                                                                                                     \
     #NS, NS::registerRows, NS::positionBlock, NS::panelSize, NS::packPanels, NS::convScratchSize,               \
         NS::convForwardTask, NS::convAdjointTask, NS::denseForwardRows, NS::denseAdjointRows, NS::denseGramRows, \
-        NS::partialDots, NS::subtractCombination                                                                \
+        NS::partialDots                                                                                         \
   }
 
 // The widest instruction set the CPU has; LIPSCHITZ_LENS_ISA=avx2|generic asks for a narrower one
@@ -552,103 +551,57 @@ napi_value denseGramOutput(napi_env env, napi_callback_info info) {
   });
 }
 
-// ---- reorthogonalisation ----
+// ---- the Lanczos three-term recurrence ----
 
-// w −= V (Vᵀ w) over the first `count` rows of V, once more when the first pass cancelled most of w
-// (Kahan–Parlett "twice is enough"); h receives the coefficients of the last pass. Returns ‖w‖.
-double reorthogonalize(const double* V, long n, long count, double* w, double* h) {
-  const int threads = threadsFor((double)n * count);
-  const int used = std::max(1, std::min(threads, pool.size()));
-  std::vector<std::vector<double>> dots((size_t)used, std::vector<double>((size_t)count));
-  std::vector<double> squares((size_t)used);
-  double before = 0;
-  for (long j = 0; j < n; j++) before += w[j] * w[j];
-  before = std::sqrt(before);
-  double after = before;
-  for (int pass = 0; pass < 2 && count > 0; pass++) {
-    pool.run(threads, [&](int part, int parts) {
-      const Range r = share(n, part, parts);
-      K.partialDots(V, n, (int)count, w, dots[(size_t)part].data(), r.begin, r.end);
-    });
-    for (long i = 0; i < count; i++) {
-      double s = 0;
-      for (int t = 0; t < used; t++) s += dots[(size_t)t][(size_t)i];
-      h[i] = s;
-    }
-    pool.run(threads, [&](int part, int parts) {
-      const Range r = share(n, part, parts);
-      squares[(size_t)part] = K.subtractCombination(V, n, (int)count, h, w, r.begin, r.end);
-    });
-    double total = 0;
-    for (int t = 0; t < used; t++) total += squares[(size_t)t];
-    after = std::sqrt(total);
-    if (after > 0.7 * before) break;
-    before = after;
-  }
-  return after;
-}
-
-// orthogonalize(V: Float64Array(≥ count·n), n, count, w: Float64Array(n), h: Float64Array(≥ count)):
-// reorthogonalize() on typed arrays.
-napi_value orthogonalize(napi_env env, napi_callback_info info) {
+// lanczosRecurrence(previous, q, w, previousBeta) → [alpha, beta]: one step of the plain Lanczos
+// recurrence on w = S q (Paige's ordering): w −= previousBeta · previous, alpha = qᵀw, w −= alpha q,
+// beta = ‖w‖, and, when beta > 0, previous = w / beta (the next vector; the old one is no longer needed).
+// The same arithmetic as lanczos.ts's TypeScript loop, in C++ on both cores instead of five JavaScript passes.
+napi_value lanczosRecurrence(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
-    auto args = arguments(env, info, 5);
-    const long n = integer(env, args[1], "vector length", 1);
-    const long count = integer(env, args[2], "vector count", 0);
-    const double* V = typedArray<double>(env, args[0], napi_float64_array, (size_t)-1, "basis");
-    if (lengthOf(env, args[0]) < elements(count, n, "basis")) throw ArgumentError{"basis holds fewer than count · n values"};
-    double* w = typedArray<double>(env, args[3], napi_float64_array, (size_t)n, "vector");
-    double* h = typedArray<double>(env, args[4], napi_float64_array, (size_t)-1, "coefficients");
-    if ((long)lengthOf(env, args[4]) < count) throw ArgumentError{"coefficients hold fewer than count values"};
-    napi_value result;
-    napi_create_double(env, reorthogonalize(V, n, count, w, h), &result);
-    return result;
-  });
-}
-
-// lanczosStep(V, n, j, w, previousBeta, h, capacity) → [alpha, beta]: one step of Lanczos with full
-// reorthogonalisation on the stored vectors V (rows 0..j; row j is the current q): alpha = qᵀw,
-// w −= alpha q + previousBeta q_{j−1}, w reorthogonalised against rows 0..j, beta = ‖w‖, and, when
-// beta > 0 and j + 1 < capacity, row j + 1 = w / beta. The same arithmetic as lanczos.ts's TypeScript
-// loop, on every element in C++ instead of in four JavaScript passes.
-napi_value lanczosStep(napi_env env, napi_callback_info info) {
-  return guarded(env, [&]() -> napi_value {
-    auto args = arguments(env, info, 7);
-    const long n = integer(env, args[1], "vector length", 1);
-    const long j = integer(env, args[2], "step", 0);
-    const long capacity = integer(env, args[6], "capacity", 1);
-    double* V = typedArray<double>(env, args[0], napi_float64_array, (size_t)-1, "basis");
-    if (j >= capacity || lengthOf(env, args[0]) < elements(capacity, n, "basis")) throw ArgumentError{"basis holds fewer than capacity · n values, or step ≥ capacity"};
-    double* w = typedArray<double>(env, args[3], napi_float64_array, (size_t)n, "vector");
+    auto args = arguments(env, info, 4);
+    const double* q = typedArray<double>(env, args[1], napi_float64_array, (size_t)-1, "current vector");
+    const size_t length = lengthOf(env, args[1]);
+    if (length < 1) throw ArgumentError{"vectors must hold at least one value"};
+    double* previous = typedArray<double>(env, args[0], napi_float64_array, length, "previous vector");
+    double* w = typedArray<double>(env, args[2], napi_float64_array, length, "product");
     double previousBeta;
-    if (napi_get_value_double(env, args[4], &previousBeta) != napi_ok) throw ArgumentError{"previous beta is not a number"};
-    double* h = typedArray<double>(env, args[5], napi_float64_array, (size_t)-1, "coefficients");
-    if ((long)lengthOf(env, args[5]) < j + 1) throw ArgumentError{"coefficients hold fewer than step + 1 values"};
-    const double* q = V + j * n;
+    if (napi_get_value_double(env, args[3], &previousBeta) != napi_ok || !std::isfinite(previousBeta)) throw ArgumentError{"previous beta is not a finite number"};
+    if (previous == w || q == w || previous == q) throw ArgumentError{"previous, current and product must be three different arrays"};
+    const long n = (long)length;
     const int threads = threadsFor((double)n * 4);
     const int used = std::max(1, std::min(threads, pool.size()));
     std::vector<double> partial((size_t)used);
+    const auto total = [&]() {
+      double sum = 0;
+      for (int t = 0; t < used; t++) sum += partial[(size_t)t];
+      return sum;
+    };
     pool.run(threads, [&](int part, int parts) {
       const Range r = share(n, part, parts);
-      K.partialDots(q, n, 1, w, &partial[(size_t)part], r.begin, r.end);
+      double dot = 0;
+      for (long i = r.begin; i < r.end; i++) {
+        w[i] -= previousBeta * previous[i];
+        dot += q[i] * w[i];
+      }
+      partial[(size_t)part] = dot;
     });
-    double alpha = 0;
-    for (int t = 0; t < used; t++) alpha += partial[(size_t)t];
-    // Rows j − 1 and j are adjacent: one pass subtracts previousBeta·q_{j−1} + alpha·q_j.
-    const double recurrence[2] = {previousBeta, alpha};
-    const double* from = j > 0 ? V + (j - 1) * n : q;
-    const double* coefficients = j > 0 ? recurrence : recurrence + 1;
+    const double alpha = total();
     pool.run(threads, [&](int part, int parts) {
       const Range r = share(n, part, parts);
-      K.subtractCombination(from, n, j > 0 ? 2 : 1, coefficients, w, r.begin, r.end);
+      double squares = 0;
+      for (long i = r.begin; i < r.end; i++) {
+        w[i] -= alpha * q[i];
+        squares += w[i] * w[i];
+      }
+      partial[(size_t)part] = squares;
     });
-    const double beta = reorthogonalize(V, n, j + 1, w, h);
-    if (beta > 0 && j + 1 < capacity) {
-      double* next = V + (j + 1) * n;
+    const double beta = std::sqrt(total());
+    if (beta > 0) {
       const double inverse = 1 / beta;
       pool.run(threads, [&](int part, int parts) {
         const Range r = share(n, part, parts);
-        for (long i = r.begin; i < r.end; i++) next[i] = w[i] * inverse;
+        for (long i = r.begin; i < r.end; i++) previous[i] = w[i] * inverse;
       });
     }
     return numberArray(env, {alpha, beta});
@@ -791,8 +744,7 @@ napi_value init(napi_env env, napi_value exports) {
       {"denseAdjoint", nullptr, denseAdjoint, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"denseGram", nullptr, denseGram, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"denseGramOutput", nullptr, denseGramOutput, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"orthogonalize", nullptr, orthogonalize, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"lanczosStep", nullptr, lanczosStep, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"lanczosRecurrence", nullptr, lanczosRecurrence, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"matVec", nullptr, matVec, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gramMatrix", nullptr, gramMatrix, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"choleskyResidual", nullptr, choleskyResidual, nullptr, nullptr, nullptr, napi_default, nullptr},

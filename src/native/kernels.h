@@ -31,7 +31,6 @@ struct ConvShape {
   void denseGramRows(const float* W, long cols, const double* scale, const double* x, double* acc, int batch, long r0, \
                      long r1);                                                                                         \
   void partialDots(const double* V, long n, int count, const double* w, double* h, long j0, long j1);                  \
-  double subtractCombination(const double* V, long n, int count, const double* h, double* w, long j0, long j1);        \
   }
 
 LL_DECLARE_KERNELS(avx512)

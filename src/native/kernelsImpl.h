@@ -532,7 +532,7 @@ void denseGramRows(const float* W, long cols, const double* scale, const double*
   }
 }
 
-// ---- Lanczos reorthogonalisation: partial sums over coordinates [j0, j1) ----
+// ---- dot products over coordinates [j0, j1) (the exact path's matVec and Gram matrix) ----
 
 // h[i] = Σ_j V[i][j] w[j] over [j0, j1), for the `count` stored vectors of length n.
 void partialDots(const double* V, long n, int count, const double* w, double* h, long j0, long j1) {
@@ -545,25 +545,6 @@ void partialDots(const double* V, long n, int count, const double* w, double* h,
     for (; j < j1; j++) total += v[j] * w[j];
     h[i] = total;
   }
-}
-
-// w[j] −= Σ_i h[i] V[i][j] over [j0, j1); returns Σ w[j]² over the range after the update.
-double subtractCombination(const double* V, long n, int count, const double* h, double* w, long j0, long j1) {
-  constexpr long CHUNK = 512;
-  double squares = 0;
-  for (long c0 = j0; c0 < j1; c0 += CHUNK) {
-    const long c1 = std::min(j1, c0 + CHUNK);
-    for (int i = 0; i < count; i++) {
-      const double* v = V + (long)i * n;
-      const double hi = h[i];
-      const vd s = splat(hi);
-      long j = c0;
-      for (; j + VL <= c1; j += VL) *(vdu*)(w + j) -= s * *(const vdu*)(v + j);
-      for (; j < c1; j++) w[j] -= hi * v[j];
-    }
-    for (long j = c0; j < c1; j++) squares += w[j] * w[j];
-  }
-  return squares;
 }
 
 }  // namespace KERNEL_NS

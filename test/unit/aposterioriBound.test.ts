@@ -65,3 +65,41 @@ test('a separated top eigenvalue: the early stop saves steps and the bound is wi
   const upper = aposterioriUpper(run.alpha, run.beta, run.steps, run.theta, logDelta0);
   assert.ok(upper >= largest && upper <= largest * (1 + 2 * tolerance), `${upper} vs ${largest}`);
 });
+
+/** Eigenvalues of the tridiagonal T_k of a run, largest first. */
+function ritzValues(alpha: readonly number[], beta: readonly number[], k: number): number[] {
+  const t = new Matrix(k, k);
+  for (let i = 0; i < k; i++) {
+    t.set(i, i, alpha[i]);
+    if (i + 1 < k) t.set(i, i + 1, beta[i]).set(i + 1, i, beta[i]);
+  }
+  return new EigenvalueDecomposition(t, { assumeSymmetric: true }).realEigenvalues.sort((a, b) => b - a);
+}
+
+test('long runs of the plain recurrence (lost orthogonality, ghost copies of λ_max): the bound stays above λ_max and tight', () => {
+  // Without reorthogonalisation, a converged Ritz value reappears as a ghost once the vectors lose
+  // orthogonality. The bound rests on the recurrence alone (derivations §10b), so it must hold there
+  // too; these runs go on far past convergence so that the ghosts are really there.
+  const random = new SeededRandom(31);
+  const n = 200;
+  const logDelta0 = logStartThreshold(n, 1e-6);
+  let ghosts = 0;
+  for (let trial = 0; trial < 9; trial++) {
+    const kind = trial % 3;
+    const eigenvalues = Array.from({ length: n }, (_, i) =>
+      kind === 0 ? (i === 0 ? 5 : random.uniform()) : kind === 1 ? (i < 3 ? 2 - 0.05 * i : random.uniform()) : 0.5 + random.uniform(),
+    );
+    const { apply, largest } = symmetricWithSpectrum(random, eigenvalues);
+    for (const steps of [60, 120, n - 1]) {
+      const run = lanczos(apply, n, steps, 500 + trial, undefined, undefined, null);
+      const upper = aposterioriUpper(run.alpha, run.beta, run.steps, run.theta, logDelta0);
+      assert.ok(upper >= largest * (1 - 1e-12), `trial ${trial}, ${steps} steps: ${upper} < λ_max ${largest}`);
+      assert.ok(run.theta <= largest * (1 + 1e-12), `trial ${trial}, ${steps} steps: Ritz value ${run.theta} above λ_max ${largest}`);
+      if (kind !== 2 || steps === n - 1) assert.ok(upper <= largest * (1 + 1e-6), `trial ${trial}, ${steps} steps: ${upper} vs λ_max ${largest}`);
+      const ritz = ritzValues(run.alpha, run.beta, run.steps);
+      if (ritz[1] >= largest * (1 - 1e-9)) ghosts++;
+    }
+  }
+  // The separated spectra converge within ~30 steps, so their long runs must have ghosts.
+  assert.ok(ghosts >= 6, `only ${ghosts} runs had a second Ritz value at λ_max`);
+});

@@ -8,7 +8,6 @@ import { ConvOperator, convGeometry } from '../../src/engine/operators/conv';
 import type { LinearOperator } from '../../src/engine/operators/linearOperator';
 import { SeededRandom } from '../../src/engine/random';
 import { certifiedNorm, DEFAULT_SPECTRAL_OPTIONS } from '../../src/engine/spectral/certifiedNorm';
-import { certifiedDelta, logFailureBound } from '../../src/engine/spectral/randomStartBound';
 import { largestTridiagonalEigenvalue } from '../../src/engine/spectral/tridiagonal';
 import { CancelledError } from '../../src/engine/errors';
 import { randomArray } from './helpers/engineNetworks';
@@ -121,16 +120,6 @@ describe('engine spectral norms', () => {
     let calls = 0;
     const signal = { get aborted() { return ++calls > 5; } };
     assert.throws(() => certifiedNorm(op, null, null, { ...options, signal }), CancelledError);
-  });
-
-  it('random-start bound: decreasing in δ and steps; δ shrinks like 1/k²', () => {
-    assert.ok(logFailureBound(1e4, 100, 0.02) < logFailureBound(1e4, 100, 0.01));
-    assert.ok(logFailureBound(1e4, 120, 0.01) < logFailureBound(1e4, 100, 0.01));
-    const d100 = certifiedDelta(1.5e5, 100, 1e-6);
-    const d200 = certifiedDelta(1.5e5, 200, 1e-6);
-    assert.ok(logFailureBound(1.5e5, 100, d100) <= Math.log(1e-6));
-    assert.ok(d200 < d100 / 3 && d200 > d100 / 5, `δ(100)=${d100}, δ(200)=${d200}`);
-    assert.ok(certifiedDelta(1e6, 2, 1e-6) > 0.99, 'two steps certify almost nothing');
   });
 
   it('tridiagonal largest eigenvalue matches a dense symmetric eigensolver', () => {

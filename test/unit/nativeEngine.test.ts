@@ -20,19 +20,19 @@ import { ENGINE_SEED, engineCases, LANCZOS_OPTIONS, runChild, summarize, type Ru
 /**
  * Both backends run the same computation from the same seeded starts; only the rounding of the operator
  * products differs (≈ 1e-15 relative). The exact path and the closed forms pass that through about
- * unchanged (measured ≤ 6e-15); a Lanczos certificate that took the same number of steps on both sides
- * amplifies it somewhat (measured ≤ 8e-11: the a-posteriori bound is sensitive to the last β). 1e-9
- * covers both with margin.
+ * unchanged (measured ≤ 6e-15), and so does a Lanczos run's largest Ritz value; 1e-9 covers them with
+ * margin.
  */
 const AGREEMENT = 1e-9;
 
 /**
- * A Lanczos certificate that stopped a step earlier or later on one side (rounding can flip the stop
- * test): certifiedNorm.ts stops once its bound is within lanczosTolerance = 1e-4 of θ ≤ λ, so both
- * values lie in [λ, λ(1 + 1e-4)] and differ by at most 1e-4 relative; a network bound compounds one such
- * factor per changed layer. Not needed by the cases below at the time of writing (see the diagnostic).
+ * A Lanczos certificate's bound. The plain recurrence amplifies rounding differences once a Ritz value
+ * has converged (the vectors lose orthogonality), and the a-posteriori bound reads the late α and β:
+ * two runs of the same operator then certify slightly different bounds (measured 6e-7 on a 61-wide dense
+ * layer), each valid for its own run. certifiedNorm.ts stops once its bound is within lanczosTolerance
+ * = 1e-4 of θ ≤ λ, so both lie in [λ, λ(1 + 1e-4)]; a network bound compounds one such factor per layer.
  */
-const STEP_CHANGE_AGREEMENT = 1e-4;
+const LANCZOS_AGREEMENT = 1e-4;
 
 const cases = engineCases(ENGINE_SEED);
 
@@ -57,8 +57,10 @@ function relativeDifference(a: number, b: number): number {
 
 interface Comparison {
   worst: number;
-  /** Certificates whose Lanczos step count differed between the two sides (compared at STEP_CHANGE_AGREEMENT). */
+  /** Certificates whose Lanczos step count differed between the two sides. */
   stepChanges: number;
+  /** The largest relative difference of two Lanczos bounds (compared at LANCZOS_AGREEMENT). */
+  worstLanczos: number;
 }
 
 /** Every bound of two summaries of the same case, at the tolerances above; fails on a non-finite or missing value. */
@@ -74,21 +76,27 @@ function compareSummaries(label: string, ours: RunSummary[], theirs: RunSummary[
       const d = relativeDifference(a, b);
       assert.ok(d <= tolerance, `${where} ${what}: native ${a} vs TypeScript ${b} (relative ${d.toExponential(2)} > ${tolerance})`);
       if (tolerance === AGREEMENT) into.worst = Math.max(into.worst, d);
+      else into.worstLanczos = Math.max(into.worstLanczos, d);
     };
-    let changed = 0;
+    let lanczosBounds = 0;
     run.layers.forEach((layer, k) => {
       const theirsLayer = other.layers[k];
       assert.equal(layer.label, theirsLayer.label);
-      const tolerance = (a: number | null, b: number | null) => {
-        if (a === b) return AGREEMENT;
-        changed++;
-        into.stepChanges++;
-        return STEP_CHANGE_AGREEMENT;
-      };
-      check(`layer ${k} (${layer.label}) localBound`, layer.localBound, theirsLayer.localBound, tolerance(layer.localSteps, theirsLayer.localSteps));
-      check(`layer ${k} (${layer.label}) spectralNorm`, layer.spectralNorm, theirsLayer.spectralNorm, tolerance(layer.spectralSteps, theirsLayer.spectralSteps));
+      for (const [what, bound, steps, estimate] of [
+        ['localBound', 'localBound', 'localSteps', 'localEstimate'],
+        ['spectralNorm', 'spectralNorm', 'spectralSteps', 'spectralEstimate'],
+      ] as const) {
+        const [a, b] = [layer[steps], theirsLayer[steps]];
+        const lanczos = a !== null || b !== null;
+        if (lanczos) lanczosBounds++;
+        if (a !== b) into.stepChanges++;
+        check(`layer ${k} (${layer.label}) ${what}`, layer[bound], theirsLayer[bound], lanczos ? LANCZOS_AGREEMENT : AGREEMENT);
+        const [ours, theirs] = [layer[estimate], theirsLayer[estimate]];
+        if (ours === null || theirs === null) assert.equal(ours, theirs, `${where} layer ${k} (${layer.label}) ${what}: estimate on one side only`);
+        else check(`layer ${k} (${layer.label}) ${what} estimate`, ours, theirs, a === b ? AGREEMENT : LANCZOS_AGREEMENT);
+      }
     });
-    const network = changed === 0 ? AGREEMENT : (1 + STEP_CHANGE_AGREEMENT) ** changed - 1 + AGREEMENT;
+    const network = (1 + LANCZOS_AGREEMENT) ** lanczosBounds - 1 + AGREEMENT;
     check('network localBound', run.localBound, other.localBound, network);
     check('network spectralBound', run.spectralBound, other.spectralBound, network);
   });
@@ -123,13 +131,13 @@ describe('engine on the native backend', () => {
   });
 
   for (const [path, options] of [['default options (exact path but for the medium conv layer)', {}], ['Lanczos path (exactCutoff 0)', LANCZOS_OPTIONS]] as const) {
-    it(`${path}: every layer and network bound agrees with the TypeScript backend within 1e-9`, async (t) => {
+    it(`${path}: every bound agrees with the TypeScript backend (1e-9, Lanczos bounds within their tolerance)`, async (t) => {
       requireNativeKernels();
       const child = await pureTypeScriptResults();
       assert.equal(child.defaultBackend, 'typescript', `the reference child must run without native kernels (${child.problem})`);
       assert.equal(child.results.length, cases.length);
-      const inProcess: Comparison = { worst: 0, stepChanges: 0 };
-      const pure: Comparison = { worst: 0, stepChanges: 0 };
+      const inProcess: Comparison = { worst: 0, stepChanges: 0, worstLanczos: 0 };
+      const pure: Comparison = { worst: 0, stepChanges: 0, worstLanczos: 0 };
       for (const [k, c] of cases.entries()) {
         const native = summarize(await analyzeNetwork(c.network, c.x0, { epsilons: c.epsilons, ...options, backend: 'native' }));
         const typescript = summarize(await analyzeNetwork(c.network, c.x0, { epsilons: c.epsilons, ...options, backend: 'typescript' }));
@@ -137,7 +145,7 @@ describe('engine on the native backend', () => {
         const reference = options === LANCZOS_OPTIONS ? child.results[k].lanczos : child.results[k].defaults;
         compareSummaries(`${c.label} (pure TypeScript child)`, native, reference, pure);
       }
-      t.diagnostic(`worst relative difference ${inProcess.worst.toExponential(2)} against the TypeScript operators, ${pure.worst.toExponential(2)} against no native code; Lanczos step-count changes: ${inProcess.stepChanges}, ${pure.stepChanges}`);
+      t.diagnostic(`worst relative difference ${inProcess.worst.toExponential(2)} against the TypeScript operators, ${pure.worst.toExponential(2)} against no native code; Lanczos bounds: worst ${inProcess.worstLanczos.toExponential(2)}, ${pure.worstLanczos.toExponential(2)}; step-count changes: ${inProcess.stepChanges}, ${pure.stepChanges}`);
       // The native run did run other code: bit-identical bounds on all 20 networks would mean it did not.
       assert.ok(inProcess.worst > 0 && pure.worst > 0, 'native and TypeScript bounds are bit-identical everywhere');
     });

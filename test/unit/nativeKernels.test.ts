@@ -13,8 +13,8 @@ import { NativeDenseOperator } from '../../src/engine/operators/nativeDense';
 import { SeededRandom } from '../../src/engine/random';
 import { gamma } from '../../src/engine/spectral/choleskyCertificate';
 import {
-  AGREEMENT, compareCholeskyResidual, compareConv, compareDense, compareGramMatrix, compareMatVec, compareOrthogonalize,
-  convGeometryOf, DENSE_SHAPES, FIXED_CONV_CASES, LARGE_CONV_CASE, LARGE_DENSE_SHAPE, norm, randomConvCases, relativeError,
+  AGREEMENT, compareCholeskyResidual, compareConv, compareDense, compareGramMatrix, compareLanczosRecurrence, compareMatVec,
+  convGeometryOf, DENSE_SHAPES, FIXED_CONV_CASES, LARGE_CONV_CASE, LARGE_DENSE_SHAPE, randomConvCases, relativeError,
   runChild, shiftedGram, type OperatorAgreement,
 } from './helpers/nativeCases';
 
@@ -127,8 +127,8 @@ describe('native kernels', () => {
           assertAgreement(`${c.label}, ${threads} threads`, compareConv(c, random));
         }
         assertAgreement(`dense 700×1601, ${threads} threads`, compareDense(700, 1601, random));
-        const near = compareOrthogonalize(k, random, 5003, 61, true);
-        assert.ok(near.orthogonality <= 1e-12 && near.reference <= 1e-12, `orthogonalize, ${threads} threads: ${JSON.stringify(near)}`);
+        const step = compareLanczosRecurrence(k, random, 100_003);
+        assert.ok(Math.max(step.alpha, step.beta, step.residual, step.next) <= 1e-12, `lanczosRecurrence, ${threads} threads: ${JSON.stringify(step)}`);
       }
     } finally {
       k.setThreads(original);
@@ -156,10 +156,9 @@ describe('native kernels', () => {
       assertAgreement(`${child.isa} build, dense`, child.dense);
       const s = child.spectral;
       // Limits as in the spectral-helper test below.
-      assert.ok((s.orthogonality as number) <= 1e-12, `${child.isa}: orthogonalize leaves ⟨v, w⟩/‖w‖ = ${s.orthogonality}`);
-      assert.ok((s.returnedNorm as number) <= 2 * gamma(5003), `${child.isa}: orthogonalize's norm off by ${s.returnedNorm}`);
-      assert.ok((s.orthogonalizeReference as number) <= 1e-12, `${child.isa}: orthogonalize vs JS ${s.orthogonalizeReference}`);
-      assert.ok((s.coefficients as number) <= 1e-12, `${child.isa}: coefficients off by ${s.coefficients}`);
+      assert.ok((s.recurrence as number) <= 1e-12, `${child.isa}: lanczosRecurrence vs JS ${s.recurrence}`);
+      assert.ok((s.recurrenceOrthogonality as number) <= 1e-12, `${child.isa}: lanczosRecurrence leaves qᵀw/‖w₀‖ = ${s.recurrenceOrthogonality}`);
+      assert.ok((s.recurrenceUnitNext as number) <= 2 * gamma(100_003), `${child.isa}: next vector's norm off by ${s.recurrenceUnitNext}`);
       for (const key of ['matVec', 'gramMatrix', 'cholesky']) assert.ok((s[key] as number) <= AGREEMENT, `${child.isa}: ${key} off by ${s[key]}`);
       for (const key of ['matVecBound', 'gramMatrixBound']) assert.ok((s[key] as number) <= 1, `${child.isa}: ${key} ${s[key]}`);
       assert.equal(s.gramMatrixSymmetric, true);
@@ -167,25 +166,24 @@ describe('native kernels', () => {
     if (process.env.LIPSCHITZ_LENS_ISA === undefined) assert.equal(children[0].isa, inProcess, 'the default build is the one this process loaded');
   });
 
-  it('spectral helpers: orthogonalize vs Gram–Schmidt, matVec and gramMatrix vs loops, choleskyResidual vs the JS sums', () => {
+  it('spectral helpers: lanczosRecurrence vs the JS steps, matVec and gramMatrix vs loops, choleskyResidual vs the JS sums', () => {
     const k = kernels();
     const random = new SeededRandom(4141);
-    for (const [n, count, nearSpan] of [[257, 9, false], [1001, 1, false], [4099, 40, false], [300, 7, true], [5003, 61, true]] as const) {
-      const o = compareOrthogonalize(k, random, n, count, nearSpan);
-      const label = `orthogonalize n=${n} count=${count}${nearSpan ? ' (w in the span up to 1e-9: second pass)' : ''}`;
-      // Twice is enough: the result is orthogonal to V to a few u·√n of its own norm (1e-12 leaves room).
-      assert.ok(o.orthogonality <= 1e-12, `${label}: max ⟨v_i, w⟩/‖w‖ = ${o.orthogonality}`);
-      // The returned norm and ‖w‖ summed in JS are two float64 sums of the same n squares: within 2γ_n.
-      assert.ok(o.returnedNorm <= 2 * gamma(n), `${label}: returned norm off by ${o.returnedNorm}`);
-      assert.ok(o.reference <= 1e-12, `${label}: differs from JS Gram–Schmidt by ${o.reference}·‖w₀‖`);
-      assert.ok(o.coefficients <= 1e-12, `${label}: coefficients differ from ⟨v_i, w₀⟩ by ${o.coefficients}·‖w₀‖`);
+    for (const n of [2, 7, 257, 4099, 100_003]) {
+      const r = compareLanczosRecurrence(k, random, n);
+      const label = `lanczosRecurrence n=${n}`;
+      // The same operations; only the two sums are regrouped by thread: agreement to a few u·‖w₀‖.
+      assert.ok(Math.max(r.alpha, r.beta, r.residual, r.next) <= 1e-12, `${label}: differs from JS by ${JSON.stringify(r)}`);
+      // One Gram–Schmidt pass against a unit q leaves qᵀw of order n·u·‖w₀‖ at worst.
+      assert.ok(r.orthogonality <= Math.max(1e-12, 4 * gamma(n)), `${label}: qᵀw/‖w₀‖ = ${r.orthogonality}`);
+      assert.ok(r.unitNext <= 2 * gamma(n) + 4 * Number.EPSILON, `${label}: ‖next‖ − 1 = ${r.unitNext}`);
     }
-    // count = 0: nothing to subtract; w stays and its norm comes back.
-    const w = Float64Array.from({ length: 11 }, () => random.gaussian());
-    const copy = Float64Array.from(w);
-    const returned = k.orthogonalize(new Float64Array(0), 11, 0, w, new Float64Array(0));
-    assert.deepEqual(w, copy);
-    assert.ok(Math.abs(returned - norm(copy)) <= 2 * gamma(11) * returned, `count 0: ${returned} vs ${norm(copy)}`);
+    // β = 0 (w a multiple of q): the previous vector is left as it was, nothing is divided by zero.
+    const q = Float64Array.from([0.6, 0.8]);
+    const previous = Float64Array.from([0.8, -0.6]);
+    const [alpha, beta] = k.lanczosRecurrence(previous, q, Float64Array.from([1.5, 2]), 0);
+    assert.ok(Math.abs(alpha - 2.5) <= 4 * Number.EPSILON && beta <= 4 * Number.EPSILON, `w = 2.5 q: α ${alpha}, β ${beta}`);
+    if (beta === 0) assert.deepEqual(previous, Float64Array.from([0.8, -0.6]));
 
     for (const [rows, cols] of [[1, 1], [37, 53], [300, 701], [5, 4099]]) {
       const m = compareMatVec(k, random, rows, cols);
@@ -229,8 +227,10 @@ describe('native kernels', () => {
       ['not a plan', () => k.convForward({}, f64(75), f64(50), 1, false), /conv plan is not a plan from convPlan\(\)/],
       ['short conv input', () => k.convForward(plan, f64(74), f64(50), 1, false), /conv input has 74 values, expected 75/],
       ['Float32Array conv adjoint output', () => k.convAdjoint(plan, f64(50), f32(75) as unknown as Float64Array, 1), /conv adjoint output must be a Float64Array/],
-      ['basis too short', () => k.orthogonalize(f64(5), 3, 2, f64(3), f64(2)), /basis holds fewer than count · n values/],
-      ['coefficients too short', () => k.orthogonalize(f64(6), 3, 2, f64(3), f64(1)), /coefficients hold fewer than count values/],
+      ['recurrence vectors of different lengths', () => k.lanczosRecurrence(f64(4), f64(3), f64(3), 1), /previous vector has 4 values, expected 3/],
+      ['recurrence product aliasing q', () => { const v = f64(3); k.lanczosRecurrence(f64(3), v, v, 1); }, /three different arrays/],
+      ['recurrence with a NaN beta', () => k.lanczosRecurrence(f64(3), f64(3), f64(3), Number.NaN), /previous beta is not a finite number/],
+      ['empty recurrence vectors', () => k.lanczosRecurrence(f64(0), f64(0), f64(0), 0), /at least one value/],
       ['matVec result too long', () => k.matVec(f64(6), 2, 3, f64(3), f64(3)), /result has 3 values, expected 2/],
       ['gram buffer too short', () => k.gramMatrix(f64(6), 2, 3, f64(3)), /gram has 3 values, expected 4/],
       ['non-square Cholesky input', () => k.choleskyResidual(f64(5), 2), /matrix has 5 values, expected 4/],

@@ -16,13 +16,11 @@ export interface NativeKernels {
   denseGram(weight: Float32Array, rows: number, cols: number, scale: Float64Array, x: Float64Array, out: Float64Array, batch: number): void;
   /** out = W diag(scale) Wᵀ y. */
   denseGramOutput(weight: Float32Array, rows: number, cols: number, scale: Float64Array, y: Float64Array, out: Float64Array): void;
-  /** w −= V (Vᵀ w) over the first `count` rows of V (twice when the first pass cancels most of w); returns ‖w‖. */
-  orthogonalize(basis: Float64Array, n: number, count: number, w: Float64Array, coefficients: Float64Array): number;
   /**
-   * One Lanczos step on the stored rows (row j is q): α = qᵀw, w −= αq + β_prev q_{j−1}, reorthogonalised
-   * against rows 0..j; row j + 1 = w / β when j + 1 < capacity. Returns [α, β].
+   * One step of the plain Lanczos recurrence on w = S q: w −= β_prev · previous, α = qᵀw, w −= α q,
+   * β = ‖w‖, and previous = w / β when β > 0. Returns [α, β].
    */
-  lanczosStep(basis: Float64Array, n: number, j: number, w: Float64Array, previousBeta: number, coefficients: Float64Array, capacity: number): [number, number];
+  lanczosRecurrence(previous: Float64Array, q: Float64Array, w: Float64Array, previousBeta: number): [number, number];
   /** y = A x for a row-major float64 matrix. */
   matVec(matrix: Float64Array, rows: number, cols: number, x: Float64Array, y: Float64Array): void;
   /** G = B Bᵀ for a row-major k × inner block. */
@@ -51,7 +49,7 @@ function candidates(): string[] {
 /** Every function the TypeScript side calls: a stale build that lacks one is refused at load, not mid-analysis. */
 const REQUIRED: readonly (keyof NativeKernels)[] = [
   'convPlan', 'convForward', 'convAdjoint', 'convGram', 'denseForward', 'denseAdjoint', 'denseGram', 'denseGramOutput',
-  'orthogonalize', 'lanczosStep', 'matVec', 'gramMatrix', 'choleskyResidual', 'setThreads', 'describe',
+  'lanczosRecurrence', 'matVec', 'gramMatrix', 'choleskyResidual', 'setThreads', 'describe',
 ];
 
 function load(): { kernels: NativeKernels | null; problem: string } {

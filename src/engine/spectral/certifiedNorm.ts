@@ -4,7 +4,6 @@
 import type { Certificate } from '../../shared/results';
 import { throwIfCancelled, type CancelSignal } from '../errors';
 import type { LinearOperator } from '../operators/linearOperator';
-import { certifiedDelta } from './randomStartBound';
 import { certifiedLargestEigenvalue, gamma } from './choleskyCertificate';
 import { aposterioriUpper, certifiesAt, logStartThreshold } from './aposterioriBound';
 import { lanczos, type LanczosStop, type SymmetricProduct } from './lanczos';
@@ -166,18 +165,11 @@ function exactNorm(op: LinearOperator, rowScale: Float64Array | null, rows: Int3
 }
 
 /**
- * How much longer the preferred side's vectors may be: the reorthogonalisation grows with the length,
- * but on a dense layer one weight pass per step instead of two outweighs it up to about this ratio
+ * How much longer the preferred side's vectors may be: the vector updates grow with the length, but
+ * on a dense layer one weight pass per step instead of two outweighs them up to about this ratio
  * (AlexNet fc6, 9216 inputs against 2715 active outputs: 2.5 s of products instead of 4.5 s).
  */
 const PREFERRED_SIDE_LENGTH_RATIO = 4;
-
-/**
- * Memory for the stored Lanczos vectors of one norm (2 GiB: 200 steps up to 1.3 M coordinates), and
- * the fewest steps it may cap a run at (below that the worst-case bound rarely certifies anything).
- */
-const LANCZOS_MEMORY_BYTES = 2 * 2 ** 30;
-const MIN_LANCZOS_STEPS = 40;
 
 /** Lanczos steps for the estimate that the Cholesky certificate then confirms (a low estimate costs only retries). */
 const EXACT_ESTIMATE_STEPS = 120;
@@ -253,41 +245,31 @@ function lanczosNorm(
     return result;
   };
 
-  // Half the failure probability goes to the a-posteriori bound (valid at every step at once, so it
-  // may also decide when to stop), half to the worst-case random-start bound, which is used only when
-  // the run goes to its full length.
-  // Every Lanczos vector is kept for the reorthogonalisation: on very long vectors (VGG's first layers,
-  // 3.2 M coordinates) the memory budget, not the step setting, sets the most steps.
-  const memorySteps = Math.max(MIN_LANCZOS_STEPS, Math.floor(LANCZOS_MEMORY_BYTES / (8 * n)));
-  const maxSteps = Math.min(options.lanczosSteps, n - 1, memorySteps);
-  const logDelta0 = logStartThreshold(n, options.failureProbability / 2);
+  // The a-posteriori bound holds at every step at once, so it may also decide when to stop.
+  const maxSteps = Math.min(options.lanczosSteps, n - 1);
+  const logDelta0 = logStartThreshold(n, options.failureProbability);
   const converged: LanczosStop = (alpha, beta, k, theta) =>
     theta > 0 && certifiesAt(alpha, beta, k, theta * (1 + options.lanczosTolerance), logDelta0);
   const run = lanczos(applyS, n, maxSteps, options.seed, options.signal, converged, kernelsOf(options));
   const { theta, steps: taken } = run;
-  const aposteriori = aposterioriUpper(run.alpha, run.beta, taken, theta, logDelta0);
-  const priorDelta = taken === maxSteps ? certifiedDelta(n, taken, options.failureProbability / 2) : 1;
-  const prior = priorDelta < 1 ? theta / (1 - priorDelta) : Infinity;
-  const lambda = Math.min(aposteriori, prior);
+  const lambda = aposterioriUpper(run.alpha, run.beta, taken, theta, logDelta0);
   if (!Number.isFinite(lambda)) {
     throw new Error(`Lanczos with ${taken} steps cannot certify failure probability ${options.failureProbability} at dimension ${n}; raise lanczosSteps`);
   }
-  // Rounding margin on θ: operator rounding and the residual loss of orthogonality after double
-  // reorthogonalisation are of order u·(n + m²) relative; 64× that plus 1e-9 is an engineering margin.
+  // Rounding margin on λ: each computed step satisfies the recurrence up to a local error of order
+  // u·‖S‖ (operator and vector rounding), which moves the certificate's start-vector threshold by a
+  // correspondingly tiny amount (docs/derivations.md §10b); 64·u·(n + m²) plus 1e-9 is an engineering
+  // margin for it, not a proven one.
   const roundingMargin = 1e-9 + 64 * UNIT_ROUNDOFF * (n + taken * taken);
   const lambdaUpper = lambda * (1 + roundingMargin);
-  const which =
-    lambda === aposteriori
-      ? `the a-posteriori bound of the run's Lanczos polynomial (see aposterioriBound.ts)${taken < maxSteps ? ', which stopped the run once within the tolerance' : ''}`
-      : 'the worst-case random-start bound (see randomStartBound.ts)';
   return {
     value: Math.sqrt(lambdaUpper),
     certificate: {
       method: 'lanczos-random-start',
       detail:
-        `largest Ritz value after ${taken} Lanczos steps (full reorthogonalisation) from a seeded Gaussian start, raised by ` +
-        `${which}: below λ_max with probability ≤ ${options.failureProbability}` +
-        (memorySteps < Math.min(options.lanczosSteps, n - 1) ? `; at most ${memorySteps} steps fit the ${LANCZOS_MEMORY_BYTES / 2 ** 30} GiB kept for Lanczos vectors of length ${n}` : ''),
+        `largest Ritz value after ${taken} Lanczos steps from a seeded Gaussian start, raised by the a-posteriori bound ` +
+        `of the run's Lanczos polynomial (see aposterioriBound.ts)${taken < maxSteps ? ', which stopped the run once within the tolerance' : ''}: ` +
+        `below λ_max with probability ≤ ${options.failureProbability}`,
       estimate: Math.sqrt(theta),
       roundingMargin,
       dimension: n,

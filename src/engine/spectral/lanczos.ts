@@ -1,5 +1,7 @@
-// The Lanczos recurrence with full reorthogonalisation, shared by the certified operator norms and
-// the eigenvalue estimate of the dense exact path.
+// The Lanczos three-term recurrence, shared by the certified operator norms and the eigenvalue estimate
+// of the dense exact path. No reorthogonalisation: the a-posteriori certificate (aposterioriBound.ts,
+// docs/derivations.md §10b) rests on the recurrence alone, not on the vectors staying orthogonal, so
+// only three vectors are kept and a step costs one product plus three passes over the vector.
 import { throwIfCancelled, type CancelSignal } from '../errors';
 import { nativeKernels, type NativeKernels } from '../native/kernels';
 import { SeededRandom } from '../random';
@@ -8,7 +10,7 @@ import { largestTridiagonalEigenvalue } from './tridiagonal';
 export interface LanczosRun {
   /** Largest Ritz value. */
   theta: number;
-  /** Steps taken (dimension of the Krylov space). */
+  /** Steps taken (order of the tridiagonal matrix T). */
   steps: number;
   /** Set when the Krylov space became invariant: the final residual norm. */
   invariantResidual: number | null;
@@ -23,7 +25,7 @@ export type LanczosStop = (alpha: readonly number[], beta: readonly number[], st
 
 /**
  * S v, written into `out` (length n, free to overwrite) or returned as a new array. The vector v is
- * a stored Lanczos vector: read it, never change it.
+ * a Lanczos vector: read it, never change it.
  */
 export type SymmetricProduct = (v: Float64Array, out: Float64Array) => Float64Array;
 
@@ -38,83 +40,64 @@ export function lanczos(
   seed: number,
   signal?: CancelSignal,
   stop?: LanczosStop,
-  /** Kernels for the reorthogonalisation; null runs it in TypeScript (default: the native ones where built). */
+  /** Kernels for the vector updates; null runs them in TypeScript (default: the native ones where built). */
   kernels: NativeKernels | null = nativeKernels(),
 ): LanczosRun {
   const steps = Math.min(maxSteps, n);
   const random = new SeededRandom(seed);
-  // The Lanczos vectors one after another in one buffer (its pages are only touched as it fills), so
-  // the native kernels can reorthogonalise against all of them in one call.
-  const store = new Float64Array(steps * n);
-  const basis = (i: number) => store.subarray(i * n, (i + 1) * n);
-  const coefficients = new Float64Array(steps);
-  const alpha: number[] = [];
-  const beta: number[] = [];
-  let q: Float64Array = basis(0);
+  let q = new Float64Array(n);
   for (let i = 0; i < n; i++) q[i] = random.gaussian();
   scale(q, 1 / norm(q));
+  // Before a step: the previous Lanczos vector (zero at first); after it, the next one.
+  let other = new Float64Array(n);
   const workspace = new Float64Array(n);
-  let taken = 0;
+  const alpha: number[] = [];
+  const beta: number[] = [];
   let invariantResidual: number | null = null;
   for (let j = 0; j < steps; j++) {
     throwIfCancelled(signal);
     const w = applyS(q, workspace);
-    // Full reorthogonalisation against every stored Lanczos vector; a second pass only when the first
-    // cancelled most of w (Kahan–Parlett "twice is enough" criterion). The native step also writes
-    // w / β into the next stored row.
-    let a: number;
-    let b: number;
-    if (kernels) {
-      [a, b] = kernels.lanczosStep(store, n, j, w, j > 0 ? beta[j - 1] : 0, coefficients, steps);
-    } else {
-      a = dot(q, w);
-      axpy(-a, q, w);
-      if (j > 0) axpy(-beta[j - 1], basis(j - 1), w);
-      let before = norm(w);
-      for (let pass = 0; pass < 2; pass++) {
-        for (let i = 0; i <= j; i++) {
-          const v = basis(i);
-          axpy(-dot(v, w), v, w);
-        }
-        const after = norm(w);
-        if (after > 0.7 * before) break;
-        before = after;
-      }
-      b = norm(w);
-    }
+    const previousBeta = j > 0 ? beta[j - 1] : 0;
+    const [a, b] = kernels ? kernels.lanczosRecurrence(other, q, w, previousBeta) : recurrence(other, q, w, previousBeta);
     alpha.push(a);
-    taken = j + 1;
-    const previous = beta.length > 0 ? beta[beta.length - 1] : 0;
     beta.push(b);
     if (j === steps - 1) break;
-    if (b <= 1e-13 * Math.max(Math.abs(a), previous, Number.MIN_VALUE)) {
+    if (b <= 1e-13 * Math.max(Math.abs(a), previousBeta, Number.MIN_VALUE)) {
       invariantResidual = b;
       break;
     }
-    if (stop && stop(alpha, beta, taken, Math.max(0, largestTridiagonalEigenvalue(alpha, beta, taken)))) break;
-    q = basis(j + 1);
-    if (!kernels) {
-      q.set(w);
-      scale(q, 1 / b);
-    }
+    if (stop && stop(alpha, beta, j + 1, Math.max(0, largestTridiagonalEigenvalue(alpha, beta, j + 1)))) break;
+    [q, other] = [other, q];
   }
-  return { theta: Math.max(0, largestTridiagonalEigenvalue(alpha, beta, taken)), steps: taken, invariantResidual, alpha, beta };
+  return { theta: Math.max(0, largestTridiagonalEigenvalue(alpha, beta, alpha.length)), steps: alpha.length, invariantResidual, alpha, beta };
 }
 
-function dot(a: Float64Array, b: Float64Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
+/** The native lanczosRecurrence in TypeScript, operation for operation (Paige's ordering of the update). */
+function recurrence(previous: Float64Array, q: Float64Array, w: Float64Array, previousBeta: number): [number, number] {
+  let a = 0;
+  for (let i = 0; i < w.length; i++) {
+    w[i] -= previousBeta * previous[i];
+    a += q[i] * w[i];
+  }
+  let squares = 0;
+  for (let i = 0; i < w.length; i++) {
+    w[i] -= a * q[i];
+    squares += w[i] * w[i];
+  }
+  const b = Math.sqrt(squares);
+  if (b > 0) {
+    const inverse = 1 / b;
+    for (let i = 0; i < w.length; i++) previous[i] = w[i] * inverse;
+  }
+  return [a, b];
 }
 
 function norm(a: Float64Array): number {
-  return Math.sqrt(dot(a, a));
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * a[i];
+  return Math.sqrt(s);
 }
 
 function scale(a: Float64Array, s: number): void {
   for (let i = 0; i < a.length; i++) a[i] *= s;
-}
-
-function axpy(s: number, x: Float64Array, y: Float64Array): void {
-  for (let i = 0; i < y.length; i++) y[i] += s * x[i];
 }

@@ -307,83 +307,50 @@ export const LARGE_DENSE_SHAPE: [number, number] = [4096, 9216];
 
 // ---- spectral helpers: native against plain loops ----
 
-/** An orthonormal basis of `count` vectors of length n (classical Gram–Schmidt, twice), row after row. */
-function orthonormalBasis(random: SeededRandom, n: number, count: number): Float64Array {
-  const basis = new Float64Array(n * count);
-  for (let i = 0; i < count; i++) {
-    const v = basis.subarray(i * n, (i + 1) * n);
-    v.set(gaussianVector(random, n));
-    for (let pass = 0; pass < 2; pass++) {
-      for (let j = 0; j < i; j++) {
-        const u = basis.subarray(j * n, (j + 1) * n);
-        const c = dot(u, v);
-        for (let t = 0; t < n; t++) v[t] -= c * u[t];
-      }
-    }
-    const length = norm(v);
-    for (let t = 0; t < n; t++) v[t] /= length;
-  }
-  return basis;
-}
-
-/** The JS reorthogonalisation of lanczos.ts: w −= (v·w) v for each v in turn, a second pass when the first cancelled most of w. */
-function referenceOrthogonalize(basis: Float64Array, n: number, count: number, w: Float64Array): void {
-  let before = norm(w);
-  for (let pass = 0; pass < 2; pass++) {
-    for (let i = 0; i < count; i++) {
-      const v = basis.subarray(i * n, (i + 1) * n);
-      const c = dot(v, w);
-      for (let t = 0; t < n; t++) w[t] -= c * v[t];
-    }
-    const after = norm(w);
-    if (after > 0.7 * before) break;
-    before = after;
-  }
-}
-
-export interface OrthogonalizeAgreement {
-  /** max_i |⟨v_i, w⟩| / ‖w‖ after the native call (w its result). */
+export interface RecurrenceAgreement {
+  /** |α_native − α_js| / ‖w₀‖ and |β_native − β_js| / ‖w₀‖. */
+  alpha: number;
+  beta: number;
+  /** ‖w_native − w_js‖ / ‖w₀‖ (the updated product) and ‖next_native − next_js‖ (unit vectors). */
+  residual: number;
+  next: number;
+  /** |qᵀw| / ‖w₀‖ after the step: w lost its component along q up to rounding. */
   orthogonality: number;
-  /** |returned − ‖w‖| / ‖w‖, ‖w‖ summed in JS. */
-  returnedNorm: number;
-  /**
-   * ‖w_native − w_reference‖ / ‖w₀‖: both leave rounding noise of order u‖w₀‖ outside V's span (which
-   * no second pass removes), so this is the scale they agree on, not ‖w‖.
-   */
-  reference: number;
-  /** One pass only: max_i |h_i − ⟨v_i, w₀⟩| / ‖w₀‖. */
-  coefficients: number;
+  /** |‖next‖ − 1|. */
+  unitNext: number;
 }
 
 /**
- * orthogonalize(V, n, count, w, h) on an orthonormal V: a random w (one pass), and w in V's span up to
- * 1e-9 of its norm (the second pass must run: one pass leaves ⟨v_i, w⟩ ≈ u‖w₀‖, 1e-7 of the result).
+ * lanczosRecurrence(previous, q, w, β) on a unit q and a random w₀ (a large component along q, as a
+ * Lanczos product has) against the same steps in plain JS.
  */
-export function compareOrthogonalize(kernels: NativeKernels, random: SeededRandom, n: number, count: number, nearSpan: boolean): OrthogonalizeAgreement {
-  const basis = orthonormalBasis(random, n, count);
-  const w0 = gaussianVector(random, n);
-  if (nearSpan) {
-    for (let t = 0; t < n; t++) w0[t] *= 1e-9;
-    for (let i = 0; i < count; i++) {
-      const c = random.gaussian();
-      for (let t = 0; t < n; t++) w0[t] += c * basis[i * n + t];
-    }
-  }
+export function compareLanczosRecurrence(kernels: NativeKernels, random: SeededRandom, n: number): RecurrenceAgreement {
+  const unit = (v: Float64Array) => {
+    const length = norm(v);
+    return v.map((x) => x / length);
+  };
+  const q = unit(gaussianVector(random, n));
+  const previous = unit(gaussianVector(random, n));
+  const previousBeta = 0.5 + random.uniform();
+  const w0 = gaussianVector(random, n).map((x, i) => x + 3 * q[i]);
   const w = Float64Array.from(w0);
-  const h = new Float64Array(count + 3);
-  const returned = kernels.orthogonalize(basis, n, count, w, h);
+  const next = Float64Array.from(previous);
+  const [alpha, beta] = kernels.lanczosRecurrence(next, q, w, previousBeta);
   const expected = Float64Array.from(w0);
-  referenceOrthogonalize(basis, n, count, expected);
-  const length = norm(w);
-  let orthogonality = 0;
-  let coefficients = 0;
-  for (let i = 0; i < count; i++) {
-    const v = basis.subarray(i * n, (i + 1) * n);
-    orthogonality = Math.max(orthogonality, Math.abs(dot(v, w)) / length);
-    if (!nearSpan) coefficients = Math.max(coefficients, Math.abs(h[i] - dot(v, w0)) / norm(w0));
-  }
-  const difference = w.map((value, t) => value - expected[t]);
-  return { orthogonality, returnedNorm: Math.abs(returned - length) / length, reference: norm(difference) / norm(w0), coefficients };
+  for (let i = 0; i < n; i++) expected[i] -= previousBeta * previous[i];
+  const expectedAlpha = dot(q, expected);
+  for (let i = 0; i < n; i++) expected[i] -= expectedAlpha * q[i];
+  const expectedBeta = norm(expected);
+  const expectedNext = expected.map((x) => x / expectedBeta);
+  const scale = norm(w0);
+  return {
+    alpha: Math.abs(alpha - expectedAlpha) / scale,
+    beta: Math.abs(beta - expectedBeta) / scale,
+    residual: norm(w.map((x, i) => x - expected[i])) / scale,
+    next: norm(next.map((x, i) => x - expectedNext[i])),
+    orthogonality: Math.abs(dot(q, w)) / scale,
+    unitNext: Math.abs(norm(next) - 1),
+  };
 }
 
 /** matVec against the plain row loop: relativeError and boundRatio (γ_cols · |A||x|). */
@@ -526,7 +493,16 @@ export interface RunSummary {
   localBound: number;
   spectralBound: number;
   /** Lanczos steps behind each bound (null for exact and closed-form certificates). */
-  layers: { label: string; localBound: number; spectralNorm: number; localSteps: number | null; spectralSteps: number | null }[];
+  layers: {
+    label: string;
+    localBound: number;
+    spectralNorm: number;
+    localSteps: number | null;
+    spectralSteps: number | null;
+    /** The certificates' estimates (a Lanczos run's largest Ritz value, square-rooted), null for closed forms. */
+    localEstimate: number | null;
+    spectralEstimate: number | null;
+  }[];
 }
 
 export function summarize(result: AnalysisResult): RunSummary[] {
@@ -540,6 +516,8 @@ export function summarize(result: AnalysisResult): RunSummary[] {
       spectralNorm: layer.spectralNorm,
       localSteps: layer.certificate.iterations ?? null,
       spectralSteps: layer.spectralCertificate.iterations ?? null,
+      localEstimate: layer.certificate.estimate ?? null,
+      spectralEstimate: layer.spectralCertificate.estimate ?? null,
     })),
   }));
 }

@@ -7,7 +7,7 @@ import { analyzeNetwork } from '../../../src/engine/analyze';
 import { defaultBackend, nativeProblem, requireNativeKernels } from '../../../src/engine/native/kernels';
 import { SeededRandom } from '../../../src/engine/random';
 import {
-  compareCholeskyResidual, compareConv, compareDense, compareGramMatrix, compareMatVec, compareOrthogonalize, DENSE_SHAPES,
+  compareCholeskyResidual, compareConv, compareDense, compareGramMatrix, compareLanczosRecurrence, compareMatVec, DENSE_SHAPES,
   ENGINE_SEED, engineCases, FIXED_CONV_CASES, LANCZOS_OPTIONS, NO_DISAGREEMENT, randomConvCases, shiftedGram, summarize, worstOf,
 } from './nativeCases';
 
@@ -20,7 +20,7 @@ function agreement(): object {
   for (const c of [...FIXED_CONV_CASES, ...randomConvCases(random, 8)]) conv = worstOf(conv, compareConv(c, random));
   let dense = NO_DISAGREEMENT;
   for (const [rows, cols] of DENSE_SHAPES) dense = worstOf(dense, compareDense(rows, cols, random));
-  const orthogonalize = [compareOrthogonalize(kernels, random, 257, 9, false), compareOrthogonalize(kernels, random, 5003, 61, true)];
+  const recurrence = [compareLanczosRecurrence(kernels, random, 257), compareLanczosRecurrence(kernels, random, 100_003)];
   const matVec = [compareMatVec(kernels, random, 37, 53), compareMatVec(kernels, random, 300, 701)];
   const gram = [compareGramMatrix(kernels, random, 29, 101), compareGramMatrix(kernels, random, 150, 601)];
   const cholesky = compareCholeskyResidual(kernels, shiftedGram(random, 120, 150, true), 120);
@@ -29,10 +29,9 @@ function agreement(): object {
     conv,
     dense,
     spectral: {
-      orthogonality: Math.max(...orthogonalize.map((o) => o.orthogonality)),
-      returnedNorm: Math.max(...orthogonalize.map((o) => o.returnedNorm)),
-      orthogonalizeReference: Math.max(...orthogonalize.map((o) => o.reference)),
-      coefficients: Math.max(...orthogonalize.map((o) => o.coefficients)),
+      recurrence: Math.max(...recurrence.flatMap((r) => [r.alpha, r.beta, r.residual, r.next])),
+      recurrenceOrthogonality: Math.max(...recurrence.map((r) => r.orthogonality)),
+      recurrenceUnitNext: Math.max(...recurrence.map((r) => r.unitNext)),
       matVec: Math.max(...matVec.map((m) => m.relative)),
       matVecBound: Math.max(...matVec.map((m) => m.bound)),
       gramMatrix: Math.max(...gram.map((g) => g.relative)),
