@@ -1,4 +1,4 @@
-// N-API module of the fast operator path: float64 convolution, dense and reorthogonalisation kernels
+// N-API module of the fast operator path: float64 convolution, dense and Lanczos-recurrence kernels
 // (kernelsImpl.h) behind a persistent pool of threads, with the instruction set chosen once at load.
 // Every entry point validates its arguments and throws a JavaScript error naming the bad one; the
 // engine's TypeScript operators (src/engine/operators) are the reference these must agree with.

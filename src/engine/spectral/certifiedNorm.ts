@@ -20,7 +20,7 @@ export interface SpectralOptions {
   lanczosTolerance: number;
   seed: number;
   signal?: CancelSignal;
-  /** Kernels for the dense exact path and the reorthogonalisation; null: TypeScript (default: native where built). */
+  /** Kernels for the dense exact path and the Lanczos recurrence; null: TypeScript (default: native where built). */
   kernels?: NativeKernels | null;
 }
 
