@@ -37,13 +37,14 @@ struct Kernels {
   void (*denseAdjointRows)(const float*, long, const double*, double*, long, int, long, long);
   void (*denseGramRows)(const float*, long, const double*, const double*, double*, int, long, long);
   void (*partialDots)(const double*, long, int, const double*, double*, long, long);
+  void (*gramRows)(const double*, long, long, long, double*, long);
 };
 
 #define LL_KERNELS(NS)                                                                                            \
   Kernels {                                                                                                     \
     #NS, NS::registerRows, NS::positionBlock, NS::panelSize, NS::packPanels, NS::convScratchSize,               \
         NS::convForwardTask, NS::convAdjointTask, NS::denseForwardRows, NS::denseAdjointRows, NS::denseGramRows, \
-        NS::partialDots                                                                                         \
+        NS::partialDots, NS::gramRows                                                                           \
   }
 
 // The widest instruction set the CPU has; LIPSCHITZ_LENS_ISA=avx2|generic asks for a narrower one
@@ -640,7 +641,7 @@ napi_value gramMatrix(napi_env env, napi_callback_info info) {
     pool.run(threadsFor((double)k * k * inner / 2), [&](int part, int parts) {
       const long begin = (long)std::llround(k * std::sqrt((double)part / parts));
       const long end = (long)std::llround(k * std::sqrt((double)(part + 1) / parts));
-      for (long i = begin; i < end; i++) K.partialDots(B, inner, (int)(i + 1), B + i * inner, G + i * k, 0, inner);
+      K.gramRows(B, inner, begin, end, G, k);
     });
     for (long i = 0; i < k; i++)
       for (long j = 0; j < i; j++) G[j * k + i] = G[i * k + j];
@@ -659,8 +660,11 @@ napi_value choleskyResidual(napi_env env, napi_callback_info info) {
     std::vector<double> L(elements(k, k, "matrix"), 0.0);
     for (long j = 0; j < k; j++) {
       double* lj = L.data() + j * k;
-      double pivot = M[j * k + j];
-      for (long p = 0; p < j; p++) pivot -= lj[p] * lj[p];
+      // Each sum is one float64 dot product (any order keeps the γ bounds of choleskyCertificate.ts),
+      // so the per-ISA vector dot serves it.
+      double dot = 0;
+      if (j > 0) K.partialDots(lj, k, 1, lj, &dot, 0, j);
+      const double pivot = M[j * k + j] - dot;
       if (!(pivot > 0)) {
         napi_value result;
         napi_get_null(env, &result);
@@ -672,9 +676,9 @@ napi_value choleskyResidual(napi_env env, napi_callback_info info) {
         const Range r = share(k - j - 1, part, parts);
         for (long i = j + 1 + r.begin; i < j + 1 + r.end; i++) {
           double* li = L.data() + i * k;
-          double s = M[i * k + j];
-          for (long p = 0; p < j; p++) s -= li[p] * lj[p];
-          li[j] = s / ljj;
+          double sum = 0;
+          if (j > 0) K.partialDots(lj, k, 1, li, &sum, 0, j);
+          li[j] = (M[i * k + j] - sum) / ljj;
         }
       });
     }
@@ -684,16 +688,14 @@ napi_value choleskyResidual(napi_env env, napi_callback_info info) {
       const long begin = (long)std::llround(k * std::sqrt((double)part / parts));
       const long end = (long)std::llround(k * std::sqrt((double)(part + 1) / parts));
       double e2 = 0, rn = 0, m2 = 0;
+      std::vector<double> products((size_t)k);
       for (long i = begin; i < end; i++) {
         const double* li = L.data() + i * k;
-        double own = 0;
-        for (long p = 0; p <= i; p++) own += li[p] * li[p];
-        rn += own;
+        // (L Lᵀ)_ij for every j ≤ i at once: l_j is zero beyond p = j, so the extra terms are exact zeros.
+        K.partialDots(L.data(), k, (int)(i + 1), li, products.data(), 0, i + 1);
+        rn += products[(size_t)i];
         for (long j = 0; j <= i; j++) {
-          const double* lj = L.data() + j * k;
-          double s = 0;
-          for (long p = 0; p <= j; p++) s += li[p] * lj[p];
-          const double e = M[i * k + j] - s;
+          const double e = M[i * k + j] - products[(size_t)j];
           const double weight = i == j ? 1 : 2;
           e2 += weight * e * e;
           m2 += weight * M[i * k + j] * M[i * k + j];

@@ -31,6 +31,7 @@ struct ConvShape {
   void denseGramRows(const float* W, long cols, const double* scale, const double* x, double* acc, int batch, long r0, \
                      long r1);                                                                                         \
   void partialDots(const double* V, long n, int count, const double* w, double* h, long j0, long j1);                  \
+  void gramRows(const double* B, long inner, long i0, long i1, double* G, long k);                                    \
   }
 
 LL_DECLARE_KERNELS(avx512)

@@ -547,4 +547,42 @@ void partialDots(const double* V, long n, int count, const double* w, double* h,
   }
 }
 
+// G[i][j] = Σ_t B[i][t] B[j][t] for rows i in [i0, i1) and every j ≤ i (the lower triangle). Four rows
+// i at a time, so each row j is read once per four dot products, and over chunks of t, so the chunk of
+// every row stays in L2 (B is k × inner, G is k × k; each entry is still one float64 sum of products).
+void gramRows(const double* B, long inner, long i0, long i1, double* G, long k) {
+  constexpr long CHUNK = 256;
+  for (long i = i0; i < i1; i++) std::fill(G + i * k, G + i * k + i + 1, 0.0);
+  for (long t0 = 0; t0 < inner; t0 += CHUNK) {
+    const long t1 = std::min(inner, t0 + CHUNK);
+    const long vecEnd = t0 + (t1 - t0) / VL * VL;
+    long i = i0;
+    for (; i + 4 <= i1; i += 4) {
+      const double* bi = B + i * inner;
+      for (long j = 0; j <= i + 3; j++) {
+        const double* bj = B + j * inner;
+        vd acc[4] = {};
+        for (long t = t0; t < vecEnd; t += VL) {
+          const vd v = *(const vdu*)(bj + t);
+          for (int r = 0; r < 4; r++) acc[r] += *(const vdu*)(bi + r * inner + t) * v;
+        }
+        for (int r = 0; r < 4; r++) {
+          if (j > i + r) continue;
+          double sum = horizontal(acc[r]);
+          for (long t = vecEnd; t < t1; t++) sum += bi[r * inner + t] * bj[t];
+          G[(i + r) * k + j] += sum;
+        }
+      }
+    }
+    for (; i < i1; i++) {
+      const double* bi = B + i * inner;
+      for (long j = 0; j <= i; j++) {
+        double sum;
+        partialDots(B + j * inner, inner, 1, bi, &sum, t0, t1);
+        G[i * k + j] += sum;
+      }
+    }
+  }
+}
+
 }  // namespace KERNEL_NS

@@ -159,6 +159,7 @@ describe('native kernels', () => {
       assert.ok((s.recurrence as number) <= 1e-12, `${child.isa}: lanczosRecurrence vs JS ${s.recurrence}`);
       assert.ok((s.recurrenceOrthogonality as number) <= 1e-12, `${child.isa}: lanczosRecurrence leaves qᵀw/‖w₀‖ = ${s.recurrenceOrthogonality}`);
       assert.ok((s.recurrenceUnitNext as number) <= 2 * gamma(100_003), `${child.isa}: next vector's norm off by ${s.recurrenceUnitNext}`);
+      assert.ok((s.choleskyResidual as number) <= 1, `${child.isa}: Cholesky residual ${s.choleskyResidual}× its allowance`);
       for (const key of ['matVec', 'gramMatrix', 'cholesky']) assert.ok((s[key] as number) <= AGREEMENT, `${child.isa}: ${key} off by ${s[key]}`);
       for (const key of ['matVecBound', 'gramMatrixBound']) assert.ok((s[key] as number) <= 1, `${child.isa}: ${key} ${s[key]}`);
       assert.equal(s.gramMatrixSymmetric, true);
@@ -198,7 +199,7 @@ describe('native kernels', () => {
       // The same Cholesky recurrences in the same order; only the final sums are regrouped by thread.
       const definite = compareCholeskyResidual(k, shiftedGram(random, order, order + 20, true), order);
       assert.ok(definite.native !== null, `choleskyResidual of a positive definite ${order}×${order} matrix returned null`);
-      assert.ok(definite.relative <= AGREEMENT, `choleskyResidual ${order}×${order}: ${JSON.stringify(definite)}`);
+      assert.ok(definite.relative <= AGREEMENT && definite.residual <= 1, `choleskyResidual ${order}×${order}: ${JSON.stringify(definite)}`);
       const indefinite = compareCholeskyResidual(k, shiftedGram(random, order, order + 20, false), order);
       assert.equal(indefinite.reference, null, 'the JS reference refuses τ below max G_ii');
       assert.equal(indefinite.native, null, `choleskyResidual of an indefinite ${order}×${order} matrix: ${JSON.stringify(indefinite.native)}`);

@@ -38,6 +38,7 @@ function agreement(): object {
       gramMatrixBound: Math.max(...gram.map((g) => g.bound)),
       gramMatrixSymmetric: gram.every((g) => g.symmetric),
       cholesky: cholesky.relative,
+      choleskyResidual: cholesky.residual,
     },
   };
 }
