@@ -19,7 +19,7 @@ export interface LinearOperator {
   /**
    * 'input' when D Aᵀ R² A D costs clearly less per application than R A D² Aᵀ R: a dense layer's
    * input-side product reads each weight row once for both halves, the output side reads the weights
-   * twice. The certified norm then iterates on the input side unless its vectors are much longer.
+   * twice. The certified norm then always iterates on the input side.
    */
   readonly preferredGramSide?: 'input';
   /** Aᵀ diag(s) A x in one call, for operators that fuse the pair (s has the output's size). */
