@@ -38,13 +38,14 @@ struct Kernels {
   void (*denseGramRows)(const float*, long, const double*, const double*, double*, int, long, long);
   void (*partialDots)(const double*, long, int, const double*, double*, long, long);
   void (*gramRows)(const double*, long, long, long, double*, long);
+  double (*subtractDot)(const double*, double, double*, const double*, long, long);
 };
 
 #define LL_KERNELS(NS)                                                                                            \
   Kernels {                                                                                                     \
     #NS, NS::registerRows, NS::positionBlock, NS::panelSize, NS::packPanels, NS::convScratchSize,               \
         NS::convForwardTask, NS::convAdjointTask, NS::denseForwardRows, NS::denseAdjointRows, NS::denseGramRows, \
-        NS::partialDots, NS::gramRows                                                                           \
+        NS::partialDots, NS::gramRows, NS::subtractDot                                                          \
   }
 
 // The widest instruction set the CPU has; LIPSCHITZ_LENS_ISA=avx2|generic asks for a narrower one
@@ -573,31 +574,18 @@ napi_value lanczosRecurrence(napi_env env, napi_callback_info info) {
     const int threads = threadsFor((double)n * 4);
     const int used = std::max(1, std::min(threads, pool.size()));
     std::vector<double> partial((size_t)used);
-    const auto total = [&]() {
+    // w −= c·v on both cores, then Σ u·w over the updated w.
+    const auto subtractThenDot = [&](double c, const double* v, const double* u) {
+      pool.run(threads, [&](int part, int parts) {
+        const Range r = share(n, part, parts);
+        partial[(size_t)part] = K.subtractDot(v, c, w, u, r.begin, r.end);
+      });
       double sum = 0;
       for (int t = 0; t < used; t++) sum += partial[(size_t)t];
       return sum;
     };
-    pool.run(threads, [&](int part, int parts) {
-      const Range r = share(n, part, parts);
-      double dot = 0;
-      for (long i = r.begin; i < r.end; i++) {
-        w[i] -= previousBeta * previous[i];
-        dot += q[i] * w[i];
-      }
-      partial[(size_t)part] = dot;
-    });
-    const double alpha = total();
-    pool.run(threads, [&](int part, int parts) {
-      const Range r = share(n, part, parts);
-      double squares = 0;
-      for (long i = r.begin; i < r.end; i++) {
-        w[i] -= alpha * q[i];
-        squares += w[i] * w[i];
-      }
-      partial[(size_t)part] = squares;
-    });
-    const double beta = std::sqrt(total());
+    const double alpha = subtractThenDot(previousBeta, previous, q);
+    const double beta = std::sqrt(subtractThenDot(alpha, q, w));
     if (beta > 0) {
       const double inverse = 1 / beta;
       pool.run(threads, [&](int part, int parts) {

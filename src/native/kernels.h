@@ -32,6 +32,7 @@ struct ConvShape {
                      long r1);                                                                                         \
   void partialDots(const double* V, long n, int count, const double* w, double* h, long j0, long j1);                  \
   void gramRows(const double* B, long inner, long i0, long i1, double* G, long k);                                    \
+  double subtractDot(const double* v, double c, double* w, const double* u, long j0, long j1);                        \
   }
 
 LL_DECLARE_KERNELS(avx512)

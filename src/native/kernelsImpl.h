@@ -547,6 +547,25 @@ void partialDots(const double* V, long n, int count, const double* w, double* h,
   }
 }
 
+// w[i] −= c · v[i] over [j0, j1), returning Σ u[i] w[i] over the updated w (u may be w itself): one
+// pass of the Lanczos recurrence and the dot product it needs next.
+double subtractDot(const double* v, double c, double* w, const double* u, long j0, long j1) {
+  const vd s = splat(c);
+  vd acc = {};
+  long i = j0;
+  for (; i + VL <= j1; i += VL) {
+    const vd x = *(const vdu*)(w + i) - s * *(const vdu*)(v + i);
+    *(vdu*)(w + i) = x;
+    acc += *(const vdu*)(u + i) * x;
+  }
+  double total = horizontal(acc);
+  for (; i < j1; i++) {
+    w[i] -= c * v[i];
+    total += u[i] * w[i];
+  }
+  return total;
+}
+
 // G[i][j] = Σ_t B[i][t] B[j][t] for rows i in [i0, i1) and every j ≤ i (the lower triangle). Four rows
 // i at a time, so each row j is read once per four dot products, and over chunks of t, so the chunk of
 // every row stays in L2 (B is k × inner, G is k × k; each entry is still one float64 sum of products).
