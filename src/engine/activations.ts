@@ -315,3 +315,83 @@ export function neuronState(activation: Activation, lo: number, y0: number, hi: 
       return null;
   }
 }
+
+/**
+ * An interval [lower, upper] holding every secant slope (σ(y) − σ(a)) / (y − a) of the unit, where a is
+ * the exact nominal pre-activation (within tau of y0) and y any value it reaches (within reach of a):
+ * docs/derivations.md §17. Both ends lie in W = [y0 − tau − reach, y0 + tau + reach], and the secant is
+ * the average of σ' between them, so it lies between the smallest and largest σ' on W; its size is at
+ * most slopeBoundUncertain's r, which narrows the interval where the chord is shorter than the steepest
+ * piece (ReLU off at x0: [0, r] with r < 1). A unit that cannot move (reach 0) has [0, 0]: Δσ = 0 = 0·Δy.
+ */
+export function secantSlopeRange(activation: Activation, y0: number, tau: number, reach: number): [number, number] {
+  if (reach === 0) return [0, 0];
+  const r = slopeBoundUncertain(activation, y0, tau, reach);
+  const width = tau + reach;
+  const slack = (Math.abs(y0) + width) * OUTWARD_ROUNDING;
+  const [smallest, largest] = derivativeRange(activation, y0 - width - slack, y0 + width + slack);
+  const upper = Math.min(largest, r);
+  return [Math.min(Math.max(smallest, -r), upper), upper];
+}
+
+/** Smallest and largest σ' (signed) on the open interval (lo, hi), rounded outward where computed. */
+function derivativeRange(activation: Activation, lo: number, hi: number): [number, number] {
+  const slopes: number[] = [];
+  // A piece with slope s on (a, b) contributes s when it meets (lo, hi).
+  const piece = (a: number, b: number, s: number) => {
+    if (lo < b && hi > a) slopes.push(s);
+  };
+  switch (activation.kind) {
+    case 'relu':
+      piece(-Infinity, 0, 0);
+      piece(0, Infinity, 1);
+      break;
+    case 'leakyRelu':
+      piece(-Infinity, 0, activation.alpha);
+      piece(0, Infinity, 1);
+      break;
+    case 'clip':
+      piece(-Infinity, activation.min, 0);
+      if (activation.max > activation.min) piece(activation.min, activation.max, 1);
+      piece(activation.max, Infinity, 0);
+      break;
+    case 'hardSigmoid': {
+      const { alpha, beta } = activation;
+      if (alpha === 0) return [0, 0];
+      const k0 = Math.min(-beta / alpha, (1 - beta) / alpha);
+      const k1 = Math.max(-beta / alpha, (1 - beta) / alpha);
+      piece(-Infinity, k0, 0);
+      piece(k0, k1, alpha);
+      piece(k1, Infinity, 0);
+      break;
+    }
+    case 'hardSwish': {
+      const h = hardSwishPieces(activation);
+      piece(-Infinity, h.k0, 0);
+      piece(h.k1, Infinity, 1);
+      const a = Math.max(lo, h.k0);
+      const b = Math.min(hi, h.k1);
+      if (b > a) {
+        const margin = 8 * Number.EPSILON * (Math.abs(h.beta) + h.alpha * (Math.abs(a) + Math.abs(b)) + 1);
+        slopes.push(2 * h.alpha * a + h.beta - margin, 2 * h.alpha * b + h.beta + margin);
+      }
+      break;
+    }
+    case 'sigmoid':
+    case 'tanh': {
+      // σ' > 0 is even and decreasing in |y|: largest nearest 0, smallest at the end farthest from 0.
+      const far = Math.max(Math.abs(lo), Math.abs(hi));
+      const near = lo > 0 ? lo : hi < 0 ? -hi : 0;
+      const derivative = (y: number) => {
+        if (activation.kind === 'tanh') {
+          const t = Math.tanh(y);
+          return 1 - t * t;
+        }
+        const s = 1 / (1 + Math.exp(-y));
+        return s * (1 - s);
+      };
+      return [derivative(far) * (1 - 1e-12), derivative(near) * (1 + 1e-12)];
+    }
+  }
+  return [Math.min(...slopes), Math.max(...slopes)];
+}

@@ -1,9 +1,10 @@
 // Entry point of the bound engine: validate, run the nominal forward pass once, then one bound run per
 // ε (sharing the forward pass and the ‖A‖ cache), and optionally the certified robustness radius.
-import type { AnalysisResult, EngineStats, EpsilonRun, ProgressEvent, RadiusResult } from '../shared/results';
+import type { AnalysisResult, EngineStats, EpsilonRun, NetworkBounds, ProgressEvent, RadiusResult } from '../shared/results';
 import { throwIfCancelled, type CancelSignal } from './errors';
 import { pureForward, tensorValue, type ForwardProvider, type NominalValues } from './forward';
-import { runEpsilon, type PhaseTimes, type RunContext, type SpectralCache } from './layerBounds';
+import { composedBound } from './composed/composedBound';
+import { runEpsilon, type PhaseTimes, type RunContext, type RunOutcome, type SpectralCache } from './layerBounds';
 export type { SpectralCache } from './layerBounds';
 import { LowerBoundSearch, type LowerBoundOptions } from './lowerBound';
 import { nativeKernels, type OperatorBackend } from './native/kernels';
@@ -86,7 +87,7 @@ export async function analyzeNetwork(
   checkNominal(nominal, prepared.layers.map((l) => l.outSize));
   hooks.onProgress?.({ kind: 'forward', done: true });
   const forwardMs = performance.now() - started;
-  const times: PhaseTimes = { rowNormsMs: 0, spectralMs: 0 };
+  const times: PhaseTimes = { rowNormsMs: 0, spectralMs: 0, composedMs: 0 };
   throwIfCancelled(hooks.signal);
 
   const spectral: SpectralOptions = {
@@ -130,11 +131,7 @@ export async function analyzeNetwork(
       });
       tightnessMs += performance.now() - tightnessStarted;
     }
-    return {
-      epsilon,
-      network: { localBound: outcome.localBound, spectralBound: outcome.spectralBound, failureProbability: outcome.failureProbability },
-      layers: outcome.layers,
-    };
+    return { epsilon, network: networkBound(context(), outcome), layers: outcome.layers };
   });
 
   const lowerBoundStarted = performance.now();
@@ -162,6 +159,34 @@ export async function analyzeNetwork(
     forwardMs, ...times, lowerBoundMs, radiusMs: options.radius ? performance.now() - radiusStarted : 0, totalMs: performance.now() - started,
   });
   return result;
+}
+
+/**
+ * The tighter of the two sound network bounds: the product of the layer bounds (with the graph
+ * rules) and the composed bound of the linearised network (docs/derivations.md §17), which is given
+ * up as soon as its partial sum passes the product.
+ */
+function networkBound(ctx: RunContext, outcome: RunOutcome): NetworkBounds {
+  const product: NetworkBounds = {
+    localBound: outcome.localBound,
+    layerProduct: outcome.localBound,
+    method: 'layer-product',
+    spectralBound: outcome.spectralBound,
+    failureProbability: outcome.failureProbability,
+  };
+  if (ctx.prepared.network.output === NETWORK_INPUT || outcome.localBound === 0) return product;
+  const started = performance.now();
+  const composed = composedBound(ctx.prepared, outcome.slopes, ctx.spectral, outcome.localBound, ctx.signal);
+  if (ctx.times) ctx.times.composedMs += performance.now() - started;
+  if (composed.abandoned || composed.value >= outcome.localBound) return product;
+  return {
+    ...product,
+    localBound: composed.value,
+    method: 'composed',
+    // The slope intervals rest on the layer run's radii, so its certificates count too.
+    failureProbability: outcome.failureProbability + composed.failureProbability,
+    composed: { midpointNorm: composed.midpointNorm, uncertainUnits: composed.uncertainUnits, norms: composed.norms },
+  };
 }
 
 function engineStats(backend: OperatorBackend, counters: { applications: number; multiplyAdds: number }, phases: EngineStats['phases']): EngineStats {
@@ -218,7 +243,7 @@ function certifiedRadius(
   const localAt = (epsilon: number) => {
     let value = evaluated.get(epsilon);
     if (value === undefined) {
-      value = runEpsilon(ctx, epsilon).localBound;
+      value = networkBound(ctx, runEpsilon(ctx, epsilon)).localBound;
       evaluated.set(epsilon, value);
     }
     return value;

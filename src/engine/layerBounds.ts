@@ -14,7 +14,8 @@
 // After an activation unit the output can move only where r_i > 0, which for ReLU is 1[ybar > 0] minus
 // the rows that cannot move at all.
 import type { Certificate, LayerResult, NeuronCounts } from '../shared/results';
-import { globalSlope, neuronState, slopeBoundUncertain } from './activations';
+import { globalSlope, neuronState, secantSlopeRange, slopeBoundUncertain } from './activations';
+import type { SlopeUnits } from './composed/linearisedNetwork';
 import { throwIfCancelled, type CancelSignal } from './errors';
 import { tensorValue, type NominalValues } from './forward';
 import { NETWORK_INPUT, type Activation, type TensorRef } from './network';
@@ -41,9 +42,11 @@ export type SpectralCache = Map<number, CertifiedNorm>;
 export interface PhaseTimes {
   rowNormsMs: number;
   spectralMs: number;
+  /** The composed network bound's certified norms (analyze.ts). */
+  composedMs: number;
 }
 
-function timed<T>(times: PhaseTimes | undefined, phase: keyof PhaseTimes, work: () => T): T {
+function timed<T>(times: PhaseTimes | undefined, phase: 'rowNormsMs' | 'spectralMs', work: () => T): T {
   if (!times) return work();
   const started = performance.now();
   try {
@@ -74,6 +77,11 @@ export interface RunOutcome {
   layers: LayerResult[];
   /** Per layer output: which coordinates can move inside the ball (null: all). */
   masks: (Uint8Array | null)[];
+  /**
+   * Per layer: the interval of every unit's secant slope inside the ball (activations, max-pool
+   * windows; docs/derivations.md §17), for the composed network bound; null for linear layers.
+   */
+  slopes: (SlopeUnits | null)[];
 }
 
 /** The smallest of the error bounds the forward provider gave (each must hold); none given: exact, 0. */
@@ -103,6 +111,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
   const inputState: TensorState = { radius: epsilon, spectralFactor: 1, mask: null };
   const stateOf = (ref: TensorRef): TensorState => (ref === NETWORK_INPUT ? inputState : states[ref]);
   const layers: LayerResult[] = [];
+  const slopes: (SlopeUnits | null)[] = [];
 
   prepared.layers.forEach((p, index) => {
     throwIfCancelled(ctx.signal);
@@ -144,6 +153,10 @@ export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
         break;
       }
       case 'maxPool': {
+        const ref = p.layer.inputs[0];
+        const tau = ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError);
+        const reach = Float64Array.from({ length: p.inSizes[0] }, (_v, i) => (inputs[0].mask && !inputs[0].mask[i] ? 0 : inputs[0].radius));
+        const edges = op.pool.slopeEdges(tensorValue(nominal, x0, ref), tau, reach);
         const overlap = op.pool.maxOverlap(inputs[0].mask);
         const local = Math.sqrt(overlap);
         const conservative = conservativeNorm(() => {
@@ -155,6 +168,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
           certificate: closedForm(local, `sqrt of the largest number (${overlap}) of pooling windows sharing a movable input`),
           conservative,
           mask: op.pool.outputMask(inputs[0].mask),
+          slopes: { lower: edges.lower, upper: edges.upper, edges: { input: edges.input, output: edges.output } },
         };
         break;
       }
@@ -206,6 +220,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
       };
     }
     states.push(state);
+    slopes.push(outcome.slopes ?? null);
     layers.push({
       index,
       label: p.layer.label,
@@ -234,6 +249,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
     failureProbability,
     layers,
     masks: states.map((t) => t.mask),
+    slopes,
   };
 }
 
@@ -245,6 +261,7 @@ interface LayerOutcome {
   neurons?: NeuronCounts;
   /** For multi-input layers: the output radius and spectral factor directly. */
   combined?: { radius: number; spectralFactor: number };
+  slopes?: SlopeUnits;
 }
 
 function describeKind(p: PreparedLayer): string {
@@ -278,12 +295,15 @@ function affineLayer(
     return { local: norm.value, certificate: norm.certificate, conservative: conservativeLinear, mask };
   }
   const r = new Float64Array(linear.outSize);
+  const lower = new Float64Array(linear.outSize);
+  const upper = new Float64Array(linear.outSize);
   const mask = new Uint8Array(linear.outSize);
   const counts = { on: 0, unstable: 0, off: 0 };
   let hasStates = false;
   for (let i = 0; i < r.length; i++) {
     const reach = input.radius * Math.sqrt(rowSq[i]) * (1 + ROW_NORM_MARGIN);
     r[i] = slopeBoundUncertain(activation, pre[i], tau, reach);
+    [lower[i], upper[i]] = secantSlopeRange(activation, pre[i], tau, reach);
     mask[i] = r[i] > 0 ? 1 : 0;
     const state = uncertainState(activation, pre[i], tau, reach);
     if (state) {
@@ -298,6 +318,7 @@ function affineLayer(
     conservative: conservativeLinear,
     mask,
     ...(hasStates ? { neurons: counts } : {}),
+    slopes: { lower, upper },
   };
 }
 
@@ -314,10 +335,13 @@ function loneActivation(activation: Activation, nominal: Float64Array, tau: numb
   const mask = new Uint8Array(nominal.length);
   const counts = { on: 0, unstable: 0, off: 0 };
   let hasStates = false;
+  const lower = new Float64Array(nominal.length);
+  const upper = new Float64Array(nominal.length);
   let local = 0;
   for (let i = 0; i < nominal.length; i++) {
     if (input.mask && !input.mask[i]) continue;
     const r = slopeBoundUncertain(activation, nominal[i], tau, input.radius);
+    [lower[i], upper[i]] = secantSlopeRange(activation, nominal[i], tau, input.radius);
     if (r > 0) mask[i] = 1;
     if (r > local) local = r;
     const state = uncertainState(activation, nominal[i], tau, input.radius);
@@ -333,6 +357,7 @@ function loneActivation(activation: Activation, nominal: Float64Array, tau: numb
     conservative: { value: slope, certificate: closedForm(slope, "the activation's global Lipschitz constant") },
     mask,
     ...(hasStates ? { neurons: counts } : {}),
+    slopes: { lower, upper },
   };
 }
 

@@ -95,14 +95,26 @@ export interface LowerBoundResult {
 }
 
 export interface NetworkBounds {
-  /** Bound on ‖f(x) − f(x0)‖ / ‖x − x0‖ for 0 < ‖x − x0‖ ≤ ε (anchored at x0, not pairwise). */
+  /**
+   * Bound on ‖f(x) − f(x0)‖ / ‖x − x0‖ for 0 < ‖x − x0‖ ≤ ε (anchored at x0, not pairwise): the tighter
+   * of layerProduct and the composed bound of the linearised network (method says which).
+   */
   localBound: number;
+  /** The paper's composition: the product of the layer bounds (sums over residual branches). */
+  layerProduct: number;
+  /**
+   * 'composed': ‖J(M)‖ of the network with every unit at its midpoint slope plus certified corrections
+   * for the units whose slope is uncertain (docs/derivations.md §17); 'layer-product': layerProduct.
+   */
+  method: 'composed' | 'layer-product';
+  /** When method is 'composed': ‖J(M)‖ alone, the uncertain units and the certified norms computed. */
+  composed?: { midpointNorm: number; uncertainUnits: number; norms: number };
   /** Product of ‖A_k‖ and pool constants (or the same recursion over the graph). */
   spectralBound: number;
   /**
    * Probability, over the random Lanczos starts, that any number of this run fails to be an upper
-   * bound: the sum of the layer certificates' failure probabilities (union bound); 0 when every norm
-   * was computed exactly or in closed form.
+   * bound: the sum of the layer certificates' failure probabilities (union bound), plus the composed
+   * bound's when it gave localBound; 0 when every norm was computed exactly or in closed form.
    */
   failureProbability: number;
 }
@@ -116,7 +128,7 @@ export interface EpsilonRun {
 }
 
 export interface RadiusResult {
-  /** Largest ε verified to satisfy ε · L_net(x0, ε) < gap / √2 (a certified lower bound on the true radius). */
+  /** Largest ε verified to satisfy ε · L_net(x0, ε) < gap / √2 with L_net the network's localBound (a certified lower bound on the true radius). */
   local: number;
   /** gap / (√2 · spectral bound). */
   spectral: number;
@@ -132,7 +144,7 @@ export interface EngineStats {
   isa?: string;
   threads?: number;
   /** Wall time by phase, milliseconds. loadMs (read + normalise) is set by the model-file pipeline. */
-  phases: { loadMs?: number; forwardMs: number; rowNormsMs: number; spectralMs: number; lowerBoundMs: number; radiusMs: number; totalMs: number };
+  phases: { loadMs?: number; forwardMs: number; rowNormsMs: number; spectralMs: number; composedMs: number; lowerBoundMs: number; radiusMs: number; totalMs: number };
   /** Applications of a conv/dense/affine operator (A x, Aᵀ y, row norms; a fused Gram product counts 2). */
   operatorApplications: number;
   /** Multiply-adds those applications performed (2 flops each). */

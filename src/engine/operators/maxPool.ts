@@ -5,6 +5,17 @@
 import { forEachPoolTap, poolGeometry, poolInputSize, poolOutputSize, type PoolGeometry } from './pooling';
 import type { PoolParams, Shape } from '../network';
 
+/** Max-pool windows as slope units: unit e routes input[e] to output[e] with a weight in [lower[e], upper[e]]. */
+export interface PoolEdges {
+  input: Int32Array;
+  output: Int32Array;
+  lower: Float64Array;
+  upper: Float64Array;
+}
+
+/** Relative slack on the winner comparisons: keeping a few extra candidates is always sound. */
+const CANDIDATE_SLACK = 1e-14;
+
 export class MaxPool {
   readonly geometry: PoolGeometry;
 
@@ -38,5 +49,40 @@ export class MaxPool {
       if (!mask || mask[i]) out[o] = 1;
     });
     return out;
+  }
+
+  /**
+   * The windows as a linear map with uncertain weights (docs/derivations.md §17). Input j is known to
+   * lie within tau + reach[j] of values[j] everywhere in the ball. An entry that can never reach the
+   * window's guaranteed floor never wins; if no remaining candidate can move, the window's maximum is
+   * constant (no unit); one candidate is a certain winner (weight exactly 1); otherwise the change of
+   * the maximum lies between the smallest and largest change of the movable candidates, i.e. it is a
+   * combination of them with weights in [0, 1].
+   */
+  slopeEdges(values: Float64Array, tau: number, reach: Float64Array): PoolEdges {
+    const windows: number[][] = Array.from({ length: poolOutputSize(this.geometry) }, () => []);
+    forEachPoolTap(this.geometry, (o, i) => {
+      windows[o].push(i);
+    });
+    const input: number[] = [];
+    const output: number[] = [];
+    const lower: number[] = [];
+    const upper: number[] = [];
+    windows.forEach((taps, o) => {
+      let floor = -Infinity;
+      for (const j of taps) floor = Math.max(floor, values[j] - tau - reach[j]);
+      const candidates = taps.filter((j) => {
+        const top = values[j] + tau + reach[j];
+        return top + CANDIDATE_SLACK * (Math.abs(top) + Math.abs(floor)) >= floor;
+      });
+      const movable = candidates.filter((j) => reach[j] > 0);
+      for (const j of movable) {
+        input.push(j);
+        output.push(o);
+        lower.push(candidates.length === 1 ? 1 : 0);
+        upper.push(1);
+      }
+    });
+    return { input: Int32Array.from(input), output: Int32Array.from(output), lower: Float64Array.from(lower), upper: Float64Array.from(upper) };
   }
 }

@@ -33,6 +33,10 @@ export const DEFAULT_SPECTRAL_OPTIONS: SpectralOptions = {
   seed: 1,
 };
 
+/** What a certified norm needs of an operator: the products, and the fused or direct shortcuts where it has them. */
+export type NormOperator = Pick<LinearOperator, 'inSize' | 'outSize' | 'apply' | 'applyTranspose'> &
+  Partial<Pick<LinearOperator, 'denseBlock' | 'preferredGramSide' | 'gram' | 'gramOutput'>>;
+
 export interface CertifiedNorm {
   value: number;
   certificate: Certificate;
@@ -55,7 +59,7 @@ function activeIndices(length: number, keep: (i: number) => boolean): Int32Array
  * null means D = I.
  */
 export function certifiedNorm(
-  op: LinearOperator,
+  op: NormOperator,
   rowScale: Float64Array | null,
   colMask: Uint8Array | null,
   options: SpectralOptions,
@@ -75,7 +79,7 @@ export function certifiedNorm(
   return lanczosNorm(op, rowScale, colMask, rows, cols, options);
 }
 
-function materialise(op: LinearOperator, rowScale: Float64Array | null, rows: Int32Array, cols: Int32Array): Float64Array {
+function materialise(op: NormOperator, rowScale: Float64Array | null, rows: Int32Array, cols: Int32Array): Float64Array {
   const nr = rows.length;
   const nc = cols.length;
   let block: Float64Array;
@@ -109,7 +113,7 @@ function materialise(op: LinearOperator, rowScale: Float64Array | null, rows: In
   return block;
 }
 
-function exactNorm(op: LinearOperator, rowScale: Float64Array | null, rows: Int32Array, cols: Int32Array, options: SpectralOptions): CertifiedNorm {
+function exactNorm(op: NormOperator, rowScale: Float64Array | null, rows: Int32Array, cols: Int32Array, options: SpectralOptions): CertifiedNorm {
   const nr = rows.length;
   const nc = cols.length;
   const block = materialise(op, rowScale, rows, cols);
@@ -185,7 +189,7 @@ function symmetricProduct(matrix: Float64Array, k: number, v: Float64Array): Flo
 }
 
 function lanczosNorm(
-  op: LinearOperator,
+  op: NormOperator,
   rowScale: Float64Array | null,
   colMask: Uint8Array | null,
   rows: Int32Array,
