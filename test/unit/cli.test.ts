@@ -68,7 +68,7 @@ test('residual Add rows are marked as a ratio of radii, not a Lipschitz constant
   });
   const report = (kinds: string[]): BoundReport => ({
     model: 'm.onnx', input: { source: 'synthetic', origin: 'synthetic input', shape: [1] }, outputSize: 1,
-    runs: [{ epsilon: 0.1, network: { localBound: 2, spectralBound: 3, failureProbability: 0 }, layers: kinds.map((k, i) => layer(i, k)) }],
+    runs: [{ epsilon: 0.1, network: { localBound: 2, layerProduct: 2, method: 'layer-product', spectralBound: 3, failureProbability: 0 }, layers: kinds.map((k, i) => layer(i, k)) }],
   });
   const residual = formatReport(report(['conv+relu', 'add']));
   assert.match(residual, /add1 +n1 .* 2† +3†/);

@@ -31,7 +31,7 @@ const report: BoundReport = {
   runs: [
     {
       epsilon: 0.1,
-      network: { localBound: 10, spectralBound: 25, failureProbability: 1e-6 },
+      network: { localBound: 10, layerProduct: 12, method: 'composed', spectralBound: 25, failureProbability: 1e-6 },
       layers: [
         layer({}),
         layer({
@@ -45,7 +45,7 @@ const report: BoundReport = {
         }),
       ],
     },
-    { epsilon: 2, network: { localBound: 20, spectralBound: 25, failureProbability: 0 }, layers: [layer({ epsilonIn: 2 })] },
+    { epsilon: 2, network: { localBound: 20, layerProduct: 20, method: 'layer-product', spectralBound: 25, failureProbability: 0 }, layers: [layer({ epsilonIn: 2 })] },
   ],
   radius: { local: 0.3, spectral: 0.2, gap: 6.9, predictedClass: 1 },
   notes: ["Bounds are on the logits 'z', taken before Softmax 's'."],

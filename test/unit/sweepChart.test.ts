@@ -7,7 +7,7 @@ import type { EpsilonRun } from '../../src/shared/results';
 function run(epsilon: number, localBound: number, spectralBound: number, lower?: number): EpsilonRun {
   return {
     epsilon,
-    network: { localBound, spectralBound, failureProbability: 0 },
+    network: { localBound, layerProduct: localBound, method: 'layer-product', spectralBound, failureProbability: 0 },
     layers: [],
     ...(lower === undefined
       ? {}

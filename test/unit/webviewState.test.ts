@@ -45,8 +45,8 @@ const report: BoundReport = {
   input: { source: 'synthetic', origin: 'synthetic input', shape: [3] },
   outputSize: 2,
   runs: [
-    { epsilon: 0.1, network: { localBound: 1, spectralBound: 2, failureProbability: 0 }, layers: [] },
-    { epsilon: 2, network: { localBound: 3, spectralBound: 4, failureProbability: 0 }, layers: [] },
+    { epsilon: 0.1, network: { localBound: 1, layerProduct: 1, method: 'layer-product', spectralBound: 2, failureProbability: 0 }, layers: [] },
+    { epsilon: 2, network: { localBound: 3, layerProduct: 3, method: 'layer-product', spectralBound: 4, failureProbability: 0 }, layers: [] },
   ],
 };
 

@@ -1,0 +1,271 @@
+// The composed network bound (docs/derivations.md §17): never beaten by sampled points or hill climbing
+// on random DAGs (dense, conv, BatchNorm, max-pool with ties, residual Add, Concat, every activation,
+// units exactly at kinks); at least the largest ‖J(S)‖ over every vertex of the slope box on tiny
+// networks (exact SVD, ml-matrix); pinned by hand-derived cases; the same on both backends.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Matrix, SingularValueDecomposition } from 'ml-matrix';
+import { analyzeNetwork } from '../../src/engine/analyze';
+import { composedBound } from '../../src/engine/composed/composedBound';
+import { LinearisedNetwork, type SlopeUnits } from '../../src/engine/composed/linearisedNetwork';
+import { pureForward, type NominalValues } from '../../src/engine/forward';
+import { runEpsilon, type RunOutcome } from '../../src/engine/layerBounds';
+import { nativeKernels } from '../../src/engine/native/kernels';
+import { NETWORK_INPUT, type Network } from '../../src/engine/network';
+import { prepareNetwork, type PreparedNetwork } from '../../src/engine/prepared';
+import { SeededRandom } from '../../src/engine/random';
+import { DEFAULT_SPECTRAL_OPTIONS, type SpectralOptions } from '../../src/engine/spectral/certifiedNorm';
+import { NetworkTape } from '../../src/engine/tightness/tape';
+import { chain, denseLayer, referenceForward } from './helpers/engineNetworks';
+import {
+  randomConvNetwork, randomDenseNetwork, randomGraphNetwork, randomHardSwishNetwork, randomTransposeNetwork,
+} from './helpers/engineRandomNetworks';
+
+// Sampled values are float64 sums of a few hundred terms: 1e-9 relative plus 1e-12 absolute is far
+// above their rounding and far below any real violation (as in engineSoundness.test.ts).
+const REL = 1e-9;
+const ABS = 1e-12;
+const TS_SPECTRAL: SpectralOptions = { ...DEFAULT_SPECTRAL_OPTIONS, kernels: null };
+
+function distance(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
+  return Math.sqrt(s);
+}
+
+function spectralNorm(rows: number[][]): number {
+  return new SingularValueDecomposition(new Matrix(rows), { computeLeftSingularVectors: false, computeRightSingularVectors: false, autoTranspose: true }).norm2;
+}
+
+interface Analysed {
+  prepared: PreparedNetwork;
+  run: RunOutcome;
+  composed: ReturnType<typeof composedBound>;
+}
+
+function analyse(network: Network, x0: Float64Array, epsilon: number, spectral: SpectralOptions = TS_SPECTRAL, backend: 'native' | 'typescript' = 'typescript'): Analysed {
+  const prepared = prepareNetwork(network, backend);
+  const nominal = pureForward(prepared, x0) as NominalValues;
+  const run = runEpsilon({ prepared, x0, nominal, spectralCache: new Map(), spectral }, epsilon);
+  return { prepared, run, composed: composedBound(prepared, run.slopes, spectral, Infinity) };
+}
+
+/** The dense Jacobian of the linearised network with the given slopes (one forward pass per input coordinate). */
+function jacobianRows(prepared: PreparedNetwork, slopes: (SlopeUnits | null)[]): number[][] {
+  const linearised = new LinearisedNetwork(prepared, slopes);
+  const columns: Float64Array[] = [];
+  for (let j = 0; j < prepared.inputSize; j++) {
+    const e = new Float64Array(prepared.inputSize);
+    e[j] = 1;
+    columns.push(linearised.forward({ at: 'input' }, { at: 'output' }, e));
+  }
+  return Array.from({ length: columns[0].length }, (_r, i) => columns.map((c) => c[i]));
+}
+
+/** Largest ratio found by uniform, boundary and hill-climbing samples of the ball (reference forward pass). */
+function worstSampledRatio(random: SeededRandom, network: Network, x0: Float64Array, epsilon: number): number {
+  const n = x0.length;
+  const output = (x: Float64Array) => {
+    const values = referenceForward(network, x);
+    return network.output === NETWORK_INPUT ? x : values[network.output];
+  };
+  const f0 = output(x0);
+  const ratio = (x: Float64Array) => {
+    const dx = distance(x, x0);
+    return dx === 0 ? 0 : distance(output(x), f0) / dx;
+  };
+  const gaussian = () => Float64Array.from({ length: n }, () => random.gaussian());
+  const pointAt = (direction: Float64Array, radius: number) => {
+    const norm = Math.sqrt(direction.reduce((s, v) => s + v * v, 0));
+    return x0.map((v, i) => v + (radius * direction[i]) / norm);
+  };
+  let worst = 0;
+  for (let s = 0; s < 10; s++) worst = Math.max(worst, ratio(pointAt(gaussian(), epsilon * Math.pow(random.uniform(), 1 / n))));
+  for (let s = 0; s < 6; s++) worst = Math.max(worst, ratio(pointAt(gaussian(), epsilon)));
+  for (let restart = 0; restart < 3; restart++) {
+    let x = pointAt(gaussian(), epsilon * (restart === 0 ? 1e-3 : random.uniform()));
+    let best = ratio(x);
+    let step = 0.3 * epsilon;
+    for (let iter = 0; iter < 25; iter++) {
+      const move = gaussian();
+      const candidate = x.map((v, i) => v + (step * move[i]) / Math.sqrt(n));
+      const radius = distance(candidate, x0);
+      const projected = radius > epsilon ? x0.map((v, i) => v + ((candidate[i] - v) * epsilon) / radius) : candidate;
+      const r = ratio(projected);
+      if (r > best) {
+        best = r;
+        x = projected;
+      } else {
+        step *= 0.7;
+      }
+    }
+    worst = Math.max(worst, best);
+  }
+  return worst;
+}
+
+/** The same network without biases: at x0 = 0 every pre-activation sits exactly at 0 (a ReLU kink) and every max-pool window is a tie. */
+function withoutBiases(network: Network): Network {
+  return {
+    ...network,
+    layers: network.layers.map((layer) => {
+      const op = layer.op;
+      if (op.kind !== 'affine' || op.linear.kind === 'channelAffine') return layer;
+      return { ...layer, op: { ...op, linear: { ...op.linear, bias: undefined } } };
+    }),
+  };
+}
+
+describe('composed network bound (derivations §17)', () => {
+  it('random DAGs: no sampled or hill-climbed ratio beats it; it is often below the layer product', (t) => {
+    const random = new SeededRandom(1717);
+    const builders = [randomDenseNetwork, randomConvNetwork, randomGraphNetwork, randomTransposeNetwork, randomHardSwishNetwork];
+    let checked = 0;
+    let tighter = 0;
+    let uncertain = 0;
+    let worst = 0;
+    for (let k = 0; k < 100; k++) {
+      const { network } = builders[k % builders.length](random);
+      const n = network.inputShape.reduce((a, b) => a * b, 1);
+      const atKinks = k % 4 === 3;
+      const net = atKinks ? withoutBiases(network) : network;
+      const x0 = atKinks ? new Float64Array(n) : Float64Array.from({ length: n }, () => random.gaussian());
+      const epsilon = Math.pow(10, random.between(-3, 0.5));
+      const { run, composed } = analyse(net, x0, epsilon);
+      const sampled = worstSampledRatio(random, net, x0, epsilon);
+      assert.ok(sampled <= composed.value * (1 + REL) + ABS, `network ${k} (${net.layers.map((l) => l.label).join(' ')}), ε ${epsilon}: sampled ${sampled} > composed ${composed.value}`);
+      checked++;
+      uncertain += composed.uncertainUnits;
+      if (composed.value < run.localBound) tighter++;
+      if (composed.value > 0) worst = Math.max(worst, sampled / composed.value);
+    }
+    t.diagnostic(`${checked} networks, composed below the layer product on ${tighter}, ${uncertain} uncertain units in all, best sampled/composed ${worst.toFixed(4)}`);
+    assert.ok(uncertain > 100, `uncertain units ${uncertain}`);
+    assert.ok(tighter > 50, `composed tighter on ${tighter} of ${checked}`);
+    assert.ok(worst > 0.5 && worst <= 1 + REL, `best sampled/composed ${worst}`);
+  });
+
+  it('max-pool ties and units exactly at kinks are uncertain units, and the bound still holds', () => {
+    const random = new SeededRandom(99);
+    let ties = 0;
+    for (let k = 0; k < 20; k++) {
+      const net = withoutBiases(randomConvNetwork(random).network);
+      const n = net.inputShape.reduce((a, b) => a * b, 1);
+      const x0 = new Float64Array(n);
+      const epsilon = Math.pow(10, random.between(-2, 0));
+      const { prepared, run, composed } = analyse(net, x0, epsilon);
+      prepared.layers.forEach((p, i) => {
+        const s = run.slopes[i];
+        if (p.op.kind === 'maxPool' && s) ties += s.lower.filter((lo, e) => lo === 0 && s.upper[e] === 1).length;
+      });
+      assert.ok(worstSampledRatio(random, net, x0, epsilon) <= composed.value * (1 + REL) + ABS);
+    }
+    assert.ok(ties > 0, 'some max-pool window was a tie');
+  });
+
+  it('tiny networks: at least the largest ‖J(S)‖ over every vertex of the slope box (exact SVD)', (t) => {
+    const random = new SeededRandom(4711);
+    let cases = 0;
+    let tightest = Infinity;
+    for (let attempt = 0; attempt < 400 && cases < 40; attempt++) {
+      const { network } = (attempt % 2 ? randomDenseNetwork : randomConvNetwork)(random);
+      const n = network.inputShape.reduce((a, b) => a * b, 1);
+      const x0 = Float64Array.from({ length: n }, () => random.gaussian());
+      const epsilon = Math.pow(10, random.between(-2, 0));
+      const { prepared, run, composed } = analyse(network, x0, epsilon);
+      const linearised = new LinearisedNetwork(prepared, run.slopes);
+      const units: [number, number][] = [];
+      run.slopes.forEach((_s, k) => linearised.radius[k]?.forEach((r, i) => { if (r > 0) units.push([k, i]); }));
+      if (units.length === 0 || units.length > 12) continue;
+      let largest = 0;
+      for (let mask = 0; mask < 1 << units.length; mask++) {
+        const vertex = run.slopes.map((s) => s && { ...s, lower: Float64Array.from(s.lower), upper: Float64Array.from(s.upper) });
+        units.forEach(([k, i], b) => {
+          const s = vertex[k] as SlopeUnits;
+          const value = mask & (1 << b) ? s.upper[i] : s.lower[i];
+          s.lower[i] = value;
+          s.upper[i] = value;
+        });
+        // Stable units keep their single slope (lower = upper), which is also the vertex value.
+        largest = Math.max(largest, spectralNorm(jacobianRows(prepared, vertex)));
+      }
+      assert.ok(composed.value >= largest * (1 - 1e-12), `case ${cases}: composed ${composed.value} < vertex maximum ${largest}`);
+      tightest = Math.min(tightest, composed.value / largest);
+      cases++;
+    }
+    t.diagnostic(`${cases} tiny networks, smallest composed / vertex maximum ${tightest.toFixed(4)}`);
+    assert.ok(cases >= 20, `${cases} tiny networks with 1–12 uncertain units`);
+  });
+
+  it('no uncertain unit: exactly ‖J(x0)‖ (tape Jacobian, exact SVD) up to the certificate tolerance', () => {
+    const random = new SeededRandom(5);
+    let cases = 0;
+    for (let attempt = 0; attempt < 60 && cases < 10; attempt++) {
+      const { network } = randomDenseNetwork(random);
+      if (network.layers.some((l) => l.op.kind === 'affine' && l.op.activation && !['relu', 'leakyRelu', 'clip', 'hardSigmoid'].includes(l.op.activation.kind))) continue;
+      const n = network.inputShape.reduce((a, b) => a * b, 1);
+      const x0 = Float64Array.from({ length: n }, () => random.gaussian());
+      const { prepared, composed } = analyse(network, x0, 1e-7);
+      if (composed.uncertainUnits > 0) continue;
+      const tape = new NetworkTape(prepared);
+      const recorded = tape.forward(x0);
+      const columns = Array.from({ length: n }, (_v, j) => {
+        const e = new Float64Array(n);
+        e[j] = 1;
+        return tape.tangent(recorded, e);
+      });
+      const exact = spectralNorm(Array.from({ length: columns[0].length }, (_r, i) => columns.map((c) => c[i])));
+      assert.ok(Math.abs(composed.value - exact) <= 1e-8 * exact, `composed ${composed.value} vs ‖J(x0)‖ ${exact}`);
+      assert.equal(composed.norms, 1);
+      cases++;
+    }
+    assert.ok(cases >= 5, `${cases} cases`);
+  });
+
+  it('one uncertain unit: ‖J(M)‖ plus its rank-one change p‖g‖‖h‖ (hand-derived)', () => {
+    // y = ReLU(x + (1, −0.05)), f = y1 + y2, x0 = 0, ε = 0.1. Unit 1 stays on (slope 1); unit 2 can
+    // switch on: reach 0.1, chord r = 0.05/0.1 = 1/2, slopes [0, 1/2], M = 1/4, P = 1/4.
+    // J(M) = [1, 1/4]: ‖J(M)‖ = √(17/16); g = 1, h = e2: correction 1/4. Layer product: 1 · √2.
+    const network = chain([2], [
+      denseLayer('hidden', [[1, 0], [0, 1]], [1, -0.05], NETWORK_INPUT, { kind: 'relu' }),
+      denseLayer('out', [[1, 1]], null, 0),
+    ]);
+    const { run, composed } = analyse(network, new Float64Array(2), 0.1);
+    assert.equal(composed.uncertainUnits, 1);
+    assert.ok(Math.abs(composed.midpointNorm - Math.sqrt(17 / 16)) < 1e-9, `‖J(M)‖ ${composed.midpointNorm}`);
+    assert.ok(Math.abs(composed.value - (Math.sqrt(17 / 16) + 0.25)) < 1e-8, `composed ${composed.value}`);
+    assert.ok(Math.abs(run.localBound - Math.SQRT2) < 1e-8, `layer product ${run.localBound}`);
+    // The true constant: sup over s ∈ [0, 1/2] of ‖[1, s]‖ = √(5/4), below the bound.
+    assert.ok(composed.value >= Math.sqrt(5 / 4));
+  });
+
+  it('analyzeNetwork reports the smaller bound, the layer product beside it, and which one', async () => {
+    const random = new SeededRandom(8);
+    for (let k = 0; k < 6; k++) {
+      const { network } = randomConvNetwork(random);
+      const n = network.inputShape.reduce((a, b) => a * b, 1);
+      const x0 = Float64Array.from({ length: n }, () => random.gaussian());
+      const result = await analyzeNetwork(network, x0, { epsilons: [1e-3, 0.3], backend: 'typescript' });
+      for (const run of result.runs) {
+        const { localBound, layerProduct, method } = run.network;
+        assert.ok(localBound <= layerProduct);
+        assert.equal(method, localBound < layerProduct ? 'composed' : 'layer-product');
+        if (method === 'composed') assert.ok(run.network.composed && run.network.composed.norms >= 1);
+      }
+    }
+  });
+
+  it('the native kernels and the TypeScript operators give the same composed bound', () => {
+    assert.ok(nativeKernels(), 'the native kernels are built (npm run build)');
+    const random = new SeededRandom(12);
+    for (let k = 0; k < 8; k++) {
+      const { network } = (k % 2 ? randomConvNetwork : randomGraphNetwork)(random);
+      const n = network.inputShape.reduce((a, b) => a * b, 1);
+      const x0 = Float64Array.from({ length: n }, () => random.gaussian());
+      const epsilon = Math.pow(10, random.between(-2, 0));
+      const typescript = analyse(network, x0, epsilon, TS_SPECTRAL, 'typescript').composed.value;
+      const native = analyse(network, x0, epsilon, { ...DEFAULT_SPECTRAL_OPTIONS, kernels: nativeKernels() }, 'native').composed.value;
+      assert.ok(Math.abs(native - typescript) <= 1e-9 * typescript, `network ${k}: native ${native} vs TypeScript ${typescript}`);
+    }
+  });
+});
