@@ -70,16 +70,24 @@ export function formatReport(report: BoundReport): string {
     out.push('');
     out.push(`ε = ${formatNumber(run.epsilon)}`);
     out.push(runTable(run));
-    const { localBound, spectralBound } = run.network;
+    const { localBound, layerProduct, spectralBound, method } = run.network;
     out.push(
-      `network: local bound ${scientific(localBound)}   spectral product ${scientific(spectralBound)}   ` +
+      `network: local bound ${scientific(localBound)} (${method === 'composed' ? 'composed' : 'layer product'})   ` +
+        `layer product ${scientific(layerProduct)}   spectral product ${scientific(spectralBound)}   ` +
         `(local is ${ratioText(spectralBound, localBound)} tighter)`,
     );
-    if (run.lowerBound) {
+    if (method === 'composed') {
       out.push(
-        `         lower bound ${scientific(run.lowerBound.value)} (witnessed by ${run.lowerBound.method} at ‖x − x0‖ = ` +
+        '         composed: the norm of the whole network linearised at each unit\'s midpoint slope (exact when no unit ' +
+          'can switch), plus certified corrections for the units that can; the layer product multiplies per-layer bounds',
+      );
+    }
+    if (run.lowerBound) {
+      const lower = run.lowerBound.value;
+      out.push(
+        `         lower bound ${scientific(lower)} (witnessed by ${run.lowerBound.method} at ‖x − x0‖ = ` +
           `${scientific(run.lowerBound.witnessNorm)}): the true local constant lies in ` +
-          `[${scientific(run.lowerBound.value)}, ${scientific(localBound)}]`,
+          `[${scientific(lower)}, ${scientific(localBound)}]${lower > 0 ? `, width ${ratioText(localBound, lower)}` : ''}`,
       );
     }
   }
@@ -107,6 +115,7 @@ export function engineLine(stats: EngineStats): string {
     `forward ${seconds(p.forwardMs)}`,
     `row norms ${seconds(p.rowNormsMs)}`,
     `spectral norms ${seconds(p.spectralMs)}`,
+    ...(p.composedMs > 0 ? [`composed bound ${seconds(p.composedMs)}`] : []),
     ...(p.lowerBoundMs > 0 ? [`lower bounds ${seconds(p.lowerBoundMs)}`] : []),
     ...(p.radiusMs > 0 ? [`radius ${seconds(p.radiusMs)}`] : []),
   ];

@@ -91,9 +91,12 @@ test('--json prints exactly one object in the documented schema', async () => {
     for (const layer of run.layers) {
       for (const key of ['nodes', 'kind', 'epsilonIn', 'localBound', 'spectralNorm', 'certificate']) assert.ok(key in layer, key);
     }
-    // The network bound is the product of the layer bounds for a chain.
+    // The layer product is the product of the layer bounds for a chain.
     const product = run.layers.reduce((p: number, l: { localBound: number }) => p * l.localBound, 1);
-    assert.ok(Math.abs(product - run.network.localBound) <= 1e-9 * product);
+    assert.ok(Math.abs(product - run.network.layerProduct) <= 1e-9 * product);
+    // The reported bound is the tighter of the layer product and the composed bound, and says which.
+    assert.ok(run.network.localBound <= run.network.layerProduct);
+    assert.equal(run.network.method, run.network.localBound < run.network.layerProduct ? 'composed' : 'layer-product');
   }
   assert.ok(report.runs[0].network.localBound <= report.runs[1].network.localBound, 'bound grows with ε');
 });
@@ -103,7 +106,7 @@ test('the readable table names every layer and the totals', async () => {
   assert.equal(code, 0);
   assert.match(stdout, /nominal input: synthetic input/);
   for (const label of ['conv1+relu1', 'pool1', 'conv2+relu2', 'fc']) assert.match(stdout, new RegExp(label.replace('+', '\\+')));
-  assert.match(stdout, /network: local bound [\d.e+-]+ +spectral product [\d.e+-]+/);
+  assert.match(stdout, /network: local bound [\d.e+-]+ \((composed|layer product)\) +layer product [\d.e+-]+ +spectral product [\d.e+-]+/);
   assert.doesNotMatch(stdout, /lower bound/, '--no-lower-bound skips the search');
 });
 
