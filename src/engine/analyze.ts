@@ -163,8 +163,7 @@ export async function analyzeNetwork(
 
 /**
  * The tighter of the two sound network bounds: the product of the layer bounds (with the graph
- * rules) and the composed bound of the linearised network (docs/derivations.md §17), which is given
- * up as soon as its partial sum passes the product.
+ * rules) and the composed bound of the linearised network (docs/derivations.md §17).
  */
 function networkBound(ctx: RunContext, outcome: RunOutcome): NetworkBounds {
   const product: NetworkBounds = {
@@ -176,9 +175,9 @@ function networkBound(ctx: RunContext, outcome: RunOutcome): NetworkBounds {
   };
   if (ctx.prepared.network.output === NETWORK_INPUT || outcome.localBound === 0) return product;
   const started = performance.now();
-  const composed = composedBound(ctx.prepared, outcome.slopes, ctx.spectral, outcome.localBound, ctx.signal);
+  const composed = composedBound(ctx.prepared, outcome.slopes, ctx.spectral, ctx.signal);
   if (ctx.times) ctx.times.composedMs += performance.now() - started;
-  if (composed.abandoned || composed.value >= outcome.localBound) return product;
+  if (composed.value >= outcome.localBound) return product;
   return {
     ...product,
     localBound: composed.value,

@@ -15,7 +15,7 @@
 // the rows that cannot move at all.
 import type { Certificate, LayerResult, NeuronCounts } from '../shared/results';
 import { globalSlope, neuronState, secantSlopeRange, slopeBoundUncertain } from './activations';
-import type { SlopeUnits } from './composed/linearisedNetwork';
+import { intervalSlopes, type SlopeUnits } from './composed/linearisedNetwork';
 import { throwIfCancelled, type CancelSignal } from './errors';
 import { tensorValue, type NominalValues } from './forward';
 import { NETWORK_INPUT, type Activation, type TensorRef } from './network';
@@ -168,7 +168,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
           certificate: closedForm(local, `sqrt of the largest number (${overlap}) of pooling windows sharing a movable input`),
           conservative,
           mask: op.pool.outputMask(inputs[0].mask),
-          slopes: { lower: edges.lower, upper: edges.upper, edges: { input: edges.input, output: edges.output } },
+          slopes: { mid: edges.mid, outputRadius: edges.outputRadius, uncertain: edges.uncertain, edges: { input: edges.input, output: edges.output } },
         };
         break;
       }
@@ -318,7 +318,7 @@ function affineLayer(
     conservative: conservativeLinear,
     mask,
     ...(hasStates ? { neurons: counts } : {}),
-    slopes: { lower, upper },
+    slopes: intervalSlopes(lower, upper),
   };
 }
 
@@ -357,7 +357,7 @@ function loneActivation(activation: Activation, nominal: Float64Array, tau: numb
     conservative: { value: slope, certificate: closedForm(slope, "the activation's global Lipschitz constant") },
     mask,
     ...(hasStates ? { neurons: counts } : {}),
-    slopes: { lower, upper },
+    slopes: intervalSlopes(lower, upper),
   };
 }
 

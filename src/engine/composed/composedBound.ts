@@ -1,18 +1,20 @@
-// The network bound from certified norms of the linearised network (docs/derivations.md §17):
-//   L ≤ ‖J(M)‖ + Σ_k ‖G_k(M) P_k‖ β_k,
-//   β_k = ‖Π_{U_k} H_k(M)‖ + Σ_{j<k} ‖Π_{U_k} G_{j→k}(M) P_j‖ β_j,
-// with M the midpoint and P the radius of every unit's slope interval, U_k the units of slope layer k
-// whose slope is uncertain, G the suffix and H the prefix maps of the linearised network. Every norm is
-// certified by certifiedNorm (exact Gram + Cholesky when a side is small, else Lanczos a-posteriori).
-import type { CancelSignal } from '../errors';
-import { throwIfCancelled } from '../errors';
+// The network bound from certified norms of the linearised network (docs/derivations.md §17). With M the
+// midpoint slopes, R_k the radius of layer k's deviation at its output, U_k its uncertain units, G the
+// suffix and H the prefix maps of the linearised network, and any weights t_i > 0 summing to 1:
+//   L ≤ ‖[ J(M)/√t_0 | β_1 G_1 R_1/√t_1 | … | β_K G_K R_K/√t_K ]‖,
+//   β_k = ‖[ Π_{U_k} H_k(M)/√s_0 | β_j Π_{U_k} G_{j→k} R_j/√s_j (j < k) ]‖,
+// each a single certified norm of a horizontally stacked operator, applied with one forward pass
+// (all injections at once) and one backward pass (all cotangents read on the way). The weights come
+// from a few uncertified power steps per block (any positive weights are sound).
+import { throwIfCancelled, type CancelSignal } from '../errors';
 import type { PreparedNetwork } from '../prepared';
+import { SeededRandom } from '../random';
 import { certifiedNorm, type NormOperator, type SpectralOptions } from '../spectral/certifiedNorm';
-import { LinearisedNetwork, type PathSource, type PathTarget, type SlopeUnits } from './linearisedNetwork';
+import { LinearisedNetwork, type SlopeUnits } from './linearisedNetwork';
 
 export interface ComposedBound {
   value: number;
-  /** ‖J(M)‖ alone (the bound when no unit's slope is uncertain). */
+  /** ‖J(M)‖ (the whole bound when no unit's slope is uncertain; otherwise an uncertified estimate). */
   midpointNorm: number;
   /** Units whose slope is uncertain, over all slope layers. */
   uncertainUnits: number;
@@ -20,50 +22,109 @@ export interface ComposedBound {
   norms: number;
   /** Union bound over the Lanczos certificates among them. */
   failureProbability: number;
-  /** Set when the partial sum passed `limit` and the computation stopped there. */
-  abandoned: boolean;
+}
+
+/** One block of a stacked operator: the network input, or injections at layer `layer`'s output scaled by R. */
+interface Block {
+  layer: number | null;
+  weight: number;
 }
 
 const UNIT_ROUNDOFF = Number.EPSILON / 2;
 
-/** A path of the linearised network as an operator, with the source units' radii P_j folded in on the right. */
-class PathOperator implements NormOperator {
+/** [c_0 B_0 | c_1 B_1 | …]: x is split by blocks; B_i maps the block's source to the common target. */
+class StackedOperator implements NormOperator {
   readonly inSize: number;
   readonly outSize: number;
+  private readonly sizes: number[];
 
   constructor(
     private readonly network: LinearisedNetwork,
-    private readonly source: PathSource,
-    private readonly target: PathTarget,
-    private readonly sourceScale: Float64Array | null,
+    private readonly blocks: Block[],
+    private readonly readAt: number | undefined,
   ) {
-    this.inSize = source.at === 'input' ? network.prepared.inputSize : network.unitCount(source.layer);
-    this.outSize = target.at === 'output' ? outputSize(network.prepared) : network.unitCount(target.layer);
+    this.sizes = blocks.map((b) => (b.layer === null ? network.prepared.inputSize : network.prepared.layers[b.layer].outSize));
+    this.inSize = this.sizes.reduce((a, b) => a + b, 0);
+    this.outSize = readAt === undefined ? network.outputSize() : network.unitCount(readAt);
+  }
+
+  private radius(layer: number): Float64Array {
+    return (this.network.slopes[layer] as SlopeUnits).outputRadius;
   }
 
   apply(x: Float64Array): Float64Array {
-    const scale = this.sourceScale;
-    return this.network.forward(this.source, this.target, scale ? x.map((v, i) => v * scale[i]) : x);
+    let input: Float64Array | null = null;
+    const injections = new Map<number, Float64Array>();
+    let offset = 0;
+    this.blocks.forEach((b, i) => {
+      const part = x.subarray(offset, offset + this.sizes[i]);
+      offset += this.sizes[i];
+      if (b.layer === null) input = part.map((v) => v * b.weight);
+      else {
+        const r = this.radius(b.layer);
+        injections.set(b.layer, part.map((v, k) => v * b.weight * r[k]));
+      }
+    });
+    return this.network.forward(input, injections, this.readAt);
   }
 
   applyTranspose(y: Float64Array): Float64Array {
-    const g = this.network.backward(this.source, this.target, y);
-    const scale = this.sourceScale;
-    if (scale) for (let i = 0; i < g.length; i++) g[i] *= scale[i];
-    return g;
+    const layers = this.blocks.flatMap((b) => (b.layer === null ? [] : [b.layer]));
+    const wantInput = this.blocks.some((b) => b.layer === null);
+    const g = this.network.backward(y, wantInput, layers, this.readAt);
+    const out = new Float64Array(this.inSize);
+    let offset = 0;
+    this.blocks.forEach((b, i) => {
+      if (b.layer === null) {
+        const gi = g.input as Float64Array;
+        for (let k = 0; k < gi.length; k++) out[offset + k] = gi[k] * b.weight;
+      } else {
+        const gl = g.layers.get(b.layer) as Float64Array;
+        const r = this.radius(b.layer);
+        for (let k = 0; k < gl.length; k++) out[offset + k] = gl[k] * b.weight * r[k];
+      }
+      offset += this.sizes[i];
+    });
+    return out;
   }
 }
 
-function outputSize(prepared: PreparedNetwork): number {
-  const ref = prepared.network.output;
-  return ref < 0 ? prepared.inputSize : prepared.layers[ref].outSize;
+/** Power steps per block for the weights (an estimate from below; its accuracy only affects tightness). */
+const WEIGHT_POWER_STEPS = 3;
+
+/**
+ * Largest small side materialised for the exact path: a path has no dense block, so each row or
+ * column costs one pass through the network, against about two passes per Lanczos step (30–50 steps).
+ */
+const PATH_EXACT_CUTOFF = 64;
+
+function euclidean(v: Float64Array): number {
+  let sum = 0;
+  for (let i = 0; i < v.length; i++) sum += v[i] * v[i];
+  return Math.sqrt(sum);
+}
+
+function estimateNorm(op: NormOperator, rows: Float64Array | null, seed: number): number {
+  const random = new SeededRandom(seed);
+  let v: Float64Array = Float64Array.from({ length: op.inSize }, () => random.gaussian());
+  let estimate = 0;
+  for (let step = 0; step < WEIGHT_POWER_STEPS; step++) {
+    const norm = euclidean(v);
+    if (norm === 0) return 0;
+    v = v.map((x) => x / norm);
+    const y = op.apply(v);
+    if (rows) for (let i = 0; i < y.length; i++) y[i] *= rows[i];
+    estimate = euclidean(y);
+    v = op.applyTranspose(y);
+  }
+  return estimate;
 }
 
 /**
- * Relative floating-point allowance on every certified norm of a path: the certificates bound the norm
- * of the operator as computed in float64, which differs from the exact one by rounding of order
- * u · (terms summed along the path) relative to the products of absolute values; an engineering
- * margin like §10b's, not a proof (docs/derivations.md §17).
+ * Relative floating-point allowance on every certified norm: the certificates bound the norm of the
+ * operator as computed in float64, which differs from the exact one by rounding of order
+ * u · (terms summed along the path) relative to products of absolute values; an engineering margin
+ * like §10b's, not a proof (docs/derivations.md §17).
  */
 function pathMargin(prepared: PreparedNetwork): number {
   let terms = 0;
@@ -75,7 +136,6 @@ export function composedBound(
   prepared: PreparedNetwork,
   slopes: (SlopeUnits | null)[],
   spectral: SpectralOptions,
-  limit: number,
   signal?: CancelSignal,
 ): ComposedBound {
   const network = new LinearisedNetwork(prepared, slopes);
@@ -83,14 +143,35 @@ export function composedBound(
   const margin = 1 + pathMargin(prepared);
   let norms = 0;
   let failureProbability = 0;
-  // Rows restricted to U_k (the certified norm's row scaling), columns to U_j with P_j folded in.
-  const norm = (source: PathSource, target: PathTarget): number => {
+  const seedOf = (n: number) => (Math.imul(spectral.seed >>> 0, 7919) + 104729 * (n + 1)) >>> 0;
+
+  /**
+   * Certified norm of [c_i B_i] over the blocks (the input with coefficient `inputCoefficient`, layer j
+   * with β_j), reading the network output or the uncertain rows of z at `readAt`. The weights t_i sum
+   * to 1 and follow the estimated block norms (floored so that no block is dropped), which makes the
+   * stack at most about the sum of the block norms.
+   */
+  const stackedNorm = (sources: { layer: number | null; coefficient: number }[], readAt?: number): number => {
     throwIfCancelled(signal);
-    const sourceScale = source.at === 'units' ? (network.radius[source.layer] as Float64Array) : null;
-    const rows = target.at === 'units' ? Float64Array.from(network.radius[target.layer] as Float64Array, (r) => (r > 0 ? 1 : 0)) : null;
-    const cols = source.at === 'units' ? Uint8Array.from(network.radius[source.layer] as Float64Array, (r) => (r > 0 ? 1 : 0)) : null;
-    const op = new PathOperator(network, source, target, sourceScale);
-    const result = certifiedNorm(op, rows, cols, { ...spectral, seed: (Math.imul(spectral.seed >>> 0, 7919) + 104729 * (norms + 1)) >>> 0, signal });
+    const rows = readAt === undefined ? null : Float64Array.from((slopes[readAt] as SlopeUnits).uncertain);
+    const estimates = sources.map((s, i) =>
+      sources.length === 1 ? 1 : s.coefficient * estimateNorm(new StackedOperator(network, [{ layer: s.layer, weight: 1 }], readAt), rows, seedOf(1000 * norms + i)),
+    );
+    const floor = (1e-3 * estimates.reduce((a, b) => a + b, 0)) / sources.length || 1;
+    const total = estimates.reduce((a, b) => a + b + floor, 0);
+    const blocks = sources.map((s, i) => ({ layer: s.layer, weight: s.coefficient / Math.sqrt((estimates[i] + floor) / total) }));
+    const op = new StackedOperator(network, blocks, readAt);
+    const cols = new Uint8Array(op.inSize);
+    let offset = 0;
+    for (const b of blocks) {
+      const size = b.layer === null ? prepared.inputSize : prepared.layers[b.layer].outSize;
+      if (b.layer === null) cols.fill(1, offset, offset + size);
+      else (slopes[b.layer] as SlopeUnits).outputRadius.forEach((r, k) => { if (r > 0) cols[offset + k] = 1; });
+      offset += size;
+    }
+    const result = certifiedNorm(op, rows, cols, {
+      ...spectral, exactCutoff: Math.min(spectral.exactCutoff, PATH_EXACT_CUTOFF), seed: seedOf(norms), signal,
+    });
     norms++;
     failureProbability += result.certificate.failureProbability ?? 0;
     return result.value * margin;
@@ -98,25 +179,20 @@ export function composedBound(
 
   const uncertain = prepared.layers
     .map((_p, k) => k)
-    .filter((k) => outputAncestors[k] && (network.radius[k]?.some((r) => r > 0) ?? false));
-  const uncertainUnits = uncertain.reduce((sum, k) => sum + (network.radius[k] as Float64Array).filter((r) => r > 0).length, 0);
-  const midpointNorm = norm({ at: 'input' }, { at: 'output' });
-  let value = midpointNorm;
+    .filter((k) => outputAncestors[k] && (slopes[k]?.outputRadius.some((r) => r > 0) ?? false));
+  const uncertainUnits = uncertain.reduce((sum, k) => sum + (slopes[k] as SlopeUnits).uncertain.reduce((a, b) => a + b, 0), 0);
+  if (uncertain.length === 0) {
+    const value = stackedNorm([{ layer: null, coefficient: 1 }]);
+    return { value, midpointNorm: value, uncertainUnits, norms, failureProbability };
+  }
   const beta = new Map<number, number>();
   for (const k of uncertain) {
-    if (value > limit) break;
-    const suffix = norm({ at: 'units', layer: k }, { at: 'output' });
-    // β_k is needed even when this suffix vanishes: later prefixes expand through layer k.
     const prefixAncestors = network.ancestors(k);
-    let betaK = norm({ at: 'input' }, { at: 'units', layer: k });
-    for (const j of uncertain) {
-      if (j >= k) break;
-      const betaJ = beta.get(j);
-      if (!prefixAncestors[j] || betaJ === undefined) continue;
-      betaK += norm({ at: 'units', layer: j }, { at: 'units', layer: k }) * betaJ;
-    }
+    const earlier = uncertain.filter((j) => j < k && prefixAncestors[j]);
+    const betaK = stackedNorm([{ layer: null, coefficient: 1 }, ...earlier.map((j) => ({ layer: j, coefficient: beta.get(j) as number }))], k);
     beta.set(k, betaK);
-    value += suffix * betaK;
   }
-  return { value, midpointNorm, uncertainUnits, norms, failureProbability, abandoned: value > limit };
+  const midpointNorm = estimateNorm(new StackedOperator(network, [{ layer: null, weight: 1 }], undefined), null, seedOf(-1));
+  const value = stackedNorm([{ layer: null, coefficient: 1 }, ...uncertain.map((k) => ({ layer: k, coefficient: beta.get(k) as number }))]);
+  return { value, midpointNorm, uncertainUnits, norms, failureProbability };
 }

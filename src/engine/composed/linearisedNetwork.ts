@@ -1,45 +1,51 @@
-// The network with every activation (and every max-pool window whose winner is not certain) replaced by
-// a fixed slope per unit: a linear map, applied matrix-free forward (J v) and backward (Jᵀ u) through
-// the same operators as the rest of the engine (docs/derivations.md §17). A slope layer k reads a
-// vector z_k from its input (the pre-activation A x, the lone activation's input, or the max-pool
-// window entries gathered per unit) and writes the output scatter_k(s ⊙ z_k). Paths run from the network
-// input or from an injection into one slope layer's units, to the network output or to one slope
-// layer's z.
+// The network with every activation and every max-pool window given a fixed slope per unit: a linear
+// map, applied matrix-free forward (J v) and backward (Jᵀ u) through the same operators as the rest of
+// the engine (docs/derivations.md §17). A slope layer k reads a vector z_k from its input (the
+// pre-activation A x, the lone activation's input, or the max-pool window entries gathered per edge)
+// and writes scatter_k(mid_k ⊙ z_k). Deviations from the midpoint enter at a layer's output
+// ("injections"); the prefix terms read a layer's z.
 import { NETWORK_INPUT, type TensorRef } from '../network';
 import { concatenate, type PreparedNetwork } from '../prepared';
 import { gatherPermuted, scatterPermuted } from '../operators/transpose';
 
-/** Per-unit slope intervals of one layer; for max pooling, unit e routes input[e] to output[e]. */
+/**
+ * The slope model of one layer inside the ball: midpoint slope per unit, the radius of the deviation
+ * per output coordinate (where it enters), and which units' slopes are uncertain (the rows a prefix
+ * term reads). For max pooling, unit e is the edge routing input edges.input[e] to output
+ * edges.output[e].
+ */
 export interface SlopeUnits {
-  lower: Float64Array;
-  upper: Float64Array;
+  mid: Float64Array;
+  outputRadius: Float64Array;
+  uncertain: Uint8Array;
   edges?: { input: Int32Array; output: Int32Array };
 }
 
-/** Where a path starts: the network input, or added to the units of slope layer `layer` (after the slopes). */
-export type PathSource = { at: 'input' } | { at: 'units'; layer: number };
-/** Where a path ends: the network output, or the z vector of slope layer `layer` (before the slopes). */
-export type PathTarget = { at: 'output' } | { at: 'units'; layer: number };
-
 const UNIT_ROUNDOFF = Number.EPSILON / 2;
 
-export class LinearisedNetwork {
-  /** Midpoint and radius of every slope interval, rounded so that [mid − rad, mid + rad] ⊇ [lower, upper]. */
-  readonly mid: (Float64Array | null)[];
-  readonly radius: (Float64Array | null)[];
+/**
+ * Activation units with secant slopes in [lower_i, upper_i]: midpoint and radius, rounded so that
+ * [mid − rad, mid + rad] ⊇ [lower, upper].
+ */
+export function intervalSlopes(lower: Float64Array, upper: Float64Array): SlopeUnits {
+  const mid = lower.map((lo, i) => (lo === upper[i] ? lo : (lo + upper[i]) / 2));
+  const outputRadius = lower.map((lo, i) => {
+    const hi = upper[i];
+    return lo === hi ? 0 : ((hi - lo) / 2) * (1 + 4 * UNIT_ROUNDOFF) + 2 * UNIT_ROUNDOFF * (Math.abs(lo) + Math.abs(hi));
+  });
+  return { mid, outputRadius, uncertain: Uint8Array.from(outputRadius, (r) => (r > 0 ? 1 : 0)) };
+}
 
-  constructor(readonly prepared: PreparedNetwork, readonly slopes: (SlopeUnits | null)[]) {
-    this.mid = slopes.map((s) => s && s.lower.map((lo, i) => (lo === s.upper[i] ? lo : (lo + s.upper[i]) / 2)));
-    this.radius = slopes.map((s) =>
-      s && s.lower.map((lo, i) => {
-        const hi = s.upper[i];
-        return lo === hi ? 0 : ((hi - lo) / 2) * (1 + 4 * UNIT_ROUNDOFF) + 2 * UNIT_ROUNDOFF * (Math.abs(lo) + Math.abs(hi));
-      }),
-    );
-  }
+export class LinearisedNetwork {
+  constructor(readonly prepared: PreparedNetwork, readonly slopes: (SlopeUnits | null)[]) {}
 
   unitCount(layer: number): number {
-    return (this.slopes[layer] as SlopeUnits).lower.length;
+    return (this.slopes[layer] as SlopeUnits).mid.length;
+  }
+
+  outputSize(): number {
+    const ref = this.prepared.network.output;
+    return ref === NETWORK_INPUT ? this.prepared.inputSize : this.prepared.layers[ref].outSize;
   }
 
   /** Layers the given tensor depends on (itself included). */
@@ -52,10 +58,6 @@ export class LinearisedNetwork {
     };
     visit(ref);
     return marked;
-  }
-
-  private lastLayer(target: PathTarget): TensorRef {
-    return target.at === 'output' ? this.prepared.network.output : target.layer;
   }
 
   /** The slope layer's z from its input's tangent. */
@@ -80,98 +82,93 @@ export class LinearisedNetwork {
     return g;
   }
 
-  /** The layer's output from its units' values (after the slopes). */
-  private writeUnits(k: number, units: Float64Array): Float64Array {
-    const edges = this.slopes[k]?.edges;
-    if (!edges) return units;
+  /** The layer's output from z: scatter(mid ⊙ z). */
+  private applySlopes(k: number, z: Float64Array): Float64Array {
+    const s = this.slopes[k] as SlopeUnits;
+    if (!s.edges) return z.map((v, i) => v * s.mid[i]);
     const out = new Float64Array(this.prepared.layers[k].outSize);
-    for (let e = 0; e < units.length; e++) out[edges.output[e]] += units[e];
+    for (let e = 0; e < z.length; e++) out[s.edges.output[e]] += s.mid[e] * z[e];
     return out;
   }
 
-  private writeUnitsTranspose(k: number, g: Float64Array): Float64Array {
-    const edges = this.slopes[k]?.edges;
-    return edges ? Float64Array.from(edges.output, (o) => g[o]) : g;
+  private applySlopesTranspose(k: number, g: Float64Array): Float64Array {
+    const s = this.slopes[k] as SlopeUnits;
+    if (!s.edges) return g.map((v, i) => v * s.mid[i]);
+    const edges = s.edges;
+    return Float64Array.from(edges.output, (o, e) => g[o] * s.mid[e]);
   }
 
-  /** J v along the path: v has the source's size, the result the target's. */
-  forward(source: PathSource, target: PathTarget, v: Float64Array): Float64Array {
+  /**
+   * J v along the linearised network: `input` is the tangent of the network input (null: zero),
+   * `injections` are added to the given layers' outputs; the result is the network output's tangent,
+   * or z of layer `readAt` when given.
+   */
+  forward(input: Float64Array | null, injections: Map<number, Float64Array>, readAt?: number): Float64Array {
     const { layers, inputSize } = this.prepared;
-    const last = this.lastLayer(target);
-    if (last === NETWORK_INPUT) return source.at === 'input' ? Float64Array.from(v) : new Float64Array(inputSize);
+    const last = readAt ?? this.prepared.network.output;
+    if (last === NETWORK_INPUT) return input ? Float64Array.from(input) : new Float64Array(inputSize);
     const needed = this.ancestors(last);
     const tangents: (Float64Array | null)[] = layers.map(() => null);
-    const inputTangent = source.at === 'input' ? v : null;
-    const first = source.at === 'input' ? 0 : source.layer;
-    for (let k = first; k <= last; k++) {
+    for (let k = 0; k <= last; k++) {
       if (!needed[k]) continue;
       const p = layers[k];
-      const ins = p.layer.inputs.map((ref) => (ref === NETWORK_INPUT ? inputTangent : tangents[ref]));
-      const injected = source.at === 'units' && source.layer === k;
-      if (!injected && ins.every((t) => t === null)) continue;
-      const inputs = ins.map((t, i) => t ?? new Float64Array(p.inSizes[i]));
-      const mid = this.mid[k];
-      if (k === last && target.at === 'units') return this.readUnits(k, inputs[0]);
-      if (injected) {
-        tangents[k] = this.writeUnits(k, Float64Array.from(v));
-      } else if (mid) {
-        const z = this.readUnits(k, inputs[0]);
-        for (let i = 0; i < z.length; i++) z[i] *= mid[i];
-        tangents[k] = this.writeUnits(k, z);
-      } else {
-        tangents[k] = applyLinear(this.prepared, k, inputs);
+      const ins = p.layer.inputs.map((ref) => (ref === NETWORK_INPUT ? input : tangents[ref]));
+      const injected = injections.get(k);
+      const moves = ins.some((t) => t !== null);
+      if (k === last && readAt !== undefined) {
+        return moves ? this.readUnits(k, ins[0] ?? new Float64Array(p.inSizes[0])) : new Float64Array(this.unitCount(k));
       }
+      let out: Float64Array | null = null;
+      if (moves) {
+        const inputs = ins.map((t, i) => t ?? new Float64Array(p.inSizes[i]));
+        out = this.slopes[k] ? this.applySlopes(k, this.readUnits(k, inputs[0])) : applyLinear(this.prepared, k, inputs);
+      }
+      if (injected) {
+        out = out ? Float64Array.from(out) : new Float64Array(p.outSize);
+        for (let i = 0; i < out.length; i++) out[i] += injected[i];
+      }
+      tangents[k] = out;
     }
-    const out = tangents[last];
-    return out ?? new Float64Array(target.at === 'units' ? this.unitCount(last) : layers[last].outSize);
+    return tangents[last] ?? new Float64Array(layers[last].outSize);
   }
 
-  /** Jᵀ u along the path: u has the target's size, the result the source's. */
-  backward(source: PathSource, target: PathTarget, u: Float64Array): Float64Array {
+  /**
+   * Jᵀ u, the adjoint of forward: u is the cotangent of the network output (or of z at `readAt`);
+   * returns the input's cotangent (when asked) and the cotangent at each listed layer's output.
+   */
+  backward(u: Float64Array, wantInput: boolean, wantLayers: number[], readAt?: number): { input: Float64Array | null; layers: Map<number, Float64Array> } {
     const { layers, inputSize } = this.prepared;
-    const last = this.lastLayer(target);
-    if (last === NETWORK_INPUT) return source.at === 'input' ? Float64Array.from(u) : new Float64Array(this.unitCount((source as { layer: number }).layer));
-    const first = source.at === 'input' ? 0 : source.layer;
-    const reachable = source.at === 'input' ? null : this.descendants(source.layer);
-    const inputGrad = new Float64Array(inputSize);
+    const last = readAt ?? this.prepared.network.output;
+    const result = { input: wantInput ? new Float64Array(inputSize) : null, layers: new Map<number, Float64Array>() };
+    for (const j of wantLayers) result.layers.set(j, new Float64Array(layers[j].outSize));
+    if (last === NETWORK_INPUT) {
+      result.input?.set(u);
+      return result;
+    }
+    const lowest = wantInput ? 0 : Math.min(...wantLayers);
     const grads: (Float64Array | null)[] = layers.map(() => null);
     const accumulate = (ref: TensorRef, g: Float64Array) => {
       if (ref === NETWORK_INPUT) {
-        if (source.at === 'input') for (let i = 0; i < g.length; i++) inputGrad[i] += g[i];
+        if (result.input) for (let i = 0; i < g.length; i++) result.input[i] += g[i];
         return;
       }
-      if (reachable && !reachable[ref]) return;
+      if (ref < lowest) return;
       const target = (grads[ref] ??= new Float64Array(g.length));
       for (let i = 0; i < g.length; i++) target[i] += g[i];
     };
-    const propagateInputs = (k: number, gInputs: Float64Array[]) => layers[k].layer.inputs.forEach((ref, i) => accumulate(ref, gInputs[i]));
-    if (target.at === 'units') propagateInputs(last, [this.readUnitsTranspose(last, Float64Array.from(u))]);
+    const toInputs = (k: number, gInputs: Float64Array[]) => layers[k].layer.inputs.forEach((ref, i) => accumulate(ref, gInputs[i]));
+    if (readAt !== undefined) toInputs(last, [this.readUnitsTranspose(last, u)]);
     else grads[last] = Float64Array.from(u);
-    const stop = target.at === 'units' ? last - 1 : last;
-    for (let k = stop; k >= first; k--) {
+    for (let k = readAt !== undefined ? last - 1 : last; k >= lowest; k--) {
       const g = grads[k];
       if (!g) continue;
       grads[k] = null;
-      if (source.at === 'units' && k === source.layer) return this.writeUnitsTranspose(k, g);
-      const mid = this.mid[k];
-      if (mid) {
-        const gz = this.writeUnitsTranspose(k, g).map((value, i) => value * mid[i]);
-        propagateInputs(k, [this.readUnitsTranspose(k, gz)]);
-      } else {
-        propagateInputs(k, applyLinearTranspose(this.prepared, k, g));
-      }
+      const wanted = result.layers.get(k);
+      if (wanted) wanted.set(g);
+      if (this.slopes[k]) toInputs(k, [this.readUnitsTranspose(k, this.applySlopesTranspose(k, g))]);
+      else toInputs(k, applyLinearTranspose(this.prepared, k, g));
     }
-    return source.at === 'input' ? inputGrad : new Float64Array(this.unitCount(source.layer));
-  }
-
-  /** Layers that depend on the given one (itself included). */
-  descendants(layer: number): boolean[] {
-    const marked = this.prepared.layers.map(() => false);
-    marked[layer] = true;
-    this.prepared.layers.forEach((p, k) => {
-      if (k > layer && p.layer.inputs.some((ref) => ref !== NETWORK_INPUT && marked[ref])) marked[k] = true;
-    });
-    return marked;
+    return result;
   }
 }
 
