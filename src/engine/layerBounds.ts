@@ -168,7 +168,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
           certificate: closedForm(local, `sqrt of the largest number (${overlap}) of pooling windows sharing a movable input`),
           conservative,
           mask: op.pool.outputMask(inputs[0].mask),
-          slopes: { mid: edges.mid, outputRadius: edges.outputRadius, uncertain: edges.uncertain, edges: { input: edges.input, output: edges.output } },
+          slopes: { mid: edges.mid, outputRadius: edges.outputRadius, uncertain: edges.uncertain, edges: { input: edges.input, output: edges.output, centred: edges.centred } },
         };
         break;
       }

@@ -145,9 +145,10 @@ describe('composed network bound (derivations §17)', () => {
     assert.ok(worst > 0.5 && worst <= 1 + REL, `best sampled/composed ${worst}`);
   });
 
-  it('max-pool ties and units exactly at kinks are uncertain units, and the bound still holds', () => {
+  it('max-pool ties (read centred) and units exactly at kinks are uncertain units, and the bound still holds', () => {
     const random = new SeededRandom(99);
     let ties = 0;
+    let centred = 0;
     for (let k = 0; k < 20; k++) {
       const net = withoutBiases(randomConvNetwork(random).network);
       const n = net.inputShape.reduce((a, b) => a * b, 1);
@@ -156,11 +157,15 @@ describe('composed network bound (derivations §17)', () => {
       const { prepared, run, composed } = analyse(net, x0, epsilon);
       prepared.layers.forEach((p, i) => {
         const s = run.slopes[i];
-        if (p.op.kind === 'maxPool' && s) ties += s.outputRadius.filter((r) => r > 0).length;
+        if (p.op.kind === 'maxPool' && s) {
+          ties += s.outputRadius.filter((r) => r > 0).length;
+          centred += s.edges?.centred.reduce((a, b) => a + b, 0) ?? 0;
+        }
       });
       assert.ok(worstSampledRatio(random, net, x0, epsilon) <= composed.value * (1 + REL) + ABS);
     }
     assert.ok(ties > 0, 'some max-pool window was a tie');
+    assert.ok(centred > 0, 'some tied window had only movable candidates (its prefix read centred)');
   });
 
   it('tiny networks: at least the largest ‖J(S)‖ over every vertex of the slope box (exact SVD)', (t) => {

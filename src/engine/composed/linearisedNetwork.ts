@@ -18,7 +18,12 @@ export interface SlopeUnits {
   mid: Float64Array;
   outputRadius: Float64Array;
   uncertain: Uint8Array;
-  edges?: { input: Int32Array; output: Int32Array };
+  edges?: {
+    input: Int32Array;
+    output: Int32Array;
+    /** Windows whose weight deviations sum to 0: a prefix may read their entries minus the window mean. */
+    centred: Uint8Array;
+  };
 }
 
 const UNIT_ROUNDOFF = Number.EPSILON / 2;
@@ -58,6 +63,22 @@ export class LinearisedNetwork {
     };
     visit(ref);
     return marked;
+  }
+
+  /**
+   * z minus each centred window's mean over its edges (a symmetric projection): the deviations δ of such
+   * a window sum to 0, so δᵀz = δᵀ(z − mean), and the prefix terms read the smaller centred vector.
+   */
+  private centre(k: number, z: Float64Array): Float64Array {
+    const edges = this.slopes[k]?.edges;
+    if (!edges) return z;
+    const sums = new Float64Array(edges.centred.length);
+    const counts = new Float64Array(edges.centred.length);
+    for (let e = 0; e < z.length; e++) {
+      sums[edges.output[e]] += z[e];
+      counts[edges.output[e]]++;
+    }
+    return z.map((v, e) => (edges.centred[edges.output[e]] ? v - sums[edges.output[e]] / counts[edges.output[e]] : v));
   }
 
   /** The slope layer's z from its input's tangent. */
@@ -101,7 +122,7 @@ export class LinearisedNetwork {
   /**
    * J v along the linearised network: `input` is the tangent of the network input (null: zero),
    * `injections` are added to the given layers' outputs; the result is the network output's tangent,
-   * or z of layer `readAt` when given.
+   * or z of layer `readAt` when given (centred per window where the deviations sum to 0).
    */
   forward(input: Float64Array | null, injections: Map<number, Float64Array>, readAt?: number): Float64Array {
     const { layers, inputSize } = this.prepared;
@@ -116,7 +137,7 @@ export class LinearisedNetwork {
       const injected = injections.get(k);
       const moves = ins.some((t) => t !== null);
       if (k === last && readAt !== undefined) {
-        return moves ? this.readUnits(k, ins[0] ?? new Float64Array(p.inSizes[0])) : new Float64Array(this.unitCount(k));
+        return moves ? this.centre(k, this.readUnits(k, ins[0] ?? new Float64Array(p.inSizes[0]))) : new Float64Array(this.unitCount(k));
       }
       let out: Float64Array | null = null;
       if (moves) {
@@ -157,7 +178,7 @@ export class LinearisedNetwork {
       for (let i = 0; i < g.length; i++) target[i] += g[i];
     };
     const toInputs = (k: number, gInputs: Float64Array[]) => layers[k].layer.inputs.forEach((ref, i) => accumulate(ref, gInputs[i]));
-    if (readAt !== undefined) toInputs(last, [this.readUnitsTranspose(last, u)]);
+    if (readAt !== undefined) toInputs(last, [this.readUnitsTranspose(last, this.centre(last, u))]);
     else grads[last] = Float64Array.from(u);
     for (let k = readAt !== undefined ? last - 1 : last; k >= lowest; k--) {
       const g = grads[k];

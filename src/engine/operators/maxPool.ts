@@ -16,6 +16,8 @@ export interface PoolEdges {
   mid: Float64Array;
   uncertain: Uint8Array;
   outputRadius: Float64Array;
+  /** Uncertain windows whose weights sum to exactly 1 (every candidate can move): deviations sum to 0. */
+  centred: Uint8Array;
 }
 
 /** Relative slack on the winner comparisons: keeping a few extra candidates is always sound. */
@@ -76,6 +78,7 @@ export class MaxPool {
     const mid: number[] = [];
     const uncertain: number[] = [];
     const outputRadius = new Float64Array(windows.length);
+    const centred = new Uint8Array(windows.length);
     windows.forEach((taps, o) => {
       let floor = -Infinity;
       for (const j of taps) floor = Math.max(floor, values[j] - tau - reach[j]);
@@ -97,11 +100,12 @@ export class MaxPool {
         const toVertex = Math.sqrt((1 - weight) ** 2 + (movable.length - 1) * weight * weight);
         const toZero = movable.length < candidates.length ? weight * Math.sqrt(movable.length) : 0;
         outputRadius[o] = Math.max(toVertex, toZero) * (1 + 1e-15);
+        if (movable.length === candidates.length) centred[o] = 1;
       }
     });
     return {
       input: Int32Array.from(input), output: Int32Array.from(output), mid: Float64Array.from(mid),
-      uncertain: Uint8Array.from(uncertain), outputRadius,
+      uncertain: Uint8Array.from(uncertain), outputRadius, centred,
     };
   }
 }
