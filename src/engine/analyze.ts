@@ -239,10 +239,12 @@ function certifiedRadius(
   const spectral = threshold / spectralBound;
 
   const evaluated = new Map<number, number>();
+  // Where the layer product certifies on its own, the composed bound (never larger) cannot change the answer.
   const localAt = (epsilon: number) => {
     let value = evaluated.get(epsilon);
     if (value === undefined) {
-      value = networkBound(ctx, runEpsilon(ctx, epsilon)).localBound;
+      const outcome = runEpsilon(ctx, epsilon);
+      value = epsilon * outcome.localBound < threshold ? outcome.localBound : networkBound(ctx, outcome).localBound;
       evaluated.set(epsilon, value);
     }
     return value;

@@ -14,7 +14,7 @@ import { LinearisedNetwork, type SlopeUnits } from './linearisedNetwork';
 
 export interface ComposedBound {
   value: number;
-  /** ‖J(M)‖ (the whole bound when no unit's slope is uncertain; otherwise an uncertified estimate). */
+  /** Certified ‖J(M)‖: the whole bound when no unit's slope is uncertain. */
   midpointNorm: number;
   /** Units whose slope is uncertain, over all slope layers. */
   uncertainUnits: number;
@@ -181,10 +181,8 @@ export function composedBound(
     .map((_p, k) => k)
     .filter((k) => outputAncestors[k] && (slopes[k]?.outputRadius.some((r) => r > 0) ?? false));
   const uncertainUnits = uncertain.reduce((sum, k) => sum + (slopes[k] as SlopeUnits).uncertain.reduce((a, b) => a + b, 0), 0);
-  if (uncertain.length === 0) {
-    const value = stackedNorm([{ layer: null, coefficient: 1 }]);
-    return { value, midpointNorm: value, uncertainUnits, norms, failureProbability };
-  }
+  const midpointNorm = stackedNorm([{ layer: null, coefficient: 1 }]);
+  if (uncertain.length === 0) return { value: midpointNorm, midpointNorm, uncertainUnits, norms, failureProbability };
   const beta = new Map<number, number>();
   for (const k of uncertain) {
     const prefixAncestors = network.ancestors(k);
@@ -192,7 +190,6 @@ export function composedBound(
     const betaK = stackedNorm([{ layer: null, coefficient: 1 }, ...earlier.map((j) => ({ layer: j, coefficient: beta.get(j) as number }))], k);
     beta.set(k, betaK);
   }
-  const midpointNorm = estimateNorm(new StackedOperator(network, [{ layer: null, weight: 1 }], undefined), null, seedOf(-1));
   const value = stackedNorm([{ layer: null, coefficient: 1 }, ...uncertain.map((k) => ({ layer: k, coefficient: beta.get(k) as number }))]);
   return { value, midpointNorm, uncertainUnits, norms, failureProbability };
 }
