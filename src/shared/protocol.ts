@@ -127,6 +127,11 @@ export type WorkerMethods = {
   analyze: MethodSpec<AnalyzeParams, BoundReport, AnalyzeProgress>;
   /** Test mode only: the worker announces it through progress, then dies abruptly. */
   crashForTest: MethodSpec<{ how: 'exit' | 'throw' }, never, string>;
+  /**
+   * Test mode only: the next analyze request stops after its first layer result and stays there until
+   * it is cancelled, so tests can cancel a run that is provably still running on any machine.
+   */
+  holdNextAnalysisForTest: MethodSpec<Record<string, never>, null>;
 };
 
 export interface WorkerLogMessage {
