@@ -1,7 +1,7 @@
 // Every message that crosses postMessage, as discriminated unions: host↔worker and host↔webview.
 // Requests, replies and cancels use the generic envelopes of rpc.ts; the rest are listed here.
 
-import type { EngineStats, EpsilonRun, LayerResult, ProgressEvent, RadiusResult } from './results';
+import type { EngineStats, EpsilonRun, FidelityReport, LayerResult, ProgressEvent, RadiusResult } from './results';
 import type { CancelMessage, MethodSpec, ReplyMessage, RequestMessage } from './rpc';
 
 export interface OpsetImport {
@@ -27,6 +27,7 @@ export interface BoundReport {
   outputSize: number;
   runs: EpsilonRun[];
   radius?: RadiusResult;
+  fidelity?: FidelityReport;
   stats?: EngineStats;
   /** How the graph was read, e.g. "Bounds are on the logits 'x', taken before Softmax 's'." */
   notes?: string[];
