@@ -82,6 +82,8 @@ export interface RunOutcome {
    * windows; docs/derivations.md §17), for the composed network bound; null for linear layers.
    */
   slopes: (SlopeUnits | null)[];
+  /** Operator applications this run made (the composed bound's budget is measured against it). */
+  operatorApplications: number;
 }
 
 /** The smallest of the error bounds the forward provider gave (each must hold); none given: exact, 0. */
@@ -112,6 +114,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
   const stateOf = (ref: TensorRef): TensorState => (ref === NETWORK_INPUT ? inputState : states[ref]);
   const layers: LayerResult[] = [];
   const slopes: (SlopeUnits | null)[] = [];
+  const applicationsBefore = prepared.counters.applications;
 
   prepared.layers.forEach((p, index) => {
     throwIfCancelled(ctx.signal);
@@ -250,6 +253,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
     layers,
     masks: states.map((t) => t.mask),
     slopes,
+    operatorApplications: prepared.counters.applications - applicationsBefore,
   };
 }
 

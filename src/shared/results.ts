@@ -109,6 +109,8 @@ export interface NetworkBounds {
   method: 'composed' | 'layer-product';
   /** When method is 'composed': ‖J(M)‖ alone, the uncertain units and the certified norms computed. */
   composed?: { midpointNorm: number; uncertainUnits: number; norms: number };
+  /** Why the composed bound was not computed to the end (its budget of operator applications). */
+  composedSkipped?: string;
   /** Product of ‖A_k‖ and pool constants (or the same recursion over the graph). */
   spectralBound: number;
   /**

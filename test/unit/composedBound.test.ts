@@ -40,14 +40,16 @@ function spectralNorm(rows: number[][]): number {
 interface Analysed {
   prepared: PreparedNetwork;
   run: RunOutcome;
-  composed: ReturnType<typeof composedBound>;
+  composed: NonNullable<ReturnType<typeof composedBound>>;
 }
 
 function analyse(network: Network, x0: Float64Array, epsilon: number, spectral: SpectralOptions = TS_SPECTRAL, backend: 'native' | 'typescript' = 'typescript'): Analysed {
   const prepared = prepareNetwork(network, backend);
   const nominal = pureForward(prepared, x0) as NominalValues;
   const run = runEpsilon({ prepared, x0, nominal, spectralCache: new Map(), spectral }, epsilon);
-  return { prepared, run, composed: composedBound(prepared, run.slopes, spectral) };
+  const composed = composedBound(prepared, run.slopes, spectral);
+  if (!composed) throw new Error('no budget was set, so the composed bound must complete');
+  return { prepared, run, composed };
 }
 
 /** The dense Jacobian of the linearised network with the given slopes (one forward pass per input coordinate). */
@@ -271,6 +273,16 @@ describe('composed network bound (derivations §17)', () => {
         if (method === 'composed') assert.ok(run.network.composed && run.network.composed.norms >= 1);
       }
     }
+  });
+
+  it('a budget of operator applications stops it (null) instead of running on; a large one does not', () => {
+    const random = new SeededRandom(3);
+    const { network } = randomConvNetwork(random);
+    const n = network.inputShape.reduce((a, b) => a * b, 1);
+    const x0 = Float64Array.from({ length: n }, () => random.gaussian());
+    const { prepared, run, composed } = analyse(network, x0, 0.1);
+    assert.equal(composedBound(prepared, run.slopes, TS_SPECTRAL, 1), null);
+    assert.equal(composedBound(prepared, run.slopes, TS_SPECTRAL, 1e9)?.value, composed.value);
   });
 
   it('the native kernels and the TypeScript operators give the same composed bound', () => {

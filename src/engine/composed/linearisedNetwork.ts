@@ -42,7 +42,8 @@ export function intervalSlopes(lower: Float64Array, upper: Float64Array): SlopeU
 }
 
 export class LinearisedNetwork {
-  constructor(readonly prepared: PreparedNetwork, readonly slopes: (SlopeUnits | null)[]) {}
+  /** `beforePass` runs before every forward or backward pass (the composed bound's budget check). */
+  constructor(readonly prepared: PreparedNetwork, readonly slopes: (SlopeUnits | null)[], private readonly beforePass: () => void = () => {}) {}
 
   unitCount(layer: number): number {
     return (this.slopes[layer] as SlopeUnits).mid.length;
@@ -125,6 +126,7 @@ export class LinearisedNetwork {
    * or z of layer `readAt` when given (centred per window where the deviations sum to 0).
    */
   forward(input: Float64Array | null, injections: Map<number, Float64Array>, readAt?: number): Float64Array {
+    this.beforePass();
     const { layers, inputSize } = this.prepared;
     const last = readAt ?? this.prepared.network.output;
     if (last === NETWORK_INPUT) return input ? Float64Array.from(input) : new Float64Array(inputSize);
@@ -158,6 +160,7 @@ export class LinearisedNetwork {
    * returns the input's cotangent (when asked) and the cotangent at each listed layer's output.
    */
   backward(u: Float64Array, wantInput: boolean, wantLayers: number[], readAt?: number): { input: Float64Array | null; layers: Map<number, Float64Array> } {
+    this.beforePass();
     const { layers, inputSize } = this.prepared;
     const last = readAt ?? this.prepared.network.output;
     const result = { input: wantInput ? new Float64Array(inputSize) : null, layers: new Map<number, Float64Array>() };
