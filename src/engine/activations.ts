@@ -334,64 +334,69 @@ export function secantSlopeRange(activation: Activation, y0: number, tau: number
   return [Math.min(Math.max(smallest, -r), upper), upper];
 }
 
-/** Smallest and largest σ' (signed) on the open interval (lo, hi), rounded outward where computed. */
+/** The slopes σ' takes on the open interval (lo, hi), piece by piece ([a, b, slope] triples). */
+function slopesMet(pieces: number[], lo: number, hi: number): [number, number] {
+  let smallest = Infinity;
+  let largest = -Infinity;
+  for (let k = 0; k < pieces.length; k += 3) {
+    if (lo < pieces[k + 1] && hi > pieces[k]) {
+      smallest = Math.min(smallest, pieces[k + 2]);
+      largest = Math.max(largest, pieces[k + 2]);
+    }
+  }
+  return [smallest, largest];
+}
+
+/** σ' of sigmoid or tanh (both even, positive, decreasing in |y|). */
+function smoothDerivative(kind: 'sigmoid' | 'tanh', y: number): number {
+  if (kind === 'tanh') {
+    const t = Math.tanh(y);
+    return 1 - t * t;
+  }
+  const e = 1 / (1 + Math.exp(-y));
+  return e * (1 - e);
+}
+
+/**
+ * Smallest and largest σ' (signed) on the open interval (lo, hi), rounded outward where computed.
+ * Runs for every unit of every ε, so it allocates no closures.
+ */
 function derivativeRange(activation: Activation, lo: number, hi: number): [number, number] {
-  const slopes: number[] = [];
-  // A piece with slope s on (a, b) contributes s when it meets (lo, hi).
-  const piece = (a: number, b: number, s: number) => {
-    if (lo < b && hi > a) slopes.push(s);
-  };
   switch (activation.kind) {
     case 'relu':
-      piece(-Infinity, 0, 0);
-      piece(0, Infinity, 1);
-      break;
+      return [lo < 0 ? 0 : 1, hi > 0 ? 1 : 0];
     case 'leakyRelu':
-      piece(-Infinity, 0, activation.alpha);
-      piece(0, Infinity, 1);
-      break;
-    case 'clip':
-      piece(-Infinity, activation.min, 0);
-      if (activation.max > activation.min) piece(activation.min, activation.max, 1);
-      piece(activation.max, Infinity, 0);
-      break;
+      return slopesMet([-Infinity, 0, activation.alpha, 0, Infinity, 1], lo, hi);
+    case 'clip': {
+      const { min, max } = activation;
+      return slopesMet(max > min ? [-Infinity, min, 0, min, max, 1, max, Infinity, 0] : [-Infinity, Infinity, 0], lo, hi);
+    }
     case 'hardSigmoid': {
       const { alpha, beta } = activation;
       if (alpha === 0) return [0, 0];
       const k0 = Math.min(-beta / alpha, (1 - beta) / alpha);
       const k1 = Math.max(-beta / alpha, (1 - beta) / alpha);
-      piece(-Infinity, k0, 0);
-      piece(k0, k1, alpha);
-      piece(k1, Infinity, 0);
-      break;
+      return slopesMet([-Infinity, k0, 0, k0, k1, alpha, k1, Infinity, 0], lo, hi);
     }
     case 'hardSwish': {
       const h = hardSwishPieces(activation);
-      piece(-Infinity, h.k0, 0);
-      piece(h.k1, Infinity, 1);
+      let [smallest, largest] = slopesMet([-Infinity, h.k0, 0, h.k1, Infinity, 1], lo, hi);
       const a = Math.max(lo, h.k0);
       const b = Math.min(hi, h.k1);
       if (b > a) {
+        // g' = 2αy + β rises across the quadratic piece: its ends bound it.
         const margin = 8 * Number.EPSILON * (Math.abs(h.beta) + h.alpha * (Math.abs(a) + Math.abs(b)) + 1);
-        slopes.push(2 * h.alpha * a + h.beta - margin, 2 * h.alpha * b + h.beta + margin);
+        smallest = Math.min(smallest, 2 * h.alpha * a + h.beta - margin);
+        largest = Math.max(largest, 2 * h.alpha * b + h.beta + margin);
       }
-      break;
+      return [smallest, largest];
     }
     case 'sigmoid':
     case 'tanh': {
-      // σ' > 0 is even and decreasing in |y|: largest nearest 0, smallest at the end farthest from 0.
+      // Largest nearest 0, smallest at the end farthest from 0.
       const far = Math.max(Math.abs(lo), Math.abs(hi));
       const near = lo > 0 ? lo : hi < 0 ? -hi : 0;
-      const derivative = (y: number) => {
-        if (activation.kind === 'tanh') {
-          const t = Math.tanh(y);
-          return 1 - t * t;
-        }
-        const s = 1 / (1 + Math.exp(-y));
-        return s * (1 - s);
-      };
-      return [derivative(far) * (1 - 1e-12), derivative(near) * (1 + 1e-12)];
+      return [smoothDerivative(activation.kind, far) * (1 - 1e-12), smoothDerivative(activation.kind, near) * (1 + 1e-12)];
     }
   }
-  return [Math.min(...slopes), Math.max(...slopes)];
 }
