@@ -107,7 +107,6 @@ function conservativeNormCache(key: string): SpectralCache {
 
 export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: AnalyzeHooks = {}): Promise<BoundReport> {
   const loadStarted = performance.now();
-  const file = await stat(request.modelPath).catch(() => undefined);
   const model = await readModel(request.modelPath);
   const fileInput = await readRequestedInput(request.input, request.modelPath);
   const inputShape = request.inputShape ?? (fileInput && hasOpenInputShape(model) ? shapeFromInput(model, fileInput) : undefined);
@@ -126,7 +125,7 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
       : [];
   if (backend === 'native' && options.threads !== undefined) requireNativeKernels().setThreads(options.threads);
   const spectralKey = JSON.stringify([
-    request.modelPath, file?.mtimeMs, file?.size, network.inputShape,
+    request.modelPath, model.fileVersion, network.inputShape,
     options.failureProbability, options.exactCutoff, options.lanczosSteps, options.seed, backend,
   ]);
   const result = await analyzeNetwork(

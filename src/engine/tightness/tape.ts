@@ -75,15 +75,16 @@ export interface Tape {
   argmax: (Int32Array | null)[];
 }
 
-/** Layers the network output depends on. */
+/** Layers the network output depends on (an explicit stack: networks can be tens of thousands of layers deep). */
 export function neededLayers(prepared: PreparedNetwork): boolean[] {
   const needed = prepared.layers.map(() => false);
-  const visit = (ref: TensorRef) => {
-    if (ref === NETWORK_INPUT || needed[ref]) return;
+  const stack: TensorRef[] = [prepared.network.output];
+  while (stack.length > 0) {
+    const ref = stack.pop()!;
+    if (ref === NETWORK_INPUT || needed[ref]) continue;
     needed[ref] = true;
-    for (const input of prepared.layers[ref].layer.inputs) visit(input);
-  };
-  visit(prepared.network.output);
+    stack.push(...prepared.layers[ref].layer.inputs);
+  }
   return needed;
 }
 
