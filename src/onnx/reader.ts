@@ -42,8 +42,10 @@ export interface ReadOptions {
 }
 
 /**
- * Reads the model file once, through one open handle, and checks that the file did not change while it
- * was read: a model rewritten in place mid-read would otherwise decode as a mix of old and new weights.
+ * Reads the model file through one open handle and checks that it did not change while it was read: a
+ * model rewritten in place mid-read would otherwise decode as a mix of old and new weights. The file's
+ * stamp (fileVersion) must agree before and after, and a second pass must find the same bytes, because
+ * file times tick coarsely (a few milliseconds) and two writes within one tick leave the same stamp.
  */
 export async function readModel(path: string): Promise<Model> {
   let size: number;
@@ -81,9 +83,10 @@ export async function readModel(path: string): Promise<Model> {
       if (bytesRead === 0) break;
       done += bytesRead;
     }
+    const unchanged = done === bytes.length && (await sameBytes(handle, bytes));
     const after = await handle.stat({ bigint: true });
     version = fileVersion(before);
-    if (done !== bytes.length || fileVersion(after) !== version) {
+    if (!unchanged || fileVersion(after) !== version) {
       throw new OnnxError(
         'changed while it was being read (its size, modification time or content differ before and after); nothing from it was used — read it again once it is no longer being written',
         { file: path },
@@ -96,6 +99,17 @@ export async function readModel(path: string): Promise<Model> {
     await handle.close();
   }
   return { ...readModelFromBytes(bytes, { path, baseDir: dirname(resolve(path)) }), fileVersion: version };
+}
+
+/** Whether the file holds exactly `bytes` (compared a chunk at a time, so it costs no second copy). */
+async function sameBytes(handle: FileHandle, bytes: Uint8Array): Promise<boolean> {
+  const chunk = new Uint8Array(Math.min(bytes.length + 1, 1 << 20));
+  for (let at = 0; ; ) {
+    const { bytesRead } = await handle.read(chunk, 0, chunk.length, at);
+    if (bytesRead === 0) return at === bytes.length;
+    if (at + bytesRead > bytes.length || Buffer.compare(chunk.subarray(0, bytesRead), bytes.subarray(at, at + bytesRead)) !== 0) return false;
+    at += bytesRead;
+  }
 }
 
 export function readModelFromBytes(bytes: Uint8Array, options: ReadOptions = {}): Model {

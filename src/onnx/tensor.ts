@@ -305,8 +305,9 @@ export class Tensor {
         );
       }
       // Checked after the read: a file changed since the model was opened, or during this read, would
-      // give weights from another version of the model.
-      if (fileVersion(fstatSync(fd, { bigint: true })) !== data.version) {
+      // give weights from another version of the model. The second pass catches writes within one tick
+      // of the file clock, which leave the stamp as it was.
+      if (!this.rereadsTheSame(fd, bytes) || fileVersion(fstatSync(fd, { bigint: true })) !== data.version) {
         throw this.error(
           `external data file '${data.location}' changed after the model was opened; open the model again once its files are no longer being written`,
           'external_data',
@@ -318,6 +319,18 @@ export class Tensor {
     const bad = firstNonFinite(this.dataType, bytes);
     if (bad) throw this.nonFinite(bad, 'external_data');
     return bytes;
+  }
+
+  /** Whether the external file still holds `bytes` at the tensor's offset. */
+  private rereadsTheSame(fd: number, bytes: Uint8Array): boolean {
+    const { offset } = this.data as { offset: number };
+    const chunk = new Uint8Array(Math.min(bytes.length, 1 << 20));
+    for (let at = 0; at < bytes.length; ) {
+      const n = readSync(fd, chunk, 0, Math.min(chunk.length, bytes.length - at), offset + at);
+      if (n === 0 || Buffer.compare(chunk.subarray(0, n), bytes.subarray(at, at + n)) !== 0) return false;
+      at += n;
+    }
+    return true;
   }
 
   /** The error for a NaN or infinite weight. */
