@@ -220,3 +220,27 @@ test('a 20 000-layer chain is normalised and analysed, lower bound included, wit
   assert.ok(Number.isFinite(run.network.localBound) && run.network.localBound > 0);
   assert.ok(run.lowerBound !== undefined && run.lowerBound.value <= run.network.localBound * (1 + 1e-9));
 });
+
+test('control characters in names are escaped in errors, and the unsupported-node error is one line', async () => {
+  const rng = mulberry32(9);
+  const hostile = 'c\x1b[2J\x07\nevil\u202e';
+  const spec: ModelSpec = {
+    inputs: [{ name: 'x', shape: [1, 1, 6, 6] }],
+    outputs: [{ name: 'y' }],
+    initializers: [randomTensor('w', [2, 1, 3, 3], rng)],
+    nodes: [conv({ name: hostile, input: 'x', weight: 'w', output: 'y', strides: [0, 1] })],
+  };
+  assert.throws(() => readModelFromBytes(buildModel(spec), { path: join(dir, 'names.onnx') }), (error: unknown) => {
+    assert.ok(error instanceof OnnxError);
+    assert.match(error.message, /node 'c\\x1b\[2J\\x07\\x0aevil\\u202e' \(Conv\): value 0 of attribute 'strides' is 0/);
+    assert.doesNotMatch(error.message, /[\x00-\x1f\x7f-\x9f\u202e]/);
+    return true;
+  });
+  const file = join(dir, 'unsupported.onnx');
+  await writeModel(file, {
+    inputs: [{ name: 'x', shape: [1, 4] }],
+    outputs: [{ name: 'y' }],
+    nodes: [node('Softplus', ['x'], ['s'], undefined, 'sp\x1b'), node('Erf', ['s'], ['y'], undefined, 'erf')],
+  });
+  await assert.rejects(analyzeModelFile({ modelPath: file, input: { kind: 'synthetic' }, epsilons: [0.01] }), refusal(/2 nodes are not supported: Softplus 'sp\\x1b', Erf 'erf' \(Softplus 'sp\\x1b': no analysis rule for Softplus; Erf 'erf': /));
+});

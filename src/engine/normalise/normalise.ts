@@ -60,10 +60,11 @@ export function describeUnsupported(unsupported: readonly UnsupportedNode[]): st
   return unsupported.map((u) => `${u.opType} '${u.label}': ${u.reason}`).join('\n');
 }
 
-/** The network, or an error listing every unsupported node (what the analysis request needs). */
+/** The network, or a one-line error listing every unsupported node with its reason (what the analysis request needs). */
 export function requireNetwork(result: NormaliseResult, file: string): Network {
   if (result.network) return result.network;
-  throw new OnnxError(`${formatUnsupported(result.unsupported)}\n${describeUnsupported(result.unsupported)}`, { file });
+  const reasons = describeUnsupported(result.unsupported.slice(0, LISTED_BY_NAME)).replaceAll('\n', '; ');
+  throw new OnnxError(`${formatUnsupported(result.unsupported)} (${reasons})`, { file });
 }
 
 function inputShapeOf(model: Model, info: ValueInfo, override?: readonly number[]): number[] {
