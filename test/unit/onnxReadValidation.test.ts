@@ -214,7 +214,9 @@ test('a 20 000-layer chain is normalised and analysed, lower bound included, wit
   nodes.push(gemm({ name: 'fc', a: previous, b: 'w', output: 'y', transB: true }));
   const file = join(dir, 'chain.onnx');
   await writeModel(file, { inputs: [{ name: 'x', shape: [1, 4] }], outputs: [{ name: 'y', shape: [1, 2] }], initializers: [randomTensor('w', [2, 4], rng)], nodes });
-  const report = await analyzeModelFile({ modelPath: file, input: { kind: 'synthetic' }, epsilons: [0.01] });
+  // The onnxruntime fidelity check is left out: loading 20 000 nodes into onnxruntime tripled this test's
+  // time (18 s against 6 s, measured), and onnxruntime's own walks are not what this test is about.
+  const report = await analyzeModelFile({ modelPath: file, input: { kind: 'synthetic' }, epsilons: [0.01], options: { fidelity: false } });
   const run = report.runs[0];
   assert.equal(run.layers.length, 20_001);
   assert.ok(Number.isFinite(run.network.localBound) && run.network.localBound > 0);
