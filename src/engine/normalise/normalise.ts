@@ -8,6 +8,7 @@ import type { Model, Node, ValueInfo } from '../../onnx/model';
 import { formatValueInfo } from '../../onnx/model';
 import { OnnxError } from '../../onnx/onnxError';
 import { DataType, dataTypeName } from '../../onnx/tensor';
+import { checkInputShape } from '../limits';
 import { NETWORK_INPUT, type Network } from '../network';
 import { broadcastShapes } from '../shapes';
 import { NormaliseContext, PLACEHOLDER_REF, UnsupportedNodeError, nodeLabel } from './context';
@@ -80,6 +81,7 @@ function inputShapeOf(model: Model, info: ValueInfo, override?: readonly number[
     if (info.shape && info.shape.length !== override.length + 1) {
       throw new OnnxError(`declares rank ${info.shape.length}, the given shape [N,${override.join(',')}] has rank ${override.length + 1}`, { file, subject });
     }
+    checkInputShape(override, file, subject);
     return [...override];
   }
   if (!info.shape) throw new OnnxError('declares no shape; give the input shape explicitly', { file, subject, field: 'type.tensor_type.shape' });
@@ -93,6 +95,7 @@ function inputShapeOf(model: Model, info: ValueInfo, override?: readonly number[
   if (rest.some((d) => typeof d !== 'number' || d < 1)) {
     throw new OnnxError(`has shape ${formatValueInfo(info)} with symbolic or unknown dimensions after the batch axis; give the input shape explicitly`, { file, subject });
   }
+  checkInputShape(rest as number[], file, subject);
   return rest as number[];
 }
 
