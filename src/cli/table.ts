@@ -90,6 +90,7 @@ export function formatReport(report: BoundReport): string {
       `certified robustness radius for class ${predictedClass} (logit gap ${scientific(gap)}): ` +
         `local ${scientific(local)}   spectral ${scientific(spectral)}`,
     );
+    if (report.radius.zeroBecause) out.push(`radius 0 because ${report.radius.zeroBecause}`);
   }
   if (report.stats) out.push('', engineLine(report.stats));
   out.push('');

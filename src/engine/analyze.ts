@@ -1,7 +1,8 @@
 // Entry point of the bound engine: validate, run the nominal forward pass once, then one bound run per
 // ε (sharing the forward pass and the ‖A‖ cache), and optionally the certified robustness radius.
+import { formatNumber } from '../shared/format';
 import type { AnalysisResult, EngineStats, EpsilonRun, ProgressEvent, RadiusResult } from '../shared/results';
-import { throwIfCancelled, type CancelSignal } from './errors';
+import { OverflowError, throwIfCancelled, type CancelSignal } from './errors';
 import { pureForward, tensorValue, type ForwardProvider, type NominalValues } from './forward';
 import { runEpsilon, type PhaseTimes, type RunContext, type SpectralCache } from './layerBounds';
 export type { SpectralCache } from './layerBounds';
@@ -208,7 +209,14 @@ function certifiedRadius(
   for (let i = 0; i < logits.length; i++) if (i !== predictedClass) runnerUp = Math.max(runnerUp, logits[i]);
   const gap = logits[predictedClass] - runnerUp;
   // The exact gap is at least gap − 2·logitError (the top logit lower, the runner-up higher).
-  if (gap - 2 * logitError <= 0) return { local: 0, spectral: 0, gap, predictedClass };
+  if (gap - 2 * logitError <= 0) {
+    const zeroBecause =
+      gap === 0
+        ? `the top two logits are equal at x0 (class ${predictedClass} ties with another), so no class is certified`
+        : `the forward pass's rounding bound on each logit (±${formatNumber(logitError)}) is at least half the gap ` +
+          `between the top two logits (${formatNumber(gap)}), so class ${predictedClass} is not certified even at x0`;
+    return { local: 0, spectral: 0, gap, predictedClass, zeroBecause };
+  }
   const threshold = (gap - 2 * logitError) / Math.SQRT2;
   // A constant network (every path cut) keeps its class everywhere.
   if (spectralBound === 0) return { local: Infinity, spectral: Infinity, gap, predictedClass };
@@ -218,7 +226,13 @@ function certifiedRadius(
   const localAt = (epsilon: number) => {
     let value = evaluated.get(epsilon);
     if (value === undefined) {
-      value = runEpsilon(ctx, epsilon).localBound;
+      // An ε whose deviation overflows certifies nothing; the bisection only aims with it.
+      try {
+        value = runEpsilon(ctx, epsilon).localBound;
+      } catch (error) {
+        if (!(error instanceof OverflowError)) throw error;
+        value = Infinity;
+      }
       evaluated.set(epsilon, value);
     }
     return value;

@@ -16,6 +16,25 @@ export class UnsupportedLayerError extends Error {
   }
 }
 
+/**
+ * ε so large that a deviation the bound carries (ε times the layer bounds so far, or the spectral
+ * product) leaves the float64 range: there is no finite bound to report, so none is.
+ */
+export class OverflowError extends Error {
+  constructor(
+    readonly epsilon: number,
+    readonly layerLabel: string,
+    readonly quantity: 'deviation' | 'spectral product',
+  ) {
+    super(
+      quantity === 'deviation'
+        ? `ε = ${epsilon} is too large: the output deviation it allows after layer '${layerLabel}' exceeds the float64 range (about 1.8e308); use a smaller ε`
+        : `the spectral product of the layers up to '${layerLabel}' exceeds the float64 range (about 1.8e308): no finite global bound exists in float64`,
+    );
+    this.name = 'OverflowError';
+  }
+}
+
 export interface CancelSignal {
   readonly aborted: boolean;
 }

@@ -152,7 +152,11 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
     outputSize: result.outputSize,
     runs: result.runs,
     radius: result.radius,
-    notes: [...(notes ?? []), ...backendNotes],
+    notes: [
+      ...(notes ?? []),
+      ...backendNotes,
+      ...(result.radius?.zeroBecause ? [`The certified robustness radius is 0: ${result.radius.zeroBecause}.`] : []),
+    ],
     ...(result.stats ? { stats: { ...result.stats, phases: { ...result.stats.phases, loadMs } } } : {}),
   };
 }
