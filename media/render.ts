@@ -94,7 +94,7 @@ export function renderHeader(container: HTMLElement, state: ViewState): void {
   if (model.unsupportedSummary) {
     const box = h('div', { className: 'callout error-callout' }, [h('strong', { text: model.unsupportedSummary })]);
     const items = h('ul');
-    items.append(...model.unsupported.map((node) => h('li', { text: `${node.opType} '${node.label}': ${node.reason}` })));
+    items.append(...model.unsupported.map((node) => h('li', { text: `${node.text}: ${node.reason}` })));
     box.append(
       items,
       h('p', {

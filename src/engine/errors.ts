@@ -1,5 +1,7 @@
 // Errors the engine's callers tell apart.
 
+import { formatBytes } from '../shared/format';
+
 /** Thrown when the caller's signal is aborted; checked between layers and inside Lanczos iterations. */
 export class CancelledError extends Error {
   constructor() {
@@ -33,6 +35,26 @@ export class OverflowError extends Error {
     );
     this.name = 'OverflowError';
   }
+}
+
+/** The cost estimate (costEstimate.ts) exceeds the caller's memory budget; nothing was computed. */
+export class BudgetError extends Error {
+  constructor(
+    readonly neededBytes: number,
+    readonly limitBytes: number,
+    readonly multiplyAdds: number,
+  ) {
+    super(
+      `the analysis needs about ${formatBytes(neededBytes)} of memory (and about ${formatWork(multiplyAdds)} of operator work); ` +
+        `the limit is ${formatBytes(limitBytes)}`,
+    );
+    this.name = 'BudgetError';
+  }
+}
+
+function formatWork(multiplyAdds: number): string {
+  const flops = 2 * multiplyAdds;
+  return flops >= 1e12 ? `${(flops / 1e12).toPrecision(2)} TFLOP` : `${(flops / 1e9).toPrecision(2)} GFLOP`;
 }
 
 export interface CancelSignal {

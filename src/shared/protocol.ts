@@ -54,6 +54,8 @@ export interface UnsupportedRow {
   /** Node name, or "OpType#index" for an unnamed node. */
   label: string;
   opType: string;
+  /** How sentences name it: "Resize 'up1'", or "Split #0" for an unnamed node (shared/format.ts nodeText). */
+  text: string;
   reason: string;
 }
 
@@ -100,6 +102,11 @@ export interface EngineOptions {
   /** Threads of the native kernels inside the worker. */
   threads: number;
   computeRadius: boolean;
+  /**
+   * Refuse (error code 'overBudget') an analysis whose estimated memory exceeds this many bytes;
+   * absent once the user has confirmed the run.
+   */
+  maxMemoryBytes?: number;
 }
 
 export interface AnalyzeParams {
