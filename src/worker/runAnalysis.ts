@@ -2,7 +2,8 @@
 // forwarded as it comes and cancellation reaching the engine through the request's shared flag,
 // which it polls between layers and inside Lanczos even while this thread is busy.
 
-import { CancelledError } from '../engine/errors';
+import { basename } from 'node:path';
+import { BudgetError, CancelledError } from '../engine/errors';
 import { analyzeModelFile } from '../engine/pipeline';
 import { progressMessage } from '../shared/format';
 import type { AnalyzeParams, AnalyzeProgress, BoundReport } from '../shared/protocol';
@@ -25,6 +26,9 @@ export async function runAnalysis(params: AnalyzeParams, context: RequestContext
   } catch (error) {
     if (error instanceof CancelledError) {
       throw new RequestError('cancelled', 'The analysis was cancelled.');
+    }
+    if (error instanceof BudgetError) {
+      throw new RequestError('overBudget', `${basename(params.modelPath)}: ${error.message}`);
     }
     throw error;
   }

@@ -110,4 +110,17 @@ describe('worker analyze request', () => {
   it('refuses an invalid ε before reading anything', async () => {
     await assert.rejects(runAnalysis(params({ sweep: [0.1, Number.NaN] }), context()), /Invalid perturbation radius NaN/);
   });
+
+  it('an analysis over the memory budget is an overBudget reply the host can confirm, and runs without the budget', async () => {
+    const tight = params({ options: { ...params().options, maxMemoryBytes: 1024 } });
+    const error = await runAnalysis(tight, context()).then(
+      () => assert.fail('expected an overBudget reply'),
+      (reason: unknown) => reason,
+    );
+    assert.ok(error instanceof RequestError);
+    assert.equal(error.code, 'overBudget');
+    assert.match(error.message, /^tiny\.onnx: the analysis needs about [\d.]+ MB of memory \(and about [\d.]+ GFLOP of operator work\); the limit is 1.00 KB$/);
+    const confirmed = await runAnalysis(params(), context());
+    assert.ok(Math.abs(confirmed.runs[0].network.localBound - L_NET[0.1]) <= TOLERANCE);
+  });
 });
