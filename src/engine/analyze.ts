@@ -83,7 +83,7 @@ export async function analyzeNetwork(
   const prepared = prepareNetwork(network, options.backend);
   const x = Float64Array.from(x0);
   hooks.onProgress?.({ kind: 'forward', done: false });
-  const nominal = await (options.forward ?? pureForward)(prepared, x);
+  const nominal = await (options.forward ?? pureForward)(prepared, x, hooks.signal);
   checkNominal(nominal, prepared.layers.map((l) => l.outSize));
   hooks.onProgress?.({ kind: 'forward', done: true });
   const forwardMs = performance.now() - started;
@@ -110,7 +110,7 @@ export async function analyzeNetwork(
     ? { ...(tightnessRequest === true ? {} : tightnessRequest), signal: hooks.signal, nominalError: nominal.absoluteError ?? 0 }
     : null;
   // The lower bounds re-evaluate the network in float64 from x0, whatever provided the nominal values.
-  const exactOutputs = tightnessOptions ? new NetworkTape(prepared).forward(x).outputs : null;
+  const exactOutputs = tightnessOptions ? new NetworkTape(prepared, hooks.signal).forward(x).outputs : null;
   let tightnessMs = 0;
 
   const runs: EpsilonRun[] = options.epsilons.map((epsilon, epsilonIndex) => {
