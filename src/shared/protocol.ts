@@ -132,8 +132,11 @@ export interface AnalyzeProgress {
 export type WorkerMethods = {
   describeModel: MethodSpec<{ path: string }, ModelOverview>;
   analyze: MethodSpec<AnalyzeParams, BoundReport, AnalyzeProgress>;
-  /** Test mode only: the worker announces it through progress, then dies abruptly. */
-  crashForTest: MethodSpec<{ how: 'exit' | 'throw' }, never, string>;
+  /**
+   * Test mode only: the worker announces it through progress, then dies abruptly (exit, throw), fills
+   * its heap until Node stops it (allocate), or spins without ever sending anything again (hang).
+   */
+  crashForTest: MethodSpec<{ how: 'exit' | 'throw' | 'allocate' | 'hang' }, never, string>;
 };
 
 export interface WorkerLogMessage {
@@ -143,7 +146,11 @@ export interface WorkerLogMessage {
 }
 
 export type HostToWorkerMessage = RequestMessage<WorkerMethods> | CancelMessage;
-export type WorkerToHostMessage = ReplyMessage | WorkerLogMessage;
+/** Sent by a busy worker at least once a second, so the host's watchdog can tell slow from stuck. */
+export interface WorkerHeartbeatMessage {
+  kind: 'heartbeat';
+}
+export type WorkerToHostMessage = ReplyMessage | WorkerLogMessage | WorkerHeartbeatMessage;
 
 /** Passed to the worker as workerData. */
 export interface EngineWorkerData {

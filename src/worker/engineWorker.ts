@@ -21,9 +21,19 @@ function log(level: WorkerLogMessage['level'], message: string): void {
   post({ kind: 'log', level, message });
 }
 
+/** Tells the host's watchdog the worker is alive; called on every cancel poll, sent at most once a second. */
+let lastHeartbeat = 0;
+function heartbeat(): void {
+  const now = Date.now();
+  if (now - lastHeartbeat >= 1000) {
+    lastHeartbeat = now;
+    post({ kind: 'heartbeat' });
+  }
+}
+
 const handlers: RequestHandlers<WorkerMethods> = {
   describeModel: ({ path }) => describeModelFile(path),
-  analyze: (params, context) => runAnalysis(params, context),
+  analyze: (params, context) => runAnalysis(params, context, heartbeat),
   crashForTest: ({ how }, context) => {
     if (!testMode) {
       return Promise.reject(new RequestError('unknownMethod', 'crashForTest is only available in test mode.'));
@@ -33,6 +43,13 @@ const handlers: RequestHandlers<WorkerMethods> = {
     setTimeout(() => {
       if (how === 'exit') {
         process.exit(70);
+      }
+      if (how === 'allocate') {
+        const hoard: number[][] = [];
+        for (;;) hoard.push(new Array<number>(1 << 16).fill(hoard.length));
+      }
+      if (how === 'hang') {
+        for (;;);
       }
       throw new Error('crashForTest: deliberate uncaught exception in the engine worker.');
     }, 0);

@@ -11,7 +11,8 @@ import type { ProgressEvent } from '../shared/results';
 import { RequestError, type RequestContext } from '../shared/rpc';
 import { checkEpsilon } from '../shared/settings';
 
-export async function runAnalysis(params: AnalyzeParams, context: RequestContext<AnalyzeProgress>): Promise<BoundReport> {
+/** `heartbeat` is called on every poll of the cancel flag (the worker forwards it to the host's watchdog). */
+export async function runAnalysis(params: AnalyzeParams, context: RequestContext<AnalyzeProgress>, heartbeat?: () => void): Promise<BoundReport> {
   validateAnalyzeParams(params);
   const epsilons = [params.epsilon, ...params.sweep.filter((epsilon) => epsilon !== params.epsilon)];
   await context.checkpoint();
@@ -19,7 +20,12 @@ export async function runAnalysis(params: AnalyzeParams, context: RequestContext
     return await analyzeModelFile(
       { modelPath: params.modelPath, input: params.input, epsilons, options: params.options },
       {
-        signal: { get aborted() { return context.isCancelled(); } },
+        signal: {
+          get aborted() {
+            heartbeat?.();
+            return context.isCancelled();
+          },
+        },
         onProgress: (event) => context.progress(describeProgress(event, epsilons.length)),
       },
     );

@@ -123,4 +123,12 @@ describe('worker analyze request', () => {
     const confirmed = await runAnalysis(params(), context());
     assert.ok(Math.abs(confirmed.runs[0].network.localBound - L_NET[0.1]) <= TOLERANCE);
   });
+
+  it('calls the heartbeat on every poll of the cancel flag, for the host\'s watchdog', async () => {
+    let polls = 0;
+    let beats = 0;
+    await runAnalysis(params(), context(() => (polls++, false)), () => beats++);
+    assert.ok(polls > 0);
+    assert.equal(beats, polls - 1, 'every engine poll beats (the request\'s own checkpoint polls once before the engine starts)');
+  });
 });
