@@ -1,5 +1,6 @@
 // `lipschitz-lens analyze MODEL.onnx …`: the command-line front of the bound engine, for CI and scripts.
 import { availableParallelism } from 'node:os';
+import { basename } from 'node:path';
 import { BudgetError, OverflowError } from '../engine/errors';
 import { InputShapeNeededError } from '../engine/normalise/normalise';
 import { analyzeModelFile, type InputRequest } from '../engine/pipeline';
@@ -66,9 +67,9 @@ async function analyze(args: AnalyzeArguments): Promise<void> {
 }
 
 /** The error as one line for the terminal, naming the option that would change the outcome. */
-function failureMessage(error: unknown): string {
+function failureMessage(error: unknown, modelPath: string): string {
   if (error instanceof OverflowError && error.quantity === 'deviation') return `--eps ${formatNumber(error.epsilon)}: ${error.message}`;
-  if (error instanceof BudgetError) return `${error.message}; use --max-memory to raise it`;
+  if (error instanceof BudgetError) return `${basename(modelPath)}: ${error.message}; use --max-memory to raise it`;
   if (error instanceof InputShapeNeededError) return `${error.message} with --input-shape C,H,W (or an --input file)`;
   return error instanceof Error ? error.message : String(error);
 }
@@ -93,7 +94,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   } catch (error) {
     const lead = args.progress ? '\n' : '';
-    process.stderr.write(`${lead}lipschitz-lens: ${escapeControlCharacters(failureMessage(error), true)}\n`);
+    process.stderr.write(`${lead}lipschitz-lens: ${escapeControlCharacters(failureMessage(error, args.modelPath), true)}\n`);
     if (process.env.LIPSCHITZ_LENS_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
     return 1;
   }

@@ -1,6 +1,6 @@
 // Errors the engine's callers tell apart.
 
-import { formatBytes } from '../shared/format';
+import { formatBytes, formatNumber } from '../shared/format';
 
 /** Thrown when the caller's signal is aborted; checked between layers and inside Lanczos iterations. */
 export class CancelledError extends Error {
@@ -30,7 +30,7 @@ export class OverflowError extends Error {
   ) {
     super(
       quantity === 'deviation'
-        ? `ε = ${epsilon} is too large: the output deviation it allows after layer '${layerLabel}' exceeds the float64 range (about 1.8e308); use a smaller ε`
+        ? `ε = ${formatNumber(epsilon)} is too large: the output deviation it allows after layer '${layerLabel}' exceeds the float64 range (about 1.8e308); use a smaller ε`
         : `the spectral product of the layers up to '${layerLabel}' exceeds the float64 range (about 1.8e308): no finite global bound exists in float64`,
     );
     this.name = 'OverflowError';

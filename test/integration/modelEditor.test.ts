@@ -1,6 +1,6 @@
 // The custom editor, its webview and the engine worker inside a real VS Code (test/host/run.mjs).
 import * as assert from 'node:assert/strict';
-import { copyFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
@@ -94,6 +94,13 @@ describe('model editor', () => {
     const layerRows = report.runs.reduce((sum, run) => sum + run.layers.length, 0);
     assert.equal(csvRows.length, 1 + layerRows, 'a header and one row per layer and ε');
     assert.match(await exported('tiny.bounds.md'), /^# Lipschitz bound report: tiny\.onnx/);
+    // A link to the model is the model: refused, and the model's bytes stay as they were.
+    const link = join(folder, 'tiny-link.json');
+    await symlink(tiny.fsPath, link);
+    const modelBytes = await readFile(tiny.fsPath);
+    assert.equal(await vscode.commands.executeCommand<string>(COMMANDS.exportReport, tiny, vscode.Uri.file(link)), undefined);
+    assert.match(api.lastUserError() ?? '', /cannot replace the model file itself/);
+    assert.deepEqual(await readFile(tiny.fsPath), modelBytes);
   });
 
   it('killing the worker mid-request rejects with a clear sentence instead of hanging, and the next request restarts it', async () => {
