@@ -9,7 +9,7 @@ import type { TestingApi } from '../../src/host/testingApi';
 import { formatNumber } from '../../src/shared/format';
 import { COMMANDS, MODEL_EDITOR_VIEW_TYPE } from '../../src/shared/ids';
 import { activateForTests, closeAllEditors } from './extensionUnderTest';
-import { writeSlowModel } from './models';
+import { writeHostileNamesModel, writeSlowModel } from './models';
 import { screenshot, waitFor, waitForWebviewText } from './probe';
 
 let api: TestingApi;
@@ -52,6 +52,17 @@ describe('model editor', () => {
     const bytes = await readFile(path);
     // The 8-byte PNG signature (PNG specification, section 5.2).
     assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  });
+
+  it('shows control and bidi characters from the model as escapes, never obeyed', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'lipschitz-lens-hostile-'));
+    const hostile = vscode.Uri.file(join(folder, 'hostile.onnx'));
+    await writeHostileNamesModel(hostile.fsPath);
+    await vscode.commands.executeCommand('vscode.openWith', hostile, MODEL_EDITOR_VIEW_TYPE);
+    const text = await waitForWebviewText((shown) => shown.includes('producer\\x9b2J'));
+    assert.ok(text.includes('fc\\x1b[31m\\u{202e}evil'), text);
+    assert.ok(text.includes('relu\\x07'), text);
+    assert.doesNotMatch(text, /[\u001b\u0007\u009b\u202e]/u);
   });
 
   it('the Explorer command "Analyze Lipschitz bounds" opens the model in our editor and shows the bounds', async () => {
