@@ -10,6 +10,7 @@
 // the inputs of lone activations) as absoluteError τ, so the slope bounds hold for the exact values.
 // The bound compounds through |A| layer after layer: tiny in early layers, large in deep networks.
 import { activate, globalSlope } from './activations';
+import { throwIfCancelled, type CancelSignal } from './errors';
 import { NETWORK_INPUT, type Activation, type LinearParams, type TensorRef } from './network';
 import { AvgPoolOperator } from './operators/avgPool';
 import { applyAffine } from './operators/linearOperator';
@@ -36,7 +37,8 @@ export interface NominalValues {
   outputErrors?: number[];
 }
 
-export type ForwardProvider = (prepared: PreparedNetwork, x0: Float64Array) => NominalValues | Promise<NominalValues>;
+/** Providers that loop over layers poll `signal` between them (the pure pass does). */
+export type ForwardProvider = (prepared: PreparedNetwork, x0: Float64Array, signal?: CancelSignal) => NominalValues | Promise<NominalValues>;
 
 export function tensorValue(values: NominalValues, x0: Float64Array, ref: TensorRef): Float64Array {
   return ref === NETWORK_INPUT ? x0 : values.outputs[ref];
@@ -154,7 +156,7 @@ function activateWithError(activation: Activation, y: Float64Array, errorIn: Flo
   return { out, error };
 }
 
-export const pureForward: ForwardProvider = (prepared, x0) => {
+export const pureForward: ForwardProvider = (prepared, x0, signal) => {
   const values: NominalValues = { outputs: [], preActivations: [] };
   const errors: Float64Array[] = [];
   const inputError = new Float64Array(x0.length);
@@ -167,6 +169,7 @@ export const pureForward: ForwardProvider = (prepared, x0) => {
   const preActivationErrors: number[] = [];
   const outputErrors: number[] = [];
   for (const p of prepared.layers) {
+    throwIfCancelled(signal);
     const inputs = p.layer.inputs.map((ref) => tensorValue(values, x0, ref));
     const inErrors = p.layer.inputs.map(errorOf);
     let out: Float64Array;

@@ -15,7 +15,7 @@
 // the rows that cannot move at all.
 import type { Certificate, LayerResult, NeuronCounts } from '../shared/results';
 import { globalSlope, neuronState, slopeBoundUncertain } from './activations';
-import { throwIfCancelled, type CancelSignal } from './errors';
+import { OverflowError, throwIfCancelled, type CancelSignal } from './errors';
 import { tensorValue, type NominalValues } from './forward';
 import { NETWORK_INPUT, type Activation, type TensorRef } from './network';
 import { AvgPoolOperator, GlobalAvgPoolOperator } from './operators/avgPool';
@@ -187,8 +187,9 @@ export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
         break;
     }
 
-    const epsilonIn = Math.sqrt(inputs.reduce((s, t) => s + t.radius * t.radius, 0));
-    const spectralIn = Math.sqrt(inputs.reduce((s, t) => s + t.spectralFactor * t.spectralFactor, 0));
+    // hypot: the squares of radii from 1e154 on would overflow a plain sum of squares.
+    const epsilonIn = Math.hypot(...inputs.map((t) => t.radius));
+    const spectralIn = Math.hypot(...inputs.map((t) => t.spectralFactor));
     let state: TensorState;
     let localBound: number;
     let spectralNorm: number;
@@ -205,6 +206,8 @@ export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
         mask: outcome.mask,
       };
     }
+    if (!Number.isFinite(state.radius)) throw new OverflowError(epsilon, p.layer.label, 'deviation');
+    if (!Number.isFinite(state.spectralFactor)) throw new OverflowError(epsilon, p.layer.label, 'spectral product');
     states.push(state);
     layers.push({
       index,
@@ -411,8 +414,8 @@ function combineLayer(p: PreparedLayer, inputs: TensorState[]): LayerOutcome {
       for (const t of inputs) for (let i = 0; i < mask.length; i++) mask[i] |= (t.mask as Uint8Array)[i];
     }
   } else if (op.kind === 'concat') {
-    radius = Math.sqrt(inputs.reduce((s, t) => s + t.radius * t.radius, 0));
-    spectralFactor = Math.sqrt(inputs.reduce((s, t) => s + t.spectralFactor * t.spectralFactor, 0));
+    radius = Math.hypot(...inputs.map((t) => t.radius));
+    spectralFactor = Math.hypot(...inputs.map((t) => t.spectralFactor));
     detail = 'concatenation of disjoint coordinates: output radius is sqrt of the sum of squared input radii';
     mask = inputs.every((t) => t.mask === null)
       ? null

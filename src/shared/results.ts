@@ -122,6 +122,8 @@ export interface RadiusResult {
   spectral: number;
   gap: number;
   predictedClass: number;
+  /** Why the radius is 0 although the class is predicted (the nominal logits are too uncertain to rank). */
+  zeroBecause?: string;
 }
 
 /** Where the engine's time went, and how much operator work it did (for the CLI footer and the benchmark). */

@@ -7,17 +7,29 @@
 import type { Model, Node, ValueInfo } from '../../onnx/model';
 import { formatValueInfo } from '../../onnx/model';
 import { OnnxError } from '../../onnx/onnxError';
+import { nodeText } from '../../shared/format';
 import { DataType, dataTypeName } from '../../onnx/tensor';
+import { checkInputShape } from '../limits';
 import { NETWORK_INPUT, type Network } from '../network';
 import { broadcastShapes } from '../shapes';
 import { NormaliseContext, PLACEHOLDER_REF, UnsupportedNodeError, nodeLabel } from './context';
 import { handlerFor } from './registry';
+
+/** The model's input has open dimensions and no shape was given: the caller says how to give one. */
+export class InputShapeNeededError extends OnnxError {
+  constructor(detail: string, file: string, subject: string, field?: string) {
+    super(`${detail}; give the input shape explicitly`, { file, subject, field });
+    this.name = 'InputShapeNeededError';
+  }
+}
 
 export interface UnsupportedNode {
   /** Node name ('' for unnamed nodes; see label). */
   node: string;
   /** Name, or "OpType#index" for unnamed nodes. */
   label: string;
+  /** Position in the file's node list. */
+  index: number;
   opType: string;
   domain: string;
   reason: string;
@@ -48,16 +60,14 @@ const LISTED_BY_NAME = 10;
 /** "3 nodes are not supported: Resize 'up1', Softplus 'sp', Upsample #7" (the first ten by name, then a count). */
 export function formatUnsupported(unsupported: readonly UnsupportedNode[]): string {
   const count = unsupported.length;
-  const items = unsupported
-    .slice(0, LISTED_BY_NAME)
-    .map((u) => (u.node ? `${u.opType} '${u.node}'` : `${u.opType} ${u.label.slice(u.opType.length)}`));
+  const items = unsupported.slice(0, LISTED_BY_NAME).map((u) => nodeText(u.opType, u.node, u.index));
   if (count > LISTED_BY_NAME) items.push(`and ${count - LISTED_BY_NAME} more`);
   return `${count} node${count === 1 ? ' is' : 's are'} not supported: ${items.join(', ')}`;
 }
 
 /** The same list with each node's reason, one per line, for logs and hovers. */
 export function describeUnsupported(unsupported: readonly UnsupportedNode[]): string {
-  return unsupported.map((u) => `${u.opType} '${u.label}': ${u.reason}`).join('\n');
+  return unsupported.map((u) => `${nodeText(u.opType, u.node, u.index)}: ${u.reason}`).join('\n');
 }
 
 /** The network, or a one-line error listing every unsupported node with its reason (what the analysis request needs). */
@@ -81,9 +91,10 @@ function inputShapeOf(model: Model, info: ValueInfo, override?: readonly number[
     if (info.shape && info.shape.length !== override.length + 1) {
       throw new OnnxError(`declares rank ${info.shape.length}, the given shape [N,${override.join(',')}] has rank ${override.length + 1}`, { file, subject });
     }
+    checkInputShape(override, file, subject);
     return [...override];
   }
-  if (!info.shape) throw new OnnxError('declares no shape; give the input shape explicitly', { file, subject, field: 'type.tensor_type.shape' });
+  if (!info.shape) throw new InputShapeNeededError('declares no shape', file, subject, 'type.tensor_type.shape');
   const [batch, ...rest] = info.shape;
   if (info.shape.length < 2) {
     throw new OnnxError(`has shape ${formatValueInfo(info)}; the analysis needs a batch axis and at least one more`, { file, subject });
@@ -92,8 +103,9 @@ function inputShapeOf(model: Model, info: ValueInfo, override?: readonly number[
     throw new OnnxError(`has batch size ${batch}; the analysis needs a batch of 1 (or a symbolic batch axis)`, { file, subject });
   }
   if (rest.some((d) => typeof d !== 'number' || d < 1)) {
-    throw new OnnxError(`has shape ${formatValueInfo(info)} with symbolic or unknown dimensions after the batch axis; give the input shape explicitly`, { file, subject });
+    throw new InputShapeNeededError(`has shape ${formatValueInfo(info)} with symbolic or unknown dimensions after the batch axis`, file, subject);
   }
+  checkInputShape(rest as number[], file, subject);
   return rest as number[];
 }
 
@@ -217,7 +229,7 @@ export function normaliseGraph(model: Model, options: NormaliseOptions = {}): No
     const record = (error: UnsupportedNodeError) => {
       prefixLength ??= ctx.layers.length;
       const culprit = error.node;
-      unsupported.push({ node: culprit.name, label: nodeLabel(culprit), opType: culprit.opType, domain: culprit.domain, reason: error.reason });
+      unsupported.push({ node: culprit.name, label: nodeLabel(culprit), index: culprit.index, opType: culprit.opType, domain: culprit.domain, reason: error.reason });
       markUnknown();
       if (culprit === node) placeholderFor(node, ctx);
     };

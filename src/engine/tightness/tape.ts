@@ -2,6 +2,7 @@
 // the two products with the network's Jacobian at the recorded point: Jᵀu (backward, through each
 // linear operator's applyTranspose) and J v (forward tangent, through apply). Used only to aim the
 // lower-bound search; every reported ratio is re-evaluated with the pure forward pass.
+import { throwIfCancelled, type CancelSignal } from '../errors';
 import { NETWORK_INPUT, type Activation, type TensorRef } from '../network';
 import { applyAffine } from '../operators/linearOperator';
 import { forEachPoolTap, poolOutputSize } from '../operators/pooling';
@@ -92,7 +93,11 @@ export class NetworkTape {
   private readonly needed: boolean[];
   private readonly kernels: (ActivationKernel | null)[];
 
-  constructor(readonly prepared: PreparedNetwork) {
+  /** Polled before every layer of every pass, so a cancel stops a pass through a large network midway. */
+  constructor(
+    readonly prepared: PreparedNetwork,
+    private readonly signal?: CancelSignal,
+  ) {
     this.needed = neededLayers(prepared);
     this.kernels = prepared.layers.map((p) => {
       const lop = p.layer.op;
@@ -114,6 +119,7 @@ export class NetworkTape {
     const value = (ref: TensorRef) => (ref === NETWORK_INPUT ? x : (tape.outputs[ref] as Float64Array));
     layers.forEach((p, k) => {
       if (!this.needed[k]) return;
+      throwIfCancelled(this.signal);
       const inputs = p.layer.inputs.map(value);
       const op = p.op;
       const kernel = this.kernels[k];
@@ -188,6 +194,7 @@ export class NetworkTape {
     for (let k = layers.length - 1; k >= 0; k--) {
       const g = grads[k];
       if (!g) continue;
+      throwIfCancelled(this.signal);
       grads[k] = null;
       const p = layers[k];
       const inputs = p.layer.inputs;
@@ -247,6 +254,7 @@ export class NetworkTape {
     const valueOf = (ref: TensorRef) => (ref === NETWORK_INPUT ? v : (tangents[ref] as Float64Array));
     layers.forEach((p, k) => {
       if (!this.needed[k]) return;
+      throwIfCancelled(this.signal);
       const inputs = p.layer.inputs.map(valueOf);
       const op = p.op;
       let out: Float64Array;

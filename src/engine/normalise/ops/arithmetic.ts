@@ -4,8 +4,9 @@
 // computed tensors, products of computed tensors) is not an affine map the engine can bound.
 
 import type { Node } from '../../../onnx/model';
-import { formatShape } from '../../shapes';
+import { broadcastShapes, formatShape } from '../../shapes';
 import { FLOAT_TYPES, unsupported, type NormaliseContext } from '../context';
+import { checkNodeOutput, MAX_FOLDED_ELEMENTS } from '../../limits';
 import { broadcastBinary } from '../constFold';
 import { finishAffine } from '../fusion';
 import { emitLoneHardSwish } from '../hardSwish';
@@ -34,6 +35,8 @@ const apply: Record<Op, (x: number, y: number) => number> = {
 };
 
 function foldConstants(node: Node, ctx: NormaliseContext, a: ConstValue, b: ConstValue, op: Op): void {
+  const shape = broadcastShapes(a.dims, b.dims);
+  if (typeof shape !== 'string') checkNodeOutput(node, shape, MAX_FOLDED_ELEMENTS);
   const result = broadcastBinary(constNumbers(a), a.dims, constNumbers(b), b.dims, apply[op]);
   if (typeof result === 'string') throw node.error(`inconsistent shapes: ${result}`);
   // Integer division truncates (shape arithmetic such as size // 2).

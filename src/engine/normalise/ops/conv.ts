@@ -3,6 +3,7 @@
 
 import { windowGeometry } from '../../../onnx/autoPad';
 import type { Node } from '../../../onnx/model';
+import { checkWindowAttributes } from '../../limits';
 import { convShape, formatShape } from '../../shapes';
 import { unsupported, type NormaliseContext } from '../context';
 import { finishAffine } from '../fusion';
@@ -23,6 +24,7 @@ export function conv(node: Node, ctx: NormaliseContext): void {
     throw node.error(`inconsistent shapes: kernel_shape [${node.ints('kernel_shape').join(',')}] differs from weight ${formatShape(w.dims)}`, 'kernel_shape');
   }
   const inputShape = [1, ...x.shape];
+  checkWindowAttributes(node);
   const geometry = windowGeometry(node, inputShape, w.dims.slice(2));
   const group = node.int('group');
   const shape = convShape({ input: inputShape, weight: w.dims, group, spatialOutput: geometry.output });

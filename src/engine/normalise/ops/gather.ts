@@ -3,6 +3,7 @@
 import type { Node } from '../../../onnx/model';
 import { gatherShape, normaliseAxis } from '../../shapes';
 import { unsupported, type NormaliseContext } from '../context';
+import { checkNodeOutput, MAX_FOLDED_ELEMENTS } from '../../limits';
 import { gatherValues } from '../constFold';
 import { constIntegers, constNumbers, foldedConst } from '../values';
 
@@ -14,6 +15,7 @@ export function gather(node: Node, ctx: NormaliseContext): void {
   const shape = gatherShape(data.dims, indices.dims, axis);
   const a = normaliseAxis(axis, data.dims.length);
   if (typeof shape === 'string' || a === undefined) throw node.error(`inconsistent shapes: ${shape}`, 'axis');
+  checkNodeOutput(node, shape, MAX_FOLDED_ELEMENTS);
   const list = constIntegers(indices);
   const extent = data.dims[a];
   const bad = list.find((i) => i < -extent || i >= extent);
