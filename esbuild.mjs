@@ -66,15 +66,22 @@ if (tests) {
 
 // The native float64 kernels (src/native): one object per instruction set, linked into
 // dist/native/kernels.node against Node's own N-API headers. Rebuilt only when a source is newer.
+// libstdc++ and libgcc are linked in statically and glibcCompat.cc binds the newer glibc symbols they
+// need to their oldest versions (--wrap), so the object loads on glibc 2.28 and newer (README).
 // A machine without a C++ compiler still gets a working build: the engine then runs its TypeScript
 // operators and says so.
-const NATIVE_SOURCES = ['kernels.cc', 'kernelsAvx512.cc', 'kernelsAvx2.cc', 'kernelsGeneric.cc'];
+const NATIVE_SOURCES = ['kernels.cc', 'kernelsAvx512.cc', 'kernelsAvx2.cc', 'kernelsGeneric.cc', 'glibcCompat.cc'];
+const WRAPPED_GLIBC_SYMBOLS = [
+  'pthread_create', 'pthread_detach', 'pthread_join', 'pthread_once', 'pthread_key_create', '__pthread_key_create',
+  'pthread_key_delete', 'pthread_getspecific', 'pthread_setspecific', '__libc_single_threaded', '_dl_find_object', 'arc4random',
+];
 const NATIVE_OUTPUT = 'dist/native/kernels.node';
 const ISA_FLAGS = {
   'kernels.cc': [],
   'kernelsAvx512.cc': ['-mavx512f', '-mavx512dq', '-mavx512vl', '-mavx2', '-mfma'],
   'kernelsAvx2.cc': ['-mavx2', '-mfma'],
   'kernelsGeneric.cc': [],
+  'glibcCompat.cc': [],
 };
 
 function nodeHeaders() {
@@ -83,7 +90,7 @@ function nodeHeaders() {
 }
 
 async function buildNative() {
-  const sources = [...NATIVE_SOURCES, 'kernels.h', 'kernelsImpl.h'].map((file) => join('src/native', file));
+  const sources = [...[...NATIVE_SOURCES, 'kernels.h', 'kernelsImpl.h'].map((file) => join('src/native', file)), 'esbuild.mjs'];
   if (existsSync(NATIVE_OUTPUT)) {
     const built = statSync(NATIVE_OUTPUT).mtimeMs;
     if (sources.every((file) => statSync(file).mtimeMs <= built)) return;
@@ -96,17 +103,20 @@ async function buildNative() {
   const run = promisify(execFile);
   const compiler = process.env.CXX ?? 'g++';
   const x64 = process.arch === 'x64';
+  // The symbol versions glibcCompat.cc names are those of glibc on x86-64.
+  const glibcX64 = x64 && process.platform === 'linux' && Boolean(process.report?.getReport().header.glibcVersionRuntime);
   await mkdir('dist/native/obj', { recursive: true });
   const common = ['-O3', '-std=gnu++17', '-fPIC', '-pthread', '-ffp-contract=fast', '-fvisibility=hidden', '-Wall', `-I${headers}`];
   try {
     const objects = await Promise.all(
-      NATIVE_SOURCES.map(async (file) => {
+      NATIVE_SOURCES.filter((file) => glibcX64 || file !== 'glibcCompat.cc').map(async (file) => {
         const object = join('dist/native/obj', file.replace(/\.cc$/, '.o'));
         await run(compiler, [...common, ...(x64 ? ISA_FLAGS[file] : []), '-c', join('src/native', file), '-o', object]);
         return object;
       }),
     );
-    await run(compiler, ['-shared', '-pthread', '-o', NATIVE_OUTPUT, ...objects]);
+    const portable = glibcX64 ? ['-static-libstdc++', '-static-libgcc', ...WRAPPED_GLIBC_SYMBOLS.map((name) => `-Wl,--wrap=${name}`)] : [];
+    await run(compiler, ['-shared', '-pthread', ...portable, '-o', NATIVE_OUTPUT, ...objects]);
   } catch (error) {
     console.warn(`native kernels not built (${compiler}): ${String(error.stderr || error.message).trim().split('\n').slice(0, 8).join('\n')}`);
     console.warn('the engine falls back to its TypeScript operators');
