@@ -2,7 +2,7 @@
 import * as esbuild from 'esbuild';
 import { execFile } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { copyFile, mkdir, readdir, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -115,7 +115,8 @@ async function buildNative() {
         return object;
       }),
     );
-    const portable = glibcX64 ? ['-static-libstdc++', '-static-libgcc', ...WRAPPED_GLIBC_SYMBOLS.map((name) => `-Wl,--wrap=${name}`)] : [];
+    // -s: the statically linked runtime's symbol table is a fifth of the object and of no use to a user.
+    const portable = glibcX64 ? ['-s', '-static-libstdc++', '-static-libgcc', ...WRAPPED_GLIBC_SYMBOLS.map((name) => `-Wl,--wrap=${name}`)] : [];
     await run(compiler, ['-shared', '-pthread', ...portable, '-o', NATIVE_OUTPUT, ...objects]);
   } catch (error) {
     console.warn(`native kernels not built (${compiler}): ${String(error.stderr || error.message).trim().split('\n').slice(0, 8).join('\n')}`);
@@ -128,6 +129,38 @@ async function copyStatic() {
   await copyFile('media/main.css', 'dist/webview.css');
 }
 
+// The CLI as an npm package for CI (`npm run package:cli` packs it): the self-contained bundle, the
+// native kernels beside it where they were built (src/engine/native/kernels.ts looks in ./native), a
+// README and the licence, and no dependencies.
+const CLI_PACKAGE = 'dist/cli-package';
+
+async function writeCliPackage() {
+  await chmod('dist/cli.js', 0o755);
+  await rm(CLI_PACKAGE, { recursive: true, force: true });
+  await mkdir(join(CLI_PACKAGE, 'native'), { recursive: true });
+  await copyFile('dist/cli.js', join(CLI_PACKAGE, 'cli.js'));
+  await chmod(join(CLI_PACKAGE, 'cli.js'), 0o755);
+  await copyFile('packaging/cli/README.md', join(CLI_PACKAGE, 'README.md'));
+  await copyFile('LICENSE', join(CLI_PACKAGE, 'LICENSE'));
+  const files = ['cli.js', 'README.md', 'LICENSE'];
+  if (existsSync(NATIVE_OUTPUT)) {
+    await copyFile(NATIVE_OUTPUT, join(CLI_PACKAGE, 'native', 'kernels.node'));
+    files.push('native/kernels.node');
+  }
+  const extension = JSON.parse(await readFile('package.json', 'utf8'));
+  const manifest = {
+    name: 'lipschitz-lens',
+    version: extension.version,
+    description: 'Certified local Lipschitz bounds of ReLU networks in ONNX files, from the command line (the engine of the Lipschitz Lens VS Code extension).',
+    license: extension.license,
+    keywords: extension.keywords,
+    bin: { 'lipschitz-lens': 'cli.js' },
+    files,
+    engines: { node: extension.engines.node },
+  };
+  await writeFile(join(CLI_PACKAGE, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+}
+
 if (watch) {
   for (const options of builds) {
     const context = await esbuild.context(options);
@@ -137,4 +170,5 @@ if (watch) {
 } else {
   await Promise.all([...builds.map((options) => esbuild.build(options)), buildNative()]);
   await copyStatic();
+  await writeCliPackage();
 }
