@@ -46,22 +46,25 @@ const builds = [
 
 // Integration tests (test/host/run.mjs) load in the extension host: CommonJS, with vscode and every
 // package resolved from node_modules at run time. Helpers such as probe.ts are bundled into each test.
+// test/packaged holds the tests run against the unpacked .vsix (test/host/runPackaged.mjs).
 if (tests) {
-  const testDir = 'test/integration';
-  // The test module runs every *.test.js it finds: a deleted test must not linger as a stale bundle.
-  await rm('out/test/integration', { recursive: true, force: true });
-  const entryPoints = (await readdir(testDir, { recursive: true }))
-    .filter((file) => file === 'index.ts' || file.endsWith('.test.ts'))
-    .map((file) => `${testDir}/${file}`);
-  builds.push({
-    ...nodeCommon,
-    packages: 'external',
-    sourcemap: true,
-    minify: false,
-    entryPoints,
-    outbase: testDir,
-    outdir: 'out/test/integration',
-  });
+  for (const suite of ['integration', 'packaged']) {
+    const testDir = `test/${suite}`;
+    // The test module runs every *.test.js it finds: a deleted test must not linger as a stale bundle.
+    await rm(`out/test/${suite}`, { recursive: true, force: true });
+    const entryPoints = (await readdir(testDir, { recursive: true }))
+      .filter((file) => file === 'index.ts' || file.endsWith('.test.ts'))
+      .map((file) => `${testDir}/${file}`);
+    builds.push({
+      ...nodeCommon,
+      packages: 'external',
+      sourcemap: true,
+      minify: false,
+      entryPoints,
+      outbase: testDir,
+      outdir: `out/test/${suite}`,
+    });
+  }
 }
 
 // The native float64 kernels (src/native): one object per instruction set, linked into
