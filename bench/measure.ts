@@ -15,7 +15,7 @@ import { nativeKernels, nativeProblem, type OperatorBackend } from '../src/engin
 import type { LinearOperator } from '../src/engine/operators/linearOperator';
 import { createAffineOperator } from '../src/engine/operators/registry';
 import { SeededRandom } from '../src/engine/random';
-import { OrtLinearOperator } from '../src/engine/runtime/ortLinear';
+import { OrtLinearOperator } from './ortLinear';
 import { readModel } from '../src/onnx/reader';
 import { benchInput, benchModel, parameterCount } from './models';
 

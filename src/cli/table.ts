@@ -91,6 +91,14 @@ export function formatReport(report: BoundReport): string {
         `local ${scientific(local)}   spectral ${scientific(spectral)}`,
     );
   }
+  if (report.fidelity && !('notChecked' in report.fidelity)) {
+    const { runtime, points, tensors, maxAbsDifference, maxRelativeDifference } = report.fidelity;
+    out.push('');
+    out.push(
+      `fidelity: the analysed network matches the model file on ${runtime} at ${points} points (${tensors} tensors compared); ` +
+        `output differs by at most ${scientific(maxAbsDifference)} (${scientific(maxRelativeDifference)} relative)`,
+    );
+  }
   if (report.stats) out.push('', engineLine(report.stats));
   out.push('');
   out.push('Bounds hold for ‖x − x0‖ ≤ ε and are anchored at x0: ‖f(x) − f(x0)‖ ≤ L‖x − x0‖ (not a pairwise constant over the ball).');

@@ -2,6 +2,7 @@
 // ε (sharing the forward pass and the ‖A‖ cache), and optionally the certified robustness radius.
 import type { AnalysisResult, EngineStats, EpsilonRun, ProgressEvent, RadiusResult } from '../shared/results';
 import { throwIfCancelled, type CancelSignal } from './errors';
+import type { FidelityCheck } from './fidelity';
 import { pureForward, tensorValue, type ForwardProvider, type NominalValues } from './forward';
 import { runEpsilon, type PhaseTimes, type RunContext, type SpectralCache } from './layerBounds';
 export type { SpectralCache } from './layerBounds';
@@ -37,6 +38,8 @@ export interface AnalyzeOptions {
   radiusTolerance?: number;
   /** Nominal values provider (default: the pure TypeScript forward pass). */
   forward?: ForwardProvider;
+  /** Compares the network with the model file on a runtime before any bound is computed (fidelity.ts). */
+  fidelity?: FidelityCheck;
   /**
    * The conservative norms ‖A_k‖ by layer index, shared with earlier runs on the same network and
    * spectral options (they depend on neither x0 nor ε); filled as they are computed.
@@ -86,6 +89,10 @@ export async function analyzeNetwork(
   checkNominal(nominal, prepared.layers.map((l) => l.outSize));
   hooks.onProgress?.({ kind: 'forward', done: true });
   const forwardMs = performance.now() - started;
+  throwIfCancelled(hooks.signal);
+  const fidelityStarted = performance.now();
+  const fidelity = options.fidelity ? await options.fidelity(prepared, x) : undefined;
+  const fidelityMs = fidelity ? performance.now() - fidelityStarted : 0;
   const times: PhaseTimes = { rowNormsMs: 0, spectralMs: 0 };
   throwIfCancelled(hooks.signal);
 
@@ -148,7 +155,7 @@ export async function analyzeNetwork(
   // The per-layer tightness ran inside the ε loop: it is lower-bound work too.
   const lowerBoundMs = options.lowerBound ? performance.now() - lowerBoundStarted + tightnessMs : 0;
   const outputValues = tensorValue(nominal, x, network.output);
-  const result: AnalysisResult = { inputShape: [...network.inputShape], outputSize: outputValues.length, runs };
+  const result: AnalysisResult = { inputShape: [...network.inputShape], outputSize: outputValues.length, runs, ...(fidelity ? { fidelity } : {}) };
   const radiusStarted = performance.now();
   if (options.radius) {
     // Each logit may differ from its exact value by the provider's output error bound, where given.
@@ -159,7 +166,7 @@ export async function analyzeNetwork(
     }, hooks);
   }
   result.stats = engineStats(prepared.backend, prepared.counters, {
-    forwardMs, ...times, lowerBoundMs, radiusMs: options.radius ? performance.now() - radiusStarted : 0, totalMs: performance.now() - started,
+    forwardMs, fidelityMs, ...times, lowerBoundMs, radiusMs: options.radius ? performance.now() - radiusStarted : 0, totalMs: performance.now() - started,
   });
   return result;
 }

@@ -9,6 +9,7 @@ import { analyzeNetwork, type AnalyzeHooks, type SpectralCache } from './analyze
 import { defaultBackend, nativeProblem, requireNativeKernels, type OperatorBackend } from './native/kernels';
 import { NETWORK_INPUT } from './network';
 import { InputError, matchInputShape, parseJsonInput, parseNpy, syntheticInput, type NominalInput } from './nominalInput';
+import { onnxruntimeFidelity } from './fidelity';
 import { loadAnalysisNetwork } from './loadNetwork';
 
 /** 'auto': the model's bundled example input if there is one, else the synthetic input. */
@@ -30,6 +31,8 @@ export interface ModelAnalysisRequest {
     lowerBound?: boolean;
     /** Operators of conv and dense layers (default: the native kernels where built, else TypeScript). */
     backend?: OperatorBackend;
+    /** Compare the analysed network with the model file on onnxruntime first (default true). */
+    fidelity?: boolean;
   };
 }
 
@@ -138,6 +141,10 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
       lanczosSteps: options.lanczosSteps,
       seed: options.seed,
       lowerBound: options.lowerBound === false ? undefined : { layers: true },
+      fidelity:
+        options.fidelity === false
+          ? undefined
+          : onnxruntimeFidelity({ modelPath: request.modelPath, epsilon: Math.max(...request.epsilons), threads: options.threads, signal: hooks.signal }),
       spectralCache: conservativeNormCache(spectralKey),
       // The radius compares the top logit with the runner-up, so it needs at least two outputs.
       radius: (options.computeRadius ?? false) && outputSize >= 2,
@@ -150,7 +157,14 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
     outputSize: result.outputSize,
     runs: result.runs,
     radius: result.radius,
-    notes: [...(notes ?? []), ...backendNotes],
+    ...(result.fidelity ? { fidelity: result.fidelity } : {}),
+    notes: [
+      ...(notes ?? []),
+      ...backendNotes,
+      ...(result.fidelity && 'notChecked' in result.fidelity
+        ? [`The network was not checked against the model file on onnxruntime: ${result.fidelity.notChecked}`]
+        : []),
+    ],
     ...(result.stats ? { stats: { ...result.stats, ...(nativeUnavailable ? { nativeUnavailable } : {}), phases: { ...result.stats.phases, loadMs } } } : {}),
   };
 }

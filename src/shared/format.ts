@@ -51,13 +51,14 @@ export function kernelsLabel(stats: EngineStats): string {
   return stats.backend === 'native' ? `native kernels (${stats.isa ?? '?'}, ${stats.threads ?? '?'} threads)` : 'TypeScript operators';
 }
 
-/** Wall time in all and by phase: "0.35 s (load 0.04 s, forward 0.07 s, row norms 0.00 s, spectral norms 0.20 s)". */
+/** Wall time in all and by phase: "0.35 s (load 0.04 s, forward 0.07 s, fidelity 0.05 s, row norms 0.00 s, spectral norms 0.20 s)". */
 export function phaseTimes(stats: EngineStats): string {
   const p = stats.phases;
   const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
   const phases = [
     ...(p.loadMs !== undefined ? [`load ${seconds(p.loadMs)}`] : []),
     `forward ${seconds(p.forwardMs)}`,
+    ...(p.fidelityMs > 0 ? [`fidelity ${seconds(p.fidelityMs)}`] : []),
     `row norms ${seconds(p.rowNormsMs)}`,
     `spectral norms ${seconds(p.spectralMs)}`,
     ...(p.lowerBoundMs > 0 ? [`lower bounds ${seconds(p.lowerBoundMs)}`] : []),

@@ -1,7 +1,7 @@
 // Every message that crosses postMessage, as discriminated unions: host↔worker and host↔webview.
 // Requests, replies and cancels use the generic envelopes of rpc.ts; the rest are listed here.
 
-import type { EngineStats, EpsilonRun, LayerResult, ProgressEvent, RadiusResult } from './results';
+import type { EngineStats, EpsilonRun, FidelityReport, LayerResult, ProgressEvent, RadiusResult } from './results';
 import type { CancelMessage, MethodSpec, ReplyMessage, RequestMessage } from './rpc';
 
 export interface OpsetImport {
@@ -27,6 +27,7 @@ export interface BoundReport {
   outputSize: number;
   runs: EpsilonRun[];
   radius?: RadiusResult;
+  fidelity?: FidelityReport;
   stats?: EngineStats;
   /** How the graph was read, e.g. "Bounds are on the logits 'x', taken before Softmax 's'." */
   notes?: string[];
@@ -127,6 +128,11 @@ export type WorkerMethods = {
   analyze: MethodSpec<AnalyzeParams, BoundReport, AnalyzeProgress>;
   /** Test mode only: the worker announces it through progress, then dies abruptly. */
   crashForTest: MethodSpec<{ how: 'exit' | 'throw' }, never, string>;
+  /**
+   * Test mode only: the next analyze request stops after its first layer result and stays there until
+   * it is cancelled, so tests can cancel a run that is provably still running on any machine.
+   */
+  holdNextAnalysisForTest: MethodSpec<Record<string, never>, null>;
 };
 
 export interface WorkerLogMessage {

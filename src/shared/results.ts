@@ -134,18 +134,28 @@ export interface EngineStats {
   /** Set when the TypeScript operators ran because the native kernels could not: why, and what to do. */
   nativeUnavailable?: string;
   /** Wall time by phase, milliseconds. loadMs (read + normalise) is set by the model-file pipeline. */
-  phases: { loadMs?: number; forwardMs: number; rowNormsMs: number; spectralMs: number; lowerBoundMs: number; radiusMs: number; totalMs: number };
+  phases: { loadMs?: number; forwardMs: number; fidelityMs: number; rowNormsMs: number; spectralMs: number; lowerBoundMs: number; radiusMs: number; totalMs: number };
   /** Applications of a conv/dense/affine operator (A x, Aᵀ y, row norms; a fused Gram product counts 2). */
   operatorApplications: number;
   /** Multiply-adds those applications performed (2 flops each). */
   multiplyAdds: number;
 }
 
+/**
+ * The analysed network against the model file run by onnxruntime, at x0 and points on the ε-sphere:
+ * differences on the network output (every layer output it depends on was checked too).
+ */
+export type FidelityReport =
+  | { runtime: string; points: number; tensors: number; maxAbsDifference: number; maxRelativeDifference: number }
+  /** The comparison could not run (onnxruntime missing, or refusing the model): why. */
+  | { runtime: string; notChecked: string };
+
 export interface AnalysisResult {
   inputShape: number[];
   outputSize: number;
   runs: EpsilonRun[];
   radius?: RadiusResult;
+  fidelity?: FidelityReport;
   stats?: EngineStats;
 }
 

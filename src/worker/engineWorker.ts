@@ -3,7 +3,8 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import type { EngineWorkerData, WorkerLogMessage, WorkerMethods, WorkerToHostMessage } from '../shared/protocol';
-import { RequestError, RequestServer, type RequestHandlers } from '../shared/rpc';
+import { CancelledError } from '../engine/errors';
+import { RequestError, RequestServer, type RequestContext, type RequestHandlers } from '../shared/rpc';
 import { describeModelFile } from './describeModel';
 import { runAnalysis } from './runAnalysis';
 
@@ -21,9 +22,36 @@ function log(level: WorkerLogMessage['level'], message: string): void {
   post({ kind: 'log', level, message });
 }
 
+let holdNextAnalysis = false;
+
+/**
+ * Blocks the engine's thread until the request is cancelled (only the shared cancel flag can change
+ * while this thread waits), then stops the run as the engine's own cancellation checks do.
+ */
+function blockUntilCancelled(context: RequestContext<unknown>): never {
+  log('warn', 'holdNextAnalysisForTest: the analysis is held after its first layer result until it is cancelled.');
+  const idle = new Int32Array(new SharedArrayBuffer(4));
+  while (!context.isCancelled()) {
+    Atomics.wait(idle, 0, 0, 20);
+  }
+  log('warn', 'holdNextAnalysisForTest: the held analysis was cancelled.');
+  throw new CancelledError();
+}
+
 const handlers: RequestHandlers<WorkerMethods> = {
   describeModel: ({ path }) => describeModelFile(path),
-  analyze: (params, context) => runAnalysis(params, context),
+  analyze: (params, context) => {
+    const hold = holdNextAnalysis;
+    holdNextAnalysis = false;
+    return runAnalysis(params, context, hold ? () => blockUntilCancelled(context) : undefined);
+  },
+  holdNextAnalysisForTest: () => {
+    if (!testMode) {
+      return Promise.reject(new RequestError('unknownMethod', 'holdNextAnalysisForTest is only available in test mode.'));
+    }
+    holdNextAnalysis = true;
+    return Promise.resolve(null);
+  },
   crashForTest: ({ how }, context) => {
     if (!testMode) {
       return Promise.reject(new RequestError('unknownMethod', 'crashForTest is only available in test mode.'));

@@ -10,7 +10,12 @@ import type { ProgressEvent } from '../shared/results';
 import { RequestError, type RequestContext } from '../shared/rpc';
 import { checkEpsilon } from '../shared/settings';
 
-export async function runAnalysis(params: AnalyzeParams, context: RequestContext<AnalyzeProgress>): Promise<BoundReport> {
+/** `afterFirstLayerResult` runs once the first layer result has been sent (the worker's test hold). */
+export async function runAnalysis(
+  params: AnalyzeParams,
+  context: RequestContext<AnalyzeProgress>,
+  afterFirstLayerResult?: () => void,
+): Promise<BoundReport> {
   validateAnalyzeParams(params);
   const epsilons = [params.epsilon, ...params.sweep.filter((epsilon) => epsilon !== params.epsilon)];
   await context.checkpoint();
@@ -19,7 +24,14 @@ export async function runAnalysis(params: AnalyzeParams, context: RequestContext
       { modelPath: params.modelPath, input: params.input, epsilons, options: params.options },
       {
         signal: { get aborted() { return context.isCancelled(); } },
-        onProgress: (event) => context.progress(describeProgress(event, epsilons.length)),
+        onProgress: (event) => {
+          context.progress(describeProgress(event, epsilons.length));
+          if (event.kind === 'layerResult' && afterFirstLayerResult) {
+            const hold = afterFirstLayerResult;
+            afterFirstLayerResult = undefined;
+            hold();
+          }
+        },
       },
     );
   } catch (error) {

@@ -9,7 +9,7 @@ import type { TestingApi } from '../../src/host/testingApi';
 import { formatNumber } from '../../src/shared/format';
 import { COMMANDS, MODEL_EDITOR_VIEW_TYPE } from '../../src/shared/ids';
 import { activateForTests, closeAllEditors } from './extensionUnderTest';
-import { writeSlowModel } from './models';
+import { writeLargeConvModel } from './models';
 import { screenshot, waitFor, waitForWebviewText } from './probe';
 
 let api: TestingApi;
@@ -137,9 +137,11 @@ describe('model editor', () => {
 
   it('closing the editor cancels its running analysis, and the same worker answers the next request', async () => {
     const slow = vscode.Uri.file(join(await mkdtemp(join(tmpdir(), 'lipschitz-lens-slow-')), 'slow.onnx'));
-    await writeSlowModel(slow.fsPath);
+    await writeLargeConvModel(slow.fsPath);
+    // Held after its first layer result until cancelled: still running when the editor closes.
+    await api.engine.request('holdNextAnalysisForTest', {});
     const analysis = vscode.commands.executeCommand<string>(COMMANDS.analyze, slow);
-    await waitFor('the engine to work on a layer', () => api.analysisStatus(slow)?.progress?.event.kind === 'layer', 60_000);
+    await waitFor('the engine to stream its first layer', () => api.analysisStatus(slow)?.progress?.event.kind === 'layerResult', 120_000);
     const starts = api.engine.startCount;
     await closeAllEditors();
     assert.equal(await analysis, 'cancelled');

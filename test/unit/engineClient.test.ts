@@ -110,6 +110,39 @@ describe('engine client with the real worker', () => {
     assert.equal(engine.isRunning, true);
   });
 
+  it('holds the next analysis after its first layer result until it is cancelled, then analyses again', async () => {
+    const { engine, log } = client();
+    assert.equal(await engine.request('holdNextAnalysisForTest', {}), null);
+    const controller = new AbortController();
+    let layerResults = 0;
+    const held = engine.request('analyze', analyzeParams, {
+      signal: controller.signal,
+      onProgress: (progress) => {
+        if (progress.event.kind === 'layerResult') {
+          layerResults++;
+          controller.abort();
+        }
+      },
+    });
+    assert.equal((await rejection(held)).code, 'cancelled');
+    assert.equal(layerResults, 1);
+    // The worker answers the next request only once the held run has let go of its thread, which
+    // only the shared cancel flag can make it do.
+    const report = await engine.request('analyze', analyzeParams);
+    const holdLines = log.lines.filter((line) => line.includes('holdNextAnalysisForTest'));
+    assert.deepEqual(holdLines.map((line) => line.replace(/:.*?: /, ': ')), [
+      'warn: the analysis is held after its first layer result until it is cancelled.',
+      'warn: the held analysis was cancelled.',
+    ]);
+    assert.equal(report.runs[0].layers.length, 2);
+    assert.equal(engine.startCount, 1);
+  });
+
+  it('refuses holdNextAnalysisForTest outside test mode', async () => {
+    const { engine } = client(false);
+    assert.equal((await rejection(engine.request('holdNextAnalysisForTest', {}))).code, 'unknownMethod');
+  });
+
   it('dispose rejects pending requests and every later one', async () => {
     const { engine } = client();
     const pending = engine.request('describeModel', { path: TINY });

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { formatUnsupported, normaliseGraph, requireNetwork } from '../../src/engine/normalise/normalise';
+import { transposeMatrix } from '../../src/engine/normalise/values';
 import type { Layer, Network } from '../../src/engine/network';
 import { OnnxError } from '../../src/onnx/onnxError';
 import { readModel, readModelFromBytes } from '../../src/onnx/reader';
@@ -295,6 +296,14 @@ describe('normaliseGraph: layer lists', () => {
     ]);
     assert.equal(result.network!.inputName, 'image');
   });
+});
+
+test('transposeMatrix: every entry moves to its mirrored place, across partial tiles', () => {
+  for (const [rows, cols] of [[1, 1], [3, 200], [70, 130], [64, 64]]) {
+    const source = Float32Array.from({ length: rows * cols }, (_v, i) => i);
+    const out = transposeMatrix(source, rows, cols);
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) assert.equal(out[c * rows + r], source[r * cols + c], `[${r}, ${c}] of ${rows}×${cols}`);
+  }
 });
 
 describe('normaliseGraph: unsupported nodes', () => {

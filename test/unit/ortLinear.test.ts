@@ -7,7 +7,7 @@ import { ConvOperator, convGeometry } from '../../src/engine/operators/conv';
 import { DenseOperator } from '../../src/engine/operators/dense';
 import type { LinearOperator } from '../../src/engine/operators/linearOperator';
 import { SeededRandom } from '../../src/engine/random';
-import { flippedConvPads, OrtLinearOperator, outputPadding } from '../../src/engine/runtime/ortLinear';
+import { flippedConvPads, OrtLinearOperator, outputPadding } from '../../bench/ortLinear';
 
 const random = new SeededRandom(5);
 

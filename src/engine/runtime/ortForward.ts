@@ -107,6 +107,11 @@ export function prepareForwardModel(bytes: Uint8Array, names: readonly string[],
   return { buffer: toBinary(ModelProtoSchema, proto), externalFolder: dirname(resolve(path)) };
 }
 
+/** The onnxruntime-node version that runs the forward passes. */
+export function ortVersion(): string {
+  return loadOrt().env.versions.node ?? 'unknown version';
+}
+
 /** Runs the model once on `input` and returns the named tensors (float32). */
 export async function ortForward(
   model: Uint8Array | string,
@@ -114,10 +119,22 @@ export async function ortForward(
   outputs: readonly string[],
   options: OrtForwardOptions = {},
 ): Promise<OrtForwardResult> {
+  return (await ortForwardAll(model, [input], outputs, options))[0];
+}
+
+/** Runs the model on each input in turn (one session) and returns the named tensors of each run. */
+export async function ortForwardAll(
+  model: Uint8Array | string,
+  inputs: readonly OrtInput[],
+  outputs: readonly string[],
+  options: OrtForwardOptions = {},
+): Promise<OrtForwardResult[]> {
   const file = typeof model === 'string' ? model : '<bytes>';
-  const expected = input.shape.reduce((a, b) => a * b, 1);
-  if (input.data.length !== expected) {
-    throw new Error(`input '${input.name}': ${input.data.length} values, shape [${input.shape.join(',')}] needs ${expected}`);
+  for (const input of inputs) {
+    const expected = input.shape.reduce((a, b) => a * b, 1);
+    if (input.data.length !== expected) {
+      throw new Error(`input '${input.name}': ${input.data.length} values, shape [${input.shape.join(',')}] needs ${expected}`);
+    }
   }
   const ort = loadOrt();
   // The file's bytes are only needed to build the graph-only copy: no reference is kept while the
@@ -139,18 +156,22 @@ export async function ortForward(
     throw new OnnxError(`onnxruntime cannot load the model: ${(cause as Error).message}`, { file });
   }
   try {
-    const feeds = { [input.name]: new ort.Tensor('float32', input.data, [...input.shape]) };
-    const fetched = await session.run(feeds, [...new Set(outputs)]);
-    const values = new Map<string, Float32Array>();
-    const dims = new Map<string, number[]>();
-    for (const name of outputs) {
-      const tensor = fetched[name];
-      if (!tensor) throw new OnnxError(`onnxruntime returned no value for tensor '${name}'`, { file });
-      if (tensor.type !== 'float32') throw new OnnxError(`tensor '${name}' is ${tensor.type}, expected float32`, { file });
-      values.set(name, tensor.data as Float32Array);
-      dims.set(name, tensor.dims.map(Number));
+    const results: OrtForwardResult[] = [];
+    for (const input of inputs) {
+      const feeds = { [input.name]: new ort.Tensor('float32', input.data, [...input.shape]) };
+      const fetched = await session.run(feeds, [...new Set(outputs)]);
+      const values = new Map<string, Float32Array>();
+      const dims = new Map<string, number[]>();
+      for (const name of outputs) {
+        const tensor = fetched[name];
+        if (!tensor) throw new OnnxError(`onnxruntime returned no value for tensor '${name}'`, { file });
+        if (tensor.type !== 'float32') throw new OnnxError(`tensor '${name}' is ${tensor.type}, expected float32`, { file });
+        values.set(name, tensor.data as Float32Array);
+        dims.set(name, tensor.dims.map(Number));
+      }
+      results.push({ values, dims });
     }
-    return { values, dims };
+    return results;
   } finally {
     await session.release();
   }

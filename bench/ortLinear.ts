@@ -42,10 +42,10 @@ import {
   TypeProto_TensorSchema,
   TypeProtoSchema,
   ValueInfoProtoSchema,
-} from '../../onnx/gen/onnx_pb';
-import type { AttributeProto, NodeProto, ValueInfoProto } from '../../onnx/gen/onnx_pb';
-import type { ConvParams, DenseParams, Shape } from '../network';
-import { convGeometry, type ConvGeometry } from '../operators/conv';
+} from '../src/onnx/gen/onnx_pb';
+import type { AttributeProto, NodeProto, ValueInfoProto } from '../src/onnx/gen/onnx_pb';
+import type { ConvParams, DenseParams, Shape } from '../src/engine/network';
+import { convGeometry, type ConvGeometry } from '../src/engine/operators/conv';
 
 type Ort = typeof import('onnxruntime-node');
 type Session = import('onnxruntime-node').InferenceSession;
