@@ -132,10 +132,32 @@ async function copyStatic() {
   await copyFile('media/main.css', 'dist/webview.css');
 }
 
-// The CLI as an npm package for CI (`npm run package:cli` packs it): the self-contained bundle, the
-// native kernels beside it where they were built (src/engine/native/kernels.ts looks in ./native), a
-// README and the licence, and no dependencies.
+// The CLI as an npm package for CI (`npm run package:cli` packs it): the bundle, the native kernels
+// beside it where they were built (src/engine/native/kernels.ts looks in ./native), a README and the
+// licence, and onnxruntime-node, which the bundle requires for the fidelity check, as a bundled
+// dependency: its JS and this platform's CPU binaries with onnxruntime-common, as in the .vsix, so the
+// tarball installs without a registry. Its package.json loses the install script and the installer's
+// own dependencies (they fetch optional CUDA libraries; nothing at run time needs them).
 const CLI_PACKAGE = 'dist/cli-package';
+
+async function copyMatching(from, to, keep) {
+  for (const file of (await readdir(from, { recursive: true })).filter(keep)) {
+    await mkdir(dirname(join(to, file)), { recursive: true });
+    await copyFile(join(from, file), join(to, file));
+  }
+}
+
+async function vendorOnnxruntime(target) {
+  const ortNode = JSON.parse(await readFile('node_modules/onnxruntime-node/package.json', 'utf8'));
+  const binaries = `bin/napi-v6/${process.platform}/${process.arch}/`;
+  await copyMatching('node_modules/onnxruntime-node', join(target, 'onnxruntime-node'), (file) => /^dist\/[^/]+\.js$/.test(file) || file.startsWith(binaries));
+  const { scripts: _scripts, devDependencies: _devDependencies, ...runtimeManifest } = ortNode;
+  runtimeManifest.dependencies = { 'onnxruntime-common': ortNode.dependencies['onnxruntime-common'] };
+  await writeFile(join(target, 'onnxruntime-node', 'package.json'), `${JSON.stringify(runtimeManifest, null, 2)}\n`);
+  await copyMatching('node_modules/onnxruntime-common', join(target, 'onnxruntime-common'), (file) => file === 'package.json' || /^dist\/cjs\/[^/]+\.(js|json)$/.test(file));
+  const common = JSON.parse(await readFile('node_modules/onnxruntime-common/package.json', 'utf8'));
+  return { 'onnxruntime-node': ortNode.version, 'onnxruntime-common': common.version };
+}
 
 async function writeCliPackage() {
   await chmod('dist/cli.js', 0o755);
@@ -150,6 +172,7 @@ async function writeCliPackage() {
     await copyFile(NATIVE_OUTPUT, join(CLI_PACKAGE, 'native', 'kernels.node'));
     files.push('native/kernels.node');
   }
+  const runtime = await vendorOnnxruntime(join(CLI_PACKAGE, 'node_modules'));
   const extension = JSON.parse(await readFile('package.json', 'utf8'));
   const manifest = {
     name: 'lipschitz-lens',
@@ -159,6 +182,11 @@ async function writeCliPackage() {
     keywords: extension.keywords,
     bin: { 'lipschitz-lens': 'cli.js' },
     files,
+    dependencies: runtime,
+    bundleDependencies: Object.keys(runtime),
+    // The bundled onnxruntime binaries are this build machine's.
+    os: [process.platform],
+    cpu: [process.arch],
     engines: { node: extension.engines.node },
   };
   await writeFile(join(CLI_PACKAGE, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
