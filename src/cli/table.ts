@@ -1,5 +1,5 @@
 // The CLI's readable output: one table per ε with the network totals under it.
-import { escapeControlCharacters as safe, formatNumber, tighteningRatio } from '../shared/format';
+import { escapeControlCharacters as safe, formatNumber, kernelsLabel, operatorWork, phaseTimes, tighteningRatio } from '../shared/format';
 import type { BoundReport } from '../shared/protocol';
 import type { Certificate, EngineStats, EpsilonRun } from '../shared/results';
 
@@ -107,19 +107,7 @@ export function formatReport(report: BoundReport): string {
   return out.join('\n');
 }
 
-/** One line on where the time went, e.g. "engine: native kernels (avx512, 2 threads), 1.4 s: …". */
+/** One line on where the time went, e.g. "engine: native kernels (avx512, 2 threads), 1.4 s (…); …". */
 export function engineLine(stats: EngineStats): string {
-  const p = stats.phases;
-  const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
-  const backend = stats.backend === 'native' ? `native kernels (${stats.isa ?? '?'}, ${stats.threads ?? '?'} threads)` : 'TypeScript operators';
-  const phases = [
-    ...(p.loadMs !== undefined ? [`load ${seconds(p.loadMs)}`] : []),
-    `forward ${seconds(p.forwardMs)}`,
-    ...(p.fidelityMs > 0 ? [`fidelity ${seconds(p.fidelityMs)}`] : []),
-    `row norms ${seconds(p.rowNormsMs)}`,
-    `spectral norms ${seconds(p.spectralMs)}`,
-    ...(p.lowerBoundMs > 0 ? [`lower bounds ${seconds(p.lowerBoundMs)}`] : []),
-    ...(p.radiusMs > 0 ? [`radius ${seconds(p.radiusMs)}`] : []),
-  ];
-  return `engine: ${backend}, ${seconds(p.totalMs + (p.loadMs ?? 0))} (${phases.join(', ')}); ${stats.operatorApplications.toLocaleString('en-US')} operator applications, ${(stats.multiplyAdds * 2e-9).toFixed(1)} GFLOP`;
+  return `engine: ${kernelsLabel(stats)}, ${phaseTimes(stats)}; ${operatorWork(stats)}`;
 }

@@ -136,10 +136,8 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
   const loadMs = performance.now() - loadStarted;
   const backend = options.backend ?? defaultBackend();
   // Said in the report, so a slow run on a machine without the kernels explains itself.
-  const backendNotes =
-    options.backend === undefined && backend === 'typescript'
-      ? [`The native kernels are not available (${nativeProblem()}): the TypeScript operators ran, tens of times slower.`]
-      : [];
+  const nativeUnavailable = options.backend === undefined && backend === 'typescript' ? nativeProblem() : '';
+  const backendNotes = nativeUnavailable ? [`The TypeScript operators ran, tens of times slower than the native kernels: ${nativeUnavailable}`] : [];
   if (backend === 'native' && options.threads !== undefined) requireNativeKernels().setThreads(options.threads);
   const spectralKey = JSON.stringify([
     request.modelPath, model.fileVersion, network.inputShape,
@@ -181,6 +179,6 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
         : []),
       ...(result.radius?.zeroBecause ? [`The certified robustness radius is 0: ${result.radius.zeroBecause}.`] : []),
     ],
-    ...(result.stats ? { stats: { ...result.stats, phases: { ...result.stats.phases, loadMs } } } : {}),
+    ...(result.stats ? { stats: { ...result.stats, ...(nativeUnavailable ? { nativeUnavailable } : {}), phases: { ...result.stats.phases, loadMs } } } : {}),
   };
 }

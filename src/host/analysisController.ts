@@ -9,6 +9,7 @@ import { CONTEXT_KEYS } from '../shared/ids';
 import type { AnalysisPhase, AnalysisTask, AnalyzeParams, BoundReport, SweepRange, WebviewMethods } from '../shared/protocol';
 import { isCancellation, RequestError, type RequestHandlers } from '../shared/rpc';
 import { expandSweep, type LensSettings } from '../shared/settings';
+import { analysisLogEntries } from './analysisLog';
 import type { EngineClient } from './engineClient';
 import type { ModelDocument, ResultCache } from './modelDocument';
 import type { Notifier } from './notifier';
@@ -209,6 +210,7 @@ export class AnalysisController {
       );
       succeed(report);
       this.log.info(`Analysis of ${document.fileName} ${what} done.`);
+      for (const entry of analysisLogEntries(params, report)) this.log[entry.level](entry.message);
       return 'done';
     } catch (error) {
       if (isCancellation(error)) {

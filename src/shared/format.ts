@@ -1,7 +1,7 @@
 // Number, size and progress formatting shared by the webview, the worker, the CLI and the report
 // writers, so all of them show the same digits and sentences.
 
-import type { ProgressEvent } from './results';
+import type { EngineStats, ProgressEvent } from './results';
 
 /**
  * C0 controls (ESC starts terminal escape sequences), DEL, C1 controls (CSI), the line separators and
@@ -74,4 +74,30 @@ export function progressMessage(event: ProgressEvent): string {
     case 'radius':
       return `Robustness radius: bisection step ${event.iteration}/${event.iterations}`;
   }
+}
+
+/** The operators that ran: "native kernels (avx512, 2 threads)" or "TypeScript operators". */
+export function kernelsLabel(stats: EngineStats): string {
+  return stats.backend === 'native' ? `native kernels (${stats.isa ?? '?'}, ${stats.threads ?? '?'} threads)` : 'TypeScript operators';
+}
+
+/** Wall time in all and by phase: "0.35 s (load 0.04 s, forward 0.07 s, fidelity 0.05 s, row norms 0.00 s, spectral norms 0.20 s)". */
+export function phaseTimes(stats: EngineStats): string {
+  const p = stats.phases;
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+  const phases = [
+    ...(p.loadMs !== undefined ? [`load ${seconds(p.loadMs)}`] : []),
+    `forward ${seconds(p.forwardMs)}`,
+    ...(p.fidelityMs > 0 ? [`fidelity ${seconds(p.fidelityMs)}`] : []),
+    `row norms ${seconds(p.rowNormsMs)}`,
+    `spectral norms ${seconds(p.spectralMs)}`,
+    ...(p.lowerBoundMs > 0 ? [`lower bounds ${seconds(p.lowerBoundMs)}`] : []),
+    ...(p.radiusMs > 0 ? [`radius ${seconds(p.radiusMs)}`] : []),
+  ];
+  return `${seconds(p.totalMs + (p.loadMs ?? 0))} (${phases.join(', ')})`;
+}
+
+/** "595 operator applications, 0.5 GFLOP". */
+export function operatorWork(stats: EngineStats): string {
+  return `${stats.operatorApplications.toLocaleString('en-US')} operator applications, ${(stats.multiplyAdds * 2e-9).toFixed(1)} GFLOP`;
 }
