@@ -628,6 +628,8 @@ export function formulaFor(layer: LayerResult): string {
     case 'avgPool':
     case 'globalAvgPool':
       return '‖A D‖ of the averaging operator (closed form when the windows are disjoint)';
+    case 'axisMap':
+      return '‖A D‖ of the per-axis linear map (slice, gather, reduction or resize; closed form when its rows or columns are disjoint)';
     case 'reshape':
       return '1: values unchanged, only the shape';
     case 'transpose':

@@ -12,6 +12,7 @@
 import { activate, globalSlope } from './activations';
 import { NETWORK_INPUT, type Activation, type LinearParams, type TensorRef } from './network';
 import { AvgPoolOperator } from './operators/avgPool';
+import { AxisMapOperator } from './operators/axisMap';
 import { applyAffine } from './operators/linearOperator';
 import { createAffineOperator } from './operators/registry';
 import { gatherPermuted } from './operators/transpose';
@@ -208,8 +209,14 @@ export const pureForward: ForwardProvider = (prepared, x0) => {
         break;
       case 'linearPool': {
         out = op.linear.apply(inputs[0]);
-        // Averaging weights are non-negative (|A| = A): a sum of the taps times a rounded 1/count.
-        const terms = op.linear instanceof AvgPoolOperator ? op.linear.geometry.kernelH * op.linear.geometry.kernelW + 1 : p.inSizes[0] / p.outSize + 1;
+        // Averaging weights are non-negative (|A| = A): a sum of the taps times a rounded 1/count; a
+        // per-axis map rounds once per applied factor (γ_a γ_b compose within γ_{a+b}, §18).
+        const terms =
+          op.linear instanceof AvgPoolOperator
+            ? op.linear.geometry.kernelH * op.linear.geometry.kernelW + 1
+            : op.linear instanceof AxisMapOperator
+              ? op.linear.roundingTerms
+              : p.inSizes[0] / p.outSize + 1;
         const g = gamma(terms);
         error = op.linear.apply(inputs[0].map((v, i) => inErrors[0][i] + g * Math.abs(v)));
         break;

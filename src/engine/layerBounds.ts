@@ -11,6 +11,8 @@
 // - Lone linear map (incl. average pooling): ‖A D‖; an output whose row of A D is zero cannot move.
 // - Max pooling:          sqrt(largest number of windows sharing a movable input) (see maxPool.ts).
 // - Transpose:            a permutation is an isometry: exactly 1, the mask permuted with the data.
+// - Per-axis linear maps (Slice, Gather, Reduce, Resize): exact when columns or rows are disjoint
+//                         (largest row / column norm), else ‖A D‖ certified (docs/derivations.md §18).
 // After an activation unit the output can move only where r_i > 0, which for ReLU is 1[ybar > 0] minus
 // the rows that cannot move at all.
 import type { Certificate, LayerResult, NeuronCounts } from '../shared/results';
@@ -19,6 +21,7 @@ import { throwIfCancelled, type CancelSignal } from './errors';
 import { tensorValue, type NominalValues } from './forward';
 import { NETWORK_INPUT, type Activation, type TensorRef } from './network';
 import { AvgPoolOperator, GlobalAvgPoolOperator } from './operators/avgPool';
+import { AxisMapOperator } from './operators/axisMap';
 import type { LinearOperator } from './operators/linearOperator';
 import { gatherPermuted } from './operators/transpose';
 import { concatenate, type PreparedLayer, type PreparedNetwork } from './prepared';
@@ -160,7 +163,9 @@ export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
       }
       case 'linearPool':
         if (op.linear instanceof GlobalAvgPoolOperator) outcome = globalAvgPool(op.linear, inputs[0]);
-        else if (op.linear instanceof AvgPoolOperator && op.linear.disjointWindows) outcome = orthogonalRows(op.linear, inputs[0], ctx.times);
+        else if ((op.linear instanceof AvgPoolOperator && op.linear.disjointWindows) || (op.linear instanceof AxisMapOperator && op.linear.columnsDisjoint)) {
+          outcome = orthogonalRows(op.linear, inputs[0], ctx.times);
+        } else if (op.linear instanceof AxisMapOperator && op.linear.singleEntryRows) outcome = orthogonalColumns(op.linear, inputs[0], ctx.times);
         else outcome = loneLinear(op.linear, inputs[0], options, conservativeNorm, ctx.times);
         break;
       case 'reshape':
@@ -363,6 +368,31 @@ function orthogonalRows(linear: LinearOperator, input: TensorState, times: Phase
   const local = largestRow(rowSq);
   const conservative = largestRow(timed(times, 'rowNormsMs', () => linear.rowNormsSquared(maskToVector(null, linear.inSize))));
   const detail = 'rows with disjoint supports are orthogonal: the norm is the largest row norm';
+  return {
+    local,
+    certificate: closedForm(local, detail),
+    conservative: { value: conservative, certificate: closedForm(conservative, detail) },
+    mask: Uint8Array.from(rowSq, (v) => (v > 0 ? 1 : 0)),
+  };
+}
+
+/**
+ * A linear map whose rows each hold one entry (nearest upsampling, gathers with repeated indices):
+ * (A D)ᵀ A D is diagonal with the squared column norms of the movable inputs, so ‖A D‖ = sqrt of the
+ * largest of them (docs/derivations.md §18).
+ */
+function orthogonalColumns(linear: AxisMapOperator, input: TensorState, times: PhaseTimes | undefined): LayerOutcome {
+  const columnSq = timed(times, 'rowNormsMs', () => linear.columnNormsSquared());
+  let local = 0;
+  let conservative = 0;
+  for (let j = 0; j < columnSq.length; j++) {
+    conservative = Math.max(conservative, columnSq[j]);
+    if (!input.mask || input.mask[j]) local = Math.max(local, columnSq[j]);
+  }
+  local = Math.sqrt(local);
+  conservative = Math.sqrt(conservative);
+  const rowSq = timed(times, 'rowNormsMs', () => linear.rowNormsSquared(maskToVector(input.mask, linear.inSize)));
+  const detail = 'one entry per row: the norm is the largest column norm over the movable inputs (sqrt of the most outputs reading one input)';
   return {
     local,
     certificate: closedForm(local, detail),

@@ -56,6 +56,18 @@ export interface PoolParams {
   dilations: readonly [number, number];
 }
 
+/** One term of a row of a per-axis matrix: weight · x[index] along that axis. */
+export interface AxisTerm {
+  index: number;
+  weight: number;
+}
+
+/** The matrix M_d of one axis of an 'axisMap' layer: rows[i] lists the terms of output index i. */
+export interface AxisMatrix {
+  inExtent: number;
+  rows: AxisTerm[][];
+}
+
 export type LayerOp =
   /** Affine map, optionally followed by an activation in the same unit (the paper's affine-ReLU function). */
   | { kind: 'affine'; linear: LinearParams; activation?: Activation }
@@ -73,7 +85,13 @@ export type LayerOp =
    */
   | { kind: 'transpose'; perm: number[] }
   /** axis indexes the batchless shapes (ONNX axis − 1 for an NCHW model with a batch axis). */
-  | { kind: 'concat'; axis: number };
+  | { kind: 'concat'; axis: number }
+  /**
+   * A linear map acting on each batchless axis separately, A = M_1 ⊗ … ⊗ M_r with weights ≥ 0 (Slice,
+   * Split, Gather with constant indices, ReduceMean/ReduceSum, Resize; docs/derivations.md §18). The
+   * output shape may differ from the per-axis extents by a reshape (Gather's scalar index, keepdims 0).
+   */
+  | { kind: 'axisMap'; axes: AxisMatrix[] };
 
 export interface Layer {
   /** Short label for tables: e.g. "conv1+relu". */

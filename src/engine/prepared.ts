@@ -3,6 +3,7 @@
 import { UnsupportedLayerError } from './errors';
 import { NETWORK_INPUT, type Activation, type Layer, type Network, type Shape, type TensorRef } from './network';
 import { AvgPoolOperator, GlobalAvgPoolOperator } from './operators/avgPool';
+import { AxisMapOperator } from './operators/axisMap';
 import { countedOperator, newCounters, type OperatorCounters } from './operators/countingOperator';
 import type { AffineOperator, LinearOperator } from './operators/linearOperator';
 import { MaxPool } from './operators/maxPool';
@@ -14,6 +15,7 @@ export type PreparedOp =
   | { kind: 'affine'; affine: AffineOperator }
   | { kind: 'activation' }
   | { kind: 'maxPool'; pool: MaxPool }
+  /** A bias-free linear map with weights ≥ 0: average pooling and the per-axis maps (axisMap.ts). */
   | { kind: 'linearPool'; linear: LinearOperator }
   | { kind: 'reshape' }
   | { kind: 'add' }
@@ -145,6 +147,10 @@ export function prepareNetwork(network: Network, backend: OperatorBackend = defa
       case 'globalAvgPool':
         single();
         op = { kind: 'linearPool', linear: new GlobalAvgPoolOperator(layer.inputShapes[0], layer.outputShape, name) };
+        break;
+      case 'axisMap':
+        single();
+        op = { kind: 'linearPool', linear: new AxisMapOperator(lop.axes, layer.inputShapes[0], layer.outputShape, name) };
         break;
       case 'reshape':
         single();

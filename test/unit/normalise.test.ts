@@ -312,7 +312,7 @@ describe('normaliseGraph: unsupported nodes', () => {
     nodes: [
       conv({ name: 'conv1', input: 'x', weight: 'w1', output: 'c1', pads: [1, 1, 1, 1] }),
       relu('c1', 'r1', 'relu1'),
-      node('Resize', ['r1', 'roi', 'scales'], ['u'], { mode: 'nearest' }, 'up1'),
+      node('Resize', ['r1', 'roi', 'scales'], ['u'], { mode: 'cubic' }, 'up1'),
       conv({ name: 'conv2', input: 'u', weight: 'w2', output: 'c2' }),
       node('Softplus', ['c2'], ['y'], undefined, 'sp'),
     ],
@@ -323,7 +323,7 @@ describe('normaliseGraph: unsupported nodes', () => {
     assert.equal(result.network, undefined);
     // conv2 reads the output of an unsupported node: it is not itself unsupported, only unreachable.
     assert.deepEqual(result.unsupported.map((u) => [u.opType, u.node]), [['Resize', 'up1'], ['Softplus', 'sp']]);
-    assert.match(result.unsupported[0].reason, /no analysis rule for Resize/);
+    assert.match(result.unsupported[0].reason, /mode 'cubic' has no analysis rule/);
     assert.equal(formatUnsupported(result.unsupported), "2 nodes are not supported: Resize 'up1', Softplus 'sp'");
     assert.deepEqual(result.supportedPrefix!.layers.map(summary), ['conv1+relu1 affine/conv+relu [2,4,4] <- -1']);
     assert.equal(result.supportedPrefix!.output, 0);

@@ -1,6 +1,6 @@
 // Builders of small analysis graphs for the engine tests, plus an independent naive forward pass
 // (direct index formulas, no engine code) used to evaluate f at sampled points.
-import { NETWORK_INPUT, type Activation, type Layer, type LayerOp, type Network, type Shape, type TensorRef } from '../../../src/engine/network';
+import { NETWORK_INPUT, type Activation, type AxisMatrix, type Layer, type LayerOp, type Network, type Shape, type TensorRef } from '../../../src/engine/network';
 import { SeededRandom } from '../../../src/engine/random';
 
 export function denseLayer(
@@ -165,6 +165,29 @@ function naiveTranspose(shape: Shape, perm: readonly number[], x: Float64Array):
   return y;
 }
 
+/** y[i_1..i_r] = Σ over every combination of the rows' terms of Π weights · x[j_1..j_r], term by term. */
+export function naiveAxisMap(shape: readonly number[], axes: readonly AxisMatrix[], x: Float64Array): Float64Array {
+  const outShape = axes.map((m) => m.rows.length);
+  const y = new Float64Array(outShape.reduce((a, b) => a * b, 1));
+  for (let k = 0; k < y.length; k++) {
+    const outIndex = new Array<number>(outShape.length);
+    let rest = k;
+    for (let d = outShape.length - 1; d >= 0; d--) {
+      outIndex[d] = rest % outShape[d];
+      rest = Math.floor(rest / outShape[d]);
+    }
+    const visit = (d: number, flat: number, weight: number): void => {
+      if (d === shape.length) {
+        y[k] += weight * x[flat];
+        return;
+      }
+      for (const term of axes[d].rows[outIndex[d]]) visit(d + 1, flat * shape[d] + term.index, weight * term.weight);
+    };
+    visit(0, 0, 1);
+  }
+  return y;
+}
+
 /** Values of every layer output at x, by direct formulas. */
 export function referenceForward(network: Network, x: Float64Array): Float64Array[] {
   const outs: Float64Array[] = [];
@@ -221,6 +244,9 @@ export function referenceForward(network: Network, x: Float64Array): Float64Arra
       }
       case 'transpose':
         y = naiveTranspose(layer.inputShapes[0], op.perm, ins[0]);
+        break;
+      case 'axisMap':
+        y = naiveAxisMap(layer.inputShapes[0], op.axes, ins[0]);
         break;
     }
     outs.push(y);
