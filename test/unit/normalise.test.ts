@@ -403,15 +403,15 @@ describe('normaliseGraph: unsupported nodes', () => {
     assert.deepEqual(second.network!.layers.map(summary), ['c affine/conv [2,4,4] <- -1']);
   });
 
-  test('a 1-D convolution, a custom-domain node and a non-zero Pad are unsupported with a reason', () => {
-    const oneD = normalise({
-      inputs: [{ name: 'x', shape: [1, 2, 8] }],
+  test('a 3-D convolution, a custom-domain node and a non-zero Pad are unsupported with a reason', () => {
+    const threeD = normalise({
+      inputs: [{ name: 'x', shape: [1, 2, 4, 4, 4] }],
       outputs: [{ name: 'y' }],
-      initializers: [randomTensor('w', [3, 2, 3], rng)],
-      nodes: [conv({ name: 'conv1d', input: 'x', weight: 'w', output: 'y' })],
+      initializers: [randomTensor('w', [3, 2, 3, 3, 3], rng)],
+      nodes: [conv({ name: 'conv3d', input: 'x', weight: 'w', output: 'y' })],
     });
-    assert.deepEqual(oneD.unsupported.map((u) => u.node), ['conv1d']);
-    assert.match(oneD.unsupported[0].reason, /1-D convolution.*only 2-D/);
+    assert.deepEqual(threeD.unsupported.map((u) => u.node), ['conv3d']);
+    assert.match(threeD.unsupported[0].reason, /3-D convolution.*only 1-D and 2-D/);
     const custom = normalise({
       inputs: [{ name: 'x', shape: [1, 4] }],
       outputs: [{ name: 'y' }],

@@ -87,7 +87,8 @@ function naiveLinear(layer: Layer, x: Float64Array): Float64Array {
   }
   const [, H, W] = layer.inputShapes[0];
   const [M, Cg, KH, KW] = p.weightShape;
-  const [, OH, OW] = layer.outputShape;
+  // A 1-D convolution declares its output [M, L] (its input is read as [C, 1, L]).
+  const [OH, OW] = layer.outputShape.length === 2 ? [1, layer.outputShape[1]] : [layer.outputShape[1], layer.outputShape[2]];
   const y = new Float64Array(M * OH * OW);
   for (let m = 0; m < M; m++) {
     const g = Math.floor(m / (M / p.group));
@@ -115,7 +116,8 @@ function naivePool(layer: Layer, x: Float64Array, mode: 'max' | 'avg'): Float64A
   const op = layer.op;
   if (op.kind !== 'maxPool' && op.kind !== 'avgPool') throw new Error('not a pool');
   const [C, H, W] = layer.inputShapes[0];
-  const [, OH, OW] = layer.outputShape;
+  // A 1-D convolution declares its output [M, L] (its input is read as [C, 1, L]).
+  const [OH, OW] = layer.outputShape.length === 2 ? [1, layer.outputShape[1]] : [layer.outputShape[1], layer.outputShape[2]];
   const y = new Float64Array(C * OH * OW);
   for (let c = 0; c < C; c++) {
     for (let oh = 0; oh < OH; oh++) {

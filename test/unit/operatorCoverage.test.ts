@@ -2,7 +2,8 @@
 // §18) and Max/Min against a constant (§17): the operator's contract (adjoint, row and column norms
 // against the materialised matrix, values against a term-by-term evaluation), the closed-form norms
 // against the exact certified norm and against hand-derived values, and the normaliser's layers against
-// onnxruntime on small models (shapes exact, values within 1e-4 relative).
+// onnxruntime on small models (shapes exact, values within 1e-4 relative); 1-D convolutions (§19)
+// against onnxruntime, and sampled points of their ball against the reported bounds.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -18,7 +19,7 @@ import { ortForward, tensorsNeeded } from '../../src/engine/runtime/ortForward';
 import { certifiedNorm, DEFAULT_SPECTRAL_OPTIONS } from '../../src/engine/spectral/certifiedNorm';
 import { readModelFromBytes } from '../../src/onnx/reader';
 import { buildModel, conv, mulberry32, node, randomTensor, relu, tensor, type ModelSpec, type NodeSpec, type TensorSpec } from '../fixtures/onnxBuilder';
-import { genericLayer, naiveAxisMap, randomArray } from './helpers/engineNetworks';
+import { genericLayer, naiveAxisMap, randomArray, referenceForward } from './helpers/engineNetworks';
 import { randomAxisMaps } from './helpers/engineRandomNetworks';
 
 const random = new SeededRandom(180);
@@ -183,7 +184,7 @@ function chain(nodes: NodeSpec[], initializers: TensorSpec[], opset: number, map
   };
 }
 
-async function assertMatchesRuntime(what: string, spec: ModelSpec, expectedKinds: string[]): Promise<void> {
+async function assertMatchesRuntime(what: string, spec: ModelSpec, expectedKinds: string[]): Promise<Network> {
   const bytes = buildModel(spec);
   const result = normaliseGraph(readModelFromBytes(bytes, { path: `${what}.onnx` }));
   assert.deepEqual(result.unsupported, [], `${what}: every node is supported`);
@@ -191,8 +192,8 @@ async function assertMatchesRuntime(what: string, spec: ModelSpec, expectedKinds
   const kinds = network.layers.map((l) => (l.op.kind === 'activation' ? `activation/${l.op.activation.kind}` : l.op.kind));
   for (const kind of expectedKinds) assert.ok(kinds.includes(kind), `${what}: layers ${kinds.join(', ')} lack ${kind}`);
   const rng = mulberry32(5);
-  const x0 = Float32Array.from({ length: 60 }, () => rng() * 2 - 1);
-  const ort = await ortForward(bytes, { name: 'x', shape: [1, 2, 5, 6], data: x0 }, tensorsNeeded(network), { intraOpNumThreads: 1 });
+  const x0 = Float32Array.from({ length: network.inputShape.reduce((a, b) => a * b, 1) }, () => rng() * 2 - 1);
+  const ort = await ortForward(bytes, { name: 'x', shape: [1, ...network.inputShape], data: x0 }, tensorsNeeded(network), { intraOpNumThreads: 1 });
   const pure = pureForward(prepareNetwork(network), Float64Array.from(x0));
   if (pure instanceof Promise) throw new Error('pure forward must be synchronous');
   network.layers.forEach((layer, i) => {
@@ -206,6 +207,7 @@ async function assertMatchesRuntime(what: string, spec: ModelSpec, expectedKinds
     });
     assert.ok(diff <= RELATIVE_TOLERANCE * scale, `${what} ${layer.label}: max |Δ| ${diff} at scale ${scale}`);
   });
+  return network;
 }
 
 const int64 = (name: string, values: number[], dims = [values.length]): TensorSpec => tensor(name, dims, values, { dataType: 'INT64' });
@@ -268,6 +270,54 @@ describe('per-axis linear maps: the normaliser against onnxruntime', () => {
       assert.equal(result.network, undefined, what);
       assert.equal(result.unsupported.length, 1, what);
       assert.match(result.unsupported[0].reason, reason, what);
+    }
+  });
+});
+
+describe('1-D convolution', () => {
+  it('is a 2-D convolution over a height-1 input: strides, asymmetric pads, dilations and groups match onnxruntime; sampled points respect the bounds', async () => {
+    const rng = mulberry32(19);
+    const network = await assertMatchesRuntime('conv1d', {
+      inputs: [{ name: 'x', shape: [1, 2, 12] }],
+      outputs: [{ name: 'y' }],
+      opset: 13,
+      initializers: [randomTensor('w1', [3, 2, 3], rng), randomTensor('b1', [3], rng), randomTensor('w2', [3, 1, 2], rng), tensor('floor', [], [-0.2]), randomTensor('fc', [18, 2], rng)],
+      nodes: [
+        node('Conv', ['x', 'w1', 'b1'], ['c1'], { strides: [2], pads: [1, 2] }, 'conv1'),
+        relu('c1', 'r1', 'relu1'),
+        node('Conv', ['r1', 'w2'], ['c2'], { group: 3, dilations: [2], pads: [0, 1] }, 'depthwise'),
+        node('Max', ['c2', 'floor'], ['m'], undefined, 'floor'),
+        node('Flatten', ['m'], ['f'], { axis: 1 }, 'flatten'),
+        node('MatMul', ['f', 'fc'], ['y'], undefined, 'fc'),
+      ],
+    }, ['affine', 'activation/clip']);
+    const conv1 = network.layers[0].op;
+    assert.ok(conv1.kind === 'affine' && conv1.linear.kind === 'conv');
+    assert.deepEqual([conv1.linear.weightShape, conv1.linear.strides, conv1.linear.pads], [[3, 2, 1, 3], [1, 2], [0, 1, 0, 2]]);
+    // Sampled points of the ε-ball never move a layer's output by more than its bound times its input's move.
+    const prepared = prepareNetwork(network);
+    const x0 = gaussianVector(prepared.inputSize);
+    const nominal = pureForward(prepared, x0);
+    if (nominal instanceof Promise) throw new Error('pure forward must be synchronous');
+    for (const epsilon of [1e-3, 0.1, 1]) {
+      const result = runEpsilon({ prepared, x0, nominal, spectralCache: new Map(), spectral: DEFAULT_SPECTRAL_OPTIONS }, epsilon);
+      const base = referenceForward(network, x0);
+      for (let s = 0; s < 200; s++) {
+        const direction = gaussianVector(x0.length);
+        const norm = Math.sqrt(dot(direction, direction));
+        const radius = epsilon * random.uniform();
+        const x = x0.map((v, i) => v + (radius * direction[i]) / norm);
+        const values = referenceForward(network, x);
+        network.layers.forEach((layer, k) => {
+          const before = layer.inputs[0] === NETWORK_INPUT ? x0 : base[layer.inputs[0]];
+          const after = layer.inputs[0] === NETWORK_INPUT ? x : values[layer.inputs[0]];
+          const moveIn = Math.hypot(...after.map((v, i) => v - before[i]));
+          const moveOut = Math.hypot(...values[k].map((v, i) => v - base[k][i]));
+          assert.ok(moveOut <= result.layers[k].localBound * moveIn * (1 + 1e-9) + 1e-12, `${layer.label} at ε=${epsilon}: ${moveOut} > ${result.layers[k].localBound} · ${moveIn}`);
+        });
+        const moved = Math.hypot(...values[network.output].map((v, i) => v - base[network.output][i]));
+        assert.ok(moved <= result.localBound * radius * (1 + 1e-9) + 1e-12, `network at ε=${epsilon}`);
+      }
     }
   });
 });
