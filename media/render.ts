@@ -638,6 +638,8 @@ export function formulaFor(layer: LayerResult): string {
       return 'ratio of radii: (Σ ε of the summed inputs) / ε in; a composition rule, not a Lipschitz constant';
     case 'concat':
       return 'ratio of radii: √(Σ ε² of the parts) / ε in; a composition rule, not a Lipschitz constant';
+    case 'mul':
+      return 'ratio of radii: ((β + ε_b) ε_a + α ε_b) / ε in for the product a ⊙ b (β: largest |b|, α: largest norm of a over one b entry); depends on ε, a composition rule';
     default:
       return `max_i r_i: the largest ${layer.kind} slope bound over each coordinate's interval [x_i − ε, x_i + ε]`;
   }

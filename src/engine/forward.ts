@@ -24,8 +24,8 @@ export interface NominalValues {
   /** Affine output before the activation, for affine layers; null elsewhere. */
   preActivations: (Float64Array | null)[];
   /**
-   * A bound on |provided − exact| for every pre-activation of an activation unit and every input of a
-   * lone activation (e.g. from a float32 runtime, or the pure pass's own float64 rounding). The slope
+   * A bound on |provided − exact| for every pre-activation of an activation unit, every input of a
+   * lone activation and every factor of a product (e.g. from a float32 runtime, or the pure pass's own float64 rounding). The slope
    * bounds then hold for every nominal value within it. 0 or absent: the values are exact.
    */
   absoluteError?: number;
@@ -234,6 +234,23 @@ export const pureForward: ForwardProvider = (prepared, x0) => {
         inputs.forEach((input, k) => {
           for (let i = 0; i < error.length; i++) error[i] += inErrors[k][i] + g * Math.abs(input[i]);
         });
+        break;
+      }
+      case 'mul': {
+        // |â b̂ − a* b*| ≤ |â| e_b + |b̂| e_a + e_a e_b, plus the product's own rounding (§20).
+        const [a, b] = inputs;
+        const [ea, eb] = inErrors;
+        p.layer.inputs.forEach((ref, k) => {
+          if (ref !== NETWORK_INPUT) record(inErrors[k]);
+        });
+        out = new Float64Array(p.outSize);
+        error = new Float64Array(p.outSize);
+        const g = gamma(2);
+        for (let i = 0; i < out.length; i++) {
+          const j = op.source[i];
+          out[i] = a[i] * b[j];
+          error[i] = Math.abs(a[i]) * eb[j] + Math.abs(b[j]) * ea[i] + ea[i] * eb[j] + g * Math.abs(out[i]);
+        }
         break;
       }
       case 'concat':

@@ -91,7 +91,12 @@ export type LayerOp =
    * Split, Gather with constant indices, ReduceMean/ReduceSum, Resize; docs/derivations.md §18). The
    * output shape may differ from the per-axis extents by a reshape (Gather's scalar index, keepdims 0).
    */
-  | { kind: 'axisMap'; axes: AxisMatrix[] };
+  | { kind: 'axisMap'; axes: AxisMatrix[] }
+  /**
+   * y = a ⊙ B b for two computed tensors (inputs [a, b]): b has a's rank and each of its extents is
+   * a's or 1, B replicates it (docs/derivations.md §20). Squeeze-excitation gates, x · gate(x).
+   */
+  | { kind: 'mul' };
 
 export interface Layer {
   /** Short label for tables: e.g. "conv1+relu". */

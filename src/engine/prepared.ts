@@ -21,7 +21,9 @@ export type PreparedOp =
   | { kind: 'add' }
   | { kind: 'concat'; outer: number; blocks: number[] }
   /** out[k] = in[source[k]]. */
-  | { kind: 'transpose'; source: Int32Array };
+  | { kind: 'transpose'; source: Int32Array }
+  /** out[k] = a[k] · b[source[k]] (b broadcast to a's shape). */
+  | { kind: 'mul'; source: Int32Array };
 
 export interface PreparedLayer {
   layer: Layer;
@@ -166,6 +168,15 @@ export function prepareNetwork(network: Network, backend: OperatorBackend = defa
         op = { kind: 'transpose', source };
         break;
       }
+      case 'mul': {
+        const [aShape, bShape] = layer.inputShapes;
+        const fits = layer.inputs.length === 2 && bShape.length === aShape.length && bShape.every((d, i) => d === aShape[i] || d === 1);
+        if (!fits || sizeOf(aShape) !== outSize) {
+          throw new Error(`${name}: a product needs b [${bShape?.join(', ')}] broadcasting to a [${aShape.join(', ')}] = the output [${layer.outputShape.join(', ')}]`);
+        }
+        op = { kind: 'mul', source: broadcastSource(aShape, bShape) };
+        break;
+      }
       case 'add':
         if (inSizes.length < 2 || inSizes.some((s) => s !== outSize)) {
           throw new UnsupportedLayerError(layer.nodes, 'Add needs two or more inputs of the output shape (no broadcasting)');
@@ -192,6 +203,25 @@ export function prepareNetwork(network: Network, backend: OperatorBackend = defa
   });
   sizeOfRef(network.output, 'network output');
   return { network, backend, counters, inputSize, layers };
+}
+
+/** For each C-order index of shape `to`, the index of the value of `from` (same rank, extents equal or 1) it replicates. */
+export function broadcastSource(to: Shape, from: Shape): Int32Array {
+  const size = sizeOf(to);
+  const source = new Int32Array(size);
+  const strides = new Array<number>(from.length);
+  for (let d = from.length - 1, s = 1; d >= 0; s *= from[d], d--) strides[d] = from[d] === 1 ? 0 : s;
+  const index = new Array<number>(to.length).fill(0);
+  for (let k = 0; k < size; k++) {
+    let at = 0;
+    for (let d = 0; d < to.length; d++) at += index[d] * strides[d];
+    source[k] = at;
+    for (let d = to.length - 1; d >= 0; d--) {
+      if (++index[d] < to[d]) break;
+      index[d] = 0;
+    }
+  }
+  return source;
 }
 
 /** Concatenation in C order along the prepared axis: for each outer index, each input's block in turn. */

@@ -274,6 +274,41 @@ describe('per-axis linear maps: the normaliser against onnxruntime', () => {
   });
 });
 
+describe('products of two computed tensors', () => {
+  it('x ⊙ x at x0 = 3, ε = 0.5: ε_y = 3.5 · 0.5 + 3 · 0.5 = 3.25 = max |x² − 9| over the ball (exact)', () => {
+    const network: Network = { inputName: 'x', inputShape: [1], layers: [genericLayer('square', { kind: 'mul' }, [NETWORK_INPUT, NETWORK_INPUT], [[1], [1]], [1])], output: 0 };
+    const prepared = prepareNetwork(network);
+    const x0 = Float64Array.of(3);
+    const nominal = pureForward(prepared, x0);
+    if (nominal instanceof Promise) throw new Error('pure forward must be synchronous');
+    const result = runEpsilon({ prepared, x0, nominal, spectralCache: new Map(), spectral: DEFAULT_SPECTRAL_OPTIONS }, 0.5);
+    assert.ok(Math.abs(result.layers[0].epsilonOut - 3.25) <= 1e-11, `${result.layers[0].epsilonOut}`);
+    assert.ok(Math.abs(result.localBound - 6.5) <= 1e-10, `${result.localBound}`);
+    // Reached at x = 3.5: (12.25 − 9) / 0.5.
+    assert.ok(Math.abs((3.5 * 3.5 - 9) / 0.5 - result.localBound) <= 1e-10);
+  });
+
+  it('the normaliser makes a squeeze-excitation Mul a product layer (either input order) that matches onnxruntime', async () => {
+    for (const order of [['r', 'gate'], ['gate', 'r']]) {
+      const rng = mulberry32(23);
+      const network = await assertMatchesRuntime(`se-${order[0]}`, chain([
+        node('GlobalAveragePool', ['r'], ['pooled'], undefined, 'squeeze'),
+        node('Conv', ['pooled', 'wg'], ['g'], undefined, 'excite'),
+        node('HardSigmoid', ['g'], ['gate'], { alpha: { f: 0.2 }, beta: { f: 0.5 } }, 'gate'),
+        node('Mul', order, ['m'], undefined, 'scale'),
+      ], [randomTensor('wg', [2, 2, 1, 1], rng)], 13, 60), ['mul']);
+      const product = network.layers.find((l) => l.op.kind === 'mul')!;
+      assert.deepEqual(product.inputShapes, [[2, 5, 6], [2, 1, 1]]);
+    }
+    const both = normaliseGraph(readModelFromBytes(buildModel(chain([
+      node('ReduceMean', ['r'], ['rows'], { axes: [2], keepdims: 1 }, 'rows'),
+      node('ReduceMean', ['r'], ['cols'], { axes: [3], keepdims: 1 }, 'cols'),
+      node('Mul', ['rows', 'cols'], ['m'], undefined, 'outer'),
+    ], [], 13, 60))));
+    assert.match(both.unsupported[0].reason, /one factor broadcasts to the other/);
+  });
+});
+
 describe('1-D convolution', () => {
   it('is a 2-D convolution over a height-1 input: strides, asymmetric pads, dilations and groups match onnxruntime; sampled points respect the bounds', async () => {
     const rng = mulberry32(19);

@@ -250,6 +250,23 @@ export function referenceForward(network: Network, x: Float64Array): Float64Arra
       case 'axisMap':
         y = naiveAxisMap(layer.inputShapes[0], op.axes, ins[0]);
         break;
+      case 'mul': {
+        // b broadcast to a's shape by multi-index, independently of prepared.ts.
+        const [aShape, bShape] = layer.inputShapes;
+        y = ins[0].map((v, k) => {
+          let rest = k;
+          let at = 0;
+          let stride = 1;
+          for (let d = aShape.length - 1; d >= 0; d--) {
+            const index = rest % aShape[d];
+            rest = Math.floor(rest / aShape[d]);
+            if (bShape[d] !== 1) at += index * stride;
+            stride *= bShape[d];
+          }
+          return v * ins[1][at];
+        });
+        break;
+      }
     }
     outs.push(y);
   }

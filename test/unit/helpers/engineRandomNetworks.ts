@@ -115,6 +115,10 @@ class Builder {
     return this.push(genericLayer(`concat${this.layers.length}`, { kind: 'concat', axis: 0 }, [a, b], [this.shape(a), this.shape(b)], [ca + cb, ...rest]));
   }
 
+  mul(a: TensorRef, b: TensorRef): TensorRef {
+    return this.push(genericLayer(`mul${this.layers.length}`, { kind: 'mul' }, [a, b], [this.shape(a), this.shape(b)], this.shape(a)));
+  }
+
   axisMap(input: TensorRef, axes: AxisMatrix[]): TensorRef {
     const shape = this.shape(input);
     return this.push(genericLayer(`axisMap${this.layers.length}`, { kind: 'axisMap', axes }, [input], [shape], axes.map((m) => m.rows.length)));
@@ -265,4 +269,21 @@ export function randomAxisMapNetwork(random: SeededRandom): RandomNetwork & { ki
   const c = random.between(-0.5, 0.5);
   const clipped = b.activation(mapped, random.uniform() < 0.5 ? { kind: 'clip', min: c, max: Infinity } : { kind: 'clip', min: -Infinity, max: c });
   return { kind, network: b.network(b.dense(b.flatten(clipped), 2 + random.int(3))) };
+}
+
+/**
+ * Products of two computed tensors: a squeeze-excitation block (conv → global average pool → 1×1 conv
+ * with a gate or another activation → a ⊙ gate broadcast over H, W) and a same-shape x ⊙ σ(x), then dense.
+ */
+export function randomProductNetwork(random: SeededRandom): RandomNetwork {
+  const c = 2 + random.int(2);
+  const b = new Builder(random, [2, 2 + random.int(3), 2 + random.int(3)]);
+  const same: [number, number, number, number] = [1, 1, 1, 1];
+  const a = b.conv(NETWORK_INPUT, c, [3, 3], [1, 1], same, [1, 1], 1, randomActivation(random));
+  const pooled = b.globalAvgPool(a);
+  const gate = b.conv(pooled, c, [1, 1], [1, 1], [0, 0, 0, 0], [1, 1], 1, random.uniform() < 0.7 ? pick(random, [{ kind: 'hardSigmoid', alpha: 0.2, beta: 0.5 }, { kind: 'sigmoid' }] as Activation[]) : randomActivation(random));
+  const excited = b.mul(a, gate);
+  const squashed = b.activation(excited, pick(random, [{ kind: 'tanh' }, { kind: 'relu' }, { kind: 'sigmoid' }] as Activation[]));
+  const product = random.uniform() < 0.5 ? b.mul(excited, squashed) : b.mul(squashed, squashed);
+  return { network: b.network(b.dense(b.flatten(product), 2 + random.int(3))) };
 }
