@@ -620,6 +620,7 @@ export function formulaFor(layer: LayerResult): string {
   }
   switch (layer.kind) {
     case 'conv':
+    case 'convTranspose':
     case 'dense':
     case 'channelAffine':
       return `‖A D‖: the lone ${layer.kind} map A, columns restricted to inputs that can move (D)`;

@@ -64,6 +64,7 @@ function absoluteLinear(params: LinearParams): LinearParams {
   const abs = (v: Float32Array) => v.map(Math.abs);
   switch (params.kind) {
     case 'conv':
+    case 'convTranspose':
     case 'dense':
       return { ...params, weight: abs(params.weight), ...(params.bias ? { bias: abs(params.bias) } : {}) };
     case 'channelAffine':
@@ -77,6 +78,11 @@ function innerLength(params: LinearParams): number {
     case 'conv': {
       const [, perGroupIn, kh, kw] = params.weightShape;
       return perGroupIn * kh * kw + 1;
+    }
+    case 'convTranspose': {
+      // Each output sums at most (C/g)·kH·kW products (a strided transpose fewer).
+      const [inChannels, , kh, kw] = params.weightShape;
+      return (inChannels / params.group) * kh * kw + 1;
     }
     case 'dense':
       return params.inFeatures + 1;

@@ -20,6 +20,25 @@ export interface ConvParams {
   group: number;
 }
 
+/**
+ * ONNX ConvTranspose: the adjoint of the convolution with this weight read as a conv weight
+ * (docs/derivations.md §21). Output extent per axis: s (n − 1) + outputPadding + (k − 1) d + 1 − pads.
+ */
+export interface ConvTransposeParams {
+  kind: 'convTranspose';
+  /** ONNX layout [inChannels, outChannels / group, kernelH, kernelW], C order. */
+  weight: Float32Array;
+  weightShape: readonly [number, number, number, number];
+  /** Per output channel (outChannels values). */
+  bias?: Float32Array;
+  strides: readonly [number, number];
+  /** [top, left, bottom, right] */
+  pads: readonly [number, number, number, number];
+  dilations: readonly [number, number];
+  group: number;
+  outputPadding: readonly [number, number];
+}
+
 export interface DenseParams {
   kind: 'dense';
   /** [outFeatures, inFeatures], C order: y = W x + b. */
@@ -36,7 +55,7 @@ export interface ChannelAffineParams {
   shift: Float32Array;
 }
 
-export type LinearParams = ConvParams | DenseParams | ChannelAffineParams;
+export type LinearParams = ConvParams | ConvTransposeParams | DenseParams | ChannelAffineParams;
 
 export type Activation =
   | { kind: 'relu' }

@@ -80,11 +80,14 @@ function checkActivation(activation: Activation, layer: Layer): void {
 }
 
 /** Multiply-adds of one application of an affine layer's linear map. */
-function multiplyAddsOf(params: Layer['op'] & { kind: 'affine' }, outSize: number): number {
+function multiplyAddsOf(params: Layer['op'] & { kind: 'affine' }, inSize: number, outSize: number): number {
   const linear = params.linear;
   switch (linear.kind) {
     case 'conv':
       return outSize * linear.weightShape[1] * linear.weightShape[2] * linear.weightShape[3];
+    case 'convTranspose':
+      // One product per (input value, output channel of its group, kernel tap).
+      return inSize * linear.weightShape[1] * linear.weightShape[2] * linear.weightShape[3];
     case 'dense':
       return linear.outFeatures * linear.inFeatures;
     case 'channelAffine':
@@ -128,7 +131,7 @@ export function prepareNetwork(network: Network, backend: OperatorBackend = defa
         if (lop.activation) checkActivation(lop.activation, layer);
         const built = createAffineOperator(lop.linear, layer.inputShapes[0], name, backend);
         expectOut(built.linear.outSize);
-        const affine = { linear: countedOperator(built.linear, multiplyAddsOf(lop, built.linear.outSize), counters), bias: built.bias };
+        const affine = { linear: countedOperator(built.linear, multiplyAddsOf(lop, built.linear.inSize, built.linear.outSize), counters), bias: built.bias };
         op = { kind: 'affine', affine };
         break;
       }

@@ -9,10 +9,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pureForward } from '../../src/engine/forward';
 import { runEpsilon } from '../../src/engine/layerBounds';
-import { NETWORK_INPUT, type AxisMatrix, type Network, type Shape } from '../../src/engine/network';
+import { NETWORK_INPUT, type AxisMatrix, type ConvTransposeParams, type Network, type Shape } from '../../src/engine/network';
 import { identityAxis, reduceAxis, resizeAxis } from '../../src/engine/normalise/axisMatrices';
 import { normaliseGraph } from '../../src/engine/normalise/normalise';
 import { AxisMapOperator } from '../../src/engine/operators/axisMap';
+import { convTransposeOutput, createConvTranspose } from '../../src/engine/operators/convTranspose';
+import type { LinearOperator } from '../../src/engine/operators/linearOperator';
 import { prepareNetwork } from '../../src/engine/prepared';
 import { SeededRandom } from '../../src/engine/random';
 import { ortForward, tensorsNeeded } from '../../src/engine/runtime/ortForward';
@@ -274,6 +276,37 @@ describe('per-axis linear maps: the normaliser against onnxruntime', () => {
   });
 });
 
+
+/** Sampled points of the ε-ball never move a layer's output by more than its bound times its input's move, nor the network's. */
+function assertSampledSound(network: Network): void {
+  const prepared = prepareNetwork(network);
+  const x0 = gaussianVector(prepared.inputSize);
+  const nominal = pureForward(prepared, x0);
+  if (nominal instanceof Promise) throw new Error('pure forward must be synchronous');
+  for (const epsilon of [1e-3, 0.1, 1]) {
+    const result = runEpsilon({ prepared, x0, nominal, spectralCache: new Map(), spectral: DEFAULT_SPECTRAL_OPTIONS }, epsilon);
+    const base = referenceForward(network, x0);
+    for (let s = 0; s < 200; s++) {
+      const direction = gaussianVector(x0.length);
+      const norm = Math.sqrt(dot(direction, direction));
+      const radius = epsilon * random.uniform();
+      const x = x0.map((v, i) => v + (radius * direction[i]) / norm);
+      const values = referenceForward(network, x);
+      network.layers.forEach((layer, k) => {
+        if (layer.inputs.length !== 1) return;
+        const before = layer.inputs[0] === NETWORK_INPUT ? x0 : base[layer.inputs[0]];
+        const after = layer.inputs[0] === NETWORK_INPUT ? x : values[layer.inputs[0]];
+        const moveIn = Math.hypot(...after.map((v, i) => v - before[i]));
+        const moveOut = Math.hypot(...values[k].map((v, i) => v - base[k][i]));
+        assert.ok(moveOut <= result.layers[k].localBound * moveIn * (1 + 1e-9) + 1e-12, `${layer.label} at ε=${epsilon}: ${moveOut} > ${result.layers[k].localBound} · ${moveIn}`);
+        assert.ok(moveOut <= result.layers[k].epsilonOut * (1 + 1e-9) + 1e-12, `${layer.label} at ε=${epsilon}: moved ${moveOut} > radius ${result.layers[k].epsilonOut}`);
+      });
+      const moved = Math.hypot(...values[network.output].map((v, i) => v - base[network.output][i]));
+      assert.ok(moved <= result.localBound * radius * (1 + 1e-9) + 1e-12, `network at ε=${epsilon}`);
+    }
+  }
+}
+
 describe('products of two computed tensors', () => {
   it('x ⊙ x at x0 = 3, ε = 0.5: ε_y = 3.5 · 0.5 + 3 · 0.5 = 3.25 = max |x² − 9| over the ball (exact)', () => {
     const network: Network = { inputName: 'x', inputShape: [1], layers: [genericLayer('square', { kind: 'mul' }, [NETWORK_INPUT, NETWORK_INPUT], [[1], [1]], [1])], output: 0 };
@@ -329,30 +362,63 @@ describe('1-D convolution', () => {
     const conv1 = network.layers[0].op;
     assert.ok(conv1.kind === 'affine' && conv1.linear.kind === 'conv');
     assert.deepEqual([conv1.linear.weightShape, conv1.linear.strides, conv1.linear.pads], [[3, 2, 1, 3], [1, 2], [0, 1, 0, 2]]);
-    // Sampled points of the ε-ball never move a layer's output by more than its bound times its input's move.
-    const prepared = prepareNetwork(network);
-    const x0 = gaussianVector(prepared.inputSize);
-    const nominal = pureForward(prepared, x0);
-    if (nominal instanceof Promise) throw new Error('pure forward must be synchronous');
-    for (const epsilon of [1e-3, 0.1, 1]) {
-      const result = runEpsilon({ prepared, x0, nominal, spectralCache: new Map(), spectral: DEFAULT_SPECTRAL_OPTIONS }, epsilon);
-      const base = referenceForward(network, x0);
-      for (let s = 0; s < 200; s++) {
-        const direction = gaussianVector(x0.length);
-        const norm = Math.sqrt(dot(direction, direction));
-        const radius = epsilon * random.uniform();
-        const x = x0.map((v, i) => v + (radius * direction[i]) / norm);
-        const values = referenceForward(network, x);
-        network.layers.forEach((layer, k) => {
-          const before = layer.inputs[0] === NETWORK_INPUT ? x0 : base[layer.inputs[0]];
-          const after = layer.inputs[0] === NETWORK_INPUT ? x : values[layer.inputs[0]];
-          const moveIn = Math.hypot(...after.map((v, i) => v - before[i]));
-          const moveOut = Math.hypot(...values[k].map((v, i) => v - base[k][i]));
-          assert.ok(moveOut <= result.layers[k].localBound * moveIn * (1 + 1e-9) + 1e-12, `${layer.label} at ε=${epsilon}: ${moveOut} > ${result.layers[k].localBound} · ${moveIn}`);
-        });
-        const moved = Math.hypot(...values[network.output].map((v, i) => v - base[network.output][i]));
-        assert.ok(moved <= result.localBound * radius * (1 + 1e-9) + 1e-12, `network at ε=${epsilon}`);
+    assertSampledSound(network);
+  });
+});
+
+describe('ConvTranspose', () => {
+  const params = (): ConvTransposeParams => ({
+    kind: 'convTranspose',
+    weight: randomArray(random, 4 * 3 * 3 * 2),
+    weightShape: [4, 3, 3, 2],
+    strides: [2, 3],
+    pads: [1, 0, 0, 1],
+    dilations: [1, 2],
+    group: 2,
+    outputPadding: [1, 2],
+  });
+
+  it('is the adjoint of its convolution: ⟨Ax, y⟩ = ⟨x, Aᵀy⟩, row norms from the materialised matrix, the Gram products, both backends alike', () => {
+    const p = params();
+    const shape = [4, 3, 4];
+    const reference = createConvTranspose(p, shape, 'ct').linear;
+    // The prepared layer runs on the default backend (the native kernels when built), counted.
+    const prepared = prepareNetwork({ inputName: 'x', inputShape: shape, layers: [genericLayer('ct', { kind: 'affine', linear: p }, [NETWORK_INPUT], [shape], [6, ...convTransposeOutput(p, shape)])], output: 0 });
+    const preparedOp = prepared.layers[0].op;
+    if (preparedOp.kind !== 'affine') throw new Error('a conv-transpose prepares as an affine layer');
+    const operators: LinearOperator[] = [reference, preparedOp.affine.linear];
+    assert.deepEqual(convTransposeOutput(p, shape), [2 * 2 + 1 + 2 + 1 - 1, 3 * 3 + 2 + 2 + 1 - 1]);
+    const columns = Array.from({ length: reference.inSize }, (_, j) => reference.apply(Float64Array.from({ length: reference.inSize }, (_v, k) => (k === j ? 1 : 0))));
+    for (const op of operators) {
+      const x = gaussianVector(op.inSize);
+      const y = gaussianVector(op.outSize);
+      assert.ok(Math.abs(dot(op.apply(x), y) - dot(x, op.applyTranspose(y))) <= 1e-11 * (1 + Math.abs(dot(op.apply(x), y))));
+      op.apply(x).forEach((v, i) => assert.ok(Math.abs(v - columns.reduce((s, column, j) => s + column[i] * x[j], 0)) <= 1e-12 * (1 + Math.abs(v))));
+      const mask = Float64Array.from({ length: op.inSize }, () => (random.uniform() < 0.6 ? 1 : 0));
+      const rowSq = op.rowNormsSquared(mask);
+      for (let i = 0; i < op.outSize; i++) {
+        const want = columns.reduce((s, column, j) => s + column[i] * column[i] * mask[j], 0);
+        assert.ok(Math.abs(rowSq[i] - want) <= 1e-12 * (want + 1), `row ${i}: ${rowSq[i]} vs ${want}`);
+      }
+      const scale = Float64Array.from({ length: op.outSize }, () => random.uniform());
+      if (op.gram) {
+        const want = op.applyTranspose(op.apply(x).map((v, i) => v * scale[i]));
+        op.gram(x, scale).forEach((v, i) => assert.ok(Math.abs(v - want[i]) <= 1e-10 * (1 + Math.abs(want[i])), `gram ${i}`));
       }
     }
+  });
+
+  it('the normaliser: strides, asymmetric pads, output_padding, dilations, groups and a fused BatchNormalization match onnxruntime; sampled points respect the bounds', async () => {
+    const rng = mulberry32(29);
+    const network = await assertMatchesRuntime('convTranspose', chain([
+      node('ConvTranspose', ['r', 'wt', 'bt'], ['t'], { strides: [2, 2], pads: [1, 0, 0, 1], output_padding: [1, 0], dilations: [1, 2], group: 2 }, 'up'),
+      node('BatchNormalization', ['t', 'scale', 'shift', 'mean', 'var'], ['m'], { epsilon: { f: 1e-5 } }, 'bn'),
+    ], [randomTensor('wt', [2, 1, 3, 3], rng), randomTensor('bt', [2], rng), tensor('scale', [2], [1.5, -0.5]), tensor('shift', [2], [0.1, 0.2]), tensor('mean', [2], [0.3, -0.1]), tensor('var', [2], [2, 0.5])], 13, 2 * 11 * 14), ['affine']);
+    const up = network.layers[1];
+    assert.equal(up.label, 'up+bn');
+    assert.deepEqual(up.outputShape, [2, 11, 14]);
+    assertSampledSound(network);
+    const refused = normaliseGraph(readModelFromBytes(buildModel(chain([node('ConvTranspose', ['r', 'wt'], ['m'], { strides: [2, 2], output_padding: [2, 0] }, 'up')], [randomTensor('wt', [2, 1, 3, 3], rng)], 13, 2 * 12 * 13))));
+    assert.match(refused.unsupported[0].reason, /output_padding \[2,0\] is not below the strides/);
   });
 });

@@ -12,6 +12,7 @@ import { cast } from './ops/cast';
 import { concat } from './ops/concat';
 import { constantOfShape } from './ops/constantOfShape';
 import { conv } from './ops/conv';
+import { convTranspose } from './ops/convTranspose';
 import { dropout } from './ops/dropout';
 import { flatten } from './ops/flatten';
 import { gather } from './ops/gather';
@@ -41,6 +42,7 @@ const handlers = new Map<string, OpHandler>([
   ['Concat', concat],
   ['ConstantOfShape', constantOfShape],
   ['Conv', conv],
+  ['ConvTranspose', convTranspose],
   ['Div', div],
   ['Dropout', dropout],
   ['Flatten', flatten],
