@@ -625,6 +625,7 @@ export function formulaFor(layer: LayerResult): string {
   }
   switch (layer.kind) {
     case 'conv':
+    case 'convTranspose':
     case 'dense':
     case 'channelAffine':
       return `‖A D‖: the lone ${layer.kind} map A, columns restricted to inputs that can move (D)`;
@@ -633,6 +634,8 @@ export function formulaFor(layer: LayerResult): string {
     case 'avgPool':
     case 'globalAvgPool':
       return '‖A D‖ of the averaging operator (closed form when the windows are disjoint)';
+    case 'axisMap':
+      return '‖A D‖ of the per-axis linear map (slice, gather, reduction or resize; closed form when its rows or columns are disjoint)';
     case 'reshape':
       return '1: values unchanged, only the shape';
     case 'transpose':
@@ -641,6 +644,8 @@ export function formulaFor(layer: LayerResult): string {
       return 'ratio of radii: (Σ ε of the summed inputs) / ε in; a composition rule, not a Lipschitz constant';
     case 'concat':
       return 'ratio of radii: √(Σ ε² of the parts) / ε in; a composition rule, not a Lipschitz constant';
+    case 'mul':
+      return 'ratio of radii: ((β + ε_b) ε_a + α ε_b) / ε in for the product a ⊙ b (β: largest |b|, α: largest norm of a over one b entry); depends on ε, a composition rule';
     default:
       return `max_i r_i: the largest ${layer.kind} slope bound over each coordinate's interval [x_i − ε, x_i + ε]`;
   }

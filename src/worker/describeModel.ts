@@ -93,6 +93,7 @@ function parameterCount(op: LayerOp): number {
   const { linear } = op;
   switch (linear.kind) {
     case 'conv':
+    case 'convTranspose':
     case 'dense':
       return linear.weight.length + (linear.bias?.length ?? 0);
     case 'channelAffine':

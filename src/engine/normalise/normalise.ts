@@ -11,9 +11,9 @@ import { nodeText } from '../../shared/format';
 import { DataType, dataTypeName } from '../../onnx/tensor';
 import { checkInputShape } from '../limits';
 import { NETWORK_INPUT, type Network } from '../network';
-import { broadcastShapes } from '../shapes';
 import { NormaliseContext, PLACEHOLDER_REF, UnsupportedNodeError, nodeLabel } from './context';
 import { handlerFor } from './registry';
+import { outputShapeGuess } from './shapeGuess';
 
 /** The model's input has open dimensions and no shape was given: the caller says how to give one. */
 export class InputShapeNeededError extends OnnxError {
@@ -47,6 +47,11 @@ export interface NormaliseResult {
   network?: Network;
   /** Every node on the path to the output that the analysis cannot represent, in graph order. */
   unsupported: UnsupportedNode[];
+  /**
+   * Nodes behind an unsupported one whose input shapes could not be inferred, so they could not be
+   * checked ("Conv 'c7'"); they may or may not be supported.
+   */
+  unchecked: string[];
   /** The layers computable before the first unsupported node, with the last of them as output. */
   supportedPrefix?: Network;
   /** Things the user should know: the output was taken before a Softmax, other graph outputs ignored, … */
@@ -70,11 +75,19 @@ export function describeUnsupported(unsupported: readonly UnsupportedNode[]): st
   return unsupported.map((u) => `${nodeText(u.opType, u.node, u.index)}: ${u.reason}`).join('\n');
 }
 
+/** "3 nodes after unsupported ones could not be checked (their input shapes are unknown): Conv 'c7', …" */
+export function uncheckedNote(unchecked: readonly string[]): string {
+  const count = unchecked.length;
+  const listed = unchecked.slice(0, LISTED_BY_NAME).join(', ') + (count > LISTED_BY_NAME ? `, and ${count - LISTED_BY_NAME} more` : '');
+  return `${count} node${count === 1 ? '' : 's'} after unsupported ones could not be checked (their input shapes are unknown): ${listed}`;
+}
+
 /** The network, or a one-line error listing every unsupported node with its reason (what the analysis request needs). */
 export function requireNetwork(result: NormaliseResult, file: string): Network {
   if (result.network) return result.network;
   const reasons = describeUnsupported(result.unsupported.slice(0, LISTED_BY_NAME)).replaceAll('\n', '; ');
-  throw new OnnxError(`${formatUnsupported(result.unsupported)} (${reasons})`, { file });
+  const unchecked = result.unchecked.length > 0 ? `; ${uncheckedNote(result.unchecked)}` : '';
+  throw new OnnxError(`${formatUnsupported(result.unsupported)} (${reasons})${unchecked}`, { file });
 }
 
 function inputShapeOf(model: Model, info: ValueInfo, override?: readonly number[]): number[] {
@@ -107,34 +120,6 @@ function inputShapeOf(model: Model, info: ValueInfo, override?: readonly number[
   }
   checkInputShape(rest as number[], file, subject);
   return rest as number[];
-}
-
-/** Unary operators whose output has the shape of their input. */
-const UNARY = new Set([
-  'Abs', 'Celu', 'Cos', 'Elu', 'Erf', 'Exp', 'Gelu', 'HardSwish', 'Log', 'Mish', 'Neg', 'Reciprocal', 'Selu',
-  'Sign', 'Sin', 'Softplus', 'Softsign', 'Sqrt', 'ThresholdedRelu',
-]);
-
-/** Element-wise binary operators: the output has the broadcast shape of the inputs. */
-const BINARY = new Set(['Add', 'Div', 'Mul', 'Pow', 'PRelu', 'Sub']);
-
-function outputShapeGuess(node: Node, ctx: NormaliseContext): readonly number[] | undefined {
-  if (node.domain === '' && (UNARY.has(node.opType) || BINARY.has(node.opType))) {
-    const shapes = (UNARY.has(node.opType) ? node.inputs.slice(0, 1) : node.inputs).map((name) => {
-      const value = name ? ctx.lookup(name) : undefined;
-      if (value?.kind === 'data' || value?.kind === 'padded') return [1, ...value.shape];
-      return value?.kind === 'const' ? value.dims : undefined;
-    });
-    if (shapes.length === 0 || shapes.some((s) => s === undefined)) return undefined;
-    let shape: readonly number[] | string = shapes[0]!;
-    for (const next of shapes.slice(1)) shape = typeof shape === 'string' ? shape : broadcastShapes(shape, next!);
-    return typeof shape !== 'string' && shape[0] === 1 ? shape.slice(1) : undefined;
-  }
-  const declared = ctx.graph.valueInfo.get(node.outputs[0])?.shape;
-  if (!declared || declared.length < 2) return undefined;
-  const [batch, ...rest] = declared;
-  const staticRest = rest.every((d) => typeof d === 'number' && d > 0);
-  return (batch === 1 || typeof batch === 'string') && staticRest ? (rest as number[]) : undefined;
 }
 
 /**
@@ -217,6 +202,7 @@ export function normaliseGraph(model: Model, options: NormaliseOptions = {}): No
   ctx.set(inputInfo.name, { kind: 'data', name: inputInfo.name, ref: NETWORK_INPUT, shape: inputShape, nonNegative: false });
 
   const unsupported: UnsupportedNode[] = [];
+  const unchecked: string[] = [];
   let prefixLength: number | undefined;
   for (const node of ancestorsInOrder(model, output)) {
     if (ctx.isConsumed(node)) continue;
@@ -241,6 +227,7 @@ export function normaliseGraph(model: Model, options: NormaliseOptions = {}): No
       continue;
     }
     if (blocked) {
+      unchecked.push(node.name ? `${node.opType} '${node.name}'` : `${node.opType} #${node.index}`);
       markUnknown();
       continue;
     }
@@ -254,7 +241,7 @@ export function normaliseGraph(model: Model, options: NormaliseOptions = {}): No
     }
   }
 
-  const result: NormaliseResult = { unsupported, notes: [...notes, ...ctx.notes] };
+  const result: NormaliseResult = { unsupported, unchecked, notes: [...notes, ...ctx.notes, ...(unchecked.length > 0 ? [`${uncheckedNote(unchecked)}.`] : [])] };
   const layersBefore = prefixLength ?? ctx.layers.length;
   const prefix = ctx.layers.slice(0, layersBefore);
   if (unsupported.length > 0) {

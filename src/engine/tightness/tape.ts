@@ -74,6 +74,8 @@ export interface Tape {
   derivatives: (Float64Array | null)[];
   /** Input index of each max-pool output's maximum. */
   argmax: (Int32Array | null)[];
+  /** The two factors of each product layer at the taped point. */
+  factors: ([Float64Array, Float64Array] | null)[];
 }
 
 /** Layers the network output depends on (an explicit stack: networks can be tens of thousands of layers deep). */
@@ -115,7 +117,7 @@ export class NetworkTape {
 
   forward(x: Float64Array): Tape {
     const { layers } = this.prepared;
-    const tape: Tape = { outputs: layers.map(() => null), derivatives: layers.map(() => null), argmax: layers.map(() => null) };
+    const tape: Tape = { outputs: layers.map(() => null), derivatives: layers.map(() => null), argmax: layers.map(() => null), factors: layers.map(() => null) };
     const value = (ref: TensorRef) => (ref === NETWORK_INPUT ? x : (tape.outputs[ref] as Float64Array));
     layers.forEach((p, k) => {
       if (!this.needed[k]) return;
@@ -171,6 +173,12 @@ export class NetworkTape {
         case 'transpose':
           out = applyLinearLayer(op, inputs, p.outSize);
           break;
+        case 'mul': {
+          const [a, b] = inputs;
+          out = a.map((v, i) => v * b[op.source[i]]);
+          tape.factors[k] = [a, b];
+          break;
+        }
       }
       tape.outputs[k] = out;
     });
@@ -242,6 +250,15 @@ export class NetworkTape {
         case 'transpose':
           accumulate(inputs[0], scatterPermuted(g, op.source));
           break;
+        case 'mul': {
+          // Jᵀu = (u ⊙ B b, Bᵀ(u ⊙ a)).
+          const [a, b] = tape.factors[k] as [Float64Array, Float64Array];
+          const gradB = new Float64Array(b.length);
+          for (let i = 0; i < g.length; i++) gradB[op.source[i]] += g[i] * a[i];
+          accumulate(inputs[0], g.map((v, i) => v * b[op.source[i]]));
+          accumulate(inputs[1], gradB);
+          break;
+        }
       }
     }
     return inputGrad;
@@ -282,6 +299,12 @@ export class NetworkTape {
         case 'transpose':
           out = applyLinearLayer(op, inputs, p.outSize);
           break;
+        case 'mul': {
+          // J v = Δa ⊙ B b + a ⊙ B Δb.
+          const [a, b] = tape.factors[k] as [Float64Array, Float64Array];
+          out = inputs[0].map((ta, i) => ta * b[op.source[i]] + a[i] * inputs[1][op.source[i]]);
+          break;
+        }
       }
       tangents[k] = out;
     });
