@@ -2,7 +2,7 @@
 // layer table with its details pop-over, status line. Text goes in via textContent only: names come
 // from the model file and must never become markup (the chart's SVG escapes them itself).
 
-import { formatBytes, formatNumber, tighteningRatio } from '../src/shared/format';
+import { escapeControlCharacters, formatBytes, formatNumber, tighteningRatio } from '../src/shared/format';
 import type { BoundReport, LayerRow, SweepRange } from '../src/shared/protocol';
 import type { Certificate, LayerResult } from '../src/shared/results';
 import { chartGeometry, chartPoints, nearestPoint, sweepChartSvg, THEME_CHART_COLOURS } from './chart';
@@ -40,13 +40,18 @@ function h<K extends keyof HTMLElementTagNameMap>(
     node.className = props.className;
   }
   if (props.title) {
-    node.title = props.title;
+    node.title = visible(props.title);
   }
   if (props.text !== undefined) {
-    node.textContent = props.text;
+    node.textContent = visible(props.text);
   }
-  node.append(...children);
+  node.append(...children.map((child) => (typeof child === 'string' ? visible(child) : child)));
   return node;
+}
+
+/** Control and bidi characters from a model shown as escapes, not obeyed (a right-to-left override would reorder a name). */
+function visible(text: string): string {
+  return escapeControlCharacters(text, true);
 }
 
 function button(label: string, onClick: () => void, options: { secondary?: boolean; title?: string; disabled?: boolean } = {}): HTMLButtonElement {
@@ -94,7 +99,7 @@ export function renderHeader(container: HTMLElement, state: ViewState): void {
   if (model.unsupportedSummary) {
     const box = h('div', { className: 'callout error-callout' }, [h('strong', { text: model.unsupportedSummary })]);
     const items = h('ul');
-    items.append(...model.unsupported.map((node) => h('li', { text: `${node.opType} '${node.label}': ${node.reason}` })));
+    items.append(...model.unsupported.map((node) => h('li', { text: `${node.text}: ${node.reason}` })));
     box.append(
       items,
       h('p', {
@@ -444,7 +449,7 @@ function renderModelTable(container: HTMLElement, state: ViewState): void {
   model.rows.forEach((row, index) => {
     const tr = document.createElement('tr');
     tr.tabIndex = 0;
-    tr.title = row.attributes.length > 0 ? row.attributes.join('\n') : 'no attributes';
+    tr.title = row.attributes.length > 0 ? visible(row.attributes.join('\n')) : 'no attributes';
     if (unsupported.has(row.label)) {
       tr.className = 'unsupported';
     }
@@ -624,6 +629,7 @@ export function formulaFor(layer: LayerResult): string {
   }
   switch (layer.kind) {
     case 'conv':
+    case 'convTranspose':
     case 'dense':
     case 'channelAffine':
       return `‖A D‖: the lone ${layer.kind} map A, columns restricted to inputs that can move (D)`;
@@ -632,6 +638,8 @@ export function formulaFor(layer: LayerResult): string {
     case 'avgPool':
     case 'globalAvgPool':
       return '‖A D‖ of the averaging operator (closed form when the windows are disjoint)';
+    case 'axisMap':
+      return '‖A D‖ of the per-axis linear map (slice, gather, reduction or resize; closed form when its rows or columns are disjoint)';
     case 'reshape':
       return '1: values unchanged, only the shape';
     case 'transpose':
@@ -640,6 +648,8 @@ export function formulaFor(layer: LayerResult): string {
       return 'ratio of radii: (Σ ε of the summed inputs) / ε in; a composition rule, not a Lipschitz constant';
     case 'concat':
       return 'ratio of radii: √(Σ ε² of the parts) / ε in; a composition rule, not a Lipschitz constant';
+    case 'mul':
+      return 'ratio of radii: ((β + ε_b) ε_a + α ε_b) / ε in for the product a ⊙ b (β: largest |b|, α: largest norm of a over one b entry); depends on ε, a composition rule';
     default:
       return `max_i r_i: the largest ${layer.kind} slope bound over each coordinate's interval [x_i − ε, x_i + ε]`;
   }

@@ -55,6 +55,8 @@ export interface UnsupportedRow {
   /** Node name, or "OpType#index" for an unnamed node. */
   label: string;
   opType: string;
+  /** How sentences name it: "Resize 'up1'", or "Split #0" for an unnamed node (shared/format.ts nodeText). */
+  text: string;
   reason: string;
 }
 
@@ -101,6 +103,11 @@ export interface EngineOptions {
   /** Threads of the native kernels inside the worker. */
   threads: number;
   computeRadius: boolean;
+  /**
+   * Refuse (error code 'overBudget') an analysis whose estimated memory exceeds this many bytes;
+   * absent once the user has confirmed the run.
+   */
+  maxMemoryBytes?: number;
 }
 
 export interface AnalyzeParams {
@@ -126,8 +133,11 @@ export interface AnalyzeProgress {
 export type WorkerMethods = {
   describeModel: MethodSpec<{ path: string }, ModelOverview>;
   analyze: MethodSpec<AnalyzeParams, BoundReport, AnalyzeProgress>;
-  /** Test mode only: the worker announces it through progress, then dies abruptly. */
-  crashForTest: MethodSpec<{ how: 'exit' | 'throw' }, never, string>;
+  /**
+   * Test mode only: the worker announces it through progress, then dies abruptly (exit, throw), fills
+   * its heap until Node stops it (allocate), or spins without ever sending anything again (hang).
+   */
+  crashForTest: MethodSpec<{ how: 'exit' | 'throw' | 'allocate' | 'hang' }, never, string>;
   /**
    * Test mode only: the next analyze request stops after its first layer result and stays there until
    * it is cancelled, so tests can cancel a run that is provably still running on any machine.
@@ -142,7 +152,11 @@ export interface WorkerLogMessage {
 }
 
 export type HostToWorkerMessage = RequestMessage<WorkerMethods> | CancelMessage;
-export type WorkerToHostMessage = ReplyMessage | WorkerLogMessage;
+/** Sent by a busy worker at least once a second, so the host's watchdog can tell slow from stuck. */
+export interface WorkerHeartbeatMessage {
+  kind: 'heartbeat';
+}
+export type WorkerToHostMessage = ReplyMessage | WorkerLogMessage | WorkerHeartbeatMessage;
 
 /** Passed to the worker as workerData. */
 export interface EngineWorkerData {

@@ -104,7 +104,7 @@ export interface NetworkBounds {
   layerProduct: number;
   /**
    * 'composed': ‖J(M)‖ of the network with every unit at its midpoint slope plus certified corrections
-   * for the units whose slope is uncertain (docs/derivations.md §17); 'layer-product': layerProduct.
+   * for the units whose slope is uncertain (docs/derivations.md §22); 'layer-product': layerProduct.
    */
   method: 'composed' | 'layer-product';
   /** When method is 'composed': ‖J(M)‖ alone, the uncertain units and the certified norms computed. */
@@ -136,6 +136,8 @@ export interface RadiusResult {
   spectral: number;
   gap: number;
   predictedClass: number;
+  /** Why the radius is 0 although the class is predicted (the nominal logits are too uncertain to rank). */
+  zeroBecause?: string;
 }
 
 /** Where the engine's time went, and how much operator work it did (for the CLI footer and the benchmark). */
@@ -145,6 +147,8 @@ export interface EngineStats {
   /** Instruction set and threads of the native kernels (native backend only). */
   isa?: string;
   threads?: number;
+  /** Set when the TypeScript operators ran because the native kernels could not: why, and what to do. */
+  nativeUnavailable?: string;
   /** Wall time by phase, milliseconds. loadMs (read + normalise) is set by the model-file pipeline. */
   phases: { loadMs?: number; forwardMs: number; fidelityMs: number; rowNormsMs: number; spectralMs: number; composedMs: number; lowerBoundMs: number; radiusMs: number; totalMs: number };
   /** Applications of a conv/dense/affine operator (A x, Aᵀ y, row norms; a fused Gram product counts 2). */

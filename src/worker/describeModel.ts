@@ -9,6 +9,7 @@ import type { Layer, LayerOp } from '../engine/network';
 import { formatUnsupported, normaliseGraph, type NormaliseResult } from '../engine/normalise/normalise';
 import { formatValueInfo, type AttributeValue, type Model, type Node } from '../onnx/model';
 import { readModel } from '../onnx/reader';
+import { nodeText } from '../shared/format';
 import type { LayerRow, ModelOverview } from '../shared/protocol';
 
 export async function describeModelFile(path: string): Promise<ModelOverview> {
@@ -42,7 +43,7 @@ export function overviewOf(model: Model, path: string): ModelOverview {
     };
   }
   const network = normalised.network ?? normalised.supportedPrefix;
-  const unsupported = normalised.unsupported.map(({ label, opType, reason }) => ({ label, opType, reason }));
+  const unsupported = normalised.unsupported.map(({ node, label, index, opType, reason }) => ({ label, opType, text: nodeText(opType, node, index), reason }));
   return {
     ...base,
     rowSource: normalised.network ? 'layers' : network ? 'prefix' : 'nodes',
@@ -92,6 +93,7 @@ function parameterCount(op: LayerOp): number {
   const { linear } = op;
   switch (linear.kind) {
     case 'conv':
+    case 'convTranspose':
     case 'dense':
       return linear.weight.length + (linear.bias?.length ?? 0);
     case 'channelAffine':

@@ -3,9 +3,11 @@
 // driven by playwright-core, renders the workbench. The tests are handed over through the workbench URL
 // (extensionDevelopmentPath / extensionTestsPath), and their exit code comes back via codeAutomationExit.
 //
-// Usage: node test/host/run.mjs [--extension DIR] [--tests FILE] [--workspace DIR] [--timeout-ms N] [--keep]
+// Usage: node test/host/run.mjs [--extension DIR] [--tests FILE] [--workspace DIR] [--install VSIX] [--timeout-ms N] [--keep]
+// --install installs a .vsix into the server first, as a user would (the extension editor's Details
+// page only opens for installed extensions, not for one under development).
 // Install first with test/host/setup.sh.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -30,6 +32,7 @@ const { values: options } = parseArgs({
     screenshots: { type: 'string', default: join(repoRoot, 'out', 'screenshots') },
     'timeout-ms': { type: 'string', default: process.env.LIPSCHITZ_TEST_TIMEOUT_MS ?? '300000' },
     keep: { type: 'boolean', default: false },
+    install: { type: 'string' },
   },
 });
 const extensionPath = resolve(options.extension);
@@ -138,6 +141,8 @@ function startProbe(getPage) {
         reply(503, { error: 'the workbench page is not open yet' });
       } else if (request.method === 'GET' && url.pathname === '/webview-texts') {
         reply(200, await webviewTexts(page));
+      } else if (request.method === 'GET' && url.pathname === '/images') {
+        reply(200, await images(page));
       } else if (request.method === 'POST' && ['/click', '/hover', '/fill'].includes(url.pathname)) {
         const selector = url.searchParams.get('selector') ?? '';
         const failure = await actInWebview(page, url.pathname.slice(1), selector, url.searchParams.get('value') ?? '');
@@ -194,6 +199,28 @@ async function webviewTexts(page) {
     }
   }
   return texts;
+}
+
+// Every image of the workbench page and of each open webview, with whether it loaded (naturalWidth is
+// 0 for a broken or removed source).
+async function images(page) {
+  const list = () => [...document.images].map((image) => ({
+    alt: image.alt,
+    className: image.className,
+    src: image.getAttribute('src')?.slice(0, 80) ?? null,
+    complete: image.complete,
+    naturalWidth: image.naturalWidth,
+    naturalHeight: image.naturalHeight,
+  }));
+  const webviews = [];
+  for (const frame of await activeWebviewFrames(page)) {
+    try {
+      webviews.push(await frame.evaluate(list));
+    } catch {
+      // The frame went away while being read.
+    }
+  }
+  return { workbench: await page.evaluate(list), webviews };
 }
 
 // Acts like a user on the first visible element matching the selector in an open webview:
@@ -269,6 +296,26 @@ async function main() {
   await once(probe, 'listening');
   const probeUrl = `http://127.0.0.1:${probe.address().port}`;
 
+  const serverEnv = {
+    ...process.env,
+    EXTENSIONS_GALLERY: '{}',
+    HOME: dirs.home,
+    XDG_CONFIG_HOME: join(dirs.home, '.config'),
+    XDG_DATA_HOME: join(dirs.home, '.local', 'share'),
+    XDG_CACHE_HOME: join(dirs.home, '.cache'),
+    LIPSCHITZ_TEST_PROBE_URL: probeUrl,
+  };
+  const dataDirs = ['--server-data-dir', dirs.serverData, '--user-data-dir', dirs.userData, '--extensions-dir', dirs.extensions];
+  if (options.install) {
+    const installed = spawnSync(process.execPath, [serverMain, ...dataDirs, '--accept-server-license-terms', '--install-extension', resolve(options.install)], {
+      env: serverEnv,
+      encoding: 'utf8',
+    });
+    if (installed.status !== 0) {
+      throw new HostError(`installing ${options.install} failed (code ${installed.status}): ${installed.stderr || installed.stdout}`);
+    }
+  }
+
   const port = await freePort();
   const serverLog = createWriteStream(join(scratch, 'server.log'));
   const serverProcess = spawn(
@@ -280,9 +327,7 @@ async function main() {
       '--without-connection-token',
       '--accept-server-license-terms',
       '--enable-smoke-test-driver',
-      '--server-data-dir', dirs.serverData,
-      '--user-data-dir', dirs.userData,
-      '--extensions-dir', dirs.extensions,
+      ...dataDirs,
       '--disable-telemetry',
       '--disable-workspace-trust',
       '--skip-requirements-check',
@@ -292,15 +337,7 @@ async function main() {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
       // The extension host inherits this environment: that is how the tests learn the probe's address.
-      env: {
-        ...process.env,
-        EXTENSIONS_GALLERY: '{}',
-        HOME: dirs.home,
-        XDG_CONFIG_HOME: join(dirs.home, '.config'),
-        XDG_DATA_HOME: join(dirs.home, '.local', 'share'),
-        XDG_CACHE_HOME: join(dirs.home, '.cache'),
-        LIPSCHITZ_TEST_PROBE_URL: probeUrl,
-      },
+      env: serverEnv,
     },
   );
   serverProcess.stdout.pipe(serverLog);

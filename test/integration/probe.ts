@@ -27,6 +27,22 @@ export function webviewTexts(): Promise<string[]> {
   return callProbe<string[]>('GET', '/webview-texts');
 }
 
+export interface ImageState {
+  alt: string;
+  className: string;
+  /** The first 80 characters of the src attribute; null when the sanitizer removed it. */
+  src: string | null;
+  complete: boolean;
+  /** 0 when the image did not load. */
+  naturalWidth: number;
+  naturalHeight: number;
+}
+
+/** The images of the workbench page itself and of every open webview. */
+export function images(): Promise<{ workbench: ImageState[]; webviews: ImageState[][] }> {
+  return callProbe('GET', '/images');
+}
+
 /** Clicks the first visible element matching a CSS selector in an open webview, as a user would. */
 export async function clickInWebview(selector: string): Promise<void> {
   await callProbe('POST', `/click?selector=${encodeURIComponent(selector)}`);

@@ -1,4 +1,4 @@
-// The composed network bound (docs/derivations.md §17): never beaten by sampled points or hill climbing
+// The composed network bound (docs/derivations.md §22): never beaten by sampled points or hill climbing
 // on random DAGs (dense, conv, BatchNorm, max-pool with ties, residual Add, Concat, every activation,
 // units exactly at kinks); at least the largest ‖J(S)‖ over every vertex of the slope box on tiny
 // networks (exact SVD, ml-matrix); pinned by hand-derived cases; the same on both backends.
@@ -118,7 +118,7 @@ function withoutBiases(network: Network): Network {
   };
 }
 
-describe('composed network bound (derivations §17)', () => {
+describe('composed network bound (derivations §22)', () => {
   it('random DAGs: no sampled or hill-climbed ratio beats it; it is often below the layer product', (t) => {
     const random = new SeededRandom(1717);
     const builders = [randomDenseNetwork, randomConvNetwork, randomGraphNetwork, randomTransposeNetwork, randomHardSwishNetwork];

@@ -1,4 +1,4 @@
-// The network bound from certified norms of the linearised network (docs/derivations.md §17). With M the
+// The network bound from certified norms of the linearised network (docs/derivations.md §22). With M the
 // midpoint slopes, R_k the radius of layer k's deviation at its output, U_k its uncertain units, G the
 // suffix and H the prefix maps of the linearised network, and any weights t_i > 0 summing to 1:
 //   L ≤ ‖[ J(M)/√t_0 | β_1 G_1 R_1/√t_1 | … | β_K G_K R_K/√t_K ]‖,
@@ -164,7 +164,7 @@ function blockEstimates(op: StackedOperator, rows: Float64Array | null, seed: nu
  * Relative floating-point allowance on every certified norm: the certificates bound the norm of the
  * operator as computed in float64, which differs from the exact one by rounding of order
  * u · (terms summed along the path) relative to products of absolute values; an engineering margin
- * like §10b's, not a proof (docs/derivations.md §17).
+ * like §10b's, not a proof (docs/derivations.md §22).
  */
 function pathMargin(prepared: PreparedNetwork): number {
   let terms = 0;

@@ -1,6 +1,6 @@
 // The network with every activation and every max-pool window given a fixed slope per unit: a linear
 // map, applied matrix-free forward (J v) and backward (Jᵀ u) through the same operators as the rest of
-// the engine (docs/derivations.md §17). A slope layer k reads a vector z_k from its input (the
+// the engine (docs/derivations.md §22). A slope layer k reads a vector z_k from its input (the
 // pre-activation A x, the lone activation's input, or the max-pool window entries gathered per edge)
 // and writes scatter_k(mid_k ⊙ z_k). Deviations from the midpoint enter at a layer's output
 // ("injections"); the prefix terms read a layer's z.
@@ -219,6 +219,8 @@ function applyLinear(prepared: PreparedNetwork, k: number, inputs: Float64Array[
     case 'activation':
     case 'maxPool':
       throw new Error(`layer ${k} '${p.layer.label}': no slopes recorded for a ${op.kind} layer`);
+    case 'mul':
+      throw new Error(`layer ${k} '${p.layer.label}': a product of computed tensors has no composed rule`);
   }
 }
 
@@ -250,5 +252,7 @@ function applyLinearTranspose(prepared: PreparedNetwork, k: number, g: Float64Ar
     case 'activation':
     case 'maxPool':
       throw new Error(`layer ${k} '${p.layer.label}': no slopes recorded for a ${op.kind} layer`);
+    case 'mul':
+      throw new Error(`layer ${k} '${p.layer.label}': a product of computed tensors has no composed rule`);
   }
 }

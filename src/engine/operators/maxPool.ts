@@ -6,7 +6,7 @@ import { forEachPoolTap, poolGeometry, poolInputSize, poolOutputSize, type PoolG
 import type { PoolParams, Shape } from '../network';
 
 /**
- * Max-pool windows as slope units (docs/derivations.md §17): edge e routes input[e] to output[e] with
+ * Max-pool windows as slope units (docs/derivations.md §22): edge e routes input[e] to output[e] with
  * midpoint weight mid[e]; the weights of an uncertain window deviate from their midpoints by a vector
  * of length at most outputRadius[window]; uncertain[e] marks the edges of uncertain windows.
  */
@@ -59,7 +59,7 @@ export class MaxPool {
   }
 
   /**
-   * The windows as a linear map with uncertain weights (docs/derivations.md §17). Input j is known to
+   * The windows as a linear map with uncertain weights (docs/derivations.md §22). Input j is known to
    * lie within tau + reach[j] of values[j] everywhere in the ball. An entry that can never reach the
    * window's guaranteed floor never wins; if no remaining candidate can move, the window's maximum is
    * constant (no edge); one candidate is a certain winner (weight exactly 1); otherwise the change of

@@ -79,7 +79,8 @@ export function certifiedNorm(
   return lanczosNorm(op, rowScale, colMask, rows, cols, options);
 }
 
-function materialise(op: NormOperator, rowScale: Float64Array | null, rows: Int32Array, cols: Int32Array): Float64Array {
+/** One operator application per column (or row), each preceded by a poll of the cancel signal. */
+function materialise(op: NormOperator, rowScale: Float64Array | null, rows: Int32Array, cols: Int32Array, signal?: CancelSignal): Float64Array {
   const nr = rows.length;
   const nc = cols.length;
   let block: Float64Array;
@@ -89,6 +90,7 @@ function materialise(op: NormOperator, rowScale: Float64Array | null, rows: Int3
     block = new Float64Array(nr * nc);
     const basis = new Float64Array(op.inSize);
     for (let b = 0; b < nc; b++) {
+      throwIfCancelled(signal);
       basis[cols[b]] = 1;
       const column = op.apply(basis);
       basis[cols[b]] = 0;
@@ -98,6 +100,7 @@ function materialise(op: NormOperator, rowScale: Float64Array | null, rows: Int3
     block = new Float64Array(nr * nc);
     const basis = new Float64Array(op.outSize);
     for (let a = 0; a < nr; a++) {
+      throwIfCancelled(signal);
       basis[rows[a]] = 1;
       const row = op.applyTranspose(basis);
       basis[rows[a]] = 0;
@@ -116,7 +119,8 @@ function materialise(op: NormOperator, rowScale: Float64Array | null, rows: Int3
 function exactNorm(op: NormOperator, rowScale: Float64Array | null, rows: Int32Array, cols: Int32Array, options: SpectralOptions): CertifiedNorm {
   const nr = rows.length;
   const nc = cols.length;
-  const block = materialise(op, rowScale, rows, cols);
+  const block = materialise(op, rowScale, rows, cols, options.signal);
+  throwIfCancelled(options.signal);
   // Gram matrix of the smaller side: k × k with inner dimension `inner`, row-major.
   const byRows = nr <= nc;
   const k = byRows ? nr : nc;
@@ -128,6 +132,7 @@ function exactNorm(op: NormOperator, rowScale: Float64Array | null, rows: Int32A
     kernels.gramMatrix(side, k, inner, gram);
   } else {
     for (let i = 0; i < k; i++) {
+      throwIfCancelled(options.signal);
       const ri = i * inner;
       for (let j = 0; j <= i; j++) {
         const rj = j * inner;
