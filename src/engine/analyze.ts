@@ -289,7 +289,9 @@ function certifiedRadius(
   };
   const certifies = (epsilon: number) => epsilon * localAt(epsilon) < threshold;
   let lo = certifies(spectral) ? spectral : 0;
-  const floor = localAt(lo > 0 ? lo : spectral * 1e-6);
+  // The bracket needs the full bound at its lower end (the product alone may be larger and aim too low).
+  const bracketAt = lo > 0 ? lo : spectral * 1e-6;
+  const floor = Math.min(localAt(bracketAt), networkBound(ctx, runEpsilon(ctx, bracketAt)).localBound);
   let hi = floor > 0 ? threshold / floor : spectral * 1e6;
   if (hi <= lo) hi = lo * 2;
   for (let i = 0; i < bisection.iterations && !(lo > 0 && hi <= lo * (1 + bisection.tolerance)); i++) {

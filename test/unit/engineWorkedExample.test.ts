@@ -33,10 +33,22 @@ describe('engine: method.md §7 worked example', () => {
       close(layer1.epsilonOut, row.eps1, `ε_1 at ε=${row.epsilon}`);
       close(layer2.epsilonIn, row.eps1, `ε into layer 2 at ε=${row.epsilon}`);
       close(layer2.localBound, row.l2, `L_2 at ε=${row.epsilon}`);
-      close(run.network.localBound, row.net, `L_net at ε=${row.epsilon}`);
+      close(run.network.layerProduct, row.net, `layer product L_net at ε=${row.epsilon}`);
+      assert.ok(run.network.localBound <= run.network.layerProduct, 'the reported bound is the tighter one');
       close(run.network.spectralBound, row.spectral, `Π‖A_k‖ at ε=${row.epsilon}`);
       assert.equal(layer1.certificate.method, 'exact-eigen');
     });
+  });
+
+  it('composed bound at ε = 0.1 (hand-derived): between the two vertices of its one uncertain unit and ‖J(M)‖ + p‖g‖‖h‖', async () => {
+    // Unit 1 (y0 = 0.1, reach 0.1·√14) can switch off: slopes [0, 1], M = P = 1/2; unit 3 stays on,
+    // unit 2 off. J(S) = B[:, (1, 3)] diag(s, 1) A[(1, 3), :]: ‖J‖ = 8.366600 at s = 0, 6.857390 at
+    // s = 1, ‖J(M)‖ = 7.514249; the correction p‖g‖‖h‖ = ½ · ‖B e1‖ · ‖a_1‖ = ½ · 1 · √14.
+    const run = (await analyzeNetwork(network, x0, { epsilons: [0.1] })).runs[0];
+    assert.equal(run.network.method, 'composed');
+    assert.equal(run.network.composed?.uncertainUnits, 1);
+    close(run.network.composed?.midpointNorm ?? 0, 7.514249, '‖J(M)‖');
+    assert.ok(run.network.localBound >= 8.3666 && run.network.localBound <= 7.514249 + 0.5 * Math.sqrt(14) + 1e-6, `composed ${run.network.localBound}`);
   });
 
   it('reports the logits gap and a radius that satisfies ε·L_net(ε) < gap/√2', async () => {

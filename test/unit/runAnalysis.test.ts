@@ -16,7 +16,7 @@ const folder = mkdtempSync(join(tmpdir(), 'lipschitz-lens-run-'));
 const inputPath = join(folder, 'x0.json');
 writeFileSync(inputPath, JSON.stringify([0.5, 0.2, -0.1]));
 
-// method.md §7 table (6 decimals): L_net at ε = 0.1 and ε = 2, and Π‖A_k‖.
+// method.md §7 table (6 decimals): the layer product L_net at ε = 0.1 and ε = 2, and Π‖A_k‖.
 const L_NET = { 0.1: 10.688539, 2: 19.806664 };
 const SPECTRAL_PRODUCT = 22.727412;
 const TOLERANCE = 1e-6;
@@ -56,7 +56,7 @@ describe('worker analyze request', () => {
     assert.deepEqual(report.runs.map((run) => run.epsilon), [0.1, 2]);
     for (const run of report.runs) {
       const expected = L_NET[run.epsilon as 0.1 | 2];
-      assert.ok(Math.abs(run.network.localBound - expected) <= TOLERANCE, `L_net at ε = ${run.epsilon}: ${run.network.localBound}`);
+      assert.ok(Math.abs(run.network.layerProduct - expected) <= TOLERANCE, `layer product L_net at ε = ${run.epsilon}: ${run.network.layerProduct}`);
       assert.ok(Math.abs(run.network.spectralBound - SPECTRAL_PRODUCT) <= TOLERANCE, `${run.network.spectralBound}`);
     }
     assert.deepEqual(report.runs[0].layers.map((layer) => layer.nodes), [['fc1', 'relu1'], ['fc2']]);
@@ -79,7 +79,7 @@ describe('worker analyze request', () => {
   it('picks up the example input bundled beside the model, or says the input is synthetic', async () => {
     const example = await runAnalysis(params({ input: { kind: 'auto' } }), context());
     assert.equal(example.input.source, 'example');
-    assert.ok(Math.abs(example.runs[0].network.localBound - L_NET[0.1]) <= TOLERANCE, 'the bundled x0 is §7’s');
+    assert.ok(Math.abs(example.runs[0].network.layerProduct - L_NET[0.1]) <= TOLERANCE, 'the bundled x0 is §7’s');
     const synthetic = await runAnalysis(params({ input: { kind: 'synthetic' } }), context());
     assert.equal(synthetic.input.source, 'synthetic');
     assert.match(synthetic.input.origin, /synthetic/);
@@ -121,7 +121,7 @@ describe('worker analyze request', () => {
     assert.equal(error.code, 'overBudget');
     assert.match(error.message, /^tiny\.onnx: the analysis needs about [\d.]+ MB of memory \(and about [\d.]+ GFLOP of operator work\); the limit is 1.00 KB$/);
     const confirmed = await runAnalysis(params(), context());
-    assert.ok(Math.abs(confirmed.runs[0].network.localBound - L_NET[0.1]) <= TOLERANCE);
+    assert.ok(Math.abs(confirmed.runs[0].network.layerProduct - L_NET[0.1]) <= TOLERANCE);
   });
 
   it('calls the heartbeat on every poll of the cancel flag, for the host\'s watchdog', async () => {
