@@ -189,6 +189,7 @@ export function composedBound(
 ): ComposedBound | null {
   const limit = prepared.counters.applications + budget;
   const checkBudget = () => {
+    throwIfCancelled(signal);
     if (prepared.counters.applications > limit) throw new BudgetExhausted();
   };
   try {

@@ -42,8 +42,11 @@ export function intervalSlopes(lower: Float64Array, upper: Float64Array): SlopeU
 }
 
 export class LinearisedNetwork {
-  /** `beforePass` runs before every forward or backward pass (the composed bound's budget check). */
-  constructor(readonly prepared: PreparedNetwork, readonly slopes: (SlopeUnits | null)[], private readonly beforePass: () => void = () => {}) {}
+  /**
+   * `poll` runs before every layer of a forward or backward pass, so at most one operator application
+   * passes between two calls (the composed bound checks the cancel signal and its budget there).
+   */
+  constructor(readonly prepared: PreparedNetwork, readonly slopes: (SlopeUnits | null)[], private readonly poll: () => void = () => {}) {}
 
   unitCount(layer: number): number {
     return (this.slopes[layer] as SlopeUnits).mid.length;
@@ -126,7 +129,6 @@ export class LinearisedNetwork {
    * or z of layer `readAt` when given (centred per window where the deviations sum to 0).
    */
   forward(input: Float64Array | null, injections: Map<number, Float64Array>, readAt?: number): Float64Array {
-    this.beforePass();
     const { layers, inputSize } = this.prepared;
     const last = readAt ?? this.prepared.network.output;
     if (last === NETWORK_INPUT) return input ? Float64Array.from(input) : new Float64Array(inputSize);
@@ -134,6 +136,7 @@ export class LinearisedNetwork {
     const tangents: (Float64Array | null)[] = layers.map(() => null);
     for (let k = 0; k <= last; k++) {
       if (!needed[k]) continue;
+      this.poll();
       const p = layers[k];
       const ins = p.layer.inputs.map((ref) => (ref === NETWORK_INPUT ? input : tangents[ref]));
       const injected = injections.get(k);
@@ -160,7 +163,7 @@ export class LinearisedNetwork {
    * returns the input's cotangent (when asked) and the cotangent at each listed layer's output.
    */
   backward(u: Float64Array, wantInput: boolean, wantLayers: number[], readAt?: number): { input: Float64Array | null; layers: Map<number, Float64Array> } {
-    this.beforePass();
+    this.poll();
     const { layers, inputSize } = this.prepared;
     const last = readAt ?? this.prepared.network.output;
     const result = { input: wantInput ? new Float64Array(inputSize) : null, layers: new Map<number, Float64Array>() };
@@ -186,6 +189,7 @@ export class LinearisedNetwork {
     for (let k = readAt !== undefined ? last - 1 : last; k >= lowest; k--) {
       const g = grads[k];
       if (!g) continue;
+      this.poll();
       grads[k] = null;
       const wanted = result.layers.get(k);
       if (wanted) wanted.set(g);
