@@ -57,15 +57,18 @@ export class LinearisedNetwork {
     return ref === NETWORK_INPUT ? this.prepared.inputSize : this.prepared.layers[ref].outSize;
   }
 
-  /** Layers the given tensor depends on (itself included). */
+  /**
+   * Layers the given tensor depends on (itself included): one sweep down the topological order, no
+   * recursion (a 20 000-layer chain would overflow the stack).
+   */
   ancestors(ref: TensorRef): boolean[] {
     const marked = this.prepared.layers.map(() => false);
-    const visit = (r: TensorRef) => {
-      if (r === NETWORK_INPUT || marked[r]) return;
-      marked[r] = true;
-      for (const input of this.prepared.layers[r].layer.inputs) visit(input);
-    };
-    visit(ref);
+    if (ref === NETWORK_INPUT) return marked;
+    marked[ref] = true;
+    for (let k = ref; k >= 0; k--) {
+      if (!marked[k]) continue;
+      for (const input of this.prepared.layers[k].layer.inputs) if (input !== NETWORK_INPUT) marked[input] = true;
+    }
     return marked;
   }
 
