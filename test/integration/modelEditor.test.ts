@@ -77,11 +77,15 @@ describe('model editor', () => {
     assert.equal(main.epsilon, 0.001, 'the default ε of package.json');
     assert.equal(report.input.origin, 'tiny.input.json', 'the example input bundled beside the model');
     // method.md §7 with its x0: at ε = 0.001 the neurons are as in the ε = 0.1 row (2 on, 0 unstable,
-    // 1 off), so L_net is that row's 10.688539 (6 decimals).
-    assert.ok(Math.abs(main.network.localBound - 10.688539) <= 1e-6, `L_net = ${main.network.localBound}`);
+    // 1 off), so the layer product is that row's 10.688539 (6 decimals). No unit can switch at all
+    // (every reach is below 0.1), so the composed bound is exactly ‖J(x0)‖ = ‖B[:, (1, 3)] A[(1, 3), :]‖
+    // = ‖[[−2, 2, 3], [5, −3, −1]]‖ = 6.857390 (docs/derivations.md §22).
+    assert.ok(Math.abs(main.network.layerProduct - 10.688539) <= 1e-6, `layer product = ${main.network.layerProduct}`);
+    assert.equal(main.network.method, 'composed');
+    assert.ok(Math.abs(main.network.localBound - 6.857390) <= 1e-6, `L_net = ${main.network.localBound}`);
     // The view shows the engine's numbers, formatted as the view formats them, and one row per layer.
     const text = await waitForWebviewText((shown) => shown.includes('Done at ε = 0.001'));
-    assert.ok(text.includes('network local bound 10.6885'), text);
+    assert.ok(text.includes(formatNumber(main.network.layerProduct)), text);
     assert.ok(text.includes(`network local bound ${formatNumber(main.network.localBound)}`), text);
     assert.ok(text.includes(`spectral product ${formatNumber(main.network.spectralBound)}`), text);
     for (const layer of main.layers) {
