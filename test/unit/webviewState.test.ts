@@ -38,6 +38,7 @@ const model: ModelOverview = {
   rows: [],
   unsupported: [],
   notes: [],
+  graph: { nodes: [], edges: [], width: 0, height: 0 },
 };
 
 const report: BoundReport = {
