@@ -40,16 +40,20 @@ export function layerMetric(key: MetricKey, layer: LayerResult, layers: readonly
   }
 }
 
-/** How a metric is shown: shares and fractions as percentages, the rest as the table prints them. */
-export function formatMetric(key: MetricKey, value: number): string {
+/**
+ * How a metric is shown: shares and fractions as percentages, the rest as the table prints them, or
+ * rounded to `digits` significant digits (the legend's class edges need no more than three).
+ */
+export function formatMetric(key: MetricKey, value: number, digits?: number): string {
+  const number = (x: number) => formatNumber(digits === undefined ? x : Number(x.toPrecision(digits)));
   switch (key) {
     case 'share':
     case 'unstable':
       return `${(value * 100).toFixed(1)}%`;
     case 'ratio':
-      return `${formatNumber(value)}×`;
+      return `${number(value)}×`;
     default:
-      return formatNumber(value);
+      return number(value);
   }
 }
 

@@ -241,7 +241,7 @@ export class GraphView {
     this.legend.append(html('span', 'muted', `${METRIC_LABELS[metric]}:`));
     this.heat.legend.forEach((range, k) => {
       const item = html('span', 'legend-item');
-      item.append(html('span', `swatch heat-${k}`), `${formatMetric(metric, range.from)} – ${formatMetric(metric, range.to)}`);
+      item.append(html('span', `swatch heat-${k}`), `${formatMetric(metric, range.from, 3)} – ${formatMetric(metric, range.to, 3)}`);
       this.legend.append(item);
     });
   }
@@ -253,7 +253,7 @@ export class GraphView {
       this.panel.replaceChildren();
       return;
     }
-    this.panel.replaceChildren(...nodePanel(node, this.state, this.heat, this.state.metric ?? 'share'));
+    this.panel.replaceChildren(...nodePanel(node, this.state));
   }
 
   private find(query: string, position: number): void {

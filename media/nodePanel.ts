@@ -4,7 +4,7 @@
 
 import { formatNumber, tighteningRatio } from '../src/shared/format';
 import type { GraphNodeInfo, GraphTensor } from '../src/shared/protocol';
-import { formatMetric, METRIC_LABELS, type Heat, type MetricKey } from './graphMetrics';
+import { formatMetric, layerMetric } from './graphMetrics';
 import { shownLayers, type ViewState } from './viewState';
 
 function element(tag: string, className: string | undefined, text?: string): HTMLElement {
@@ -41,7 +41,7 @@ function tensorLine(tensor: GraphTensor): HTMLElement {
   return line;
 }
 
-export function nodePanel(node: GraphNodeInfo, state: ViewState, heatMap: Heat | undefined, metric: MetricKey): HTMLElement[] {
+export function nodePanel(node: GraphNodeInfo, state: ViewState): HTMLElement[] {
   const parts: HTMLElement[] = [element('h2', 'panel-heading', node.label)];
   const kind = node.kind === 'node' ? `${node.opType}${node.domain ? ` (${node.domain})` : ''}` : node.kind === 'input' ? 'graph input' : 'graph output';
   parts.push(element('div', 'panel-op', kind));
@@ -67,9 +67,14 @@ export function nodePanel(node: GraphNodeInfo, state: ViewState, heatMap: Heat |
         `ε in ${formatNumber(result.epsilonIn)} → ε out ${formatNumber(result.epsilonOut)}`,
         `local bound ${formatNumber(result.localBound)}, ‖A‖ ${formatNumber(result.spectralNorm)}${ratio === undefined ? '' : `, ratio ${formatNumber(ratio)}×`}`,
       );
-      if (result.neurons) lines.push(`neurons on / unstable / off: ${result.neurons.on} / ${result.neurons.unstable} / ${result.neurons.off}`);
-      const value = heatMap?.valueOf.get(node.layer);
-      if (value !== undefined && metric !== 'none') lines.push(`${METRIC_LABELS[metric]}: ${formatMetric(metric, value)}`);
+      const layers = shownLayers(state)?.layers ?? [];
+      const share = layerMetric('share', result, layers);
+      lines.push(`share of log L ${share === undefined || share === 0 ? '—' : formatMetric('share', share)}`);
+      if (result.neurons) {
+        const unstable = layerMetric('unstable', result, layers);
+        const fraction = unstable === undefined ? '' : ` (unstable fraction ${formatMetric('unstable', unstable)})`;
+        lines.push(`neurons on / unstable / off: ${result.neurons.on} / ${result.neurons.unstable} / ${result.neurons.off}${fraction}`);
+      }
     }
     parts.push(section('Analysis layer', lines));
   } else if (node.kind === 'node' && model?.rowSource !== 'nodes' && !node.unsupported) {

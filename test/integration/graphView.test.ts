@@ -110,11 +110,12 @@ describe('graph view', () => {
     const conv2 = run.layers[2];
     const text = await waitForWebviewText((shown) => panelText(shown, 'conv2').includes('local bound'));
     assert.ok(panelText(text, 'conv2').includes(`local bound ${formatNumber(conv2.localBound)}, ‖A‖ ${formatNumber(conv2.spectralNorm)}`), text);
-    assert.match(text, /share of log L:/, 'the legend names the metric');
-    assert.match(panelText(text, 'conv2'), /share of log L: [\d.]+%/);
+    assert.match(text, /share of log L:\s+0\.0% – [\d.]+%/, 'the legend names the metric and its classes');
+    assert.match(panelText(text, 'conv2'), /share of log L [\d.]+%/);
+    const unstable = conv2.neurons!.unstable / (conv2.neurons!.on + conv2.neurons!.unstable + conv2.neurons!.off);
+    assert.ok(panelText(text, 'conv2').includes(`(unstable fraction ${(unstable * 100).toFixed(1)}%)`), 'the unstable fraction of conv2+relu2');
     await selectInWebview('#graph-metric', 'bound');
-    const bound = await waitForWebviewText((shown) => /local bound: [\d.e-]+ – [\d.e-]+/.test(shown));
-    assert.ok(panelText(bound, 'conv2').includes(`local bound: ${formatNumber(conv2.localBound)}`), 'the panel names the chosen metric and its value');
+    await waitForWebviewText((shown) => /local bound:\s+[\d.e-]+ – [\d.e-]+/.test(shown));
 
     // Nothing clipped at 1280 px: neither the graph nor the wide table after analysis scrolls the page sideways.
     await vscode.commands.executeCommand('workbench.action.closeSidebar');
@@ -143,7 +144,9 @@ describe('graph view', () => {
     this.timeout(120_000);
     await setViewport(1400, 900);
     await vscode.commands.executeCommand('notifications.clearAll');
+    await fillInWebview('#graph-search', '');
     await clickInWebview('.graph-node[data-id="node3"]');
+    await clickInWebview('#graph-fit');
     try {
       for (const [theme, name] of [
         ['Default Dark Modern', 'graph-view-dark'],
