@@ -3,11 +3,14 @@
 // selection, Ctrl+F finds nodes, nothing scrolls sideways at 1280 px, and the screenshots of the
 // analysed graph in a dark, a light and a high-contrast theme.
 import * as assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { TestingApi } from '../../src/host/testingApi';
 import { formatNumber } from '../../src/shared/format';
 import { COMMANDS, MODEL_EDITOR_VIEW_TYPE } from '../../src/shared/ids';
+import { gemm, relu, tensor, writeModel } from '../fixtures/onnxBuilder';
 import { activateForTests, closeAllEditors } from './extensionUnderTest';
 import {
   clickInWebview,
@@ -169,5 +172,30 @@ describe('graph view', () => {
       await vscode.workspace.getConfiguration('workbench').update('colorTheme', undefined, vscode.ConfigurationTarget.Global);
       await vscode.commands.executeCommand('workbench.action.toggleSidebarVisibility');
     }
+  });
+
+  it('draws an unsupported node in place with its reason, and the nodes after it', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'lipschitz-lens-graph-'));
+    const model = vscode.Uri.file(join(folder, 'softplus-inside.onnx'));
+    // Softplus has no analysis rule (normalise.ts): before the graph view only fc1+relu1 was shown.
+    await writeModel(model.fsPath, {
+      inputs: [{ name: 'x', shape: [1, 2] }],
+      outputs: [{ name: 'y', shape: [1, 2] }],
+      initializers: [tensor('W1', [2, 2], [1, 0, 0, 1]), tensor('W2', [2, 2], [2, 0, 0, 2])],
+      nodes: [
+        gemm({ name: 'fc1', a: 'x', b: 'W1', output: 'h', transB: true }),
+        relu('h', 'r', 'relu1'),
+        { opType: 'Softplus', name: 'sp', inputs: ['r'], outputs: ['s'] },
+        gemm({ name: 'fc2', a: 's', b: 'W2', output: 'y', transB: true }),
+      ],
+      opset: 13,
+    });
+    await vscode.commands.executeCommand('vscode.openWith', model, MODEL_EDITOR_VIEW_TYPE);
+    const text = await waitForWebviewText((shown) => shown.includes('softplus-inside.onnx') && shown.includes('fc2') && shown.includes('⚠ '));
+    assert.match(text, /⚠ 1 unsupported node, marked in place/);
+    assert.match(text, /⚠ [^\n]*Softplus/, 'the reason beside the node');
+    await clickInWebview('.graph-node.unsupported');
+    const panel = await waitForWebviewText((shown) => panelText(shown, 'sp').includes('Not supported'));
+    assert.match(panelText(panel, 'sp'), /Not supported\n[^\n]*Softplus/);
   });
 });
