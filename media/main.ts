@@ -157,8 +157,9 @@ function draw(): void {
   if (dirty.has('summary')) renderSummary(areas.summary, state, actions);
   if (dirty.has('chart')) chart = renderChart(areas.chart, state, actions);
   if (dirty.has('tabs')) renderTabs();
-  // Before the graph update: it measures its canvas, which has no size while hidden.
-  if (dirty.has('graph')) graph.update(state);
+  // After the tabs: the graph measures its canvas, which has no size while hidden. While the table is
+  // shown the graph is not redrawn (a streaming analysis changes it often); switching back redraws it.
+  if (dirty.has('graph') && (state.view ?? 'graph') === 'graph') graph.update(state);
   if (dirty.has('layers')) renderLayers(areas.layers, state, actions, areas.details);
   if (dirty.has('status')) renderStatus(areas.status, state, actions);
   dirty.clear();
@@ -169,11 +170,21 @@ function schedule(...changed: Area[]): void {
   frame ??= requestAnimationFrame(draw);
 }
 
+// The saved state holds the model's laid-out graph (hundreds of KB for a few hundred nodes): saving it
+// on every progress message of a streaming analysis would copy it to the workbench hundreds of times.
+let saveTimer: ReturnType<typeof setTimeout> | undefined;
+function saveState(): void {
+  saveTimer ??= setTimeout(() => {
+    saveTimer = undefined;
+    vscode.setState(state);
+  }, 300);
+}
+
 /** Marks the areas whose inputs differ between the two states. */
 function update(next: ViewState): void {
   const previous = state;
   state = next;
-  vscode.setState(state);
+  saveState();
   const modelChanged = state.model !== previous.model || state.modelError !== previous.modelError;
   const statusChanged = state.status !== previous.status;
   const phaseChanged = state.status?.phase !== previous.status?.phase || state.status?.task !== previous.status?.task;
