@@ -259,9 +259,11 @@ describe('analysis view', () => {
     this.timeout(180_000);
     const slow = vscode.Uri.file(join(await mkdtemp(join(tmpdir(), 'lipschitz-lens-cancel-')), 'large-conv.onnx'));
     await writeSlowModel(slow.fsPath);
+    // The table first: a layer takes about a second here, too short a window to switch views in.
+    await vscode.commands.executeCommand('vscode.openWith', slow, MODEL_EDITOR_VIEW_TYPE);
+    await showTable('large-conv.onnx');
     const analysis = vscode.commands.executeCommand<string>(COMMANDS.analyze, slow);
     await waitFor('the engine to work on a layer', () => api.analysisStatus(slow)?.progress?.event.kind === 'layer', 60_000);
-    await showTable('large-conv.onnx');
     // Rows fill in as the worker streams layer results, before the run ends.
     const streamed = await waitForWebviewText((shown) => shown.includes('large-conv.onnx') && shown.includes('Layers (1 done so far)'), 60_000);
     assert.ok(tableRow(streamed, 0, 'conv0, relu0'), 'the first layer’s row while the analysis runs');
