@@ -190,6 +190,18 @@ export function renderSummary(container: HTMLElement, state: ViewState, actions:
         metric('Lower bound', formatNumber(run.lowerBound.value), `witnessed by ${run.lowerBound.method}, ‖x − x0‖ = ${formatNumber(run.lowerBound.witnessNorm)}`),
       );
     }
+    if (report?.fidelity) {
+      const fidelity = report.fidelity;
+      metrics.append(
+        'notChecked' in fidelity
+          ? metric('Fidelity', 'not checked', fidelity.notChecked)
+          : metric(
+              'Fidelity',
+              `matches ${fidelity.runtime}`,
+              `the model file at ${fidelity.points} points in the ball; output within ${formatNumber(fidelity.maxAbsDifference)}`,
+            ),
+      );
+    }
     container.append(metrics);
     container.append(
       h('p', {
