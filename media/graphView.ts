@@ -2,8 +2,10 @@
 // their shapes, pan (drag), zoom (wheel, + / −), fit (button, F or 0), keyboard focus that walks the
 // edges, a search box (Ctrl+F), unsupported nodes marked in place with their reason, and, after an
 // analysis, node colours by a chosen metric with a legend. The SVG is built once per model; later
-// changes (selection, colours) only toggle classes. Text goes in through textContent only.
+// changes (selection, colours) only toggle classes. Text goes in through textContent only, control and bidi characters
+// from the model shown as escapes.
 
+import { escapeControlCharacters } from '../src/shared/format';
 import type { GraphNodeInfo, ModelOverview } from '../src/shared/protocol';
 import { formatMetric, heat, METRIC_LABELS, type Heat, type MetricKey } from './graphMetrics';
 import { nodePanel } from './nodePanel';
@@ -24,14 +26,14 @@ export interface GraphActions {
 function svg<K extends keyof SVGElementTagNameMap>(tag: K, attributes: Record<string, string | number> = {}, text?: string): SVGElementTagNameMap[K] {
   const element = document.createElementNS(SVG, tag);
   for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, String(value));
-  if (text !== undefined) element.textContent = text;
+  if (text !== undefined) element.textContent = escapeControlCharacters(text, true);
   return element;
 }
 
 function html<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
   const element = document.createElement(tag);
   if (className) element.className = className;
-  if (text !== undefined) element.textContent = text;
+  if (text !== undefined) element.textContent = escapeControlCharacters(text, true);
   return element;
 }
 
@@ -190,7 +192,7 @@ export class GraphView {
     const left = node.x - node.width / 2;
     const top = node.y - node.height / 2;
     const group = svg('g', { class: `graph-node kind-${node.kind}${node.unsupported ? ' unsupported' : ''}`, tabindex: -1, role: 'button', 'data-id': node.id });
-    group.setAttribute('aria-label', `${node.opType} ${node.label}${node.unsupported ? `, not supported: ${node.unsupported}` : ''}`);
+    group.setAttribute('aria-label', escapeControlCharacters(`${node.opType} ${node.label}${node.unsupported ? `, not supported: ${node.unsupported}` : ''}`));
     group.append(svg('rect', { x: left, y: top, width: node.width, height: node.height, rx: node.kind === 'node' ? 4 : node.height / 2 }));
     if (node.kind === 'node') {
       group.append(

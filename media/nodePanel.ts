@@ -1,8 +1,9 @@
 // The side panel of the selected graph node: op, attributes, inputs and outputs with shapes,
 // parameters and weight statistics, why it is unsupported, and after an analysis its layer's numbers
-// (the table's). Plain selectable text, built with textContent only.
+// (the table's). Plain selectable text, built with textContent only, control and bidi characters
+// from the model shown as escapes.
 
-import { formatNumber, tighteningRatio } from '../src/shared/format';
+import { escapeControlCharacters, formatNumber, tighteningRatio } from '../src/shared/format';
 import type { GraphNodeInfo, GraphTensor } from '../src/shared/protocol';
 import { formatMetric, layerMetric } from './graphMetrics';
 import { shownLayers, type ViewState } from './viewState';
@@ -10,7 +11,7 @@ import { shownLayers, type ViewState } from './viewState';
 function element(tag: string, className: string | undefined, text?: string): HTMLElement {
   const node = document.createElement(tag);
   if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
+  if (text !== undefined) node.textContent = escapeControlCharacters(text, true);
   return node;
 }
 
