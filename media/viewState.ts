@@ -31,7 +31,12 @@ export interface ViewState {
 
 /** Accepts whatever getState returned (possibly saved by an older version) as long as it is an object. */
 export function restoreViewState(saved: unknown): ViewState {
-  return typeof saved === 'object' && saved !== null ? (saved as ViewState) : {};
+  if (typeof saved !== 'object' || saved === null) {
+    return {};
+  }
+  const state = saved as ViewState;
+  // A model saved before the graph view has no graph: drop it, the host's replay brings the model again.
+  return state.model && !state.model.graph ? { ...state, model: undefined } : state;
 }
 
 export function applyHostMessage(state: ViewState, message: HostToWebviewMessage): ViewState {

@@ -56,6 +56,9 @@ describe('webview state', () => {
     assert.deepEqual(restoreViewState(undefined), {});
     assert.deepEqual(restoreViewState('junk'), {});
     assert.deepEqual(restoreViewState({ model }), { model });
+    const withoutGraph: Partial<ModelOverview> = { ...model };
+    delete withoutGraph.graph;
+    assert.deepEqual(restoreViewState({ model: withoutGraph, sort: 'ratio' }), { model: undefined, sort: 'ratio' }, 'a model saved before the graph view');
   });
 
   it('a model replaces an earlier error and vice versa', () => {
