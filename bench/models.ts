@@ -271,6 +271,13 @@ function flattenedSize(spec: BenchModelSpec, flattenIndex: number): number {
   return c * h * w;
 }
 
+/** x0 as the CLI (`--input`) and the engine read it: JSON { shape, data }. */
+export async function writeBenchInput(spec: BenchModelSpec): Promise<string> {
+  const path = join(OUT_DIR, `${spec.name}.input.json`);
+  await writeFile(path, JSON.stringify({ shape: [1, ...spec.inputShape], data: Array.from(benchInput(spec)) }));
+  return path;
+}
+
 /** What bench/pytorchReference.py reads: the layers, and where x0 and each layer's parameters lie in the .bin file. */
 export interface TorchReferenceDescription {
   model: string;
