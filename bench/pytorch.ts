@@ -11,6 +11,8 @@ import type { AnalysisResult, LayerResult } from '../src/shared/results';
 /** Debian's interpreter, the one python3-torch installs for (another python3 may come first on PATH). */
 const PYTHON = '/usr/bin/python3';
 const SCRIPT = join(import.meta.dirname, 'pytorchReference.py');
+const PROCESS_USAGE = join(import.meta.dirname, 'processUsage.cjs');
+const USAGE_MARK = 'BENCH_PROCESS_USAGE ';
 
 export const PYTORCH_TITLE = 'PyTorch (paper\'s method, float32, 100 power iterations, uncertified)';
 
@@ -75,12 +77,25 @@ export interface PytorchResult {
   spectralSeconds: number;
   /** From the script's first line: the interpreter's own start-up is in the process wall time only. */
   totalSeconds: number;
+  cpuSeconds: number;
+  maxRssMiB: number;
   localBound: number;
   spectralBound: number;
   layers: { kind: string; epsilonIn: number; localBound: number; spectralNorm: number; localSeconds: number; spectralSeconds: number }[];
 }
 
 export type ReferenceRun<T> = { status: 'done'; result: T; processMs: number } | { status: 'timeout' | 'failed'; reason: string; processMs: number };
+
+/** bench/processUsage.cjs's line: ms since the CLI process's time origin, CPU of all its threads, peak RSS. */
+export interface CliProcessUsage {
+  cpuMs: number;
+  maxRssMiB: number;
+  preloadAtMs: number;
+  firstStdoutAtMs?: number;
+  exitAtMs: number;
+}
+
+export type CliRun = ReferenceRun<AnalysisResult> & { usage?: CliProcessUsage };
 
 export async function runPytorch(descriptionPath: string, epsilon: number, threads: number, limitMs: number): Promise<ReferenceRun<PytorchResult>> {
   const child = await runProcess(PYTHON, [SCRIPT, descriptionPath, String(epsilon)], limitMs, { ...process.env, BENCH_THREADS: String(threads) });
@@ -90,18 +105,21 @@ export async function runPytorch(descriptionPath: string, epsilon: number, threa
 }
 
 /** The CLI as a user runs it (default options: lower-bound search and fidelity check on), JSON report. */
-export async function runCli(cliBundle: string, modelPath: string, inputPath: string, epsilon: number, threads: number, limitMs: number): Promise<ReferenceRun<AnalysisResult>> {
-  const args = [cliBundle, 'analyze', modelPath, '--input', inputPath, '--eps', String(epsilon), '--threads', String(threads), '--json', '--quiet'];
+export async function runCli(cliBundle: string, modelPath: string, inputPath: string, epsilon: number, threads: number, limitMs: number): Promise<CliRun> {
+  const args = ['--require', PROCESS_USAGE, cliBundle, 'analyze', modelPath, '--input', inputPath, '--eps', String(epsilon), '--threads', String(threads), '--json', '--quiet'];
   const child = await runProcess(process.execPath, args, limitMs);
+  const usageLine = child.stderr.split('\n').find((l) => l.startsWith(USAGE_MARK));
+  const usage = usageLine ? (JSON.parse(usageLine.slice(USAGE_MARK.length)) as CliProcessUsage) : undefined;
+  const stderr = child.stderr.split('\n').filter((l) => !l.startsWith(USAGE_MARK)).join('\n');
   if (child.timedOut) return { status: 'timeout', reason: `over ${limitMs / 1000} s`, processMs: child.wallMs };
-  if (child.code !== 0) return { status: 'failed', reason: lastLine(child.stderr), processMs: child.wallMs };
-  return { status: 'done', result: JSON.parse(lastLine(child.stdout)) as AnalysisResult, processMs: child.wallMs };
+  if (child.code !== 0) return { status: 'failed', reason: lastLine(stderr), processMs: child.wallMs, usage };
+  return { status: 'done', result: JSON.parse(lastLine(child.stdout)) as AnalysisResult, processMs: child.wallMs, usage };
 }
 
 export interface ReferenceComparison {
   model: string;
   pytorch: ReferenceRun<PytorchResult> | { status: 'skipped'; reason: string };
-  cli: ReferenceRun<AnalysisResult> | { status: 'skipped'; reason: string };
+  cli: CliRun | { status: 'skipped'; reason: string };
   /** The engine alone (bench/analyze.ts's native one-ε run, lower-bound search off), ms. */
   engineMs?: number;
 }
@@ -119,39 +137,65 @@ function statusText(run: ReferenceComparison['pytorch'] | ReferenceComparison['c
   return run.status === 'done' ? '' : run.status === 'skipped' ? `skipped: ${run.reason}` : `${run.status}: ${run.reason}`;
 }
 
-/** Seconds by phase of our report, and what the process spent outside them (start, module loading, JSON, exit). */
-function cliPhases(run: { result: AnalysisResult; processMs: number }): { loadMs: number; engineMs: number; outsideMs: number } {
-  const phases = run.result.stats?.phases;
-  const loadMs = phases?.loadMs ?? 0;
-  const engineMs = phases?.totalMs ?? 0;
-  return { loadMs, engineMs, outsideMs: run.processMs - loadMs - engineMs };
-}
-
 export function referenceTable(comparisons: ReferenceComparison[]): string[][] {
   const rows = [[
-    'model', 'PyTorch process s', 'of it import torch s', 'PyTorch local / spectral s', 'CLI process s', 'CLI / PyTorch',
-    'of it load s', 'analysis s', 'outside phases s', 'engine s (lower bound off)', 'engine / PyTorch', 'local bound ours / PyTorch',
-    'spectral ours / PyTorch',
+    'model', 'PyTorch process s', 'CPU s', 'of it import torch s', 'local / spectral s', 'CLI process s', 'CPU s', 'CLI / PyTorch',
+    'CPU ratio', 'engine s (lower bound off)', 'engine / PyTorch', 'local bound ours / PyTorch', 'spectral ours / PyTorch',
   ]];
   for (const c of comparisons) {
     const torch = c.pytorch.status === 'done' ? c.pytorch : undefined;
     const cli = c.cli.status === 'done' ? c.cli : undefined;
-    const phases = cli && cliPhases(cli);
     const ours = cli?.result.runs[0].network;
+    const cliCpuMs = cli?.usage?.cpuMs;
     rows.push([
       c.model,
       torch ? s(torch.processMs) : statusText(c.pytorch),
+      torch ? f(torch.result.cpuSeconds, 2) : '',
       torch ? f(torch.result.importSeconds, 2) : '',
       torch ? `${f(torch.result.localSeconds, 2)} / ${f(torch.result.spectralSeconds, 2)}` : '',
       cli ? s(cli.processMs) : statusText(c.cli),
+      cliCpuMs === undefined ? '' : s(cliCpuMs),
       torch && cli ? ratio(cli.processMs / torch.processMs) : '',
-      phases ? s(phases.loadMs) : '',
-      phases ? s(phases.engineMs) : '',
-      phases ? s(phases.outsideMs) : '',
+      torch && cliCpuMs !== undefined ? ratio(cliCpuMs / 1000 / torch.result.cpuSeconds) : '',
       c.engineMs === undefined ? 'n/a' : s(c.engineMs),
       torch && c.engineMs !== undefined ? ratio(c.engineMs / torch.processMs) : '',
       torch && ours ? f(ours.localBound / torch.result.localBound, 4) : '',
       torch && ours ? f(ours.spectralBound / torch.result.spectralBound, 4) : '',
+    ]);
+  }
+  return rows;
+}
+
+/**
+ * Where the CLI process's wall time goes: the report's phases, and the rest split by the preload's
+ * timestamps (ms since the process's time origin): Node's start-up until the preload; module loading,
+ * argument parsing and turning the report into JSON (the time to its stdout write, less the phases);
+ * the event loop draining from that write until 'exit'; the exit itself plus spawning as the parent
+ * sees them.
+ */
+export function cliProcessTable(comparisons: ReferenceComparison[]): string[][] {
+  const rows = [[
+    'model', 'process s', 'load s', 'analysis s', 'outside s', 'Node start s', 'modules, args, JSON s', 'stdout → exit s', 'exit + spawn s',
+    'peak RSS MiB',
+  ]];
+  for (const c of comparisons) {
+    if (c.cli.status !== 'done') continue;
+    const phases = c.cli.result.stats?.phases;
+    const loadMs = phases?.loadMs ?? 0;
+    const analysisMs = phases?.totalMs ?? 0;
+    const u = c.cli.usage;
+    const reportAt = u?.firstStdoutAtMs;
+    rows.push([
+      c.model,
+      s(c.cli.processMs),
+      s(loadMs),
+      s(analysisMs),
+      s(c.cli.processMs - loadMs - analysisMs),
+      u ? s(u.preloadAtMs) : '',
+      u && reportAt !== undefined ? s(reportAt - loadMs - analysisMs - u.preloadAtMs) : '',
+      u && reportAt !== undefined ? s(u.exitAtMs - reportAt) : '',
+      u ? s(c.cli.processMs - u.exitAtMs) : '',
+      u ? f(u.maxRssMiB, 0) : '',
     ]);
   }
   return rows;
@@ -206,7 +250,8 @@ export function issue17Targets(comparisons: ReferenceComparison[], cifarEngineMs
     if (c.pytorch.status !== 'done') return { ...base, result: 'not run', note: `PyTorch ${statusText(c.pytorch)}` };
     if (c.cli.status !== 'done') return { ...base, result: c.cli.status === 'skipped' ? 'not run' : 'not met', note: `CLI ${statusText(c.cli)}` };
     const value = c.cli.processMs / c.pytorch.processMs;
-    return { ...base, measured: `${f(value, 2)}×`, result: value <= limit ? 'met' : 'not met', note: `${s(c.cli.processMs)} s vs ${s(c.pytorch.processMs)} s` };
+    const cpu = c.cli.usage ? `; CPU time ${ratio(c.cli.usage.cpuMs / 1000 / c.pytorch.result.cpuSeconds)}` : '';
+    return { ...base, measured: `${f(value, 2)}×`, result: value <= limit ? 'met' : 'not met', note: `wall ${s(c.cli.processMs)} s vs ${s(c.pytorch.processMs)} s${cpu}` };
   };
   const cifar: Issue17Target =
     cifarEngineMs === undefined
