@@ -126,6 +126,11 @@ def main(description_path, epsilon):
 
     shape = tuple(description['inputShape'])
     x0 = tensor(description['input'], shape).flatten()
+    parameters = [
+        (tensor(layer['weight'], layer['weight']['dims']), tensor(layer['bias'], [layer['bias']['count']])) if 'weight' in layer else None
+        for layer in description['layers']
+    ]
+    del values  # the file's buffer: the copies are all that is used from here on
     load_seconds = time.perf_counter() - loading
 
     with torch.no_grad():
@@ -133,10 +138,8 @@ def main(description_path, epsilon):
         forwarding = time.perf_counter()
         steps = []  # (layer, its Affine or None, its nominal input, its input shape)
         x = x0
-        for layer in description['layers']:
-            affine = None
-            if layer['kind'] in ('conv', 'fc'):
-                affine = Affine(layer, tensor(layer['weight'], layer['weight']['dims']), tensor(layer['bias'], [layer['bias']['count']]), shape)
+        for layer, weights in zip(description['layers'], parameters):
+            affine = Affine(layer, *weights, shape) if weights is not None else None
             steps.append((layer, affine, x, shape))
             if affine is not None:
                 y = affine.forward(x)
@@ -157,6 +160,7 @@ def main(description_path, epsilon):
         local_bound = 1.0
         for layer, affine, x, in_shape in steps:
             started = time.perf_counter()
+            counts = None
             if affine is not None and layer.get('relu'):
                 y0 = affine.forward(x).double()
                 ybar = eps * affine.row_norms(d).double() + y0
@@ -168,7 +172,6 @@ def main(description_path, epsilon):
                 d = ybar > 0
             elif affine is not None:
                 bound = affine.norm(d)
-                counts = None
                 d = None
             elif layer['kind'] == 'maxPool':
                 bound = pool_constant(layer)
@@ -177,7 +180,7 @@ def main(description_path, epsilon):
                     d = F.max_pool2d(d.float().view(1, *in_shape), layer['kernel'], layer['stride']).flatten() > 0
             else:
                 bound = 1.0
-            layers.append({'kind': layer['kind'], 'epsilonIn': eps, 'localBound': bound, 'neurons': counts if affine is not None else None, 'localSeconds': time.perf_counter() - started})
+            layers.append({'kind': layer['kind'], 'epsilonIn': eps, 'localBound': bound, 'neurons': counts, 'localSeconds': time.perf_counter() - started})
             eps *= bound
             local_bound *= bound
         local_seconds = time.perf_counter() - local_started
