@@ -233,6 +233,23 @@ export function layerNormTable(comparison: ReferenceComparison): string[][] | un
   return rows;
 }
 
+/**
+ * Models where our certified network bound is below PyTorch's power-iteration estimate by more than
+ * float32 rounding could explain: power iteration only underestimates, so that would point to a bug.
+ */
+export function boundsBelowReference(comparisons: ReferenceComparison[]): string[] {
+  const problems: string[] = [];
+  for (const c of comparisons) {
+    if (c.pytorch.status !== 'done' || c.cli.status !== 'done') continue;
+    const ours = c.cli.result.runs[0].network;
+    const theirs = c.pytorch.result;
+    for (const [name, our, their] of [['local', ours.localBound, theirs.localBound], ['spectral', ours.spectralBound, theirs.spectralBound]] as const) {
+      if (our < their * (1 - 1e-3)) problems.push(`${c.model}: our ${name} bound ${our.toPrecision(6)} is below PyTorch's estimate ${their.toPrecision(6)}`);
+    }
+  }
+  return problems;
+}
+
 export interface Issue17Target {
   title: string;
   limit: string;
