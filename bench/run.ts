@@ -8,7 +8,8 @@
 //
 //   npm run bench [-- --models cifar10,alexnet] [--update-baseline] [--no-analysis] [--no-pytorch]
 //
-// Environment: BENCH_THREADS (onnxruntime intra-op and native kernel threads, default 2),
+// (--pytorch is accepted too: the PyTorch step is on by default and is skipped, never failed, without torch.)
+// Environment: BENCH_THREADS (onnxruntime intra-op, native kernel and PyTorch threads, default 2),
 // BENCH_TS_BUDGET_MS (wall-time budget of measure.ts's pure-TypeScript Gram products per model, default 60000).
 
 import { spawn } from 'node:child_process';
