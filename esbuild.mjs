@@ -2,7 +2,7 @@
 import * as esbuild from 'esbuild';
 import { execFile } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { copyFile, mkdir, readdir, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -46,35 +46,45 @@ const builds = [
 
 // Integration tests (test/host/run.mjs) load in the extension host: CommonJS, with vscode and every
 // package resolved from node_modules at run time. Helpers such as probe.ts are bundled into each test.
+// test/packaged holds the tests run against the unpacked .vsix (test/host/runPackaged.mjs).
 if (tests) {
-  const testDir = 'test/integration';
-  // The test module runs every *.test.js it finds: a deleted test must not linger as a stale bundle.
-  await rm('out/test/integration', { recursive: true, force: true });
-  const entryPoints = (await readdir(testDir, { recursive: true }))
-    .filter((file) => file === 'index.ts' || file.endsWith('.test.ts'))
-    .map((file) => `${testDir}/${file}`);
-  builds.push({
-    ...nodeCommon,
-    packages: 'external',
-    sourcemap: true,
-    minify: false,
-    entryPoints,
-    outbase: testDir,
-    outdir: 'out/test/integration',
-  });
+  for (const suite of ['integration', 'packaged']) {
+    const testDir = `test/${suite}`;
+    // The test module runs every *.test.js it finds: a deleted test must not linger as a stale bundle.
+    await rm(`out/test/${suite}`, { recursive: true, force: true });
+    const entryPoints = (await readdir(testDir, { recursive: true }))
+      .filter((file) => file === 'index.ts' || file.endsWith('.test.ts'))
+      .map((file) => `${testDir}/${file}`);
+    builds.push({
+      ...nodeCommon,
+      packages: 'external',
+      sourcemap: true,
+      minify: false,
+      entryPoints,
+      outbase: testDir,
+      outdir: `out/test/${suite}`,
+    });
+  }
 }
 
 // The native float64 kernels (src/native): one object per instruction set, linked into
 // dist/native/kernels.node against Node's own N-API headers. Rebuilt only when a source is newer.
+// libstdc++ and libgcc are linked in statically and glibcCompat.cc binds the newer glibc symbols they
+// need to their oldest versions (--wrap), so the object loads on glibc 2.28 and newer (README).
 // A machine without a C++ compiler still gets a working build: the engine then runs its TypeScript
 // operators and says so.
-const NATIVE_SOURCES = ['kernels.cc', 'kernelsAvx512.cc', 'kernelsAvx2.cc', 'kernelsGeneric.cc'];
+const NATIVE_SOURCES = ['kernels.cc', 'kernelsAvx512.cc', 'kernelsAvx2.cc', 'kernelsGeneric.cc', 'glibcCompat.cc'];
+const WRAPPED_GLIBC_SYMBOLS = [
+  'pthread_create', 'pthread_detach', 'pthread_join', 'pthread_once', 'pthread_key_create', '__pthread_key_create',
+  'pthread_key_delete', 'pthread_getspecific', 'pthread_setspecific', '__libc_single_threaded', '_dl_find_object', 'arc4random',
+];
 const NATIVE_OUTPUT = 'dist/native/kernels.node';
 const ISA_FLAGS = {
   'kernels.cc': [],
   'kernelsAvx512.cc': ['-mavx512f', '-mavx512dq', '-mavx512vl', '-mavx2', '-mfma'],
   'kernelsAvx2.cc': ['-mavx2', '-mfma'],
   'kernelsGeneric.cc': [],
+  'glibcCompat.cc': [],
 };
 
 function nodeHeaders() {
@@ -83,7 +93,7 @@ function nodeHeaders() {
 }
 
 async function buildNative() {
-  const sources = [...NATIVE_SOURCES, 'kernels.h', 'kernelsImpl.h'].map((file) => join('src/native', file));
+  const sources = [...[...NATIVE_SOURCES, 'kernels.h', 'kernelsImpl.h'].map((file) => join('src/native', file)), 'esbuild.mjs'];
   if (existsSync(NATIVE_OUTPUT)) {
     const built = statSync(NATIVE_OUTPUT).mtimeMs;
     if (sources.every((file) => statSync(file).mtimeMs <= built)) return;
@@ -96,17 +106,21 @@ async function buildNative() {
   const run = promisify(execFile);
   const compiler = process.env.CXX ?? 'g++';
   const x64 = process.arch === 'x64';
+  // The symbol versions glibcCompat.cc names are those of glibc on x86-64.
+  const glibcX64 = x64 && process.platform === 'linux' && Boolean(process.report?.getReport().header.glibcVersionRuntime);
   await mkdir('dist/native/obj', { recursive: true });
   const common = ['-O3', '-std=gnu++17', '-fPIC', '-pthread', '-ffp-contract=fast', '-fvisibility=hidden', '-Wall', `-I${headers}`];
   try {
     const objects = await Promise.all(
-      NATIVE_SOURCES.map(async (file) => {
+      NATIVE_SOURCES.filter((file) => glibcX64 || file !== 'glibcCompat.cc').map(async (file) => {
         const object = join('dist/native/obj', file.replace(/\.cc$/, '.o'));
         await run(compiler, [...common, ...(x64 ? ISA_FLAGS[file] : []), '-c', join('src/native', file), '-o', object]);
         return object;
       }),
     );
-    await run(compiler, ['-shared', '-pthread', '-o', NATIVE_OUTPUT, ...objects]);
+    // -s: the statically linked runtime's symbol table is a fifth of the object and of no use to a user.
+    const portable = glibcX64 ? ['-s', '-static-libstdc++', '-static-libgcc', ...WRAPPED_GLIBC_SYMBOLS.map((name) => `-Wl,--wrap=${name}`)] : [];
+    await run(compiler, ['-shared', '-pthread', ...portable, '-o', NATIVE_OUTPUT, ...objects]);
   } catch (error) {
     console.warn(`native kernels not built (${compiler}): ${String(error.stderr || error.message).trim().split('\n').slice(0, 8).join('\n')}`);
     console.warn('the engine falls back to its TypeScript operators');
@@ -118,6 +132,66 @@ async function copyStatic() {
   await copyFile('media/main.css', 'dist/webview.css');
 }
 
+// The CLI as an npm package for CI (`npm run package:cli` packs it): the bundle, the native kernels
+// beside it where they were built (src/engine/native/kernels.ts looks in ./native), a README and the
+// licence, and onnxruntime-node, which the bundle requires for the fidelity check, as a bundled
+// dependency: its JS and this platform's CPU binaries with onnxruntime-common, as in the .vsix, so the
+// tarball installs without a registry. Its package.json loses the install script and the installer's
+// own dependencies (they fetch optional CUDA libraries; nothing at run time needs them).
+const CLI_PACKAGE = 'dist/cli-package';
+
+async function copyMatching(from, to, keep) {
+  for (const file of (await readdir(from, { recursive: true })).filter(keep)) {
+    await mkdir(dirname(join(to, file)), { recursive: true });
+    await copyFile(join(from, file), join(to, file));
+  }
+}
+
+async function vendorOnnxruntime(target) {
+  const ortNode = JSON.parse(await readFile('node_modules/onnxruntime-node/package.json', 'utf8'));
+  const binaries = `bin/napi-v6/${process.platform}/${process.arch}/`;
+  await copyMatching('node_modules/onnxruntime-node', join(target, 'onnxruntime-node'), (file) => /^dist\/[^/]+\.js$/.test(file) || file.startsWith(binaries));
+  const { scripts: _scripts, devDependencies: _devDependencies, ...runtimeManifest } = ortNode;
+  runtimeManifest.dependencies = { 'onnxruntime-common': ortNode.dependencies['onnxruntime-common'] };
+  await writeFile(join(target, 'onnxruntime-node', 'package.json'), `${JSON.stringify(runtimeManifest, null, 2)}\n`);
+  await copyMatching('node_modules/onnxruntime-common', join(target, 'onnxruntime-common'), (file) => file === 'package.json' || /^dist\/cjs\/[^/]+\.(js|json)$/.test(file));
+  const common = JSON.parse(await readFile('node_modules/onnxruntime-common/package.json', 'utf8'));
+  return { 'onnxruntime-node': ortNode.version, 'onnxruntime-common': common.version };
+}
+
+async function writeCliPackage() {
+  await chmod('dist/cli.js', 0o755);
+  await rm(CLI_PACKAGE, { recursive: true, force: true });
+  await mkdir(join(CLI_PACKAGE, 'native'), { recursive: true });
+  await copyFile('dist/cli.js', join(CLI_PACKAGE, 'cli.js'));
+  await chmod(join(CLI_PACKAGE, 'cli.js'), 0o755);
+  await copyFile('packaging/cli/README.md', join(CLI_PACKAGE, 'README.md'));
+  await copyFile('LICENSE', join(CLI_PACKAGE, 'LICENSE'));
+  const files = ['cli.js', 'README.md', 'LICENSE'];
+  if (existsSync(NATIVE_OUTPUT)) {
+    await copyFile(NATIVE_OUTPUT, join(CLI_PACKAGE, 'native', 'kernels.node'));
+    files.push('native/kernels.node');
+  }
+  const runtime = await vendorOnnxruntime(join(CLI_PACKAGE, 'node_modules'));
+  const extension = JSON.parse(await readFile('package.json', 'utf8'));
+  const manifest = {
+    name: 'lipschitz-lens',
+    version: extension.version,
+    description: 'Certified local Lipschitz bounds of ReLU networks in ONNX files, from the command line (the engine of the Lipschitz Lens VS Code extension).',
+    license: extension.license,
+    keywords: extension.keywords,
+    bin: { 'lipschitz-lens': 'cli.js' },
+    files,
+    dependencies: runtime,
+    bundleDependencies: Object.keys(runtime),
+    // The bundled onnxruntime binaries are this build machine's.
+    os: [process.platform],
+    cpu: [process.arch],
+    engines: { node: extension.engines.node },
+  };
+  await writeFile(join(CLI_PACKAGE, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+}
+
 if (watch) {
   for (const options of builds) {
     const context = await esbuild.context(options);
@@ -127,4 +201,5 @@ if (watch) {
 } else {
   await Promise.all([...builds.map((options) => esbuild.build(options)), buildNative()]);
   await copyStatic();
+  await writeCliPackage();
 }

@@ -2,7 +2,7 @@
 // layer table with its details pop-over, status line. Text goes in via textContent only: names come
 // from the model file and must never become markup (the chart's SVG escapes them itself).
 
-import { formatBytes, formatNumber, tighteningRatio } from '../src/shared/format';
+import { escapeControlCharacters, formatBytes, formatNumber, tighteningRatio } from '../src/shared/format';
 import type { BoundReport, LayerRow, SweepRange } from '../src/shared/protocol';
 import type { Certificate, LayerResult } from '../src/shared/results';
 import { chartGeometry, chartPoints, nearestPoint, sweepChartSvg, THEME_CHART_COLOURS } from './chart';
@@ -12,6 +12,7 @@ import {
   logContribution,
   mainRun,
   modelRowFor,
+  rowOfNode,
   shownLayers,
   sortedPositions,
   type SortKey,
@@ -26,6 +27,8 @@ export interface ViewActions {
   exportReport(): void;
   exportChart(format: 'svg' | 'png'): void;
   sort(key: SortKey): void;
+  /** Selects the graph nodes of a table row (an analysis layer, or a node when the rows are nodes). */
+  selectRow(row: number): void;
 }
 
 type Child = Node | string;
@@ -40,13 +43,18 @@ function h<K extends keyof HTMLElementTagNameMap>(
     node.className = props.className;
   }
   if (props.title) {
-    node.title = props.title;
+    node.title = visible(props.title);
   }
   if (props.text !== undefined) {
-    node.textContent = props.text;
+    node.textContent = visible(props.text);
   }
-  node.append(...children);
+  node.append(...children.map((child) => (typeof child === 'string' ? visible(child) : child)));
   return node;
+}
+
+/** Control and bidi characters from a model shown as escapes, not obeyed (a right-to-left override would reorder a name). */
+function visible(text: string): string {
+  return escapeControlCharacters(text, true);
 }
 
 function button(label: string, onClick: () => void, options: { secondary?: boolean; title?: string; disabled?: boolean } = {}): HTMLButtonElement {
@@ -94,7 +102,7 @@ export function renderHeader(container: HTMLElement, state: ViewState): void {
   if (model.unsupportedSummary) {
     const box = h('div', { className: 'callout error-callout' }, [h('strong', { text: model.unsupportedSummary })]);
     const items = h('ul');
-    items.append(...model.unsupported.map((node) => h('li', { text: `${node.opType} '${node.label}': ${node.reason}` })));
+    items.append(...model.unsupported.map((node) => h('li', { text: `${node.text}: ${node.reason}` })));
     box.append(
       items,
       h('p', {
@@ -180,6 +188,18 @@ export function renderSummary(container: HTMLElement, state: ViewState, actions:
     if (run.lowerBound) {
       metrics.append(
         metric('Lower bound', formatNumber(run.lowerBound.value), `witnessed by ${run.lowerBound.method}, ‖x − x0‖ = ${formatNumber(run.lowerBound.witnessNorm)}`),
+      );
+    }
+    if (report?.fidelity) {
+      const fidelity = report.fidelity;
+      metrics.append(
+        'notChecked' in fidelity
+          ? metric('Fidelity', 'not checked', fidelity.notChecked)
+          : metric(
+              'Fidelity',
+              `matches ${fidelity.runtime}`,
+              `the model file at ${fidelity.points} points in the ball; output within ${formatNumber(fidelity.maxAbsDifference)}`,
+            ),
       );
     }
     container.append(metrics);
@@ -422,6 +442,34 @@ export function renderLayers(container: HTMLElement, state: ViewState, actions: 
   } else if (state.model && state.model.rows.length > 0) {
     renderModelTable(container, state);
   }
+  const body = container.querySelector('tbody');
+  if (!body || !state.model) {
+    return;
+  }
+  // The row of the node selected in the graph is selected here too; clicking a row (or Enter) selects its nodes there.
+  const selectedRow = rowOfNode(state.model, state.selectedNode);
+  for (const tr of body.querySelectorAll<HTMLTableRowElement>('tr[data-row]')) {
+    const selected = Number(tr.dataset.row) === selectedRow;
+    tr.classList.toggle('selected', selected);
+    tr.setAttribute('aria-selected', String(selected));
+  }
+  const select = (event: Event) => {
+    const tr = (event.target as HTMLElement).closest<HTMLTableRowElement>('tr[data-row]');
+    if (tr) {
+      actions.selectRow(Number(tr.dataset.row));
+    }
+  };
+  body.addEventListener('click', select);
+  body.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter') {
+      select(event);
+    }
+  });
+}
+
+/** A table in a box that scrolls sideways on its own, so a wide table never widens the page. */
+function scrolling(table: HTMLTableElement): HTMLElement {
+  return h('div', { className: 'table-scroll' }, [table]);
 }
 
 function renderModelTable(container: HTMLElement, state: ViewState): void {
@@ -440,7 +488,8 @@ function renderModelTable(container: HTMLElement, state: ViewState): void {
   model.rows.forEach((row, index) => {
     const tr = document.createElement('tr');
     tr.tabIndex = 0;
-    tr.title = row.attributes.length > 0 ? row.attributes.join('\n') : 'no attributes';
+    tr.dataset.row = String(index);
+    tr.title = row.attributes.length > 0 ? visible(row.attributes.join('\n')) : 'no attributes';
     if (unsupported.has(row.label)) {
       tr.className = 'unsupported';
     }
@@ -455,7 +504,7 @@ function renderModelTable(container: HTMLElement, state: ViewState): void {
     fragment.append(tr);
   });
   body.append(fragment);
-  container.append(table);
+  container.append(scrolling(table));
 }
 
 function shapeText(row: LayerRow): string {
@@ -527,6 +576,7 @@ function renderBoundTable(
     const tr = document.createElement('tr');
     tr.tabIndex = 0;
     tr.dataset.position = String(position);
+    tr.dataset.row = String(layer.index);
     if (dominant.has(position)) {
       tr.className = 'dominant';
     }
@@ -556,7 +606,7 @@ function renderBoundTable(
     fragment.append(tr);
   }
   body.append(fragment);
-  container.append(table);
+  container.append(scrolling(table));
   if (layers.some(isComposition)) {
     container.append(h('p', { className: 'muted small', text: '⁽ʳ⁾ Add and Concat layers: the local bound is the ratio of output to input radius, not a Lipschitz constant.' }));
   }
@@ -576,7 +626,9 @@ function renderBoundTable(
     const below = rowBox.bottom + 4 + details.offsetHeight <= window.innerHeight || rowBox.top < window.innerHeight - rowBox.bottom;
     const top = below ? rowBox.bottom + 4 : rowBox.top - 4 - details.offsetHeight;
     details.style.top = `${top - hostBox.top}px`;
-    details.style.left = `${Math.max(0, rowBox.left - hostBox.left + 24)}px`;
+    // Within the view's width: a pop-over past the right edge would scroll the page sideways.
+    const room = hostBox.width - details.offsetWidth;
+    details.style.left = `${Math.max(0, Math.min(rowBox.left - hostBox.left + 24, room))}px`;
   };
   const hide = () => {
     details.hidden = true;
@@ -620,6 +672,7 @@ export function formulaFor(layer: LayerResult): string {
   }
   switch (layer.kind) {
     case 'conv':
+    case 'convTranspose':
     case 'dense':
     case 'channelAffine':
       return `‖A D‖: the lone ${layer.kind} map A, columns restricted to inputs that can move (D)`;
@@ -628,6 +681,8 @@ export function formulaFor(layer: LayerResult): string {
     case 'avgPool':
     case 'globalAvgPool':
       return '‖A D‖ of the averaging operator (closed form when the windows are disjoint)';
+    case 'axisMap':
+      return '‖A D‖ of the per-axis linear map (slice, gather, reduction or resize; closed form when its rows or columns are disjoint)';
     case 'reshape':
       return '1: values unchanged, only the shape';
     case 'transpose':
@@ -636,6 +691,8 @@ export function formulaFor(layer: LayerResult): string {
       return 'ratio of radii: (Σ ε of the summed inputs) / ε in; a composition rule, not a Lipschitz constant';
     case 'concat':
       return 'ratio of radii: √(Σ ε² of the parts) / ε in; a composition rule, not a Lipschitz constant';
+    case 'mul':
+      return 'ratio of radii: ((β + ε_b) ε_a + α ε_b) / ε in for the product a ⊙ b (β: largest |b|, α: largest norm of a over one b entry); depends on ε, a composition rule';
     default:
       return `max_i r_i: the largest ${layer.kind} slope bound over each coordinate's interval [x_i − ε, x_i + ε]`;
   }

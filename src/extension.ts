@@ -6,6 +6,7 @@ import { AnalysisController, sweepRangeOf } from './host/analysisController';
 import { registerCommands } from './host/commands';
 import { ModelEditorProvider } from './host/modelEditorProvider';
 import { Notifier } from './host/notifier';
+import { sanitisedLog } from './host/sanitisedLog';
 import { readSettings } from './host/settings';
 import { TestRecorder, type TestingApi } from './host/testingApi';
 import { OUTPUT_CHANNEL_NAME, TEST_MODE_ENV } from './shared/ids';
@@ -17,7 +18,7 @@ export interface LipschitzLensApi {
 
 export function activate(context: vscode.ExtensionContext): LipschitzLensApi {
   const testMode = context.extensionMode === vscode.ExtensionMode.Test || process.env[TEST_MODE_ENV] === '1';
-  const log = vscode.window.createOutputChannel(OUTPUT_CHANNEL_NAME, { log: true });
+  const log = sanitisedLog(vscode.window.createOutputChannel(OUTPUT_CHANNEL_NAME, { log: true }));
   const engine = new EngineClient({
     workerPath: vscode.Uri.joinPath(context.extensionUri, 'dist', 'worker.js').fsPath,
     testMode,

@@ -1,5 +1,7 @@
-// Command-line arguments of `lipschitz-lens analyze`, parsed without a library: the grammar is small.
-import { parseEpsilonInput } from '../shared/settings';
+// Command-line arguments of `lipschitz-lens analyze`, parsed by node:util parseArgs (strict: unknown
+// options and missing values are errors). Every error names the option it is about.
+import { parseArgs } from 'node:util';
+import { parseEpsilonInput, SETTING_DEFAULTS, SETTING_LIMITS } from '../shared/settings';
 
 export interface AnalyzeArguments {
   modelPath: string;
@@ -16,7 +18,10 @@ export interface AnalyzeArguments {
   seed?: number;
   backend?: 'native' | 'typescript';
   threads?: number;
-  quiet: boolean;
+  /** Refuse an analysis whose estimated memory exceeds this (GB). */
+  maxMemoryGB: number;
+  /** Progress lines on stderr. */
+  progress: boolean;
 }
 
 export const USAGE = `Usage: lipschitz-lens analyze MODEL.onnx [options]
@@ -37,14 +42,19 @@ Options:
   --radius              also compute the certified robustness radius
   --no-lower-bound      skip the search for a witnessed lower bound (the best ratio
                         ||f(x) - f(x0)|| / ||x - x0|| found in the ball)
-  --json                print exactly one JSON object on stdout
+  --json                print exactly one JSON object on stdout (no progress on stderr
+                        unless --progress is given)
   --failure-probability P   Lanczos certificate failure probability (default 1e-6)
   --lanczos-steps K     Lanczos steps for large layers (default 200)
   --exact-cutoff N      exact dense decomposition up to this dimension (default 512)
   --seed S              seed of the Lanczos start vectors (default 1)
   --backend B           operators of conv and dense layers: native (float64 C++
                         kernels, the default where built) or typescript (the reference)
-  --threads N           threads of the native kernels (default: one per core)
+  --threads N           threads of the native kernels (default: one per core; more
+                        than the cores are capped, with a note)
+  --max-memory GB       refuse an analysis whose estimated memory exceeds GB
+                        (default ${SETTING_DEFAULTS.maxMemoryGB})
+  --progress            progress on stderr (the default without --json)
   --quiet               no progress on stderr
   -h, --help            this text`;
 
@@ -55,93 +65,117 @@ export class UsageError extends Error {
   }
 }
 
+const OPTIONS = {
+  input: { type: 'string' },
+  synthetic: { type: 'boolean' },
+  'input-shape': { type: 'string' },
+  eps: { type: 'string', multiple: true },
+  radius: { type: 'boolean' },
+  'no-lower-bound': { type: 'boolean' },
+  json: { type: 'boolean' },
+  'failure-probability': { type: 'string' },
+  'lanczos-steps': { type: 'string' },
+  'exact-cutoff': { type: 'string' },
+  seed: { type: 'string' },
+  backend: { type: 'string' },
+  threads: { type: 'string' },
+  'max-memory': { type: 'string' },
+  progress: { type: 'boolean' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const DECIMAL = /^\+?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** An integer option in [min, max], written in plain digits (no 1e3, no 0x10). */
+function integerOption(name: string, text: string | undefined, min: number, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  const value = /^\+?\d+$/.test(text.trim()) ? Number(text.trim()) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got '${shorten(text)}'`);
+  }
+  return value;
+}
+
+/** A decimal option in (exclusiveMin, max]. */
+function decimalOption(name: string, text: string | undefined, exclusiveMin: number, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  const value = DECIMAL.test(text.trim()) ? Number(text.trim()) : Number.NaN;
+  if (!(value > exclusiveMin && value <= max)) {
+    throw new UsageError(`--${name} must be a number above ${exclusiveMin} and at most ${max}, got '${shorten(text)}'`);
+  }
+  return value;
+}
+
+/** Echoed values are cut short: a 300-digit argument does not belong in an error line. */
+function shorten(text: string): string {
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+}
+
+/** parseArgs' own errors, reduced to their first sentence (they already name the option). */
+function usageErrorOf(error: unknown): UsageError {
+  const message = error instanceof Error ? error.message : String(error);
+  return new UsageError(message.split(/\.\s/)[0].replace(/\.$/, ''));
+}
+
 export function parseAnalyzeArguments(argv: readonly string[]): AnalyzeArguments | 'help' {
-  const args = [...argv];
-  if (args.length === 0 || args.includes('-h') || args.includes('--help')) return 'help';
-  const command = args.shift();
-  if (command !== 'analyze') throw new UsageError(`unknown command '${command}'; expected 'analyze'`);
-  const result: AnalyzeArguments = { modelPath: '', syntheticInput: false, epsilons: [], radius: false, lowerBound: true, json: false, quiet: false };
-  const value = (flag: string): string => {
-    const next = args.shift();
-    if (next === undefined || next.startsWith('--')) throw new UsageError(`${flag} needs a value`);
-    return next;
-  };
-  const positiveNumber = (flag: string, integer: boolean): number => {
-    const text = value(flag);
-    const parsed = Number(text);
-    if (!Number.isFinite(parsed) || parsed <= 0 || (integer && !Number.isInteger(parsed))) {
-      throw new UsageError(`${flag} takes a positive ${integer ? 'integer' : 'number'}, got '${text}'`);
-    }
-    return parsed;
-  };
-  while (args.length > 0) {
-    const arg = args.shift()!;
-    switch (arg) {
-      case '--input':
-        result.inputPath = value(arg);
-        break;
-      case '--input-shape': {
-        const text = value(arg);
-        const dims = text.split(/[,x×]/).map((d) => Number(d.trim()));
-        if (dims.length === 0 || dims.some((d) => !Number.isSafeInteger(d) || d < 1)) {
-          throw new UsageError(`--input-shape takes positive integers separated by commas, got '${text}'`);
-        }
-        result.inputShape = dims;
-        break;
-      }
-      case '--synthetic':
-        result.syntheticInput = true;
-        break;
-      case '--eps': {
-        const parsed = parseEpsilonInput(value(arg));
-        if ('error' in parsed) throw new UsageError(`--eps: ${parsed.error}`);
-        result.epsilons.push(parsed.value);
-        break;
-      }
-      case '--radius':
-        result.radius = true;
-        break;
-      case '--no-lower-bound':
-        result.lowerBound = false;
-        break;
-      case '--json':
-        result.json = true;
-        break;
-      case '--quiet':
-        result.quiet = true;
-        break;
-      case '--failure-probability': {
-        const p = positiveNumber(arg, false);
-        if (p >= 1) throw new UsageError(`--failure-probability must be below 1, got ${p}`);
-        result.failureProbability = p;
-        break;
-      }
-      case '--lanczos-steps':
-        result.lanczosSteps = positiveNumber(arg, true);
-        break;
-      case '--exact-cutoff':
-        result.exactCutoff = positiveNumber(arg, true);
-        break;
-      case '--seed':
-        result.seed = positiveNumber(arg, true);
-        break;
-      case '--backend': {
-        const backend = value(arg);
-        if (backend !== 'native' && backend !== 'typescript') throw new UsageError(`--backend takes native or typescript, got '${backend}'`);
-        result.backend = backend;
-        break;
-      }
-      case '--threads':
-        result.threads = positiveNumber(arg, true);
-        break;
-      default:
-        if (arg.startsWith('-')) throw new UsageError(`unknown option '${arg}'`);
-        if (result.modelPath) throw new UsageError(`one model at a time: got '${result.modelPath}' and '${arg}'`);
-        result.modelPath = arg;
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true; args: string[] }>>;
+  try {
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw usageErrorOf(error);
+  }
+  const { values, positionals } = parsed;
+  if (values.help || argv.length === 0) return 'help';
+  const [command, ...models] = positionals;
+  if (command !== 'analyze') throw new UsageError(`unknown command '${shorten(command ?? '')}'; expected 'analyze'`);
+  if (models.length === 0) throw new UsageError('no model given');
+  if (models.length > 1) throw new UsageError(`one model at a time: got '${shorten(models[0])}' and '${shorten(models[1])}'`);
+  if (values.input !== undefined && values.synthetic) throw new UsageError('--input and --synthetic exclude each other');
+  if (values.progress && values.quiet) throw new UsageError('--progress and --quiet exclude each other');
+
+  let inputShape: number[] | undefined;
+  if (values['input-shape'] !== undefined) {
+    const text = values['input-shape'];
+    inputShape = text.split(/[,x×]/).map((d) => (/^\s*\d+\s*$/.test(d) ? Number(d) : Number.NaN));
+    if (inputShape.some((d) => !Number.isSafeInteger(d) || d < 1)) {
+      throw new UsageError(`--input-shape takes positive integers separated by commas, got '${shorten(text)}'`);
     }
   }
-  if (!result.modelPath) throw new UsageError('no model given');
-  if (result.inputPath && result.syntheticInput) throw new UsageError('--input and --synthetic exclude each other');
-  if (result.epsilons.length === 0) result.epsilons.push(0.001);
-  return result;
+  const epsilons = (values.eps ?? ['0.001']).map((text) => {
+    const epsilon = parseEpsilonInput(text);
+    if ('error' in epsilon) throw new UsageError(`--eps: ${epsilon.error}`);
+    return epsilon.value;
+  });
+  const backend = values.backend;
+  if (backend !== undefined && backend !== 'native' && backend !== 'typescript') {
+    throw new UsageError(`--backend takes native or typescript, got '${shorten(backend)}'`);
+  }
+  const failureProbability = decimalOption('failure-probability', values['failure-probability'], 0, SETTING_LIMITS.failureProbability.maximum);
+  const lanczosSteps = integerOption('lanczos-steps', values['lanczos-steps'], 1, SETTING_LIMITS.lanczosSteps.maximum);
+  const exactCutoff = integerOption('exact-cutoff', values['exact-cutoff'], SETTING_LIMITS.maxExactDimension.minimum, SETTING_LIMITS.maxExactDimension.maximum);
+  // The engine's generators take 32-bit seeds: a wider range would make distinct seeds run alike.
+  const seed = integerOption('seed', values.seed, 0, 2 ** 32 - 1);
+  const threads = integerOption('threads', values.threads, SETTING_LIMITS.workerThreads.minimum, SETTING_LIMITS.workerThreads.maximum);
+  const maxMemoryGB =
+    decimalOption('max-memory', values['max-memory'], 0, SETTING_LIMITS.maxMemoryGB.maximum) ?? SETTING_DEFAULTS.maxMemoryGB;
+  const json = values.json ?? false;
+  return {
+    modelPath: models[0],
+    ...(values.input !== undefined ? { inputPath: values.input } : {}),
+    ...(inputShape ? { inputShape } : {}),
+    syntheticInput: values.synthetic ?? false,
+    epsilons,
+    radius: values.radius ?? false,
+    lowerBound: !values['no-lower-bound'],
+    json,
+    ...(failureProbability !== undefined ? { failureProbability } : {}),
+    ...(lanczosSteps !== undefined ? { lanczosSteps } : {}),
+    ...(exactCutoff !== undefined ? { exactCutoff } : {}),
+    ...(seed !== undefined ? { seed } : {}),
+    ...(backend !== undefined ? { backend } : {}),
+    ...(threads !== undefined ? { threads } : {}),
+    maxMemoryGB,
+    progress: values.progress ?? (!json && !values.quiet),
+  };
 }

@@ -1,13 +1,17 @@
 // `lipschitz-lens analyze MODEL.onnx …`: the command-line front of the bound engine, for CI and scripts.
+import { availableParallelism } from 'node:os';
+import { basename } from 'node:path';
+import { BudgetError, OverflowError } from '../engine/errors';
+import { InputShapeNeededError } from '../engine/normalise/normalise';
 import { analyzeModelFile, type InputRequest } from '../engine/pipeline';
-import { progressMessage } from '../shared/format';
+import { escapeControlCharacters, formatNumber, progressMessage } from '../shared/format';
 import type { ProgressEvent } from '../shared/results';
 import { parseAnalyzeArguments, USAGE, UsageError, type AnalyzeArguments } from './args';
 import { formatReport } from './table';
 
 /** Progress on stderr: rewritten in place on a terminal, one line a second at most otherwise. */
-function progressReporter(quiet: boolean): { report(event: ProgressEvent): void; done(): void } {
-  if (quiet) return { report() {}, done() {} };
+function progressReporter(show: boolean): { report(event: ProgressEvent): void; done(): void } {
+  if (!show) return { report() {}, done() {} };
   const tty = process.stderr.isTTY;
   let lastWrite = 0;
   return {
@@ -32,7 +36,11 @@ async function analyze(args: AnalyzeArguments): Promise<void> {
     : args.syntheticInput
       ? { kind: 'synthetic' }
       : { kind: 'auto' };
-  const progress = progressReporter(args.quiet);
+  const progress = progressReporter(args.progress);
+  // More threads than cores only adds contention; said in the report rather than done silently.
+  const cores = availableParallelism();
+  const threads = args.threads === undefined ? undefined : Math.min(args.threads, cores);
+  const threadNotes = args.threads !== undefined && args.threads > cores ? [`--threads ${args.threads} was capped at ${cores}, the number of cores.`] : [];
   const report = await analyzeModelFile(
     {
       modelPath: args.modelPath,
@@ -47,13 +55,23 @@ async function analyze(args: AnalyzeArguments): Promise<void> {
         exactCutoff: args.exactCutoff,
         seed: args.seed,
         backend: args.backend,
-        threads: args.threads,
+        threads,
+        maxMemoryBytes: args.maxMemoryGB * 2 ** 30,
       },
     },
     { onProgress: (event) => progress.report(event) },
   );
   progress.done();
+  if (threadNotes.length > 0) report.notes = [...(report.notes ?? []), ...threadNotes];
   process.stdout.write(args.json ? `${JSON.stringify(report)}\n` : `${formatReport(report)}\n`);
+}
+
+/** The error as one line for the terminal, naming the option that would change the outcome. */
+function failureMessage(error: unknown, modelPath: string): string {
+  if (error instanceof OverflowError && error.quantity === 'deviation') return `--eps ${formatNumber(error.epsilon)}: ${error.message}`;
+  if (error instanceof BudgetError) return `${basename(modelPath)}: ${error.message}; use --max-memory to raise it`;
+  if (error instanceof InputShapeNeededError) return `${error.message} with --input-shape C,H,W (or an --input file)`;
+  return error instanceof Error ? error.message : String(error);
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -62,7 +80,7 @@ async function main(argv: readonly string[]): Promise<number> {
     args = parseAnalyzeArguments(argv);
   } catch (error) {
     if (error instanceof UsageError) {
-      process.stderr.write(`lipschitz-lens: ${error.message}\n${USAGE.split('\n')[0]}\n`);
+      process.stderr.write(`lipschitz-lens: ${escapeControlCharacters(error.message)}\n${USAGE.split('\n')[0]}\n`);
       return 2;
     }
     throw error;
@@ -75,7 +93,8 @@ async function main(argv: readonly string[]): Promise<number> {
     await analyze(args);
     return 0;
   } catch (error) {
-    process.stderr.write(`\nlipschitz-lens: ${error instanceof Error ? error.message : String(error)}\n`);
+    const lead = args.progress ? '\n' : '';
+    process.stderr.write(`${lead}lipschitz-lens: ${escapeControlCharacters(failureMessage(error, args.modelPath), true)}\n`);
     if (process.env.LIPSCHITZ_LENS_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
     return 1;
   }

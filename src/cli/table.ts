@@ -1,5 +1,5 @@
 // The CLI's readable output: one table per ε with the network totals under it.
-import { formatNumber, tighteningRatio } from '../shared/format';
+import { escapeControlCharacters as safe, formatNumber, kernelsLabel, operatorWork, phaseTimes, tighteningRatio } from '../shared/format';
 import type { BoundReport } from '../shared/protocol';
 import type { Certificate, EngineStats, EpsilonRun } from '../shared/results';
 
@@ -39,14 +39,14 @@ export function layoutColumns(header: string[], rows: string[][], rightAligned: 
 }
 
 /** Layers whose "bound" is a ratio of radii (ε out / ε in) from a composition rule, not a Lipschitz constant. */
-const COMPOSITION_KINDS = new Set(['add', 'concat']);
+const COMPOSITION_KINDS = new Set(['add', 'concat', 'mul']);
 
 function runTable(run: EpsilonRun): string {
   const header = ['#', 'layer', 'ONNX nodes', 'ε in', 'local bound', '‖A‖', 'ratio', 'on/unstable/off', 'certified by', 'layer lower'];
   const rows = run.layers.map((layer) => [
     String(layer.index + 1),
-    layer.label,
-    layer.nodes.join(', '),
+    safe(layer.label),
+    safe(layer.nodes.join(', ')),
     scientific(layer.epsilonIn),
     `${scientific(layer.localBound)}${COMPOSITION_KINDS.has(layer.kind) ? '†' : ''}`,
     `${scientific(layer.spectralNorm)}${COMPOSITION_KINDS.has(layer.kind) ? '†' : ''}`,
@@ -57,15 +57,16 @@ function runTable(run: EpsilonRun): string {
   ]);
   const table = layoutColumns(header, rows, [true, false, false, true, true, true, true, true, false, true]);
   return run.layers.some((layer) => COMPOSITION_KINDS.has(layer.kind))
-    ? `${table}\n† residual Add / Concat: ratio of radii (ε out / ε in) from the composition rule, not a Lipschitz constant of the layer`
+    ? `${table}\n† residual Add / Concat: ratio of radii (ε out / ε in) from the composition rule (products of computed tensors too), not a Lipschitz constant of the layer`
     : table;
 }
 
 export function formatReport(report: BoundReport): string {
   const out: string[] = [];
-  out.push(`Lipschitz Lens — ${report.model}`);
-  out.push(`nominal input: ${report.input.origin} (${report.input.source}, shape [${report.input.shape.join(', ')}])`);
-  for (const note of report.notes ?? []) out.push(`note: ${note}`);
+  // Names, notes and paths come from the model and input files: escaped before they reach a terminal.
+  out.push(`Lipschitz Lens — ${safe(report.model)}`);
+  out.push(`nominal input: ${safe(report.input.origin)} (${report.input.source}, shape [${report.input.shape.join(', ')}])`);
+  for (const note of report.notes ?? []) out.push(`note: ${safe(note)}`);
   for (const run of report.runs) {
     out.push('');
     out.push(`ε = ${formatNumber(run.epsilon)}`);
@@ -90,6 +91,7 @@ export function formatReport(report: BoundReport): string {
       `certified robustness radius for class ${predictedClass} (logit gap ${scientific(gap)}): ` +
         `local ${scientific(local)}   spectral ${scientific(spectral)}`,
     );
+    if (report.radius.zeroBecause) out.push(`radius 0 because ${safe(report.radius.zeroBecause)}`);
   }
   if (report.fidelity && !('notChecked' in report.fidelity)) {
     const { runtime, points, tensors, maxAbsDifference, maxRelativeDifference } = report.fidelity;
@@ -105,19 +107,7 @@ export function formatReport(report: BoundReport): string {
   return out.join('\n');
 }
 
-/** One line on where the time went, e.g. "engine: native kernels (avx512, 2 threads), 1.4 s: …". */
+/** One line on where the time went, e.g. "engine: native kernels (avx512, 2 threads), 1.4 s (…); …". */
 export function engineLine(stats: EngineStats): string {
-  const p = stats.phases;
-  const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
-  const backend = stats.backend === 'native' ? `native kernels (${stats.isa ?? '?'}, ${stats.threads ?? '?'} threads)` : 'TypeScript operators';
-  const phases = [
-    ...(p.loadMs !== undefined ? [`load ${seconds(p.loadMs)}`] : []),
-    `forward ${seconds(p.forwardMs)}`,
-    ...(p.fidelityMs > 0 ? [`fidelity ${seconds(p.fidelityMs)}`] : []),
-    `row norms ${seconds(p.rowNormsMs)}`,
-    `spectral norms ${seconds(p.spectralMs)}`,
-    ...(p.lowerBoundMs > 0 ? [`lower bounds ${seconds(p.lowerBoundMs)}`] : []),
-    ...(p.radiusMs > 0 ? [`radius ${seconds(p.radiusMs)}`] : []),
-  ];
-  return `engine: ${backend}, ${seconds(p.totalMs + (p.loadMs ?? 0))} (${phases.join(', ')}); ${stats.operatorApplications.toLocaleString('en-US')} operator applications, ${(stats.multiplyAdds * 2e-9).toFixed(1)} GFLOP`;
+  return `engine: ${kernelsLabel(stats)}, ${phaseTimes(stats)}; ${operatorWork(stats)}`;
 }

@@ -95,6 +95,23 @@ export function activate(activation: Activation, y: number): number {
   }
 }
 
+/** An interval holding every output value of the activation (the whole line when unbounded or not simple). */
+export function activationRange(activation: Activation): [number, number] {
+  switch (activation.kind) {
+    case 'relu':
+      return [0, Infinity];
+    case 'clip':
+      return [activation.min, activation.max];
+    case 'hardSigmoid':
+    case 'sigmoid':
+      return [0, 1];
+    case 'tanh':
+      return [-1, 1];
+    default:
+      return [-Infinity, Infinity];
+  }
+}
+
 /** Global Lipschitz constant of the activation (for the conservative bound). */
 export function globalSlope(activation: Activation): number {
   switch (activation.kind) {
@@ -236,6 +253,8 @@ export function slopeBound(activation: Activation, lo: number, y0: number, hi: n
  */
 export function slopeBoundUncertain(activation: Activation, y0: number, tau: number, reach: number): number {
   if (reach === 0) return 0;
+  // An overflowed radius or error bound (deep layer products): no chord exceeds the global slope.
+  if (!Number.isFinite(reach) || !Number.isFinite(tau) || !Number.isFinite(y0)) return globalSlope(activation);
   // W = [y0 − tau − reach, y0 + tau + reach], rounded outward: with a reach below half an ulp of y0,
   // y0 ± reach would round back to y0 and every chord would vanish.
   const width = tau + reach;

@@ -1,7 +1,8 @@
 // Entry point of the bound engine: validate, run the nominal forward pass once, then one bound run per
 // ε (sharing the forward pass and the ‖A‖ cache), and optionally the certified robustness radius.
+import { formatNumber } from '../shared/format';
 import type { AnalysisResult, EngineStats, EpsilonRun, ProgressEvent, RadiusResult } from '../shared/results';
-import { throwIfCancelled, type CancelSignal } from './errors';
+import { OverflowError, throwIfCancelled, type CancelSignal } from './errors';
 import type { FidelityCheck } from './fidelity';
 import { pureForward, tensorValue, type ForwardProvider, type NominalValues } from './forward';
 import { runEpsilon, type PhaseTimes, type RunContext, type SpectralCache } from './layerBounds';
@@ -85,7 +86,7 @@ export async function analyzeNetwork(
   const prepared = prepareNetwork(network, options.backend);
   const x = Float64Array.from(x0);
   hooks.onProgress?.({ kind: 'forward', done: false });
-  const nominal = await (options.forward ?? pureForward)(prepared, x);
+  const nominal = await (options.forward ?? pureForward)(prepared, x, hooks.signal);
   checkNominal(nominal, prepared.layers.map((l) => l.outSize));
   hooks.onProgress?.({ kind: 'forward', done: true });
   const forwardMs = performance.now() - started;
@@ -116,7 +117,7 @@ export async function analyzeNetwork(
     ? { ...(tightnessRequest === true ? {} : tightnessRequest), signal: hooks.signal, nominalError: nominal.absoluteError ?? 0 }
     : null;
   // The lower bounds re-evaluate the network in float64 from x0, whatever provided the nominal values.
-  const exactOutputs = tightnessOptions ? new NetworkTape(prepared).forward(x).outputs : null;
+  const exactOutputs = tightnessOptions ? new NetworkTape(prepared, hooks.signal).forward(x).outputs : null;
   let tightnessMs = 0;
 
   const runs: EpsilonRun[] = options.epsilons.map((epsilon, epsilonIndex) => {
@@ -215,7 +216,14 @@ function certifiedRadius(
   for (let i = 0; i < logits.length; i++) if (i !== predictedClass) runnerUp = Math.max(runnerUp, logits[i]);
   const gap = logits[predictedClass] - runnerUp;
   // The exact gap is at least gap − 2·logitError (the top logit lower, the runner-up higher).
-  if (gap - 2 * logitError <= 0) return { local: 0, spectral: 0, gap, predictedClass };
+  if (gap - 2 * logitError <= 0) {
+    const zeroBecause =
+      gap === 0
+        ? `the top two logits are equal at x0 (class ${predictedClass} ties with another), so no class is certified`
+        : `the forward pass's rounding bound on each logit (±${formatNumber(logitError)}) is at least half the gap ` +
+          `between the top two logits (${formatNumber(gap)}), so class ${predictedClass} is not certified even at x0`;
+    return { local: 0, spectral: 0, gap, predictedClass, zeroBecause };
+  }
   const threshold = (gap - 2 * logitError) / Math.SQRT2;
   // A constant network (every path cut) keeps its class everywhere.
   if (spectralBound === 0) return { local: Infinity, spectral: Infinity, gap, predictedClass };
@@ -225,7 +233,13 @@ function certifiedRadius(
   const localAt = (epsilon: number) => {
     let value = evaluated.get(epsilon);
     if (value === undefined) {
-      value = runEpsilon(ctx, epsilon).localBound;
+      // An ε whose deviation overflows certifies nothing; the bisection only aims with it.
+      try {
+        value = runEpsilon(ctx, epsilon).localBound;
+      } catch (error) {
+        if (!(error instanceof OverflowError)) throw error;
+        value = Infinity;
+      }
       evaluated.set(epsilon, value);
     }
     return value;

@@ -10,8 +10,10 @@
 // the inputs of lone activations) as absoluteError τ, so the slope bounds hold for the exact values.
 // The bound compounds through |A| layer after layer: tiny in early layers, large in deep networks.
 import { activate, globalSlope } from './activations';
+import { throwIfCancelled, type CancelSignal } from './errors';
 import { NETWORK_INPUT, type Activation, type LinearParams, type TensorRef } from './network';
 import { AvgPoolOperator } from './operators/avgPool';
+import { AxisMapOperator } from './operators/axisMap';
 import { applyAffine } from './operators/linearOperator';
 import { createAffineOperator } from './operators/registry';
 import { gatherPermuted } from './operators/transpose';
@@ -23,8 +25,8 @@ export interface NominalValues {
   /** Affine output before the activation, for affine layers; null elsewhere. */
   preActivations: (Float64Array | null)[];
   /**
-   * A bound on |provided − exact| for every pre-activation of an activation unit and every input of a
-   * lone activation (e.g. from a float32 runtime, or the pure pass's own float64 rounding). The slope
+   * A bound on |provided − exact| for every pre-activation of an activation unit, every input of a
+   * lone activation and every factor of a product (e.g. from a float32 runtime, or the pure pass's own float64 rounding). The slope
    * bounds then hold for every nominal value within it. 0 or absent: the values are exact.
    */
   absoluteError?: number;
@@ -36,7 +38,8 @@ export interface NominalValues {
   outputErrors?: number[];
 }
 
-export type ForwardProvider = (prepared: PreparedNetwork, x0: Float64Array) => NominalValues | Promise<NominalValues>;
+/** Providers that loop over layers poll `signal` between them (the pure pass does). */
+export type ForwardProvider = (prepared: PreparedNetwork, x0: Float64Array, signal?: CancelSignal) => NominalValues | Promise<NominalValues>;
 
 export function tensorValue(values: NominalValues, x0: Float64Array, ref: TensorRef): Float64Array {
   return ref === NETWORK_INPUT ? x0 : values.outputs[ref];
@@ -63,6 +66,7 @@ function absoluteLinear(params: LinearParams): LinearParams {
   const abs = (v: Float32Array) => v.map(Math.abs);
   switch (params.kind) {
     case 'conv':
+    case 'convTranspose':
     case 'dense':
       return { ...params, weight: abs(params.weight), ...(params.bias ? { bias: abs(params.bias) } : {}) };
     case 'channelAffine':
@@ -76,6 +80,11 @@ function innerLength(params: LinearParams): number {
     case 'conv': {
       const [, perGroupIn, kh, kw] = params.weightShape;
       return perGroupIn * kh * kw + 1;
+    }
+    case 'convTranspose': {
+      // Each output sums at most (C/g)·kH·kW products (a strided transpose fewer).
+      const [inChannels, , kh, kw] = params.weightShape;
+      return (inChannels / params.group) * kh * kw + 1;
     }
     case 'dense':
       return params.inFeatures + 1;
@@ -154,7 +163,7 @@ function activateWithError(activation: Activation, y: Float64Array, errorIn: Flo
   return { out, error };
 }
 
-export const pureForward: ForwardProvider = (prepared, x0) => {
+export const pureForward: ForwardProvider = (prepared, x0, signal) => {
   const values: NominalValues = { outputs: [], preActivations: [] };
   const errors: Float64Array[] = [];
   const inputError = new Float64Array(x0.length);
@@ -167,6 +176,7 @@ export const pureForward: ForwardProvider = (prepared, x0) => {
   const preActivationErrors: number[] = [];
   const outputErrors: number[] = [];
   for (const p of prepared.layers) {
+    throwIfCancelled(signal);
     const inputs = p.layer.inputs.map((ref) => tensorValue(values, x0, ref));
     const inErrors = p.layer.inputs.map(errorOf);
     let out: Float64Array;
@@ -208,8 +218,14 @@ export const pureForward: ForwardProvider = (prepared, x0) => {
         break;
       case 'linearPool': {
         out = op.linear.apply(inputs[0]);
-        // Averaging weights are non-negative (|A| = A): a sum of the taps times a rounded 1/count.
-        const terms = op.linear instanceof AvgPoolOperator ? op.linear.geometry.kernelH * op.linear.geometry.kernelW + 1 : p.inSizes[0] / p.outSize + 1;
+        // Averaging weights are non-negative (|A| = A): a sum of the taps times a rounded 1/count; a
+        // per-axis map rounds once per applied factor (γ_a γ_b compose within γ_{a+b}, §18).
+        const terms =
+          op.linear instanceof AvgPoolOperator
+            ? op.linear.geometry.kernelH * op.linear.geometry.kernelW + 1
+            : op.linear instanceof AxisMapOperator
+              ? op.linear.roundingTerms
+              : p.inSizes[0] / p.outSize + 1;
         const g = gamma(terms);
         error = op.linear.apply(inputs[0].map((v, i) => inErrors[0][i] + g * Math.abs(v)));
         break;
@@ -227,6 +243,23 @@ export const pureForward: ForwardProvider = (prepared, x0) => {
         inputs.forEach((input, k) => {
           for (let i = 0; i < error.length; i++) error[i] += inErrors[k][i] + g * Math.abs(input[i]);
         });
+        break;
+      }
+      case 'mul': {
+        // |â b̂ − a* b*| ≤ |â| e_b + |b̂| e_a + e_a e_b, plus the product's own rounding (§20).
+        const [a, b] = inputs;
+        const [ea, eb] = inErrors;
+        p.layer.inputs.forEach((ref, k) => {
+          if (ref !== NETWORK_INPUT) record(inErrors[k]);
+        });
+        out = new Float64Array(p.outSize);
+        error = new Float64Array(p.outSize);
+        const g = gamma(2);
+        for (let i = 0; i < out.length; i++) {
+          const j = op.source[i];
+          out[i] = a[i] * b[j];
+          error[i] = Math.abs(a[i]) * eb[j] + Math.abs(b[j]) * ea[i] + ea[i] * eb[j] + g * Math.abs(out[i]);
+        }
         break;
       }
       case 'concat':

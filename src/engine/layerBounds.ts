@@ -10,15 +10,20 @@
 //                         and ‖Δy‖ ≤ max_i r_i ‖Δx‖ over movable i.
 // - Lone linear map (incl. average pooling): ‖A D‖; an output whose row of A D is zero cannot move.
 // - Max pooling:          sqrt(largest number of windows sharing a movable input) (see maxPool.ts).
+// - Product a ⊙ B b:      ε_y = β ε_a + α ε_b, β = the largest |b| reachable (b's activation range
+//                         bounds it), α = the largest group norm of |a0| + τ (§20).
 // - Transpose:            a permutation is an isometry: exactly 1, the mask permuted with the data.
+// - Per-axis linear maps (Slice, Gather, Reduce, Resize): exact when columns or rows are disjoint
+//                         (largest row / column norm), else ‖A D‖ certified (docs/derivations.md §18).
 // After an activation unit the output can move only where r_i > 0, which for ReLU is 1[ybar > 0] minus
 // the rows that cannot move at all.
 import type { Certificate, LayerResult, NeuronCounts } from '../shared/results';
-import { globalSlope, neuronState, slopeBoundUncertain } from './activations';
-import { throwIfCancelled, type CancelSignal } from './errors';
+import { activationRange, globalSlope, neuronState, slopeBoundUncertain } from './activations';
+import { OverflowError, throwIfCancelled, type CancelSignal } from './errors';
 import { tensorValue, type NominalValues } from './forward';
 import { NETWORK_INPUT, type Activation, type TensorRef } from './network';
 import { AvgPoolOperator, GlobalAvgPoolOperator } from './operators/avgPool';
+import { AxisMapOperator } from './operators/axisMap';
 import type { LinearOperator } from './operators/linearOperator';
 import { gatherPermuted } from './operators/transpose';
 import { concatenate, type PreparedLayer, type PreparedNetwork } from './prepared';
@@ -93,6 +98,11 @@ function maskToVector(mask: Uint8Array | null, size: number): Float64Array {
   return d;
 }
 
+/** L · ε with 0 · ∞ = 0: a layer that cannot move its output stops even an overflowed radius. */
+function scaled(bound: number, radius: number): number {
+  return bound === 0 || radius === 0 ? 0 : bound * radius;
+}
+
 function closedForm(value: number, detail: string): Certificate {
   return { method: 'closed-form', detail, estimate: value };
 }
@@ -160,7 +170,9 @@ export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
       }
       case 'linearPool':
         if (op.linear instanceof GlobalAvgPoolOperator) outcome = globalAvgPool(op.linear, inputs[0]);
-        else if (op.linear instanceof AvgPoolOperator && op.linear.disjointWindows) outcome = orthogonalRows(op.linear, inputs[0], ctx.times);
+        else if ((op.linear instanceof AvgPoolOperator && op.linear.disjointWindows) || (op.linear instanceof AxisMapOperator && op.linear.columnsDisjoint)) {
+          outcome = orthogonalRows(op.linear, inputs[0], ctx.times);
+        } else if (op.linear instanceof AxisMapOperator && op.linear.singleEntryRows) outcome = orthogonalColumns(op.linear, inputs[0], ctx.times);
         else outcome = loneLinear(op.linear, inputs[0], options, conservativeNorm, ctx.times);
         break;
       case 'reshape':
@@ -185,10 +197,20 @@ export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
       case 'concat':
         outcome = combineLayer(p, inputs);
         break;
+      case 'mul': {
+        const [a, b] = p.layer.inputs;
+        const tauOf = (ref: TensorRef) => (ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError));
+        const producer = b === NETWORK_INPUT ? undefined : prepared.layers[b].layer.op;
+        const activation = producer?.kind === 'affine' || producer?.kind === 'activation' ? producer.activation : undefined;
+        const range = activation ? activationRange(activation) : ([-Infinity, Infinity] as [number, number]);
+        outcome = productLayer(op.source, tensorValue(nominal, x0, a), tensorValue(nominal, x0, b), tauOf(a), tauOf(b), range, inputs[0], inputs[1]);
+        break;
+      }
     }
 
-    const epsilonIn = Math.sqrt(inputs.reduce((s, t) => s + t.radius * t.radius, 0));
-    const spectralIn = Math.sqrt(inputs.reduce((s, t) => s + t.spectralFactor * t.spectralFactor, 0));
+    // hypot: the squares of radii from 1e154 on would overflow a plain sum of squares.
+    const epsilonIn = Math.hypot(...inputs.map((t) => t.radius));
+    const spectralIn = Math.hypot(...inputs.map((t) => t.spectralFactor));
     let state: TensorState;
     let localBound: number;
     let spectralNorm: number;
@@ -200,11 +222,13 @@ export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
       localBound = outcome.local;
       spectralNorm = outcome.conservative.value;
       state = {
-        radius: localBound * inputs[0].radius,
-        spectralFactor: spectralNorm * inputs[0].spectralFactor,
+        radius: scaled(localBound, inputs[0].radius),
+        spectralFactor: scaled(spectralNorm, inputs[0].spectralFactor),
         mask: outcome.mask,
       };
     }
+    if (!Number.isFinite(state.radius)) throw new OverflowError(epsilon, p.layer.label, 'deviation');
+    if (!Number.isFinite(state.spectralFactor)) throw new OverflowError(epsilon, p.layer.label, 'spectral product');
     states.push(state);
     layers.push({
       index,
@@ -372,6 +396,31 @@ function orthogonalRows(linear: LinearOperator, input: TensorState, times: Phase
 }
 
 /**
+ * A linear map whose rows each hold one entry (nearest upsampling, gathers with repeated indices):
+ * (A D)ᵀ A D is diagonal with the squared column norms of the movable inputs, so ‖A D‖ = sqrt of the
+ * largest of them (docs/derivations.md §18).
+ */
+function orthogonalColumns(linear: AxisMapOperator, input: TensorState, times: PhaseTimes | undefined): LayerOutcome {
+  const columnSq = timed(times, 'rowNormsMs', () => linear.columnNormsSquared());
+  let local = 0;
+  let conservative = 0;
+  for (let j = 0; j < columnSq.length; j++) {
+    conservative = Math.max(conservative, columnSq[j]);
+    if (!input.mask || input.mask[j]) local = Math.max(local, columnSq[j]);
+  }
+  local = Math.sqrt(local);
+  conservative = Math.sqrt(conservative);
+  const rowSq = timed(times, 'rowNormsMs', () => linear.rowNormsSquared(maskToVector(input.mask, linear.inSize)));
+  const detail = 'one entry per row: the norm is the largest column norm over the movable inputs (sqrt of the most outputs reading one input)';
+  return {
+    local,
+    certificate: closedForm(local, detail),
+    conservative: { value: conservative, certificate: closedForm(conservative, detail) },
+    mask: Uint8Array.from(rowSq, (v) => (v > 0 ? 1 : 0)),
+  };
+}
+
+/**
  * Global average pooling: rows are disjoint, row c has entries 1/P on its channel's P positions, so
  * A D has orthogonal rows and ‖A D‖ = max_c sqrt(movable_c) / P (‖A‖ = 1/sqrt(P)).
  */
@@ -395,6 +444,57 @@ function globalAvgPool(op: GlobalAvgPoolOperator, input: TensorState): LayerOutc
   };
 }
 
+/**
+ * Relative allowance for the float64 rounding of β, α and the radius formula of a product (a few
+ * sums of squares, a sqrt and three products: far below 1e-12 relative).
+ */
+const PRODUCT_ROUNDING_MARGIN = 1e-12;
+
+/**
+ * y = a ⊙ B b (docs/derivations.md §20): ‖Δy‖ ≤ β ‖Δa‖ + α ‖Δb‖ with β the largest |b| reachable at a's
+ * movable coordinates ([b0 − τ_b − ε_b, b0 + τ_b + ε_b] within the range of b's activation) and α the
+ * largest norm of (|a0| + τ_a) over the group replicating one movable coordinate of b.
+ */
+function productLayer(
+  source: Int32Array,
+  a0: Float64Array,
+  b0: Float64Array,
+  tauA: number,
+  tauB: number,
+  [low, high]: [number, number],
+  a: TensorState,
+  b: TensorState,
+): LayerOutcome {
+  const reachB = new Float64Array(b0.length);
+  for (let j = 0; j < b0.length; j++) {
+    const from = Math.max(low, b0[j] - tauB - b.radius);
+    const to = Math.min(high, b0[j] + tauB + b.radius);
+    reachB[j] = Math.max(Math.abs(from), Math.abs(to));
+  }
+  let beta = 0;
+  const groupSq = new Float64Array(b0.length);
+  for (let i = 0; i < source.length; i++) {
+    const j = source[i];
+    if (!a.mask || a.mask[i]) beta = Math.max(beta, reachB[j]);
+    const reach = Math.abs(a0[i]) + tauA;
+    groupSq[j] += reach * reach;
+  }
+  let alphaSq = 0;
+  for (let j = 0; j < groupSq.length; j++) if (!b.mask || b.mask[j]) alphaSq = Math.max(alphaSq, groupSq[j]);
+  const alpha = Math.sqrt(alphaSq);
+  const grow = 1 + PRODUCT_ROUNDING_MARGIN;
+  const radius = (scaled(beta, a.radius) + scaled(alpha, b.radius)) * grow;
+  const spectralFactor = (scaled(beta, a.spectralFactor) + scaled(alpha, b.spectralFactor)) * grow;
+  let mask: Uint8Array | null = null;
+  if (a.mask && b.mask) {
+    mask = new Uint8Array(source.length);
+    for (let i = 0; i < source.length; i++) mask[i] = a.mask[i] | b.mask[source[i]];
+  }
+  const detail = `product of two computed tensors: β ε_a + α ε_b with β = ${beta.toPrecision(4)}, α = ${alpha.toPrecision(4)} (no global constant exists; the conservative column applies the same rule)`;
+  const certificate: Certificate = { method: 'composition', detail };
+  return { local: 0, certificate, conservative: { value: 0, certificate }, mask, combined: { radius, spectralFactor } };
+}
+
 function combineLayer(p: PreparedLayer, inputs: TensorState[]): LayerOutcome {
   const op = p.op;
   let radius: number;
@@ -411,8 +511,8 @@ function combineLayer(p: PreparedLayer, inputs: TensorState[]): LayerOutcome {
       for (const t of inputs) for (let i = 0; i < mask.length; i++) mask[i] |= (t.mask as Uint8Array)[i];
     }
   } else if (op.kind === 'concat') {
-    radius = Math.sqrt(inputs.reduce((s, t) => s + t.radius * t.radius, 0));
-    spectralFactor = Math.sqrt(inputs.reduce((s, t) => s + t.spectralFactor * t.spectralFactor, 0));
+    radius = Math.hypot(...inputs.map((t) => t.radius));
+    spectralFactor = Math.hypot(...inputs.map((t) => t.spectralFactor));
     detail = 'concatenation of disjoint coordinates: output radius is sqrt of the sum of squared input radii';
     mask = inputs.every((t) => t.mask === null)
       ? null

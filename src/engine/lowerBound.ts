@@ -98,7 +98,7 @@ export class LowerBoundSearch {
     private readonly x0: Float64Array,
     private readonly options: LowerBoundOptions = {},
   ) {
-    this.tape = new NetworkTape(prepared);
+    this.tape = new NetworkTape(prepared, options.signal);
     const tape0 = this.tape.forward(x0);
     this.f0 = Float64Array.from(this.tape.outputOf(tape0, x0));
     this.pureF0 = Float64Array.from(this.pureOutput(x0));

@@ -20,6 +20,25 @@ export interface ConvParams {
   group: number;
 }
 
+/**
+ * ONNX ConvTranspose: the adjoint of the convolution with this weight read as a conv weight
+ * (docs/derivations.md §21). Output extent per axis: s (n − 1) + outputPadding + (k − 1) d + 1 − pads.
+ */
+export interface ConvTransposeParams {
+  kind: 'convTranspose';
+  /** ONNX layout [inChannels, outChannels / group, kernelH, kernelW], C order. */
+  weight: Float32Array;
+  weightShape: readonly [number, number, number, number];
+  /** Per output channel (outChannels values). */
+  bias?: Float32Array;
+  strides: readonly [number, number];
+  /** [top, left, bottom, right] */
+  pads: readonly [number, number, number, number];
+  dilations: readonly [number, number];
+  group: number;
+  outputPadding: readonly [number, number];
+}
+
 export interface DenseParams {
   kind: 'dense';
   /** [outFeatures, inFeatures], C order: y = W x + b. */
@@ -36,7 +55,7 @@ export interface ChannelAffineParams {
   shift: Float32Array;
 }
 
-export type LinearParams = ConvParams | DenseParams | ChannelAffineParams;
+export type LinearParams = ConvParams | ConvTransposeParams | DenseParams | ChannelAffineParams;
 
 export type Activation =
   | { kind: 'relu' }
@@ -56,6 +75,18 @@ export interface PoolParams {
   dilations: readonly [number, number];
 }
 
+/** One term of a row of a per-axis matrix: weight · x[index] along that axis. */
+export interface AxisTerm {
+  index: number;
+  weight: number;
+}
+
+/** The matrix M_d of one axis of an 'axisMap' layer: rows[i] lists the terms of output index i. */
+export interface AxisMatrix {
+  inExtent: number;
+  rows: AxisTerm[][];
+}
+
 export type LayerOp =
   /** Affine map, optionally followed by an activation in the same unit (the paper's affine-ReLU function). */
   | { kind: 'affine'; linear: LinearParams; activation?: Activation }
@@ -73,7 +104,18 @@ export type LayerOp =
    */
   | { kind: 'transpose'; perm: number[] }
   /** axis indexes the batchless shapes (ONNX axis − 1 for an NCHW model with a batch axis). */
-  | { kind: 'concat'; axis: number };
+  | { kind: 'concat'; axis: number }
+  /**
+   * A linear map acting on each batchless axis separately, A = M_1 ⊗ … ⊗ M_r with weights ≥ 0 (Slice,
+   * Split, Gather with constant indices, ReduceMean/ReduceSum, Resize; docs/derivations.md §18). The
+   * output shape may differ from the per-axis extents by a reshape (Gather's scalar index, keepdims 0).
+   */
+  | { kind: 'axisMap'; axes: AxisMatrix[] }
+  /**
+   * y = a ⊙ B b for two computed tensors (inputs [a, b]): b has a's rank and each of its extents is
+   * a's or 1, B replicates it (docs/derivations.md §20). Squeeze-excitation gates, x · gate(x).
+   */
+  | { kind: 'mul' };
 
 export interface Layer {
   /** Short label for tables: e.g. "conv1+relu". */

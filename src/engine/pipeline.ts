@@ -7,6 +7,8 @@ import { readModel } from '../onnx/reader';
 import type { BoundReport, EngineOptions, InputChoice } from '../shared/protocol';
 import { analyzeNetwork, type AnalyzeHooks, type SpectralCache } from './analyze';
 import { defaultBackend, nativeProblem, requireNativeKernels, type OperatorBackend } from './native/kernels';
+import { estimateCost } from './costEstimate';
+import { BudgetError } from './errors';
 import { NETWORK_INPUT } from './network';
 import { InputError, matchInputShape, parseJsonInput, parseNpy, syntheticInput, type NominalInput } from './nominalInput';
 import { onnxruntimeFidelity } from './fidelity';
@@ -33,6 +35,8 @@ export interface ModelAnalysisRequest {
     backend?: OperatorBackend;
     /** Compare the analysed network with the model file on onnxruntime first (default true). */
     fidelity?: boolean;
+    /** Refuse (BudgetError) an analysis whose estimated memory exceeds this many bytes; absent: no limit. */
+    maxMemoryBytes?: number;
   };
 }
 
@@ -110,26 +114,33 @@ function conservativeNormCache(key: string): SpectralCache {
 
 export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: AnalyzeHooks = {}): Promise<BoundReport> {
   const loadStarted = performance.now();
-  const file = await stat(request.modelPath).catch(() => undefined);
   const model = await readModel(request.modelPath);
   const fileInput = await readRequestedInput(request.input, request.modelPath);
   const inputShape = request.inputShape ?? (fileInput && hasOpenInputShape(model) ? shapeFromInput(model, fileInput) : undefined);
   const { network, notes } = loadAnalysisNetwork(model, inputShape);
-  const input = fileInput ?? syntheticInput(network.inputShape);
-  const x0 = matchInputShape(input, network.inputShape, network.inputName);
   const outputShape = network.output === NETWORK_INPUT ? network.inputShape : network.layers[network.output].outputShape;
   const outputSize = outputShape.reduce((a, b) => a * b, 1);
   const options = request.options ?? {};
+  if (options.maxMemoryBytes !== undefined) {
+    const cost = estimateCost(network, {
+      epsilonCount: request.epsilons.length,
+      radius: (options.computeRadius ?? false) && outputSize >= 2,
+      lowerBound: options.lowerBound !== false,
+      lanczosSteps: options.lanczosSteps,
+      exactCutoff: options.exactCutoff,
+    });
+    if (cost.bytes > options.maxMemoryBytes) throw new BudgetError(cost.bytes, options.maxMemoryBytes, cost.multiplyAdds);
+  }
+  const input = fileInput ?? syntheticInput(network.inputShape);
+  const x0 = matchInputShape(input, network.inputShape, network.inputName);
   const loadMs = performance.now() - loadStarted;
   const backend = options.backend ?? defaultBackend();
   // Said in the report, so a slow run on a machine without the kernels explains itself.
-  const backendNotes =
-    options.backend === undefined && backend === 'typescript'
-      ? [`The native kernels are not available (${nativeProblem()}): the TypeScript operators ran, tens of times slower.`]
-      : [];
+  const nativeUnavailable = options.backend === undefined && backend === 'typescript' ? nativeProblem() : '';
+  const backendNotes = nativeUnavailable ? [`The TypeScript operators ran, tens of times slower than the native kernels: ${nativeUnavailable}`] : [];
   if (backend === 'native' && options.threads !== undefined) requireNativeKernels().setThreads(options.threads);
   const spectralKey = JSON.stringify([
-    request.modelPath, file?.mtimeMs, file?.size, network.inputShape,
+    request.modelPath, model.fileVersion, network.inputShape,
     options.failureProbability, options.exactCutoff, options.lanczosSteps, options.seed, backend,
   ]);
   const result = await analyzeNetwork(
@@ -166,7 +177,8 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
       ...(result.fidelity && 'notChecked' in result.fidelity
         ? [`The network was not checked against the model file on onnxruntime: ${result.fidelity.notChecked}`]
         : []),
+      ...(result.radius?.zeroBecause ? [`The certified robustness radius is 0: ${result.radius.zeroBecause}.`] : []),
     ],
-    ...(result.stats ? { stats: { ...result.stats, phases: { ...result.stats.phases, loadMs } } } : {}),
+    ...(result.stats ? { stats: { ...result.stats, ...(nativeUnavailable ? { nativeUnavailable } : {}), phases: { ...result.stats.phases, loadMs } } } : {}),
   };
 }

@@ -3,6 +3,7 @@
 import { UnsupportedLayerError } from './errors';
 import { NETWORK_INPUT, type Activation, type Layer, type Network, type Shape, type TensorRef } from './network';
 import { AvgPoolOperator, GlobalAvgPoolOperator } from './operators/avgPool';
+import { AxisMapOperator } from './operators/axisMap';
 import { countedOperator, newCounters, type OperatorCounters } from './operators/countingOperator';
 import type { AffineOperator, LinearOperator } from './operators/linearOperator';
 import { MaxPool } from './operators/maxPool';
@@ -14,12 +15,15 @@ export type PreparedOp =
   | { kind: 'affine'; affine: AffineOperator }
   | { kind: 'activation' }
   | { kind: 'maxPool'; pool: MaxPool }
+  /** A bias-free linear map with weights ≥ 0: average pooling and the per-axis maps (axisMap.ts). */
   | { kind: 'linearPool'; linear: LinearOperator }
   | { kind: 'reshape' }
   | { kind: 'add' }
   | { kind: 'concat'; outer: number; blocks: number[] }
   /** out[k] = in[source[k]]. */
-  | { kind: 'transpose'; source: Int32Array };
+  | { kind: 'transpose'; source: Int32Array }
+  /** out[k] = a[k] · b[source[k]] (b broadcast to a's shape). */
+  | { kind: 'mul'; source: Int32Array };
 
 export interface PreparedLayer {
   layer: Layer;
@@ -76,11 +80,14 @@ function checkActivation(activation: Activation, layer: Layer): void {
 }
 
 /** Multiply-adds of one application of an affine layer's linear map. */
-function multiplyAddsOf(params: Layer['op'] & { kind: 'affine' }, outSize: number): number {
+function multiplyAddsOf(params: Layer['op'] & { kind: 'affine' }, inSize: number, outSize: number): number {
   const linear = params.linear;
   switch (linear.kind) {
     case 'conv':
       return outSize * linear.weightShape[1] * linear.weightShape[2] * linear.weightShape[3];
+    case 'convTranspose':
+      // One product per (input value, output channel of its group, kernel tap).
+      return inSize * linear.weightShape[1] * linear.weightShape[2] * linear.weightShape[3];
     case 'dense':
       return linear.outFeatures * linear.inFeatures;
     case 'channelAffine':
@@ -124,7 +131,7 @@ export function prepareNetwork(network: Network, backend: OperatorBackend = defa
         if (lop.activation) checkActivation(lop.activation, layer);
         const built = createAffineOperator(lop.linear, layer.inputShapes[0], name, backend);
         expectOut(built.linear.outSize);
-        const affine = { linear: countedOperator(built.linear, multiplyAddsOf(lop, built.linear.outSize), counters), bias: built.bias };
+        const affine = { linear: countedOperator(built.linear, multiplyAddsOf(lop, built.linear.inSize, built.linear.outSize), counters), bias: built.bias };
         op = { kind: 'affine', affine };
         break;
       }
@@ -146,6 +153,10 @@ export function prepareNetwork(network: Network, backend: OperatorBackend = defa
         single();
         op = { kind: 'linearPool', linear: new GlobalAvgPoolOperator(layer.inputShapes[0], layer.outputShape, name) };
         break;
+      case 'axisMap':
+        single();
+        op = { kind: 'linearPool', linear: new AxisMapOperator(lop.axes, layer.inputShapes[0], layer.outputShape, name) };
+        break;
       case 'reshape':
         single();
         expectOut(inSizes[0]);
@@ -158,6 +169,15 @@ export function prepareNetwork(network: Network, backend: OperatorBackend = defa
           throw new Error(`${name}: transposing [${layer.inputShapes[0].join(', ')}] by [${lop.perm.join(', ')}] gives [${outputShape.join(', ')}], declared [${layer.outputShape.join(', ')}]`);
         }
         op = { kind: 'transpose', source };
+        break;
+      }
+      case 'mul': {
+        const [aShape, bShape] = layer.inputShapes;
+        const fits = layer.inputs.length === 2 && bShape.length === aShape.length && bShape.every((d, i) => d === aShape[i] || d === 1);
+        if (!fits || sizeOf(aShape) !== outSize) {
+          throw new Error(`${name}: a product needs b [${bShape?.join(', ')}] broadcasting to a [${aShape.join(', ')}] = the output [${layer.outputShape.join(', ')}]`);
+        }
+        op = { kind: 'mul', source: broadcastSource(aShape, bShape) };
         break;
       }
       case 'add':
@@ -186,6 +206,25 @@ export function prepareNetwork(network: Network, backend: OperatorBackend = defa
   });
   sizeOfRef(network.output, 'network output');
   return { network, backend, counters, inputSize, layers };
+}
+
+/** For each C-order index of shape `to`, the index of the value of `from` (same rank, extents equal or 1) it replicates. */
+export function broadcastSource(to: Shape, from: Shape): Int32Array {
+  const size = sizeOf(to);
+  const source = new Int32Array(size);
+  const strides = new Array<number>(from.length);
+  for (let d = from.length - 1, s = 1; d >= 0; s *= from[d], d--) strides[d] = from[d] === 1 ? 0 : s;
+  const index = new Array<number>(to.length).fill(0);
+  for (let k = 0; k < size; k++) {
+    let at = 0;
+    for (let d = 0; d < to.length; d++) at += index[d] * strides[d];
+    source[k] = at;
+    for (let d = to.length - 1; d >= 0; d--) {
+      if (++index[d] < to[d]) break;
+      index[d] = 0;
+    }
+  }
+  return source;
 }
 
 /** Concatenation in C order along the prepared axis: for each outer index, each input's block in turn. */

@@ -158,6 +158,10 @@ export function gatherShape(data: FullShape, indices: FullShape, axis: number): 
  * True when every window of a pooling axis holds at least one tap inside the unpadded input. Only then
  * is a pool over explicit padding the same as one that ignores padding (max pooling, average pooling
  * without count_include_pad).
+ *
+ * Closed form in O(kernel log kernel), whatever the number of windows: tap t of window o sits at
+ * o·stride − padBegin + t·dilation, so the windows whose tap t is inside [0, extent) form one interval
+ * of o; every window has a valid tap exactly when these kernel intervals cover [0, outputs − 1].
  */
 export function everyWindowHasValidTap(
   extent: number,
@@ -167,15 +171,21 @@ export function everyWindowHasValidTap(
   padBegin: number,
   outputs: number,
 ): boolean {
-  for (let o = 0; o < outputs; o++) {
-    let found = false;
-    for (let t = 0; t < kernel && !found; t++) {
-      const pos = o * stride - padBegin + t * dilation;
-      if (pos >= 0 && pos < extent) found = true;
-    }
-    if (!found) return false;
+  if (outputs <= 0) return true;
+  const intervals: [number, number][] = [];
+  for (let t = 0; t < kernel; t++) {
+    const offset = t * dilation - padBegin;
+    const first = Math.max(0, Math.ceil(-offset / stride));
+    const last = Math.min(outputs - 1, Math.floor((extent - 1 - offset) / stride));
+    if (first <= last) intervals.push([first, last]);
   }
-  return true;
+  intervals.sort((a, b) => a[0] - b[0]);
+  let coveredThrough = -1;
+  for (const [first, last] of intervals) {
+    if (first > coveredThrough + 1) return false;
+    coveredThrough = Math.max(coveredThrough, last);
+  }
+  return coveredThrough >= outputs - 1;
 }
 
 /**

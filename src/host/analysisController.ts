@@ -7,12 +7,15 @@
 import * as vscode from 'vscode';
 import { CONTEXT_KEYS } from '../shared/ids';
 import type { AnalysisPhase, AnalysisTask, AnalyzeParams, BoundReport, SweepRange, WebviewMethods } from '../shared/protocol';
-import { isCancellation, type RequestHandlers } from '../shared/rpc';
+import { isCancellation, RequestError, type RequestHandlers } from '../shared/rpc';
 import { expandSweep, type LensSettings } from '../shared/settings';
+import { analysisLogEntries } from './analysisLog';
 import type { EngineClient } from './engineClient';
 import type { ModelDocument, ResultCache } from './modelDocument';
 import type { Notifier } from './notifier';
 import { readSettings } from './settings';
+
+const RUN_ANYWAY = 'Run anyway';
 
 /** What the webview asks for beyond the commands: file pickers and exports run as commands. */
 export interface ViewActions {
@@ -207,12 +210,16 @@ export class AnalysisController {
       );
       succeed(report);
       this.log.info(`Analysis of ${document.fileName} ${what} done.`);
+      for (const entry of analysisLogEntries(params, report)) this.log[entry.level](entry.message);
       return 'done';
     } catch (error) {
       if (isCancellation(error)) {
         document.endAnalysis('cancelled', { message: 'Cancelled.' });
         this.log.info(`Analysis of ${document.fileName} cancelled.`);
         return 'cancelled';
+      }
+      if (error instanceof RequestError && error.code === 'overBudget') {
+        return this.confirmOverBudget(document, task, params, succeed, error.message);
       }
       const message = (error as Error).message;
       document.endAnalysis('failed', { message });
@@ -221,6 +228,27 @@ export class AnalysisController {
     } finally {
       this.updateContextKeys();
     }
+  }
+
+  /** The estimate exceeds lipschitzLens.maxMemoryGB: nothing ran; the user may run it without the budget. */
+  private async confirmOverBudget(
+    document: ModelDocument,
+    task: AnalysisTask,
+    params: AnalyzeParams,
+    succeed: (report: BoundReport) => void,
+    estimate: string,
+  ): Promise<AnalysisPhase> {
+    const message = `${estimate} (lipschitzLens.maxMemoryGB).`;
+    document.endAnalysis('cancelled', { message: `Not started: ${message}` });
+    this.updateContextKeys();
+    this.log.warn(message);
+    const choice = await vscode.window.showWarningMessage(`${message} Run the analysis anyway?`, { modal: true }, RUN_ANYWAY);
+    if (choice !== RUN_ANYWAY) {
+      return 'cancelled';
+    }
+    const options = { ...params.options };
+    delete options.maxMemoryBytes;
+    return this.run(document, task, { ...params, options }, succeed);
   }
 
   private updateContextKeys(): void {
@@ -240,10 +268,10 @@ export class AnalysisController {
 
 /**
  * Results can be reused while the input and every engine option stay the same; only the thread count
- * (speed, not numbers) and whether the radius is wanted (cached on its own) are left out.
+ * (speed, not numbers), the memory budget and whether the radius is wanted (cached on its own) are left out.
  */
 function cacheKey(document: ModelDocument, settings: LensSettings): string {
-  return JSON.stringify({ input: document.inputChoice, ...settings.engine, threads: undefined, computeRadius: undefined });
+  return JSON.stringify({ input: document.inputChoice, ...settings.engine, threads: undefined, computeRadius: undefined, maxMemoryBytes: undefined });
 }
 
 function storeInCache(cache: ResultCache, report: BoundReport): void {

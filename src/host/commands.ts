@@ -11,6 +11,7 @@ import type { AnalysisController, ViewActions } from './analysisController';
 import type { ModelDocument } from './modelDocument';
 import type { ModelEditorProvider } from './modelEditorProvider';
 import type { Notifier } from './notifier';
+import { isSameFile } from './sameFile';
 
 export interface CommandServices {
   editors: ModelEditorProvider;
@@ -97,7 +98,11 @@ export function registerCommands(context: vscode.ExtensionContext, services: Com
   }
 
   async function writeExport(document: ModelDocument, destination: vscode.Uri, bytes: Uint8Array, what: string): Promise<string | undefined> {
-    if (destination.toString() === document.uri.toString()) {
+    const sameFile =
+      destination.scheme === 'file' && document.uri.scheme === 'file'
+        ? await isSameFile(destination.fsPath, document.uri.fsPath)
+        : destination.toString() === document.uri.toString();
+    if (sameFile) {
       notifier.error(`The ${what.toLowerCase()} cannot replace the model file itself.`);
       return undefined;
     }

@@ -1,5 +1,10 @@
 // Owns the engine worker: started lazily on the first request, restarted on the request after a
 // crash, terminated on dispose. Free of vscode so that plain-Node unit tests can drive a real worker.
+// Two guards stop a runaway worker: a JavaScript heap limit (resourceLimits; a worker over it is
+// stopped by Node) and a watchdog that stops a worker that sends nothing (no reply, progress or
+// heartbeat: the engine sends one at least every second while it works) for stallTimeoutMs while a
+// request is pending. Either way every pending request fails with one sentence and the next request
+// starts a fresh worker.
 
 import { Worker } from 'node:worker_threads';
 import type { EngineWorkerData, WorkerMethods, WorkerToHostMessage } from '../shared/protocol';
@@ -18,9 +23,46 @@ export interface EngineClientOptions {
   workerPath: string;
   testMode: boolean;
   log: EngineLog;
+  /** JavaScript heap limit of the worker, MB (default DEFAULT_WORKER_HEAP_MB). */
+  maxHeapMb?: number;
+  /** A worker silent this long while a request is pending is stopped (default DEFAULT_STALL_TIMEOUT_MS). */
+  stallTimeoutMs?: number;
+  /** The watchdog's timer (default: an unref'd setTimeout); tests trip it by hand. */
+  watchdogTimer?: WatchdogTimer;
 }
 
+export interface WatchdogTimer {
+  start(onTimeout: () => void, ms: number): void;
+  stop(): void;
+}
+
+/** setTimeout that does not keep the process alive on its own: only a pending request needs it. */
+function realTimer(): WatchdogTimer {
+  let handle: ReturnType<typeof setTimeout> | undefined;
+  return {
+    start(onTimeout, ms) {
+      clearTimeout(handle);
+      handle = setTimeout(onTimeout, ms);
+      handle.unref();
+    },
+    stop() {
+      clearTimeout(handle);
+      handle = undefined;
+    },
+  };
+}
+
+/**
+ * Tensors live in typed arrays outside this heap (the analysis' own memory is checked by its cost
+ * estimate before it starts); the heap holds the decoded model's objects and the engine's bookkeeping.
+ */
+export const DEFAULT_WORKER_HEAP_MB = 4096;
+/** Far above any gap between the engine's heartbeats (it polls at least every few operator applications). */
+export const DEFAULT_STALL_TIMEOUT_MS = 60_000;
+
 export const ENGINE_STOPPED_MESSAGE = 'The analysis engine stopped unexpectedly; it will restart on the next request.';
+export const ENGINE_OUT_OF_MEMORY_MESSAGE = 'The analysis engine ran out of memory and was stopped; it will restart on the next request.';
+export const ENGINE_STALLED_MESSAGE = 'The analysis engine stopped responding and was stopped; it will restart on the next request.';
 export const ENGINE_SHUT_DOWN_MESSAGE = 'The analysis engine has been shut down.';
 
 interface RunningWorker {
@@ -28,6 +70,7 @@ interface RunningWorker {
   client: RequestClient<WorkerMethods>;
   stopping: boolean;
   lastError?: unknown;
+  watchdog: WatchdogTimer;
 }
 
 export class EngineClient {
@@ -54,7 +97,10 @@ export class EngineClient {
     if (this.disposed) {
       return Promise.reject(new RequestError('disconnected', ENGINE_SHUT_DOWN_MESSAGE));
     }
-    return this.ensureWorker().client.request(method, params, options);
+    const running = this.ensureWorker();
+    const reply = running.client.request(method, params, options);
+    this.armWatchdog(running);
+    return reply;
   }
 
   dispose(): void {
@@ -63,6 +109,7 @@ export class EngineClient {
     this.running = undefined;
     if (running) {
       running.stopping = true;
+      running.watchdog.stop();
       running.client.rejectAll(new RequestError('disconnected', ENGINE_SHUT_DOWN_MESSAGE));
       void running.worker.terminate();
     }
@@ -74,20 +121,25 @@ export class EngineClient {
     }
     const { workerPath, testMode, log } = this.options;
     const workerData: EngineWorkerData = { testMode };
-    const worker = new Worker(workerPath, { workerData });
+    const worker = new Worker(workerPath, {
+      workerData,
+      resourceLimits: { maxOldGenerationSizeMb: this.options.maxHeapMb ?? DEFAULT_WORKER_HEAP_MB },
+    });
     this.starts++;
     log.info(`Engine worker started (${workerPath}).`);
     const running: RunningWorker = {
       worker,
       client: new RequestClient<WorkerMethods>((message) => worker.postMessage(message), { sharedCancelFlags: true }),
       stopping: false,
+      watchdog: this.options.watchdogTimer ?? realTimer(),
     };
     worker.on('message', (message: WorkerToHostMessage) => {
       if (message.kind === 'log') {
         log[message.level](`[worker] ${message.message}`);
-      } else if (!running.client.handleReply(message)) {
+      } else if (message.kind !== 'heartbeat' && !running.client.handleReply(message)) {
         log.warn(`Ignored a message from the engine worker: ${JSON.stringify(message).slice(0, 200)}`);
       }
+      this.armWatchdog(running);
     });
     worker.on('messageerror', (error) => log.error(`A message from the engine worker could not be read: ${errorDetail(error)}`));
     worker.on('error', (error) => {
@@ -95,6 +147,7 @@ export class EngineClient {
       log.error(`Engine worker error: ${errorDetail(error)}`);
     });
     worker.on('exit', (exitCode) => {
+      running.watchdog.stop();
       if (this.running === running) {
         this.running = undefined;
       }
@@ -105,9 +158,32 @@ export class EngineClient {
       const cause = running.lastError ? errorDetail(running.lastError) : 'no error was reported';
       const detail = `Engine worker exited with code ${exitCode}; ${cause}.`;
       log.error(detail);
-      running.client.rejectAll(new RequestError('disconnected', ENGINE_STOPPED_MESSAGE, detail));
+      const outOfMemory = (running.lastError as NodeJS.ErrnoException | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
+      running.client.rejectAll(new RequestError('disconnected', outOfMemory ? ENGINE_OUT_OF_MEMORY_MESSAGE : ENGINE_STOPPED_MESSAGE, detail));
     });
     this.running = running;
     return running;
+  }
+
+  /** (Re)starts the stall timer while requests are pending; any message from the worker re-arms it. */
+  private armWatchdog(running: RunningWorker): void {
+    running.watchdog.stop();
+    if (running.stopping || running.client.pendingCount === 0) {
+      return;
+    }
+    const timeout = this.options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+    running.watchdog.start(() => {
+      if (running.client.pendingCount === 0) {
+        return;
+      }
+      const detail = `Engine worker sent nothing for ${timeout} ms with ${running.client.pendingCount} request(s) pending; it was terminated.`;
+      this.options.log.error(detail);
+      running.stopping = true;
+      if (this.running === running) {
+        this.running = undefined;
+      }
+      running.client.rejectAll(new RequestError('disconnected', ENGINE_STALLED_MESSAGE, detail));
+      void running.worker.terminate();
+    }, timeout);
   }
 }

@@ -97,14 +97,14 @@ export class Node {
     const attr = this.attributes.get(name);
     if (attr === undefined) return this.defaultOf(name, fallback, 'number') as number;
     if (attr.type !== 'int') throw this.typeError(name, attr, 'INT');
-    return this.toNumber(attr.value, name);
+    return this.toNumber(attr.value);
   }
 
   ints(name: string, fallback?: readonly number[]): number[] {
     const attr = this.attributes.get(name);
     if (attr === undefined) return [...(this.defaultOf(name, fallback, 'array') as readonly number[])];
     if (attr.type !== 'ints') throw this.typeError(name, attr, 'INTS');
-    return attr.value.map((v) => this.toNumber(v, name));
+    return attr.value.map((v) => this.toNumber(v));
   }
 
   float(name: string, fallback?: number): number {
@@ -167,13 +167,13 @@ export class Node {
     return this.error(`attribute '${name}' is ${actual}, expected ${expected}`, name);
   }
 
-  /** INT64 attribute values as numbers; INT64_MAX / INT64_MIN ("unbounded" sentinels) become ±Infinity. */
-  private toNumber(value: bigint, name: string): number {
+  /**
+   * INT64 attribute values as numbers; INT64_MAX / INT64_MIN ("unbounded" sentinels) become ±Infinity.
+   * The reader refused every other value beyond ±2^53, so the rest convert exactly.
+   */
+  private toNumber(value: bigint): number {
     if (value === INT64_MAX) return Infinity;
     if (value === INT64_MIN) return -Infinity;
-    if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
-      throw this.error(`attribute '${name}' value ${value} is outside the exactly representable range ±2^53`, name);
-    }
     return Number(value);
   }
 }
@@ -239,6 +239,8 @@ export interface Model {
   path: string;
   /** Size of the protobuf in bytes (external data not included). */
   byteLength: number;
+  /** The version of the file that was read (see fileVersion in tensor.ts); absent when read from memory. */
+  fileVersion?: string;
   irVersion: number;
   producerName: string;
   producerVersion: string;

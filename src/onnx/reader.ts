@@ -4,7 +4,8 @@
 // Every failure is an OnnxError naming the file and the node, tensor or field at fault.
 
 import { realpathSync, statSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve, sep, win32 } from 'node:path';
 import { fromBinary, isFieldSet } from '@bufbuild/protobuf';
 import { ScalarType } from '@bufbuild/protobuf';
@@ -21,11 +22,17 @@ import type { AttributeProto, GraphProto, NodeProto, TensorProto, ValueInfoProto
 import { Graph, Node } from './model';
 import type { AttributeValue, Dim, Model, OpsetImport, ValueInfo } from './model';
 import { OnnxError } from './onnxError';
-import { DataType, dataTypeName, rawByteLength, Tensor, typedFieldFor } from './tensor';
+import { DataType, dataTypeName, fileVersion, firstNonFinite, halfIsFinite, halfValue, rawByteLength, Tensor, typedFieldFor } from './tensor';
 import type { TensorData, TensorOrigin, TypedField } from './tensor';
 
 /** Protobuf messages cannot exceed 2 GiB; larger ONNX models must keep weights in external data. */
 export const MAX_MODEL_FILE_BYTES = 2 ** 31 - 1;
+
+/**
+ * Largest dimension, kernel size, stride, dilation or pad accepted. No real network comes near it, and
+ * refusing larger values here keeps absurd ones out of every shape computation and loop after reading.
+ */
+export const MAX_DIMENSION = 2 ** 31 - 1;
 
 export interface ReadOptions {
   /** Shown in error messages and kept as Model.path; default "<bytes>". */
@@ -34,9 +41,16 @@ export interface ReadOptions {
   baseDir?: string;
 }
 
+/**
+ * Reads the model file through one open handle and checks that it did not change while it was read: a
+ * model rewritten in place mid-read would otherwise decode as a mix of old and new weights. The file's
+ * stamp (fileVersion) must agree before and after, and a second pass must find the same bytes, because
+ * file times tick coarsely (a few milliseconds) and two writes within one tick leave the same stamp.
+ */
 export async function readModel(path: string): Promise<Model> {
   let size: number;
   try {
+    // Refuse devices and FIFOs before opening: opening a FIFO for reading would block.
     const stats = await stat(path);
     if (!stats.isFile()) throw new OnnxError('is not a file', { file: path });
     size = stats.size;
@@ -52,13 +66,50 @@ export async function readModel(path: string): Promise<Model> {
       { file: path },
     );
   }
-  let bytes: Uint8Array;
+  let handle: FileHandle;
   try {
-    bytes = await readFile(path, { flag: 'r' });
+    handle = await open(path, 'r');
   } catch (cause) {
     throw new OnnxError(`cannot be read: ${(cause as Error).message}`, { file: path });
   }
-  return readModelFromBytes(bytes, { path, baseDir: dirname(resolve(path)) });
+  let bytes: Uint8Array;
+  let version: string;
+  try {
+    const before = await handle.stat({ bigint: true });
+    bytes = new Uint8Array(Number(before.size));
+    let done = 0;
+    while (done < bytes.length) {
+      const { bytesRead } = await handle.read(bytes, done, bytes.length - done, done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    const unchanged = done === bytes.length && (await sameBytes(handle, bytes));
+    const after = await handle.stat({ bigint: true });
+    version = fileVersion(before);
+    if (!unchanged || fileVersion(after) !== version) {
+      throw new OnnxError(
+        'changed while it was being read (its size, modification time or content differ before and after); nothing from it was used — read it again once it is no longer being written',
+        { file: path },
+      );
+    }
+  } catch (cause) {
+    if (cause instanceof OnnxError) throw cause;
+    throw new OnnxError(`cannot be read: ${(cause as Error).message}`, { file: path });
+  } finally {
+    await handle.close();
+  }
+  return { ...readModelFromBytes(bytes, { path, baseDir: dirname(resolve(path)) }), fileVersion: version };
+}
+
+/** Whether the file holds exactly `bytes` (compared a chunk at a time, so it costs no second copy). */
+async function sameBytes(handle: FileHandle, bytes: Uint8Array): Promise<boolean> {
+  const chunk = new Uint8Array(Math.min(bytes.length + 1, 1 << 20));
+  for (let at = 0; ; ) {
+    const { bytesRead } = await handle.read(chunk, 0, chunk.length, at);
+    if (bytesRead === 0) return at === bytes.length;
+    if (at + bytesRead > bytes.length || Buffer.compare(chunk.subarray(0, bytesRead), bytes.subarray(at, at + bytesRead)) !== 0) return false;
+    at += bytesRead;
+  }
 }
 
 export function readModelFromBytes(bytes: Uint8Array, options: ReadOptions = {}): Model {
@@ -114,13 +165,19 @@ export function readModelFromBytes(bytes: Uint8Array, options: ReadOptions = {})
   };
 }
 
+interface ExternalFile {
+  path: string;
+  size: number;
+  version: string;
+}
+
 interface Context {
   file: string;
   baseDir?: string;
   bytes: Uint8Array;
   opsets: Map<string, number>;
-  /** External data files already resolved: location -> real path and size. */
-  externalFiles: Map<string, { path: string; size: number }>;
+  /** External data files already resolved: location -> real path, size and version (see fileVersion). */
+  externalFiles: Map<string, ExternalFile>;
 }
 
 function safeNumber(value: bigint, where: { file: string; subject?: string; field: string }): number {
@@ -239,6 +296,10 @@ function convertNode(proto: NodeProto, index: number, context: Context, path: st
         : { kind: 'attribute', node: proto.name || `#${index}`, attribute: attr.name };
     attributes.set(attr.name, convertAttribute(attr, context, field, subject, origin));
   });
+  checkWindowAttributes(proto.opType, domain, attributes, (name, detail) => {
+    const i = proto.attribute.findIndex((a) => a.name === name);
+    return new OnnxError(detail, { file: context.file, subject, field: `${path}.attribute[${i}]` });
+  });
   return new Node({
     name: proto.name,
     opType: proto.opType,
@@ -272,6 +333,49 @@ function attributeType(attr: AttributeProto): AttributeProto_AttributeType {
 
 const utf8 = new TextDecoder();
 
+const INT64_MAX = 2n ** 63n - 1n;
+const INT64_MIN = -(2n ** 63n);
+
+/** Within ±2^53, or one of the INT64 sentinels exporters write for "unbounded" (Slice ends, Clip limits). */
+function isExactInteger(value: bigint): boolean {
+  return value === INT64_MAX || value === INT64_MIN || (value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER));
+}
+
+/** Operators whose integer attributes size a sliding window. */
+const WINDOW_OPERATORS = new Set(['Conv', 'ConvInteger', 'ConvTranspose', 'QLinearConv', 'DeformConv', 'MaxPool', 'AveragePool', 'LpPool', 'MaxUnpool']);
+
+/** The smallest valid value of each window attribute; the largest is MAX_DIMENSION. */
+const WINDOW_ATTRIBUTE_MINIMA = new Map([
+  ['kernel_shape', 1n],
+  ['strides', 1n],
+  ['dilations', 1n],
+  ['pads', 0n],
+  ['group', 1n],
+  ['output_padding', 0n],
+  ['output_shape', 0n],
+]);
+
+/**
+ * Refuses window attributes (kernel sizes, strides, dilations, pads, groups) out of their range, and Pad
+ * amounts beyond ±(2^31 - 1), when the model is read: such values would otherwise size loops later.
+ */
+function checkWindowAttributes(opType: string, domain: string, attributes: ReadonlyMap<string, AttributeValue>, fail: (name: string, detail: string) => OnnxError): void {
+  if (domain !== '') return;
+  for (const [name, value] of attributes) {
+    if (value.type !== 'int' && value.type !== 'ints') continue;
+    const values = value.type === 'int' ? [value.value] : value.value;
+    let minimum: bigint | undefined;
+    if (WINDOW_OPERATORS.has(opType)) minimum = WINDOW_ATTRIBUTE_MINIMA.get(name);
+    else if (opType === 'Pad' && name === 'pads') minimum = -BigInt(MAX_DIMENSION);
+    if (minimum === undefined) continue;
+    const index = values.findIndex((v) => v < minimum || v > BigInt(MAX_DIMENSION));
+    if (index >= 0) {
+      const which = value.type === 'ints' ? `value ${index} of ` : '';
+      throw fail(name, `${which}attribute '${name}' is ${values[index]}; it must lie in [${minimum}, 2^31 - 1]`);
+    }
+  }
+}
+
 function convertAttribute(
   attr: AttributeProto,
   context: Context,
@@ -282,10 +386,23 @@ function convertAttribute(
   const T = AttributeProto_AttributeType;
   if (attr.refAttrName) return { type: 'other', onnxType: `reference to '${attr.refAttrName}'` };
   const type = attributeType(attr);
+  const refuse = (detail: string) => new OnnxError(`attribute '${attr.name}' ${detail}`, { file: context.file, subject, field });
+  const finite = (values: readonly number[]) => {
+    const index = values.findIndex((v) => !Number.isFinite(v));
+    if (index >= 0) throw refuse(`${values.length > 1 || type === T.FLOATS ? `value ${index} ` : ''}is ${values[index]}; float attributes must be finite`);
+  };
+  const exact = (values: readonly bigint[]) => {
+    const index = values.findIndex((v) => !isExactInteger(v));
+    if (index >= 0) {
+      throw refuse(`${type === T.INTS ? `value ${index} ` : ''}is ${values[index]}, outside the exactly representable range ±2^53`);
+    }
+  };
   switch (type) {
     case T.FLOAT:
+      finite([attr.f]);
       return { type: 'float', value: attr.f };
     case T.INT:
+      exact([attr.i]);
       return { type: 'int', value: attr.i };
     case T.STRING:
       return { type: 'string', value: utf8.decode(attr.s) };
@@ -296,8 +413,10 @@ function convertAttribute(
       if (!attr.g) throw new OnnxError(`attribute '${attr.name}' is GRAPH but holds no graph`, { file: context.file, subject, field });
       return { type: 'graph', value: convertGraph(attr.g, context, `${field}.g`) };
     case T.FLOATS:
+      finite(attr.floats);
       return { type: 'floats', value: attr.floats };
     case T.INTS:
+      exact(attr.ints);
       return { type: 'ints', value: attr.ints };
     case T.STRINGS:
       return { type: 'strings', value: attr.strings.map((s) => utf8.decode(s)) };
@@ -323,8 +442,15 @@ function convertValueInfo(proto: ValueInfoProto, context: Context, field: string
     if (dim.value.case === 'dimParam') return dim.value.value;
     if (dim.value.case !== 'dimValue') return null;
     // Some exporters write -1 for "unknown"; that is what null means here.
-    if (dim.value.value < 0n) return null;
-    return safeNumber(dim.value.value, { file: context.file, subject: `value '${proto.name}'`, field: `${field}.dim[${i}]` });
+    if (dim.value.value === -1n) return null;
+    if (dim.value.value < 0n || dim.value.value > BigInt(MAX_DIMENSION)) {
+      throw new OnnxError(`dimension ${i} is ${dim.value.value}; a dimension must lie in [0, 2^31 - 1] (or be -1 for unknown)`, {
+        file: context.file,
+        subject: `value '${proto.name}'`,
+        field: `${field}.dim[${i}]`,
+      });
+    }
+    return Number(dim.value.value);
   });
   return info;
 }
@@ -349,7 +475,7 @@ function convertTensor(proto: TensorProto, context: Context, origin: TensorOrigi
   const fail = (detail: string, at: string, offset?: number) => new OnnxError(detail, { file, subject, field: `${field}.${at}`, offset });
 
   const dims = proto.dims.map((d, i) => {
-    if (d < 0n || d > BigInt(Number.MAX_SAFE_INTEGER)) throw fail(`dims[${i}] is ${d}`, 'dims');
+    if (d < 0n || d > BigInt(MAX_DIMENSION)) throw fail(`dims[${i}] is ${d}; a dimension must lie in [0, 2^31 - 1]`, 'dims');
     return Number(d);
   });
   const size = dims.reduce((a, b) => a * b, 1);
@@ -397,7 +523,24 @@ function convertTensor(proto: TensorProto, context: Context, origin: TensorOrigi
           : { kind: 'typed', field: used, values: values as readonly number[] | readonly bigint[] };
     }
   }
+  const bad = data.kind === 'raw' ? firstNonFinite(dataType, data.bytes) : data.kind === 'typed' ? firstNonFiniteTyped(dataType, data) : undefined;
+  if (bad) throw fail(`value ${bad.index} is ${bad.value}; weights must be finite numbers`, data.kind === 'raw' ? 'raw_data' : (data as { field: string }).field, offset);
   return new Tensor({ name: proto.name, dataType, dims, origin, data, file, offset });
+}
+
+/** The first NaN or ±Infinity of a floating-point tensor stored in float_data, double_data or (halves) int32_data. */
+function firstNonFiniteTyped(dataType: number, data: { field: string; values: readonly number[] | readonly bigint[] }): { index: number; value: number } | undefined {
+  if (data.field === 'float_data' || data.field === 'double_data') {
+    const values = data.values as readonly number[];
+    const index = values.findIndex((v) => !Number.isFinite(v));
+    return index < 0 ? undefined : { index, value: values[index] };
+  }
+  if (data.field === 'int32_data' && (dataType === DataType.FLOAT16 || dataType === DataType.BFLOAT16)) {
+    const values = data.values as readonly number[];
+    const index = values.findIndex((v) => !halfIsFinite(dataType, v & 0xffff));
+    return index < 0 ? undefined : { index, value: halfValue(dataType, values[index] & 0xffff) };
+  }
+  return undefined;
 }
 
 function hasTypedData(proto: TensorProto): boolean {
@@ -436,7 +579,7 @@ function externalData(
       'external_data',
     );
   }
-  return { kind: 'external', path: target.path, location, offset, length };
+  return { kind: 'external', path: target.path, location, offset, length, version: target.version };
 }
 
 /**
@@ -447,7 +590,7 @@ function resolveExternalFile(
   location: string,
   context: Context,
   fail: (detail: string, at: string) => OnnxError,
-): { path: string; size: number } {
+): ExternalFile {
   const cached = context.externalFiles.get(location);
   if (cached) return cached;
   const refuse = (why: string) => fail(`external data location '${location}' ${why}`, 'external_data');
@@ -466,12 +609,15 @@ function resolveExternalFile(
     if (code === 'ENOENT') throw refuse(`names a missing file (${candidate})`);
     throw refuse(`cannot be opened: ${(cause as Error).message}`);
   }
+  if (real === realBase) throw refuse("names the model's folder itself, not a data file");
+  // Absolute paths and '..' are refused above, so only a symbolic link can lead outside the folder.
   if (!real.startsWith(realBase.endsWith(sep) ? realBase : realBase + sep)) {
     throw refuse(`resolves through a symbolic link to ${real}, outside the model's folder`);
   }
-  const stats = statSync(real);
+  const stats = statSync(real, { bigint: true });
+  if (stats.isDirectory()) throw refuse('names a folder, not a data file');
   if (!stats.isFile()) throw refuse('is not a regular file');
-  const resolved = { path: real, size: stats.size };
+  const resolved = { path: real, size: Number(stats.size), version: fileVersion(stats) };
   context.externalFiles.set(location, resolved);
   return resolved;
 }

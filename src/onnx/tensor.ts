@@ -3,7 +3,8 @@
 // costs little more than reading its file. ONNX stores tensors little-endian; like every runtime that
 // reads ONNX we assume a little-endian host when viewing raw bytes as typed arrays.
 
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import type { BigIntStats } from 'node:fs';
 import { OnnxError } from './onnxError';
 
 /** ONNX TensorProto.DataType numbers. */
@@ -117,7 +118,59 @@ export function typedFieldFor(dataType: number): TypedField | undefined {
 export type TensorData =
   | { kind: 'raw'; bytes: Uint8Array }
   | { kind: 'typed'; field: TypedField; values: readonly number[] | readonly bigint[] }
-  | { kind: 'external'; path: string; location: string; offset: number; length: number };
+  | { kind: 'external'; path: string; location: string; offset: number; length: number; version: string };
+
+/**
+ * What identifies one version of a file: any write changes the modification time and the change time
+ * (which no user can set back), a replacement changes the inode. Nanosecond times, so that two writes
+ * within a millisecond still differ.
+ */
+export function fileVersion(stats: BigIntStats): string {
+  return `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`;
+}
+
+/**
+ * The first value of a floating-point tensor's raw little-endian bytes that is NaN or ±Infinity, decided
+ * on the exponent bits (all ones) without converting; undefined when all are finite or the type is not
+ * floating point. Complex types are checked part by part.
+ */
+export function firstNonFinite(dataType: number, bytes: Uint8Array): { index: number; value: number } | undefined {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  switch (dataType) {
+    case DataType.FLOAT:
+    case DataType.COMPLEX64:
+      for (let i = 0; i + 3 < bytes.length; i += 4) {
+        if ((bytes[i + 3] & 0x7f) === 0x7f && (bytes[i + 2] & 0x80) !== 0) return { index: i / 4, value: view.getFloat32(i, true) };
+      }
+      return undefined;
+    case DataType.DOUBLE:
+    case DataType.COMPLEX128:
+      for (let i = 0; i + 7 < bytes.length; i += 8) {
+        if ((bytes[i + 7] & 0x7f) === 0x7f && (bytes[i + 6] & 0xf0) === 0xf0) return { index: i / 8, value: view.getFloat64(i, true) };
+      }
+      return undefined;
+    case DataType.FLOAT16:
+    case DataType.BFLOAT16:
+      for (let i = 0; i + 1 < bytes.length; i += 2) {
+        if (!halfIsFinite(dataType, view.getUint16(i, true))) return { index: i / 2, value: halfValue(dataType, view.getUint16(i, true)) };
+      }
+      return undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** Whether a FLOAT16 or BFLOAT16 bit pattern is finite (its exponent is not all ones). */
+export function halfIsFinite(dataType: number, bits: number): boolean {
+  return dataType === DataType.FLOAT16 ? (bits & 0x7c00) !== 0x7c00 : (bits & 0x7f80) !== 0x7f80;
+}
+
+/** NaN or ±Infinity for a non-finite half bit pattern (only used to name the value in errors). */
+export function halfValue(dataType: number, bits: number): number {
+  const mantissa = dataType === DataType.FLOAT16 ? bits & 0x3ff : bits & 0x7f;
+  if (mantissa !== 0) return NaN;
+  return bits & 0x8000 ? -Infinity : Infinity;
+}
 
 /** Where a tensor came from: a graph initializer, a Constant node, or a node attribute. */
 export type TensorOrigin =
@@ -251,10 +304,38 @@ export class Tensor {
           'external_data',
         );
       }
+      // Checked after the read: a file changed since the model was opened, or during this read, would
+      // give weights from another version of the model. The second pass catches writes within one tick
+      // of the file clock, which leave the stamp as it was.
+      if (!this.rereadsTheSame(fd, bytes) || fileVersion(fstatSync(fd, { bigint: true })) !== data.version) {
+        throw this.error(
+          `external data file '${data.location}' changed after the model was opened; open the model again once its files are no longer being written`,
+          'external_data',
+        );
+      }
     } finally {
       closeSync(fd);
     }
+    const bad = firstNonFinite(this.dataType, bytes);
+    if (bad) throw this.nonFinite(bad, 'external_data');
     return bytes;
+  }
+
+  /** Whether the external file still holds `bytes` at the tensor's offset. */
+  private rereadsTheSame(fd: number, bytes: Uint8Array): boolean {
+    const { offset } = this.data as { offset: number };
+    const chunk = new Uint8Array(Math.min(bytes.length, 1 << 20));
+    for (let at = 0; at < bytes.length; ) {
+      const n = readSync(fd, chunk, 0, Math.min(chunk.length, bytes.length - at), offset + at);
+      if (n === 0 || Buffer.compare(chunk.subarray(0, n), bytes.subarray(at, at + n)) !== 0) return false;
+      at += n;
+    }
+    return true;
+  }
+
+  /** The error for a NaN or infinite weight. */
+  private nonFinite(bad: { index: number; value: number }, field: string): OnnxError {
+    return this.error(`value ${bad.index} is ${bad.value}; weights must be finite numbers`, field);
   }
 
   /** The values as float32, in a new array the caller owns. FLOAT16/BFLOAT16/DOUBLE and integers convert. */

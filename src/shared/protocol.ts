@@ -55,7 +55,74 @@ export interface UnsupportedRow {
   /** Node name, or "OpType#index" for an unnamed node. */
   label: string;
   opType: string;
+  /** How sentences name it: "Resize 'up1'", or "Split #0" for an unnamed node (shared/format.ts nodeText). */
+  text: string;
   reason: string;
+}
+
+/** Summary statistics of one weight tensor's values. */
+export interface WeightStats {
+  min: number;
+  max: number;
+  mean: number;
+  /** Population standard deviation. */
+  std: number;
+  /** Fraction of values exactly zero. */
+  sparsity: number;
+}
+
+/** A tensor at a node's input or output. */
+export interface GraphTensor {
+  name: string;
+  /** "[1,8,28,28]": declared in the file, else as the analysis computed it; absent when unknown. */
+  shape?: string;
+  /** For an initializer (weight) input: its element type and, for floating types, value statistics. */
+  weight?: { dataType: string; size: number; stats?: WeightStats };
+}
+
+/** One box of the graph view: an ONNX node, or a graph input or output. Positions from the layout. */
+export interface GraphNodeInfo {
+  id: string;
+  kind: 'node' | 'input' | 'output';
+  /** Node name, or "OpType#index" for an unnamed node; the tensor name for inputs and outputs. */
+  label: string;
+  /** The op type; "Input" or "Output" for graph inputs and outputs. */
+  opType: string;
+  domain: string;
+  inputs: GraphTensor[];
+  outputs: GraphTensor[];
+  /** "name = value" per attribute. */
+  attributes: string[];
+  /** Elements of the node's floating-point initializer inputs. */
+  parameterCount: number;
+  /** Index of the analysis layer (row of the layer table) this node belongs to, if any. */
+  layer?: number;
+  /** Why the analysis has no rule for this node. */
+  unsupported?: string;
+  /** Centre and size in layout units (CSS pixels at zoom 1). */
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** A tensor flowing from one node to another, routed by the layout. */
+export interface GraphEdgeInfo {
+  from: string;
+  to: string;
+  tensor: string;
+  shape?: string;
+  points: { x: number; y: number }[];
+  /** Where the shape label goes. */
+  labelX: number;
+  labelY: number;
+}
+
+export interface ModelGraph {
+  nodes: GraphNodeInfo[];
+  edges: GraphEdgeInfo[];
+  width: number;
+  height: number;
 }
 
 export interface ModelOverview {
@@ -81,6 +148,8 @@ export interface ModelOverview {
   unsupportedSummary?: string;
   /** How the graph was read (output taken before Softmax, …), or why the analysis cannot read it. */
   notes: string[];
+  /** Every node of the ONNX graph, laid out for the graph view. */
+  graph: ModelGraph;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -101,6 +170,11 @@ export interface EngineOptions {
   /** Threads of the native kernels inside the worker. */
   threads: number;
   computeRadius: boolean;
+  /**
+   * Refuse (error code 'overBudget') an analysis whose estimated memory exceeds this many bytes;
+   * absent once the user has confirmed the run.
+   */
+  maxMemoryBytes?: number;
 }
 
 export interface AnalyzeParams {
@@ -126,8 +200,11 @@ export interface AnalyzeProgress {
 export type WorkerMethods = {
   describeModel: MethodSpec<{ path: string }, ModelOverview>;
   analyze: MethodSpec<AnalyzeParams, BoundReport, AnalyzeProgress>;
-  /** Test mode only: the worker announces it through progress, then dies abruptly. */
-  crashForTest: MethodSpec<{ how: 'exit' | 'throw' }, never, string>;
+  /**
+   * Test mode only: the worker announces it through progress, then dies abruptly (exit, throw), fills
+   * its heap until Node stops it (allocate), or spins without ever sending anything again (hang).
+   */
+  crashForTest: MethodSpec<{ how: 'exit' | 'throw' | 'allocate' | 'hang' }, never, string>;
   /**
    * Test mode only: the next analyze request stops after its first layer result and stays there until
    * it is cancelled, so tests can cancel a run that is provably still running on any machine.
@@ -142,7 +219,11 @@ export interface WorkerLogMessage {
 }
 
 export type HostToWorkerMessage = RequestMessage<WorkerMethods> | CancelMessage;
-export type WorkerToHostMessage = ReplyMessage | WorkerLogMessage;
+/** Sent by a busy worker at least once a second, so the host's watchdog can tell slow from stuck. */
+export interface WorkerHeartbeatMessage {
+  kind: 'heartbeat';
+}
+export type WorkerToHostMessage = ReplyMessage | WorkerLogMessage | WorkerHeartbeatMessage;
 
 /** Passed to the worker as workerData. */
 export interface EngineWorkerData {

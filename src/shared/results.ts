@@ -122,6 +122,8 @@ export interface RadiusResult {
   spectral: number;
   gap: number;
   predictedClass: number;
+  /** Why the radius is 0 although the class is predicted (the nominal logits are too uncertain to rank). */
+  zeroBecause?: string;
 }
 
 /** Where the engine's time went, and how much operator work it did (for the CLI footer and the benchmark). */
@@ -131,6 +133,8 @@ export interface EngineStats {
   /** Instruction set and threads of the native kernels (native backend only). */
   isa?: string;
   threads?: number;
+  /** Set when the TypeScript operators ran because the native kernels could not: why, and what to do. */
+  nativeUnavailable?: string;
   /** Wall time by phase, milliseconds. loadMs (read + normalise) is set by the model-file pipeline. */
   phases: { loadMs?: number; forwardMs: number; fidelityMs: number; rowNormsMs: number; spectralMs: number; lowerBoundMs: number; radiusMs: number; totalMs: number };
   /** Applications of a conv/dense/affine operator (A x, Aᵀ y, row norms; a fused Gram product counts 2). */

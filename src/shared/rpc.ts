@@ -40,7 +40,9 @@ export type ErrorCode =
   /** The other side went away (worker crashed or exited, webview closed) before answering. */
   | 'disconnected'
   /** The other side does not know the method (or refuses it in this mode). */
-  | 'unknownMethod';
+  | 'unknownMethod'
+  /** The work was estimated to exceed the caller's budget and was not started; the caller may confirm and retry. */
+  | 'overBudget';
 
 /** A failure as data: this is what crosses the boundary instead of a thrown object. */
 export interface ErrorPayload {

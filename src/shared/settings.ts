@@ -21,6 +21,8 @@ export const SETTING_DEFAULTS = {
   lanczosSteps: 200,
   workerThreads: null as number | null,
   computeRadius: true,
+  /** An analysis estimated to need more memory (GB) is refused by the CLI and confirmed in the editor. */
+  maxMemoryGB: 4,
 };
 
 export const SETTING_LIMITS = {
@@ -28,6 +30,7 @@ export const SETTING_LIMITS = {
   maxExactDimension: { minimum: 0, maximum: 4096 },
   lanczosSteps: { minimum: 10, maximum: 10000 },
   workerThreads: { minimum: 1, maximum: 64 },
+  maxMemoryGB: { exclusiveMinimum: 0, maximum: 1024 },
   sweepPoints: { minimum: 2, maximum: 100 },
   sweepValues: { maxItems: 100 },
 };
@@ -156,6 +159,12 @@ export function readLensSettings(
     SETTING_DEFAULTS.workerThreads,
     `must be null or an integer from ${limits.workerThreads.minimum} to ${limits.workerThreads.maximum}`,
   );
+  const maxMemoryGB = pick(
+    'maxMemoryGB',
+    (v) => inRange(v, limits.maxMemoryGB, false),
+    SETTING_DEFAULTS.maxMemoryGB,
+    `must be greater than 0 and at most ${limits.maxMemoryGB.maximum}`,
+  );
   const computeRadius = pick('computeRadius', (v) => typeof v === 'boolean', SETTING_DEFAULTS.computeRadius, 'must be true or false');
   return {
     settings: {
@@ -168,6 +177,7 @@ export function readLensSettings(
         // More threads than cores only adds contention (the kernels' threads compute flat out).
         threads: Math.max(1, Math.min(workerThreads ?? cpuCount, cpuCount)),
         computeRadius,
+        maxMemoryBytes: maxMemoryGB * 2 ** 30,
       },
     },
     problems,

@@ -9,7 +9,9 @@ import type { Layer, LayerOp } from '../engine/network';
 import { formatUnsupported, normaliseGraph, type NormaliseResult } from '../engine/normalise/normalise';
 import { formatValueInfo, type AttributeValue, type Model, type Node } from '../onnx/model';
 import { readModel } from '../onnx/reader';
+import { nodeText } from '../shared/format';
 import type { LayerRow, ModelOverview } from '../shared/protocol';
+import { describeGraph } from './describeGraph';
 
 export async function describeModelFile(path: string): Promise<ModelOverview> {
   return overviewOf(await readModel(path), path);
@@ -39,10 +41,11 @@ export function overviewOf(model: Model, path: string): ModelOverview {
       rows: nodeRows(model),
       unsupported: [],
       notes: [`The analysis cannot read this graph: ${(error as Error).message}`],
+      graph: describeGraph(model, { unsupported: [] }),
     };
   }
   const network = normalised.network ?? normalised.supportedPrefix;
-  const unsupported = normalised.unsupported.map(({ label, opType, reason }) => ({ label, opType, reason }));
+  const unsupported = normalised.unsupported.map(({ node, label, index, opType, reason }) => ({ label, opType, text: nodeText(opType, node, index), reason }));
   return {
     ...base,
     rowSource: normalised.network ? 'layers' : network ? 'prefix' : 'nodes',
@@ -50,6 +53,7 @@ export function overviewOf(model: Model, path: string): ModelOverview {
     unsupported,
     unsupportedSummary: unsupported.length > 0 ? `${formatUnsupported(normalised.unsupported)}.` : undefined,
     notes: normalised.notes,
+    graph: describeGraph(model, { network, unsupported: normalised.unsupported }),
   };
 }
 
@@ -92,6 +96,7 @@ function parameterCount(op: LayerOp): number {
   const { linear } = op;
   switch (linear.kind) {
     case 'conv':
+    case 'convTranspose':
     case 'dense':
       return linear.weight.length + (linear.bias?.length ?? 0);
     case 'channelAffine':

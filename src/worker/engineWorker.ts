@@ -22,6 +22,16 @@ function log(level: WorkerLogMessage['level'], message: string): void {
   post({ kind: 'log', level, message });
 }
 
+/** Tells the host's watchdog the worker is alive; called on every cancel poll, sent at most once a second. */
+let lastHeartbeat = 0;
+function heartbeat(): void {
+  const now = Date.now();
+  if (now - lastHeartbeat >= 1000) {
+    lastHeartbeat = now;
+    post({ kind: 'heartbeat' });
+  }
+}
+
 let holdNextAnalysis = false;
 
 /**
@@ -32,6 +42,7 @@ function blockUntilCancelled(context: RequestContext<unknown>): never {
   log('warn', 'holdNextAnalysisForTest: the analysis is held after its first layer result until it is cancelled.');
   const idle = new Int32Array(new SharedArrayBuffer(4));
   while (!context.isCancelled()) {
+    heartbeat();
     Atomics.wait(idle, 0, 0, 20);
   }
   log('warn', 'holdNextAnalysisForTest: the held analysis was cancelled.');
@@ -43,7 +54,7 @@ const handlers: RequestHandlers<WorkerMethods> = {
   analyze: (params, context) => {
     const hold = holdNextAnalysis;
     holdNextAnalysis = false;
-    return runAnalysis(params, context, hold ? () => blockUntilCancelled(context) : undefined);
+    return runAnalysis(params, context, { heartbeat, afterFirstLayerResult: hold ? () => blockUntilCancelled(context) : undefined });
   },
   holdNextAnalysisForTest: () => {
     if (!testMode) {
@@ -61,6 +72,13 @@ const handlers: RequestHandlers<WorkerMethods> = {
     setTimeout(() => {
       if (how === 'exit') {
         process.exit(70);
+      }
+      if (how === 'allocate') {
+        const hoard: number[][] = [];
+        for (;;) hoard.push(new Array<number>(1 << 16).fill(hoard.length));
+      }
+      if (how === 'hang') {
+        for (;;);
       }
       throw new Error('crashForTest: deliberate uncaught exception in the engine worker.');
     }, 0);

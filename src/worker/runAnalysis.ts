@@ -2,7 +2,8 @@
 // forwarded as it comes and cancellation reaching the engine through the request's shared flag,
 // which it polls between layers and inside Lanczos even while this thread is busy.
 
-import { CancelledError } from '../engine/errors';
+import { basename } from 'node:path';
+import { BudgetError, CancelledError } from '../engine/errors';
 import { analyzeModelFile } from '../engine/pipeline';
 import { progressMessage } from '../shared/format';
 import type { AnalyzeParams, AnalyzeProgress, BoundReport } from '../shared/protocol';
@@ -10,12 +11,15 @@ import type { ProgressEvent } from '../shared/results';
 import { RequestError, type RequestContext } from '../shared/rpc';
 import { checkEpsilon } from '../shared/settings';
 
-/** `afterFirstLayerResult` runs once the first layer result has been sent (the worker's test hold). */
-export async function runAnalysis(
-  params: AnalyzeParams,
-  context: RequestContext<AnalyzeProgress>,
-  afterFirstLayerResult?: () => void,
-): Promise<BoundReport> {
+export interface RunHooks {
+  /** Called on every poll of the cancel flag (the worker forwards it to the host's watchdog). */
+  heartbeat?: () => void;
+  /** Runs once the first layer result has been sent (the worker's test hold). */
+  afterFirstLayerResult?: () => void;
+}
+
+export async function runAnalysis(params: AnalyzeParams, context: RequestContext<AnalyzeProgress>, hooks: RunHooks = {}): Promise<BoundReport> {
+  let { afterFirstLayerResult } = hooks;
   validateAnalyzeParams(params);
   const epsilons = [params.epsilon, ...params.sweep.filter((epsilon) => epsilon !== params.epsilon)];
   await context.checkpoint();
@@ -23,7 +27,12 @@ export async function runAnalysis(
     return await analyzeModelFile(
       { modelPath: params.modelPath, input: params.input, epsilons, options: params.options },
       {
-        signal: { get aborted() { return context.isCancelled(); } },
+        signal: {
+          get aborted() {
+            hooks.heartbeat?.();
+            return context.isCancelled();
+          },
+        },
         onProgress: (event) => {
           context.progress(describeProgress(event, epsilons.length));
           if (event.kind === 'layerResult' && afterFirstLayerResult) {
@@ -37,6 +46,9 @@ export async function runAnalysis(
   } catch (error) {
     if (error instanceof CancelledError) {
       throw new RequestError('cancelled', 'The analysis was cancelled.');
+    }
+    if (error instanceof BudgetError) {
+      throw new RequestError('overBudget', `${basename(params.modelPath)}: ${error.message}`);
     }
     throw error;
   }

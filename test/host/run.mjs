@@ -3,9 +3,11 @@
 // driven by playwright-core, renders the workbench. The tests are handed over through the workbench URL
 // (extensionDevelopmentPath / extensionTestsPath), and their exit code comes back via codeAutomationExit.
 //
-// Usage: node test/host/run.mjs [--extension DIR] [--tests FILE] [--workspace DIR] [--timeout-ms N] [--keep]
+// Usage: node test/host/run.mjs [--extension DIR] [--tests FILE] [--workspace DIR] [--install VSIX] [--timeout-ms N] [--keep]
+// --install installs a .vsix into the server first, as a user would (the extension editor's Details
+// page only opens for installed extensions, not for one under development).
 // Install first with test/host/setup.sh.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -30,6 +32,7 @@ const { values: options } = parseArgs({
     screenshots: { type: 'string', default: join(repoRoot, 'out', 'screenshots') },
     'timeout-ms': { type: 'string', default: process.env.LIPSCHITZ_TEST_TIMEOUT_MS ?? '300000' },
     keep: { type: 'boolean', default: false },
+    install: { type: 'string' },
   },
 });
 const extensionPath = resolve(options.extension);
@@ -138,7 +141,20 @@ function startProbe(getPage) {
         reply(503, { error: 'the workbench page is not open yet' });
       } else if (request.method === 'GET' && url.pathname === '/webview-texts') {
         reply(200, await webviewTexts(page));
-      } else if (request.method === 'POST' && ['/click', '/hover', '/fill'].includes(url.pathname)) {
+      } else if (request.method === 'GET' && url.pathname === '/images') {
+        reply(200, await images(page));
+      } else if (request.method === 'GET' && url.pathname === '/webview-widths') {
+        reply(200, await webviewWidths(page));
+      } else if (request.method === 'POST' && url.pathname === '/viewport') {
+        const width = Number(url.searchParams.get('width'));
+        const height = Number(url.searchParams.get('height'));
+        if (!(width >= 320 && width <= 4096 && height >= 240 && height <= 4096)) {
+          reply(400, { error: `viewport ${width}×${height} is outside 320–4096 × 240–4096` });
+          return;
+        }
+        await page.setViewportSize({ width, height });
+        reply(200, { width, height });
+      } else if (request.method === 'POST' && ['/click', '/hover', '/fill', '/press', '/select'].includes(url.pathname)) {
         const selector = url.searchParams.get('selector') ?? '';
         const failure = await actInWebview(page, url.pathname.slice(1), selector, url.searchParams.get('value') ?? '');
         reply(failure ? 404 : 200, failure ? { error: failure } : { selector });
@@ -196,8 +212,50 @@ async function webviewTexts(page) {
   return texts;
 }
 
+// Every image of the workbench page and of each open webview, with whether it loaded (naturalWidth is
+// 0 for a broken or removed source).
+async function images(page) {
+  const list = () => [...document.images].map((image) => ({
+    alt: image.alt,
+    className: image.className,
+    src: image.getAttribute('src')?.slice(0, 80) ?? null,
+    complete: image.complete,
+    naturalWidth: image.naturalWidth,
+    naturalHeight: image.naturalHeight,
+  }));
+  const webviews = [];
+  for (const frame of await activeWebviewFrames(page)) {
+    try {
+      webviews.push(await frame.evaluate(list));
+    } catch {
+      // The frame went away while being read.
+    }
+  }
+  return { workbench: await page.evaluate(list), webviews };
+}
+
+// The page widths of every open webview, to check that nothing makes a view scroll sideways.
+async function webviewWidths(page) {
+  const widths = [];
+  for (const frame of await activeWebviewFrames(page)) {
+    try {
+      widths.push(
+        await frame.evaluate(() => ({
+          scrollWidth: document.documentElement.scrollWidth,
+          clientWidth: document.documentElement.clientWidth,
+          text: document.body?.innerText.slice(0, 200) ?? '',
+        })),
+      );
+    } catch {
+      // The frame went away while being read.
+    }
+  }
+  return widths;
+}
+
 // Acts like a user on the first visible element matching the selector in an open webview:
-// 'click', 'hover', or 'fill' (types the value and presses Enter, which submits a form).
+// 'click', 'hover', 'fill' (types the value and presses Enter, which submits a form), or 'press'
+// (focuses the element and presses the key, e.g. "Control+f") or 'select' (chooses the option of a <select> with that value).
 // Returns undefined when done, else why not.
 async function actInWebview(page, action, selector, value) {
   const problems = [];
@@ -216,6 +274,10 @@ async function actInWebview(page, action, selector, value) {
         await target.click({ timeout: 5000 });
       } else if (action === 'hover') {
         await target.hover({ timeout: 5000 });
+      } else if (action === 'press') {
+        await target.press(value, { timeout: 5000 });
+      } else if (action === 'select') {
+        await target.selectOption(value, { timeout: 5000 });
       } else {
         await target.fill(value, { timeout: 5000 });
         await target.press('Enter', { timeout: 5000 });
@@ -269,6 +331,26 @@ async function main() {
   await once(probe, 'listening');
   const probeUrl = `http://127.0.0.1:${probe.address().port}`;
 
+  const serverEnv = {
+    ...process.env,
+    EXTENSIONS_GALLERY: '{}',
+    HOME: dirs.home,
+    XDG_CONFIG_HOME: join(dirs.home, '.config'),
+    XDG_DATA_HOME: join(dirs.home, '.local', 'share'),
+    XDG_CACHE_HOME: join(dirs.home, '.cache'),
+    LIPSCHITZ_TEST_PROBE_URL: probeUrl,
+  };
+  const dataDirs = ['--server-data-dir', dirs.serverData, '--user-data-dir', dirs.userData, '--extensions-dir', dirs.extensions];
+  if (options.install) {
+    const installed = spawnSync(process.execPath, [serverMain, ...dataDirs, '--accept-server-license-terms', '--install-extension', resolve(options.install)], {
+      env: serverEnv,
+      encoding: 'utf8',
+    });
+    if (installed.status !== 0) {
+      throw new HostError(`installing ${options.install} failed (code ${installed.status}): ${installed.stderr || installed.stdout}`);
+    }
+  }
+
   const port = await freePort();
   const serverLog = createWriteStream(join(scratch, 'server.log'));
   const serverProcess = spawn(
@@ -280,9 +362,7 @@ async function main() {
       '--without-connection-token',
       '--accept-server-license-terms',
       '--enable-smoke-test-driver',
-      '--server-data-dir', dirs.serverData,
-      '--user-data-dir', dirs.userData,
-      '--extensions-dir', dirs.extensions,
+      ...dataDirs,
       '--disable-telemetry',
       '--disable-workspace-trust',
       '--skip-requirements-check',
@@ -292,15 +372,7 @@ async function main() {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
       // The extension host inherits this environment: that is how the tests learn the probe's address.
-      env: {
-        ...process.env,
-        EXTENSIONS_GALLERY: '{}',
-        HOME: dirs.home,
-        XDG_CONFIG_HOME: join(dirs.home, '.config'),
-        XDG_DATA_HOME: join(dirs.home, '.local', 'share'),
-        XDG_CACHE_HOME: join(dirs.home, '.cache'),
-        LIPSCHITZ_TEST_PROBE_URL: probeUrl,
-      },
+      env: serverEnv,
     },
   );
   serverProcess.stdout.pipe(serverLog);

@@ -1,6 +1,6 @@
 // The custom editor, its webview and the engine worker inside a real VS Code (test/host/run.mjs).
 import * as assert from 'node:assert/strict';
-import { copyFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
@@ -9,8 +9,8 @@ import type { TestingApi } from '../../src/host/testingApi';
 import { formatNumber } from '../../src/shared/format';
 import { COMMANDS, MODEL_EDITOR_VIEW_TYPE } from '../../src/shared/ids';
 import { activateForTests, closeAllEditors } from './extensionUnderTest';
-import { writeLargeConvModel } from './models';
-import { screenshot, waitFor, waitForWebviewText } from './probe';
+import { writeHostileNamesModel, writeLargeConvModel } from './models';
+import { clickInWebview, screenshot, waitFor, waitForWebviewText, webviewTexts } from './probe';
 
 let api: TestingApi;
 let tiny: vscode.Uri;
@@ -54,6 +54,17 @@ describe('model editor', () => {
     assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   });
 
+  it('shows control and bidi characters from the model as escapes, never obeyed', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'lipschitz-lens-hostile-'));
+    const hostile = vscode.Uri.file(join(folder, 'hostile.onnx'));
+    await writeHostileNamesModel(hostile.fsPath);
+    await vscode.commands.executeCommand('vscode.openWith', hostile, MODEL_EDITOR_VIEW_TYPE);
+    const text = await waitForWebviewText((shown) => shown.includes('producer\\x9b2J'));
+    assert.ok(text.includes('fc\\x1b[31m\\u{202e}evil'), text);
+    assert.ok(text.includes('relu\\x07'), text);
+    assert.doesNotMatch(text, /[\u001b\u0007\u009b\u202e]/u);
+  });
+
   it('the Explorer command "Analyze Lipschitz bounds" opens the model in our editor and shows the bounds', async () => {
     assert.equal(activeCustomEditorUri(), undefined);
     const phase = await vscode.commands.executeCommand<string>(COMMANDS.analyze, tiny);
@@ -69,7 +80,12 @@ describe('model editor', () => {
     // 1 off), so L_net is that row's 10.688539 (6 decimals).
     assert.ok(Math.abs(main.network.localBound - 10.688539) <= 1e-6, `L_net = ${main.network.localBound}`);
     // The view shows the engine's numbers, formatted as the view formats them, and one row per layer.
-    const text = await waitForWebviewText((shown) => shown.includes('Done at ε = 0.001'));
+    // The layer rows are in the table, one click from the graph the view opens with.
+    await waitFor('the layer table of tiny.onnx', async () => {
+      await clickInWebview('#view-table').catch(() => undefined);
+      return (await webviewTexts()).some((text) => text.includes('tiny.onnx') && text.includes('Shape in → out'));
+    });
+    const text = await waitForWebviewText((shown) => shown.includes('Done at ε = 0.001') && shown.includes('Share of log L'));
     assert.ok(text.includes('network local bound 10.6885'), text);
     assert.ok(text.includes(`network local bound ${formatNumber(main.network.localBound)}`), text);
     assert.ok(text.includes(`spectral product ${formatNumber(main.network.spectralBound)}`), text);
@@ -94,6 +110,13 @@ describe('model editor', () => {
     const layerRows = report.runs.reduce((sum, run) => sum + run.layers.length, 0);
     assert.equal(csvRows.length, 1 + layerRows, 'a header and one row per layer and ε');
     assert.match(await exported('tiny.bounds.md'), /^# Lipschitz bound report: tiny\.onnx/);
+    // A link to the model is the model: refused, and the model's bytes stay as they were.
+    const link = join(folder, 'tiny-link.json');
+    await symlink(tiny.fsPath, link);
+    const modelBytes = await readFile(tiny.fsPath);
+    assert.equal(await vscode.commands.executeCommand<string>(COMMANDS.exportReport, tiny, vscode.Uri.file(link)), undefined);
+    assert.match(api.lastUserError() ?? '', /cannot replace the model file itself/);
+    assert.deepEqual(await readFile(tiny.fsPath), modelBytes);
   });
 
   it('killing the worker mid-request rejects with a clear sentence instead of hanging, and the next request restarts it', async () => {

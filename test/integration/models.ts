@@ -35,6 +35,19 @@ export async function writeLargeConvModel(path: string): Promise<void> {
   });
 }
 
+/** A dense ReLU layer whose node names and producer hold an escape sequence and a right-to-left override. */
+export async function writeHostileNamesModel(path: string): Promise<void> {
+  const random = mulberry32(13);
+  await writeModel(path, {
+    inputs: [{ name: 'x', shape: [1, 3] }],
+    outputs: [{ name: 'y', shape: [1, 2] }],
+    initializers: [randomTensor('W', [2, 3], random)],
+    nodes: [gemm({ name: 'fc\x1b[31m\u202eevil', a: 'x', b: 'W', output: 'h', transB: true }), relu('h', 'y', 'relu\x07')],
+    producerName: 'producer\x9b2J',
+    opset: 13,
+  });
+}
+
 /** A narrow, deep dense ReLU network: `depth` layers fc{k}+relu{k} of width 8, each cheap to bound. */
 export async function writeDeepModel(path: string, depth: number): Promise<void> {
   const width = 8;

@@ -27,6 +27,22 @@ export function webviewTexts(): Promise<string[]> {
   return callProbe<string[]>('GET', '/webview-texts');
 }
 
+export interface ImageState {
+  alt: string;
+  className: string;
+  /** The first 80 characters of the src attribute; null when the sanitizer removed it. */
+  src: string | null;
+  complete: boolean;
+  /** 0 when the image did not load. */
+  naturalWidth: number;
+  naturalHeight: number;
+}
+
+/** The images of the workbench page itself and of every open webview. */
+export function images(): Promise<{ workbench: ImageState[]; webviews: ImageState[][] }> {
+  return callProbe('GET', '/images');
+}
+
 /** Clicks the first visible element matching a CSS selector in an open webview, as a user would. */
 export async function clickInWebview(selector: string): Promise<void> {
   await callProbe('POST', `/click?selector=${encodeURIComponent(selector)}`);
@@ -40,6 +56,26 @@ export async function hoverInWebview(selector: string): Promise<void> {
 /** Types `value` into the first visible field matching a CSS selector in an open webview and presses Enter. */
 export async function fillInWebview(selector: string, value: string): Promise<void> {
   await callProbe('POST', `/fill?selector=${encodeURIComponent(selector)}&value=${encodeURIComponent(value)}`);
+}
+
+/** Focuses the first visible element matching a CSS selector in an open webview and presses a key ("Control+f", "+"). */
+export async function pressInWebview(selector: string, key: string): Promise<void> {
+  await callProbe('POST', `/press?selector=${encodeURIComponent(selector)}&value=${encodeURIComponent(key)}`);
+}
+
+/** Chooses the option with this value in the first visible <select> matching a CSS selector in an open webview. */
+export async function selectInWebview(selector: string, value: string): Promise<void> {
+  await callProbe('POST', `/select?selector=${encodeURIComponent(selector)}&value=${encodeURIComponent(value)}`);
+}
+
+/** The document's scroll width and client width in every open webview (with the start of its text, to tell them apart). */
+export function webviewWidths(): Promise<{ scrollWidth: number; clientWidth: number; text: string }[]> {
+  return callProbe('GET', '/webview-widths');
+}
+
+/** Resizes the browser page the workbench runs in (CSS pixels). */
+export async function setViewport(width: number, height: number): Promise<void> {
+  await callProbe('POST', `/viewport?width=${width}&height=${height}`);
 }
 
 /** Saves a PNG of the whole workbench as out/screenshots/<name>.png and returns its path. */

@@ -43,17 +43,45 @@ test('arguments: bad values are usage errors that say what is wrong', () => {
   const bad: [string[], RegExp][] = [
     [['analyze', 'm.onnx', '--eps', '0'], /--eps: ε must be greater than 0/],
     [['analyze', 'm.onnx', '--eps', 'NaN'], /--eps: Enter a positive decimal/],
-    [['analyze', 'm.onnx', '--eps'], /--eps needs a value/],
+    [['analyze', 'm.onnx', '--eps'], /^Option '--eps <value>' argument missing$/],
     [['analyze'], /no model given/],
     [['analyse', 'm.onnx'], /unknown command 'analyse'/],
-    [['analyze', 'm.onnx', '--frobnicate'], /unknown option '--frobnicate'/],
+    [['analyze', 'm.onnx', '--frobnicate'], /^Unknown option '--frobnicate'$/],
+    [['analyze', 'm.onnx', '--json=yes'], /--json/],
     [['analyze', 'a.onnx', 'b.onnx'], /one model at a time/],
-    [['analyze', 'm.onnx', '--input', 'x.npy', '--synthetic'], /exclude each other/],
-    [['analyze', 'm.onnx', '--failure-probability', '2'], /must be below 1/],
-    [['analyze', 'm.onnx', '--lanczos-steps', '2.5'], /positive integer/],
+    [['analyze', 'm.onnx', '--input', 'x.npy', '--synthetic'], /--input and --synthetic exclude each other/],
+    [['analyze', 'm.onnx', '--progress', '--quiet'], /--progress and --quiet exclude each other/],
+    [['analyze', 'm.onnx', '--failure-probability', '2'], /^--failure-probability must be a number above 0 and at most 0.01, got '2'$/],
+    [['analyze', 'm.onnx', '--lanczos-steps', '2.5'], /^--lanczos-steps must be an integer from 1 to 10000, got '2.5'$/],
     [['analyze', 'm.onnx', '--input-shape', '3,0,2'], /--input-shape takes positive integers/],
+    [['analyze', 'm.onnx', '--input-shape', '0x10,2'], /--input-shape takes positive integers/],
+    [['analyze', 'm.onnx', '--threads', '1e300'], /^--threads must be an integer from 1 to 64, got '1e300'$/],
+    [['analyze', 'm.onnx', '--threads', '9'.repeat(300)], /^--threads must be an integer from 1 to 64, got '9{37}\.\.\.'$/],
+    [['analyze', 'm.onnx', '--threads', '0'], /^--threads must be an integer from 1 to 64/],
+    [['analyze', 'm.onnx', '--seed', '1e300'], /^--seed must be an integer from 0 to 4294967295, got '1e300'$/],
+    [['analyze', 'm.onnx', '--seed', '9007199254740993'], /^--seed must be an integer from 0 to 4294967295/],
+    [['analyze', 'm.onnx', '--seed', '4294967296'], /^--seed must be an integer from 0 to 4294967295/],
+    [['analyze', 'm.onnx', '--exact-cutoff', '0x10'], /^--exact-cutoff must be an integer from 0 to 4096/],
+    [['analyze', 'm.onnx', '--max-memory', '0'], /^--max-memory must be a number above 0 and at most 1024, got '0'$/],
+    [['analyze', 'm.onnx', '--backend', 'gpu'], /^--backend takes native or typescript, got 'gpu'$/],
   ];
   for (const [argv, message] of bad) assert.throws(() => parseAnalyzeArguments(argv), (e: unknown) => e instanceof UsageError && message.test(e.message), argv.join(' '));
+});
+
+test('arguments: progress follows --json unless asked for; seeds and memory budgets parse', () => {
+  const parse = (argv: string[]) => {
+    const args = parseAnalyzeArguments(['analyze', 'm.onnx', ...argv]);
+    assert.ok(args !== 'help');
+    return args;
+  };
+  assert.equal(parse([]).progress, true);
+  assert.equal(parse(['--quiet']).progress, false);
+  assert.equal(parse(['--json']).progress, false);
+  assert.equal(parse(['--json', '--progress']).progress, true);
+  assert.equal(parse(['--seed', '4294967295']).seed, 4294967295);
+  assert.equal(parse([]).maxMemoryGB, 4);
+  assert.equal(parse(['--max-memory', '0.5']).maxMemoryGB, 0.5);
+  assert.equal(parse(['--threads', '64']).threads, 64);
 });
 
 test('table layout pads columns and right-aligns numbers', () => {
@@ -117,7 +145,10 @@ test('bad input exits non-zero with one line naming the problem', async () => {
     [['analyze', join(folder, 'missing.onnx')], 1, /missing\.onnx/],
     [['analyze', notOnnx], 1, /notes\.onnx/],
     [['analyze', EXAMPLE, '--input', wrongShape], 1, /x\.json: shape \[3\] does not match model input 'image'/],
-    [['analyze', EXAMPLE, '--eps', '-1'], 2, /--eps: Enter a positive decimal number/],
+    [['analyze', EXAMPLE, '--eps', '-1'], 2, /Option '--eps' argument is ambiguous/],
+    [['analyze', EXAMPLE, '--eps', '-0.5e-3x'], 2, /--eps/],
+    [['analyze', EXAMPLE, '--eps=1e308'], 1, /^lipschitz-lens: --eps 1e308: ε = 1e308 is too large: the output deviation it allows after layer '[^']+' exceeds the float64 range/],
+    [['analyze', EXAMPLE, '--max-memory', '0.01'], 1, /^lipschitz-lens: mnist-cnn\.onnx: the analysis needs about [\d.]+ MB of memory \(and about [\d.]+ GFLOP of operator work\); the limit is 10.2 MB; use --max-memory to raise it$/m],
   ];
   for (const [argv, expectedCode, message] of cases) {
     const { code, stdout, stderr } = await cli([...argv, '--quiet']);

@@ -1,10 +1,20 @@
 // The engine client against the real (bundled) worker: lazy start, errors as rejections, a crash
-// mid-request rejecting every pending request with one sentence, and a restart on the next request.
+// mid-request rejecting every pending request with one sentence, and a restart on the next request;
+// the same for a worker over its heap limit and for one that stops sending anything (the watchdog,
+// whose timer the test trips by hand once the worker has announced its hang).
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ENGINE_SHUT_DOWN_MESSAGE, ENGINE_STOPPED_MESSAGE, EngineClient, type EngineLog } from '../../src/host/engineClient';
+import {
+  ENGINE_OUT_OF_MEMORY_MESSAGE,
+  ENGINE_SHUT_DOWN_MESSAGE,
+  ENGINE_STALLED_MESSAGE,
+  ENGINE_STOPPED_MESSAGE,
+  EngineClient,
+  type EngineClientOptions,
+  type EngineLog,
+} from '../../src/host/engineClient';
 import type { AnalyzeParams } from '../../src/shared/protocol';
 import { RequestError } from '../../src/shared/rpc';
 import { buildWorkerBundle } from './helpers/buildWorker';
@@ -37,9 +47,9 @@ const analyzeParams: AnalyzeParams = {
 describe('engine client with the real worker', () => {
   let workerPath: string;
   const clients: EngineClient[] = [];
-  function client(testMode = true) {
+  function client(testMode = true, limits: Pick<EngineClientOptions, 'maxHeapMb' | 'watchdogTimer'> = {}) {
     const log = recordingLog();
-    const engine = new EngineClient({ workerPath, testMode, log });
+    const engine = new EngineClient({ workerPath, testMode, log, ...limits });
     clients.push(engine);
     return { engine, log };
   }
@@ -97,6 +107,41 @@ describe('engine client with the real worker', () => {
         assert.match(error.detail ?? '', /exited with code/);
       }
       assert.ok(log.lines.some((line) => line.startsWith('error: Engine worker exited')), 'details went to the log');
+      const overview = await engine.request('describeModel', { path: TINY });
+      assert.equal(overview.fileName, 'tiny.onnx');
+      assert.equal(engine.startCount, 2, 'the next request started a new worker');
+    });
+  }
+
+  /** The watchdog's timer, tripped by the test: how long "too long" is does not matter here. */
+  const manualTimer = () => {
+    let pending: (() => void) | undefined;
+    return { start: (onTimeout: () => void) => (pending = onTimeout), stop: () => (pending = undefined), trip: () => pending?.() };
+  };
+  const guards = [
+    { how: 'allocate', message: ENGINE_OUT_OF_MEMORY_MESSAGE, logged: /^error: Engine worker exited .*ERR_WORKER_OUT_OF_MEMORY/s },
+    { how: 'hang', message: ENGINE_STALLED_MESSAGE, logged: /^error: Engine worker sent nothing for 60000 ms with 2 request\(s\) pending; it was terminated\.$/ },
+  ] as const;
+  for (const { how, message, logged } of guards) {
+    it(`a worker that ${how === 'allocate' ? 'exceeds its heap limit' : 'stops sending anything'} is stopped, every pending request rejected with one sentence, and restarted`, async () => {
+      const timer = manualTimer();
+      const { engine, log } = client(true, how === 'allocate' ? { maxHeapMb: 48 } : { watchdogTimer: timer });
+      let started = false;
+      const runaway = engine.request('crashForTest', { how }, {
+        onProgress: () => {
+          started = true;
+          // The worker is about to spin without sending anything again: what the watchdog is for.
+          if (how === 'hang') timer.trip();
+        },
+      });
+      const bystander = engine.request('describeModel', { path: TINY });
+      const errors = [await rejection(runaway), await rejection(bystander)];
+      assert.equal(started, true, 'the worker was inside the request');
+      for (const error of errors) {
+        assert.equal(error.code, 'disconnected');
+        assert.equal(error.message, message);
+      }
+      assert.ok(log.lines.some((line) => logged.test(line)), log.lines.join('\n'));
       const overview = await engine.request('describeModel', { path: TINY });
       assert.equal(overview.fileName, 'tiny.onnx');
       assert.equal(engine.startCount, 2, 'the next request started a new worker');

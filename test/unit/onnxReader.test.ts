@@ -91,32 +91,40 @@ describe('tensor encodings', () => {
     }
   }
 
-  test('FLOAT16: all 65,536 bit patterns decode to the value that encodes back to them', () => {
-    const bits = new Uint16Array(65536).map((_, i) => i);
-    const model = read(carrier([tensor('h', [65536], [], { dataType: 'FLOAT16', rawData: new Uint8Array(bits.buffer) })]));
+  test('FLOAT16: every finite bit pattern decodes to the value that encodes back to it; the others are refused', () => {
+    const bits = Uint16Array.from({ length: 65536 }, (_, i) => i).filter((h) => (h & 0x7c00) !== 0x7c00);
+    assert.equal(bits.length, 65536 - 2048);
+    const model = read(carrier([tensor('h', [bits.length], [], { dataType: 'FLOAT16', rawData: new Uint8Array(bits.buffer) })]));
     const values = model.graph.initializers.get('h')!.toFloat32();
-    for (let h = 0; h < 65536; h++) {
-      const isNaN = (h & 0x7c00) === 0x7c00 && (h & 0x3ff) !== 0;
-      if (isNaN) assert.ok(Number.isNaN(values[h]), `0x${h.toString(16)} should be NaN`);
-      else assert.equal(float32ToFloat16Bits(values[h]), h, `0x${h.toString(16)} decoded to ${values[h]}`);
-    }
+    bits.forEach((h, i) => assert.equal(float32ToFloat16Bits(values[i]), h, `0x${h.toString(16)} decoded to ${values[i]}`));
     // Spot values from the IEEE 754 binary16 definition.
-    assert.equal(values[0x3c00], 1);
-    assert.equal(values[0x7bff], 65504);
-    assert.equal(values[0x0001], 2 ** -24);
-    assert.equal(values[0xfc00], -Infinity);
+    const valueOf = (h: number) => values[bits.indexOf(h)];
+    assert.equal(valueOf(0x3c00), 1);
+    assert.equal(valueOf(0x7bff), 65504);
+    assert.equal(valueOf(0x0001), 2 ** -24);
+    for (const [pattern, shown] of [[0xfc00, '-Infinity'], [0x7c00, 'Infinity'], [0x7e01, 'NaN']] as const) {
+      for (const encoding of ['raw', 'typed'] as const) {
+        const spec = encoding === 'raw' ? { rawData: new Uint8Array(new Uint16Array([0x3c00, pattern]).buffer) } : { encoding };
+        const data = encoding === 'raw' ? [] : [1, shown === 'NaN' ? NaN : Number(shown)];
+        assert.throws(
+          () => read(carrier([tensor('h', [2], data, { dataType: 'FLOAT16', ...spec })])),
+          (e) => e instanceof OnnxError && new RegExp(`^test\\.onnx: initializer 'h': value 1 is ${shown}; weights must be finite`).test(e.message),
+        );
+      }
+    }
   });
 
-  test('BFLOAT16: all 65,536 bit patterns decode to the value that encodes back to them', () => {
-    const bits = new Uint16Array(65536).map((_, i) => i);
-    const model = read(carrier([tensor('b', [65536], [], { dataType: 'BFLOAT16', rawData: new Uint8Array(bits.buffer) })]));
+  test('BFLOAT16: every finite bit pattern decodes to the value that encodes back to it; the others are refused', () => {
+    const bits = Uint16Array.from({ length: 65536 }, (_, i) => i).filter((h) => (h & 0x7f80) !== 0x7f80);
+    const model = read(carrier([tensor('b', [bits.length], [], { dataType: 'BFLOAT16', rawData: new Uint8Array(bits.buffer) })]));
     const values = model.graph.initializers.get('b')!.toFloat32();
-    for (let h = 0; h < 65536; h++) {
-      if (Number.isNaN(values[h])) assert.ok((h & 0x7f80) === 0x7f80 && (h & 0x7f) !== 0);
-      else assert.equal(float32ToBfloat16Bits(values[h]), h);
-    }
-    assert.equal(values[0x3f80], 1);
-    assert.equal(values[0xc020], -2.5);
+    bits.forEach((h, i) => assert.equal(float32ToBfloat16Bits(values[i]), h));
+    assert.equal(values[bits.indexOf(0x3f80)], 1);
+    assert.equal(values[bits.indexOf(0xc020)], -2.5);
+    assert.throws(
+      () => read(carrier([tensor('b', [1], [], { dataType: 'BFLOAT16', rawData: new Uint8Array(new Uint16Array([0xff80]).buffer) })])),
+      /initializer 'b': value 0 is -Infinity; weights must be finite/,
+    );
   });
 
   test('DOUBLE rounds to the nearest float32 and keeps full precision in toFloat64', () => {

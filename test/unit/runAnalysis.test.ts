@@ -110,4 +110,25 @@ describe('worker analyze request', () => {
   it('refuses an invalid ε before reading anything', async () => {
     await assert.rejects(runAnalysis(params({ sweep: [0.1, Number.NaN] }), context()), /Invalid perturbation radius NaN/);
   });
+
+  it('an analysis over the memory budget is an overBudget reply the host can confirm, and runs without the budget', async () => {
+    const tight = params({ options: { ...params().options, maxMemoryBytes: 1024 } });
+    const error = await runAnalysis(tight, context()).then(
+      () => assert.fail('expected an overBudget reply'),
+      (reason: unknown) => reason,
+    );
+    assert.ok(error instanceof RequestError);
+    assert.equal(error.code, 'overBudget');
+    assert.match(error.message, /^tiny\.onnx: the analysis needs about [\d.]+ MB of memory \(and about [\d.]+ GFLOP of operator work\); the limit is 1.00 KB$/);
+    const confirmed = await runAnalysis(params(), context());
+    assert.ok(Math.abs(confirmed.runs[0].network.localBound - L_NET[0.1]) <= TOLERANCE);
+  });
+
+  it('calls the heartbeat on every poll of the cancel flag, for the host\'s watchdog', async () => {
+    let polls = 0;
+    let beats = 0;
+    await runAnalysis(params(), context(() => (polls++, false)), { heartbeat: () => beats++ });
+    assert.ok(polls > 0);
+    assert.equal(beats, polls - 1, 'every engine poll beats (the request\'s own checkpoint polls once before the engine starts)');
+  });
 });

@@ -58,6 +58,7 @@ describe('settings reader', () => {
       lanczosSteps: 200,
       threads: 2,
       computeRadius: true,
+      maxMemoryBytes: 4 * 2 ** 30,
     });
   });
 
@@ -70,6 +71,7 @@ describe('settings reader', () => {
       lanczosSteps: 3,
       workerThreads: 0,
       computeRadius: 'yes',
+      maxMemoryGB: -1,
     });
     assert.equal(settings.epsilon, 0.001);
     assert.equal(settings.engine.failureProbability, 1e-6);
@@ -77,7 +79,8 @@ describe('settings reader', () => {
     assert.equal(settings.engine.lanczosSteps, 200);
     assert.equal(settings.engine.computeRadius, true);
     const named = problems.map((problem) => /^lipschitzLens\.(\w+)/.exec(problem)?.[1]);
-    assert.deepEqual(named, ['epsilon', 'sweep', 'failureProbability', 'maxExactDimension', 'lanczosSteps', 'workerThreads', 'computeRadius']);
+    assert.equal(settings.engine.maxMemoryBytes, 4 * 2 ** 30);
+    assert.deepEqual(named, ['epsilon', 'sweep', 'failureProbability', 'maxExactDimension', 'lanczosSteps', 'workerThreads', 'maxMemoryGB', 'computeRadius']);
   });
 
   it('caps worker threads at the number of cores', () => {
@@ -94,7 +97,7 @@ describe('package.json contributions', () => {
     assert.deepEqual(properties['lipschitzLens.sweep'].default, SETTING_DEFAULTS.sweep);
     assert.equal(properties['lipschitzLens.workerThreads'].default, SETTING_DEFAULTS.workerThreads);
     assert.equal(properties['lipschitzLens.computeRadius'].default, SETTING_DEFAULTS.computeRadius);
-    for (const key of ['failureProbability', 'maxExactDimension', 'lanczosSteps', 'workerThreads'] as const) {
+    for (const key of ['failureProbability', 'maxExactDimension', 'lanczosSteps', 'workerThreads', 'maxMemoryGB'] as const) {
       const declared = properties[`lipschitzLens.${key}`];
       assert.ok(declared, `lipschitzLens.${key} is not contributed`);
       if (key !== 'workerThreads') {

@@ -37,7 +37,34 @@ export type OperatorBackend = 'native' | 'typescript';
 export const WEIGHT = { plain: 0, squared: 1, absolute: 2 } as const;
 export type WeightMode = (typeof WEIGHT)[keyof typeof WEIGHT];
 
-let loaded: { kernels: NativeKernels | null; problem: string } | undefined;
+/** Why the native kernels are not running. */
+export type KernelsProblem =
+  | { kind: 'disabled' }
+  | { kind: 'missing'; platform: string }
+  | { kind: 'unloadable'; path: string; error: string }
+  | { kind: 'stale'; path: string; missing: string[] };
+
+/**
+ * The problem in words for someone who installed the extension: what happened, that the numbers do not
+ * change, and what to do about the speed.
+ */
+export function describeKernelsProblem(problem: KernelsProblem): string {
+  switch (problem.kind) {
+    case 'disabled':
+      return 'LIPSCHITZ_LENS_KERNELS=typescript asks for the TypeScript operators; unset it to use the native kernels.';
+    case 'missing':
+      return `this installation has no native kernels for ${problem.platform}. The results are the same, only slower. ` +
+        'The linux-x64 package of Lipschitz Lens carries them; from a source checkout, `npm run build` compiles them (it needs a C++ compiler).';
+    case 'unloadable':
+      return `the native kernels do not load on this system (${problem.error.split('\n')[0]}). The results are the same, only slower. ` +
+        'They need x86-64 Linux with glibc 2.28 or newer; if this system has that, please report this message.';
+    case 'stale':
+      return `the native kernels at ${problem.path} are from an older version and lack ${problem.missing.join(', ')}. ` +
+        'Reinstall the extension (from a source checkout: `npm run build`).';
+  }
+}
+
+let loaded: { kernels: NativeKernels | null; problem: KernelsProblem | undefined } | undefined;
 
 /** Beside the bundle, then dist/native in this folder's ancestors (sources run by tsx, test bundles in out/). */
 function candidates(): string[] {
@@ -52,20 +79,20 @@ const REQUIRED: readonly (keyof NativeKernels)[] = [
   'lanczosRecurrence', 'matVec', 'gramMatrix', 'choleskyResidual', 'setThreads', 'describe',
 ];
 
-function load(): { kernels: NativeKernels | null; problem: string } {
-  if (process.env.LIPSCHITZ_LENS_KERNELS === 'typescript') return { kernels: null, problem: 'LIPSCHITZ_LENS_KERNELS=typescript' };
+function load(): { kernels: NativeKernels | null; problem: KernelsProblem | undefined } {
+  if (process.env.LIPSCHITZ_LENS_KERNELS === 'typescript') return { kernels: null, problem: { kind: 'disabled' } };
   const path = candidates().find((p) => existsSync(p));
-  if (!path) return { kernels: null, problem: 'dist/native/kernels.node was not built (no C++ compiler?); run `node esbuild.mjs`' };
+  if (!path) return { kernels: null, problem: { kind: 'missing', platform: `${process.platform}-${process.arch}` } };
   let kernels: Partial<NativeKernels>;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     kernels = require(path) as Partial<NativeKernels>;
   } catch (error) {
-    return { kernels: null, problem: `${path} does not load: ${(error as Error).message}` };
+    return { kernels: null, problem: { kind: 'unloadable', path, error: (error as Error).message } };
   }
   const missing = REQUIRED.filter((name) => typeof kernels[name] !== 'function');
-  if (missing.length > 0) return { kernels: null, problem: `${path} is a stale build without ${missing.join(', ')}; rebuild with \`node esbuild.mjs\`` };
-  return { kernels: kernels as NativeKernels, problem: '' };
+  if (missing.length > 0) return { kernels: null, problem: { kind: 'stale', path, missing } };
+  return { kernels: kernels as NativeKernels, problem: undefined };
 }
 
 /** The native kernels, or null when they are not available (see nativeProblem()). */
@@ -74,10 +101,10 @@ export function nativeKernels(): NativeKernels | null {
   return loaded.kernels;
 }
 
-/** Why the native kernels are not available ('' when they are). */
+/** Why the native kernels are not available, for the user ('' when they are). */
 export function nativeProblem(): string {
   loaded ??= load();
-  return loaded.problem;
+  return loaded.problem ? describeKernelsProblem(loaded.problem) : '';
 }
 
 /** 'native' where the kernels load, else 'typescript'. */

@@ -1,5 +1,5 @@
 // Small evaluators for initializer-only subgraphs (shape arithmetic and the like): broadcasting
-// element-wise maths, Gather, Concat and Slice on constants held as float64 arrays.
+// element-wise maths and Concat on constants held as float64 arrays (Gather and Slice fold through axisMatrices.ts).
 
 import { broadcastShapes, sizeOfShape, type FullShape } from '../shapes';
 
@@ -44,22 +44,6 @@ export function broadcastBinary(
     out[flat] = f(a[ai], b[bi]);
   }
   return { values: out, shape };
-}
-
-export function gatherValues(data: Float64Array, dataShape: FullShape, indices: readonly number[], axis: number): Float64Array {
-  const outer = sizeOfShape(dataShape.slice(0, axis));
-  const inner = sizeOfShape(dataShape.slice(axis + 1));
-  const extent = dataShape[axis];
-  const out = new Float64Array(outer * indices.length * inner);
-  let k = 0;
-  for (let o = 0; o < outer; o++) {
-    for (const raw of indices) {
-      const index = raw < 0 ? raw + extent : raw;
-      const base = (o * extent + index) * inner;
-      for (let i = 0; i < inner; i++) out[k++] = data[base + i];
-    }
-  }
-  return out;
 }
 
 export function concatValues(parts: { values: Float64Array; shape: FullShape }[], axis: number): Float64Array {

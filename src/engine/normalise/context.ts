@@ -5,6 +5,7 @@
 
 import type { Graph, Node } from '../../onnx/model';
 import { DataType } from '../../onnx/tensor';
+import { checkNodeOutput } from '../limits';
 import type { Layer, LayerOp } from '../network';
 import type { ConstValue, DataValue, PaddedValue, Value } from './values';
 
@@ -148,6 +149,7 @@ export class NormaliseContext {
   }
 
   emit(spec: EmitSpec): DataValue {
+    checkNodeOutput(spec.nodes[spec.nodes.length - 1], spec.outputShape);
     if (spec.inputs.some((input) => this.dependsOnPlaceholder(input))) this.placeholderLayers.add(this.layers.length);
     const layer: Layer = {
       label: spec.nodes.map(nodeLabel).join('+'),

@@ -30,6 +30,23 @@ export function foldChannelAffine(linear: LinearParams, { scale, shift }: Channe
       }
       return { ...linear, weight, bias };
     }
+    case 'convTranspose': {
+      // Output channel m = group · (M/g) + m' collects W[c, m', …] for every input channel c of that group.
+      const [inChannels, perGroupOut, kh, kw] = linear.weightShape;
+      const inPerGroup = inChannels / linear.group;
+      const taps = kh * kw;
+      const weight = new Float32Array(linear.weight.length);
+      for (let c = 0; c < inChannels; c++) {
+        const group = Math.floor(c / inPerGroup);
+        for (let j = 0; j < perGroupOut; j++) {
+          const s = scale[group * perGroupOut + j];
+          const base = (c * perGroupOut + j) * taps;
+          for (let k = base; k < base + taps; k++) weight[k] = linear.weight[k] * s;
+        }
+      }
+      const bias = Float32Array.from(scale, (s, m) => (linear.bias ? linear.bias[m] : 0) * s + shift[m]);
+      return { ...linear, weight, bias };
+    }
     case 'channelAffine':
       return {
         kind: 'channelAffine',

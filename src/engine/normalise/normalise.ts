@@ -7,17 +7,29 @@
 import type { Model, Node, ValueInfo } from '../../onnx/model';
 import { formatValueInfo } from '../../onnx/model';
 import { OnnxError } from '../../onnx/onnxError';
+import { nodeText } from '../../shared/format';
 import { DataType, dataTypeName } from '../../onnx/tensor';
+import { checkInputShape } from '../limits';
 import { NETWORK_INPUT, type Network } from '../network';
-import { broadcastShapes } from '../shapes';
 import { NormaliseContext, PLACEHOLDER_REF, UnsupportedNodeError, nodeLabel } from './context';
 import { handlerFor } from './registry';
+import { outputShapeGuess } from './shapeGuess';
+
+/** The model's input has open dimensions and no shape was given: the caller says how to give one. */
+export class InputShapeNeededError extends OnnxError {
+  constructor(detail: string, file: string, subject: string, field?: string) {
+    super(`${detail}; give the input shape explicitly`, { file, subject, field });
+    this.name = 'InputShapeNeededError';
+  }
+}
 
 export interface UnsupportedNode {
   /** Node name ('' for unnamed nodes; see label). */
   node: string;
   /** Name, or "OpType#index" for unnamed nodes. */
   label: string;
+  /** Position in the file's node list. */
+  index: number;
   opType: string;
   domain: string;
   reason: string;
@@ -35,6 +47,11 @@ export interface NormaliseResult {
   network?: Network;
   /** Every node on the path to the output that the analysis cannot represent, in graph order. */
   unsupported: UnsupportedNode[];
+  /**
+   * Nodes behind an unsupported one whose input shapes could not be inferred, so they could not be
+   * checked ("Conv 'c7'"); they may or may not be supported.
+   */
+  unchecked: string[];
   /** The layers computable before the first unsupported node, with the last of them as output. */
   supportedPrefix?: Network;
   /** Things the user should know: the output was taken before a Softmax, other graph outputs ignored, … */
@@ -48,22 +65,29 @@ const LISTED_BY_NAME = 10;
 /** "3 nodes are not supported: Resize 'up1', Softplus 'sp', Upsample #7" (the first ten by name, then a count). */
 export function formatUnsupported(unsupported: readonly UnsupportedNode[]): string {
   const count = unsupported.length;
-  const items = unsupported
-    .slice(0, LISTED_BY_NAME)
-    .map((u) => (u.node ? `${u.opType} '${u.node}'` : `${u.opType} ${u.label.slice(u.opType.length)}`));
+  const items = unsupported.slice(0, LISTED_BY_NAME).map((u) => nodeText(u.opType, u.node, u.index));
   if (count > LISTED_BY_NAME) items.push(`and ${count - LISTED_BY_NAME} more`);
   return `${count} node${count === 1 ? ' is' : 's are'} not supported: ${items.join(', ')}`;
 }
 
 /** The same list with each node's reason, one per line, for logs and hovers. */
 export function describeUnsupported(unsupported: readonly UnsupportedNode[]): string {
-  return unsupported.map((u) => `${u.opType} '${u.label}': ${u.reason}`).join('\n');
+  return unsupported.map((u) => `${nodeText(u.opType, u.node, u.index)}: ${u.reason}`).join('\n');
 }
 
-/** The network, or an error listing every unsupported node (what the analysis request needs). */
+/** "3 nodes after unsupported ones could not be checked (their input shapes are unknown): Conv 'c7', …" */
+export function uncheckedNote(unchecked: readonly string[]): string {
+  const count = unchecked.length;
+  const listed = unchecked.slice(0, LISTED_BY_NAME).join(', ') + (count > LISTED_BY_NAME ? `, and ${count - LISTED_BY_NAME} more` : '');
+  return `${count} node${count === 1 ? '' : 's'} after unsupported ones could not be checked (their input shapes are unknown): ${listed}`;
+}
+
+/** The network, or a one-line error listing every unsupported node with its reason (what the analysis request needs). */
 export function requireNetwork(result: NormaliseResult, file: string): Network {
   if (result.network) return result.network;
-  throw new OnnxError(`${formatUnsupported(result.unsupported)}\n${describeUnsupported(result.unsupported)}`, { file });
+  const reasons = describeUnsupported(result.unsupported.slice(0, LISTED_BY_NAME)).replaceAll('\n', '; ');
+  const unchecked = result.unchecked.length > 0 ? `; ${uncheckedNote(result.unchecked)}` : '';
+  throw new OnnxError(`${formatUnsupported(result.unsupported)} (${reasons})${unchecked}`, { file });
 }
 
 function inputShapeOf(model: Model, info: ValueInfo, override?: readonly number[]): number[] {
@@ -80,9 +104,10 @@ function inputShapeOf(model: Model, info: ValueInfo, override?: readonly number[
     if (info.shape && info.shape.length !== override.length + 1) {
       throw new OnnxError(`declares rank ${info.shape.length}, the given shape [N,${override.join(',')}] has rank ${override.length + 1}`, { file, subject });
     }
+    checkInputShape(override, file, subject);
     return [...override];
   }
-  if (!info.shape) throw new OnnxError('declares no shape; give the input shape explicitly', { file, subject, field: 'type.tensor_type.shape' });
+  if (!info.shape) throw new InputShapeNeededError('declares no shape', file, subject, 'type.tensor_type.shape');
   const [batch, ...rest] = info.shape;
   if (info.shape.length < 2) {
     throw new OnnxError(`has shape ${formatValueInfo(info)}; the analysis needs a batch axis and at least one more`, { file, subject });
@@ -91,37 +116,10 @@ function inputShapeOf(model: Model, info: ValueInfo, override?: readonly number[
     throw new OnnxError(`has batch size ${batch}; the analysis needs a batch of 1 (or a symbolic batch axis)`, { file, subject });
   }
   if (rest.some((d) => typeof d !== 'number' || d < 1)) {
-    throw new OnnxError(`has shape ${formatValueInfo(info)} with symbolic or unknown dimensions after the batch axis; give the input shape explicitly`, { file, subject });
+    throw new InputShapeNeededError(`has shape ${formatValueInfo(info)} with symbolic or unknown dimensions after the batch axis`, file, subject);
   }
+  checkInputShape(rest as number[], file, subject);
   return rest as number[];
-}
-
-/** Unary operators whose output has the shape of their input. */
-const UNARY = new Set([
-  'Abs', 'Celu', 'Cos', 'Elu', 'Erf', 'Exp', 'Gelu', 'HardSwish', 'Log', 'Mish', 'Neg', 'Reciprocal', 'Selu',
-  'Sign', 'Sin', 'Softplus', 'Softsign', 'Sqrt', 'ThresholdedRelu',
-]);
-
-/** Element-wise binary operators: the output has the broadcast shape of the inputs. */
-const BINARY = new Set(['Add', 'Div', 'Mul', 'Pow', 'PRelu', 'Sub']);
-
-function outputShapeGuess(node: Node, ctx: NormaliseContext): readonly number[] | undefined {
-  if (node.domain === '' && (UNARY.has(node.opType) || BINARY.has(node.opType))) {
-    const shapes = (UNARY.has(node.opType) ? node.inputs.slice(0, 1) : node.inputs).map((name) => {
-      const value = name ? ctx.lookup(name) : undefined;
-      if (value?.kind === 'data' || value?.kind === 'padded') return [1, ...value.shape];
-      return value?.kind === 'const' ? value.dims : undefined;
-    });
-    if (shapes.length === 0 || shapes.some((s) => s === undefined)) return undefined;
-    let shape: readonly number[] | string = shapes[0]!;
-    for (const next of shapes.slice(1)) shape = typeof shape === 'string' ? shape : broadcastShapes(shape, next!);
-    return typeof shape !== 'string' && shape[0] === 1 ? shape.slice(1) : undefined;
-  }
-  const declared = ctx.graph.valueInfo.get(node.outputs[0])?.shape;
-  if (!declared || declared.length < 2) return undefined;
-  const [batch, ...rest] = declared;
-  const staticRest = rest.every((d) => typeof d === 'number' && d > 0);
-  return (batch === 1 || typeof batch === 'string') && staticRest ? (rest as number[]) : undefined;
 }
 
 /**
@@ -204,6 +202,7 @@ export function normaliseGraph(model: Model, options: NormaliseOptions = {}): No
   ctx.set(inputInfo.name, { kind: 'data', name: inputInfo.name, ref: NETWORK_INPUT, shape: inputShape, nonNegative: false });
 
   const unsupported: UnsupportedNode[] = [];
+  const unchecked: string[] = [];
   let prefixLength: number | undefined;
   for (const node of ancestorsInOrder(model, output)) {
     if (ctx.isConsumed(node)) continue;
@@ -216,7 +215,7 @@ export function normaliseGraph(model: Model, options: NormaliseOptions = {}): No
     const record = (error: UnsupportedNodeError) => {
       prefixLength ??= ctx.layers.length;
       const culprit = error.node;
-      unsupported.push({ node: culprit.name, label: nodeLabel(culprit), opType: culprit.opType, domain: culprit.domain, reason: error.reason });
+      unsupported.push({ node: culprit.name, label: nodeLabel(culprit), index: culprit.index, opType: culprit.opType, domain: culprit.domain, reason: error.reason });
       markUnknown();
       if (culprit === node) placeholderFor(node, ctx);
     };
@@ -228,6 +227,7 @@ export function normaliseGraph(model: Model, options: NormaliseOptions = {}): No
       continue;
     }
     if (blocked) {
+      unchecked.push(node.name ? `${node.opType} '${node.name}'` : `${node.opType} #${node.index}`);
       markUnknown();
       continue;
     }
@@ -241,7 +241,7 @@ export function normaliseGraph(model: Model, options: NormaliseOptions = {}): No
     }
   }
 
-  const result: NormaliseResult = { unsupported, notes: [...notes, ...ctx.notes] };
+  const result: NormaliseResult = { unsupported, unchecked, notes: [...notes, ...ctx.notes, ...(unchecked.length > 0 ? [`${uncheckedNote(unchecked)}.`] : [])] };
   const layersBefore = prefixLength ?? ctx.layers.length;
   const prefix = ctx.layers.slice(0, layersBefore);
   if (unsupported.length > 0) {

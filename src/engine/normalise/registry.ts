@@ -12,6 +12,7 @@ import { cast } from './ops/cast';
 import { concat } from './ops/concat';
 import { constantOfShape } from './ops/constantOfShape';
 import { conv } from './ops/conv';
+import { convTranspose } from './ops/convTranspose';
 import { dropout } from './ops/dropout';
 import { flatten } from './ops/flatten';
 import { gather } from './ops/gather';
@@ -21,9 +22,13 @@ import { identity } from './ops/identity';
 import { matMul } from './ops/matMul';
 import { maxPool } from './ops/maxPool';
 import { pad } from './ops/pad';
+import { pow } from './ops/pow';
+import { reduceMean, reduceSum } from './ops/reduce';
 import { reshape } from './ops/reshape';
+import { resize, upsample } from './ops/resize';
 import { shape } from './ops/shape';
 import { slice } from './ops/slice';
+import { split } from './ops/split';
 import { squeeze } from './ops/squeeze';
 import { transpose } from './ops/transpose';
 import { unsqueeze } from './ops/unsqueeze';
@@ -38,6 +43,7 @@ const handlers = new Map<string, OpHandler>([
   ['Concat', concat],
   ['ConstantOfShape', constantOfShape],
   ['Conv', conv],
+  ['ConvTranspose', convTranspose],
   ['Div', div],
   ['Dropout', dropout],
   ['Flatten', flatten],
@@ -49,13 +55,19 @@ const handlers = new Map<string, OpHandler>([
   ['MaxPool', maxPool],
   ['Mul', mul],
   ['Pad', pad],
+  ['Pow', pow],
+  ['ReduceMean', reduceMean],
+  ['ReduceSum', reduceSum],
   ['Reshape', reshape],
+  ['Resize', resize],
   ['Shape', shape],
   ['Slice', slice],
+  ['Split', split],
   ['Squeeze', squeeze],
   ['Sub', sub],
   ['Transpose', transpose],
   ['Unsqueeze', unsqueeze],
+  ['Upsample', upsample],
   ...[...ACTIVATION_OP_TYPES].map((opType): [string, OpHandler] => [opType, activationHandler]),
 ]);
 

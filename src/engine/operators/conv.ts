@@ -86,6 +86,15 @@ export class ConvOperator implements LinearOperator {
     convLoops(this.geometry, this.squaredWeight, d, y, false);
     return y;
   }
+
+  /** (A∘A)ᵀ e: Σ_i a_ij² e_i for every input j (the row norms of the transposed convolution). */
+  columnNormsSquared(e: Float64Array): Float64Array {
+    checkLength('conv columnNormsSquared', e.length, this.outSize);
+    if (!this.squaredWeight) this.squaredWeight = this.weight.map((w) => w * w);
+    const x = new Float64Array(this.inSize);
+    convLoops(this.geometry, this.squaredWeight, x, e, true);
+    return x;
+  }
 }
 
 /**

@@ -6,6 +6,7 @@ import type { OperatorBackend } from '../native/kernels';
 import type { LinearParams, Shape } from '../network';
 import { createChannelAffine } from './channelAffine';
 import { createConv } from './conv';
+import { createConvTranspose } from './convTranspose';
 import { createDense } from './dense';
 import type { AffineOperator } from './linearOperator';
 import { NativeConvOperator } from './nativeConv';
@@ -23,6 +24,10 @@ const factories: { [K in LinearParams['kind']]: Factory<K> } = {
     backend === 'native'
       ? createConv(params, inputShape, name, (weight, geometry) => new NativeConvOperator(weight, geometry))
       : createConv(params, inputShape, name),
+  convTranspose: (params, inputShape, name, backend) =>
+    backend === 'native'
+      ? createConvTranspose(params, inputShape, name, (weight, geometry) => new NativeConvOperator(weight, geometry))
+      : createConvTranspose(params, inputShape, name),
   dense: (params, _inputShape, name, backend) =>
     backend === 'native'
       ? createDense(params, name, (weight, rows, cols, layer) => new NativeDenseOperator(weight, rows, cols, layer))

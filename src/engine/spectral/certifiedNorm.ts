@@ -75,7 +75,8 @@ export function certifiedNorm(
   return lanczosNorm(op, rowScale, colMask, rows, cols, options);
 }
 
-function materialise(op: LinearOperator, rowScale: Float64Array | null, rows: Int32Array, cols: Int32Array): Float64Array {
+/** One operator application per column (or row), each preceded by a poll of the cancel signal. */
+function materialise(op: LinearOperator, rowScale: Float64Array | null, rows: Int32Array, cols: Int32Array, signal?: CancelSignal): Float64Array {
   const nr = rows.length;
   const nc = cols.length;
   let block: Float64Array;
@@ -85,6 +86,7 @@ function materialise(op: LinearOperator, rowScale: Float64Array | null, rows: In
     block = new Float64Array(nr * nc);
     const basis = new Float64Array(op.inSize);
     for (let b = 0; b < nc; b++) {
+      throwIfCancelled(signal);
       basis[cols[b]] = 1;
       const column = op.apply(basis);
       basis[cols[b]] = 0;
@@ -94,6 +96,7 @@ function materialise(op: LinearOperator, rowScale: Float64Array | null, rows: In
     block = new Float64Array(nr * nc);
     const basis = new Float64Array(op.outSize);
     for (let a = 0; a < nr; a++) {
+      throwIfCancelled(signal);
       basis[rows[a]] = 1;
       const row = op.applyTranspose(basis);
       basis[rows[a]] = 0;
@@ -112,7 +115,8 @@ function materialise(op: LinearOperator, rowScale: Float64Array | null, rows: In
 function exactNorm(op: LinearOperator, rowScale: Float64Array | null, rows: Int32Array, cols: Int32Array, options: SpectralOptions): CertifiedNorm {
   const nr = rows.length;
   const nc = cols.length;
-  const block = materialise(op, rowScale, rows, cols);
+  const block = materialise(op, rowScale, rows, cols, options.signal);
+  throwIfCancelled(options.signal);
   // Gram matrix of the smaller side: k × k with inner dimension `inner`, row-major.
   const byRows = nr <= nc;
   const k = byRows ? nr : nc;
@@ -124,6 +128,7 @@ function exactNorm(op: LinearOperator, rowScale: Float64Array | null, rows: Int3
     kernels.gramMatrix(side, k, inner, gram);
   } else {
     for (let i = 0; i < k; i++) {
+      throwIfCancelled(options.signal);
       const ri = i * inner;
       for (let j = 0; j <= i; j++) {
         const rj = j * inner;

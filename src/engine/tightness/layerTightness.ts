@@ -12,7 +12,7 @@
 // - otherwise witnessed: the lower-bound search (lowerBound.ts) run on the layer alone.
 import type { LayerResult, LayerTightness } from '../../shared/results';
 import { slopeBound } from '../activations';
-import type { CancelSignal } from '../errors';
+import { throwIfCancelled, type CancelSignal } from '../errors';
 import { LowerBoundSearch } from '../lowerBound';
 import { NETWORK_INPUT, type Activation, type Network } from '../network';
 import { applyAffine } from '../operators/linearOperator';
@@ -74,6 +74,7 @@ export function layerTightness(
 ): (LayerTightness | undefined)[] {
   const maxSize = options.maxSize ?? 20000;
   return prepared.layers.map((p, k): LayerTightness | undefined => {
+    throwIfCancelled(options.signal);
     const lop = p.layer.op;
     if ((lop.kind !== 'affine' && lop.kind !== 'activation') || p.inSizes[0] > maxSize || p.outSize > maxSize) return undefined;
     const ref = p.layer.inputs[0];

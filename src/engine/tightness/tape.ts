@@ -2,6 +2,7 @@
 // the two products with the network's Jacobian at the recorded point: Jᵀu (backward, through each
 // linear operator's applyTranspose) and J v (forward tangent, through apply). Used only to aim the
 // lower-bound search; every reported ratio is re-evaluated with the pure forward pass.
+import { throwIfCancelled, type CancelSignal } from '../errors';
 import { NETWORK_INPUT, type Activation, type TensorRef } from '../network';
 import { applyAffine } from '../operators/linearOperator';
 import { forEachPoolTap, poolOutputSize } from '../operators/pooling';
@@ -73,17 +74,20 @@ export interface Tape {
   derivatives: (Float64Array | null)[];
   /** Input index of each max-pool output's maximum. */
   argmax: (Int32Array | null)[];
+  /** The two factors of each product layer at the taped point. */
+  factors: ([Float64Array, Float64Array] | null)[];
 }
 
-/** Layers the network output depends on. */
+/** Layers the network output depends on (an explicit stack: networks can be tens of thousands of layers deep). */
 export function neededLayers(prepared: PreparedNetwork): boolean[] {
   const needed = prepared.layers.map(() => false);
-  const visit = (ref: TensorRef) => {
-    if (ref === NETWORK_INPUT || needed[ref]) return;
+  const stack: TensorRef[] = [prepared.network.output];
+  while (stack.length > 0) {
+    const ref = stack.pop()!;
+    if (ref === NETWORK_INPUT || needed[ref]) continue;
     needed[ref] = true;
-    for (const input of prepared.layers[ref].layer.inputs) visit(input);
-  };
-  visit(prepared.network.output);
+    stack.push(...prepared.layers[ref].layer.inputs);
+  }
   return needed;
 }
 
@@ -91,7 +95,11 @@ export class NetworkTape {
   private readonly needed: boolean[];
   private readonly kernels: (ActivationKernel | null)[];
 
-  constructor(readonly prepared: PreparedNetwork) {
+  /** Polled before every layer of every pass, so a cancel stops a pass through a large network midway. */
+  constructor(
+    readonly prepared: PreparedNetwork,
+    private readonly signal?: CancelSignal,
+  ) {
     this.needed = neededLayers(prepared);
     this.kernels = prepared.layers.map((p) => {
       const lop = p.layer.op;
@@ -109,10 +117,11 @@ export class NetworkTape {
 
   forward(x: Float64Array): Tape {
     const { layers } = this.prepared;
-    const tape: Tape = { outputs: layers.map(() => null), derivatives: layers.map(() => null), argmax: layers.map(() => null) };
+    const tape: Tape = { outputs: layers.map(() => null), derivatives: layers.map(() => null), argmax: layers.map(() => null), factors: layers.map(() => null) };
     const value = (ref: TensorRef) => (ref === NETWORK_INPUT ? x : (tape.outputs[ref] as Float64Array));
     layers.forEach((p, k) => {
       if (!this.needed[k]) return;
+      throwIfCancelled(this.signal);
       const inputs = p.layer.inputs.map(value);
       const op = p.op;
       const kernel = this.kernels[k];
@@ -164,6 +173,12 @@ export class NetworkTape {
         case 'transpose':
           out = applyLinearLayer(op, inputs, p.outSize);
           break;
+        case 'mul': {
+          const [a, b] = inputs;
+          out = a.map((v, i) => v * b[op.source[i]]);
+          tape.factors[k] = [a, b];
+          break;
+        }
       }
       tape.outputs[k] = out;
     });
@@ -187,6 +202,7 @@ export class NetworkTape {
     for (let k = layers.length - 1; k >= 0; k--) {
       const g = grads[k];
       if (!g) continue;
+      throwIfCancelled(this.signal);
       grads[k] = null;
       const p = layers[k];
       const inputs = p.layer.inputs;
@@ -234,6 +250,15 @@ export class NetworkTape {
         case 'transpose':
           accumulate(inputs[0], scatterPermuted(g, op.source));
           break;
+        case 'mul': {
+          // Jᵀu = (u ⊙ B b, Bᵀ(u ⊙ a)).
+          const [a, b] = tape.factors[k] as [Float64Array, Float64Array];
+          const gradB = new Float64Array(b.length);
+          for (let i = 0; i < g.length; i++) gradB[op.source[i]] += g[i] * a[i];
+          accumulate(inputs[0], g.map((v, i) => v * b[op.source[i]]));
+          accumulate(inputs[1], gradB);
+          break;
+        }
       }
     }
     return inputGrad;
@@ -246,6 +271,7 @@ export class NetworkTape {
     const valueOf = (ref: TensorRef) => (ref === NETWORK_INPUT ? v : (tangents[ref] as Float64Array));
     layers.forEach((p, k) => {
       if (!this.needed[k]) return;
+      throwIfCancelled(this.signal);
       const inputs = p.layer.inputs.map(valueOf);
       const op = p.op;
       let out: Float64Array;
@@ -273,6 +299,12 @@ export class NetworkTape {
         case 'transpose':
           out = applyLinearLayer(op, inputs, p.outSize);
           break;
+        case 'mul': {
+          // J v = Δa ⊙ B b + a ⊙ B Δb.
+          const [a, b] = tape.factors[k] as [Float64Array, Float64Array];
+          out = inputs[0].map((ta, i) => ta * b[op.source[i]] + a[i] * inputs[1][op.source[i]]);
+          break;
+        }
       }
       tangents[k] = out;
     });

@@ -7,8 +7,8 @@ import * as esbuild from 'esbuild';
 
 const repoRoot = join(import.meta.dirname, '..', '..', '..');
 
-export async function buildWorkerBundle(): Promise<string> {
-  const parent = join(repoRoot, 'out', 'test', 'unit');
+/** `parent` outside the repository gives a worker that finds no dist/native/kernels.node above it. */
+export async function buildWorkerBundle(parent = join(repoRoot, 'out', 'test', 'unit')): Promise<string> {
   mkdirSync(parent, { recursive: true });
   const outfile = join(mkdtempSync(join(parent, 'worker-')), 'worker.js');
   await esbuild.build({

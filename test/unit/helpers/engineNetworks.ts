@@ -1,6 +1,6 @@
 // Builders of small analysis graphs for the engine tests, plus an independent naive forward pass
 // (direct index formulas, no engine code) used to evaluate f at sampled points.
-import { NETWORK_INPUT, type Activation, type Layer, type LayerOp, type Network, type Shape, type TensorRef } from '../../../src/engine/network';
+import { NETWORK_INPUT, type Activation, type AxisMatrix, type Layer, type LayerOp, type Network, type Shape, type TensorRef } from '../../../src/engine/network';
 import { SeededRandom } from '../../../src/engine/random';
 
 export function denseLayer(
@@ -87,7 +87,8 @@ function naiveLinear(layer: Layer, x: Float64Array): Float64Array {
   }
   const [, H, W] = layer.inputShapes[0];
   const [M, Cg, KH, KW] = p.weightShape;
-  const [, OH, OW] = layer.outputShape;
+  // A 1-D convolution declares its output [M, L] (its input is read as [C, 1, L]).
+  const [OH, OW] = layer.outputShape.length === 2 ? [1, layer.outputShape[1]] : [layer.outputShape[1], layer.outputShape[2]];
   const y = new Float64Array(M * OH * OW);
   for (let m = 0; m < M; m++) {
     const g = Math.floor(m / (M / p.group));
@@ -115,7 +116,8 @@ function naivePool(layer: Layer, x: Float64Array, mode: 'max' | 'avg'): Float64A
   const op = layer.op;
   if (op.kind !== 'maxPool' && op.kind !== 'avgPool') throw new Error('not a pool');
   const [C, H, W] = layer.inputShapes[0];
-  const [, OH, OW] = layer.outputShape;
+  // A 1-D convolution declares its output [M, L] (its input is read as [C, 1, L]).
+  const [OH, OW] = layer.outputShape.length === 2 ? [1, layer.outputShape[1]] : [layer.outputShape[1], layer.outputShape[2]];
   const y = new Float64Array(C * OH * OW);
   for (let c = 0; c < C; c++) {
     for (let oh = 0; oh < OH; oh++) {
@@ -161,6 +163,29 @@ function naiveTranspose(shape: Shape, perm: readonly number[], x: Float64Array):
       inIndex[p] = outIndex[d];
     });
     y[k] = x[inIndex.reduce((flat, i, d) => flat * shape[d] + i, 0)];
+  }
+  return y;
+}
+
+/** y[i_1..i_r] = Σ over every combination of the rows' terms of Π weights · x[j_1..j_r], term by term. */
+export function naiveAxisMap(shape: readonly number[], axes: readonly AxisMatrix[], x: Float64Array): Float64Array {
+  const outShape = axes.map((m) => m.rows.length);
+  const y = new Float64Array(outShape.reduce((a, b) => a * b, 1));
+  for (let k = 0; k < y.length; k++) {
+    const outIndex = new Array<number>(outShape.length);
+    let rest = k;
+    for (let d = outShape.length - 1; d >= 0; d--) {
+      outIndex[d] = rest % outShape[d];
+      rest = Math.floor(rest / outShape[d]);
+    }
+    const visit = (d: number, flat: number, weight: number): void => {
+      if (d === shape.length) {
+        y[k] += weight * x[flat];
+        return;
+      }
+      for (const term of axes[d].rows[outIndex[d]]) visit(d + 1, flat * shape[d] + term.index, weight * term.weight);
+    };
+    visit(0, 0, 1);
   }
   return y;
 }
@@ -222,6 +247,26 @@ export function referenceForward(network: Network, x: Float64Array): Float64Arra
       case 'transpose':
         y = naiveTranspose(layer.inputShapes[0], op.perm, ins[0]);
         break;
+      case 'axisMap':
+        y = naiveAxisMap(layer.inputShapes[0], op.axes, ins[0]);
+        break;
+      case 'mul': {
+        // b broadcast to a's shape by multi-index, independently of prepared.ts.
+        const [aShape, bShape] = layer.inputShapes;
+        y = ins[0].map((v, k) => {
+          let rest = k;
+          let at = 0;
+          let stride = 1;
+          for (let d = aShape.length - 1; d >= 0; d--) {
+            const index = rest % aShape[d];
+            rest = Math.floor(rest / aShape[d]);
+            if (bShape[d] !== 1) at += index * stride;
+            stride *= bShape[d];
+          }
+          return v * ins[1][at];
+        });
+        break;
+      }
     }
     outs.push(y);
   }

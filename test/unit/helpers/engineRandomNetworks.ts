@@ -1,5 +1,6 @@
 // Random small analysis graphs (seeded) for the engine's soundness and forward tests.
-import type { Activation, ConvParams, Layer, Network, PoolParams, Shape, TensorRef } from '../../../src/engine/network';
+import type { Activation, AxisMatrix, ConvParams, Layer, Network, PoolParams, Shape, TensorRef } from '../../../src/engine/network';
+import { identityAxis, reduceAxis, resizeAxis, selectAxis, sliceIndices } from '../../../src/engine/normalise/axisMatrices';
 import type { SeededRandom } from '../../../src/engine/random';
 import { genericLayer, NETWORK_INPUT, randomArray } from './engineNetworks';
 
@@ -114,6 +115,15 @@ class Builder {
     return this.push(genericLayer(`concat${this.layers.length}`, { kind: 'concat', axis: 0 }, [a, b], [this.shape(a), this.shape(b)], [ca + cb, ...rest]));
   }
 
+  mul(a: TensorRef, b: TensorRef): TensorRef {
+    return this.push(genericLayer(`mul${this.layers.length}`, { kind: 'mul' }, [a, b], [this.shape(a), this.shape(b)], this.shape(a)));
+  }
+
+  axisMap(input: TensorRef, axes: AxisMatrix[]): TensorRef {
+    const shape = this.shape(input);
+    return this.push(genericLayer(`axisMap${this.layers.length}`, { kind: 'axisMap', axes }, [input], [shape], axes.map((m) => m.rows.length)));
+  }
+
   network(output: TensorRef): Network {
     return { inputName: 'x', inputShape: this.inputShape, layers: this.layers, output };
   }
@@ -206,4 +216,74 @@ export function randomHardSwishNetwork(random: SeededRandom): RandomNetwork {
   const lone = b.activation(b.add(a, branch), hardSwish());
   const hidden = b.dense(b.flatten(lone), 4 + random.int(5), hardSwish());
   return { network: b.network(b.dense(hidden, 2 + random.int(3))) };
+}
+
+/** One random per-axis map over a [C, H, W] tensor: a slice, a gather with repeats, a reduction, or a resize. */
+export function randomAxisMaps(random: SeededRandom, shape: Shape): { kind: string; axes: AxisMatrix[] } {
+  const axes = shape.map((d) => identityAxis(d));
+  const axis = random.int(shape.length);
+  const n = shape[axis];
+  const kind = pick(random, ['slice', 'gather', 'reduceMean', 'reduceSum', 'nearest', 'linear'] as const);
+  switch (kind) {
+    case 'slice': {
+      const step = pick(random, [1, 2, -1]);
+      const indices = step > 0 ? sliceIndices(n, random.int(n), n, step) : sliceIndices(n, n - 1, -n - 1, step);
+      axes[axis] = selectAxis(n, indices.length > 0 ? indices : [0]);
+      break;
+    }
+    case 'gather':
+      axes[axis] = selectAxis(n, Array.from({ length: 1 + random.int(2 * n) }, () => random.int(n)));
+      break;
+    case 'reduceMean':
+    case 'reduceSum':
+      for (const a of random.uniform() < 0.5 ? [axis] : [1, 2]) axes[a] = reduceAxis(shape[a], kind === 'reduceMean');
+      break;
+    case 'nearest':
+    case 'linear':
+      for (const a of [1, 2]) {
+        const outExtent = shape[a] * (1 + random.int(3)) + (random.uniform() < 0.3 ? 1 : 0);
+        axes[a] = resizeAxis({
+          inExtent: shape[a],
+          outExtent,
+          scale: outExtent / shape[a],
+          mode: kind,
+          coordinate: pick(random, ['half_pixel', 'asymmetric', 'align_corners', 'pytorch_half_pixel', 'tf_half_pixel_for_nn'] as const),
+          nearest: pick(random, ['round_prefer_floor', 'round_prefer_ceil', 'floor', 'ceil'] as const),
+        });
+      }
+      break;
+  }
+  return { kind, axes };
+}
+
+/**
+ * conv + activation (so some inputs of the map cannot move) → a random per-axis map → a one-sided
+ * clip (Max or Min against a constant) → dense.
+ */
+export function randomAxisMapNetwork(random: SeededRandom): RandomNetwork & { kind: string } {
+  const b = new Builder(random, [2, 3 + random.int(3), 3 + random.int(3)]);
+  const same: [number, number, number, number] = [1, 1, 1, 1];
+  const a = b.conv(NETWORK_INPUT, 2 + random.int(2), [3, 3], [1, 1], same, [1, 1], 1, randomActivation(random));
+  const { kind, axes } = randomAxisMaps(random, b.shape(a));
+  const mapped = b.axisMap(a, axes);
+  const c = random.between(-0.5, 0.5);
+  const clipped = b.activation(mapped, random.uniform() < 0.5 ? { kind: 'clip', min: c, max: Infinity } : { kind: 'clip', min: -Infinity, max: c });
+  return { kind, network: b.network(b.dense(b.flatten(clipped), 2 + random.int(3))) };
+}
+
+/**
+ * Products of two computed tensors: a squeeze-excitation block (conv → global average pool → 1×1 conv
+ * with a gate or another activation → a ⊙ gate broadcast over H, W) and a same-shape x ⊙ σ(x), then dense.
+ */
+export function randomProductNetwork(random: SeededRandom): RandomNetwork {
+  const c = 2 + random.int(2);
+  const b = new Builder(random, [2, 2 + random.int(3), 2 + random.int(3)]);
+  const same: [number, number, number, number] = [1, 1, 1, 1];
+  const a = b.conv(NETWORK_INPUT, c, [3, 3], [1, 1], same, [1, 1], 1, randomActivation(random));
+  const pooled = b.globalAvgPool(a);
+  const gate = b.conv(pooled, c, [1, 1], [1, 1], [0, 0, 0, 0], [1, 1], 1, random.uniform() < 0.7 ? pick(random, [{ kind: 'hardSigmoid', alpha: 0.2, beta: 0.5 }, { kind: 'sigmoid' }] as Activation[]) : randomActivation(random));
+  const excited = b.mul(a, gate);
+  const squashed = b.activation(excited, pick(random, [{ kind: 'tanh' }, { kind: 'relu' }, { kind: 'sigmoid' }] as Activation[]));
+  const product = random.uniform() < 0.5 ? b.mul(excited, squashed) : b.mul(squashed, squashed);
+  return { network: b.network(b.dense(b.flatten(product), 2 + random.int(3))) };
 }

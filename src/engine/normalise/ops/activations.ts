@@ -1,4 +1,5 @@
-// Element-wise activations: Relu, LeakyRelu, Clip, HardSigmoid, HardSwish, Sigmoid, Tanh. They share one handler
+// Element-wise activations: Relu, LeakyRelu, Clip, HardSigmoid, HardSwish, Sigmoid, Tanh, and Max/Min
+// against one constant (a one-sided Clip: max(x, c) = Clip(x, c, +∞)). They share one handler
 // and differ only in how their attributes map to the engine's Activation union (whether a sound
 // bound exists for each is the engine's decision). A lone activation becomes an 'activation' layer;
 // one that directly follows an affine map is fused into it by fusion.ts.
@@ -21,6 +22,37 @@ function clipBound(node: Node, ctx: NormaliseContext, index: number, role: 'min'
   return numbers[0];
 }
 
+/**
+ * Max or Min of a computed tensor and a constant holding one value: exactly a Clip with one bound
+ * infinite. The constant may broadcast, but must not add axes the data lacks.
+ */
+function oneSidedClip(node: Node, ctx: NormaliseContext): Activation {
+  if (node.inputs.length !== 2) throw unsupported(node, `${node.opType} of ${node.inputs.length} inputs; only a computed tensor against one constant is supported`);
+  const index = dataInputIndex(node, ctx);
+  const constant = ctx.input(node, 1 - index, 'constant');
+  if (constant.kind !== 'const') throw unsupported(node, `${node.opType} of two computed tensors has no analysis rule`);
+  const numbers = constNumbers(constant);
+  if (numbers.length !== 1) {
+    throw unsupported(node, `${node.opType} against constant '${constant.name}' of ${numbers.length} values; only a single value is supported`);
+  }
+  // Unknown while fusion looks ahead (the affine output is not set yet): declined there, handled alone.
+  const data = ctx.lookup(node.inputs[index]);
+  if (data?.kind !== 'data' && data?.kind !== 'padded') throw unsupported(node, 'the data input is not known yet');
+  const dataRank = data.shape.length + 1;
+  if (constant.dims.length > dataRank) {
+    throw unsupported(node, `constant '${constant.name}' of rank ${constant.dims.length} broadcasts the rank-${dataRank} input to a higher rank`);
+  }
+  const c = numbers[0];
+  if (Number.isNaN(c)) throw unsupported(node, `constant '${constant.name}' is NaN`);
+  return node.opType === 'Max' ? { kind: 'clip', min: c, max: Infinity } : { kind: 'clip', min: -Infinity, max: c };
+}
+
+/** The input carrying the data: 0, except for Max/Min written with the constant first. */
+function dataInputIndex(node: Node, ctx: NormaliseContext): number {
+  if (node.opType !== 'Max' && node.opType !== 'Min') return 0;
+  return ctx.hasInput(node, 0) && ctx.lookup(node.inputs[0])?.kind === 'const' ? 1 : 0;
+}
+
 const parsers = new Map<string, ActivationParser>([
   ['Relu', () => ({ kind: 'relu' })],
   ['LeakyRelu', (node) => ({ kind: 'leakyRelu', alpha: node.float('alpha') })],
@@ -37,6 +69,8 @@ const parsers = new Map<string, ActivationParser>([
   ['HardSwish', () => ({ kind: 'hardSwish', alpha: 1 / 6, beta: 0.5 })],
   ['Sigmoid', () => ({ kind: 'sigmoid' })],
   ['Tanh', () => ({ kind: 'tanh' })],
+  ['Max', oneSidedClip],
+  ['Min', oneSidedClip],
 ]);
 
 export const ACTIVATION_OP_TYPES: ReadonlySet<string> = new Set(parsers.keys());
@@ -67,7 +101,7 @@ export function isNonNegative(activation: Activation): boolean {
 
 export function activationHandler(node: Node, ctx: NormaliseContext): void {
   if (node.opType === 'HardSigmoid' && emitLoneHardSwish(node, ctx, node.inputs[0])) return;
-  const x = ctx.data(node, 0);
+  const x = ctx.data(node, dataInputIndex(node, ctx));
   const activation = parseActivation(node, ctx);
   ctx.emit({
     nodes: [node],

@@ -1,15 +1,17 @@
 // Add, Sub, Mul, Div. Between two constants: folded. Between computed data and a constant that is
 // uniform within each channel: a channelAffine layer (x + c, x − c, c − x, x · c, x / c). Add of two
-// computed tensors of the same shape: a residual 'add' layer. Anything else (broadcasting two
-// computed tensors, products of computed tensors) is not an affine map the engine can bound.
+// computed tensors of the same shape: a residual 'add' layer. Mul of two computed tensors, one
+// broadcasting to the other (squeeze-excitation gates): a 'mul' layer (docs/derivations.md §20).
+// Anything else (Sub/Div of computed tensors, broadcasting both) has no rule.
 
 import type { Node } from '../../../onnx/model';
-import { formatShape } from '../../shapes';
+import { broadcastShapes, formatShape } from '../../shapes';
 import { FLOAT_TYPES, unsupported, type NormaliseContext } from '../context';
+import { checkNodeOutput, MAX_FOLDED_ELEMENTS } from '../../limits';
 import { broadcastBinary } from '../constFold';
 import { finishAffine } from '../fusion';
 import { emitLoneHardSwish } from '../hardSwish';
-import { constNumbers, foldedConst, type ConstValue } from '../values';
+import { constNumbers, foldedConst, type ConstValue, type DataValue } from '../values';
 
 /** One value per channel (axis 1 of the [1, C, ...] data) of a constant broadcast against the data. */
 export function perChannel(value: ConstValue, shape: readonly number[]): Float32Array | undefined {
@@ -34,11 +36,33 @@ const apply: Record<Op, (x: number, y: number) => number> = {
 };
 
 function foldConstants(node: Node, ctx: NormaliseContext, a: ConstValue, b: ConstValue, op: Op): void {
+  const shape = broadcastShapes(a.dims, b.dims);
+  if (typeof shape !== 'string') checkNodeOutput(node, shape, MAX_FOLDED_ELEMENTS);
   const result = broadcastBinary(constNumbers(a), a.dims, constNumbers(b), b.dims, apply[op]);
   if (typeof result === 'string') throw node.error(`inconsistent shapes: ${result}`);
   // Integer division truncates (shape arithmetic such as size // 2).
   const values = op === 'Div' && !FLOAT_TYPES.has(a.dataType) ? result.values.map(Math.trunc) : result.values;
   ctx.set(node.outputs[0], foldedConst(node.outputs[0], result.shape, a.dataType, values));
+}
+
+/** Whether `small` broadcasts to `large` without changing it: same rank, each extent equal or 1. */
+function broadcastsInto(small: readonly number[], large: readonly number[]): boolean {
+  return small.length === large.length && small.every((d, i) => d === large[i] || d === 1);
+}
+
+function product(node: Node, ctx: NormaliseContext, x: DataValue, y: DataValue): void {
+  const [a, b] = broadcastsInto(y.shape, x.shape) ? [x, y] : broadcastsInto(x.shape, y.shape) ? [y, x] : [];
+  if (!a || !b) {
+    throw unsupported(node, `multiplies [1,${x.shape.join(',')}] and [1,${y.shape.join(',')}]; only a product where one factor broadcasts to the other is supported`);
+  }
+  ctx.emit({
+    nodes: [node],
+    op: { kind: 'mul' },
+    inputs: [a, b],
+    output: node.outputs[0],
+    outputShape: a.shape,
+    nonNegative: a.nonNegative && b.nonNegative,
+  });
 }
 
 function binary(node: Node, ctx: NormaliseContext, op: Op): void {
@@ -48,6 +72,7 @@ function binary(node: Node, ctx: NormaliseContext, op: Op): void {
   if (a.kind !== 'const' && b.kind !== 'const') {
     const x = ctx.data(node, 0, 'A');
     const y = ctx.data(node, 1, 'B');
+    if (op === 'Mul') return product(node, ctx, x, y);
     if (op !== 'Add') throw unsupported(node, `${op} of two computed tensors is not an affine map of the input`);
     if (x.shape.length !== y.shape.length || x.shape.some((d, i) => d !== y.shape[i])) {
       throw unsupported(node, `adds [1,${x.shape.join(',')}] and [1,${y.shape.join(',')}]; only same-shape residual additions are supported`);

@@ -1,8 +1,10 @@
 // Conv (2-D): strides, explicit or auto_pad pads (asymmetric allowed), dilations, groups. A zero Pad
-// read only by this Conv is added to its pads. 1-D and 3-D convolutions are reported as unsupported.
+// read only by this Conv is added to its pads. A 1-D convolution is the same map as a 2-D one over a
+// height-1 input with a 1 × k kernel (docs/derivations.md §19); 3-D convolutions are reported as unsupported.
 
 import { windowGeometry } from '../../../onnx/autoPad';
 import type { Node } from '../../../onnx/model';
+import { checkWindowAttributes } from '../../limits';
 import { convShape, formatShape } from '../../shapes';
 import { unsupported, type NormaliseContext } from '../context';
 import { finishAffine } from '../fusion';
@@ -11,8 +13,9 @@ import { addPads } from './poolGeometry';
 
 export function conv(node: Node, ctx: NormaliseContext): void {
   const x = ctx.dataOrPadded(node, 0);
+  if (x.shape.length === 2 && x.kind === 'data') return conv1d(node, ctx, x);
   if (x.shape.length !== 3) {
-    throw unsupported(node, `${x.shape.length - 1}-D convolution (input [N,${x.shape.join(',')}]); only 2-D convolutions are supported`);
+    throw unsupported(node, `${x.shape.length - 1}-D convolution (input [N,${x.shape.join(',')}]); only 1-D and 2-D convolutions are supported`);
   }
   const w = ctx.constant(node, 1, 'W');
   const b = ctx.optionalConstant(node, 2, 'B');
@@ -23,6 +26,7 @@ export function conv(node: Node, ctx: NormaliseContext): void {
     throw node.error(`inconsistent shapes: kernel_shape [${node.ints('kernel_shape').join(',')}] differs from weight ${formatShape(w.dims)}`, 'kernel_shape');
   }
   const inputShape = [1, ...x.shape];
+  checkWindowAttributes(node);
   const geometry = windowGeometry(node, inputShape, w.dims.slice(2));
   const group = node.int('group');
   const shape = convShape({ input: inputShape, weight: w.dims, group, spatialOutput: geometry.output });
@@ -48,6 +52,40 @@ export function conv(node: Node, ctx: NormaliseContext): void {
       group,
     },
     input,
+    node.outputs[0],
+    shape.slice(1),
+  );
+}
+
+/** [C, L] as [C, 1, L]: the kernel [M, C/g, k] becomes [M, C/g, 1, k], pads, strides and dilations act on the width. */
+function conv1d(node: Node, ctx: NormaliseContext, x: DataValue): void {
+  const w = ctx.constant(node, 1, 'W');
+  const b = ctx.optionalConstant(node, 2, 'B');
+  if (w.dims.length !== 3) {
+    throw node.error(`inconsistent shapes: weight '${w.name}' has dims ${formatShape(w.dims)}, a 1-D convolution needs 3`, 'W');
+  }
+  const inputShape = [1, ...x.shape];
+  const geometry = windowGeometry(node, inputShape, w.dims.slice(2));
+  const group = node.int('group');
+  const shape = convShape({ input: inputShape, weight: w.dims, group, spatialOutput: geometry.output });
+  if (typeof shape === 'string') throw node.error(`inconsistent shapes: ${shape}`, 'W');
+  if (b && (b.dims.length !== 1 || b.dims[0] !== w.dims[0])) {
+    throw node.error(`inconsistent shapes: bias '${b.name}' has dims ${formatShape(b.dims)}, expected [${w.dims[0]}]`, 'B');
+  }
+  finishAffine(
+    ctx,
+    [node],
+    {
+      kind: 'conv',
+      weight: constFloat32(w),
+      weightShape: [w.dims[0], w.dims[1], 1, w.dims[2]],
+      ...(b ? { bias: constFloat32(b) } : {}),
+      strides: [1, geometry.strides[0]],
+      pads: [0, geometry.pads[0], 0, geometry.pads[1]],
+      dilations: [1, geometry.dilations[0]],
+      group,
+    },
+    { ...x, shape: [x.shape[0], 1, x.shape[1]] },
     node.outputs[0],
     shape.slice(1),
   );

@@ -1,22 +1,26 @@
-// Gather on constants (typically picking a dimension out of a folded Shape).
+// Gather with constant indices: on constants folded (typically picking a dimension out of a folded
+// Shape); on computed data a per-axis selection (docs/derivations.md §18), never along the batch axis.
 
 import type { Node } from '../../../onnx/model';
-import { gatherShape, normaliseAxis } from '../../shapes';
+import { formatShape, gatherShape, normaliseAxis } from '../../shapes';
+import { emitAxisMap, identityAxis, selectAxis } from '../axisMatrices';
 import { unsupported, type NormaliseContext } from '../context';
-import { gatherValues } from '../constFold';
-import { constIntegers, constNumbers, foldedConst } from '../values';
+import { constIntegers } from '../values';
 
 export function gather(node: Node, ctx: NormaliseContext): void {
-  const data = ctx.input(node, 0, 'data');
-  if (data.kind !== 'const') throw unsupported(node, 'gathers from a computed tensor');
+  const value = ctx.input(node, 0, 'data');
+  const dims = value.kind === 'const' ? value.dims : [1, ...ctx.data(node, 0, 'data').shape];
   const indices = ctx.constant(node, 1, 'indices');
-  const axis = node.int('axis');
-  const shape = gatherShape(data.dims, indices.dims, axis);
-  const a = normaliseAxis(axis, data.dims.length);
+  const axis = node.int('axis', 0);
+  const shape = gatherShape(dims, indices.dims, axis);
+  const a = normaliseAxis(axis, dims.length);
   if (typeof shape === 'string' || a === undefined) throw node.error(`inconsistent shapes: ${shape}`, 'axis');
+  if (value.kind !== 'const' && a === 0) throw unsupported(node, `gathers along the batch axis of ${formatShape(dims)}`);
+  const extent = dims[a];
   const list = constIntegers(indices);
-  const extent = data.dims[a];
-  const bad = list.find((i) => i < -extent || i >= extent);
+  const bad = list.find((i) => !Number.isInteger(i) || i < -extent || i >= extent);
   if (bad !== undefined) throw node.error(`index ${bad} is outside axis ${a} of extent ${extent}`, 'indices');
-  ctx.set(node.outputs[0], foldedConst(node.outputs[0], shape, data.dataType, gatherValues(constNumbers(data), data.dims, list, a)));
+  const matrices = dims.map((d) => identityAxis(d));
+  matrices[a] = selectAxis(extent, list.map((i) => (i < 0 ? i + extent : i)));
+  emitAxisMap(node, ctx, 0, matrices, shape);
 }

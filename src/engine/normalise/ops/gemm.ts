@@ -5,7 +5,7 @@ import type { Node } from '../../../onnx/model';
 import { formatShape, gemmShape } from '../../shapes';
 import { unsupported, type NormaliseContext } from '../context';
 import { finishAffine } from '../fusion';
-import { constFloat32, type ConstValue } from '../values';
+import { constFloat32, transposeMatrix, type ConstValue } from '../values';
 
 /** A constant broadcast along the feature axis of a [1, features] tensor, as one value per feature. */
 function featureVector(node: Node, value: ConstValue, features: number, role: string): Float32Array {
@@ -28,12 +28,11 @@ export function gemm(node: Node, ctx: NormaliseContext): void {
   const beta = node.float('beta');
   const inFeatures = a.shape[0];
   const outFeatures = shape[1];
-  const source = constFloat32(b);
-  const weight = new Float32Array(outFeatures * inFeatures);
-  for (let n = 0; n < outFeatures; n++) {
-    for (let k = 0; k < inFeatures; k++) {
-      weight[n * inFeatures + k] = alpha * (transB ? source[n * inFeatures + k] : source[k * outFeatures + n]);
-    }
+  // constFloat32 returns a fresh array: with transB it is already [out, in] and is used in place, since
+  // a second copy of a fc-sized weight costs more in fresh memory than any arithmetic here.
+  const weight = transB ? constFloat32(b) : transposeMatrix(constFloat32(b), inFeatures, outFeatures);
+  if (alpha !== 1) {
+    for (let i = 0; i < weight.length; i++) weight[i] *= alpha;
   }
   const c = ctx.optionalConstant(node, 2, 'C');
   const bias = c ? featureVector(node, c, outFeatures, 'C').map((v) => beta * v) : undefined;

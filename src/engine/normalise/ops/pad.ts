@@ -3,6 +3,7 @@
 // depthwise 1×1 unit convolution with those pads, see NormaliseContext.materialisePad).
 
 import type { Node } from '../../../onnx/model';
+import { checkPads } from '../../limits';
 import { padShape } from '../../shapes';
 import { unsupported, type NormaliseContext } from '../context';
 import { constIntegers, constNumbers } from '../values';
@@ -41,6 +42,7 @@ export function pad(node: Node, ctx: NormaliseContext): void {
   if (value !== 0) throw unsupported(node, `pads with the constant ${value}; only zero padding is supported`);
   if (rank !== 4) throw unsupported(node, `pads a rank-${rank} tensor; only the spatial axes of [N,C,H,W] tensors are supported`);
   if (pads.length !== 2 * rank) throw node.error(`pads has ${pads.length} values for rank ${rank}`, 'pads');
+  checkPads(node, pads);
   if (pads.some((p) => p < 0)) throw unsupported(node, `negative pads [${pads.join(',')}] (cropping)`);
   if (pads[0] || pads[1] || pads[4] || pads[5]) throw unsupported(node, `pads the batch or channel axis ([${pads.join(',')}])`);
   const shape = padShape([1, ...x.shape], pads);

@@ -4,6 +4,7 @@
 import { windowGeometry } from '../../../onnx/autoPad';
 import type { Node } from '../../../onnx/model';
 import type { PoolParams } from '../../network';
+import { checkWindowAttributes } from '../../limits';
 import { ceilModeExtraPad, everyWindowHasValidTap } from '../../shapes';
 import { unsupported } from '../context';
 
@@ -19,6 +20,7 @@ export function resolvePool(node: Node, shape: readonly number[]): ResolvedPool 
   if (shape.length !== 3) {
     throw unsupported(node, `${shape.length - 1}-D pooling (input [N,${shape.join(',')}]); only 2-D pooling is supported`);
   }
+  checkWindowAttributes(node);
   const g = windowGeometry(node, [1, ...shape]);
   const pads: [number, number, number, number] = [g.pads[0], g.pads[1], g.pads[2], g.pads[3]];
   let ceilPadded = false;

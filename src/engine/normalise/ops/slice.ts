@@ -1,35 +1,36 @@
-// Slice of a 1-D constant (shape arithmetic), with the opset-10+ inputs or the older attributes.
+// Slice of a constant (folded) or of computed data (a per-axis selection, docs/derivations.md §18),
+// with the opset-10+ inputs or the older attributes. Any rank; the batch axis of data must keep its one entry.
 
 import type { Node } from '../../../onnx/model';
-import { unsupported, type NormaliseContext } from '../context';
-import { constIntegers, constNumbers, foldedConst } from '../values';
+import { formatShape, normaliseAxis } from '../../shapes';
+import { emitAxisMap, identityAxis, selectAxis, sliceIndices } from '../axisMatrices';
+import type { NormaliseContext } from '../context';
+import { constIntegers } from '../values';
 
 export function slice(node: Node, ctx: NormaliseContext): void {
-  const data = ctx.input(node, 0, 'data');
-  if (data.kind !== 'const') throw unsupported(node, 'slices a computed tensor');
-  if (data.dims.length !== 1) throw unsupported(node, 'slices a constant of rank other than 1');
+  const value = ctx.input(node, 0, 'data');
+  const dims = value.kind === 'const' ? value.dims : [1, ...ctx.data(node, 0, 'data').shape];
   const read = (index: number, attribute: string): number[] | undefined => {
     if (node.opset < 10) return node.has(attribute) ? node.ints(attribute) : undefined;
-    const value = ctx.optionalConstant(node, index, attribute);
-    return value ? constIntegers(value) : undefined;
+    const constant = ctx.optionalConstant(node, index, attribute);
+    return constant ? constIntegers(constant) : undefined;
   };
   const starts = read(1, 'starts');
   const ends = read(2, 'ends');
   if (!starts || !ends) throw node.error('needs starts and ends', 'starts');
-  const axes = read(3, 'axes') ?? [0];
-  const steps = read(4, 'steps') ?? [1];
-  if (starts.length !== 1 || ends.length !== 1 || (axes[0] !== 0 && axes[0] !== -1) || steps[0] === 0) {
-    throw unsupported(node, 'only a single-axis slice of a 1-D constant is supported');
+  const axes = read(3, 'axes') ?? starts.map((_, i) => i);
+  const steps = read(4, 'steps') ?? starts.map(() => 1);
+  if (ends.length !== starts.length || axes.length !== starts.length || steps.length !== starts.length) {
+    throw node.error(`starts, ends, axes and steps have ${starts.length}, ${ends.length}, ${axes.length} and ${steps.length} values`, 'starts');
   }
-  const n = data.dims[0];
-  const step = steps[0];
-  const clampIndex = (v: number, low: number, high: number) => Math.min(high, Math.max(low, v < 0 ? v + n : v));
-  const values = constNumbers(data);
-  const out: number[] = [];
-  if (step > 0) {
-    for (let i = clampIndex(starts[0], 0, n); i < clampIndex(ends[0], 0, n); i += step) out.push(values[i]);
-  } else {
-    for (let i = clampIndex(starts[0], 0, n - 1); i > clampIndex(ends[0], -1, n - 1); i += step) out.push(values[i]);
-  }
-  ctx.set(node.outputs[0], foldedConst(node.outputs[0], [out.length], data.dataType, Float64Array.from(out)));
+  const matrices = dims.map((extent) => identityAxis(extent));
+  const seen = new Set<number>();
+  axes.forEach((axis, k) => {
+    const a = normaliseAxis(axis, dims.length);
+    if (a === undefined || seen.has(a)) throw node.error(`axis ${axis} is outside the rank ${dims.length} of ${formatShape(dims)} or repeated`, 'axes');
+    if (!Number.isInteger(steps[k]) || steps[k] === 0) throw node.error(`step ${steps[k]} must be a non-zero integer`, 'steps');
+    seen.add(a);
+    matrices[a] = selectAxis(dims[a], sliceIndices(dims[a], starts[k], ends[k], steps[k]));
+  });
+  emitAxisMap(node, ctx, 0, matrices, matrices.map((m) => m.rows.length));
 }
