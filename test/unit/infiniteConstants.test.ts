@@ -8,11 +8,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { normaliseGraph } from '../../src/engine/normalise/normalise';
 import { analyzeModelFile } from '../../src/engine/pipeline';
 import { OnnxError } from '../../src/onnx/onnxError';
+import { readModel } from '../../src/onnx/reader';
 import { describeModelFile } from '../../src/worker/describeModel';
 import { conv, flatten, gemm, mulberry32, node, randomTensor, tensor, writeModel } from '../fixtures/onnxBuilder';
 import type { ModelSpec, NodeSpec, TensorSpec } from '../fixtures/onnxBuilder';
+import { thirdPartyModel } from '../fixtures/thirdParty';
 
 const dir = mkdtempSync(join(tmpdir(), 'll-infinite-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -144,4 +147,22 @@ describe('an infinite Clip bound on its own side is no bound', () => {
     assert.equal(attribute.network.localBound, unbounded.network.localBound);
     assert.deepEqual(infinite.layers.map((layer) => layer.label), ['fc+clip']);
   });
+});
+
+test("openWakeWord's melspectrogram.onnx, whose Clip max is a +∞ initializer, opens (the reader used to refuse it)", async () => {
+  const path = await thirdPartyModel('melSpectrogram');
+  const model = await readModel(path);
+  assert.deepEqual(Array.from(model.graph.initializers.get('onnx::Clip_40')!.toFloat64()), [Infinity]);
+  // Its input is [batch_size, samples]: the overview lists the graph's nodes, Clip ones included.
+  const overview = await describeModelFile(path);
+  assert.ok(overview.rows.some((row) => row.label === 'Clip_16'));
+  // With the input shape the analysis needs, every node without a rule is listed; Clip_16 (min 1e-10,
+  // max the +∞ initializer) is checked after them (its input shape is known) and is not among them.
+  const { unsupported, unchecked } = normaliseGraph(model, { inputShape: [1280] });
+  assert.ok(unsupported.length > 0, 'its Pow, MatMul and Log nodes have no rule and are listed');
+  assert.ok(!unchecked.some((label) => label.includes('Clip_16')), `Clip_16 was not checked: ${unchecked.join(', ')}`);
+  assert.ok(
+    unsupported.every((n) => n.opType !== 'Clip'),
+    `a Clip with an infinite max is no bound, not unsupported: ${unsupported.map((n) => n.label).join(', ')}`,
+  );
 });
