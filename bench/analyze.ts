@@ -13,10 +13,9 @@
 // src/engine/pipeline.ts bundled as dist/ ships it; without it the sources are run through tsx, whose
 // per-closure name wrappers make some hot paths (the forward pass) measurably slower.
 
-import { writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { EngineStats } from '../src/shared/results';
-import { benchInput, benchModel, OUT_DIR } from './models';
+import { benchModel, writeBenchInput } from './models';
 
 const SWEEP = Array.from({ length: 10 }, (_, i) => 1e-4 * 10 ** ((5 * i) / 9));
 export const ONE_EPSILON = 1e-3;
@@ -79,8 +78,7 @@ function peakRssMiB(): number {
 async function main(run: EngineRunKind, name: string, path: string, engineBundle: string | undefined): Promise<EngineRunMeasurement> {
   const spec = benchModel(name);
   const plan = ENGINE_RUNS[run];
-  const inputPath = join(OUT_DIR, `${name}.input.json`);
-  await writeFile(inputPath, JSON.stringify({ shape: [1, ...spec.inputShape], data: Array.from(benchInput(spec)) }));
+  const inputPath = await writeBenchInput(spec);
   // Loaded here, not imported at the top: a failing engine import is reported as this run's status.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { analyzeModelFile } = engineBundle ? (require(engineBundle) as Pipeline) : await import('../src/engine/pipeline');

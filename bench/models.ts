@@ -3,13 +3,14 @@
 // committed) under a name that includes a hash of the architecture, the seed and the generator
 // version, so repeated runs reuse the files and any change to a spec produces a new file.
 //
-// Run directly (`tsx bench/models.ts [name...]`) to generate and print the paths; bench/run.ts does
-// that in a child process so the generator's memory never counts towards a measured peak RSS.
+// Run directly (`tsx bench/models.ts [--torch] [name...]`) to generate and print the paths (--torch also
+// writes the layer list and raw weights bench/pytorchReference.py reads); bench/run.ts does that in a
+// child process so the generator's memory never counts towards a measured peak RSS.
 
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, rename } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir, open, rename, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import {
   conv,
   flatten,
@@ -146,21 +147,56 @@ function poolSize(size: number, layer: { kernel: number; stride: number }): numb
 /**
  * Uniform weights in ±√(6 / fan_in) (variance 2 / fan_in, He et al.), so the variance of the
  * activations is preserved through ReLU layers: they neither explode nor vanish over 16 layers.
- * Biases are small (±0.01) so some units sit near their threshold, as in a trained net.
  */
-function heTensor(name: string, dims: readonly number[], fanIn: number, rng: () => number): TensorSpec {
-  const size = dims.reduce((a, b) => a * b, 1);
+function heValues(size: number, fanIn: number, rng: () => number): Float32Array {
   const values = new Float32Array(size);
   const scale = Math.sqrt(6 / fanIn);
   for (let i = 0; i < size; i++) values[i] = (rng() * 2 - 1) * scale;
-  // rawData skips the builder's per-value conversion, which is far too slow for 10⁸ weights.
-  return { name, dims, data: [], rawData: new Uint8Array(values.buffer) };
+  return values;
 }
 
-function biasTensor(name: string, size: number, rng: () => number): TensorSpec {
+/** Small biases (±0.01), so some units sit near their threshold, as in a trained net. */
+function biasValues(size: number, rng: () => number): Float32Array {
   const values = new Float32Array(size);
   for (let i = 0; i < size; i++) values[i] = (rng() * 2 - 1) * 0.01;
-  return { name, dims: [size], data: [], rawData: new Uint8Array(values.buffer) };
+  return values;
+}
+
+/** One conv or fc layer's generated parameters (weight [out, in, k, k] or [out, in]). */
+interface AffineParameters {
+  index: number;
+  weightDims: number[];
+  weight: Float32Array;
+  bias: Float32Array;
+}
+
+/**
+ * The seeded weights of every conv and fc layer, in layer order: the one source of both the ONNX
+ * file and the PyTorch reference's weights, so the two always describe the same network.
+ */
+function* affineParameters(spec: BenchModelSpec): Generator<AffineParameters> {
+  const rng = mulberry32(spec.seed);
+  let [c] = spec.inputShape;
+  let features = 0;
+  for (const [index, layer] of spec.layers.entries()) {
+    if (layer.kind === 'conv') {
+      const fanIn = c * layer.kernel * layer.kernel;
+      const weight = heValues(layer.out * fanIn, fanIn, rng);
+      yield { index, weightDims: [layer.out, c, layer.kernel, layer.kernel], weight, bias: biasValues(layer.out, rng) };
+      c = layer.out;
+    } else if (layer.kind === 'fc') {
+      const weight = heValues(layer.out * features, features, rng);
+      yield { index, weightDims: [layer.out, features], weight, bias: biasValues(layer.out, rng) };
+      features = layer.out;
+    } else if (layer.kind === 'flatten') {
+      features = flattenedSize(spec, index);
+    }
+  }
+}
+
+// rawData skips the builder's per-value conversion, which is far too slow for 10⁸ weights.
+function rawTensor(name: string, dims: readonly number[], values: Float32Array): TensorSpec {
+  return { name, dims, data: [], rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) };
 }
 
 /** Writes the model (one file, weights as raw_data) if no file with its content key exists yet. */
@@ -168,20 +204,19 @@ export async function ensureModel(spec: BenchModelSpec): Promise<string> {
   const path = modelPath(spec);
   if (existsSync(path)) return path;
   await mkdir(OUT_DIR, { recursive: true });
-  const rng = mulberry32(spec.seed);
   const initializers: TensorSpec[] = [];
   const nodes: NodeSpec[] = [];
-  let [c] = spec.inputShape;
-  let features = 0;
+  const parameters = affineParameters(spec);
   let current = 'input';
   const lastAffine = spec.layers.map((l) => l.kind === 'conv' || l.kind === 'fc').lastIndexOf(true);
   spec.layers.forEach((layer, index) => {
     const id = `${layer.kind}${index}`;
     let output = id;
+    if (layer.kind === 'conv' || layer.kind === 'fc') {
+      const { weightDims, weight, bias } = parameters.next().value as AffineParameters;
+      initializers.push(rawTensor(`${id}.weight`, weightDims, weight), rawTensor(`${id}.bias`, [bias.length], bias));
+    }
     if (layer.kind === 'conv') {
-      const fanIn = c * layer.kernel * layer.kernel;
-      initializers.push(heTensor(`${id}.weight`, [layer.out, c, layer.kernel, layer.kernel], fanIn, rng));
-      initializers.push(biasTensor(`${id}.bias`, layer.out, rng));
       const stride = layer.stride ?? 1;
       const pad = layer.pad ?? 0;
       nodes.push(
@@ -196,12 +231,8 @@ export async function ensureModel(spec: BenchModelSpec): Promise<string> {
           pads: [pad, pad, pad, pad],
         }),
       );
-      c = layer.out;
     } else if (layer.kind === 'fc') {
-      initializers.push(heTensor(`${id}.weight`, [layer.out, features], features, rng));
-      initializers.push(biasTensor(`${id}.bias`, layer.out, rng));
       nodes.push(gemm({ name: id, a: current, b: `${id}.weight`, c: `${id}.bias`, output: id, alpha: 1, beta: 1, transB: true }));
-      features = layer.out;
     } else if (layer.kind === 'maxPool') {
       nodes.push(maxPool({ name: id, input: current, output: id, kernelShape: [layer.kernel, layer.kernel], strides: [layer.stride, layer.stride] }));
     } else {
@@ -210,9 +241,6 @@ export async function ensureModel(spec: BenchModelSpec): Promise<string> {
     if ((layer.kind === 'conv' || layer.kind === 'fc') && index !== lastAffine) {
       output = `${id}.relu`;
       nodes.push(relu(id, output, output));
-    }
-    if (layer.kind === 'flatten') {
-      features = flattenedSize(spec, index);
     }
     current = output;
   });
@@ -243,6 +271,69 @@ function flattenedSize(spec: BenchModelSpec, flattenIndex: number): number {
   return c * h * w;
 }
 
+/** x0 as the CLI (`--input`) and the engine read it: JSON { shape, data }. */
+export async function writeBenchInput(spec: BenchModelSpec): Promise<string> {
+  const path = join(OUT_DIR, `${spec.name}.input.json`);
+  await writeFile(path, JSON.stringify({ shape: [1, ...spec.inputShape], data: Array.from(benchInput(spec)) }));
+  return path;
+}
+
+/** What bench/pytorchReference.py reads: the layers, and where x0 and each layer's parameters lie in the .bin file. */
+export interface TorchReferenceDescription {
+  model: string;
+  inputShape: readonly [number, number, number];
+  /** Beside this file: x0, then every conv/fc layer's weight and bias, float32 little-endian. */
+  weightsFile: string;
+  /** Offsets and counts in float32 values. */
+  input: { offset: number; count: number };
+  layers: (LayerSpec & { relu?: boolean; weight?: { offset: number; count: number; dims: number[] }; bias?: { offset: number; count: number } })[];
+}
+
+export function torchReferencePath(spec: BenchModelSpec): string {
+  return join(OUT_DIR, `${spec.name}-${contentKey(spec)}.torch.json`);
+}
+
+/**
+ * Writes the PyTorch reference's view of the model (no onnx package is needed on the Python side):
+ * the layer list as JSON and x0 plus the same seeded weights as one raw float32 file.
+ */
+export async function ensureTorchReference(spec: BenchModelSpec): Promise<string> {
+  const path = torchReferencePath(spec);
+  if (existsSync(path)) return path;
+  await mkdir(OUT_DIR, { recursive: true });
+  const weightsFile = basename(path).replace(/\.json$/, '.bin');
+  const temporary = join(OUT_DIR, `${weightsFile}.partial`);
+  const file = await open(temporary, 'w');
+  let offset = 0;
+  const append = async (values: Float32Array) => {
+    await file.write(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+    const at = { offset, count: values.length };
+    offset += values.length;
+    return at;
+  };
+  const lastAffine = spec.layers.map((l) => l.kind === 'conv' || l.kind === 'fc').lastIndexOf(true);
+  const description: TorchReferenceDescription = {
+    model: spec.name,
+    inputShape: spec.inputShape,
+    weightsFile,
+    input: await append(benchInput(spec)),
+    layers: spec.layers.map((layer) => ({ ...layer })),
+  };
+  try {
+    for (const { index, weightDims, weight, bias } of affineParameters(spec)) {
+      description.layers[index].weight = { ...(await append(weight)), dims: weightDims };
+      description.layers[index].bias = await append(bias);
+      description.layers[index].relu = index !== lastAffine;
+    }
+  } finally {
+    await file.close();
+  }
+  await rename(temporary, join(OUT_DIR, weightsFile));
+  // Written last: its presence says the weights beside it are complete.
+  await writeFile(path, JSON.stringify(description, null, 2));
+  return path;
+}
+
 /** A seeded nominal input in [0, 1), like a normalised-to-unit image. */
 export function benchInput(spec: BenchModelSpec): Float32Array {
   const rng = mulberry32(spec.seed + 1);
@@ -250,11 +341,15 @@ export function benchInput(spec: BenchModelSpec): Float32Array {
   return Float32Array.from({ length: size }, () => rng());
 }
 
-async function main(names: string[]): Promise<void> {
+/** `tsx bench/models.ts [--torch] [name...]`: --torch also writes the PyTorch reference's files. */
+async function main(args: string[]): Promise<void> {
+  const torch = args.includes('--torch');
+  const names = args.filter((a) => a !== '--torch');
   const specs = names.length > 0 ? names.map(benchModel) : BENCH_MODELS;
   for (const spec of specs) {
     const started = performance.now();
     const path = await ensureModel(spec);
+    if (torch) await ensureTorchReference(spec);
     console.log(`${spec.name}\t${path}\t${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
 }

@@ -1,12 +1,15 @@
 // npm run bench: generates the benchmark models (bench/out/, never committed), measures each in a
 // process of its own (bench/measure.ts: the onnxruntime machine-limit reference and one Gram product per
 // layer), runs the whole engine in a fresh process per run with a time limit (bench/analyze.ts: native at
-// one ε and over a sweep, TypeScript at one ε), prints the tables and the targets of issue #5, writes
-// bench/out/results.json and compares with bench/baseline.json.
+// one ε and over a sweep, TypeScript at one ε), then, when /usr/bin/python3 can import torch, the
+// paper's method in PyTorch next to the whole CLI with default options (bench/pytorch.ts), prints the
+// tables and the targets of issues #5 and #17, writes bench/out/results.json and compares with
+// bench/baseline.json.
 //
-//   npm run bench [-- --models cifar10,alexnet] [--update-baseline] [--no-analysis]
+//   npm run bench [-- --models cifar10,alexnet] [--update-baseline] [--no-analysis] [--no-pytorch]
 //
-// Environment: BENCH_THREADS (onnxruntime intra-op and native kernel threads, default 2),
+// (--pytorch is accepted too: the PyTorch step is on by default and is skipped, never failed, without torch.)
+// Environment: BENCH_THREADS (onnxruntime intra-op, native kernel and PyTorch threads, default 2),
 // BENCH_TS_BUDGET_MS (wall-time budget of measure.ts's pure-TypeScript Gram products per model, default 60000).
 
 import { spawn } from 'node:child_process';
@@ -17,7 +20,20 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { ENGINE_RUNS, ONE_EPSILON, type EngineProgress, type EngineRunKind, type EngineRunMeasurement, type LayerTime } from './analyze';
 import type { ModelMeasurement } from './measure';
-import { BENCH_MODELS, benchModel, modelPath, OUT_DIR } from './models';
+import { BENCH_MODELS, benchModel, modelPath, OUT_DIR, torchReferencePath, writeBenchInput } from './models';
+import {
+  boundsBelowReference,
+  cliProcessTable,
+  issue17Targets,
+  layerNormTable,
+  PYTORCH_TITLE,
+  pytorchProblem,
+  REFERENCE_LIMIT_MS,
+  referenceTable,
+  runCli,
+  runPytorch,
+  type ReferenceComparison,
+} from './pytorch';
 
 const BENCH_DIR = import.meta.dirname;
 const BASELINE = join(BENCH_DIR, 'baseline.json');
@@ -25,6 +41,7 @@ const RESULTS = join(OUT_DIR, 'results.json');
 const REPOSITORY = join(BENCH_DIR, '..');
 const NATIVE_DIR = join(REPOSITORY, 'dist', 'native');
 const ENGINE_BUNDLE = join(OUT_DIR, 'engine', 'pipeline.js');
+const CLI_BUNDLE = join(OUT_DIR, 'engine', 'cli.js');
 
 /**
  * Time limit (ms) of each whole-engine run, or why it is not attempted. Chosen so the whole benchmark
@@ -111,20 +128,23 @@ type EngineOutcome =
   | { model: string; run: EngineRunKind; status: 'skipped'; reason: string };
 
 /**
- * The engine as it ships: src/engine/pipeline.ts bundled by esbuild like dist/cli.js and dist/worker.js,
- * with a link to the built native kernels where the bundle looks for them (beside itself).
+ * The engine as it ships: src/engine/pipeline.ts and the CLI (src/cli/main.ts) bundled by esbuild like
+ * dist/cli.js and dist/worker.js, with a link to the built native kernels where the bundles look for
+ * them (beside themselves).
  */
 async function bundleEngine(): Promise<void> {
-  await build({
-    entryPoints: [join(REPOSITORY, 'src', 'engine', 'pipeline.ts')],
-    outfile: ENGINE_BUNDLE,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    external: ['onnxruntime-node'],
-    logLevel: 'warning',
-  });
+  for (const [entry, outfile] of [[join('engine', 'pipeline.ts'), ENGINE_BUNDLE], [join('cli', 'main.ts'), CLI_BUNDLE]]) {
+    await build({
+      entryPoints: [join(REPOSITORY, 'src', entry)],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      external: ['onnxruntime-node'],
+      logLevel: 'warning',
+    });
+  }
   const link = join(OUT_DIR, 'engine', 'native');
   await rm(link, { force: true });
   await symlink(NATIVE_DIR, link, 'dir');
@@ -463,8 +483,12 @@ async function main(): Promise<void> {
   const threads = Number(process.env.BENCH_THREADS ?? 2);
   console.log(`Lipschitz Lens benchmark — ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${f(totalmem() / 2 ** 30, 0)} GiB, Node ${process.version}`);
 
+  // The PyTorch reference: on whenever Debian's python3 has torch (it installs nothing itself).
+  const pytorchSkipped = args.includes('--no-pytorch') ? '--no-pytorch' : args.includes('--no-analysis') ? '--no-analysis' : await pytorchProblem();
+  console.log(pytorchSkipped ? `${PYTORCH_TITLE}: skipped (${pytorchSkipped})` : `${PYTORCH_TITLE}: on (--no-pytorch skips it)`);
+
   console.log('\nGenerating models (cached in bench/out by content key)…');
-  const generated = await runTsx('models.ts', names, 600_000, true);
+  const generated = await runTsx('models.ts', pytorchSkipped ? names : ['--torch', ...names], 600_000, true);
   if (generated.code !== 0) throw new Error(`model generation failed: ${generated.stderr}`);
 
   const measurements: ModelMeasurement[] = [];
@@ -499,6 +523,24 @@ async function main(): Promise<void> {
       outcomes.push(outcome);
       console.log(outcome.status === 'done' ? `${seconds(outcome.result.wallMs)} s` : `${statusOf(outcome)}, ${layersDone(outcome)} layers`);
     }
+  }
+
+  const references: ReferenceComparison[] = [];
+  for (const spec of specs) {
+    const engine = outcomes.find((o) => o.model === spec.name && o.run === 'native-one');
+    const engineMs = engine?.status === 'done' ? engine.result.stats.phases.totalMs : undefined;
+    if (pytorchSkipped) {
+      references.push({ model: spec.name, pytorch: { status: 'skipped', reason: pytorchSkipped }, cli: { status: 'skipped', reason: pytorchSkipped }, engineMs });
+      continue;
+    }
+    const limitMs = REFERENCE_LIMIT_MS[spec.name] ?? 600_000;
+    process.stdout.write(`PyTorch reference on ${spec.name} (limit ${limitMs / 1000} s)… `);
+    const pytorch = await runPytorch(torchReferencePath(spec), ONE_EPSILON, threads, limitMs);
+    console.log(pytorch.status === 'done' ? `${seconds(pytorch.processMs)} s` : `${pytorch.status}: ${pytorch.reason}`);
+    process.stdout.write(`CLI on ${spec.name}, default options (limit ${limitMs / 1000} s)… `);
+    const cli = await runCli(CLI_BUNDLE, modelPath(spec), await writeBenchInput(spec), ONE_EPSILON, threads, limitMs);
+    console.log(cli.status === 'done' ? `${seconds(cli.processMs)} s` : `${cli.status}: ${cli.reason}`);
+    references.push({ model: spec.name, pytorch, cli, engineMs });
   }
 
   console.log(`\n== Models and operators (${measurements[0]?.threads ?? threads} threads; one Gram product D Aᵀ R² A D x per conv/dense layer) ==`);
@@ -541,17 +583,47 @@ async function main(): Promise<void> {
       ' the row-norm and spectral phases, which also hold the Lanczos bookkeeping; ratio = GFLOP/s over onnxruntime\'s float32 forward pass.',
   );
 
+  console.log(`\n== ${PYTORCH_TITLE} vs ours, one ε = ${ONE_EPSILON}, ${threads} threads, fresh processes, same run ==`);
+  console.log(table(referenceTable(references), [1, 5]));
+  console.log(
+    'PyTorch: bench/pytorchReference.py on Debian\'s python3-torch (process wall time, interpreter start and import torch included;' +
+      ' local = the local bound, spectral = Π‖A_k‖, each norm 100 float32 power iterations, row norms by squared-kernel convolution).' +
+      ' CLI: the bundled src/cli/main.ts, default options (lower-bound search and fidelity check on), certified float64. CPU: all' +
+      ' threads of the process (steadier than wall time on a loaded machine). engine: the native one-ε run above (analyzeModelFile,' +
+      ' lower-bound search off, no process start). Power iteration only underestimates a norm, so ours / PyTorch should be ≥ 1 − a little.',
+  );
+  for (const problem of boundsBelowReference(references)) console.log(`WARNING: ${problem} (power iteration only underestimates: check both)`);
+  if (references.some((r) => r.cli.status === 'done')) {
+    console.log('-- the CLI process: the report\'s phases and the time outside them --');
+    console.log(table(cliProcessTable(references)));
+  }
+  for (const reference of references) {
+    const rows = layerNormTable(reference);
+    if (!rows) continue;
+    console.log(`-- ${reference.model}: per affine layer, PyTorch's power iteration vs our certified norms --`);
+    console.log(table(rows, [4]));
+  }
+  const cifarEngine = outcomes.find((o) => o.model === 'cifar10' && o.run === 'native-one');
+  const cifarEngineMs = cifarEngine?.status === 'done' ? cifarEngine.result.stats.phases.totalMs : undefined;
+  const targets17 = issue17Targets(references, cifarEngineMs, cifarEngine ? statusOf(cifarEngine) : 'model not benchmarked');
+  console.log(`\n== Targets (issue #17, ${cpus().length}-core machine, ratios from this run) ==`);
+  console.log(table([['target', 'limit', 'measured', 'result', ''], ...targets17.map((t) => [t.title, t.limit, t.measured ?? '—', t.result, t.note])], [3, 4]));
+
   const targets = targetResults(outcomes);
   console.log(`\n== Targets (issue #5, ${cpus().length}-core machine, lower-bound search off) ==`);
   console.log(targetTable(targets));
 
   const current = metricsOf(measurements, outcomes);
+  for (const r of references) {
+    if (r.pytorch.status === 'done') current[r.model] = { ...current[r.model], pytorchProcessMs: r.pytorch.processMs, pytorchImportMs: r.pytorch.result.importSeconds * 1000 };
+    if (r.cli.status === 'done') current[r.model] = { ...current[r.model], cliDefaultProcessMs: r.cli.processMs };
+  }
   const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
   const date = new Date().toISOString();
   const comparisons = Object.fromEntries(
     specs.map((s) => [s.name, backendComparison(outcomes, measurements.find((m) => m.model === s.name), s.name)]),
   );
-  await writeFile(RESULTS, JSON.stringify({ date, machine, threads, measurements, engineRuns: outcomes, comparisons, targets, metrics: current }, null, 2));
+  await writeFile(RESULTS, JSON.stringify({ date, machine, threads, measurements, engineRuns: outcomes, comparisons, targets, pytorchReference: references, issue17Targets: targets17, metrics: current }, null, 2));
   console.log(`\nResults: ${RESULTS}`);
 
   if (existsSync(BASELINE) && !args.includes('--update-baseline')) {

@@ -6,7 +6,8 @@
 import type { HostToWebviewMessage, WebviewMethods, WebviewToHostMessage } from '../src/shared/protocol';
 import { RequestClient } from '../src/shared/rpc';
 import { renderChart, renderHeader, renderLayers, renderStatus, renderSummary, type ChartHandle, type ViewActions } from './render';
-import { applyHostMessage, restoreViewState, type ViewState } from './viewState';
+import { GraphView } from './graphView';
+import { applyHostMessage, nodesOfRow, restoreViewState, type ViewMode, type ViewState } from './viewState';
 
 interface VsCodeApi {
   postMessage(message: WebviewToHostMessage): void;
@@ -23,6 +24,8 @@ const areas = {
   header: byId('header'),
   summary: byId('summary'),
   chart: byId('chart'),
+  tabs: byId('view-tabs'),
+  graph: byId('graph'),
   layers: byId('layers'),
   details: byId('details'),
   status: byId('status'),
@@ -82,9 +85,69 @@ const actions: ViewActions = {
   sort: (key) => {
     update({ ...state, sort: key });
   },
+  selectRow: (row) => {
+    const [first] = state.model ? nodesOfRow(state.model, row) : [];
+    if (first) {
+      update({ ...state, selectedNode: first });
+    }
+  },
 };
 
-type Area = 'header' | 'summary' | 'chart' | 'layers' | 'status';
+const graph = new GraphView(areas.graph, {
+  select: (id) => update({ ...state, selectedNode: id }),
+  metric: (key) => update({ ...state, metric: key }),
+});
+
+// The two views of the model, one click apart: a tab list with the usual arrow-key behaviour.
+const tabs = (['graph', 'table'] as const).map((mode) => {
+  const tab = document.createElement('button');
+  tab.type = 'button';
+  tab.id = `view-${mode}`;
+  tab.className = 'view-tab';
+  tab.textContent = mode === 'graph' ? 'Graph' : 'Table';
+  tab.setAttribute('role', 'tab');
+  tab.setAttribute('aria-controls', mode === 'graph' ? 'graph' : 'layers');
+  tab.addEventListener('click', () => update({ ...state, view: mode }));
+  tab.addEventListener('keydown', (event) => {
+    if (event.key === 'ArrowLeft' || event.key === 'ArrowRight') {
+      const next: ViewMode = mode === 'graph' ? 'table' : 'graph';
+      update({ ...state, view: next });
+      document.getElementById(`view-${next}`)?.focus();
+      event.preventDefault();
+    }
+  });
+  return tab;
+});
+areas.tabs.append(...tabs);
+
+function renderTabs(): void {
+  const view = state.view ?? 'graph';
+  for (const tab of tabs) {
+    const selected = tab.id === `view-${view}`;
+    tab.setAttribute('aria-selected', String(selected));
+    tab.tabIndex = selected ? 0 : -1;
+  }
+  areas.tabs.hidden = !state.model;
+  areas.graph.hidden = view !== 'graph' || !state.model;
+  areas.layers.hidden = view !== 'table' && Boolean(state.model);
+  if (view === 'graph') {
+    areas.details.hidden = true;
+  }
+}
+
+// Ctrl+F (Cmd+F) finds nodes: it opens the graph view and focuses its search box.
+document.addEventListener('keydown', (event) => {
+  if ((event.ctrlKey || event.metaKey) && !event.altKey && event.key.toLowerCase() === 'f' && state.model) {
+    event.preventDefault();
+    if ((state.view ?? 'graph') !== 'graph') {
+      update({ ...state, view: 'graph' });
+      draw();
+    }
+    graph.focusSearch();
+  }
+});
+
+type Area = 'header' | 'summary' | 'chart' | 'tabs' | 'graph' | 'layers' | 'status';
 const dirty = new Set<Area>();
 let frame: number | undefined;
 
@@ -93,6 +156,10 @@ function draw(): void {
   if (dirty.has('header')) renderHeader(areas.header, state);
   if (dirty.has('summary')) renderSummary(areas.summary, state, actions);
   if (dirty.has('chart')) chart = renderChart(areas.chart, state, actions);
+  if (dirty.has('tabs')) renderTabs();
+  // After the tabs: the graph measures its canvas, which has no size while hidden. While the table is
+  // shown the graph is not redrawn (a streaming analysis changes it often); switching back redraws it.
+  if (dirty.has('graph') && (state.view ?? 'graph') === 'graph') graph.update(state);
   if (dirty.has('layers')) renderLayers(areas.layers, state, actions, areas.details);
   if (dirty.has('status')) renderStatus(areas.status, state, actions);
   dirty.clear();
@@ -103,11 +170,21 @@ function schedule(...changed: Area[]): void {
   frame ??= requestAnimationFrame(draw);
 }
 
+// The saved state holds the model's laid-out graph (hundreds of KB for a few hundred nodes): saving it
+// on every progress message of a streaming analysis would copy it to the workbench hundreds of times.
+let saveTimer: ReturnType<typeof setTimeout> | undefined;
+function saveState(): void {
+  saveTimer ??= setTimeout(() => {
+    saveTimer = undefined;
+    vscode.setState(state);
+  }, 300);
+}
+
 /** Marks the areas whose inputs differ between the two states. */
 function update(next: ViewState): void {
   const previous = state;
   state = next;
-  vscode.setState(state);
+  saveState();
   const modelChanged = state.model !== previous.model || state.modelError !== previous.modelError;
   const statusChanged = state.status !== previous.status;
   const phaseChanged = state.status?.phase !== previous.status?.phase || state.status?.task !== previous.status?.task;
@@ -120,8 +197,13 @@ function update(next: ViewState): void {
   if (modelChanged || state.sweep !== previous.sweep || state.sweepRange !== previous.sweepRange || phaseChanged || parametersChanged) {
     schedule('chart');
   }
-  if (modelChanged || reportChanged || state.partial !== previous.partial || state.sort !== previous.sort || phaseChanged || parametersChanged) {
+  const selectionChanged = state.selectedNode !== previous.selectedNode;
+  if (modelChanged || reportChanged || state.partial !== previous.partial || state.sort !== previous.sort || phaseChanged || parametersChanged || selectionChanged) {
     schedule('layers');
+  }
+  if (modelChanged || state.view !== previous.view) schedule('tabs');
+  if (modelChanged || reportChanged || state.partial !== previous.partial || phaseChanged || parametersChanged || selectionChanged || state.metric !== previous.metric || state.view !== previous.view) {
+    schedule('graph');
   }
   if (statusChanged || reportChanged || state.sweep !== previous.sweep) schedule('status');
 }
@@ -134,5 +216,5 @@ window.addEventListener('message', (event: MessageEvent<HostToWebviewMessage>) =
   update(applyHostMessage(state, message));
 });
 
-schedule('header', 'summary', 'chart', 'layers', 'status');
+schedule('header', 'summary', 'chart', 'tabs', 'graph', 'layers', 'status');
 vscode.postMessage({ kind: 'ready' });

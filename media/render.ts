@@ -12,6 +12,7 @@ import {
   logContribution,
   mainRun,
   modelRowFor,
+  rowOfNode,
   shownLayers,
   sortedPositions,
   type SortKey,
@@ -26,6 +27,8 @@ export interface ViewActions {
   exportReport(): void;
   exportChart(format: 'svg' | 'png'): void;
   sort(key: SortKey): void;
+  /** Selects the graph nodes of a table row (an analysis layer, or a node when the rows are nodes). */
+  selectRow(row: number): void;
 }
 
 type Child = Node | string;
@@ -189,6 +192,18 @@ export function renderSummary(container: HTMLElement, state: ViewState, actions:
       metrics.append(
         metric('Lower bound', formatNumber(run.lowerBound.value), `witnessed by ${run.lowerBound.method}, ‖x − x0‖ = ${formatNumber(run.lowerBound.witnessNorm)}` +
           (run.lowerBound.value > 0 ? `; interval width ${formatNumber(localBound / run.lowerBound.value)}×` : '')),
+      );
+    }
+    if (report?.fidelity) {
+      const fidelity = report.fidelity;
+      metrics.append(
+        'notChecked' in fidelity
+          ? metric('Fidelity', 'not checked', fidelity.notChecked)
+          : metric(
+              'Fidelity',
+              `matches ${fidelity.runtime}`,
+              `the model file at ${fidelity.points} points in the ball; output within ${formatNumber(fidelity.maxAbsDifference)}`,
+            ),
       );
     }
     container.append(metrics);
@@ -431,6 +446,34 @@ export function renderLayers(container: HTMLElement, state: ViewState, actions: 
   } else if (state.model && state.model.rows.length > 0) {
     renderModelTable(container, state);
   }
+  const body = container.querySelector('tbody');
+  if (!body || !state.model) {
+    return;
+  }
+  // The row of the node selected in the graph is selected here too; clicking a row (or Enter) selects its nodes there.
+  const selectedRow = rowOfNode(state.model, state.selectedNode);
+  for (const tr of body.querySelectorAll<HTMLTableRowElement>('tr[data-row]')) {
+    const selected = Number(tr.dataset.row) === selectedRow;
+    tr.classList.toggle('selected', selected);
+    tr.setAttribute('aria-selected', String(selected));
+  }
+  const select = (event: Event) => {
+    const tr = (event.target as HTMLElement).closest<HTMLTableRowElement>('tr[data-row]');
+    if (tr) {
+      actions.selectRow(Number(tr.dataset.row));
+    }
+  };
+  body.addEventListener('click', select);
+  body.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter') {
+      select(event);
+    }
+  });
+}
+
+/** A table in a box that scrolls sideways on its own, so a wide table never widens the page. */
+function scrolling(table: HTMLTableElement): HTMLElement {
+  return h('div', { className: 'table-scroll' }, [table]);
 }
 
 function renderModelTable(container: HTMLElement, state: ViewState): void {
@@ -449,6 +492,7 @@ function renderModelTable(container: HTMLElement, state: ViewState): void {
   model.rows.forEach((row, index) => {
     const tr = document.createElement('tr');
     tr.tabIndex = 0;
+    tr.dataset.row = String(index);
     tr.title = row.attributes.length > 0 ? visible(row.attributes.join('\n')) : 'no attributes';
     if (unsupported.has(row.label)) {
       tr.className = 'unsupported';
@@ -464,7 +508,7 @@ function renderModelTable(container: HTMLElement, state: ViewState): void {
     fragment.append(tr);
   });
   body.append(fragment);
-  container.append(table);
+  container.append(scrolling(table));
 }
 
 function shapeText(row: LayerRow): string {
@@ -536,6 +580,7 @@ function renderBoundTable(
     const tr = document.createElement('tr');
     tr.tabIndex = 0;
     tr.dataset.position = String(position);
+    tr.dataset.row = String(layer.index);
     if (dominant.has(position)) {
       tr.className = 'dominant';
     }
@@ -565,7 +610,7 @@ function renderBoundTable(
     fragment.append(tr);
   }
   body.append(fragment);
-  container.append(table);
+  container.append(scrolling(table));
   if (layers.some(isComposition)) {
     container.append(h('p', { className: 'muted small', text: '⁽ʳ⁾ Add and Concat layers: the local bound is the ratio of output to input radius, not a Lipschitz constant.' }));
   }
@@ -585,7 +630,9 @@ function renderBoundTable(
     const below = rowBox.bottom + 4 + details.offsetHeight <= window.innerHeight || rowBox.top < window.innerHeight - rowBox.bottom;
     const top = below ? rowBox.bottom + 4 : rowBox.top - 4 - details.offsetHeight;
     details.style.top = `${top - hostBox.top}px`;
-    details.style.left = `${Math.max(0, rowBox.left - hostBox.left + 24)}px`;
+    // Within the view's width: a pop-over past the right edge would scroll the page sideways.
+    const room = hostBox.width - details.offsetWidth;
+    details.style.left = `${Math.max(0, Math.min(rowBox.left - hostBox.left + 24, room))}px`;
   };
   const hide = () => {
     details.hidden = true;

@@ -39,7 +39,7 @@ export function layoutColumns(header: string[], rows: string[][], rightAligned: 
 }
 
 /** Layers whose "bound" is a ratio of radii (ε out / ε in) from a composition rule, not a Lipschitz constant. */
-const COMPOSITION_KINDS = new Set(['add', 'concat']);
+const COMPOSITION_KINDS = new Set(['add', 'concat', 'mul']);
 
 function runTable(run: EpsilonRun): string {
   const header = ['#', 'layer', 'ONNX nodes', 'ε in', 'local bound', '‖A‖', 'ratio', 'on/unstable/off', 'certified by', 'layer lower'];
@@ -57,7 +57,7 @@ function runTable(run: EpsilonRun): string {
   ]);
   const table = layoutColumns(header, rows, [true, false, false, true, true, true, true, true, false, true]);
   return run.layers.some((layer) => COMPOSITION_KINDS.has(layer.kind))
-    ? `${table}\n† residual Add / Concat: ratio of radii (ε out / ε in) from the composition rule, not a Lipschitz constant of the layer`
+    ? `${table}\n† residual Add / Concat: ratio of radii (ε out / ε in) from the composition rule (products of computed tensors too), not a Lipschitz constant of the layer`
     : table;
 }
 

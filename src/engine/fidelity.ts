@@ -1,6 +1,6 @@
 // Fidelity: does the network the engine analyses compute what the ONNX file computes? A sound bound
 // of the wrong function (a misread attribute, a fused node applied twice) is worth nothing, so every
-// analysis evaluates the original file on onnxruntime at x0 and at points on the ε-sphere around it,
+// analysis evaluates the original file on onnxruntime at x0 and at points in the ε-ball around it,
 // and compares every layer output the network output depends on with the engine's own float64
 // evaluation of the same points. A difference beyond float32 rounding stops the analysis, naming the
 // first tensor (in graph order) where the two part.
@@ -42,17 +42,22 @@ export interface FidelityCheckOptions {
 
 export type FidelityCheck = (prepared: PreparedNetwork, x0: Float64Array) => Promise<FidelityReport>;
 
-/** Points x0 + ε u with seeded random unit directions u, each rounded to float32 as the runtime reads it. */
-function checkPoints(x0: Float64Array, epsilon: number, extra: number, seed: number): Float32Array[] {
+/**
+ * Points x0 + r u with seeded random unit directions u, each rounded to float32 as the runtime reads it.
+ * r = min(ε, 1 + max|x0|): inside the ball, and never so far out that float32 overflows (ε = 1e308
+ * is a valid radius, but not a point a float32 runtime can evaluate).
+ */
+function checkPoints(x0: Float64Array, epsilon: number, extra: number, seed: number): { points: Float32Array[]; radius: number } {
+  const radius = Math.min(epsilon, 1 + x0.reduce((m, v) => Math.max(m, Math.abs(v)), 0));
   const random = new SeededRandom(seed);
   const points = [Float32Array.from(x0)];
   for (let p = 0; p < extra; p++) {
     // Gaussian directions are uniform on the sphere once normalised.
     const direction = Float64Array.from(x0, () => random.gaussian());
     const norm = Math.sqrt(direction.reduce((sum, v) => sum + v * v, 0)) || 1;
-    points.push(Float32Array.from(x0, (v, i) => v + (epsilon * direction[i]) / norm));
+    points.push(Float32Array.from(x0, (v, i) => v + (radius * direction[i]) / norm));
   }
-  return points;
+  return { points, radius };
 }
 
 function firstLine(message: string): string {
@@ -62,7 +67,7 @@ function firstLine(message: string): string {
 export function onnxruntimeFidelity(options: FidelityCheckOptions): FidelityCheck {
   return async (prepared, x0) => {
     const network = prepared.network;
-    const points = checkPoints(x0, options.epsilon, options.extraPoints ?? 2, options.seed ?? 1);
+    const { points, radius } = checkPoints(x0, options.epsilon, options.extraPoints ?? 2, options.seed ?? 1);
     const layerIndexes = prepared.layers.map((_p, k) => k);
     const names = tensorsNeeded(network);
     let runtime;
@@ -97,7 +102,7 @@ export function onnxruntimeFidelity(options: FidelityCheckOptions): FidelityChec
         }
         const relative = difference / Math.max(scale, ZERO_SCALE);
         if (!(relative <= FIDELITY_RELATIVE_TOLERANCE)) {
-          const where = p === 0 ? 'at x0' : `at a point ${options.epsilon} from x0`;
+          const where = p === 0 ? 'at x0' : `at a point ${radius.toPrecision(3)} from x0`;
           throw new FidelityError(
             `the analysed network does not compute what the model file computes: tensor '${layer.onnxOutput}' ` +
               `(layer ${k}, ${layer.label}) differs from onnxruntime's by ${difference.toPrecision(3)} ` +

@@ -44,7 +44,9 @@ export function renderWebviewHtml(parts: WebviewHtmlParts): string {
 <section id="chart" class="card chart-card" aria-label="ε sweep"></section>
 </div>
 <main class="layers-area">
-<div id="layers" class="layers" aria-label="Layers"></div>
+<div id="view-tabs" class="view-tabs" role="tablist" aria-label="View"></div>
+<div id="graph" class="graph-area" role="tabpanel" aria-label="Graph"></div>
+<div id="layers" class="layers" role="tabpanel" aria-label="Layers"></div>
 <div id="details" class="details" role="tooltip" hidden></div>
 </main>
 <footer id="status" class="status" role="status" aria-live="polite"></footer>

@@ -107,17 +107,28 @@ export class Node {
     return attr.value.map((v) => this.toNumber(v));
   }
 
+  /** A FLOAT attribute the analysis computes with: ±Infinity (which the reader lets through) is refused here. */
   float(name: string, fallback?: number): number {
+    const value = this.floatOrInfinity(name, fallback);
+    if (!Number.isFinite(value)) throw this.infiniteAttribute(name, value);
+    return value;
+  }
+
+  /** A FLOAT attribute where ±Infinity has a meaning the caller handles (a Clip bound: no bound). */
+  floatOrInfinity(name: string, fallback?: number): number {
     const attr = this.attributes.get(name);
     if (attr === undefined) return this.defaultOf(name, fallback, 'number') as number;
     if (attr.type !== 'float') throw this.typeError(name, attr, 'FLOAT');
     return attr.value;
   }
 
+  /** A FLOATS attribute the analysis computes with; ±Infinity is refused as in float(). */
   floats(name: string, fallback?: readonly number[]): number[] {
     const attr = this.attributes.get(name);
     if (attr === undefined) return [...(this.defaultOf(name, fallback, 'array') as readonly number[])];
     if (attr.type !== 'floats') throw this.typeError(name, attr, 'FLOATS');
+    const index = attr.value.findIndex((v) => !Number.isFinite(v));
+    if (index >= 0) throw this.infiniteAttribute(name, attr.value[index], index);
     return [...attr.value];
   }
 
@@ -160,6 +171,11 @@ export class Node {
     const actual = Array.isArray(value) ? 'array' : typeof value;
     if (actual !== kind) throw this.error(`attribute '${name}' defaults to a ${actual}, not a ${kind}`, name);
     return value;
+  }
+
+  private infiniteAttribute(name: string, value: number, index?: number): OnnxError {
+    const which = index === undefined ? '' : `value ${index} of `;
+    return this.error(`${which}attribute '${name}' is ${value}; the analysis computes with it and needs a finite number`, name);
   }
 
   private typeError(name: string, attr: AttributeValue, expected: string): OnnxError {

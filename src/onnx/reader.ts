@@ -22,7 +22,7 @@ import type { AttributeProto, GraphProto, NodeProto, TensorProto, ValueInfoProto
 import { Graph, Node } from './model';
 import type { AttributeValue, Dim, Model, OpsetImport, ValueInfo } from './model';
 import { OnnxError } from './onnxError';
-import { DataType, dataTypeName, fileVersion, firstNonFinite, halfIsFinite, halfValue, rawByteLength, Tensor, typedFieldFor } from './tensor';
+import { DataType, dataTypeName, fileVersion, firstNaN, halfIsNaN, nanWeight, rawByteLength, Tensor, typedFieldFor } from './tensor';
 import type { TensorData, TensorOrigin, TypedField } from './tensor';
 
 /** Protobuf messages cannot exceed 2 GiB; larger ONNX models must keep weights in external data. */
@@ -387,9 +387,10 @@ function convertAttribute(
   if (attr.refAttrName) return { type: 'other', onnxType: `reference to '${attr.refAttrName}'` };
   const type = attributeType(attr);
   const refuse = (detail: string) => new OnnxError(`attribute '${attr.name}' ${detail}`, { file: context.file, subject, field });
-  const finite = (values: readonly number[]) => {
-    const index = values.findIndex((v) => !Number.isFinite(v));
-    if (index >= 0) throw refuse(`${values.length > 1 || type === T.FLOATS ? `value ${index} ` : ''}is ${values[index]}; float attributes must be finite`);
+  // ±Infinity passes (an unbounded Clip); the analysis refuses it where it computes with the value.
+  const notNaN = (values: readonly number[]) => {
+    const index = values.findIndex(Number.isNaN);
+    if (index >= 0) throw refuse(`${values.length > 1 || type === T.FLOATS ? `value ${index} ` : ''}is NaN; no float attribute may be NaN`);
   };
   const exact = (values: readonly bigint[]) => {
     const index = values.findIndex((v) => !isExactInteger(v));
@@ -399,7 +400,7 @@ function convertAttribute(
   };
   switch (type) {
     case T.FLOAT:
-      finite([attr.f]);
+      notNaN([attr.f]);
       return { type: 'float', value: attr.f };
     case T.INT:
       exact([attr.i]);
@@ -413,7 +414,7 @@ function convertAttribute(
       if (!attr.g) throw new OnnxError(`attribute '${attr.name}' is GRAPH but holds no graph`, { file: context.file, subject, field });
       return { type: 'graph', value: convertGraph(attr.g, context, `${field}.g`) };
     case T.FLOATS:
-      finite(attr.floats);
+      notNaN(attr.floats);
       return { type: 'floats', value: attr.floats };
     case T.INTS:
       exact(attr.ints);
@@ -523,24 +524,19 @@ function convertTensor(proto: TensorProto, context: Context, origin: TensorOrigi
           : { kind: 'typed', field: used, values: values as readonly number[] | readonly bigint[] };
     }
   }
-  const bad = data.kind === 'raw' ? firstNonFinite(dataType, data.bytes) : data.kind === 'typed' ? firstNonFiniteTyped(dataType, data) : undefined;
-  if (bad) throw fail(`value ${bad.index} is ${bad.value}; weights must be finite numbers`, data.kind === 'raw' ? 'raw_data' : (data as { field: string }).field, offset);
+  const nan = data.kind === 'raw' ? firstNaN(dataType, data.bytes) : data.kind === 'typed' ? firstNaNTyped(dataType, data) : undefined;
+  if (nan !== undefined) throw fail(nanWeight(nan), data.kind === 'raw' ? 'raw_data' : (data as { field: string }).field, offset);
   return new Tensor({ name: proto.name, dataType, dims, origin, data, file, offset });
 }
 
-/** The first NaN or ±Infinity of a floating-point tensor stored in float_data, double_data or (halves) int32_data. */
-function firstNonFiniteTyped(dataType: number, data: { field: string; values: readonly number[] | readonly bigint[] }): { index: number; value: number } | undefined {
-  if (data.field === 'float_data' || data.field === 'double_data') {
-    const values = data.values as readonly number[];
-    const index = values.findIndex((v) => !Number.isFinite(v));
-    return index < 0 ? undefined : { index, value: values[index] };
+/** The index of the first NaN of a floating-point tensor stored in float_data, double_data or (halves) int32_data. */
+function firstNaNTyped(dataType: number, data: { field: string; values: readonly number[] | readonly bigint[] }): number | undefined {
+  let index = -1;
+  if (data.field === 'float_data' || data.field === 'double_data') index = (data.values as readonly number[]).findIndex(Number.isNaN);
+  else if (data.field === 'int32_data' && (dataType === DataType.FLOAT16 || dataType === DataType.BFLOAT16)) {
+    index = (data.values as readonly number[]).findIndex((v) => halfIsNaN(dataType, v & 0xffff));
   }
-  if (data.field === 'int32_data' && (dataType === DataType.FLOAT16 || dataType === DataType.BFLOAT16)) {
-    const values = data.values as readonly number[];
-    const index = values.findIndex((v) => !halfIsFinite(dataType, v & 0xffff));
-    return index < 0 ? undefined : { index, value: halfValue(dataType, values[index] & 0xffff) };
-  }
-  return undefined;
+  return index < 0 ? undefined : index;
 }
 
 function hasTypedData(proto: TensorProto): boolean {

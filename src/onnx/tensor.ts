@@ -130,29 +130,31 @@ export function fileVersion(stats: BigIntStats): string {
 }
 
 /**
- * The first value of a floating-point tensor's raw little-endian bytes that is NaN or ±Infinity, decided
- * on the exponent bits (all ones) without converting; undefined when all are finite or the type is not
- * floating point. Complex types are checked part by part.
+ * The index of the first NaN in a floating-point tensor's raw little-endian bytes, decided on the bits
+ * (exponent all ones, mantissa not zero) without converting; undefined when there is none or the type is
+ * not floating point. Complex types are checked part by part. ±Infinity passes: masks and unbounded
+ * clips hold it legitimately, and the analysis refuses it only where it computes with the value.
  */
-export function firstNonFinite(dataType: number, bytes: Uint8Array): { index: number; value: number } | undefined {
+export function firstNaN(dataType: number, bytes: Uint8Array): number | undefined {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   switch (dataType) {
     case DataType.FLOAT:
     case DataType.COMPLEX64:
       for (let i = 0; i + 3 < bytes.length; i += 4) {
-        if ((bytes[i + 3] & 0x7f) === 0x7f && (bytes[i + 2] & 0x80) !== 0) return { index: i / 4, value: view.getFloat32(i, true) };
+        if ((view.getUint32(i, true) & 0x7fffffff) > 0x7f800000) return i / 4;
       }
       return undefined;
     case DataType.DOUBLE:
     case DataType.COMPLEX128:
       for (let i = 0; i + 7 < bytes.length; i += 8) {
-        if ((bytes[i + 7] & 0x7f) === 0x7f && (bytes[i + 6] & 0xf0) === 0xf0) return { index: i / 8, value: view.getFloat64(i, true) };
+        const high = view.getUint32(i + 4, true) & 0x7fffffff;
+        if (high > 0x7ff00000 || (high === 0x7ff00000 && view.getUint32(i, true) !== 0)) return i / 8;
       }
       return undefined;
     case DataType.FLOAT16:
     case DataType.BFLOAT16:
       for (let i = 0; i + 1 < bytes.length; i += 2) {
-        if (!halfIsFinite(dataType, view.getUint16(i, true))) return { index: i / 2, value: halfValue(dataType, view.getUint16(i, true)) };
+        if (halfIsNaN(dataType, view.getUint16(i, true))) return i / 2;
       }
       return undefined;
     default:
@@ -160,16 +162,14 @@ export function firstNonFinite(dataType: number, bytes: Uint8Array): { index: nu
   }
 }
 
-/** Whether a FLOAT16 or BFLOAT16 bit pattern is finite (its exponent is not all ones). */
-export function halfIsFinite(dataType: number, bits: number): boolean {
-  return dataType === DataType.FLOAT16 ? (bits & 0x7c00) !== 0x7c00 : (bits & 0x7f80) !== 0x7f80;
+/** Whether a FLOAT16 or BFLOAT16 bit pattern is NaN (exponent all ones, mantissa not zero). */
+export function halfIsNaN(dataType: number, bits: number): boolean {
+  return dataType === DataType.FLOAT16 ? (bits & 0x7fff) > 0x7c00 : (bits & 0x7fff) > 0x7f80;
 }
 
-/** NaN or ±Infinity for a non-finite half bit pattern (only used to name the value in errors). */
-export function halfValue(dataType: number, bits: number): number {
-  const mantissa = dataType === DataType.FLOAT16 ? bits & 0x3ff : bits & 0x7f;
-  if (mantissa !== 0) return NaN;
-  return bits & 0x8000 ? -Infinity : Infinity;
+/** The refusal of a NaN weight (the reader's and the external-data reader's, worded alike). */
+export function nanWeight(index: number): string {
+  return `value ${index} is NaN; no weight of a model may be NaN`;
 }
 
 /** Where a tensor came from: a graph initializer, a Constant node, or a node attribute. */
@@ -316,8 +316,8 @@ export class Tensor {
     } finally {
       closeSync(fd);
     }
-    const bad = firstNonFinite(this.dataType, bytes);
-    if (bad) throw this.nonFinite(bad, 'external_data');
+    const nan = firstNaN(this.dataType, bytes);
+    if (nan !== undefined) throw this.error(nanWeight(nan), 'external_data');
     return bytes;
   }
 
@@ -331,11 +331,6 @@ export class Tensor {
       at += n;
     }
     return true;
-  }
-
-  /** The error for a NaN or infinite weight. */
-  private nonFinite(bad: { index: number; value: number }, field: string): OnnxError {
-    return this.error(`value ${bad.index} is ${bad.value}; weights must be finite numbers`, field);
   }
 
   /** The values as float32, in a new array the caller owns. FLOAT16/BFLOAT16/DOUBLE and integers convert. */

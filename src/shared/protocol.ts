@@ -60,6 +60,71 @@ export interface UnsupportedRow {
   reason: string;
 }
 
+/** Summary statistics of one weight tensor's values. */
+export interface WeightStats {
+  min: number;
+  max: number;
+  mean: number;
+  /** Population standard deviation. */
+  std: number;
+  /** Fraction of values exactly zero. */
+  sparsity: number;
+}
+
+/** A tensor at a node's input or output. */
+export interface GraphTensor {
+  name: string;
+  /** "[1,8,28,28]": declared in the file, else as the analysis computed it; absent when unknown. */
+  shape?: string;
+  /** For an initializer (weight) input: its element type and, for floating types, value statistics. */
+  weight?: { dataType: string; size: number; stats?: WeightStats };
+}
+
+/** One box of the graph view: an ONNX node, or a graph input or output. Positions from the layout. */
+export interface GraphNodeInfo {
+  id: string;
+  kind: 'node' | 'input' | 'output';
+  /** Node name, or "OpType#index" for an unnamed node; the tensor name for inputs and outputs. */
+  label: string;
+  /** The op type; "Input" or "Output" for graph inputs and outputs. */
+  opType: string;
+  domain: string;
+  inputs: GraphTensor[];
+  outputs: GraphTensor[];
+  /** "name = value" per attribute. */
+  attributes: string[];
+  /** Elements of the node's floating-point initializer inputs. */
+  parameterCount: number;
+  /** Index of the analysis layer (row of the layer table) this node belongs to, if any. */
+  layer?: number;
+  /** Why the analysis has no rule for this node. */
+  unsupported?: string;
+  /** Centre and size in layout units (CSS pixels at zoom 1). */
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** A tensor flowing from one node to another, routed by the layout. */
+export interface GraphEdgeInfo {
+  from: string;
+  to: string;
+  tensor: string;
+  shape?: string;
+  points: { x: number; y: number }[];
+  /** Where the shape label goes. */
+  labelX: number;
+  labelY: number;
+}
+
+export interface ModelGraph {
+  nodes: GraphNodeInfo[];
+  edges: GraphEdgeInfo[];
+  width: number;
+  height: number;
+}
+
 export interface ModelOverview {
   path: string;
   fileName: string;
@@ -83,6 +148,8 @@ export interface ModelOverview {
   unsupportedSummary?: string;
   /** How the graph was read (output taken before Softmax, …), or why the analysis cannot read it. */
   notes: string[];
+  /** Every node of the ONNX graph, laid out for the graph view. */
+  graph: ModelGraph;
 }
 
 // ---------------------------------------------------------------------------------------------

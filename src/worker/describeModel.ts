@@ -11,6 +11,7 @@ import { formatValueInfo, type AttributeValue, type Model, type Node } from '../
 import { readModel } from '../onnx/reader';
 import { nodeText } from '../shared/format';
 import type { LayerRow, ModelOverview } from '../shared/protocol';
+import { describeGraph } from './describeGraph';
 
 export async function describeModelFile(path: string): Promise<ModelOverview> {
   return overviewOf(await readModel(path), path);
@@ -40,6 +41,7 @@ export function overviewOf(model: Model, path: string): ModelOverview {
       rows: nodeRows(model),
       unsupported: [],
       notes: [`The analysis cannot read this graph: ${(error as Error).message}`],
+      graph: describeGraph(model, { unsupported: [] }),
     };
   }
   const network = normalised.network ?? normalised.supportedPrefix;
@@ -51,6 +53,7 @@ export function overviewOf(model: Model, path: string): ModelOverview {
     unsupported,
     unsupportedSummary: unsupported.length > 0 ? `${formatUnsupported(normalised.unsupported)}.` : undefined,
     notes: normalised.notes,
+    graph: describeGraph(model, { network, unsupported: normalised.unsupported }),
   };
 }
 

@@ -143,7 +143,18 @@ function startProbe(getPage) {
         reply(200, await webviewTexts(page));
       } else if (request.method === 'GET' && url.pathname === '/images') {
         reply(200, await images(page));
-      } else if (request.method === 'POST' && ['/click', '/hover', '/fill'].includes(url.pathname)) {
+      } else if (request.method === 'GET' && url.pathname === '/webview-widths') {
+        reply(200, await webviewWidths(page));
+      } else if (request.method === 'POST' && url.pathname === '/viewport') {
+        const width = Number(url.searchParams.get('width'));
+        const height = Number(url.searchParams.get('height'));
+        if (!(width >= 320 && width <= 4096 && height >= 240 && height <= 4096)) {
+          reply(400, { error: `viewport ${width}×${height} is outside 320–4096 × 240–4096` });
+          return;
+        }
+        await page.setViewportSize({ width, height });
+        reply(200, { width, height });
+      } else if (request.method === 'POST' && ['/click', '/hover', '/fill', '/press', '/select'].includes(url.pathname)) {
         const selector = url.searchParams.get('selector') ?? '';
         const failure = await actInWebview(page, url.pathname.slice(1), selector, url.searchParams.get('value') ?? '');
         reply(failure ? 404 : 200, failure ? { error: failure } : { selector });
@@ -223,8 +234,28 @@ async function images(page) {
   return { workbench: await page.evaluate(list), webviews };
 }
 
+// The page widths of every open webview, to check that nothing makes a view scroll sideways.
+async function webviewWidths(page) {
+  const widths = [];
+  for (const frame of await activeWebviewFrames(page)) {
+    try {
+      widths.push(
+        await frame.evaluate(() => ({
+          scrollWidth: document.documentElement.scrollWidth,
+          clientWidth: document.documentElement.clientWidth,
+          text: document.body?.innerText.slice(0, 200) ?? '',
+        })),
+      );
+    } catch {
+      // The frame went away while being read.
+    }
+  }
+  return widths;
+}
+
 // Acts like a user on the first visible element matching the selector in an open webview:
-// 'click', 'hover', or 'fill' (types the value and presses Enter, which submits a form).
+// 'click', 'hover', 'fill' (types the value and presses Enter, which submits a form), or 'press'
+// (focuses the element and presses the key, e.g. "Control+f") or 'select' (chooses the option of a <select> with that value).
 // Returns undefined when done, else why not.
 async function actInWebview(page, action, selector, value) {
   const problems = [];
@@ -243,6 +274,10 @@ async function actInWebview(page, action, selector, value) {
         await target.click({ timeout: 5000 });
       } else if (action === 'hover') {
         await target.hover({ timeout: 5000 });
+      } else if (action === 'press') {
+        await target.press(value, { timeout: 5000 });
+      } else if (action === 'select') {
+        await target.selectOption(value, { timeout: 5000 });
       } else {
         await target.fill(value, { timeout: 5000 });
         await target.press('Enter', { timeout: 5000 });

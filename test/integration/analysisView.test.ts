@@ -14,7 +14,7 @@ import { COMMANDS, MODEL_EDITOR_VIEW_TYPE } from '../../src/shared/ids';
 import type { BoundReport } from '../../src/shared/protocol';
 import { activateForTests, closeAllEditors } from './extensionUnderTest';
 import { writeDeepModel, writeLargeConvModel } from './models';
-import { clickInWebview, fillInWebview, hoverInWebview, screenshot, setColorTheme, waitFor, waitForWebviewText } from './probe';
+import { clickInWebview, fillInWebview, hoverInWebview, screenshot, setColorTheme, waitFor, waitForWebviewText, webviewTexts } from './probe';
 
 const run = promisify(execFile);
 
@@ -38,6 +38,17 @@ function tableRow(text: string, index: number, nodes: string): string[] | undefi
     .find((cells) => cells[0] === String(index) && cells[1] === nodes);
 }
 
+/**
+ * The view opens as a graph; these tests read the layer table, one click away. Clicked until the
+ * model's own view shows it: a just-closed editor's webview can linger for a moment and take the click.
+ */
+async function showTable(fileName: string): Promise<void> {
+  await waitFor(`the layer table of ${fileName}`, async () => {
+    await clickInWebview('#view-table').catch(() => undefined);
+    return (await webviewTexts()).some((text) => text.includes(fileName) && text.includes('Shape in → out'));
+  });
+}
+
 let api: TestingApi;
 let extensionRoot: vscode.Uri;
 let example: vscode.Uri;
@@ -56,6 +67,7 @@ describe('analysis view', () => {
 
   it('shows the example model’s layers before any analysis, with shapes, parameters and attributes on hover', async () => {
     await vscode.commands.executeCommand('vscode.openWith', example, MODEL_EDITOR_VIEW_TYPE);
+    await showTable('mnist-cnn.onnx');
     const text = await waitForWebviewText((shown) => shown.includes('mnist-cnn.onnx') && shown.includes('conv1+relu1'));
     // Written by examples/mnist/train.ts: conv1 is 8 filters of 1×5×5 plus 8 biases = 208 parameters,
     // on a 1×28×28 input padded by 2.
@@ -89,7 +101,8 @@ describe('analysis view', () => {
     assertClose(report.radius.local, cli.radius.local, 'local radius');
     assertClose(report.radius.spectral, cli.radius.spectral, 'spectral radius');
 
-    const text = await waitForWebviewText((shown) => shown.includes(`Done at ε = ${formatNumber(main.epsilon)}`));
+    await showTable('mnist-cnn.onnx');
+    const text = await waitForWebviewText((shown) => shown.includes(`Done at ε = ${formatNumber(main.epsilon)}`) && shown.includes('Share of log L'));
     assert.ok(text.includes(`network local bound ${formatNumber(expected.network.localBound)}`), text);
     assert.ok(text.includes(`spectral product ${formatNumber(expected.network.spectralBound)}`), text);
     assert.ok(text.includes(`${formatNumber(cli.radius.local)} vs ${formatNumber(cli.radius.spectral)}`), 'certified radius, local vs spectral');
@@ -137,7 +150,8 @@ describe('analysis view', () => {
       assert.match(readout, /ε = [^:]+: local [^,]+, spectral /);
       assert.ok(last.network.localBound <= last.network.spectralBound, 'local never exceeds spectral');
 
-      await hoverInWebview('#layers tbody tr.dominant');
+      await showTable('mnist-cnn.onnx');
+      await hoverInWebview('#layers tbody tr[data-row="0"]');
       const details = await waitForWebviewText((shown) => shown.includes('Formula'));
       assert.match(details, /‖R A D‖/, 'the formula of an affine+ReLU layer');
       assert.match(details, /lanczos-random-start: largest Ritz value/, 'the certificate of a Lanczos layer');
@@ -227,6 +241,7 @@ describe('analysis view', () => {
     const depth = 300;
     await writeDeepModel(deep.fsPath, depth);
     await vscode.commands.executeCommand('vscode.openWith', deep, MODEL_EDITOR_VIEW_TYPE);
+    await showTable('deep.onnx');
     // One layer per Gemm+Relu pair (models.ts), numbered from 0.
     let text = await waitForWebviewText((shown) => shown.includes('deep.onnx') && shown.includes(`fc${depth - 1}+relu${depth - 1}`), 60_000);
     assert.ok(tableRow(text, depth - 1, `fc${depth - 1}+relu${depth - 1}`), 'the last layer has its row');
@@ -244,6 +259,9 @@ describe('analysis view', () => {
     this.timeout(180_000);
     const slow = vscode.Uri.file(join(await mkdtemp(join(tmpdir(), 'lipschitz-lens-cancel-')), 'large-conv.onnx'));
     await writeLargeConvModel(slow.fsPath);
+    // The table first, so the streamed rows can be read as they come.
+    await vscode.commands.executeCommand('vscode.openWith', slow, MODEL_EDITOR_VIEW_TYPE);
+    await showTable('large-conv.onnx');
     // The worker holds the run after its first layer result until it is cancelled: the run is still
     // going when Cancel is clicked on any machine, however fast its engine.
     await api.engine.request('holdNextAnalysisForTest', {});

@@ -10,7 +10,7 @@ import { formatNumber } from '../../src/shared/format';
 import { COMMANDS, MODEL_EDITOR_VIEW_TYPE } from '../../src/shared/ids';
 import { activateForTests, closeAllEditors } from './extensionUnderTest';
 import { writeHostileNamesModel, writeLargeConvModel } from './models';
-import { screenshot, waitFor, waitForWebviewText } from './probe';
+import { clickInWebview, screenshot, waitFor, waitForWebviewText, webviewTexts } from './probe';
 
 let api: TestingApi;
 let tiny: vscode.Uri;
@@ -84,7 +84,12 @@ describe('model editor', () => {
     assert.equal(main.network.method, 'composed');
     assert.ok(Math.abs(main.network.localBound - 6.857390) <= 1e-6, `L_net = ${main.network.localBound}`);
     // The view shows the engine's numbers, formatted as the view formats them, and one row per layer.
-    const text = await waitForWebviewText((shown) => shown.includes('Done at ε = 0.001'));
+    // The layer rows are in the table, one click from the graph the view opens with.
+    await waitFor('the layer table of tiny.onnx', async () => {
+      await clickInWebview('#view-table').catch(() => undefined);
+      return (await webviewTexts()).some((text) => text.includes('tiny.onnx') && text.includes('Shape in → out'));
+    });
+    const text = await waitForWebviewText((shown) => shown.includes('Done at ε = 0.001') && shown.includes('Share of log L'));
     assert.ok(text.includes(formatNumber(main.network.layerProduct)), text);
     assert.ok(text.includes(`network local bound ${formatNumber(main.network.localBound)}`), text);
     assert.ok(text.includes(`spectral product ${formatNumber(main.network.spectralBound)}`), text);

@@ -58,6 +58,26 @@ export async function fillInWebview(selector: string, value: string): Promise<vo
   await callProbe('POST', `/fill?selector=${encodeURIComponent(selector)}&value=${encodeURIComponent(value)}`);
 }
 
+/** Focuses the first visible element matching a CSS selector in an open webview and presses a key ("Control+f", "+"). */
+export async function pressInWebview(selector: string, key: string): Promise<void> {
+  await callProbe('POST', `/press?selector=${encodeURIComponent(selector)}&value=${encodeURIComponent(key)}`);
+}
+
+/** Chooses the option with this value in the first visible <select> matching a CSS selector in an open webview. */
+export async function selectInWebview(selector: string, value: string): Promise<void> {
+  await callProbe('POST', `/select?selector=${encodeURIComponent(selector)}&value=${encodeURIComponent(value)}`);
+}
+
+/** The document's scroll width and client width in every open webview (with the start of its text, to tell them apart). */
+export function webviewWidths(): Promise<{ scrollWidth: number; clientWidth: number; text: string }[]> {
+  return callProbe('GET', '/webview-widths');
+}
+
+/** Resizes the browser page the workbench runs in (CSS pixels). */
+export async function setViewport(width: number, height: number): Promise<void> {
+  await callProbe('POST', `/viewport?width=${width}&height=${height}`);
+}
+
 /** Saves a PNG of the whole workbench as out/screenshots/<name>.png and returns its path. */
 export async function screenshot(name: string): Promise<string> {
   const { path } = await callProbe<{ path: string }>('POST', `/screenshot?name=${encodeURIComponent(name)}`);

@@ -2,10 +2,12 @@
 // numbers are Infinity (and null once written as JSON). Radii from 1e154 on, whose squares overflow,
 // still give finite per-layer ε.
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { analyzeNetwork } from '../../src/engine/analyze';
 import { OverflowError } from '../../src/engine/errors';
 import { pureForward, type ForwardProvider } from '../../src/engine/forward';
+import { analyzeModelFile } from '../../src/engine/pipeline';
 import type { Network } from '../../src/engine/network';
 import { chain, denseLayer, genericLayer, NETWORK_INPUT } from './helpers/engineNetworks';
 
@@ -71,5 +73,16 @@ describe('a certified radius of 0 says why', () => {
     const result = await analyzeNetwork(example, x0, { epsilons: [1e-3], radius: true });
     assert.ok((result.radius?.local ?? 0) > 0);
     assert.equal(result.radius?.zeroBecause, undefined);
+  });
+});
+
+describe('ε beyond float32 on the example model', () => {
+  it('the fidelity check compares points the runtime can evaluate (at most 1 + max|x0| from x0, not ε) and the bound stays finite', async () => {
+    const report = await analyzeModelFile({
+      modelPath: join(import.meta.dirname, '../../examples/mnist/mnist-cnn.onnx'), input: { kind: 'auto' }, epsilons: [1e39], options: { lowerBound: false },
+    });
+    assert.ok(report.fidelity && 'points' in report.fidelity, JSON.stringify(report.fidelity));
+    assert.equal(report.fidelity.points, 3);
+    assert.ok(Number.isFinite(report.runs[0].network.localBound) && report.runs[0].network.localBound > 0);
   });
 });

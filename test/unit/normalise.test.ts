@@ -340,7 +340,7 @@ describe('normaliseGraph: unsupported nodes', () => {
   });
 
   test('nodes after an unsupported element-wise node are still checked', () => {
-    // Hard-swish blocks x·relu6(x + 3)/6 as PP-OCR exports them: each Mul of two computed tensors is listed.
+    // Blocks x / relu6(x + 3) (a Div of two computed tensors has no rule): each Div is listed.
     const blocks = ['a', 'b', 'c'];
     const rng2 = mulberry32(8);
     const result = normalise({
@@ -355,13 +355,13 @@ describe('normaliseGraph: unsupported nodes', () => {
           conv({ name: `conv_${b}`, input, weight: `w${b}`, output: `c${b}` }),
           node('Add', [`c${b}`, 'three'], [`s${b}`], undefined, `add_${b}`),
           node('Clip', [`s${b}`, 'zero', 'six'], [`k${b}`], undefined, `clip_${b}`),
-          node('Mul', [`c${b}`, `k${b}`], [out], undefined, `mul_${b}`),
+          node('Div', [`c${b}`, `k${b}`], [out], undefined, `div_${b}`),
         ];
       }),
     });
-    assert.deepEqual(result.unsupported.map((u) => u.node), ['mul_a', 'mul_b', 'mul_c']);
-    assert.match(result.unsupported[2].reason, /Mul of two computed tensors/);
-    // The prefix stops before the first Mul: conv_a, then add_a+clip_a as a clipped channel shift.
+    assert.deepEqual(result.unsupported.map((u) => u.node), ['div_a', 'div_b', 'div_c']);
+    assert.match(result.unsupported[2].reason, /Div of two computed tensors/);
+    // The prefix stops before the first Div: conv_a, then add_a+clip_a as a clipped channel shift.
     assert.deepEqual(result.supportedPrefix!.layers.map(summary), ['conv_a affine/conv [2,4,4] <- -1', 'add_a+clip_a affine/channelAffine+clip [2,4,4] <- 0']);
   });
 

@@ -74,6 +74,34 @@ describe('normaliser on third-party models', () => {
     t.diagnostic(`PP-OCR classifier: largest max|Δ| / max(1, max|v|) = ${worst.toExponential(2)}`);
   });
 
+  test('PP-OCRv4 detector: squeeze-excitation products, nearest Resize and ConvTranspose; the whole model matches onnxruntime', async (t) => {
+    const path = await thirdPartyModel('ppOcrDetector');
+    // [N, 3, H, W] with symbolic H and W; 64×64 keeps the test small (the model is fully convolutional).
+    const result = normaliseGraph(await readModel(path), { inputShape: [3, 64, 64] });
+    assert.deepEqual(result.unsupported, []);
+    const network = result.network!;
+    const count = (test: (l: Network['layers'][number]) => boolean) => network.layers.filter(test).length;
+    assert.equal(count((l) => l.op.kind === 'mul'), 10);
+    assert.equal(count((l) => l.op.kind === 'axisMap' && l.opTypes[0] === 'Resize'), 6);
+    assert.equal(count((l) => l.op.kind === 'affine' && l.op.linear.kind === 'convTranspose'), 2);
+    assert.deepEqual(network.layers[network.output].outputShape, [1, 64, 64]);
+    const worst = await assertMatchesRuntime(path, network);
+    t.diagnostic(`PP-OCRv4 detector (${network.layers.length} layers): largest max|Δ| / max(1, max|v|) = ${worst.toExponential(2)}`);
+  });
+
+  test('openWakeWord embedding: Max against a constant after each LeakyRelu is a one-sided clip; the whole model matches onnxruntime', async (t) => {
+    const path = await thirdPartyModel('wakeWordEmbedding');
+    // [N, 76, 32, 1] with a symbolic batch: 76 mel frames × 32 bands.
+    const result = normaliseGraph(await readModel(path));
+    assert.deepEqual(result.unsupported, []);
+    const network = result.network!;
+    const clips = network.layers.filter((l) => l.opTypes[0] === 'Max');
+    assert.equal(clips.length, 19);
+    for (const layer of clips) assert.deepEqual(layer.op, { kind: 'activation', activation: { kind: 'clip', min: Math.fround(-0.4), max: Infinity } });
+    const worst = await assertMatchesRuntime(path, network);
+    t.diagnostic(`openWakeWord embedding (${network.layers.length} layers): largest max|Δ| / max(1, max|v|) = ${worst.toExponential(2)}`);
+  });
+
   test('BlazeFace: the NHWC↔NCHW Transposes become transpose layers; the whole model matches onnxruntime', async (t) => {
     const path = await thirdPartyModel('blazeFaceFront');
     const result = normaliseGraph(await readModel(path));

@@ -1,5 +1,5 @@
 // What the reader refuses when a model is read, before any later stage sees it: a file that changes
-// while it is read, NaN or infinite weights and float attributes, window attributes and dimensions out
+// while it is read, NaN weights and float attributes (±Infinity is read), window attributes and dimensions out
 // of range, and an external data location that names a folder. Every refusal is one line naming the
 // file and the tensor, node or field.
 
@@ -116,34 +116,57 @@ describe('a model file that changes while it is read', () => {
   });
 });
 
-describe('non-finite weights and float attributes', () => {
+describe('NaN refused when read, ±Infinity read as it is', () => {
   const path = join(dir, 'weights.onnx');
   const read = (spec: ModelSpec) => readModelFromBytes(buildModel(spec), { path });
+  // A DOUBLE NaN whose only non-zero mantissa bit is in the low word: the bit test must look at both words.
+  const lowWordNaN = new DataView(new ArrayBuffer(8));
+  lowWordNaN.setUint32(0, 1, true);
+  lowWordNaN.setUint32(4, 0x7ff00000, true);
   const cases: [string, TensorSpec, RegExp][] = [
-    ['raw FLOAT', tensor('w', [2, 4], [1, 2, 3, NaN, 5, 6, 7, 8]), /weights\.onnx: initializer 'w': value 3 is NaN; weights must be finite numbers/],
-    ['float_data', tensor('w', [2, 4], [1, 2, 3, 4, 5, Infinity, 7, 8], { encoding: 'typed' }), /weights\.onnx: initializer 'w': value 5 is Infinity/],
-    ['DOUBLE', tensor('w', [2, 4], [1, 2, 3, 4, 5, 6, 7, -Infinity], { dataType: 'DOUBLE' }), /weights\.onnx: initializer 'w': value 7 is -Infinity/],
+    ['raw FLOAT', tensor('w', [2, 4], [1, 2, 3, NaN, 5, 6, 7, 8]), /weights\.onnx: initializer 'w': value 3 is NaN; no weight of a model may be NaN/],
+    ['float_data', tensor('w', [2, 4], [1, 2, 3, 4, 5, NaN, 7, 8], { encoding: 'typed' }), /weights\.onnx: initializer 'w': value 5 is NaN/],
+    ['DOUBLE', tensor('w', [2, 4], [1, 2, 3, 4, 5, 6, 7, NaN], { dataType: 'DOUBLE' }), /weights\.onnx: initializer 'w': value 7 is NaN/],
+    ['DOUBLE, mantissa in the low word', tensor('w', [1], [], { dataType: 'DOUBLE', rawData: new Uint8Array(lowWordNaN.buffer) }), /weights\.onnx: initializer 'w': value 0 is NaN/],
     ['Constant node', tensor('w', [2, 4], [NaN, 2, 3, 4, 5, 6, 7, 8], { storage: 'constant' }), /weights\.onnx: tensor 'w' of Constant node 'w_const'.*: value 0 is NaN/],
-    ['value_floats', tensor('w', [8], [1, 2, 3, 4, 5, 6, Infinity, 8], { storage: 'value_floats' }), /weights\.onnx: node 'w_const' \(Constant\): attribute 'value_floats' value 6 is Infinity; float attributes must be finite/],
+    ['value_floats', tensor('w', [8], [1, 2, 3, 4, 5, 6, NaN, 8], { storage: 'value_floats' }), /weights\.onnx: node 'w_const' \(Constant\): attribute 'value_floats' value 6 is NaN; no float attribute may be NaN/],
   ];
   for (const [label, weights, message] of cases) {
-    test(`${label}: refused when read, naming the tensor and the file`, () => {
+    test(`${label}: NaN refused when read, naming the tensor and the file`, () => {
       assert.throws(() => read(dense([], { initializers: [weights] })), refusal(message));
     });
   }
 
-  test('a NaN float attribute is refused naming node, attribute and file', () => {
-    const spec = dense([1, 2, 3, 4, 5, 6, 7, 8], { nodes: [node('LeakyRelu', ['x'], ['y'], { alpha: { f: NaN } }, 'leaky')] });
-    assert.throws(() => read(spec), refusal(/weights\.onnx: node 'leaky' \(LeakyRelu\): attribute 'alpha' is NaN; float attributes must be finite/));
+  test('±Infinity in every encoding is read and decodes exactly (masks and unbounded clips hold it)', () => {
+    const values = [1, -Infinity, 3, Infinity];
+    const specs: TensorSpec[] = [
+      tensor('raw', [4], values),
+      tensor('typed', [4], values, { encoding: 'typed' }),
+      tensor('double', [4], values, { dataType: 'DOUBLE' }),
+      tensor('half', [4], values, { dataType: 'FLOAT16' }),
+      tensor('constant', [4], values, { storage: 'constant' }),
+      tensor('floats', [4], values, { storage: 'value_floats' }),
+    ];
+    const model = read(dense([1, 2, 3, 4, 5, 6, 7, 8], { initializers: [tensor('w', [2, 4], [1, 2, 3, 4, 5, 6, 7, 8]), ...specs] }));
+    for (const spec of specs) assert.deepEqual(Array.from(model.graph.initializers.get(spec.name)!.toFloat64()), values, spec.name);
   });
 
-  test('NaN in external data is refused when the tensor is read, naming tensor and file', async () => {
+  test('a NaN float attribute is refused naming node, attribute and file; an infinite one is read', () => {
+    const withAlpha = (f: number) => dense([1, 2, 3, 4, 5, 6, 7, 8], { nodes: [node('LeakyRelu', ['x'], ['y'], { alpha: { f } }, 'leaky')] });
+    assert.throws(() => read(withAlpha(NaN)), refusal(/weights\.onnx: node 'leaky' \(LeakyRelu\): attribute 'alpha' is NaN; no float attribute may be NaN/));
+    const attribute = read(withAlpha(-Infinity)).graph.nodes[0].attributes.get('alpha');
+    assert.deepEqual(attribute, { type: 'float', value: -Infinity });
+  });
+
+  test('NaN in external data is refused when the tensor is read, naming tensor and file; ±Infinity is read', async () => {
     const folder = join(dir, `external${counter++}`);
     mkdirSync(folder);
     const modelPath = join(folder, 'model.onnx');
-    await writeModel(modelPath, dense([], { initializers: [tensor('w', [2, 4], [1, 2, 3, 4, 5, 6, NaN, 8], { encoding: 'external' })] }));
+    const external = (name: string, values: number[]) => tensor(name, [2, 4], values, { encoding: 'external', external: { location: `${name}.bin` } });
+    await writeModel(modelPath, dense([], { initializers: [external('w', [1, 2, 3, 4, 5, 6, NaN, 8]), external('v', [1, 2, 3, 4, 5, 6, Infinity, -Infinity])] }));
     const model = await readModel(modelPath);
-    assert.throws(() => model.graph.initializers.get('w')!.toFloat32(), refusal(/model\.onnx: initializer 'w': value 6 is NaN; weights must be finite/));
+    assert.throws(() => model.graph.initializers.get('w')!.toFloat32(), refusal(/model\.onnx: initializer 'w': value 6 is NaN; no weight of a model may be NaN/));
+    assert.deepEqual(Array.from(model.graph.initializers.get('v')!.toFloat32()), [1, 2, 3, 4, 5, 6, Infinity, -Infinity]);
   });
 });
 

@@ -321,7 +321,7 @@ describe('products of two computed tensors', () => {
     assert.ok(Math.abs((3.5 * 3.5 - 9) / 0.5 - result.localBound) <= 1e-10);
   });
 
-  it('the normaliser makes a squeeze-excitation Mul a product layer (either input order) that matches onnxruntime', async () => {
+  it('the normaliser makes a squeeze-excitation Mul (either input order) and Pow(x, 2) product layers that match onnxruntime; sampled points respect the bounds', async () => {
     for (const order of [['r', 'gate'], ['gate', 'r']]) {
       const rng = mulberry32(23);
       const network = await assertMatchesRuntime(`se-${order[0]}`, chain([
@@ -333,6 +333,13 @@ describe('products of two computed tensors', () => {
       const product = network.layers.find((l) => l.op.kind === 'mul')!;
       assert.deepEqual(product.inputShapes, [[2, 5, 6], [2, 1, 1]]);
     }
+    // Pow(x, 2) is x ⊙ x: a product layer reading one tensor twice.
+    const squared = await assertMatchesRuntime('square', chain([node('Pow', ['c', 'two'], ['m'], undefined, 'square')], [tensor('two', [], [2])], 13, 60), ['mul']);
+    const square = squared.layers.find((l) => l.op.kind === 'mul')!;
+    assert.equal(square.inputs[0], square.inputs[1]);
+    assertSampledSound(squared);
+    const cube = normaliseGraph(readModelFromBytes(buildModel(chain([node('Pow', ['c', 'three'], ['m'], undefined, 'cube')], [tensor('three', [], [3])], 13, 60))));
+    assert.match(cube.unsupported[0].reason, /only squaring/);
     const both = normaliseGraph(readModelFromBytes(buildModel(chain([
       node('ReduceMean', ['r'], ['rows'], { axes: [2], keepdims: 1 }, 'rows'),
       node('ReduceMean', ['r'], ['cols'], { axes: [3], keepdims: 1 }, 'cols'),

@@ -32,7 +32,7 @@ describe('webview HTML', () => {
 
   it('has the areas the view renders into', () => {
     const html = renderWebviewHtml(parts);
-    for (const id of ['header', 'summary', 'chart', 'layers', 'details', 'status']) {
+    for (const id of ['header', 'summary', 'chart', 'view-tabs', 'graph', 'layers', 'details', 'status']) {
       assert.match(html, new RegExp(`id="${id}"`));
     }
   });

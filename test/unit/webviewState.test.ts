@@ -38,6 +38,7 @@ const model: ModelOverview = {
   rows: [],
   unsupported: [],
   notes: [],
+  graph: { nodes: [], edges: [], width: 0, height: 0 },
 };
 
 const report: BoundReport = {
@@ -55,6 +56,9 @@ describe('webview state', () => {
     assert.deepEqual(restoreViewState(undefined), {});
     assert.deepEqual(restoreViewState('junk'), {});
     assert.deepEqual(restoreViewState({ model }), { model });
+    const withoutGraph: Partial<ModelOverview> = { ...model };
+    delete withoutGraph.graph;
+    assert.deepEqual(restoreViewState({ model: withoutGraph, sort: 'ratio' }), { model: undefined, sort: 'ratio' }, 'a model saved before the graph view');
   });
 
   it('a model replaces an earlier error and vice versa', () => {
@@ -99,10 +103,16 @@ describe('webview state', () => {
     assert.equal(shownLayers(state)?.epsilon, 2);
   });
 
-  it('ranks the layers that grow log L the most, and sorts by ratio or bound', () => {
-    // Bounds 4, 0.5, 9, 2 and 1.5: logs 1.39, —, 2.20, 0.69, 0.41; the top three are positions 2, 0, 3.
+  it('marks only the layers that stand out in log L, and sorts by ratio or bound', () => {
+    // Bounds 4, 0.5, 9, 2 and 1.5: logs 1.386, —, 2.197, 0.693, 0.405, mean 1.170 over the four that
+    // grow the product; only 2.197 reaches 1.5 × 1.170 = 1.756.
     const layers = [layer(0, 4, 8), layer(1, 0.5, 1), layer(2, 9, 9), layer(3, 2, 20), layer(4, 1.5, 1.5)];
-    assert.deepEqual([...dominantLayers(layers)].sort(), [0, 2, 3]);
+    assert.deepEqual([...dominantLayers(layers)], [2]);
+    // The nearly equal shares, 21/19/19/16/15 %: bounds e^21, e^19, … mark none.
+    const even = [21, 19, 19, 16, 15].map((share, index) => layer(index, Math.exp(share), Math.exp(share)));
+    assert.equal(dominantLayers(even).size, 0, 'nearly equal shares mark no layer');
+    // Three layers of logs 6, 3, 1 (60/30/10 %): mean 3.33, threshold 5, the 60 % layer stands out.
+    assert.deepEqual([...dominantLayers([layer(0, Math.exp(6), 1), layer(1, Math.exp(3), 1), layer(2, Math.exp(1), 1)])], [0]);
     assert.deepEqual(dominantLayers([layer(0, 1, 2), layer(1, 0.5, 1)]).size, 0, 'no layer grows the product');
     // Ratios ‖A‖/L: 2, 2, 1, 10, 1 → 3 first, then 0 and 1 (tie, graph order), then 2 and 4.
     assert.deepEqual(sortedPositions(layers, 'ratio'), [3, 0, 1, 2, 4]);

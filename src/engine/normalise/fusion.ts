@@ -78,7 +78,7 @@ export function finishAffine(
   const biasAdd = ctx.soleConsumer(affineOutput);
   if (biasAdd?.opType === 'Add') {
     const other = ctx.lookup(biasAdd.inputs[biasAdd.inputs[0] === affineOutput ? 1 : 0]);
-    const shift = other?.kind === 'const' ? perChannel(other, outputShape) : undefined;
+    const shift = other?.kind === 'const' ? perChannel(other, outputShape, biasAdd) : undefined;
     if (shift) {
       linear = foldChannelAffine(linear, { scale: new Float32Array(shift.length).fill(1), shift });
       fused.push(biasAdd);

@@ -22,6 +22,7 @@ import { identity } from './ops/identity';
 import { matMul } from './ops/matMul';
 import { maxPool } from './ops/maxPool';
 import { pad } from './ops/pad';
+import { pow } from './ops/pow';
 import { reduceMean, reduceSum } from './ops/reduce';
 import { reshape } from './ops/reshape';
 import { resize, upsample } from './ops/resize';
@@ -54,6 +55,7 @@ const handlers = new Map<string, OpHandler>([
   ['MaxPool', maxPool],
   ['Mul', mul],
   ['Pad', pad],
+  ['Pow', pow],
   ['ReduceMean', reduceMean],
   ['ReduceSum', reduceSum],
   ['Reshape', reshape],

@@ -48,6 +48,11 @@ export interface UnknownValue {
 
 export type Value = DataValue | ConstValue | PaddedValue | UnknownValue;
 
+/**
+ * The values as they are, ±Infinity included (and NaN in a folded value, e.g. ∞ − ∞): for folding,
+ * moving and comparing values, and for shapes. What the analysis computes with goes through
+ * finiteNumbers or constFloat32 instead.
+ */
 export function constNumbers(value: ConstValue): Float64Array {
   if (value.values) return value.values;
   const numbers = value.tensor!.toFloat64();
@@ -55,9 +60,29 @@ export function constNumbers(value: ConstValue): Float64Array {
   return numbers;
 }
 
-export function constFloat32(value: ConstValue): Float32Array {
-  if (value.tensor) return value.tensor.toFloat32();
-  return Float32Array.from(value.values!);
+/** The values of a constant the analysis computes with (scales, shifts, BatchNormalization statistics). */
+export function finiteNumbers(value: ConstValue, node: Node): Float64Array {
+  return refuseNonFinite(constNumbers(value), value, node);
+}
+
+/** The weights or biases of an affine layer, in a new array the caller owns. */
+export function constFloat32(value: ConstValue, node: Node): Float32Array {
+  return refuseNonFinite(value.tensor ? value.tensor.toFloat32() : Float32Array.from(value.values!), value, node);
+}
+
+/**
+ * The one check between the model and the arithmetic of the analysis. The reader lets ±Infinity through
+ * (masks and unbounded clips hold it, and the editor must still open such models); a bound computed
+ * with it would be infinite or NaN, so it is refused here, naming the tensor, the node and the file.
+ */
+function refuseNonFinite<T extends Float32Array | Float64Array>(numbers: T, value: ConstValue, node: Node): T {
+  for (let i = 0; i < numbers.length; i++) {
+    if (!Number.isFinite(numbers[i])) {
+      const what = value.tensor ? `tensor '${value.name}'` : `constant '${value.name}' (folded)`;
+      throw node.error(`${what} value ${i} is ${numbers[i]}; the analysis computes with it and needs finite numbers`);
+    }
+  }
+  return numbers;
 }
 
 /**

@@ -12,14 +12,28 @@ import { constNumbers } from '../values';
 
 type ActivationParser = (node: Node, ctx: NormaliseContext) => Activation;
 
-/** Clip bounds: attributes before opset 11, optional constant scalar inputs from then on (absent = unbounded). */
+/**
+ * Clip bounds: attributes before opset 11, optional constant scalar inputs from then on (absent =
+ * unbounded). A min of −∞ or a max of +∞ is no bound, which the clip rule handles as such.
+ */
 function clipBound(node: Node, ctx: NormaliseContext, index: number, role: 'min' | 'max'): number {
-  if (node.opset < 11) return node.float(role);
+  if (node.opset < 11) return node.floatOrInfinity(role);
   const value = ctx.optionalConstant(node, index, role);
   if (!value) return role === 'min' ? -Infinity : Infinity;
   const numbers = constNumbers(value);
   if (numbers.length !== 1) throw node.error(`${role} '${value.name}' has ${numbers.length} values, expected a scalar`, role);
   return numbers[0];
+}
+
+/**
+ * A clip between two bounds, either of which may be infinite on its own side (no bound). A min of +∞
+ * or a max of −∞ makes every output infinite: no bound of the analysis holds for that, so it is refused.
+ */
+function clip(node: Node, min: number, max: number, names: { min: string; max: string }): Activation {
+  if (min === Infinity) throw node.error(`${names.min} is Infinity: every output would be +Infinity, which the analysis cannot bound`, 'min');
+  if (max === -Infinity) throw node.error(`${names.max} is -Infinity: every output would be -Infinity, which the analysis cannot bound`, 'max');
+  if (!(min <= max)) throw unsupported(node, `min ${min} exceeds max ${max}`);
+  return { kind: 'clip', min, max };
 }
 
 /**
@@ -44,7 +58,8 @@ function oneSidedClip(node: Node, ctx: NormaliseContext): Activation {
   }
   const c = numbers[0];
   if (Number.isNaN(c)) throw unsupported(node, `constant '${constant.name}' is NaN`);
-  return node.opType === 'Max' ? { kind: 'clip', min: c, max: Infinity } : { kind: 'clip', min: -Infinity, max: c };
+  const bound = { min: `constant '${constant.name}'`, max: `constant '${constant.name}'` };
+  return node.opType === 'Max' ? clip(node, c, Infinity, bound) : clip(node, -Infinity, c, bound);
 }
 
 /** The input carrying the data: 0, except for Max/Min written with the constant first. */
@@ -59,10 +74,8 @@ const parsers = new Map<string, ActivationParser>([
   [
     'Clip',
     (node, ctx) => {
-      const min = clipBound(node, ctx, 1, 'min');
-      const max = clipBound(node, ctx, 2, 'max');
-      if (!(min <= max)) throw unsupported(node, `min ${min} exceeds max ${max}`);
-      return { kind: 'clip', min, max };
+      const names = node.opset < 11 ? { min: "attribute 'min'", max: "attribute 'max'" } : { min: `min '${node.inputs[1]}'`, max: `max '${node.inputs[2]}'` };
+      return clip(node, clipBound(node, ctx, 1, 'min'), clipBound(node, ctx, 2, 'max'), names);
     },
   ],
   ['HardSigmoid', (node) => ({ kind: 'hardSigmoid', alpha: node.float('alpha'), beta: node.float('beta') })],

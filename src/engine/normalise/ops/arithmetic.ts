@@ -11,10 +11,10 @@ import { checkNodeOutput, MAX_FOLDED_ELEMENTS } from '../../limits';
 import { broadcastBinary } from '../constFold';
 import { finishAffine } from '../fusion';
 import { emitLoneHardSwish } from '../hardSwish';
-import { constNumbers, foldedConst, type ConstValue, type DataValue } from '../values';
+import { constNumbers, finiteNumbers, foldedConst, type ConstValue, type DataValue } from '../values';
 
 /** One value per channel (axis 1 of the [1, C, ...] data) of a constant broadcast against the data. */
-export function perChannel(value: ConstValue, shape: readonly number[]): Float32Array | undefined {
+export function perChannel(value: ConstValue, shape: readonly number[], node: Node): Float32Array | undefined {
   const full = [1, ...shape];
   const dims = value.dims;
   if (dims.length > full.length) return undefined;
@@ -22,7 +22,7 @@ export function perChannel(value: ConstValue, shape: readonly number[]): Float32
   const channels = full[1] ?? 1;
   const fits = aligned.every((d, i) => d === 1 || (i === 1 && d === channels));
   if (!fits) return undefined;
-  const numbers = constNumbers(value);
+  const numbers = finiteNumbers(value, node);
   return numbers.length === channels ? Float32Array.from(numbers) : new Float32Array(channels).fill(numbers[0]);
 }
 
@@ -91,7 +91,7 @@ function binary(node: Node, ctx: NormaliseContext, op: Op): void {
   if (op === 'Add' && emitLoneHardSwish(node, ctx, node.inputs[dataIndex])) return;
   const x = ctx.data(node, dataIndex, dataIndex === 0 ? 'A' : 'B');
   const constant = (dataIndex === 0 ? b : a) as ConstValue;
-  const c = perChannel(constant, x.shape);
+  const c = perChannel(constant, x.shape, node);
   if (!c) {
     throw unsupported(node, `${op} with constant '${constant.name}' of dims ${formatShape(constant.dims)}, which is not uniform per channel of [1,${x.shape.join(',')}]`);
   }

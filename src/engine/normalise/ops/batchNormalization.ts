@@ -6,7 +6,7 @@ import type { Node } from '../../../onnx/model';
 import { formatShape } from '../../shapes';
 import { unsupported, type NormaliseContext } from '../context';
 import { finishAffine } from '../fusion';
-import { constNumbers } from '../values';
+import { finiteNumbers } from '../values';
 
 export interface ChannelAffine {
   scale: Float32Array;
@@ -26,7 +26,7 @@ export function batchNormAffine(node: Node, ctx: NormaliseContext, channels: num
     if (value.dims.length !== 1 || value.dims[0] !== channels) {
       throw node.error(`inconsistent shapes: ${role} '${value.name}' has dims ${formatShape(value.dims)}, the input has ${channels} channels`, role);
     }
-    return constNumbers(value);
+    return finiteNumbers(value, node);
   });
   const epsilon = node.float('epsilon');
   const scale = new Float32Array(channels);

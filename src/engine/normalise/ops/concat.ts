@@ -7,7 +7,7 @@ import type { Node } from '../../../onnx/model';
 import { concatShape, normaliseAxis } from '../../shapes';
 import { unsupported, type NormaliseContext } from '../context';
 import { concatValues } from '../constFold';
-import { constNumbers, foldedConst, type ConstValue, type Value } from '../values';
+import { constNumbers, finiteNumbers, foldedConst, type ConstValue, type Value } from '../values';
 import { finishAffine } from '../fusion';
 
 export function concat(node: Node, ctx: NormaliseContext): void {
@@ -38,11 +38,11 @@ export function concat(node: Node, ctx: NormaliseContext): void {
 }
 
 /** The per-channel value of a constant block [1, K, ...spatial] if every channel is uniform. */
-function uniformChannels(value: ConstValue, spatial: readonly number[]): Float32Array | undefined {
+function uniformChannels(value: ConstValue, spatial: readonly number[], node: Node): Float32Array | undefined {
   const dims = value.dims;
   const expected = [1, dims[1], ...spatial];
   if (dims.length !== expected.length || dims.some((d, i) => d !== expected[i])) return undefined;
-  const numbers = constNumbers(value);
+  const numbers = finiteNumbers(value, node);
   const channels = dims[1];
   const plane = numbers.length / channels;
   const out = new Float32Array(channels);
@@ -64,7 +64,7 @@ function concatWithConstants(node: Node, ctx: NormaliseContext, values: Value[],
   const spatial = x.shape.slice(1);
   const blocks = values.map((v) => {
     if (v.kind !== 'const') return { channels: x.shape[0] };
-    const perChannel = uniformChannels(v, spatial);
+    const perChannel = uniformChannels(v, spatial, node);
     if (!perChannel) throw unsupported(node, `constant '${v.name}' is not uniform within each channel`);
     return { channels: perChannel.length, values: perChannel };
   });

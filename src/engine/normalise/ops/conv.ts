@@ -43,9 +43,9 @@ export function conv(node: Node, ctx: NormaliseContext): void {
     nodes,
     {
       kind: 'conv',
-      weight: constFloat32(w),
+      weight: constFloat32(w, node),
       weightShape: [w.dims[0], w.dims[1], w.dims[2], w.dims[3]],
-      ...(b ? { bias: constFloat32(b) } : {}),
+      ...(b ? { bias: constFloat32(b, node) } : {}),
       strides: [geometry.strides[0], geometry.strides[1]],
       pads,
       dilations: [geometry.dilations[0], geometry.dilations[1]],
@@ -77,9 +77,9 @@ function conv1d(node: Node, ctx: NormaliseContext, x: DataValue): void {
     [node],
     {
       kind: 'conv',
-      weight: constFloat32(w),
+      weight: constFloat32(w, node),
       weightShape: [w.dims[0], w.dims[1], 1, w.dims[2]],
-      ...(b ? { bias: constFloat32(b) } : {}),
+      ...(b ? { bias: constFloat32(b, node) } : {}),
       strides: [1, geometry.strides[0]],
       pads: [0, geometry.pads[0], 0, geometry.pads[1]],
       dilations: [1, geometry.dilations[0]],

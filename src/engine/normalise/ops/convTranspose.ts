@@ -46,9 +46,9 @@ export function convTranspose(node: Node, ctx: NormaliseContext): void {
   }
   const params: ConvTransposeParams = {
     kind: 'convTranspose',
-    weight: constFloat32(w),
+    weight: constFloat32(w, node),
     weightShape: [w.dims[0], w.dims[1], w.dims[2], w.dims[3]],
-    ...(b ? { bias: constFloat32(b) } : {}),
+    ...(b ? { bias: constFloat32(b, node) } : {}),
     strides,
     pads: [pads[0], pads[1], pads[2], pads[3]],
     dilations,

@@ -9,7 +9,7 @@ import { constFloat32, transposeMatrix, type ConstValue } from '../values';
 
 /** A constant broadcast along the feature axis of a [1, features] tensor, as one value per feature. */
 function featureVector(node: Node, value: ConstValue, features: number, role: string): Float32Array {
-  const values = constFloat32(value);
+  const values = constFloat32(value, node);
   const dims = value.dims;
   const fits = dims.length <= 2 && (dims.length === 0 || dims[dims.length - 1] === features || dims[dims.length - 1] === 1) && (dims.length < 2 || dims[0] === 1);
   if (!fits) throw node.error(`inconsistent shapes: ${role} '${value.name}' has dims ${formatShape(dims)}, which does not broadcast to [1,${features}]`, role);
@@ -30,7 +30,7 @@ export function gemm(node: Node, ctx: NormaliseContext): void {
   const outFeatures = shape[1];
   // constFloat32 returns a fresh array: with transB it is already [out, in] and is used in place, since
   // a second copy of a fc-sized weight costs more in fresh memory than any arithmetic here.
-  const weight = transB ? constFloat32(b) : transposeMatrix(constFloat32(b), inFeatures, outFeatures);
+  const weight = transB ? constFloat32(b, node) : transposeMatrix(constFloat32(b, node), inFeatures, outFeatures);
   if (alpha !== 1) {
     for (let i = 0; i < weight.length; i++) weight[i] *= alpha;
   }

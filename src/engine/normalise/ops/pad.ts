@@ -27,7 +27,7 @@ function padsOf(node: Node, ctx: NormaliseContext, rank: number): number[] {
 }
 
 function padValue(node: Node, ctx: NormaliseContext): number {
-  if (node.opset < 11) return node.float('value');
+  if (node.opset < 11) return node.floatOrInfinity('value');
   const value = ctx.optionalConstant(node, 2, 'constant_value');
   return value ? constNumbers(value)[0] : 0;
 }

@@ -14,7 +14,7 @@ import {
   type NearestMode,
 } from '../axisMatrices';
 import { unsupported, type NormaliseContext } from '../context';
-import { constNumbers } from '../values';
+import { finiteNumbers } from '../values';
 
 function inputDims(node: Node, ctx: NormaliseContext): readonly number[] {
   const value = ctx.input(node, 0, 'X');
@@ -50,7 +50,7 @@ export function resize(node: Node, ctx: NormaliseContext): void {
   const mode = interpolation(node);
   if (node.opset < 11) {
     // Opset 10 behaves as Upsample: asymmetric coordinates, nearest rounds down (upsampling only).
-    const scales = Array.from(constNumbers(ctx.constant(node, 1, 'scales')));
+    const scales = Array.from(finiteNumbers(ctx.constant(node, 1, 'scales'), node));
     if (mode === 'nearest' && scales.some((s) => s < 1)) throw unsupported(node, 'nearest downsampling at opset 10 is implementation-defined');
     return build(node, ctx, dims, scales, undefined, mode, 'asymmetric', 'floor');
   }
@@ -63,7 +63,7 @@ export function resize(node: Node, ctx: NormaliseContext): void {
   if (node.string('keep_aspect_ratio_policy', 'stretch') !== 'stretch') throw unsupported(node, 'keep_aspect_ratio_policy other than stretch is not supported');
   const optional = (index: number, role: string) => {
     const value = ctx.optionalConstant(node, index, role);
-    const numbers = value ? Array.from(constNumbers(value)) : [];
+    const numbers = value ? Array.from(finiteNumbers(value, node)) : [];
     return numbers.length > 0 ? numbers : undefined;
   };
   const scales = optional(2, 'scales');
@@ -75,7 +75,7 @@ export function resize(node: Node, ctx: NormaliseContext): void {
 export function upsample(node: Node, ctx: NormaliseContext): void {
   const dims = inputDims(node, ctx);
   const mode = interpolation(node);
-  const scales = node.opset < 9 ? node.floats('scales') : Array.from(constNumbers(ctx.constant(node, 1, 'scales')));
+  const scales = node.opset < 9 ? node.floats('scales') : Array.from(finiteNumbers(ctx.constant(node, 1, 'scales'), node));
   if (mode === 'nearest' && scales.some((s) => s < 1)) throw unsupported(node, 'nearest downsampling with Upsample is implementation-defined');
   build(node, ctx, dims, scales, undefined, mode, 'asymmetric', 'floor');
 }
