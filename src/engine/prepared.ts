@@ -227,6 +227,19 @@ export function broadcastSource(to: Shape, from: Shape): Int32Array {
   return source;
 }
 
+/** The adjoint of concatenate: `whole` split back into the parts of the given sizes. */
+export function splitConcatenated(whole: Float64Array, outer: number, blocks: readonly number[], sizes: readonly number[]): Float64Array[] {
+  const parts = sizes.map((n) => new Float64Array(n));
+  let offset = 0;
+  for (let o = 0; o < outer; o++) {
+    blocks.forEach((block, j) => {
+      parts[j].set(whole.subarray(offset, offset + block), o * block);
+      offset += block;
+    });
+  }
+  return parts;
+}
+
 /** Concatenation in C order along the prepared axis: for each outer index, each input's block in turn. */
 export function concatenate<T extends Float64Array | Uint8Array>(parts: T[], outer: number, blocks: number[], out: T): T {
   let offset = 0;

@@ -1,28 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { parseAnalyzeArguments, UsageError } from '../../src/cli/args';
 import { formatReport, layoutColumns } from '../../src/cli/table';
 import type { BoundReport } from '../../src/shared/protocol';
 import type { LayerResult } from '../../src/shared/results';
+import { cli, EXAMPLE } from './helpers/runCli';
 
-const run = promisify(execFile);
-const CLI = ['--import', 'tsx', join(__dirname, '../../src/cli/main.ts')];
-const EXAMPLE = join(__dirname, '../../examples/mnist/mnist-cnn.onnx');
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [...CLI, ...args], { maxBuffer: 16 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 test('arguments: repeated --eps make a sweep, defaults fill in', () => {
   const args = parseAnalyzeArguments(['analyze', 'm.onnx', '--eps', '0.1', '--eps', '1e-3', '--radius', '--json']);

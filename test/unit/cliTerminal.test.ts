@@ -2,30 +2,16 @@
 // reordering), --json keeps stderr empty, capped --threads are said, and errors name the option that
 // would change the outcome (--input-shape, --eps, --max-memory).
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import { formatReport } from '../../src/cli/table';
 import { escapeControlCharacters, progressMessage } from '../../src/shared/format';
 import type { BoundReport } from '../../src/shared/protocol';
 import { buildModel, conv, mulberry32, node, randomTensor } from '../fixtures/onnxBuilder';
+import { cli, EXAMPLE } from './helpers/runCli';
 
-const run = promisify(execFile);
-const CLI = ['--import', 'tsx', join(__dirname, '../../src/cli/main.ts')];
-const EXAMPLE = join(__dirname, '../../examples/mnist/mnist-cnn.onnx');
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [...CLI, ...args], { maxBuffer: 16 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 /** ESC, CSI (C1), BEL, DEL, a right-to-left override and a newline: none may reach a terminal raw. */
 const HOSTILE = 'evil\x1b]0;pwned\x07\x9b31m\u202eexe.txt\x7f\nnext';

@@ -5,7 +5,7 @@
 // and writes scatter_k(mid_k ⊙ z_k). Deviations from the midpoint enter at a layer's output
 // ("injections"); the prefix terms read a layer's z.
 import { NETWORK_INPUT, type TensorRef } from '../network';
-import { concatenate, type PreparedNetwork } from '../prepared';
+import { concatenate, splitConcatenated, type PreparedNetwork } from '../prepared';
 import { gatherPermuted, scatterPermuted } from '../operators/transpose';
 
 /**
@@ -243,17 +243,8 @@ function applyLinearTranspose(prepared: PreparedNetwork, k: number, g: Float64Ar
       return [g];
     case 'add':
       return p.layer.inputs.map(() => g);
-    case 'concat': {
-      let offset = 0;
-      const parts = p.inSizes.map((n) => new Float64Array(n));
-      for (let o = 0; o < op.outer; o++) {
-        op.blocks.forEach((block, j) => {
-          parts[j].set(g.subarray(offset, offset + block), o * block);
-          offset += block;
-        });
-      }
-      return parts;
-    }
+    case 'concat':
+      return splitConcatenated(g, op.outer, op.blocks, p.inSizes);
     case 'transpose':
       return [scatterPermuted(g, op.source)];
     case 'activation':

@@ -7,7 +7,7 @@ import { NETWORK_INPUT, type Activation, type TensorRef } from '../network';
 import { applyAffine } from '../operators/linearOperator';
 import { forEachPoolTap, poolOutputSize } from '../operators/pooling';
 import { gatherPermuted, scatterPermuted } from '../operators/transpose';
-import { concatenate, type PreparedNetwork, type PreparedOp } from '../prepared';
+import { concatenate, splitConcatenated, type PreparedNetwork, type PreparedOp } from '../prepared';
 
 interface ActivationKernel {
   value: (y: number) => number;
@@ -236,14 +236,7 @@ export class NetworkTape {
           for (const ref of inputs) accumulate(ref, g);
           break;
         case 'concat': {
-          let offset = 0;
-          const parts = p.inSizes.map((n) => new Float64Array(n));
-          for (let o = 0; o < op.outer; o++) {
-            op.blocks.forEach((block, j) => {
-              parts[j].set(g.subarray(offset, offset + block), o * block);
-              offset += block;
-            });
-          }
+          const parts = splitConcatenated(g, op.outer, op.blocks, p.inSizes);
           inputs.forEach((ref, j) => accumulate(ref, parts[j]));
           break;
         }
