@@ -51,6 +51,25 @@ describe('limits checked before any loop', () => {
     assert.throws(() => normalise(convModel([0, 0, 0, 0], [1, 1, 2 ** 20, 2 ** 20])), /hostile\.onnx: graph input 'x': shape \[N,1,1048576,1048576\] would hold 1099511627776 values; the limit is 2147483647/);
   });
 
+  test('1-D and transposed convolutions check the same window limits, and a 1-D kernel_shape must match its weight', () => {
+    const oneD = (attributes: Record<string, number[]>): ModelSpec => ({
+      inputs: [{ name: 'x', shape: [1, 1, 12] }],
+      outputs: [{ name: 'y' }],
+      initializers: [randomTensor('w', [2, 1, 3], mulberry32(2))],
+      nodes: [node('Conv', ['x', 'w'], ['y'], attributes, 'c1d')],
+    });
+    assert.throws(() => normalise(oneD({ strides: [2 ** 30] })), /node 'c1d' \(Conv\): attribute 'strides' value 1073741824 exceeds/);
+    assert.throws(() => normalise(oneD({ kernel_shape: [5] })), /node 'c1d' \(Conv\): inconsistent shapes: kernel_shape \[5\] differs from weight \[2,1,3\]/);
+    assert.ok(normalise(oneD({ kernel_shape: [3] })).network, 'a matching kernel_shape is accepted');
+    const transposed: ModelSpec = {
+      inputs: [{ name: 'x', shape: [1, 1, 4, 4] }],
+      outputs: [{ name: 'y' }],
+      initializers: [randomTensor('w', [1, 2, 3, 3], mulberry32(3))],
+      nodes: [node('ConvTranspose', ['x', 'w'], ['y'], { dilations: [2 ** 30, 1] }, 'up')],
+    };
+    assert.throws(() => normalise(transposed), /node 'up' \(ConvTranspose\): attribute 'dilations' value 1073741824 exceeds/);
+  });
+
   test('a layer whose output would exceed the element limit is refused naming its node', () => {
     // 2^16 × 2^16 input with pads of 2^24 on both axes: the output would hold about 2^50 values.
     const big = 2 ** 24;

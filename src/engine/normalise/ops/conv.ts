@@ -2,13 +2,13 @@
 // read only by this Conv is added to its pads. A 1-D convolution is the same map as a 2-D one over a
 // height-1 input with a 1 × k kernel (docs/derivations.md §19); 3-D convolutions are reported as unsupported.
 
-import { windowGeometry } from '../../../onnx/autoPad';
+import { windowGeometry, type WindowGeometry } from '../../../onnx/autoPad';
 import type { Node } from '../../../onnx/model';
 import { checkWindowAttributes } from '../../limits';
-import { convShape, formatShape } from '../../shapes';
+import { convShape, formatShape, type FullShape } from '../../shapes';
 import { unsupported, type NormaliseContext } from '../context';
 import { finishAffine } from '../fusion';
-import { constFloat32, type DataValue } from '../values';
+import { constFloat32, type ConstValue, type DataValue } from '../values';
 import { addPads } from './poolGeometry';
 
 export function conv(node: Node, ctx: NormaliseContext): void {
@@ -22,18 +22,7 @@ export function conv(node: Node, ctx: NormaliseContext): void {
   if (w.dims.length !== 4) {
     throw node.error(`inconsistent shapes: weight '${w.name}' has dims ${formatShape(w.dims)}, a 2-D convolution needs 4`, 'W');
   }
-  if (node.has('kernel_shape') && node.ints('kernel_shape').some((k, i) => k !== w.dims[2 + i])) {
-    throw node.error(`inconsistent shapes: kernel_shape [${node.ints('kernel_shape').join(',')}] differs from weight ${formatShape(w.dims)}`, 'kernel_shape');
-  }
-  const inputShape = [1, ...x.shape];
-  checkWindowAttributes(node);
-  const geometry = windowGeometry(node, inputShape, w.dims.slice(2));
-  const group = node.int('group');
-  const shape = convShape({ input: inputShape, weight: w.dims, group, spatialOutput: geometry.output });
-  if (typeof shape === 'string') throw node.error(`inconsistent shapes: ${shape}`, 'W');
-  if (b && (b.dims.length !== 1 || b.dims[0] !== w.dims[0])) {
-    throw node.error(`inconsistent shapes: bias '${b.name}' has dims ${formatShape(b.dims)}, expected [${w.dims[0]}]`, 'B');
-  }
+  const { geometry, group, shape } = convOutput(node, x.shape, w, b);
   const ownPads = geometry.pads as [number, number, number, number];
   const pads = x.kind === 'padded' ? addPads(ownPads, x.pads) : ownPads;
   const nodes: Node[] = x.kind === 'padded' ? [x.node, node] : [node];
@@ -64,14 +53,7 @@ function conv1d(node: Node, ctx: NormaliseContext, x: DataValue): void {
   if (w.dims.length !== 3) {
     throw node.error(`inconsistent shapes: weight '${w.name}' has dims ${formatShape(w.dims)}, a 1-D convolution needs 3`, 'W');
   }
-  const inputShape = [1, ...x.shape];
-  const geometry = windowGeometry(node, inputShape, w.dims.slice(2));
-  const group = node.int('group');
-  const shape = convShape({ input: inputShape, weight: w.dims, group, spatialOutput: geometry.output });
-  if (typeof shape === 'string') throw node.error(`inconsistent shapes: ${shape}`, 'W');
-  if (b && (b.dims.length !== 1 || b.dims[0] !== w.dims[0])) {
-    throw node.error(`inconsistent shapes: bias '${b.name}' has dims ${formatShape(b.dims)}, expected [${w.dims[0]}]`, 'B');
-  }
+  const { geometry, group, shape } = convOutput(node, x.shape, w, b);
   finishAffine(
     ctx,
     [node],
@@ -89,4 +71,25 @@ function conv1d(node: Node, ctx: NormaliseContext, x: DataValue): void {
     node.outputs[0],
     shape.slice(1),
   );
+}
+
+/**
+ * What every convolution checks before its output shape is known, 1-D and 2-D alike: the window
+ * attributes' limits, kernel_shape against the weight, the window geometry, the channel counts and the
+ * bias.
+ */
+function convOutput(node: Node, dataShape: readonly number[], w: ConstValue, b: ConstValue | undefined): { geometry: WindowGeometry; group: number; shape: FullShape } {
+  if (node.has('kernel_shape') && node.ints('kernel_shape').some((k, i) => k !== w.dims[2 + i])) {
+    throw node.error(`inconsistent shapes: kernel_shape [${node.ints('kernel_shape').join(',')}] differs from weight ${formatShape(w.dims)}`, 'kernel_shape');
+  }
+  const inputShape = [1, ...dataShape];
+  checkWindowAttributes(node);
+  const geometry = windowGeometry(node, inputShape, w.dims.slice(2));
+  const group = node.int('group');
+  const shape = convShape({ input: inputShape, weight: w.dims, group, spatialOutput: geometry.output });
+  if (typeof shape === 'string') throw node.error(`inconsistent shapes: ${shape}`, 'W');
+  if (b && (b.dims.length !== 1 || b.dims[0] !== w.dims[0])) {
+    throw node.error(`inconsistent shapes: bias '${b.name}' has dims ${formatShape(b.dims)}, expected [${w.dims[0]}]`, 'B');
+  }
+  return { geometry, group, shape };
 }

@@ -3,6 +3,7 @@
 // output_shape that differs from the explicit-pads output are refused.
 
 import type { Node } from '../../../onnx/model';
+import { checkWindowAttributes } from '../../limits';
 import type { ConvTransposeParams } from '../../network';
 import { convTransposeOutput } from '../../operators/convTranspose';
 import { formatShape } from '../../shapes';
@@ -22,6 +23,7 @@ export function convTranspose(node: Node, ctx: NormaliseContext): void {
   if (node.has('kernel_shape') && node.ints('kernel_shape').some((k, i) => k !== w.dims[2 + i])) {
     throw node.error(`inconsistent shapes: kernel_shape [${node.ints('kernel_shape').join(',')}] differs from weight ${formatShape(w.dims)}`, 'kernel_shape');
   }
+  checkWindowAttributes(node);
   const autoPad = node.string('auto_pad', 'NOTSET');
   if (autoPad !== 'NOTSET' && autoPad !== 'VALID') throw unsupported(node, `auto_pad ${autoPad} on a transposed convolution is not supported; give explicit pads`);
   const pair = (name: string, fallback: number): [number, number] => {
