@@ -16,6 +16,8 @@ import { AvgPoolOperator } from './operators/avgPool';
 import { AxisMapOperator } from './operators/axisMap';
 import { applyAffine } from './operators/linearOperator';
 import { createAffineOperator } from './operators/registry';
+import { batchedMatMul } from './operators/batchedMatMul';
+import { softmaxForward, softmaxForwardError } from './operators/softmax';
 import { gatherPermuted } from './operators/transpose';
 import { concatenate, type PreparedLayer, type PreparedNetwork } from './prepared';
 
@@ -260,6 +262,27 @@ export const pureForward: ForwardProvider = (prepared, x0, signal) => {
           out[i] = a[i] * b[j];
           error[i] = Math.abs(a[i]) * eb[j] + Math.abs(b[j]) * ea[i] + ea[i] * eb[j] + g * Math.abs(out[i]);
         }
+        break;
+      }
+      case 'softmax':
+        // ½ ‖e_g‖ from the input plus the evaluation's own rounding (§30).
+        if (p.layer.inputs[0] !== NETWORK_INPUT) record(inErrors[0]);
+        out = softmaxForward(op.groups, inputs[0]);
+        error = softmaxForwardError(op.groups, inputs[0], out, inErrors[0]);
+        break;
+      case 'matMul': {
+        // |Â B̂ − A* B*| ≤ |Â| E_B + E_A |B̂| + E_A E_B, plus γ_k |Â||B̂| for the k-term sums (§31).
+        const [a, b] = inputs;
+        const [ea, eb] = inErrors;
+        p.layer.inputs.forEach((ref, k) => {
+          if (ref !== NETWORK_INPUT) record(inErrors[k]);
+        });
+        out = batchedMatMul(op.geometry, a, b);
+        error = new Float64Array(p.outSize);
+        const g = gamma(op.geometry.k);
+        const terms = [batchedMatMul(op.geometry, a, eb, true), batchedMatMul(op.geometry, ea, b, true), batchedMatMul(op.geometry, ea, eb, true)];
+        const rounding = batchedMatMul(op.geometry, a, b, true);
+        for (let i = 0; i < error.length; i++) error[i] = (terms[0][i] + terms[1][i] + terms[2][i] + g * rounding[i]) * (1 + gamma(op.geometry.k + 3));
         break;
       }
       case 'concat':

@@ -12,6 +12,8 @@
 // - Max pooling:          sqrt(largest number of windows sharing a movable input) (see maxPool.ts).
 // - Product a ⊙ B b:      ε_y = β ε_a + α ε_b, β = the largest |b| reachable (b's activation range
 //                         bounds it), α = the largest group norm of |a0| + τ (§20).
+// - Softmax:              the largest ‖J‖ over the reachable probabilities of each group (§30).
+// - MatMul A B:           ε_C = (β + ε_B) ε_A + α ε_B with β, α the largest certified ‖B_b‖, ‖A_b‖ (§31).
 // - Transpose:            a permutation is an isometry: exactly 1, the mask permuted with the data.
 // - Per-axis linear maps (Slice, Gather, Reduce, Resize): exact when columns or rows are disjoint
 //                         (largest row / column norm), else ‖A D‖ certified (docs/derivations.md §18).
@@ -25,6 +27,8 @@ import { tensorValue, type NominalValues } from './forward';
 import { NETWORK_INPUT, type Activation, type TensorRef } from './network';
 import { AvgPoolOperator, GlobalAvgPoolOperator } from './operators/avgPool';
 import { AxisMapOperator } from './operators/axisMap';
+import { largestFactorNorm, matMulMask, type MatMulGeometry } from './operators/batchedMatMul';
+import { softmaxBound, softmaxGlobalBound, type SoftmaxGroups } from './operators/softmax';
 import type { LinearOperator } from './operators/linearOperator';
 import { gatherPermuted } from './operators/transpose';
 import { concatenate, type PreparedLayer, type PreparedNetwork } from './prepared';
@@ -221,6 +225,19 @@ export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
         const activation = producer?.kind === 'affine' || producer?.kind === 'activation' ? producer.activation : undefined;
         const range = activation ? activationRange(activation) : ([-Infinity, Infinity] as [number, number]);
         outcome = productLayer(op.source, tensorValue(nominal, x0, a), tensorValue(nominal, x0, b), tauOf(a), tauOf(b), range, inputs[0], inputs[1]);
+        break;
+      }
+      case 'softmax': {
+        const ref = p.layer.inputs[0];
+        const tau = ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError);
+        outcome = softmaxLayer(op.groups, tensorValue(nominal, x0, ref), tau, inputs[0]);
+        break;
+      }
+      case 'matMul': {
+        const [a, b] = p.layer.inputs;
+        const tauOf = (ref: TensorRef) => (ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError));
+        const factors = { a0: tensorValue(nominal, x0, a), b0: tensorValue(nominal, x0, b), tauA: tauOf(a), tauB: tauOf(b) };
+        outcome = bilinearLayer(op.geometry, factors, inputs[0], inputs[1], epsilon, options(false), ctx.times);
         break;
       }
     }
@@ -522,6 +539,52 @@ function productLayer(
   const detail = `product of two computed tensors: β ε_a + α ε_b with β = ${beta.toPrecision(4)}, α = ${alpha.toPrecision(4)} (no global constant exists; the conservative column applies the same rule)`;
   const certificate: Certificate = { method: 'composition', detail };
   return { local: 0, certificate, conservative: { value: 0, certificate }, mask, combined: { radius, spectralFactor } };
+}
+
+/**
+ * Softmax along an axis (docs/derivations.md §30): the largest per-group bound on ‖J‖ over the
+ * probabilities reachable in the ball, min(max u_i, max 2m_i(1 − m_i), ½); globally ½.
+ */
+function softmaxLayer(groups: SoftmaxGroups, z0: Float64Array, tau: number, input: TensorState): LayerOutcome {
+  const { local, mask } = softmaxBound(groups, z0, tau, input.radius, input.mask);
+  const global = softmaxGlobalBound(groups);
+  return {
+    local,
+    certificate: closedForm(local, 'largest softmax Jacobian norm over the reachable probabilities: min(max p_i, max 2p_i(1 − p_i), ½) per group'),
+    conservative: { value: global, certificate: closedForm(global, 'the global bound ½ on the softmax Jacobian norm') },
+    mask,
+  };
+}
+
+/**
+ * C = A B of two computed tensors (docs/derivations.md §31): ε_C = (β + ε_B) ε_A + α ε_B with
+ * β = max_b ‖B*_b‖₂ and α = max_b ‖A*_b‖₂ certified on the nominal factors (plus their error τ).
+ */
+function bilinearLayer(
+  geometry: MatMulGeometry,
+  { a0, b0, tauA, tauB }: { a0: Float64Array; b0: Float64Array; tauA: number; tauB: number },
+  a: TensorState,
+  b: TensorState,
+  epsilon: number,
+  options: SpectralOptions,
+  times: PhaseTimes | undefined,
+): LayerOutcome {
+  const { batch, m, k, n } = geometry;
+  const beta = timed(times, 'spectralMs', () => largestFactorNorm(b0, batch, k, n, tauB, options));
+  const alpha = timed(times, 'spectralMs', () => largestFactorNorm(a0, batch, m, k, tauA, { ...options, seed: (options.seed + batch) >>> 0 }));
+  const grow = 1 + PRODUCT_ROUNDING_MARGIN;
+  const radius = (scaled(beta.value + b.radius, a.radius) + scaled(alpha.value, b.radius)) * grow;
+  const spectralFactor = (scaled(beta.value + b.spectralFactor * epsilon, a.spectralFactor) + scaled(alpha.value, b.spectralFactor)) * grow;
+  const failureProbability = alpha.failureProbability + beta.failureProbability;
+  const detail = `product of two computed matrices: (β + ε_B) ε_A + α ε_B with β = max ‖B_b‖ = ${beta.value.toPrecision(4)}, α = max ‖A_b‖ = ${alpha.value.toPrecision(4)} (certified; no global constant exists, the conservative column applies the same rule)`;
+  const certificate: Certificate = { method: 'composition', detail, ...(failureProbability > 0 ? { failureProbability } : {}) };
+  return {
+    local: 0,
+    certificate,
+    conservative: { value: 0, certificate: { method: 'composition', detail } },
+    mask: matMulMask(geometry, a.mask, b.mask),
+    combined: { radius, spectralFactor },
+  };
 }
 
 function combineLayer(p: PreparedLayer, inputs: TensorState[]): LayerOutcome {

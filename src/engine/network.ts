@@ -115,7 +115,14 @@ export type LayerOp =
    * y = a ⊙ B b for two computed tensors (inputs [a, b]): b has a's rank and each of its extents is
    * a's or 1, B replicates it (docs/derivations.md §20). Squeeze-excitation gates, x · gate(x).
    */
-  | { kind: 'mul' };
+  | { kind: 'mul' }
+  /** Softmax over one batchless axis, anywhere but the analysed output (docs/derivations.md §30). */
+  | { kind: 'softmax'; axis: number }
+  /**
+   * C = A B for two computed tensors (inputs [A, B]): [..., m, k] times [..., k, n] with the same
+   * leading dims, one matrix product per leading index (attention's QKᵀ and P·V; §31).
+   */
+  | { kind: 'matMul' };
 
 export interface Layer {
   /** Short label for tables: e.g. "conv1+relu". */

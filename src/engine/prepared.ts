@@ -10,6 +10,8 @@ import { MaxPool } from './operators/maxPool';
 import { defaultBackend, type OperatorBackend } from './native/kernels';
 import { createAffineOperator } from './operators/registry';
 import { transposeIndex } from './operators/transpose';
+import { matMulGeometry, matMulOutputShape, type MatMulGeometry } from './operators/batchedMatMul';
+import { softmaxGroups, type SoftmaxGroups } from './operators/softmax';
 
 export type PreparedOp =
   | { kind: 'affine'; affine: AffineOperator }
@@ -23,7 +25,9 @@ export type PreparedOp =
   /** out[k] = in[source[k]]. */
   | { kind: 'transpose'; source: Int32Array }
   /** out[k] = a[k] · b[source[k]] (b broadcast to a's shape). */
-  | { kind: 'mul'; source: Int32Array };
+  | { kind: 'mul'; source: Int32Array }
+  | { kind: 'softmax'; groups: SoftmaxGroups }
+  | { kind: 'matMul'; geometry: MatMulGeometry };
 
 export interface PreparedLayer {
   layer: Layer;
@@ -178,6 +182,22 @@ export function prepareNetwork(network: Network, backend: OperatorBackend = defa
           throw new Error(`${name}: a product needs b [${bShape?.join(', ')}] broadcasting to a [${aShape.join(', ')}] = the output [${layer.outputShape.join(', ')}]`);
         }
         op = { kind: 'mul', source: broadcastSource(aShape, bShape) };
+        break;
+      }
+      case 'softmax':
+        single();
+        expectOut(inSizes[0]);
+        op = { kind: 'softmax', groups: softmaxGroups(layer.inputShapes[0], lop.axis, name) };
+        break;
+      case 'matMul': {
+        const [aShape, bShape] = layer.inputShapes;
+        const geometry = layer.inputs.length === 2 ? matMulGeometry(aShape, bShape) : 'needs two inputs';
+        if (typeof geometry === 'string') throw new Error(`${name}: ${geometry}`);
+        const shape = matMulOutputShape(aShape, geometry);
+        if (shape.length !== layer.outputShape.length || shape.some((d, i) => d !== layer.outputShape[i])) {
+          throw new Error(`${name}: the product is [${shape.join(', ')}], declared [${layer.outputShape.join(', ')}]`);
+        }
+        op = { kind: 'matMul', geometry };
         break;
       }
       case 'add':

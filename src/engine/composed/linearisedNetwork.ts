@@ -227,7 +227,10 @@ function applyLinear(prepared: PreparedNetwork, k: number, inputs: Float64Array[
     case 'maxPool':
       throw new Error(`layer ${k} '${p.layer.label}': no slopes recorded for a ${op.kind} layer`);
     case 'mul':
+    case 'matMul':
       throw new Error(`layer ${k} '${p.layer.label}': a product of computed tensors has no composed rule`);
+    case 'softmax':
+      throw new Error(`layer ${k} '${p.layer.label}': a softmax inside the network has no composed rule`);
   }
 }
 
@@ -251,6 +254,9 @@ function applyLinearTranspose(prepared: PreparedNetwork, k: number, g: Float64Ar
     case 'maxPool':
       throw new Error(`layer ${k} '${p.layer.label}': no slopes recorded for a ${op.kind} layer`);
     case 'mul':
+    case 'matMul':
       throw new Error(`layer ${k} '${p.layer.label}': a product of computed tensors has no composed rule`);
+    case 'softmax':
+      throw new Error(`layer ${k} '${p.layer.label}': a softmax inside the network has no composed rule`);
   }
 }

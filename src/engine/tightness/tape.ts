@@ -6,6 +6,8 @@ import { throwIfCancelled, type CancelSignal } from '../errors';
 import { NETWORK_INPUT, type Activation, type TensorRef } from '../network';
 import { applyAffine } from '../operators/linearOperator';
 import { forEachPoolTap, poolOutputSize } from '../operators/pooling';
+import { adjointForA, adjointForB, batchedMatMul } from '../operators/batchedMatMul';
+import { softmaxForward, softmaxTangent } from '../operators/softmax';
 import { gatherPermuted, scatterPermuted } from '../operators/transpose';
 import { concatenate, splitConcatenated, type PreparedNetwork, type PreparedOp } from '../prepared';
 
@@ -74,7 +76,7 @@ export interface Tape {
   derivatives: (Float64Array | null)[];
   /** Input index of each max-pool output's maximum. */
   argmax: (Int32Array | null)[];
-  /** The two factors of each product layer at the taped point. */
+  /** The two factors of each product layer (Mul, MatMul) at the taped point. */
   factors: ([Float64Array, Float64Array] | null)[];
 }
 
@@ -179,6 +181,13 @@ export class NetworkTape {
           tape.factors[k] = [a, b];
           break;
         }
+        case 'softmax':
+          out = softmaxForward(op.groups, inputs[0]);
+          break;
+        case 'matMul':
+          out = batchedMatMul(op.geometry, inputs[0], inputs[1]);
+          tape.factors[k] = [inputs[0], inputs[1]];
+          break;
       }
       tape.outputs[k] = out;
     });
@@ -252,6 +261,17 @@ export class NetworkTape {
           accumulate(inputs[1], gradB);
           break;
         }
+        case 'softmax':
+          // J is symmetric: Jᵀu = p ⊙ (u − pᵀu).
+          accumulate(inputs[0], softmaxTangent(op.groups, tape.outputs[k] as Float64Array, g));
+          break;
+        case 'matMul': {
+          // Jᵀ U = (U Bᵀ, Aᵀ U).
+          const [a, b] = tape.factors[k] as [Float64Array, Float64Array];
+          accumulate(inputs[0], adjointForA(op.geometry, g, b));
+          accumulate(inputs[1], adjointForB(op.geometry, a, g));
+          break;
+        }
       }
     }
     return inputGrad;
@@ -296,6 +316,17 @@ export class NetworkTape {
           // J v = Δa ⊙ B b + a ⊙ B Δb.
           const [a, b] = tape.factors[k] as [Float64Array, Float64Array];
           out = inputs[0].map((ta, i) => ta * b[op.source[i]] + a[i] * inputs[1][op.source[i]]);
+          break;
+        }
+        case 'softmax':
+          out = softmaxTangent(op.groups, tape.outputs[k] as Float64Array, inputs[0]);
+          break;
+        case 'matMul': {
+          // J v = ΔA B + A ΔB.
+          const [a, b] = tape.factors[k] as [Float64Array, Float64Array];
+          out = batchedMatMul(op.geometry, inputs[0], b);
+          const second = batchedMatMul(op.geometry, a, inputs[1]);
+          for (let i = 0; i < out.length; i++) out[i] += second[i];
           break;
         }
       }

@@ -190,6 +190,36 @@ export function naiveAxisMap(shape: readonly number[], axes: readonly AxisMatrix
   return y;
 }
 
+/** Softmax over one axis by multi-index: exp(z_i) / Σ exp(z_j) over the axis (no shift; small test values). */
+export function naiveSoftmax(shape: readonly number[], axis: number, z: Float64Array): Float64Array {
+  const stride = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const n = shape[axis];
+  return z.map((v, i) => {
+    const base = i - (Math.floor(i / stride) % n) * stride;
+    let sum = 0;
+    for (let j = 0; j < n; j++) sum += Math.exp(z[base + j * stride]);
+    return Math.exp(v) / sum;
+  });
+}
+
+/** C_b = A_b B_b for [..., m, k] × [..., k, n], one dot product per output entry. */
+export function naiveMatMul(aShape: readonly number[], bShape: readonly number[], a: Float64Array, b: Float64Array): Float64Array {
+  const [m, k] = aShape.slice(-2);
+  const n = bShape[bShape.length - 1];
+  const batch = aShape.slice(0, -2).reduce((x, y) => x * y, 1);
+  const c = new Float64Array(batch * m * n);
+  for (let t = 0; t < batch; t++) {
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let p = 0; p < k; p++) s += a[t * m * k + i * k + p] * b[t * k * n + p * n + j];
+        c[t * m * n + i * n + j] = s;
+      }
+    }
+  }
+  return c;
+}
+
 /** Values of every layer output at x, by direct formulas. */
 export function referenceForward(network: Network, x: Float64Array): Float64Array[] {
   const outs: Float64Array[] = [];
@@ -267,6 +297,12 @@ export function referenceForward(network: Network, x: Float64Array): Float64Arra
         });
         break;
       }
+      case 'softmax':
+        y = naiveSoftmax(layer.inputShapes[0], op.axis, ins[0]);
+        break;
+      case 'matMul':
+        y = naiveMatMul(layer.inputShapes[0], layer.inputShapes[1], ins[0], ins[1]);
+        break;
     }
     outs.push(y);
   }

@@ -119,6 +119,21 @@ class Builder {
     return this.push(genericLayer(`mul${this.layers.length}`, { kind: 'mul' }, [a, b], [this.shape(a), this.shape(b)], this.shape(a)));
   }
 
+  reshape(input: TensorRef, shape: Shape): TensorRef {
+    return this.push(genericLayer(`reshape${this.layers.length}`, { kind: 'reshape' }, [input], [this.shape(input)], shape));
+  }
+
+  softmax(input: TensorRef, axis: number): TensorRef {
+    const shape = this.shape(input);
+    return this.push(genericLayer(`softmax${this.layers.length}`, { kind: 'softmax', axis }, [input], [shape], shape));
+  }
+
+  matMul(a: TensorRef, b: TensorRef): TensorRef {
+    const aShape = this.shape(a);
+    const bShape = this.shape(b);
+    return this.push(genericLayer(`matMul${this.layers.length}`, { kind: 'matMul' }, [a, b], [aShape, bShape], [...aShape.slice(0, -1), bShape[bShape.length - 1]]));
+  }
+
   axisMap(input: TensorRef, axes: AxisMatrix[]): TensorRef {
     const shape = this.shape(input);
     return this.push(genericLayer(`axisMap${this.layers.length}`, { kind: 'axisMap', axes }, [input], [shape], axes.map((m) => m.rows.length)));
@@ -286,4 +301,32 @@ export function randomProductNetwork(random: SeededRandom): RandomNetwork {
   const squashed = b.activation(excited, pick(random, [{ kind: 'tanh' }, { kind: 'relu' }, { kind: 'sigmoid' }] as Activation[]));
   const product = random.uniform() < 0.5 ? b.mul(excited, squashed) : b.mul(squashed, squashed);
   return { network: b.network(b.dense(b.flatten(product), 2 + random.int(3))) };
+}
+
+/**
+ * Self-attention on a [T, d] input: per head Q, K, V as random linear maps of the whole input, scores
+ * Q Kᵀ (scaled up at random so some softmax rows saturate), softmax over a random axis, then P V and a
+ * dense head. Some networks softmax a second time, or multiply a tensor by itself (A = B).
+ */
+export function randomAttentionNetwork(random: SeededRandom): RandomNetwork {
+  const tokens = 2 + random.int(3);
+  const b = new Builder(random, [tokens, 2 + random.int(3)]);
+  const heads = 1 + random.int(2);
+  const width = 2 + random.int(3);
+  const flat = b.flatten(NETWORK_INPUT);
+  const project = (scale: number) => {
+    const dense = b.dense(flat, heads * tokens * width);
+    const op = b.layers[dense].op;
+    if (op.kind === 'affine' && op.linear.kind === 'dense') op.linear.weight = op.linear.weight.map((w) => w * scale);
+    return b.reshape(dense, [heads, tokens, width]);
+  };
+  const q = project(random.uniform() < 0.3 ? 3 : 1);
+  const k = b.transpose(project(1), [0, 2, 1]);
+  const v = project(1);
+  const scores = b.matMul(q, k);
+  const probabilities = b.softmax(scores, random.uniform() < 0.7 ? 2 : random.int(2));
+  let attended = b.matMul(probabilities, v);
+  if (random.uniform() < 0.3) attended = b.softmax(attended, 2);
+  if (random.uniform() < 0.3) attended = b.matMul(b.transpose(attended, [0, 2, 1]), attended);
+  return { network: b.network(b.dense(b.flatten(attended), 2 + random.int(3))) };
 }

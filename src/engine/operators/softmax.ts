@@ -1,0 +1,153 @@
+// Softmax along one axis of a C-order tensor (docs/derivations.md §30): the tensor splits into disjoint
+// groups of n values (index (o · n + i) · inner + r for group (o, r)); each group maps to its own
+// probabilities. Values, the tangent J v = p ⊙ (v − pᵀv) (J is symmetric, so it is also the adjoint),
+// the reachable-probability bound on ‖J‖ over the ball, and the forward rounding bound.
+import type { Shape } from '../network';
+
+const UNIT_ROUNDOFF = 2 ** -53;
+/** Relative allowance for the float64 rounding of exp, log1p and the log-sum-exp of a group (§30). */
+const BOUND_ROUNDING_MARGIN = 1e-12;
+
+export interface SoftmaxGroups {
+  /** Product of the extents before the axis. */
+  outer: number;
+  /** Extent of the axis: the size of one group. */
+  n: number;
+  /** Product of the extents after the axis. */
+  inner: number;
+}
+
+export function softmaxGroups(shape: Shape, axis: number, name: string): SoftmaxGroups {
+  if (!Number.isInteger(axis) || axis < 0 || axis >= shape.length) {
+    throw new Error(`${name}: softmax axis ${axis} outside the batchless rank ${shape.length}`);
+  }
+  const product = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+  return { outer: product(shape.slice(0, axis)), n: shape[axis], inner: product(shape.slice(axis + 1)) };
+}
+
+/** Calls visit with the index of each group's first value and the stride between its values. */
+function forEachGroup({ outer, n, inner }: SoftmaxGroups, visit: (start: number, stride: number) => void): void {
+  for (let o = 0; o < outer; o++) for (let r = 0; r < inner; r++) visit(o * n * inner + r, inner);
+}
+
+export function softmaxForward(groups: SoftmaxGroups, z: Float64Array): Float64Array {
+  const out = new Float64Array(z.length);
+  forEachGroup(groups, (start, stride) => {
+    const end = start + groups.n * stride;
+    let max = -Infinity;
+    for (let i = start; i < end; i += stride) max = Math.max(max, z[i]);
+    let sum = 0;
+    for (let i = start; i < end; i += stride) {
+      out[i] = Math.exp(z[i] - max);
+      sum += out[i];
+    }
+    for (let i = start; i < end; i += stride) out[i] /= sum;
+  });
+  return out;
+}
+
+/** J v at the probabilities p: per group p ⊙ (v − pᵀv). J is symmetric, so this is also Jᵀ v. */
+export function softmaxTangent(groups: SoftmaxGroups, p: Float64Array, v: Float64Array): Float64Array {
+  const out = new Float64Array(v.length);
+  forEachGroup(groups, (start, stride) => {
+    const end = start + groups.n * stride;
+    let mean = 0;
+    for (let i = start; i < end; i += stride) mean += p[i] * v[i];
+    for (let i = start; i < end; i += stride) out[i] = p[i] * (v[i] - mean);
+  });
+  return out;
+}
+
+/** log Σ exp(values) − without overflow (−∞ for no values). */
+function logSumExp(values: number[]): number {
+  if (values.length === 0) return -Infinity;
+  const max = Math.max(...values);
+  if (max === -Infinity) return -Infinity;
+  let sum = 0;
+  for (const v of values) sum += Math.exp(v - max);
+  return max + Math.log(sum);
+}
+
+export interface SoftmaxBound {
+  /** The largest per-group bound over the groups holding a movable input. */
+  local: number;
+  /** Per output coordinate: can it move (its group holds a movable input and has a non-zero bound)? */
+  mask: Uint8Array;
+}
+
+/**
+ * max over groups with a movable input of L_g = min(max_i u_i, max_i 2 m_i (1 − m_i), ½), where every
+ * probability reachable in the ball lies in [l_i, u_i] = [1/(1 + S_i e^δ), 1/(1 + S_i e^−δ)],
+ * S_i = Σ_{j≠i} exp(z0_j − z0_i), δ = √2 ε_z + 2τ, and m_i is the point of [l_i, u_i] closest to ½ (§30).
+ */
+export function softmaxBound(groups: SoftmaxGroups, z0: Float64Array, tau: number, radius: number, inputMask: Uint8Array | null): SoftmaxBound {
+  // T − t_i below rounds with relative error ≤ (n + 3)u of S_i, which moves u_i and l_i by as much.
+  const margin = BOUND_ROUNDING_MARGIN + 4 * (groups.n + 4) * UNIT_ROUNDOFF;
+  const delta = (Math.SQRT2 * radius + 2 * tau) * (1 + margin) + 1e-300;
+  const mask = new Uint8Array(z0.length);
+  let local = 0;
+  const t = new Float64Array(groups.n);
+  forEachGroup(groups, (start, stride) => {
+    const end = start + groups.n * stride;
+    let movable = !inputMask;
+    for (let i = start; i < end && !movable; i += stride) movable = inputMask![i] === 1;
+    if (!movable || radius === 0 || groups.n < 2) return;
+    let max = -Infinity;
+    for (let i = start; i < end; i += stride) max = Math.max(max, z0[i]);
+    let total = 0;
+    for (let i = start, k = 0; i < end; i += stride, k++) {
+      t[k] = Math.exp(z0[i] - max);
+      total += t[k];
+    }
+    let largestUpper = 0;
+    let largestGershgorin = 0;
+    for (let i = start, k = 0; i < end; i += stride, k++) {
+      // log S_i = log Σ_{j≠i} t_j − (z0_i − max). The one term that may exceed half the total (the
+      // maximum, where T − t_i would cancel or the others underflow) is summed directly.
+      let logS: number;
+      if (t[k] <= total / 2) logS = Math.log(total - t[k]) - (z0[i] - max);
+      else {
+        const others: number[] = [];
+        for (let j = start; j < end; j += stride) if (j !== i) others.push(z0[j] - z0[i]);
+        logS = logSumExp(others);
+      }
+      const upper = Math.min(1, (1 / (1 + Math.exp(logS - delta))) * (1 + margin));
+      const lower = Math.max(0, (1 / (1 + Math.exp(logS + delta))) * (1 - margin));
+      const nearestHalf = Math.min(upper, Math.max(lower, 0.5));
+      largestUpper = Math.max(largestUpper, upper);
+      largestGershgorin = Math.max(largestGershgorin, 2 * nearestHalf * (1 - nearestHalf) * (1 + margin));
+    }
+    const bound = Math.min(largestUpper, largestGershgorin, 0.5);
+    if (bound > 0) for (let i = start; i < end; i += stride) mask[i] = 1;
+    local = Math.max(local, bound);
+  });
+  return { local, mask };
+}
+
+/** Global Lipschitz constant of softmax over groups of n: ½ (n ≥ 2), 0 for a group of one (constant 1). */
+export function softmaxGlobalBound(groups: SoftmaxGroups): number {
+  return groups.n < 2 ? 0 : 0.5;
+}
+
+/**
+ * Forward error of the computed probabilities p̂ = softmax(ẑ) against softmax(z*) with |ẑ − z*| ≤ e:
+ * ½ ‖e_g‖ from the input (‖J‖ ≤ ½) plus the evaluation's relative error (2(M + 2) + n) u p̂_i (§30).
+ */
+export function softmaxForwardError(groups: SoftmaxGroups, z: Float64Array, p: Float64Array, e: Float64Array): Float64Array {
+  const out = new Float64Array(z.length);
+  forEachGroup(groups, (start, stride) => {
+    const end = start + groups.n * stride;
+    let max = -Infinity;
+    let min = Infinity;
+    let errorSq = 0;
+    for (let i = start; i < end; i += stride) {
+      max = Math.max(max, z[i]);
+      min = Math.min(min, z[i]);
+      errorSq += e[i] * e[i];
+    }
+    const inherited = 0.5 * Math.sqrt(errorSq);
+    const relative = (2 * (max - min + 2) + groups.n) * UNIT_ROUNDOFF * (1 + 1e-6);
+    for (let i = start; i < end; i += stride) out[i] = (inherited + relative * p[i]) * (1 + 1e-6);
+  });
+  return out;
+}
