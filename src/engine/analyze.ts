@@ -182,11 +182,11 @@ function networkBound(ctx: RunContext, outcome: RunOutcome): NetworkBounds {
     failureProbability: outcome.failureProbability,
   };
   if (ctx.prepared.network.output === NETWORK_INPUT || outcome.localBound === 0) return product;
-  if (ctx.prepared.layers.some((p) => p.op.kind === 'mul' || p.op.kind === 'matMul')) {
-    return { ...product, composedSkipped: 'products of two computed tensors have no composed rule yet (docs/derivations.md §22)' };
+  if (ctx.prepared.layers.some((p) => p.op.kind === 'softmax' || p.op.kind === 'matMul')) {
+    return { ...product, composedSkipped: 'attention layers (a softmax inside the network, a product of two computed matrices) have no composed rule yet (docs/derivations.md §30, §31)' };
   }
-  if (ctx.prepared.layers.some((p) => p.op.kind === 'softmax')) {
-    return { ...product, composedSkipped: 'a softmax inside the network couples its coordinates and has no composed rule yet (docs/derivations.md §30)' };
+  if (ctx.prepared.layers.some((p) => p.op.kind === 'mul')) {
+    return { ...product, composedSkipped: 'products of two computed tensors have no composed rule yet (docs/derivations.md §22)' };
   }
   const started = performance.now();
   const budget = COMPOSED_BUDGET_FACTOR * Math.max(outcome.operatorApplications, MINIMUM_COMPOSED_BUDGET);

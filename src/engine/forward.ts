@@ -12,12 +12,12 @@
 import { activate, globalSlope } from './activations';
 import { throwIfCancelled, type CancelSignal } from './errors';
 import { NETWORK_INPUT, type Activation, type LinearParams, type TensorRef } from './network';
+import { batchedMatMul } from './operators/batchedMatMul';
+import { softmaxForward, softmaxForwardError } from './operators/softmax';
 import { AvgPoolOperator } from './operators/avgPool';
 import { AxisMapOperator } from './operators/axisMap';
 import { applyAffine } from './operators/linearOperator';
 import { createAffineOperator } from './operators/registry';
-import { batchedMatMul } from './operators/batchedMatMul';
-import { softmaxForward, softmaxForwardError } from './operators/softmax';
 import { gatherPermuted } from './operators/transpose';
 import { concatenate, type PreparedLayer, type PreparedNetwork } from './prepared';
 
@@ -247,23 +247,6 @@ export const pureForward: ForwardProvider = (prepared, x0, signal) => {
         });
         break;
       }
-      case 'mul': {
-        // |â b̂ − a* b*| ≤ |â| e_b + |b̂| e_a + e_a e_b, plus the product's own rounding (§20).
-        const [a, b] = inputs;
-        const [ea, eb] = inErrors;
-        p.layer.inputs.forEach((ref, k) => {
-          if (ref !== NETWORK_INPUT) record(inErrors[k]);
-        });
-        out = new Float64Array(p.outSize);
-        error = new Float64Array(p.outSize);
-        const g = gamma(2);
-        for (let i = 0; i < out.length; i++) {
-          const j = op.source[i];
-          out[i] = a[i] * b[j];
-          error[i] = Math.abs(a[i]) * eb[j] + Math.abs(b[j]) * ea[i] + ea[i] * eb[j] + g * Math.abs(out[i]);
-        }
-        break;
-      }
       case 'softmax':
         // ½ ‖e_g‖ from the input plus the evaluation's own rounding (§30).
         if (p.layer.inputs[0] !== NETWORK_INPUT) record(inErrors[0]);
@@ -283,6 +266,23 @@ export const pureForward: ForwardProvider = (prepared, x0, signal) => {
         const terms = [batchedMatMul(op.geometry, a, eb, true), batchedMatMul(op.geometry, ea, b, true), batchedMatMul(op.geometry, ea, eb, true)];
         const rounding = batchedMatMul(op.geometry, a, b, true);
         for (let i = 0; i < error.length; i++) error[i] = (terms[0][i] + terms[1][i] + terms[2][i] + g * rounding[i]) * (1 + gamma(op.geometry.k + 3));
+        break;
+      }
+      case 'mul': {
+        // |â b̂ − a* b*| ≤ |â| e_b + |b̂| e_a + e_a e_b, plus the product's own rounding (§20).
+        const [a, b] = inputs;
+        const [ea, eb] = inErrors;
+        p.layer.inputs.forEach((ref, k) => {
+          if (ref !== NETWORK_INPUT) record(inErrors[k]);
+        });
+        out = new Float64Array(p.outSize);
+        error = new Float64Array(p.outSize);
+        const g = gamma(2);
+        for (let i = 0; i < out.length; i++) {
+          const j = op.source[i];
+          out[i] = a[i] * b[j];
+          error[i] = Math.abs(a[i]) * eb[j] + Math.abs(b[j]) * ea[i] + ea[i] * eb[j] + g * Math.abs(out[i]);
+        }
         break;
       }
       case 'concat':

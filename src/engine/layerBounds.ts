@@ -27,10 +27,10 @@ import { tensorValue, type NominalValues } from './forward';
 import { NETWORK_INPUT, type Activation, type TensorRef } from './network';
 import { AvgPoolOperator, GlobalAvgPoolOperator } from './operators/avgPool';
 import { AxisMapOperator } from './operators/axisMap';
-import { largestFactorNorm, matMulMask, type MatMulGeometry } from './operators/batchedMatMul';
-import { softmaxBound, softmaxGlobalBound, type SoftmaxGroups } from './operators/softmax';
 import type { LinearOperator } from './operators/linearOperator';
 import { gatherPermuted } from './operators/transpose';
+import { largestFactorNorm, matMulMask, type MatMulGeometry } from './operators/batchedMatMul';
+import { softmaxBound, softmaxGlobalBound, type SoftmaxGroups } from './operators/softmax';
 import { concatenate, type PreparedLayer, type PreparedNetwork } from './prepared';
 import { certifiedNorm, type CertifiedNorm, type SpectralOptions } from './spectral/certifiedNorm';
 
@@ -218,15 +218,6 @@ export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
       case 'concat':
         outcome = combineLayer(p, inputs);
         break;
-      case 'mul': {
-        const [a, b] = p.layer.inputs;
-        const tauOf = (ref: TensorRef) => (ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError));
-        const producer = b === NETWORK_INPUT ? undefined : prepared.layers[b].layer.op;
-        const activation = producer?.kind === 'affine' || producer?.kind === 'activation' ? producer.activation : undefined;
-        const range = activation ? activationRange(activation) : ([-Infinity, Infinity] as [number, number]);
-        outcome = productLayer(op.source, tensorValue(nominal, x0, a), tensorValue(nominal, x0, b), tauOf(a), tauOf(b), range, inputs[0], inputs[1]);
-        break;
-      }
       case 'softmax': {
         const ref = p.layer.inputs[0];
         const tau = ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError);
@@ -238,6 +229,15 @@ export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
         const tauOf = (ref: TensorRef) => (ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError));
         const factors = { a0: tensorValue(nominal, x0, a), b0: tensorValue(nominal, x0, b), tauA: tauOf(a), tauB: tauOf(b) };
         outcome = bilinearLayer(op.geometry, factors, inputs[0], inputs[1], epsilon, options(false), ctx.times);
+        break;
+      }
+      case 'mul': {
+        const [a, b] = p.layer.inputs;
+        const tauOf = (ref: TensorRef) => (ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError));
+        const producer = b === NETWORK_INPUT ? undefined : prepared.layers[b].layer.op;
+        const activation = producer?.kind === 'affine' || producer?.kind === 'activation' ? producer.activation : undefined;
+        const range = activation ? activationRange(activation) : ([-Infinity, Infinity] as [number, number]);
+        outcome = productLayer(op.source, tensorValue(nominal, x0, a), tensorValue(nominal, x0, b), tauOf(a), tauOf(b), range, inputs[0], inputs[1]);
         break;
       }
     }
@@ -491,6 +491,52 @@ function globalAvgPool(op: GlobalAvgPoolOperator, input: TensorState): LayerOutc
 }
 
 /**
+ * Softmax along an axis (docs/derivations.md §30): the largest per-group bound on ‖J‖ over the
+ * probabilities reachable in the ball, min(max u_i, max 2m_i(1 − m_i), ½); globally ½.
+ */
+function softmaxLayer(groups: SoftmaxGroups, z0: Float64Array, tau: number, input: TensorState): LayerOutcome {
+  const { local, mask } = softmaxBound(groups, z0, tau, input.radius, input.mask);
+  const global = softmaxGlobalBound(groups);
+  return {
+    local,
+    certificate: closedForm(local, 'largest softmax Jacobian norm over the reachable probabilities: min(max p_i, max 2p_i(1 − p_i), ½) per group'),
+    conservative: { value: global, certificate: closedForm(global, 'the global bound ½ on the softmax Jacobian norm') },
+    mask,
+  };
+}
+
+/**
+ * C = A B of two computed tensors (docs/derivations.md §31): ε_C = (β + ε_B) ε_A + α ε_B with
+ * β = max_b ‖B*_b‖₂ and α = max_b ‖A*_b‖₂ certified on the nominal factors (plus their error τ).
+ */
+function bilinearLayer(
+  geometry: MatMulGeometry,
+  { a0, b0, tauA, tauB }: { a0: Float64Array; b0: Float64Array; tauA: number; tauB: number },
+  a: TensorState,
+  b: TensorState,
+  epsilon: number,
+  options: SpectralOptions,
+  times: PhaseTimes | undefined,
+): LayerOutcome {
+  const { batch, m, k, n } = geometry;
+  const beta = timed(times, 'spectralMs', () => largestFactorNorm(b0, batch, k, n, tauB, options));
+  const alpha = timed(times, 'spectralMs', () => largestFactorNorm(a0, batch, m, k, tauA, { ...options, seed: (options.seed + batch) >>> 0 }));
+  const grow = 1 + PRODUCT_ROUNDING_MARGIN;
+  const radius = (scaled(beta.value + b.radius, a.radius) + scaled(alpha.value, b.radius)) * grow;
+  const spectralFactor = (scaled(beta.value + b.spectralFactor * epsilon, a.spectralFactor) + scaled(alpha.value, b.spectralFactor)) * grow;
+  const failureProbability = alpha.failureProbability + beta.failureProbability;
+  const detail = `product of two computed matrices: (β + ε_B) ε_A + α ε_B with β = max ‖B_b‖ = ${beta.value.toPrecision(4)}, α = max ‖A_b‖ = ${alpha.value.toPrecision(4)} (certified; no global constant exists, the conservative column applies the same rule)`;
+  const certificate: Certificate = { method: 'composition', detail, ...(failureProbability > 0 ? { failureProbability } : {}) };
+  return {
+    local: 0,
+    certificate,
+    conservative: { value: 0, certificate: { method: 'composition', detail } },
+    mask: matMulMask(geometry, a.mask, b.mask),
+    combined: { radius, spectralFactor },
+  };
+}
+
+/**
  * Relative allowance for the float64 rounding of β, α and the radius formula of a product (a few
  * sums of squares, a sqrt and three products: far below 1e-12 relative).
  */
@@ -539,52 +585,6 @@ function productLayer(
   const detail = `product of two computed tensors: β ε_a + α ε_b with β = ${beta.toPrecision(4)}, α = ${alpha.toPrecision(4)} (no global constant exists; the conservative column applies the same rule)`;
   const certificate: Certificate = { method: 'composition', detail };
   return { local: 0, certificate, conservative: { value: 0, certificate }, mask, combined: { radius, spectralFactor } };
-}
-
-/**
- * Softmax along an axis (docs/derivations.md §30): the largest per-group bound on ‖J‖ over the
- * probabilities reachable in the ball, min(max u_i, max 2m_i(1 − m_i), ½); globally ½.
- */
-function softmaxLayer(groups: SoftmaxGroups, z0: Float64Array, tau: number, input: TensorState): LayerOutcome {
-  const { local, mask } = softmaxBound(groups, z0, tau, input.radius, input.mask);
-  const global = softmaxGlobalBound(groups);
-  return {
-    local,
-    certificate: closedForm(local, 'largest softmax Jacobian norm over the reachable probabilities: min(max p_i, max 2p_i(1 − p_i), ½) per group'),
-    conservative: { value: global, certificate: closedForm(global, 'the global bound ½ on the softmax Jacobian norm') },
-    mask,
-  };
-}
-
-/**
- * C = A B of two computed tensors (docs/derivations.md §31): ε_C = (β + ε_B) ε_A + α ε_B with
- * β = max_b ‖B*_b‖₂ and α = max_b ‖A*_b‖₂ certified on the nominal factors (plus their error τ).
- */
-function bilinearLayer(
-  geometry: MatMulGeometry,
-  { a0, b0, tauA, tauB }: { a0: Float64Array; b0: Float64Array; tauA: number; tauB: number },
-  a: TensorState,
-  b: TensorState,
-  epsilon: number,
-  options: SpectralOptions,
-  times: PhaseTimes | undefined,
-): LayerOutcome {
-  const { batch, m, k, n } = geometry;
-  const beta = timed(times, 'spectralMs', () => largestFactorNorm(b0, batch, k, n, tauB, options));
-  const alpha = timed(times, 'spectralMs', () => largestFactorNorm(a0, batch, m, k, tauA, { ...options, seed: (options.seed + batch) >>> 0 }));
-  const grow = 1 + PRODUCT_ROUNDING_MARGIN;
-  const radius = (scaled(beta.value + b.radius, a.radius) + scaled(alpha.value, b.radius)) * grow;
-  const spectralFactor = (scaled(beta.value + b.spectralFactor * epsilon, a.spectralFactor) + scaled(alpha.value, b.spectralFactor)) * grow;
-  const failureProbability = alpha.failureProbability + beta.failureProbability;
-  const detail = `product of two computed matrices: (β + ε_B) ε_A + α ε_B with β = max ‖B_b‖ = ${beta.value.toPrecision(4)}, α = max ‖A_b‖ = ${alpha.value.toPrecision(4)} (certified; no global constant exists, the conservative column applies the same rule)`;
-  const certificate: Certificate = { method: 'composition', detail, ...(failureProbability > 0 ? { failureProbability } : {}) };
-  return {
-    local: 0,
-    certificate,
-    conservative: { value: 0, certificate: { method: 'composition', detail } },
-    mask: matMulMask(geometry, a.mask, b.mask),
-    combined: { radius, spectralFactor },
-  };
 }
 
 function combineLayer(p: PreparedLayer, inputs: TensorState[]): LayerOutcome {

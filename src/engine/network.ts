@@ -112,17 +112,20 @@ export type LayerOp =
    */
   | { kind: 'axisMap'; axes: AxisMatrix[] }
   /**
-   * y = a ⊙ B b for two computed tensors (inputs [a, b]): b has a's rank and each of its extents is
-   * a's or 1, B replicates it (docs/derivations.md §20). Squeeze-excitation gates, x · gate(x).
+   * Softmax over one batchless axis, anywhere but the analysed output (docs/derivations.md §30); with
+   * flattenTail, over every axis from `axis` on at once (ONNX before opset 13 coerces to 2-D).
    */
-  | { kind: 'mul' }
-  /** Softmax over one batchless axis, anywhere but the analysed output (docs/derivations.md §30). */
-  | { kind: 'softmax'; axis: number }
+  | { kind: 'softmax'; axis: number; flattenTail?: boolean }
   /**
    * C = A B for two computed tensors (inputs [A, B]): [..., m, k] times [..., k, n] with the same
    * leading dims, one matrix product per leading index (attention's QKᵀ and P·V; §31).
    */
-  | { kind: 'matMul' };
+  | { kind: 'matMul' }
+  /**
+   * y = a ⊙ B b for two computed tensors (inputs [a, b]): b has a's rank and each of its extents is
+   * a's or 1, B replicates it (docs/derivations.md §20). Squeeze-excitation gates, x · gate(x).
+   */
+  | { kind: 'mul' };
 
 export interface Layer {
   /** Short label for tables: e.g. "conv1+relu". */

@@ -24,10 +24,10 @@ export type PreparedOp =
   | { kind: 'concat'; outer: number; blocks: number[] }
   /** out[k] = in[source[k]]. */
   | { kind: 'transpose'; source: Int32Array }
-  /** out[k] = a[k] · b[source[k]] (b broadcast to a's shape). */
-  | { kind: 'mul'; source: Int32Array }
   | { kind: 'softmax'; groups: SoftmaxGroups }
-  | { kind: 'matMul'; geometry: MatMulGeometry };
+  | { kind: 'matMul'; geometry: MatMulGeometry }
+  /** out[k] = a[k] · b[source[k]] (b broadcast to a's shape). */
+  | { kind: 'mul'; source: Int32Array };
 
 export interface PreparedLayer {
   layer: Layer;
@@ -175,19 +175,10 @@ export function prepareNetwork(network: Network, backend: OperatorBackend = defa
         op = { kind: 'transpose', source };
         break;
       }
-      case 'mul': {
-        const [aShape, bShape] = layer.inputShapes;
-        const fits = layer.inputs.length === 2 && bShape.length === aShape.length && bShape.every((d, i) => d === aShape[i] || d === 1);
-        if (!fits || sizeOf(aShape) !== outSize) {
-          throw new Error(`${name}: a product needs b [${bShape?.join(', ')}] broadcasting to a [${aShape.join(', ')}] = the output [${layer.outputShape.join(', ')}]`);
-        }
-        op = { kind: 'mul', source: broadcastSource(aShape, bShape) };
-        break;
-      }
       case 'softmax':
         single();
         expectOut(inSizes[0]);
-        op = { kind: 'softmax', groups: softmaxGroups(layer.inputShapes[0], lop.axis, name) };
+        op = { kind: 'softmax', groups: softmaxGroups(layer.inputShapes[0], lop.axis, lop.flattenTail ?? false, name) };
         break;
       case 'matMul': {
         const [aShape, bShape] = layer.inputShapes;
@@ -198,6 +189,15 @@ export function prepareNetwork(network: Network, backend: OperatorBackend = defa
           throw new Error(`${name}: the product is [${shape.join(', ')}], declared [${layer.outputShape.join(', ')}]`);
         }
         op = { kind: 'matMul', geometry };
+        break;
+      }
+      case 'mul': {
+        const [aShape, bShape] = layer.inputShapes;
+        const fits = layer.inputs.length === 2 && bShape.length === aShape.length && bShape.every((d, i) => d === aShape[i] || d === 1);
+        if (!fits || sizeOf(aShape) !== outSize) {
+          throw new Error(`${name}: a product needs b [${bShape?.join(', ')}] broadcasting to a [${aShape.join(', ')}] = the output [${layer.outputShape.join(', ')}]`);
+        }
+        op = { kind: 'mul', source: broadcastSource(aShape, bShape) };
         break;
       }
       case 'add':

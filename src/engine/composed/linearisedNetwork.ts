@@ -223,14 +223,14 @@ function applyLinear(prepared: PreparedNetwork, k: number, inputs: Float64Array[
       return concatenate(inputs, op.outer, op.blocks, new Float64Array(p.outSize));
     case 'transpose':
       return gatherPermuted(inputs[0], op.source, new Float64Array(p.outSize));
+    case 'softmax':
+    case 'matMul':
+      throw new Error(`layer ${k} '${p.layer.label}': a ${op.kind} inside the network has no composed rule`);
     case 'activation':
     case 'maxPool':
       throw new Error(`layer ${k} '${p.layer.label}': no slopes recorded for a ${op.kind} layer`);
     case 'mul':
-    case 'matMul':
       throw new Error(`layer ${k} '${p.layer.label}': a product of computed tensors has no composed rule`);
-    case 'softmax':
-      throw new Error(`layer ${k} '${p.layer.label}': a softmax inside the network has no composed rule`);
   }
 }
 
@@ -250,13 +250,13 @@ function applyLinearTranspose(prepared: PreparedNetwork, k: number, g: Float64Ar
       return splitConcatenated(g, op.outer, op.blocks, p.inSizes);
     case 'transpose':
       return [scatterPermuted(g, op.source)];
+    case 'softmax':
+    case 'matMul':
+      throw new Error(`layer ${k} '${p.layer.label}': a ${op.kind} inside the network has no composed rule`);
     case 'activation':
     case 'maxPool':
       throw new Error(`layer ${k} '${p.layer.label}': no slopes recorded for a ${op.kind} layer`);
     case 'mul':
-    case 'matMul':
       throw new Error(`layer ${k} '${p.layer.label}': a product of computed tensors has no composed rule`);
-    case 'softmax':
-      throw new Error(`layer ${k} '${p.layer.label}': a softmax inside the network has no composed rule`);
   }
 }

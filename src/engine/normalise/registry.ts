@@ -28,6 +28,7 @@ import { reshape } from './ops/reshape';
 import { resize, upsample } from './ops/resize';
 import { shape } from './ops/shape';
 import { slice } from './ops/slice';
+import { softmax } from './ops/softmax';
 import { split } from './ops/split';
 import { squeeze } from './ops/squeeze';
 import { transpose } from './ops/transpose';
@@ -62,6 +63,7 @@ const handlers = new Map<string, OpHandler>([
   ['Resize', resize],
   ['Shape', shape],
   ['Slice', slice],
+  ['Softmax', softmax],
   ['Split', split],
   ['Squeeze', squeeze],
   ['Sub', sub],

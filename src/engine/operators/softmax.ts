@@ -17,11 +17,13 @@ export interface SoftmaxGroups {
   inner: number;
 }
 
-export function softmaxGroups(shape: Shape, axis: number, name: string): SoftmaxGroups {
+/** Groups along `axis`, or over all axes from `axis` on when flattenTail (ONNX before opset 13). */
+export function softmaxGroups(shape: Shape, axis: number, flattenTail: boolean, name: string): SoftmaxGroups {
   if (!Number.isInteger(axis) || axis < 0 || axis >= shape.length) {
     throw new Error(`${name}: softmax axis ${axis} outside the batchless rank ${shape.length}`);
   }
   const product = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+  if (flattenTail) return { outer: product(shape.slice(0, axis)), n: product(shape.slice(axis)), inner: 1 };
   return { outer: product(shape.slice(0, axis)), n: shape[axis], inner: product(shape.slice(axis + 1)) };
 }
 

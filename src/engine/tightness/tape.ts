@@ -6,9 +6,9 @@ import { throwIfCancelled, type CancelSignal } from '../errors';
 import { NETWORK_INPUT, type Activation, type TensorRef } from '../network';
 import { applyAffine } from '../operators/linearOperator';
 import { forEachPoolTap, poolOutputSize } from '../operators/pooling';
+import { gatherPermuted, scatterPermuted } from '../operators/transpose';
 import { adjointForA, adjointForB, batchedMatMul } from '../operators/batchedMatMul';
 import { softmaxForward, softmaxTangent } from '../operators/softmax';
-import { gatherPermuted, scatterPermuted } from '../operators/transpose';
 import { concatenate, splitConcatenated, type PreparedNetwork, type PreparedOp } from '../prepared';
 
 interface ActivationKernel {
@@ -76,7 +76,7 @@ export interface Tape {
   derivatives: (Float64Array | null)[];
   /** Input index of each max-pool output's maximum. */
   argmax: (Int32Array | null)[];
-  /** The two factors of each product layer (Mul, MatMul) at the taped point. */
+  /** The two factors of each product layer at the taped point. */
   factors: ([Float64Array, Float64Array] | null)[];
 }
 
@@ -175,12 +175,6 @@ export class NetworkTape {
         case 'transpose':
           out = applyLinearLayer(op, inputs, p.outSize);
           break;
-        case 'mul': {
-          const [a, b] = inputs;
-          out = a.map((v, i) => v * b[op.source[i]]);
-          tape.factors[k] = [a, b];
-          break;
-        }
         case 'softmax':
           out = softmaxForward(op.groups, inputs[0]);
           break;
@@ -188,6 +182,12 @@ export class NetworkTape {
           out = batchedMatMul(op.geometry, inputs[0], inputs[1]);
           tape.factors[k] = [inputs[0], inputs[1]];
           break;
+        case 'mul': {
+          const [a, b] = inputs;
+          out = a.map((v, i) => v * b[op.source[i]]);
+          tape.factors[k] = [a, b];
+          break;
+        }
       }
       tape.outputs[k] = out;
     });
@@ -252,15 +252,6 @@ export class NetworkTape {
         case 'transpose':
           accumulate(inputs[0], scatterPermuted(g, op.source));
           break;
-        case 'mul': {
-          // Jᵀu = (u ⊙ B b, Bᵀ(u ⊙ a)).
-          const [a, b] = tape.factors[k] as [Float64Array, Float64Array];
-          const gradB = new Float64Array(b.length);
-          for (let i = 0; i < g.length; i++) gradB[op.source[i]] += g[i] * a[i];
-          accumulate(inputs[0], g.map((v, i) => v * b[op.source[i]]));
-          accumulate(inputs[1], gradB);
-          break;
-        }
         case 'softmax':
           // J is symmetric: Jᵀu = p ⊙ (u − pᵀu).
           accumulate(inputs[0], softmaxTangent(op.groups, tape.outputs[k] as Float64Array, g));
@@ -270,6 +261,15 @@ export class NetworkTape {
           const [a, b] = tape.factors[k] as [Float64Array, Float64Array];
           accumulate(inputs[0], adjointForA(op.geometry, g, b));
           accumulate(inputs[1], adjointForB(op.geometry, a, g));
+          break;
+        }
+        case 'mul': {
+          // Jᵀu = (u ⊙ B b, Bᵀ(u ⊙ a)).
+          const [a, b] = tape.factors[k] as [Float64Array, Float64Array];
+          const gradB = new Float64Array(b.length);
+          for (let i = 0; i < g.length; i++) gradB[op.source[i]] += g[i] * a[i];
+          accumulate(inputs[0], g.map((v, i) => v * b[op.source[i]]));
+          accumulate(inputs[1], gradB);
           break;
         }
       }
@@ -312,12 +312,6 @@ export class NetworkTape {
         case 'transpose':
           out = applyLinearLayer(op, inputs, p.outSize);
           break;
-        case 'mul': {
-          // J v = Δa ⊙ B b + a ⊙ B Δb.
-          const [a, b] = tape.factors[k] as [Float64Array, Float64Array];
-          out = inputs[0].map((ta, i) => ta * b[op.source[i]] + a[i] * inputs[1][op.source[i]]);
-          break;
-        }
         case 'softmax':
           out = softmaxTangent(op.groups, tape.outputs[k] as Float64Array, inputs[0]);
           break;
@@ -327,6 +321,12 @@ export class NetworkTape {
           out = batchedMatMul(op.geometry, inputs[0], b);
           const second = batchedMatMul(op.geometry, a, inputs[1]);
           for (let i = 0; i < out.length; i++) out[i] += second[i];
+          break;
+        }
+        case 'mul': {
+          // J v = Δa ⊙ B b + a ⊙ B Δb.
+          const [a, b] = tape.factors[k] as [Float64Array, Float64Array];
+          out = inputs[0].map((ta, i) => ta * b[op.source[i]] + a[i] * inputs[1][op.source[i]]);
           break;
         }
       }

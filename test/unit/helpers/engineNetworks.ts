@@ -190,10 +190,14 @@ export function naiveAxisMap(shape: readonly number[], axes: readonly AxisMatrix
   return y;
 }
 
-/** Softmax over one axis by multi-index: exp(z_i) / Σ exp(z_j) over the axis (no shift; small test values). */
-export function naiveSoftmax(shape: readonly number[], axis: number, z: Float64Array): Float64Array {
-  const stride = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
-  const n = shape[axis];
+/**
+ * Softmax over one axis (or, with flattenTail, over all axes from it on) by index arithmetic:
+ * exp(z_i) / Σ exp(z_j) over the group (no shift; small test values).
+ */
+export function naiveSoftmax(shape: readonly number[], axis: number, flattenTail: boolean, z: Float64Array): Float64Array {
+  const tail = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const stride = flattenTail ? 1 : tail;
+  const n = flattenTail ? shape[axis] * tail : shape[axis];
   return z.map((v, i) => {
     const base = i - (Math.floor(i / stride) % n) * stride;
     let sum = 0;
@@ -280,6 +284,12 @@ export function referenceForward(network: Network, x: Float64Array): Float64Arra
       case 'axisMap':
         y = naiveAxisMap(layer.inputShapes[0], op.axes, ins[0]);
         break;
+      case 'softmax':
+        y = naiveSoftmax(layer.inputShapes[0], op.axis, op.flattenTail ?? false, ins[0]);
+        break;
+      case 'matMul':
+        y = naiveMatMul(layer.inputShapes[0], layer.inputShapes[1], ins[0], ins[1]);
+        break;
       case 'mul': {
         // b broadcast to a's shape by multi-index, independently of prepared.ts.
         const [aShape, bShape] = layer.inputShapes;
@@ -297,12 +307,6 @@ export function referenceForward(network: Network, x: Float64Array): Float64Arra
         });
         break;
       }
-      case 'softmax':
-        y = naiveSoftmax(layer.inputShapes[0], op.axis, ins[0]);
-        break;
-      case 'matMul':
-        y = naiveMatMul(layer.inputShapes[0], layer.inputShapes[1], ins[0], ins[1]);
-        break;
     }
     outs.push(y);
   }

@@ -123,9 +123,9 @@ class Builder {
     return this.push(genericLayer(`reshape${this.layers.length}`, { kind: 'reshape' }, [input], [this.shape(input)], shape));
   }
 
-  softmax(input: TensorRef, axis: number): TensorRef {
+  softmax(input: TensorRef, axis: number, flattenTail = false): TensorRef {
     const shape = this.shape(input);
-    return this.push(genericLayer(`softmax${this.layers.length}`, { kind: 'softmax', axis }, [input], [shape], shape));
+    return this.push(genericLayer(`softmax${this.layers.length}`, { kind: 'softmax', axis, flattenTail }, [input], [shape], shape));
   }
 
   matMul(a: TensorRef, b: TensorRef): TensorRef {
@@ -324,7 +324,7 @@ export function randomAttentionNetwork(random: SeededRandom): RandomNetwork {
   const k = b.transpose(project(1), [0, 2, 1]);
   const v = project(1);
   const scores = b.matMul(q, k);
-  const probabilities = b.softmax(scores, random.uniform() < 0.7 ? 2 : random.int(2));
+  const probabilities = b.softmax(scores, random.uniform() < 0.7 ? 2 : random.int(2), random.uniform() < 0.2);
   let attended = b.matMul(probabilities, v);
   if (random.uniform() < 0.3) attended = b.softmax(attended, 2);
   if (random.uniform() < 0.3) attended = b.matMul(b.transpose(attended, [0, 2, 1]), attended);

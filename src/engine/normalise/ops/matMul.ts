@@ -1,16 +1,17 @@
 // MatMul of the data [1, K] with a constant [K, N] is a dense layer; the Add of a constant bias that
-// PyTorch and tf2onnx emit after it is folded in by fusion.ts.
+// PyTorch and tf2onnx emit after it is folded in by fusion.ts. Two computed factors: bilinearMatMul.ts.
 
 import type { Node } from '../../../onnx/model';
 import { formatShape, matMulShape } from '../../shapes';
 import { unsupported, type NormaliseContext } from '../context';
 import { finishAffine } from '../fusion';
+import { bilinearMatMul } from './bilinearMatMul';
 import { constFloat32, transposeMatrix } from '../values';
 
 export function matMul(node: Node, ctx: NormaliseContext): void {
   const a = ctx.data(node, 0, 'A');
   const b = ctx.input(node, 1, 'B');
-  if (b.kind !== 'const') throw unsupported(node, 'multiplies two computed tensors (not an affine map of the input)');
+  if (b.kind !== 'const') return bilinearMatMul(node, ctx);
   if (a.shape.length !== 1) {
     throw unsupported(node, `input '${a.name}' is [1,${a.shape.join(',')}]: MatMul over more than one row is not supported`);
   }

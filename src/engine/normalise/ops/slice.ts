@@ -7,9 +7,15 @@ import { emitAxisMap, identityAxis, selectAxis, sliceIndices } from '../axisMatr
 import type { NormaliseContext } from '../context';
 import { constIntegers } from '../values';
 
-export function slice(node: Node, ctx: NormaliseContext): void {
-  const value = ctx.input(node, 0, 'data');
-  const dims = value.kind === 'const' ? value.dims : [1, ...ctx.data(node, 0, 'data').shape];
+export interface SliceArguments {
+  starts: number[];
+  ends: number[];
+  axes: number[];
+  steps: number[];
+}
+
+/** starts, ends, axes and steps from the inputs (opset 10+) or the attributes, checked for equal lengths. */
+export function sliceArguments(node: Node, ctx: NormaliseContext): SliceArguments {
   const read = (index: number, attribute: string): number[] | undefined => {
     if (node.opset < 10) return node.has(attribute) ? node.ints(attribute) : undefined;
     const constant = ctx.optionalConstant(node, index, attribute);
@@ -23,6 +29,13 @@ export function slice(node: Node, ctx: NormaliseContext): void {
   if (ends.length !== starts.length || axes.length !== starts.length || steps.length !== starts.length) {
     throw node.error(`starts, ends, axes and steps have ${starts.length}, ${ends.length}, ${axes.length} and ${steps.length} values`, 'starts');
   }
+  return { starts, ends, axes, steps };
+}
+
+export function slice(node: Node, ctx: NormaliseContext): void {
+  const value = ctx.input(node, 0, 'data');
+  const dims = value.kind === 'const' ? value.dims : [1, ...ctx.data(node, 0, 'data').shape];
+  const { starts, ends, axes, steps } = sliceArguments(node, ctx);
   const matrices = dims.map((extent) => identityAxis(extent));
   const seen = new Set<number>();
   axes.forEach((axis, k) => {

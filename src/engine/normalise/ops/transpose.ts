@@ -1,11 +1,13 @@
 // Transpose: folded on constants. On data it is a plain reshape when the axes longer than 1 keep their
 // order (only unit axes move, so the memory order is unchanged); otherwise, with the batch axis left at
-// axis 0, a 'transpose' layer over the batchless axes (a permutation of the values: an isometry).
+// axis 0, a 'transpose' layer over the batchless axes (a permutation of the values: an isometry). Moving
+// the batch axis is supported only for per-head readers (headSlices.ts).
 
 import type { Node } from '../../../onnx/model';
 import { formatShape, sizeOfShape } from '../../shapes';
 import { unsupported, type NormaliseContext } from '../context';
 import { constNumbers, foldedConst } from '../values';
+import { emitHeadSlices } from './headSlices';
 import { reshapeLike } from './reshapeLike';
 
 function permutation(node: Node, rank: number): number[] {
@@ -52,7 +54,8 @@ export function transpose(node: Node, ctx: NormaliseContext): void {
     return;
   }
   if (perm[0] !== 0) {
-    throw unsupported(node, `permutes the data ${formatShape(full)} by [${perm.join(',')}], moving the batch axis`);
+    if (emitHeadSlices(node, ctx, x, perm)) return;
+    throw unsupported(node, `permutes the data ${formatShape(full)} by [${perm.join(',')}], moving the batch axis (only a move to axis 1 read by per-head Slice+Squeeze or Gather of axis 0 is supported)`);
   }
   const batchless = perm.slice(1).map((p) => p - 1);
   ctx.emit({
