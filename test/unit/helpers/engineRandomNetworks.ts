@@ -115,10 +115,6 @@ class Builder {
     return this.push(genericLayer(`concat${this.layers.length}`, { kind: 'concat', axis: 0 }, [a, b], [this.shape(a), this.shape(b)], [ca + cb, ...rest]));
   }
 
-  mul(a: TensorRef, b: TensorRef): TensorRef {
-    return this.push(genericLayer(`mul${this.layers.length}`, { kind: 'mul' }, [a, b], [this.shape(a), this.shape(b)], this.shape(a)));
-  }
-
   reshape(input: TensorRef, shape: Shape): TensorRef {
     return this.push(genericLayer(`reshape${this.layers.length}`, { kind: 'reshape' }, [input], [this.shape(input)], shape));
   }
@@ -132,6 +128,10 @@ class Builder {
     const aShape = this.shape(a);
     const bShape = this.shape(b);
     return this.push(genericLayer(`matMul${this.layers.length}`, { kind: 'matMul' }, [a, b], [aShape, bShape], [...aShape.slice(0, -1), bShape[bShape.length - 1]]));
+  }
+
+  mul(a: TensorRef, b: TensorRef): TensorRef {
+    return this.push(genericLayer(`mul${this.layers.length}`, { kind: 'mul' }, [a, b], [this.shape(a), this.shape(b)], this.shape(a)));
   }
 
   axisMap(input: TensorRef, axes: AxisMatrix[]): TensorRef {
@@ -287,23 +287,6 @@ export function randomAxisMapNetwork(random: SeededRandom): RandomNetwork & { ki
 }
 
 /**
- * Products of two computed tensors: a squeeze-excitation block (conv → global average pool → 1×1 conv
- * with a gate or another activation → a ⊙ gate broadcast over H, W) and a same-shape x ⊙ σ(x), then dense.
- */
-export function randomProductNetwork(random: SeededRandom): RandomNetwork {
-  const c = 2 + random.int(2);
-  const b = new Builder(random, [2, 2 + random.int(3), 2 + random.int(3)]);
-  const same: [number, number, number, number] = [1, 1, 1, 1];
-  const a = b.conv(NETWORK_INPUT, c, [3, 3], [1, 1], same, [1, 1], 1, randomActivation(random));
-  const pooled = b.globalAvgPool(a);
-  const gate = b.conv(pooled, c, [1, 1], [1, 1], [0, 0, 0, 0], [1, 1], 1, random.uniform() < 0.7 ? pick(random, [{ kind: 'hardSigmoid', alpha: 0.2, beta: 0.5 }, { kind: 'sigmoid' }] as Activation[]) : randomActivation(random));
-  const excited = b.mul(a, gate);
-  const squashed = b.activation(excited, pick(random, [{ kind: 'tanh' }, { kind: 'relu' }, { kind: 'sigmoid' }] as Activation[]));
-  const product = random.uniform() < 0.5 ? b.mul(excited, squashed) : b.mul(squashed, squashed);
-  return { network: b.network(b.dense(b.flatten(product), 2 + random.int(3))) };
-}
-
-/**
  * Self-attention on a [T, d] input: per head Q, K, V as random linear maps of the whole input, scores
  * Q Kᵀ (scaled up at random so some softmax rows saturate), softmax over a random axis, then P V and a
  * dense head. Some networks softmax a second time, or multiply a tensor by itself (A = B).
@@ -329,4 +312,21 @@ export function randomAttentionNetwork(random: SeededRandom): RandomNetwork {
   if (random.uniform() < 0.3) attended = b.softmax(attended, 2);
   if (random.uniform() < 0.3) attended = b.matMul(b.transpose(attended, [0, 2, 1]), attended);
   return { network: b.network(b.dense(b.flatten(attended), 2 + random.int(3))) };
+}
+
+/**
+ * Products of two computed tensors: a squeeze-excitation block (conv → global average pool → 1×1 conv
+ * with a gate or another activation → a ⊙ gate broadcast over H, W) and a same-shape x ⊙ σ(x), then dense.
+ */
+export function randomProductNetwork(random: SeededRandom): RandomNetwork {
+  const c = 2 + random.int(2);
+  const b = new Builder(random, [2, 2 + random.int(3), 2 + random.int(3)]);
+  const same: [number, number, number, number] = [1, 1, 1, 1];
+  const a = b.conv(NETWORK_INPUT, c, [3, 3], [1, 1], same, [1, 1], 1, randomActivation(random));
+  const pooled = b.globalAvgPool(a);
+  const gate = b.conv(pooled, c, [1, 1], [1, 1], [0, 0, 0, 0], [1, 1], 1, random.uniform() < 0.7 ? pick(random, [{ kind: 'hardSigmoid', alpha: 0.2, beta: 0.5 }, { kind: 'sigmoid' }] as Activation[]) : randomActivation(random));
+  const excited = b.mul(a, gate);
+  const squashed = b.activation(excited, pick(random, [{ kind: 'tanh' }, { kind: 'relu' }, { kind: 'sigmoid' }] as Activation[]));
+  const product = random.uniform() < 0.5 ? b.mul(excited, squashed) : b.mul(squashed, squashed);
+  return { network: b.network(b.dense(b.flatten(product), 2 + random.int(3))) };
 }
