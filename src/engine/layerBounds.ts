@@ -25,12 +25,12 @@ import { intervalSlopes, type SlopeUnits } from './composed/linearisedNetwork';
 import { OverflowError, throwIfCancelled, type CancelSignal } from './errors';
 import { tensorValue, type NominalValues } from './forward';
 import { NETWORK_INPUT, type Activation, type TensorRef } from './network';
+import { largestFactorNorm, matMulMask, type MatMulGeometry } from './operators/batchedMatMul';
+import { softmaxBound, softmaxGlobalBound, type SoftmaxGroups } from './operators/softmax';
 import { AvgPoolOperator, GlobalAvgPoolOperator } from './operators/avgPool';
 import { AxisMapOperator } from './operators/axisMap';
 import type { LinearOperator } from './operators/linearOperator';
 import { gatherPermuted } from './operators/transpose';
-import { largestFactorNorm, matMulMask, type MatMulGeometry } from './operators/batchedMatMul';
-import { softmaxBound, softmaxGlobalBound, type SoftmaxGroups } from './operators/softmax';
 import { concatenate, type PreparedLayer, type PreparedNetwork } from './prepared';
 import { certifiedNorm, type CertifiedNorm, type SpectralOptions } from './spectral/certifiedNorm';
 

@@ -1,5 +1,5 @@
 // MatMul of the data [1, K] with a constant [K, N] is a dense layer; the Add of a constant bias that
-// PyTorch and tf2onnx emit after it is folded in by fusion.ts. Two computed factors: bilinearMatMul.ts.
+// PyTorch and tf2onnx emit after it is folded in by fusion.ts.
 
 import type { Node } from '../../../onnx/model';
 import { formatShape, matMulShape } from '../../shapes';
