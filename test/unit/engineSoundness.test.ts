@@ -11,9 +11,9 @@ import { runEpsilon, type RunContext } from '../../src/engine/layerBounds';
 import { NETWORK_INPUT, type Network } from '../../src/engine/network';
 import { prepareNetwork } from '../../src/engine/prepared';
 import { SeededRandom } from '../../src/engine/random';
+import { randomAttentionNetwork } from './helpers/engineRandomNetworks';
 import { certifiedNorm, DEFAULT_SPECTRAL_OPTIONS, type SpectralOptions } from '../../src/engine/spectral/certifiedNorm';
 import { referenceForward } from './helpers/engineNetworks';
-import { randomAttentionNetwork } from './helpers/engineRandomNetworks';
 import { randomAxisMapNetwork, randomConvNetwork, randomProductNetwork, randomDenseNetwork, randomGraphNetwork, randomHardSwishNetwork, randomTransposeNetwork, type RandomNetwork } from './helpers/engineRandomNetworks';
 
 // Tolerances: bounds carry their own rounding margins; the sampled values are float64 sums of a few
