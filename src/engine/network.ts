@@ -53,6 +53,11 @@ export interface ChannelAffineParams {
   kind: 'channelAffine';
   scale: Float32Array;
   shift: Float32Array;
+  /**
+   * The batchless axis the scale and shift vary along (default 0, the channels): a constant Mul or Add
+   * along the features of [tokens, features] (LayerNorm's scale and shift, a bias after a row-wise MatMul).
+   */
+  axis?: number;
 }
 
 export type LinearParams = ConvParams | ConvTransposeParams | DenseParams | ChannelAffineParams;

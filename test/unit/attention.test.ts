@@ -285,6 +285,35 @@ describe('attention in ONNX models: the normaliser against onnxruntime (§30–�
     }
   });
 
+  it('Mul and Add by a constant along the features of [tokens, features] (LayerNorm scale and shift, a bias) are per-feature affine layers (§33)', async () => {
+    const rng = mulberry32(33);
+    const spec: ModelSpec = {
+      inputs: [{ name: 'x', shape: [1, 3, 5] }],
+      outputs: [{ name: 'y' }],
+      opset: 13,
+      initializers: [randomTensor('gamma', [5], rng), randomTensor('beta', [1, 1, 5], rng), randomTensor('per_token', [3, 1], rng), randomTensor('fc', [15, 2], rng), int64('flat_shape', [1, 15])],
+      nodes: [
+        node('Mul', ['x', 'gamma'], ['scaled'], undefined, 'gamma'),
+        node('Add', ['scaled', 'beta'], ['shifted'], undefined, 'beta'),
+        node('Relu', ['shifted'], ['r'], undefined, 'relu'),
+        // Per token (the channel axis of [1, 3, 5]): must not fold into the per-feature map.
+        node('Sub', ['r', 'per_token'], ['centred'], undefined, 'per_token'),
+        node('Reshape', ['centred', 'flat_shape'], ['f'], undefined, 'flatten'),
+        node('MatMul', ['f', 'fc'], ['y'], undefined, 'fc'),
+      ],
+    };
+    const bytes = buildModel(spec);
+    const result = normaliseGraph(readModelFromBytes(bytes, { path: 'features.onnx' }));
+    assert.deepEqual(result.unsupported, []);
+    const network = result.network!;
+    const [gamma, beta, perToken] = network.layers.map((l) => l.op);
+    assert.ok(gamma.kind === 'affine' && gamma.linear.kind === 'channelAffine' && gamma.linear.axis === 1 && !gamma.activation);
+    assert.ok(beta.kind === 'affine' && beta.linear.kind === 'channelAffine' && beta.linear.axis === 1 && beta.activation?.kind === 'relu');
+    assert.ok(perToken.kind === 'affine' && perToken.linear.kind === 'channelAffine' && perToken.linear.axis === undefined);
+    await assertMatchesRuntime(bytes, network);
+    assertSampledSound(network, 0.3);
+  });
+
   it('refuses, naming the node: Softmax over the batch axis, factors with different leading dims, a batch-moving Transpose read otherwise', () => {
     const refusal = (nodes: NodeSpec[], initializers = [int64('axis0', [0])], shape = [1, 2, 3, 4]) => {
       const spec: ModelSpec = { inputs: [{ name: 'x', shape }], outputs: [{ name: 'y' }], opset: 13, initializers, nodes };

@@ -85,6 +85,7 @@ describe('engine operators', () => {
   it('dense, channel affine, average pools: adjoint and row norms', () => {
     checkOperator(new DenseOperator(randomArray(random, 7 * 5), 7, 5, 'dense'), 'dense 7×5');
     checkOperator(new ChannelAffineOperator(randomArray(random, 3), [3, 2, 2], 'bn'), 'channel affine');
+    checkOperator(new ChannelAffineOperator(randomArray(random, 4), [3, 4, 2], 'features', 1), 'affine along axis 1');
     for (const countIncludePad of [false, true]) {
       const pool = new AvgPoolOperator(
         { kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], dilations: [1, 1], countIncludePad },

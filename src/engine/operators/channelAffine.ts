@@ -1,27 +1,33 @@
-// Per-channel affine map (standalone batch normalisation): y[c, …] = scale[c] x[c, …] + shift[c].
+// Per-channel affine map (standalone batch normalisation): y[c, …] = scale[c] x[c, …] + shift[c], or the
+// same along another axis (y[…, f, …] = scale[f] x[…, f, …] + shift[f]). A diagonal map either way.
 import type { ChannelAffineParams, Shape } from '../network';
 import { checkLength, type AffineOperator, type LinearOperator } from './linearOperator';
 
 export class ChannelAffineOperator implements LinearOperator {
   readonly inSize: number;
   readonly outSize: number;
-  private readonly channelSize: number;
+  /** Values per step along the axis (the product of the extents after it). */
+  private readonly inner: number;
 
-  constructor(private readonly scale: Float32Array, shape: Shape, name: string) {
-    if (shape.length === 0 || shape[0] !== scale.length) {
-      throw new Error(`${name}: channel affine with ${scale.length} channels on input shape [${shape.join(', ')}]`);
+  constructor(private readonly scale: Float32Array, shape: Shape, name: string, axis = 0) {
+    if (!Number.isInteger(axis) || axis < 0 || axis >= shape.length || shape[axis] !== scale.length) {
+      throw new Error(`${name}: channel affine with ${scale.length} values along axis ${axis} of input shape [${shape.join(', ')}]`);
     }
     this.inSize = shape.reduce((a, b) => a * b, 1);
     this.outSize = this.inSize;
-    this.channelSize = this.inSize / scale.length;
+    this.inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  }
+
+  /** The scale entry of coordinate i. */
+  private indexOf(i: number): number {
+    return Math.floor(i / this.inner) % this.scale.length;
   }
 
   private scaleBy(x: Float64Array, squared: boolean): Float64Array {
     const y = new Float64Array(x.length);
-    for (let c = 0; c < this.scale.length; c++) {
-      const s = squared ? this.scale[c] * this.scale[c] : this.scale[c];
-      const base = c * this.channelSize;
-      for (let k = 0; k < this.channelSize; k++) y[base + k] = s * x[base + k];
+    for (let i = 0; i < x.length; i++) {
+      const s = this.scale[this.indexOf(i)];
+      y[i] = (squared ? s * s : s) * x[i];
     }
     return y;
   }
@@ -46,20 +52,22 @@ export class ChannelAffineOperator implements LinearOperator {
     const block = new Float64Array(rows.length * cols.length);
     for (let a = 0; a < rows.length; a++) {
       for (let b = 0; b < cols.length; b++) {
-        if (rows[a] === cols[b]) block[a * cols.length + b] = this.scale[Math.floor(rows[a] / this.channelSize)];
+        if (rows[a] === cols[b]) block[a * cols.length + b] = this.scale[this.indexOf(rows[a])];
       }
     }
     return block;
   }
+
+  /** The shift of every coordinate. */
+  spread(shift: Float32Array): Float64Array {
+    return Float64Array.from({ length: this.outSize }, (_, i) => shift[this.indexOf(i)]);
+  }
 }
 
 export function createChannelAffine(params: ChannelAffineParams, inputShape: Shape, name: string): AffineOperator {
-  const linear = new ChannelAffineOperator(params.scale, inputShape, name);
+  const linear = new ChannelAffineOperator(params.scale, inputShape, name, params.axis ?? 0);
   if (params.shift.length !== params.scale.length) {
     throw new Error(`${name}: channel affine shift has ${params.shift.length} values, scale ${params.scale.length}`);
   }
-  const perChannel = linear.outSize / params.scale.length;
-  const bias = new Float64Array(linear.outSize);
-  for (let c = 0; c < params.shift.length; c++) bias.fill(params.shift[c], c * perChannel, (c + 1) * perChannel);
-  return { linear, bias };
+  return { linear, bias: linear.spread(params.shift) };
 }

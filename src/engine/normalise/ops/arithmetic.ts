@@ -1,5 +1,6 @@
 // Add, Sub, Mul, Div. Between two constants: folded. Between computed data and a constant that is
-// uniform within each channel: a channelAffine layer (x + c, x − c, c − x, x · c, x / c). Add of two
+// uniform within each channel, or varies along one other axis only (per feature): a channelAffine layer
+// (x + c, x − c, c − x, x · c, x / c; docs/derivations.md §33). Add of two
 // computed tensors of the same shape: a residual 'add' layer. Mul of two computed tensors, one
 // broadcasting to the other (squeeze-excitation gates): a 'mul' layer (docs/derivations.md §20).
 // Anything else (Sub/Div of computed tensors, broadcasting both) has no rule.
@@ -24,6 +25,19 @@ export function perChannel(value: ConstValue, shape: readonly number[], node: No
   if (!fits) return undefined;
   const numbers = finiteNumbers(value, node);
   return numbers.length === channels ? Float32Array.from(numbers) : new Float32Array(channels).fill(numbers[0]);
+}
+
+/**
+ * The values of a constant that varies along one batchless axis other than the channels (a [features]
+ * vector against [tokens, features] data), with that axis; undefined for any other shape.
+ */
+function alongOneAxis(value: ConstValue, shape: readonly number[], node: Node): { axis: number; values: Float32Array } | undefined {
+  const full = [1, ...shape];
+  if (value.dims.length > full.length) return undefined;
+  const aligned = [...new Array<number>(full.length - value.dims.length).fill(1), ...value.dims];
+  const varying = aligned.map((d, i) => (d === full[i] && d !== 1 ? i : -1)).filter((i) => i >= 0);
+  if (varying.length !== 1 || varying[0] < 2 || aligned.some((d, i) => d !== 1 && i !== varying[0])) return undefined;
+  return { axis: varying[0] - 1, values: Float32Array.from(finiteNumbers(value, node)) };
 }
 
 type Op = 'Add' | 'Sub' | 'Mul' | 'Div';
@@ -91,9 +105,11 @@ function binary(node: Node, ctx: NormaliseContext, op: Op): void {
   if (op === 'Add' && emitLoneHardSwish(node, ctx, node.inputs[dataIndex])) return;
   const x = ctx.data(node, dataIndex, dataIndex === 0 ? 'A' : 'B');
   const constant = (dataIndex === 0 ? b : a) as ConstValue;
-  const c = perChannel(constant, x.shape, node);
+  const byChannel = perChannel(constant, x.shape, node);
+  const byAxis = byChannel ? undefined : alongOneAxis(constant, x.shape, node);
+  const c = byChannel ?? byAxis?.values;
   if (!c) {
-    throw unsupported(node, `${op} with constant '${constant.name}' of dims ${formatShape(constant.dims)}, which is not uniform per channel of [1,${x.shape.join(',')}]`);
+    throw unsupported(node, `${op} with constant '${constant.name}' of dims ${formatShape(constant.dims)}, which does not vary along one axis of [1,${x.shape.join(',')}] only`);
   }
   const channels = c.length;
   let scale: Float32Array = new Float32Array(channels).fill(1);
@@ -117,7 +133,7 @@ function binary(node: Node, ctx: NormaliseContext, op: Op): void {
       scale = c.map((v) => 1 / v);
       break;
   }
-  finishAffine(ctx, [node], { kind: 'channelAffine', scale, shift }, x, node.outputs[0], x.shape);
+  finishAffine(ctx, [node], { kind: 'channelAffine', scale, shift, ...(byAxis ? { axis: byAxis.axis } : {}) }, x, node.outputs[0], x.shape);
 }
 
 export const add = (node: Node, ctx: NormaliseContext): void => binary(node, ctx, 'Add');
