@@ -306,9 +306,10 @@ describe('attention in ONNX models: the normaliser against onnxruntime (§30–�
     const result = normaliseGraph(readModelFromBytes(bytes, { path: 'features.onnx' }));
     assert.deepEqual(result.unsupported, []);
     const network = result.network!;
-    const [gamma, beta, perToken] = network.layers.map((l) => l.op);
+    const [gamma, beta, relu, perToken] = network.layers.map((l) => l.op);
     assert.ok(gamma.kind === 'affine' && gamma.linear.kind === 'channelAffine' && gamma.linear.axis === 1 && !gamma.activation);
-    assert.ok(beta.kind === 'affine' && beta.linear.kind === 'channelAffine' && beta.linear.axis === 1 && beta.activation?.kind === 'relu');
+    assert.ok(beta.kind === 'affine' && beta.linear.kind === 'channelAffine' && beta.linear.axis === 1 && !beta.activation);
+    assert.ok(relu.kind === 'activation' && relu.activation.kind === 'relu');
     assert.ok(perToken.kind === 'affine' && perToken.linear.kind === 'channelAffine' && perToken.linear.axis === undefined);
     await assertMatchesRuntime(bytes, network);
     assertSampledSound(network, 0.3);

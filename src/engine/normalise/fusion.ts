@@ -75,9 +75,7 @@ export function finishAffine(
 ): DataValue {
   const fused = [...nodes];
   let affineOutput = output;
-  // Per-channel constants fold into a map whose outputs are the channels, not into one along another axis.
-  const byChannel = linear.kind !== 'channelAffine' || (linear.axis ?? 0) === 0;
-  const biasAdd = byChannel ? ctx.soleConsumer(affineOutput) : undefined;
+  const biasAdd = ctx.soleConsumer(affineOutput);
   if (biasAdd?.opType === 'Add') {
     const other = ctx.lookup(biasAdd.inputs[biasAdd.inputs[0] === affineOutput ? 1 : 0]);
     const shift = other?.kind === 'const' ? perChannel(other, outputShape, biasAdd) : undefined;
@@ -87,7 +85,7 @@ export function finishAffine(
       affineOutput = biasAdd.outputs[0];
     }
   }
-  const next = byChannel ? ctx.soleConsumer(affineOutput) : undefined;
+  const next = ctx.soleConsumer(affineOutput);
   if (next?.opType === 'BatchNormalization' && next.inputs[0] === affineOutput) {
     const bn = tryFusion(() => batchNormAffine(next, ctx, outputShape[0]));
     if (bn) {

@@ -1,6 +1,5 @@
 // Add, Sub, Mul, Div. Between two constants: folded. Between computed data and a constant that is
-// uniform within each channel, or varies along one other axis only (per feature): a channelAffine layer
-// (x + c, x − c, c − x, x · c, x / c; docs/derivations.md §33). Add of two
+// uniform within each channel: a channelAffine layer (x + c, x − c, c − x, x · c, x / c). Add of two
 // computed tensors of the same shape: a residual 'add' layer. Mul of two computed tensors, one
 // broadcasting to the other (squeeze-excitation gates): a 'mul' layer (docs/derivations.md §20).
 // Anything else (Sub/Div of computed tensors, broadcasting both) has no rule.
@@ -29,7 +28,9 @@ export function perChannel(value: ConstValue, shape: readonly number[], node: No
 
 /**
  * The values of a constant that varies along one batchless axis other than the channels (a [features]
- * vector against [tokens, features] data), with that axis; undefined for any other shape.
+ * vector against [tokens, features] data), with that axis; undefined for any other shape. Such a Mul or
+ * Add is a channelAffine layer along that axis (docs/derivations.md §33), never fused with what follows:
+ * per-channel constants and BatchNormalization fold along the channels, not along its axis.
  */
 function alongOneAxis(value: ConstValue, shape: readonly number[], node: Node): { axis: number; values: Float32Array } | undefined {
   const full = [1, ...shape];
@@ -133,7 +134,12 @@ function binary(node: Node, ctx: NormaliseContext, op: Op): void {
       scale = c.map((v) => 1 / v);
       break;
   }
-  finishAffine(ctx, [node], { kind: 'channelAffine', scale, shift, ...(byAxis ? { axis: byAxis.axis } : {}) }, x, node.outputs[0], x.shape);
+  if (byAxis) {
+    const linear = { kind: 'channelAffine' as const, scale, shift, axis: byAxis.axis };
+    ctx.emit({ nodes: [node], op: { kind: 'affine', linear }, inputs: [x], output: node.outputs[0], outputShape: x.shape });
+    return;
+  }
+  finishAffine(ctx, [node], { kind: 'channelAffine', scale, shift }, x, node.outputs[0], x.shape);
 }
 
 export const add = (node: Node, ctx: NormaliseContext): void => binary(node, ctx, 'Add');
