@@ -141,6 +141,27 @@ describe('architectures end to end', () => {
     assertWitnessBelowBound(network, x0, result);
   });
 
+  it('MobileNetV2-style export that pools with ReduceMean over H, W: the same network and the same bounds as with GlobalAveragePool', async () => {
+    const network = normalised(mobileNetV2Fixture(12, 'reduceMean'));
+    const pooled = network.layers.find((l) => l.nodes[0] === 'mean')!;
+    assert.equal(pooled.op.kind, 'axisMap');
+    assert.deepEqual(pooled.outputShape, [32]);
+    const reference = normalised(mobileNetV2Fixture(12, 'global'));
+    const random = new SeededRandom(33);
+    const x0 = inputFor(network, random);
+    const options = { epsilons: EPSILONS, lowerBound: { budget: 40 } };
+    const [result, global] = await Promise.all([analyzeNetwork(network, x0, options), analyzeNetwork(reference, x0, options)]);
+    assertOrdered(result, 'MobileNetV2 (ReduceMean)');
+    assertSampledSoundness(network, x0, result, random, 12);
+    result.runs.forEach((run, k) => {
+      // The same function; the mean over 3×3 is exactly global pooling's 1/3 (§7, §18), the other norms
+      // certified alike (Lanczos seeds differ with the layer count: within its 1e-4 tolerance).
+      const other = global.runs[k].network.localBound;
+      assert.ok(Math.abs(run.network.localBound - other) <= 1e-3 * other, `ε=${run.epsilon}: ${run.network.localBound} vs ${other}`);
+      assert.equal(run.layers.find((l) => l.nodes[0] === 'mean')!.localBound, global.runs[k].layers.find((l) => l.nodes[0] === 'gap')!.localBound);
+    });
+  });
+
   it('example MNIST CNN: lower ≤ local ≤ spectral over an ε sweep from 1e-4 to 10', async () => {
     const folder = join(__dirname, '..', '..', 'examples', 'mnist');
     const result = normaliseGraph(await readModel(join(folder, 'mnist-cnn.onnx')));
