@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { analyzeNetwork } from '../../src/engine/analyze';
 import { pureForward } from '../../src/engine/forward';
 import { runEpsilon } from '../../src/engine/layerBounds';
 import { NETWORK_INPUT, type Network } from '../../src/engine/network';
@@ -260,6 +261,12 @@ describe('attention in ONNX models: the normaliser against onnxruntime (§30–�
       assert.ok(moved?.op.kind === 'transpose' && moved.op.perm.join() === '1,2,0,3', 'the batch-moving transpose drops the batch position');
       await assertMatchesRuntime(bytes, network);
       for (const epsilon of [1e-3, 0.1, 1]) assertSampledSound(network, epsilon);
+      // The whole analysis: the layer product, and the report says why the composed bound was not computed.
+      const analysis = await analyzeNetwork(network, Float64Array.from({ length: 72 }, () => random.gaussian()), { epsilons: [0.01], lowerBound: { budget: 20 } });
+      const run = analysis.runs[0];
+      assert.equal(run.network.method, 'layer-product');
+      assert.match(run.network.composedSkipped ?? '', /attention layers .* have no composed rule yet/);
+      assert.ok(run.lowerBound!.value > 0 && run.lowerBound!.value <= run.network.localBound, `lower ${run.lowerBound!.value}, upper ${run.network.localBound}`);
     }
   });
 
