@@ -63,6 +63,10 @@ describe('softmax Jacobian bound (§30)', () => {
     const skewed = bound([Math.log(9), 0], 1e-9);
     assert.ok(skewed.local >= 0.18 && skewed.local <= 0.18 + 1e-8, `(0.9, 0.1): ${skewed.local}`);
     assert.equal(bound([5, -3, 0, 2], 10).local, 0.5);
+    // p = (0.6, 0.2, 0.2): ‖J‖ = 0.36 exactly, where max p and the Gershgorin 2p(1 − p) give 0.6 and 0.48;
+    // the Weyl bound around the certified nominal eigenvalue gets it.
+    const peaked = bound([Math.log(3), 0, 0], 1e-9);
+    assert.ok(peaked.local >= 0.36 && peaked.local <= 0.36 + 1e-7, `(0.6, 0.2, 0.2): ${peaked.local}`);
     const single = bound([7], 1);
     assert.equal(single.local, 0);
     assert.deepEqual([...single.mask], [0]);

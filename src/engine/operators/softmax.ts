@@ -3,6 +3,7 @@
 // probabilities. Values, the tangent J v = p ⊙ (v − pᵀv) (J is symmetric, so it is also the adjoint),
 // the reachable-probability bound on ‖J‖ over the ball, and the forward rounding bound.
 import type { Shape } from '../network';
+import { certifiedLargestEigenvalue } from '../spectral/choleskyCertificate';
 
 const UNIT_ROUNDOFF = 2 ** -53;
 /** Relative allowance for the float64 rounding of exp, log1p and the log-sum-exp of a group (§30). */
@@ -103,6 +104,8 @@ export function softmaxBound(groups: SoftmaxGroups, z0: Float64Array, tau: numbe
     }
     let largestUpper = 0;
     let largestGershgorin = 0;
+    let largestShift = 0;
+    let shiftSq = 0;
     for (let i = start, k = 0; i < end; i += stride, k++) {
       // log S_i = log Σ_{j≠i} t_j − (z0_i − max). The one term that may exceed half the total (the
       // maximum, where T − t_i would cancel or the others underflow) is summed directly.
@@ -118,12 +121,55 @@ export function softmaxBound(groups: SoftmaxGroups, z0: Float64Array, tau: numbe
       const nearestHalf = Math.min(upper, Math.max(lower, 0.5));
       largestUpper = Math.max(largestUpper, upper);
       largestGershgorin = Math.max(largestGershgorin, 2 * nearestHalf * (1 - nearestHalf) * (1 + margin));
+      // How far a reachable p_i can be from the computed p̂_i = t_i / T.
+      const shift = Math.max(upper - t[k] / total, t[k] / total - lower);
+      largestShift = Math.max(largestShift, shift);
+      shiftSq += shift * shift;
     }
-    const bound = Math.min(largestUpper, largestGershgorin, 0.5);
+    let bound = Math.min(largestUpper, largestGershgorin, 0.5);
+    if (groups.n <= REFINED_GROUP_LIMIT) {
+      const p = Float64Array.from(t.subarray(0, groups.n), (v) => v / total);
+      bound = Math.min(bound, weylBound(p, largestShift, Math.sqrt(shiftSq)));
+    }
     if (bound > 0) for (let i = start; i < end; i += stride) mask[i] = 1;
     local = Math.max(local, bound);
   });
   return { local, mask };
+}
+
+/** Groups up to this size also get the Weyl bound around the nominal Jacobian (an n × n eigenvalue certificate). */
+const REFINED_GROUP_LIMIT = 128;
+
+/**
+ * λ_max(J(p)) ≤ λ_max(J(p̂)) + ‖J(p) − J(p̂)‖ (Weyl), with ‖J(p) − J(p̂)‖ ≤ max_i |Δp_i| + ‖Δp‖ (2‖p̂‖ + ‖Δp‖)
+ * and λ_max(J(p̂)) certified by a Cholesky factorisation (§30). 8u covers the rounding of J(p̂)'s entries.
+ */
+function weylBound(p: Float64Array, largestShift: number, shiftNorm: number): number {
+  const n = p.length;
+  const jacobian = new Float64Array(n * n);
+  let normSq = 0;
+  for (let i = 0; i < n; i++) {
+    normSq += p[i] * p[i];
+    for (let j = 0; j < n; j++) jacobian[i * n + j] = (i === j ? p[i] : 0) - p[i] * p[j];
+  }
+  const { upper } = certifiedLargestEigenvalue(jacobian, n, largestEigenvalueEstimate(jacobian, n));
+  const perturbation = largestShift + shiftNorm * (2 * Math.sqrt(normSq) + shiftNorm);
+  return (upper + perturbation) * (1 + BOUND_ROUNDING_MARGIN) + 8 * UNIT_ROUNDOFF;
+}
+
+/** A few power-iteration steps on the symmetric ⪰ 0 matrix: an estimate from below for the certificate to start at. */
+function largestEigenvalueEstimate(matrix: Float64Array, n: number): number {
+  let v = Float64Array.from({ length: n }, (_, i) => 1 + i / n);
+  let estimate = 0;
+  for (let step = 0; step < 30; step++) {
+    const w = new Float64Array(n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) w[i] += matrix[i * n + j] * v[j];
+    const norm = Math.hypot(...w);
+    if (norm === 0) return 0;
+    estimate = norm / Math.hypot(...v);
+    v = w.map((x) => x / norm);
+  }
+  return estimate;
 }
 
 /** Global Lipschitz constant of softmax over groups of n: ½ (n ≥ 2), 0 for a group of one (constant 1). */
