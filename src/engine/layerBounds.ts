@@ -22,7 +22,7 @@
 import type { Certificate, LayerResult, NeuronCounts } from '../shared/results';
 import { activationRange, globalSlope, neuronState, secantSlopeRange, slopeBoundUncertain } from './activations';
 import { intervalSlopes, type SlopeUnits } from './composed/linearisedNetwork';
-import { OverflowError, throwIfCancelled, type CancelSignal } from './errors';
+import { OverflowError, throwIfCancelled, UnsupportedLayerError, type CancelSignal } from './errors';
 import { tensorValue, type NominalValues } from './forward';
 import { NETWORK_INPUT, type Activation, type TensorRef } from './network';
 import { largestFactorNorm, matMulMask, type MatMulGeometry } from './operators/batchedMatMul';
@@ -228,6 +228,12 @@ export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
         const [a, b] = p.layer.inputs;
         const tauOf = (ref: TensorRef) => (ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError));
         const factors = { a0: tensorValue(nominal, x0, a), b0: tensorValue(nominal, x0, b), tauA: tauOf(a), tauB: tauOf(b) };
+        if (!Number.isFinite(factors.tauA) || !Number.isFinite(factors.tauB)) {
+          throw new UnsupportedLayerError(
+            p.layer.nodes,
+            'the nominal values of its factors are known only to ±∞: the float64 forward pass\'s rounding bound (docs/derivations.md §14) overflowed in the layers before it, so no ε has a finite bound',
+          );
+        }
         outcome = bilinearLayer(op.geometry, factors, inputs[0], inputs[1], epsilon, options(false), ctx.times);
         break;
       }

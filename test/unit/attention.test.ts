@@ -132,6 +132,24 @@ describe('MatMul of two computed tensors (§31)', () => {
     assert.equal(run.layers[0].kind, 'matMul');
   });
 
+  it('factors known only to ±∞ (the forward rounding bound overflowed upstream): refused naming the node, at any ε', () => {
+    const square: Network = {
+      inputName: 'x',
+      inputShape: [2, 2],
+      layers: [
+        genericLayer('double', { kind: 'affine', linear: { kind: 'channelAffine', scale: Float32Array.from([2, 2]), shift: new Float32Array(2) } }, [NETWORK_INPUT], [[2, 2]], [2, 2]),
+        genericLayer('qk', { kind: 'matMul' }, [0, 0], [[2, 2], [2, 2]], [2, 2]),
+      ],
+      output: 1,
+    };
+    const prepared = prepareNetwork(square);
+    const x0 = Float64Array.from([1, 2, 3, 4]);
+    const exact = pureForward(prepared, x0);
+    if (exact instanceof Promise) throw new Error('pure forward must be synchronous');
+    const nominal = { ...exact, absoluteError: Infinity, outputErrors: [Infinity, Infinity] };
+    assert.throws(() => runEpsilon({ prepared, x0, nominal, spectralCache: new Map(), spectral: DEFAULT_SPECTRAL_OPTIONS }, 1e-300), /\[qk\]: the nominal values of its factors are known only to ±∞/);
+  });
+
   it('the tape: ⟨u, J v⟩ = ⟨Jᵀu, v⟩ and J v matches central differences on random attention blocks', () => {
     for (let trial = 0; trial < 30; trial++) {
       const { network } = randomAttentionNetwork(random);

@@ -179,7 +179,8 @@ export function softmaxGlobalBound(groups: SoftmaxGroups): number {
 
 /**
  * Forward error of the computed probabilities p̂ = softmax(ẑ) against softmax(z*) with |ẑ − z*| ≤ e:
- * ½ ‖e_g‖ from the input (‖J‖ ≤ ½) plus the evaluation's relative error (2(M + 2) + n) u p̂_i (§30).
+ * ½ ‖e_g‖ from the input (‖J‖ ≤ ½) plus the evaluation's relative error (2(M + 2) + n) u p̂_i, at most 1
+ * (both lie in [0, 1]; §30).
  */
 export function softmaxForwardError(groups: SoftmaxGroups, z: Float64Array, p: Float64Array, e: Float64Array): Float64Array {
   const out = new Float64Array(z.length);
@@ -195,7 +196,8 @@ export function softmaxForwardError(groups: SoftmaxGroups, z: Float64Array, p: F
     }
     const inherited = 0.5 * Math.sqrt(errorSq);
     const relative = (2 * (max - min + 2) + groups.n) * UNIT_ROUNDOFF * (1 + 1e-6);
-    for (let i = start; i < end; i += stride) out[i] = (inherited + relative * p[i]) * (1 + 1e-6);
+    // Both the computed and the exact probability lie in [0, 1].
+    for (let i = start; i < end; i += stride) out[i] = Math.min(1, (inherited + relative * p[i]) * (1 + 1e-6));
   });
   return out;
 }
