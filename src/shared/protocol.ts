@@ -18,12 +18,18 @@ export interface BoundReport {
   /** The model's file name. */
   model: string;
   input: {
+    /** The graph input the bounds are taken with respect to. */
+    name?: string;
     /** "npy", "json", "example" or "synthetic". */
     source: string;
     /** The input file, or a sentence saying how a synthetic input was made. */
     origin: string;
     shape: number[];
   };
+  /** The other graph inputs, held fixed: their full shapes and where their values came from ('zeros' or a file). */
+  fixedInputs?: { name: string; shape: number[]; source: string }[];
+  /** The graph outputs bounded, flattened and concatenated in this order when there are several. */
+  outputs?: string[];
   outputSize: number;
   runs: EpsilonRun[];
   radius?: RadiusResult;
