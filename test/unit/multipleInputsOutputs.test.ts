@@ -115,7 +115,7 @@ test('one output can be chosen; inputs not given are held at zeros', async () =>
 
 test('the CLI takes --input-name, --fixed NAME=FILE and --output, and says what it held fixed', async () => {
   assert.deepEqual(parseAnalyzeArguments(['analyze', 'm.onnx', '--input-name', 'x', '--fixed', 'h=state.npy', '--fixed', 'c=c.json', '--output', 'y1', '--output', 'y2']), {
-    ...parseAnalyzeArguments(['analyze', 'm.onnx']),
+    ...(parseAnalyzeArguments(['analyze', 'm.onnx']) as object),
     inputName: 'x',
     fixedInputs: [{ name: 'h', path: 'state.npy' }, { name: 'c', path: 'c.json' }],
     outputs: ['y1', 'y2'],
