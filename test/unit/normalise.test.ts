@@ -506,6 +506,13 @@ describe('normaliseGraph: errors name the node and field', () => {
     const result = normaliseGraph(read(), { fixedInputs: given });
     assert.ok(result.notes.includes("Bounds are with respect to the input 'x'; the other inputs are held fixed: 'x2' from x2.npy."), result.notes.join('\n'));
     assert.deepEqual(result.network!.fixedInputs!.map((f) => [f.name, [...f.tensor.dims], f.source, [...f.tensor.toFloat64()]]), [['x2', [1, 2], 'x2.npy', [3, -1]]]);
+    // A state input whose middle axis is named like the analysed input's batch axis takes 1 there.
+    const state: ModelSpec = {
+      inputs: [{ name: 'x', shape: ['N', 2] }, { name: 'x2', shape: [1, 'N', 2] }],
+      outputs: [{ name: 'y' }, { name: 'next' }],
+      nodes: [relu('x', 'y', 'r'), node('Add', ['x2', 'x2'], ['next'], undefined, 'carry')],
+    };
+    assert.deepEqual(normaliseGraph(readModelFromBytes(buildModel(state))).network!.fixedInputs!.map((f) => [...f.tensor.dims]), [[1, 1, 2]]);
     const integer = base([node('Add', ['x', 'x2'], ['y'], undefined, 'sum')], { inputs: [{ name: 'x', shape: [1, 2] }, { name: 'x2', shape: [1, 2], elemType: 'INT64' }] });
     assert.throws(
       () => normaliseGraph(readModelFromBytes(buildModel(integer), { path: 'fixture.onnx' }), { fixedInputs: new Map([['x2', { values: Float64Array.from([0.5, 1]), shape: [2], origin: 'x2.json' }]]) }),

@@ -199,7 +199,9 @@ export function normaliseGraph(model: Model, options: NormaliseOptions = {}): No
       throw new OnnxError(`has no other graph input '${name}' to hold fixed (inputs: ${graph.inputs.map((i) => `'${i.name}'`).join(', ')})`, { file, field: 'graph.input' });
     }
   }
-  const fixedInputs = others.map((info) => fixedInput(model, info, options.fixedInputs?.get(info.name)));
+  // A symbolic batch axis is 1; so is a dimension of another input named like it (LSTM states [2,'batch',64]).
+  const batchSymbol = typeof inputInfo.shape?.[0] === 'string' ? inputInfo.shape[0] : undefined;
+  const fixedInputs = others.map((info) => fixedInput(model, info, options.fixedInputs?.get(info.name), batchSymbol));
   if (fixedInputs.length > 0) {
     const held = fixedInputs.map((f) => `'${f.name}' ${f.source === 'zeros' ? 'at zeros' : `from ${f.source}`}`).join(', ');
     notes.push(`Bounds are with respect to the input '${inputInfo.name}'; the other inputs are held fixed: ${held}.`);
@@ -345,12 +347,13 @@ function boundedOutput(
 
 /**
  * A graph input held at a fixed value: the values given for it, else zeros. Its shape is the declared
- * one with a symbolic batch axis read as 1; other open dimensions need given values.
+ * one with a symbolic batch axis, and dimensions named like the analysed input's, read as 1; other
+ * open dimensions need given values.
  */
-function fixedInput(model: Model, info: ValueInfo, given: FixedInputValue | undefined): FixedInput {
+function fixedInput(model: Model, info: ValueInfo, given: FixedInputValue | undefined, batchSymbol: string | undefined): FixedInput {
   const file = model.path;
   const subject = `graph input '${info.name}'`;
-  const declared = info.shape?.map((d, axis) => (axis === 0 && typeof d !== 'number' ? 1 : d));
+  const declared = info.shape?.map((d, axis) => ((axis === 0 && typeof d !== 'number') || (batchSymbol !== undefined && d === batchSymbol) ? 1 : d));
   const dataType = info.elemType ?? DataType.UNDEFINED;
   if (!FIXABLE_TYPES.has(dataType)) {
     throw new OnnxError(`has ${dataTypeName(dataType)}; an input held fixed must be a float, integer or bool tensor`, { file, subject, field: 'type' });
