@@ -49,7 +49,7 @@ test('arguments: bad values are usage errors that say what is wrong', () => {
     [['analyze', 'm.onnx', '--seed', '4294967296'], /^--seed must be an integer from 0 to 4294967295/],
     [['analyze', 'm.onnx', '--exact-cutoff', '0x10'], /^--exact-cutoff must be an integer from 0 to 4096/],
     [['analyze', 'm.onnx', '--max-memory', '0'], /^--max-memory must be a number above 0 and at most 1024, got '0'$/],
-    [['analyze', 'm.onnx', '--backend', 'gpu'], /^--backend takes native or typescript, got 'gpu'$/],
+    [['analyze', 'm.onnx', '--backend', 'gpu'], /^--backend takes native, webassembly or typescript, got 'gpu'$/],
   ];
   for (const [argv, message] of bad) assert.throws(() => parseAnalyzeArguments(argv), (e: unknown) => e instanceof UsageError && message.test(e.message), argv.join(' '));
 });
