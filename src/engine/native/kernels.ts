@@ -55,7 +55,8 @@ export type KernelsProblem =
 export function describeKernelsProblem(problem: KernelsProblem): string {
   switch (problem.kind) {
     case 'disabled':
-      return `LIPSCHITZ_LENS_KERNELS=${problem.setting} asks for the ${problem.setting === 'webassembly' ? 'WebAssembly kernels' : 'TypeScript operators'}; unset it to use the native kernels.`;
+      return `LIPSCHITZ_LENS_KERNELS=${problem.setting} asks for the ${problem.setting === 'webassembly' ? 'WebAssembly kernels' : 'TypeScript operators'}. ` +
+        'The results are the same, only slower; unset it to use the native kernels.';
     case 'missing':
       return `this installation has no native kernels for ${problem.platform}. The results are the same, only slower. ` +
         'The linux-x64 package of Lipschitz Lens carries them; from a source checkout, `npm run build` compiles them (it needs a C++ compiler).';
@@ -164,7 +165,8 @@ export function fallbackReason(): string {
   const reason = nativeProblem();
   if (!reason) return '';
   const wasmProblem = wasmLoaded().problem;
-  return wasmProblem ? `${reason} ${describeWasmProblem(wasmProblem)}` : reason;
+  // A setting that switched both off is said once, by the native reason.
+  return wasmProblem && wasmProblem.kind !== 'disabled' ? `${reason} ${describeWasmProblem(wasmProblem)}` : reason;
 }
 
 /** 'native' where the native kernels load, else 'webassembly' where their WebAssembly build does, else 'typescript'. */
