@@ -164,7 +164,7 @@ async function copyStatic() {
 }
 
 // The CLI as an npm package for CI (`npm run package:cli` packs it): the bundle, the native kernels
-// beside it where they were built (src/engine/native/kernels.ts looks in ./native), a README and the
+// and their WebAssembly build beside it where they were built (src/engine/native/kernels.ts looks in ./native), a README and the
 // licence, and onnxruntime-node, which the bundle requires for the fidelity check, as a bundled
 // dependency: its JS and this platform's CPU binaries with onnxruntime-common, as in the .vsix, so the
 // tarball installs without a registry. Its package.json loses the install script and the installer's
@@ -199,9 +199,10 @@ async function writeCliPackage() {
   await copyFile('packaging/cli/README.md', join(CLI_PACKAGE, 'README.md'));
   await copyFile('LICENSE', join(CLI_PACKAGE, 'LICENSE'));
   const files = ['cli.js', 'README.md', 'LICENSE'];
-  if (existsSync(NATIVE_OUTPUT)) {
-    await copyFile(NATIVE_OUTPUT, join(CLI_PACKAGE, 'native', 'kernels.node'));
-    files.push('native/kernels.node');
+  for (const [built, name] of [[NATIVE_OUTPUT, 'kernels.node'], [WASM_OUTPUT, 'kernels.wasm']]) {
+    if (!existsSync(built)) continue;
+    await copyFile(built, join(CLI_PACKAGE, 'native', name));
+    files.push(`native/${name}`);
   }
   const runtime = await vendorOnnxruntime(join(CLI_PACKAGE, 'node_modules'));
   const extension = JSON.parse(await readFile('package.json', 'utf8'));
