@@ -124,6 +124,25 @@ test('the readable table names every layer and the totals', async () => {
   assert.doesNotMatch(stdout, /lower bound/, '--no-lower-bound skips the search');
 });
 
+test('--backend webassembly runs the WebAssembly kernels, says so, and gives the native run\'s bounds', async () => {
+  const args = ['analyze', EXAMPLE, '--eps', '0.01', '--quiet', '--no-lower-bound'];
+  const [native, wasm] = await Promise.all([cli([...args, '--json']), cli([...args, '--json', '--backend', 'webassembly'])]);
+  assert.equal(native.code, 0, native.stderr);
+  assert.equal(wasm.code, 0, wasm.stderr);
+  const [n, w] = [JSON.parse(native.stdout), JSON.parse(wasm.stdout)];
+  assert.equal(n.stats.backend, 'native');
+  assert.deepEqual([w.stats.backend, w.stats.isa, w.stats.threads], ['webassembly', 'WebAssembly SIMD128', 1]);
+  // Asked for explicitly: no fallback note.
+  assert.ok(!(w.notes ?? []).some((note: string) => note.startsWith('Operators:')), JSON.stringify(w.notes));
+  // Lanczos bounds agree within their tolerance (nativeEngine.test.ts), the rest to rounding.
+  for (const key of ['localBound', 'layerProduct', 'spectralBound']) {
+    const [a, b] = [n.runs[0].network[key], w.runs[0].network[key]];
+    assert.ok(Math.abs(a - b) <= 1e-3 * Math.abs(a), `${key}: native ${a}, WebAssembly ${b}`);
+  }
+  const table = await cli(['analyze', EXAMPLE, '--eps', '0.01', '--quiet', '--no-lower-bound', '--backend', 'webassembly']);
+  assert.match(table.stdout, /^engine: WebAssembly SIMD128, 1 thread, /m);
+});
+
 test('bad input exits non-zero with one line naming the problem', async () => {
   const folder = await mkdtemp(join(tmpdir(), 'lipschitz-cli-'));
   const notOnnx = join(folder, 'notes.onnx');
