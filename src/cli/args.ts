@@ -22,7 +22,7 @@ export interface AnalyzeArguments {
   lanczosSteps?: number;
   exactCutoff?: number;
   seed?: number;
-  backend?: 'native' | 'typescript';
+  backend?: 'native' | 'webassembly' | 'typescript';
   threads?: number;
   /** Refuse an analysis whose estimated memory exceeds this (GB). */
   maxMemoryGB: number;
@@ -61,7 +61,8 @@ Options:
   --exact-cutoff N      exact dense decomposition up to this dimension (default 512)
   --seed S              seed of the Lanczos start vectors (default 1)
   --backend B           operators of conv and dense layers: native (float64 C++
-                        kernels, the default where built) or typescript (the reference)
+                        kernels, the default where built), webassembly (the same
+                        kernels as WebAssembly, one thread) or typescript (the reference)
   --threads N           threads of the native kernels (default: one per core; more
                         than the cores are capped, with a note)
   --max-memory GB       refuse an analysis whose estimated memory exceeds GB
@@ -174,8 +175,8 @@ export function parseAnalyzeArguments(argv: readonly string[]): AnalyzeArguments
     return epsilon.value;
   });
   const backend = values.backend;
-  if (backend !== undefined && backend !== 'native' && backend !== 'typescript') {
-    throw new UsageError(`--backend takes native or typescript, got '${shorten(backend)}'`);
+  if (backend !== undefined && backend !== 'native' && backend !== 'webassembly' && backend !== 'typescript') {
+    throw new UsageError(`--backend takes native, webassembly or typescript, got '${shorten(backend)}'`);
   }
   const failureProbability = decimalOption('failure-probability', values['failure-probability'], 0, SETTING_LIMITS.failureProbability.maximum);
   const lanczosSteps = integerOption('lanczos-steps', values['lanczos-steps'], 1, SETTING_LIMITS.lanczosSteps.maximum);

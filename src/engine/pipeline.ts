@@ -4,9 +4,10 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import type { ValueInfo } from '../onnx/model';
 import { readModel } from '../onnx/reader';
+import { fallbackLabel } from '../shared/format';
 import type { BoundReport, EngineOptions, InputChoice } from '../shared/protocol';
 import { analyzeNetwork, type AnalyzeHooks, type SpectralCache } from './analyze';
-import { defaultBackend, nativeProblem, requireNativeKernels, type OperatorBackend } from './native/kernels';
+import { defaultBackend, fallbackReason, kernelsFor, type OperatorBackend } from './native/kernels';
 import { estimateCost } from './costEstimate';
 import { BudgetError } from './errors';
 import { NETWORK_INPUT } from './network';
@@ -146,9 +147,10 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
   const loadMs = performance.now() - loadStarted;
   const backend = options.backend ?? defaultBackend();
   // Said in the report, so a slow run on a machine without the kernels explains itself.
-  const nativeUnavailable = options.backend === undefined && backend === 'typescript' ? nativeProblem() : '';
-  const backendNotes = nativeUnavailable ? [`The TypeScript operators ran, tens of times slower than the native kernels: ${nativeUnavailable}`] : [];
-  if (backend === 'native' && options.threads !== undefined) requireNativeKernels().setThreads(options.threads);
+  const nativeUnavailable = options.backend === undefined && backend !== 'native' ? fallbackReason() : '';
+  const ran = backend === 'typescript' ? { backend } : { backend, ...kernelsFor(backend).describe() };
+  const backendNotes = nativeUnavailable ? [`Operators: ${fallbackLabel(ran)}: ${nativeUnavailable}`] : [];
+  if (backend !== 'typescript' && options.threads !== undefined) kernelsFor(backend).setThreads(options.threads);
   const spectralKey = JSON.stringify([
     request.modelPath, model.fileVersion, network.inputShape,
     options.failureProbability, options.exactCutoff, options.lanczosSteps, options.seed, backend,
