@@ -166,7 +166,7 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
   );
   return {
     model: basename(request.modelPath),
-    input: { source: input.source, origin: input.origin, shape: input.shape },
+    input: { source: input.source, origin: input.origin, shape: input.shape, norm: Math.sqrt(x0.reduce((sum, value) => sum + value * value, 0)) },
     outputSize: result.outputSize,
     runs: result.runs,
     radius: result.radius,
