@@ -18,19 +18,34 @@ export interface Store {
 /**
  * The saved state holds the model's laid-out graph (hundreds of KB for a few hundred nodes): saving
  * it on every progress message of a streaming analysis would copy it to the workbench hundreds of
- * times, so saves are coalesced over `saveDelayMs`.
+ * times. So a change is saved at once (a pin, a tab: the editor may be hidden right after, and a
+ * hidden webview is rebuilt from what was saved), and further changes within `saveIntervalMs`
+ * once at its end.
  */
-export function createStore(initial: ViewState, save: (state: ViewState) => void, saveDelayMs = 300): Store {
+export function createStore(initial: ViewState, save: (state: ViewState) => void, saveIntervalMs = 300): Store {
   const state = signal(initial);
-  let saveTimer: ReturnType<typeof setTimeout> | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let unsaved = false;
+  const quietPeriod = () => {
+    timer = setTimeout(() => {
+      timer = undefined;
+      if (unsaved) {
+        unsaved = false;
+        save(state.value);
+        quietPeriod();
+      }
+    }, saveIntervalMs);
+  };
   return {
     state,
     update(change) {
       state.value = change(state.value);
-      saveTimer ??= setTimeout(() => {
-        saveTimer = undefined;
+      if (timer === undefined) {
         save(state.value);
-      }, saveDelayMs);
+        quietPeriod();
+      } else {
+        unsaved = true;
+      }
     },
   };
 }

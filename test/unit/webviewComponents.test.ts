@@ -241,17 +241,24 @@ describe('graph view', () => {
 });
 
 describe('store', () => {
-  it('replaces the state on update and saves the last state once per burst of updates', () => {
+  it('saves a change at once, and the changes of a burst once more at its end', () => {
     mock.timers.enable({ apis: ['setTimeout'] });
     try {
       const saved: ViewState[] = [];
       const store = createStore({}, (state) => saved.push(state), 300);
-      store.update((state) => ({ ...state, sort: 'ratio' }));
+      store.update((state) => ({ ...state, pinned: undefined, sort: 'ratio' }));
+      assert.deepEqual(saved, [{ pinned: undefined, sort: 'ratio' }], 'the first change is saved at once');
       store.update((state) => ({ ...state, view: 'table' }));
-      assert.deepEqual(store.state.value, { sort: 'ratio', view: 'table' });
-      assert.deepEqual(saved, [], 'not saved on every update');
+      store.update((state) => ({ ...state, metric: 'bound' }));
+      assert.equal(saved.length, 1, 'not on every update of a burst');
+      assert.deepEqual(store.state.value, { pinned: undefined, sort: 'ratio', view: 'table', metric: 'bound' });
       mock.timers.tick(300);
-      assert.deepEqual(saved, [{ sort: 'ratio', view: 'table' }]);
+      assert.equal(saved.length, 2);
+      assert.deepEqual(saved[1], store.state.value, 'the burst ends with the last state saved');
+      mock.timers.tick(300);
+      assert.equal(saved.length, 2, 'nothing new, nothing saved');
+      store.update((state) => ({ ...state, view: 'graph' }));
+      assert.equal(saved.length, 3, 'a change after a quiet period is saved at once again');
     } finally {
       mock.timers.reset();
     }
