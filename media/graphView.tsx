@@ -121,8 +121,18 @@ const Box = memo(function Box({ box, className, focusable, layerText }: BoxProps
   );
 });
 
+/** The fewest significant digits (at least 3) that tell the legend's class edges apart. */
+function legendDigits(metric: MetricKey, colours: Heat): number {
+  const edges = [colours.legend[0].from, ...colours.legend.map((range) => range.to)];
+  for (let digits = 3; digits < 6; digits++) {
+    if (new Set(edges.map((edge) => formatMetric(metric, edge, digits))).size === edges.length) return digits;
+  }
+  return 6;
+}
+
 function Legend({ model, heat: colours, metric }: { model: ModelOverview; heat?: Heat; metric: MetricKey }) {
   const unsupported = model.graph.nodes.filter((node) => node.unsupported).length;
+  const digits = colours ? legendDigits(metric, colours) : 3;
   return (
     <div class="graph-legend">
       {unsupported > 0 && <span class="legend-unsupported">{`⚠ ${unsupported} unsupported node${unsupported === 1 ? '' : 's'}, marked in place`}</span>}
@@ -132,7 +142,7 @@ function Legend({ model, heat: colours, metric }: { model: ModelOverview; heat?:
           {colours.legend.map((range, k) => (
             <span key={k} class="legend-item">
               <span class={`swatch heat-${k}`} />
-              {`${formatMetric(metric, range.from, 3)} – ${formatMetric(metric, range.to, 3)}`}
+              {`${formatMetric(metric, range.from, digits)} – ${formatMetric(metric, range.to, digits)}`}
             </span>
           ))}
         </>
@@ -440,7 +450,8 @@ export const GraphView = memo(function GraphView(props: GraphViewProps) {
                   return (
                     <g key={group.layer} class={`layer-frame${group.layer === selectedLayer ? ' same-layer' : ''}`}>
                       <rect x={left} y={top} width={group.width} height={group.height} rx={6} />
-                      <text x={left + 6} y={top + 12} class="frame-label">
+                      {/* Left of the frame: edge labels sit right of their edges, inside it. */}
+                      <text x={left - 6} y={top + 12} class="frame-label" text-anchor="end">
                         {visible(truncate(text ? `${text.label} (${text.ops})` : `layer ${group.layer}`, MAX_LABEL_CHARS + 12))}
                       </text>
                       <text x={left + group.width - 6} y={top + 12} class="group-toggle" text-anchor="end" data-toggle={group.layer}>

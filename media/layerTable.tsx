@@ -1,8 +1,8 @@
 // The table tab: before an analysis the model's layers (or graph nodes), after it the bound of every
 // layer. Both name a layer and its ops as the graph's panel does (label "conv1+relu1", ops
 // "Conv+Relu"), and both keep the Parameters column. Hovering or focusing a row opens a pop-over with
-// how its bound was certified, in a reader's words; it stays while the pointer is on it, so its text
-// can be selected and copied.
+// how its bound was certified, in a reader's words; clicking the row (or Enter) pins it open, so its
+// text can be selected and copied, until Escape or its close button.
 
 import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { memo } from 'preact/compat';
@@ -157,10 +157,10 @@ export function LayerDetails({ layer, row }: { layer: LayerResult; row?: LayerRo
 }
 
 interface Anchor {
+  /** The row's position in the layers. */
   position: number;
-  top: number;
-  bottom: number;
-  left: number;
+  /** Opened by a click or Enter: it takes the pointer and stays until closed. */
+  pinned: boolean;
 }
 
 function BoundTable({ model, layers, streaming, sort, selectedRow, deltas, onSort, onSelectRow }: LayerTableProps & { layers: LayerResult[] }) {
@@ -175,29 +175,33 @@ function BoundTable({ model, layers, streaming, sort, selectedRow, deltas, onSor
   const barMax = Math.log10(Math.max(1, ...positive));
   const barWidth = (value: number) => (value > 0 ? Math.max(2, (100 * (Math.log10(value) - barMin)) / (barMax - barMin)) : 0);
 
-  // Below the row, unless that runs off the bottom of the view and there is more room above; within the view's width.
+  // Below the row, unless that runs off the bottom of the view and there is more room above; within the
+  // view's width. Measured here, after the pop-over is in the page (CSS puts it at the top of the area
+  // first, so its first layout never lengthens the page and moves the row).
   useLayoutEffect(() => {
     const box = details.current;
-    if (!anchor || !box) return;
+    const tr = anchor && body.current?.querySelector(`tr[data-position="${anchor.position}"]`);
+    if (!box || !tr) return;
+    const row = tr.getBoundingClientRect();
     const hostBox = (box.offsetParent ?? document.body).getBoundingClientRect();
-    const below = anchor.bottom + 4 + box.offsetHeight <= window.innerHeight || anchor.top < window.innerHeight - anchor.bottom;
-    const top = below ? anchor.bottom + 4 : anchor.top - 4 - box.offsetHeight;
+    const below = row.bottom + 4 + box.offsetHeight <= window.innerHeight || row.top < window.innerHeight - row.bottom;
+    const top = below ? row.bottom + 4 : row.top - 4 - box.offsetHeight;
     box.style.top = `${top - hostBox.top}px`;
-    box.style.left = `${Math.max(0, Math.min(anchor.left - hostBox.left + 24, hostBox.width - box.offsetWidth))}px`;
+    box.style.left = `${Math.max(0, Math.min(row.left - hostBox.left + 24, hostBox.width - box.offsetWidth))}px`;
   }, [anchor]);
 
-  const show = (target: EventTarget | null) => {
+  const show = (target: EventTarget | null, pinned: boolean) => {
     const tr = (target as HTMLElement | null)?.closest?.<HTMLTableRowElement>('tr[data-position]');
-    if (!tr) return;
+    // A pinned pop-over stays until another row is pinned or it is closed.
+    if (!tr || (anchor?.pinned && !pinned)) return;
     const position = Number(tr.dataset.position);
-    if (anchor?.position === position) return;
-    const box = tr.getBoundingClientRect();
-    setAnchor({ position, top: box.top, bottom: box.bottom, left: box.left });
+    if (anchor?.position === position && anchor.pinned === pinned) return;
+    setAnchor({ position, pinned });
   };
-  /** Hides the pop-over unless the pointer or focus moved into it (or back to the rows). */
-  const hideUnlessInside = (event: MouseEvent | FocusEvent) => {
+  /** Hides a passing pop-over when the pointer or focus leaves the rows. */
+  const hidePassing = (event: MouseEvent | FocusEvent) => {
     const next = event.relatedTarget as Node | null;
-    if (next && (details.current?.contains(next) || body.current?.contains(next))) return;
+    if (anchor?.pinned || (next && body.current?.contains(next))) return;
     setAnchor(undefined);
   };
   const keys = rowKeys(onSelectRow);
@@ -245,15 +249,19 @@ function BoundTable({ model, layers, streaming, sort, selectedRow, deltas, onSor
           </thead>
           <tbody
             ref={body}
-            onClick={keys.onClick}
+            onClick={(event) => {
+              show(event.target, true);
+              keys.onClick(event);
+            }}
             onKeyDown={(event) => {
               if (event.key === 'Escape') setAnchor(undefined);
+              if (event.key === 'Enter') show(event.target, true);
               keys.onKeyDown(event);
             }}
-            onMouseOver={(event) => show(event.target)}
-            onFocusIn={(event) => show(event.target)}
-            onMouseLeave={hideUnlessInside}
-            onFocusOut={hideUnlessInside}
+            onMouseOver={(event) => show(event.target, false)}
+            onFocusIn={(event) => show(event.target, false)}
+            onMouseLeave={hidePassing}
+            onFocusOut={hidePassing}
           >
             {sortedPositions(layers, sort).map((position) => {
               const layer = layers[position];
@@ -304,7 +312,19 @@ function BoundTable({ model, layers, streaming, sort, selectedRow, deltas, onSor
       </div>
       {layers.some(isComposition) && <p class="muted small">{COMPOSITION_NOTE}</p>}
       {shown && (
-        <div id="details" class="details" role="tooltip" ref={details} onMouseLeave={hideUnlessInside}>
+        <div
+          id="details"
+          class={`details${anchor?.pinned ? ' pinned' : ''}`}
+          role={anchor?.pinned ? 'dialog' : 'tooltip'}
+          aria-label="Layer details"
+          ref={details}
+          onKeyDown={(event) => event.key === 'Escape' && setAnchor(undefined)}
+        >
+          {anchor?.pinned && (
+            <button type="button" id="details-close" class="secondary icon-button details-close" title="Close (Escape)" aria-label="Close (Escape)" onClick={() => setAnchor(undefined)}>
+              ✕
+            </button>
+          )}
           <LayerDetails layer={shown} row={rowFor(model, shown)} />
         </div>
       )}

@@ -96,7 +96,8 @@ export function pinnedRunOf(state: ViewState): PinnedRun | undefined {
   if (!run || !state.report) return undefined;
   return {
     model: state.report.model,
-    inputLabel: state.status?.inputLabel ?? state.report.input.origin,
+    // The input the run used (the status's label may say what the next run would pick).
+    inputLabel: state.report.input.source === 'synthetic' ? 'synthetic input' : state.report.input.origin,
     epsilon: run.epsilon,
     localBound: run.network.localBound,
     spectralBound: run.network.spectralBound,

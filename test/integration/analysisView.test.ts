@@ -167,7 +167,8 @@ describe('analysis view', () => {
       assert.deepEqual(sweep?.runs[1], mainRun, 'the sweep reused the main run at 0.001');
       await waitForWebviewText((shown) => shown.includes('ε sweep done: 6 radii') && shown.includes('Reused 1 of 6'));
 
-      await hoverInWebview('#chart svg');
+      // The overlay over the drawn chart takes the pointer (and the keyboard).
+      await hoverInWebview('#chart-overlay');
       const last = sweep!.runs[5];
       const readout = await waitForWebviewText((shown) => /ε = [^:]+: local [^,]+, spectral /.test(shown));
       assert.match(readout, /ε = [^:]+: local [^,]+, spectral /);
@@ -203,9 +204,13 @@ describe('analysis view', () => {
       const conv1 = api.analysisReport(example)!.runs[0].layers[0].certificate;
       assert.ok(details.includes(`${conv1.iterations} iterations, dimension 784, δ = ${formatNumber(conv1.delta!)}`), details);
       assert.match(details, /Neurons in the ball/);
-      // The pop-over stays while the pointer is on it, so its text can be selected and copied.
-      await hoverInWebview('#details');
-      assert.ok((await webviewTexts()).some((shown) => shown.includes('Formula')), 'the pop-over stays under the pointer');
+      // A click on the row pins its pop-over: it then takes the pointer (its text can be selected and
+      // copied) and stays until closed.
+      await clickInWebview('#layers tbody tr[data-row="0"]');
+      await hoverInWebview('#details.pinned');
+      assert.ok((await webviewTexts()).some((shown) => shown.includes('Formula')), 'the pinned pop-over stays under the pointer');
+      await clickInWebview('#details-close');
+      await waitForWebviewText((shown) => shown.includes('Share of log L') && !shown.includes('Formula'));
 
       // Exports: the chart from the view's buttons (SVG with the theme's colours resolved, PNG drawn
       // by the webview), and the report with the sweep's radii after the main run's.

@@ -123,11 +123,12 @@ describe('webview state', () => {
   it('pins the main run with where it came from, and gives each layer’s change against it by label', () => {
     assert.equal(pinnedRunOf({}), undefined, 'nothing to pin without a report');
     const withLayers: BoundReport = { ...report, runs: [{ ...report.runs[0], layers: [layer(0, 2, 4), layer(1, 3, 3)] }] };
-    const state = { report: withLayers, status: { phase: 'done' as const, epsilon: 0.1, inputLabel: 'x.npy' } };
+    // The status's label may name what the next run would use; the pin names what this run used.
+    const state = { report: withLayers, status: { phase: 'done' as const, epsilon: 0.1, inputLabel: 'bundled example, else synthetic' } };
     const pinned = pinnedRunOf(state)!;
     assert.deepEqual(
       { model: pinned.model, inputLabel: pinned.inputLabel, epsilon: pinned.epsilon, localBound: pinned.localBound },
-      { model: 'tiny.onnx', inputLabel: 'x.npy', epsilon: 0.1, localBound: 1 },
+      { model: 'tiny.onnx', inputLabel: 'synthetic input', epsilon: 0.1, localBound: 1 },
     );
     // Now: l0 doubled, l1 unchanged in ‖A‖ but 3 → 1.5 locally, l2 new.
     const deltas = layerDeltas(pinned, [layer(0, 4, 4), layer(1, 1.5, 3), layer(2, 1, 1)]);
