@@ -292,10 +292,10 @@ function BoundTable({ model, layers, streaming, sort, selectedRow, deltas, onSor
                   <td class="number">{ratio === undefined ? '' : `${formatNumber(ratio)}×${composition && ratio < 1 ? ' ⁽ʳ⁾' : ''}`}</td>
                   <td class="number">{layer.neurons ? `${layer.neurons.on} / ${layer.neurons.unstable} / ${layer.neurons.off}` : ''}</td>
                   <td>
-                    <div class="bar">
-                      <span class="bar-spectral" style={{ width: `${barWidth(layer.spectralNorm)}%` }} />
-                      <span class="bar-local" style={{ width: `${barWidth(layer.localBound)}%` }} />
-                    </div>
+                    <svg class="bar" width={140} height={12} aria-hidden="true">
+                      <rect class="bar-spectral" x={0.5} y={0.5} height={10} width={`${barWidth(layer.spectralNorm)}%`} />
+                      <rect class="bar-local" x={0} y={3.5} height={4} width={`${barWidth(layer.localBound)}%`} />
+                    </svg>
                   </td>
                   <td class="number">
                     {dominant.has(position) && <span class="rank">{`#${rank.indexOf(position) + 1} `}</span>}
