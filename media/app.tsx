@@ -126,7 +126,8 @@ export function App() {
   const view = state.view ?? 'graph';
   const shown = shownLayers(state);
   const running = state.status?.phase === 'running';
-  const run = running ? undefined : mainRun(state);
+  // A sweep leaves the main run as it is, so its numbers stay (and nothing below them moves) while it runs.
+  const run = running && state.status?.task !== 'sweep' ? undefined : mainRun(state);
   const comparable = state.pinned && model && state.pinned.model === model.fileName ? state.pinned : undefined;
   const deltas = useMemo(
     () => (comparable && shown && !shown.streaming ? layerDeltas(comparable, shown.layers) : undefined),

@@ -11,11 +11,11 @@ import { chartGeometry, chartPoints, nearestPoint, sweepChartSvg, THEME_CHART_CO
 import { useView } from './store';
 import { epsilonProblem } from './viewText';
 
-export const CHART_WIDTH = 800;
-export const CHART_HEIGHT = 340;
+const CHART_WIDTH = 800;
+const CHART_HEIGHT = 340;
 
 /** The values at one radius, as the cursor's read-out shows them. */
-export function pointText(point: ChartPoint): string {
+function pointText(point: ChartPoint): string {
   const ratio = tighteningRatio(point.spectral, point.local);
   return (
     `ε = ${formatNumber(point.epsilon)}: local ${formatNumber(point.local)}, spectral ${formatNumber(point.spectral)}` +

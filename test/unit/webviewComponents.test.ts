@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it, mock } from 'node:test';
 import { h, type ComponentChild } from 'preact';
 import { renderToString } from 'preact-render-to-string';
+import { App } from '../../media/app';
 import { GraphView } from '../../media/graphView';
 import { LayerDetails, LayerTable, formatChange } from '../../media/layerTable';
 import { createStore, ViewContext, type ViewActions } from '../../media/store';
@@ -24,8 +25,8 @@ const noActions: ViewActions = {
   exportChart: () => undefined,
 };
 
-function render(child: ComponentChild): string {
-  const store = createStore({}, () => undefined);
+function render(child: ComponentChild, state: ViewState = {}): string {
+  const store = createStore(state, () => undefined);
   return renderToString(h(ViewContext.Provider, { value: { store, actions: noActions } }, child));
 }
 
@@ -166,6 +167,25 @@ describe('analysis card', () => {
     const html = text(render(h(Summary, { canAnalyze: true, status, phaseLabel: 'done', report, run, exportable: true })));
     assert.match(html, /the true value lies between 12\.28 and 27\.4; the upper bound is at most 2\.23127× too high/);
     assert.equal(boundGap(5, 5), 'the upper bound is attained: it is the true local constant');
+  });
+});
+
+describe('the whole view', () => {
+  const run: EpsilonRun = { epsilon: 0.01, network: { localBound: 27.4, layerProduct: 67.6, method: 'layer-product', spectralBound: 100, failureProbability: 0 }, layers };
+  const report: BoundReport = { model: 'net.onnx', input: { source: 'npy', origin: 'x.npy', shape: [16] }, outputSize: 2, runs: [run] };
+  const running = (task: 'analyze' | 'sweep'): ViewState => ({ model, report, status: { phase: 'running', task, epsilon: 0.01, inputLabel: 'x.npy' } });
+
+  it('keeps the main run’s numbers while a sweep runs (nothing below them moves), not while the main analysis reruns', () => {
+    assert.match(text(render(h(App, {}), running('sweep'))), /Network local bound 27\.4/);
+    assert.doesNotMatch(text(render(h(App, {}), running('analyze'))), /Network local bound/);
+  });
+
+  it('shows the graph first, with the table one click away', () => {
+    const html = render(h(App, {}), { model });
+    assert.match(html, /id="view-graph"[^>]*aria-selected="true"|aria-selected="true"[^>]*id="view-graph"/);
+    assert.match(html, /id="graph-canvas"/);
+    assert.doesNotMatch(html, /<table/);
+    assert.match(render(h(App, {}), { model, view: 'table' }), /<table class="layer-table"/);
   });
 });
 
