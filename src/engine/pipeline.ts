@@ -178,7 +178,13 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
   );
   return {
     model: basename(request.modelPath),
-    input: { name: network.inputName, source: input.source, origin: input.origin, shape: input.shape },
+    input: {
+      name: network.inputName,
+      source: input.source,
+      origin: input.origin,
+      shape: input.shape,
+      norm: Math.sqrt(x0.reduce((sum, value) => sum + value * value, 0)),
+    },
     ...(network.fixedInputs ? { fixedInputs: network.fixedInputs.map((f) => ({ name: f.name, shape: [...f.tensor.dims], source: f.source })) } : {}),
     ...(network.outputNames ? { outputs: network.outputNames } : {}),
     outputSize: result.outputSize,
