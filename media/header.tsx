@@ -40,7 +40,9 @@ export const Header = memo(function Header({ model, modelError, reportNotes }: H
     ['File size', formatBytes(model.sizeBytes)],
     [model.rowSource === 'nodes' ? 'Nodes' : 'Layers', String(model.rows.length)],
   );
-  const notes = [...model.notes, ...(reportNotes ?? []).filter((note) => !model.notes.includes(note))];
+  // A report restates how the graph was read, for the input and outputs the analysis actually used
+  // (which may differ from the defaults the overview was read with), so its notes replace the model's.
+  const notes = reportNotes ?? model.notes;
   return (
     <header id="header" class="header">
       <h1>{visible(model.fileName)}</h1>

@@ -57,6 +57,8 @@ const model: ModelOverview = {
   graphName: 'net',
   inputs: ['x: FLOAT[1,1,4,4]'],
   outputs: ['y: FLOAT[1,2]'],
+  inputNames: ['x'],
+  outputNames: ['y'],
   rowSource: 'layers',
   rows: [
     { label: 'conv1+relu1', opTypes: ['Conv', 'Relu'], nodes: ['conv1', 'relu1'], inputs: ['[1,4,4]'], outputs: ['[2,4,4]'], parameterCount: 20, attributes: [] },
