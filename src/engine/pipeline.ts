@@ -6,7 +6,7 @@ import type { Model } from '../onnx/model';
 import { readModel } from '../onnx/reader';
 import type { BoundReport, EngineOptions, InputChoice } from '../shared/protocol';
 import { analyzeNetwork, type AnalyzeHooks, type SpectralCache } from './analyze';
-import { defaultBackend, nativeProblem, requireNativeKernels, type OperatorBackend } from './native/kernels';
+import { allocateLarge, defaultBackend, nativeProblem, requireNativeKernels, type OperatorBackend } from './native/kernels';
 import { estimateCost } from './costEstimate';
 import { BudgetError } from './errors';
 import { NETWORK_INPUT } from './network';
@@ -114,7 +114,7 @@ function conservativeNormCache(key: string): SpectralCache {
 
 export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: AnalyzeHooks = {}): Promise<BoundReport> {
   const loadStarted = performance.now();
-  const model = await readModel(request.modelPath);
+  const model = await readModel(request.modelPath, { allocate: allocateLarge });
   const fileInput = await readRequestedInput(request.input, request.modelPath);
   const inputShape = request.inputShape ?? (fileInput && hasOpenInputShape(model) ? shapeFromInput(model, fileInput) : undefined);
   const { network, notes } = loadAnalysisNetwork(model, inputShape);

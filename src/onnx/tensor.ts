@@ -140,6 +140,12 @@ export function firstNaN(dataType: number, bytes: Uint8Array): number | undefine
   switch (dataType) {
     case DataType.FLOAT:
     case DataType.COMPLEX64:
+      if (bytes.byteOffset % 4 === 0) {
+        // Aligned (every large weight the reader reads, payloadLayout.ts): a float view, several times faster.
+        const values = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2);
+        for (let i = 0; i < values.length; i++) if (values[i] !== values[i]) return i;
+        return undefined;
+      }
       for (let i = 0; i + 3 < bytes.length; i += 4) {
         if ((view.getUint32(i, true) & 0x7fffffff) > 0x7f800000) return i / 4;
       }
@@ -377,6 +383,19 @@ export class Tensor {
       default:
         return Float32Array.from(this.toFloat64());
     }
+  }
+
+  /**
+   * The values as float32 without a copy where they are FLOAT raw_data aligned to 4 bytes in memory (as
+   * readModel places every large one): a view of the model's bytes that must only be read. Otherwise
+   * the new array of toFloat32().
+   */
+  float32View(): Float32Array {
+    const data = this.data;
+    if (data.kind === 'raw' && this.dataType === DataType.FLOAT && data.bytes.byteOffset % 4 === 0) {
+      return new Float32Array(data.bytes.buffer, data.bytes.byteOffset, this.size);
+    }
+    return this.toFloat32();
   }
 
   /** The values as float64, in a new array. INT64 values beyond 2^53 lose precision here, as in any float. */
