@@ -1,10 +1,11 @@
 // Where the large raw_data payloads of a model file's initializers lie, found before the file is read,
 // so the reader can read each misaligned one straight into a buffer of its own that typed arrays can
-// view (tensor.ts): a weight then costs no copy at all. Only the wire format is walked (tags and
-// lengths, a few small reads per initializer); any surprise ends the walk with what was found so
-// far, because the decoder, not this, judges the file (reader.ts puts back anything it does not claim).
+// view (tensor.ts): a weight then costs no copy at all; and so the forward pass on onnxruntime can read
+// the graph without the weights (graphBytes). Only the wire format is walked (tags and lengths, a few
+// small reads per initializer); any surprise ends the walk with what was found so far, because the
+// decoder, not this, judges the file (reader.ts puts back anything it does not claim).
 
-import type { FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { bitsPerElement } from './tensor';
 
 export interface Payload {
@@ -102,8 +103,8 @@ async function field(reader: WindowReader, at: number, end: number): Promise<Fie
   return next <= end ? { number, wireType, start, length, value, next } : undefined;
 }
 
-/** The raw_data of one TensorProto, if it is large and its elements are misaligned where it lies. */
-async function tensorPayload(reader: WindowReader, start: number, end: number): Promise<Payload | undefined> {
+/** The raw_data of one TensorProto if it is large (and, with `misalignedOnly`, its elements misaligned where it lies). */
+async function tensorPayload(reader: WindowReader, start: number, end: number, misalignedOnly: boolean): Promise<Payload | undefined> {
   let dataType = 0;
   let raw: Payload | undefined;
   for (let at = start; at < end; ) {
@@ -111,19 +112,22 @@ async function tensorPayload(reader: WindowReader, start: number, end: number): 
     if (!f) return undefined;
     if (f.number === 2 && f.wireType === 0) dataType = f.value;
     if (f.number === 9 && f.wireType === 2) raw = { offset: f.start, length: f.length };
+    // data_location EXTERNAL: whatever raw_data holds is not the tensor's data; leave it alone.
+    if (f.number === 14 && f.wireType === 0 && f.value !== 0) return undefined;
     at = f.next;
   }
-  const bits = bitsPerElement(dataType) ?? 0;
-  const align = Math.min(8, bits / 8);
-  if (!raw || raw.length < MIN_SEPARATE_PAYLOAD_BYTES || !Number.isInteger(align) || align < 2) return undefined;
-  return raw.offset % align === 0 ? undefined : raw;
+  if (!raw || raw.length < MIN_SEPARATE_PAYLOAD_BYTES) return undefined;
+  if (!misalignedOnly) return raw;
+  const align = Math.min(8, (bitsPerElement(dataType) ?? 0) / 8);
+  return Number.isInteger(align) && align >= 2 && raw.offset % align !== 0 ? raw : undefined;
 }
 
 /**
- * The misaligned large raw_data payloads of the top-level graph's initializers (ModelProto.graph = 7,
- * GraphProto.initializer = 5, TensorProto.data_type = 2 and raw_data = 9), in file order, disjoint.
+ * The large raw_data payloads of the top-level graph's initializers (ModelProto.graph = 7,
+ * GraphProto.initializer = 5, TensorProto.data_type = 2 and raw_data = 9), in file order, disjoint;
+ * with `misalignedOnly`, those whose elements are misaligned where they lie in the file.
  */
-export async function misalignedPayloads(handle: FileHandle, size: number): Promise<Payload[]> {
+export async function largePayloads(handle: FileHandle, size: number, misalignedOnly: boolean): Promise<Payload[]> {
   const reader = new WindowReader(handle, size);
   const found: Payload[] = [];
   for (let at = 0; at < size; ) {
@@ -135,7 +139,7 @@ export async function misalignedPayloads(handle: FileHandle, size: number): Prom
         const f = await field(reader, g, graphEnd);
         if (!f) return found;
         if (f.number === 5 && f.wireType === 2) {
-          const payload = await tensorPayload(reader, f.start, f.start + f.length);
+          const payload = await tensorPayload(reader, f.start, f.start + f.length, misalignedOnly);
           if (payload) found.push(payload);
         }
         g = f.next;
@@ -144,4 +148,32 @@ export async function misalignedPayloads(handle: FileHandle, size: number): Prom
     at = model.next;
   }
   return found;
+}
+
+/**
+ * The file's bytes with its large initializer payloads left unread (zeros, in pages never touched): all
+ * a copy of the graph needs when its weights are to be pointed at in the file (runtime/ortForward.ts).
+ */
+export async function graphBytes(path: string): Promise<Uint8Array> {
+  const handle = await open(path, 'r');
+  try {
+    const size = (await handle.stat()).size;
+    const bytes = new Uint8Array(size);
+    let at = 0;
+    const readUpTo = async (end: number) => {
+      while (at < end) {
+        const { bytesRead } = await handle.read(bytes, at, end - at, at);
+        if (bytesRead === 0) throw new Error(`ended after ${at} of ${size} bytes`);
+        at += bytesRead;
+      }
+    };
+    for (const payload of size < MIN_SEPARATE_PAYLOAD_BYTES ? [] : await largePayloads(handle, size, false)) {
+      await readUpTo(payload.offset);
+      at = payload.offset + payload.length;
+    }
+    await readUpTo(size);
+    return bytes;
+  } finally {
+    await handle.close();
+  }
 }

@@ -20,7 +20,7 @@ import {
 } from './gen/onnx_pb';
 import type { AttributeProto, GraphProto, NodeProto, TensorProto, ValueInfoProto } from './gen/onnx_pb';
 import { Graph, Node } from './model';
-import { MIN_SEPARATE_PAYLOAD_BYTES, misalignedPayloads } from './payloadLayout';
+import { largePayloads, MIN_SEPARATE_PAYLOAD_BYTES } from './payloadLayout';
 import type { AttributeValue, Dim, Model, OpsetImport, ValueInfo } from './model';
 import { OnnxError } from './onnxError';
 import { DataType, dataTypeName, fileVersion, firstNaN, halfIsNaN, nanWeight, rawByteLength, Tensor, typedFieldFor } from './tensor';
@@ -102,7 +102,7 @@ export async function readModel(path: string, options: ReadFileOptions = {}): Pr
     separate = new Map();
     const segments: Segment[] = [];
     let at = 0;
-    const payloads = bytes.length < MIN_SEPARATE_PAYLOAD_BYTES ? [] : await misalignedPayloads(handle, bytes.length);
+    const payloads = bytes.length < MIN_SEPARATE_PAYLOAD_BYTES ? [] : await largePayloads(handle, bytes.length, true);
     for (const payload of payloads) {
       if (payload.offset > at) segments.push({ at, target: bytes.subarray(at, payload.offset) });
       const target = new Uint8Array(allocate(payload.length));
