@@ -386,14 +386,14 @@ export class Tensor {
   }
 
   /**
-   * The values as float32 without a copy where they are FLOAT raw_data aligned to 4 bytes in memory (as
-   * readModel places every large one): a view of the model's bytes that must only be read. Otherwise
-   * the new array of toFloat32().
+   * The values as float32 without a copy where they are FLOAT bytes aligned to 4 in memory: raw_data as
+   * readModel places every large one (a view of the model's bytes, which must only be read), or
+   * external data (a view of the bytes just read). Otherwise the new array of toFloat32().
    */
   float32View(): Float32Array {
-    const data = this.data;
-    if (data.kind === 'raw' && this.dataType === DataType.FLOAT && data.bytes.byteOffset % 4 === 0) {
-      return new Float32Array(data.bytes.buffer, data.bytes.byteOffset, this.size);
+    if (this.dataType === DataType.FLOAT && this.data.kind !== 'typed') {
+      const bytes = this.rawBytes();
+      if (bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, this.size);
     }
     return this.toFloat32();
   }
