@@ -101,6 +101,8 @@ function distance(x: Float64Array, x0: Float64Array): number {
  */
 export class LowerBoundSearch {
   private readonly tape: NetworkTape;
+  /** The tape at x0, kept for the power iteration (a forward pass of a large network costs as much as a product). */
+  private readonly tape0: Tape;
   private readonly f0: Float64Array;
   private readonly pureF0: Float64Array;
   private readonly mask: Uint8Array | null;
@@ -117,8 +119,8 @@ export class LowerBoundSearch {
     private readonly options: LowerBoundOptions = {},
   ) {
     this.tape = new NetworkTape(prepared, options.signal);
-    const tape0 = this.tape.forward(x0);
-    this.f0 = Float64Array.from(this.tape.outputOf(tape0, x0));
+    this.tape0 = this.tape.forward(x0);
+    this.f0 = Float64Array.from(this.tape.outputOf(this.tape0, x0));
     this.pureF0 = Float64Array.from(this.pureOutput(x0));
     this.mask = options.inputMask ?? null;
   }
@@ -162,7 +164,7 @@ export class LowerBoundSearch {
   /** Top right-singular vector of J(x0) (restricted to the mask) by power iteration on JᵀJ. */
   private topJacobianDirection(random: SeededRandom, budget: number): Float64Array {
     if (this.jacobianDirection) return this.jacobianDirection;
-    const tape0 = this.tape.forward(this.x0);
+    const tape0 = this.tape0;
     let v = this.randomDirection(random);
     let previous = 0;
     // At most 30 % of the budget, two passes per step.
