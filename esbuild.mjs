@@ -38,7 +38,8 @@ const builds = [
     format: 'iife',
     sourcemap: !production,
     minify: production,
-    entryPoints: ['media/main.ts'],
+    entryPoints: ['media/main.tsx'],
+    // Preact components (JSX compiled by esbuild from tsconfig's jsx and jsxImportSource).
     outfile: 'dist/webview.js',
     logLevel: 'warning',
   },

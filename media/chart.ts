@@ -76,6 +76,22 @@ function logDomain(values: number[]): [number, number] {
   return [10 ** (lo - pad), 10 ** (hi + pad)];
 }
 
+/**
+ * The domain widened outward to the nearest ticks of logTicks, so both ends of the y axis carry a
+ * label and every line (the lower bound's too) lies between two labelled ticks.
+ */
+export function tickAlignedDomain(min: number, max: number): [number, number] {
+  const align = (multiples: number[]): [number, number] => {
+    const decadeOf = (value: number) => 10 ** Math.floor(Math.log10(value));
+    const down = decadeOf(min) * Math.max(...multiples.filter((m) => m * decadeOf(min) <= min * (1 + 1e-12)));
+    const up = decadeOf(max) * Math.min(...multiples.filter((m) => m * decadeOf(max) >= max * (1 - 1e-12)));
+    return [Number(down.toPrecision(12)), Number(up.toPrecision(12))];
+  };
+  const short = align([1, 2, 5, 10]);
+  // logTicks labels 2 and 5 only on ranges under two decades: a wider range ends on powers of ten.
+  return Math.log10(short[1]) - Math.log10(short[0]) < 2 ? short : align([1, 10]);
+}
+
 export function chartGeometry(points: readonly ChartPoint[], width: number, height: number): ChartGeometry {
   const left = 64;
   const right = width - 16;
@@ -83,7 +99,7 @@ export function chartGeometry(points: readonly ChartPoint[], width: number, heig
   const top = 30;
   const bottom = height - 40;
   const [xMin, xMax] = points.length > 1 ? logDomain(points.map((p) => p.epsilon)) : logDomain([(points[0]?.epsilon ?? 1) / 10, (points[0]?.epsilon ?? 1) * 10]);
-  const [yMin, yMax] = logDomain(points.flatMap((p) => [p.local, p.spectral, ...(p.lower !== undefined ? [p.lower] : [])]));
+  const [yMin, yMax] = tickAlignedDomain(...logDomain(points.flatMap((p) => [p.local, p.spectral, ...(p.lower !== undefined ? [p.lower] : [])])));
   const scale = (value: number, min: number, max: number, from: number, to: number) =>
     from + ((Math.log10(value) - Math.log10(min)) / (Math.log10(max) - Math.log10(min))) * (to - from);
   return {

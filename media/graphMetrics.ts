@@ -5,7 +5,7 @@ import { formatNumber, tighteningRatio } from '../src/shared/format';
 import type { LayerResult } from '../src/shared/results';
 import { logContribution } from './viewState';
 
-export type MetricKey = 'none' | 'ratio' | 'share' | 'bound' | 'unstable';
+export type MetricKey = 'none' | 'ratio' | 'share' | 'bound' | 'unstable' | 'tightness' | 'change';
 
 export const METRIC_LABELS: Record<MetricKey, string> = {
   none: 'no colouring',
@@ -13,13 +13,18 @@ export const METRIC_LABELS: Record<MetricKey, string> = {
   share: 'share of log L',
   bound: 'local bound',
   unstable: 'unstable fraction',
+  tightness: 'tightness (local bound ÷ the layer’s witnessed lower value, else ÷ ‖A‖)',
+  change: 'change against the pinned run (local bound now ÷ then)',
 };
+
+/** The pinned run's local bound of each layer, by label: what the 'change' metric divides by. */
+export type PinnedBounds = ReadonlyMap<string, number>;
 
 /** Number of colour classes; CSS has one rule per class (.heat-0 … .heat-4). */
 export const HEAT_CLASSES = 5;
 
 /** The metric of one layer, as the table shows it; undefined where the table shows nothing. */
-export function layerMetric(key: MetricKey, layer: LayerResult, layers: readonly LayerResult[]): number | undefined {
+export function layerMetric(key: MetricKey, layer: LayerResult, layers: readonly LayerResult[], pinned?: PinnedBounds): number | undefined {
   switch (key) {
     case 'none':
       return undefined;
@@ -37,6 +42,17 @@ export function layerMetric(key: MetricKey, layer: LayerResult, layers: readonly
       const total = on + unstable + off;
       return total > 0 ? unstable / total : undefined;
     }
+    case 'tightness': {
+      // How far the bound may be above the layer's true local constant: 1 is exact. Without a witnessed
+      // lower value (large layers), how much of the global bound the local one still spends.
+      const lower = layer.tightness?.lower;
+      if (lower !== undefined && lower > 0) return layer.localBound / lower;
+      return layer.spectralNorm > 0 ? layer.localBound / layer.spectralNorm : undefined;
+    }
+    case 'change': {
+      const before = pinned?.get(layer.label);
+      return before !== undefined && before > 0 ? layer.localBound / before : undefined;
+    }
   }
 }
 
@@ -51,6 +67,8 @@ export function formatMetric(key: MetricKey, value: number, digits?: number): st
     case 'unstable':
       return `${(value * 100).toFixed(1)}%`;
     case 'ratio':
+    case 'tightness':
+    case 'change':
       return `${number(value)}×`;
     default:
       return number(value);
@@ -70,15 +88,15 @@ export interface Heat {
  * Classes of equal width: linear for the fractions (0 to the largest), logarithmic for bounds and
  * ratios, which span orders of magnitude. Non-positive values of a logarithmic metric go to class 0.
  */
-export function heat(key: MetricKey, layers: readonly LayerResult[]): Heat | undefined {
+export function heat(key: MetricKey, layers: readonly LayerResult[], pinned?: PinnedBounds): Heat | undefined {
   if (key === 'none') return undefined;
   const valueOf = new Map<number, number>();
   for (const layer of layers) {
-    const value = layerMetric(key, layer, layers);
+    const value = layerMetric(key, layer, layers, pinned);
     if (value !== undefined && Number.isFinite(value)) valueOf.set(layer.index, value);
   }
   if (valueOf.size === 0) return undefined;
-  const logarithmic = key === 'ratio' || key === 'bound';
+  const logarithmic = key === 'ratio' || key === 'bound' || key === 'tightness' || key === 'change';
   const values = [...valueOf.values()].filter((value) => !logarithmic || value > 0);
   let low = logarithmic ? Math.log10(Math.min(...values)) : 0;
   let high = logarithmic ? Math.log10(Math.max(...values)) : Math.max(...values);

@@ -3,7 +3,7 @@
 // Also the pure derivations the view draws from (the rows of the bound table, the dominant layers).
 
 import { tighteningRatio } from '../src/shared/format';
-import type { AnalysisStatus, BoundReport, HostToWebviewMessage, LayerRow, ModelOverview, SweepRange } from '../src/shared/protocol';
+import type { AnalysisStatus, BoundReport, HostToWebviewMessage, ModelOverview, SweepRange } from '../src/shared/protocol';
 import type { EpsilonRun, LayerResult } from '../src/shared/results';
 import type { MetricKey } from './graphMetrics';
 
@@ -27,6 +27,26 @@ export interface ViewState {
   selectedNode?: string;
   /** What the graph's nodes are coloured by after an analysis; 'share' when unset. */
   metric?: MetricKey;
+  /** Fused layers the graph shows as their ONNX nodes (the others are one box each). */
+  expandedLayers?: number[];
+  /** A run kept to compare later runs against, layer by layer (saved with the state, so it survives hide and reveal). */
+  pinned?: PinnedRun;
+}
+
+/** What a pinned run keeps: where it came from and the numbers compared. */
+export interface PinnedRun {
+  model: string;
+  inputLabel: string;
+  epsilon: number;
+  localBound: number;
+  spectralBound: number;
+  layers: { label: string; localBound: number; spectralNorm: number }[];
+}
+
+/** Relative change of a layer's numbers against the pinned run: now / then − 1. */
+export interface LayerDelta {
+  localBound?: number;
+  spectralNorm?: number;
 }
 
 /** Accepts whatever getState returned (possibly saved by an older version) as long as it is an object. */
@@ -68,6 +88,38 @@ export function applyHostMessage(state: ViewState, message: HostToWebviewMessage
       // Replies are consumed by the request client before messages reach the view state.
       return state;
   }
+}
+
+/** The main run as a pinned run, or undefined when there is none. */
+export function pinnedRunOf(state: ViewState): PinnedRun | undefined {
+  const run = mainRun(state);
+  if (!run || !state.report) return undefined;
+  return {
+    model: state.report.model,
+    // The input the run used (the status's label may say what the next run would pick).
+    inputLabel: state.report.input.source === 'synthetic' ? 'synthetic input' : state.report.input.origin,
+    epsilon: run.epsilon,
+    localBound: run.network.localBound,
+    spectralBound: run.network.spectralBound,
+    layers: run.layers.map((layer) => ({ label: layer.label, localBound: layer.localBound, spectralNorm: layer.spectralNorm })),
+  };
+}
+
+/** The pinned run's local bound per layer label (layers are matched by label: two checkpoints of one architecture share them). */
+export function pinnedBounds(pinned: PinnedRun): Map<string, number> {
+  return new Map(pinned.layers.map((layer) => [layer.label, layer.localBound]));
+}
+
+/** Each layer's change against the pinned run, by layer index; layers the pinned run does not have get none. */
+export function layerDeltas(pinned: PinnedRun, layers: readonly LayerResult[]): Map<number, LayerDelta> {
+  const before = new Map(pinned.layers.map((layer) => [layer.label, layer]));
+  const change = (now: number, then: number) => (then > 0 ? now / then - 1 : undefined);
+  const deltas = new Map<number, LayerDelta>();
+  for (const layer of layers) {
+    const then = before.get(layer.label);
+    if (then) deltas.set(layer.index, { localBound: change(layer.localBound, then.localBound), spectralNorm: change(layer.spectralNorm, then.spectralNorm) });
+  }
+  return deltas;
 }
 
 /** The report's run at the status's ε (the main run), or its first run. */
@@ -149,16 +201,6 @@ export function sortedPositions(layers: readonly LayerResult[], sort: SortKey = 
     return positions;
   }
   return positions.sort((a, b) => key(layers[b]) - key(layers[a]) || a - b);
-}
-
-/** The model row describing analysis layer `index`, when the model's rows are that network's layers. */
-export function modelRowFor(state: ViewState, layer: LayerResult): LayerRow | undefined {
-  const model = state.model;
-  if (!model || model.rowSource !== 'layers') {
-    return undefined;
-  }
-  const row = model.rows[layer.index];
-  return row?.label === layer.label ? row : undefined;
 }
 
 /** Whether the layer's bound is a ratio of radii through a merge (Add, Concat) rather than a Lipschitz constant. */

@@ -18,8 +18,9 @@ function progressReporter(show: boolean): { report(event: ProgressEvent): void; 
     report(event) {
       const now = Date.now();
       if (tty) {
-        process.stderr.write(`\r\x1b[K${progressMessage(event)}`);
-      } else if (now - lastWrite >= 1000) {
+        // A network bound stays on its own line: the answer, while the lower bounds still run.
+        process.stderr.write(`\r\x1b[K${progressMessage(event)}${event.kind === 'networkBound' ? '\n' : ''}`);
+      } else if (now - lastWrite >= 1000 || event.kind === 'networkBound') {
         process.stderr.write(`${progressMessage(event)}\n`);
         lastWrite = now;
       }

@@ -119,8 +119,10 @@ export async function analyzeNetwork(
     : null;
   // The lower bounds re-evaluate the network in float64 from x0, whatever provided the nominal values.
   const exactOutputs = tightnessOptions ? new NetworkTape(prepared, hooks.signal).forward(x).outputs : null;
-  let tightnessMs = 0;
 
+  // Every ε's layer rows and network bound first (each announced as soon as it is known), then the
+  // lower-bound work, which only says how tight they are.
+  const outcomes: RunOutcome[] = [];
   const runs: EpsilonRun[] = options.epsilons.map((epsilon, epsilonIndex) => {
     const outcome = runEpsilon(
       context((layerIndex) =>
@@ -132,17 +134,20 @@ export async function analyzeNetwork(
       ),
       epsilon,
     );
-    if (tightnessOptions && exactOutputs) {
-      const tightnessStarted = performance.now();
-      layerTightness(prepared, x, exactOutputs, outcome.layers, outcome.masks, tightnessOptions).forEach((entry, k) => {
-        if (entry) outcome.layers[k].tightness = entry;
-      });
-      tightnessMs += performance.now() - tightnessStarted;
-    }
-    return { epsilon, network: networkBound(context(), outcome), layers: outcome.layers };
+    outcomes.push(outcome);
+    const bound = networkBound(context(), outcome);
+    hooks.onProgress?.({ kind: 'networkBound', epsilonIndex, epsilon, network: bound });
+    return { epsilon, network: bound, layers: outcome.layers };
   });
 
   const lowerBoundStarted = performance.now();
+  if (tightnessOptions && exactOutputs) {
+    outcomes.forEach((outcome) => {
+      layerTightness(prepared, x, exactOutputs, outcome.layers, outcome.masks, tightnessOptions).forEach((entry, k) => {
+        if (entry) outcome.layers[k].tightness = entry;
+      });
+    });
+  }
   if (options.lowerBound) {
     const search = new LowerBoundSearch(prepared, x, { ...options.lowerBound, signal: hooks.signal });
     // Ascending ε, so each search starts from the witnesses of the smaller balls inside it.
@@ -150,8 +155,8 @@ export async function analyzeNetwork(
     for (const i of order) runs[i].lowerBound = search.run(runs[i].epsilon);
   }
 
-  // The per-layer tightness ran inside the ε loop: it is lower-bound work too.
-  const lowerBoundMs = options.lowerBound ? performance.now() - lowerBoundStarted + tightnessMs : 0;
+  // The per-layer tightness is lower-bound work too.
+  const lowerBoundMs = options.lowerBound ? performance.now() - lowerBoundStarted : 0;
   const outputValues = tensorValue(nominal, x, network.output);
   const result: AnalysisResult = { inputShape: [...network.inputShape], outputSize: outputValues.length, runs, ...(fidelity ? { fidelity } : {}) };
   const radiusStarted = performance.now();

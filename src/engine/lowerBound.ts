@@ -73,8 +73,26 @@ function norm(v: Float64Array): number {
   return Math.sqrt(s);
 }
 
+// Plain loops rather than typed-array map/from with a callback: on an input of 150 000 values they run
+// a few times faster, and the search calls them for every point it evaluates.
 function scaled(v: Float64Array, s: number): Float64Array {
-  return v.map((x) => x * s);
+  const out = new Float64Array(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = v[i] * s;
+  return out;
+}
+
+/** x0 + d. */
+function offset(x0: Float64Array, d: Float64Array): Float64Array {
+  const x = new Float64Array(x0.length);
+  for (let i = 0; i < x.length; i++) x[i] = x0[i] + d[i];
+  return x;
+}
+
+/** ‖x − x0‖. */
+function distance(x: Float64Array, x0: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += (x[i] - x0[i]) * (x[i] - x0[i]);
+  return Math.sqrt(s);
 }
 
 /**
@@ -83,6 +101,8 @@ function scaled(v: Float64Array, s: number): Float64Array {
  */
 export class LowerBoundSearch {
   private readonly tape: NetworkTape;
+  /** The tape at x0, kept for the power iteration (a forward pass of a large network costs as much as a product). */
+  private readonly tape0: Tape;
   private readonly f0: Float64Array;
   private readonly pureF0: Float64Array;
   private readonly mask: Uint8Array | null;
@@ -99,8 +119,8 @@ export class LowerBoundSearch {
     private readonly options: LowerBoundOptions = {},
   ) {
     this.tape = new NetworkTape(prepared, options.signal);
-    const tape0 = this.tape.forward(x0);
-    this.f0 = Float64Array.from(this.tape.outputOf(tape0, x0));
+    this.tape0 = this.tape.forward(x0);
+    this.f0 = Float64Array.from(this.tape.outputOf(this.tape0, x0));
     this.pureF0 = Float64Array.from(this.pureOutput(x0));
     this.mask = options.inputMask ?? null;
   }
@@ -118,7 +138,9 @@ export class LowerBoundSearch {
 
   private randomDirection(random: SeededRandom): Float64Array {
     for (;;) {
-      const v = this.masked(Float64Array.from({ length: this.x0.length }, () => random.gaussian()));
+      const v = new Float64Array(this.x0.length);
+      for (let i = 0; i < v.length; i++) v[i] = random.gaussian();
+      this.masked(v);
       const n = norm(v);
       if (n > 0) return scaled(v, 1 / n);
       if (this.mask && !this.mask.some((m) => m)) return v;
@@ -128,12 +150,12 @@ export class LowerBoundSearch {
   private evaluate(d: Float64Array, found: LowerBoundResult['method']): Point {
     throwIfCancelled(this.options.signal);
     this.evaluations++;
-    const x = this.x0.map((v, i) => v + d[i]);
+    const x = offset(this.x0, d);
     const tape = this.tape.forward(x);
     const out = this.tape.outputOf(tape, x);
     let num = 0;
     for (let i = 0; i < out.length; i++) num += (out[i] - this.f0[i]) ** 2;
-    const step = norm(x.map((v, i) => v - this.x0[i]));
+    const step = distance(x, this.x0);
     // Scored as reported (less the rounding allowance), so ties go to the larger, better-conditioned radius.
     const change = Math.max(0, Math.sqrt(num) - ROUNDING_ALLOWANCE * (norm(out) + norm(this.f0)));
     return { d, tape, ratio: step > 0 ? change / step : 0, found };
@@ -142,7 +164,7 @@ export class LowerBoundSearch {
   /** Top right-singular vector of J(x0) (restricted to the mask) by power iteration on JᵀJ. */
   private topJacobianDirection(random: SeededRandom, budget: number): Float64Array {
     if (this.jacobianDirection) return this.jacobianDirection;
-    const tape0 = this.tape.forward(this.x0);
+    const tape0 = this.tape0;
     let v = this.randomDirection(random);
     let previous = 0;
     // At most 30 % of the budget, two passes per step.
@@ -210,7 +232,7 @@ export class LowerBoundSearch {
       let current = start;
       let rate = 0.3;
       while (this.evaluations + 2 <= stop && rate > 1e-4) {
-        const out = this.tape.outputOf(current.tape, this.x0.map((x, i) => x + current.d[i]));
+        const out = this.tape.outputOf(current.tape, offset(this.x0, current.d));
         const u = out.map((y, i) => y - this.f0[i]);
         const uu = u.reduce((s, y) => s + y * y, 0);
         const dd = current.d.reduce((s, y) => s + y * y, 0);
@@ -225,7 +247,9 @@ export class LowerBoundSearch {
         }
         const gn = norm(g);
         if (gn === 0) break;
-        let candidate: Float64Array = current.d.map((di, i) => di + (rate * Math.sqrt(dd) * g[i]) / gn);
+        let candidate: Float64Array = new Float64Array(current.d.length);
+        const stepLength = rate * Math.sqrt(dd);
+        for (let i = 0; i < candidate.length; i++) candidate[i] = current.d[i] + (stepLength * g[i]) / gn;
         const cn = norm(candidate);
         if (cn === 0) {
           rate *= 0.5;
@@ -251,7 +275,7 @@ export class LowerBoundSearch {
   /** The witness point x of the last run (for checks and displays), or null before any run. */
   lastWitness(): Float64Array | null {
     const d = this.lastBest;
-    return d ? this.x0.map((v, i) => v + d[i]) : null;
+    return d ? offset(this.x0, d) : null;
   }
 
   /** Re-evaluates the best point with the pure forward pass; the reported value is that ratio. */
@@ -261,11 +285,11 @@ export class LowerBoundSearch {
       this.witnesses.push(best.d);
       this.witnessMethods.set(best.d, best.found);
     }
-    const x = this.x0.map((v, i) => v + best.d[i]);
+    const x = offset(this.x0, best.d);
     const out = this.pureOutput(x);
     let num = 0;
     for (let i = 0; i < out.length; i++) num += (out[i] - this.pureF0[i]) ** 2;
-    const witnessNorm = norm(x.map((v, i) => v - this.x0[i]));
+    const witnessNorm = distance(x, this.x0);
     const change = Math.max(0, Math.sqrt(num) - ROUNDING_ALLOWANCE * (norm(out) + norm(this.pureF0)));
     return {
       value: witnessNorm > 0 ? change / witnessNorm : 0,

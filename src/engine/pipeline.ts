@@ -7,7 +7,7 @@ import { readModel } from '../onnx/reader';
 import { fallbackLabel } from '../shared/format';
 import type { BoundReport, EngineOptions, InputChoice } from '../shared/protocol';
 import { analyzeNetwork, type AnalyzeHooks, type SpectralCache } from './analyze';
-import { defaultBackend, fallbackReason, kernelsFor, type OperatorBackend } from './native/kernels';
+import { allocateLarge, defaultBackend, fallbackReason, kernelsFor, type OperatorBackend } from './native/kernels';
 import { estimateCost } from './costEstimate';
 import { BudgetError } from './errors';
 import { NETWORK_INPUT } from './network';
@@ -122,7 +122,7 @@ function conservativeNormCache(key: string): SpectralCache {
 
 export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: AnalyzeHooks = {}): Promise<BoundReport> {
   const loadStarted = performance.now();
-  const model = await readModel(request.modelPath);
+  const model = await readModel(request.modelPath, { allocate: allocateLarge });
   const fileInput = await readRequestedInput(request.input, request.modelPath);
   const analysed = analysedInput(model, request.inputName);
   const inputShape = request.inputShape ?? (fileInput && hasOpenInputShape(analysed) ? shapeFromInput(analysed, fileInput) : undefined);
@@ -178,7 +178,13 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
   );
   return {
     model: basename(request.modelPath),
-    input: { name: network.inputName, source: input.source, origin: input.origin, shape: input.shape },
+    input: {
+      name: network.inputName,
+      source: input.source,
+      origin: input.origin,
+      shape: input.shape,
+      norm: Math.sqrt(x0.reduce((sum, value) => sum + value * value, 0)),
+    },
     ...(network.fixedInputs ? { fixedInputs: network.fixedInputs.map((f) => ({ name: f.name, shape: [...f.tensor.dims], source: f.source })) } : {}),
     ...(network.outputNames ? { outputs: network.outputNames } : {}),
     outputSize: result.outputSize,

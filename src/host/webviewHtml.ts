@@ -1,5 +1,6 @@
 // The webview's HTML: locked down by a CSP with default-src 'none', one nonce'd script and one
-// stylesheet, both from dist/. Pure, so the policy can be unit-tested.
+// stylesheet, both from dist/, and the one element the webview's components render into. Pure, so
+// the policy can be unit-tested.
 
 import { randomBytes } from 'node:crypto';
 
@@ -38,18 +39,7 @@ export function renderWebviewHtml(parts: WebviewHtmlParts): string {
 <title>${escapeText(title)}</title>
 </head>
 <body>
-<header id="header" class="header"></header>
-<div class="overview">
-<section id="summary" class="card summary" aria-label="Analysis"></section>
-<section id="chart" class="card chart-card" aria-label="ε sweep"></section>
-</div>
-<main class="layers-area">
-<div id="view-tabs" class="view-tabs" role="tablist" aria-label="View"></div>
-<div id="graph" class="graph-area" role="tabpanel" aria-label="Graph"></div>
-<div id="layers" class="layers" role="tabpanel" aria-label="Layers"></div>
-<div id="details" class="details" role="tooltip" hidden></div>
-</main>
-<footer id="status" class="status" role="status" aria-live="polite"></footer>
+<div id="app" class="app"></div>
 <script nonce="${nonce}" src="${escapeAttribute(scriptUri)}"></script>
 </body>
 </html>

@@ -19,6 +19,10 @@
 #include <thread>
 #include <vector>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #include "kernels.h"
 #include "operations.h"
 
@@ -446,6 +450,34 @@ napi_value choleskyResidual(napi_env env, napi_callback_info info) {
   });
 }
 
+// ---- memory ----
+
+// adviseHugePages(buffer: ArrayBuffer) → whether the advice was taken. Asks Linux to back the whole
+// 2 MiB pages inside a fresh buffer with transparent huge pages before it is first written: on the VMs
+// measured, faulting in 233 MB page by page took 0.9–1.4 s, with the advice 0.09–0.5 s. Only advice:
+// the contents and the buffer's ownership do not change, and where it is refused nothing else does.
+napi_value adviseHugePages(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto args = arguments(env, info, 1);
+    bool isBuffer = false;
+    napi_is_arraybuffer(env, args[0], &isBuffer);
+    if (!isBuffer) throw ArgumentError{"buffer must be an ArrayBuffer"};
+    void* data = nullptr;
+    size_t length = 0;
+    napi_get_arraybuffer_info(env, args[0], &data, &length);
+    bool advised = false;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const uintptr_t huge = uintptr_t(1) << 21;
+    const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + huge - 1) & ~(huge - 1);
+    const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + length) & ~(huge - 1);
+    if (data && end > begin) advised = madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE) == 0;
+#endif
+    napi_value result;
+    napi_get_boolean(env, advised, &result);
+    return result;
+  });
+}
+
 // ---- module ----
 
 napi_value setThreads(napi_env env, napi_callback_info info) {
@@ -481,6 +513,7 @@ napi_value init(napi_env env, napi_value exports) {
       {"matVec", nullptr, matVec, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gramMatrix", nullptr, gramMatrix, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"choleskyResidual", nullptr, choleskyResidual, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adviseHugePages", nullptr, adviseHugePages, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, setThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"describe", nullptr, describe, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

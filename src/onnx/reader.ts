@@ -20,6 +20,7 @@ import {
 } from './gen/onnx_pb';
 import type { AttributeProto, GraphProto, NodeProto, TensorProto, ValueInfoProto } from './gen/onnx_pb';
 import { Graph, Node } from './model';
+import { largePayloads, MIN_SEPARATE_PAYLOAD_BYTES } from './payloadLayout';
 import type { AttributeValue, Dim, Model, OpsetImport, ValueInfo } from './model';
 import { OnnxError } from './onnxError';
 import { DataType, dataTypeName, fileVersion, firstNaN, halfIsNaN, nanWeight, rawByteLength, Tensor, typedFieldFor } from './tensor';
@@ -42,6 +43,22 @@ export interface ReadOptions {
   path?: string;
   /** Folder that external data locations are relative to (and confined to); default: the folder of `path`. */
   baseDir?: string;
+  /**
+   * raw_data payloads read into buffers of their own, by their offset in `bytes` (readModel): a tensor
+   * whose raw_data starts there takes that buffer; `bytes` holds zeros there until restored.
+   */
+  separatePayloads?: ReadonlyMap<number, Uint8Array>;
+}
+
+export interface ReadFileOptions {
+  /** Allocates the buffers the file is read into (default: new ArrayBuffer); the engine's advises huge pages. */
+  allocate?: (byteLength: number) => ArrayBuffer;
+}
+
+/** A range of the file and the bytes it was read into. */
+interface Segment {
+  at: number;
+  target: Uint8Array;
 }
 
 /**
@@ -49,8 +66,11 @@ export interface ReadOptions {
  * model rewritten in place mid-read would otherwise decode as a mix of old and new weights. The file's
  * stamp (fileVersion) must agree before and after, and a second pass must find the same bytes, because
  * file times tick coarsely (a few milliseconds) and two writes within one tick leave the same stamp.
+ * Large initializers whose raw_data is misaligned for its element type are read into buffers of their
+ * own (payloadLayout.ts), so that every large weight can be viewed in place: each byte is read once,
+ * into where it is used, and nothing is copied afterwards.
  */
-export async function readModel(path: string): Promise<Model> {
+export async function readModel(path: string, options: ReadFileOptions = {}): Promise<Model> {
   let size: number;
   try {
     // Refuse devices and FIFOs before opening: opening a FIFO for reading would block.
@@ -75,18 +95,28 @@ export async function readModel(path: string): Promise<Model> {
   } catch (cause) {
     throw new OnnxError(`cannot be read: ${(cause as Error).message}`, { file: path });
   }
+  const allocate = options.allocate ?? ((byteLength: number) => new ArrayBuffer(byteLength));
   let bytes: Uint8Array;
+  let separate: Map<number, Uint8Array>;
   let version: string;
   try {
     const before = await handle.stat({ bigint: true });
-    bytes = new Uint8Array(Number(before.size));
-    let done = 0;
-    while (done < bytes.length) {
-      const { bytesRead } = await handle.read(bytes, done, bytes.length - done, done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
+    bytes = new Uint8Array(allocate(Number(before.size)));
+    separate = new Map();
+    const segments: Segment[] = [];
+    let at = 0;
+    const payloads = bytes.length < MIN_SEPARATE_PAYLOAD_BYTES ? [] : await largePayloads(handle, bytes.length, true);
+    for (const payload of payloads) {
+      if (payload.offset > at) segments.push({ at, target: bytes.subarray(at, payload.offset) });
+      const target = new Uint8Array(allocate(payload.length));
+      separate.set(payload.offset, target);
+      segments.push({ at: payload.offset, target });
+      at = payload.offset + payload.length;
     }
-    const unchanged = done === bytes.length && (await sameBytes(handle, bytes));
+    if (at < bytes.length) segments.push({ at, target: bytes.subarray(at) });
+    let complete = true;
+    for (const segment of segments) complete &&= await readFully(handle, segment);
+    const unchanged = complete && (await sameBytes(handle, segments, bytes.length));
     const after = await handle.stat({ bigint: true });
     version = fileVersion(before);
     if (!unchanged || fileVersion(after) !== version) {
@@ -101,18 +131,30 @@ export async function readModel(path: string): Promise<Model> {
   } finally {
     await handle.close();
   }
-  return { ...readModelFromBytes(bytes, { path, baseDir: dirname(resolve(path)) }), fileVersion: version };
+  return { ...readModelFromBytes(bytes, { path, baseDir: dirname(resolve(path)), separatePayloads: separate }), fileVersion: version };
 }
 
-/** Whether the file holds exactly `bytes` (compared a chunk at a time, so it costs no second copy). */
-async function sameBytes(handle: FileHandle, bytes: Uint8Array): Promise<boolean> {
-  const chunk = new Uint8Array(Math.min(bytes.length + 1, 1 << 20));
-  for (let at = 0; ; ) {
-    const { bytesRead } = await handle.read(chunk, 0, chunk.length, at);
-    if (bytesRead === 0) return at === bytes.length;
-    if (at + bytesRead > bytes.length || Buffer.compare(chunk.subarray(0, bytesRead), bytes.subarray(at, at + bytesRead)) !== 0) return false;
-    at += bytesRead;
+/** Reads the segment's whole range; false when the file ends first. */
+async function readFully(handle: FileHandle, { at, target }: Segment): Promise<boolean> {
+  for (let done = 0; done < target.length; ) {
+    const { bytesRead } = await handle.read(target, done, target.length - done, at + done);
+    if (bytesRead === 0) return false;
+    done += bytesRead;
   }
+  return true;
+}
+
+/** Whether the file holds exactly the segments' bytes and ends after `size` (compared a chunk at a time, no second copy). */
+async function sameBytes(handle: FileHandle, segments: readonly Segment[], size: number): Promise<boolean> {
+  const chunk = new Uint8Array(Math.min(size + 1, 1 << 22));
+  for (const { at, target } of segments) {
+    for (let done = 0; done < target.length; ) {
+      const { bytesRead } = await handle.read(chunk, 0, Math.min(chunk.length, target.length - done), at + done);
+      if (bytesRead === 0 || Buffer.compare(chunk.subarray(0, bytesRead), target.subarray(done, done + bytesRead)) !== 0) return false;
+      done += bytesRead;
+    }
+  }
+  return (await handle.read(chunk, 0, 1, size)).bytesRead === 0;
 }
 
 export function readModelFromBytes(bytes: Uint8Array, options: ReadOptions = {}): Model {
@@ -149,9 +191,13 @@ export function readModelFromBytes(bytes: Uint8Array, options: ReadOptions = {})
     opsetImports.push({ domain, version });
     opsets.set(domain, Math.max(version, opsets.get(domain) ?? 0));
   });
-  const context: Context = { file, baseDir, bytes, opsets, externalFiles: new Map() };
+  const separatePayloads = options.separatePayloads ?? new Map<number, Uint8Array>();
+  const context: Context = { file, baseDir, bytes, opsets, externalFiles: new Map(), separatePayloads, claimed: new Set() };
   const metadata = new Map<string, string>();
   for (const entry of proto.metadataProps) metadata.set(entry.key, entry.value);
+  const graph = convertGraph(proto.graph!, context, 'graph');
+  // A payload no tensor took (the decoder read the file otherwise than payloadLayout.ts) goes back in place.
+  for (const [offset, payload] of separatePayloads) if (!context.claimed.has(offset)) bytes.set(payload, offset);
   return {
     path: file,
     byteLength: bytes.length,
@@ -164,7 +210,7 @@ export function readModelFromBytes(bytes: Uint8Array, options: ReadOptions = {})
     opsetImports,
     opset: opsets.get('') ?? 0,
     metadata,
-    graph: convertGraph(proto.graph!, context, 'graph'),
+    graph,
   };
 }
 
@@ -181,6 +227,9 @@ interface Context {
   opsets: Map<string, number>;
   /** External data files already resolved: location -> real path, size and version (see fileVersion). */
   externalFiles: Map<string, ExternalFile>;
+  separatePayloads: ReadonlyMap<number, Uint8Array>;
+  /** Offsets of the separate payloads a tensor took. */
+  claimed: Set<number>;
 }
 
 function safeNumber(value: bigint, where: { file: string; subject?: string; field: string }): number {
@@ -496,8 +545,15 @@ function convertTensor(proto: TensorProto, context: Context, origin: FileTensorO
   if (proto.dataLocation === TensorProto_DataLocation.EXTERNAL) {
     data = externalData(proto, context, expectedBytes, shapeText, fail);
   } else if (isFieldSet(proto, TensorProtoSchema.field.rawData) && (proto.rawData.length > 0 || !hasTypedData(proto))) {
-    const bytes = proto.rawData;
-    if (bytes.buffer === context.bytes.buffer) offset = bytes.byteOffset - context.bytes.byteOffset;
+    let bytes = proto.rawData;
+    if (bytes.buffer === context.bytes.buffer) {
+      offset = bytes.byteOffset - context.bytes.byteOffset;
+      const separate = context.separatePayloads.get(offset);
+      if (separate && separate.length === bytes.length) {
+        bytes = separate;
+        context.claimed.add(offset);
+      }
+    }
     if (dataType === DataType.STRING) throw fail('is a STRING tensor stored in raw_data, which ONNX forbids', 'raw_data', offset);
     if (expectedBytes !== undefined && bytes.length !== expectedBytes) {
       throw fail(`raw_data has ${bytes.length} bytes but ${shapeText} need ${expectedBytes}`, 'raw_data', offset);

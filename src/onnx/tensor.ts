@@ -140,6 +140,12 @@ export function firstNaN(dataType: number, bytes: Uint8Array): number | undefine
   switch (dataType) {
     case DataType.FLOAT:
     case DataType.COMPLEX64:
+      if (bytes.byteOffset % 4 === 0) {
+        // Aligned (every large weight the reader reads, payloadLayout.ts): a float view, several times faster.
+        const values = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2);
+        for (let i = 0; i < values.length; i++) if (values[i] !== values[i]) return i;
+        return undefined;
+      }
       for (let i = 0; i + 3 < bytes.length; i += 4) {
         if ((view.getUint32(i, true) & 0x7fffffff) > 0x7f800000) return i / 4;
       }
@@ -381,6 +387,19 @@ export class Tensor {
       default:
         return Float32Array.from(this.toFloat64());
     }
+  }
+
+  /**
+   * The values as float32 without a copy where they are FLOAT bytes aligned to 4 in memory: raw_data as
+   * readModel places every large one (a view of the model's bytes, which must only be read), or
+   * external data (a view of the bytes just read). Otherwise the new array of toFloat32().
+   */
+  float32View(): Float32Array {
+    if (this.dataType === DataType.FLOAT && this.data.kind !== 'typed') {
+      const bytes = this.rawBytes();
+      if (bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, this.size);
+    }
+    return this.toFloat32();
   }
 
   /** The values as float64, in a new array. INT64 values beyond 2^53 lose precision here, as in any float. */

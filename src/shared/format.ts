@@ -71,6 +71,8 @@ export function progressMessage(event: ProgressEvent): string {
       return `ε = ${formatNumber(event.epsilon)}: ${escapeControlCharacters(event.label)} (${event.layerIndex + 1}/${event.layerCount})`;
     case 'layerResult':
       return `ε = ${formatNumber(event.epsilon)}: ${escapeControlCharacters(event.layer.label)} done (${event.layer.index + 1}/${event.layerCount})`;
+    case 'networkBound':
+      return `ε = ${formatNumber(event.epsilon)}: network bound ${formatNumber(event.network.localBound)}`;
     case 'radius':
       return `Robustness radius: bisection step ${event.iteration}/${event.iterations}`;
   }

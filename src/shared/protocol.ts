@@ -25,6 +25,8 @@ export interface BoundReport {
     /** The input file, or a sentence saying how a synthetic input was made. */
     origin: string;
     shape: number[];
+    /** ‖x0‖, the Euclidean norm of the nominal input, so ε can be read against the input's size. */
+    norm?: number;
   };
   /** The other graph inputs, held fixed: their full shapes and where their values came from ('zeros' or a file). */
   fixedInputs?: { name: string; shape: number[]; source: string }[];
@@ -124,9 +126,24 @@ export interface GraphEdgeInfo {
   labelY: number;
 }
 
+/** The nodes of one analysis layer the engine fuses (e.g. Conv+BatchNormalization+Relu), laid out together. */
+export interface GraphGroupInfo {
+  /** Index of the analysis layer (row of the layer table). */
+  layer: number;
+  /** The member nodes' ids, in graph order. */
+  nodes: string[];
+  /** Centre and size of the frame around the members, in layout units. */
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
 export interface ModelGraph {
   nodes: GraphNodeInfo[];
   edges: GraphEdgeInfo[];
+  /** Layers of two or more nodes, drawn as groups that collapse to one box (absent from older hosts). */
+  groups?: GraphGroupInfo[];
   width: number;
   height: number;
 }

@@ -180,4 +180,6 @@ export type ProgressEvent =
   | { kind: 'layer'; epsilonIndex: number; epsilon: number; layerIndex: number; layerCount: number; label: string }
   /** A layer's finished result, sent right after it is computed. */
   | { kind: 'layerResult'; epsilonIndex: number; epsilon: number; layerCount: number; layer: LayerResult }
+  /** An ε's network bound, sent as soon as it is known (before the lower-bound search of any ε). */
+  | { kind: 'networkBound'; epsilonIndex: number; epsilon: number; network: NetworkBounds }
   | { kind: 'radius'; iteration: number; iterations: number; lo: number; hi: number };

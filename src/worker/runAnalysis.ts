@@ -81,6 +81,13 @@ export function describeProgress(event: ProgressEvent, epsilonCount: number): An
         total: epsilonCount * event.layerCount,
         event,
       };
+    case 'networkBound':
+      return {
+        message: progressMessage(event),
+        completed: event.epsilonIndex + 1,
+        total: epsilonCount,
+        event,
+      };
     case 'radius':
       return {
         message: progressMessage(event),

@@ -14,7 +14,7 @@ import { COMMANDS, MODEL_EDITOR_VIEW_TYPE } from '../../src/shared/ids';
 import type { BoundReport } from '../../src/shared/protocol';
 import { activateForTests, closeAllEditors } from './extensionUnderTest';
 import { writeDeepModel, writeLargeConvModel } from './models';
-import { clickInWebview, fillInWebview, hoverInWebview, screenshot, setColorTheme, waitFor, waitForWebviewText, webviewTexts } from './probe';
+import { clickInWebview, fillInWebview, hoverInWebview, pressInWebview, screenshot, setColorTheme, waitFor, waitForWebviewText, webviewTexts } from './probe';
 
 const run = promisify(execFile);
 
@@ -31,12 +31,22 @@ function assertClose(actual: number, expected: number, what: string): void {
 }
 
 /** The table row of layer `index` in the webview's text: its cells, tab-separated by innerText. */
-function tableRow(text: string, index: number, nodes: string): string[] | undefined {
+function tableRow(text: string, index: number, label: string): string[] | undefined {
   return text
     .split('\n')
     .map((line) => line.split('\t').map((cell) => cell.trim()))
-    .find((cells) => cells[0] === String(index) && cells[1] === nodes);
+    .find((cells) => cells[0] === String(index) && cells[1] === label);
 }
+
+/** The ONNX ops of each layer of the example (examples/mnist/train.ts), as the graph's panel names them too. */
+const EXAMPLE_OPS: Record<string, string> = {
+  'conv1+relu1': 'Conv+Relu',
+  pool1: 'MaxPool',
+  'conv2+relu2': 'Conv+Relu',
+  pool2: 'MaxPool',
+  flatten: 'Flatten',
+  fc: 'Gemm',
+};
 
 /**
  * The view opens as a graph; these tests read the layer table, one click away. Clicked until the
@@ -107,6 +117,10 @@ describe('analysis view', () => {
     assert.ok(text.includes(`spectral product ${formatNumber(expected.network.spectralBound)}`), text);
     assert.ok(text.includes(`${formatNumber(cli.radius.local)} vs ${formatNumber(cli.radius.spectral)}`), 'certified radius, local vs spectral');
     assert.ok(text.includes('sample-input.json (bundled example)'), 'the nominal input is named');
+    // ε against the input: a share of ‖x0‖ (the report's, as the CLI computes it) and the change per value of the 784.
+    assert.ok(report.input.norm !== undefined && report.input.norm === cli.input.norm, 'the report carries ‖x0‖');
+    assert.ok(text.includes(`is ${formatNumber((100 * main.epsilon) / report.input.norm)}% of ‖x0‖ = ${formatNumber(report.input.norm)}`), text);
+    assert.ok(text.includes(`≈ ${formatNumber(main.epsilon / 28)} per input value if spread evenly over all 784`), text);
     if (expected.lowerBound) {
       assert.ok(main.lowerBound, 'the CLI found a witnessed lower bound, so must the view');
       assertClose(main.lowerBound.value, expected.lowerBound.value, 'witnessed lower bound');
@@ -115,14 +129,23 @@ describe('analysis view', () => {
     for (const [index, layer] of expected.layers.entries()) {
       assertClose(main.layers[index].localBound, layer.localBound, `${layer.label} local bound`);
       assertClose(main.layers[index].spectralNorm, layer.spectralNorm, `${layer.label} ‖A‖`);
-      const cells = tableRow(text, index, layer.nodes.join(', '));
+      const cells = tableRow(text, index, layer.label);
       assert.ok(cells, `no row for layer ${index} (${layer.label}) in:\n${text}`);
-      assert.equal(cells[2], layer.kind);
+      assert.equal(cells[2], EXAMPLE_OPS[layer.label], `${layer.label}: the ONNX ops, as before the analysis`);
       assert.equal(cells[4], formatNumber(layer.epsilonIn), `${layer.label} ε in`);
       assert.equal(cells[5], formatNumber(layer.localBound), `${layer.label} local bound`);
       assert.equal(cells[6], formatNumber(layer.spectralNorm), `${layer.label} ‖A‖`);
       const neurons = layer.neurons ? `${layer.neurons.on} / ${layer.neurons.unstable} / ${layer.neurons.off}` : '';
       assert.equal(cells[8], neurons, `${layer.label} neurons`);
+    }
+    // The Parameters column stays after the analysis: conv1 has 8 × 1 × 5 × 5 weights and 8 biases.
+    assert.equal(tableRow(text, 0, 'conv1+relu1')?.at(-1), '208');
+    if (expected.lowerBound) {
+      // The gap between the upper and the witnessed lower bound, said in words.
+      assert.ok(
+        text.includes(`the true value lies between ${formatNumber(expected.lowerBound.value)} and ${formatNumber(expected.network.localBound)}`),
+        'the interval of the true local constant',
+      );
     }
   });
 
@@ -144,21 +167,52 @@ describe('analysis view', () => {
       assert.deepEqual(sweep?.runs[1], mainRun, 'the sweep reused the main run at 0.001');
       await waitForWebviewText((shown) => shown.includes('ε sweep done: 6 radii') && shown.includes('Reused 1 of 6'));
 
-      await hoverInWebview('#chart svg');
+      // The overlay over the drawn chart takes the pointer (and the keyboard).
+      await hoverInWebview('#chart-overlay');
       const last = sweep!.runs[5];
       const readout = await waitForWebviewText((shown) => /ε = [^:]+: local [^,]+, spectral /.test(shown));
       assert.match(readout, /ε = [^:]+: local [^,]+, spectral /);
       assert.ok(last.network.localBound <= last.network.spectralBound, 'local never exceeds spectral');
 
+      // The chart by keyboard: End chooses the largest radius and shows its values at the point, Enter
+      // analyzes at it (the sweep computed it, so the result is reused).
+      await pressInWebview('#chart-overlay', 'End');
+      await waitForWebviewText((shown) => shown.includes(`ε = ${formatNumber(last.epsilon)}: local ${formatNumber(last.network.localBound)}, spectral ${formatNumber(last.network.spectralBound)}`));
+      await pressInWebview('#chart-overlay', 'Enter');
+      await waitFor('the analysis at ε = 10', () => api.analysisStatus(example)?.epsilon === last.epsilon && api.analysisStatus(example)?.phase === 'done');
+      assert.match(api.analysisStatus(example)?.message ?? '', /Reused/);
+      assert.deepEqual(api.analysisReport(example)?.runs[0], last, 'the main run is now the sweep’s at ε = 10');
+      // A click analyzes at the radius nearest the pointer (the probe clicks the middle of the plot, between 0.01 and 0.1).
+      await clickInWebview('#chart-overlay');
+      const clicked = await waitFor('the analysis at the clicked radius', () => {
+        const status = api.analysisStatus(example);
+        return status?.phase === 'done' && status.epsilon !== last.epsilon ? status.epsilon : undefined;
+      });
+      assert.ok(['0.01', '0.1'].includes(formatNumber(clicked)), `ε = ${clicked} is a radius of the sweep near the middle`);
+      await waitForWebviewText((shown) => shown.includes(`Done at ε = ${formatNumber(clicked)}`));
+      // Back to 0.001 from the view's field, for the tests below (reused too).
+      await fillInWebview('#epsilon-input', '0.001');
+      await waitFor('ε back at 0.001', () => api.analysisStatus(example)?.epsilon === 0.001 && api.analysisStatus(example)?.phase === 'done');
+
       await showTable('mnist-cnn.onnx');
       await hoverInWebview('#layers tbody tr[data-row="0"]');
       const details = await waitForWebviewText((shown) => shown.includes('Formula'));
       assert.match(details, /‖R A D‖/, 'the formula of an affine+ReLU layer');
-      assert.match(details, /lanczos-random-start: largest Ritz value/, 'the certificate of a Lanczos layer');
+      assert.match(details, /Lanczos iteration from a random start: largest Ritz value/, 'the certificate of a Lanczos layer, in words');
+      const popover = details.slice(details.indexOf('\nFormula\n'), details.indexOf('\nTime\n'));
+      assert.match(popover, /Lanczos iteration from a random start/);
+      assert.doesNotMatch(popover, /\b\w+\.ts\b/, 'no source-file name in the pop-over');
       // conv1 (the first dominant row) acts on 784 = 1×28×28 inputs, above the exact-path cutoff of 512.
       const conv1 = api.analysisReport(example)!.runs[0].layers[0].certificate;
       assert.ok(details.includes(`${conv1.iterations} iterations, dimension 784, δ = ${formatNumber(conv1.delta!)}`), details);
       assert.match(details, /Neurons in the ball/);
+      // A click on the row pins its pop-over: it then takes the pointer (its text can be selected and
+      // copied) and stays until closed.
+      await clickInWebview('#layers tbody tr[data-row="0"]');
+      await hoverInWebview('#details.pinned');
+      assert.ok((await webviewTexts()).some((shown) => shown.includes('Formula')), 'the pinned pop-over stays under the pointer');
+      await clickInWebview('#details-close');
+      await waitForWebviewText((shown) => shown.includes('Share of log L') && !shown.includes('Formula'));
 
       // Exports: the chart from the view's buttons (SVG with the theme's colours resolved, PNG drawn
       // by the webview), and the report with the sweep's radii after the main run's.
@@ -201,8 +255,8 @@ describe('analysis view', () => {
         ['Default Light Modern', 'analysis-view-light'],
       ]) {
         await setColorTheme(theme);
-        // The mouse away from the table, so no details pop-over covers it.
-        await hoverInWebview('#header h1');
+        // The table in view, the mouse on its title, so no details pop-over covers it.
+        await hoverInWebview('#layers h2');
         await waitForWebviewText((shown) => !shown.includes('Formula'));
         const png = await readFile(await screenshot(name));
         assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47], `${name} is a PNG`);
@@ -250,7 +304,7 @@ describe('analysis view', () => {
     assert.equal(report?.runs[0].layers.length, depth);
     text = await waitForWebviewText((shown) => shown.includes('Done at ε'), 60_000);
     for (const layer of report!.runs[0].layers) {
-      assert.ok(tableRow(text, layer.index, layer.nodes.join(', ')), `no row for layer ${layer.index}`);
+      assert.ok(tableRow(text, layer.index, layer.label), `no row for layer ${layer.index}`);
     }
     await closeAllEditors();
   });
@@ -268,8 +322,14 @@ describe('analysis view', () => {
     const analysis = vscode.commands.executeCommand<string>(COMMANDS.analyze, slow);
     // Rows fill in as the worker streams layer results, before the run ends.
     const streamed = await waitForWebviewText((shown) => shown.includes('large-conv.onnx') && shown.includes('Layers (1 done so far)'), 120_000);
-    assert.ok(tableRow(streamed, 0, 'conv0, relu0'), 'the first layer’s row while the analysis runs');
+    assert.ok(tableRow(streamed, 0, 'conv0+relu0'), 'the first layer’s row while the analysis runs');
     assert.match(streamed, /Analyzing at ε/);
+    // One finished row is no ranking: no "#1 100.0%" before every layer is done.
+    assert.doesNotMatch(streamed, /#1 |100\.0%/);
+    // The progress sentence names its ε and step count once, as the notification does.
+    const statusLine = streamed.split('\n').find((line) => line.startsWith('Analyzing at ε')) ?? '';
+    assert.equal(statusLine.match(/ε = /g)?.length, 1, statusLine);
+    assert.ok((statusLine.match(/\(\d+\/\d+\)/g)?.length ?? 0) <= 1, statusLine);
     assert.equal(api.analysisStatus(slow)?.phase, 'running');
     const starts = api.engine.startCount;
 

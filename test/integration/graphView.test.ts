@@ -28,6 +28,7 @@ import {
 
 let api: TestingApi;
 let example: vscode.Uri;
+let tiny: vscode.Uri;
 
 /** The lines of the side panel: from the selected node's heading to the end of the panel's sections. */
 function panelText(text: string, heading: string): string {
@@ -40,6 +41,7 @@ describe('graph view', () => {
     const extension = await activateForTests();
     api = extension.api;
     example = vscode.Uri.joinPath(extension.root, 'examples', 'mnist', 'mnist-cnn.onnx');
+    tiny = vscode.Uri.joinPath(extension.root, 'test', 'fixtures', 'tiny.onnx');
   });
 
   after(async () => {
@@ -59,6 +61,28 @@ describe('graph view', () => {
     assert.ok(text.includes('[1,8,28,28]'), 'edge label of conv1_out');
     assert.ok(text.includes('[1,256]'), 'edge label of flat');
     assert.ok(!text.includes('Shape in → out'), 'the table is not the default view');
+    // The layers the engine fuses start as one box each, named as in the table.
+    assert.match(text, /Conv\+Relu\s*conv1\+relu1/, 'conv1 and relu1 as one fused-layer box');
+    assert.ok(text.includes('Expand fused layers'));
+  });
+
+  it('expands a fused layer to its ONNX nodes and collapses it again, by key, panel and toolbar', async () => {
+    // E on the focused box of conv1+relu1 (node0) opens it: relu1 (node1) gets a box of its own.
+    await pressInWebview('.graph-node[data-id="node0"]', 'e');
+    await clickInWebview('.graph-node[data-id="node1"]');
+    let text = await waitForWebviewText((shown) => panelText(shown, 'relu1').includes('Relu'));
+    assert.match(panelText(text, 'relu1'), /Analysis layer\n0\. conv1\+relu1 \(Conv\+Relu\)/);
+    assert.match(panelText(text, 'relu1'), /fused from 2 nodes Collapse to one box/);
+    assert.match(text, /conv1\+relu1 \(Conv\+Relu\)\s*⊖/, 'the frame around the expanded layer, named as in the table');
+    // The panel collapses it again; the selection stays on the layer's box.
+    await clickInWebview('#panel-toggle-layer');
+    text = await waitForWebviewText((shown) => panelText(shown, 'relu1').includes('Show its nodes'));
+    assert.match(text, /Conv\+Relu\s*conv1\+relu1/);
+    // The toolbar opens every fused layer at once, and closes them.
+    await clickInWebview('#graph-expand-all');
+    await waitForWebviewText((shown) => shown.includes('Collapse fused layers') && /conv2\+relu2 \(Conv\+Relu\)\s*⊖/.test(shown));
+    await clickInWebview('#graph-expand-all');
+    await waitForWebviewText((shown) => shown.includes('Expand fused layers') && /Conv\+Relu\s*conv2\+relu2/.test(shown));
   });
 
   it('clicking a node shows its op, attributes, tensors with shapes, parameters and weight statistics', async () => {
@@ -123,6 +147,11 @@ describe('graph view', () => {
     assert.ok(panelText(text, 'conv2').includes(`(unstable fraction ${(unstable * 100).toFixed(1)}%)`), 'the unstable fraction of conv2+relu2');
     await selectInWebview('#graph-metric', 'bound');
     await waitForWebviewText((shown) => /local bound:\s+[\d.e-]+ – [\d.e-]+/.test(shown));
+    // Tightness: local bound ÷ the layer's witnessed lower value where the engine has one, else ÷ ‖A‖.
+    await selectInWebview('#graph-metric', 'tightness');
+    const tightness = conv2.tightness && conv2.tightness.lower > 0 ? conv2.localBound / conv2.tightness.lower : conv2.localBound / conv2.spectralNorm;
+    const tight = await waitForWebviewText((shown) => /tightness \(local bound ÷ [^)]+\):\s+[\d.e-]+× – [\d.e-]+×/.test(shown));
+    assert.ok(panelText(tight, 'conv2').includes(`tightness ${formatNumber(tightness)}×`), 'the panel shows conv2’s tightness');
 
     // Nothing clipped in a 1280 px window with the Explorer open (a webview about 930 px wide): neither
     // the graph nor the wide table after analysis scrolls the page sideways.
@@ -145,6 +174,47 @@ describe('graph view', () => {
     await waitForWebviewText((shown) => shown.includes('Formula'));
     await narrow('the bound table with its details pop-over');
     await clickInWebview('#view-graph');
+  });
+
+  it('pins a run and compares the next one layer by layer, in the table and the graph, and keeps the pin when hidden and shown again', async function () {
+    this.timeout(240_000);
+    await vscode.commands.executeCommand('vscode.openWith', example, MODEL_EDITOR_VIEW_TYPE);
+    const before = api.analysisReport(example)!.runs[0];
+    await clickInWebview('#pin-run');
+    const pinnedText = new RegExp(`Pinned: mnist-cnn\\.onnx, [^,]+, ε = ${formatNumber(before.epsilon)}: network local bound ${formatNumber(before.network.localBound)}`);
+    await waitForWebviewText((shown) => pinnedText.test(shown));
+    // A run at another ε, started from the view's field.
+    await fillInWebview('#epsilon-input', '0.01');
+    await waitFor('the analysis at ε = 0.01', () => api.analysisStatus(example)?.epsilon === 0.01 && api.analysisStatus(example)?.phase === 'done', 180_000);
+    const after = api.analysisReport(example)!.runs[0];
+    const change = (now: number, then: number) => now / then - 1;
+    const nowText = new RegExp(`Now \\(mnist-cnn\\.onnx, [^,]+, ε = 0\\.01\\): ${formatNumber(after.network.localBound)} \\([+−]`);
+    let text = await waitForWebviewText((shown) => nowText.test(shown));
+    // The table's delta columns: every layer's change of its local bound, sign and size as computed here.
+    await clickInWebview('#view-table');
+    text = await waitForWebviewText((shown) => shown.includes('Δ local bound'));
+    for (const layer of after.layers) {
+      const cells = text.split('\n').map((line) => line.split('\t').map((cell) => cell.trim())).find((row) => row[0] === String(layer.index) && row[1] === layer.label);
+      assert.ok(cells, `the row of ${layer.label}`);
+      const expected = 100 * change(layer.localBound, before.layers[layer.index].localBound);
+      const shown = cells.at(-2)!;
+      const value = Number(shown.replace('−', '-').replace('±', '').replace('%', ''));
+      assert.ok(Math.abs(value - expected) <= Math.max(0.01, Math.abs(expected) * 0.005), `${layer.label}: Δ local bound ${shown}, expected ${expected.toPrecision(4)} %`);
+    }
+    // The graph coloured by the change.
+    await clickInWebview('#view-graph');
+    await selectInWebview('#graph-metric', 'change');
+    await waitForWebviewText((shown) => /change against the pinned run \(local bound now ÷ then\):\s+[\d.e-]+× – [\d.e-]+×/.test(shown));
+    // Hidden (another model in front: the webview is dropped) and shown again: rebuilt from its saved state, pin included.
+    await vscode.commands.executeCommand('vscode.openWith', tiny, MODEL_EDITOR_VIEW_TYPE);
+    await waitForWebviewText((shown) => shown.includes('tiny.onnx'));
+    await vscode.commands.executeCommand('vscode.openWith', example, MODEL_EDITOR_VIEW_TYPE);
+    await waitForWebviewText((shown) => pinnedText.test(shown) && nowText.test(shown));
+    await clickInWebview('#unpin-run');
+    await waitForWebviewText((shown) => shown.includes('Pin this run for comparison') && !shown.includes('Pinned:'));
+    // Back to the first ε (reused), for the screenshots.
+    await fillInWebview('#epsilon-input', String(before.epsilon));
+    await waitFor('ε back', () => api.analysisStatus(example)?.epsilon === before.epsilon && api.analysisStatus(example)?.phase === 'done');
   });
 
   it('screenshots of the analysed graph in a dark, a light and a high-contrast theme', async function () {

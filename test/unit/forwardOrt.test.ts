@@ -14,8 +14,9 @@ import type { Network } from '../../src/engine/network';
 import { normaliseGraph } from '../../src/engine/normalise/normalise';
 import { prepareNetwork } from '../../src/engine/prepared';
 import { ortForward, ortForwardProvider, prepareForwardModel, tensorsNeeded } from '../../src/engine/runtime/ortForward';
+import { graphBytes } from '../../src/onnx/payloadLayout';
 import { readModelFromBytes } from '../../src/onnx/reader';
-import { buildModel, mulberry32, writeModel } from '../fixtures/onnxBuilder';
+import { buildModel, gemm, mulberry32, randomTensor, writeModel } from '../fixtures/onnxBuilder';
 import { allSupportedFixtures } from '../fixtures/normaliseModels';
 
 const dir = mkdtempSync(join(tmpdir(), 'll-forward-ort-'));
@@ -151,6 +152,33 @@ describe('ortForward leaves the model alone', () => {
     assert.equal(weight.storage, 'external');
     assert.deepEqual(weight.toFloat32(), readModelFromBytes(bytes).graph.initializers.get('fc.weight')!.toFloat32());
     assert.equal(model.graph.initializers.get('fc.bias')!.storage, 'raw');
+  });
+
+  test('a model file with weights of 1 MiB and more: only its graph is read, and the values are those from bytes', async () => {
+    // y = W x + b with W 600×512 (1.2 MB, above MIN_SEPARATE_PAYLOAD_BYTES).
+    const rng = mulberry32(11);
+    const [rows, cols] = [600, 512];
+    const spec = {
+      inputs: [{ name: 'x', shape: [1, cols] }],
+      outputs: [{ name: 'y', shape: [1, rows] }],
+      initializers: [randomTensor('W', [rows, cols], rng), randomTensor('b', [rows], rng)],
+      nodes: [gemm({ a: 'x', b: 'W', c: 'b', output: 'y', transB: true })],
+    };
+    const bytes = buildModel(spec);
+    const path = join(dir, 'large-dense.onnx');
+    writeFileSync(path, bytes);
+    const graph = await graphBytes(path);
+    const weight = readModelFromBytes(bytes).graph.initializers.get('W')!.rawBytes();
+    assert.equal(graph.length, bytes.length);
+    assert.ok(graph.subarray(weight.byteOffset, weight.byteOffset + weight.length).every((b) => b === 0), 'the weight was not read');
+    graph.fill(0, weight.byteOffset, weight.byteOffset + weight.length);
+    const rest = bytes.slice();
+    rest.fill(0, weight.byteOffset, weight.byteOffset + weight.length);
+    assert.deepEqual(graph, rest, 'everything else was');
+    const input = { name: 'x', shape: [1, cols], data: Float32Array.from({ length: cols }, () => rng() * 2 - 1) };
+    const fromFile = await ortForward(path, input, ['y'], { intraOpNumThreads: 1 });
+    const fromBytes = await ortForward(bytes, input, ['y'], { intraOpNumThreads: 1 });
+    assert.deepEqual(Array.from(fromFile.values.get('y')!), Array.from(fromBytes.values.get('y')!));
   });
 
   test('an input of the wrong size is refused before the runtime loads', async () => {

@@ -52,4 +52,18 @@ describe('graph metrics', () => {
     assert.equal(heat('none', layers), undefined);
     assert.equal(heat('unstable', [layers[1]]), undefined, 'no layer has the number');
   });
+
+  it('tightness divides by the layer’s witnessed lower value where there is one, else by ‖A‖; change divides by the pinned run’s bound of the same layer', () => {
+    const witnessed = { ...layers[0], tightness: { lower: Math.E / 1.25, kind: 'witnessed' as const, detail: 'test' } };
+    assert.ok(Math.abs(layerMetric('tightness', witnessed, layers)! - 1.25) < 1e-12, 'local ÷ witnessed lower');
+    assert.ok(Math.abs(layerMetric('tightness', layers[0], layers)! - 0.5) < 1e-12, 'local ÷ ‖A‖ without a lower value');
+    const pinned = new Map([['l0', Math.E / 2], ['l2', 1]]);
+    assert.ok(Math.abs(layerMetric('change', layers[0], layers, pinned)! - 2) < 1e-12);
+    assert.equal(layerMetric('change', layers[1], layers, pinned), undefined, 'not in the pinned run');
+    assert.equal(layerMetric('change', layers[0], layers), undefined, 'nothing pinned');
+    const change = heat('change', layers, pinned)!;
+    // Ratios 2 and 0.5, on a log scale: the smaller in the bottom class, the larger in the top one.
+    assert.deepEqual([...change.classOf], [[0, HEAT_CLASSES - 1], [2, 0]]);
+    assert.equal(formatMetric('change', 2), '2×');
+  });
 });

@@ -27,4 +27,27 @@ describe('layer result events', () => {
       assert.deepEqual(event.layer, row);
     }
   });
+
+  it('sends each ε’s network bound once its layers are done, equal to the report’s; cancelling there stops the analysis', async () => {
+    const events: ProgressEvent[] = [];
+    let cancelled = false;
+    // The lower bounds still to come check the signal: cancelling at the last network bound stops them.
+    const signal = { get aborted() { return cancelled; } };
+    await assert.rejects(
+      analyzeModelFile(
+        { modelPath: TINY, input: { kind: 'auto' }, epsilons: [0.001, 0.1], options: { lowerBound: true } },
+        { signal, onProgress: (event) => (events.push(event), (cancelled ||= event.kind === 'networkBound' && event.epsilonIndex === 1)) },
+      ),
+      /cancel/i,
+    );
+    const bounds = events.filter((event) => event.kind === 'networkBound');
+    assert.deepEqual(bounds.map((event) => event.epsilonIndex), [0, 1]);
+    const report = await analyzeModelFile({ modelPath: TINY, input: { kind: 'auto' }, epsilons: [0.001, 0.1], options: { lowerBound: true } });
+    for (const event of bounds) {
+      const lastRow = events.findIndex((e) => e.kind === 'layerResult' && e.epsilonIndex === event.epsilonIndex && e.layer.index === 1);
+      assert.ok(lastRow >= 0 && lastRow < events.indexOf(event), 'the network bound follows its ε’s rows');
+      assert.deepEqual(event.network, report.runs[event.epsilonIndex].network);
+      assert.ok(report.runs[event.epsilonIndex].lowerBound, 'the full run has the lower bound the cancelled one did not finish');
+    }
+  });
 });

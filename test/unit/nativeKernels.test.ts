@@ -4,7 +4,7 @@
 // from the TypeScript operators (src/engine/operators) or plain JS loops; tolerances are explained at
 // AGREEMENT (helpers/nativeCases.ts) and where they are used.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { defaultBackend, nativeProblem, requireNativeKernels, type NativeKernels } from '../../src/engine/native/kernels';
 import { ConvOperator } from '../../src/engine/operators/conv';
@@ -204,6 +204,19 @@ describe('native kernels', () => {
       assert.equal(indefinite.reference, null, 'the JS reference refuses τ below max G_ii');
       assert.equal(indefinite.native, null, `choleskyResidual of an indefinite ${order}×${order} matrix: ${JSON.stringify(indefinite.native)}`);
     }
+  });
+
+  it('adviseHugePages: takes the advice on a fresh large buffer, leaves its contents alone, refuses what is not an ArrayBuffer', () => {
+    const k = kernels();
+    const buffer = new ArrayBuffer(8 << 20);
+    // Linux takes the advice on whole 2 MiB pages (madvise fails only where transparent huge pages are compiled out).
+    assert.equal(k.adviseHugePages(buffer), process.platform === 'linux' && existsSync('/sys/kernel/mm/transparent_hugepage/enabled'));
+    const bytes = new Uint8Array(buffer);
+    assert.ok(bytes.every((b) => b === 0));
+    bytes.fill(7);
+    assert.ok(bytes.every((b) => b === 7));
+    assert.equal(k.adviseHugePages(new ArrayBuffer(100)), false, 'no whole huge page inside');
+    assert.throws(() => k.adviseHugePages(new Float64Array(4) as unknown as ArrayBuffer), /buffer must be an ArrayBuffer/);
   });
 
   it('bad arguments throw Errors that name the argument, and the process carries on', () => {

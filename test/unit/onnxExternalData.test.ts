@@ -54,6 +54,10 @@ describe('external data', () => {
     assert.deepEqual(Array.from(w.toFloat32()), W);
     assert.deepEqual(Array.from(b.toFloat32()), B);
     assert.deepEqual(Array.from(model.graph.initializers.get('inline')!.toFloat32()), [9]);
+    // The weights' view reads the same values, each time afresh from the file.
+    assert.deepEqual(Array.from(w.float32View()), W);
+    assert.deepEqual(Array.from(b.float32View()), B);
+    assert.notEqual(w.float32View().buffer, w.float32View().buffer);
   });
 
   test('a location in a subfolder of the model folder is allowed', async () => {

@@ -13,6 +13,7 @@ import * as ort from 'onnxruntime-node';
 import { ModelProtoSchema, SparseTensorProtoSchema, TensorProtoSchema } from '../../src/onnx/gen/onnx_pb';
 import { formatValueInfo } from '../../src/onnx/model';
 import { OnnxError } from '../../src/onnx/onnxError';
+import { MIN_SEPARATE_PAYLOAD_BYTES } from '../../src/onnx/payloadLayout';
 import { readModel, readModelFromBytes } from '../../src/onnx/reader';
 import { DataType } from '../../src/onnx/tensor';
 import {
@@ -358,6 +359,53 @@ describe('files', () => {
     assert.deepEqual(Array.from(model.graph.initializers.get('w')!.toFloat32()), EXACT);
     assert.equal(createHash('sha256').update(readFileSync(path)).digest('hex'), hash);
     assert.equal(statSync(path).mtimeMs, before.mtimeMs);
+  });
+});
+
+describe('large weights are read where they can be viewed in place', () => {
+  // 2^18 + 1 FLOAT values: over MIN_SEPARATE_PAYLOAD_BYTES, and the names shift raw_data through every alignment.
+  const count = (MIN_SEPARATE_PAYLOAD_BYTES >> 2) + 1;
+  const values = Array.from({ length: count }, (_v, i) => Math.fround(Math.sin(i) * 3));
+
+  test('every large FLOAT initializer is a float view of the right values, whatever its offset in the file', async () => {
+    const path = join(dir, 'large.onnx');
+    const names = ['w', 'wa', 'wab', 'wabc'];
+    const bytes = buildModel(carrier(names.map((name) => tensor(name, [count], values))));
+    writeFileSync(path, bytes);
+    const residues = names.map((name) => readModelFromBytes(bytes, { path }).graph.initializers.get(name)!.rawBytes().byteOffset % 4);
+    const misaligned = residues.filter((r) => r !== 0).length;
+    assert.ok(new Set(residues).size >= 3, `offsets mod 4: ${residues}`);
+    const allocated: number[] = [];
+    const model = await readModel(path, { allocate: (n) => (allocated.push(n), new ArrayBuffer(n)) });
+    for (const name of names) {
+      const view = model.graph.initializers.get(name)!.float32View();
+      assert.equal(view.length, count);
+      assert.deepEqual(Array.from(view), values, name);
+      // A view, not a copy: it shares its buffer with the tensor's bytes.
+      assert.equal(view.buffer, model.graph.initializers.get(name)!.rawBytes().buffer);
+    }
+    // The file once, plus a buffer of its own for each misaligned weight.
+    assert.deepEqual(allocated.slice(1), new Array(misaligned).fill(count * 4));
+    assert.equal(allocated[0], bytes.length);
+  });
+
+  test('a NaN in a separately read weight is refused, naming the tensor', async () => {
+    const path = join(dir, 'large-nan.onnx');
+    const withNaN = values.map((v, i) => (i === count - 1 ? NaN : v));
+    writeFileSync(path, buildModel(carrier([tensor('wa', [count], withNaN)])));
+    await assert.rejects(readModel(path), (e) => e instanceof OnnxError && new RegExp(`initializer 'wa': value ${count - 1} is NaN`).test(e.message));
+  });
+
+  test('a separately read payload that no tensor claims is put back into the file bytes', () => {
+    const bytes = buildModel(carrier([tensor('wa', [count], values)]));
+    const raw = readModelFromBytes(bytes, { path: 'x.onnx' }).graph.initializers.get('wa')!.rawBytes();
+    // A range inside the raw_data but not at its start: the tensor cannot take it, so it must be restored.
+    const start = raw.byteOffset + 8;
+    const payload = bytes.slice(start, start + 4096);
+    const holed = bytes.slice();
+    holed.fill(0, start, start + 4096);
+    const model = readModelFromBytes(holed, { path: 'x.onnx', separatePayloads: new Map([[start, payload]]) });
+    assert.deepEqual(Array.from(model.graph.initializers.get('wa')!.toFloat32()), values);
   });
 });
 

@@ -1,7 +1,7 @@
 // The ε sweep chart: log axes, one series per bound, values readable on hover, no markup injection.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { chartGeometry, chartPoints, logTicks, nearestPoint, sweepChartSvg, THEME_CHART_COLOURS } from '../../media/chart';
+import { chartGeometry, chartPoints, logTicks, nearestPoint, sweepChartSvg, THEME_CHART_COLOURS, tickAlignedDomain } from '../../media/chart';
 import type { EpsilonRun } from '../../src/shared/results';
 
 function run(epsilon: number, localBound: number, spectralBound: number, lower?: number): EpsilonRun {
@@ -60,5 +60,20 @@ describe('ε sweep chart', () => {
   it('escapes text it is given', () => {
     const svg = sweepChartSvg(chartPoints(runs), THEME_CHART_COLOURS, { width: 560, height: 280, title: '<script>&' });
     assert.match(svg, /<title>&lt;script&gt;&amp;<\/title>/);
+  });
+});
+
+describe('ε sweep chart axes', () => {
+  it('end the y axis on labelled ticks, so every line, the lower bound’s too, lies between two of them', () => {
+    assert.deepEqual(tickAlignedDomain(0.3, 0.9), [0.2, 1]);
+    assert.deepEqual(tickAlignedDomain(3, 700), [1, 1000]);
+    // Under two decades only before widening: 0.3 → 25 would become 0.2 → 50, so it ends on powers of ten.
+    assert.deepEqual(tickAlignedDomain(0.3, 25), [0.1, 100]);
+    const points = chartPoints([run(0.001, 17, 70, 1.2), run(0.1, 50, 70, 12)]);
+    const g = chartGeometry(points, 800, 340);
+    const ticks = logTicks(...g.yDomain);
+    assert.equal(ticks[0], g.yDomain[0], 'the bottom of the axis is labelled');
+    assert.equal(ticks.at(-1), g.yDomain[1], 'the top of the axis is labelled');
+    assert.ok(g.y(1.2) <= g.y(ticks[0]) && g.y(1.2) >= g.y(ticks.at(-1)!), 'the lowest lower bound is inside the labelled range');
   });
 });

@@ -1,7 +1,7 @@
 // The webview's state reducer: what each host message changes.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { applyHostMessage, dominantLayers, mainRun, restoreViewState, shownLayers, sortedPositions } from '../../media/viewState';
+import { applyHostMessage, dominantLayers, layerDeltas, mainRun, pinnedRunOf, restoreViewState, shownLayers, sortedPositions } from '../../media/viewState';
 import type { BoundReport, ModelOverview } from '../../src/shared/protocol';
 import type { LayerResult } from '../../src/shared/results';
 
@@ -120,5 +120,22 @@ describe('webview state', () => {
     assert.deepEqual(sortedPositions(layers, 'ratio'), [3, 0, 1, 2, 4]);
     assert.deepEqual(sortedPositions(layers, 'bound'), [2, 0, 3, 4, 1]);
     assert.deepEqual(sortedPositions(layers, 'order'), [0, 1, 2, 3, 4]);
+  });
+
+  it('pins the main run with where it came from, and gives each layer’s change against it by label', () => {
+    assert.equal(pinnedRunOf({}), undefined, 'nothing to pin without a report');
+    const withLayers: BoundReport = { ...report, runs: [{ ...report.runs[0], layers: [layer(0, 2, 4), layer(1, 3, 3)] }] };
+    // The status's label may name what the next run would use; the pin names what this run used.
+    const state = { report: withLayers, status: { phase: 'done' as const, epsilon: 0.1, inputLabel: 'bundled example, else synthetic' } };
+    const pinned = pinnedRunOf(state)!;
+    assert.deepEqual(
+      { model: pinned.model, inputLabel: pinned.inputLabel, epsilon: pinned.epsilon, localBound: pinned.localBound },
+      { model: 'tiny.onnx', inputLabel: 'synthetic input', epsilon: 0.1, localBound: 1 },
+    );
+    // Now: l0 doubled, l1 unchanged in ‖A‖ but 3 → 1.5 locally, l2 new.
+    const deltas = layerDeltas(pinned, [layer(0, 4, 4), layer(1, 1.5, 3), layer(2, 1, 1)]);
+    assert.deepEqual(deltas.get(0), { localBound: 1, spectralNorm: 0 });
+    assert.deepEqual(deltas.get(1), { localBound: -0.5, spectralNorm: 0 });
+    assert.equal(deltas.has(2), false, 'a layer the pinned run does not have');
   });
 });

@@ -31,6 +31,8 @@ export interface NativeKernels {
   gramMatrix(block: Float64Array, k: number, inner: number, gram: Float64Array): void;
   /** The sums of choleskyCertificate.ts for M = L Lᵀ + E, or null when a pivot is not positive. */
   choleskyResidual(matrix: Float64Array, k: number): [number, number, number] | null;
+  /** Asks Linux to back the buffer's whole 2 MiB pages with huge pages before first use; false where refused. */
+  adviseHugePages(buffer: ArrayBuffer): boolean;
   setThreads(threads: number): void;
   describe(): { isa: string; threads: number };
 }
@@ -100,7 +102,7 @@ function candidates(file: string): string[] {
 /** Every function the TypeScript side calls: a stale build that lacks one is refused at load, not mid-analysis. */
 const REQUIRED: readonly (keyof NativeKernels)[] = [
   'convPlan', 'convForward', 'convAdjoint', 'convGram', 'denseForward', 'denseAdjoint', 'denseGram', 'denseGramOutput',
-  'lanczosRecurrence', 'matVec', 'gramMatrix', 'choleskyResidual', 'setThreads', 'describe',
+  'lanczosRecurrence', 'matVec', 'gramMatrix', 'choleskyResidual', 'adviseHugePages', 'setThreads', 'describe',
 ];
 
 function setting(): string | undefined {
@@ -192,3 +194,14 @@ export function requireNativeKernels(): NativeKernels {
   return kernelsFor('native');
 }
 
+/**
+ * A fresh zeroed buffer for a model file or a large weight, advised onto huge pages where the kernels
+ * load: faulting in hundreds of MB page by page costs seconds on the VMs measured (README, Performance).
+ */
+export function allocateLarge(byteLength: number): ArrayBuffer {
+  const buffer = new ArrayBuffer(byteLength);
+  if (byteLength >= HUGE_PAGE_BYTES) nativeKernels()?.adviseHugePages(buffer);
+  return buffer;
+}
+
+const HUGE_PAGE_BYTES = 2 ** 21;

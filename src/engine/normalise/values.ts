@@ -71,6 +71,14 @@ export function constFloat32(value: ConstValue, node: Node): Float32Array {
 }
 
 /**
+ * The weights of an affine layer for reading only: a view of the model's bytes where the tensor allows
+ * it (Tensor.float32View), so a large weight is never copied; the caller must not write to it.
+ */
+export function constWeightView(value: ConstValue, node: Node): Float32Array {
+  return refuseNonFinite(value.tensor ? value.tensor.float32View() : Float32Array.from(value.values!), value, node);
+}
+
+/**
  * The one check between the model and the arithmetic of the analysis. The reader lets ±Infinity through
  * (masks and unbounded clips hold it, and the editor must still open such models); a bound computed
  * with it would be infinite or NaN, so it is refused here, naming the tensor, the node and the file.

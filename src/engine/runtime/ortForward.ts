@@ -6,12 +6,12 @@
 // read. onnxruntime-node is required at call time, so modules
 // that never run a model do not load the native binding.
 
-import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, StringStringEntryProtoSchema, TensorProto_DataLocation, ValueInfoProtoSchema } from '../../onnx/gen/onnx_pb';
 import type { ModelProto, TensorProto } from '../../onnx/gen/onnx_pb';
 import { OnnxError } from '../../onnx/onnxError';
+import { graphBytes } from '../../onnx/payloadLayout';
 import { DataType, type Tensor } from '../../onnx/tensor';
 import type { ForwardProvider, NominalValues } from '../forward';
 import { NETWORK_INPUT, type FixedInput, type Network } from '../network';
@@ -140,10 +140,10 @@ export async function ortForwardAll(
     }
   }
   const ort = loadOrt();
-  // The file's bytes are only needed to build the graph-only copy: no reference is kept while the
-  // runtime loads the weights, so they can be collected.
+  // Only the graph is read (graphBytes skips the large weights, which the copy points at in the file),
+  // and no reference to it is kept while the runtime loads the weights.
   const prepared =
-    typeof model === 'string' ? prepareForwardModel(await readFile(model, { flag: 'r' }), outputs, model) : prepareForwardModel(model, outputs);
+    typeof model === 'string' ? prepareForwardModel(await graphBytes(model), outputs, model) : prepareForwardModel(model, outputs);
   let session;
   try {
     session = await ort.InferenceSession.create(prepared.buffer, {

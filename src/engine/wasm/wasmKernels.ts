@@ -222,6 +222,11 @@ class WasmKernels implements NativeKernels {
     return definite ? [sums[0], sums[1], sums[2]] : null;
   }
 
+  /** Memory advice is the native module's (madvise); WebAssembly has no say over the host's pages. */
+  adviseHugePages(): boolean {
+    return false;
+  }
+
   /** One thread, always: the WebAssembly build runs on the calling thread (the count is still checked). */
   setThreads(threads: number): void {
     checkCount(arguments.length, 1);

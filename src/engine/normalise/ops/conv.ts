@@ -8,7 +8,7 @@ import { checkWindowAttributes } from '../../limits';
 import { convShape, formatShape, type FullShape } from '../../shapes';
 import { unsupported, type NormaliseContext } from '../context';
 import { finishAffine } from '../fusion';
-import { constFloat32, type ConstValue, type DataValue } from '../values';
+import { constFloat32, constWeightView, type ConstValue, type DataValue } from '../values';
 import { addPads } from './poolGeometry';
 
 export function conv(node: Node, ctx: NormaliseContext): void {
@@ -32,7 +32,7 @@ export function conv(node: Node, ctx: NormaliseContext): void {
     nodes,
     {
       kind: 'conv',
-      weight: constFloat32(w, node),
+      weight: constWeightView(w, node),
       weightShape: [w.dims[0], w.dims[1], w.dims[2], w.dims[3]],
       ...(b ? { bias: constFloat32(b, node) } : {}),
       strides: [geometry.strides[0], geometry.strides[1]],
@@ -59,7 +59,7 @@ function conv1d(node: Node, ctx: NormaliseContext, x: DataValue): void {
     [node],
     {
       kind: 'conv',
-      weight: constFloat32(w, node),
+      weight: constWeightView(w, node),
       weightShape: [w.dims[0], w.dims[1], 1, w.dims[2]],
       ...(b ? { bias: constFloat32(b, node) } : {}),
       strides: [1, geometry.strides[0]],

@@ -5,7 +5,7 @@ import type { Node } from '../../../onnx/model';
 import { formatShape, gemmShape } from '../../shapes';
 import { unsupported, type NormaliseContext } from '../context';
 import { finishAffine } from '../fusion';
-import { constFloat32, transposeMatrix, type ConstValue } from '../values';
+import { constFloat32, constWeightView, transposeMatrix, type ConstValue } from '../values';
 
 /** A constant broadcast along the feature axis of a [1, features] tensor, as one value per feature. */
 function featureVector(node: Node, value: ConstValue, features: number, role: string): Float32Array {
@@ -28,9 +28,12 @@ export function gemm(node: Node, ctx: NormaliseContext): void {
   const beta = node.float('beta');
   const inFeatures = a.shape[0];
   const outFeatures = shape[1];
-  // constFloat32 returns a fresh array: with transB it is already [out, in] and is used in place, since
-  // a second copy of a fc-sized weight costs more in fresh memory than any arithmetic here.
-  const weight = transB ? constFloat32(b, node) : transposeMatrix(constFloat32(b, node), inFeatures, outFeatures);
+  // With transB the weight is already [out, in] and is used in place (a view of the model's bytes, or a
+  // fresh copy when α scales it), since a second copy of a fc-sized weight costs more in fresh memory
+  // than any arithmetic here.
+  const weight = transB
+    ? alpha === 1 ? constWeightView(b, node) : constFloat32(b, node)
+    : transposeMatrix(constWeightView(b, node), inFeatures, outFeatures);
   if (alpha !== 1) {
     for (let i = 0; i < weight.length; i++) weight[i] *= alpha;
   }

@@ -6,7 +6,7 @@ import { formatShape, matMulShape } from '../../shapes';
 import { unsupported, type NormaliseContext } from '../context';
 import { finishAffine } from '../fusion';
 import { bilinearMatMul } from './bilinearMatMul';
-import { constFloat32, transposeMatrix } from '../values';
+import { constWeightView, transposeMatrix } from '../values';
 
 export function matMul(node: Node, ctx: NormaliseContext): void {
   const a = ctx.data(node, 0, 'A');
@@ -19,6 +19,6 @@ export function matMul(node: Node, ctx: NormaliseContext): void {
   const shape = matMulShape([1, a.shape[0]], b.dims);
   if (typeof shape === 'string') throw node.error(`inconsistent shapes: ${shape}`, 'B');
   const [inFeatures, outFeatures] = b.dims;
-  const weight = transposeMatrix(constFloat32(b, node), inFeatures, outFeatures);
+  const weight = transposeMatrix(constWeightView(b, node), inFeatures, outFeatures);
   finishAffine(ctx, [node], { kind: 'dense', weight, outFeatures, inFeatures }, a, node.outputs[0], [outFeatures]);
 }
