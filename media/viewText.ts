@@ -145,6 +145,10 @@ export function formulaFor(layer: LayerResult): string {
       return 'ratio of radii: √(Σ ε² of the parts) / ε in; a composition rule, not a Lipschitz constant';
     case 'mul':
       return 'ratio of radii: ((β + ε_b) ε_a + α ε_b) / ε in for the product a ⊙ b (β: largest |b|, α: largest norm of a over one b entry); depends on ε, a composition rule';
+    case 'matMul':
+      return 'ratio of radii: ((β + ε_B) ε_A + α ε_B) / ε in for the product A·B of two computed matrices (α, β: largest certified norms of the A and B matrices); depends on ε, a composition rule';
+    case 'softmax':
+      return 'the largest norm of the softmax Jacobian over the probabilities reachable in the ball (at most ½)';
     default:
       return `max_i r_i: the largest ${layer.kind} slope bound over each coordinate's interval [x_i − ε, x_i + ε]`;
   }
