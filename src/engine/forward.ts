@@ -16,6 +16,7 @@ import { AvgPoolOperator } from './operators/avgPool';
 import { AxisMapOperator } from './operators/axisMap';
 import { applyAffine } from './operators/linearOperator';
 import { createAffineOperator } from './operators/registry';
+import { layerNormOutput, layerNormPoint, type LayerNormSpec } from './operators/layerNorm';
 import { gatherPermuted } from './operators/transpose';
 import { concatenate, type PreparedLayer, type PreparedNetwork } from './prepared';
 
@@ -163,6 +164,44 @@ function activateWithError(activation: Activation, y: Float64Array, errorIn: Flo
   return { out, error };
 }
 
+/**
+ * Layer normalisation with its error bound (docs/derivations.md §23): per group, with M the largest
+ * |x̂|, δz = 2γ_{n+2} M (the computed centred values), E = ‖e_in‖ over the group and
+ * s_low = sqrt(max(0, ‖ẑ‖(1 − 2γ_{n+2}) − √n δz − E)²/n + e) the smallest scale on the way,
+ * e_out,i = |γ_i| ((E + √n δz)/s_low + 2γ_{n+6}|q̂_i|) + γ_2 (|γ_i q̂_i| + |β_i|); ∞ when s_low = 0.
+ */
+function layerNormWithError(spec: LayerNormSpec, x: Float64Array, errorIn: Float64Array): { out: Float64Array; error: Float64Array } {
+  const n = spec.groupSize;
+  const { normalised } = layerNormPoint(spec, x);
+  const out = layerNormOutput(spec, normalised);
+  const error = new Float64Array(x.length);
+  const centring = 2 * gamma(n + 2);
+  for (let base = 0; base < x.length; base += n) {
+    let largest = 0;
+    let errorSq = 0;
+    let mean = 0;
+    for (let i = 0; i < n; i++) {
+      largest = Math.max(largest, Math.abs(x[base + i]));
+      errorSq += errorIn[base + i] * errorIn[base + i];
+      mean += x[base + i];
+    }
+    mean /= n;
+    let normSq = 0;
+    for (let i = 0; i < n; i++) normSq += (x[base + i] - mean) ** 2;
+    const deltaZ = centring * largest;
+    const moved = Math.sqrt(errorSq) + Math.sqrt(n) * deltaZ;
+    const reach = Math.max(0, Math.sqrt(normSq) * (1 - centring) - moved);
+    const sLow = Math.sqrt((reach * reach) / n + spec.epsilon);
+    for (let i = 0; i < n; i++) {
+      const k = base + i;
+      const g = spec.scale ? Math.abs(spec.scale[i]) : 1;
+      const q = Math.abs(normalised[k]);
+      error[k] = sLow > 0 ? g * (moved / sLow + 2 * gamma(n + 6) * q) + gamma(2) * (g * q + (spec.bias ? Math.abs(spec.bias[i]) : 0)) : Infinity;
+    }
+  }
+  return { out, error };
+}
+
 export const pureForward: ForwardProvider = (prepared, x0, signal) => {
   const values: NominalValues = { outputs: [], preActivations: [] };
   const errors: Float64Array[] = [];
@@ -260,6 +299,11 @@ export const pureForward: ForwardProvider = (prepared, x0, signal) => {
           out[i] = a[i] * b[j];
           error[i] = Math.abs(a[i]) * eb[j] + Math.abs(b[j]) * ea[i] + ea[i] * eb[j] + g * Math.abs(out[i]);
         }
+        break;
+      }
+      case 'layerNorm': {
+        if (p.layer.inputs[0] !== NETWORK_INPUT) record(inErrors[0]);
+        ({ out, error } = layerNormWithError(op.spec, inputs[0], inErrors[0]));
         break;
       }
       case 'concat':

@@ -13,6 +13,8 @@
 // - Product a ⊙ B b:      ε_y = β ε_a + α ε_b, β = the largest |b| reachable (b's activation range
 //                         bounds it), α = the largest group norm of |a0| + τ (§20).
 // - Transpose:            a permutation is an isometry: exactly 1, the mask permuted with the data.
+// - Layer normalisation:  1/s_min per group (times max |γ|), s_min the smallest scale sqrt(var + e)
+//                         reachable in the ball (docs/derivations.md §23).
 // - Per-axis linear maps (Slice, Gather, Reduce, Resize): exact when columns or rows are disjoint
 //                         (largest row / column norm), else ‖A D‖ certified (docs/derivations.md §18).
 // After an activation unit the output can move only where r_i > 0, which for ReLU is 1[ybar > 0] minus
@@ -20,11 +22,12 @@
 import type { Certificate, LayerResult, NeuronCounts } from '../shared/results';
 import { activationRange, globalSlope, neuronState, secantSlopeRange, slopeBoundUncertain } from './activations';
 import { intervalSlopes, type SlopeUnits } from './composed/linearisedNetwork';
-import { OverflowError, throwIfCancelled, type CancelSignal } from './errors';
+import { OverflowError, throwIfCancelled, UnsupportedLayerError, type CancelSignal } from './errors';
 import { tensorValue, type NominalValues } from './forward';
 import { NETWORK_INPUT, type Activation, type TensorRef } from './network';
 import { AvgPoolOperator, GlobalAvgPoolOperator } from './operators/avgPool';
 import { AxisMapOperator } from './operators/axisMap';
+import type { LayerNormSpec } from './operators/layerNorm';
 import type { LinearOperator } from './operators/linearOperator';
 import { gatherPermuted } from './operators/transpose';
 import { concatenate, type PreparedLayer, type PreparedNetwork } from './prepared';
@@ -221,6 +224,12 @@ export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
         const activation = producer?.kind === 'affine' || producer?.kind === 'activation' ? producer.activation : undefined;
         const range = activation ? activationRange(activation) : ([-Infinity, Infinity] as [number, number]);
         outcome = productLayer(op.source, tensorValue(nominal, x0, a), tensorValue(nominal, x0, b), tauOf(a), tauOf(b), range, inputs[0], inputs[1]);
+        break;
+      }
+      case 'layerNorm': {
+        const ref = p.layer.inputs[0];
+        const tau = ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError);
+        outcome = layerNormLayer(op.spec, tensorValue(nominal, x0, ref), tau, inputs[0], p.layer.nodes);
         break;
       }
     }
@@ -522,6 +531,58 @@ function productLayer(
   const detail = `product of two computed tensors: β ε_a + α ε_b with β = ${beta.toPrecision(4)}, α = ${alpha.toPrecision(4)} (no global constant exists; the conservative column applies the same rule)`;
   const certificate: Certificate = { method: 'composition', detail };
   return { local: 0, certificate, conservative: { value: 0, certificate }, mask, combined: { radius, spectralFactor } };
+}
+
+/** Unit roundoff of float64. */
+const UNIT_ROUNDOFF = 2 ** -53;
+
+/**
+ * Layer normalisation (docs/derivations.md §23). Per group of n values, the Jacobian's norm at x is
+ * max|γ| / s(x), s = sqrt(‖P x‖²/n + e); along the segment from x0 to any x of the ball
+ * ‖P x‖ ≥ ‖P x0*‖ − ε_in ≥ ‖ẑ0‖(1 − 2γ_{n+2}) − √n (τ + 2γ_{n+2} max|x0|) − ε_in, which gives s_min.
+ * A group that cannot move has bound 0; one whose scale can reach 0 (e = 0) is refused.
+ */
+function layerNormLayer(spec: LayerNormSpec, x0: Float64Array, tau: number, input: TensorState, nodes: string[]): LayerOutcome {
+  const n = spec.groupSize;
+  const centring = (2 * n + 4) * UNIT_ROUNDOFF * (1 + 1e-6);
+  let gammaMax = 1;
+  if (spec.scale) gammaMax = spec.scale.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  const mask = new Uint8Array(x0.length);
+  let steepest = 0;
+  let smallestScale = Infinity;
+  for (let base = 0; base < x0.length; base += n) {
+    let movable = !input.mask;
+    for (let i = 0; i < n && !movable; i++) movable = input.mask![base + i] === 1;
+    if (!movable || input.radius === 0) continue;
+    let mean = 0;
+    let largest = 0;
+    for (let i = 0; i < n; i++) {
+      mean += x0[base + i];
+      largest = Math.max(largest, Math.abs(x0[base + i]));
+    }
+    mean /= n;
+    let normSq = 0;
+    for (let i = 0; i < n; i++) normSq += (x0[base + i] - mean) ** 2;
+    const nearest = Math.sqrt(normSq) * (1 - centring) - Math.sqrt(n) * (tau + centring * largest) - input.radius;
+    const reach = Math.max(0, nearest);
+    const scale = Math.sqrt((reach * reach) / n + spec.epsilon) * (1 - 1e-12);
+    if (!(scale > 0)) {
+      throw new UnsupportedLayerError(
+        nodes,
+        `the variance of a normalised group can reach 0 inside the ball (ε_in = ${input.radius.toPrecision(4)}, the group's spread at x0 is ${Math.sqrt(normSq / n).toPrecision(4)}) and epsilon is ${spec.epsilon}: no finite bound`,
+      );
+    }
+    smallestScale = Math.min(smallestScale, scale);
+    steepest = Math.max(steepest, 1 / scale);
+    for (let i = 0; i < n; i++) if (!spec.scale || spec.scale[i] !== 0) mask[base + i] = 1;
+  }
+  const local = gammaMax * steepest;
+  const certificate = closedForm(local, `largest |scale| / smallest sqrt(variance + epsilon) reachable in the ball (${Number.isFinite(smallestScale) ? smallestScale.toPrecision(4) : 'no movable group'})`);
+  const conservative =
+    spec.epsilon > 0
+      ? { value: gammaMax / Math.sqrt(spec.epsilon) * (1 + 1e-12), certificate: closedForm(gammaMax / Math.sqrt(spec.epsilon), 'largest |scale| / sqrt(epsilon): the global constant (variance 0)') }
+      : { value: local, certificate: closedForm(local, 'epsilon 0: no global constant exists; the local rule') };
+  return { local, certificate, conservative, mask };
 }
 
 function combineLayer(p: PreparedLayer, inputs: TensorState[]): LayerOutcome {

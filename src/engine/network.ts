@@ -115,7 +115,13 @@ export type LayerOp =
    * y = a ⊙ B b for two computed tensors (inputs [a, b]): b has a's rank and each of its extents is
    * a's or 1, B replicates it (docs/derivations.md §20). Squeeze-excitation gates, x · gate(x).
    */
-  | { kind: 'mul' };
+  | { kind: 'mul' }
+  /**
+   * Layer normalisation (docs/derivations.md §23): each group of n = Π outputShape[axis..] consecutive
+   * values is centred and divided by sqrt(its variance + epsilon), then multiplied by scale and shifted
+   * by bias (both of length n, broadcast over the groups; absent: 1 and 0). axis is batchless.
+   */
+  | { kind: 'layerNorm'; axis: number; epsilon: number; scale?: Float32Array; bias?: Float32Array };
 
 export interface Layer {
   /** Short label for tables: e.g. "conv1+relu". */

@@ -6,6 +6,7 @@ import { AvgPoolOperator, GlobalAvgPoolOperator } from './operators/avgPool';
 import { AxisMapOperator } from './operators/axisMap';
 import { countedOperator, newCounters, type OperatorCounters } from './operators/countingOperator';
 import type { AffineOperator, LinearOperator } from './operators/linearOperator';
+import type { LayerNormSpec } from './operators/layerNorm';
 import { MaxPool } from './operators/maxPool';
 import { defaultBackend, type OperatorBackend } from './native/kernels';
 import { createAffineOperator } from './operators/registry';
@@ -23,7 +24,8 @@ export type PreparedOp =
   /** out[k] = in[source[k]]. */
   | { kind: 'transpose'; source: Int32Array }
   /** out[k] = a[k] · b[source[k]] (b broadcast to a's shape). */
-  | { kind: 'mul'; source: Int32Array };
+  | { kind: 'mul'; source: Int32Array }
+  | { kind: 'layerNorm'; spec: LayerNormSpec };
 
 export interface PreparedLayer {
   layer: Layer;
@@ -180,6 +182,12 @@ export function prepareNetwork(network: Network, backend: OperatorBackend = defa
         op = { kind: 'mul', source: broadcastSource(aShape, bShape) };
         break;
       }
+      case 'layerNorm': {
+        single();
+        expectOut(inSizes[0]);
+        op = { kind: 'layerNorm', spec: layerNormSpec(lop, layer, name) };
+        break;
+      }
       case 'add':
         if (inSizes.length < 2 || inSizes.some((s) => s !== outSize)) {
           throw new UnsupportedLayerError(layer.nodes, 'Add needs two or more inputs of the output shape (no broadcasting)');
@@ -206,6 +214,25 @@ export function prepareNetwork(network: Network, backend: OperatorBackend = defa
   });
   sizeOfRef(network.output, 'network output');
   return { network, backend, counters, inputSize, layers };
+}
+
+/** Group size, ε and the widened scale and bias of a layer normalisation, checked against its shape. */
+function layerNormSpec(op: Extract<Layer['op'], { kind: 'layerNorm' }>, layer: Layer, name: string): LayerNormSpec {
+  const shape = layer.outputShape;
+  if (!Number.isInteger(op.axis) || op.axis < 0 || op.axis >= shape.length) {
+    throw new Error(`${name}: layer normalisation axis ${op.axis} outside the batchless rank ${shape.length}`);
+  }
+  const groupSize = sizeOf(shape.slice(op.axis));
+  for (const [role, values] of [['scale', op.scale], ['bias', op.bias]] as const) {
+    if (values && values.length !== groupSize) throw new Error(`${name}: ${role} has ${values.length} values, expected ${groupSize}`);
+  }
+  if (!(op.epsilon >= 0) || !Number.isFinite(op.epsilon)) throw new UnsupportedLayerError(layer.nodes, `epsilon ${op.epsilon} is not a finite value ≥ 0`);
+  return {
+    groupSize,
+    epsilon: op.epsilon,
+    scale: op.scale ? Float64Array.from(op.scale) : null,
+    bias: op.bias ? Float64Array.from(op.bias) : null,
+  };
 }
 
 /** For each C-order index of shape `to`, the index of the value of `from` (same rank, extents equal or 1) it replicates. */

@@ -228,6 +228,8 @@ function applyLinear(prepared: PreparedNetwork, k: number, inputs: Float64Array[
       throw new Error(`layer ${k} '${p.layer.label}': no slopes recorded for a ${op.kind} layer`);
     case 'mul':
       throw new Error(`layer ${k} '${p.layer.label}': a product of computed tensors has no composed rule`);
+    case 'layerNorm':
+      throw new Error(`layer ${k} '${p.layer.label}': a layer normalisation has no composed rule`);
   }
 }
 
@@ -252,5 +254,7 @@ function applyLinearTranspose(prepared: PreparedNetwork, k: number, g: Float64Ar
       throw new Error(`layer ${k} '${p.layer.label}': no slopes recorded for a ${op.kind} layer`);
     case 'mul':
       throw new Error(`layer ${k} '${p.layer.label}': a product of computed tensors has no composed rule`);
+    case 'layerNorm':
+      throw new Error(`layer ${k} '${p.layer.label}': a layer normalisation has no composed rule`);
   }
 }

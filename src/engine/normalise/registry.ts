@@ -19,6 +19,7 @@ import { gather } from './ops/gather';
 import { gemm } from './ops/gemm';
 import { globalAveragePool } from './ops/globalAveragePool';
 import { identity } from './ops/identity';
+import { layerNormalization } from './ops/layerNormalization';
 import { matMul } from './ops/matMul';
 import { maxPool } from './ops/maxPool';
 import { pad } from './ops/pad';
@@ -51,6 +52,7 @@ const handlers = new Map<string, OpHandler>([
   ['Gemm', gemm],
   ['GlobalAveragePool', globalAveragePool],
   ['Identity', identity],
+  ['LayerNormalization', layerNormalization],
   ['MatMul', matMul],
   ['MaxPool', maxPool],
   ['Mul', mul],

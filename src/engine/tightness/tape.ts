@@ -5,6 +5,7 @@
 import { throwIfCancelled, type CancelSignal } from '../errors';
 import { NETWORK_INPUT, type Activation, type TensorRef } from '../network';
 import { applyAffine } from '../operators/linearOperator';
+import { layerNormAdjoint, layerNormOutput, layerNormPoint, layerNormTangent, type LayerNormPoint } from '../operators/layerNorm';
 import { forEachPoolTap, poolOutputSize } from '../operators/pooling';
 import { gatherPermuted, scatterPermuted } from '../operators/transpose';
 import { concatenate, splitConcatenated, type PreparedNetwork, type PreparedOp } from '../prepared';
@@ -76,6 +77,8 @@ export interface Tape {
   argmax: (Int32Array | null)[];
   /** The two factors of each product layer at the taped point. */
   factors: ([Float64Array, Float64Array] | null)[];
+  /** The normalised values and scales of each layer normalisation at the taped point. */
+  normalisations: (LayerNormPoint | null)[];
 }
 
 /** Layers the network output depends on (an explicit stack: networks can be tens of thousands of layers deep). */
@@ -117,7 +120,7 @@ export class NetworkTape {
 
   forward(x: Float64Array): Tape {
     const { layers } = this.prepared;
-    const tape: Tape = { outputs: layers.map(() => null), derivatives: layers.map(() => null), argmax: layers.map(() => null), factors: layers.map(() => null) };
+    const tape: Tape = { outputs: layers.map(() => null), derivatives: layers.map(() => null), argmax: layers.map(() => null), factors: layers.map(() => null), normalisations: layers.map(() => null) };
     const value = (ref: TensorRef) => (ref === NETWORK_INPUT ? x : (tape.outputs[ref] as Float64Array));
     layers.forEach((p, k) => {
       if (!this.needed[k]) return;
@@ -177,6 +180,12 @@ export class NetworkTape {
           const [a, b] = inputs;
           out = a.map((v, i) => v * b[op.source[i]]);
           tape.factors[k] = [a, b];
+          break;
+        }
+        case 'layerNorm': {
+          const point = layerNormPoint(op.spec, inputs[0]);
+          out = layerNormOutput(op.spec, point.normalised);
+          tape.normalisations[k] = point;
           break;
         }
       }
@@ -252,6 +261,9 @@ export class NetworkTape {
           accumulate(inputs[1], gradB);
           break;
         }
+        case 'layerNorm':
+          accumulate(inputs[0], layerNormAdjoint(op.spec, tape.normalisations[k] as LayerNormPoint, g));
+          break;
       }
     }
     return inputGrad;
@@ -298,6 +310,9 @@ export class NetworkTape {
           out = inputs[0].map((ta, i) => ta * b[op.source[i]] + a[i] * inputs[1][op.source[i]]);
           break;
         }
+        case 'layerNorm':
+          out = layerNormTangent(op.spec, tape.normalisations[k] as LayerNormPoint, inputs[0]);
+          break;
       }
       tangents[k] = out;
     });

@@ -267,6 +267,20 @@ export function referenceForward(network: Network, x: Float64Array): Float64Arra
         });
         break;
       }
+      case 'layerNorm': {
+        // Two-pass mean and variance per group, written out independently of operators/layerNorm.ts.
+        const n = layer.outputShape.slice(op.axis).reduce((a, b) => a * b, 1);
+        y = new Float64Array(ins[0].length);
+        for (let base = 0; base < y.length; base += n) {
+          const group = Array.from(ins[0].subarray(base, base + n));
+          const mean = group.reduce((s, v) => s + v, 0) / n;
+          const variance = group.reduce((s, v) => s + (v - mean) ** 2, 0) / n;
+          group.forEach((v, i) => {
+            y[base + i] = ((v - mean) / Math.sqrt(variance + op.epsilon)) * (op.scale?.[i] ?? 1) + (op.bias?.[i] ?? 0);
+          });
+        }
+        break;
+      }
     }
     outs.push(y);
   }
