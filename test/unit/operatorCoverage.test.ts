@@ -7,6 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { UnsupportedLayerError } from '../../src/engine/errors';
 import { pureForward } from '../../src/engine/forward';
 import { runEpsilon } from '../../src/engine/layerBounds';
 import { NETWORK_INPUT, type AxisMatrix, type ConvTransposeParams, type Network, type Shape } from '../../src/engine/network';
@@ -18,6 +19,7 @@ import type { LinearOperator } from '../../src/engine/operators/linearOperator';
 import { prepareNetwork } from '../../src/engine/prepared';
 import { SeededRandom } from '../../src/engine/random';
 import { ortForward, tensorsNeeded } from '../../src/engine/runtime/ortForward';
+import { NetworkTape } from '../../src/engine/tightness/tape';
 import { certifiedNorm, DEFAULT_SPECTRAL_OPTIONS } from '../../src/engine/spectral/certifiedNorm';
 import { readModelFromBytes } from '../../src/onnx/reader';
 import { buildModel, conv, mulberry32, node, randomTensor, relu, tensor, type ModelSpec, type NodeSpec, type TensorSpec } from '../fixtures/onnxBuilder';
@@ -427,5 +429,101 @@ describe('ConvTranspose', () => {
     assertSampledSound(network);
     const refused = normaliseGraph(readModelFromBytes(buildModel(chain([node('ConvTranspose', ['r', 'wt'], ['m'], { strides: [2, 2], output_padding: [2, 0] }, 'up')], [randomTensor('wt', [2, 1, 3, 3], rng)], 13, 2 * 12 * 13))));
     assert.match(refused.unsupported[0].reason, /output_padding \[2,0\] is not below the strides/);
+  });
+});
+
+describe('layer normalisation (docs/derivations.md §23)', () => {
+  const single = (n: number, epsilon: number, scale?: number[]): Network => ({
+    inputName: 'x',
+    inputShape: [n],
+    layers: [genericLayer('ln', { kind: 'layerNorm', axis: 0, epsilon, ...(scale ? { scale: Float32Array.from(scale) } : {}) }, [NETWORK_INPUT], [[n]], [n])],
+    output: 0,
+  });
+  const bound = (network: Network, x0: Float64Array, epsilon: number) => {
+    const prepared = prepareNetwork(network);
+    const nominal = pureForward(prepared, x0);
+    if (nominal instanceof Promise) throw new Error('pure forward must be synchronous');
+    return runEpsilon({ prepared, x0, nominal, spectralCache: new Map(), spectral: DEFAULT_SPECTRAL_OPTIONS }, epsilon);
+  };
+
+  it('x0 = (1, 0, −1), e = 0.5, ε = 0.1: L = 1 / sqrt((√2 − 0.1)²/3 + 0.5); a scale of largest |γ| = 2 doubles it; the global column is max|γ|/√e', () => {
+    const x0 = Float64Array.of(1, 0, -1);
+    const expected = 1 / Math.sqrt((Math.SQRT2 - 0.1) ** 2 / 3 + 0.5);
+    const plain = bound(single(3, 0.5), x0, 0.1);
+    assert.ok(Math.abs(plain.layers[0].localBound - expected) <= 1e-9 * expected, `${plain.layers[0].localBound} vs ${expected}`);
+    // Above the Jacobian's norm at x0 itself, 1/s(x0) = 1/sqrt(2/3 + 0.5), as a bound over the ball must be.
+    assert.ok(plain.layers[0].localBound > 1 / Math.sqrt(2 / 3 + 0.5));
+    assert.ok(Math.abs(plain.layers[0].spectralNorm - 1 / Math.sqrt(0.5)) <= 1e-9);
+    const scaled = bound(single(3, 0.5, [0.5, -2, 1]), x0, 0.1);
+    assert.ok(Math.abs(scaled.layers[0].localBound - 2 * expected) <= 2e-9 * expected);
+    // Once ε reaches ‖z0‖ = √2 the variance can be 0: the bound is the global 1/√e.
+    const far = bound(single(3, 0.5), x0, 2);
+    assert.ok(Math.abs(far.layers[0].localBound - 1 / Math.sqrt(0.5)) <= 1e-9);
+  });
+
+  it('refuses, naming the nodes, when the variance can reach 0 and epsilon is 0', () => {
+    assert.throws(() => bound(single(3, 0), Float64Array.of(1, 1, 1), 1e-3), (error: Error) => error instanceof UnsupportedLayerError && /\[ln\]/.test(error.message) && /variance of a normalised group can reach 0/.test(error.message));
+    // With spread at x0 and ε below it, epsilon 0 is fine.
+    const ok = bound(single(3, 0), Float64Array.of(1, 0, -1), 0.1);
+    assert.ok(Math.abs(ok.layers[0].localBound - 1 / ((Math.SQRT2 - 0.1) / Math.sqrt(3))) <= 1e-9 * ok.layers[0].localBound);
+  });
+
+  it('the Jacobian products of the tape match finite differences and are each other\'s adjoints', () => {
+    const network: Network = {
+      inputName: 'x',
+      inputShape: [2, 5],
+      layers: [genericLayer('ln', { kind: 'layerNorm', axis: 1, epsilon: 1e-3, scale: randomArray(random, 5, 1.5), bias: randomArray(random, 5, 0.5) }, [NETWORK_INPUT], [[2, 5]], [2, 5])],
+      output: 0,
+    };
+    const tape = new NetworkTape(prepareNetwork(network));
+    const x = gaussianVector(10);
+    const recorded = tape.forward(x);
+    const v = gaussianVector(10);
+    const u = gaussianVector(10);
+    const jv = tape.tangent(recorded, v);
+    assert.ok(Math.abs(dot(jv, u) - dot(v, tape.backward(recorded, u))) <= 1e-12 * (1 + Math.abs(dot(jv, u))));
+    const h = 1e-6;
+    const plus = referenceForward(network, x.map((t, i) => t + h * v[i]))[0];
+    const minus = referenceForward(network, x.map((t, i) => t - h * v[i]))[0];
+    jv.forEach((value, i) => assert.ok(Math.abs(value - (plus[i] - minus[i]) / (2 * h)) <= 1e-6 * (1 + Math.abs(value)), `J v [${i}]`));
+  });
+
+  it('the normaliser: the exported pattern (Pow or Mul, with or without the Add of ε) and LayerNormalization become one layer that matches onnxruntime; sampled points respect the bounds', async () => {
+    const pattern = (square: NodeSpec, withEpsilon: boolean, axes: number[]): NodeSpec[] => [
+      node('ReduceMean', ['r'], ['mean'], { axes, keepdims: 1 }, 'mean'),
+      node('Sub', ['r', 'mean'], ['d'], undefined, 'centre'),
+      square,
+      node('ReduceMean', ['d2'], ['var'], { axes, keepdims: 1 }, 'variance'),
+      ...(withEpsilon ? [node('Add', ['var', 'eps'], ['ve'], undefined, 'plusEps'), node('Sqrt', ['ve'], ['s'], undefined, 'sqrt')] : [node('Sqrt', ['var'], ['s'], undefined, 'sqrt')]),
+      node('Div', ['d', 's'], ['m'], undefined, 'divide'),
+    ];
+    const pow = node('Pow', ['d', 'two'], ['d2'], undefined, 'square');
+    const mul = node('Mul', ['d', 'd'], ['d2'], undefined, 'square');
+    for (const [what, nodes, epsilon] of [
+      ['lnPow', pattern(pow, true, [-1]), 1e-5],
+      ['lnMul', pattern(mul, true, [2, 3]), 1e-5],
+      ['lnNoEps', pattern(pow, false, [1, 2, 3]), 0],
+    ] as const) {
+      const network = await assertMatchesRuntime(what, chain([...nodes], [tensor('two', [], [2]), tensor('eps', [], [1e-5])], 13, 60), ['layerNorm']);
+      const layer = network.layers.find((l) => l.op.kind === 'layerNorm')!;
+      assert.equal(layer.nodes.length, 7 - (epsilon === 0 ? 1 : 0), `${what}: one layer for the whole pattern`);
+      assert.ok(layer.op.kind === 'layerNorm' && Math.abs(layer.op.epsilon - epsilon) <= 1e-12, what);
+      assertSampledSound(network);
+    }
+    const rng = mulberry32(17);
+    for (const [what, axis, scaleDims] of [['layerNormLast', -1, [6]], ['layerNormAll', 1, [2, 5, 6]]] as const) {
+      const n = scaleDims.reduce((a, b) => a * b, 1);
+      const network = await assertMatchesRuntime(what, chain([node('LayerNormalization', ['r', 'gamma', 'beta'], ['m'], { axis, epsilon: { f: 1e-3 } }, 'ln')], [randomTensor('gamma', [...scaleDims], rng), randomTensor('beta', [...scaleDims], rng)], 17, 60), ['layerNorm']);
+      const layer = network.layers.find((l) => l.op.kind === 'layerNorm')!;
+      assert.ok(layer.op.kind === 'layerNorm' && layer.op.scale?.length === n, what);
+      assertSampledSound(network);
+    }
+    // A centred tensor read outside the pattern: not one layer, so its Sub and Div are listed.
+    const leaky = normaliseGraph(readModelFromBytes(buildModel(chain([
+      ...pattern(pow, true, [-1]).slice(0, -1),
+      node('Div', ['d', 's'], ['q'], undefined, 'divide'),
+      node('Add', ['q', 'd'], ['m'], undefined, 'leak'),
+    ], [tensor('two', [], [2]), tensor('eps', [], [1e-5])], 13, 60))));
+    assert.deepEqual(leaky.unsupported.map((u) => u.opType).sort(), ['Div', 'Sqrt', 'Sub']);
   });
 });

@@ -30,7 +30,9 @@ function matchLayerNorm(ctx: NormaliseContext, first: Node): { nodes: Node[]; ep
   const sub = ctx.soleConsumer(first.outputs[0]);
   if (sub?.opType !== 'Sub' || sub.inputs[0] !== x || sub.inputs[1] !== first.outputs[0]) return undefined;
   const d = sub.outputs[0];
-  const readers = ctx.hiddenConsumers(d);
+  const hidden = ctx.hiddenConsumers(d);
+  // Mul(d, d) is listed once per input it reads.
+  const readers = hidden && [...new Set(hidden)];
   if (!readers || readers.length !== 2) return undefined;
   const square = readers.find((n) => squares(ctx, n, d));
   const div = readers.find((n) => n.opType === 'Div' && n.inputs[0] === d);

@@ -119,6 +119,14 @@ class Builder {
     return this.push(genericLayer(`mul${this.layers.length}`, { kind: 'mul' }, [a, b], [this.shape(a), this.shape(b)], this.shape(a)));
   }
 
+  layerNorm(input: TensorRef, axis: number, epsilon: number, affine: boolean): TensorRef {
+    const shape = this.shape(input);
+    const n = shape.slice(axis).reduce((a, b) => a * b, 1);
+    const r = this.random;
+    const op = affine ? { kind: 'layerNorm' as const, axis, epsilon, scale: randomArray(r, n, 1.5), bias: randomArray(r, n, 0.5) } : { kind: 'layerNorm' as const, axis, epsilon };
+    return this.push(genericLayer(`layerNorm${this.layers.length}`, op, [input], [shape], shape));
+  }
+
   axisMap(input: TensorRef, axes: AxisMatrix[]): TensorRef {
     const shape = this.shape(input);
     return this.push(genericLayer(`axisMap${this.layers.length}`, { kind: 'axisMap', axes }, [input], [shape], axes.map((m) => m.rows.length)));
@@ -286,4 +294,13 @@ export function randomProductNetwork(random: SeededRandom): RandomNetwork {
   const squashed = b.activation(excited, pick(random, [{ kind: 'tanh' }, { kind: 'relu' }, { kind: 'sigmoid' }] as Activation[]));
   const product = random.uniform() < 0.5 ? b.mul(excited, squashed) : b.mul(squashed, squashed);
   return { network: b.network(b.dense(b.flatten(product), 2 + random.int(3))) };
+}
+
+/** conv → layer normalisation (over the trailing axes from a random axis, small and large ε) → activation → dense. */
+export function randomLayerNormNetwork(random: SeededRandom): RandomNetwork {
+  const b = new Builder(random, [2, 2 + random.int(3), 2 + random.int(3)]);
+  const features = b.conv(NETWORK_INPUT, 2 + random.int(2), [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 1);
+  const normalised = b.layerNorm(features, random.int(3), pick(random, [1e-5, 1e-3, 0.1, 1]), random.uniform() < 0.6);
+  const activated = b.activation(normalised, randomActivation(random));
+  return { network: b.network(b.dense(b.flatten(activated), 2 + random.int(3))) };
 }
