@@ -102,6 +102,23 @@ describe('normaliser on third-party models', () => {
     t.diagnostic(`openWakeWord embedding (${network.layers.length} layers): largest max|Δ| / max(1, max|v|) = ${worst.toExponential(2)}`);
   });
 
+  for (const [id, first] of [['heyMycroft', 'ReduceMean_2'], ['heyRhasspy', '/2/ReduceMean']] as const) {
+    test(`openWakeWord ${id}: each written-out LayerNorm (7 nodes) is one layer; the whole model matches onnxruntime`, async (t) => {
+      const path = await thirdPartyModel(id);
+      const result = normaliseGraph(await readModel(path));
+      assert.deepEqual(result.unsupported, []);
+      const network = result.network!;
+      const norms = network.layers.filter((l) => l.op.kind === 'layerNorm');
+      assert.equal(norms.length, 2);
+      assert.deepEqual(norms[0].opTypes, ['ReduceMean', 'Sub', 'Pow', 'ReduceMean', 'Add', 'Sqrt', 'Div']);
+      assert.equal(norms[0].nodes[0], first);
+      // The exporter's ε is the float32 1e-5 it adds before the Sqrt.
+      assert.ok(norms.every((l) => l.op.kind === 'layerNorm' && l.op.epsilon === Math.fround(1e-5) && l.op.axis === 0));
+      const worst = await assertMatchesRuntime(path, network);
+      t.diagnostic(`${id} (${network.layers.length} layers): largest max|Δ| / max(1, max|v|) = ${worst.toExponential(2)}`);
+    });
+  }
+
   test('BlazeFace: the NHWC↔NCHW Transposes become transpose layers; the whole model matches onnxruntime', async (t) => {
     const path = await thirdPartyModel('blazeFaceFront');
     const result = normaliseGraph(await readModel(path));
