@@ -9,7 +9,7 @@
 // and its largest value over what the slope rules read (the pre-activations of activation units and
 // the inputs of lone activations) as absoluteError τ, so the slope bounds hold for the exact values.
 // The bound compounds through |A| layer after layer: tiny in early layers, large in deep networks.
-import { activate, globalSlope } from './activations';
+import { activate, globalSlope, slopeBoundUncertain } from './activations';
 import { throwIfCancelled, type CancelSignal } from './errors';
 import { NETWORK_INPUT, type Activation, type LinearParams, type TensorRef } from './network';
 import { AvgPoolOperator } from './operators/avgPool';
@@ -18,7 +18,9 @@ import { applyAffine } from './operators/linearOperator';
 import { createAffineOperator } from './operators/registry';
 import { layerNormOutput, layerNormPoint, type LayerNormSpec } from './operators/layerNorm';
 import { gatherPermuted } from './operators/transpose';
-import { concatenate, type PreparedLayer, type PreparedNetwork } from './prepared';
+import { concatenate, inputRange, type PreparedLayer, type PreparedNetwork } from './prepared';
+
+const WHOLE_LINE: readonly [number, number] = [-Infinity, Infinity];
 
 export interface NominalValues {
   /** Output of each layer, in layer order (float64, flattened C order). */
@@ -115,6 +117,14 @@ function evaluationError(activation: Activation, y: number, out: number): number
     case 'hardSwish':
       // The HardSigmoid factor to γ_2 (|α y| + |β|), then one product with y.
       return gamma(3) * Math.abs(y) * (Math.abs(activation.alpha * y) + Math.abs(activation.beta) + 1);
+    // Math.sqrt and 1/y round correctly; V8's log and pow (fdlibm ports) are within 1 ulp: 2u, 4u.
+    case 'sqrt':
+    case 'reciprocal':
+      return UNIT_ROUNDOFF * Math.abs(out);
+    case 'log':
+      return 2 * UNIT_ROUNDOFF * Math.abs(out);
+    case 'power':
+      return 4 * UNIT_ROUNDOFF * Math.abs(out);
   }
 }
 
@@ -152,14 +162,19 @@ function absoluteOperator(p: PreparedLayer, backend: PreparedNetwork['backend'])
   return op;
 }
 
-/** σ applied to y with the propagated error bound: e_out = slope · e_y + evaluation rounding. */
-function activateWithError(activation: Activation, y: Float64Array, errorIn: Float64Array): { out: Float64Array; error: Float64Array } {
+/**
+ * σ applied to y with the propagated error bound: e_out = slope · e_y + evaluation rounding, the slope
+ * global where σ has one, else the largest |σ'| between the computed and the exact value (both within
+ * e_y of y, and in the range of the input's producer): ∞ where that reaches a singularity.
+ */
+function activateWithError(activation: Activation, y: Float64Array, errorIn: Float64Array, inputRange: readonly [number, number]): { out: Float64Array; error: Float64Array } {
   const slope = globalSlope(activation);
   const out = new Float64Array(y.length);
   const error = new Float64Array(y.length);
   for (let i = 0; i < y.length; i++) {
     out[i] = activate(activation, y[i]);
-    error[i] = slope * errorIn[i] + evaluationError(activation, y[i], out[i]);
+    const local = Number.isFinite(slope) ? slope : errorIn[i] === 0 ? 0 : slopeBoundUncertain(activation, y[i], 0, errorIn[i], inputRange);
+    error[i] = local * errorIn[i] + evaluationError(activation, y[i], out[i]);
   }
   return { out, error };
 }
@@ -236,7 +251,7 @@ export const pureForward: ForwardProvider = (prepared, x0, signal) => {
         const activation = lop.activation;
         if (activation) {
           record(preError);
-          ({ out, error } = activateWithError(activation, pre, preError));
+          ({ out, error } = activateWithError(activation, pre, preError, WHOLE_LINE));
         } else {
           out = pre;
           error = preError;
@@ -247,7 +262,7 @@ export const pureForward: ForwardProvider = (prepared, x0, signal) => {
         const activation = activationOf(p);
         if (!activation) throw new Error('prepared activation without an activation op');
         if (p.layer.inputs[0] !== NETWORK_INPUT) record(inErrors[0]);
-        ({ out, error } = activateWithError(activation, inputs[0], inErrors[0]));
+        ({ out, error } = activateWithError(activation, inputs[0], inErrors[0], inputRange(prepared, p.layer.inputs[0])));
         break;
       }
       case 'maxPool':

@@ -20,7 +20,7 @@
 // After an activation unit the output can move only where r_i > 0, which for ReLU is 1[ybar > 0] minus
 // the rows that cannot move at all.
 import type { Certificate, LayerResult, NeuronCounts } from '../shared/results';
-import { activationRange, globalSlope, neuronState, secantSlopeRange, slopeBoundUncertain } from './activations';
+import { activationRange, globalSlope, isSmoothWithSingularity, neuronState, secantSlopeRange, slopeBoundUncertain, type SmoothActivation } from './activations';
 import { intervalSlopes, type SlopeUnits } from './composed/linearisedNetwork';
 import { OverflowError, throwIfCancelled, UnsupportedLayerError, type CancelSignal } from './errors';
 import { tensorValue, type NominalValues } from './forward';
@@ -30,7 +30,7 @@ import { AxisMapOperator } from './operators/axisMap';
 import type { LayerNormSpec } from './operators/layerNorm';
 import type { LinearOperator } from './operators/linearOperator';
 import { gatherPermuted } from './operators/transpose';
-import { concatenate, type PreparedLayer, type PreparedNetwork } from './prepared';
+import { concatenate, inputRange, type PreparedLayer, type PreparedNetwork } from './prepared';
 import { certifiedNorm, type CertifiedNorm, type SpectralOptions } from './spectral/certifiedNorm';
 
 /** Relative inflation of the row norms ‖a_iᵀD‖ against float64 rounding of the squared-kernel pass. */
@@ -165,7 +165,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
         // The network input x0 itself is exact; other tensors carry the provider's error bound.
         const ref = p.layer.inputs[0];
         const tau = ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError);
-        outcome = loneActivation(lop.activation, tensorValue(nominal, x0, p.layer.inputs[0]), tau, inputs[0]);
+        outcome = loneActivation(lop.activation, tensorValue(nominal, x0, ref), tau, inputs[0], inputRange(prepared, ref), p.layer.nodes);
         break;
       }
       case 'maxPool': {
@@ -368,7 +368,23 @@ function uncertainState(activation: Activation, y0: number, tau: number, reach: 
   return low === high ? low : low === null ? null : 'unstable';
 }
 
-function loneActivation(activation: Activation, nominal: Float64Array, tau: number, input: TensorState): LayerOutcome {
+/** What the smooth maps cannot take (docs/derivations.md §24), for the refusal message. */
+const SINGULARITY: Record<SmoothActivation['kind'], string> = {
+  log: 'log has no finite slope at or below 0',
+  sqrt: 'sqrt has no finite slope at or below 0',
+  reciprocal: '1/y has no finite slope at 0',
+  power: 'the power has no finite slope there (0 with a negative or fractional exponent, or a negative base with a fractional one)',
+};
+
+function loneActivation(
+  activation: Activation,
+  nominal: Float64Array,
+  tau: number,
+  input: TensorState,
+  range: readonly [number, number],
+  nodes: string[],
+): LayerOutcome {
+  const smooth = isSmoothWithSingularity(activation);
   const mask = new Uint8Array(nominal.length);
   const counts = { on: 0, unstable: 0, off: 0 };
   let hasStates = false;
@@ -377,8 +393,15 @@ function loneActivation(activation: Activation, nominal: Float64Array, tau: numb
   let local = 0;
   for (let i = 0; i < nominal.length; i++) {
     if (input.mask && !input.mask[i]) continue;
-    const r = slopeBoundUncertain(activation, nominal[i], tau, input.radius);
-    [lower[i], upper[i]] = secantSlopeRange(activation, nominal[i], tau, input.radius);
+    const r = slopeBoundUncertain(activation, nominal[i], tau, input.radius, range);
+    if (smooth && !Number.isFinite(r)) {
+      const width = tau + input.radius;
+      throw new UnsupportedLayerError(
+        nodes,
+        `coordinate ${i} (nominal ${nominal[i].toPrecision(6)}) can reach [${Math.max(range[0], nominal[i] - width).toPrecision(6)}, ${Math.min(range[1], nominal[i] + width).toPrecision(6)}] inside the ball (ε_in = ${input.radius.toPrecision(4)}), where ${SINGULARITY[(activation as SmoothActivation).kind]}: no finite bound at this ε`,
+      );
+    }
+    [lower[i], upper[i]] = secantSlopeRange(activation, nominal[i], tau, input.radius, range);
     if (r > 0) mask[i] = 1;
     if (r > local) local = r;
     const state = uncertainState(activation, nominal[i], tau, input.radius);
@@ -391,7 +414,9 @@ function loneActivation(activation: Activation, nominal: Float64Array, tau: numb
   return {
     local,
     certificate: closedForm(local, 'largest per-coordinate slope bound over [x_i − ε_in, x_i + ε_in] (each coordinate moves at most ε_in)'),
-    conservative: { value: slope, certificate: closedForm(slope, "the activation's global Lipschitz constant") },
+    conservative: Number.isFinite(slope)
+      ? { value: slope, certificate: closedForm(slope, "the activation's global Lipschitz constant") }
+      : { value: local, certificate: closedForm(local, 'no global constant exists (a singularity or an unbounded slope): the local rule') },
     mask,
     ...(hasStates ? { neurons: counts } : {}),
     slopes: intervalSlopes(lower, upper),

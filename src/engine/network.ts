@@ -46,6 +46,11 @@ export interface DenseParams {
   outFeatures: number;
   inFeatures: number;
   bias?: Float32Array;
+  /**
+   * The map applied to each of this many consecutive rows (MatMul of a [.., rows, inFeatures] tensor;
+   * absent: 1). The bias is per output feature, the same for every row.
+   */
+  rows?: number;
 }
 
 /** A per-channel affine map y[c,...] = scale[c] x[c,...] + shift[c] (standalone batch normalisation). */
@@ -65,7 +70,16 @@ export type Activation =
   | { kind: 'sigmoid' }
   | { kind: 'tanh' }
   /** y · max(0, min(1, α y + β)) with α > 0 (ONNX HardSwish: α = 1/6, β = 1/2). */
-  | { kind: 'hardSwish'; alpha: number; beta: number };
+  | { kind: 'hardSwish'; alpha: number; beta: number }
+  /**
+   * Smooth maps with a singularity or a growing slope and no global Lipschitz constant: natural log,
+   * square root, 1/y, y^exponent (docs/derivations.md §24). Their slopes come from the reachable
+   * interval only; an interval reaching a singularity has no bound and the layer is refused.
+   */
+  | { kind: 'log' }
+  | { kind: 'sqrt' }
+  | { kind: 'reciprocal' }
+  | { kind: 'power'; exponent: number };
 
 export interface PoolParams {
   kernel: readonly [number, number];

@@ -1,5 +1,6 @@
 // A Network with its operators built once (weights widened lazily by the operators themselves), so an
 // ε sweep, the radius bisection and the forward pass share them.
+import { activationRange } from './activations';
 import { UnsupportedLayerError } from './errors';
 import { NETWORK_INPUT, type Activation, type Layer, type Network, type Shape, type TensorRef } from './network';
 import { AvgPoolOperator, GlobalAvgPoolOperator } from './operators/avgPool';
@@ -61,6 +62,12 @@ function checkActivation(activation: Activation, layer: Layer): void {
     case 'relu':
     case 'sigmoid':
     case 'tanh':
+    case 'log':
+    case 'sqrt':
+    case 'reciprocal':
+      return;
+    case 'power':
+      if (!Number.isFinite(activation.exponent)) fail(`Pow exponent ${activation.exponent} is not finite`);
       return;
     case 'leakyRelu':
       if (!Number.isFinite(activation.alpha)) fail(`LeakyRelu alpha ${activation.alpha} is not finite`);
@@ -91,7 +98,7 @@ function multiplyAddsOf(params: Layer['op'] & { kind: 'affine' }, inSize: number
       // One product per (input value, output channel of its group, kernel tap).
       return inSize * linear.weightShape[1] * linear.weightShape[2] * linear.weightShape[3];
     case 'dense':
-      return linear.outFeatures * linear.inFeatures;
+      return linear.outFeatures * linear.inFeatures * (linear.rows ?? 1);
     case 'channelAffine':
       return outSize;
   }
@@ -214,6 +221,16 @@ export function prepareNetwork(network: Network, backend: OperatorBackend = defa
   });
   sizeOfRef(network.output, 'network output');
   return { network, backend, counters, inputSize, layers };
+}
+
+/**
+ * An interval holding every value of a tensor: the output range of the activation that produces it
+ * (ReLU ≥ 0, Clip [min, max], …), or the whole line (the network input, linear and other layers).
+ */
+export function inputRange(prepared: PreparedNetwork, ref: TensorRef): readonly [number, number] {
+  if (ref === NETWORK_INPUT) return [-Infinity, Infinity];
+  const op = prepared.layers[ref].layer.op;
+  return op.kind === 'affine' && op.activation ? activationRange(op.activation) : op.kind === 'activation' ? activationRange(op.activation) : [-Infinity, Infinity];
 }
 
 /** Group size, ε and the widened scale and bias of a layer normalisation, checked against its shape. */

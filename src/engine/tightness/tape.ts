@@ -65,6 +65,16 @@ export function activationKernel(activation: Activation): ActivationKernel {
           return 1 - t * t;
         },
       };
+    case 'log':
+      return { value: Math.log, derivative: (y) => 1 / y };
+    case 'sqrt':
+      return { value: Math.sqrt, derivative: (y) => 0.5 / Math.sqrt(y) };
+    case 'reciprocal':
+      return { value: (y) => 1 / y, derivative: (y) => -1 / (y * y) };
+    case 'power': {
+      const p = activation.exponent;
+      return { value: (y) => Math.pow(y, p), derivative: (y) => (p === 0 ? 0 : p * Math.pow(y, p - 1)) };
+    }
   }
 }
 

@@ -1,5 +1,6 @@
-// Element-wise activations: Relu, LeakyRelu, Clip, HardSigmoid, HardSwish, Sigmoid, Tanh, and Max/Min
-// against one constant (a one-sided Clip: max(x, c) = Clip(x, c, +∞)). They share one handler
+// Element-wise activations: Relu, LeakyRelu, Clip, HardSigmoid, HardSwish, Sigmoid, Tanh, Max/Min
+// against one constant (a one-sided Clip: max(x, c) = Clip(x, c, +∞)), and Log, Sqrt, Reciprocal
+// (slopes from the reachable interval only, docs/derivations.md §24). They share one handler
 // and differ only in how their attributes map to the engine's Activation union (whether a sound
 // bound exists for each is the engine's decision). A lone activation becomes an 'activation' layer;
 // one that directly follows an affine map is fused into it by fusion.ts.
@@ -84,6 +85,9 @@ const parsers = new Map<string, ActivationParser>([
   ['Tanh', () => ({ kind: 'tanh' })],
   ['Max', oneSidedClip],
   ['Min', oneSidedClip],
+  ['Log', () => ({ kind: 'log' })],
+  ['Sqrt', () => ({ kind: 'sqrt' })],
+  ['Reciprocal', () => ({ kind: 'reciprocal' })],
 ]);
 
 export const ACTIVATION_OP_TYPES: ReadonlySet<string> = new Set(parsers.keys());
@@ -107,6 +111,8 @@ export function isNonNegative(activation: Activation): boolean {
       return true;
     case 'clip':
       return activation.min >= 0;
+    case 'sqrt':
+      return true;
     default:
       return false;
   }
