@@ -179,6 +179,16 @@ function activateWithError(activation: Activation, y: Float64Array, errorIn: Flo
   return { out, error };
 }
 
+/** The largest value of each window (ReduceMax). */
+export function windowMaxima(x: Float64Array, window: Int32Array, width: number): Float64Array {
+  const out = new Float64Array(window.length / width).fill(-Infinity);
+  for (let k = 0; k < window.length; k++) {
+    const o = (k / width) | 0;
+    if (x[window[k]] > out[o]) out[o] = x[window[k]];
+  }
+  return out;
+}
+
 /**
  * Layer normalisation with its error bound (docs/derivations.md §23): per group, with M the largest
  * |x̂|, δz = 2γ_{n+2} M (the computed centred values), E = ‖e_in‖ over the group and
@@ -314,6 +324,28 @@ export const pureForward: ForwardProvider = (prepared, x0, signal) => {
           out[i] = a[i] * b[j];
           error[i] = Math.abs(a[i]) * eb[j] + Math.abs(b[j]) * ea[i] + ea[i] * eb[j] + g * Math.abs(out[i]);
         }
+        break;
+      }
+      case 'maximum': {
+        // max is exact in floating point, and |max(â, b̂) − max(a*, b*)| ≤ max(e_a, e_b).
+        const [a, b] = inputs;
+        const [ea, eb] = inErrors;
+        p.layer.inputs.forEach((ref, k) => {
+          if (ref !== NETWORK_INPUT) record(inErrors[k]);
+        });
+        out = new Float64Array(p.outSize);
+        error = new Float64Array(p.outSize);
+        for (let i = 0; i < out.length; i++) {
+          const j = op.source[i];
+          out[i] = Math.max(a[i], b[j]);
+          error[i] = Math.max(ea[i], eb[j]);
+        }
+        break;
+      }
+      case 'reduceMax': {
+        // As for max pooling: |max x̂ − max x*| ≤ the largest |x̂_j − x*_j| of the window.
+        out = windowMaxima(inputs[0], op.window, op.width);
+        error = windowMaxima(inErrors[0], op.window, op.width);
         break;
       }
       case 'layerNorm': {

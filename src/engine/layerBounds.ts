@@ -226,6 +226,15 @@ export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
         outcome = productLayer(op.source, tensorValue(nominal, x0, a), tensorValue(nominal, x0, b), tauOf(a), tauOf(b), range, inputs[0], inputs[1]);
         break;
       }
+      case 'reduceMax':
+        outcome = reduceMaxLayer(op.window, op.width, inputs[0]);
+        break;
+      case 'maximum': {
+        const [a, b] = p.layer.inputs;
+        const tauOf = (ref: TensorRef) => (ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError));
+        outcome = maximumLayer(op.source, tensorValue(nominal, x0, a), tensorValue(nominal, x0, b), tauOf(a), tauOf(b), inputs[0], inputs[1]);
+        break;
+      }
       case 'layerNorm': {
         const ref = p.layer.inputs[0];
         const tau = ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError);
@@ -554,6 +563,64 @@ function productLayer(
     for (let i = 0; i < source.length; i++) mask[i] = a.mask[i] | b.mask[source[i]];
   }
   const detail = `product of two computed tensors: β ε_a + α ε_b with β = ${beta.toPrecision(4)}, α = ${alpha.toPrecision(4)} (no global constant exists; the conservative column applies the same rule)`;
+  const certificate: Certificate = { method: 'composition', detail };
+  return { local: 0, certificate, conservative: { value: 0, certificate }, mask, combined: { radius, spectralFactor } };
+}
+
+/**
+ * ReduceMax (docs/derivations.md §26): the windows are disjoint and each maximum moves at most as much
+ * as the largest move in its window, so ‖Δy‖² ≤ Σ_o max_j Δt_j² ≤ ‖Δt‖²: 1 when some window holds a
+ * movable input, else 0. An output moves only if its window holds a movable input.
+ */
+function reduceMaxLayer(window: Int32Array, width: number, input: TensorState): LayerOutcome {
+  const mask = new Uint8Array(window.length / width);
+  for (let k = 0; k < window.length; k++) if (!input.mask || input.mask[window[k]]) mask[(k / width) | 0] = 1;
+  const local = input.radius > 0 && mask.includes(1) ? 1 : 0;
+  const detail = 'disjoint windows: each maximum moves at most as much as the largest move in its window';
+  return { local, certificate: closedForm(local, detail), conservative: { value: 1, certificate: closedForm(1, detail) }, mask };
+}
+
+/**
+ * y = max(a, B b) (docs/derivations.md §27): Δy_i lies between the changes of two candidates that win
+ * somewhere in the ball, so Δy_i² ≤ [a may win at i] Δa_i² + [b may win at i] Δb_j², and
+ * ‖Δy‖ ≤ sqrt(ε_a² + k ε_b²) with k the most coordinates of one group where a movable b_j may win
+ * (ε_a dropped when no movable a_i may win). "May win" compares the reachable intervals
+ * [v0 − τ − reach, v0 + τ + reach]. The conservative column: every coordinate of a group, k = group size.
+ */
+function maximumLayer(source: Int32Array, a0: Float64Array, b0: Float64Array, tauA: number, tauB: number, a: TensorState, b: TensorState): LayerOutcome {
+  const reachA = (i: number) => (a.mask && !a.mask[i] ? 0 : a.radius);
+  const reachB = (j: number) => (b.mask && !b.mask[j] ? 0 : b.radius);
+  const slack = (v: number, width: number) => (Math.abs(v) + width) * 4.5e-16;
+  const winsB = new Float64Array(b0.length);
+  const groupSize = new Float64Array(b0.length);
+  const mask = new Uint8Array(source.length);
+  let aMayMove = false;
+  for (let i = 0; i < source.length; i++) {
+    const j = source[i];
+    const wa = tauA + reachA(i);
+    const wb = tauB + reachB(j);
+    const aTop = a0[i] + wa + slack(a0[i], wa);
+    const aBottom = a0[i] - wa - slack(a0[i], wa);
+    const bTop = b0[j] + wb + slack(b0[j], wb);
+    const bBottom = b0[j] - wb - slack(b0[j], wb);
+    const aMayWin = aTop >= bBottom;
+    const bMayWin = bTop >= aBottom;
+    groupSize[j]++;
+    if (aMayWin && reachA(i) > 0) {
+      aMayMove = true;
+      mask[i] = 1;
+    }
+    if (bMayWin && reachB(j) > 0) {
+      winsB[j]++;
+      mask[i] = 1;
+    }
+  }
+  const k = winsB.reduce((m, v) => Math.max(m, v), 0);
+  const kAll = groupSize.reduce((m, v) => Math.max(m, v), 0);
+  const grow = 1 + PRODUCT_ROUNDING_MARGIN;
+  const radius = Math.hypot(aMayMove ? a.radius : 0, Math.sqrt(k) * b.radius) * grow;
+  const spectralFactor = Math.hypot(a.spectralFactor, Math.sqrt(kAll) * b.spectralFactor) * grow;
+  const detail = `maximum of two computed tensors: sqrt(ε_a² + k ε_b²) with k = ${k} (the most outputs of one b value that b may win)`;
   const certificate: Certificate = { method: 'composition', detail };
   return { local: 0, certificate, conservative: { value: 0, certificate }, mask, combined: { radius, spectralFactor } };
 }

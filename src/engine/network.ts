@@ -135,7 +135,19 @@ export type LayerOp =
    * values is centred and divided by sqrt(its variance + epsilon), then multiplied by scale and shifted
    * by bias (both of length n, broadcast over the groups; absent: 1 and 0). axis is batchless.
    */
-  | { kind: 'layerNorm'; axis: number; epsilon: number; scale?: Float32Array; bias?: Float32Array };
+  | { kind: 'layerNorm'; axis: number; epsilon: number; scale?: Float32Array; bias?: Float32Array }
+  /**
+   * The largest value over the given batchless axes (ONNX ReduceMax): disjoint windows of equal size,
+   * one per combination of the other axes (docs/derivations.md §26). The output shape may drop the
+   * reduced axes (keepdims 0).
+   */
+  | { kind: 'reduceMax'; axes: number[] }
+  /**
+   * y = max(a, B b) elementwise for two computed tensors (inputs [a, b]): b's shape, aligned to the
+   * right, has a's extents or 1 and B replicates it (Max of two computed tensors, Clip with a computed
+   * min; docs/derivations.md §27).
+   */
+  | { kind: 'maximum' };
 
 export interface Layer {
   /** Short label for tables: e.g. "conv1+relu". */

@@ -26,7 +26,11 @@ export type PreparedOp =
   | { kind: 'transpose'; source: Int32Array }
   /** out[k] = a[k] · b[source[k]] (b broadcast to a's shape). */
   | { kind: 'mul'; source: Int32Array }
-  | { kind: 'layerNorm'; spec: LayerNormSpec };
+  | { kind: 'layerNorm'; spec: LayerNormSpec }
+  /** Output o is the largest of in[window[o · width + s]], s < width. */
+  | { kind: 'reduceMax'; window: Int32Array; width: number }
+  /** out[k] = max(a[k], b[source[k]]). */
+  | { kind: 'maximum'; source: Int32Array };
 
 export interface PreparedLayer {
   layer: Layer;
@@ -195,6 +199,22 @@ export function prepareNetwork(network: Network, backend: OperatorBackend = defa
         op = { kind: 'layerNorm', spec: layerNormSpec(lop, layer, name) };
         break;
       }
+      case 'maximum': {
+        const [aShape, bShape] = layer.inputShapes;
+        const padded = bShape && bShape.length <= aShape.length ? [...new Array<number>(aShape.length - bShape.length).fill(1), ...bShape] : undefined;
+        if (layer.inputs.length !== 2 || !padded || padded.some((d, i) => d !== aShape[i] && d !== 1) || sizeOf(aShape) !== outSize) {
+          throw new Error(`${name}: a maximum needs b [${bShape?.join(', ')}] broadcasting to a [${aShape.join(', ')}] = the output [${layer.outputShape.join(', ')}]`);
+        }
+        op = { kind: 'maximum', source: broadcastSource(aShape, padded) };
+        break;
+      }
+      case 'reduceMax': {
+        single();
+        const { window, width } = reductionWindows(layer.inputShapes[0], lop.axes, name);
+        expectOut(window.length / width);
+        op = { kind: 'reduceMax', window, width };
+        break;
+      }
       case 'add':
         if (inSizes.length < 2 || inSizes.some((s) => s !== outSize)) {
           throw new UnsupportedLayerError(layer.nodes, 'Add needs two or more inputs of the output shape (no broadcasting)');
@@ -231,6 +251,29 @@ export function inputRange(prepared: PreparedNetwork, ref: TensorRef): readonly 
   if (ref === NETWORK_INPUT) return [-Infinity, Infinity];
   const op = prepared.layers[ref].layer.op;
   return op.kind === 'affine' && op.activation ? activationRange(op.activation) : op.kind === 'activation' ? activationRange(op.activation) : [-Infinity, Infinity];
+}
+
+/** For each output of a reduction over `axes` of `shape` (C order), the C-order indices of its window. */
+export function reductionWindows(shape: Shape, axes: readonly number[], name: string): { window: Int32Array; width: number } {
+  const reduced = new Set(axes);
+  if (axes.length === 0 || reduced.size !== axes.length || axes.some((a) => !Number.isInteger(a) || a < 0 || a >= shape.length)) {
+    throw new Error(`${name}: reduced axes [${axes.join(', ')}] do not fit the batchless rank ${shape.length}`);
+  }
+  const size = sizeOf(shape);
+  const width = axes.reduce((p, a) => p * shape[a], 1);
+  const window = new Int32Array(size);
+  const filled = new Int32Array(size / width);
+  const index = new Array<number>(shape.length).fill(0);
+  for (let k = 0; k < size; k++) {
+    let out = 0;
+    for (let d = 0; d < shape.length; d++) if (!reduced.has(d)) out = out * shape[d] + index[d];
+    window[out * width + filled[out]++] = k;
+    for (let d = shape.length - 1; d >= 0; d--) {
+      if (++index[d] < shape[d]) break;
+      index[d] = 0;
+    }
+  }
+  return { window, width };
 }
 
 /** Group size, ε and the widened scale and bias of a layer normalisation, checked against its shape. */

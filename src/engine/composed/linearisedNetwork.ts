@@ -229,7 +229,9 @@ function applyLinear(prepared: PreparedNetwork, k: number, inputs: Float64Array[
     case 'mul':
       throw new Error(`layer ${k} '${p.layer.label}': a product of computed tensors has no composed rule`);
     case 'layerNorm':
-      throw new Error(`layer ${k} '${p.layer.label}': a layer normalisation has no composed rule`);
+    case 'reduceMax':
+    case 'maximum':
+      throw new Error(`layer ${k} '${p.layer.label}': a ${op.kind} layer has no composed rule`);
   }
 }
 
@@ -255,6 +257,8 @@ function applyLinearTranspose(prepared: PreparedNetwork, k: number, g: Float64Ar
     case 'mul':
       throw new Error(`layer ${k} '${p.layer.label}': a product of computed tensors has no composed rule`);
     case 'layerNorm':
-      throw new Error(`layer ${k} '${p.layer.label}': a layer normalisation has no composed rule`);
+    case 'reduceMax':
+    case 'maximum':
+      throw new Error(`layer ${k} '${p.layer.label}': a ${op.kind} layer has no composed rule`);
   }
 }

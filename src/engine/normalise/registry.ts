@@ -25,6 +25,7 @@ import { maxPool } from './ops/maxPool';
 import { pad } from './ops/pad';
 import { pow } from './ops/pow';
 import { reduceMean, reduceSum } from './ops/reduce';
+import { reduceMax } from './ops/reduceMax';
 import { reshape } from './ops/reshape';
 import { resize, upsample } from './ops/resize';
 import { shape } from './ops/shape';
@@ -58,6 +59,7 @@ const handlers = new Map<string, OpHandler>([
   ['Mul', mul],
   ['Pad', pad],
   ['Pow', pow],
+  ['ReduceMax', reduceMax],
   ['ReduceMean', reduceMean],
   ['ReduceSum', reduceSum],
   ['Reshape', reshape],

@@ -192,6 +192,27 @@ export class NetworkTape {
           tape.factors[k] = [a, b];
           break;
         }
+        case 'maximum': {
+          const [a, b] = inputs;
+          out = a.map((v, i) => Math.max(v, b[op.source[i]]));
+          // 0: a wins, 1: b wins (ties to a: any choice serves a search direction).
+          tape.argmax[k] = Int32Array.from(a, (v, i) => (b[op.source[i]] > v ? 1 : 0));
+          break;
+        }
+        case 'reduceMax': {
+          const input = inputs[0];
+          out = new Float64Array(op.window.length / op.width).fill(-Infinity);
+          const argmax = new Int32Array(out.length).fill(-1);
+          for (let s = 0; s < op.window.length; s++) {
+            const o = (s / op.width) | 0;
+            if (input[op.window[s]] > out[o]) {
+              out[o] = input[op.window[s]];
+              argmax[o] = op.window[s];
+            }
+          }
+          tape.argmax[k] = argmax;
+          break;
+        }
         case 'layerNorm': {
           const point = layerNormPoint(op.spec, inputs[0]);
           out = layerNormOutput(op.spec, point.normalised);
@@ -238,7 +259,8 @@ export class NetworkTape {
           accumulate(inputs[0], g.map((v, i) => v * d[i]));
           break;
         }
-        case 'maxPool': {
+        case 'maxPool':
+        case 'reduceMax': {
           const argmax = tape.argmax[k] as Int32Array;
           const routed = new Float64Array(p.inSizes[0]);
           for (let o = 0; o < argmax.length; o++) if (argmax[o] >= 0) routed[argmax[o]] += g[o];
@@ -268,6 +290,14 @@ export class NetworkTape {
           const gradB = new Float64Array(b.length);
           for (let i = 0; i < g.length; i++) gradB[op.source[i]] += g[i] * a[i];
           accumulate(inputs[0], g.map((v, i) => v * b[op.source[i]]));
+          accumulate(inputs[1], gradB);
+          break;
+        }
+        case 'maximum': {
+          const winner = tape.argmax[k] as Int32Array;
+          const gradB = new Float64Array(p.inSizes[1]);
+          for (let i = 0; i < g.length; i++) if (winner[i] === 1) gradB[op.source[i]] += g[i];
+          accumulate(inputs[0], g.map((v, i) => (winner[i] === 0 ? v : 0)));
           accumulate(inputs[1], gradB);
           break;
         }
@@ -302,7 +332,8 @@ export class NetworkTape {
           out = inputs[0].map((t, i) => t * d[i]);
           break;
         }
-        case 'maxPool': {
+        case 'maxPool':
+        case 'reduceMax': {
           const argmax = tape.argmax[k] as Int32Array;
           out = Float64Array.from(argmax, (i) => (i >= 0 ? inputs[0][i] : 0));
           break;
@@ -318,6 +349,11 @@ export class NetworkTape {
           // J v = Δa ⊙ B b + a ⊙ B Δb.
           const [a, b] = tape.factors[k] as [Float64Array, Float64Array];
           out = inputs[0].map((ta, i) => ta * b[op.source[i]] + a[i] * inputs[1][op.source[i]]);
+          break;
+        }
+        case 'maximum': {
+          const winner = tape.argmax[k] as Int32Array;
+          out = inputs[0].map((t, i) => (winner[i] === 0 ? t : inputs[1][op.source[i]]));
           break;
         }
         case 'layerNorm':

@@ -52,6 +52,14 @@ export { NETWORK_INPUT };
 
 function act(a: Activation, y: number): number {
   switch (a.kind) {
+    case 'log':
+      return Math.log(y);
+    case 'sqrt':
+      return Math.sqrt(y);
+    case 'reciprocal':
+      return 1 / y;
+    case 'power':
+      return y ** a.exponent;
     case 'relu':
       return Math.max(0, y);
     case 'leakyRelu':
@@ -73,11 +81,14 @@ function naiveLinear(layer: Layer, x: Float64Array): Float64Array {
   if (layer.op.kind !== 'affine') throw new Error('not affine');
   const p = layer.op.linear;
   if (p.kind === 'dense') {
-    const y = new Float64Array(p.outFeatures);
-    for (let i = 0; i < p.outFeatures; i++) {
-      let s = p.bias ? p.bias[i] : 0;
-      for (let j = 0; j < p.inFeatures; j++) s += p.weight[i * p.inFeatures + j] * x[j];
-      y[i] = s;
+    const rows = p.rows ?? 1;
+    const y = new Float64Array(rows * p.outFeatures);
+    for (let r = 0; r < rows; r++) {
+      for (let i = 0; i < p.outFeatures; i++) {
+        let s = p.bias ? p.bias[i] : 0;
+        for (let j = 0; j < p.inFeatures; j++) s += p.weight[i * p.inFeatures + j] * x[r * p.inFeatures + j];
+        y[r * p.outFeatures + i] = s;
+      }
     }
     return y;
   }
@@ -264,6 +275,41 @@ export function referenceForward(network: Network, x: Float64Array): Float64Arra
             stride *= bShape[d];
           }
           return v * ins[1][at];
+        });
+        break;
+      }
+      case 'maximum': {
+        // b right-aligned and broadcast by multi-index, independently of prepared.ts.
+        const [aShape, bShape] = layer.inputShapes;
+        const padded = [...new Array<number>(aShape.length - bShape.length).fill(1), ...bShape];
+        y = ins[0].map((v, k) => {
+          let rest = k;
+          let at = 0;
+          let stride = 1;
+          for (let d = aShape.length - 1; d >= 0; d--) {
+            const index = rest % aShape[d];
+            rest = Math.floor(rest / aShape[d]);
+            if (padded[d] !== 1) at += index * stride;
+            stride *= padded[d];
+          }
+          return Math.max(v, ins[1][at]);
+        });
+        break;
+      }
+      case 'reduceMax': {
+        // By multi-index: output index from the kept axes, independently of prepared.ts.
+        const shape = layer.inputShapes[0];
+        const kept = shape.map((_d, a) => a).filter((a) => !op.axes.includes(a));
+        y = new Float64Array(kept.reduce((p, a) => p * shape[a], 1)).fill(-Infinity);
+        ins[0].forEach((v, k) => {
+          const index: number[] = [];
+          let rest = k;
+          for (let d = shape.length - 1; d >= 0; d--) {
+            index[d] = rest % shape[d];
+            rest = Math.floor(rest / shape[d]);
+          }
+          const o = kept.reduce((at, a) => at * shape[a] + index[a], 0);
+          y[o] = Math.max(y[o], v);
         });
         break;
       }

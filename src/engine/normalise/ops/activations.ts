@@ -9,6 +9,7 @@ import type { Node } from '../../../onnx/model';
 import type { Activation } from '../../network';
 import { unsupported, type NormaliseContext } from '../context';
 import { emitLoneHardSwish } from '../hardSwish';
+import { emitMaximum } from './maximum';
 import { constNumbers } from '../values';
 
 type ActivationParser = (node: Node, ctx: NormaliseContext) => Activation;
@@ -19,6 +20,9 @@ type ActivationParser = (node: Node, ctx: NormaliseContext) => Activation;
  */
 function clipBound(node: Node, ctx: NormaliseContext, index: number, role: 'min' | 'max'): number {
   if (node.opset < 11) return node.floatOrInfinity(role);
+  const known = ctx.hasInput(node, index) ? ctx.lookup(node.inputs[index]) : undefined;
+  // A computed bound is a maximum of two computed tensors (maximum.ts), not an activation.
+  if (known && known.kind !== 'const') throw unsupported(node, `${role} '${node.inputs[index]}' is computed from the network input`);
   const value = ctx.optionalConstant(node, index, role);
   if (!value) return role === 'min' ? -Infinity : Infinity;
   const numbers = constNumbers(value);
@@ -45,7 +49,7 @@ function oneSidedClip(node: Node, ctx: NormaliseContext): Activation {
   if (node.inputs.length !== 2) throw unsupported(node, `${node.opType} of ${node.inputs.length} inputs; only a computed tensor against one constant is supported`);
   const index = dataInputIndex(node, ctx);
   const constant = ctx.input(node, 1 - index, 'constant');
-  if (constant.kind !== 'const') throw unsupported(node, `${node.opType} of two computed tensors has no analysis rule`);
+  if (constant.kind !== 'const') throw unsupported(node, `${node.opType} of two computed tensors is not a one-sided clip`);
   const numbers = constNumbers(constant);
   if (numbers.length !== 1) {
     throw unsupported(node, `${node.opType} against constant '${constant.name}' of ${numbers.length} values; only a single value is supported`);
@@ -120,6 +124,7 @@ export function isNonNegative(activation: Activation): boolean {
 
 export function activationHandler(node: Node, ctx: NormaliseContext): void {
   if (node.opType === 'HardSigmoid' && emitLoneHardSwish(node, ctx, node.inputs[0])) return;
+  if ((node.opType === 'Max' || node.opType === 'Clip') && emitMaximum(node, ctx)) return;
   const x = ctx.data(node, dataInputIndex(node, ctx));
   const activation = parseActivation(node, ctx);
   ctx.emit({
