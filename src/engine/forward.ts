@@ -300,7 +300,10 @@ export const pureForward: ForwardProvider = (prepared, x0, signal) => {
         break;
       case 'add': {
         out = new Float64Array(p.outSize);
-        for (const input of inputs) for (let i = 0; i < out.length; i++) out[i] += input[i];
+        inputs.forEach((input, k) => {
+          const sign = op.signs[k];
+          for (let i = 0; i < out.length; i++) out[i] += sign * input[i];
+        });
         // Summing K values from zero rounds K − 1 times: γ_{K−1} Σ |â_k| on top of Σ e_k.
         const g = gamma(inputs.length - 1);
         error = new Float64Array(p.outSize);
@@ -321,8 +324,15 @@ export const pureForward: ForwardProvider = (prepared, x0, signal) => {
         const g = gamma(2);
         for (let i = 0; i < out.length; i++) {
           const j = op.source[i];
-          out[i] = a[i] * b[j];
-          error[i] = Math.abs(a[i]) * eb[j] + Math.abs(b[j]) * ea[i] + ea[i] * eb[j] + g * Math.abs(out[i]);
+          if (op.divide) {
+            // a/b − a*/b* = (â − a*)/b̂ + a*(1/b̂ − 1/b*), |1/b̂ − 1/b*| ≤ e_b/(|b̂| − e_b)|b̂| (§28); one rounding.
+            out[i] = a[i] / b[j];
+            const floor = Math.abs(b[j]) - eb[j];
+            error[i] = floor > 0 ? ea[i] / Math.abs(b[j]) + ((Math.abs(a[i]) + ea[i]) * eb[j]) / (floor * Math.abs(b[j])) + g * Math.abs(out[i]) : Infinity;
+          } else {
+            out[i] = a[i] * b[j];
+            error[i] = Math.abs(a[i]) * eb[j] + Math.abs(b[j]) * ea[i] + ea[i] * eb[j] + g * Math.abs(out[i]);
+          }
         }
         break;
       }

@@ -223,7 +223,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
         const producer = b === NETWORK_INPUT ? undefined : prepared.layers[b].layer.op;
         const activation = producer?.kind === 'affine' || producer?.kind === 'activation' ? producer.activation : undefined;
         const range = activation ? activationRange(activation) : ([-Infinity, Infinity] as [number, number]);
-        outcome = productLayer(op.source, tensorValue(nominal, x0, a), tensorValue(nominal, x0, b), tauOf(a), tauOf(b), range, inputs[0], inputs[1]);
+        outcome = productLayer(op.source, tensorValue(nominal, x0, a), tensorValue(nominal, x0, b), tauOf(a), tauOf(b), range, inputs[0], inputs[1], op.divide ? p.layer.nodes : undefined);
         break;
       }
       case 'reduceMax':
@@ -536,12 +536,31 @@ function productLayer(
   [low, high]: [number, number],
   a: TensorState,
   b: TensorState,
+  /** Set for a quotient a ⊘ B b (§28): the nodes, named when b can reach 0. */
+  divisorNodes?: string[],
 ): LayerOutcome {
   const reachB = new Float64Array(b0.length);
+  // For a quotient the factor is 1/b: its largest |value| is 1/m_j and its slope at most 1/m_j², m_j the
+  // smallest |b_j| reachable; its radius is ε_b times the largest slope over b's movable coordinates.
+  let divisorSlope = 0;
   for (let j = 0; j < b0.length; j++) {
-    const from = Math.max(low, b0[j] - tauB - b.radius);
-    const to = Math.min(high, b0[j] + tauB + b.radius);
-    reachB[j] = Math.max(Math.abs(from), Math.abs(to));
+    const width = tauB + b.radius;
+    const slack = (Math.abs(b0[j]) + width) * 4.5e-16;
+    const from = Math.max(low, b0[j] - width - (divisorNodes ? slack : 0));
+    const to = Math.min(high, b0[j] + width + (divisorNodes ? slack : 0));
+    if (!divisorNodes) {
+      reachB[j] = Math.max(Math.abs(from), Math.abs(to));
+      continue;
+    }
+    if (!(from > 0 || to < 0)) {
+      throw new UnsupportedLayerError(
+        divisorNodes,
+        `divisor coordinate ${j} (nominal ${b0[j].toPrecision(6)}) can reach [${from.toPrecision(6)}, ${to.toPrecision(6)}] inside the ball (ε_b = ${b.radius.toPrecision(4)}), which holds 0: no finite bound at this ε`,
+      );
+    }
+    const smallest = Math.min(Math.abs(from), Math.abs(to));
+    reachB[j] = (1 / smallest) * (1 + PRODUCT_ROUNDING_MARGIN);
+    if (!b.mask || b.mask[j]) divisorSlope = Math.max(divisorSlope, (1 / (smallest * smallest)) * (1 + PRODUCT_ROUNDING_MARGIN));
   }
   let beta = 0;
   const groupSq = new Float64Array(b0.length);
@@ -555,14 +574,18 @@ function productLayer(
   for (let j = 0; j < groupSq.length; j++) if (!b.mask || b.mask[j]) alphaSq = Math.max(alphaSq, groupSq[j]);
   const alpha = Math.sqrt(alphaSq);
   const grow = 1 + PRODUCT_ROUNDING_MARGIN;
-  const radius = (scaled(beta, a.radius) + scaled(alpha, b.radius)) * grow;
-  const spectralFactor = (scaled(beta, a.spectralFactor) + scaled(alpha, b.spectralFactor)) * grow;
+  const radiusB = divisorNodes ? scaled(divisorSlope, b.radius) : b.radius;
+  const spectralB = divisorNodes ? scaled(divisorSlope, b.spectralFactor) : b.spectralFactor;
+  const radius = (scaled(beta, a.radius) + scaled(alpha, radiusB)) * grow;
+  const spectralFactor = (scaled(beta, a.spectralFactor) + scaled(alpha, spectralB)) * grow;
   let mask: Uint8Array | null = null;
   if (a.mask && b.mask) {
     mask = new Uint8Array(source.length);
     for (let i = 0; i < source.length; i++) mask[i] = a.mask[i] | b.mask[source[i]];
   }
-  const detail = `product of two computed tensors: β ε_a + α ε_b with β = ${beta.toPrecision(4)}, α = ${alpha.toPrecision(4)} (no global constant exists; the conservative column applies the same rule)`;
+  const detail = divisorNodes
+    ? `quotient of two computed tensors: β ε_a + α s ε_b with β = ${beta.toPrecision(4)} (largest |1/b|), s = ${divisorSlope.toPrecision(4)} (largest 1/b²), α = ${alpha.toPrecision(4)}`
+    : `product of two computed tensors: β ε_a + α ε_b with β = ${beta.toPrecision(4)}, α = ${alpha.toPrecision(4)} (no global constant exists; the conservative column applies the same rule)`;
   const certificate: Certificate = { method: 'composition', detail };
   return { local: 0, certificate, conservative: { value: 0, certificate }, mask, combined: { radius, spectralFactor } };
 }

@@ -111,7 +111,8 @@ export type LayerOp =
   | { kind: 'globalAvgPool' }
   /** Flatten, Reshape, Dropout, Identity: values unchanged, only the shape. */
   | { kind: 'reshape' }
-  | { kind: 'add' }
+  /** Σ signs[k] a_k (all +1 when absent): residual Add, and Sub of two computed tensors (signs [1, −1]). */
+  | { kind: 'add'; signs?: number[] }
   /**
    * A permutation of the batchless axes (ONNX Transpose with the batch axis left in place): output
    * axis d is input axis perm[d]. The values are only reordered, so it is an isometry.
@@ -128,8 +129,9 @@ export type LayerOp =
   /**
    * y = a ⊙ B b for two computed tensors (inputs [a, b]): b has a's rank and each of its extents is
    * a's or 1, B replicates it (docs/derivations.md §20). Squeeze-excitation gates, x · gate(x).
+   * With divide: y = a ⊘ B b, b's reachable values bounded away from 0 (§28).
    */
-  | { kind: 'mul' }
+  | { kind: 'mul'; divide?: boolean }
   /**
    * Layer normalisation (docs/derivations.md §23): each group of n = Π outputShape[axis..] consecutive
    * values is centred and divided by sqrt(its variance + epsilon), then multiplied by scale and shifted

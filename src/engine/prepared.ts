@@ -20,12 +20,12 @@ export type PreparedOp =
   /** A bias-free linear map with weights ≥ 0: average pooling and the per-axis maps (axisMap.ts). */
   | { kind: 'linearPool'; linear: LinearOperator }
   | { kind: 'reshape' }
-  | { kind: 'add' }
+  | { kind: 'add'; signs: number[] }
   | { kind: 'concat'; outer: number; blocks: number[] }
   /** out[k] = in[source[k]]. */
   | { kind: 'transpose'; source: Int32Array }
   /** out[k] = a[k] · b[source[k]] (b broadcast to a's shape). */
-  | { kind: 'mul'; source: Int32Array }
+  | { kind: 'mul'; source: Int32Array; divide: boolean }
   | { kind: 'layerNorm'; spec: LayerNormSpec }
   /** Output o is the largest of in[window[o · width + s]], s < width. */
   | { kind: 'reduceMax'; window: Int32Array; width: number }
@@ -190,7 +190,7 @@ export function prepareNetwork(network: Network, backend: OperatorBackend = defa
         if (!fits || sizeOf(aShape) !== outSize) {
           throw new Error(`${name}: a product needs b [${bShape?.join(', ')}] broadcasting to a [${aShape.join(', ')}] = the output [${layer.outputShape.join(', ')}]`);
         }
-        op = { kind: 'mul', source: broadcastSource(aShape, bShape) };
+        op = { kind: 'mul', source: broadcastSource(aShape, bShape), divide: lop.divide === true };
         break;
       }
       case 'layerNorm': {
@@ -219,7 +219,10 @@ export function prepareNetwork(network: Network, backend: OperatorBackend = defa
         if (inSizes.length < 2 || inSizes.some((s) => s !== outSize)) {
           throw new UnsupportedLayerError(layer.nodes, 'Add needs two or more inputs of the output shape (no broadcasting)');
         }
-        op = { kind: 'add' };
+        if (lop.signs && (lop.signs.length !== inSizes.length || lop.signs.some((s) => s !== 1 && s !== -1))) {
+          throw new Error(`${name}: signs [${lop.signs.join(', ')}] must be ±1, one per input`);
+        }
+        op = { kind: 'add', signs: lop.signs ?? inSizes.map(() => 1) };
         break;
       case 'concat': {
         const axis = lop.axis;

@@ -188,8 +188,10 @@ export class NetworkTape {
           break;
         case 'mul': {
           const [a, b] = inputs;
-          out = a.map((v, i) => v * b[op.source[i]]);
-          tape.factors[k] = [a, b];
+          // A quotient is the product with 1/b: the same chain rule with d(1/b) = −Δb/b².
+          const factor = op.divide ? b.map((v) => 1 / v) : b;
+          out = a.map((v, i) => v * factor[op.source[i]]);
+          tape.factors[k] = [a, factor];
           break;
         }
         case 'maximum': {
@@ -274,7 +276,7 @@ export class NetworkTape {
           accumulate(inputs[0], g);
           break;
         case 'add':
-          for (const ref of inputs) accumulate(ref, g);
+          inputs.forEach((ref, j) => accumulate(ref, op.signs[j] === 1 ? g : g.map((v) => -v)));
           break;
         case 'concat': {
           const parts = splitConcatenated(g, op.outer, op.blocks, p.inSizes);
@@ -289,6 +291,7 @@ export class NetworkTape {
           const [a, b] = tape.factors[k] as [Float64Array, Float64Array];
           const gradB = new Float64Array(b.length);
           for (let i = 0; i < g.length; i++) gradB[op.source[i]] += g[i] * a[i];
+          if (op.divide) for (let j = 0; j < b.length; j++) gradB[j] *= -b[j] * b[j];
           accumulate(inputs[0], g.map((v, i) => v * b[op.source[i]]));
           accumulate(inputs[1], gradB);
           break;
@@ -348,7 +351,8 @@ export class NetworkTape {
         case 'mul': {
           // J v = Δa ⊙ B b + a ⊙ B Δb.
           const [a, b] = tape.factors[k] as [Float64Array, Float64Array];
-          out = inputs[0].map((ta, i) => ta * b[op.source[i]] + a[i] * inputs[1][op.source[i]]);
+          const db = op.divide ? inputs[1].map((t, j) => -t * b[j] * b[j]) : inputs[1];
+          out = inputs[0].map((ta, i) => ta * b[op.source[i]] + a[i] * db[op.source[i]]);
           break;
         }
         case 'maximum': {
@@ -382,7 +386,9 @@ function applyLinearLayer(
       return inputs[0];
     case 'add': {
       const out = new Float64Array(outSize);
-      for (const input of inputs) for (let i = 0; i < out.length; i++) out[i] += input[i];
+      inputs.forEach((input, k) => {
+        for (let i = 0; i < out.length; i++) out[i] += op.signs[k] * input[i];
+      });
       return out;
     }
     case 'concat':

@@ -240,7 +240,7 @@ export function referenceForward(network: Network, x: Float64Array): Float64Arra
         y = ins[0];
         break;
       case 'add':
-        y = ins[0].map((_v, i) => ins.reduce((s, t) => s + t[i], 0));
+        y = ins[0].map((_v, i) => ins.reduce((s, t, k) => s + (op.signs?.[k] ?? 1) * t[i], 0));
         break;
       case 'concat': {
         const axis = op.axis;
@@ -274,7 +274,7 @@ export function referenceForward(network: Network, x: Float64Array): Float64Arra
             if (bShape[d] !== 1) at += index * stride;
             stride *= bShape[d];
           }
-          return v * ins[1][at];
+          return op.divide ? v / ins[1][at] : v * ins[1][at];
         });
         break;
       }
