@@ -10,11 +10,12 @@ import { describe, it } from 'node:test';
 import { UnsupportedLayerError } from '../../src/engine/errors';
 import { pureForward } from '../../src/engine/forward';
 import { runEpsilon } from '../../src/engine/layerBounds';
-import { NETWORK_INPUT, type AxisMatrix, type ConvTransposeParams, type Network, type Shape } from '../../src/engine/network';
+import { NETWORK_INPUT, type Activation, type AxisMatrix, type ConvTransposeParams, type Network, type Shape } from '../../src/engine/network';
 import { identityAxis, reduceAxis, resizeAxis } from '../../src/engine/normalise/axisMatrices';
 import { normaliseGraph } from '../../src/engine/normalise/normalise';
 import { AxisMapOperator } from '../../src/engine/operators/axisMap';
 import { convTransposeOutput, createConvTranspose } from '../../src/engine/operators/convTranspose';
+import { createDense } from '../../src/engine/operators/dense';
 import type { LinearOperator } from '../../src/engine/operators/linearOperator';
 import { prepareNetwork } from '../../src/engine/prepared';
 import { SeededRandom } from '../../src/engine/random';
@@ -201,7 +202,9 @@ async function assertMatchesRuntime(what: string, spec: ModelSpec, expectedKinds
   const pure = pureForward(prepareNetwork(network), Float64Array.from(x0));
   if (pure instanceof Promise) throw new Error('pure forward must be synchronous');
   network.layers.forEach((layer, i) => {
-    assert.deepEqual(ort.dims.get(layer.onnxOutput), [1, ...layer.outputShape], `${what} ${layer.label}: shape`);
+    // A scalar (a ReduceMax over every axis, keepdims 0, and what follows it) is held as one value [1].
+    const scalar = ort.dims.get(layer.onnxOutput)?.length === 0 && layer.outputShape.length === 1 && layer.outputShape[0] === 1;
+    if (!scalar) assert.deepEqual(ort.dims.get(layer.onnxOutput), [1, ...layer.outputShape], `${what} ${layer.label}: shape`);
     const reference = ort.values.get(layer.onnxOutput)!;
     let diff = 0;
     let scale = 1;
@@ -530,5 +533,112 @@ describe('layer normalisation (docs/derivations.md §23)', () => {
     ], [tensor('two', [], [2]), tensor('eps', [], [1e-5])], 13, 60))));
     assert.deepEqual(leaky.unsupported.map((u) => [u.opType, u.node]), [['Sub', 'centre']]);
     assert.match(leaky.unsupported[0].reason, /only same-shape operands/);
+  });
+});
+
+describe('smooth maps, ReduceMax, maximum, quotient, difference, row-wise MatMul (docs/derivations.md §24–§28)', () => {
+  const runAt = (network: Network, x0: Float64Array, epsilon: number) => {
+    const prepared = prepareNetwork(network);
+    const nominal = pureForward(prepared, x0);
+    if (nominal instanceof Promise) throw new Error('pure forward must be synchronous');
+    return runEpsilon({ prepared, x0, nominal, spectralCache: new Map(), spectral: DEFAULT_SPECTRAL_OPTIONS }, epsilon);
+  };
+  const lone = (activation: Activation, before?: Activation): Network => {
+    const layers = [
+      ...(before ? [genericLayer('before', { kind: 'activation', activation: before }, [NETWORK_INPUT], [[1]], [1])] : []),
+      genericLayer('smooth', { kind: 'activation', activation }, [before ? 0 : NETWORK_INPUT], [[1]], [1]),
+    ];
+    return { inputName: 'x', inputShape: [1], layers, output: layers.length - 1 };
+  };
+
+  it('ln at y0 = 2, ε = 1: the largest slope over [1, 3] is 1; behind Clip(min 1e-10) at y0 = 1e-10 it is 1e10 at any ε', () => {
+    const log = runAt(lone({ kind: 'log' }), Float64Array.of(2), 1);
+    assert.ok(Math.abs(log.layers[0].localBound - 1) <= 1e-11, `${log.layers[0].localBound}`);
+    for (const epsilon of [1e-12, 1]) {
+      const floored = runAt(lone({ kind: 'log' }, { kind: 'clip', min: 1e-10, max: Infinity }), Float64Array.of(1e-10), epsilon);
+      assert.ok(Math.abs(floored.layers[1].localBound / 1e10 - 1) <= 1e-11, `${floored.layers[1].localBound}`);
+    }
+    // √ at 4, ε = 3: 1/(2√1) = 0.5; 1/y at 2, ε = 1: 1/1² = 1; y³ at −1, ε = 2 (0 inside): 3·3² = 27.
+    assert.ok(Math.abs(runAt(lone({ kind: 'sqrt' }), Float64Array.of(4), 3).layers[0].localBound - 0.5) <= 1e-11);
+    assert.ok(Math.abs(runAt(lone({ kind: 'reciprocal' }), Float64Array.of(2), 1).layers[0].localBound - 1) <= 1e-11);
+    assert.ok(Math.abs(runAt(lone({ kind: 'power', exponent: 3 }), Float64Array.of(-1), 2).layers[0].localBound - 27) <= 1e-9);
+  });
+
+  it('refuses, naming the node and the interval, when the reachable interval meets the singularity', () => {
+    const refused = (network: Network, x0: number, epsilon: number, pattern: RegExp) =>
+      assert.throws(() => runAt(network, Float64Array.of(x0), epsilon), (error: Error) => error instanceof UnsupportedLayerError && /\[smooth\]/.test(error.message) && pattern.test(error.message));
+    refused(lone({ kind: 'log' }), 0.5, 0.6, /log has no finite slope at or below 0/);
+    refused(lone({ kind: 'sqrt' }), 0.5, 0.5, /sqrt has no finite slope/);
+    refused(lone({ kind: 'reciprocal' }), -0.1, 0.2, /1\/y has no finite slope at 0/);
+    refused(lone({ kind: 'power', exponent: 0.5 }), 1, 2, /power has no finite slope/);
+    // The same log behind a ReLU can still reach 0; behind Clip(min 0.1) it cannot.
+    assert.ok(Number.isFinite(runAt(lone({ kind: 'log' }, { kind: 'clip', min: 0.1, max: Infinity }), Float64Array.of(0.5), 0.6).localBound));
+  });
+
+  it('x / (2 + x) at x0 = 0, ε = 0.5: ε_y = (1/1.5) · 0.5 = 1/3, attained at x = −0.5; a divisor reaching 0 is refused', () => {
+    const shifted = genericLayer('shift', { kind: 'affine', linear: { kind: 'channelAffine', scale: Float32Array.of(1), shift: Float32Array.of(2) } }, [NETWORK_INPUT], [[1]], [1]);
+    const network: Network = { inputName: 'x', inputShape: [1], layers: [shifted, genericLayer('div', { kind: 'mul', divide: true }, [NETWORK_INPUT, 0], [[1], [1]], [1])], output: 1 };
+    const result = runAt(network, Float64Array.of(0), 0.5);
+    assert.ok(Math.abs(result.layers[1].epsilonOut - 1 / 3) <= 1e-11, `${result.layers[1].epsilonOut}`);
+    assert.ok(Math.abs(-0.5 / 1.5) <= result.layers[1].epsilonOut);
+    assert.throws(() => runAt(network, Float64Array.of(0), 2.5), (error: Error) => error instanceof UnsupportedLayerError && /\[div\]/.test(error.message) && /which holds 0/.test(error.message));
+  });
+
+  it('max(x, max x) at x0 = (0, 5), ε = 1: only b and x_2 may win, ε_y = sqrt(1 + 2 · 1) = √3 (true move √2 |Δ max|); ReduceMax has bound 1 and masks windows that cannot move', () => {
+    const top = genericLayer('top', { kind: 'reduceMax', axes: [0] }, [NETWORK_INPUT], [[2]], [1]);
+    const network: Network = { inputName: 'x', inputShape: [2], layers: [top, genericLayer('floor', { kind: 'maximum' }, [NETWORK_INPUT, 0], [[2], [1]], [2])], output: 1 };
+    const result = runAt(network, Float64Array.of(0, 5), 1);
+    assert.equal(result.layers[0].localBound, 1);
+    assert.ok(Math.abs(result.layers[1].epsilonOut - Math.sqrt(3)) <= 1e-11, `${result.layers[1].epsilonOut}`);
+    // Windows of a masked input: a ReLU that is off in the whole ball feeds one of two windows.
+    const relu = genericLayer('relu', { kind: 'affine', linear: { kind: 'channelAffine', scale: Float32Array.of(1, 1), shift: Float32Array.of(-10, 0) }, activation: { kind: 'relu' } }, [NETWORK_INPUT], [[2, 2]], [2, 2]);
+    const rows: Network = { inputName: 'x', inputShape: [2, 2], layers: [relu, genericLayer('rowMax', { kind: 'reduceMax', axes: [1] }, [0], [[2, 2]], [2])], output: 1 };
+    const masked = runAt(rows, Float64Array.of(0, 0, 1, 2), 0.5);
+    assert.deepEqual([...masked.masks[1]!], [0, 1]);
+    assert.equal(masked.layers[1].localBound, 1);
+  });
+
+  it('row-wise dense: adjoint, row norms and values per row; its certified norm is ‖W‖', () => {
+    const weight = randomArray(random, 4 * 6, 0.5);
+    const rows = createDense({ kind: 'dense', weight, outFeatures: 4, inFeatures: 6, rows: 3 }, 'rows');
+    const single = createDense({ kind: 'dense', weight, outFeatures: 4, inFeatures: 6 }, 'one');
+    const x = gaussianVector(18);
+    const y = gaussianVector(12);
+    assert.ok(Math.abs(dot(rows.linear.apply(x), y) - dot(x, rows.linear.applyTranspose(y))) <= 1e-12 * (1 + Math.abs(dot(x, rows.linear.applyTranspose(y)))));
+    for (let r = 0; r < 3; r++) {
+      const own = single.linear.apply(x.slice(r * 6, r * 6 + 6));
+      own.forEach((v, i) => assert.ok(Math.abs(rows.linear.apply(x)[r * 4 + i] - v) <= 1e-14 * (1 + Math.abs(v))));
+    }
+    const rowSq = rows.linear.rowNormsSquared(new Float64Array(18).fill(1));
+    const oneSq = single.linear.rowNormsSquared(new Float64Array(6).fill(1));
+    rowSq.forEach((v, k) => assert.ok(Math.abs(v - oneSq[k % 4]) <= 1e-14 * v));
+    const whole = certifiedNorm(rows.linear, null, null, DEFAULT_SPECTRAL_OPTIONS).value;
+    const own = certifiedNorm(single.linear, null, null, DEFAULT_SPECTRAL_OPTIONS).value;
+    assert.ok(Math.abs(whole - own) <= 1e-8 * own, `${whole} vs ${own}`);
+  });
+
+  it('the normaliser: Log, Sqrt, Reciprocal, Pow 1.5 behind a Clip, Sub and Div of computed tensors, ReduceMax, Max and Clip with a computed min, MatMul over rows match onnxruntime; sampled points respect the bounds', async () => {
+    const floor = node('Clip', ['r', 'half'], ['p'], undefined, 'floor');
+    const cases: [string, NodeSpec[], string[], number][] = [
+      ['log', [floor, node('Log', ['p'], ['m'], undefined, 'log')], ['activation/log'], 60],
+      ['sqrt', [floor, node('Sqrt', ['p'], ['m'], undefined, 'sqrt')], ['activation/sqrt'], 60],
+      ['reciprocal', [floor, node('Reciprocal', ['p'], ['m'], undefined, 'inverse')], ['activation/reciprocal'], 60],
+      ['power', [floor, node('Pow', ['p', 'oneHalf'], ['m'], undefined, 'power')], ['activation/power'], 60],
+      ['sub', [floor, node('Sub', ['c', 'p'], ['m'], undefined, 'difference')], ['add'], 60],
+      ['div', [floor, node('Div', ['c', 'p'], ['m'], undefined, 'quotient')], ['mul'], 60],
+      ['reduceMax', [node('ReduceMax', ['c'], ['top'], { axes: [2, 3], keepdims: 1 }, 'top'), node('Max', ['c', 'top'], ['m'], undefined, 'lift')], ['reduceMax', 'maximum'], 60],
+      ['clipComputed', [node('ReduceMax', ['c'], ['top'], { keepdims: 0 }, 'top'), node('Sub', ['top', 'three'], ['low'], undefined, 'low'), node('Clip', ['c', 'low'], ['m'], undefined, 'clip')], ['reduceMax', 'maximum'], 60],
+      ['matMulRows', [node('MatMul', ['c', 'wr'], ['m'], undefined, 'rows')], ['affine'], 2 * 5 * 4],
+    ];
+    const rng = mulberry32(41);
+    for (const [what, nodes, kinds, mapped] of cases) {
+      const network = await assertMatchesRuntime(what, chain(nodes, [tensor('half', [], [0.5]), tensor('oneHalf', [], [1.5]), tensor('three', [], [3]), randomTensor('wr', [6, 4], rng)], 13, mapped), kinds);
+      if (what === 'matMulRows') {
+        const rows = network.layers.find((l) => l.nodes[0] === 'rows')!;
+        assert.ok(rows.op.kind === 'affine' && rows.op.linear.kind === 'dense' && rows.op.linear.rows === 10, what);
+        assert.deepEqual(rows.outputShape, [2, 5, 4]);
+      }
+      assertSampledSound(network);
+    }
   });
 });
