@@ -350,3 +350,13 @@ export function randomSmoothNetwork(random: SeededRandom): RandomNetwork {
   const ratio = b.quotient(lifted, clipped);
   return { network: b.network(b.dense(b.flatten(b.subtract(ratio, smooth)), 2 + random.int(3))) };
 }
+
+/** Only layers the composed bound covers: a clipped row-wise dense map, a smooth map, a difference, a dense map. */
+export function randomSmoothChainNetwork(random: SeededRandom): RandomNetwork {
+  const b = new Builder(random, [2 + random.int(2), 3 + random.int(3)]);
+  const clipped = b.rowDense(NETWORK_INPUT, 4, { kind: 'clip', min: pick(random, [0.3, 1]), max: Infinity });
+  const smooth = b.activation(clipped, pick(random, [
+    { kind: 'log' }, { kind: 'sqrt' }, { kind: 'reciprocal' }, { kind: 'power', exponent: 0.5 }, { kind: 'power', exponent: 3 },
+  ] as Activation[]));
+  return { network: b.network(b.dense(b.flatten(b.subtract(smooth, clipped)), 2 + random.int(3))) };
+}
