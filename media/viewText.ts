@@ -147,6 +147,12 @@ export function formulaFor(layer: LayerResult): string {
       return 'ratio of radii: ((β + ε_b) ε_a + α ε_b) / ε in for the product a ⊙ b (β: largest |b|, α: largest norm of a over one b entry); depends on ε, a composition rule';
     case 'matMul':
       return 'ratio of radii: ((β + ε_B) ε_A + α ε_B) / ε in for the product A·B of two computed matrices (α, β: largest certified norms of the A and B matrices); depends on ε, a composition rule';
+    case 'maximum':
+      return 'ratio of radii: √(ε_a² + k ε_b²) / ε in for the larger of two computed tensors (k: most a entries sharing one b entry); a composition rule';
+    case 'layerNorm':
+      return 'largest |scale| over the smallest √(variance + ε) reachable in the ball';
+    case 'reduceMax':
+      return '1: each output is the largest of its own window of inputs';
     case 'softmax':
       return 'the largest norm of the softmax Jacobian over the probabilities reachable in the ball (at most ½)';
     default:

@@ -39,7 +39,7 @@ export function layoutColumns(header: string[], rows: string[][], rightAligned: 
 }
 
 /** Layers whose "bound" is a ratio of radii (ε out / ε in) from a composition rule, not a Lipschitz constant. */
-const COMPOSITION_KINDS = new Set(['add', 'concat', 'mul', 'matMul']);
+const COMPOSITION_KINDS = new Set(['add', 'concat', 'mul', 'maximum', 'matMul']);
 
 function runTable(run: EpsilonRun): string {
   const header = ['#', 'layer', 'ONNX nodes', 'ε in', 'local bound', '‖A‖', 'ratio', 'on/unstable/off', 'certified by', 'layer lower'];

@@ -84,6 +84,14 @@ function buildPiecewise(activation: Activation): PiecewiseLinear | null {
 
 export function activate(activation: Activation, y: number): number {
   switch (activation.kind) {
+    case 'log':
+      return Math.log(y);
+    case 'sqrt':
+      return Math.sqrt(y);
+    case 'reciprocal':
+      return 1 / y;
+    case 'power':
+      return Math.pow(y, activation.exponent);
     case 'hardSwish':
       return y * Math.max(0, Math.min(1, activation.alpha * y + activation.beta));
     case 'sigmoid':
@@ -107,6 +115,10 @@ export function activationRange(activation: Activation): [number, number] {
       return [0, 1];
     case 'tanh':
       return [-1, 1];
+    case 'sqrt':
+      return [0, Infinity];
+    case 'power':
+      return Number.isInteger(activation.exponent) && activation.exponent % 2 !== 0 ? [-Infinity, Infinity] : [0, Infinity];
     default:
       return [-Infinity, Infinity];
   }
@@ -128,7 +140,88 @@ export function globalSlope(activation: Activation): number {
     case 'hardSwish':
       // |g'| is 0, then |2αy + β| rising from −β to 2 − β across the quadratic piece, then 1.
       return Math.max(1, Math.abs(activation.beta), Math.abs(2 - activation.beta));
+    case 'power':
+      return activation.exponent === 0 ? 0 : activation.exponent === 1 ? 1 : Infinity;
+    case 'log':
+    case 'sqrt':
+    case 'reciprocal':
+      return Infinity;
   }
+}
+
+export type SmoothActivation = Extract<Activation, { kind: 'log' | 'sqrt' | 'reciprocal' | 'power' }>;
+
+export function isSmoothWithSingularity(activation: Activation): activation is SmoothActivation {
+  return activation.kind === 'log' || activation.kind === 'sqrt' || activation.kind === 'reciprocal' || activation.kind === 'power';
+}
+
+/** Relative outward margin on σ' of the smooth maps (a division or Math.pow: a few ulps). */
+const SMOOTH_DERIVATIVE_MARGIN = 1e-12;
+
+/** σ' of a smooth map at y (inside its domain). */
+function smoothSlope(activation: SmoothActivation, y: number): number {
+  switch (activation.kind) {
+    case 'log':
+      return 1 / y;
+    case 'sqrt':
+      return 0.5 / Math.sqrt(y);
+    case 'reciprocal':
+      return -1 / (y * y);
+    case 'power': {
+      const p = activation.exponent;
+      return p === 0 ? 0 : p === 1 ? 1 : p * Math.pow(y, p - 1);
+    }
+  }
+}
+
+/**
+ * [smallest σ', largest σ'] over [lo, hi] for a smooth map (docs/derivations.md §24), or undefined when
+ * the interval leaves the part of the domain where σ' is finite: log and sqrt need lo > 0, 1/y an
+ * interval without 0, y^p with p a negative integer the same, with p not an integer lo > 0 (lo ≥ 0
+ * when p ≥ 1). On each side of 0, σ' is monotone (1/y, y^{-1/2}, −y^{-2}, p y^{p−1}), so its extremes
+ * over the interval are at lo, hi, and 0 when 0 lies inside (integer p ≥ 1 only).
+ */
+export function smoothDerivativeRange(activation: SmoothActivation, lo: number, hi: number): [number, number] | undefined {
+  if (!(lo <= hi) || !Number.isFinite(lo) || !Number.isFinite(hi)) return undefined;
+  const p = activation.kind === 'power' ? activation.exponent : undefined;
+  const crossesZero = lo <= 0 && hi >= 0;
+  switch (activation.kind) {
+    case 'log':
+    case 'sqrt':
+      if (!(lo > 0)) return undefined;
+      break;
+    case 'reciprocal':
+      if (crossesZero) return undefined;
+      break;
+    case 'power':
+      if (p === undefined || !Number.isFinite(p)) return undefined;
+      if (Number.isInteger(p)) {
+        if (p < 0 && crossesZero) return undefined;
+      } else if (p >= 1 ? !(lo >= 0) : !(lo > 0)) return undefined;
+      break;
+  }
+  const candidates = [smoothSlope(activation, lo), smoothSlope(activation, hi)];
+  if (crossesZero && p !== undefined && Number.isInteger(p) && p >= 1) candidates.push(smoothSlope(activation, 0));
+  let smallest = Math.min(...candidates);
+  let largest = Math.max(...candidates);
+  if (!Number.isFinite(smallest) || !Number.isFinite(largest)) return undefined;
+  const margin = SMOOTH_DERIVATIVE_MARGIN * Math.max(Math.abs(smallest), Math.abs(largest));
+  smallest -= margin;
+  largest += margin;
+  return [smallest, largest];
+}
+
+/** The interval every point within tau + reach of y0 lies in, rounded outward and cut to the input's range. */
+function reachableWindow(y0: number, tau: number, reach: number, [low, high]: readonly [number, number]): [number, number] {
+  const width = tau + reach;
+  const slack = (Math.abs(y0) + width) * OUTWARD_ROUNDING;
+  return [Math.max(low, y0 - width - slack), Math.min(high, y0 + width + slack)];
+}
+
+/** Largest |σ'| of a smooth map over W (every chord inside W is an average of σ'); ∞ at a singularity. */
+function smoothSlopeBound(activation: SmoothActivation, lo: number, hi: number): number {
+  const range = smoothDerivativeRange(activation, lo, hi);
+  return range ? Math.max(Math.abs(range[0]), Math.abs(range[1])) : Infinity;
 }
 
 interface HardSwishPieces {
@@ -209,6 +302,7 @@ function hardSwishSlopeUncertain(h: HardSwishPieces, y0: number, tau: number, re
 
 /** Slope bound r over [lo, hi] around y0 (see the file comment). r = 0 when lo = hi = y0. */
 export function slopeBound(activation: Activation, lo: number, y0: number, hi: number): number {
+  if (isSmoothWithSingularity(activation)) return lo === hi ? 0 : smoothSlopeBound(activation, lo, hi);
   if (activation.kind === 'hardSwish') return hardSwishSlope(hardSwishPieces(activation), lo, y0, hi);
   if (activation.kind === 'sigmoid' || activation.kind === 'tanh') {
     if (lo === hi) return 0;
@@ -251,8 +345,13 @@ export function slopeBound(activation: Activation, lo: number, y0: number, hi: n
  *   (every chord slope is an average of piece slopes). The smaller of the last two is returned.
  * A coordinate that cannot move (reach 0) has r = 0 whatever y0* is.
  */
-export function slopeBoundUncertain(activation: Activation, y0: number, tau: number, reach: number): number {
+export function slopeBoundUncertain(activation: Activation, y0: number, tau: number, reach: number, inputRange: readonly [number, number] = WHOLE_LINE): number {
   if (reach === 0) return 0;
+  if (isSmoothWithSingularity(activation)) {
+    if (!Number.isFinite(reach) || !Number.isFinite(tau) || !Number.isFinite(y0)) return Infinity;
+    const [lo, hi] = reachableWindow(y0, tau, reach, inputRange);
+    return smoothSlopeBound(activation, lo, hi);
+  }
   // An overflowed radius or error bound (deep layer products): no chord exceeds the global slope.
   if (!Number.isFinite(reach) || !Number.isFinite(tau) || !Number.isFinite(y0)) return globalSlope(activation);
   // W = [y0 − tau − reach, y0 + tau + reach], rounded outward: with a reach below half an ulp of y0,
@@ -295,6 +394,8 @@ export function slopeBoundUncertain(activation: Activation, y0: number, tau: num
 
 /** Relative outward margin covering the rounding of y0 ± width (two roundings of half an ulp each). */
 const OUTWARD_ROUNDING = 4.5e-16;
+
+const WHOLE_LINE: readonly [number, number] = [-Infinity, Infinity];
 
 /**
  * ReLU / LeakyReLU with 0 ≤ α ≤ 1 at the largest admissible nominal value t = y0 + tau (r is
@@ -343,8 +444,12 @@ export function neuronState(activation: Activation, lo: number, y0: number, hi: 
  * most slopeBoundUncertain's r, which narrows the interval where the chord is shorter than the steepest
  * piece (ReLU off at x0: [0, r] with r < 1). A unit that cannot move (reach 0) has [0, 0]: Δσ = 0 = 0·Δy.
  */
-export function secantSlopeRange(activation: Activation, y0: number, tau: number, reach: number): [number, number] {
+export function secantSlopeRange(activation: Activation, y0: number, tau: number, reach: number, inputRange: readonly [number, number] = WHOLE_LINE): [number, number] {
   if (reach === 0) return [0, 0];
+  if (isSmoothWithSingularity(activation)) {
+    const [lo, hi] = reachableWindow(y0, tau, reach, inputRange);
+    return smoothDerivativeRange(activation, lo, hi) ?? [-Infinity, Infinity];
+  }
   const r = slopeBoundUncertain(activation, y0, tau, reach);
   const width = tau + reach;
   const slack = (Math.abs(y0) + width) * OUTWARD_ROUNDING;
@@ -410,6 +515,11 @@ function derivativeRange(activation: Activation, lo: number, hi: number): [numbe
       }
       return [smallest, largest];
     }
+    case 'log':
+    case 'sqrt':
+    case 'reciprocal':
+    case 'power':
+      return smoothDerivativeRange(activation, lo, hi) ?? [-Infinity, Infinity];
     case 'sigmoid':
     case 'tanh': {
       // Largest nearest 0, smallest at the end farthest from 0.

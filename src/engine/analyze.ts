@@ -193,6 +193,12 @@ function networkBound(ctx: RunContext, outcome: RunOutcome): NetworkBounds {
   if (ctx.prepared.layers.some((p) => p.op.kind === 'mul')) {
     return { ...product, composedSkipped: 'products of two computed tensors have no composed rule yet (docs/derivations.md §22)' };
   }
+  if (ctx.prepared.layers.some((p) => p.op.kind === 'layerNorm')) {
+    return { ...product, composedSkipped: 'layer normalisation has no composed rule yet (docs/derivations.md §23)' };
+  }
+  if (ctx.prepared.layers.some((p) => p.op.kind === 'reduceMax' || p.op.kind === 'maximum')) {
+    return { ...product, composedSkipped: 'ReduceMax and the maximum of two computed tensors have no composed rule yet (docs/derivations.md §26, §27)' };
+  }
   const started = performance.now();
   const budget = COMPOSED_BUDGET_FACTOR * Math.max(outcome.operatorApplications, MINIMUM_COMPOSED_BUDGET);
   const composed = composedBound(ctx.prepared, outcome.slopes, ctx.spectral, budget, ctx.signal);

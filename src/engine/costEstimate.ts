@@ -66,7 +66,7 @@ function applicationCost(layer: Layer): number {
   if (op.kind === 'affine') {
     const linear = op.linear;
     if (linear.kind === 'conv') return out * linear.weightShape[1] * linear.weightShape[2] * linear.weightShape[3];
-    if (linear.kind === 'dense') return linear.weight.length;
+    if (linear.kind === 'dense') return linear.weight.length * (linear.rows ?? 1);
     return out;
   }
   if (op.kind === 'maxPool' || op.kind === 'avgPool') return out * op.kernel[0] * op.kernel[1];

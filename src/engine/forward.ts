@@ -9,7 +9,7 @@
 // and its largest value over what the slope rules read (the pre-activations of activation units and
 // the inputs of lone activations) as absoluteError τ, so the slope bounds hold for the exact values.
 // The bound compounds through |A| layer after layer: tiny in early layers, large in deep networks.
-import { activate, globalSlope } from './activations';
+import { activate, globalSlope, slopeBoundUncertain } from './activations';
 import { throwIfCancelled, type CancelSignal } from './errors';
 import { NETWORK_INPUT, type Activation, type LinearParams, type TensorRef } from './network';
 import { batchedMatMul } from './operators/batchedMatMul';
@@ -18,8 +18,11 @@ import { AvgPoolOperator } from './operators/avgPool';
 import { AxisMapOperator } from './operators/axisMap';
 import { applyAffine } from './operators/linearOperator';
 import { createAffineOperator } from './operators/registry';
+import { layerNormOutput, layerNormPoint, type LayerNormSpec } from './operators/layerNorm';
 import { gatherPermuted } from './operators/transpose';
-import { concatenate, type PreparedLayer, type PreparedNetwork } from './prepared';
+import { concatenate, inputRange, type PreparedLayer, type PreparedNetwork } from './prepared';
+
+const WHOLE_LINE: readonly [number, number] = [-Infinity, Infinity];
 
 export interface NominalValues {
   /** Output of each layer, in layer order (float64, flattened C order). */
@@ -116,6 +119,14 @@ function evaluationError(activation: Activation, y: number, out: number): number
     case 'hardSwish':
       // The HardSigmoid factor to γ_2 (|α y| + |β|), then one product with y.
       return gamma(3) * Math.abs(y) * (Math.abs(activation.alpha * y) + Math.abs(activation.beta) + 1);
+    // Math.sqrt and 1/y round correctly; V8's log and pow (fdlibm ports) are within 1 ulp: 2u, 4u.
+    case 'sqrt':
+    case 'reciprocal':
+      return UNIT_ROUNDOFF * Math.abs(out);
+    case 'log':
+      return 2 * UNIT_ROUNDOFF * Math.abs(out);
+    case 'power':
+      return 4 * UNIT_ROUNDOFF * Math.abs(out);
   }
 }
 
@@ -153,14 +164,67 @@ function absoluteOperator(p: PreparedLayer, backend: PreparedNetwork['backend'])
   return op;
 }
 
-/** σ applied to y with the propagated error bound: e_out = slope · e_y + evaluation rounding. */
-function activateWithError(activation: Activation, y: Float64Array, errorIn: Float64Array): { out: Float64Array; error: Float64Array } {
+/**
+ * σ applied to y with the propagated error bound: e_out = slope · e_y + evaluation rounding, the slope
+ * global where σ has one, else the largest |σ'| between the computed and the exact value (both within
+ * e_y of y, and in the range of the input's producer): ∞ where that reaches a singularity.
+ */
+function activateWithError(activation: Activation, y: Float64Array, errorIn: Float64Array, inputRange: readonly [number, number]): { out: Float64Array; error: Float64Array } {
   const slope = globalSlope(activation);
   const out = new Float64Array(y.length);
   const error = new Float64Array(y.length);
   for (let i = 0; i < y.length; i++) {
     out[i] = activate(activation, y[i]);
-    error[i] = slope * errorIn[i] + evaluationError(activation, y[i], out[i]);
+    const local = Number.isFinite(slope) ? slope : errorIn[i] === 0 ? 0 : slopeBoundUncertain(activation, y[i], 0, errorIn[i], inputRange);
+    error[i] = local * errorIn[i] + evaluationError(activation, y[i], out[i]);
+  }
+  return { out, error };
+}
+
+/** The largest value of each window (ReduceMax). */
+export function windowMaxima(x: Float64Array, window: Int32Array, width: number): Float64Array {
+  const out = new Float64Array(window.length / width).fill(-Infinity);
+  for (let k = 0; k < window.length; k++) {
+    const o = (k / width) | 0;
+    if (x[window[k]] > out[o]) out[o] = x[window[k]];
+  }
+  return out;
+}
+
+/**
+ * Layer normalisation with its error bound (docs/derivations.md §23): per group, with M the largest
+ * |x̂|, δz = 2γ_{n+2} M (the computed centred values), E = ‖e_in‖ over the group and
+ * s_low = sqrt(max(0, ‖ẑ‖(1 − 2γ_{n+2}) − √n δz − E)²/n + e) the smallest scale on the way,
+ * e_out,i = |γ_i| ((E + √n δz)/s_low + 2γ_{n+6}|q̂_i|) + γ_2 (|γ_i q̂_i| + |β_i|); ∞ when s_low = 0.
+ */
+function layerNormWithError(spec: LayerNormSpec, x: Float64Array, errorIn: Float64Array): { out: Float64Array; error: Float64Array } {
+  const n = spec.groupSize;
+  const { normalised } = layerNormPoint(spec, x);
+  const out = layerNormOutput(spec, normalised);
+  const error = new Float64Array(x.length);
+  const centring = 2 * gamma(n + 2);
+  for (let base = 0; base < x.length; base += n) {
+    let largest = 0;
+    let errorSq = 0;
+    let mean = 0;
+    for (let i = 0; i < n; i++) {
+      largest = Math.max(largest, Math.abs(x[base + i]));
+      errorSq += errorIn[base + i] * errorIn[base + i];
+      mean += x[base + i];
+    }
+    mean /= n;
+    let normSq = 0;
+    for (let i = 0; i < n; i++) normSq += (x[base + i] - mean) ** 2;
+    const deltaZ = centring * largest;
+    const moved = Math.sqrt(errorSq) + Math.sqrt(n) * deltaZ;
+    const reach = Math.max(0, Math.sqrt(normSq) * (1 - centring) - moved);
+    const sLow = Math.sqrt((reach * reach) / n + spec.epsilon);
+    for (let i = 0; i < n; i++) {
+      const k = base + i;
+      const g = spec.scale ? Math.abs(spec.scale[i]) : 1;
+      const q = Math.abs(normalised[k]);
+      error[k] = sLow > 0 ? g * (moved / sLow + 2 * gamma(n + 6) * q) + gamma(2) * (g * q + (spec.bias ? Math.abs(spec.bias[i]) : 0)) : Infinity;
+    }
   }
   return { out, error };
 }
@@ -199,7 +263,7 @@ export const pureForward: ForwardProvider = (prepared, x0, signal) => {
         const activation = lop.activation;
         if (activation) {
           record(preError);
-          ({ out, error } = activateWithError(activation, pre, preError));
+          ({ out, error } = activateWithError(activation, pre, preError, WHOLE_LINE));
         } else {
           out = pre;
           error = preError;
@@ -210,7 +274,7 @@ export const pureForward: ForwardProvider = (prepared, x0, signal) => {
         const activation = activationOf(p);
         if (!activation) throw new Error('prepared activation without an activation op');
         if (p.layer.inputs[0] !== NETWORK_INPUT) record(inErrors[0]);
-        ({ out, error } = activateWithError(activation, inputs[0], inErrors[0]));
+        ({ out, error } = activateWithError(activation, inputs[0], inErrors[0], inputRange(prepared, p.layer.inputs[0])));
         break;
       }
       case 'maxPool':
@@ -238,7 +302,10 @@ export const pureForward: ForwardProvider = (prepared, x0, signal) => {
         break;
       case 'add': {
         out = new Float64Array(p.outSize);
-        for (const input of inputs) for (let i = 0; i < out.length; i++) out[i] += input[i];
+        inputs.forEach((input, k) => {
+          const sign = op.signs[k];
+          for (let i = 0; i < out.length; i++) out[i] += sign * input[i];
+        });
         // Summing K values from zero rounds K − 1 times: γ_{K−1} Σ |â_k| on top of Σ e_k.
         const g = gamma(inputs.length - 1);
         error = new Float64Array(p.outSize);
@@ -280,9 +347,43 @@ export const pureForward: ForwardProvider = (prepared, x0, signal) => {
         const g = gamma(2);
         for (let i = 0; i < out.length; i++) {
           const j = op.source[i];
-          out[i] = a[i] * b[j];
-          error[i] = Math.abs(a[i]) * eb[j] + Math.abs(b[j]) * ea[i] + ea[i] * eb[j] + g * Math.abs(out[i]);
+          if (op.divide) {
+            // a/b − a*/b* = (â − a*)/b̂ + a*(1/b̂ − 1/b*), |1/b̂ − 1/b*| ≤ e_b/(|b̂| − e_b)|b̂| (§28); one rounding.
+            out[i] = a[i] / b[j];
+            const floor = Math.abs(b[j]) - eb[j];
+            error[i] = floor > 0 ? ea[i] / Math.abs(b[j]) + ((Math.abs(a[i]) + ea[i]) * eb[j]) / (floor * Math.abs(b[j])) + g * Math.abs(out[i]) : Infinity;
+          } else {
+            out[i] = a[i] * b[j];
+            error[i] = Math.abs(a[i]) * eb[j] + Math.abs(b[j]) * ea[i] + ea[i] * eb[j] + g * Math.abs(out[i]);
+          }
         }
+        break;
+      }
+      case 'maximum': {
+        // max is exact in floating point, and |max(â, b̂) − max(a*, b*)| ≤ max(e_a, e_b).
+        const [a, b] = inputs;
+        const [ea, eb] = inErrors;
+        p.layer.inputs.forEach((ref, k) => {
+          if (ref !== NETWORK_INPUT) record(inErrors[k]);
+        });
+        out = new Float64Array(p.outSize);
+        error = new Float64Array(p.outSize);
+        for (let i = 0; i < out.length; i++) {
+          const j = op.source[i];
+          out[i] = Math.max(a[i], b[j]);
+          error[i] = Math.max(ea[i], eb[j]);
+        }
+        break;
+      }
+      case 'reduceMax': {
+        // As for max pooling: |max x̂ − max x*| ≤ the largest |x̂_j − x*_j| of the window.
+        out = windowMaxima(inputs[0], op.window, op.width);
+        error = windowMaxima(inErrors[0], op.window, op.width);
+        break;
+      }
+      case 'layerNorm': {
+        if (p.layer.inputs[0] !== NETWORK_INPUT) record(inErrors[0]);
+        ({ out, error } = layerNormWithError(op.spec, inputs[0], inErrors[0]));
         break;
       }
       case 'concat':

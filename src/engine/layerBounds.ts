@@ -15,12 +15,14 @@
 // - Softmax:              the largest ‖J‖ over the reachable probabilities of each group (§30).
 // - MatMul A B:           ε_C = (β + ε_B) ε_A + α ε_B with β, α the largest certified ‖B_b‖, ‖A_b‖ (§31).
 // - Transpose:            a permutation is an isometry: exactly 1, the mask permuted with the data.
+// - Layer normalisation:  1/s_min per group (times max |γ|), s_min the smallest scale sqrt(var + e)
+//                         reachable in the ball (docs/derivations.md §23).
 // - Per-axis linear maps (Slice, Gather, Reduce, Resize): exact when columns or rows are disjoint
 //                         (largest row / column norm), else ‖A D‖ certified (docs/derivations.md §18).
 // After an activation unit the output can move only where r_i > 0, which for ReLU is 1[ybar > 0] minus
 // the rows that cannot move at all.
 import type { Certificate, LayerResult, NeuronCounts } from '../shared/results';
-import { activationRange, globalSlope, neuronState, secantSlopeRange, slopeBoundUncertain } from './activations';
+import { activationRange, globalSlope, isSmoothWithSingularity, neuronState, secantSlopeRange, slopeBoundUncertain, type SmoothActivation } from './activations';
 import { intervalSlopes, type SlopeUnits } from './composed/linearisedNetwork';
 import { OverflowError, throwIfCancelled, UnsupportedLayerError, type CancelSignal } from './errors';
 import { tensorValue, type NominalValues } from './forward';
@@ -29,9 +31,10 @@ import { largestFactorNorm, matMulMask, type MatMulGeometry } from './operators/
 import { softmaxBound, softmaxGlobalBound, type SoftmaxGroups } from './operators/softmax';
 import { AvgPoolOperator, GlobalAvgPoolOperator } from './operators/avgPool';
 import { AxisMapOperator } from './operators/axisMap';
+import type { LayerNormSpec } from './operators/layerNorm';
 import type { LinearOperator } from './operators/linearOperator';
 import { gatherPermuted } from './operators/transpose';
-import { concatenate, type PreparedLayer, type PreparedNetwork } from './prepared';
+import { concatenate, inputRange, type PreparedLayer, type PreparedNetwork } from './prepared';
 import { certifiedNorm, type CertifiedNorm, type SpectralOptions } from './spectral/certifiedNorm';
 
 /** Relative inflation of the row norms ‖a_iᵀD‖ against float64 rounding of the squared-kernel pass. */
@@ -166,7 +169,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
         // The network input x0 itself is exact; other tensors carry the provider's error bound.
         const ref = p.layer.inputs[0];
         const tau = ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError);
-        outcome = loneActivation(lop.activation, tensorValue(nominal, x0, p.layer.inputs[0]), tau, inputs[0]);
+        outcome = loneActivation(lop.activation, tensorValue(nominal, x0, ref), tau, inputs[0], inputRange(prepared, ref), p.layer.nodes);
         break;
       }
       case 'maxPool': {
@@ -243,7 +246,22 @@ export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
         const producer = b === NETWORK_INPUT ? undefined : prepared.layers[b].layer.op;
         const activation = producer?.kind === 'affine' || producer?.kind === 'activation' ? producer.activation : undefined;
         const range = activation ? activationRange(activation) : ([-Infinity, Infinity] as [number, number]);
-        outcome = productLayer(op.source, tensorValue(nominal, x0, a), tensorValue(nominal, x0, b), tauOf(a), tauOf(b), range, inputs[0], inputs[1]);
+        outcome = productLayer(op.source, tensorValue(nominal, x0, a), tensorValue(nominal, x0, b), tauOf(a), tauOf(b), range, inputs[0], inputs[1], op.divide ? p.layer.nodes : undefined);
+        break;
+      }
+      case 'reduceMax':
+        outcome = reduceMaxLayer(op.window, op.width, inputs[0]);
+        break;
+      case 'maximum': {
+        const [a, b] = p.layer.inputs;
+        const tauOf = (ref: TensorRef) => (ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError));
+        outcome = maximumLayer(op.source, tensorValue(nominal, x0, a), tensorValue(nominal, x0, b), tauOf(a), tauOf(b), inputs[0], inputs[1]);
+        break;
+      }
+      case 'layerNorm': {
+        const ref = p.layer.inputs[0];
+        const tau = ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError);
+        outcome = layerNormLayer(op.spec, tensorValue(nominal, x0, ref), tau, inputs[0], p.layer.nodes);
         break;
       }
     }
@@ -382,7 +400,23 @@ function uncertainState(activation: Activation, y0: number, tau: number, reach: 
   return low === high ? low : low === null ? null : 'unstable';
 }
 
-function loneActivation(activation: Activation, nominal: Float64Array, tau: number, input: TensorState): LayerOutcome {
+/** What the smooth maps cannot take (docs/derivations.md §24), for the refusal message. */
+const SINGULARITY: Record<SmoothActivation['kind'], string> = {
+  log: 'log has no finite slope at or below 0',
+  sqrt: 'sqrt has no finite slope at or below 0',
+  reciprocal: '1/y has no finite slope at 0',
+  power: 'the power has no finite slope there (0 with a negative or fractional exponent, or a negative base with a fractional one)',
+};
+
+function loneActivation(
+  activation: Activation,
+  nominal: Float64Array,
+  tau: number,
+  input: TensorState,
+  range: readonly [number, number],
+  nodes: string[],
+): LayerOutcome {
+  const smooth = isSmoothWithSingularity(activation);
   const mask = new Uint8Array(nominal.length);
   const counts = { on: 0, unstable: 0, off: 0 };
   let hasStates = false;
@@ -391,8 +425,15 @@ function loneActivation(activation: Activation, nominal: Float64Array, tau: numb
   let local = 0;
   for (let i = 0; i < nominal.length; i++) {
     if (input.mask && !input.mask[i]) continue;
-    const r = slopeBoundUncertain(activation, nominal[i], tau, input.radius);
-    [lower[i], upper[i]] = secantSlopeRange(activation, nominal[i], tau, input.radius);
+    const r = slopeBoundUncertain(activation, nominal[i], tau, input.radius, range);
+    if (smooth && !Number.isFinite(r)) {
+      const width = tau + input.radius;
+      throw new UnsupportedLayerError(
+        nodes,
+        `coordinate ${i} (nominal ${nominal[i].toPrecision(6)}) can reach [${Math.max(range[0], nominal[i] - width).toPrecision(6)}, ${Math.min(range[1], nominal[i] + width).toPrecision(6)}] inside the ball (ε_in = ${input.radius.toPrecision(4)}), where ${SINGULARITY[(activation as SmoothActivation).kind]}: no finite bound at this ε`,
+      );
+    }
+    [lower[i], upper[i]] = secantSlopeRange(activation, nominal[i], tau, input.radius, range);
     if (r > 0) mask[i] = 1;
     if (r > local) local = r;
     const state = uncertainState(activation, nominal[i], tau, input.radius);
@@ -405,7 +446,9 @@ function loneActivation(activation: Activation, nominal: Float64Array, tau: numb
   return {
     local,
     certificate: closedForm(local, 'largest per-coordinate slope bound over [x_i − ε_in, x_i + ε_in] (each coordinate moves at most ε_in)'),
-    conservative: { value: slope, certificate: closedForm(slope, "the activation's global Lipschitz constant") },
+    conservative: Number.isFinite(slope)
+      ? { value: slope, certificate: closedForm(slope, "the activation's global Lipschitz constant") }
+      : { value: local, certificate: closedForm(local, 'no global constant exists (a singularity or an unbounded slope): the local rule') },
     mask,
     ...(hasStates ? { neurons: counts } : {}),
     slopes: intervalSlopes(lower, upper),
@@ -562,12 +605,31 @@ function productLayer(
   [low, high]: [number, number],
   a: TensorState,
   b: TensorState,
+  /** Set for a quotient a ⊘ B b (§28): the nodes, named when b can reach 0. */
+  divisorNodes?: string[],
 ): LayerOutcome {
   const reachB = new Float64Array(b0.length);
+  // For a quotient the factor is 1/b: its largest |value| is 1/m_j and its slope at most 1/m_j², m_j the
+  // smallest |b_j| reachable; its radius is ε_b times the largest slope over b's movable coordinates.
+  let divisorSlope = 0;
   for (let j = 0; j < b0.length; j++) {
-    const from = Math.max(low, b0[j] - tauB - b.radius);
-    const to = Math.min(high, b0[j] + tauB + b.radius);
-    reachB[j] = Math.max(Math.abs(from), Math.abs(to));
+    const width = tauB + b.radius;
+    const slack = (Math.abs(b0[j]) + width) * 4.5e-16;
+    const from = Math.max(low, b0[j] - width - (divisorNodes ? slack : 0));
+    const to = Math.min(high, b0[j] + width + (divisorNodes ? slack : 0));
+    if (!divisorNodes) {
+      reachB[j] = Math.max(Math.abs(from), Math.abs(to));
+      continue;
+    }
+    if (!(from > 0 || to < 0)) {
+      throw new UnsupportedLayerError(
+        divisorNodes,
+        `divisor coordinate ${j} (nominal ${b0[j].toPrecision(6)}) can reach [${from.toPrecision(6)}, ${to.toPrecision(6)}] inside the ball (ε_b = ${b.radius.toPrecision(4)}), which holds 0: no finite bound at this ε`,
+      );
+    }
+    const smallest = Math.min(Math.abs(from), Math.abs(to));
+    reachB[j] = (1 / smallest) * (1 + PRODUCT_ROUNDING_MARGIN);
+    if (!b.mask || b.mask[j]) divisorSlope = Math.max(divisorSlope, (1 / (smallest * smallest)) * (1 + PRODUCT_ROUNDING_MARGIN));
   }
   let beta = 0;
   const groupSq = new Float64Array(b0.length);
@@ -581,16 +643,130 @@ function productLayer(
   for (let j = 0; j < groupSq.length; j++) if (!b.mask || b.mask[j]) alphaSq = Math.max(alphaSq, groupSq[j]);
   const alpha = Math.sqrt(alphaSq);
   const grow = 1 + PRODUCT_ROUNDING_MARGIN;
-  const radius = (scaled(beta, a.radius) + scaled(alpha, b.radius)) * grow;
-  const spectralFactor = (scaled(beta, a.spectralFactor) + scaled(alpha, b.spectralFactor)) * grow;
+  const radiusB = divisorNodes ? scaled(divisorSlope, b.radius) : b.radius;
+  const spectralB = divisorNodes ? scaled(divisorSlope, b.spectralFactor) : b.spectralFactor;
+  const radius = (scaled(beta, a.radius) + scaled(alpha, radiusB)) * grow;
+  const spectralFactor = (scaled(beta, a.spectralFactor) + scaled(alpha, spectralB)) * grow;
   let mask: Uint8Array | null = null;
   if (a.mask && b.mask) {
     mask = new Uint8Array(source.length);
     for (let i = 0; i < source.length; i++) mask[i] = a.mask[i] | b.mask[source[i]];
   }
-  const detail = `product of two computed tensors: β ε_a + α ε_b with β = ${beta.toPrecision(4)}, α = ${alpha.toPrecision(4)} (no global constant exists; the conservative column applies the same rule)`;
+  const detail = divisorNodes
+    ? `quotient of two computed tensors: β ε_a + α s ε_b with β = ${beta.toPrecision(4)} (largest |1/b|), s = ${divisorSlope.toPrecision(4)} (largest 1/b²), α = ${alpha.toPrecision(4)}`
+    : `product of two computed tensors: β ε_a + α ε_b with β = ${beta.toPrecision(4)}, α = ${alpha.toPrecision(4)} (no global constant exists; the conservative column applies the same rule)`;
   const certificate: Certificate = { method: 'composition', detail };
   return { local: 0, certificate, conservative: { value: 0, certificate }, mask, combined: { radius, spectralFactor } };
+}
+
+/**
+ * ReduceMax (docs/derivations.md §26): the windows are disjoint and each maximum moves at most as much
+ * as the largest move in its window, so ‖Δy‖² ≤ Σ_o max_j Δt_j² ≤ ‖Δt‖²: 1 when some window holds a
+ * movable input, else 0. An output moves only if its window holds a movable input.
+ */
+function reduceMaxLayer(window: Int32Array, width: number, input: TensorState): LayerOutcome {
+  const mask = new Uint8Array(window.length / width);
+  for (let k = 0; k < window.length; k++) if (!input.mask || input.mask[window[k]]) mask[(k / width) | 0] = 1;
+  const local = input.radius > 0 && mask.includes(1) ? 1 : 0;
+  const detail = 'disjoint windows: each maximum moves at most as much as the largest move in its window';
+  return { local, certificate: closedForm(local, detail), conservative: { value: 1, certificate: closedForm(1, detail) }, mask };
+}
+
+/**
+ * y = max(a, B b) (docs/derivations.md §27): Δy_i lies between the changes of two candidates that win
+ * somewhere in the ball, so Δy_i² ≤ [a may win at i] Δa_i² + [b may win at i] Δb_j², and
+ * ‖Δy‖ ≤ sqrt(ε_a² + k ε_b²) with k the most coordinates of one group where a movable b_j may win
+ * (ε_a dropped when no movable a_i may win). "May win" compares the reachable intervals
+ * [v0 − τ − reach, v0 + τ + reach]. The conservative column: every coordinate of a group, k = group size.
+ */
+function maximumLayer(source: Int32Array, a0: Float64Array, b0: Float64Array, tauA: number, tauB: number, a: TensorState, b: TensorState): LayerOutcome {
+  const reachA = (i: number) => (a.mask && !a.mask[i] ? 0 : a.radius);
+  const reachB = (j: number) => (b.mask && !b.mask[j] ? 0 : b.radius);
+  const slack = (v: number, width: number) => (Math.abs(v) + width) * 4.5e-16;
+  const winsB = new Float64Array(b0.length);
+  const groupSize = new Float64Array(b0.length);
+  const mask = new Uint8Array(source.length);
+  let aMayMove = false;
+  for (let i = 0; i < source.length; i++) {
+    const j = source[i];
+    const wa = tauA + reachA(i);
+    const wb = tauB + reachB(j);
+    const aTop = a0[i] + wa + slack(a0[i], wa);
+    const aBottom = a0[i] - wa - slack(a0[i], wa);
+    const bTop = b0[j] + wb + slack(b0[j], wb);
+    const bBottom = b0[j] - wb - slack(b0[j], wb);
+    const aMayWin = aTop >= bBottom;
+    const bMayWin = bTop >= aBottom;
+    groupSize[j]++;
+    if (aMayWin && reachA(i) > 0) {
+      aMayMove = true;
+      mask[i] = 1;
+    }
+    if (bMayWin && reachB(j) > 0) {
+      winsB[j]++;
+      mask[i] = 1;
+    }
+  }
+  const k = winsB.reduce((m, v) => Math.max(m, v), 0);
+  const kAll = groupSize.reduce((m, v) => Math.max(m, v), 0);
+  const grow = 1 + PRODUCT_ROUNDING_MARGIN;
+  const radius = Math.hypot(aMayMove ? a.radius : 0, Math.sqrt(k) * b.radius) * grow;
+  const spectralFactor = Math.hypot(a.spectralFactor, Math.sqrt(kAll) * b.spectralFactor) * grow;
+  const detail = `maximum of two computed tensors: sqrt(ε_a² + k ε_b²) with k = ${k} (the most outputs of one b value that b may win)`;
+  const certificate: Certificate = { method: 'composition', detail };
+  return { local: 0, certificate, conservative: { value: 0, certificate }, mask, combined: { radius, spectralFactor } };
+}
+
+/** Unit roundoff of float64. */
+const UNIT_ROUNDOFF = 2 ** -53;
+
+/**
+ * Layer normalisation (docs/derivations.md §23). Per group of n values, the Jacobian's norm at x is
+ * max|γ| / s(x), s = sqrt(‖P x‖²/n + e); along the segment from x0 to any x of the ball
+ * ‖P x‖ ≥ ‖P x0*‖ − ε_in ≥ ‖ẑ0‖(1 − 2γ_{n+2}) − √n (τ + 2γ_{n+2} max|x0|) − ε_in, which gives s_min.
+ * A group that cannot move has bound 0; one whose scale can reach 0 (e = 0) is refused.
+ */
+function layerNormLayer(spec: LayerNormSpec, x0: Float64Array, tau: number, input: TensorState, nodes: string[]): LayerOutcome {
+  const n = spec.groupSize;
+  const centring = (2 * n + 4) * UNIT_ROUNDOFF * (1 + 1e-6);
+  let gammaMax = 1;
+  if (spec.scale) gammaMax = spec.scale.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  const mask = new Uint8Array(x0.length);
+  let steepest = 0;
+  let smallestScale = Infinity;
+  for (let base = 0; base < x0.length; base += n) {
+    let movable = !input.mask;
+    for (let i = 0; i < n && !movable; i++) movable = input.mask![base + i] === 1;
+    if (!movable || input.radius === 0) continue;
+    let mean = 0;
+    let largest = 0;
+    for (let i = 0; i < n; i++) {
+      mean += x0[base + i];
+      largest = Math.max(largest, Math.abs(x0[base + i]));
+    }
+    mean /= n;
+    let normSq = 0;
+    for (let i = 0; i < n; i++) normSq += (x0[base + i] - mean) ** 2;
+    const nearest = Math.sqrt(normSq) * (1 - centring) - Math.sqrt(n) * (tau + centring * largest) - input.radius;
+    const reach = Math.max(0, nearest);
+    const scale = Math.sqrt((reach * reach) / n + spec.epsilon) * (1 - 1e-12);
+    if (!(scale > 0)) {
+      throw new UnsupportedLayerError(
+        nodes,
+        `the variance of a normalised group can reach 0 inside the ball (ε_in = ${input.radius.toPrecision(4)}, the group's spread at x0 is ${Math.sqrt(normSq / n).toPrecision(4)}) and epsilon is ${spec.epsilon}: no finite bound`,
+      );
+    }
+    smallestScale = Math.min(smallestScale, scale);
+    steepest = Math.max(steepest, 1 / scale);
+    for (let i = 0; i < n; i++) if (!spec.scale || spec.scale[i] !== 0) mask[base + i] = 1;
+  }
+  const local = gammaMax * steepest;
+  const certificate = closedForm(local, `largest |scale| / smallest sqrt(variance + epsilon) reachable in the ball (${Number.isFinite(smallestScale) ? smallestScale.toPrecision(4) : 'no movable group'})`);
+  const conservative =
+    spec.epsilon > 0
+      ? { value: gammaMax / Math.sqrt(spec.epsilon) * (1 + 1e-12), certificate: closedForm(gammaMax / Math.sqrt(spec.epsilon), 'largest |scale| / sqrt(epsilon): the global constant (variance 0)') }
+      : { value: local, certificate: closedForm(local, 'epsilon 0: no global constant exists; the local rule') };
+  return { local, certificate, conservative, mask };
 }
 
 function combineLayer(p: PreparedLayer, inputs: TensorState[]): LayerOutcome {

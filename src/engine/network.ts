@@ -47,6 +47,11 @@ export interface DenseParams {
   outFeatures: number;
   inFeatures: number;
   bias?: Float32Array;
+  /**
+   * The map applied to each of this many consecutive rows (MatMul of a [.., rows, inFeatures] tensor;
+   * absent: 1). The bias is per output feature, the same for every row.
+   */
+  rows?: number;
 }
 
 /** A per-channel affine map y[c,...] = scale[c] x[c,...] + shift[c] (standalone batch normalisation). */
@@ -71,7 +76,16 @@ export type Activation =
   | { kind: 'sigmoid' }
   | { kind: 'tanh' }
   /** y · max(0, min(1, α y + β)) with α > 0 (ONNX HardSwish: α = 1/6, β = 1/2). */
-  | { kind: 'hardSwish'; alpha: number; beta: number };
+  | { kind: 'hardSwish'; alpha: number; beta: number }
+  /**
+   * Smooth maps with a singularity or a growing slope and no global Lipschitz constant: natural log,
+   * square root, 1/y, y^exponent (docs/derivations.md §24). Their slopes come from the reachable
+   * interval only; an interval reaching a singularity has no bound and the layer is refused.
+   */
+  | { kind: 'log' }
+  | { kind: 'sqrt' }
+  | { kind: 'reciprocal' }
+  | { kind: 'power'; exponent: number };
 
 export interface PoolParams {
   kernel: readonly [number, number];
@@ -103,7 +117,8 @@ export type LayerOp =
   | { kind: 'globalAvgPool' }
   /** Flatten, Reshape, Dropout, Identity: values unchanged, only the shape. */
   | { kind: 'reshape' }
-  | { kind: 'add' }
+  /** Σ signs[k] a_k (all +1 when absent): residual Add, and Sub of two computed tensors (signs [1, −1]). */
+  | { kind: 'add'; signs?: number[] }
   /**
    * A permutation of the batchless axes (ONNX Transpose with the batch axis left in place): output
    * axis d is input axis perm[d]. The values are only reordered, so it is an isometry.
@@ -130,8 +145,27 @@ export type LayerOp =
   /**
    * y = a ⊙ B b for two computed tensors (inputs [a, b]): b has a's rank and each of its extents is
    * a's or 1, B replicates it (docs/derivations.md §20). Squeeze-excitation gates, x · gate(x).
+   * With divide: y = a ⊘ B b, b's reachable values bounded away from 0 (§28).
    */
-  | { kind: 'mul' };
+  | { kind: 'mul'; divide?: boolean }
+  /**
+   * Layer normalisation (docs/derivations.md §23): each group of n = Π outputShape[axis..] consecutive
+   * values is centred and divided by sqrt(its variance + epsilon), then multiplied by scale and shifted
+   * by bias (both of length n, broadcast over the groups; absent: 1 and 0). axis is batchless.
+   */
+  | { kind: 'layerNorm'; axis: number; epsilon: number; scale?: Float32Array; bias?: Float32Array }
+  /**
+   * The largest value over the given batchless axes (ONNX ReduceMax): disjoint windows of equal size,
+   * one per combination of the other axes (docs/derivations.md §26). The output shape may drop the
+   * reduced axes (keepdims 0).
+   */
+  | { kind: 'reduceMax'; axes: number[] }
+  /**
+   * y = max(a, B b) elementwise for two computed tensors (inputs [a, b]): b's shape, aligned to the
+   * right, has a's extents or 1 and B replicates it (Max of two computed tensors, Clip with a computed
+   * min; docs/derivations.md §27).
+   */
+  | { kind: 'maximum' };
 
 export interface Layer {
   /** Short label for tables: e.g. "conv1+relu". */

@@ -1,11 +1,13 @@
 // A Network with its operators built once (weights widened lazily by the operators themselves), so an
 // ε sweep, the radius bisection and the forward pass share them.
+import { activationRange } from './activations';
 import { UnsupportedLayerError } from './errors';
 import { NETWORK_INPUT, type Activation, type Layer, type Network, type Shape, type TensorRef } from './network';
 import { AvgPoolOperator, GlobalAvgPoolOperator } from './operators/avgPool';
 import { AxisMapOperator } from './operators/axisMap';
 import { countedOperator, newCounters, type OperatorCounters } from './operators/countingOperator';
 import type { AffineOperator, LinearOperator } from './operators/linearOperator';
+import type { LayerNormSpec } from './operators/layerNorm';
 import { MaxPool } from './operators/maxPool';
 import { defaultBackend, type OperatorBackend } from './native/kernels';
 import { createAffineOperator } from './operators/registry';
@@ -20,14 +22,19 @@ export type PreparedOp =
   /** A bias-free linear map with weights ≥ 0: average pooling and the per-axis maps (axisMap.ts). */
   | { kind: 'linearPool'; linear: LinearOperator }
   | { kind: 'reshape' }
-  | { kind: 'add' }
+  | { kind: 'add'; signs: number[] }
   | { kind: 'concat'; outer: number; blocks: number[] }
   /** out[k] = in[source[k]]. */
   | { kind: 'transpose'; source: Int32Array }
   | { kind: 'softmax'; groups: SoftmaxGroups }
   | { kind: 'matMul'; geometry: MatMulGeometry }
   /** out[k] = a[k] · b[source[k]] (b broadcast to a's shape). */
-  | { kind: 'mul'; source: Int32Array };
+  | { kind: 'mul'; source: Int32Array; divide: boolean }
+  | { kind: 'layerNorm'; spec: LayerNormSpec }
+  /** Output o is the largest of in[window[o · width + s]], s < width. */
+  | { kind: 'reduceMax'; window: Int32Array; width: number }
+  /** out[k] = max(a[k], b[source[k]]). */
+  | { kind: 'maximum'; source: Int32Array };
 
 export interface PreparedLayer {
   layer: Layer;
@@ -63,6 +70,12 @@ function checkActivation(activation: Activation, layer: Layer): void {
     case 'relu':
     case 'sigmoid':
     case 'tanh':
+    case 'log':
+    case 'sqrt':
+    case 'reciprocal':
+      return;
+    case 'power':
+      if (!Number.isFinite(activation.exponent)) fail(`Pow exponent ${activation.exponent} is not finite`);
       return;
     case 'leakyRelu':
       if (!Number.isFinite(activation.alpha)) fail(`LeakyRelu alpha ${activation.alpha} is not finite`);
@@ -93,7 +106,7 @@ function multiplyAddsOf(params: Layer['op'] & { kind: 'affine' }, inSize: number
       // One product per (input value, output channel of its group, kernel tap).
       return inSize * linear.weightShape[1] * linear.weightShape[2] * linear.weightShape[3];
     case 'dense':
-      return linear.outFeatures * linear.inFeatures;
+      return linear.outFeatures * linear.inFeatures * (linear.rows ?? 1);
     case 'channelAffine':
       return outSize;
   }
@@ -197,14 +210,39 @@ export function prepareNetwork(network: Network, backend: OperatorBackend = defa
         if (!fits || sizeOf(aShape) !== outSize) {
           throw new Error(`${name}: a product needs b [${bShape?.join(', ')}] broadcasting to a [${aShape.join(', ')}] = the output [${layer.outputShape.join(', ')}]`);
         }
-        op = { kind: 'mul', source: broadcastSource(aShape, bShape) };
+        op = { kind: 'mul', source: broadcastSource(aShape, bShape), divide: lop.divide === true };
+        break;
+      }
+      case 'layerNorm': {
+        single();
+        expectOut(inSizes[0]);
+        op = { kind: 'layerNorm', spec: layerNormSpec(lop, layer, name) };
+        break;
+      }
+      case 'maximum': {
+        const [aShape, bShape] = layer.inputShapes;
+        const padded = bShape && bShape.length <= aShape.length ? [...new Array<number>(aShape.length - bShape.length).fill(1), ...bShape] : undefined;
+        if (layer.inputs.length !== 2 || !padded || padded.some((d, i) => d !== aShape[i] && d !== 1) || sizeOf(aShape) !== outSize) {
+          throw new Error(`${name}: a maximum needs b [${bShape?.join(', ')}] broadcasting to a [${aShape.join(', ')}] = the output [${layer.outputShape.join(', ')}]`);
+        }
+        op = { kind: 'maximum', source: broadcastSource(aShape, padded) };
+        break;
+      }
+      case 'reduceMax': {
+        single();
+        const { window, width } = reductionWindows(layer.inputShapes[0], lop.axes, name);
+        expectOut(window.length / width);
+        op = { kind: 'reduceMax', window, width };
         break;
       }
       case 'add':
         if (inSizes.length < 2 || inSizes.some((s) => s !== outSize)) {
           throw new UnsupportedLayerError(layer.nodes, 'Add needs two or more inputs of the output shape (no broadcasting)');
         }
-        op = { kind: 'add' };
+        if (lop.signs && (lop.signs.length !== inSizes.length || lop.signs.some((s) => s !== 1 && s !== -1))) {
+          throw new Error(`${name}: signs [${lop.signs.join(', ')}] must be ±1, one per input`);
+        }
+        op = { kind: 'add', signs: lop.signs ?? inSizes.map(() => 1) };
         break;
       case 'concat': {
         const axis = lop.axis;
@@ -226,6 +264,58 @@ export function prepareNetwork(network: Network, backend: OperatorBackend = defa
   });
   sizeOfRef(network.output, 'network output');
   return { network, backend, counters, inputSize, layers };
+}
+
+/**
+ * An interval holding every value of a tensor: the output range of the activation that produces it
+ * (ReLU ≥ 0, Clip [min, max], …), or the whole line (the network input, linear and other layers).
+ */
+export function inputRange(prepared: PreparedNetwork, ref: TensorRef): readonly [number, number] {
+  if (ref === NETWORK_INPUT) return [-Infinity, Infinity];
+  const op = prepared.layers[ref].layer.op;
+  return op.kind === 'affine' && op.activation ? activationRange(op.activation) : op.kind === 'activation' ? activationRange(op.activation) : [-Infinity, Infinity];
+}
+
+/** For each output of a reduction over `axes` of `shape` (C order), the C-order indices of its window. */
+export function reductionWindows(shape: Shape, axes: readonly number[], name: string): { window: Int32Array; width: number } {
+  const reduced = new Set(axes);
+  if (axes.length === 0 || reduced.size !== axes.length || axes.some((a) => !Number.isInteger(a) || a < 0 || a >= shape.length)) {
+    throw new Error(`${name}: reduced axes [${axes.join(', ')}] do not fit the batchless rank ${shape.length}`);
+  }
+  const size = sizeOf(shape);
+  const width = axes.reduce((p, a) => p * shape[a], 1);
+  const window = new Int32Array(size);
+  const filled = new Int32Array(size / width);
+  const index = new Array<number>(shape.length).fill(0);
+  for (let k = 0; k < size; k++) {
+    let out = 0;
+    for (let d = 0; d < shape.length; d++) if (!reduced.has(d)) out = out * shape[d] + index[d];
+    window[out * width + filled[out]++] = k;
+    for (let d = shape.length - 1; d >= 0; d--) {
+      if (++index[d] < shape[d]) break;
+      index[d] = 0;
+    }
+  }
+  return { window, width };
+}
+
+/** Group size, ε and the widened scale and bias of a layer normalisation, checked against its shape. */
+function layerNormSpec(op: Extract<Layer['op'], { kind: 'layerNorm' }>, layer: Layer, name: string): LayerNormSpec {
+  const shape = layer.outputShape;
+  if (!Number.isInteger(op.axis) || op.axis < 0 || op.axis >= shape.length) {
+    throw new Error(`${name}: layer normalisation axis ${op.axis} outside the batchless rank ${shape.length}`);
+  }
+  const groupSize = sizeOf(shape.slice(op.axis));
+  for (const [role, values] of [['scale', op.scale], ['bias', op.bias]] as const) {
+    if (values && values.length !== groupSize) throw new Error(`${name}: ${role} has ${values.length} values, expected ${groupSize}`);
+  }
+  if (!(op.epsilon >= 0) || !Number.isFinite(op.epsilon)) throw new UnsupportedLayerError(layer.nodes, `epsilon ${op.epsilon} is not a finite value ≥ 0`);
+  return {
+    groupSize,
+    epsilon: op.epsilon,
+    scale: op.scale ? Float64Array.from(op.scale) : null,
+    bias: op.bias ? Float64Array.from(op.bias) : null,
+  };
 }
 
 /** For each C-order index of shape `to`, the index of the value of `from` (same rank, extents equal or 1) it replicates. */

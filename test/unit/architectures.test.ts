@@ -199,6 +199,38 @@ describe('architectures end to end', () => {
     t.diagnostic(`BlazeFace ε=1e-3: lower ${run.lowerBound!.value.toPrecision(4)}, local ${run.network.localBound.toPrecision(4)}, spectral ${run.network.spectralBound.toPrecision(4)}, ${((performance.now() - started) / 1000).toFixed(1)} s`);
   });
 
+  for (const id of ['heyMycroft', 'heyRhasspy'] as const) {
+    it(`openWakeWord ${id}: both written-out LayerNorms become one layer each, analysed end to end with lower ≤ local ≤ spectral and sampled points inside the bounds`, async (t) => {
+      const network = normaliseGraph(await readModel(await thirdPartyModel(id))).network!;
+      // Flatten, then twice Gemm → LayerNorm → (Mul, Add by γ, β) + ReLU, then Gemm + Sigmoid.
+      assert.deepEqual(layerKinds(network), { reshape: 1, dense: 2, layerNorm: 2, 'channelAffine+relu': 2, 'dense+sigmoid': 1 });
+      const random = new SeededRandom(11);
+      const x0 = inputFor(network, random);
+      const result = await analyzeNetwork(network, x0, { epsilons: EPSILONS, ...FAST_SPECTRAL, lowerBound: { budget: 50 } });
+      if (id === 'heyRhasspy') assertOrdered(result, id);
+      else {
+        // hey_mycroft's output Sigmoid is saturated (1 − 1e-14 at every random input tried): the witnessed
+        // ratio can be 0, so only the ordering is checked, not a positive lower bound.
+        for (const run of result.runs) {
+          assert.ok(run.lowerBound!.value <= run.network.localBound * (1 + REL) && run.network.localBound <= run.network.spectralBound * (1 + REL), `${id} ε=${run.epsilon}`);
+        }
+      }
+      assertSampledSoundness(network, x0, result, random, 30);
+      for (const run of result.runs) assert.match(run.network.composedSkipped ?? '', /layer normalisation/);
+      t.diagnostic(result.runs.map((run) => `ε=${run.epsilon}: lower ${run.lowerBound!.value.toPrecision(4)}, local ${run.network.localBound.toPrecision(4)}, spectral ${run.network.spectralBound.toPrecision(4)}`).join('; '));
+    });
+  }
+
+  it('openWakeWord melspectrogram (1760 samples of a two-tone signal): analysed end to end with lower ≤ local ≤ spectral and sampled points inside the bounds; the composed bound falls back to the layer product', async (t) => {
+    const network = normaliseGraph(await readModel(await thirdPartyModel('melSpectrogram')), { inputShape: [1760] }).network!;
+    const x0 = Float64Array.from({ length: 1760 }, (_, i) => 3000 * Math.sin(0.07 * i) + 500 * Math.sin(1.3 * i));
+    const result = await analyzeNetwork(network, x0, { epsilons: [1e-3, 1], ...FAST_SPECTRAL, lowerBound: { budget: 40 } });
+    assertOrdered(result, 'melspectrogram');
+    assertSampledSoundness(network, x0, result, new SeededRandom(12), 6);
+    for (const run of result.runs) assert.match(run.network.composedSkipped ?? '', /products of two computed tensors/);
+    t.diagnostic(result.runs.map((run) => `ε=${run.epsilon}: lower ${run.lowerBound!.value.toPrecision(4)}, local ${run.network.localBound.toPrecision(4)}, spectral ${run.network.spectralBound.toPrecision(4)}`).join('; '));
+  });
+
   it('BlazeFace (back, 256×256): normalised in full, transposes included (its analysis takes ~2 min: not run here)', async () => {
     const network = normaliseGraph(await readModel(await thirdPartyModel('blazeFaceBack')), { outputs: ['Identity:0'] }).network!;
     // Observed 2026-11-25: the same blocks as the front model, repeated (31 residual blocks, 3 max pools).

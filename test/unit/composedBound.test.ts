@@ -18,7 +18,7 @@ import { DEFAULT_SPECTRAL_OPTIONS, type SpectralOptions } from '../../src/engine
 import { NetworkTape } from '../../src/engine/tightness/tape';
 import { chain, denseLayer, referenceForward } from './helpers/engineNetworks';
 import {
-  randomConvNetwork, randomDenseNetwork, randomGraphNetwork, randomHardSwishNetwork, randomTransposeNetwork,
+  randomConvNetwork, randomDenseNetwork, randomGraphNetwork, randomHardSwishNetwork, randomSmoothChainNetwork, randomTransposeNetwork,
 } from './helpers/engineRandomNetworks';
 
 // Sampled values are float64 sums of a few hundred terms: 1e-9 relative plus 1e-12 absolute is far
@@ -145,6 +145,25 @@ describe('composed network bound (derivations §22)', () => {
     assert.ok(uncertain > 100, `uncertain units ${uncertain}`);
     assert.ok(tighter > 50, `composed tighter on ${tighter} of ${checked}`);
     assert.ok(worst > 0.5 && worst <= 1 + REL, `best sampled/composed ${worst}`);
+  });
+
+  it('log, sqrt, 1/y and powers (secant slopes from their reachable intervals, §24), a signed Add and row-wise dense maps: no sampled ratio beats it', (t) => {
+    const random = new SeededRandom(2525);
+    let tighter = 0;
+    let worst = 0;
+    for (let k = 0; k < 40; k++) {
+      const { network } = randomSmoothChainNetwork(random);
+      const x0 = Float64Array.from({ length: network.inputShape.reduce((a, b) => a * b, 1) }, () => random.gaussian());
+      const epsilon = Math.pow(10, random.between(-3, 0.5));
+      const { run, composed } = analyse(network, x0, epsilon);
+      const sampled = worstSampledRatio(random, network, x0, epsilon);
+      assert.ok(sampled <= composed.value * (1 + REL) + ABS, `network ${k}, ε ${epsilon}: sampled ${sampled} > composed ${composed.value}`);
+      if (composed.value < run.localBound) tighter++;
+      if (composed.value > 0) worst = Math.max(worst, sampled / composed.value);
+    }
+    t.diagnostic(`composed below the layer product on ${tighter} of 40, best sampled/composed ${worst.toFixed(4)}`);
+    assert.ok(tighter > 20, `composed tighter on ${tighter} of 40`);
+    assert.ok(worst > 0.3 && worst <= 1 + REL, `best sampled/composed ${worst}`);
   });
 
   it('max-pool ties (read centred) and units exactly at kinks are uncertain units, and the bound still holds', () => {

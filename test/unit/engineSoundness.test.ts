@@ -14,7 +14,7 @@ import { SeededRandom } from '../../src/engine/random';
 import { randomAttentionNetwork } from './helpers/engineRandomNetworks';
 import { certifiedNorm, DEFAULT_SPECTRAL_OPTIONS, type SpectralOptions } from '../../src/engine/spectral/certifiedNorm';
 import { referenceForward } from './helpers/engineNetworks';
-import { randomAxisMapNetwork, randomConvNetwork, randomProductNetwork, randomDenseNetwork, randomGraphNetwork, randomHardSwishNetwork, randomTransposeNetwork, type RandomNetwork } from './helpers/engineRandomNetworks';
+import { randomAxisMapNetwork, randomConvNetwork, randomProductNetwork, randomDenseNetwork, randomGraphNetwork, randomHardSwishNetwork, randomLayerNormNetwork, randomSmoothNetwork, randomTransposeNetwork, type RandomNetwork } from './helpers/engineRandomNetworks';
 
 // Tolerances: bounds carry their own rounding margins; the sampled values are float64 sums of a few
 // hundred terms, so 1e-9 relative plus 1e-12 absolute is far above their error and far below any real
@@ -234,6 +234,34 @@ describe('engine soundness by sampling', () => {
     t.diagnostic(`${tally.points} points, states ${JSON.stringify(tally.states)}, best ratio/bound ${tally.worstRatio.toFixed(4)}`);
     assert.ok(tally.points > 80 * 2 * 70, `${tally.points} points`);
     // Not vacuous: some sampled ratio reaches a visible part of the bound.
+    assert.ok(tally.worstRatio > 0.05 && tally.worstRatio <= 1 + REL, `worst ratio/bound ${tally.worstRatio}`);
+  });
+
+  it('layer normalisation keeps every bound and mask sound, with and without scale and shift, up to ε = 3', (t) => {
+    const random = new SeededRandom(2323);
+    const tally: Tally = { points: 0, layerChecks: 0, states: { on: 0, unstable: 0, off: 0 }, worstRatio: 0 };
+    for (let k = 0; k < 60; k++) {
+      const net = randomLayerNormNetwork(random);
+      checkNetwork(random, net, Math.pow(10, random.between(-3, 0.5)), DEFAULT_SPECTRAL_OPTIONS, tally);
+      const epsilon = randomEpsilon(random);
+      checkNetwork(random, net, epsilon, DEFAULT_SPECTRAL_OPTIONS, tally, epsilon * Math.pow(10, random.between(-3, 0)));
+    }
+    t.diagnostic(`${tally.points} points, best ratio/bound ${tally.worstRatio.toFixed(4)}`);
+    assert.ok(tally.points > 60 * 2 * 70, `${tally.points} points`);
+    assert.ok(tally.worstRatio > 0.05 && tally.worstRatio <= 1 + REL, `worst ratio/bound ${tally.worstRatio}`);
+  });
+
+  it('log, sqrt, 1/y and powers, ReduceMax, the maximum, quotient and difference of computed tensors and row-wise MatMul keep every bound and mask sound, up to ε = 3', (t) => {
+    const random = new SeededRandom(2424);
+    const tally: Tally = { points: 0, layerChecks: 0, states: { on: 0, unstable: 0, off: 0 }, worstRatio: 0 };
+    for (let k = 0; k < 80; k++) {
+      const net = randomSmoothNetwork(random);
+      checkNetwork(random, net, Math.pow(10, random.between(-3, 0.5)), DEFAULT_SPECTRAL_OPTIONS, tally);
+      const epsilon = randomEpsilon(random);
+      checkNetwork(random, net, epsilon, DEFAULT_SPECTRAL_OPTIONS, tally, epsilon * Math.pow(10, random.between(-3, 0)));
+    }
+    t.diagnostic(`${tally.points} points, best ratio/bound ${tally.worstRatio.toFixed(4)}`);
+    assert.ok(tally.points > 80 * 2 * 70, `${tally.points} points`);
     assert.ok(tally.worstRatio > 0.05 && tally.worstRatio <= 1 + REL, `worst ratio/bound ${tally.worstRatio}`);
   });
 

@@ -156,13 +156,10 @@ test("openWakeWord's melspectrogram.onnx, whose Clip max is a +∞ initializer, 
   // Its input is [batch_size, samples]: the overview lists the graph's nodes, Clip ones included.
   const overview = await describeModelFile(path);
   assert.ok(overview.rows.some((row) => row.label === 'Clip_16'));
-  // With the input shape the analysis needs, every node without a rule is listed; Clip_16 (min 1e-10,
-  // max the +∞ initializer) is checked after them (its input shape is known) and is not among them.
-  const { unsupported, unchecked } = normaliseGraph(model, { inputShape: [1280] });
-  assert.ok(unsupported.length > 0, 'its Pow, MatMul and Log nodes have no rule and are listed');
-  assert.ok(!unchecked.some((label) => label.includes('Clip_16')), `Clip_16 was not checked: ${unchecked.join(', ')}`);
-  assert.ok(
-    unsupported.every((n) => n.opType !== 'Clip'),
-    `a Clip with an infinite max is no bound, not unsupported: ${unsupported.map((n) => n.label).join(', ')}`,
-  );
+  // With the input shape the analysis needs, every node has a rule; Clip_16 (min 1e-10, max the +∞
+  // initializer) is a clip bounded below only, fused into the MatMul before it.
+  const { unsupported, network } = normaliseGraph(model, { inputShape: [1280] });
+  assert.deepEqual(unsupported, []);
+  const clipped = network!.layers.find((l) => l.nodes.includes('Clip_16'))!;
+  assert.ok(clipped.op.kind === 'affine' && clipped.op.activation?.kind === 'clip' && clipped.op.activation.max === Infinity, clipped.label);
 });

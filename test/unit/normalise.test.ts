@@ -340,7 +340,7 @@ describe('normaliseGraph: unsupported nodes', () => {
   });
 
   test('nodes after an unsupported element-wise node are still checked', () => {
-    // Blocks x / relu6(x + 3) (a Div of two computed tensors has no rule): each Div is listed.
+    // Blocks min(x, relu6(x + 3)) (a Min of two computed tensors has no rule): each Min is listed.
     const blocks = ['a', 'b', 'c'];
     const rng2 = mulberry32(8);
     const result = normalise({
@@ -355,13 +355,13 @@ describe('normaliseGraph: unsupported nodes', () => {
           conv({ name: `conv_${b}`, input, weight: `w${b}`, output: `c${b}` }),
           node('Add', [`c${b}`, 'three'], [`s${b}`], undefined, `add_${b}`),
           node('Clip', [`s${b}`, 'zero', 'six'], [`k${b}`], undefined, `clip_${b}`),
-          node('Div', [`c${b}`, `k${b}`], [out], undefined, `div_${b}`),
+          node('Min', [`c${b}`, `k${b}`], [out], undefined, `div_${b}`),
         ];
       }),
     });
     assert.deepEqual(result.unsupported.map((u) => u.node), ['div_a', 'div_b', 'div_c']);
-    assert.match(result.unsupported[2].reason, /Div of two computed tensors/);
-    // The prefix stops before the first Div: conv_a, then add_a+clip_a as a clipped channel shift.
+    assert.match(result.unsupported[2].reason, /Min of two computed tensors/);
+    // The prefix stops before the first Min: conv_a, then add_a+clip_a as a clipped channel shift.
     assert.deepEqual(result.supportedPrefix!.layers.map(summary), ['conv_a affine/conv [2,4,4] <- -1', 'add_a+clip_a affine/channelAffine+clip [2,4,4] <- 0']);
   });
 
@@ -374,8 +374,8 @@ describe('normaliseGraph: unsupported nodes', () => {
         node('Transpose', ['x'], ['t'], { perm: [0, 2, 1] }, 'swap'),
         node('MatMul', ['x', 't'], ['mm'], undefined, 'scores'),
         node('Softmax', ['mm'], ['sm'], { axis: -1 }, 'attention'),
-        node('ReduceMax', ['sm'], ['top'], { axes: [2], keepdims: 1 }, 'top'),
-        node('Div', ['sm', 'top'], ['ratio'], undefined, 'ratio'),
+        node('ReduceL2', ['sm'], ['top'], { axes: [2], keepdims: 1 }, 'top'),
+        node('Min', ['sm', 'top'], ['ratio'], undefined, 'ratio'),
         { ...relu('ratio', 'opaque', 'opaque'), opType: 'Mystery', domain: 'com.example' },
         node('Mul', ['opaque', 'opaque'], ['sq'], undefined, 'square'),
         relu('sq', 'y', 'out'),
@@ -385,14 +385,14 @@ describe('normaliseGraph: unsupported nodes', () => {
     // Before shapes were inferred for refused MatMuls, the Div behind them went unlisted.
     // Q Qᵀ and its Softmax are attention layers (docs/derivations.md §30, §31), no longer refused.
     assert.deepEqual(result.unsupported.map((u) => [u.opType, u.node]), [
-      ['ReduceMax', 'top'],
-      ['Div', 'ratio'],
+      ['ReduceL2', 'top'],
+      ['Min', 'ratio'],
       ['Mystery', 'opaque'],
     ]);
-    assert.match(result.unsupported[1].reason, /Div of two computed tensors/);
+    assert.match(result.unsupported[1].reason, /Min of two computed tensors/);
     assert.deepEqual(result.unchecked, ["Mul 'square'", "Relu 'out'"]);
     assert.ok(result.notes.includes("2 nodes after unsupported ones could not be checked (their input shapes are unknown): Mul 'square', Relu 'out'."), result.notes.join('\n'));
-    assert.throws(() => requireNetwork(result, 'fixture.onnx'), (e: Error) => /3 nodes are not supported: ReduceMax 'top'[^]*2 nodes after unsupported ones could not be checked/.test(e.message));
+    assert.throws(() => requireNetwork(result, 'fixture.onnx'), (e: Error) => /3 nodes are not supported: ReduceL2 'top'[^]*2 nodes after unsupported ones could not be checked/.test(e.message));
   });
 
   test('a graph with several outputs: all are bounded, flattened and concatenated, unless some are chosen', () => {

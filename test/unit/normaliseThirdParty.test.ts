@@ -104,6 +104,58 @@ describe('normaliser on third-party models', () => {
     t.diagnostic(`openWakeWord embedding (${network.layers.length} layers): largest max|Δ| / max(1, max|v|) = ${worst.toExponential(2)}`);
   });
 
+  for (const [id, first] of [['heyMycroft', 'ReduceMean_2'], ['heyRhasspy', '/2/ReduceMean']] as const) {
+    test(`openWakeWord ${id}: each written-out LayerNorm (7 nodes) is one layer; the whole model matches onnxruntime`, async (t) => {
+      const path = await thirdPartyModel(id);
+      const result = normaliseGraph(await readModel(path));
+      assert.deepEqual(result.unsupported, []);
+      const network = result.network!;
+      const norms = network.layers.filter((l) => l.op.kind === 'layerNorm');
+      assert.equal(norms.length, 2);
+      assert.deepEqual(norms[0].opTypes, ['ReduceMean', 'Sub', 'Pow', 'ReduceMean', 'Add', 'Sqrt', 'Div']);
+      assert.equal(norms[0].nodes[0], first);
+      // The exporter's ε is the float32 1e-5 it adds before the Sqrt.
+      assert.ok(norms.every((l) => l.op.kind === 'layerNorm' && l.op.epsilon === Math.fround(1e-5) && l.op.axis === 0));
+      const worst = await assertMatchesRuntime(path, network);
+      t.diagnostic(`${id} (${network.layers.length} layers): largest max|Δ| / max(1, max|v|) = ${worst.toExponential(2)}`);
+    });
+  }
+
+  test("openWakeWord melspectrogram: 1-D STFT convs, squared magnitudes, mel MatMul over frames, Log, ReduceMax and a Clip at max − 80 dB; the whole model matches onnxruntime", async (t) => {
+    const path = await thirdPartyModel('melSpectrogram');
+    // [batch, samples] with a symbolic length: 1760 samples give 8 frames of the 512-tap, stride-160 STFT.
+    const result = normaliseGraph(await readModel(path), { inputShape: [1760] });
+    assert.deepEqual(result.unsupported, []);
+    const network = result.network!;
+    const kind = (label: string) => network.layers.find((l) => l.nodes.includes(label))!.op;
+    const mel = kind('MatMul_15');
+    assert.ok(mel.kind === 'affine' && mel.linear.kind === 'dense' && mel.linear.rows === 8 && mel.activation?.kind === 'clip', 'MatMul_15 + Clip_16: a row-wise dense unit');
+    assert.deepEqual(kind('Log_17'), { kind: 'activation', activation: { kind: 'log' } });
+    assert.deepEqual(kind('ReduceMax_24'), { kind: 'reduceMax', axes: [0, 1, 2] });
+    assert.deepEqual(kind('Clip_28'), { kind: 'maximum' });
+    assert.deepEqual(network.layers[network.output].outputShape, [1, 8, 32]);
+    // The ReduceMax over every axis (keepdims 0) is an ONNX scalar, held as one value [1]: compared by value.
+    const x0 = Float32Array.from({ length: 1760 }, (_, i) => 3000 * Math.sin(0.07 * i) + 500 * Math.sin(1.3 * i));
+    const ort = await ortForward(path, { name: network.inputName, shape: [1, 1760], data: x0 }, tensorsNeeded(network));
+    const pure = await pureForward(prepareNetwork(network), Float64Array.from(x0));
+    let worst = 0;
+    network.layers.forEach((layer, i) => {
+      const dims = ort.dims.get(layer.onnxOutput)!;
+      if (dims.length > 0) assert.deepEqual(dims, [1, ...layer.outputShape], `${layer.label}: shape`);
+      const reference = ort.values.get(layer.onnxOutput)!;
+      assert.equal(reference.length, pure.outputs[i].length, `${layer.label}: size`);
+      let diff = 0;
+      let scale = 1;
+      reference.forEach((v, k) => {
+        diff = Math.max(diff, Math.abs(v - pure.outputs[i][k]));
+        scale = Math.max(scale, Math.abs(v));
+      });
+      assert.ok(diff <= RELATIVE_TOLERANCE * scale, `${layer.label}: max |Δ| ${diff} at scale ${scale}`);
+      worst = Math.max(worst, diff / scale);
+    });
+    t.diagnostic(`melspectrogram (${network.layers.length} layers): largest max|Δ| / max(1, max|v|) = ${worst.toExponential(2)}`);
+  });
+
   test('BlazeFace: the NHWC↔NCHW Transposes become transpose layers; all four outputs stacked match onnxruntime', async (t) => {
     const path = await thirdPartyModel('blazeFaceFront');
     const result = normaliseGraph(await readModel(path));

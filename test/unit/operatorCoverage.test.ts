@@ -7,17 +7,20 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { UnsupportedLayerError } from '../../src/engine/errors';
 import { pureForward } from '../../src/engine/forward';
 import { runEpsilon } from '../../src/engine/layerBounds';
-import { NETWORK_INPUT, type AxisMatrix, type ConvTransposeParams, type Network, type Shape } from '../../src/engine/network';
+import { NETWORK_INPUT, type Activation, type AxisMatrix, type ConvTransposeParams, type Network, type Shape } from '../../src/engine/network';
 import { identityAxis, reduceAxis, resizeAxis } from '../../src/engine/normalise/axisMatrices';
 import { normaliseGraph } from '../../src/engine/normalise/normalise';
 import { AxisMapOperator } from '../../src/engine/operators/axisMap';
 import { convTransposeOutput, createConvTranspose } from '../../src/engine/operators/convTranspose';
+import { createDense } from '../../src/engine/operators/dense';
 import type { LinearOperator } from '../../src/engine/operators/linearOperator';
 import { prepareNetwork } from '../../src/engine/prepared';
 import { SeededRandom } from '../../src/engine/random';
 import { ortForward, tensorsNeeded } from '../../src/engine/runtime/ortForward';
+import { NetworkTape } from '../../src/engine/tightness/tape';
 import { certifiedNorm, DEFAULT_SPECTRAL_OPTIONS } from '../../src/engine/spectral/certifiedNorm';
 import { readModelFromBytes } from '../../src/onnx/reader';
 import { buildModel, conv, mulberry32, node, randomTensor, relu, tensor, type ModelSpec, type NodeSpec, type TensorSpec } from '../fixtures/onnxBuilder';
@@ -199,7 +202,9 @@ async function assertMatchesRuntime(what: string, spec: ModelSpec, expectedKinds
   const pure = pureForward(prepareNetwork(network), Float64Array.from(x0));
   if (pure instanceof Promise) throw new Error('pure forward must be synchronous');
   network.layers.forEach((layer, i) => {
-    assert.deepEqual(ort.dims.get(layer.onnxOutput), [1, ...layer.outputShape], `${what} ${layer.label}: shape`);
+    // A scalar (a ReduceMax over every axis, keepdims 0, and what follows it) is held as one value [1].
+    const scalar = ort.dims.get(layer.onnxOutput)?.length === 0 && layer.outputShape.length === 1 && layer.outputShape[0] === 1;
+    if (!scalar) assert.deepEqual(ort.dims.get(layer.onnxOutput), [1, ...layer.outputShape], `${what} ${layer.label}: shape`);
     const reference = ort.values.get(layer.onnxOutput)!;
     let diff = 0;
     let scale = 1;
@@ -262,7 +267,7 @@ describe('per-axis linear maps: the normaliser against onnxruntime', () => {
   it('refuses what has no rule, naming the node and the reason', () => {
     const refusals: [string, ModelSpec, RegExp][] = [
       ['per-element Max', chain([node('Max', ['c', 'low'], ['m'], undefined, 'max')], [tensor('low', [2, 1, 1], [0, 1])], 13, 60), /only a single value/],
-      ['Max of two computed tensors', chain([node('Max', ['c', 'r'], ['m'], undefined, 'max')], [], 13, 60), /two computed tensors/],
+      ['Min of two computed tensors', chain([node('Min', ['c', 'r'], ['m'], undefined, 'min')], [], 13, 60), /two computed tensors/],
       ['cubic Resize', chain([node('Resize', ['r', '', 'scales'], ['m'], { mode: 'cubic' }, 'up')], [tensor('scales', [4], [1, 1, 2, 2])], 13, 2 * 10 * 12), /mode 'cubic'/],
       ['batch Gather', chain([node('Gather', ['r', 'zero'], ['m'], { axis: 0 }, 'gather')], [int64('zero', [0])], 13, 60), /batch axis/],
       ['batch Resize', chain([node('Resize', ['r', '', 'scales'], ['m'], { mode: 'nearest' }, 'up')], [tensor('scales', [4], [2, 1, 1, 1])], 13, 120), /batch axis/],
@@ -338,8 +343,11 @@ describe('products of two computed tensors', () => {
     const square = squared.layers.find((l) => l.op.kind === 'mul')!;
     assert.equal(square.inputs[0], square.inputs[1]);
     assertSampledSound(squared);
+    // Any other constant exponent is a power activation with interval slopes (§24).
     const cube = normaliseGraph(readModelFromBytes(buildModel(chain([node('Pow', ['c', 'three'], ['m'], undefined, 'cube')], [tensor('three', [], [3])], 13, 60))));
-    assert.match(cube.unsupported[0].reason, /only squaring/);
+    assert.deepEqual(cube.network!.layers.find((l) => l.nodes[0] === 'cube')!.op, { kind: 'activation', activation: { kind: 'power', exponent: 3 } });
+    const computed = normaliseGraph(readModelFromBytes(buildModel(chain([node('Pow', ['c', 'r'], ['m'], undefined, 'raise')], [], 13, 60))));
+    assert.match(computed.unsupported[0].reason, /computed exponent/);
     const both = normaliseGraph(readModelFromBytes(buildModel(chain([
       node('ReduceMean', ['r'], ['rows'], { axes: [2], keepdims: 1 }, 'rows'),
       node('ReduceMean', ['r'], ['cols'], { axes: [3], keepdims: 1 }, 'cols'),
@@ -427,5 +435,210 @@ describe('ConvTranspose', () => {
     assertSampledSound(network);
     const refused = normaliseGraph(readModelFromBytes(buildModel(chain([node('ConvTranspose', ['r', 'wt'], ['m'], { strides: [2, 2], output_padding: [2, 0] }, 'up')], [randomTensor('wt', [2, 1, 3, 3], rng)], 13, 2 * 12 * 13))));
     assert.match(refused.unsupported[0].reason, /output_padding \[2,0\] is not below the strides/);
+  });
+});
+
+describe('layer normalisation (docs/derivations.md §23)', () => {
+  const single = (n: number, epsilon: number, scale?: number[]): Network => ({
+    inputName: 'x',
+    inputShape: [n],
+    layers: [genericLayer('ln', { kind: 'layerNorm', axis: 0, epsilon, ...(scale ? { scale: Float32Array.from(scale) } : {}) }, [NETWORK_INPUT], [[n]], [n])],
+    output: 0,
+  });
+  const bound = (network: Network, x0: Float64Array, epsilon: number) => {
+    const prepared = prepareNetwork(network);
+    const nominal = pureForward(prepared, x0);
+    if (nominal instanceof Promise) throw new Error('pure forward must be synchronous');
+    return runEpsilon({ prepared, x0, nominal, spectralCache: new Map(), spectral: DEFAULT_SPECTRAL_OPTIONS }, epsilon);
+  };
+
+  it('x0 = (1, 0, −1), e = 0.5, ε = 0.1: L = 1 / sqrt((√2 − 0.1)²/3 + 0.5); a scale of largest |γ| = 2 doubles it; the global column is max|γ|/√e', () => {
+    const x0 = Float64Array.of(1, 0, -1);
+    const expected = 1 / Math.sqrt((Math.SQRT2 - 0.1) ** 2 / 3 + 0.5);
+    const plain = bound(single(3, 0.5), x0, 0.1);
+    assert.ok(Math.abs(plain.layers[0].localBound - expected) <= 1e-9 * expected, `${plain.layers[0].localBound} vs ${expected}`);
+    // Above the Jacobian's norm at x0 itself, 1/s(x0) = 1/sqrt(2/3 + 0.5), as a bound over the ball must be.
+    assert.ok(plain.layers[0].localBound > 1 / Math.sqrt(2 / 3 + 0.5));
+    assert.ok(Math.abs(plain.layers[0].spectralNorm - 1 / Math.sqrt(0.5)) <= 1e-9);
+    const scaled = bound(single(3, 0.5, [0.5, -2, 1]), x0, 0.1);
+    assert.ok(Math.abs(scaled.layers[0].localBound - 2 * expected) <= 2e-9 * expected);
+    // Once ε reaches ‖z0‖ = √2 the variance can be 0: the bound is the global 1/√e.
+    const far = bound(single(3, 0.5), x0, 2);
+    assert.ok(Math.abs(far.layers[0].localBound - 1 / Math.sqrt(0.5)) <= 1e-9);
+  });
+
+  it('refuses, naming the nodes, when the variance can reach 0 and epsilon is 0', () => {
+    assert.throws(() => bound(single(3, 0), Float64Array.of(1, 1, 1), 1e-3), (error: Error) => error instanceof UnsupportedLayerError && /\[ln\]/.test(error.message) && /variance of a normalised group can reach 0/.test(error.message));
+    // With spread at x0 and ε below it, epsilon 0 is fine.
+    const ok = bound(single(3, 0), Float64Array.of(1, 0, -1), 0.1);
+    assert.ok(Math.abs(ok.layers[0].localBound - 1 / ((Math.SQRT2 - 0.1) / Math.sqrt(3))) <= 1e-9 * ok.layers[0].localBound);
+  });
+
+  it('the Jacobian products of the tape match finite differences and are each other\'s adjoints', () => {
+    const network: Network = {
+      inputName: 'x',
+      inputShape: [2, 5],
+      layers: [genericLayer('ln', { kind: 'layerNorm', axis: 1, epsilon: 1e-3, scale: randomArray(random, 5, 1.5), bias: randomArray(random, 5, 0.5) }, [NETWORK_INPUT], [[2, 5]], [2, 5])],
+      output: 0,
+    };
+    const tape = new NetworkTape(prepareNetwork(network));
+    const x = gaussianVector(10);
+    const recorded = tape.forward(x);
+    const v = gaussianVector(10);
+    const u = gaussianVector(10);
+    const jv = tape.tangent(recorded, v);
+    assert.ok(Math.abs(dot(jv, u) - dot(v, tape.backward(recorded, u))) <= 1e-12 * (1 + Math.abs(dot(jv, u))));
+    const h = 1e-6;
+    const plus = referenceForward(network, x.map((t, i) => t + h * v[i]))[0];
+    const minus = referenceForward(network, x.map((t, i) => t - h * v[i]))[0];
+    jv.forEach((value, i) => assert.ok(Math.abs(value - (plus[i] - minus[i]) / (2 * h)) <= 1e-6 * (1 + Math.abs(value)), `J v [${i}]`));
+  });
+
+  it('the normaliser: the exported pattern (Pow or Mul, with or without the Add of ε) and LayerNormalization become one layer that matches onnxruntime; sampled points respect the bounds', async () => {
+    const pattern = (square: NodeSpec, withEpsilon: boolean, axes: number[]): NodeSpec[] => [
+      node('ReduceMean', ['r'], ['mean'], { axes, keepdims: 1 }, 'mean'),
+      node('Sub', ['r', 'mean'], ['d'], undefined, 'centre'),
+      square,
+      node('ReduceMean', ['d2'], ['var'], { axes, keepdims: 1 }, 'variance'),
+      ...(withEpsilon ? [node('Add', ['var', 'eps'], ['ve'], undefined, 'plusEps'), node('Sqrt', ['ve'], ['s'], undefined, 'sqrt')] : [node('Sqrt', ['var'], ['s'], undefined, 'sqrt')]),
+      node('Div', ['d', 's'], ['m'], undefined, 'divide'),
+    ];
+    const pow = node('Pow', ['d', 'two'], ['d2'], undefined, 'square');
+    const mul = node('Mul', ['d', 'd'], ['d2'], undefined, 'square');
+    for (const [what, nodes, epsilon] of [
+      ['lnPow', pattern(pow, true, [-1]), 1e-5],
+      ['lnMul', pattern(mul, true, [2, 3]), 1e-5],
+      ['lnNoEps', pattern(pow, false, [1, 2, 3]), 0],
+    ] as const) {
+      const network = await assertMatchesRuntime(what, chain([...nodes], [tensor('two', [], [2]), tensor('eps', [], [1e-5])], 13, 60), ['layerNorm']);
+      const layer = network.layers.find((l) => l.op.kind === 'layerNorm')!;
+      assert.equal(layer.nodes.length, 7 - (epsilon === 0 ? 1 : 0), `${what}: one layer for the whole pattern`);
+      assert.ok(layer.op.kind === 'layerNorm' && Math.abs(layer.op.epsilon - epsilon) <= 1e-12, what);
+      assertSampledSound(network);
+    }
+    const rng = mulberry32(17);
+    for (const [what, axis, scaleDims] of [['layerNormLast', -1, [6]], ['layerNormAll', 1, [2, 5, 6]]] as const) {
+      const n = scaleDims.reduce((a, b) => a * b, 1);
+      const network = await assertMatchesRuntime(what, chain([node('LayerNormalization', ['r', 'gamma', 'beta'], ['m'], { axis, epsilon: { f: 1e-3 } }, 'ln')], [randomTensor('gamma', [...scaleDims], rng), randomTensor('beta', [...scaleDims], rng)], 17, 60), ['layerNorm']);
+      const layer = network.layers.find((l) => l.op.kind === 'layerNorm')!;
+      assert.ok(layer.op.kind === 'layerNorm' && layer.op.scale?.length === n, what);
+      assertSampledSound(network);
+    }
+    // A centred tensor read outside the pattern: not one layer; node by node its Sub broadcasts the
+    // mean, which the signed Add (§28) does not take, so it is listed with that reason.
+    const leaky = normaliseGraph(readModelFromBytes(buildModel(chain([
+      ...pattern(pow, true, [-1]).slice(0, -1),
+      node('Div', ['d', 's'], ['q'], undefined, 'divide'),
+      node('Add', ['q', 'd'], ['m'], undefined, 'leak'),
+    ], [tensor('two', [], [2]), tensor('eps', [], [1e-5])], 13, 60))));
+    assert.deepEqual(leaky.unsupported.map((u) => [u.opType, u.node]), [['Sub', 'centre']]);
+    assert.match(leaky.unsupported[0].reason, /only same-shape operands/);
+  });
+});
+
+describe('smooth maps, ReduceMax, maximum, quotient, difference, row-wise MatMul (docs/derivations.md §24–§28)', () => {
+  const runAt = (network: Network, x0: Float64Array, epsilon: number) => {
+    const prepared = prepareNetwork(network);
+    const nominal = pureForward(prepared, x0);
+    if (nominal instanceof Promise) throw new Error('pure forward must be synchronous');
+    return runEpsilon({ prepared, x0, nominal, spectralCache: new Map(), spectral: DEFAULT_SPECTRAL_OPTIONS }, epsilon);
+  };
+  const lone = (activation: Activation, before?: Activation): Network => {
+    const layers = [
+      ...(before ? [genericLayer('before', { kind: 'activation', activation: before }, [NETWORK_INPUT], [[1]], [1])] : []),
+      genericLayer('smooth', { kind: 'activation', activation }, [before ? 0 : NETWORK_INPUT], [[1]], [1]),
+    ];
+    return { inputName: 'x', inputShape: [1], layers, output: layers.length - 1 };
+  };
+
+  it('ln at y0 = 2, ε = 1: the largest slope over [1, 3] is 1; behind Clip(min 1e-10) at y0 = 1e-10 it is 1e10 at any ε', () => {
+    const log = runAt(lone({ kind: 'log' }), Float64Array.of(2), 1);
+    assert.ok(Math.abs(log.layers[0].localBound - 1) <= 1e-11, `${log.layers[0].localBound}`);
+    for (const epsilon of [1e-12, 1]) {
+      const floored = runAt(lone({ kind: 'log' }, { kind: 'clip', min: 1e-10, max: Infinity }), Float64Array.of(1e-10), epsilon);
+      assert.ok(Math.abs(floored.layers[1].localBound / 1e10 - 1) <= 1e-11, `${floored.layers[1].localBound}`);
+    }
+    // √ at 4, ε = 3: 1/(2√1) = 0.5; 1/y at 2, ε = 1: 1/1² = 1; y³ at −1, ε = 2 (0 inside): 3·3² = 27.
+    assert.ok(Math.abs(runAt(lone({ kind: 'sqrt' }), Float64Array.of(4), 3).layers[0].localBound - 0.5) <= 1e-11);
+    assert.ok(Math.abs(runAt(lone({ kind: 'reciprocal' }), Float64Array.of(2), 1).layers[0].localBound - 1) <= 1e-11);
+    assert.ok(Math.abs(runAt(lone({ kind: 'power', exponent: 3 }), Float64Array.of(-1), 2).layers[0].localBound - 27) <= 1e-9);
+  });
+
+  it('refuses, naming the node and the interval, when the reachable interval meets the singularity', () => {
+    const refused = (network: Network, x0: number, epsilon: number, pattern: RegExp) =>
+      assert.throws(() => runAt(network, Float64Array.of(x0), epsilon), (error: Error) => error instanceof UnsupportedLayerError && /\[smooth\]/.test(error.message) && pattern.test(error.message));
+    refused(lone({ kind: 'log' }), 0.5, 0.6, /log has no finite slope at or below 0/);
+    refused(lone({ kind: 'sqrt' }), 0.5, 0.5, /sqrt has no finite slope/);
+    refused(lone({ kind: 'reciprocal' }), -0.1, 0.2, /1\/y has no finite slope at 0/);
+    refused(lone({ kind: 'power', exponent: 0.5 }), 1, 2, /power has no finite slope/);
+    // The same log behind a ReLU can still reach 0; behind Clip(min 0.1) it cannot.
+    assert.ok(Number.isFinite(runAt(lone({ kind: 'log' }, { kind: 'clip', min: 0.1, max: Infinity }), Float64Array.of(0.5), 0.6).localBound));
+  });
+
+  it('x / (2 + x) at x0 = 0, ε = 0.5: ε_y = (1/1.5) · 0.5 = 1/3, attained at x = −0.5; a divisor reaching 0 is refused', () => {
+    const shifted = genericLayer('shift', { kind: 'affine', linear: { kind: 'channelAffine', scale: Float32Array.of(1), shift: Float32Array.of(2) } }, [NETWORK_INPUT], [[1]], [1]);
+    const network: Network = { inputName: 'x', inputShape: [1], layers: [shifted, genericLayer('div', { kind: 'mul', divide: true }, [NETWORK_INPUT, 0], [[1], [1]], [1])], output: 1 };
+    const result = runAt(network, Float64Array.of(0), 0.5);
+    assert.ok(Math.abs(result.layers[1].epsilonOut - 1 / 3) <= 1e-11, `${result.layers[1].epsilonOut}`);
+    assert.ok(Math.abs(-0.5 / 1.5) <= result.layers[1].epsilonOut);
+    assert.throws(() => runAt(network, Float64Array.of(0), 2.5), (error: Error) => error instanceof UnsupportedLayerError && /\[div\]/.test(error.message) && /which holds 0/.test(error.message));
+  });
+
+  it('max(x, max x) at x0 = (0, 5), ε = 1: only b and x_2 may win, ε_y = sqrt(1 + 2 · 1) = √3 (true move √2 |Δ max|); ReduceMax has bound 1 and masks windows that cannot move', () => {
+    const top = genericLayer('top', { kind: 'reduceMax', axes: [0] }, [NETWORK_INPUT], [[2]], [1]);
+    const network: Network = { inputName: 'x', inputShape: [2], layers: [top, genericLayer('floor', { kind: 'maximum' }, [NETWORK_INPUT, 0], [[2], [1]], [2])], output: 1 };
+    const result = runAt(network, Float64Array.of(0, 5), 1);
+    assert.equal(result.layers[0].localBound, 1);
+    assert.ok(Math.abs(result.layers[1].epsilonOut - Math.sqrt(3)) <= 1e-11, `${result.layers[1].epsilonOut}`);
+    // Windows of a masked input: a ReLU that is off in the whole ball feeds one of two windows.
+    const relu = genericLayer('relu', { kind: 'affine', linear: { kind: 'channelAffine', scale: Float32Array.of(1, 1), shift: Float32Array.of(-10, 0) }, activation: { kind: 'relu' } }, [NETWORK_INPUT], [[2, 2]], [2, 2]);
+    const rows: Network = { inputName: 'x', inputShape: [2, 2], layers: [relu, genericLayer('rowMax', { kind: 'reduceMax', axes: [1] }, [0], [[2, 2]], [2])], output: 1 };
+    const masked = runAt(rows, Float64Array.of(0, 0, 1, 2), 0.5);
+    assert.deepEqual([...masked.masks[1]!], [0, 1]);
+    assert.equal(masked.layers[1].localBound, 1);
+  });
+
+  it('row-wise dense: adjoint, row norms and values per row; its certified norm is ‖W‖', () => {
+    const weight = randomArray(random, 4 * 6, 0.5);
+    const rows = createDense({ kind: 'dense', weight, outFeatures: 4, inFeatures: 6, rows: 3 }, 'rows');
+    const single = createDense({ kind: 'dense', weight, outFeatures: 4, inFeatures: 6 }, 'one');
+    const x = gaussianVector(18);
+    const y = gaussianVector(12);
+    assert.ok(Math.abs(dot(rows.linear.apply(x), y) - dot(x, rows.linear.applyTranspose(y))) <= 1e-12 * (1 + Math.abs(dot(x, rows.linear.applyTranspose(y)))));
+    for (let r = 0; r < 3; r++) {
+      const own = single.linear.apply(x.slice(r * 6, r * 6 + 6));
+      own.forEach((v, i) => assert.ok(Math.abs(rows.linear.apply(x)[r * 4 + i] - v) <= 1e-14 * (1 + Math.abs(v))));
+    }
+    const rowSq = rows.linear.rowNormsSquared(new Float64Array(18).fill(1));
+    const oneSq = single.linear.rowNormsSquared(new Float64Array(6).fill(1));
+    rowSq.forEach((v, k) => assert.ok(Math.abs(v - oneSq[k % 4]) <= 1e-14 * v));
+    const whole = certifiedNorm(rows.linear, null, null, DEFAULT_SPECTRAL_OPTIONS).value;
+    const own = certifiedNorm(single.linear, null, null, DEFAULT_SPECTRAL_OPTIONS).value;
+    assert.ok(Math.abs(whole - own) <= 1e-8 * own, `${whole} vs ${own}`);
+  });
+
+  it('the normaliser: Log, Sqrt, Reciprocal, Pow 1.5 behind a Clip, Sub and Div of computed tensors, ReduceMax, Max and Clip with a computed min, MatMul over rows match onnxruntime; sampled points respect the bounds', async () => {
+    const floor = node('Clip', ['r', 'half'], ['p'], undefined, 'floor');
+    const cases: [string, NodeSpec[], string[], number][] = [
+      ['log', [floor, node('Log', ['p'], ['m'], undefined, 'log')], ['activation/log'], 60],
+      ['sqrt', [floor, node('Sqrt', ['p'], ['m'], undefined, 'sqrt')], ['activation/sqrt'], 60],
+      ['reciprocal', [floor, node('Reciprocal', ['p'], ['m'], undefined, 'inverse')], ['activation/reciprocal'], 60],
+      ['power', [floor, node('Pow', ['p', 'oneHalf'], ['m'], undefined, 'power')], ['activation/power'], 60],
+      ['sub', [floor, node('Sub', ['c', 'p'], ['m'], undefined, 'difference')], ['add'], 60],
+      ['div', [floor, node('Div', ['c', 'p'], ['m'], undefined, 'quotient')], ['mul'], 60],
+      ['reduceMax', [node('ReduceMax', ['c'], ['top'], { axes: [2, 3], keepdims: 1 }, 'top'), node('Max', ['c', 'top'], ['m'], undefined, 'lift')], ['reduceMax', 'maximum'], 60],
+      ['clipComputed', [node('ReduceMax', ['c'], ['top'], { keepdims: 0 }, 'top'), node('Sub', ['top', 'three'], ['low'], undefined, 'low'), node('Clip', ['c', 'low'], ['m'], undefined, 'clip')], ['reduceMax', 'maximum'], 60],
+      ['matMulRows', [node('MatMul', ['c', 'wr'], ['m'], undefined, 'rows')], ['affine'], 2 * 5 * 4],
+    ];
+    const rng = mulberry32(41);
+    for (const [what, nodes, kinds, mapped] of cases) {
+      const network = await assertMatchesRuntime(what, chain(nodes, [tensor('half', [], [0.5]), tensor('oneHalf', [], [1.5]), tensor('three', [], [3]), randomTensor('wr', [6, 4], rng)], 13, mapped), kinds);
+      if (what === 'matMulRows') {
+        const rows = network.layers.find((l) => l.nodes[0] === 'rows')!;
+        assert.ok(rows.op.kind === 'affine' && rows.op.linear.kind === 'dense' && rows.op.linear.rows === 10, what);
+        assert.deepEqual(rows.outputShape, [2, 5, 4]);
+      }
+      assertSampledSound(network);
+    }
   });
 });

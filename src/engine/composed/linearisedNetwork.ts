@@ -216,7 +216,9 @@ function applyLinear(prepared: PreparedNetwork, k: number, inputs: Float64Array[
       return inputs[0];
     case 'add': {
       const out = new Float64Array(p.outSize);
-      for (const input of inputs) for (let i = 0; i < out.length; i++) out[i] += input[i];
+      inputs.forEach((input, j) => {
+        for (let i = 0; i < out.length; i++) out[i] += op.signs[j] * input[i];
+      });
       return out;
     }
     case 'concat':
@@ -231,6 +233,10 @@ function applyLinear(prepared: PreparedNetwork, k: number, inputs: Float64Array[
       throw new Error(`layer ${k} '${p.layer.label}': no slopes recorded for a ${op.kind} layer`);
     case 'mul':
       throw new Error(`layer ${k} '${p.layer.label}': a product of computed tensors has no composed rule`);
+    case 'layerNorm':
+    case 'reduceMax':
+    case 'maximum':
+      throw new Error(`layer ${k} '${p.layer.label}': a ${op.kind} layer has no composed rule`);
   }
 }
 
@@ -245,7 +251,7 @@ function applyLinearTranspose(prepared: PreparedNetwork, k: number, g: Float64Ar
     case 'reshape':
       return [g];
     case 'add':
-      return p.layer.inputs.map(() => g);
+      return op.signs.map((sign) => (sign === 1 ? g : g.map((v) => -v)));
     case 'concat':
       return splitConcatenated(g, op.outer, op.blocks, p.inSizes);
     case 'transpose':
@@ -258,5 +264,9 @@ function applyLinearTranspose(prepared: PreparedNetwork, k: number, g: Float64Ar
       throw new Error(`layer ${k} '${p.layer.label}': no slopes recorded for a ${op.kind} layer`);
     case 'mul':
       throw new Error(`layer ${k} '${p.layer.label}': a product of computed tensors has no composed rule`);
+    case 'layerNorm':
+    case 'reduceMax':
+    case 'maximum':
+      throw new Error(`layer ${k} '${p.layer.label}': a ${op.kind} layer has no composed rule`);
   }
 }

@@ -8,6 +8,7 @@
 import type { Node } from '../../onnx/model';
 import type { Activation, LinearParams } from '../network';
 import { UnsupportedNodeError, type NormaliseContext } from './context';
+import { globalSlope } from '../activations';
 import { isActivationNode, isNonNegative, parseActivation } from './ops/activations';
 import { perChannel } from './ops/arithmetic';
 import { batchNormAffine, type ChannelAffine } from './ops/batchNormalization';
@@ -75,7 +76,9 @@ export function finishAffine(
 ): DataValue {
   const fused = [...nodes];
   let affineOutput = output;
-  const biasAdd = ctx.soleConsumer(affineOutput);
+  // A per-channel constant lies along axis 1, which is not the feature axis of a row-wise dense map.
+  const foldable = !(linear.kind === 'dense' && (linear.rows ?? 1) > 1);
+  const biasAdd = foldable ? ctx.soleConsumer(affineOutput) : undefined;
   if (biasAdd?.opType === 'Add') {
     const other = ctx.lookup(biasAdd.inputs[biasAdd.inputs[0] === affineOutput ? 1 : 0]);
     const shift = other?.kind === 'const' ? perChannel(other, outputShape, biasAdd) : undefined;
@@ -85,7 +88,7 @@ export function finishAffine(
       affineOutput = biasAdd.outputs[0];
     }
   }
-  const next = ctx.soleConsumer(affineOutput);
+  const next = foldable ? ctx.soleConsumer(affineOutput) : undefined;
   if (next?.opType === 'BatchNormalization' && next.inputs[0] === affineOutput) {
     const bn = tryFusion(() => batchNormAffine(next, ctx, outputShape[0]));
     if (bn) {
@@ -104,6 +107,8 @@ export function finishAffine(
     layerOutput = hardSwish.output;
   } else if (after && isActivationNode(after) && after.inputs[0] === affineOutput) {
     activation = tryFusion(() => parseActivation(after, ctx));
+    // Maps without a global constant stay lone layers: an affine unit's conservative column needs one.
+    if (activation && !Number.isFinite(globalSlope(activation))) activation = undefined;
     if (activation) {
       fused.push(after);
       layerOutput = after.outputs[0];

@@ -19,11 +19,13 @@ import { gather } from './ops/gather';
 import { gemm } from './ops/gemm';
 import { globalAveragePool } from './ops/globalAveragePool';
 import { identity } from './ops/identity';
+import { layerNormalization } from './ops/layerNormalization';
 import { matMul } from './ops/matMul';
 import { maxPool } from './ops/maxPool';
 import { pad } from './ops/pad';
 import { pow } from './ops/pow';
 import { reduceMean, reduceSum } from './ops/reduce';
+import { reduceMax } from './ops/reduceMax';
 import { reshape } from './ops/reshape';
 import { resize, upsample } from './ops/resize';
 import { shape } from './ops/shape';
@@ -52,11 +54,13 @@ const handlers = new Map<string, OpHandler>([
   ['Gemm', gemm],
   ['GlobalAveragePool', globalAveragePool],
   ['Identity', identity],
+  ['LayerNormalization', layerNormalization],
   ['MatMul', matMul],
   ['MaxPool', maxPool],
   ['Mul', mul],
   ['Pad', pad],
   ['Pow', pow],
+  ['ReduceMax', reduceMax],
   ['ReduceMean', reduceMean],
   ['ReduceSum', reduceSum],
   ['Reshape', reshape],

@@ -1,6 +1,7 @@
 // Dense (Gemm-shaped) layer: y = W x + b, W of shape [outFeatures, inFeatures].
 import type { DenseParams } from '../network';
 import { checkLength, type AffineOperator, type LinearOperator } from './linearOperator';
+import { RowwiseOperator } from './rowwise';
 
 export class DenseOperator implements LinearOperator {
   readonly inSize: number;
@@ -75,9 +76,13 @@ export function createDense(
   makeLinear: (weight: Float32Array, outFeatures: number, inFeatures: number, name: string) => LinearOperator = (...args) =>
     new DenseOperator(...args),
 ): AffineOperator {
-  const linear = makeLinear(params.weight, params.outFeatures, params.inFeatures, name);
+  const row = makeLinear(params.weight, params.outFeatures, params.inFeatures, name);
   if (params.bias && params.bias.length !== params.outFeatures) {
     throw new Error(`${name}: dense bias has ${params.bias.length} values, expected ${params.outFeatures}`);
   }
-  return { linear, bias: params.bias ? Float64Array.from(params.bias) : null };
+  const rows = params.rows ?? 1;
+  if (!Number.isInteger(rows) || rows < 1) throw new Error(`${name}: dense rows ${rows} is not a positive integer`);
+  const linear = rows === 1 ? row : new RowwiseOperator(row, rows);
+  const bias = params.bias ? Float64Array.from({ length: rows * params.outFeatures }, (_v, k) => params.bias![k % params.outFeatures]) : null;
+  return { linear, bias };
 }

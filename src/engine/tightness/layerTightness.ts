@@ -11,12 +11,12 @@
 //   by moving one coordinate alone; slopeBound computes exactly that supremum (activations.ts);
 // - otherwise witnessed: the lower-bound search (lowerBound.ts) run on the layer alone.
 import type { LayerResult, LayerTightness } from '../../shared/results';
-import { slopeBound } from '../activations';
+import { activate, isSmoothWithSingularity, slopeBound } from '../activations';
 import { throwIfCancelled, type CancelSignal } from '../errors';
 import { LowerBoundSearch } from '../lowerBound';
 import { NETWORK_INPUT, type Activation, type Network } from '../network';
 import { applyAffine } from '../operators/linearOperator';
-import { prepareNetwork, type PreparedNetwork } from '../prepared';
+import { inputRange, prepareNetwork, type PreparedNetwork } from '../prepared';
 
 export interface LayerTightnessOptions {
   /** Evaluations of the layer alone per witnessed search (default 60). */
@@ -92,6 +92,21 @@ export function layerTightness(
         best = Math.max(best, slopeBound(lop.activation, input[i] - epsilon, input[i], input[i] + epsilon));
       }
       return { lower: best, kind: 'exact', detail: 'largest supremum of a single coordinate’s chord slope (moving one coordinate alone attains it)' };
+    }
+    if (lop.kind === 'activation' && isSmoothWithSingularity(lop.activation)) {
+      // Moving one coordinate alone to either end of its reachable interval (cut to the input's range):
+      // attained ratios, so a lower bound (the layer's own ball would also leave the map's domain).
+      const [low, high] = inputRange(prepared, ref);
+      let best = 0;
+      for (let i = 0; i < input.length; i++) {
+        if (mask && !mask[i]) continue;
+        for (const end of [Math.max(low, input[i] - epsilon), Math.min(high, input[i] + epsilon)]) {
+          if (end === input[i]) continue;
+          const ratio = Math.abs(activate(lop.activation, end) - activate(lop.activation, input[i])) / Math.abs(end - input[i]);
+          if (Number.isFinite(ratio)) best = Math.max(best, ratio);
+        }
+      }
+      return { lower: best, kind: 'witnessed', detail: 'largest chord slope of one coordinate moved alone to an end of its reachable interval' };
     }
     if (p.op.kind === 'affine' && layers[k].certificate.method === 'exact-eigen') {
       const linear = p.op.affine.linear;

@@ -5,6 +5,7 @@
 import { throwIfCancelled, type CancelSignal } from '../errors';
 import { NETWORK_INPUT, type Activation, type TensorRef } from '../network';
 import { applyAffine } from '../operators/linearOperator';
+import { layerNormAdjoint, layerNormOutput, layerNormPoint, layerNormTangent, type LayerNormPoint } from '../operators/layerNorm';
 import { forEachPoolTap, poolOutputSize } from '../operators/pooling';
 import { gatherPermuted, scatterPermuted } from '../operators/transpose';
 import { adjointForA, adjointForB, batchedMatMul } from '../operators/batchedMatMul';
@@ -66,6 +67,16 @@ export function activationKernel(activation: Activation): ActivationKernel {
           return 1 - t * t;
         },
       };
+    case 'log':
+      return { value: Math.log, derivative: (y) => 1 / y };
+    case 'sqrt':
+      return { value: Math.sqrt, derivative: (y) => 0.5 / Math.sqrt(y) };
+    case 'reciprocal':
+      return { value: (y) => 1 / y, derivative: (y) => -1 / (y * y) };
+    case 'power': {
+      const p = activation.exponent;
+      return { value: (y) => Math.pow(y, p), derivative: (y) => (p === 0 ? 0 : p * Math.pow(y, p - 1)) };
+    }
   }
 }
 
@@ -78,6 +89,8 @@ export interface Tape {
   argmax: (Int32Array | null)[];
   /** The two factors of each product layer at the taped point. */
   factors: ([Float64Array, Float64Array] | null)[];
+  /** The normalised values and scales of each layer normalisation at the taped point. */
+  normalisations: (LayerNormPoint | null)[];
 }
 
 /** Layers the network output depends on (an explicit stack: networks can be tens of thousands of layers deep). */
@@ -119,7 +132,7 @@ export class NetworkTape {
 
   forward(x: Float64Array): Tape {
     const { layers } = this.prepared;
-    const tape: Tape = { outputs: layers.map(() => null), derivatives: layers.map(() => null), argmax: layers.map(() => null), factors: layers.map(() => null) };
+    const tape: Tape = { outputs: layers.map(() => null), derivatives: layers.map(() => null), argmax: layers.map(() => null), factors: layers.map(() => null), normalisations: layers.map(() => null) };
     const value = (ref: TensorRef) => (ref === NETWORK_INPUT ? x : (tape.outputs[ref] as Float64Array));
     layers.forEach((p, k) => {
       if (!this.needed[k]) return;
@@ -184,8 +197,37 @@ export class NetworkTape {
           break;
         case 'mul': {
           const [a, b] = inputs;
-          out = a.map((v, i) => v * b[op.source[i]]);
-          tape.factors[k] = [a, b];
+          // A quotient is the product with 1/b: the same chain rule with d(1/b) = −Δb/b².
+          const factor = op.divide ? b.map((v) => 1 / v) : b;
+          out = a.map((v, i) => v * factor[op.source[i]]);
+          tape.factors[k] = [a, factor];
+          break;
+        }
+        case 'maximum': {
+          const [a, b] = inputs;
+          out = a.map((v, i) => Math.max(v, b[op.source[i]]));
+          // 0: a wins, 1: b wins (ties to a: any choice serves a search direction).
+          tape.argmax[k] = Int32Array.from(a, (v, i) => (b[op.source[i]] > v ? 1 : 0));
+          break;
+        }
+        case 'reduceMax': {
+          const input = inputs[0];
+          out = new Float64Array(op.window.length / op.width).fill(-Infinity);
+          const argmax = new Int32Array(out.length).fill(-1);
+          for (let s = 0; s < op.window.length; s++) {
+            const o = (s / op.width) | 0;
+            if (input[op.window[s]] > out[o]) {
+              out[o] = input[op.window[s]];
+              argmax[o] = op.window[s];
+            }
+          }
+          tape.argmax[k] = argmax;
+          break;
+        }
+        case 'layerNorm': {
+          const point = layerNormPoint(op.spec, inputs[0]);
+          out = layerNormOutput(op.spec, point.normalised);
+          tape.normalisations[k] = point;
           break;
         }
       }
@@ -228,7 +270,8 @@ export class NetworkTape {
           accumulate(inputs[0], g.map((v, i) => v * d[i]));
           break;
         }
-        case 'maxPool': {
+        case 'maxPool':
+        case 'reduceMax': {
           const argmax = tape.argmax[k] as Int32Array;
           const routed = new Float64Array(p.inSizes[0]);
           for (let o = 0; o < argmax.length; o++) if (argmax[o] >= 0) routed[argmax[o]] += g[o];
@@ -242,7 +285,7 @@ export class NetworkTape {
           accumulate(inputs[0], g);
           break;
         case 'add':
-          for (const ref of inputs) accumulate(ref, g);
+          inputs.forEach((ref, j) => accumulate(ref, op.signs[j] === 1 ? g : g.map((v) => -v)));
           break;
         case 'concat': {
           const parts = splitConcatenated(g, op.outer, op.blocks, p.inSizes);
@@ -268,10 +311,22 @@ export class NetworkTape {
           const [a, b] = tape.factors[k] as [Float64Array, Float64Array];
           const gradB = new Float64Array(b.length);
           for (let i = 0; i < g.length; i++) gradB[op.source[i]] += g[i] * a[i];
+          if (op.divide) for (let j = 0; j < b.length; j++) gradB[j] *= -b[j] * b[j];
           accumulate(inputs[0], g.map((v, i) => v * b[op.source[i]]));
           accumulate(inputs[1], gradB);
           break;
         }
+        case 'maximum': {
+          const winner = tape.argmax[k] as Int32Array;
+          const gradB = new Float64Array(p.inSizes[1]);
+          for (let i = 0; i < g.length; i++) if (winner[i] === 1) gradB[op.source[i]] += g[i];
+          accumulate(inputs[0], g.map((v, i) => (winner[i] === 0 ? v : 0)));
+          accumulate(inputs[1], gradB);
+          break;
+        }
+        case 'layerNorm':
+          accumulate(inputs[0], layerNormAdjoint(op.spec, tape.normalisations[k] as LayerNormPoint, g));
+          break;
       }
     }
     return inputGrad;
@@ -300,7 +355,8 @@ export class NetworkTape {
           out = inputs[0].map((t, i) => t * d[i]);
           break;
         }
-        case 'maxPool': {
+        case 'maxPool':
+        case 'reduceMax': {
           const argmax = tape.argmax[k] as Int32Array;
           out = Float64Array.from(argmax, (i) => (i >= 0 ? inputs[0][i] : 0));
           break;
@@ -326,9 +382,18 @@ export class NetworkTape {
         case 'mul': {
           // J v = Δa ⊙ B b + a ⊙ B Δb.
           const [a, b] = tape.factors[k] as [Float64Array, Float64Array];
-          out = inputs[0].map((ta, i) => ta * b[op.source[i]] + a[i] * inputs[1][op.source[i]]);
+          const db = op.divide ? inputs[1].map((t, j) => -t * b[j] * b[j]) : inputs[1];
+          out = inputs[0].map((ta, i) => ta * b[op.source[i]] + a[i] * db[op.source[i]]);
           break;
         }
+        case 'maximum': {
+          const winner = tape.argmax[k] as Int32Array;
+          out = inputs[0].map((t, i) => (winner[i] === 0 ? t : inputs[1][op.source[i]]));
+          break;
+        }
+        case 'layerNorm':
+          out = layerNormTangent(op.spec, tape.normalisations[k] as LayerNormPoint, inputs[0]);
+          break;
       }
       tangents[k] = out;
     });
@@ -352,7 +417,9 @@ function applyLinearLayer(
       return inputs[0];
     case 'add': {
       const out = new Float64Array(outSize);
-      for (const input of inputs) for (let i = 0; i < out.length; i++) out[i] += input[i];
+      inputs.forEach((input, k) => {
+        for (let i = 0; i < out.length; i++) out[i] += op.signs[k] * input[i];
+      });
       return out;
     }
     case 'concat':

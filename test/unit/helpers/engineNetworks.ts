@@ -52,6 +52,14 @@ export { NETWORK_INPUT };
 
 function act(a: Activation, y: number): number {
   switch (a.kind) {
+    case 'log':
+      return Math.log(y);
+    case 'sqrt':
+      return Math.sqrt(y);
+    case 'reciprocal':
+      return 1 / y;
+    case 'power':
+      return y ** a.exponent;
     case 'relu':
       return Math.max(0, y);
     case 'leakyRelu':
@@ -73,11 +81,14 @@ function naiveLinear(layer: Layer, x: Float64Array): Float64Array {
   if (layer.op.kind !== 'affine') throw new Error('not affine');
   const p = layer.op.linear;
   if (p.kind === 'dense') {
-    const y = new Float64Array(p.outFeatures);
-    for (let i = 0; i < p.outFeatures; i++) {
-      let s = p.bias ? p.bias[i] : 0;
-      for (let j = 0; j < p.inFeatures; j++) s += p.weight[i * p.inFeatures + j] * x[j];
-      y[i] = s;
+    const rows = p.rows ?? 1;
+    const y = new Float64Array(rows * p.outFeatures);
+    for (let r = 0; r < rows; r++) {
+      for (let i = 0; i < p.outFeatures; i++) {
+        let s = p.bias ? p.bias[i] : 0;
+        for (let j = 0; j < p.inFeatures; j++) s += p.weight[i * p.inFeatures + j] * x[r * p.inFeatures + j];
+        y[r * p.outFeatures + i] = s;
+      }
     }
     return y;
   }
@@ -263,7 +274,7 @@ export function referenceForward(network: Network, x: Float64Array): Float64Arra
         y = ins[0];
         break;
       case 'add':
-        y = ins[0].map((_v, i) => ins.reduce((s, t) => s + t[i], 0));
+        y = ins[0].map((_v, i) => ins.reduce((s, t, k) => s + (op.signs?.[k] ?? 1) * t[i], 0));
         break;
       case 'concat': {
         const axis = op.axis;
@@ -303,8 +314,57 @@ export function referenceForward(network: Network, x: Float64Array): Float64Arra
             if (bShape[d] !== 1) at += index * stride;
             stride *= bShape[d];
           }
-          return v * ins[1][at];
+          return op.divide ? v / ins[1][at] : v * ins[1][at];
         });
+        break;
+      }
+      case 'maximum': {
+        // b right-aligned and broadcast by multi-index, independently of prepared.ts.
+        const [aShape, bShape] = layer.inputShapes;
+        const padded = [...new Array<number>(aShape.length - bShape.length).fill(1), ...bShape];
+        y = ins[0].map((v, k) => {
+          let rest = k;
+          let at = 0;
+          let stride = 1;
+          for (let d = aShape.length - 1; d >= 0; d--) {
+            const index = rest % aShape[d];
+            rest = Math.floor(rest / aShape[d]);
+            if (padded[d] !== 1) at += index * stride;
+            stride *= padded[d];
+          }
+          return Math.max(v, ins[1][at]);
+        });
+        break;
+      }
+      case 'reduceMax': {
+        // By multi-index: output index from the kept axes, independently of prepared.ts.
+        const shape = layer.inputShapes[0];
+        const kept = shape.map((_d, a) => a).filter((a) => !op.axes.includes(a));
+        y = new Float64Array(kept.reduce((p, a) => p * shape[a], 1)).fill(-Infinity);
+        ins[0].forEach((v, k) => {
+          const index: number[] = [];
+          let rest = k;
+          for (let d = shape.length - 1; d >= 0; d--) {
+            index[d] = rest % shape[d];
+            rest = Math.floor(rest / shape[d]);
+          }
+          const o = kept.reduce((at, a) => at * shape[a] + index[a], 0);
+          y[o] = Math.max(y[o], v);
+        });
+        break;
+      }
+      case 'layerNorm': {
+        // Two-pass mean and variance per group, written out independently of operators/layerNorm.ts.
+        const n = layer.outputShape.slice(op.axis).reduce((a, b) => a * b, 1);
+        y = new Float64Array(ins[0].length);
+        for (let base = 0; base < y.length; base += n) {
+          const group = Array.from(ins[0].subarray(base, base + n));
+          const mean = group.reduce((s, v) => s + v, 0) / n;
+          const variance = group.reduce((s, v) => s + (v - mean) ** 2, 0) / n;
+          group.forEach((v, i) => {
+            y[base + i] = ((v - mean) / Math.sqrt(variance + op.epsilon)) * (op.scale?.[i] ?? 1) + (op.bias?.[i] ?? 0);
+          });
+        }
         break;
       }
     }

@@ -134,6 +134,42 @@ class Builder {
     return this.push(genericLayer(`mul${this.layers.length}`, { kind: 'mul' }, [a, b], [this.shape(a), this.shape(b)], this.shape(a)));
   }
 
+  layerNorm(input: TensorRef, axis: number, epsilon: number, affine: boolean): TensorRef {
+    const shape = this.shape(input);
+    const n = shape.slice(axis).reduce((a, b) => a * b, 1);
+    const r = this.random;
+    const op = affine ? { kind: 'layerNorm' as const, axis, epsilon, scale: randomArray(r, n, 1.5), bias: randomArray(r, n, 0.5) } : { kind: 'layerNorm' as const, axis, epsilon };
+    return this.push(genericLayer(`layerNorm${this.layers.length}`, op, [input], [shape], shape));
+  }
+
+  /** The same dense map on each row of a [rows, in] input (MatMul with a constant). */
+  rowDense(input: TensorRef, out: number, activation?: Activation): TensorRef {
+    const [rows, n] = this.shape(input);
+    const r = this.random;
+    return this.push(genericLayer(`rows${this.layers.length}`, {
+      kind: 'affine',
+      linear: { kind: 'dense', weight: randomArray(r, out * n, 1 / Math.sqrt(n)), outFeatures: out, inFeatures: n, bias: randomArray(r, out, 0.5), rows },
+      ...(activation ? { activation } : {}),
+    }, [input], [this.shape(input)], [rows, out]));
+  }
+
+  reduceMax(input: TensorRef, axes: number[]): TensorRef {
+    const shape = this.shape(input);
+    return this.push(genericLayer(`reduceMax${this.layers.length}`, { kind: 'reduceMax', axes }, [input], [shape], shape.map((d, a) => (axes.includes(a) ? 1 : d))));
+  }
+
+  maximum(a: TensorRef, b: TensorRef): TensorRef {
+    return this.push(genericLayer(`maximum${this.layers.length}`, { kind: 'maximum' }, [a, b], [this.shape(a), this.shape(b)], this.shape(a)));
+  }
+
+  quotient(a: TensorRef, b: TensorRef): TensorRef {
+    return this.push(genericLayer(`div${this.layers.length}`, { kind: 'mul', divide: true }, [a, b], [this.shape(a), this.shape(b)], this.shape(a)));
+  }
+
+  subtract(a: TensorRef, b: TensorRef): TensorRef {
+    return this.push(genericLayer(`sub${this.layers.length}`, { kind: 'add', signs: [1, -1] }, [a, b], [this.shape(a), this.shape(b)], this.shape(a)));
+  }
+
   axisMap(input: TensorRef, axes: AxisMatrix[]): TensorRef {
     const shape = this.shape(input);
     return this.push(genericLayer(`axisMap${this.layers.length}`, { kind: 'axisMap', axes }, [input], [shape], axes.map((m) => m.rows.length)));
@@ -329,4 +365,41 @@ export function randomProductNetwork(random: SeededRandom): RandomNetwork {
   const squashed = b.activation(excited, pick(random, [{ kind: 'tanh' }, { kind: 'relu' }, { kind: 'sigmoid' }] as Activation[]));
   const product = random.uniform() < 0.5 ? b.mul(excited, squashed) : b.mul(squashed, squashed);
   return { network: b.network(b.dense(b.flatten(product), 2 + random.int(3))) };
+}
+
+/** conv → layer normalisation (over the trailing axes from a random axis, small and large ε) → activation → dense. */
+export function randomLayerNormNetwork(random: SeededRandom): RandomNetwork {
+  const b = new Builder(random, [2, 2 + random.int(3), 2 + random.int(3)]);
+  const features = b.conv(NETWORK_INPUT, 2 + random.int(2), [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 1);
+  const normalised = b.layerNorm(features, random.int(3), pick(random, [1e-5, 1e-3, 0.1, 1]), random.uniform() < 0.6);
+  const activated = b.activation(normalised, randomActivation(random));
+  return { network: b.network(b.dense(b.flatten(activated), 2 + random.int(3))) };
+}
+
+/**
+ * A row-wise dense map clipped below at c > 0 (its range keeps the smooth maps and the divisor finite
+ * at any ε), a smooth map (log, sqrt, 1/y, y^p), a floor from the row maxima (ReduceMax, a per-row
+ * affine, the maximum of two computed tensors), a quotient by the clipped map, a difference, a dense map.
+ */
+export function randomSmoothNetwork(random: SeededRandom): RandomNetwork {
+  const b = new Builder(random, [2 + random.int(2), 3 + random.int(3)]);
+  const clipped = b.rowDense(NETWORK_INPUT, 4, { kind: 'clip', min: pick(random, [0.3, 1]), max: Infinity });
+  const smooth = b.activation(clipped, pick(random, [
+    { kind: 'log' }, { kind: 'sqrt' }, { kind: 'reciprocal' }, { kind: 'power', exponent: -1 }, { kind: 'power', exponent: 0.5 },
+    { kind: 'power', exponent: 1.5 }, { kind: 'power', exponent: 3 },
+  ] as Activation[]));
+  const floor = b.channelAffine(b.reduceMax(smooth, [1]));
+  const lifted = b.maximum(smooth, floor);
+  const ratio = b.quotient(lifted, clipped);
+  return { network: b.network(b.dense(b.flatten(b.subtract(ratio, smooth)), 2 + random.int(3))) };
+}
+
+/** Only layers the composed bound covers: a clipped row-wise dense map, a smooth map, a difference, a dense map. */
+export function randomSmoothChainNetwork(random: SeededRandom): RandomNetwork {
+  const b = new Builder(random, [2 + random.int(2), 3 + random.int(3)]);
+  const clipped = b.rowDense(NETWORK_INPUT, 4, { kind: 'clip', min: pick(random, [0.3, 1]), max: Infinity });
+  const smooth = b.activation(clipped, pick(random, [
+    { kind: 'log' }, { kind: 'sqrt' }, { kind: 'reciprocal' }, { kind: 'power', exponent: 0.5 }, { kind: 'power', exponent: 3 },
+  ] as Activation[]));
+  return { network: b.network(b.dense(b.flatten(b.subtract(smooth, clipped)), 2 + random.int(3))) };
 }

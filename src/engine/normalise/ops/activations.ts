@@ -1,5 +1,6 @@
-// Element-wise activations: Relu, LeakyRelu, Clip, HardSigmoid, HardSwish, Sigmoid, Tanh, and Max/Min
-// against one constant (a one-sided Clip: max(x, c) = Clip(x, c, +∞)). They share one handler
+// Element-wise activations: Relu, LeakyRelu, Clip, HardSigmoid, HardSwish, Sigmoid, Tanh, Max/Min
+// against one constant (a one-sided Clip: max(x, c) = Clip(x, c, +∞)), and Log, Sqrt, Reciprocal
+// (slopes from the reachable interval only, docs/derivations.md §24). They share one handler
 // and differ only in how their attributes map to the engine's Activation union (whether a sound
 // bound exists for each is the engine's decision). A lone activation becomes an 'activation' layer;
 // one that directly follows an affine map is fused into it by fusion.ts.
@@ -8,6 +9,7 @@ import type { Node } from '../../../onnx/model';
 import type { Activation } from '../../network';
 import { unsupported, type NormaliseContext } from '../context';
 import { emitLoneHardSwish } from '../hardSwish';
+import { emitMaximum } from './maximum';
 import { constNumbers } from '../values';
 
 type ActivationParser = (node: Node, ctx: NormaliseContext) => Activation;
@@ -18,6 +20,9 @@ type ActivationParser = (node: Node, ctx: NormaliseContext) => Activation;
  */
 function clipBound(node: Node, ctx: NormaliseContext, index: number, role: 'min' | 'max'): number {
   if (node.opset < 11) return node.floatOrInfinity(role);
+  const known = ctx.hasInput(node, index) ? ctx.lookup(node.inputs[index]) : undefined;
+  // A computed bound is a maximum of two computed tensors (maximum.ts), not an activation.
+  if (known && known.kind !== 'const') throw unsupported(node, `${role} '${node.inputs[index]}' is computed from the network input`);
   const value = ctx.optionalConstant(node, index, role);
   if (!value) return role === 'min' ? -Infinity : Infinity;
   const numbers = constNumbers(value);
@@ -44,7 +49,7 @@ function oneSidedClip(node: Node, ctx: NormaliseContext): Activation {
   if (node.inputs.length !== 2) throw unsupported(node, `${node.opType} of ${node.inputs.length} inputs; only a computed tensor against one constant is supported`);
   const index = dataInputIndex(node, ctx);
   const constant = ctx.input(node, 1 - index, 'constant');
-  if (constant.kind !== 'const') throw unsupported(node, `${node.opType} of two computed tensors has no analysis rule`);
+  if (constant.kind !== 'const') throw unsupported(node, `${node.opType} of two computed tensors is not a one-sided clip`);
   const numbers = constNumbers(constant);
   if (numbers.length !== 1) {
     throw unsupported(node, `${node.opType} against constant '${constant.name}' of ${numbers.length} values; only a single value is supported`);
@@ -84,6 +89,9 @@ const parsers = new Map<string, ActivationParser>([
   ['Tanh', () => ({ kind: 'tanh' })],
   ['Max', oneSidedClip],
   ['Min', oneSidedClip],
+  ['Log', () => ({ kind: 'log' })],
+  ['Sqrt', () => ({ kind: 'sqrt' })],
+  ['Reciprocal', () => ({ kind: 'reciprocal' })],
 ]);
 
 export const ACTIVATION_OP_TYPES: ReadonlySet<string> = new Set(parsers.keys());
@@ -107,6 +115,8 @@ export function isNonNegative(activation: Activation): boolean {
       return true;
     case 'clip':
       return activation.min >= 0;
+    case 'sqrt':
+      return true;
     default:
       return false;
   }
@@ -114,6 +124,7 @@ export function isNonNegative(activation: Activation): boolean {
 
 export function activationHandler(node: Node, ctx: NormaliseContext): void {
   if (node.opType === 'HardSigmoid' && emitLoneHardSwish(node, ctx, node.inputs[0])) return;
+  if ((node.opType === 'Max' || node.opType === 'Clip') && emitMaximum(node, ctx)) return;
   const x = ctx.data(node, dataInputIndex(node, ctx));
   const activation = parseActivation(node, ctx);
   ctx.emit({

@@ -1,8 +1,9 @@
 // Add, Sub, Mul, Div. Between two constants: folded. Between computed data and a constant that is
-// uniform within each channel: a channelAffine layer (x + c, x − c, c − x, x · c, x / c). Add of two
-// computed tensors of the same shape: a residual 'add' layer. Mul of two computed tensors, one
-// broadcasting to the other (squeeze-excitation gates): a 'mul' layer (docs/derivations.md §20).
-// Anything else (Sub/Div of computed tensors, broadcasting both) has no rule.
+// uniform within each channel: a channelAffine layer (x + c, x − c, c − x, x · c, x / c). Add or Sub of
+// two computed tensors of the same shape: an 'add' layer (signs [1, −1] for Sub). Mul of two computed
+// tensors, one broadcasting to the other (squeeze-excitation gates): a 'mul' layer (docs/derivations.md
+// §20); Div of two, the divisor broadcasting to the dividend: a 'mul' layer that divides (§28).
+// Anything else (broadcasting both ways, a constant divided by a computed tensor) has no rule.
 
 import type { Node } from '../../../onnx/model';
 import { broadcastShapes, formatShape } from '../../shapes';
@@ -80,6 +81,14 @@ function product(node: Node, ctx: NormaliseContext, x: DataValue, y: DataValue):
   });
 }
 
+/** a / B b for computed a and b, b broadcasting to a (docs/derivations.md §28): a 'mul' layer that divides. */
+function quotient(node: Node, ctx: NormaliseContext, a: DataValue, b: DataValue): void {
+  if (!broadcastsInto(b.shape, a.shape)) {
+    throw unsupported(node, `divides [1,${a.shape.join(',')}] by [1,${b.shape.join(',')}]; only a divisor that broadcasts to the dividend is supported`);
+  }
+  ctx.emit({ nodes: [node], op: { kind: 'mul', divide: true }, inputs: [a, b], output: node.outputs[0], outputShape: a.shape });
+}
+
 function binary(node: Node, ctx: NormaliseContext, op: Op): void {
   const a = ctx.input(node, 0, 'A');
   const b = ctx.input(node, 1, 'B');
@@ -88,17 +97,17 @@ function binary(node: Node, ctx: NormaliseContext, op: Op): void {
     const x = ctx.data(node, 0, 'A');
     const y = ctx.data(node, 1, 'B');
     if (op === 'Mul') return product(node, ctx, x, y);
-    if (op !== 'Add') throw unsupported(node, `${op} of two computed tensors is not an affine map of the input`);
+    if (op === 'Div') return quotient(node, ctx, x, y);
     if (x.shape.length !== y.shape.length || x.shape.some((d, i) => d !== y.shape[i])) {
-      throw unsupported(node, `adds [1,${x.shape.join(',')}] and [1,${y.shape.join(',')}]; only same-shape residual additions are supported`);
+      throw unsupported(node, `${op === 'Add' ? 'adds' : 'subtracts'} [1,${x.shape.join(',')}] and [1,${y.shape.join(',')}]; only same-shape operands are supported`);
     }
     ctx.emit({
       nodes: [node],
-      op: { kind: 'add' },
+      op: op === 'Add' ? { kind: 'add' } : { kind: 'add', signs: [1, -1] },
       inputs: [x, y],
       output: node.outputs[0],
       outputShape: x.shape,
-      nonNegative: x.nonNegative && y.nonNegative,
+      nonNegative: op === 'Add' && x.nonNegative && y.nonNegative,
     });
     return;
   }

@@ -3,28 +3,17 @@
 // the attribute, or from input 1 (ReduceSum from opset 13, ReduceMean from opset 18).
 
 import type { Node } from '../../../onnx/model';
-import { formatShape, normaliseAxis } from '../../shapes';
 import { emitAxisMap, identityAxis, reduceAxis } from '../axisMatrices';
 import type { NormaliseContext } from '../context';
-import { constIntegers } from '../values';
+import { emitLayerNormPattern } from '../layerNormPattern';
+import { reducedAxes } from '../reducedAxes';
 
 function reduce(node: Node, ctx: NormaliseContext, mean: boolean, firstInputOpset: number): void {
   const value = ctx.input(node, 0, 'data');
+  if (mean && value.kind !== 'const' && emitLayerNormPattern(node, ctx)) return;
   const dims = value.kind === 'const' ? value.dims : [1, ...ctx.data(node, 0, 'data').shape];
   const keepDims = node.int('keepdims', 1) !== 0;
-  let axes: number[] | undefined;
-  if (node.opset < firstInputOpset) axes = node.has('axes') ? node.ints('axes') : undefined;
-  else if (ctx.hasInput(node, 1)) axes = constIntegers(ctx.constant(node, 1, 'axes'));
-  if (!axes || axes.length === 0) {
-    const noop = node.opset >= firstInputOpset && node.int('noop_with_empty_axes', 0) !== 0;
-    axes = noop ? [] : dims.map((_, i) => i);
-  }
-  const reduced = new Set<number>();
-  for (const axis of axes) {
-    const a = normaliseAxis(axis, dims.length);
-    if (a === undefined || reduced.has(a)) throw node.error(`axis ${axis} is outside the rank ${dims.length} of ${formatShape(dims)} or repeated`, 'axes');
-    reduced.add(a);
-  }
+  const reduced = reducedAxes(node, ctx, dims, firstInputOpset);
   const matrices = dims.map((d, a) => (reduced.has(a) ? reduceAxis(d, mean) : identityAxis(d)));
   const outputShape = keepDims ? dims.map((d, a) => (reduced.has(a) ? 1 : d)) : dims.filter((_, a) => !reduced.has(a));
   emitAxisMap(node, ctx, 0, matrices, outputShape);
