@@ -44,7 +44,11 @@ export function activate(context: vscode.ExtensionContext): LipschitzLensApi {
     const answer = recorder?.takeSaveAnswer();
     return answer ? Promise.resolve(answer) : vscode.window.showSaveDialog(options);
   };
-  registerCommands(context, { editors, analysis, notifier, log, defaultEpsilon, saveDialog });
+  const quickPick = <T extends vscode.QuickPickItem>(items: T[], options: vscode.QuickPickOptions) => {
+    const answer = recorder?.takePickAnswer();
+    return answer === undefined ? vscode.window.showQuickPick(items, options) : Promise.resolve(items.find((item) => item.label === answer));
+  };
+  registerCommands(context, { editors, analysis, notifier, log, defaultEpsilon, saveDialog, quickPick });
 
   return { testing: recorder?.api(editors, engine, notifier) };
 }

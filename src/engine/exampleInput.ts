@@ -4,17 +4,16 @@
 // the model's declared input, is passed over with the reason, so the next candidate (or the synthetic
 // input) is used and the user is told why.
 import { stat } from 'node:fs/promises';
-import { basename, dirname, extname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Dim, Model } from '../onnx/model';
+import { exampleInputNames } from '../shared/exampleInputNames';
 import type { ExampleInputResolution } from '../shared/protocol';
 import { readNominalInputFile } from './inputFile';
 import type { NominalInput } from './nominalInput';
 
 /** File names, beside the model, that may hold its example input, in the order they are tried. */
 export function exampleInputCandidates(modelPath: string): string[] {
-  const folder = dirname(modelPath);
-  const stem = basename(modelPath, extname(modelPath));
-  return [`${stem}.npy`, `${stem}.input.npy`, `${stem}.input.json`, `${stem}.json`, 'sample-input.json', 'sample-input.npy'].map((name) => join(folder, name));
+  return exampleInputNames(basename(modelPath)).map((name) => join(dirname(modelPath), name));
 }
 
 async function isFile(path: string): Promise<boolean> {

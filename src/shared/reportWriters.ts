@@ -1,6 +1,7 @@
-// The three export formats of a bound report, as pure functions of the report.
+// The export formats of a bound report, as pure functions of the report.
 
 import { formatNumber, tighteningRatio } from './format';
+import { NODE_METRICS, type NodeMetric } from './layerMetrics';
 import type { BoundReport } from './protocol';
 import type { LayerResult } from './results';
 
@@ -149,4 +150,31 @@ function describeCertificate(layer: LayerResult): string {
 /** Node names come from the model file: keep them from breaking the table or injecting markup. */
 function markdownText(text: string): string {
   return text.replace(/[\\`*_{}[\]<>|#]/g, (c) => `\\${c}`).replace(/[\r\n]+/g, ' ');
+}
+
+/**
+ * One metric per ONNX node of the main run, as a file Model Explorer's node data provider loads (its
+ * GraphNodeData: `results` keyed by node name, each `{ value }`, and a `gradient` from the smallest
+ * value's colour, stop 0, to the largest's, stop 1). A layer's value goes to each of its nodes. Unnamed
+ * nodes are left out, as Model Explorer's ONNX adapter leaves them out of its graph; so are values JSON
+ * cannot carry (an infinite bound).
+ */
+export function reportToModelExplorer(report: BoundReport, metric: NodeMetric): string {
+  const layers = report.runs[0]?.layers ?? [];
+  const results: Record<string, { value: number }> = {};
+  for (const layer of layers) {
+    const value = NODE_METRICS[metric].value(layer, layers);
+    if (value === undefined || !Number.isFinite(value)) continue;
+    for (const node of layer.nodes) {
+      if (node) results[node] = { value };
+    }
+  }
+  const data = {
+    results,
+    gradient: [
+      { stop: 0, bgColor: '#e8f1fa' },
+      { stop: 1, bgColor: '#d1495b' },
+    ],
+  };
+  return `${JSON.stringify(data, null, 2)}\n`;
 }
