@@ -41,7 +41,7 @@ export function activate(context: vscode.ExtensionContext): LipschitzLensApi {
   });
   context.subscriptions.push(editors.onDidChangeActiveDocument((document) => analysis.setActiveDocument(document)));
   const saveDialog = (options: vscode.SaveDialogOptions) => {
-    const answer = recorder?.takeSaveAnswer();
+    const answer = recorder?.takeSaveAnswer(options);
     return answer ? Promise.resolve(answer) : vscode.window.showSaveDialog(options);
   };
   const quickPick = <T extends vscode.QuickPickItem>(items: T[], options: vscode.QuickPickOptions) => {

@@ -161,7 +161,9 @@ export class AnalysisController {
     const unanalyzable = document.unanalyzableReason;
     if (unanalyzable !== undefined) {
       // Known from reading the model: running the engine would only fail the same way, later.
-      this.notifier.error(`${document.fileName} cannot be analyzed: ${unanalyzable.replace(/^[^:]*\.onnx: /, '')}`);
+      // The reader's sentences name the file already; the normaliser's lists of nodes do not.
+      const named = unanalyzable.startsWith(document.fileName) || unanalyzable.startsWith(document.uri.fsPath);
+      this.notifier.error(named ? unanalyzable : `${document.fileName} cannot be analyzed: ${unanalyzable}`);
       return undefined;
     }
     if (document.uri.scheme !== 'file') {

@@ -27,7 +27,7 @@ const OPEN_TIMEOUT_MS = 30_000;
 const RETAINED_MODELS = 16;
 
 interface Retained {
-  /** The model file's modification time and size when its editor closed: results apply only to those bytes. */
+  /** The model file's modification time and size when it was last read: results apply only to those bytes. */
   stamp: string;
   results: RetainedResults;
 }
@@ -47,8 +47,13 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
   private active: ModelDocument | undefined;
   private readonly activeEmitter = new vscode.EventEmitter<ModelDocument | undefined>();
   private readonly resolvedEmitter = new vscode.EventEmitter<ModelDocument>();
-  /** Results of closed editors by model URI, settled once the file's stamp is read. */
-  private readonly retained = new Map<string, Promise<Retained | undefined>>();
+  /** Results of closed editors by model URI. */
+  private readonly retained = new Map<string, Retained>();
+  /**
+   * Each open model file's stamp, read before the editor read the file (again). A change while the
+   * editor is open clears its results (modelChanged), so results always belong to the stamped bytes.
+   */
+  private readonly stamps = new WeakMap<ModelDocument, string>();
   /** The list last sent as the unanalyzableModels context key. */
   private unanalyzableList: string[] = [];
   /** Fires when the active model editor changes (undefined: none is active). */
@@ -114,10 +119,14 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
 
   async openCustomDocument(uri: vscode.Uri): Promise<ModelDocument> {
     const key = uri.toString();
-    const restored = await this.takeRetained(uri);
+    const stamp = await fileStamp(uri);
+    const restored = this.takeRetained(uri, stamp);
     const document = new ModelDocument(uri, this.context.workspaceState, this.services.defaultEpsilon(), this.services.sweepRange(), restored);
     if (restored) {
       this.services.log.info(`${document.fileName}: showing the results kept from before its editor was closed.`);
+    }
+    if (stamp) {
+      this.stamps.set(document, stamp);
     }
     this.documents.set(key, document);
     const watchers = [this.watchModelFile(document), this.watchExampleInputs(document)];
@@ -144,12 +153,13 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
   /** Keeps the results of a closing editor, stamped with the file they were computed on. */
   private retain(document: ModelDocument): void {
     const results = document.retainedResults();
+    const stamp = this.stamps.get(document);
     const key = document.uri.toString();
     this.retained.delete(key);
-    if (!results) {
+    if (!results || !stamp) {
       return;
     }
-    this.retained.set(key, fileStamp(document.uri).then((stamp) => (stamp ? { stamp, results } : undefined)));
+    this.retained.set(key, { stamp, results });
     for (const oldest of this.retained.keys()) {
       if (this.retained.size <= RETAINED_MODELS) {
         break;
@@ -158,15 +168,11 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
     }
   }
 
-  /** The kept results of `uri` if its file is unchanged since its editor closed (once: the new document owns them). */
-  private async takeRetained(uri: vscode.Uri): Promise<RetainedResults | undefined> {
+  /** The kept results of `uri` if its file still has the stamp they were computed on (once: the new document owns them). */
+  private takeRetained(uri: vscode.Uri, stamp: string | undefined): RetainedResults | undefined {
     const key = uri.toString();
-    const pending = this.retained.get(key);
-    if (!pending) {
-      return undefined;
-    }
+    const kept = this.retained.get(key);
     this.retained.delete(key);
-    const [kept, stamp] = await Promise.all([pending, fileStamp(uri)]);
     return kept && stamp === kept.stamp ? kept.results : undefined;
   }
 
@@ -270,8 +276,15 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
     const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, document.fileName));
     const reread = () => {
       this.services.log.info(`${document.uri.fsPath} changed on disk; reading it again.`);
+      // Unstamped until the new stamp is read: results of a closing editor are then not kept.
+      this.stamps.delete(document);
       document.modelChanged();
-      void document.describe(this.services.engine, this.services.log);
+      void fileStamp(document.uri).then((stamp) => {
+        if (stamp) {
+          this.stamps.set(document, stamp);
+        }
+        return document.describe(this.services.engine, this.services.log);
+      });
     };
     return vscode.Disposable.from(watcher, watcher.onDidChange(reread), watcher.onDidCreate(reread), watcher.onDidDelete(reread));
   }

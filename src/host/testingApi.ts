@@ -25,6 +25,8 @@ export interface TestingApi {
   lastInfoNotification(): ShownNotification | undefined;
   /** Answers the next save dialog of an export with `uri` instead of showing it. */
   answerNextSaveDialog(uri: vscode.Uri): void;
+  /** The file name the last save dialog proposed, and the extensions it offered, first first. */
+  lastSaveDialog(): { proposed?: string; extensions: string[] } | undefined;
   /** Answers the next pick list of an export with the item of this label instead of showing it. */
   answerNextQuickPick(label: string): void;
   /** The models the unanalyzableModels context key lists (what the Explorer menu's when clause reads). */
@@ -44,8 +46,11 @@ export class TestRecorder {
     return answer;
   }
 
+  private saveDialogShown: { proposed?: string; extensions: string[] } | undefined;
+
   /** The answer a test gave for the next save dialog, once; undefined shows the real dialog. */
-  takeSaveAnswer(): vscode.Uri | undefined {
+  takeSaveAnswer(options: vscode.SaveDialogOptions): vscode.Uri | undefined {
+    this.saveDialogShown = { proposed: options.defaultUri?.path.split('/').pop(), extensions: Object.values(options.filters ?? {}).flat() };
     const answer = this.saveAnswer;
     this.saveAnswer = undefined;
     return answer;
@@ -90,6 +95,7 @@ export class TestRecorder {
       answerNextSaveDialog: (uri) => {
         this.saveAnswer = uri;
       },
+      lastSaveDialog: () => this.saveDialogShown,
       answerNextQuickPick: (label) => {
         this.pickAnswer = label;
       },
