@@ -62,7 +62,7 @@ describe('report writers', () => {
     const lines = reportToCsv(report).split('\r\n');
     assert.equal(lines.at(-1), '', 'ends with a line break');
     const rows = lines.slice(0, -1);
-    assert.equal(rows[0], CSV_COLUMNS.join(','));
+    assert.ok(rows[0].startsWith(`${CSV_COLUMNS.join(',')},`), rows[0]);
     assert.equal(rows.length, 1 + 3, 'header + 2 layers at ε = 0.1 + 1 layer at ε = 2');
     assert.ok(rows[2].includes('"fc2, ""odd"" name"'), rows[2]);
     const first = rows[1].split(',');
@@ -74,6 +74,31 @@ describe('report writers', () => {
     assert.equal(column('neurons_off'), '1');
     assert.ok(rows[2].includes(',,'), 'a zero local bound has an empty ratio');
     assert.ok(rows[3].startsWith('2,0,'), 'the second run starts with its ε');
+  });
+
+  it('CSV gives every other scalar of a layer and of its run a column, fields added later included', () => {
+    const extended = {
+      ...report,
+      runs: report.runs.map((run, i) => ({ ...run, network: { ...run.network, marginRadius: 0.25 + i } })),
+    } as BoundReport;
+    const [header, first, , third] = reportToCsv(extended).split('\r\n').map((row) => row.split(','));
+    const cell = (row: string[], name: string) => row[header.indexOf(name)];
+    assert.deepEqual(header.slice(CSV_COLUMNS.length), ['network_local_bound', 'network_layer_product', 'network_method', 'network_spectral_bound', 'network_failure_probability', 'network_margin_radius']);
+    assert.equal(cell(first, 'network_local_bound'), '10');
+    assert.equal(cell(first, 'network_margin_radius'), '0.25');
+    assert.equal(cell(third, 'network_method'), 'layer-product');
+    assert.equal(cell(third, 'network_margin_radius'), '1.25');
+  });
+
+  it('Markdown lists the run’s and the radius’ figures its sentences leave out, fields added later included', () => {
+    const extended = {
+      ...report,
+      runs: [{ ...report.runs[0], network: { ...report.runs[0].network, marginRadius: 0.25 } }],
+      radius: { ...report.radius!, margin: 3 },
+    } as BoundReport;
+    const markdown = reportToMarkdown(extended);
+    assert.match(markdown, /\n- network layer product: 12\n- network method: composed\n- network margin radius: 0\.25\n/);
+    assert.match(markdown, /\n- radius margin: 3\n/);
   });
 
   it('Markdown has a section per ε, the anchoring caveat, certificates and the radius', () => {
