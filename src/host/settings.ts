@@ -15,7 +15,7 @@ export function readSettings(log: EngineLog): LensSettings {
   }
   if (problems.length > 0) {
     // The sentence names the setting; the button goes there.
-    const open = openSettingsAction();
+    const open = openSettingsAction(/^lipschitzLens\.\w+/.exec(problems[0])?.[0]);
     void vscode.window.showWarningMessage(problems[0], open.title).then((choice) => choice === open.title && open.run());
   }
   return settings;

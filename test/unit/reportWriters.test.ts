@@ -80,7 +80,7 @@ describe('report writers', () => {
     const extended = {
       ...report,
       runs: report.runs.map((run, i) => ({ ...run, network: { ...run.network, marginRadius: 0.25 + i } })),
-    } as BoundReport;
+    } as unknown as BoundReport;
     const [header, first, , third] = reportToCsv(extended).split('\r\n').map((row) => row.split(','));
     const cell = (row: string[], name: string) => row[header.indexOf(name)];
     assert.deepEqual(header.slice(CSV_COLUMNS.length), ['network_local_bound', 'network_layer_product', 'network_method', 'network_spectral_bound', 'network_failure_probability', 'network_margin_radius']);
@@ -95,7 +95,7 @@ describe('report writers', () => {
       ...report,
       runs: [{ ...report.runs[0], network: { ...report.runs[0].network, marginRadius: 0.25 } }],
       radius: { ...report.radius!, margin: 3 },
-    } as BoundReport;
+    } as unknown as BoundReport;
     const markdown = reportToMarkdown(extended);
     assert.match(markdown, /\n- network layer product: 12\n- network method: composed\n- network margin radius: 0\.25\n/);
     assert.match(markdown, /\n- radius margin: 3\n/);
