@@ -39,6 +39,8 @@ export function activate(context: vscode.ExtensionContext): LipschitzLensApi {
     webviewHandlers: (document) => analysis.webviewHandlers(document),
     onWebviewMessage: recorder ? (document, message) => recorder.record(document, message) : undefined,
   });
+  // Tests start from editors without kept results; the test of that feature turns it on (testingApi).
+  editors.keepResultsOnClose = !recorder;
   context.subscriptions.push(editors.onDidChangeActiveDocument((document) => analysis.setActiveDocument(document)));
   const saveDialog = (options: vscode.SaveDialogOptions) => {
     const answer = recorder?.takeSaveAnswer(options);

@@ -50,6 +50,11 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
   /** Results of closed editors by model URI. */
   private readonly retained = new Map<string, Retained>();
   /**
+   * Whether closing an editor keeps its results. Integration tests start with it off, so that one test's
+   * analysis does not show up in the next test's editor of the same model; the test of the feature turns it on.
+   */
+  keepResultsOnClose = true;
+  /**
    * Each open model file's stamp, read before the editor read the file (again). A change while the
    * editor is open clears its results (modelChanged), so results always belong to the stamped bytes.
    */
@@ -156,7 +161,7 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
     const stamp = this.stamps.get(document);
     const key = document.uri.toString();
     this.retained.delete(key);
-    if (!results || !stamp) {
+    if (!results || !stamp || !this.keepResultsOnClose) {
       return;
     }
     this.retained.set(key, { stamp, results });

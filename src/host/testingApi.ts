@@ -29,6 +29,8 @@ export interface TestingApi {
   lastSaveDialog(): { proposed?: string; extensions: string[] } | undefined;
   /** Answers the next pick list of an export with the item of this label instead of showing it. */
   answerNextQuickPick(label: string): void;
+  /** Whether closing an editor keeps its results for reopening (off when tests start: see ModelEditorProvider). */
+  keepResultsOnClose(enabled: boolean): void;
   /** The models the unanalyzableModels context key lists (what the Explorer menu's when clause reads). */
   unanalyzableModels(): string[];
 }
@@ -100,6 +102,9 @@ export class TestRecorder {
         this.pickAnswer = label;
       },
       unanalyzableModels: () => editors.unanalyzableModels,
+      keepResultsOnClose: (enabled) => {
+        editors.keepResultsOnClose = enabled;
+      },
     };
   }
 }

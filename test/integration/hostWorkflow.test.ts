@@ -107,6 +107,7 @@ describe('host workflow', () => {
     this.timeout(180_000);
     const configuration = vscode.workspace.getConfiguration('lipschitzLens');
     await configuration.update('sweep', [0.01, 0.1], vscode.ConfigurationTarget.Global);
+    api.keepResultsOnClose(true);
     try {
       const model = await modelFolder('kept.onnx');
       const other = await modelFolder('other.onnx');
@@ -143,6 +144,7 @@ describe('host workflow', () => {
       assert.equal(api.analysisReport(model), undefined);
       assert.notEqual(api.analysisStatus(model)?.phase, 'done');
     } finally {
+      api.keepResultsOnClose(false);
       await configuration.update('sweep', undefined, vscode.ConfigurationTarget.Global);
     }
   });
@@ -235,6 +237,19 @@ describe('host workflow', () => {
     assert.equal(api.engine.requestCount('analyze'), analyses, 'the engine was not asked');
     await closeAllEditors();
     await waitFor('the list to forget the closed model', () => !api.unanalyzableModels().includes(unsupported.fsPath));
+  });
+
+  it('an invalid setting is named in a warning whose button opens the Settings editor', async () => {
+    const configuration = vscode.workspace.getConfiguration('lipschitzLens');
+    await configuration.update('epsilon', -1, vscode.ConfigurationTarget.Global);
+    try {
+      await vscode.commands.executeCommand('vscode.openWith', tiny, MODEL_EDITOR_VIEW_TYPE);
+      const shown = await waitFor('the warning', async () => ((await toastTexts()).includes('lipschitzLens.epsilon must be') ? toastTexts() : undefined));
+      assert.match(shown, /lipschitzLens\.epsilon must be a finite number greater than 0; using 0\.001\./);
+      assert.match(shown, /Open Settings/);
+    } finally {
+      await configuration.update('epsilon', undefined, vscode.ConfigurationTarget.Global);
+    }
   });
 
   it('a corrupt file’s page says what is wrong in a user sentence, without protobuf terms or the analysis status line', async () => {
