@@ -108,7 +108,10 @@ export class ModelDocument implements vscode.CustomDocument {
     if (!model || model.rowSource === 'layers') {
       return undefined;
     }
-    return model.unsupportedSummary ?? model.notes[0] ?? 'the analysis cannot read its graph.';
+    if (model.unsupportedSummary) {
+      return `${model.unsupportedSummary} The graph marks each such node with its reason.`;
+    }
+    return model.notes[0] ?? 'the analysis cannot read its graph.';
   }
 
   get fileName(): string {

@@ -233,7 +233,7 @@ describe('host workflow', () => {
     });
     const analyses = api.engine.requestCount('analyze');
     assert.equal(await vscode.commands.executeCommand<string>(COMMANDS.analyze, unsupported), 'failed');
-    assert.match(api.lastUserError() ?? '', /^erf\.onnx cannot be analyzed: 1 node is not supported: Erf 'erf1'/);
+    assert.match(api.lastUserError() ?? '', /^erf\.onnx cannot be analyzed: 1 node is not supported: Erf 'erf1'\. The graph marks each such node with its reason\.$/);
     assert.equal(api.engine.requestCount('analyze'), analyses, 'the engine was not asked');
     await closeAllEditors();
     await waitFor('the list to forget the closed model', () => !api.unanalyzableModels().includes(unsupported.fsPath));
