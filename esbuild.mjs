@@ -73,7 +73,7 @@ if (tests) {
 // need to their oldest versions (--wrap), so the object loads on glibc 2.28 and newer (README).
 // A machine without a C++ compiler still gets a working build: the engine then runs its TypeScript
 // operators and says so.
-const NATIVE_SOURCES = ['kernels.cc', 'kernelsAvx512.cc', 'kernelsAvx2.cc', 'kernelsGeneric.cc', 'glibcCompat.cc'];
+const NATIVE_SOURCES = ['kernels.cc', 'operations.cc', 'kernelsAvx512.cc', 'kernelsAvx2.cc', 'kernelsGeneric.cc', 'glibcCompat.cc'];
 const WRAPPED_GLIBC_SYMBOLS = [
   'pthread_create', 'pthread_detach', 'pthread_join', 'pthread_once', 'pthread_key_create', '__pthread_key_create',
   'pthread_key_delete', 'pthread_getspecific', 'pthread_setspecific', '__libc_single_threaded', '_dl_find_object', 'arc4random',
@@ -81,6 +81,7 @@ const WRAPPED_GLIBC_SYMBOLS = [
 const NATIVE_OUTPUT = 'dist/native/kernels.node';
 const ISA_FLAGS = {
   'kernels.cc': [],
+  'operations.cc': [],
   'kernelsAvx512.cc': ['-mavx512f', '-mavx512dq', '-mavx512vl', '-mavx2', '-mfma'],
   'kernelsAvx2.cc': ['-mavx2', '-mfma'],
   'kernelsGeneric.cc': [],
@@ -93,7 +94,7 @@ function nodeHeaders() {
 }
 
 async function buildNative() {
-  const sources = [...[...NATIVE_SOURCES, 'kernels.h', 'kernelsImpl.h'].map((file) => join('src/native', file)), 'esbuild.mjs'];
+  const sources = [...[...NATIVE_SOURCES, 'kernels.h', 'kernelsImpl.h', 'operations.h'].map((file) => join('src/native', file)), 'esbuild.mjs'];
   if (existsSync(NATIVE_OUTPUT)) {
     const built = statSync(NATIVE_OUTPUT).mtimeMs;
     if (sources.every((file) => statSync(file).mtimeMs <= built)) return;
@@ -127,13 +128,43 @@ async function buildNative() {
   }
 }
 
+// The same kernels as WebAssembly (dist/native/kernels.wasm) for platforms without a native build:
+// kernelsWasm.cc, operations.cc and the generic kernels, compiled by Debian's clang for wasm32-wasi
+// with SIMD128 against wasi-libc and libc++ (no threads, no imports). Rebuilt only when a source is
+// newer. Without clang and those libraries (apt: clang lld wasi-libc libc++-14-dev-wasm32
+// libc++abi-14-dev-wasm32 libclang-rt-14-dev-wasm32; `npm test` installs them) the build warns and goes
+// on: the native kernels or the TypeScript operators serve instead.
+const WASM_SOURCES = ['kernelsWasm.cc', 'operations.cc', 'kernelsGeneric.cc'];
+const WASM_OUTPUT = 'dist/native/kernels.wasm';
+
+async function buildWasm() {
+  const sources = [...[...WASM_SOURCES, 'kernels.h', 'kernelsImpl.h', 'operations.h'].map((file) => join('src/native', file)), 'esbuild.mjs'];
+  if (existsSync(WASM_OUTPUT)) {
+    const built = statSync(WASM_OUTPUT).mtimeMs;
+    if (sources.every((file) => statSync(file).mtimeMs <= built)) return;
+  }
+  const compiler = process.env.WASM_CXX ?? 'clang++';
+  await mkdir('dist/native', { recursive: true });
+  try {
+    await promisify(execFile)(compiler, [
+      '--target=wasm32-wasi', '-mexec-model=reactor', '-O3', '-msimd128', '-std=gnu++17', '-ffp-contract=fast', '-fno-exceptions',
+      '-fvisibility=hidden', '-Wall', '-Wl,--max-memory=4294967296', '-Wl,--strip-all',
+      ...WASM_SOURCES.map((file) => join('src/native', file)), '-o', WASM_OUTPUT,
+    ]);
+  } catch (error) {
+    await rm(WASM_OUTPUT, { force: true });
+    console.warn(`WebAssembly kernels not built (${compiler}): ${String(error.stderr || error.message).trim().split('\n').slice(0, 8).join('\n')}`);
+    console.warn('platforms without the native kernels fall back to the TypeScript operators');
+  }
+}
+
 async function copyStatic() {
   await mkdir('dist', { recursive: true });
   await copyFile('media/main.css', 'dist/webview.css');
 }
 
 // The CLI as an npm package for CI (`npm run package:cli` packs it): the bundle, the native kernels
-// beside it where they were built (src/engine/native/kernels.ts looks in ./native), a README and the
+// and their WebAssembly build beside it where they were built (src/engine/native/kernels.ts looks in ./native), a README and the
 // licence, and onnxruntime-node, which the bundle requires for the fidelity check, as a bundled
 // dependency: its JS and this platform's CPU binaries with onnxruntime-common, as in the .vsix, so the
 // tarball installs without a registry. Its package.json loses the install script and the installer's
@@ -168,9 +199,10 @@ async function writeCliPackage() {
   await copyFile('packaging/cli/README.md', join(CLI_PACKAGE, 'README.md'));
   await copyFile('LICENSE', join(CLI_PACKAGE, 'LICENSE'));
   const files = ['cli.js', 'README.md', 'LICENSE'];
-  if (existsSync(NATIVE_OUTPUT)) {
-    await copyFile(NATIVE_OUTPUT, join(CLI_PACKAGE, 'native', 'kernels.node'));
-    files.push('native/kernels.node');
+  for (const [built, name] of [[NATIVE_OUTPUT, 'kernels.node'], [WASM_OUTPUT, 'kernels.wasm']]) {
+    if (!existsSync(built)) continue;
+    await copyFile(built, join(CLI_PACKAGE, 'native', name));
+    files.push(`native/${name}`);
   }
   const runtime = await vendorOnnxruntime(join(CLI_PACKAGE, 'node_modules'));
   const extension = JSON.parse(await readFile('package.json', 'utf8'));
@@ -199,7 +231,7 @@ if (watch) {
   }
   await copyStatic();
 } else {
-  await Promise.all([...builds.map((options) => esbuild.build(options)), buildNative()]);
+  await Promise.all([...builds.map((options) => esbuild.build(options)), buildNative(), buildWasm()]);
   await copyStatic();
   await writeCliPackage();
 }

@@ -9,7 +9,7 @@
 //
 //   tsx bench/analyze.ts <run> <model name> <model path> [engine bundle]
 //
-// run: native-one | native-sweep | typescript-one. The engine bundle (bench/run.ts builds it) is
+// run: native-one | native-sweep | webassembly-one | typescript-one. The engine bundle (bench/run.ts builds it) is
 // src/engine/pipeline.ts bundled as dist/ ships it; without it the sources are run through tsx, whose
 // per-closure name wrappers make some hot paths (the forward pass) measurably slower.
 
@@ -23,6 +23,7 @@ export const ONE_EPSILON = 1e-3;
 export const ENGINE_RUNS = {
   'native-one': { backend: 'native', epsilons: [ONE_EPSILON], title: 'native, one ε' },
   'native-sweep': { backend: 'native', epsilons: SWEEP, title: `native, ${SWEEP.length}-ε sweep` },
+  'webassembly-one': { backend: 'webassembly', epsilons: [ONE_EPSILON], title: 'WebAssembly, one ε' },
   'typescript-one': { backend: 'typescript', epsilons: [ONE_EPSILON], title: 'TypeScript, one ε' },
 } as const;
 export type EngineRunKind = keyof typeof ENGINE_RUNS;

@@ -1,8 +1,8 @@
 // Measures one benchmark model in a process of its own (so its peak RSS is its own): reading, the
 // normaliser, a plain onnxruntime forward pass (float32: the machine-limit reference the engine's
 // achieved GFLOP/s is compared with), the onnxruntime Gram operators of every conv/dense layer (single
-// vector and a batch of 10), the engine's native float64 Gram product of the same layers, and the
-// pure-TypeScript one within a time budget (with its agreement with onnxruntime). One Gram product per
+// vector and a batch of 10), the engine's native float64 Gram product of the same layers, the same
+// kernels' WebAssembly build (one thread, SIMD128), and the pure-TypeScript one within a time budget (with its agreement with onnxruntime). One Gram product per
 // layer, isolated from the Lanczos around it, says how much of the engine's time the kernels explain.
 // Prints one JSON line (ModelMeasurement) on stdout; bench/run.ts collects it.
 //
@@ -11,7 +11,7 @@
 import { statSync } from 'node:fs';
 import { normaliseGraph, requireNetwork } from '../src/engine/normalise/normalise';
 import type { ConvParams, DenseParams, Layer } from '../src/engine/network';
-import { nativeKernels, nativeProblem, type OperatorBackend } from '../src/engine/native/kernels';
+import { kernelsFor, nativeProblem, requireNativeKernels, type NativeKernels, type OperatorBackend } from '../src/engine/native/kernels';
 import type { LinearOperator } from '../src/engine/operators/linearOperator';
 import { createAffineOperator } from '../src/engine/operators/registry';
 import { SeededRandom } from '../src/engine/random';
@@ -34,6 +34,8 @@ export interface LayerMeasurement {
   ortBatchedGramMs: number;
   /** The engine's native float64 Gram product (absent when the kernels are not built). */
   nativeGramMs?: number;
+  /** The same product on the WebAssembly build of the kernels (absent when it is not built). */
+  wasmGramMs?: number;
   tsGramMs?: number;
   /** ‖S_ort x − S_ts x‖ / ‖S_ts x‖ on the same x, r, d. */
   relativeError?: number;
@@ -59,6 +61,9 @@ export interface ModelMeasurement {
   nativeGramPassMs?: number;
   nativeIsa: string;
   nativeProblem: string;
+  /** WebAssembly Gram products of every layer ('' problem when they ran). */
+  wasmGramPassMs?: number;
+  wasmProblem: string;
   /** Pure-TS Gram time summed over the layers it ran on, and the ORT time of the same layers. */
   tsGramMs: number;
   ortGramMsSameLayers: number;
@@ -164,6 +169,16 @@ function gramProduct({ layer, params }: LinearLayer, { r, d, x }: LayerScales, b
   };
 }
 
+/** The kernels `load` returns, or null (with the reason given to `problem`) when they are not available. */
+function available(load: () => NativeKernels, problem?: (reason: string) => void): NativeKernels | null {
+  try {
+    return load();
+  } catch (error) {
+    problem?.((error as Error).message);
+    return null;
+  }
+}
+
 async function measure(name: string, path: string): Promise<ModelMeasurement> {
   const spec = benchModel(name);
   const random = new SeededRandom(7);
@@ -232,13 +247,21 @@ async function measure(name: string, path: string): Promise<ModelMeasurement> {
   for (const op of operators) await op.release();
   const peakRssOrtMiB = peakRssMiB();
 
-  const kernels = nativeKernels();
+  const kernels = available(requireNativeKernels);
   if (kernels) {
     kernels.setThreads(threads);
     for (let i = 0; i < linear.length; i++) {
       // One layer's operator at a time, so its float64 plan is collectable before the next is built.
       const nativeGram = gramProduct(linear[i], scales[i], 'native');
       layers[i].nativeGramMs = await timeIt(async () => nativeGram());
+    }
+  }
+  let wasmProblem = '';
+  const wasm = available(() => kernelsFor('webassembly'), (problem) => (wasmProblem = problem));
+  if (wasm) {
+    for (let i = 0; i < linear.length; i++) {
+      const wasmGram = gramProduct(linear[i], scales[i], 'webassembly');
+      layers[i].wasmGramMs = await timeIt(async () => wasmGram());
     }
   }
 
@@ -292,6 +315,8 @@ async function measure(name: string, path: string): Promise<ModelMeasurement> {
     ...(kernels ? { nativeGramPassMs: sum(layers.map((l) => l.nativeGramMs ?? 0)) } : {}),
     nativeIsa: kernels?.describe().isa ?? '',
     nativeProblem: nativeProblem(),
+    ...(wasm ? { wasmGramPassMs: sum(layers.map((l) => l.wasmGramMs ?? 0)) } : {}),
+    wasmProblem,
     tsGramMs: sum(tsLayers.map((l) => l.tsGramMs!)),
     ortGramMsSameLayers: sum(tsLayers.map((l) => l.ortGramMs)),
     tsSkipped,

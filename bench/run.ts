@@ -1,7 +1,8 @@
 // npm run bench: generates the benchmark models (bench/out/, never committed), measures each in a
 // process of its own (bench/measure.ts: the onnxruntime machine-limit reference and one Gram product per
-// layer), runs the whole engine in a fresh process per run with a time limit (bench/analyze.ts: native at
-// one ε and over a sweep, TypeScript at one ε), then, when /usr/bin/python3 can import torch, the
+// layer, on onnxruntime, the native kernels, their WebAssembly build and TypeScript), runs the whole engine
+// in a fresh process per run with a time limit (bench/analyze.ts: native at one ε and over a sweep,
+// WebAssembly and TypeScript at one ε), then, when /usr/bin/python3 can import torch, the
 // paper's method in PyTorch next to the whole CLI with default options (bench/pytorch.ts), prints the
 // tables and the targets of issues #5 and #17, writes bench/out/results.json and compares with
 // bench/baseline.json.
@@ -49,11 +50,13 @@ const CLI_BUNDLE = join(OUT_DIR, 'engine', 'cli.js');
  * that does not finish still reports how many layers it got through.
  */
 const ENGINE_PLAN: Record<string, Record<EngineRunKind, number | string>> = {
-  cifar10: { 'native-one': 60_000, 'native-sweep': 120_000, 'typescript-one': 120_000 },
-  alexnet: { 'native-one': 120_000, 'native-sweep': 180_000, 'typescript-one': 90_000 },
+  cifar10: { 'native-one': 60_000, 'native-sweep': 120_000, 'webassembly-one': 120_000, 'typescript-one': 120_000 },
+  alexnet: { 'native-one': 120_000, 'native-sweep': 180_000, 'webassembly-one': 180_000, 'typescript-one': 90_000 },
   vgg16: {
     'native-one': 600_000,
     'native-sweep': 'not attempted: ten ε values cost about five times the one-ε run, far beyond the time budget',
+    // One thread without FMA: several times the native run's 5 minutes.
+    'webassembly-one': 'not attempted: estimated > 20 min',
     // measure.ts: one TypeScript Gram product of 11 of the 16 layers alone takes about a minute, and a layer needs ~200.
     'typescript-one': 'not attempted: estimated > 1 h',
   },
@@ -204,7 +207,8 @@ function table(rows: string[][], textColumns: number[] = []): string {
 function summaryTable(measurements: ModelMeasurement[]): string {
   const rows = [[
     'model', 'params', 'file MB', 'read s', 'normalise s', 'ORT fwd ms', 'GFLOP/s', 'ORT Gram ms', 'GFLOP/s', 'batch-10 ms/vec',
-    'ORT row norms ms', 'native Gram ms', 'GFLOP/s', 'TS Gram ms', 'TS/native', 'ORT rel err', 'peak RSS MiB',
+    'ORT row norms ms', 'native Gram ms', 'GFLOP/s', 'wasm Gram ms', 'GFLOP/s', 'wasm/native', 'TS Gram ms', 'TS/native', 'ORT rel err',
+    'peak RSS MiB',
   ]];
   for (const m of measurements) {
     rows.push([
@@ -221,6 +225,9 @@ function summaryTable(measurements: ModelMeasurement[]): string {
       f(m.ortRowNormsPassMs, 2),
       m.nativeGramPassMs === undefined ? 'n/a' : f(m.nativeGramPassMs, 2),
       m.nativeGramPassMs === undefined ? '' : f(gflopRate(m.gramFlops, m.nativeGramPassMs)),
+      m.wasmGramPassMs === undefined ? 'n/a' : f(m.wasmGramPassMs, 2),
+      m.wasmGramPassMs === undefined ? '' : f(gflopRate(m.gramFlops, m.wasmGramPassMs)),
+      m.wasmGramPassMs === undefined || m.nativeGramPassMs === undefined ? '' : `${f(m.wasmGramPassMs / m.nativeGramPassMs, 1)}×`,
       m.tsSkipped.length ? `${f(m.tsGramMs, 0)}*` : f(m.tsGramMs, 0),
       Number.isFinite(gramRatio(m)) ? `${f(gramRatio(m), 0)}×` : 'n/a',
       m.maxRelativeError.toExponential(1),
@@ -239,7 +246,7 @@ function engineLayers(outcomes: EngineOutcome[], model: string): Map<string, Lay
 
 function layerTable(m: ModelMeasurement, engine: Map<string, LayerTime>): string {
   const rows = [[
-    'layer', 'in → out', 'Gram MFLOP', 'ORT ms', 'GFLOP/s', 'batch-10 ms/vec', 'native ms', 'GFLOP/s', 'TS ms', 'GFLOP/s', 'TS/native',
+    'layer', 'in → out', 'Gram MFLOP', 'ORT ms', 'GFLOP/s', 'batch-10 ms/vec', 'native ms', 'GFLOP/s', 'wasm ms', 'GFLOP/s', 'TS ms', 'GFLOP/s', 'TS/native',
     'ORT rel err', 'engine s', 'Lanczos steps', 'engine / (steps × native)',
   ]];
   for (const l of m.layers) {
@@ -255,6 +262,8 @@ function layerTable(m: ModelMeasurement, engine: Map<string, LayerTime>): string
       f(l.ortBatchedGramMs, 3),
       native === undefined ? 'n/a' : f(native, 3),
       native === undefined ? '' : f(gflopRate(l.gramFlops, native)),
+      l.wasmGramMs === undefined ? 'n/a' : f(l.wasmGramMs, 3),
+      l.wasmGramMs === undefined ? '' : f(gflopRate(l.gramFlops, l.wasmGramMs)),
       ts === undefined ? 'skipped' : f(ts, 1),
       ts === undefined ? '' : f(gflopRate(l.gramFlops, ts), 2),
       ts === undefined || native === undefined ? '' : `${f(ts / native, 0)}×`,
@@ -362,6 +371,23 @@ function backendComparison(outcomes: EngineOutcome[], m: ModelMeasurement | unde
   return lines.join('\n');
 }
 
+/** The WebAssembly run at one ε against the native and TypeScript ones (engine time, or why not). */
+function wasmComparison(outcomes: EngineOutcome[], model: string): string {
+  const run = (kind: EngineRunKind) => outcomes.find((o) => o.model === model && o.run === kind);
+  const wasm = run('webassembly-one');
+  if (!wasm) return 'WebAssembly: not run';
+  if (wasm.status !== 'done') return `WebAssembly, one ε: ${wasm.status === 'skipped' ? wasm.reason : `${statusOf(wasm)} after ${layersDone(wasm)} layers${whereStopped(wasm)}`}`;
+  const wasmMs = wasm.result.stats.phases.totalMs;
+  const against = (['native-one', 'typescript-one'] as const).flatMap((kind) => {
+    const o = run(kind);
+    if (o?.status !== 'done') return [];
+    const ms = o.result.stats.phases.totalMs;
+    const name = kind === 'native-one' ? 'native' : 'TypeScript';
+    return [ms <= wasmMs ? `${name} ${factor(wasmMs, ms)} faster (${seconds(ms)} s)` : `WebAssembly ${factor(ms, wasmMs)} faster than ${name} (${seconds(ms)} s)`];
+  });
+  return `WebAssembly (${wasm.result.stats.isa ?? '?'}, ${wasm.result.stats.threads ?? '?'} thread), one ε, engine time ${seconds(wasmMs)} s: ${against.join('; ') || 'nothing to compare with'}`;
+}
+
 interface TargetResult {
   title: string;
   limitS: number;
@@ -406,6 +432,7 @@ const RETIRED_METRICS: Record<string, string> = {
 const METRIC_PREFIX: Record<EngineRunKind, string> = {
   'native-one': 'nativeOneEpsilon',
   'native-sweep': 'nativeSweep',
+  'webassembly-one': 'webassemblyOneEpsilon',
   'typescript-one': 'typescriptOneEpsilon',
 };
 
@@ -422,6 +449,7 @@ function metricsOf(measurements: ModelMeasurement[], outcomes: EngineOutcome[]):
       ortBatchedGramPassMs: m.ortBatchedGramPassMs,
       ortRowNormsPassMs: m.ortRowNormsPassMs,
       ...(m.nativeGramPassMs === undefined ? {} : { nativeGramPassMs: m.nativeGramPassMs }),
+      ...(m.wasmGramPassMs === undefined ? {} : { wasmGramPassMs: m.wasmGramPassMs }),
       tsGramMs: m.tsGramMs,
       peakRssOrtMiB: m.peakRssOrtMiB,
     };
@@ -547,7 +575,8 @@ async function main(): Promise<void> {
   console.log(summaryTable(measurements));
   console.log(
     'ORT = onnxruntime float32 (the machine-limit reference); native = the engine\'s float64 C++ kernels' +
-      ` (${measurements[0]?.nativeIsa || measurements[0]?.nativeProblem || 'n/a'}); TS = the TypeScript reference operators, * = some layers skipped (time budget);` +
+      ` (${measurements[0]?.nativeIsa || measurements[0]?.nativeProblem || 'n/a'}); wasm = the same kernels as WebAssembly (SIMD128, 1 thread${measurements[0]?.wasmProblem ? `; ${measurements[0].wasmProblem}` : ''});` +
+      ' TS = the TypeScript reference operators, * = some layers skipped (time budget);' +
       ' TS/native compares the same layers. ORT rel err: float32 Gram vs the float64 TS one. Peak RSS: after the ORT phases / at the end.',
   );
 
@@ -563,6 +592,7 @@ async function main(): Promise<void> {
       else if (o.status === 'timeout') console.log(`${title}: ${o.reason} after ${layersDone(o)} layers${whereStopped(o)}`);
     }
     console.log(backendComparison(outcomes, m, spec.name));
+    console.log(wasmComparison(outcomes, spec.name));
     const done = runs.find((o) => o.run === 'native-one' && o.status === 'done');
     if (done?.status === 'done') {
       console.log(`bounds at ε = ${ONE_EPSILON}: local ${done.result.localBound.toPrecision(4)}, spectral ${done.result.spectralBound.toPrecision(4)}`);
@@ -621,7 +651,7 @@ async function main(): Promise<void> {
   const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
   const date = new Date().toISOString();
   const comparisons = Object.fromEntries(
-    specs.map((s) => [s.name, backendComparison(outcomes, measurements.find((m) => m.model === s.name), s.name)]),
+    specs.map((s) => [s.name, `${backendComparison(outcomes, measurements.find((m) => m.model === s.name), s.name)}\n${wasmComparison(outcomes, s.name)}`]),
   );
   await writeFile(RESULTS, JSON.stringify({ date, machine, threads, measurements, engineRuns: outcomes, comparisons, targets, pytorchReference: references, issue17Targets: targets17, metrics: current }, null, 2));
   console.log(`\nResults: ${RESULTS}`);

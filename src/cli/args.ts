@@ -7,6 +7,12 @@ export interface AnalyzeArguments {
   modelPath: string;
   inputPath?: string;
   inputShape?: number[];
+  /** The graph input the bounds are taken with respect to. */
+  inputName?: string;
+  /** Values for other graph inputs, held fixed. */
+  fixedInputs: { name: string; path: string }[];
+  /** Graph outputs to bound (empty: all). */
+  outputs: string[];
   syntheticInput: boolean;
   epsilons: number[];
   radius: boolean;
@@ -16,7 +22,7 @@ export interface AnalyzeArguments {
   lanczosSteps?: number;
   exactCutoff?: number;
   seed?: number;
-  backend?: 'native' | 'typescript';
+  backend?: 'native' | 'webassembly' | 'typescript';
   threads?: number;
   /** Refuse an analysis whose estimated memory exceeds this (GB). */
   maxMemoryGB: number;
@@ -39,6 +45,12 @@ Options:
   --synthetic           use the deterministic synthetic input even if an example exists
   --input-shape C,H,W   input shape without the batch axis, for models whose input has
                         symbolic dimensions (default: the shape of the --input file)
+  --input-name NAME     for models with several inputs: the input the bounds are taken
+                        with respect to (default: the first float input)
+  --fixed NAME=FILE     hold the other input NAME at the values in FILE (.npy or .json);
+                        repeat per input; inputs not given are held at zeros
+  --output NAME         bound this graph output; repeat for several, which are flattened
+                        and concatenated (default: every output)
   --eps E               perturbation radius; repeat for a sweep (default 0.001)
   --radius              also compute the certified robustness radius
   --no-lower-bound      skip the search for a witnessed lower bound (the best ratio
@@ -50,7 +62,8 @@ Options:
   --exact-cutoff N      exact dense decomposition up to this dimension (default 512)
   --seed S              seed of the Lanczos start vectors (default 1)
   --backend B           operators of conv and dense layers: native (float64 C++
-                        kernels, the default where built) or typescript (the reference)
+                        kernels, the default where built), webassembly (the same
+                        kernels as WebAssembly, one thread) or typescript (the reference)
   --threads N           threads of the native kernels (default: one per core; more
                         than the cores are capped, with a note)
   --max-memory GB       refuse an analysis whose estimated memory exceeds GB
@@ -70,6 +83,9 @@ const OPTIONS = {
   input: { type: 'string' },
   synthetic: { type: 'boolean' },
   'input-shape': { type: 'string' },
+  'input-name': { type: 'string' },
+  fixed: { type: 'string', multiple: true },
+  output: { type: 'string', multiple: true },
   eps: { type: 'string', multiple: true },
   radius: { type: 'boolean' },
   'no-lower-bound': { type: 'boolean' },
@@ -143,14 +159,25 @@ export function parseAnalyzeArguments(argv: readonly string[]): AnalyzeArguments
       throw new UsageError(`--input-shape takes positive integers separated by commas, got '${shorten(text)}'`);
     }
   }
+  const fixedInputs = (values.fixed ?? []).map((text) => {
+    const split = text.indexOf('=');
+    if (split <= 0 || split === text.length - 1) throw new UsageError(`--fixed takes NAME=FILE, got '${shorten(text)}'`);
+    return { name: text.slice(0, split), path: text.slice(split + 1) };
+  });
+  const fixedNames = fixedInputs.map((f) => f.name);
+  const repeated = fixedNames.find((name, i) => fixedNames.indexOf(name) !== i);
+  if (repeated !== undefined) throw new UsageError(`--fixed gives input '${shorten(repeated)}' twice`);
+  if (values['input-name'] !== undefined && fixedNames.includes(values['input-name'])) {
+    throw new UsageError(`input '${shorten(values['input-name'])}' is both --input-name and --fixed`);
+  }
   const epsilons = (values.eps ?? ['0.001']).map((text) => {
     const epsilon = parseEpsilonInput(text);
     if ('error' in epsilon) throw new UsageError(`--eps: ${epsilon.error}`);
     return epsilon.value;
   });
   const backend = values.backend;
-  if (backend !== undefined && backend !== 'native' && backend !== 'typescript') {
-    throw new UsageError(`--backend takes native or typescript, got '${shorten(backend)}'`);
+  if (backend !== undefined && backend !== 'native' && backend !== 'webassembly' && backend !== 'typescript') {
+    throw new UsageError(`--backend takes native, webassembly or typescript, got '${shorten(backend)}'`);
   }
   const failureProbability = decimalOption('failure-probability', values['failure-probability'], 0, SETTING_LIMITS.failureProbability.maximum);
   const lanczosSteps = integerOption('lanczos-steps', values['lanczos-steps'], 1, SETTING_LIMITS.lanczosSteps.maximum);
@@ -165,6 +192,9 @@ export function parseAnalyzeArguments(argv: readonly string[]): AnalyzeArguments
     modelPath: models[0],
     ...(values.input !== undefined ? { inputPath: values.input } : {}),
     ...(inputShape ? { inputShape } : {}),
+    ...(values['input-name'] !== undefined ? { inputName: values['input-name'] } : {}),
+    fixedInputs,
+    outputs: values.output ?? [],
     syntheticInput: values.synthetic ?? false,
     epsilons,
     radius: values.radius ?? false,

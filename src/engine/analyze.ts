@@ -9,7 +9,7 @@ import { composedBound } from './composed/composedBound';
 import { runEpsilon, type PhaseTimes, type RunContext, type RunOutcome, type SpectralCache } from './layerBounds';
 export type { SpectralCache } from './layerBounds';
 import { LowerBoundSearch, type LowerBoundOptions } from './lowerBound';
-import { nativeKernels, type OperatorBackend } from './native/kernels';
+import { kernelsFor, type OperatorBackend } from './native/kernels';
 import { NETWORK_INPUT, type Network } from './network';
 import { prepareNetwork } from './prepared';
 import { DEFAULT_SPECTRAL_OPTIONS, type SpectralOptions } from './spectral/certifiedNorm';
@@ -106,7 +106,7 @@ export async function analyzeNetwork(
     lanczosTolerance: options.lanczosTolerance ?? DEFAULT_SPECTRAL_OPTIONS.lanczosTolerance,
     seed: options.seed ?? DEFAULT_SPECTRAL_OPTIONS.seed,
     // The TypeScript backend is the reference all the way down, the dense exact path included.
-    kernels: prepared.backend === 'native' ? nativeKernels() : null,
+    kernels: prepared.backend === 'typescript' ? null : kernelsFor(prepared.backend),
   };
   const spectralCache: SpectralCache = options.spectralCache ?? new Map();
   const context = (onLayer?: (i: number) => void, onLayerResult?: RunContext['onLayerResult']): RunContext => ({
@@ -214,7 +214,7 @@ const COMPOSED_BUDGET_FACTOR = 4;
 const MINIMUM_COMPOSED_BUDGET = 200;
 
 function engineStats(backend: OperatorBackend, counters: { applications: number; multiplyAdds: number }, phases: EngineStats['phases']): EngineStats {
-  const kernels = backend === 'native' ? nativeKernels() : null;
+  const kernels = backend === 'typescript' ? null : kernelsFor(backend);
   const described = kernels?.describe();
   return {
     backend,

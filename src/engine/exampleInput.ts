@@ -51,10 +51,12 @@ export interface ResolvedExampleInput {
  * The first candidate beside the model that reads as an input and fits the model's declared input
  * shape; the ones passed over on the way, with why.
  */
-export async function resolveExampleInput(modelPath: string, model: Model): Promise<ResolvedExampleInput> {
-  const inputs = model.graph.inputs;
-  // With several graph inputs the analysis refuses the model anyway; only the file's readability is checked then.
-  const declared = inputs.length === 1 ? inputs[0].shape : undefined;
+export async function resolveExampleInput(
+  modelPath: string,
+  model: Model,
+  // The analysed input's declared shape; by default the only graph input's (with several, the caller names the analysed one).
+  declared: readonly Dim[] | undefined = model.graph.inputs.length === 1 ? model.graph.inputs[0].shape : undefined,
+): Promise<ResolvedExampleInput> {
   const skipped: ExampleInputResolution['skipped'] = [];
   for (const candidate of exampleInputCandidates(modelPath)) {
     if (!(await isFile(candidate))) continue;

@@ -1,11 +1,12 @@
 // Model file → analysis network → nominal input → bound engine → report. The worker and the CLI both
 // run exactly this, so the editor and CI print the same numbers for the same model, input and ε.
 import { basename } from 'node:path';
-import type { Model } from '../onnx/model';
+import type { Model, ValueInfo } from '../onnx/model';
 import { readModel } from '../onnx/reader';
+import { fallbackLabel } from '../shared/format';
 import type { BoundReport, EngineOptions, InputChoice } from '../shared/protocol';
 import { analyzeNetwork, type AnalyzeHooks, type SpectralCache } from './analyze';
-import { defaultBackend, nativeProblem, requireNativeKernels, type OperatorBackend } from './native/kernels';
+import { defaultBackend, fallbackReason, kernelsFor, type OperatorBackend } from './native/kernels';
 import { estimateCost } from './costEstimate';
 import { BudgetError } from './errors';
 import { NETWORK_INPUT } from './network';
@@ -14,6 +15,7 @@ import { readNominalInputFile } from './inputFile';
 import { matchInputShape, syntheticInput, type NominalInput } from './nominalInput';
 import { onnxruntimeFidelity } from './fidelity';
 import { loadAnalysisNetwork } from './loadNetwork';
+import { analysedInput } from './normalise/normalise';
 
 /** 'auto': the model's bundled example input if there is one, else the synthetic input. */
 export type InputRequest = InputChoice | { kind: 'auto' };
@@ -26,6 +28,12 @@ export interface ModelAnalysisRequest {
    * absent, such a model takes the shape of the nominal input file.
    */
   inputShape?: number[];
+  /** The graph input the bounds are taken with respect to (default: the first float input). */
+  inputName?: string;
+  /** Files holding the values of other graph inputs, which are held fixed (an input not listed: zeros). */
+  fixedInputs?: { name: string; path: string }[];
+  /** Graph outputs to bound, flattened and concatenated (default: every output). */
+  outputs?: string[];
   /** The first is the main run; the rest form the sweep. */
   epsilons: number[];
   options?: Partial<EngineOptions> & {
@@ -42,22 +50,22 @@ export interface ModelAnalysisRequest {
 }
 
 /** The input file the request names (or the model's example input beside it), with notes on example candidates passed over; no input for a synthetic one. */
-async function readRequestedInput(request: InputRequest, modelPath: string, model: Model): Promise<{ input?: NominalInput; notes: string[] }> {
+async function readRequestedInput(request: InputRequest, modelPath: string, model: Model, analysed: ValueInfo): Promise<{ input?: NominalInput; notes: string[] }> {
   if (request.kind === 'synthetic') return { notes: [] };
   if (request.kind === 'file') return { input: await readNominalInputFile(request.path), notes: [] };
-  const { input, resolution } = await resolveExampleInput(modelPath, model);
+  const { input, resolution } = await resolveExampleInput(modelPath, model, analysed.shape);
   return { input, notes: skippedInputNotes(resolution) };
 }
 
-/** Whether the model's input leaves dimensions after the batch axis open (symbolic, unknown, or no shape). */
-function hasOpenInputShape(model: Model): boolean {
-  const shape = model.graph.inputs[0]?.shape;
+/** Whether the input leaves dimensions after the batch axis open (symbolic, unknown, or no shape). */
+function hasOpenInputShape(info: ValueInfo): boolean {
+  const shape = info.shape;
   return shape === undefined || shape.slice(1).some((d) => typeof d !== 'number' || d < 1);
 }
 
 /** The shape an open model input takes from the nominal input file: its shape without a batch of 1. */
-function shapeFromInput(model: Model, input: NominalInput): number[] {
-  const rank = model.graph.inputs[0]?.shape?.length;
+function shapeFromInput(info: ValueInfo, input: NominalInput): number[] {
+  const rank = info.shape?.length;
   const dropsBatch = input.shape[0] === 1 && (rank === undefined ? input.shape.length > 1 : input.shape.length === rank);
   return dropsBatch ? input.shape.slice(1) : input.shape;
 }
@@ -84,9 +92,12 @@ function conservativeNormCache(key: string): SpectralCache {
 export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: AnalyzeHooks = {}): Promise<BoundReport> {
   const loadStarted = performance.now();
   const model = await readModel(request.modelPath);
-  const { input: fileInput, notes: inputNotes } = await readRequestedInput(request.input, request.modelPath, model);
-  const inputShape = request.inputShape ?? (fileInput && hasOpenInputShape(model) ? shapeFromInput(model, fileInput) : undefined);
-  const { network, notes } = loadAnalysisNetwork(model, inputShape);
+  const analysed = analysedInput(model, request.inputName);
+  const { input: fileInput, notes: inputNotes } = await readRequestedInput(request.input, request.modelPath, model, analysed);
+  const inputShape = request.inputShape ?? (fileInput && hasOpenInputShape(analysed) ? shapeFromInput(analysed, fileInput) : undefined);
+  const fixedInputs = new Map<string, NominalInput>();
+  for (const { name, path } of request.fixedInputs ?? []) fixedInputs.set(name, await readNominalInputFile(path));
+  const { network, notes } = loadAnalysisNetwork(model, { inputShape, input: analysed.name, fixedInputs, outputs: request.outputs });
   const outputShape = network.output === NETWORK_INPUT ? network.inputShape : network.layers[network.output].outputShape;
   const outputSize = outputShape.reduce((a, b) => a * b, 1);
   const options = request.options ?? {};
@@ -105,9 +116,10 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
   const loadMs = performance.now() - loadStarted;
   const backend = options.backend ?? defaultBackend();
   // Said in the report, so a slow run on a machine without the kernels explains itself.
-  const nativeUnavailable = options.backend === undefined && backend === 'typescript' ? nativeProblem() : '';
-  const backendNotes = nativeUnavailable ? [`The TypeScript operators ran, tens of times slower than the native kernels: ${nativeUnavailable}`] : [];
-  if (backend === 'native' && options.threads !== undefined) requireNativeKernels().setThreads(options.threads);
+  const nativeUnavailable = options.backend === undefined && backend !== 'native' ? fallbackReason() : '';
+  const ran = backend === 'typescript' ? { backend } : { backend, ...kernelsFor(backend).describe() };
+  const backendNotes = nativeUnavailable ? [`Operators: ${fallbackLabel(ran)}: ${nativeUnavailable}`] : [];
+  if (backend !== 'typescript' && options.threads !== undefined) kernelsFor(backend).setThreads(options.threads);
   const spectralKey = JSON.stringify([
     request.modelPath, model.fileVersion, network.inputShape,
     options.failureProbability, options.exactCutoff, options.lanczosSteps, options.seed, backend,
@@ -135,7 +147,9 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
   );
   return {
     model: basename(request.modelPath),
-    input: { source: input.source, origin: input.origin, shape: input.shape },
+    input: { name: network.inputName, source: input.source, origin: input.origin, shape: input.shape },
+    ...(network.fixedInputs ? { fixedInputs: network.fixedInputs.map((f) => ({ name: f.name, shape: [...f.tensor.dims], source: f.source })) } : {}),
+    ...(network.outputNames ? { outputs: network.outputNames } : {}),
     outputSize: result.outputSize,
     runs: result.runs,
     radius: result.radius,

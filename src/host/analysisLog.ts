@@ -1,9 +1,10 @@
 // What the engine log says about every finished analysis: which operators ran (and, when the native
-// kernels could not, why and what to do, as a warning), the input file actually used, and where the
+// kernels could not and the WebAssembly kernels or the TypeScript operators ran instead, why and what
+// to do, as a warning), the input file actually used, and where the
 // time went. Free of vscode so that unit tests check the lines on reports from the real worker.
 
 import { dirname, join } from 'node:path';
-import { kernelsLabel, operatorWork, phaseTimes } from '../shared/format';
+import { fallbackLabel, kernelsLabel, operatorWork, phaseTimes } from '../shared/format';
 import type { AnalyzeParams, BoundReport } from '../shared/protocol';
 
 export interface LogEntry {
@@ -25,7 +26,7 @@ export function analysisLogEntries(params: Pick<AnalyzeParams, 'modelPath' | 'in
   if (!stats) return entries;
   entries.push(
     stats.nativeUnavailable
-      ? { level: 'warn', message: `Kernels: TypeScript operators, tens of times slower than the native kernels: ${stats.nativeUnavailable}` }
+      ? { level: 'warn', message: `Kernels: ${fallbackLabel(stats)}: ${stats.nativeUnavailable}` }
       : { level: 'info', message: `Kernels: ${kernelsLabel(stats)}.` },
   );
   entries.push({ level: 'info', message: `Time: ${phaseTimes(stats)}; ${operatorWork(stats)}.` });

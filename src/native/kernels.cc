@@ -1,17 +1,16 @@
-// N-API module of the fast operator path: float64 convolution, dense and Lanczos-recurrence kernels
-// (kernelsImpl.h) behind a persistent pool of threads, with the instruction set chosen once at load.
-// Every entry point validates its arguments and throws a JavaScript error naming the bad one; the
-// engine's TypeScript operators (src/engine/operators) are the reference these must agree with.
+// N-API module of the fast operator path: the operations of operations.h (float64 convolution, dense
+// and Lanczos-recurrence kernels of kernelsImpl.h) behind a persistent pool of threads, with the
+// instruction set chosen once at load. Every entry point validates its arguments and throws a
+// JavaScript error naming the bad one; the engine's TypeScript operators (src/engine/operators) are the
+// reference these must agree with.
 
 #include <node_api.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
-#include <cstring>
 #include <functional>
 #include <initializer_list>
 #include <memory>
@@ -21,32 +20,9 @@
 #include <vector>
 
 #include "kernels.h"
+#include "operations.h"
 
 namespace {
-
-struct Kernels {
-  const char* name;
-  int (*registerRows)();
-  int (*positionBlock)(long);
-  long (*panelSize)(int, int);
-  void (*packPanels)(const float*, int, int, bool, double*);
-  long (*convScratchSize)(const ConvShape&);
-  void (*convForwardTask)(const ConvShape&, const double*, int, const double*, double*, int, long, int, int, int, double*);
-  void (*convAdjointTask)(const ConvShape&, const double*, const double*, double*, int, long, int, int, int, double*);
-  void (*denseForwardRows)(const float*, long, const double*, double*, long, int, int, long, long);
-  void (*denseAdjointRows)(const float*, long, const double*, double*, long, int, long, long);
-  void (*denseGramRows)(const float*, long, const double*, const double*, double*, int, long, long);
-  void (*partialDots)(const double*, long, int, const double*, double*, long, long);
-  void (*gramRows)(const double*, long, long, long, double*, long);
-  double (*subtractDot)(const double*, double, double*, const double*, long, long);
-};
-
-#define LL_KERNELS(NS)                                                                                            \
-  Kernels {                                                                                                     \
-    #NS, NS::registerRows, NS::positionBlock, NS::panelSize, NS::packPanels, NS::convScratchSize,               \
-        NS::convForwardTask, NS::convAdjointTask, NS::denseForwardRows, NS::denseAdjointRows, NS::denseGramRows, \
-        NS::partialDots, NS::gramRows, NS::subtractDot                                                          \
-  }
 
 // The widest instruction set the CPU has; LIPSCHITZ_LENS_ISA=avx2|generic asks for a narrower one
 // (the tests run every build against the TypeScript reference this way).
@@ -55,10 +31,10 @@ Kernels chooseKernels() {
   const std::string cap = requested ? requested : "";
 #if defined(__x86_64__)
   __builtin_cpu_init();
-  if (cap != "avx2" && cap != "generic" && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")) return LL_KERNELS(avx512);
-  if (cap != "generic" && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return LL_KERNELS(avx2);
+  if (cap != "avx2" && cap != "generic" && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")) return LL_KERNELS("avx512", avx512);
+  if (cap != "generic" && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return LL_KERNELS("avx2", avx2);
 #endif
-  return LL_KERNELS(generic);
+  return LL_KERNELS("generic", generic);
 }
 
 const Kernels K = chooseKernels();
@@ -66,7 +42,7 @@ const Kernels K = chooseKernels();
 // A fixed set of worker threads; run() hands every thread (the caller is thread 0) the same job and
 // returns when all have finished it. Jobs partition their work statically by thread index, so results
 // do not depend on scheduling.
-class Pool {
+class Pool : public Parallel {
  public:
   ~Pool() { resize(1); }
 
@@ -74,7 +50,7 @@ class Pool {
     std::call_once(started_, [this] { resize((int)std::max(1u, std::thread::hardware_concurrency())); });
   }
 
-  int size() const { return (int)workers_.size() + 1; }
+  int size() const override { return (int)workers_.size() + 1; }
 
   void resize(int threads) {
     std::lock_guard<std::mutex> serial(callers_);
@@ -92,7 +68,7 @@ class Pool {
     for (int i = 1; i < threads; i++) workers_.emplace_back([this, i] { loop(i); });
   }
 
-  void run(int threads, const std::function<void(int, int)>& job) {
+  void run(int threads, const std::function<void(int, int)>& job) override {
     // One caller at a time: the module may be loaded by several worker threads of one process.
     std::lock_guard<std::mutex> serial(callers_);
     threads = std::max(1, std::min(threads, size()));
@@ -149,26 +125,7 @@ class Pool {
 };
 
 Pool pool;
-
-struct Range {
-  long begin, end;
-};
-
-Range share(long total, int part, int parts) {
-  return {total * part / parts, total * (part + 1) / parts};
-}
-
-// Work below this many multiply-adds runs on the calling thread alone (waking the pool costs ~10 µs).
-constexpr double PARALLEL_WORK = 2e5;
-
-int threadsFor(double multiplyAdds) { return multiplyAdds < PARALLEL_WORK ? 1 : pool.size(); }
-
-// Per-thread working memory, kept between calls (every kernel writes what it later reads).
-double* scratchFor(long size) {
-  static thread_local std::vector<double> buffer;
-  if ((long)buffer.size() < size) buffer.resize((size_t)size);
-  return buffer.data();
-}
+const Context context{K, pool};
 
 // ---- argument helpers ----
 
@@ -282,26 +239,6 @@ napi_value undefinedValue(napi_env env) {
 
 // ---- convolution ----
 
-// Too few blocks to share out evenly (5 blocks on 2 threads leave one idle 40 % of the time): split
-// each block's rows into parts as well, up to four tasks per thread, each part redoing its im2col.
-int rowPartsFor(long blocks, int threads, int rows) {
-  if (threads == 1) return 1;
-  const long wanted = (4L * threads + blocks - 1) / blocks;
-  const long panels = (rows + K.registerRows() - 1) / K.registerRows();
-  return (int)std::max(1L, std::min(wanted, panels));
-}
-
-struct ConvPlan {
-  ConvShape g;
-  long inSize, outSize, positions;
-  int K, inPerGroup, outPerGroup;
-  // W and Wᵀ packed as float64 panels (squares and absolute values are taken as they are used).
-  std::vector<double> forward, adjoint;
-  // Working vectors kept between calls: A x inside convGram, the threads' parts of an adjoint.
-  std::vector<double> middle;
-  std::vector<std::vector<double>> partial;
-};
-
 void finalizePlan(napi_env, void* data, void*) { delete static_cast<ConvPlan*>(data); }
 
 ConvPlan* planOf(napi_env env, napi_value value) {
@@ -321,100 +258,14 @@ napi_value convPlan(napi_env env, napi_callback_info info) {
     }
     if (g.inChannels % g.group || g.outChannels % g.group) throw ArgumentError{"conv group does not divide the channels"};
     std::unique_ptr<ConvPlan> plan(new ConvPlan());
-    plan->g = g;
-    plan->inPerGroup = g.inChannels / g.group;
-    plan->outPerGroup = g.outChannels / g.group;
-    const size_t reduction = elements(plan->inPerGroup, (long)elements(g.kernelH, g.kernelW, "conv kernel"), "conv kernel");
-    if (reduction > 2147483647u) throw ArgumentError{"conv kernel: too many taps per output"};
-    plan->K = (int)reduction;
-    plan->positions = (long)elements(g.outHeight, g.outWidth, "conv output plane");
-    plan->inSize = (long)elements(g.inChannels, (long)elements(g.inHeight, g.inWidth, "conv input plane"), "conv input");
-    plan->outSize = (long)elements(g.outChannels, plan->positions, "conv output");
-    const size_t weights = elements(g.outChannels, plan->K, "conv weight");
-    const float* w = typedArray<float>(env, args[0], napi_float32_array, weights, "conv weight");
-    const long forwardPanel = K.panelSize(plan->outPerGroup, plan->K);
-    const long adjointPanel = K.panelSize(plan->K, plan->outPerGroup);
-    plan->forward.resize((size_t)forwardPanel * g.group);
-    plan->adjoint.resize((size_t)adjointPanel * g.group);
-    for (int group = 0; group < g.group; group++) {
-      const float* wg = w + (size_t)group * plan->outPerGroup * plan->K;
-      K.packPanels(wg, plan->outPerGroup, plan->K, false, plan->forward.data() + (size_t)group * forwardPanel);
-      K.packPanels(wg, plan->K, plan->outPerGroup, true, plan->adjoint.data() + (size_t)group * adjointPanel);
-    }
+    if (!convPlanSizes(g, *plan)) throw ArgumentError{"conv shape: a size overflows"};
+    const float* w = typedArray<float>(env, args[0], napi_float32_array, elements(g.outChannels, plan->K, "conv weight"), "conv weight");
+    convPlanPack(context, w, *plan);
     napi_value result;
     napi_create_external(env, plan.get(), finalizePlan, nullptr, &result);
     plan.release();
     return result;
   });
-}
-
-// Runs body(target, begin, end) on the thread's share of [0, tasks), where target receives additions
-// to out: thread 0 adds into out itself, the others into their own zeroed copies (kept in `parts` for
-// reuse), summed into out in thread order afterwards, so the result does not depend on scheduling.
-// out is zeroed first.
-void accumulateShared(long tasks, long outLength, int threads, double* out, std::vector<std::vector<double>>& parts,
-                      const std::function<void(double*, long, long)>& body) {
-  parts.resize((size_t)std::max(0, std::min(threads, pool.size()) - 1));
-  std::fill(out, out + outLength, 0.0);
-  pool.run(threads, [&](int part, int count) {
-    double* target = out;
-    if (part > 0) {
-      parts[(size_t)part - 1].assign((size_t)outLength, 0.0);
-      target = parts[(size_t)part - 1].data();
-    }
-    const Range r = share(tasks, part, count);
-    body(target, r.begin, r.end);
-  });
-  for (auto& own : parts) {
-    if (own.empty()) continue;
-    for (long i = 0; i < outLength; i++) out[i] += own[(size_t)i];
-  }
-}
-
-void runConvForward(ConvPlan* plan, const double* x, double* y, long batch, int mode) {
-  const double* panels = plan->forward.data();
-  const ConvShape& g = plan->g;
-  const int pb = K.positionBlock(plan->positions);
-  const long blocks = (plan->positions + pb - 1) / pb;
-  const long scratchSize = K.convScratchSize(g);
-  const double work = (double)batch * plan->outSize * plan->K;
-  const int threads = threadsFor(work);
-  // Each part of a block redoes its im2col, so the forward splits rows only as far as balance needs.
-  const long blockCount = batch * g.group * blocks;
-  const int rowParts = blockCount % threads == 0 ? 1 : std::min(threads, rowPartsFor(blockCount, threads, plan->outPerGroup));
-  const long tasks = blockCount * rowParts;
-  pool.run(threads, [&](int part, int parts) {
-    double* scratch = scratchFor(scratchSize);
-    const Range r = share(tasks, part, parts);
-    for (long t = r.begin; t < r.end; t++) {
-      const long block = t / rowParts;
-      const long b = block / (g.group * blocks);
-      const int group = (int)((block / blocks) % g.group);
-      const long p0 = (block % blocks) * pb;
-      K.convForwardTask(g, panels, mode, x + b * plan->inSize, y + b * plan->outSize, group, p0, pb, (int)(t % rowParts), rowParts, scratch);
-    }
-  });
-}
-
-void runConvAdjoint(ConvPlan* plan, const double* y, double* x, long batch) {
-  const ConvShape& g = plan->g;
-  const int pb = K.positionBlock(plan->positions);
-  const long blocks = (plan->positions + pb - 1) / pb;
-  const long scratchSize = K.convScratchSize(g);
-  const double work = (double)batch * plan->outSize * plan->K;
-  const int threads = threadsFor(work);
-  const int rowParts = rowPartsFor(g.group * blocks, threads, plan->K);
-  const long tasks = g.group * blocks * rowParts;
-  for (long b = 0; b < batch; b++) {
-    accumulateShared(tasks, plan->inSize, threads, x + b * plan->inSize, plan->partial, [&](double* target, long begin, long end) {
-      double* scratch = scratchFor(scratchSize);
-      for (long t = begin; t < end; t++) {
-        const long block = t / rowParts;
-        K.convAdjointTask(g, plan->adjoint.data(), y + b * plan->outSize, target, (int)(block / blocks), (block % blocks) * pb, pb,
-                          (int)(t % rowParts), rowParts, scratch);
-      }
-    });
-  }
 }
 
 // convForward(plan, x: Float64Array(batch·in), y: Float64Array(batch·out), batch, weight mode)
@@ -425,7 +276,7 @@ napi_value convForward(napi_env env, napi_callback_info info) {
     const long batch = integer(env, args[3], "batch", 1);
     const double* x = typedArray<double>(env, args[1], napi_float64_array, elements(batch, plan->inSize, "conv input"), "conv input");
     double* y = typedArray<double>(env, args[2], napi_float64_array, elements(batch, plan->outSize, "conv output"), "conv output");
-    runConvForward(plan, x, y, batch, weightMode(env, args[4]));
+    ::convForward(context, *plan, x, y, batch, weightMode(env, args[4]));
     return undefinedValue(env);
   });
 }
@@ -438,7 +289,7 @@ napi_value convAdjoint(napi_env env, napi_callback_info info) {
     const long batch = integer(env, args[3], "batch", 1);
     const double* y = typedArray<double>(env, args[1], napi_float64_array, elements(batch, plan->outSize, "conv adjoint input"), "conv adjoint input");
     double* x = typedArray<double>(env, args[2], napi_float64_array, elements(batch, plan->inSize, "conv adjoint output"), "conv adjoint output");
-    runConvAdjoint(plan, y, x, batch);
+    ::convAdjoint(context, *plan, y, x, batch);
     return undefinedValue(env);
   });
 }
@@ -456,13 +307,7 @@ napi_value convGram(napi_env env, napi_callback_info info) {
     const double* v = typedArray<double>(env, args[1], napi_float64_array, (size_t)size, "conv gram input");
     const double* scale = typedArray<double>(env, args[2], napi_float64_array, (size_t)middleSize, "conv gram scale");
     double* out = typedArray<double>(env, args[3], napi_float64_array, (size_t)size, "conv gram output");
-    plan->middle.resize((size_t)middleSize);
-    double* middle = plan->middle.data();
-    if (outputSide) runConvAdjoint(plan, v, middle, 1);
-    else runConvForward(plan, v, middle, 1, WEIGHT_PLAIN);
-    for (long i = 0; i < middleSize; i++) middle[i] *= scale[i];
-    if (outputSide) runConvForward(plan, middle, out, 1, WEIGHT_PLAIN);
-    else runConvAdjoint(plan, middle, out, 1);
+    ::convGram(context, *plan, v, scale, out, outputSide);
     return undefinedValue(env);
   });
 }
@@ -489,19 +334,9 @@ napi_value denseForward(napi_env env, napi_callback_info info) {
     const long batch = integer(env, args[5], "batch", 1);
     const double* x = typedArray<double>(env, args[3], napi_float64_array, elements(batch, d.cols, "dense input"), "dense input");
     double* y = typedArray<double>(env, args[4], napi_float64_array, elements(batch, d.rows, "dense output"), "dense output");
-    const int mode = weightMode(env, args[6]);
-    pool.run(threadsFor((double)batch * d.rows * d.cols), [&](int part, int parts) {
-      const Range r = share(d.rows, part, parts);
-      K.denseForwardRows(d.W, d.cols, x, y, d.rows, (int)batch, mode, r.begin, r.end);
-    });
+    ::denseForward(context, d.W, d.rows, d.cols, x, y, batch, weightMode(env, args[6]));
     return undefinedValue(env);
   });
-}
-
-// A dense accumulation split by rows (see accumulateShared).
-void accumulateRows(long rows, long outLength, double work, double* out, const std::function<void(double*, long, long)>& body) {
-  std::vector<std::vector<double>> parts;
-  accumulateShared(rows, outLength, threadsFor(work), out, parts, body);
 }
 
 // denseAdjoint(W, rows, cols, y(batch·rows), x(batch·cols), batch)
@@ -512,8 +347,7 @@ napi_value denseAdjoint(napi_env env, napi_callback_info info) {
     const long batch = integer(env, args[5], "batch", 1);
     const double* y = typedArray<double>(env, args[3], napi_float64_array, elements(batch, d.rows, "dense adjoint input"), "dense adjoint input");
     double* x = typedArray<double>(env, args[4], napi_float64_array, elements(batch, d.cols, "dense adjoint output"), "dense adjoint output");
-    accumulateRows(d.rows, batch * d.cols, (double)batch * d.rows * d.cols, x,
-                   [&](double* target, long r0, long r1) { K.denseAdjointRows(d.W, d.cols, y, target, d.rows, (int)batch, r0, r1); });
+    ::denseAdjoint(context, d.W, d.rows, d.cols, y, x, batch);
     return undefinedValue(env);
   });
 }
@@ -527,8 +361,7 @@ napi_value denseGram(napi_env env, napi_callback_info info) {
     const double* scale = typedArray<double>(env, args[3], napi_float64_array, (size_t)d.rows, "dense gram scale");
     const double* x = typedArray<double>(env, args[4], napi_float64_array, elements(batch, d.cols, "dense gram input"), "dense gram input");
     double* out = typedArray<double>(env, args[5], napi_float64_array, elements(batch, d.cols, "dense gram output"), "dense gram output");
-    accumulateRows(d.rows, batch * d.cols, 2.0 * batch * d.rows * d.cols, out,
-                   [&](double* target, long r0, long r1) { K.denseGramRows(d.W, d.cols, scale, x, target, (int)batch, r0, r1); });
+    ::denseGram(context, d.W, d.rows, d.cols, scale, x, out, batch);
     return undefinedValue(env);
   });
 }
@@ -541,14 +374,7 @@ napi_value denseGramOutput(napi_env env, napi_callback_info info) {
     const double* scale = typedArray<double>(env, args[3], napi_float64_array, (size_t)d.cols, "dense gram scale");
     const double* y = typedArray<double>(env, args[4], napi_float64_array, (size_t)d.rows, "dense gram input");
     double* out = typedArray<double>(env, args[5], napi_float64_array, (size_t)d.rows, "dense gram output");
-    std::vector<double> middle((size_t)d.cols);
-    accumulateRows(d.rows, d.cols, (double)d.rows * d.cols, middle.data(),
-                   [&](double* target, long r0, long r1) { K.denseAdjointRows(d.W, d.cols, y, target, d.rows, 1, r0, r1); });
-    for (long j = 0; j < d.cols; j++) middle[(size_t)j] *= scale[j];
-    pool.run(threadsFor((double)d.rows * d.cols), [&](int part, int parts) {
-      const Range r = share(d.rows, part, parts);
-      K.denseForwardRows(d.W, d.cols, middle.data(), out, d.rows, 1, WEIGHT_PLAIN, r.begin, r.end);
-    });
+    ::denseGramOutput(context, d.W, d.rows, d.cols, scale, y, out);
     return undefinedValue(env);
   });
 }
@@ -556,9 +382,7 @@ napi_value denseGramOutput(napi_env env, napi_callback_info info) {
 // ---- the Lanczos three-term recurrence ----
 
 // lanczosRecurrence(previous, q, w, previousBeta) → [alpha, beta]: one step of the plain Lanczos
-// recurrence on w = S q (Paige's ordering): w −= previousBeta · previous, alpha = qᵀw, w −= alpha q,
-// beta = ‖w‖, and, when beta > 0, previous = w / beta (the next vector; the old one is no longer needed).
-// The same arithmetic as lanczos.ts's TypeScript loop, in C++ on both cores instead of five JavaScript passes.
+// recurrence on w = S q (operations.cc).
 napi_value lanczosRecurrence(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     auto args = arguments(env, info, 4);
@@ -570,30 +394,9 @@ napi_value lanczosRecurrence(napi_env env, napi_callback_info info) {
     double previousBeta;
     if (napi_get_value_double(env, args[3], &previousBeta) != napi_ok || !std::isfinite(previousBeta)) throw ArgumentError{"previous beta is not a finite number"};
     if (previous == w || q == w || previous == q) throw ArgumentError{"previous, current and product must be three different arrays"};
-    const long n = (long)length;
-    const int threads = threadsFor((double)n * 4);
-    const int used = std::max(1, std::min(threads, pool.size()));
-    std::vector<double> partial((size_t)used);
-    // w −= c·v on both cores, then Σ u·w over the updated w.
-    const auto subtractThenDot = [&](double c, const double* v, const double* u) {
-      pool.run(threads, [&](int part, int parts) {
-        const Range r = share(n, part, parts);
-        partial[(size_t)part] = K.subtractDot(v, c, w, u, r.begin, r.end);
-      });
-      double sum = 0;
-      for (int t = 0; t < used; t++) sum += partial[(size_t)t];
-      return sum;
-    };
-    const double alpha = subtractThenDot(previousBeta, previous, q);
-    const double beta = std::sqrt(subtractThenDot(alpha, q, w));
-    if (beta > 0) {
-      const double inverse = 1 / beta;
-      pool.run(threads, [&](int part, int parts) {
-        const Range r = share(n, part, parts);
-        for (long i = r.begin; i < r.end; i++) previous[i] = w[i] * inverse;
-      });
-    }
-    return numberArray(env, {alpha, beta});
+    double alphaBeta[2];
+    ::lanczosRecurrence(context, previous, q, w, (long)length, previousBeta, alphaBeta);
+    return numberArray(env, {alphaBeta[0], alphaBeta[1]});
   });
 }
 
@@ -608,16 +411,12 @@ napi_value matVec(napi_env env, napi_callback_info info) {
     const double* A = typedArray<double>(env, args[0], napi_float64_array, elements(rows, cols, "matrix"), "matrix");
     const double* x = typedArray<double>(env, args[3], napi_float64_array, (size_t)cols, "vector");
     double* y = typedArray<double>(env, args[4], napi_float64_array, (size_t)rows, "result");
-    pool.run(threadsFor((double)rows * cols), [&](int part, int parts) {
-      const Range r = share(rows, part, parts);
-      K.partialDots(A + r.begin * cols, cols, (int)(r.end - r.begin), x, y + r.begin, 0, cols);
-    });
+    ::matVec(context, A, rows, cols, x, y);
     return undefinedValue(env);
   });
 }
 
-// gramMatrix(B: Float64Array(k·inner), k, inner, G: Float64Array(k·k)): G = B Bᵀ, each entry one
-// float64 dot product of `inner` terms (the γ_inner bound of certifiedNorm.ts holds for any order).
+// gramMatrix(B: Float64Array(k·inner), k, inner, G: Float64Array(k·k)): G = B Bᵀ.
 napi_value gramMatrix(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     auto args = arguments(env, info, 4);
@@ -625,79 +424,23 @@ napi_value gramMatrix(napi_env env, napi_callback_info info) {
     const long inner = integer(env, args[2], "inner dimension", 1);
     const double* B = typedArray<double>(env, args[0], napi_float64_array, elements(k, inner, "block"), "block");
     double* G = typedArray<double>(env, args[3], napi_float64_array, elements(k, k, "gram"), "gram");
-    // Rows split so each thread gets about the same share of the lower triangle.
-    pool.run(threadsFor((double)k * k * inner / 2), [&](int part, int parts) {
-      const long begin = (long)std::llround(k * std::sqrt((double)part / parts));
-      const long end = (long)std::llround(k * std::sqrt((double)(part + 1) / parts));
-      K.gramRows(B, inner, begin, end, G, k);
-    });
-    for (long i = 0; i < k; i++)
-      for (long j = 0; j < i; j++) G[j * k + i] = G[i * k + j];
+    ::gramMatrix(context, B, k, inner, G);
     return undefinedValue(env);
   });
 }
 
-// choleskyResidual(M: Float64Array(k·k), k) → null when a pivot is not positive, else
-// [Σ weighted e_ij², Σ ‖l_i‖², Σ weighted m_ij²] for E = M − L Lᵀ over the lower triangle (weight 2
-// off the diagonal): the sums choleskyCertificate.ts turns into a rigorous bound.
+// choleskyResidual(M: Float64Array(k·k), k) → null when a pivot is not positive, else the three sums
+// of operations.cc.
 napi_value choleskyResidual(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     auto args = arguments(env, info, 2);
     const long k = integer(env, args[1], "order", 1);
     const double* M = typedArray<double>(env, args[0], napi_float64_array, elements(k, k, "matrix"), "matrix");
-    std::vector<double> L(elements(k, k, "matrix"), 0.0);
-    for (long j = 0; j < k; j++) {
-      double* lj = L.data() + j * k;
-      // Each sum is one float64 dot product (any order keeps the γ bounds of choleskyCertificate.ts),
-      // so the per-ISA vector dot serves it.
-      double dot = 0;
-      if (j > 0) K.partialDots(lj, k, 1, lj, &dot, 0, j);
-      const double pivot = M[j * k + j] - dot;
-      if (!(pivot > 0)) {
-        napi_value result;
-        napi_get_null(env, &result);
-        return result;
-      }
-      const double ljj = std::sqrt(pivot);
-      lj[j] = ljj;
-      pool.run(threadsFor((double)(k - j) * j), [&](int part, int parts) {
-        const Range r = share(k - j - 1, part, parts);
-        for (long i = j + 1 + r.begin; i < j + 1 + r.end; i++) {
-          double* li = L.data() + i * k;
-          double sum = 0;
-          if (j > 0) K.partialDots(lj, k, 1, li, &sum, 0, j);
-          li[j] = (M[i * k + j] - sum) / ljj;
-        }
-      });
-    }
-    std::vector<double> residual((size_t)pool.size()), rowNorms((size_t)pool.size()), squares((size_t)pool.size());
-    const int threads = threadsFor((double)k * k * k / 6);
-    pool.run(threads, [&](int part, int parts) {
-      const long begin = (long)std::llround(k * std::sqrt((double)part / parts));
-      const long end = (long)std::llround(k * std::sqrt((double)(part + 1) / parts));
-      double e2 = 0, rn = 0, m2 = 0;
-      std::vector<double> products((size_t)k);
-      for (long i = begin; i < end; i++) {
-        const double* li = L.data() + i * k;
-        // (L Lᵀ)_ij for every j ≤ i at once: l_j is zero beyond p = j, so the extra terms are exact zeros.
-        K.partialDots(L.data(), k, (int)(i + 1), li, products.data(), 0, i + 1);
-        rn += products[(size_t)i];
-        for (long j = 0; j <= i; j++) {
-          const double e = M[i * k + j] - products[(size_t)j];
-          const double weight = i == j ? 1 : 2;
-          e2 += weight * e * e;
-          m2 += weight * M[i * k + j] * M[i * k + j];
-        }
-      }
-      residual[(size_t)part] = e2;
-      rowNorms[(size_t)part] = rn;
-      squares[(size_t)part] = m2;
-    });
-    double sums[3] = {0, 0, 0};
-    for (size_t t = 0; t < residual.size(); t++) {
-      sums[0] += residual[t];
-      sums[1] += rowNorms[t];
-      sums[2] += squares[t];
+    double sums[3];
+    if (!::choleskyResidual(context, M, k, sums)) {
+      napi_value result;
+      napi_get_null(env, &result);
+      return result;
     }
     return numberArray(env, {sums[0], sums[1], sums[2]});
   });

@@ -76,9 +76,23 @@ export function progressMessage(event: ProgressEvent): string {
   }
 }
 
-/** The operators that ran: "native kernels (avx512, 2 threads)" or "TypeScript operators". */
-export function kernelsLabel(stats: EngineStats): string {
-  return stats.backend === 'native' ? `native kernels (${stats.isa ?? '?'}, ${stats.threads ?? '?'} threads)` : 'TypeScript operators';
+/** The operators that ran: "native kernels (avx512, 2 threads)", "WebAssembly SIMD128, 1 thread" or "TypeScript operators". */
+export function kernelsLabel(stats: Pick<EngineStats, 'backend' | 'isa' | 'threads'>): string {
+  switch (stats.backend) {
+    case 'native':
+      return `native kernels (${stats.isa ?? '?'}, ${stats.threads ?? '?'} threads)`;
+    case 'webassembly':
+      return `${stats.isa ?? 'WebAssembly'}, ${stats.threads ?? 1} thread${stats.threads === undefined || stats.threads === 1 ? '' : 's'}`;
+    case 'typescript':
+      return 'TypeScript operators';
+  }
+}
+
+/** What a fallback from the native kernels costs, before the reason: "TypeScript operators, tens of times slower than the native kernels". */
+export function fallbackLabel(stats: Pick<EngineStats, 'backend' | 'isa' | 'threads'>): string {
+  return stats.backend === 'typescript'
+    ? 'TypeScript operators, tens of times slower than the native kernels'
+    : `${kernelsLabel(stats)}, slower than the native kernels on all cores`;
 }
 
 /** Wall time in all and by phase: "0.35 s (load 0.04 s, forward 0.07 s, fidelity 0.05 s, row norms 0.00 s, spectral norms 0.20 s)". */

@@ -142,12 +142,12 @@ export interface RadiusResult {
 
 /** Where the engine's time went, and how much operator work it did (for the CLI footer and the benchmark). */
 export interface EngineStats {
-  /** Operators of conv and dense layers: the native float64 kernels, or the TypeScript reference. */
-  backend: 'native' | 'typescript';
-  /** Instruction set and threads of the native kernels (native backend only). */
+  /** Operators of conv and dense layers: the native float64 kernels, their WebAssembly build, or the TypeScript reference. */
+  backend: 'native' | 'webassembly' | 'typescript';
+  /** Instruction set and threads of the compiled kernels (native and WebAssembly backends). */
   isa?: string;
   threads?: number;
-  /** Set when the TypeScript operators ran because the native kernels could not: why, and what to do. */
+  /** Set when the WebAssembly kernels or the TypeScript operators ran because the native kernels could not: why, and what to do. */
   nativeUnavailable?: string;
   /** Wall time by phase, milliseconds. loadMs (read + normalise) is set by the model-file pipeline. */
   phases: { loadMs?: number; forwardMs: number; fidelityMs: number; rowNormsMs: number; spectralMs: number; composedMs: number; lowerBoundMs: number; radiusMs: number; totalMs: number };

@@ -49,7 +49,7 @@ test('arguments: bad values are usage errors that say what is wrong', () => {
     [['analyze', 'm.onnx', '--seed', '4294967296'], /^--seed must be an integer from 0 to 4294967295/],
     [['analyze', 'm.onnx', '--exact-cutoff', '0x10'], /^--exact-cutoff must be an integer from 0 to 4096/],
     [['analyze', 'm.onnx', '--max-memory', '0'], /^--max-memory must be a number above 0 and at most 1024, got '0'$/],
-    [['analyze', 'm.onnx', '--backend', 'gpu'], /^--backend takes native or typescript, got 'gpu'$/],
+    [['analyze', 'm.onnx', '--backend', 'gpu'], /^--backend takes native, webassembly or typescript, got 'gpu'$/],
   ];
   for (const [argv, message] of bad) assert.throws(() => parseAnalyzeArguments(argv), (e: unknown) => e instanceof UsageError && message.test(e.message), argv.join(' '));
 });
@@ -122,6 +122,25 @@ test('the readable table names every layer and the totals', async () => {
   for (const label of ['conv1+relu1', 'pool1', 'conv2+relu2', 'fc']) assert.match(stdout, new RegExp(label.replace('+', '\\+')));
   assert.match(stdout, /network: local bound [\d.e+-]+ \((composed|layer product)\) +layer product [\d.e+-]+ +spectral product [\d.e+-]+/);
   assert.doesNotMatch(stdout, /lower bound/, '--no-lower-bound skips the search');
+});
+
+test('--backend webassembly runs the WebAssembly kernels, says so, and gives the native run\'s bounds', async () => {
+  const args = ['analyze', EXAMPLE, '--eps', '0.01', '--quiet', '--no-lower-bound'];
+  const [native, wasm] = await Promise.all([cli([...args, '--json']), cli([...args, '--json', '--backend', 'webassembly'])]);
+  assert.equal(native.code, 0, native.stderr);
+  assert.equal(wasm.code, 0, wasm.stderr);
+  const [n, w] = [JSON.parse(native.stdout), JSON.parse(wasm.stdout)];
+  assert.equal(n.stats.backend, 'native');
+  assert.deepEqual([w.stats.backend, w.stats.isa, w.stats.threads], ['webassembly', 'WebAssembly SIMD128', 1]);
+  // Asked for explicitly: no fallback note.
+  assert.ok(!(w.notes ?? []).some((note: string) => note.startsWith('Operators:')), JSON.stringify(w.notes));
+  // Lanczos bounds agree within their tolerance (nativeEngine.test.ts), the rest to rounding.
+  for (const key of ['localBound', 'layerProduct', 'spectralBound']) {
+    const [a, b] = [n.runs[0].network[key], w.runs[0].network[key]];
+    assert.ok(Math.abs(a - b) <= 1e-3 * Math.abs(a), `${key}: native ${a}, WebAssembly ${b}`);
+  }
+  const table = await cli(['analyze', EXAMPLE, '--eps', '0.01', '--quiet', '--no-lower-bound', '--backend', 'webassembly']);
+  assert.match(table.stdout, /^engine: WebAssembly SIMD128, 1 thread, /m);
 });
 
 test('bad input exits non-zero with one line naming the problem', async () => {

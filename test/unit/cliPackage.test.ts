@@ -1,6 +1,6 @@
 // The CLI's npm package for CI (dist/cli-package, written by every build; `npm run package:cli` packs
-// it): npm pack gives a tarball of the bundle, the native kernels, README, licence and, as bundled
-// dependencies, onnxruntime-node and onnxruntime-common (the fidelity check runs the model on them);
+// it): npm pack gives a tarball of the bundle, the native kernels and their WebAssembly build, README,
+// licence and, as bundled dependencies, onnxruntime-node and onnxruntime-common (the fidelity check runs the model on them);
 // installed offline into an empty folder it needs nothing from a registry, and `npx lipschitz-lens
 // analyze` on the example prints the same bounds and fidelity check as the repository's own CLI.
 import assert from 'node:assert/strict';
@@ -37,7 +37,7 @@ test('the CLI tarball installs offline into an empty folder and analyses the exa
   const [tarball] = JSON.parse(packed) as { filename: string; files: { path: string; mode: number }[]; bundled: string[] }[];
   const paths = tarball.files.map((file) => file.path);
   const own = paths.filter((path) => !path.startsWith('node_modules/')).sort();
-  assert.deepEqual(own, ['LICENSE', 'README.md', 'cli.js', 'native/kernels.node', 'package.json']);
+  assert.deepEqual(own, ['LICENSE', 'README.md', 'cli.js', 'native/kernels.node', 'native/kernels.wasm', 'package.json']);
   assert.deepEqual(tarball.bundled.sort(), ['onnxruntime-common', 'onnxruntime-node']);
   const runtime = paths.filter((path) => path.startsWith('node_modules/'));
   assert.ok(runtime.includes('node_modules/onnxruntime-node/dist/index.js'), 'onnxruntime-node\'s JS is bundled');

@@ -1,11 +1,12 @@
-// The whole engine on the native backend: analyzeNetwork gives the bounds of the TypeScript backend on
-// seeded random networks (dense, conv with pools, residual adds and concats, layout transposes), both
-// in this process and against a child run with no native code at all (LIPSCHITZ_LENS_KERNELS=typescript:
-// the spectral helpers in JS too); and no point sampled in the ε-ball exceeds the native bound.
+// The whole engine on the native backend and on its WebAssembly build: analyzeNetwork gives the bounds
+// of the TypeScript backend on seeded random networks (dense, conv with pools, residual adds and
+// concats, layout transposes), both in this process and against a child run with no compiled code at
+// all (LIPSCHITZ_LENS_KERNELS=typescript: the spectral helpers in JS too); and no point sampled in the
+// ε-ball exceeds the bound either backend reports.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { analyzeNetwork } from '../../src/engine/analyze';
-import { requireNativeKernels } from '../../src/engine/native/kernels';
+import { kernelsFor, type OperatorBackend } from '../../src/engine/native/kernels';
 import { NETWORK_INPUT } from '../../src/engine/network';
 import { ConvOperator } from '../../src/engine/operators/conv';
 import { DenseOperator } from '../../src/engine/operators/dense';
@@ -74,7 +75,7 @@ function compareSummaries(label: string, ours: RunSummary[], theirs: RunSummary[
     const check = (what: string, a: number, b: number, tolerance: number) => {
       assert.ok(Number.isFinite(a) && Number.isFinite(b), `${where} ${what}: ${a} vs ${b}`);
       const d = relativeDifference(a, b);
-      assert.ok(d <= tolerance, `${where} ${what}: native ${a} vs TypeScript ${b} (relative ${d.toExponential(2)} > ${tolerance})`);
+      assert.ok(d <= tolerance, `${where} ${what}: compiled ${a} vs TypeScript ${b} (relative ${d.toExponential(2)} > ${tolerance})`);
       if (tolerance === AGREEMENT) into.worst = Math.max(into.worst, d);
       else into.worstLanczos = Math.max(into.worstLanczos, d);
     };
@@ -108,19 +109,31 @@ function distance(a: Float64Array, b: Float64Array): number {
   return Math.sqrt(s);
 }
 
-describe('engine on the native backend', () => {
-  it('the native backend builds conv and dense layers on the native operators, the TypeScript backend on the reference', () => {
-    requireNativeKernels();
+/** The TypeScript backend's summaries, computed once for both compiled backends. */
+const typescriptRuns = new Map<string, Promise<RunSummary[]>>();
+function typescriptSummary(k: number, lanczos: boolean): Promise<RunSummary[]> {
+  const key = `${k} ${lanczos}`;
+  const c = cases[k];
+  if (!typescriptRuns.has(key)) {
+    typescriptRuns.set(key, analyzeNetwork(c.network, c.x0, { epsilons: c.epsilons, ...(lanczos ? LANCZOS_OPTIONS : {}), backend: 'typescript' }).then(summarize));
+  }
+  return typescriptRuns.get(key)!;
+}
+
+for (const backend of ['native', 'webassembly'] as const satisfies readonly OperatorBackend[]) describe(`engine on the ${backend} backend`, () => {
+  it(`the ${backend} backend builds conv and dense layers on the compiled operators, the TypeScript backend on the reference`, () => {
+    kernelsFor(backend);
     let layers = 0;
     for (const c of cases) {
-      assert.equal(prepareNetwork(c.network).backend, 'native', `${c.label}: default backend where the kernels load`);
+      assert.equal(prepareNetwork(c.network).backend, 'native', `${c.label}: default backend where the native kernels load`);
+      assert.equal(prepareNetwork(c.network, backend).backend, backend);
       assert.equal(prepareNetwork(c.network, 'typescript').backend, 'typescript');
       for (const layer of c.network.layers) {
         if (layer.op.kind !== 'affine' || layer.op.linear.kind === 'channelAffine') continue;
         const params = layer.op.linear;
-        const build = (backend: 'native' | 'typescript') => createAffineOperator(params, layer.inputShapes[0], layer.label, backend).linear;
+        const build = (on: OperatorBackend) => createAffineOperator(params, layer.inputShapes[0], layer.label, on).linear;
         const conv = params.kind === 'conv';
-        assert.ok(build('native') instanceof (conv ? NativeConvOperator : NativeDenseOperator), `${c.label} ${layer.label}: native operator`);
+        assert.ok(build(backend) instanceof (conv ? NativeConvOperator : NativeDenseOperator), `${c.label} ${layer.label}: compiled operator`);
         const reference = build('typescript');
         assert.ok((conv ? reference instanceof ConvOperator : reference instanceof DenseOperator) && !(reference instanceof NativeDenseOperator),
           `${c.label} ${layer.label}: TypeScript operator`);
@@ -132,27 +145,27 @@ describe('engine on the native backend', () => {
 
   for (const [path, options] of [['default options (exact path but for the medium conv layer)', {}], ['Lanczos path (exactCutoff 0)', LANCZOS_OPTIONS]] as const) {
     it(`${path}: every bound agrees with the TypeScript backend (1e-9, Lanczos bounds within their tolerance)`, async (t) => {
-      requireNativeKernels();
+      kernelsFor(backend);
       const child = await pureTypeScriptResults();
       assert.equal(child.defaultBackend, 'typescript', `the reference child must run without native kernels (${child.problem})`);
       assert.equal(child.results.length, cases.length);
       const inProcess: Comparison = { worst: 0, stepChanges: 0, worstLanczos: 0 };
       const pure: Comparison = { worst: 0, stepChanges: 0, worstLanczos: 0 };
       for (const [k, c] of cases.entries()) {
-        const native = summarize(await analyzeNetwork(c.network, c.x0, { epsilons: c.epsilons, ...options, backend: 'native' }));
-        const typescript = summarize(await analyzeNetwork(c.network, c.x0, { epsilons: c.epsilons, ...options, backend: 'typescript' }));
-        compareSummaries(c.label, native, typescript, inProcess);
+        const compiled = summarize(await analyzeNetwork(c.network, c.x0, { epsilons: c.epsilons, ...options, backend }));
+        const typescript = await typescriptSummary(k, options === LANCZOS_OPTIONS);
+        compareSummaries(c.label, compiled, typescript, inProcess);
         const reference = options === LANCZOS_OPTIONS ? child.results[k].lanczos : child.results[k].defaults;
-        compareSummaries(`${c.label} (pure TypeScript child)`, native, reference, pure);
+        compareSummaries(`${c.label} (pure TypeScript child)`, compiled, reference, pure);
       }
       t.diagnostic(`worst relative difference ${inProcess.worst.toExponential(2)} against the TypeScript operators, ${pure.worst.toExponential(2)} against no native code; Lanczos bounds: worst ${inProcess.worstLanczos.toExponential(2)}, ${pure.worstLanczos.toExponential(2)}; step-count changes: ${inProcess.stepChanges}, ${pure.stepChanges}`);
-      // The native run did run other code: bit-identical bounds on all 20 networks would mean it did not.
-      assert.ok(inProcess.worst > 0 && pure.worst > 0, 'native and TypeScript bounds are bit-identical everywhere');
+      // The compiled run did run other code: bit-identical bounds on all 20 networks would mean it did not.
+      assert.ok(inProcess.worst > 0 && pure.worst > 0, `${backend} and TypeScript bounds are bit-identical everywhere`);
     });
   }
 
-  it('soundness: no point sampled in the ε-ball exceeds the native network bound or a layer radius', async (t) => {
-    requireNativeKernels();
+  it(`soundness: no point sampled in the ε-ball exceeds the ${backend} network bound or a layer radius`, async (t) => {
+    kernelsFor(backend);
     // Bounds carry their own rounding margins; the sampled values are float64 sums of a few hundred
     // terms, so 1e-9 relative plus 1e-12 absolute is far above their error and far below a violation
     // (as in engineSoundness.test.ts).
@@ -167,7 +180,7 @@ describe('engine on the native backend', () => {
       const output = (values: Float64Array[], x: Float64Array) => (c.network.output === NETWORK_INPUT ? x : values[c.network.output]);
       const f0 = output(base, c.x0);
       for (const options of [{}, LANCZOS_OPTIONS]) {
-        const result = await analyzeNetwork(c.network, c.x0, { epsilons: c.epsilons, backend: 'native', ...options });
+        const result = await analyzeNetwork(c.network, c.x0, { epsilons: c.epsilons, backend, ...options });
         for (const run of result.runs) {
           const epsilon = run.epsilon;
           const bound = run.network.localBound;
@@ -177,7 +190,7 @@ describe('engine on the native backend', () => {
             if (dx === 0) return;
             const values = referenceForward(c.network, x);
             const ratio = distance(output(values, x), f0) / dx;
-            assert.ok(ratio <= bound * (1 + REL) + ABS / dx, `${c.label} ε=${epsilon}: ratio ${ratio} > native bound ${bound}`);
+            assert.ok(ratio <= bound * (1 + REL) + ABS / dx, `${c.label} ε=${epsilon}: ratio ${ratio} > ${backend} bound ${bound}`);
             run.layers.forEach((layer, k) => {
               const moved = distance(values[k], base[k]);
               assert.ok(moved <= layer.epsilonOut * (1 + REL) + ABS, `${c.label} ε=${epsilon} layer ${k} (${layer.label}) moved ${moved} > radius ${layer.epsilonOut}`);

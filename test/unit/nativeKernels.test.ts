@@ -13,7 +13,7 @@ import { NativeDenseOperator } from '../../src/engine/operators/nativeDense';
 import { SeededRandom } from '../../src/engine/random';
 import { gamma } from '../../src/engine/spectral/choleskyCertificate';
 import {
-  AGREEMENT, compareCholeskyResidual, compareConv, compareDense, compareGramMatrix, compareLanczosRecurrence, compareMatVec,
+  AGREEMENT, argumentErrorCases, compareCholeskyResidual, compareConv, compareDense, compareGramMatrix, compareLanczosRecurrence, compareMatVec,
   convGeometryOf, DENSE_SHAPES, FIXED_CONV_CASES, LARGE_CONV_CASE, LARGE_DENSE_SHAPE, randomConvCases, relativeError,
   runChild, shiftedGram, type OperatorAgreement,
 } from './helpers/nativeCases';
@@ -208,40 +208,10 @@ describe('native kernels', () => {
 
   it('bad arguments throw Errors that name the argument, and the process carries on', () => {
     const k = kernels();
+    const cases = argumentErrorCases(k);
     const f32 = (n: number) => new Float32Array(n);
     const f64 = (n: number) => new Float64Array(n);
     const plan = k.convPlan(f32(2 * 3 * 9), Int32Array.from([3, 5, 5, 2, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1]));
-    const cases: [string, () => unknown, RegExp][] = [
-      ['Float64Array dense weight', () => k.denseForward(f64(6) as unknown as Float32Array, 2, 3, f64(3), f64(2), 1, false), /dense weight must be a Float32Array/],
-      ['short dense weight', () => k.denseForward(f32(5), 2, 3, f64(3), f64(2), 1, false), /dense weight has 5 values, expected 6/],
-      ['short dense input', () => k.denseForward(f32(6), 2, 3, f64(2), f64(2), 1, false), /dense input has 2 values, expected 3/],
-      ['dense output for the wrong batch', () => k.denseForward(f32(6), 2, 3, f64(6), f64(2), 2, false), /dense output has 2 values, expected 4/],
-      ['plain array as dense weight', () => k.denseForward([1, 2, 3, 4, 5, 6] as unknown as Float32Array, 2, 3, f64(3), f64(2), 1, false), /dense weight is not a typed array/],
-      ['string row count', () => k.denseForward(f32(6), 'two' as unknown as number, 3, f64(3), f64(2), 1, false), /dense rows is not a number/],
-      ['zero columns', () => k.denseAdjoint(f32(0), 2, 0, f64(2), f64(0), 1), /dense columns must be a whole number from 1/],
-      ['missing arguments', () => (k.denseGram as unknown as (...a: unknown[]) => void)(f32(6), 2, 3), /expected 7 arguments, got 3/],
-      ['Float32Array gram scale', () => k.denseGram(f32(6), 2, 3, f32(2) as unknown as Float64Array, f64(3), f64(3), 1), /dense gram scale must be a Float64Array/],
-      ['conv shape of 14 entries', () => k.convPlan(f32(54), new Int32Array(14)), /conv shape has 14 values, expected 15/],
-      ['Float64Array conv shape', () => k.convPlan(f32(54), new Float64Array(15) as unknown as Int32Array), /conv shape must be an Int32Array/],
-      ['short conv weight', () => k.convPlan(f32(53), Int32Array.from([3, 5, 5, 2, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1])), /conv weight has 53 values, expected 54/],
-      ['group not dividing the channels', () => k.convPlan(f32(54), Int32Array.from([3, 5, 5, 2, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1, 2])), /conv group does not divide/],
-      ['not a plan', () => k.convForward({}, f64(75), f64(50), 1, false), /conv plan is not a plan from convPlan\(\)/],
-      ['short conv input', () => k.convForward(plan, f64(74), f64(50), 1, false), /conv input has 74 values, expected 75/],
-      ['Float32Array conv adjoint output', () => k.convAdjoint(plan, f64(50), f32(75) as unknown as Float64Array, 1), /conv adjoint output must be a Float64Array/],
-      ['recurrence vectors of different lengths', () => k.lanczosRecurrence(f64(4), f64(3), f64(3), 1), /previous vector has 4 values, expected 3/],
-      ['recurrence product aliasing q', () => { const v = f64(3); k.lanczosRecurrence(f64(3), v, v, 1); }, /three different arrays/],
-      ['recurrence with a NaN beta', () => k.lanczosRecurrence(f64(3), f64(3), f64(3), Number.NaN), /previous beta is not a finite number/],
-      ['empty recurrence vectors', () => k.lanczosRecurrence(f64(0), f64(0), f64(0), 0), /at least one value/],
-      ['matVec result too long', () => k.matVec(f64(6), 2, 3, f64(3), f64(3)), /result has 3 values, expected 2/],
-      ['gram buffer too short', () => k.gramMatrix(f64(6), 2, 3, f64(3)), /gram has 3 values, expected 4/],
-      ['non-square Cholesky input', () => k.choleskyResidual(f64(5), 2), /matrix has 5 values, expected 4/],
-      ['zero threads', () => k.setThreads(0), /threads must be a whole number from 1/],
-      // Sizes whose product wraps around 2^64 once passed the length checks and crashed the process.
-      ['size beyond 2^31', () => k.denseForward(f32(0), 2 ** 62, 4, f64(16), f64(0), 4, false), /dense rows must be a whole number from 1 to 2\^31/],
-      ['fractional size', () => k.denseForward(f32(6), 2.5, 3, f64(3), f64(2), 1, false), /dense rows must be a whole number/],
-      ['huge conv', () => k.convPlan(f32(1), Int32Array.from([65536, 65536, 65536, 65536, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1])), /conv weight has 1 values/],
-      ['unknown weight mode', () => k.denseForward(f32(6), 2, 3, f64(3), f64(2), 1, 3 as never), /weight mode must be 0 \(plain\), 1 \(squared\) or 2 \(absolute\)/],
-    ];
     for (const [what, call, message] of cases) {
       assert.throws(call, (error: unknown) => error instanceof Error && message.test(error.message), `${what}: expected an Error matching ${message}`);
     }

@@ -1,4 +1,5 @@
-// What the .vsix carries: the bundles, the native kernels, the icon, the Details page and
+// What the .vsix packages carry: the bundles, the native kernels (linux-x64) or their WebAssembly build
+// (universal), the icon, the Details page and
 // onnxruntime-node (the fidelity check of every analysis runs the model file on it) as a runtime
 // package beside them. Its native binding must
 // be required from node_modules, never inlined into a bundle, and only the engine's bundles (worker,
@@ -7,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
@@ -38,6 +39,28 @@ test('only the engine bundles load onnxruntime-node, from node_modules; the pack
   assert.match(ignore, /^!dist\/native\/kernels\.node$/m, '.vscodeignore ships the kernels');
   assert.match(ignore, /^!node_modules\/onnxruntime-node\/bin\/napi-v6\/linux\/x64\/\*$/m, '.vscodeignore ships the linux-x64 runtime binaries');
   assert.match(ignore, /^!node_modules\/onnxruntime-common\//m, '.vscodeignore ships onnxruntime-common');
+  assert.match(ignore, /^!dist\/native\/kernels\.wasm$/m, '.vscodeignore ships the WebAssembly kernels as the fallback');
+});
+
+test('the universal package: the WebAssembly kernels, no native ones, and onnxruntime for the platforms it serves', () => {
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  assert.match(manifest.scripts.package, /vsce package --target linux-x64 .*&& vsce package --ignoreFile packaging\/universal\.vscodeignore /);
+  const lines = readFileSync(join(ROOT, 'packaging', 'universal.vscodeignore'), 'utf8').split('\n').filter((line) => line.startsWith('!'));
+  assert.ok(lines.includes('!dist/native/kernels.wasm'), 'ships the WebAssembly kernels');
+  assert.ok(!lines.some((line) => line.includes('kernels.node')), 'ships no native kernels (they are linux-x64 only)');
+  const binaries = lines.filter((line) => line.includes('/bin/napi-v6/'));
+  for (const platform of ['darwin/arm64', 'linux/arm64', 'win32/*']) {
+    assert.ok(binaries.some((line) => line.includes(`/napi-v6/${platform}/`)), `ships onnxruntime for ${platform}`);
+  }
+  assert.ok(!binaries.some((line) => line.includes('/linux/x64/')), 'linux-x64 has a package of its own');
+  // Every platform line must name files the installed onnxruntime-node has (a rename upstream would ship nothing).
+  const installed = join(ROOT, 'node_modules', 'onnxruntime-node', 'bin', 'napi-v6');
+  for (const line of binaries) {
+    const [, platform, arch, file] = /\/napi-v6\/([^/]+)\/([^/]+)\/(.+)$/.exec(line) ?? [];
+    for (const a of arch === '*' ? ['x64', 'arm64'] : [arch]) {
+      if (file !== '*') assert.ok(existsSync(join(installed, platform, a, file)), `${line}: ${platform}/${a}/${file} exists`);
+    }
+  }
 });
 
 test('the Details page and icon: EXTENSION.md with its images inlined, and a 128×128 PNG icon', async () => {

@@ -1,8 +1,12 @@
-// Loads the native float64 kernels (src/native, built by esbuild.mjs into dist/native/kernels.node),
-// looked up beside the running bundle (dist/*.js) and in the dist/ of the folders above it. LIPSCHITZ_LENS_KERNELS=typescript forces the TypeScript operators (the reference path).
+// Loads the compiled float64 kernels, in this order: the native module (src/native, built by esbuild.mjs
+// into dist/native/kernels.node), else its WebAssembly build (dist/native/kernels.wasm, for platforms
+// without a native build), else none (the TypeScript operators run). Both are looked up beside the
+// running bundle (dist/*.js) and in the dist/ of the folders above it. LIPSCHITZ_LENS_KERNELS=typescript
+// forces the TypeScript operators (the reference path), =webassembly skips the native module.
 
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { instantiateWasmKernels } from '../wasm/wasmKernels';
 
 export interface NativeKernels {
   convPlan(weight: Float32Array, shape: Int32Array): object;
@@ -31,7 +35,7 @@ export interface NativeKernels {
   describe(): { isa: string; threads: number };
 }
 
-export type OperatorBackend = 'native' | 'typescript';
+export type OperatorBackend = 'native' | 'webassembly' | 'typescript';
 
 /** How a forward kernel uses the weights (src/native/kernels.h). */
 export const WEIGHT = { plain: 0, squared: 1, absolute: 2 } as const;
@@ -39,7 +43,7 @@ export type WeightMode = (typeof WEIGHT)[keyof typeof WEIGHT];
 
 /** Why the native kernels are not running. */
 export type KernelsProblem =
-  | { kind: 'disabled' }
+  | { kind: 'disabled'; setting: string }
   | { kind: 'missing'; platform: string }
   | { kind: 'unloadable'; path: string; error: string }
   | { kind: 'stale'; path: string; missing: string[] };
@@ -51,7 +55,8 @@ export type KernelsProblem =
 export function describeKernelsProblem(problem: KernelsProblem): string {
   switch (problem.kind) {
     case 'disabled':
-      return 'LIPSCHITZ_LENS_KERNELS=typescript asks for the TypeScript operators; unset it to use the native kernels.';
+      return `LIPSCHITZ_LENS_KERNELS=${problem.setting} asks for the ${problem.setting === 'webassembly' ? 'WebAssembly kernels' : 'TypeScript operators'}. ` +
+        'The results are the same, only slower; unset it to use the native kernels.';
     case 'missing':
       return `this installation has no native kernels for ${problem.platform}. The results are the same, only slower. ` +
         'The linux-x64 package of Lipschitz Lens carries them; from a source checkout, `npm run build` compiles them (it needs a C++ compiler).';
@@ -64,12 +69,31 @@ export function describeKernelsProblem(problem: KernelsProblem): string {
   }
 }
 
-let loaded: { kernels: NativeKernels | null; problem: KernelsProblem | undefined } | undefined;
+/** Why the WebAssembly kernels are not running either, in words for the user. */
+function describeWasmProblem(problem: KernelsProblem): string {
+  switch (problem.kind) {
+    case 'disabled':
+      return `LIPSCHITZ_LENS_KERNELS=${problem.setting} asks for the TypeScript operators.`;
+    case 'missing':
+      return 'The WebAssembly kernels are missing from this installation too: reinstall the extension (from a source checkout, `npm run build` builds them with clang).';
+    case 'unloadable':
+    case 'stale':
+      return `The WebAssembly kernels at ${problem.path} do not load either (${problem.kind === 'stale' ? `they lack ${problem.missing.join(', ')}` : problem.error.split('\n')[0]}): reinstall the extension.`;
+  }
+}
+
+interface Loaded {
+  kernels: NativeKernels | null;
+  problem: KernelsProblem | undefined;
+}
+
+let native: Loaded | undefined;
+let wasm: Loaded | undefined;
 
 /** Beside the bundle, then dist/native in this folder's ancestors (sources run by tsx, test bundles in out/). */
-function candidates(): string[] {
-  const found = [join(__dirname, 'native', 'kernels.node')];
-  for (let folder = __dirname, up = 0; up < 6; up++, folder = dirname(folder)) found.push(join(folder, 'dist', 'native', 'kernels.node'));
+function candidates(file: string): string[] {
+  const found = [join(__dirname, 'native', file)];
+  for (let folder = __dirname, up = 0; up < 6; up++, folder = dirname(folder)) found.push(join(folder, 'dist', 'native', file));
   return found;
 }
 
@@ -79,9 +103,15 @@ const REQUIRED: readonly (keyof NativeKernels)[] = [
   'lanczosRecurrence', 'matVec', 'gramMatrix', 'choleskyResidual', 'setThreads', 'describe',
 ];
 
-function load(): { kernels: NativeKernels | null; problem: KernelsProblem | undefined } {
-  if (process.env.LIPSCHITZ_LENS_KERNELS === 'typescript') return { kernels: null, problem: { kind: 'disabled' } };
-  const path = candidates().find((p) => existsSync(p));
+function setting(): string | undefined {
+  const value = process.env.LIPSCHITZ_LENS_KERNELS;
+  return value === 'typescript' || value === 'webassembly' ? value : undefined;
+}
+
+function loadNative(): Loaded {
+  const asked = setting();
+  if (asked) return { kernels: null, problem: { kind: 'disabled', setting: asked } };
+  const path = candidates('kernels.node').find((p) => existsSync(p));
   if (!path) return { kernels: null, problem: { kind: 'missing', platform: `${process.platform}-${process.arch}` } };
   let kernels: Partial<NativeKernels>;
   try {
@@ -95,26 +125,70 @@ function load(): { kernels: NativeKernels | null; problem: KernelsProblem | unde
   return { kernels: kernels as NativeKernels, problem: undefined };
 }
 
-/** The native kernels, or null when they are not available (see nativeProblem()). */
+function loadWasm(): Loaded {
+  if (setting() === 'typescript') return { kernels: null, problem: { kind: 'disabled', setting: 'typescript' } };
+  const path = candidates('kernels.wasm').find((p) => existsSync(p));
+  if (!path) return { kernels: null, problem: { kind: 'missing', platform: `${process.platform}-${process.arch}` } };
+  try {
+    return { kernels: instantiateWasmKernels(readFileSync(path)), problem: undefined };
+  } catch (error) {
+    return { kernels: null, problem: { kind: 'unloadable', path, error: (error as Error).message } };
+  }
+}
+
+function nativeLoaded(): Loaded {
+  native ??= loadNative();
+  return native;
+}
+
+function wasmLoaded(): Loaded {
+  wasm ??= loadWasm();
+  return wasm;
+}
+
+/** The compiled kernels of the default backend: the native module, else the WebAssembly build; null when neither loads. */
 export function nativeKernels(): NativeKernels | null {
-  loaded ??= load();
-  return loaded.kernels;
+  return nativeLoaded().kernels ?? wasmLoaded().kernels;
 }
 
-/** Why the native kernels are not available, for the user ('' when they are). */
+/** Why the native kernels are not running, for the user ('' when they are). */
 export function nativeProblem(): string {
-  loaded ??= load();
-  return loaded.problem ? describeKernelsProblem(loaded.problem) : '';
+  const problem = nativeLoaded().problem;
+  return problem ? describeKernelsProblem(problem) : '';
 }
 
-/** 'native' where the kernels load, else 'typescript'. */
+/**
+ * Why the default backend is not the native one, for the user ('' when the native kernels load): the
+ * native module's problem and, when the TypeScript operators run, the WebAssembly build's as well.
+ */
+export function fallbackReason(): string {
+  const reason = nativeProblem();
+  if (!reason) return '';
+  const wasmProblem = wasmLoaded().problem;
+  // A setting that switched both off is said once, by the native reason.
+  return wasmProblem && wasmProblem.kind !== 'disabled' ? `${reason} ${describeWasmProblem(wasmProblem)}` : reason;
+}
+
+/** 'native' where the native kernels load, else 'webassembly' where their WebAssembly build does, else 'typescript'. */
 export function defaultBackend(): OperatorBackend {
-  return nativeKernels() ? 'native' : 'typescript';
+  if (nativeLoaded().kernels) return 'native';
+  return wasmLoaded().kernels ? 'webassembly' : 'typescript';
 }
 
-/** The kernels, for a caller that asked for the native backend explicitly. */
-export function requireNativeKernels(): NativeKernels {
-  const kernels = nativeKernels();
+/** The kernels of a compiled backend; throws, saying why, when they are not available. */
+export function kernelsFor(backend: Exclude<OperatorBackend, 'typescript'>): NativeKernels {
+  if (backend === 'webassembly') {
+    const { kernels, problem } = wasmLoaded();
+    if (!kernels) throw new Error(`WebAssembly kernels unavailable: ${problem ? describeWasmProblem(problem) : ''}`);
+    return kernels;
+  }
+  const kernels = nativeLoaded().kernels;
   if (!kernels) throw new Error(`native kernels unavailable: ${nativeProblem()}`);
   return kernels;
 }
+
+/** The native kernels, for a caller that asked for the native backend explicitly. */
+export function requireNativeKernels(): NativeKernels {
+  return kernelsFor('native');
+}
+

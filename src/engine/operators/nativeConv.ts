@@ -1,5 +1,6 @@
-// The convolution of conv.ts on the native float64 kernels (src/native): same geometry, same float32
-// weights widened exactly, float64 sums, so it agrees with ConvOperator to rounding (tested).
+// The convolution of conv.ts on the compiled float64 kernels (src/native, natively or as WebAssembly):
+// same geometry, same float32 weights widened exactly, float64 sums, so it agrees with ConvOperator to
+// rounding (tested).
 import { requireNativeKernels, WEIGHT, type NativeKernels } from '../native/kernels';
 import type { ConvGeometry } from './conv';
 import { checkLength, type LinearOperator } from './linearOperator';
@@ -14,14 +15,12 @@ function shapeVector(g: ConvGeometry): Int32Array {
 export class NativeConvOperator implements LinearOperator {
   readonly inSize: number;
   readonly outSize: number;
-  private readonly kernels: NativeKernels;
   private readonly plan: object;
 
-  constructor(weight: Float32Array, readonly geometry: ConvGeometry) {
+  constructor(weight: Float32Array, readonly geometry: ConvGeometry, private readonly kernels: NativeKernels = requireNativeKernels()) {
     const g = geometry;
     this.inSize = g.inChannels * g.inHeight * g.inWidth;
     this.outSize = g.outChannels * g.outHeight * g.outWidth;
-    this.kernels = requireNativeKernels();
     this.plan = this.kernels.convPlan(weight, shapeVector(g));
   }
 

@@ -1,15 +1,15 @@
-// The dense layer of dense.ts on the native float64 kernels: the float32 weights are read in place
-// (never copied), and the Gram product Wᵀ diag(s) W x reads each row once for both products.
+// The dense layer of dense.ts on the compiled float64 kernels (native: the float32 weights are read in
+// place, never copied; WebAssembly: copied into the module once), and the Gram product Wᵀ diag(s) W x reads each row once for both products.
 import { requireNativeKernels, WEIGHT, type NativeKernels } from '../native/kernels';
 import { DenseOperator } from './dense';
 import { checkLength } from './linearOperator';
 
 export class NativeDenseOperator extends DenseOperator {
-  private readonly kernels: NativeKernels;
-
-  constructor(private readonly weights: Float32Array, outFeatures: number, inFeatures: number, name: string) {
+  constructor(
+    private readonly weights: Float32Array, outFeatures: number, inFeatures: number, name: string,
+    private readonly kernels: NativeKernels = requireNativeKernels(),
+  ) {
     super(weights, outFeatures, inFeatures, name);
-    this.kernels = requireNativeKernels();
   }
 
   override apply(x: Float64Array): Float64Array {

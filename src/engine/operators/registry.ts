@@ -1,8 +1,8 @@
 // One entry per kind of linear map in the analysis graph; each builds its operator from the layer's
 // parameters and input shape. The faster onnxruntime path can register operators of the same contract.
-// The native backend (src/native) builds conv and dense layers on float64 kernels; channel affine maps
-// are elementwise and stay in TypeScript on both backends.
-import type { OperatorBackend } from '../native/kernels';
+// The native and WebAssembly backends (src/native) build conv and dense layers on float64 kernels;
+// channel affine maps are elementwise and stay in TypeScript on every backend.
+import { kernelsFor, type OperatorBackend } from '../native/kernels';
 import type { LinearParams, Shape } from '../network';
 import { createChannelAffine } from './channelAffine';
 import { createConv } from './conv';
@@ -21,16 +21,16 @@ type Factory<K extends LinearParams['kind']> = (
 
 const factories: { [K in LinearParams['kind']]: Factory<K> } = {
   conv: (params, inputShape, name, backend) =>
-    backend === 'native'
-      ? createConv(params, inputShape, name, (weight, geometry) => new NativeConvOperator(weight, geometry))
+    backend !== 'typescript'
+      ? createConv(params, inputShape, name, (weight, geometry) => new NativeConvOperator(weight, geometry, kernelsFor(backend)))
       : createConv(params, inputShape, name),
   convTranspose: (params, inputShape, name, backend) =>
-    backend === 'native'
-      ? createConvTranspose(params, inputShape, name, (weight, geometry) => new NativeConvOperator(weight, geometry))
+    backend !== 'typescript'
+      ? createConvTranspose(params, inputShape, name, (weight, geometry) => new NativeConvOperator(weight, geometry, kernelsFor(backend)))
       : createConvTranspose(params, inputShape, name),
   dense: (params, _inputShape, name, backend) =>
-    backend === 'native'
-      ? createDense(params, name, (weight, rows, cols, layer) => new NativeDenseOperator(weight, rows, cols, layer))
+    backend !== 'typescript'
+      ? createDense(params, name, (weight, rows, cols, layer) => new NativeDenseOperator(weight, rows, cols, layer, kernelsFor(backend)))
       : createDense(params, name),
   channelAffine: (params, inputShape, name) => createChannelAffine(params, inputShape, name),
 };
