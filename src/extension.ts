@@ -39,12 +39,18 @@ export function activate(context: vscode.ExtensionContext): LipschitzLensApi {
     webviewHandlers: (document) => analysis.webviewHandlers(document),
     onWebviewMessage: recorder ? (document, message) => recorder.record(document, message) : undefined,
   });
+  // Tests start from editors without kept results; the test of that feature turns it on (testingApi).
+  editors.keepResultsOnClose = !recorder;
   context.subscriptions.push(editors.onDidChangeActiveDocument((document) => analysis.setActiveDocument(document)));
   const saveDialog = (options: vscode.SaveDialogOptions) => {
-    const answer = recorder?.takeSaveAnswer();
+    const answer = recorder?.takeSaveAnswer(options);
     return answer ? Promise.resolve(answer) : vscode.window.showSaveDialog(options);
   };
-  registerCommands(context, { editors, analysis, notifier, log, defaultEpsilon, saveDialog });
+  const quickPick = <T extends vscode.QuickPickItem>(items: T[], options: vscode.QuickPickOptions) => {
+    const answer = recorder?.takePickAnswer();
+    return answer === undefined ? vscode.window.showQuickPick(items, options) : Promise.resolve(items.find((item) => item.label === answer));
+  };
+  registerCommands(context, { editors, analysis, notifier, log, defaultEpsilon, saveDialog, quickPick });
 
   return { testing: recorder?.api(editors, engine, notifier) };
 }

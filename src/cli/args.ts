@@ -39,8 +39,9 @@ network, next to the spectral-norm product. Bounds are anchored at x0:
 
 Options:
   --input FILE          nominal input x0 (.npy float32/float64, or .json array);
-                        default: the model's bundled example (MODEL.input.json/.npy or
-                        sample-input.json/.npy beside it), else a synthetic input
+                        default: the model's example beside it (MODEL.npy, MODEL.input.npy,
+                        MODEL.input.json, MODEL.json, then sample-input.json/.npy; the first
+                        that fits the model's input shape), else a synthetic input
   --synthetic           use the deterministic synthetic input even if an example exists
   --input-shape C,H,W   input shape without the batch axis, for models whose input has
                         symbolic dimensions (default: the shape of the --input file)

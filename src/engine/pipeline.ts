@@ -1,8 +1,7 @@
 // Model file → analysis network → nominal input → bound engine → report. The worker and the CLI both
 // run exactly this, so the editor and CI print the same numbers for the same model, input and ε.
-import { readFile, stat } from 'node:fs/promises';
-import { basename, dirname, extname, join } from 'node:path';
-import type { ValueInfo } from '../onnx/model';
+import { basename } from 'node:path';
+import type { Model, ValueInfo } from '../onnx/model';
 import { readModel } from '../onnx/reader';
 import { fallbackLabel } from '../shared/format';
 import type { BoundReport, EngineOptions, InputChoice } from '../shared/protocol';
@@ -11,7 +10,9 @@ import { allocateLarge, defaultBackend, fallbackReason, kernelsFor, type Operato
 import { estimateCost } from './costEstimate';
 import { BudgetError } from './errors';
 import { NETWORK_INPUT } from './network';
-import { InputError, matchInputShape, parseJsonInput, parseNpy, syntheticInput, type NominalInput } from './nominalInput';
+import { resolveExampleInput, skippedInputNotes } from './exampleInput';
+import { readNominalInputFile } from './inputFile';
+import { matchInputShape, syntheticInput, type NominalInput } from './nominalInput';
 import { onnxruntimeFidelity } from './fidelity';
 import { loadAnalysisNetwork } from './loadNetwork';
 import { analysedInput } from './normalise/normalise';
@@ -48,44 +49,12 @@ export interface ModelAnalysisRequest {
   };
 }
 
-/** File names, beside the model, that hold its bundled example input, in the order they are tried. */
-export function exampleInputCandidates(modelPath: string): string[] {
-  const folder = dirname(modelPath);
-  const stem = basename(modelPath, extname(modelPath));
-  return [`${stem}.input.json`, `${stem}.input.npy`, 'sample-input.json', 'sample-input.npy'].map((name) => join(folder, name));
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
-  }
-}
-
-export async function readNominalInputFile(path: string): Promise<NominalInput> {
-  const name = basename(path);
-  const extension = extname(path).toLowerCase();
-  if (extension !== '.npy' && extension !== '.json') {
-    throw new InputError(`${name}: the nominal input must be a .npy or .json file.`);
-  }
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    throw new InputError(`${name}: cannot read the nominal input (${(error as NodeJS.ErrnoException).code ?? String(error)}).`);
-  }
-  return extension === '.npy' ? parseNpy(bytes, name) : parseJsonInput(new TextDecoder().decode(bytes), name);
-}
-
-/** The input file the request names (or the model's bundled example); undefined for a synthetic input. */
-async function readRequestedInput(request: InputRequest, modelPath: string): Promise<NominalInput | undefined> {
-  if (request.kind === 'synthetic') return undefined;
-  if (request.kind === 'file') return readNominalInputFile(request.path);
-  for (const candidate of exampleInputCandidates(modelPath)) {
-    if (await exists(candidate)) return { ...(await readNominalInputFile(candidate)), source: 'example' };
-  }
-  return undefined;
+/** The input file the request names (or the model's example input beside it), with notes on example candidates passed over; no input for a synthetic one. */
+async function readRequestedInput(request: InputRequest, modelPath: string, model: Model, analysed: ValueInfo): Promise<{ input?: NominalInput; notes: string[] }> {
+  if (request.kind === 'synthetic') return { notes: [] };
+  if (request.kind === 'file') return { input: await readNominalInputFile(request.path), notes: [] };
+  const { input, resolution } = await resolveExampleInput(modelPath, model, analysed.shape);
+  return { input, notes: skippedInputNotes(resolution) };
 }
 
 /** Whether the input leaves dimensions after the batch axis open (symbolic, unknown, or no shape). */
@@ -123,8 +92,8 @@ function conservativeNormCache(key: string): SpectralCache {
 export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: AnalyzeHooks = {}): Promise<BoundReport> {
   const loadStarted = performance.now();
   const model = await readModel(request.modelPath, { allocate: allocateLarge });
-  const fileInput = await readRequestedInput(request.input, request.modelPath);
   const analysed = analysedInput(model, request.inputName);
+  const { input: fileInput, notes: inputNotes } = await readRequestedInput(request.input, request.modelPath, model, analysed);
   const inputShape = request.inputShape ?? (fileInput && hasOpenInputShape(analysed) ? shapeFromInput(analysed, fileInput) : undefined);
   const fixedInputs = new Map<string, NominalInput>();
   for (const { name, path } of request.fixedInputs ?? []) fixedInputs.set(name, await readNominalInputFile(path));
@@ -192,6 +161,7 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
     radius: result.radius,
     ...(result.fidelity ? { fidelity: result.fidelity } : {}),
     notes: [
+      ...inputNotes,
       ...(notes ?? []),
       ...backendNotes,
       ...(result.fidelity && 'notChecked' in result.fidelity

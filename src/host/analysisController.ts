@@ -5,14 +5,14 @@
 // the active editor up to date.
 
 import * as vscode from 'vscode';
-import { CONTEXT_KEYS } from '../shared/ids';
+import { COMMANDS, CONTEXT_KEYS } from '../shared/ids';
 import type { AnalysisPhase, AnalysisTask, AnalyzeParams, BoundReport, SweepRange, WebviewMethods } from '../shared/protocol';
 import { isCancellation, RequestError, type RequestHandlers } from '../shared/rpc';
 import { expandSweep, type LensSettings } from '../shared/settings';
 import { analysisLogEntries } from './analysisLog';
-import type { EngineClient } from './engineClient';
+import { ENGINE_OUT_OF_MEMORY_MESSAGE, type EngineClient } from './engineClient';
 import type { ModelDocument, ResultCache } from './modelDocument';
-import type { Notifier } from './notifier';
+import { openSettingsAction, type Notifier, type UserAction } from './notifier';
 import { readSettings } from './settings';
 
 const RUN_ANYWAY = 'Run anyway';
@@ -33,7 +33,7 @@ export function sweepRangeOf(settings: LensSettings): SweepRange {
 export class AnalysisController {
   private activeDocument: ModelDocument | undefined;
   private activeSubscription: vscode.Disposable | undefined;
-  /** The last values sent to setContext, as "analysisRunning,hasResults". */
+  /** The last values sent to setContext, as "analysisRunning,hasResults,unanalyzable". */
   private contextKeys: string | undefined;
   private viewActions: ViewActions | undefined;
 
@@ -66,6 +66,7 @@ export class AnalysisController {
    * options is reused, and so is the robustness radius (it does not depend on ε).
    */
   async analyze(document: ModelDocument, epsilon?: number): Promise<AnalysisPhase> {
+    await document.whenDescribed;
     const settings = this.prepare(document);
     if (!settings) {
       return document.isAnalysisRunning ? 'running' : 'failed';
@@ -96,6 +97,7 @@ export class AnalysisController {
 
   /** Runs the ε sweep (the given range, else the lipschitzLens.sweep setting) for the chart; never rejects. */
   async runSweep(document: ModelDocument, range?: SweepRange): Promise<AnalysisPhase> {
+    await document.whenDescribed;
     const settings = this.prepare(document);
     if (!settings) {
       return document.isAnalysisRunning ? 'running' : 'failed';
@@ -154,6 +156,14 @@ export class AnalysisController {
   private prepare(document: ModelDocument): LensSettings | undefined {
     if (document.isAnalysisRunning) {
       this.notifier.info(`An analysis of ${document.fileName} is already running.`);
+      return undefined;
+    }
+    const unanalyzable = document.unanalyzableReason;
+    if (unanalyzable !== undefined) {
+      // Known from reading the model: running the engine would only fail the same way, later.
+      // The reader's sentences name the file already; the normaliser's lists of nodes do not.
+      const named = unanalyzable.startsWith(document.fileName) || unanalyzable.startsWith(document.uri.fsPath);
+      this.notifier.error(named ? unanalyzable : `${document.fileName} cannot be analyzed: ${unanalyzable}`);
       return undefined;
     }
     if (document.uri.scheme !== 'file') {
@@ -224,11 +234,24 @@ export class AnalysisController {
       }
       const message = (error as Error).message;
       document.endAnalysis('failed', { message });
-      this.notifier.error(message, error);
+      this.notifier.error(...this.failureAdvice(document, error, message));
       return 'failed';
     } finally {
       this.updateContextKeys();
     }
+  }
+
+  /** The toast for a failed run: the engine's sentence, what to do about it, and buttons that do it. */
+  private failureAdvice(document: ModelDocument, error: unknown, message: string): [string, unknown, UserAction[]] {
+    if (error instanceof RequestError && error.code === 'badInput') {
+      const chooseInput: UserAction = { title: 'Choose Input…', run: () => vscode.commands.executeCommand(COMMANDS.chooseInput, document.uri) };
+      return [`${message} Choose an input that fits the model, or use the synthetic input.`, error, [chooseInput]];
+    }
+    if (error instanceof RequestError && error.message === ENGINE_OUT_OF_MEMORY_MESSAGE) {
+      // The estimate let it start, yet the worker ran out: a budget below the estimate makes the next run ask first.
+      return [`${message} A smaller memory budget (lipschitzLens.maxMemoryGB) makes the next run ask first.`, error, [openSettingsAction('lipschitzLens.maxMemoryGB')]];
+    }
+    return [message, error, []];
   }
 
   /** The estimate exceeds lipschitzLens.maxMemoryGB: nothing ran; the user may run it without the budget. */
@@ -243,7 +266,11 @@ export class AnalysisController {
     document.endAnalysis('cancelled', { message: `Not started: ${message}` });
     this.updateContextKeys();
     this.log.warn(message);
-    const choice = await vscode.window.showWarningMessage(`${message} Run the analysis anyway?`, { modal: true }, RUN_ANYWAY);
+    const openSettings = openSettingsAction('lipschitzLens.maxMemoryGB');
+    const choice = await vscode.window.showWarningMessage(`${message} Run the analysis anyway?`, { modal: true }, RUN_ANYWAY, openSettings.title);
+    if (choice === openSettings.title) {
+      await openSettings.run();
+    }
     if (choice !== RUN_ANYWAY) {
       return 'cancelled';
     }
@@ -256,7 +283,8 @@ export class AnalysisController {
     const document = this.activeDocument;
     const running = document?.isAnalysisRunning ?? false;
     const hasResults = document?.exportableReport !== undefined;
-    const keys = `${running},${hasResults}`;
+    const unanalyzable = document?.unanalyzableReason !== undefined;
+    const keys = `${running},${hasResults},${unanalyzable}`;
     // Progress messages trigger this often; only a change is worth a round trip to the workbench.
     if (keys === this.contextKeys) {
       return;
@@ -264,6 +292,7 @@ export class AnalysisController {
     this.contextKeys = keys;
     void vscode.commands.executeCommand('setContext', CONTEXT_KEYS.analysisRunning, running);
     void vscode.commands.executeCommand('setContext', CONTEXT_KEYS.hasResults, hasResults);
+    void vscode.commands.executeCommand('setContext', CONTEXT_KEYS.activeModelUnanalyzable, unanalyzable);
   }
 }
 

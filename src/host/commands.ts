@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { COMMANDS } from '../shared/ids';
 import type { AnalysisPhase, BoundReport, GraphIoChoice } from '../shared/protocol';
-import { reportToCsv, reportToJson, reportToMarkdown } from '../shared/reportWriters';
+import { NODE_METRICS, type NodeMetric } from '../shared/layerMetrics';
+import { reportToCsv, reportToJson, reportToMarkdown, reportToModelExplorer } from '../shared/reportWriters';
 import { parseEpsilonInput } from '../shared/settings';
 import type { AnalysisController, ViewActions } from './analysisController';
 import { describeGraphIo, pickGraphIo, unknownGraphNames } from './graphIoPicker';
@@ -22,15 +23,42 @@ export interface CommandServices {
   defaultEpsilon(): number;
   /** Asks where to save an export (vscode.window.showSaveDialog; the testing API can answer instead). */
   saveDialog(options: vscode.SaveDialogOptions): Thenable<vscode.Uri | undefined>;
+  /** Shows a pick list (vscode.window.showQuickPick; the testing API can answer instead, by label). */
+  quickPick<T extends vscode.QuickPickItem>(items: T[], options: vscode.QuickPickOptions): Thenable<T | undefined>;
 }
 
 const NO_MODEL_EDITOR = 'Open an ONNX model in the Lipschitz Lens editor first.';
 
-const EXPORT_WRITERS: Record<string, (report: BoundReport) => string> = {
-  '.json': reportToJson,
-  '.csv': reportToCsv,
-  '.md': reportToMarkdown,
-};
+/** An export format of the bound report: what the pick list offers and the file it writes. */
+interface ExportFormat {
+  id: string;
+  label: string;
+  description: string;
+  /** The file name's ending after the model's stem, e.g. ".bounds.csv". */
+  suffix: string;
+  filters: Record<string, string[]>;
+  write(report: BoundReport): string;
+}
+
+const EXPORT_FORMATS: ExportFormat[] = [
+  { id: 'json', label: 'JSON', description: 'the whole report, as the CLI’s --json prints it', suffix: '.bounds.json', filters: { JSON: ['json'] }, write: reportToJson },
+  { id: 'csv', label: 'CSV', description: 'one row per layer and ε', suffix: '.bounds.csv', filters: { CSV: ['csv'] }, write: reportToCsv },
+  { id: 'markdown', label: 'Markdown', description: 'tables per ε, for a README or a pull request', suffix: '.bounds.md', filters: { Markdown: ['md'] }, write: reportToMarkdown },
+  ...(Object.keys(NODE_METRICS) as NodeMetric[]).map((metric) => ({
+    id: `modelExplorer:${metric}`,
+    label: `Model Explorer node data: ${NODE_METRICS[metric].label}`,
+    description: 'per ONNX node, to load in Google’s Model Explorer',
+    suffix: `.${metric}.node-data.json`,
+    filters: { 'Model Explorer node data': ['json'] },
+    write: (report: BoundReport) => reportToModelExplorer(report, metric),
+  })),
+];
+
+/** The format a destination's file name asks for when no format was picked: the report formats by extension. */
+function formatOfFileName(fileName: string): ExportFormat | undefined {
+  const extension = path.extname(fileName).toLowerCase();
+  return EXPORT_FORMATS.find((format) => !format.id.startsWith('modelExplorer:') && format.suffix.endsWith(extension));
+}
 
 export function registerCommands(context: vscode.ExtensionContext, services: CommandServices): void {
   const { editors, analysis, notifier, log, saveDialog } = services;
@@ -83,33 +111,48 @@ export function registerCommands(context: vscode.ExtensionContext, services: Com
     log.info(`Nominal input for ${document.fileName} set to ${document.inputLabel}.`);
   }
 
-  async function exportReport(document: ModelDocument, destinationArgument?: unknown): Promise<string | undefined> {
+  /**
+   * Exports the report in a format picked from a list (or given by id), to a file the save dialog
+   * proposes under the format's own name (or given). Without a format, a given file's extension decides.
+   */
+  async function exportReport(document: ModelDocument, destinationArgument?: unknown, formatArgument?: unknown): Promise<string | undefined> {
     const report = document.exportableReport;
     if (!report) {
       notifier.info('Run "Analyze Lipschitz bounds" first; there is no report to export yet.');
       return undefined;
     }
+    const given = destinationArgument instanceof vscode.Uri ? destinationArgument : undefined;
+    let format = EXPORT_FORMATS.find((candidate) => candidate.id === formatArgument);
+    if (!format && given) {
+      format = formatOfFileName(given.fsPath);
+      if (!format) {
+        notifier.error(`Cannot export to ${path.basename(given.fsPath)}: choose a .json, .csv or .md file name, or pick the format from the list.`);
+        return undefined;
+      }
+    }
+    if (!format) {
+      const items = EXPORT_FORMATS.map((candidate) => ({ label: candidate.label, description: candidate.description, format: candidate }));
+      format = (await services.quickPick(items, { title: `Export the bounds of ${document.fileName} as…` }))?.format;
+      if (!format) {
+        return undefined;
+      }
+    }
     const stem = document.fileName.replace(/\.onnx$/i, '');
     const destination =
-      destinationArgument instanceof vscode.Uri
-        ? destinationArgument
-        : await saveDialog({
-            title: 'Export bound report',
-            defaultUri: vscode.Uri.joinPath(document.uri, '..', `${stem}.bounds.json`),
-            filters: { JSON: ['json'], CSV: ['csv'], Markdown: ['md'] },
-          });
+      given ??
+      (await saveDialog({
+        title: `Export bound report (${format.label})`,
+        defaultUri: vscode.Uri.joinPath(document.uri, '..', `${stem}${format.suffix}`),
+        filters: format.filters,
+      }));
     if (!destination) {
       return undefined;
     }
-    const write = EXPORT_WRITERS[path.extname(destination.fsPath).toLowerCase()];
-    if (!write) {
-      notifier.error(`Cannot export to ${path.basename(destination.fsPath)}: choose a .json, .csv or .md file name.`);
-      return undefined;
-    }
-    return writeExport(document, destination, new TextEncoder().encode(write(report)), 'Report');
+    return writeExport(document, destination, new TextEncoder().encode(format.write(report)), 'Report', format.label);
   }
 
-  async function writeExport(document: ModelDocument, destination: vscode.Uri, bytes: Uint8Array, what: string): Promise<string | undefined> {
+  /** Writes an export (never over the model) and confirms it with buttons to open the file or show it in its folder. */
+  async function writeExport(document: ModelDocument, destination: vscode.Uri, bytes: Uint8Array, what: string, formatLabel: string): Promise<string | undefined> {
     const sameFile =
       destination.scheme === 'file' && document.uri.scheme === 'file'
         ? await isSameFile(destination.fsPath, document.uri.fsPath)
@@ -124,33 +167,41 @@ export function registerCommands(context: vscode.ExtensionContext, services: Com
       notifier.error(`Could not write ${path.basename(destination.fsPath)}.`, error);
       return undefined;
     }
-    log.info(`${what} of ${document.fileName} exported to ${destination.fsPath}.`);
+    const inWorkspace = vscode.workspace.getWorkspaceFolder(destination) !== undefined;
+    notifier.info(`${what} of ${document.fileName} exported as ${formatLabel} to ${destination.fsPath}.`, [
+      { title: 'Open', run: () => vscode.commands.executeCommand('vscode.open', destination) },
+      // The Explorer shows files of the workspace; anything else is shown by the system's file manager.
+      { title: 'Reveal', run: () => vscode.commands.executeCommand(inWorkspace ? 'revealInExplorer' : 'revealFileInOS', destination) },
+    ]);
     return destination.fsPath;
   }
 
-  /** Saves the chart the webview drew, as SVG or (when the webview rasterised it) PNG. */
+  /**
+   * Saves the chart the webview drew: as PNG when the webview sent one (its Export PNG button), else as
+   * SVG. The save dialog proposes that format's name; a name with the other known extension is honoured.
+   */
   async function exportChart(document: ModelDocument, svg: string, png: string | undefined, destinationArgument?: vscode.Uri): Promise<string | undefined> {
     const stem = document.fileName.replace(/\.onnx$/i, '');
-    const filters: Record<string, string[]> = png ? { SVG: ['svg'], PNG: ['png'] } : { SVG: ['svg'] };
+    const pngData = png?.match(/^data:image\/png;base64,(.*)$/)?.[1];
+    const proposed = pngData ? 'png' : 'svg';
     const destination =
       destinationArgument ??
       (await saveDialog({
-        title: 'Export ε sweep chart',
-        defaultUri: vscode.Uri.joinPath(document.uri, '..', `${stem}.sweep.svg`),
-        filters,
+        title: `Export ε sweep chart (${proposed.toUpperCase()})`,
+        defaultUri: vscode.Uri.joinPath(document.uri, '..', `${stem}.sweep.${proposed}`),
+        filters: pngData ? { PNG: ['png'], SVG: ['svg'] } : { SVG: ['svg'] },
       }));
     if (!destination) {
       return undefined;
     }
     const extension = path.extname(destination.fsPath).toLowerCase();
     if (extension === '.svg') {
-      return writeExport(document, destination, new TextEncoder().encode(svg), 'Chart');
+      return writeExport(document, destination, new TextEncoder().encode(svg), 'Chart', 'SVG');
     }
-    const pngData = png?.match(/^data:image\/png;base64,(.*)$/)?.[1];
     if (extension === '.png' && pngData) {
-      return writeExport(document, destination, Buffer.from(pngData, 'base64'), 'Chart');
+      return writeExport(document, destination, Buffer.from(pngData, 'base64'), 'Chart', 'PNG');
     }
-    notifier.error(`Cannot export the chart to ${path.basename(destination.fsPath)}: choose a .svg${png ? ' or .png' : ''} file name.`);
+    notifier.error(`Cannot export the chart to ${path.basename(destination.fsPath)}: choose a .${proposed} file name.`);
     return undefined;
   }
 
@@ -220,7 +271,7 @@ export function registerCommands(context: vscode.ExtensionContext, services: Com
       if (choice === undefined) {
         const items: (vscode.QuickPickItem & { choice: string })[] = [
           { label: 'Choose a file…', description: '.npy or .json', choice: 'file' },
-          { label: 'Bundled example', description: 'sample-input.json or MODEL.input.json beside the model, else synthetic', choice: 'auto' },
+          { label: 'Bundled example', description: 'MODEL.npy, MODEL.input.json, … or a sample-input.json that fits, beside the model; else synthetic', choice: 'auto' },
           { label: 'Synthetic input', description: 'deterministic, not a real data point', choice: 'synthetic' },
         ];
         const picked = await vscode.window.showQuickPick(items, { title: `Nominal input for ${document.fileName}` });
@@ -278,13 +329,17 @@ export function registerCommands(context: vscode.ExtensionContext, services: Com
       return described;
     },
 
-    /** A second Uri argument names the destination and skips the save dialog (for tasks and tests). */
-    [COMMANDS.exportReport]: async (uri, destinationArgument): Promise<string | undefined> => {
+
+    /**
+     * A second Uri argument names the destination and skips the save dialog, a third the format
+     * ('json', 'csv', 'markdown', 'modelExplorer:localBound', …) and skips the pick (for tasks and tests).
+     */
+    [COMMANDS.exportReport]: async (uri, destinationArgument, formatArgument): Promise<string | undefined> => {
       const document = await target(uri, false);
       if (!document) {
         return undefined;
       }
-      return exportReport(document, destinationArgument);
+      return exportReport(document, destinationArgument, formatArgument);
     },
 
     [COMMANDS.cancelAnalysis]: async (uri): Promise<boolean> => {

@@ -77,12 +77,18 @@ export class EngineClient {
   private running: RunningWorker | undefined;
   private disposed = false;
   private starts = 0;
+  private readonly requestsByMethod = new Map<string, number>();
 
   constructor(private readonly options: EngineClientOptions) {}
 
   /** How many times a worker has been started (observable by tests: lazy start, restart after a crash). */
   get startCount(): number {
     return this.starts;
+  }
+
+  /** How many requests of `method` were sent (observable by tests: results reused instead of recomputed). */
+  requestCount(method: keyof WorkerMethods): number {
+    return this.requestsByMethod.get(method) ?? 0;
   }
 
   get isRunning(): boolean {
@@ -98,6 +104,7 @@ export class EngineClient {
       return Promise.reject(new RequestError('disconnected', ENGINE_SHUT_DOWN_MESSAGE));
     }
     const running = this.ensureWorker();
+    this.requestsByMethod.set(method, (this.requestsByMethod.get(method) ?? 0) + 1);
     const reply = running.client.request(method, params, options);
     this.armWatchdog(running);
     return reply;

@@ -42,7 +42,15 @@ export interface ResultCache {
   base?: Omit<BoundReport, 'runs' | 'radius'>;
 }
 
+/** What a closed editor leaves behind, so reopening the unchanged model shows its results again without re-running. */
+export interface RetainedResults {
+  report?: BoundReport;
+  sweep?: BoundReport;
+  cache?: ResultCache;
+}
+
 const PARAMETERS_KEY_PREFIX = 'lipschitzLens.parameters:';
+const RESTORED_MESSAGE = 'Results kept from before the editor was closed; the model file is unchanged.';
 
 export class ModelDocument implements vscode.CustomDocument {
   private readonly changeEmitter = new vscode.EventEmitter<HostToWebviewMessage>();
@@ -52,6 +60,7 @@ export class ModelDocument implements vscode.CustomDocument {
   readonly onDidDispose = this.disposeEmitter.event;
 
   private overviewMessage: HostToWebviewMessage | undefined;
+  private overview: ModelOverview | undefined;
   private statusValue: AnalysisStatus;
   private reportValue: BoundReport | undefined;
   private sweepValue: BoundReport | undefined;
@@ -61,15 +70,51 @@ export class ModelDocument implements vscode.CustomDocument {
   private cache: ResultCache | undefined;
   private running: AbortController | undefined;
   private disposed = false;
+  private describing: Promise<void> = Promise.resolve();
 
   constructor(
     readonly uri: vscode.Uri,
     private readonly state: vscode.Memento,
     defaultEpsilon: number,
     sweepRange: SweepRange,
+    restored?: RetainedResults,
   ) {
-    this.statusValue = { phase: 'idle', epsilon: this.parameters.epsilon ?? defaultEpsilon, inputLabel: this.inputLabel };
+    const epsilon = this.parameters.epsilon ?? defaultEpsilon;
+    this.statusValue = { phase: 'idle', epsilon, inputLabel: this.inputLabel };
     this.sweepRangeValue = sweepRange;
+    if (restored) {
+      this.reportValue = restored.report;
+      this.sweepValue = restored.sweep;
+      this.cache = restored.cache;
+      const task = restored.report ? 'analyze' : 'sweep';
+      this.statusValue = { phase: 'done', task, epsilon: restored.report?.runs[0]?.epsilon ?? epsilon, inputLabel: this.inputLabel, message: RESTORED_MESSAGE };
+    }
+  }
+
+  /** The results worth keeping when the editor closes; undefined when there are none (or a run is under way). */
+  retainedResults(): RetainedResults | undefined {
+    if (this.running || (!this.reportValue && !this.sweepValue)) {
+      return undefined;
+    }
+    return { report: this.reportValue, sweep: this.sweepValue, cache: this.cache };
+  }
+
+  /**
+   * Why an analysis cannot run on this model, as far as reading it told (unsupported nodes, a graph the
+   * analysis cannot read, a file that is not a model); undefined when it can, or before the model is read.
+   */
+  get unanalyzableReason(): string | undefined {
+    if (this.overviewMessage?.kind === 'modelError') {
+      return this.overviewMessage.message;
+    }
+    const model = this.overview;
+    if (!model || model.rowSource === 'layers') {
+      return undefined;
+    }
+    if (model.unsupportedSummary) {
+      return `${model.unsupportedSummary} The graph marks each such node with its reason.`;
+    }
+    return model.notes[0] ?? 'the analysis cannot read its graph.';
   }
 
   get fileName(): string {
@@ -80,12 +125,22 @@ export class ModelDocument implements vscode.CustomDocument {
     return this.state.get<DocumentParameters>(PARAMETERS_KEY_PREFIX + this.uri.toString()) ?? {};
   }
 
+  /** Which input the next analysis uses, named before it runs. */
   get inputLabel(): string {
     const { inputPath, synthetic } = this.parameters;
     if (inputPath) {
       return path.basename(inputPath);
     }
-    return synthetic ? 'synthetic input' : 'bundled example, else synthetic';
+    if (synthetic) {
+      return 'synthetic input';
+    }
+    const example = this.overview?.exampleInput;
+    if (!example) {
+      return 'bundled example, else synthetic';
+    }
+    const passedOver = example.skipped.map((skip) => skip.reason.replace(/\.$/, '')).join('; ');
+    const used = example.fileName ? `${example.fileName} (beside the model)` : 'synthetic input (no example input beside the model fits it)';
+    return passedOver ? `${used}; not used: ${passedOver}` : used;
   }
 
   get inputChoice(): InputChoice {
@@ -155,8 +210,18 @@ export class ModelDocument implements vscode.CustomDocument {
     return this.disposed;
   }
 
+  /** Settles when the latest reading of the model (started by describe) has ended, however it ended. */
+  get whenDescribed(): Promise<void> {
+    return this.describing;
+  }
+
   /** Reads the model's overview in the worker; failures become a 'modelError' for the view. */
-  async describe(engine: EngineClient, log: EngineLog): Promise<void> {
+  describe(engine: EngineClient, log: EngineLog): Promise<void> {
+    this.describing = this.readOverview(engine, log);
+    return this.describing;
+  }
+
+  private async readOverview(engine: EngineClient, log: EngineLog): Promise<void> {
     if (this.uri.scheme !== 'file') {
       this.setOverview({
         kind: 'modelError',
@@ -177,7 +242,11 @@ export class ModelDocument implements vscode.CustomDocument {
   async updateParameters(update: DocumentParameters, defaultEpsilon: number): Promise<void> {
     await this.state.update(PARAMETERS_KEY_PREFIX + this.uri.toString(), { ...this.parameters, ...update });
     if (!this.running) {
-      this.setStatus({ ...this.statusValue, epsilon: this.parameters.epsilon ?? defaultEpsilon, inputLabel: this.inputLabel });
+      const inputChanged = 'inputPath' in update || 'synthetic' in update;
+      // A failure (or cancellation) was about the run with the previous input: with a new one it no longer applies.
+      const stale = inputChanged && (this.statusValue.phase === 'failed' || this.statusValue.phase === 'cancelled');
+      const base = stale ? { phase: 'idle' as const } : { ...this.statusValue };
+      this.setStatus({ ...base, epsilon: this.parameters.epsilon ?? defaultEpsilon, inputLabel: this.inputLabel });
     }
   }
 
@@ -254,7 +323,9 @@ export class ModelDocument implements vscode.CustomDocument {
     if (this.overviewMessage) {
       messages.push(this.overviewMessage);
     }
-    messages.push({ kind: 'analysisStatus', status: this.statusValue });
+    if (this.overviewMessage?.kind !== 'modelError') {
+      messages.push({ kind: 'analysisStatus', status: this.statusValue });
+    }
     if (this.reportValue) {
       messages.push({ kind: 'analysisReport', report: this.reportValue });
     }
@@ -284,11 +355,19 @@ export class ModelDocument implements vscode.CustomDocument {
 
   private setOverview(message: HostToWebviewMessage): void {
     this.overviewMessage = message;
+    this.overview = message.kind === 'model' ? message.model : undefined;
     this.changeEmitter.fire(message);
+    if (!this.running) {
+      // The example input is known now: name it.
+      this.setStatus({ ...this.statusValue, inputLabel: this.inputLabel });
+    }
   }
 
   private setStatus(status: AnalysisStatus): void {
     this.statusValue = status;
-    this.changeEmitter.fire({ kind: 'analysisStatus', status });
+    // A file that is not a model has no analysis to report on: its page shows only why it cannot be read.
+    if (this.overviewMessage?.kind !== 'modelError') {
+      this.changeEmitter.fire({ kind: 'analysisStatus', status });
+    }
   }
 }

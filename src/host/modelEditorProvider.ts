@@ -2,11 +2,12 @@
 // on it. Tracks which model editor is active, so commands without a file argument know their target.
 
 import * as vscode from 'vscode';
-import { CONFIGURATION_SECTION, MODEL_EDITOR_VIEW_TYPE } from '../shared/ids';
+import { CONFIGURATION_SECTION, CONTEXT_KEYS, MODEL_EDITOR_VIEW_TYPE } from '../shared/ids';
 import type { HostToWebviewMessage, SweepRange, WebviewMethods, WebviewToHostMessage } from '../shared/protocol';
 import { RequestServer, type RequestHandlers } from '../shared/rpc';
 import type { EngineClient } from './engineClient';
-import { ModelDocument } from './modelDocument';
+import { exampleInputNames } from '../shared/exampleInputNames';
+import { ModelDocument, type RetainedResults } from './modelDocument';
 import { createNonce, renderWebviewHtml } from './webviewHtml';
 
 export interface EditorServices {
@@ -22,6 +23,23 @@ export interface EditorServices {
 }
 
 const OPEN_TIMEOUT_MS = 30_000;
+/** Closed models whose results are kept for reopening, most recent last. */
+const RETAINED_MODELS = 16;
+
+interface Retained {
+  /** The model file's modification time and size when it was last read: results apply only to those bytes. */
+  stamp: string;
+  results: RetainedResults;
+}
+
+async function fileStamp(uri: vscode.Uri): Promise<string | undefined> {
+  try {
+    const { mtime, size } = await vscode.workspace.fs.stat(uri);
+    return `${mtime}:${size}`;
+  } catch {
+    return undefined;
+  }
+}
 
 export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<ModelDocument> {
   private readonly documents = new Map<string, ModelDocument>();
@@ -29,6 +47,20 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
   private active: ModelDocument | undefined;
   private readonly activeEmitter = new vscode.EventEmitter<ModelDocument | undefined>();
   private readonly resolvedEmitter = new vscode.EventEmitter<ModelDocument>();
+  /** Results of closed editors by model URI. */
+  private readonly retained = new Map<string, Retained>();
+  /**
+   * Whether closing an editor keeps its results. Integration tests start with it off, so that one test's
+   * analysis does not show up in the next test's editor of the same model; the test of the feature turns it on.
+   */
+  keepResultsOnClose = true;
+  /**
+   * Each open model file's stamp, read before the editor read the file (again). A change while the
+   * editor is open clears its results (modelChanged), so results always belong to the stamped bytes.
+   */
+  private readonly stamps = new WeakMap<ModelDocument, string>();
+  /** The list last sent as the unanalyzableModels context key. */
+  private unanalyzableList: string[] = [];
   /** Fires when the active model editor changes (undefined: none is active). */
   readonly onDidChangeActiveDocument = this.activeEmitter.event;
 
@@ -90,21 +122,88 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
     return waiting.resolved;
   }
 
-  openCustomDocument(uri: vscode.Uri): ModelDocument {
-    const document = new ModelDocument(uri, this.context.workspaceState, this.services.defaultEpsilon(), this.services.sweepRange());
+  async openCustomDocument(uri: vscode.Uri): Promise<ModelDocument> {
     const key = uri.toString();
+    const stamp = await fileStamp(uri);
+    const restored = this.takeRetained(uri, stamp);
+    const document = new ModelDocument(uri, this.context.workspaceState, this.services.defaultEpsilon(), this.services.sweepRange(), restored);
+    if (restored) {
+      this.services.log.info(`${document.fileName}: showing the results kept from before its editor was closed.`);
+    }
+    if (stamp) {
+      this.stamps.set(document, stamp);
+    }
     this.documents.set(key, document);
-    const watcher = this.watchModelFile(document);
+    const watchers = [this.watchModelFile(document), this.watchExampleInputs(document)];
+    const overviewSubscription = document.onDidChange((message) => {
+      if (message.kind === 'model' || message.kind === 'modelError') {
+        this.updateUnanalyzableContext();
+      }
+    });
     document.onDidDispose(() => {
-      watcher.dispose();
+      watchers.forEach((watcher) => watcher.dispose());
+      overviewSubscription.dispose();
+      this.retain(document);
       this.documents.delete(key);
       this.panels.delete(document);
+      this.updateUnanalyzableContext();
       if (this.active === document) {
         this.setActive(undefined);
       }
     });
     void document.describe(this.services.engine, this.services.log);
     return document;
+  }
+
+  /** Keeps the results of a closing editor, stamped with the file they were computed on. */
+  private retain(document: ModelDocument): void {
+    const results = document.retainedResults();
+    const stamp = this.stamps.get(document);
+    const key = document.uri.toString();
+    this.retained.delete(key);
+    if (!results || !stamp || !this.keepResultsOnClose) {
+      return;
+    }
+    this.retained.set(key, { stamp, results });
+    for (const oldest of this.retained.keys()) {
+      if (this.retained.size <= RETAINED_MODELS) {
+        break;
+      }
+      this.retained.delete(oldest);
+    }
+  }
+
+  /** The kept results of `uri` if its file still has the stamp they were computed on (once: the new document owns them). */
+  private takeRetained(uri: vscode.Uri, stamp: string | undefined): RetainedResults | undefined {
+    const key = uri.toString();
+    const kept = this.retained.get(key);
+    this.retained.delete(key);
+    return kept && stamp === kept.stamp ? kept.results : undefined;
+  }
+
+  /**
+   * Models known to be beyond the analysis (unsupported nodes, unreadable): the menus' when clauses
+   * offer no Analyze for them. Paths as the workbench's resourcePath key gives them: fsPath for file
+   * URIs, the URI path for a remote window's.
+   */
+  private updateUnanalyzableContext(): void {
+    const paths = new Set<string>();
+    for (const document of this.documents.values()) {
+      if (document.unanalyzableReason !== undefined) {
+        paths.add(document.uri.fsPath);
+        paths.add(document.uri.path);
+      }
+    }
+    const list = [...paths].sort();
+    if (JSON.stringify(list) !== JSON.stringify(this.unanalyzableList)) {
+      this.unanalyzableList = list;
+      void vscode.commands.executeCommand('setContext', CONTEXT_KEYS.unanalyzableModels, list);
+    }
+  }
+
+  /** The paths the unanalyzableModels context key lists. */
+  get unanalyzableModels(): string[] {
+    return [...this.unanalyzableList];
   }
 
   resolveCustomEditor(document: ModelDocument, panel: vscode.WebviewPanel): void {
@@ -182,9 +281,28 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
     const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, document.fileName));
     const reread = () => {
       this.services.log.info(`${document.uri.fsPath} changed on disk; reading it again.`);
+      // Unstamped until the new stamp is read: results of a closing editor are then not kept.
+      this.stamps.delete(document);
       document.modelChanged();
-      void document.describe(this.services.engine, this.services.log);
+      void fileStamp(document.uri).then((stamp) => {
+        if (stamp) {
+          this.stamps.set(document, stamp);
+        }
+        return document.describe(this.services.engine, this.services.log);
+      });
     };
+    return vscode.Disposable.from(watcher, watcher.onDidChange(reread), watcher.onDidCreate(reread), watcher.onDidDelete(reread));
+  }
+
+  /** The example input files beside the model decide what an analysis uses: name the right one when they change. */
+  private watchExampleInputs(document: ModelDocument): vscode.Disposable {
+    // Glob characters in the name would make the pattern match other files (or none): then there is no watch.
+    if (document.uri.scheme !== 'file' || /[{}[\]*?,]/.test(document.fileName)) {
+      return new vscode.Disposable(() => {});
+    }
+    const folder = vscode.Uri.joinPath(document.uri, '..');
+    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, `{${exampleInputNames(document.fileName).join(',')}}`));
+    const reread = () => void document.describe(this.services.engine, this.services.log);
     return vscode.Disposable.from(watcher, watcher.onDidChange(reread), watcher.onDidCreate(reread), watcher.onDidDelete(reread));
   }
 

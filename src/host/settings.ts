@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import { CONFIGURATION_SECTION } from '../shared/ids';
 import { readLensSettings, type LensSettings } from '../shared/settings';
 import type { EngineLog } from './engineClient';
+import { openSettingsAction } from './notifier';
 
 export function readSettings(log: EngineLog): LensSettings {
   const configuration = vscode.workspace.getConfiguration(CONFIGURATION_SECTION);
@@ -13,7 +14,9 @@ export function readSettings(log: EngineLog): LensSettings {
     log.warn(problem);
   }
   if (problems.length > 0) {
-    void vscode.window.showWarningMessage(problems[0]);
+    // The sentence names the setting; the button goes there.
+    const open = openSettingsAction(/^lipschitzLens\.\w+/.exec(problems[0])?.[0]);
+    void vscode.window.showWarningMessage(problems[0], open.title).then((choice) => choice === open.title && open.run());
   }
   return settings;
 }

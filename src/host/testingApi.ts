@@ -6,7 +6,7 @@ import type { AnalysisStatus, BoundReport, WebviewToHostMessage } from '../share
 import type { EngineClient } from './engineClient';
 import type { ModelDocument } from './modelDocument';
 import type { ModelEditorProvider } from './modelEditorProvider';
-import type { Notifier } from './notifier';
+import type { Notifier, ShownNotification } from './notifier';
 
 export interface TestingApi {
   /** Messages the webviews of `uri` have sent so far, oldest first. */
@@ -17,19 +17,42 @@ export interface TestingApi {
   analysisReport(uri: vscode.Uri): BoundReport | undefined;
   sweepReport(uri: vscode.Uri): BoundReport | undefined;
   openDocuments(): string[];
-  engine: Pick<EngineClient, 'request' | 'startCount' | 'isRunning'>;
+  engine: Pick<EngineClient, 'request' | 'startCount' | 'isRunning' | 'requestCount'>;
   lastUserError(): string | undefined;
+  /** The last error toast: its sentence and the titles of its buttons. */
+  lastErrorNotification(): ShownNotification | undefined;
+  /** The last information toast (e.g. an export's confirmation) and its buttons. */
+  lastInfoNotification(): ShownNotification | undefined;
   /** Answers the next save dialog of an export with `uri` instead of showing it. */
   answerNextSaveDialog(uri: vscode.Uri): void;
+  /** The file name the last save dialog proposed, and the extensions it offered, first first. */
+  lastSaveDialog(): { proposed?: string; extensions: string[] } | undefined;
+  /** Answers the next pick list of an export with the item of this label instead of showing it. */
+  answerNextQuickPick(label: string): void;
+  /** Whether closing an editor keeps its results for reopening (off when tests start: see ModelEditorProvider). */
+  keepResultsOnClose(enabled: boolean): void;
+  /** The models the unanalyzableModels context key lists (what the Explorer menu's when clause reads). */
+  unanalyzableModels(): string[];
 }
 
 export class TestRecorder {
   private readonly messages = new Map<string, WebviewToHostMessage[]>();
   private readonly waiters: { key: string; kind: string; resolve(message: WebviewToHostMessage): void }[] = [];
   private saveAnswer: vscode.Uri | undefined;
+  private pickAnswer: string | undefined;
+
+  /** The label a test chose for the next pick list, once; undefined shows the real list. */
+  takePickAnswer(): string | undefined {
+    const answer = this.pickAnswer;
+    this.pickAnswer = undefined;
+    return answer;
+  }
+
+  private saveDialogShown: { proposed?: string; extensions: string[] } | undefined;
 
   /** The answer a test gave for the next save dialog, once; undefined shows the real dialog. */
-  takeSaveAnswer(): vscode.Uri | undefined {
+  takeSaveAnswer(options: vscode.SaveDialogOptions): vscode.Uri | undefined {
+    this.saveDialogShown = { proposed: options.defaultUri?.path.split('/').pop(), extensions: Object.values(options.filters ?? {}).flat() };
     const answer = this.saveAnswer;
     this.saveAnswer = undefined;
     return answer;
@@ -66,10 +89,21 @@ export class TestRecorder {
         get isRunning() {
           return engine.isRunning;
         },
+        requestCount: (method) => engine.requestCount(method),
       },
       lastUserError: () => notifier.lastError,
+      lastErrorNotification: () => notifier.lastErrorNotification,
+      lastInfoNotification: () => notifier.lastInfoNotification,
       answerNextSaveDialog: (uri) => {
         this.saveAnswer = uri;
+      },
+      lastSaveDialog: () => this.saveDialogShown,
+      answerNextQuickPick: (label) => {
+        this.pickAnswer = label;
+      },
+      unanalyzableModels: () => editors.unanalyzableModels,
+      keepResultsOnClose: (enabled) => {
+        editors.keepResultsOnClose = enabled;
       },
     };
   }

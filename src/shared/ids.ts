@@ -22,6 +22,10 @@ export type CommandId = (typeof COMMANDS)[keyof typeof COMMANDS];
 export const CONTEXT_KEYS = {
   analysisRunning: 'lipschitzLens.analysisRunning',
   hasResults: 'lipschitzLens.hasResults',
+  /** The active model editor's model cannot be analyzed (unsupported nodes, unreadable): Analyze is not offered. */
+  activeModelUnanalyzable: 'lipschitzLens.activeModelUnanalyzable',
+  /** Paths of open models known to be beyond the analysis, for `resourcePath in …` clauses of the Explorer menu. */
+  unanalyzableModels: 'lipschitzLens.unanalyzableModels',
 } as const;
 
 /** Set (to "1") by test runners; enables test-only worker requests and the testing API. */

@@ -176,6 +176,18 @@ export interface ModelOverview {
   notes: string[];
   /** Every node of the ONNX graph, laid out for the graph view. */
   graph: ModelGraph;
+  /** The example input beside the model that an analysis without a chosen input will use. */
+  exampleInput?: ExampleInputResolution;
+}
+
+/** Which file beside a model serves as its example input, and the candidates passed over. */
+export interface ExampleInputResolution {
+  /** The file used; absent when none fits (the synthetic input is used). */
+  path?: string;
+  fileName?: string;
+  shape?: number[];
+  /** Candidates found but not used, in the order tried: the file and one sentence saying why. */
+  skipped: { fileName: string; reason: string }[];
 }
 
 // ---------------------------------------------------------------------------------------------

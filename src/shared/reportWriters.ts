@@ -1,6 +1,7 @@
-// The three export formats of a bound report, as pure functions of the report.
+// The export formats of a bound report, as pure functions of the report.
 
 import { formatNumber, tighteningRatio } from './format';
+import { NODE_METRICS, type NodeMetric } from './layerMetrics';
 import type { BoundReport } from './protocol';
 import type { LayerResult } from './results';
 
@@ -31,12 +32,46 @@ export const CSV_COLUMNS = [
   'time_ms',
 ] as const;
 
-/** One row per layer and ε; numbers at full precision, fields quoted as RFC 4180 requires. */
+/** Layer fields the fixed columns already carry (the rest get columns of their own). */
+const LAYER_FIELDS_IN_COLUMNS = new Set(['index', 'label', 'nodes', 'kind', 'epsilonIn', 'epsilonOut', 'localBound', 'spectralNorm', 'neurons', 'certificate', 'spectralCertificate', 'timeMs']);
+
+/**
+ * The scalar values of a (nested) object as [snake_case path, text] pairs, arrays of scalars joined by
+ * ';'. What the engine adds to its results later reaches the exports without a writer change.
+ */
+function flattenScalars(value: unknown, prefix: string, skip: ReadonlySet<string> = new Set()): [string, string][] {
+  if (value === null || value === undefined) return [];
+  if (Array.isArray(value)) {
+    return value.every((item) => typeof item !== 'object') ? [[prefix, value.map(String).join(';')]] : [];
+  }
+  if (typeof value === 'object') {
+    return Object.entries(value).flatMap(([key, item]) =>
+      skip.has(key) ? [] : flattenScalars(item, prefix ? `${prefix}_${snakeCase(key)}` : snakeCase(key)),
+    );
+  }
+  return [[prefix, String(value)]];
+}
+
+function snakeCase(key: string): string {
+  return key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+}
+
+/**
+ * One row per layer and ε; numbers at full precision, fields quoted as RFC 4180 requires. After the
+ * fixed columns, every other scalar of the layer (e.g. tightness_lower) and of its run (network_…,
+ * lower_bound_…) has a column, in order of first appearance.
+ */
 export function reportToCsv(report: BoundReport): string {
-  const rows: string[][] = [[...CSV_COLUMNS]];
+  const extraColumns: string[] = [];
+  const rows: { fixed: string[]; extra: Map<string, string> }[] = [];
   for (const run of report.runs) {
+    const runFields = flattenScalars(run, '', new Set(['epsilon', 'layers']));
     run.layers.forEach((layer, index) => {
-      rows.push([
+      const extra = new Map([...flattenScalars(layer, '', LAYER_FIELDS_IN_COLUMNS), ...runFields]);
+      for (const column of extra.keys()) {
+        if (!extraColumns.includes(column)) extraColumns.push(column);
+      }
+      rows.push({ extra, fixed: [
         String(run.epsilon),
         String(index),
         layer.label,
@@ -56,10 +91,11 @@ export function reportToCsv(report: BoundReport): string {
         optional(layer.certificate.failureProbability),
         layer.spectralCertificate.method,
         String(layer.timeMs),
-      ]);
+      ] });
     });
   }
-  return rows.map((row) => row.map(csvField).join(',')).join('\r\n') + '\r\n';
+  const lines = [[...CSV_COLUMNS, ...extraColumns], ...rows.map(({ fixed, extra }) => [...fixed, ...extraColumns.map((column) => extra.get(column) ?? '')])];
+  return lines.map((row) => row.map(csvField).join(',')).join('\r\n') + '\r\n';
 }
 
 function optional(value: number | undefined): string {
@@ -94,6 +130,7 @@ export function reportToMarkdown(report: BoundReport): string {
         (failureProbability > 0
           ? ` These hold except with probability at most ${formatNumber(failureProbability)} over the random Lanczos starts.`
           : ' Every norm was computed exactly or in closed form.'),
+      ...otherFigures(flattenScalars(run, '', new Set(['epsilon', 'layers', 'network'])).concat(flattenScalars(run.network, 'network', new Set(['localBound', 'spectralBound', 'failureProbability'])))),
       '',
       '| # | Layer | Nodes | Kind | ε in | Local bound | ‖A‖ | Ratio | On / unstable / off | Certified by |',
       '|---:|---|---|---|---:|---:|---:|---:|---|---|',
@@ -108,9 +145,17 @@ export function reportToMarkdown(report: BoundReport): string {
       '',
       `Predicted class ${predictedClass}, logit gap ${formatNumber(gap)}: no input within ${formatNumber(local)} ` +
         `(local bound) or ${formatNumber(spectral)} (spectral bound) of the nominal input changes the prediction.`,
+      ...otherFigures(flattenScalars(report.radius, 'radius', new Set(['local', 'spectral', 'gap', 'predictedClass']))),
     );
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** The figures the sentences above do not mention, as a list (numbers as the view formats them). */
+function otherFigures(fields: [string, string][]): string[] {
+  if (fields.length === 0) return [];
+  const shown = (text: string) => (text !== '' && Number.isFinite(Number(text)) ? formatNumber(Number(text)) : markdownText(text));
+  return ['', ...fields.map(([name, text]) => `- ${name.replace(/_/g, ' ')}: ${shown(text)}`)];
 }
 
 function markdownRow(layer: LayerResult, index: number): string {
@@ -149,4 +194,31 @@ function describeCertificate(layer: LayerResult): string {
 /** Node names come from the model file: keep them from breaking the table or injecting markup. */
 function markdownText(text: string): string {
   return text.replace(/[\\`*_{}[\]<>|#]/g, (c) => `\\${c}`).replace(/[\r\n]+/g, ' ');
+}
+
+/**
+ * One metric per ONNX node of the main run, as a file Model Explorer's node data provider loads (its
+ * GraphNodeData: `results` keyed by node name, each `{ value }`, and a `gradient` from the smallest
+ * value's colour, stop 0, to the largest's, stop 1). A layer's value goes to each of its nodes. Unnamed
+ * nodes are left out, as Model Explorer's ONNX adapter leaves them out of its graph; so are values JSON
+ * cannot carry (an infinite bound).
+ */
+export function reportToModelExplorer(report: BoundReport, metric: NodeMetric): string {
+  const layers = report.runs[0]?.layers ?? [];
+  const results: Record<string, { value: number }> = {};
+  for (const layer of layers) {
+    const value = NODE_METRICS[metric].value(layer, layers);
+    if (value === undefined || !Number.isFinite(value)) continue;
+    for (const node of layer.nodes) {
+      if (node) results[node] = { value };
+    }
+  }
+  const data = {
+    results,
+    gradient: [
+      { stop: 0, bgColor: '#e8f1fa' },
+      { stop: 1, bgColor: '#d1495b' },
+    ],
+  };
+  return `${JSON.stringify(data, null, 2)}\n`;
 }

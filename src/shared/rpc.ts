@@ -42,7 +42,9 @@ export type ErrorCode =
   /** The other side does not know the method (or refuses it in this mode). */
   | 'unknownMethod'
   /** The work was estimated to exceed the caller's budget and was not started; the caller may confirm and retry. */
-  | 'overBudget';
+  | 'overBudget'
+  /** The nominal input cannot serve the model (unreadable, or of another shape): the caller may offer to choose another. */
+  | 'badInput';
 
 /** A failure as data: this is what crosses the boundary instead of a thrown object. */
 export interface ErrorPayload {

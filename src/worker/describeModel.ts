@@ -5,6 +5,7 @@
 // to the raw graph nodes and a note says why.
 
 import { basename } from 'node:path';
+import { resolveExampleInput } from '../engine/exampleInput';
 import type { Layer, LayerOp } from '../engine/network';
 import { formatUnsupported, normaliseGraph, type NormaliseResult } from '../engine/normalise/normalise';
 import { formatValueInfo, type AttributeValue, type Model, type Node } from '../onnx/model';
@@ -14,7 +15,9 @@ import type { LayerRow, ModelOverview } from '../shared/protocol';
 import { describeGraph } from './describeGraph';
 
 export async function describeModelFile(path: string): Promise<ModelOverview> {
-  return overviewOf(await readModel(path), path);
+  const model = await readModel(path);
+  const { resolution } = await resolveExampleInput(path, model);
+  return { ...overviewOf(model, path), exampleInput: resolution };
 }
 
 export function overviewOf(model: Model, path: string): ModelOverview {

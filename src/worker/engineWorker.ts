@@ -6,6 +6,7 @@ import type { EngineWorkerData, WorkerLogMessage, WorkerMethods, WorkerToHostMes
 import { CancelledError } from '../engine/errors';
 import { RequestError, RequestServer, type RequestContext, type RequestHandlers } from '../shared/rpc';
 import { describeModelFile } from './describeModel';
+import { readFailure } from './readFailure';
 import { runAnalysis } from './runAnalysis';
 
 const port = parentPort;
@@ -50,7 +51,7 @@ function blockUntilCancelled(context: RequestContext<unknown>): never {
 }
 
 const handlers: RequestHandlers<WorkerMethods> = {
-  describeModel: ({ path }) => describeModelFile(path),
+  describeModel: ({ path }) => describeModelFile(path).catch((error: unknown) => Promise.reject(readFailure(error, path))),
   analyze: (params, context) => {
     const hold = holdNextAnalysis;
     holdNextAnalysis = false;

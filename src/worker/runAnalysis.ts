@@ -4,6 +4,7 @@
 
 import { basename } from 'node:path';
 import { BudgetError, CancelledError } from '../engine/errors';
+import { InputError } from '../engine/nominalInput';
 import { analyzeModelFile } from '../engine/pipeline';
 import { progressMessage } from '../shared/format';
 import type { AnalyzeParams, AnalyzeProgress, BoundReport } from '../shared/protocol';
@@ -49,6 +50,9 @@ export async function runAnalysis(params: AnalyzeParams, context: RequestContext
     }
     if (error instanceof BudgetError) {
       throw new RequestError('overBudget', `${basename(params.modelPath)}: ${error.message}`);
+    }
+    if (error instanceof InputError) {
+      throw new RequestError('badInput', error.message, error.stack);
     }
     throw error;
   }

@@ -30,7 +30,9 @@ const { values: options } = parseArgs({
     tests: { type: 'string', default: join(repoRoot, 'out', 'test', 'integration', 'index.js') },
     workspace: { type: 'string', default: join(repoRoot, 'test', 'fixtures') },
     screenshots: { type: 'string', default: join(repoRoot, 'out', 'screenshots') },
-    'timeout-ms': { type: 'string', default: process.env.LIPSCHITZ_TEST_TIMEOUT_MS ?? '300000' },
+    // A guard against a hung run, not a speed requirement: the whole suite takes about 5 minutes on this
+    // shared 2-core machine under load, so the guard sits well above it.
+    'timeout-ms': { type: 'string', default: process.env.LIPSCHITZ_TEST_TIMEOUT_MS ?? '900000' },
     keep: { type: 'boolean', default: false },
     install: { type: 'string' },
   },
@@ -143,6 +145,8 @@ function startProbe(getPage) {
         reply(200, await webviewTexts(page));
       } else if (request.method === 'GET' && url.pathname === '/images') {
         reply(200, await images(page));
+      } else if (request.method === 'GET' && url.pathname === '/workbench-elements') {
+        reply(200, await workbenchElements(page, url.searchParams.get('selector') ?? ''));
       } else if (request.method === 'GET' && url.pathname === '/webview-widths') {
         reply(200, await webviewWidths(page));
       } else if (request.method === 'POST' && url.pathname === '/viewport') {
@@ -232,6 +236,14 @@ async function images(page) {
     }
   }
   return { workbench: await page.evaluate(list), webviews };
+}
+
+// The workbench's own elements matching a selector (editor title actions, notification toasts): their
+// text and aria-label, as a user sees or a screen reader reads them.
+async function workbenchElements(page, selector) {
+  return page.locator(selector).evaluateAll((elements) =>
+    elements.map((element) => ({ text: element.innerText ?? '', label: element.getAttribute('aria-label') ?? '' })),
+  );
 }
 
 // The page widths of every open webview, to check that nothing makes a view scroll sideways.

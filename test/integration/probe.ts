@@ -68,6 +68,11 @@ export async function selectInWebview(selector: string, value: string): Promise<
   await callProbe('POST', `/select?selector=${encodeURIComponent(selector)}&value=${encodeURIComponent(value)}`);
 }
 
+/** Text and aria-label of the workbench's own elements matching a CSS selector (not inside webviews). */
+export function workbenchElements(selector: string): Promise<{ text: string; label: string }[]> {
+  return callProbe('GET', `/workbench-elements?selector=${encodeURIComponent(selector)}`);
+}
+
 /** The document's scroll width and client width in every open webview (with the start of its text, to tell them apart). */
 export function webviewWidths(): Promise<{ scrollWidth: number; clientWidth: number; text: string }[]> {
   return callProbe('GET', '/webview-widths');

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analyzeNetwork } from '../../src/engine/analyze';
 import { loadAnalysisNetwork } from '../../src/engine/loadNetwork';
-import { analyzeModelFile, exampleInputCandidates } from '../../src/engine/pipeline';
+import { analyzeModelFile } from '../../src/engine/pipeline';
 import { readModel } from '../../src/onnx/reader';
 import { buildModel, conv, mulberry32, randomTensor, relu } from '../fixtures/onnxBuilder';
 
@@ -45,11 +45,6 @@ test('an explicit input shape serves a synthetic input; without one the error as
     analyzeModelFile({ modelPath: model, input: { kind: 'synthetic' }, epsilons: [0.1] }),
     /graph input 'x'.*symbolic or unknown dimensions.*give the input shape explicitly/,
   );
-});
-
-test('the bundled example input is looked for beside the model, model-specific names first', () => {
-  const names = exampleInputCandidates('/models/net.onnx').map((p) => p.split('/').pop());
-  assert.deepEqual(names, ['net.input.json', 'net.input.npy', 'sample-input.json', 'sample-input.npy']);
 });
 
 test('the conservative norms ‖A_k‖ are reused across runs of the same file and recomputed when it changes', async () => {
