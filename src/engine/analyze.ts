@@ -5,7 +5,7 @@ import type { AnalysisResult, EngineStats, EpsilonRun, NetworkBounds, ProgressEv
 import { OverflowError, throwIfCancelled, type CancelSignal } from './errors';
 import type { FidelityCheck } from './fidelity';
 import { pureForward, tensorValue, type ForwardProvider, type NominalValues } from './forward';
-import { composedBound } from './composed/composedBound';
+import { composedBound, midpointDirection } from './composed/composedBound';
 import { runEpsilon, type PhaseTimes, type RunContext, type RunOutcome, type SpectralCache } from './layerBounds';
 export type { SpectralCache } from './layerBounds';
 import { LowerBoundSearch, type LowerBoundOptions } from './lowerBound';
@@ -120,6 +120,8 @@ export async function analyzeNetwork(
   // The lower bounds re-evaluate the network in float64 from x0, whatever provided the nominal values.
   const exactOutputs = tightnessOptions ? new NetworkTape(prepared, hooks.signal).forward(x).outputs : null;
   let tightnessMs = 0;
+  // Per ε, the top direction of the linearised network J(M) the composed bound certifies: a start of the lower-bound search.
+  const linearisedDirections: (Float64Array | null)[] = [];
 
   const runs: EpsilonRun[] = options.epsilons.map((epsilon, epsilonIndex) => {
     const outcome = runEpsilon(
@@ -139,6 +141,11 @@ export async function analyzeNetwork(
       });
       tightnessMs += performance.now() - tightnessStarted;
     }
+    if (options.lowerBound) {
+      const directionStarted = performance.now();
+      linearisedDirections[epsilonIndex] = midpointDirection(prepared, outcome.slopes, spectral.seed, null, hooks.signal);
+      tightnessMs += performance.now() - directionStarted;
+    }
     return { epsilon, network: networkBound(context(), outcome), layers: outcome.layers };
   });
 
@@ -147,10 +154,10 @@ export async function analyzeNetwork(
     const search = new LowerBoundSearch(prepared, x, { ...options.lowerBound, signal: hooks.signal });
     // Ascending ε, so each search starts from the witnesses of the smaller balls inside it.
     const order = runs.map((_run, i) => i).sort((a, b) => runs[a].epsilon - runs[b].epsilon);
-    for (const i of order) runs[i].lowerBound = search.run(runs[i].epsilon);
+    for (const i of order) runs[i].lowerBound = search.run(runs[i].epsilon, linearisedDirections[i] ?? null);
   }
 
-  // The per-layer tightness ran inside the ε loop: it is lower-bound work too.
+  // The per-layer tightness and the linearised directions ran inside the ε loop: lower-bound work too.
   const lowerBoundMs = options.lowerBound ? performance.now() - lowerBoundStarted + tightnessMs : 0;
   const outputValues = tensorValue(nominal, x, network.output);
   const result: AnalysisResult = { inputShape: [...network.inputShape], outputSize: outputValues.length, runs, ...(fidelity ? { fidelity } : {}) };

@@ -82,7 +82,7 @@ export interface LowerBoundResult {
   /** ‖f(x) − f(x0)‖ / ‖x − x0‖ at the witness x, by the pure float64 forward pass. */
   value: number;
   /** Which search found the witness. */
-  method: 'jacobian-direction' | 'sampling' | 'gradient-ascent';
+  method: 'jacobian-direction' | 'linearised-direction' | 'sampling' | 'gradient-ascent';
   /** Random points of the ball evaluated. */
   samples: number;
   /** Gradient-ascent steps taken. */

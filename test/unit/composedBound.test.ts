@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Matrix, SingularValueDecomposition } from 'ml-matrix';
 import { analyzeNetwork } from '../../src/engine/analyze';
-import { composedBound } from '../../src/engine/composed/composedBound';
+import { composedBound, midpointDirection } from '../../src/engine/composed/composedBound';
 import { LinearisedNetwork, type SlopeUnits } from '../../src/engine/composed/linearisedNetwork';
 import { pureForward, type NominalValues } from '../../src/engine/forward';
 import { runEpsilon, type RunOutcome } from '../../src/engine/layerBounds';
@@ -14,6 +14,7 @@ import { nativeKernels } from '../../src/engine/native/kernels';
 import { NETWORK_INPUT, type Network } from '../../src/engine/network';
 import { prepareNetwork, type PreparedNetwork } from '../../src/engine/prepared';
 import { SeededRandom } from '../../src/engine/random';
+import { LowerBoundSearch } from '../../src/engine/lowerBound';
 import { DEFAULT_SPECTRAL_OPTIONS, type SpectralOptions } from '../../src/engine/spectral/certifiedNorm';
 import { NetworkTape } from '../../src/engine/tightness/tape';
 import { chain, denseLayer, referenceForward } from './helpers/engineNetworks';
@@ -296,6 +297,57 @@ describe('composed network bound (derivations §22)', () => {
       const typescript = analyse(network, x0, epsilon, TS_SPECTRAL, 'typescript').composed.value;
       const native = analyse(network, x0, epsilon, { ...DEFAULT_SPECTRAL_OPTIONS, kernels: nativeKernels() }, 'native').composed.value;
       assert.ok(Math.abs(native - typescript) <= 1e-9 * typescript, `network ${k}: native ${native} vs TypeScript ${typescript}`);
+    }
+  });
+});
+
+describe('the lower bound from the linearised network (derivations §11, §22)', () => {
+  it('midpointDirection is the top right-singular vector of J(M) (exact SVD of the dense Jacobian)', () => {
+    // Hand case: fc1 = diag(3, 1, 0.5) with ReLU, all on at x0 and stable; fc2 mixes the first two
+    // first input off from the others, so J = W2·W1 = [[3, 0, 0], [0, 1, 0.5]]: JᵀJ = 9 ⊕ [[1, 0.5],
+    // [0.5, 0.25]], top right-singular vector e1 (singular values 3 and √1.25).
+    const hand = chain([3], [
+      denseLayer('fc1', [[3, 0, 0], [0, 1, 0], [0, 0, 0.5]], [1, 1, 1], NETWORK_INPUT, { kind: 'relu' }),
+      denseLayer('fc2', [[1, 0, 0], [0, 1, 1]], null, 0),
+    ]);
+    const { prepared: handPrepared, run: handRun } = analyse(hand, Float64Array.from([0.1, 0.2, 0.3]), 0.01);
+    const e = midpointDirection(handPrepared, handRun.slopes, 1) as Float64Array;
+    // The power iteration stops once ‖J(M)ᵀJ(M)v‖ changes by 1e-6 relative: the vector is within ~1e-3.
+    assert.ok(Math.abs(Math.abs(e[0]) - 1) <= 1e-6 && Math.abs(e[1]) <= 1e-3 && Math.abs(e[2]) <= 1e-3, `direction ${Array.from(e)}`);
+    const random = new SeededRandom(808);
+    for (let k = 0; k < 8; k++) {
+      const net = withoutBiases(randomConvNetwork(random).network);
+      const n = net.inputShape.reduce((a, b) => a * b, 1);
+      const { prepared, run } = analyse(net, new Float64Array(n), 0.1);
+      const v = midpointDirection(prepared, run.slopes, 3) as Float64Array;
+      assert.ok(Math.abs(Math.hypot(...v) - 1) <= 1e-12, 'a unit vector');
+      const rows = jacobianRows(prepared, run.slopes);
+      const top = spectralNorm(rows);
+      const jv = Math.hypot(...rows.map((row) => row.reduce((s, x, i) => s + x * v[i], 0)));
+      // Twenty power steps aim, they need not converge where the top singular values are close.
+      assert.ok(jv >= top * 0.9 && jv <= top * (1 + 1e-9), `network ${k}: ‖J(M)v‖ ${jv} vs ‖J(M)‖ ${top}`);
+    }
+  });
+
+  it('max-pool ties and kinks: witnesses from the linearised direction are real points of the ball, never above the composed bound', () => {
+    const random = new SeededRandom(909);
+    for (let k = 0; k < 16; k++) {
+      const net = withoutBiases((k % 2 ? randomGraphNetwork : randomConvNetwork)(random).network);
+      const n = net.inputShape.reduce((a, b) => a * b, 1);
+      const x0 = k % 4 < 2 ? new Float64Array(n) : Float64Array.from({ length: n }, () => random.gaussian());
+      const epsilon = Math.pow(10, random.between(-4, 0));
+      const { prepared, run, composed } = analyse(net, x0, epsilon);
+      const bound = Math.min(composed.value, run.localBound);
+      const search = new LowerBoundSearch(prepared, x0, { budget: 60, seed: k });
+      const found = search.run(epsilon, midpointDirection(prepared, run.slopes, k));
+      const witness = search.lastWitness() as Float64Array;
+      const dx = distance(witness, x0);
+      const f0 = referenceForward(net, x0)[net.output];
+      const ratio = distance(referenceForward(net, witness)[net.output], f0) / dx;
+      assert.ok(dx > 0 && dx <= epsilon, `network ${k}: witness at ${dx}, ε ${epsilon}`);
+      // The reported value is the witness's own ratio (less its rounding allowance), and below the bound.
+      assert.ok(found.value <= ratio * (1 + REL) + ABS && found.value >= ratio * (1 - 1e-6), `network ${k}: reported ${found.value}, witness ratio ${ratio}`);
+      assert.ok(ratio <= bound * (1 + REL) + ABS, `network ${k}: witness ratio ${ratio} > bound ${bound}`);
     }
   });
 });

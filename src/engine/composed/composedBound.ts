@@ -8,6 +8,7 @@
 // from power estimates per block for short stacks, Frobenius estimates of all blocks at once (a few
 // random backward passes) for long ones; any positive weights are sound.
 import { throwIfCancelled, type CancelSignal } from '../errors';
+import { NETWORK_INPUT } from '../network';
 import type { PreparedNetwork } from '../prepared';
 import { SeededRandom } from '../random';
 import { certifiedNorm, type NormOperator, type SpectralOptions } from '../spectral/certifiedNorm';
@@ -170,6 +171,47 @@ function pathMargin(prepared: PreparedNetwork): number {
   let terms = 0;
   for (const p of prepared.layers) terms += p.inSizes.reduce((a, b) => a + b, 0);
   return 1e-9 + 64 * UNIT_ROUNDOFF * terms;
+}
+
+/** Most power steps for the midpoint direction, and the relative change of ‖J(M)ᵀJ(M) v‖ that stops them. */
+const DIRECTION_STEPS = 20;
+const DIRECTION_TOLERANCE = 1e-6;
+
+/**
+ * The top right-singular direction of J(M), the network at its midpoint slopes (a unit vector of the
+ * input space, restricted to `inputMask`), by power iteration on J(M)ᵀJ(M): where the composed bound
+ * is driven by ‖J(M)‖ the lower-bound search starts there (docs/derivations.md §11). Only aims the
+ * search (it is not a bound); null when the network has no composed rule or the direction vanishes.
+ */
+export function midpointDirection(
+  prepared: PreparedNetwork,
+  slopes: (SlopeUnits | null)[],
+  seed: number,
+  inputMask: Uint8Array | null = null,
+  signal?: CancelSignal,
+): Float64Array | null {
+  if (prepared.layers.some((p) => p.op.kind === 'mul') || prepared.network.output === NETWORK_INPUT) return null;
+  const network = new LinearisedNetwork(prepared, slopes, () => throwIfCancelled(signal));
+  const random = new SeededRandom(seed);
+  const masked = (v: Float64Array) => {
+    if (inputMask) for (let i = 0; i < v.length; i++) if (!inputMask[i]) v[i] = 0;
+    return v;
+  };
+  let v = masked(Float64Array.from({ length: prepared.inputSize }, () => random.gaussian()));
+  let previous = 0;
+  for (let step = 0; step < DIRECTION_STEPS; step++) {
+    const norm = euclidean(v);
+    if (norm === 0) return null;
+    v = v.map((x) => x / norm);
+    const w = masked(network.backward(network.forward(v, new Map()), true, []).input as Float64Array);
+    const value = euclidean(w);
+    if (value === 0) return null;
+    v = w;
+    if (Math.abs(value - previous) <= DIRECTION_TOLERANCE * value) break;
+    previous = value;
+  }
+  const norm = euclidean(v);
+  return v.map((x) => x / norm);
 }
 
 /** Thrown inside a pass once the composed bound has used its share of operator applications. */
