@@ -2,7 +2,7 @@
 // layer table with its details pop-over, status line. Text goes in via textContent only: names come
 // from the model file and must never become markup (the chart's SVG escapes them itself).
 
-import { escapeControlCharacters, formatBytes, formatNumber, tighteningRatio } from '../src/shared/format';
+import { escapeControlCharacters, formatBytes, formatNumber, radiusBasis, tighteningRatio } from '../src/shared/format';
 import type { BoundReport, LayerRow, SweepRange } from '../src/shared/protocol';
 import type { Certificate, LayerResult } from '../src/shared/results';
 import { chartGeometry, chartPoints, nearestPoint, sweepChartSvg, THEME_CHART_COLOURS } from './chart';
@@ -184,7 +184,7 @@ export function renderSummary(container: HTMLElement, state: ViewState, actions:
         metric(
           'Certified radius',
           `${formatNumber(local)} vs ${formatNumber(spectral)}`,
-          `local vs spectral; class ${predictedClass}, logit gap ${formatNumber(gap)}`,
+          `local vs spectral; class ${predictedClass}, logit gap ${formatNumber(gap)}; local ${radiusBasis(report.radius)}`,
         ),
       );
     }

@@ -1,6 +1,6 @@
 // The three export formats of a bound report, as pure functions of the report.
 
-import { formatNumber, tighteningRatio } from './format';
+import { formatNumber, radiusBasis, tighteningRatio } from './format';
 import type { BoundReport } from './protocol';
 import type { LayerResult } from './results';
 
@@ -107,7 +107,8 @@ export function reportToMarkdown(report: BoundReport): string {
       '## Certified robustness radius',
       '',
       `Predicted class ${predictedClass}, logit gap ${formatNumber(gap)}: no input within ${formatNumber(local)} ` +
-        `(local bound) or ${formatNumber(spectral)} (spectral bound) of the nominal input changes the prediction.`,
+        `(local bound) or ${formatNumber(spectral)} (spectral bound) of the nominal input changes the prediction; ` +
+        `the local radius is ${radiusBasis(report.radius)}.`,
     );
   }
   return `${lines.join('\n')}\n`;

@@ -38,7 +38,7 @@ describe('terminal output', () => {
           certificate: { method: 'closed-form', detail: '' }, spectralCertificate: { method: 'closed-form', detail: '' }, timeMs: 1,
         }],
       }],
-      radius: { local: 0, spectral: 0, gap: 0, predictedClass: 0, zeroBecause: 'the top two logits are equal at x0' },
+      radius: { local: 0, spectral: 0, gap: 0, predictedClass: 0, method: 'network-bound', zeroBecause: 'the top two logits are equal at x0' },
     };
     const text = formatReport(report);
     assert.doesNotMatch(text, RAW_CONTROL);

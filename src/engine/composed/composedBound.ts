@@ -24,6 +24,12 @@ export interface ComposedBound {
   norms: number;
   /** Union bound over the Lanczos certificates among them. */
   failureProbability: number;
+  /**
+   * For one output functional u (e.g. a logit margin e_c − e_j): a bound on ‖J(S)ᵀu‖ over every slope
+   * pattern of the ball, ‖J(M)ᵀu‖ + Σ_k β_k ‖R_k G_k(M)ᵀu‖, from one backward pass and the certified β_k
+   * above (docs/derivations.md §23). Its certificates are those counted in failureProbability.
+   */
+  functionalBound(u: Float64Array): number;
 }
 
 /** One block of a stacked operator: the network input, or injections at layer `layer`'s output scaled by R. */
@@ -294,8 +300,19 @@ function composedBoundWithin(
     .filter((k) => outputAncestors[k] && (slopes[k]?.outputRadius.some((r) => r > 0) ?? false));
   const uncertainUnits = uncertain.reduce((sum, k) => sum + (slopes[k] as SlopeUnits).uncertain.reduce((a, b) => a + b, 0), 0);
   const midpointNorm = stackedNorm([{ layer: null, coefficient: 1 }]);
-  if (uncertain.length === 0) return { value: midpointNorm, midpointNorm, uncertainUnits, norms, failureProbability };
   const beta = new Map<number, number>();
+  // Outside the budget (one backward pass per call), but still cancellable.
+  const functionalNetwork = new LinearisedNetwork(prepared, slopes, () => throwIfCancelled(signal));
+  const functionalBound = (u: Float64Array): number => {
+    const g = functionalNetwork.backward(u, true, uncertain);
+    let bound = euclidean(g.input as Float64Array);
+    for (const k of uncertain) {
+      const r = (slopes[k] as SlopeUnits).outputRadius;
+      bound += (beta.get(k) as number) * euclidean((g.layers.get(k) as Float64Array).map((v, i) => v * r[i]));
+    }
+    return bound * margin;
+  };
+  if (uncertain.length === 0) return { value: midpointNorm, midpointNorm, uncertainUnits, norms, failureProbability, functionalBound };
   for (const k of uncertain) {
     const prefixAncestors = network.ancestors(k);
     const earlier = uncertain.filter((j) => j < k && prefixAncestors[j]);
@@ -303,5 +320,5 @@ function composedBoundWithin(
     beta.set(k, betaK);
   }
   const value = stackedNorm([{ layer: null, coefficient: 1 }, ...uncertain.map((k) => ({ layer: k, coefficient: beta.get(k) as number }))]);
-  return { value, midpointNorm, uncertainUnits, norms, failureProbability };
+  return { value, midpointNorm, uncertainUnits, norms, failureProbability, functionalBound };
 }
