@@ -48,6 +48,21 @@ describe('terminal output', () => {
     assert.doesNotMatch(line, RAW_CONTROL);
   });
 
+  test('the radius line says which bound certified it: the margins (with the binding class) or the network bound', () => {
+    const run: BoundReport['runs'][number] = {
+      epsilon: 0.1,
+      network: { localBound: 2, layerProduct: 2, method: 'layer-product', spectralBound: 3, failureProbability: 0 },
+      layers: [],
+    };
+    const base = { model: 'm.onnx', input: { source: 'json' as const, origin: 'x.json', shape: [1] }, outputSize: 3, notes: [], runs: [run] };
+    const margins = formatReport({ ...base, radius: { local: 0.05, spectral: 0.02, gap: 5, predictedClass: 7, method: 'margins', bindingClass: 3, marginBound: 103.4 } });
+    assert.match(margins, /certified robustness radius for class 7 .*local 0\.05 /);
+    assert.match(margins, /certified by the logit margins f_c − f_j, each bounded on its own through the composed bound \(binding: class 3, margin bound 103\.4\), larger than gap\/\(√2 · network bound\)/);
+    const network = formatReport({ ...base, radius: { local: 0.02, spectral: 0.02, gap: 5, predictedClass: 7, method: 'network-bound' } });
+    assert.match(network, /certified by gap\/\(√2 · network local bound\)/);
+    assert.doesNotMatch(network, /margins/);
+  });
+
   test('an error listing hostile node names reaches stderr escaped, one node named one way', async () => {
     const folder = await mkdtemp(join(tmpdir(), 'lipschitz-hostile-'));
     const model = join(folder, 'hostile.onnx');
