@@ -122,6 +122,23 @@ describe('certified radius from the margins (derivations §23)', () => {
     assert.ok(radius.local < 1 && radius.local > 0.998, `radius ${radius.local}`);
   });
 
+  it('more than 17 classes: the 16 closest margins get their own bound, the others keep √2 · L_net (hand-derived)', async () => {
+    // 20 outputs: rows (10, 1), (10, 0) and 18 × (10, −2) at x0 = (0, 1): logits 1, 0, −2 × 18. Margins
+    // to class 1: gradient (0, 1), room 1; to the others: gradient (0, 3), room 3 — each alone certifies
+    // up to 1. The three farthest (equal room, the last in order) keep √2‖W‖, room 3: 3/(√2‖W‖).
+    const rows = [[10, 1], [10, 0], ...Array.from({ length: 18 }, () => [10, -2])];
+    const network = chain([2], [denseLayer('fc', rows, null, NETWORK_INPUT)]);
+    const result = await analyzeNetwork(network, Float64Array.from([0, 1]), { epsilons: [0.1], radius: true });
+    const radius = result.radius!;
+    const gram = [[rows.reduce((a, r) => a + r[0] * r[0], 0), rows.reduce((a, r) => a + r[0] * r[1], 0)], [0, rows.reduce((a, r) => a + r[1] * r[1], 0)]];
+    const trace = gram[0][0] + gram[1][1];
+    const norm = Math.sqrt((trace + Math.sqrt(trace ** 2 - 4 * (gram[0][0] * gram[1][1] - gram[0][1] ** 2))) / 2);
+    const capped = 3 / (Math.SQRT2 * norm);
+    assert.equal(radius.method, 'margins');
+    assert.ok(radius.local < capped && radius.local > capped * 0.998, `radius ${radius.local}, expected just below ${capped}`);
+    assert.ok(radius.local > radius.spectral * 2, 'the margins still beat gap/(√2‖W‖)');
+  });
+
   it('random networks: gradient descent on every margin inside the certified radius never flips the class', async () => {
     const random = new SeededRandom(77);
     let byMargins = 0;
