@@ -184,7 +184,7 @@ export function renderSummary(container: HTMLElement, state: ViewState, actions:
         metric(
           'Certified radius',
           `${formatNumber(local)} vs ${formatNumber(spectral)}`,
-          `local vs spectral; class ${predictedClass}, logit gap ${formatNumber(gap)}; local ${radiusBasis(report.radius)}`,
+          `local vs spectral; class ${predictedClass}, logit gap ${formatNumber(gap)}; local certified ${radiusBasis(report.radius)}`,
         ),
       );
     }

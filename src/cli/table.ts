@@ -100,7 +100,7 @@ export function formatReport(report: BoundReport): string {
         `local ${scientific(local)}   spectral ${scientific(spectral)}`,
     );
     if (report.radius.zeroBecause) out.push(`radius 0 because ${safe(report.radius.zeroBecause)}`);
-    else out.push(`         ${radiusBasis(report.radius)}`);
+    else out.push(`         certified ${radiusBasis(report.radius)}`);
   }
   if (report.fidelity && !('notChecked' in report.fidelity)) {
     const { runtime, points, tensors, maxAbsDifference, maxRelativeDifference } = report.fidelity;

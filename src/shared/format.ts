@@ -103,11 +103,11 @@ export function operatorWork(stats: EngineStats): string {
   return `${stats.operatorApplications.toLocaleString('en-US')} operator applications, ${(stats.multiplyAdds * 2e-9).toFixed(1)} GFLOP`;
 }
 
-/** One sentence saying which bound certified the robustness radius (CLI, Markdown report, view). */
+/** Which bound certified the robustness radius, as a phrase after "certified" (CLI, Markdown report, view). */
 export function radiusBasis(radius: RadiusResult): string {
   if (radius.method === 'margins') {
-    return `certified by the logit margins f_c − f_j, each bounded on its own through the composed bound ` +
-      `(binding: class ${radius.bindingClass ?? '?'}, margin bound ${formatNumber(radius.marginBound ?? NaN)}), larger than gap/(√2 · network bound)`;
+    return `from the logit margins f_c − f_j bounded one by one (binding class ${radius.bindingClass ?? '?'}, ` +
+      `bound ${formatNumber(radius.marginBound ?? NaN)}), larger than gap/(√2 · L)`;
   }
-  return 'certified by gap/(√2 · network local bound)';
+  return 'from gap/(√2 · L), L the network local bound';
 }

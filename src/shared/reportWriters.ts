@@ -108,7 +108,7 @@ export function reportToMarkdown(report: BoundReport): string {
       '',
       `Predicted class ${predictedClass}, logit gap ${formatNumber(gap)}: no input within ${formatNumber(local)} ` +
         `(local bound) or ${formatNumber(spectral)} (spectral bound) of the nominal input changes the prediction; ` +
-        `the local radius is ${radiusBasis(report.radius)}.`,
+        `the local radius is certified ${radiusBasis(report.radius)}.`,
     );
   }
   return `${lines.join('\n')}\n`;

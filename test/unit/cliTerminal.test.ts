@@ -57,9 +57,9 @@ describe('terminal output', () => {
     const base = { model: 'm.onnx', input: { source: 'json' as const, origin: 'x.json', shape: [1] }, outputSize: 3, notes: [], runs: [run] };
     const margins = formatReport({ ...base, radius: { local: 0.05, spectral: 0.02, gap: 5, predictedClass: 7, method: 'margins', bindingClass: 3, marginBound: 103.4 } });
     assert.match(margins, /certified robustness radius for class 7 .*local 0\.05 /);
-    assert.match(margins, /certified by the logit margins f_c − f_j, each bounded on its own through the composed bound \(binding: class 3, margin bound 103\.4\), larger than gap\/\(√2 · network bound\)/);
+    assert.match(margins, /certified from the logit margins f_c − f_j bounded one by one \(binding class 3, bound 103\.4\), larger than gap\/\(√2 · L\)/);
     const network = formatReport({ ...base, radius: { local: 0.02, spectral: 0.02, gap: 5, predictedClass: 7, method: 'network-bound' } });
-    assert.match(network, /certified by gap\/\(√2 · network local bound\)/);
+    assert.match(network, /certified from gap\/\(√2 · L\), L the network local bound/);
     assert.doesNotMatch(network, /margins/);
   });
 

@@ -88,7 +88,7 @@ describe('report writers', () => {
     assert.match(markdown, /ε = 2\n\nNetwork local bound 20, spectral product 25 \(1\.25× tighter\)\. Every norm was computed exactly/);
     assert.match(markdown, /lanczos-random-start, 120 iterations, δ = 0\.01, failure probability 1e-6/);
     assert.match(markdown, /Predicted class 1, logit gap 6\.9/);
-    assert.match(markdown, /the local radius is certified by the logit margins f_c − f_j, each bounded on its own through the composed bound \(binding: class 4, margin bound 9\.5\)/);
+    assert.match(markdown, /the local radius is certified from the logit margins f_c − f_j bounded one by one \(binding class 4, bound 9\.5\), larger than gap\/\(√2 · L\)\./);
     const tableRows = markdown.split('\n').filter((line) => line.startsWith('| 1 |'));
     assert.equal(tableRows.length, 1);
     assert.equal(tableRows[0].split(' | ').length, 10, 'ten cells: the comma and quotes in the node name break nothing');
