@@ -257,7 +257,7 @@ function checkNominal(nominal: NominalValues, sizes: number[]): void {
 const MARGIN_CLASSES = 16;
 
 /**
- * Largest ε found that certifies the predicted class c (method.md §4, docs/derivations.md §23): either
+ * Largest ε found that certifies the predicted class c (method.md §4, docs/derivations.md §44): either
  * ε · L_net(x0, ε) < gap/√2, or every margin f_c − f_j satisfies ε · L_j(x0, ε) < gap_j, with L_j the
  * composed bound of that one functional (never above √2 · L_net). Both only hold inside the ε ball, so
  * only ε values actually checked are reported: the answer is certified even if the computed bounds

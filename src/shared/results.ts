@@ -133,7 +133,7 @@ export interface RadiusResult {
   /**
    * Largest ε verified to certify the class (a certified lower bound on the true radius): by the network
    * bound, ε · L_net(x0, ε) < gap / √2, or by the margins, ε · L_j(x0, ε) < gap_j for every margin f_c − f_j
-   * (docs/derivations.md §23).
+   * (docs/derivations.md §44).
    */
   local: number;
   /**

@@ -369,7 +369,7 @@ describe('the lower bound from the linearised network (derivations §11, §22)',
   });
 });
 
-describe('margin functionals (derivations §23)', () => {
+describe('margin functionals (derivations §44)', () => {
   it('one uncertain unit: the margin bound is ‖J(M)ᵀu‖ + β p |g·u|, here exactly the true constant 1 (hand-derived)', () => {
     // y = ReLU(x + (1, −1/16)), f = (y1 + y2, y1 − y2), x0 = 0, ε = 1/8 (all exact in float32 and float64):
     // unit 2 has slopes [0, 1/2] (M = 1/4,

@@ -107,7 +107,7 @@ describe('analyzeNetwork', () => {
   });
 });
 
-describe('certified radius from the margins (derivations §23)', () => {
+describe('certified radius from the margins (derivations §44)', () => {
   it('hand-derived: f = W x with W = [[10, 1], [10, 0]] at x0 = (0, 1): the margin radius is 1, the network one 1/(√2‖W‖)', async () => {
     // f(x0) = (1, 0), class 0, gap 1. The margin f_0 − f_1 = x_2 has gradient (0, 1): it reaches 0 at
     // distance exactly 1. The whole-output bound ‖W‖ ≈ 14.18 certifies only 1/(√2 · 14.18) ≈ 0.0499.

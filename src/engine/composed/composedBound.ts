@@ -27,7 +27,7 @@ export interface ComposedBound {
   /**
    * For one output functional u (e.g. a logit margin e_c − e_j): a bound on ‖J(S)ᵀu‖ over every slope
    * pattern of the ball, ‖J(M)ᵀu‖ + Σ_k β_k ‖R_k G_k(M)ᵀu‖, from one backward pass and the certified β_k
-   * above (docs/derivations.md §23). Its certificates are those counted in failureProbability.
+   * above (docs/derivations.md §44). Its certificates are those counted in failureProbability.
    */
   functionalBound(u: Float64Array): number;
 }
