@@ -7,6 +7,12 @@ export interface AnalyzeArguments {
   modelPath: string;
   inputPath?: string;
   inputShape?: number[];
+  /** The graph input the bounds are taken with respect to. */
+  inputName?: string;
+  /** Values for other graph inputs, held fixed. */
+  fixedInputs: { name: string; path: string }[];
+  /** Graph outputs to bound (empty: all). */
+  outputs: string[];
   syntheticInput: boolean;
   epsilons: number[];
   radius: boolean;
@@ -38,6 +44,12 @@ Options:
   --synthetic           use the deterministic synthetic input even if an example exists
   --input-shape C,H,W   input shape without the batch axis, for models whose input has
                         symbolic dimensions (default: the shape of the --input file)
+  --input-name NAME     for models with several inputs: the input the bounds are taken
+                        with respect to (default: the first float input)
+  --fixed NAME=FILE     hold the other input NAME at the values in FILE (.npy or .json);
+                        repeat per input; inputs not given are held at zeros
+  --output NAME         bound this graph output; repeat for several, which are flattened
+                        and concatenated (default: every output)
   --eps E               perturbation radius; repeat for a sweep (default 0.001)
   --radius              also compute the certified robustness radius
   --no-lower-bound      skip the search for a witnessed lower bound (the best ratio
@@ -69,6 +81,9 @@ const OPTIONS = {
   input: { type: 'string' },
   synthetic: { type: 'boolean' },
   'input-shape': { type: 'string' },
+  'input-name': { type: 'string' },
+  fixed: { type: 'string', multiple: true },
+  output: { type: 'string', multiple: true },
   eps: { type: 'string', multiple: true },
   radius: { type: 'boolean' },
   'no-lower-bound': { type: 'boolean' },
@@ -142,6 +157,17 @@ export function parseAnalyzeArguments(argv: readonly string[]): AnalyzeArguments
       throw new UsageError(`--input-shape takes positive integers separated by commas, got '${shorten(text)}'`);
     }
   }
+  const fixedInputs = (values.fixed ?? []).map((text) => {
+    const split = text.indexOf('=');
+    if (split <= 0 || split === text.length - 1) throw new UsageError(`--fixed takes NAME=FILE, got '${shorten(text)}'`);
+    return { name: text.slice(0, split), path: text.slice(split + 1) };
+  });
+  const fixedNames = fixedInputs.map((f) => f.name);
+  const repeated = fixedNames.find((name, i) => fixedNames.indexOf(name) !== i);
+  if (repeated !== undefined) throw new UsageError(`--fixed gives input '${shorten(repeated)}' twice`);
+  if (values['input-name'] !== undefined && fixedNames.includes(values['input-name'])) {
+    throw new UsageError(`input '${shorten(values['input-name'])}' is both --input-name and --fixed`);
+  }
   const epsilons = (values.eps ?? ['0.001']).map((text) => {
     const epsilon = parseEpsilonInput(text);
     if ('error' in epsilon) throw new UsageError(`--eps: ${epsilon.error}`);
@@ -164,6 +190,9 @@ export function parseAnalyzeArguments(argv: readonly string[]): AnalyzeArguments
     modelPath: models[0],
     ...(values.input !== undefined ? { inputPath: values.input } : {}),
     ...(inputShape ? { inputShape } : {}),
+    ...(values['input-name'] !== undefined ? { inputName: values['input-name'] } : {}),
+    fixedInputs,
+    outputs: values.output ?? [],
     syntheticInput: values.synthetic ?? false,
     epsilons,
     radius: values.radius ?? false,

@@ -46,6 +46,9 @@ async function analyze(args: AnalyzeArguments): Promise<void> {
       modelPath: args.modelPath,
       input,
       inputShape: args.inputShape,
+      inputName: args.inputName,
+      fixedInputs: args.fixedInputs,
+      outputs: args.outputs,
       epsilons: args.epsilons,
       options: {
         computeRadius: args.radius,

@@ -65,7 +65,8 @@ export function formatReport(report: BoundReport): string {
   const out: string[] = [];
   // Names, notes and paths come from the model and input files: escaped before they reach a terminal.
   out.push(`Lipschitz Lens — ${safe(report.model)}`);
-  out.push(`nominal input: ${safe(report.input.origin)} (${report.input.source}, shape [${report.input.shape.join(', ')}])`);
+  const inputName = report.input.name !== undefined && (report.fixedInputs?.length ?? 0) > 0 ? ` '${safe(report.input.name)}'` : '';
+  out.push(`nominal input${inputName}: ${safe(report.input.origin)} (${report.input.source}, shape [${report.input.shape.join(', ')}])`);
   for (const note of report.notes ?? []) out.push(`note: ${safe(note)}`);
   for (const run of report.runs) {
     out.push('');

@@ -6,7 +6,7 @@
 // first tensor (in graph order) where the two part.
 
 import type { FidelityReport } from '../shared/results';
-import { NETWORK_INPUT } from './network';
+import { NETWORK_INPUT, type Network } from './network';
 import type { PreparedNetwork } from './prepared';
 import { throwIfCancelled, type CancelSignal } from './errors';
 import { SeededRandom } from './random';
@@ -64,11 +64,27 @@ function firstLine(message: string): string {
   return message.split('\n', 1)[0];
 }
 
+/** The layers holding the bounded graph outputs: the output layer, or the parts a stacking step joins. */
+function outputLayers(network: Network): Set<number> {
+  const found = new Set<number>();
+  const stack = [network.output];
+  while (stack.length > 0) {
+    const k = stack.pop()!;
+    if (k === NETWORK_INPUT) continue;
+    const layer = network.layers[k];
+    if (layer.onnxOutput) found.add(k);
+    else stack.push(...layer.inputs);
+  }
+  return found;
+}
+
 export function onnxruntimeFidelity(options: FidelityCheckOptions): FidelityCheck {
   return async (prepared, x0) => {
     const network = prepared.network;
     const { points, radius } = checkPoints(x0, options.epsilon, options.extraPoints ?? 2, options.seed ?? 1);
-    const layerIndexes = prepared.layers.map((_p, k) => k);
+    // Every layer an ONNX tensor holds (not the steps that stack several outputs into one vector).
+    const layerIndexes = network.layers.flatMap((layer, k) => (layer.onnxOutput ? [k] : []));
+    const boundedOutputs = outputLayers(network);
     const names = tensorsNeeded(network);
     let runtime;
     try {
@@ -76,7 +92,7 @@ export function onnxruntimeFidelity(options: FidelityCheckOptions): FidelityChec
         options.modelPath,
         points.map((data) => ({ name: network.inputName, shape: [1, ...network.inputShape], data })),
         names,
-        { intraOpNumThreads: options.threads },
+        { intraOpNumThreads: options.threads, fixedInputs: network.fixedInputs },
       );
     } catch (error) {
       // The engine's network may still be right; the report says plainly that nobody checked it.
@@ -110,7 +126,7 @@ export function onnxruntimeFidelity(options: FidelityCheckOptions): FidelityChec
               'no bound is reported for a network that is not the model',
           );
         }
-        if (k === network.output || network.output === NETWORK_INPUT) {
+        if (boundedOutputs.has(k) || network.output === NETWORK_INPUT) {
           maxAbsDifference = Math.max(maxAbsDifference, difference);
           maxRelativeDifference = Math.max(maxRelativeDifference, relative);
         }

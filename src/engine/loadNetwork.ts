@@ -1,7 +1,7 @@
 // ONNX model → the analysis network, or one error listing every node the analysis cannot represent.
 import type { Model } from '../onnx/model';
 import type { Network } from './network';
-import { normaliseGraph, requireNetwork } from './normalise/normalise';
+import { normaliseGraph, requireNetwork, type NormaliseOptions } from './normalise/normalise';
 
 export interface LoadedNetwork {
   network: Network;
@@ -9,8 +9,8 @@ export interface LoadedNetwork {
   notes: string[];
 }
 
-/** inputShape (without the batch axis) is needed only for inputs whose file leaves dimensions open. */
-export function loadAnalysisNetwork(model: Model, inputShape?: readonly number[]): LoadedNetwork {
-  const result = normaliseGraph(model, { inputShape });
+/** options.inputShape (without the batch axis) is needed only for inputs whose file leaves dimensions open. */
+export function loadAnalysisNetwork(model: Model, options: NormaliseOptions = {}): LoadedNetwork {
+  const result = normaliseGraph(model, options);
   return { network: requireNetwork(result, model.path), notes: result.notes };
 }

@@ -1,5 +1,6 @@
 // The analysis graph: what the bound engine works on, produced from an ONNX graph by the normaliser.
 // Shapes never include the batch dimension (the engine analyses one input at a time).
+import type { Tensor } from '../onnx/tensor';
 
 export type Shape = readonly number[];
 
@@ -134,11 +135,25 @@ export interface Layer {
   onnxPreActivation?: string;
 }
 
+/** A graph input held at a fixed value while the bounds are taken with respect to another input. */
+export interface FixedInput {
+  name: string;
+  /** Its value, with the declared data type and the full shape (batch axis included). */
+  tensor: Tensor;
+  /** The file its values came from, or 'zeros'. */
+  source: string;
+}
+
 export interface Network {
+  /** The graph input the bounds are taken with respect to. */
   inputName: string;
   inputShape: Shape;
   /** Topological order: a layer only refers to earlier layers or to NETWORK_INPUT. */
   layers: Layer[];
   /** The layer whose output is the model output being bounded. */
   output: TensorRef;
+  /** The graph outputs bounded (stacked into one vector when there are several). */
+  outputNames?: string[];
+  /** The other graph inputs, held fixed (folded into the layers as constants). */
+  fixedInputs?: FixedInput[];
 }

@@ -2,7 +2,7 @@
 // run exactly this, so the editor and CI print the same numbers for the same model, input and ε.
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
-import type { Model } from '../onnx/model';
+import type { ValueInfo } from '../onnx/model';
 import { readModel } from '../onnx/reader';
 import type { BoundReport, EngineOptions, InputChoice } from '../shared/protocol';
 import { analyzeNetwork, type AnalyzeHooks, type SpectralCache } from './analyze';
@@ -13,6 +13,7 @@ import { NETWORK_INPUT } from './network';
 import { InputError, matchInputShape, parseJsonInput, parseNpy, syntheticInput, type NominalInput } from './nominalInput';
 import { onnxruntimeFidelity } from './fidelity';
 import { loadAnalysisNetwork } from './loadNetwork';
+import { analysedInput } from './normalise/normalise';
 
 /** 'auto': the model's bundled example input if there is one, else the synthetic input. */
 export type InputRequest = InputChoice | { kind: 'auto' };
@@ -25,6 +26,12 @@ export interface ModelAnalysisRequest {
    * absent, such a model takes the shape of the nominal input file.
    */
   inputShape?: number[];
+  /** The graph input the bounds are taken with respect to (default: the first float input). */
+  inputName?: string;
+  /** Files holding the values of other graph inputs, which are held fixed (an input not listed: zeros). */
+  fixedInputs?: { name: string; path: string }[];
+  /** Graph outputs to bound, flattened and concatenated (default: every output). */
+  outputs?: string[];
   /** The first is the main run; the rest form the sweep. */
   epsilons: number[];
   options?: Partial<EngineOptions> & {
@@ -80,15 +87,15 @@ async function readRequestedInput(request: InputRequest, modelPath: string): Pro
   return undefined;
 }
 
-/** Whether the model's input leaves dimensions after the batch axis open (symbolic, unknown, or no shape). */
-function hasOpenInputShape(model: Model): boolean {
-  const shape = model.graph.inputs[0]?.shape;
+/** Whether the input leaves dimensions after the batch axis open (symbolic, unknown, or no shape). */
+function hasOpenInputShape(info: ValueInfo): boolean {
+  const shape = info.shape;
   return shape === undefined || shape.slice(1).some((d) => typeof d !== 'number' || d < 1);
 }
 
 /** The shape an open model input takes from the nominal input file: its shape without a batch of 1. */
-function shapeFromInput(model: Model, input: NominalInput): number[] {
-  const rank = model.graph.inputs[0]?.shape?.length;
+function shapeFromInput(info: ValueInfo, input: NominalInput): number[] {
+  const rank = info.shape?.length;
   const dropsBatch = input.shape[0] === 1 && (rank === undefined ? input.shape.length > 1 : input.shape.length === rank);
   return dropsBatch ? input.shape.slice(1) : input.shape;
 }
@@ -116,8 +123,11 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
   const loadStarted = performance.now();
   const model = await readModel(request.modelPath);
   const fileInput = await readRequestedInput(request.input, request.modelPath);
-  const inputShape = request.inputShape ?? (fileInput && hasOpenInputShape(model) ? shapeFromInput(model, fileInput) : undefined);
-  const { network, notes } = loadAnalysisNetwork(model, inputShape);
+  const analysed = analysedInput(model, request.inputName);
+  const inputShape = request.inputShape ?? (fileInput && hasOpenInputShape(analysed) ? shapeFromInput(analysed, fileInput) : undefined);
+  const fixedInputs = new Map<string, NominalInput>();
+  for (const { name, path } of request.fixedInputs ?? []) fixedInputs.set(name, await readNominalInputFile(path));
+  const { network, notes } = loadAnalysisNetwork(model, { inputShape, input: analysed.name, fixedInputs, outputs: request.outputs });
   const outputShape = network.output === NETWORK_INPUT ? network.inputShape : network.layers[network.output].outputShape;
   const outputSize = outputShape.reduce((a, b) => a * b, 1);
   const options = request.options ?? {};
@@ -166,7 +176,9 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
   );
   return {
     model: basename(request.modelPath),
-    input: { source: input.source, origin: input.origin, shape: input.shape },
+    input: { name: network.inputName, source: input.source, origin: input.origin, shape: input.shape },
+    ...(network.fixedInputs ? { fixedInputs: network.fixedInputs.map((f) => ({ name: f.name, shape: [...f.tensor.dims], source: f.source })) } : {}),
+    ...(network.outputNames ? { outputs: network.outputNames } : {}),
     outputSize: result.outputSize,
     runs: result.runs,
     radius: result.radius,

@@ -169,6 +169,7 @@ export class AnalysisController {
       epsilon: epsilons[0],
       sweep: epsilons.slice(1),
       input: document.inputChoice,
+      ...(document.parameters.graphIo ? { graphIo: document.parameters.graphIo } : {}),
       options: { ...settings.engine, computeRadius },
     };
   }
@@ -271,7 +272,7 @@ export class AnalysisController {
  * (speed, not numbers), the memory budget and whether the radius is wanted (cached on its own) are left out.
  */
 function cacheKey(document: ModelDocument, settings: LensSettings): string {
-  return JSON.stringify({ input: document.inputChoice, ...settings.engine, threads: undefined, computeRadius: undefined, maxMemoryBytes: undefined });
+  return JSON.stringify({ input: document.inputChoice, graphIo: document.parameters.graphIo, ...settings.engine, threads: undefined, computeRadius: undefined, maxMemoryBytes: undefined });
 }
 
 function storeInCache(cache: ResultCache, report: BoundReport): void {

@@ -4,10 +4,11 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { COMMANDS } from '../shared/ids';
-import type { AnalysisPhase, BoundReport } from '../shared/protocol';
+import type { AnalysisPhase, BoundReport, GraphIoChoice } from '../shared/protocol';
 import { reportToCsv, reportToJson, reportToMarkdown } from '../shared/reportWriters';
 import { parseEpsilonInput } from '../shared/settings';
 import type { AnalysisController, ViewActions } from './analysisController';
+import { describeGraphIo, pickGraphIo, unknownGraphNames } from './graphIoPicker';
 import type { ModelDocument } from './modelDocument';
 import type { ModelEditorProvider } from './modelEditorProvider';
 import type { Notifier } from './notifier';
@@ -62,6 +63,17 @@ export function registerCommands(context: vscode.ExtensionContext, services: Com
       canSelectMany: false,
       openLabel: 'Use as nominal input',
       filters: { 'Nominal input (NumPy, JSON)': ['npy', 'json'] },
+    });
+    return picked?.[0]?.fsPath;
+  }
+
+  async function pickValueFile(document: ModelDocument, inputName: string): Promise<string | undefined> {
+    const picked = await vscode.window.showOpenDialog({
+      title: `Value to hold input '${inputName}' of ${document.fileName} at`,
+      defaultUri: vscode.Uri.joinPath(document.uri, '..'),
+      canSelectMany: false,
+      openLabel: `Hold '${inputName}' at this value`,
+      filters: { 'Tensor (NumPy, JSON)': ['npy', 'json'] },
     });
     return picked?.[0]?.fsPath;
   }
@@ -226,6 +238,44 @@ export function registerCommands(context: vscode.ExtensionContext, services: Com
         await useInput(document, { inputPath: choice });
       }
       return document.inputLabel;
+    },
+
+    /**
+     * For models with several inputs or outputs: what is bounded. A second argument (a GraphIoChoice
+     * object, for tasks and tests) skips the picks.
+     */
+    [COMMANDS.chooseInputsOutputs]: async (uri, choiceArgument): Promise<string | undefined> => {
+      const document = await target(uri, true);
+      if (!document) {
+        return undefined;
+      }
+      const names = document.graphNames;
+      if (!names) {
+        notifier.info(`${document.fileName} has not been read yet, or cannot be read; there is nothing to choose.`);
+        return undefined;
+      }
+      if (names.inputs.length < 2 && names.outputs.length < 2) {
+        notifier.info(`${document.fileName} has one input and one output; there is nothing to choose.`);
+        return undefined;
+      }
+      let choice: GraphIoChoice | undefined;
+      if (choiceArgument !== undefined && typeof choiceArgument === 'object' && choiceArgument !== null) {
+        choice = choiceArgument as GraphIoChoice;
+        const unknown = unknownGraphNames(choice, names);
+        if (unknown.length > 0) {
+          notifier.error(`${document.fileName} has no ${unknown.join(', ')}.`);
+          return undefined;
+        }
+      } else {
+        choice = await pickGraphIo(document.fileName, names, document.parameters.graphIo, (name) => pickValueFile(document, name));
+      }
+      if (!choice) {
+        return undefined;
+      }
+      await document.updateParameters({ graphIo: choice }, services.defaultEpsilon());
+      const described = describeGraphIo(choice, names);
+      log.info(`Bounds for ${document.fileName} are now taken for ${described}.`);
+      return described;
     },
 
     /** A second Uri argument names the destination and skips the save dialog (for tasks and tests). */

@@ -11,6 +11,7 @@ import type {
   AnalyzeProgress,
   BoundReport,
   HostToWebviewMessage,
+  GraphIoChoice,
   InputChoice,
   ModelOverview,
   SweepRange,
@@ -25,6 +26,8 @@ export interface DocumentParameters {
   inputPath?: string;
   /** Use the synthetic input even if the model has a bundled example (ignored when inputPath is set). */
   synthetic?: boolean;
+  /** For models with several inputs or outputs: what is bounded. */
+  graphIo?: GraphIoChoice;
 }
 
 /**
@@ -91,6 +94,12 @@ export class ModelDocument implements vscode.CustomDocument {
       return { kind: 'file', path: inputPath };
     }
     return synthetic ? { kind: 'synthetic' } : { kind: 'auto' };
+  }
+
+  /** The graph's input and output names, once the worker has read the model. */
+  get graphNames(): { inputs: string[]; outputs: string[] } | undefined {
+    const message = this.overviewMessage;
+    return message?.kind === 'model' ? { inputs: message.model.inputNames, outputs: message.model.outputNames } : undefined;
   }
 
   get sweepReport(): BoundReport | undefined {

@@ -25,6 +25,9 @@ import { OnnxError } from './onnxError';
 import { DataType, dataTypeName, fileVersion, firstNaN, halfIsNaN, nanWeight, rawByteLength, Tensor, typedFieldFor } from './tensor';
 import type { TensorData, TensorOrigin, TypedField } from './tensor';
 
+/** Where a tensor read from the file was written in it. */
+type FileTensorOrigin = Exclude<TensorOrigin, { kind: 'input' }>;
+
 /** Protobuf messages cannot exceed 2 GiB; larger ONNX models must keep weights in external data. */
 export const MAX_MODEL_FILE_BYTES = 2 ** 31 - 1;
 
@@ -262,7 +265,7 @@ function constantTensor(node: Node, file: string): Tensor | undefined {
   const [[attribute, value]] = node.attributes;
   if (!CONSTANT_VALUE_ATTRIBUTES.has(attribute)) return undefined;
   const name = node.outputs[0];
-  const origin: TensorOrigin = { kind: 'constant', node: node.name || `#${node.index}`, attribute };
+  const origin: FileTensorOrigin = { kind: 'constant', node: node.name || `#${node.index}`, attribute };
   switch (value.type) {
     case 'tensor':
       return value.value.withName(name, origin);
@@ -290,7 +293,7 @@ function convertNode(proto: NodeProto, index: number, context: Context, path: st
     if (attributes.has(attr.name)) {
       throw new OnnxError(`attribute '${attr.name}' appears twice`, { file: context.file, subject, field });
     }
-    const origin: TensorOrigin =
+    const origin: FileTensorOrigin =
       proto.opType === 'Constant' && domain === ''
         ? { kind: 'constant', node: proto.name || `#${index}`, attribute: attr.name }
         : { kind: 'attribute', node: proto.name || `#${index}`, attribute: attr.name };
@@ -381,7 +384,7 @@ function convertAttribute(
   context: Context,
   field: string,
   subject: string,
-  origin: TensorOrigin,
+  origin: FileTensorOrigin,
 ): AttributeValue {
   const T = AttributeProto_AttributeType;
   if (attr.refAttrName) return { type: 'other', onnxType: `reference to '${attr.refAttrName}'` };
@@ -465,7 +468,7 @@ const TYPED_FIELDS: readonly { field: TypedField; get: (t: TensorProto) => reado
   { field: 'string_data', get: (t) => t.stringData },
 ];
 
-function convertTensor(proto: TensorProto, context: Context, origin: TensorOrigin, field: string): Tensor {
+function convertTensor(proto: TensorProto, context: Context, origin: FileTensorOrigin, field: string): Tensor {
   const { file } = context;
   const subject =
     origin.kind === 'initializer'

@@ -176,7 +176,9 @@ export function nanWeight(index: number): string {
 export type TensorOrigin =
   | { kind: 'initializer' }
   | { kind: 'constant'; node: string; attribute: string }
-  | { kind: 'attribute'; node: string; attribute: string };
+  | { kind: 'attribute'; node: string; attribute: string }
+  /** A graph input held at a given value (the analysis is with respect to another input). */
+  | { kind: 'input' };
 
 export interface TensorInit {
   name: string;
@@ -272,6 +274,8 @@ export class Tensor {
         return `tensor '${this.name}' of Constant node '${this.origin.node}'`;
       case 'attribute':
         return `tensor attribute '${this.origin.attribute}' of node '${this.origin.node}'`;
+      case 'input':
+        return `graph input '${this.name}' (held fixed)`;
     }
   }
 

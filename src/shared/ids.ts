@@ -10,6 +10,7 @@ export const COMMANDS = {
   runSweep: 'lipschitzLens.runSweep',
   setEpsilon: 'lipschitzLens.setEpsilon',
   chooseInput: 'lipschitzLens.chooseInput',
+  chooseInputsOutputs: 'lipschitzLens.chooseInputsOutputs',
   exportReport: 'lipschitzLens.exportReport',
   cancelAnalysis: 'lipschitzLens.cancelAnalysis',
   showLog: 'lipschitzLens.showLog',

@@ -18,12 +18,18 @@ export interface BoundReport {
   /** The model's file name. */
   model: string;
   input: {
+    /** The graph input the bounds are taken with respect to. */
+    name?: string;
     /** "npy", "json", "example" or "synthetic". */
     source: string;
     /** The input file, or a sentence saying how a synthetic input was made. */
     origin: string;
     shape: number[];
   };
+  /** The other graph inputs, held fixed: their full shapes and where their values came from ('zeros' or a file). */
+  fixedInputs?: { name: string; shape: number[]; source: string }[];
+  /** The graph outputs bounded, flattened and concatenated in this order when there are several. */
+  outputs?: string[];
   outputSize: number;
   runs: EpsilonRun[];
   radius?: RadiusResult;
@@ -137,6 +143,9 @@ export interface ModelOverview {
   /** Graph inputs and outputs, formatted as "name: FLOAT[1,3,'H',?]". */
   inputs: string[];
   outputs: string[];
+  /** Their names alone, for choosing what is bounded. */
+  inputNames: string[];
+  outputNames: string[];
   /**
    * What the rows are: 'layers' of the whole analysis network; 'prefix', the layers before the first
    * unsupported node; 'nodes', the raw graph nodes when the analysis cannot read the graph at all.
@@ -177,6 +186,16 @@ export interface EngineOptions {
   maxMemoryBytes?: number;
 }
 
+/** For models with several inputs or outputs: what is bounded (see the CLI's --input-name, --fixed, --output). */
+export interface GraphIoChoice {
+  /** The input the bounds are taken with respect to (default: the first float input). */
+  inputName?: string;
+  /** Files holding the values other inputs are held at (inputs not listed: zeros). */
+  fixedInputs?: { name: string; path: string }[];
+  /** Outputs bounded, stacked (default: all). */
+  outputs?: string[];
+}
+
 export interface AnalyzeParams {
   modelPath: string;
   /** The ε of the main run. */
@@ -184,6 +203,8 @@ export interface AnalyzeParams {
   /** Further ε values for the sweep chart; may be empty. */
   sweep: number[];
   input: InputChoice;
+  /** Absent: the defaults (first float input, other inputs at zeros, every output). */
+  graphIo?: GraphIoChoice;
   options: EngineOptions;
 }
 

@@ -30,6 +30,8 @@ export function overviewOf(model: Model, path: string): ModelOverview {
     graphName: graph.name,
     inputs: graph.inputs.map((info) => `${info.name}: ${formatValueInfo(info)}`),
     outputs: graph.outputs.map((info) => `${info.name}: ${formatValueInfo(info)}`),
+    inputNames: graph.inputs.map((info) => info.name),
+    outputNames: graph.outputs.map((info) => info.name),
   };
   let normalised: NormaliseResult;
   try {

@@ -25,7 +25,7 @@ export async function runAnalysis(params: AnalyzeParams, context: RequestContext
   await context.checkpoint();
   try {
     return await analyzeModelFile(
-      { modelPath: params.modelPath, input: params.input, epsilons, options: params.options },
+      { modelPath: params.modelPath, input: params.input, ...params.graphIo, epsilons, options: params.options },
       {
         signal: {
           get aborted() {

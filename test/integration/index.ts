@@ -19,7 +19,9 @@ Mocha.reporters.Base.consoleLog = (...args: unknown[]) => console.log(format(...
 
 export async function run(): Promise<void> {
   // Workbench start-up (webview service worker, first worker thread) can take seconds on two cores.
-  const mocha = new Mocha({ ui: 'bdd', color: false, reporter: 'spec', timeout: 60_000 });
+  // LIPSCHITZ_TEST_GREP runs only the tests whose titles match (while working on one; CI runs all).
+  const grep = process.env.LIPSCHITZ_TEST_GREP;
+  const mocha = new Mocha({ ui: 'bdd', color: false, reporter: 'spec', timeout: 60_000, ...(grep ? { grep } : {}) });
   const files = compiledTestFiles(__dirname);
   if (files.length === 0) {
     throw new Error(`no compiled integration tests (*.test.js) under ${__dirname}`);

@@ -63,3 +63,26 @@ export async function writeDeepModel(path: string, depth: number): Promise<void>
   }
   await writeModel(path, { inputs: [{ name: 'x', shape: [1, width] }], outputs: [{ name: previous, shape: [1, width] }], initializers, nodes, opset: 13 });
 }
+
+/** y1 = relu(W1 x + h), y2 = W2 x: two inputs (x analysed, h held fixed) and two outputs. */
+export async function writeTwoInputTwoOutputModel(path: string): Promise<void> {
+  const random = mulberry32(17);
+  await writeModel(path, {
+    inputs: [
+      { name: 'x', shape: [1, 3] },
+      { name: 'h', shape: [1, 2] },
+    ],
+    outputs: [
+      { name: 'y1', shape: [1, 2] },
+      { name: 'y2', shape: [1, 2] },
+    ],
+    initializers: [randomTensor('W1', [2, 3], random), randomTensor('W2', [2, 3], random)],
+    nodes: [
+      gemm({ name: 'in1', a: 'x', b: 'W1', output: 'g1', transB: true }),
+      { opType: 'Add', name: 'recur', inputs: ['g1', 'h'], outputs: ['a1'] },
+      relu('a1', 'y1', 'act1'),
+      gemm({ name: 'in2', a: 'x', b: 'W2', output: 'y2', transB: true }),
+    ],
+    opset: 13,
+  });
+}

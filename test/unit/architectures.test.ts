@@ -156,7 +156,8 @@ describe('architectures end to end', () => {
   });
 
   it('BlazeFace (front, 128×128): NHWC↔NCHW transposes around the body, analysed end to end with lower ≤ local ≤ spectral', async (t) => {
-    const network = normaliseGraph(await readModel(await thirdPartyModel('blazeFaceFront'))).network!;
+    // The classifier output only (the default stacks all four outputs, 15,232 values; see normaliseThirdParty).
+    const network = normaliseGraph(await readModel(await thirdPartyModel('blazeFaceFront')), { outputs: ['Identity:0'] }).network!;
     // Observed 2026-11-25: 34 conv units (the stem with its ReLU, 11 depthwise, 22 others: 1×1
     // projections, channel padding as embedding convs, the heads), 11 residual Adds each followed by a
     // lone ReLU, 2 max pools, the two layout transposes and the final Reshape of the classifier output.
@@ -178,7 +179,7 @@ describe('architectures end to end', () => {
   });
 
   it('BlazeFace (back, 256×256): normalised in full, transposes included (its analysis takes ~2 min: not run here)', async () => {
-    const network = normaliseGraph(await readModel(await thirdPartyModel('blazeFaceBack'))).network!;
+    const network = normaliseGraph(await readModel(await thirdPartyModel('blazeFaceBack')), { outputs: ['Identity:0'] }).network!;
     // Observed 2026-11-25: the same blocks as the front model, repeated (31 residual blocks, 3 max pools).
     assert.deepEqual(layerKinds(network), {
       transpose: 2, 'conv+relu': 1, 'conv-depthwise': 31, conv: 34, add: 31, relu: 31, maxPool: 3, reshape: 1,

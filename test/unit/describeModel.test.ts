@@ -57,7 +57,8 @@ describe('model overview', () => {
     await writeModel(path, {
       inputs: [
         { name: 'a', shape: [1, 2] },
-        { name: 'b', shape: [1, 2] },
+        // Held fixed while 'a' is analysed, but its shape is open and no value is given.
+        { name: 'b', shape: ['N', 'T'] },
       ],
       outputs: [{ name: 'y', shape: [1, 2] }],
       initializers: [],
@@ -66,7 +67,7 @@ describe('model overview', () => {
     });
     const overview = await describeModelFile(path);
     assert.equal(overview.rowSource, 'nodes');
-    assert.match(overview.notes[0], /cannot read this graph: .*2 inputs/);
+    assert.match(overview.notes[0], /cannot read this graph: .*graph input 'b'.*has open dimensions.*give its value to hold it fixed/);
     assert.deepEqual(overview.rows.map((row) => row.label), ['sum']);
   });
 

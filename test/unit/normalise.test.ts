@@ -396,20 +396,50 @@ describe('normaliseGraph: unsupported nodes', () => {
     assert.throws(() => requireNetwork(result, 'fixture.onnx'), (e: Error) => /5 nodes are not supported: MatMul 'scores'[^]*2 nodes after unsupported ones could not be checked/.test(e.message));
   });
 
-  test('a graph with several outputs: the report says which one is bounded', () => {
+  test('a graph with several outputs: all are bounded, flattened and concatenated, unless some are chosen', () => {
     const rng3 = mulberry32(10);
     const spec: ModelSpec = {
       inputs: [{ name: 'x', shape: [1, 2, 4, 4] }],
       outputs: [{ name: 'scores' }, { name: 'boxes' }],
-      initializers: [randomTensor('w', [2, 2, 1, 1], rng3)],
+      initializers: [randomTensor('w', [3, 2, 1, 1], rng3)],
       nodes: [relu('x', 'scores', 'r'), conv({ name: 'c', input: 'x', weight: 'w', output: 'boxes' })],
     };
-    const first = normalise(spec);
-    assert.ok(first.notes.includes("The graph has 2 outputs; bounds are for 'scores' only."), first.notes.join('\n'));
-    assert.deepEqual(first.network!.layers.map(summary), ['r activation/relu [2,4,4] <- -1']);
-    const second = normaliseGraph(readModelFromBytes(buildModel(spec), { path: 'fixture.onnx' }), { output: 'boxes' });
+    const all = normalise(spec);
+    assert.ok(all.notes.includes("Bounds are for the outputs 'scores', 'boxes', flattened and concatenated into one vector."), all.notes.join('\n'));
+    // 2·4·4 = 32 scores and 3·4·4 = 48 boxes stack into 80 values.
+    assert.deepEqual(all.network!.layers.map(summary), [
+      'r activation/relu [2,4,4] <- -1',
+      'c affine/conv [3,4,4] <- -1',
+      "flatten 'scores' reshape [32] <- 0",
+      "flatten 'boxes' reshape [48] <- 1",
+      'concatenate outputs concat [80] <- 2,3',
+    ]);
+    assert.equal(all.network!.output, 4);
+    assert.deepEqual(all.network!.outputNames, ['scores', 'boxes']);
+    assert.deepEqual(all.network!.layers.slice(2).map((l) => [l.onnxOutput, l.nodes.length]), [['', 0], ['', 0], ['', 0]]);
+    const second = normaliseGraph(readModelFromBytes(buildModel(spec), { path: 'fixture.onnx' }), { outputs: ['boxes'] });
     assert.ok(second.notes.includes("The graph has 2 outputs; bounds are for 'boxes' only."), second.notes.join('\n'));
-    assert.deepEqual(second.network!.layers.map(summary), ['c affine/conv [2,4,4] <- -1']);
+    assert.deepEqual(second.network!.layers.map(summary), ['c affine/conv [3,4,4] <- -1']);
+    assert.throws(
+      () => normaliseGraph(readModelFromBytes(buildModel(spec), { path: 'fixture.onnx' }), { outputs: ['logits'] }),
+      /fixture\.onnx.*has no graph output 'logits' \(outputs: 'scores', 'boxes'\)/,
+    );
+  });
+
+  test('an output that does not depend on the analysed input is left out, with a note', () => {
+    const spec: ModelSpec = {
+      inputs: [{ name: 'x', shape: [1, 4] }, { name: 'state', shape: [1, 4] }],
+      outputs: [{ name: 'y' }, { name: 'nextState' }],
+      nodes: [relu('x', 'y', 'r'), node('Add', ['state', 'state'], ['nextState'], undefined, 'double')],
+    };
+    const result = normalise(spec);
+    assert.deepEqual(result.network!.layers.map(summary), ['r activation/relu [4] <- -1']);
+    assert.deepEqual(result.network!.outputNames, ['y']);
+    assert.ok(result.notes.includes("The output 'nextState' does not depend on the input 'x' and is left out of the bounds."), result.notes.join('\n'));
+    assert.throws(
+      () => normaliseGraph(readModelFromBytes(buildModel(spec), { path: 'fixture.onnx' }), { outputs: ['nextState'] }),
+      /output 'nextState' is a constant: it does not depend on the input 'x'/,
+    );
   });
 
   test('a 3-D convolution, a custom-domain node and a non-zero Pad are unsupported with a reason', () => {
@@ -465,10 +495,28 @@ describe('normaliseGraph: errors name the node and field', () => {
     fails(base([conv({ name: 'convM', input: 'x', weight: 'nowhere', output: 'y' })]), /node 'convM' \(Conv\): input 1 \(W\) 'nowhere' is neither a graph input/);
   });
 
-  test('two graph inputs, a non-float input, a batch other than 1', () => {
-    fails(
-      base([node('Add', ['x', 'x2'], ['y'], undefined, 'sum')], { inputs: [{ name: 'x', shape: [1, 2] }, { name: 'x2', shape: [1, 2] }] }),
-      /the graph has 2 inputs \('x', 'x2'\); the analysis needs exactly one float input/,
+  test('several graph inputs: the one analysed must exist, the ones held fixed need a known shape or a value', () => {
+    const spec = base([node('Add', ['x', 'x2'], ['y'], undefined, 'sum')], { inputs: [{ name: 'x', shape: [1, 2] }, { name: 'x2', shape: ['N', 'T'] }] });
+    fails(spec, /graph input 'x2'.*has open dimensions .*give its value to hold it fixed/);
+    const read = () => readModelFromBytes(buildModel(spec), { path: 'fixture.onnx' });
+    assert.throws(() => normaliseGraph(read(), { input: 'h' }), /has no graph input 'h' \(inputs: 'x', 'x2'\)/);
+    const wrongShape = new Map([['x2', { values: new Float64Array(3), shape: [3], origin: 'x2.npy' }]]);
+    assert.throws(() => normaliseGraph(read(), { fixedInputs: new Map([['x3', wrongShape.get('x2')!]]) }), /has no other graph input 'x3' to hold fixed/);
+    const given = new Map([['x2', { values: Float64Array.from([3, -1]), shape: [1, 2], origin: 'x2.npy' }]]);
+    const result = normaliseGraph(read(), { fixedInputs: given });
+    assert.ok(result.notes.includes("Bounds are with respect to the input 'x'; the other inputs are held fixed: 'x2' from x2.npy."), result.notes.join('\n'));
+    assert.deepEqual(result.network!.fixedInputs!.map((f) => [f.name, [...f.tensor.dims], f.source, [...f.tensor.toFloat64()]]), [['x2', [1, 2], 'x2.npy', [3, -1]]]);
+    // A state input whose middle axis is named like the analysed input's batch axis takes 1 there.
+    const state: ModelSpec = {
+      inputs: [{ name: 'x', shape: ['N', 2] }, { name: 'x2', shape: [1, 'N', 2] }],
+      outputs: [{ name: 'y' }, { name: 'next' }],
+      nodes: [relu('x', 'y', 'r'), node('Add', ['x2', 'x2'], ['next'], undefined, 'carry')],
+    };
+    assert.deepEqual(normaliseGraph(readModelFromBytes(buildModel(state))).network!.fixedInputs!.map((f) => [...f.tensor.dims]), [[1, 1, 2]]);
+    const integer = base([node('Add', ['x', 'x2'], ['y'], undefined, 'sum')], { inputs: [{ name: 'x', shape: [1, 2] }, { name: 'x2', shape: [1, 2], elemType: 'INT64' }] });
+    assert.throws(
+      () => normaliseGraph(readModelFromBytes(buildModel(integer), { path: 'fixture.onnx' }), { fixedInputs: new Map([['x2', { values: Float64Array.from([0.5, 1]), shape: [2], origin: 'x2.json' }]]) }),
+      /graph input 'x2'.*is INT64, but value 0\.5 at index 0 is not an integer/,
     );
     fails(base([relu('x', 'y', 'r')], { inputs: [{ name: 'x', shape: [1, 4], elemType: 'INT64' }] }), /graph input 'x': has INT64; the analysis needs a FLOAT/);
     fails(base([relu('x', 'y', 'r')], { inputs: [{ name: 'x', shape: [4, 3] }] }), /graph input 'x': has batch size 4/);

@@ -34,6 +34,8 @@ const model: ModelOverview = {
   graphName: 'tiny',
   inputs: ['x: FLOAT[1,3]'],
   outputs: ['logits: FLOAT[1,2]'],
+  inputNames: ['x'],
+  outputNames: ['logits'],
   rowSource: 'layers',
   rows: [],
   unsupported: [],

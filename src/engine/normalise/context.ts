@@ -176,6 +176,24 @@ export class NormaliseContext {
   }
 
   /**
+   * A layer that no ONNX node computes: the flattening and concatenation that stack several graph
+   * outputs into the one vector the bounds are for. Its onnxOutput is empty (no tensor to compare).
+   */
+  emitOutputStep(op: LayerOp, inputs: readonly DataValue[], outputShape: readonly number[], label: string): DataValue {
+    this.layers.push({
+      label,
+      nodes: [],
+      opTypes: [],
+      op,
+      inputs: inputs.map((input) => input.ref),
+      inputShapes: inputs.map((input) => [...input.shape]),
+      outputShape: [...outputShape],
+      onnxOutput: '',
+    });
+    return { kind: 'data', name: label, ref: this.layers.length - 1, shape: outputShape, nonNegative: inputs.every((input) => input.nonNegative) };
+  }
+
+  /**
    * Zero padding as a layer of its own: a depthwise 1×1 convolution with unit weights and the Pad's
    * pads is exactly the padding map (an isometric embedding, so its norm is 1).
    */

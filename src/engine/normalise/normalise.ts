@@ -1,4 +1,4 @@
-// ONNX graph → analysis Network. Walks the nodes the chosen output depends on in topological order,
+// ONNX graph → analysis Network. Walks the nodes the chosen outputs depend on in topological order,
 // hands each to the handler registered for its op type (registry.ts), and collects every node the
 // analysis has no rule for, so that the user sees all of them at once, before any computation.
 // Hard errors (non-constant weights, inconsistent shapes, missing inputs, an input the analysis cannot
@@ -8,12 +8,13 @@ import type { Model, Node, ValueInfo } from '../../onnx/model';
 import { formatValueInfo } from '../../onnx/model';
 import { OnnxError } from '../../onnx/onnxError';
 import { nodeText } from '../../shared/format';
-import { DataType, dataTypeName } from '../../onnx/tensor';
+import { DataType, dataTypeName, Tensor, typedFieldFor } from '../../onnx/tensor';
 import { checkInputShape } from '../limits';
-import { NETWORK_INPUT, type Network } from '../network';
+import { NETWORK_INPUT, type FixedInput, type Network, type TensorRef } from '../network';
 import { NormaliseContext, PLACEHOLDER_REF, UnsupportedNodeError, nodeLabel } from './context';
 import { handlerFor } from './registry';
 import { outputShapeGuess } from './shapeGuess';
+import type { DataValue } from './values';
 
 /** The model's input has open dimensions and no shape was given: the caller says how to give one. */
 export class InputShapeNeededError extends OnnxError {
@@ -35,9 +36,22 @@ export interface UnsupportedNode {
   reason: string;
 }
 
+/** The value a graph input is held at while the bounds are taken with respect to another input. */
+export interface FixedInputValue {
+  values: Float64Array;
+  /** Shape as given (with or without the batch axis of 1). */
+  shape: readonly number[];
+  /** The file the values came from. */
+  origin: string;
+}
+
 export interface NormaliseOptions {
-  /** Graph output to analyse; default the first one. */
-  output?: string;
+  /** Graph outputs to bound, flattened and concatenated in this order; default every graph output. */
+  outputs?: readonly string[];
+  /** The graph input the bounds are taken with respect to; default the first float input. */
+  input?: string;
+  /** Values of the other graph inputs, which are held fixed; an input not listed here is held at zeros. */
+  fixedInputs?: ReadonlyMap<string, FixedInputValue>;
   /** Input shape without the batch axis, for inputs whose file declares symbolic or unknown dimensions. */
   inputShape?: readonly number[];
 }
@@ -133,11 +147,11 @@ function placeholderFor(node: Node, ctx: NormaliseContext): void {
   ctx.set(output, { kind: 'data', name: output, ref: PLACEHOLDER_REF, shape, nonNegative: false });
 }
 
-/** Nodes the tensor depends on, in a topological order that keeps file order where it can. */
-function ancestorsInOrder(model: Model, output: string): Node[] {
+/** Nodes the tensors depend on, in a topological order that keeps file order where it can. */
+function ancestorsInOrder(model: Model, outputs: readonly string[]): Node[] {
   const { graph } = model;
   const needed = new Set<Node>();
-  const stack = [output];
+  const stack = [...outputs];
   const seen = new Set<string>();
   while (stack.length) {
     const name = stack.pop()!;
@@ -177,34 +191,47 @@ export function normaliseGraph(model: Model, options: NormaliseOptions = {}): No
   const { graph } = model;
   const file = model.path;
   const notes: string[] = [];
-  if (graph.inputs.length !== 1) {
-    const names = graph.inputs.map((i) => `'${i.name}'`).join(', ') || 'none';
-    throw new OnnxError(`the graph has ${graph.inputs.length} inputs (${names}); the analysis needs exactly one float input`, { file, field: 'graph.input' });
-  }
-  const inputInfo = graph.inputs[0];
+  const inputInfo = analysedInput(model, options.input);
   const inputShape = inputShapeOf(model, inputInfo, options.inputShape);
-  if (graph.outputs.length === 0) throw new OnnxError('the graph has no outputs', { file, field: 'graph.output' });
-  const requested = options.output ?? graph.outputs[0].name;
-  if (!graph.outputs.some((o) => o.name === requested)) {
-    throw new OnnxError(`has no graph output '${requested}' (outputs: ${graph.outputs.map((o) => `'${o.name}'`).join(', ')})`, { file, field: 'graph.output' });
+  const others = graph.inputs.filter((info) => info !== inputInfo);
+  for (const name of options.fixedInputs?.keys() ?? []) {
+    if (!others.some((info) => info.name === name)) {
+      throw new OnnxError(`has no other graph input '${name}' to hold fixed (inputs: ${graph.inputs.map((i) => `'${i.name}'`).join(', ')})`, { file, field: 'graph.input' });
+    }
   }
+  // A symbolic batch axis is 1; so is a dimension of another input named like it (LSTM states [2,'batch',64]).
+  const batchSymbol = typeof inputInfo.shape?.[0] === 'string' ? inputInfo.shape[0] : undefined;
+  const fixedInputs = others.map((info) => fixedInput(model, info, options.fixedInputs?.get(info.name), batchSymbol));
+  if (fixedInputs.length > 0) {
+    const held = fixedInputs.map((f) => `'${f.name}' ${f.source === 'zeros' ? 'at zeros' : `from ${f.source}`}`).join(', ');
+    notes.push(`Bounds are with respect to the input '${inputInfo.name}'; the other inputs are held fixed: ${held}.`);
+  }
+  const requested = requestedOutputs(model, options.outputs);
   if (graph.outputs.length > 1) {
-    notes.push(`The graph has ${graph.outputs.length} outputs; bounds are for '${requested}' only.`);
+    notes.push(
+      requested.length === 1
+        ? `The graph has ${graph.outputs.length} outputs; bounds are for '${requested[0]}' only.`
+        : `Bounds are for the outputs ${requested.map((o) => `'${o}'`).join(', ')}, flattened and concatenated into one vector.`,
+    );
   }
-  let output = requested;
-  for (let producer = graph.producer(output); producer && producer.domain === '' && TERMINAL_NORMALISERS.has(producer.opType); producer = graph.producer(output)) {
-    notes.push(`Bounds are on the logits '${producer.inputs[0]}', taken before ${producer.opType} '${nodeLabel(producer)}'.`);
-    output = producer.inputs[0];
-  }
+  const analysed = requested.map((name) => {
+    let output = name;
+    for (let producer = graph.producer(output); producer && producer.domain === '' && TERMINAL_NORMALISERS.has(producer.opType); producer = graph.producer(output)) {
+      notes.push(`Bounds are on the logits '${producer.inputs[0]}', taken before ${producer.opType} '${nodeLabel(producer)}'.`);
+      output = producer.inputs[0];
+    }
+    return output;
+  });
 
-  const observable = new Set<string>([output, ...graph.outputs.map((o) => o.name)]);
+  const observable = new Set<string>([...analysed, ...graph.outputs.map((o) => o.name)]);
   const ctx = new NormaliseContext(graph, observable);
   ctx.set(inputInfo.name, { kind: 'data', name: inputInfo.name, ref: NETWORK_INPUT, shape: inputShape, nonNegative: false });
+  for (const fixed of fixedInputs) ctx.set(fixed.name, { kind: 'const', name: fixed.name, dims: fixed.tensor.dims, dataType: fixed.tensor.dataType, tensor: fixed.tensor });
 
   const unsupported: UnsupportedNode[] = [];
   const unchecked: string[] = [];
   let prefixLength: number | undefined;
-  for (const node of ancestorsInOrder(model, output)) {
+  for (const node of ancestorsInOrder(model, analysed)) {
     if (ctx.isConsumed(node)) continue;
     const inputs = node.inputs.map((input) => (input ? ctx.lookup(input) : undefined));
     const blocked = inputs.some((value) => value?.kind === 'unknown');
@@ -250,13 +277,114 @@ export function normaliseGraph(model: Model, options: NormaliseOptions = {}): No
     }
     return result;
   }
-  const value = ctx.lookup(output);
-  if (!value) throw new OnnxError(`output '${output}' is produced by no node`, { file, field: 'graph.output' });
-  if (value.kind === 'const') {
-    throw new OnnxError(`output '${output}' is a constant: it does not depend on the input '${inputInfo.name}'`, { file, field: 'graph.output' });
-  }
-  const data = value.kind === 'padded' ? ctx.materialisePad(value) : value;
-  if (data.kind !== 'data') throw new Error(`output '${output}' has no value after normalisation`);
-  result.network = { inputName: inputInfo.name, inputShape, layers: ctx.layers, output: data.ref };
+  const bounded = boundedOutput(ctx, analysed, requested, file, inputInfo.name, result.notes);
+  const network: Network = { inputName: inputInfo.name, inputShape, layers: ctx.layers, output: bounded.ref, outputNames: bounded.names };
+  if (fixedInputs.length > 0) network.fixedInputs = fixedInputs;
+  result.network = network;
   return result;
 }
+
+/** The graph input the bounds are taken with respect to: the one named, else the first float input. */
+export function analysedInput(model: Model, name: string | undefined): ValueInfo {
+  const { inputs } = model.graph;
+  const listed = () => inputs.map((i) => `'${i.name}'`).join(', ') || 'none';
+  if (name !== undefined) {
+    const named = inputs.find((i) => i.name === name);
+    if (!named) throw new OnnxError(`has no graph input '${name}' (inputs: ${listed()})`, { file: model.path, field: 'graph.input' });
+    return named;
+  }
+  if (inputs.length === 0) throw new OnnxError('the graph has no inputs', { file: model.path, field: 'graph.input' });
+  return inputs.find((i) => i.elemType === DataType.FLOAT) ?? inputs[0];
+}
+
+function requestedOutputs(model: Model, outputs: readonly string[] | undefined): string[] {
+  const { graph } = model;
+  const file = model.path;
+  if (graph.outputs.length === 0) throw new OnnxError('the graph has no outputs', { file, field: 'graph.output' });
+  if (outputs === undefined || outputs.length === 0) return graph.outputs.map((o) => o.name);
+  for (const name of outputs) {
+    if (!graph.outputs.some((o) => o.name === name)) {
+      throw new OnnxError(`has no graph output '${name}' (outputs: ${graph.outputs.map((o) => `'${o.name}'`).join(', ')})`, { file, field: 'graph.output' });
+    }
+  }
+  return [...new Set(outputs)];
+}
+
+/**
+ * The layer whose output is bounded: the one output's, or for several outputs a concatenation of
+ * each flattened (the Jacobian of the stacked vector, docs/derivations.md §23). Outputs that do not
+ * depend on the analysed input are left out with a note; if none does, that is an error.
+ */
+function boundedOutput(
+  ctx: NormaliseContext,
+  analysed: readonly string[],
+  requested: readonly string[],
+  file: string,
+  inputName: string,
+  notes: string[],
+): { ref: TensorRef; names: string[] } {
+  const parts: DataValue[] = [];
+  const names: string[] = [];
+  analysed.forEach((name, k) => {
+    const value = ctx.lookup(name);
+    if (!value) throw new OnnxError(`output '${name}' is produced by no node`, { file, field: 'graph.output' });
+    if (value.kind === 'const') {
+      if (analysed.length === 1) throw new OnnxError(`output '${name}' is a constant: it does not depend on the input '${inputName}'`, { file, field: 'graph.output' });
+      notes.push(`The output '${requested[k]}' does not depend on the input '${inputName}' and is left out of the bounds.`);
+      return;
+    }
+    const data = value.kind === 'padded' ? ctx.materialisePad(value) : value;
+    if (data.kind !== 'data') throw new Error(`output '${name}' has no value after normalisation`);
+    parts.push(data);
+    names.push(requested[k]);
+  });
+  if (parts.length === 0) throw new OnnxError(`no requested output depends on the input '${inputName}'`, { file, field: 'graph.output' });
+  if (parts.length === 1) return { ref: parts[0].ref, names };
+  const flat = parts.map((part) => ctx.emitOutputStep({ kind: 'reshape' }, [part], [part.shape.reduce((a, b) => a * b, 1)], `flatten '${part.name}'`));
+  const total = flat.reduce((sum, part) => sum + part.shape[0], 0);
+  return { ref: ctx.emitOutputStep({ kind: 'concat', axis: 0 }, flat, [total], 'concatenate outputs').ref, names };
+}
+
+/**
+ * A graph input held at a fixed value: the values given for it, else zeros. Its shape is the declared
+ * one with a symbolic batch axis, and dimensions named like the analysed input's, read as 1; other
+ * open dimensions need given values.
+ */
+function fixedInput(model: Model, info: ValueInfo, given: FixedInputValue | undefined, batchSymbol: string | undefined): FixedInput {
+  const file = model.path;
+  const subject = `graph input '${info.name}'`;
+  const declared = info.shape?.map((d, axis) => ((axis === 0 && typeof d !== 'number') || (batchSymbol !== undefined && d === batchSymbol) ? 1 : d));
+  const dataType = info.elemType ?? DataType.UNDEFINED;
+  if (!FIXABLE_TYPES.has(dataType)) {
+    throw new OnnxError(`has ${dataTypeName(dataType)}; an input held fixed must be a float, integer or bool tensor`, { file, subject, field: 'type' });
+  }
+  let dims: number[];
+  let values: Float64Array;
+  if (given) {
+    const shape = [...given.shape];
+    if (declared && shape.length === declared.length - 1 && declared[0] === 1) shape.unshift(1);
+    if (declared && (shape.length !== declared.length || declared.some((d, i) => typeof d === 'number' && d !== shape[i]))) {
+      throw new OnnxError(`is declared [${declared.join(',')}], but ${given.origin} holds shape [${given.shape.join(',')}]`, { file, subject });
+    }
+    dims = shape;
+    values = given.values;
+  } else {
+    if (!declared || declared.some((d) => typeof d !== 'number')) {
+      throw new OnnxError(`has open dimensions (${formatValueInfo(info)}); give its value to hold it fixed`, { file, subject, field: 'type.tensor_type.shape' });
+    }
+    dims = declared as number[];
+    checkInputShape(dims, file, subject);
+    values = new Float64Array(dims.reduce((a, b) => a * b, 1));
+  }
+  if (INTEGER_TYPES.has(dataType)) {
+    const bad = values.findIndex((v) => !Number.isSafeInteger(v));
+    if (bad >= 0) throw new OnnxError(`is ${dataTypeName(dataType)}, but value ${values[bad]} at index ${bad} is not an integer`, { file, subject });
+  }
+  const field = typedFieldFor(dataType)!;
+  const typed = dataType === DataType.INT64 ? Array.from(values, (v) => BigInt(v)) : Array.from(values);
+  const tensor = new Tensor({ name: info.name, dataType, dims, origin: { kind: 'input' }, data: { kind: 'typed', field, values: typed }, file });
+  return { name: info.name, tensor, source: given ? given.origin : 'zeros' };
+}
+
+const INTEGER_TYPES: ReadonlySet<number> = new Set([DataType.INT64, DataType.INT32, DataType.INT16, DataType.INT8, DataType.UINT8, DataType.BOOL]);
+const FIXABLE_TYPES: ReadonlySet<number> = new Set([DataType.FLOAT, DataType.DOUBLE, ...INTEGER_TYPES]);

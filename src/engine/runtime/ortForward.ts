@@ -12,8 +12,9 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, StringStringEntryProtoSchema, TensorProto_DataLocation, ValueInfoProtoSchema } from '../../onnx/gen/onnx_pb';
 import type { ModelProto, TensorProto } from '../../onnx/gen/onnx_pb';
 import { OnnxError } from '../../onnx/onnxError';
+import { DataType, type Tensor } from '../../onnx/tensor';
 import type { ForwardProvider, NominalValues } from '../forward';
-import type { Network } from '../network';
+import { NETWORK_INPUT, type FixedInput, type Network } from '../network';
 
 type Ort = typeof import('onnxruntime-node');
 
@@ -30,6 +31,8 @@ function loadOrt(): Ort {
 export interface OrtForwardOptions {
   /** Threads for one operator (default 2: this machine class has two cores and the UI must stay responsive). */
   intraOpNumThreads?: number;
+  /** Graph inputs held at fixed values, fed on every run beside the varying input. */
+  fixedInputs?: readonly FixedInput[];
 }
 
 export interface OrtInput {
@@ -155,10 +158,11 @@ export async function ortForwardAll(
   } catch (cause) {
     throw new OnnxError(`onnxruntime cannot load the model: ${(cause as Error).message}`, { file });
   }
+  const fixedFeeds = Object.fromEntries((options.fixedInputs ?? []).map((fixed) => [fixed.name, ortTensor(ort, fixed.tensor)]));
   try {
     const results: OrtForwardResult[] = [];
     for (const input of inputs) {
-      const feeds = { [input.name]: new ort.Tensor('float32', input.data, [...input.shape]) };
+      const feeds = { ...fixedFeeds, [input.name]: new ort.Tensor('float32', input.data, [...input.shape]) };
       const fetched = await session.run(feeds, [...new Set(outputs)]);
       const values = new Map<string, Float32Array>();
       const dims = new Map<string, number[]>();
@@ -177,11 +181,38 @@ export async function ortForwardAll(
   }
 }
 
+/** A fixed input's value as the runtime takes it, in its declared data type. */
+function ortTensor(ort: Ort, tensor: Tensor): InstanceType<Ort['Tensor']> {
+  const dims = [...tensor.dims];
+  const values = tensor.toFloat64();
+  switch (tensor.dataType) {
+    case DataType.FLOAT:
+      return new ort.Tensor('float32', Float32Array.from(values), dims);
+    case DataType.DOUBLE:
+      return new ort.Tensor('float64', values, dims);
+    case DataType.INT64:
+      return new ort.Tensor('int64', tensor.toBigInt64(), dims);
+    case DataType.INT32:
+      return new ort.Tensor('int32', Int32Array.from(values), dims);
+    case DataType.INT16:
+      return new ort.Tensor('int16', Int16Array.from(values), dims);
+    case DataType.INT8:
+      return new ort.Tensor('int8', Int8Array.from(values), dims);
+    case DataType.UINT8:
+      return new ort.Tensor('uint8', Uint8Array.from(values), dims);
+    case DataType.BOOL:
+      return new ort.Tensor('bool', Uint8Array.from(values), dims);
+    default:
+      throw new Error(`input '${tensor.name}': data type ${tensor.dataTypeName} cannot be fed to onnxruntime`);
+  }
+}
+
 /** Every ONNX tensor the engine reads: each layer's output and, for affine-activation units, the pre-activation. */
 export function tensorsNeeded(network: Network): string[] {
   const names = new Set<string>();
   for (const layer of network.layers) {
-    names.add(layer.onnxOutput);
+    // Empty for the steps that stack several outputs: no ONNX node computes them.
+    if (layer.onnxOutput) names.add(layer.onnxOutput);
     if (layer.onnxPreActivation) names.add(layer.onnxPreActivation);
   }
   return [...names];
@@ -195,11 +226,14 @@ export function ortForwardProvider(model: Uint8Array | string, options: OrtForwa
       model,
       { name: network.inputName, shape: [1, ...network.inputShape], data: Float32Array.from(x0) },
       tensorsNeeded(network),
-      options,
+      { ...options, fixedInputs: network.fixedInputs },
     );
     const nominal: NominalValues = { outputs: [], preActivations: [] };
     for (const layer of network.layers) {
-      const output = Float64Array.from(values.get(layer.onnxOutput)!);
+      // The steps that stack several outputs (no ONNX tensor) only flatten and join their inputs.
+      const output = layer.onnxOutput
+        ? Float64Array.from(values.get(layer.onnxOutput)!)
+        : Float64Array.from(layer.inputs.flatMap((ref) => Array.from(ref === NETWORK_INPUT ? x0 : nominal.outputs[ref])));
       nominal.outputs.push(output);
       // As in pureForward: every affine layer has a pre-activation, equal to its output when no activation follows.
       const pre = layer.onnxPreActivation ? Float64Array.from(values.get(layer.onnxPreActivation)!) : output;
