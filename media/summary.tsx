@@ -4,7 +4,7 @@
 
 import { useEffect, useState } from 'preact/hooks';
 import { memo } from 'preact/compat';
-import { formatNumber, tighteningRatio } from '../src/shared/format';
+import { formatNumber, radiusBasis, tighteningRatio } from '../src/shared/format';
 import type { AnalysisStatus, BoundReport } from '../src/shared/protocol';
 import type { EpsilonRun } from '../src/shared/results';
 import { useView } from './store';
@@ -78,7 +78,7 @@ function Metrics({ run, report }: { run: EpsilonRun; report?: BoundReport }) {
           <Metric
             label="Certified radius"
             value={`${formatNumber(report.radius.local)} vs ${formatNumber(report.radius.spectral)}`}
-            detail={`local vs spectral; class ${report.radius.predictedClass}, logit gap ${formatNumber(report.radius.gap)}`}
+            detail={`local vs spectral; class ${report.radius.predictedClass}, logit gap ${formatNumber(report.radius.gap)}; local certified ${radiusBasis(report.radius)}`}
           />
         )}
         {lower && (

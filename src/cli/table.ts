@@ -1,5 +1,5 @@
 // The CLI's readable output: one table per ε with the network totals under it.
-import { escapeControlCharacters as safe, formatNumber, kernelsLabel, operatorWork, phaseTimes, tighteningRatio } from '../shared/format';
+import { escapeControlCharacters as safe, formatNumber, kernelsLabel, operatorWork, phaseTimes, radiusBasis, tighteningRatio } from '../shared/format';
 import type { BoundReport } from '../shared/protocol';
 import type { Certificate, EngineStats, EpsilonRun } from '../shared/results';
 
@@ -101,6 +101,7 @@ export function formatReport(report: BoundReport): string {
         `local ${scientific(local)}   spectral ${scientific(spectral)}`,
     );
     if (report.radius.zeroBecause) out.push(`radius 0 because ${safe(report.radius.zeroBecause)}`);
+    else out.push(`         certified ${radiusBasis(report.radius)}`);
   }
   if (report.fidelity && !('notChecked' in report.fidelity)) {
     const { runtime, points, tensors, maxAbsDifference, maxRelativeDifference } = report.fidelity;

@@ -5,7 +5,7 @@ import type { AnalysisResult, EngineStats, EpsilonRun, NetworkBounds, ProgressEv
 import { OverflowError, throwIfCancelled, type CancelSignal } from './errors';
 import type { FidelityCheck } from './fidelity';
 import { pureForward, tensorValue, type ForwardProvider, type NominalValues } from './forward';
-import { composedBound } from './composed/composedBound';
+import { composedBound, midpointDirection, type ComposedBound } from './composed/composedBound';
 import { runEpsilon, type PhaseTimes, type RunContext, type RunOutcome, type SpectralCache } from './layerBounds';
 export type { SpectralCache } from './layerBounds';
 import { LowerBoundSearch, type LowerBoundOptions } from './lowerBound';
@@ -135,7 +135,7 @@ export async function analyzeNetwork(
       epsilon,
     );
     outcomes.push(outcome);
-    const bound = networkBound(context(), outcome);
+    const bound = networkBound(outcome, composedFor(context(), outcome));
     hooks.onProgress?.({ kind: 'networkBound', epsilonIndex, epsilon, network: bound });
     return { epsilon, network: bound, layers: outcome.layers };
   });
@@ -149,13 +149,15 @@ export async function analyzeNetwork(
     });
   }
   if (options.lowerBound) {
+    // Per ε, the top direction of the linearised network J(M) the composed bound certifies: a start of the search.
+    const linearisedDirections = outcomes.map((outcome) => midpointDirection(prepared, outcome.slopes, spectral.seed, null, hooks.signal));
     const search = new LowerBoundSearch(prepared, x, { ...options.lowerBound, signal: hooks.signal });
     // Ascending ε, so each search starts from the witnesses of the smaller balls inside it.
     const order = runs.map((_run, i) => i).sort((a, b) => runs[a].epsilon - runs[b].epsilon);
-    for (const i of order) runs[i].lowerBound = search.run(runs[i].epsilon);
+    for (const i of order) runs[i].lowerBound = search.run(runs[i].epsilon, linearisedDirections[i] ?? null);
   }
 
-  // The per-layer tightness is lower-bound work too.
+  // The per-layer tightness and the linearised directions are lower-bound work too.
   const lowerBoundMs = options.lowerBound ? performance.now() - lowerBoundStarted : 0;
   const outputValues = tensorValue(nominal, x, network.output);
   const result: AnalysisResult = { inputShape: [...network.inputShape], outputSize: outputValues.length, runs, ...(fidelity ? { fidelity } : {}) };
@@ -174,11 +176,33 @@ export async function analyzeNetwork(
   return result;
 }
 
+/** The composed bound of one run, or why it was not computed (docs/derivations.md §22). */
+function composedFor(ctx: RunContext, outcome: RunOutcome): { composed: ComposedBound } | { skipped: string } | null {
+  if (ctx.prepared.network.output === NETWORK_INPUT || outcome.localBound === 0) return null;
+  if (ctx.prepared.layers.some((p) => p.op.kind === 'softmax' || p.op.kind === 'matMul')) {
+    return { skipped: 'attention layers (a softmax inside the network, a product of two computed matrices) have no composed rule yet (docs/derivations.md §30, §31)' };
+  }
+  if (ctx.prepared.layers.some((p) => p.op.kind === 'mul')) {
+    return { skipped: 'products of two computed tensors have no composed rule yet (docs/derivations.md §22)' };
+  }
+  if (ctx.prepared.layers.some((p) => p.op.kind === 'layerNorm')) {
+    return { skipped: 'layer normalisation has no composed rule yet (docs/derivations.md §23)' };
+  }
+  if (ctx.prepared.layers.some((p) => p.op.kind === 'reduceMax' || p.op.kind === 'maximum')) {
+    return { skipped: 'ReduceMax and the maximum of two computed tensors have no composed rule yet (docs/derivations.md §26, §27)' };
+  }
+  const started = performance.now();
+  const budget = COMPOSED_BUDGET_FACTOR * Math.max(outcome.operatorApplications, MINIMUM_COMPOSED_BUDGET);
+  const composed = composedBound(ctx.prepared, outcome.slopes, ctx.spectral, budget, ctx.signal);
+  if (ctx.times) ctx.times.composedMs += performance.now() - started;
+  return composed ? { composed } : { skipped: `the composed bound needed more than ${COMPOSED_BUDGET_FACTOR}× the layer run's operator applications` };
+}
+
 /**
  * The tighter of the two sound network bounds: the product of the layer bounds (with the graph
  * rules) and the composed bound of the linearised network (docs/derivations.md §22).
  */
-function networkBound(ctx: RunContext, outcome: RunOutcome): NetworkBounds {
+function networkBound(outcome: RunOutcome, composedRun: ReturnType<typeof composedFor>): NetworkBounds {
   const product: NetworkBounds = {
     localBound: outcome.localBound,
     layerProduct: outcome.localBound,
@@ -186,26 +210,9 @@ function networkBound(ctx: RunContext, outcome: RunOutcome): NetworkBounds {
     spectralBound: outcome.spectralBound,
     failureProbability: outcome.failureProbability,
   };
-  if (ctx.prepared.network.output === NETWORK_INPUT || outcome.localBound === 0) return product;
-  if (ctx.prepared.layers.some((p) => p.op.kind === 'softmax' || p.op.kind === 'matMul')) {
-    return { ...product, composedSkipped: 'attention layers (a softmax inside the network, a product of two computed matrices) have no composed rule yet (docs/derivations.md §30, §31)' };
-  }
-  if (ctx.prepared.layers.some((p) => p.op.kind === 'mul')) {
-    return { ...product, composedSkipped: 'products of two computed tensors have no composed rule yet (docs/derivations.md §22)' };
-  }
-  if (ctx.prepared.layers.some((p) => p.op.kind === 'layerNorm')) {
-    return { ...product, composedSkipped: 'layer normalisation has no composed rule yet (docs/derivations.md §23)' };
-  }
-  if (ctx.prepared.layers.some((p) => p.op.kind === 'reduceMax' || p.op.kind === 'maximum')) {
-    return { ...product, composedSkipped: 'ReduceMax and the maximum of two computed tensors have no composed rule yet (docs/derivations.md §26, §27)' };
-  }
-  const started = performance.now();
-  const budget = COMPOSED_BUDGET_FACTOR * Math.max(outcome.operatorApplications, MINIMUM_COMPOSED_BUDGET);
-  const composed = composedBound(ctx.prepared, outcome.slopes, ctx.spectral, budget, ctx.signal);
-  if (ctx.times) ctx.times.composedMs += performance.now() - started;
-  if (!composed) {
-    return { ...product, composedSkipped: `the composed bound needed more than ${COMPOSED_BUDGET_FACTOR}× the layer run's operator applications` };
-  }
+  if (!composedRun) return product;
+  if ('skipped' in composedRun) return { ...product, composedSkipped: composedRun.skipped };
+  const { composed } = composedRun;
   if (composed.value >= outcome.localBound) return product;
   return {
     ...product,
@@ -252,9 +259,18 @@ function checkNominal(nominal: NominalValues, sizes: number[]): void {
 }
 
 /**
- * Largest ε found with ε · L_net(x0, ε) < gap/√2 (method.md §4). Only ε values actually checked are
- * reported, so the answer is certified even if the computed L_net were not monotone; the bracket uses
- * the monotonicity of L_net in ε only to aim the bisection.
+ * Margins bounded on their own per checked ε, one backward pass each: all of them for up to 17 classes;
+ * with more classes (ImageNet's 1000) only the closest, the others keep √2 · L_net (sound, and their
+ * room is the larger).
+ */
+const MARGIN_CLASSES = 16;
+
+/**
+ * Largest ε found that certifies the predicted class c (method.md §4, docs/derivations.md §44): either
+ * ε · L_net(x0, ε) < gap/√2, or every margin f_c − f_j satisfies ε · L_j(x0, ε) < gap_j, with L_j the
+ * composed bound of that one functional (never above √2 · L_net). Both only hold inside the ε ball, so
+ * only ε values actually checked are reported: the answer is certified even if the computed bounds
+ * were not monotone; the bracket uses their monotonicity in ε only to aim the bisection.
  */
 function certifiedRadius(
   logits: Float64Array,
@@ -277,36 +293,76 @@ function certifiedRadius(
         ? `the top two logits are equal at x0 (class ${predictedClass} ties with another), so no class is certified`
         : `the forward pass's rounding bound on each logit (±${formatNumber(logitError)}) is at least half the gap ` +
           `between the top two logits (${formatNumber(gap)}), so class ${predictedClass} is not certified even at x0`;
-    return { local: 0, spectral: 0, gap, predictedClass, zeroBecause };
+    return { local: 0, spectral: 0, gap, predictedClass, method: 'network-bound', zeroBecause };
   }
   const threshold = (gap - 2 * logitError) / Math.SQRT2;
   // A constant network (every path cut) keeps its class everywhere.
-  if (spectralBound === 0) return { local: Infinity, spectral: Infinity, gap, predictedClass };
+  if (spectralBound === 0) return { local: Infinity, spectral: Infinity, gap, predictedClass, method: 'network-bound' };
   const spectral = threshold / spectralBound;
 
-  const evaluated = new Map<number, number>();
-  // Where the layer product certifies on its own, the composed bound (never larger) cannot change the answer.
-  const localAt = (epsilon: number) => {
+  // The margins f_c − f_j: the functional u = e_c − e_j and how far its exact value is certainly above 0;
+  // the MARGIN_CLASSES closest ones (least room) get their own bound, the rest keep √2 · L_net.
+  const margins = Array.from(logits.keys())
+    .filter((j) => j !== predictedClass)
+    .map((j) => {
+      const u = new Float64Array(logits.length);
+      u[predictedClass] = 1;
+      u[j] = -1;
+      return { j, u, room: logits[predictedClass] - logits[j] - 2 * logitError };
+    })
+    .sort((a, b) => a.room - b.room);
+  interface Check {
+    network: number;
+    /** L_j per margin, or null where not needed (the layer product certifies) or unavailable (no composed bound). */
+    margins: number[] | null;
+  }
+  const full = (outcome: RunOutcome): Check => {
+    const composedRun = composedFor(ctx, outcome);
+    const network = networkBound(outcome, composedRun).localBound;
+    const composed = composedRun && 'composed' in composedRun ? composedRun.composed : null;
+    return {
+      network,
+      margins: composed
+        ? margins.map((m, i) => (i < MARGIN_CLASSES ? Math.min(Math.SQRT2 * network, composed.functionalBound(m.u)) : Math.SQRT2 * network))
+        : null,
+    };
+  };
+  const evaluated = new Map<number, Check>();
+  // Where the layer product certifies on its own, the composed bounds (never larger) cannot change the answer.
+  const check = (epsilon: number): Check => {
     let value = evaluated.get(epsilon);
     if (value === undefined) {
       // An ε whose deviation overflows certifies nothing; the bisection only aims with it.
       try {
         const outcome = runEpsilon(ctx, epsilon);
-        value = epsilon * outcome.localBound < threshold ? outcome.localBound : networkBound(ctx, outcome).localBound;
+        value = epsilon * outcome.localBound < threshold ? { network: outcome.localBound, margins: null } : full(outcome);
       } catch (error) {
         if (!(error instanceof OverflowError)) throw error;
-        value = Infinity;
+        value = { network: Infinity, margins: null };
       }
       evaluated.set(epsilon, value);
     }
     return value;
   };
-  const certifies = (epsilon: number) => epsilon * localAt(epsilon) < threshold;
+  const byNetwork = (epsilon: number) => epsilon * check(epsilon).network < threshold;
+  const byMargins = (epsilon: number) => check(epsilon).margins?.every((bound, i) => epsilon * bound < margins[i].room) ?? false;
+  const certifies = (epsilon: number) => byNetwork(epsilon) || byMargins(epsilon);
   let lo = certifies(spectral) ? spectral : 0;
-  // The bracket needs the full bound at its lower end (the product alone may be larger and aim too low).
+  // The bracket needs the full bounds at its lower end (the product alone may be larger and aim too low).
   const bracketAt = lo > 0 ? lo : spectral * 1e-6;
-  const floor = Math.min(localAt(bracketAt), networkBound(ctx, runEpsilon(ctx, bracketAt)).localBound);
-  let hi = floor > 0 ? threshold / floor : spectral * 1e6;
+  let bracket: Check;
+  try {
+    bracket = full(runEpsilon(ctx, bracketAt));
+  } catch (error) {
+    if (!(error instanceof OverflowError)) throw error;
+    bracket = { network: Infinity, margins: null };
+  }
+  const floor = bracket.network;
+  const reach = Math.max(
+    floor > 0 ? threshold / floor : spectral * 1e6,
+    ...(bracket.margins ? [Math.min(...bracket.margins.map((bound, i) => (bound > 0 ? margins[i].room / bound : spectral * 1e6)))] : []),
+  );
+  let hi = reach;
   if (hi <= lo) hi = lo * 2;
   for (let i = 0; i < bisection.iterations && !(lo > 0 && hi <= lo * (1 + bisection.tolerance)); i++) {
     throwIfCancelled(hooks.signal);
@@ -315,5 +371,10 @@ function certifiedRadius(
     if (certifies(mid)) lo = mid;
     else hi = mid;
   }
-  return { local: lo, spectral, gap, predictedClass };
+  if (lo === 0 || byNetwork(lo)) return { local: lo, spectral, gap, predictedClass, method: 'network-bound' };
+  // Certified by the margins alone: name the one with the least room left, and its bound.
+  const bounds = check(lo).margins as number[];
+  let binding = 0;
+  bounds.forEach((bound, i) => { if (bound * lo - margins[i].room > bounds[binding] * lo - margins[binding].room) binding = i; });
+  return { local: lo, spectral, gap, predictedClass, method: 'margins', bindingClass: margins[binding].j, marginBound: bounds[binding] };
 }

@@ -6,6 +6,8 @@
 //      network's own operators, once per x0), tried at radii from a small floor to ε in both signs:
 //      as the radius shrinks the ratio tends to ‖J v‖, the best any small step can do where f is
 //      differentiable;
+//   1b. the top right-singular direction of the linearised network J(M) the composed bound certifies
+//      (given by the caller per ε), in both signs at several radii, with an ascent restart from it;
 //   2. random sampling: directions uniform on the sphere, radii ε, the floor and log-uniform between;
 //   3. gradient ascent on log ratio(x) from the best points found (one from the far half of the ball),
 //      projected onto the ball, with an adaptive step (accepted only if the ratio improves), several
@@ -183,7 +185,12 @@ export class LowerBoundSearch {
     return v;
   }
 
-  run(epsilon: number): LowerBoundResult {
+  /**
+   * `linearised`: the top right-singular direction of the linearised network J(M) whose norm the
+   * composed bound certifies at this ε (composed/composedBound.ts midpointDirection), tried in both
+   * signs at several radii and given one ascent restart of its own.
+   */
+  run(epsilon: number, linearised: Float64Array | null = null): LowerBoundResult {
     if (!(epsilon > 0) || !Number.isFinite(epsilon)) throw new Error(`lower bound: ε must be a finite number > 0, got ${epsilon}`);
     const budget = Math.max(40, Math.floor(this.options.budget ?? DEFAULT_LOWER_BOUND_BUDGET));
     const seed = this.options.seed ?? 1;
@@ -213,6 +220,17 @@ export class LowerBoundSearch {
       for (const sign of [1, -1]) consider(this.evaluate(scaled(v, sign * Math.max(radius, tiny)), 'jacobian-direction'));
     }
 
+    let linearisedBest: Point | null = null;
+    if (linearised) {
+      for (const radius of [tiny, 0.1 * epsilon, 0.3 * epsilon, INSIDE * epsilon]) {
+        for (const sign of [1, -1]) {
+          const p = this.evaluate(this.masked(scaled(linearised, sign * Math.max(radius, tiny))), 'linearised-direction');
+          if (!linearisedBest || p.ratio > linearisedBest.ratio) linearisedBest = p;
+          consider(p);
+        }
+      }
+    }
+
     const sampleBudget = Math.floor(0.3 * budget);
     for (let s = 0; s < sampleBudget && this.evaluations < budget; s++) {
       const u = s % 4;
@@ -225,7 +243,7 @@ export class LowerBoundSearch {
     // Jacobian's neighbourhood and the switching region far out are different maxima.
     const restarts = Math.max(1, this.options.restarts ?? 4);
     const far = [...pool, ...farPool].filter((p) => norm(p.d) >= 0.5 * epsilon).sort((a, b) => b.ratio - a.ratio);
-    const starts = [...new Set([pool[0], ...(far.length ? [far[0]] : []), ...pool.slice(1)])].slice(0, restarts);
+    const starts = [...new Set([pool[0], ...(far.length ? [far[0]] : []), ...(linearisedBest ? [linearisedBest] : []), ...pool.slice(1)])].slice(0, restarts);
     starts.forEach((start, r) => {
       const share = Math.floor((budget - this.evaluations) / (restarts - r));
       const stop = this.evaluations + share;

@@ -1,7 +1,7 @@
 // Number, size and progress formatting shared by the webview, the worker, the CLI and the report
 // writers, so all of them show the same digits and sentences.
 
-import type { EngineStats, ProgressEvent } from './results';
+import type { EngineStats, ProgressEvent, RadiusResult } from './results';
 
 /**
  * C0 controls (ESC starts terminal escape sequences), DEL, C1 controls (CSI), the line separators and
@@ -117,4 +117,13 @@ export function phaseTimes(stats: EngineStats): string {
 /** "595 operator applications, 0.5 GFLOP". */
 export function operatorWork(stats: EngineStats): string {
   return `${stats.operatorApplications.toLocaleString('en-US')} operator applications, ${(stats.multiplyAdds * 2e-9).toFixed(1)} GFLOP`;
+}
+
+/** Which bound certified the robustness radius, as a phrase after "certified" (CLI, Markdown report, view). */
+export function radiusBasis(radius: RadiusResult): string {
+  if (radius.method === 'margins') {
+    return `from the logit margins f_c − f_j bounded one by one (binding class ${radius.bindingClass ?? '?'}, ` +
+      `bound ${formatNumber(radius.marginBound ?? NaN)}), larger than gap/(√2 · L)`;
+  }
+  return 'from gap/(√2 · L), L the network local bound';
 }

@@ -1,6 +1,6 @@
 // The export formats of a bound report, as pure functions of the report.
 
-import { formatNumber, tighteningRatio } from './format';
+import { formatNumber, radiusBasis, tighteningRatio } from './format';
 import { NODE_METRICS, type NodeMetric } from './layerMetrics';
 import type { BoundReport } from './protocol';
 import type { LayerResult } from './results';
@@ -144,8 +144,9 @@ export function reportToMarkdown(report: BoundReport): string {
       '## Certified robustness radius',
       '',
       `Predicted class ${predictedClass}, logit gap ${formatNumber(gap)}: no input within ${formatNumber(local)} ` +
-        `(local bound) or ${formatNumber(spectral)} (spectral bound) of the nominal input changes the prediction.`,
-      ...otherFigures(flattenScalars(report.radius, 'radius', new Set(['local', 'spectral', 'gap', 'predictedClass']))),
+        `(local bound) or ${formatNumber(spectral)} (spectral bound) of the nominal input changes the prediction; ` +
+        `the local radius is certified ${radiusBasis(report.radius)}.`,
+      ...otherFigures(flattenScalars(report.radius, 'radius', new Set(['local', 'spectral', 'gap', 'predictedClass', 'method', 'bindingClass', 'marginBound']))),
     );
   }
   return `${lines.join('\n')}\n`;

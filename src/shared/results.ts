@@ -82,7 +82,7 @@ export interface LowerBoundResult {
   /** ‖f(x) − f(x0)‖ / ‖x − x0‖ at the witness x, by the pure float64 forward pass. */
   value: number;
   /** Which search found the witness. */
-  method: 'jacobian-direction' | 'sampling' | 'gradient-ascent';
+  method: 'jacobian-direction' | 'linearised-direction' | 'sampling' | 'gradient-ascent';
   /** Random points of the ball evaluated. */
   samples: number;
   /** Gradient-ascent steps taken. */
@@ -130,8 +130,20 @@ export interface EpsilonRun {
 }
 
 export interface RadiusResult {
-  /** Largest ε verified to satisfy ε · L_net(x0, ε) < gap / √2 with L_net the network's localBound (a certified lower bound on the true radius). */
+  /**
+   * Largest ε verified to certify the class (a certified lower bound on the true radius): by the network
+   * bound, ε · L_net(x0, ε) < gap / √2, or by the margins, ε · L_j(x0, ε) < gap_j for every margin f_c − f_j
+   * (docs/derivations.md §44).
+   */
   local: number;
+  /**
+   * 'network-bound': gap/(√2 · L_net) with L_net the network's localBound; 'margins': every logit margin
+   * bounded on its own through the composed bound, which certified a larger radius.
+   */
+  method: 'network-bound' | 'margins';
+  /** With 'margins': the class j whose margin f_c − f_j had the least room at the radius, and its bound L_j. */
+  bindingClass?: number;
+  marginBound?: number;
   /** gap / (√2 · spectral bound). */
   spectral: number;
   gap: number;

@@ -38,7 +38,7 @@ describe('terminal output', () => {
           certificate: { method: 'closed-form', detail: '' }, spectralCertificate: { method: 'closed-form', detail: '' }, timeMs: 1,
         }],
       }],
-      radius: { local: 0, spectral: 0, gap: 0, predictedClass: 0, zeroBecause: 'the top two logits are equal at x0' },
+      radius: { local: 0, spectral: 0, gap: 0, predictedClass: 0, method: 'network-bound', zeroBecause: 'the top two logits are equal at x0' },
     };
     const text = formatReport(report);
     assert.doesNotMatch(text, RAW_CONTROL);
@@ -46,6 +46,21 @@ describe('terminal output', () => {
     assert.match(text, /radius 0 because the top two logits are equal at x0/);
     const line = progressMessage({ kind: 'layer', epsilonIndex: 0, epsilon: 0.1, layerIndex: 0, layerCount: 1, label: HOSTILE });
     assert.doesNotMatch(line, RAW_CONTROL);
+  });
+
+  test('the radius line says which bound certified it: the margins (with the binding class) or the network bound', () => {
+    const run: BoundReport['runs'][number] = {
+      epsilon: 0.1,
+      network: { localBound: 2, layerProduct: 2, method: 'layer-product', spectralBound: 3, failureProbability: 0 },
+      layers: [],
+    };
+    const base = { model: 'm.onnx', input: { source: 'json' as const, origin: 'x.json', shape: [1] }, outputSize: 3, notes: [], runs: [run] };
+    const margins = formatReport({ ...base, radius: { local: 0.05, spectral: 0.02, gap: 5, predictedClass: 7, method: 'margins', bindingClass: 3, marginBound: 103.4 } });
+    assert.match(margins, /certified robustness radius for class 7 .*local 0\.05 /);
+    assert.match(margins, /certified from the logit margins f_c − f_j bounded one by one \(binding class 3, bound 103\.4\), larger than gap\/\(√2 · L\)/);
+    const network = formatReport({ ...base, radius: { local: 0.02, spectral: 0.02, gap: 5, predictedClass: 7, method: 'network-bound' } });
+    assert.match(network, /certified from gap\/\(√2 · L\), L the network local bound/);
+    assert.doesNotMatch(network, /margins/);
   });
 
   test('an error listing hostile node names reaches stderr escaped, one node named one way', async () => {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Matrix, SingularValueDecomposition } from 'ml-matrix';
 import { analyzeNetwork } from '../../src/engine/analyze';
-import { composedBound } from '../../src/engine/composed/composedBound';
+import { composedBound, midpointDirection } from '../../src/engine/composed/composedBound';
 import { LinearisedNetwork, type SlopeUnits } from '../../src/engine/composed/linearisedNetwork';
 import { pureForward, type NominalValues } from '../../src/engine/forward';
 import { runEpsilon, type RunOutcome } from '../../src/engine/layerBounds';
@@ -14,6 +14,7 @@ import { nativeKernels } from '../../src/engine/native/kernels';
 import { NETWORK_INPUT, type Network } from '../../src/engine/network';
 import { prepareNetwork, type PreparedNetwork } from '../../src/engine/prepared';
 import { SeededRandom } from '../../src/engine/random';
+import { LowerBoundSearch } from '../../src/engine/lowerBound';
 import { DEFAULT_SPECTRAL_OPTIONS, type SpectralOptions } from '../../src/engine/spectral/certifiedNorm';
 import { NetworkTape } from '../../src/engine/tightness/tape';
 import { chain, denseLayer, referenceForward } from './helpers/engineNetworks';
@@ -64,8 +65,11 @@ function jacobianRows(prepared: PreparedNetwork, slopes: (SlopeUnits | null)[]):
   return Array.from({ length: columns[0].length }, (_r, i) => columns.map((c) => c[i]));
 }
 
-/** Largest ratio found by uniform, boundary and hill-climbing samples of the ball (reference forward pass). */
-function worstSampledRatio(random: SeededRandom, network: Network, x0: Float64Array, epsilon: number): number {
+/**
+ * Largest ratio ‖f(x) − f(x0)‖/‖x − x0‖ (or |uᵀ(f(x) − f(x0))|/‖x − x0‖ for a functional u) found by
+ * uniform, boundary and hill-climbing samples of the ball (reference forward pass).
+ */
+function worstSampledRatio(random: SeededRandom, network: Network, x0: Float64Array, epsilon: number, functional?: Float64Array): number {
   const n = x0.length;
   const output = (x: Float64Array) => {
     const values = referenceForward(network, x);
@@ -74,7 +78,9 @@ function worstSampledRatio(random: SeededRandom, network: Network, x0: Float64Ar
   const f0 = output(x0);
   const ratio = (x: Float64Array) => {
     const dx = distance(x, x0);
-    return dx === 0 ? 0 : distance(output(x), f0) / dx;
+    if (dx === 0) return 0;
+    const fx = output(x);
+    return (functional ? Math.abs(fx.reduce((sum, v, i) => sum + functional[i] * (v - f0[i]), 0)) : distance(fx, f0)) / dx;
   };
   const gaussian = () => Float64Array.from({ length: n }, () => random.gaussian());
   const pointAt = (direction: Float64Array, radius: number) => {
@@ -194,6 +200,7 @@ describe('composed network bound (derivations §22)', () => {
     // window selecting one of its movable candidates (a vertex of its simplex).
     const random = new SeededRandom(4711);
     let cases = 0;
+    let margins = 0;
     let tightest = Infinity;
     for (let attempt = 0; attempt < 400 && cases < 25; attempt++) {
       const { network } = (attempt % 2 ? randomDenseNetwork : randomConvNetwork)(random);
@@ -216,6 +223,9 @@ describe('composed network bound (derivations §22)', () => {
       const vertexCount = choices.reduce((c, ch) => c * ch.options.length, 1);
       if (choices.length === 0 || choices.length > 12 || vertexCount > 4096) continue;
       let largest = 0;
+      // The margin functional u = e_0 − e_1 (when there are two outputs): its bound covers every vertex too.
+      const margin = composed.value > 0 && jacobianRows(prepared, run.slopes).length >= 2 ? Float64Array.from(jacobianRows(prepared, run.slopes), (_r, i) => (i === 0 ? 1 : i === 1 ? -1 : 0)) : null;
+      let largestMargin = 0;
       for (let index = 0; index < vertexCount; index++) {
         const vertex = run.slopes.map((s) => s && { ...s, mid: Float64Array.from(s.mid) });
         let rest = index;
@@ -224,14 +234,22 @@ describe('composed network bound (derivations §22)', () => {
           rest = Math.floor(rest / choice.options.length);
           choice.units.forEach((unit, i) => { (vertex[choice.layer] as SlopeUnits).mid[unit] = option[i]; });
         }
-        largest = Math.max(largest, spectralNorm(jacobianRows(prepared, vertex)));
+        const rows = jacobianRows(prepared, vertex);
+        largest = Math.max(largest, spectralNorm(rows));
+        if (margin) largestMargin = Math.max(largestMargin, Math.hypot(...rows[0].map((v, j) => v - rows[1][j])));
       }
       assert.ok(composed.value >= largest * (1 - 1e-12), `case ${cases}: composed ${composed.value} < vertex maximum ${largest}`);
+      if (margin) {
+        const bound = composed.functionalBound(margin);
+        assert.ok(bound >= largestMargin * (1 - 1e-12), `case ${cases}: margin bound ${bound} < vertex maximum ${largestMargin}`);
+        margins++;
+      }
       tightest = Math.min(tightest, composed.value / largest);
       cases++;
     }
-    t.diagnostic(`${cases} tiny networks, smallest composed / vertex maximum ${tightest.toFixed(4)}`);
+    t.diagnostic(`${cases} tiny networks (${margins} with a margin functional), smallest composed / vertex maximum ${tightest.toFixed(4)}`);
     assert.ok(cases >= 20, `${cases} tiny networks with 1–12 uncertain units or windows`);
+    assert.ok(margins >= 10, `${margins} tiny networks with two outputs`);
   });
 
   it('no uncertain unit: exactly ‖J(x0)‖ (tape Jacobian, exact SVD) up to the certificate tolerance', () => {
@@ -316,5 +334,104 @@ describe('composed network bound (derivations §22)', () => {
       const native = analyse(network, x0, epsilon, { ...DEFAULT_SPECTRAL_OPTIONS, kernels: nativeKernels() }, 'native').composed.value;
       assert.ok(Math.abs(native - typescript) <= 1e-9 * typescript, `network ${k}: native ${native} vs TypeScript ${typescript}`);
     }
+  });
+});
+
+describe('the lower bound from the linearised network (derivations §11, §22)', () => {
+  it('midpointDirection is the top right-singular vector of J(M) (exact SVD of the dense Jacobian)', () => {
+    // Hand case: fc1 = diag(3, 1, 0.5) with ReLU, all on at x0 and stable; fc2 mixes the first two
+    // first input off from the others, so J = W2·W1 = [[3, 0, 0], [0, 1, 0.5]]: JᵀJ = 9 ⊕ [[1, 0.5],
+    // [0.5, 0.25]], top right-singular vector e1 (singular values 3 and √1.25).
+    const hand = chain([3], [
+      denseLayer('fc1', [[3, 0, 0], [0, 1, 0], [0, 0, 0.5]], [1, 1, 1], NETWORK_INPUT, { kind: 'relu' }),
+      denseLayer('fc2', [[1, 0, 0], [0, 1, 1]], null, 0),
+    ]);
+    const { prepared: handPrepared, run: handRun } = analyse(hand, Float64Array.from([0.1, 0.2, 0.3]), 0.01);
+    const e = midpointDirection(handPrepared, handRun.slopes, 1) as Float64Array;
+    // The power iteration stops once ‖J(M)ᵀJ(M)v‖ changes by 1e-6 relative: the vector is within ~1e-3.
+    assert.ok(Math.abs(Math.abs(e[0]) - 1) <= 1e-6 && Math.abs(e[1]) <= 1e-3 && Math.abs(e[2]) <= 1e-3, `direction ${Array.from(e)}`);
+    const random = new SeededRandom(808);
+    for (let k = 0; k < 8; k++) {
+      const net = withoutBiases(randomConvNetwork(random).network);
+      const n = net.inputShape.reduce((a, b) => a * b, 1);
+      const { prepared, run } = analyse(net, new Float64Array(n), 0.1);
+      const v = midpointDirection(prepared, run.slopes, 3) as Float64Array;
+      assert.ok(Math.abs(Math.hypot(...v) - 1) <= 1e-12, 'a unit vector');
+      const rows = jacobianRows(prepared, run.slopes);
+      const top = spectralNorm(rows);
+      const jv = Math.hypot(...rows.map((row) => row.reduce((s, x, i) => s + x * v[i], 0)));
+      // Twenty power steps aim, they need not converge where the top singular values are close.
+      assert.ok(jv >= top * 0.9 && jv <= top * (1 + 1e-9), `network ${k}: ‖J(M)v‖ ${jv} vs ‖J(M)‖ ${top}`);
+    }
+  });
+
+  it('max-pool ties and kinks: witnesses from the linearised direction are real points of the ball, never above the composed bound', () => {
+    const random = new SeededRandom(909);
+    for (let k = 0; k < 16; k++) {
+      const net = withoutBiases((k % 2 ? randomGraphNetwork : randomConvNetwork)(random).network);
+      const n = net.inputShape.reduce((a, b) => a * b, 1);
+      const x0 = k % 4 < 2 ? new Float64Array(n) : Float64Array.from({ length: n }, () => random.gaussian());
+      const epsilon = Math.pow(10, random.between(-4, 0));
+      const { prepared, run, composed } = analyse(net, x0, epsilon);
+      const bound = Math.min(composed.value, run.localBound);
+      const search = new LowerBoundSearch(prepared, x0, { budget: 60, seed: k });
+      const found = search.run(epsilon, midpointDirection(prepared, run.slopes, k));
+      const witness = search.lastWitness() as Float64Array;
+      const dx = distance(witness, x0);
+      const f0 = referenceForward(net, x0)[net.output];
+      const ratio = distance(referenceForward(net, witness)[net.output], f0) / dx;
+      assert.ok(dx > 0 && dx <= epsilon, `network ${k}: witness at ${dx}, ε ${epsilon}`);
+      // The reported value is the witness's own ratio (less its rounding allowance), and below the bound.
+      assert.ok(found.value <= ratio * (1 + REL) + ABS && found.value >= ratio * (1 - 1e-6), `network ${k}: reported ${found.value}, witness ratio ${ratio}`);
+      assert.ok(ratio <= bound * (1 + REL) + ABS, `network ${k}: witness ratio ${ratio} > bound ${bound}`);
+    }
+  });
+});
+
+describe('margin functionals (derivations §44)', () => {
+  it('one uncertain unit: the margin bound is ‖J(M)ᵀu‖ + β p |g·u|, here exactly the true constant 1 (hand-derived)', () => {
+    // y = ReLU(x + (1, −1/16)), f = (y1 + y2, y1 − y2), x0 = 0, ε = 1/8 (all exact in float32 and float64):
+    // unit 2 has slopes [0, 1/2] (M = 1/4,
+    // p = 1/4), β = 1. For u = e1 − e2 = (1, −1): uᵀW2 = (0, 2), ‖J(M)ᵀu‖ = 2 · 1/4 = 1/2, correction
+    // β · p · 2 = 1/2: bound 1. True: sup over s ∈ [0, 1/2] of |2s| = 1. For u = e1: √(17/16) + 1/4.
+    const network = chain([2], [
+      denseLayer('hidden', [[1, 0], [0, 1]], [1, -0.0625], NETWORK_INPUT, { kind: 'relu' }),
+      denseLayer('out', [[1, 1], [1, -1]], null, 0),
+    ]);
+    const { composed } = analyse(network, new Float64Array(2), 0.125);
+    const margin = composed.functionalBound(Float64Array.from([1, -1]));
+    assert.ok(margin >= 1 && margin - 1 < 1e-8, `margin bound ${margin}`);
+    const first = composed.functionalBound(Float64Array.from([1, 0]));
+    assert.ok(Math.abs(first - (Math.sqrt(17 / 16) + 0.25)) < 1e-8, `first output ${first}`);
+    // The whole output's bound is larger than either: √2 · it is what the margin radius had before.
+    assert.ok(composed.value * Math.SQRT2 > margin * 1.5);
+  });
+
+  it('random DAGs with ties and kinks: no sampled or hill-climbed margin change beats its bound', () => {
+    const random = new SeededRandom(2121);
+    const builders = [randomDenseNetwork, randomConvNetwork, randomGraphNetwork, randomTransposeNetwork, randomHardSwishNetwork];
+    let checked = 0;
+    for (let k = 0; k < 40; k++) {
+      const { network } = builders[k % builders.length](random);
+      const n = network.inputShape.reduce((a, b) => a * b, 1);
+      const atKinks = k % 4 === 3;
+      const net = atKinks ? withoutBiases(network) : network;
+      const x0 = atKinks ? new Float64Array(n) : Float64Array.from({ length: n }, () => random.gaussian());
+      const epsilon = Math.pow(10, random.between(-3, 0.5));
+      const { composed } = analyse(net, x0, epsilon);
+      const outputs = referenceForward(net, x0)[net.output].length;
+      if (outputs < 2) continue;
+      const c = random.int(outputs);
+      const j = (c + 1 + random.int(outputs - 1)) % outputs;
+      const u = new Float64Array(outputs);
+      u[c] = 1;
+      u[j] = -1;
+      const bound = composed.functionalBound(u);
+      const sampled = worstSampledRatio(random, net, x0, epsilon, u);
+      assert.ok(sampled <= bound * (1 + REL) + ABS, `network ${k}, ε ${epsilon}: margin ${c} − ${j} changed at ratio ${sampled} > bound ${bound}`);
+      assert.ok(bound <= Math.SQRT2 * composed.value * (1 + REL), `network ${k}: margin bound ${bound} above √2 · composed ${composed.value}`);
+      checked++;
+    }
+    assert.ok(checked >= 30, `${checked} networks with two or more outputs`);
   });
 });

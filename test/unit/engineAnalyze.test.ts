@@ -5,7 +5,9 @@ import { describe, it } from 'node:test';
 import { analyzeNetwork } from '../../src/engine/analyze';
 import { CancelledError, UnsupportedLayerError } from '../../src/engine/errors';
 import { pureForward } from '../../src/engine/forward';
+import { prepareNetwork } from '../../src/engine/prepared';
 import { SeededRandom } from '../../src/engine/random';
+import { NetworkTape } from '../../src/engine/tightness/tape';
 import type { ProgressEvent } from '../../src/shared/results';
 import { chain, denseLayer, genericLayer, NETWORK_INPUT, referenceForward } from './helpers/engineNetworks';
 import { randomConvNetwork, randomDenseNetwork } from './helpers/engineRandomNetworks';
@@ -102,6 +104,78 @@ describe('analyzeNetwork', () => {
       if (radius.local > 0) certified++;
     }
     assert.ok(certified > 10, `${certified} networks had a positive certified radius`);
+  });
+});
+
+describe('certified radius from the margins (derivations §44)', () => {
+  it('hand-derived: f = W x with W = [[10, 1], [10, 0]] at x0 = (0, 1): the margin radius is 1, the network one 1/(√2‖W‖)', async () => {
+    // f(x0) = (1, 0), class 0, gap 1. The margin f_0 − f_1 = x_2 has gradient (0, 1): it reaches 0 at
+    // distance exactly 1. The whole-output bound ‖W‖ ≈ 14.18 certifies only 1/(√2 · 14.18) ≈ 0.0499.
+    const network = chain([2], [denseLayer('fc', [[10, 1], [10, 0]], null, NETWORK_INPUT)]);
+    const result = await analyzeNetwork(network, Float64Array.from([0, 1]), { epsilons: [0.1], radius: true });
+    const radius = result.radius!;
+    const norm = Math.sqrt((201 + Math.sqrt(201 ** 2 - 4 * 100)) / 2);
+    assert.ok(Math.abs(radius.spectral - 1 / (Math.SQRT2 * norm)) < 1e-9, `spectral ${radius.spectral}`);
+    assert.equal(radius.method, 'margins');
+    assert.equal(radius.bindingClass, 1);
+    assert.ok(Math.abs(radius.marginBound! - 1) < 1e-8, `margin bound ${radius.marginBound}`);
+    assert.ok(radius.local < 1 && radius.local > 0.998, `radius ${radius.local}`);
+  });
+
+  it('more than 17 classes: the 16 closest margins get their own bound, the others keep √2 · L_net (hand-derived)', async () => {
+    // 20 outputs: rows (10, 1), (10, 0) and 18 × (10, −2) at x0 = (0, 1): logits 1, 0, −2 × 18. Margins
+    // to class 1: gradient (0, 1), room 1; to the others: gradient (0, 3), room 3 — each alone certifies
+    // up to 1. The three farthest (equal room, the last in order) keep √2‖W‖, room 3: 3/(√2‖W‖).
+    const rows = [[10, 1], [10, 0], ...Array.from({ length: 18 }, () => [10, -2])];
+    const network = chain([2], [denseLayer('fc', rows, null, NETWORK_INPUT)]);
+    const result = await analyzeNetwork(network, Float64Array.from([0, 1]), { epsilons: [0.1], radius: true });
+    const radius = result.radius!;
+    const gram = [[rows.reduce((a, r) => a + r[0] * r[0], 0), rows.reduce((a, r) => a + r[0] * r[1], 0)], [0, rows.reduce((a, r) => a + r[1] * r[1], 0)]];
+    const trace = gram[0][0] + gram[1][1];
+    const norm = Math.sqrt((trace + Math.sqrt(trace ** 2 - 4 * (gram[0][0] * gram[1][1] - gram[0][1] ** 2))) / 2);
+    const capped = 3 / (Math.SQRT2 * norm);
+    assert.equal(radius.method, 'margins');
+    assert.ok(radius.local < capped && radius.local > capped * 0.998, `radius ${radius.local}, expected just below ${capped}`);
+    assert.ok(radius.local > radius.spectral * 2, 'the margins still beat gap/(√2‖W‖)');
+  });
+
+  it('random networks: gradient descent on every margin inside the certified radius never flips the class', async () => {
+    const random = new SeededRandom(77);
+    let byMargins = 0;
+    let certified = 0;
+    for (let t = 0; t < 16; t++) {
+      const { network } = (t % 2 ? randomConvNetwork : randomDenseNetwork)(random);
+      const n = network.inputShape.reduce((a, b) => a * b, 1);
+      const x = Float64Array.from({ length: n }, () => random.gaussian());
+      const result = await analyzeNetwork(network, x, { epsilons: [0.1], radius: true, radiusIterations: 12 });
+      const radius = result.radius!;
+      if (!(radius.local > 0)) continue;
+      certified++;
+      if (radius.method === 'margins') byMargins++;
+      const c = radius.predictedClass;
+      const tape = new NetworkTape(prepareNetwork(network));
+      const logits = referenceForward(network, x)[network.output];
+      for (let j = 0; j < logits.length; j++) {
+        if (j === c) continue;
+        const u = new Float64Array(logits.length);
+        u[c] = 1;
+        u[j] = -1;
+        // Projected gradient descent on f_c − f_j over the closed ball of the certified radius.
+        let d = Float64Array.from({ length: n }, () => random.gaussian());
+        for (let step = 0; step < 40; step++) {
+          const norm = Math.sqrt(d.reduce((a, v) => a + v * v, 0));
+          d = d.map((v) => (v * radius.local) / Math.max(norm, radius.local));
+          const point = x.map((v, i) => v + d[i]);
+          const out = referenceForward(network, point)[network.output];
+          assert.equal(out.indexOf(Math.max(...out)), c, `network ${t}: class flipped to ${out.indexOf(Math.max(...out))} at ‖x − x0‖ ${norm} ≤ radius ${radius.local} (${radius.method})`);
+          const g = tape.backward(tape.forward(point), u);
+          const gn = Math.sqrt(g.reduce((a, v) => a + v * v, 0)) || 1;
+          d = d.map((v, i) => v - (0.5 * radius.local * g[i]) / gn);
+        }
+      }
+    }
+    assert.ok(certified >= 10, `${certified} networks had a positive certified radius`);
+    assert.ok(byMargins >= 1, `the margins certified the larger radius on ${byMargins} networks`);
   });
 });
 

@@ -47,7 +47,7 @@ const report: BoundReport = {
     },
     { epsilon: 2, network: { localBound: 20, layerProduct: 20, method: 'layer-product', spectralBound: 25, failureProbability: 0 }, layers: [layer({ epsilonIn: 2 })] },
   ],
-  radius: { local: 0.3, spectral: 0.2, gap: 6.9, predictedClass: 1 },
+  radius: { local: 0.3, spectral: 0.2, gap: 6.9, predictedClass: 1, method: 'margins', bindingClass: 4, marginBound: 9.5 },
   notes: ["Bounds are on the logits 'z', taken before Softmax 's'."],
 };
 
@@ -113,6 +113,7 @@ describe('report writers', () => {
     assert.match(markdown, /ε = 2\n\nNetwork local bound 20, spectral product 25 \(1\.25× tighter\)\. Every norm was computed exactly/);
     assert.match(markdown, /lanczos-random-start, 120 iterations, δ = 0\.01, failure probability 1e-6/);
     assert.match(markdown, /Predicted class 1, logit gap 6\.9/);
+    assert.match(markdown, /the local radius is certified from the logit margins f_c − f_j bounded one by one \(binding class 4, bound 9\.5\), larger than gap\/\(√2 · L\)\./);
     const tableRows = markdown.split('\n').filter((line) => line.startsWith('| 1 |'));
     assert.equal(tableRows.length, 1);
     assert.equal(tableRows[0].split(' | ').length, 10, 'ten cells: the comma and quotes in the node name break nothing');

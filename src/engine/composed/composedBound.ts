@@ -8,6 +8,7 @@
 // from power estimates per block for short stacks, Frobenius estimates of all blocks at once (a few
 // random backward passes) for long ones; any positive weights are sound.
 import { throwIfCancelled, type CancelSignal } from '../errors';
+import { NETWORK_INPUT } from '../network';
 import type { PreparedNetwork } from '../prepared';
 import { SeededRandom } from '../random';
 import { certifiedNorm, type NormOperator, type SpectralOptions } from '../spectral/certifiedNorm';
@@ -23,6 +24,12 @@ export interface ComposedBound {
   norms: number;
   /** Union bound over the Lanczos certificates among them. */
   failureProbability: number;
+  /**
+   * For one output functional u (e.g. a logit margin e_c − e_j): a bound on ‖J(S)ᵀu‖ over every slope
+   * pattern of the ball, ‖J(M)ᵀu‖ + Σ_k β_k ‖R_k G_k(M)ᵀu‖, from one backward pass and the certified β_k
+   * above (docs/derivations.md §44). Its certificates are those counted in failureProbability.
+   */
+  functionalBound(u: Float64Array): number;
 }
 
 /** One block of a stacked operator: the network input, or injections at layer `layer`'s output scaled by R. */
@@ -172,6 +179,50 @@ function pathMargin(prepared: PreparedNetwork): number {
   return 1e-9 + 64 * UNIT_ROUNDOFF * terms;
 }
 
+/** Most power steps for the midpoint direction, and the relative change of ‖J(M)ᵀJ(M) v‖ that stops them. */
+const DIRECTION_STEPS = 20;
+const DIRECTION_TOLERANCE = 1e-6;
+
+/**
+ * The top right-singular direction of J(M), the network at its midpoint slopes (a unit vector of the
+ * input space, restricted to `inputMask`), by power iteration on J(M)ᵀJ(M): where the composed bound
+ * is driven by ‖J(M)‖ the lower-bound search starts there (docs/derivations.md §11). Only aims the
+ * search (it is not a bound); null when the network has no composed rule or the direction vanishes.
+ */
+/** Layer kinds the linearised network cannot represent (analyze.ts says why for each). */
+const WITHOUT_COMPOSED_RULE: ReadonlySet<string> = new Set(['mul', 'softmax', 'matMul', 'layerNorm', 'reduceMax', 'maximum']);
+
+export function midpointDirection(
+  prepared: PreparedNetwork,
+  slopes: (SlopeUnits | null)[],
+  seed: number,
+  inputMask: Uint8Array | null = null,
+  signal?: CancelSignal,
+): Float64Array | null {
+  if (prepared.layers.some((p) => WITHOUT_COMPOSED_RULE.has(p.op.kind)) || prepared.network.output === NETWORK_INPUT) return null;
+  const network = new LinearisedNetwork(prepared, slopes, () => throwIfCancelled(signal));
+  const random = new SeededRandom(seed);
+  const masked = (v: Float64Array) => {
+    if (inputMask) for (let i = 0; i < v.length; i++) if (!inputMask[i]) v[i] = 0;
+    return v;
+  };
+  let v = masked(Float64Array.from({ length: prepared.inputSize }, () => random.gaussian()));
+  let previous = 0;
+  for (let step = 0; step < DIRECTION_STEPS; step++) {
+    const norm = euclidean(v);
+    if (norm === 0) return null;
+    v = v.map((x) => x / norm);
+    const w = masked(network.backward(network.forward(v, new Map()), true, []).input as Float64Array);
+    const value = euclidean(w);
+    if (value === 0) return null;
+    v = w;
+    if (Math.abs(value - previous) <= DIRECTION_TOLERANCE * value) break;
+    previous = value;
+  }
+  const norm = euclidean(v);
+  return v.map((x) => x / norm);
+}
+
 /** Thrown inside a pass once the composed bound has used its share of operator applications. */
 class BudgetExhausted extends Error {}
 
@@ -252,8 +303,19 @@ function composedBoundWithin(
     .filter((k) => outputAncestors[k] && (slopes[k]?.outputRadius.some((r) => r > 0) ?? false));
   const uncertainUnits = uncertain.reduce((sum, k) => sum + (slopes[k] as SlopeUnits).uncertain.reduce((a, b) => a + b, 0), 0);
   const midpointNorm = stackedNorm([{ layer: null, coefficient: 1 }]);
-  if (uncertain.length === 0) return { value: midpointNorm, midpointNorm, uncertainUnits, norms, failureProbability };
   const beta = new Map<number, number>();
+  // Outside the budget (one backward pass per call), but still cancellable.
+  const functionalNetwork = new LinearisedNetwork(prepared, slopes, () => throwIfCancelled(signal));
+  const functionalBound = (u: Float64Array): number => {
+    const g = functionalNetwork.backward(u, true, uncertain);
+    let bound = euclidean(g.input as Float64Array);
+    for (const k of uncertain) {
+      const r = (slopes[k] as SlopeUnits).outputRadius;
+      bound += (beta.get(k) as number) * euclidean((g.layers.get(k) as Float64Array).map((v, i) => v * r[i]));
+    }
+    return bound * margin;
+  };
+  if (uncertain.length === 0) return { value: midpointNorm, midpointNorm, uncertainUnits, norms, failureProbability, functionalBound };
   for (const k of uncertain) {
     const prefixAncestors = network.ancestors(k);
     const earlier = uncertain.filter((j) => j < k && prefixAncestors[j]);
@@ -261,5 +323,5 @@ function composedBoundWithin(
     beta.set(k, betaK);
   }
   const value = stackedNorm([{ layer: null, coefficient: 1 }, ...uncertain.map((k) => ({ layer: k, coefficient: beta.get(k) as number }))]);
-  return { value, midpointNorm, uncertainUnits, norms, failureProbability };
+  return { value, midpointNorm, uncertainUnits, norms, failureProbability, functionalBound };
 }

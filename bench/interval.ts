@@ -1,0 +1,81 @@
+// The width of the interval [witnessed lower bound, network local bound] (issue 13's targets table):
+// the bundled example over an ε sweep, the ResNet- and MobileNetV2-style fixtures, the CIFAR-10 bench
+// model and, with --blazeface, BlazeFace front, each through analyzeNetwork with default options (native
+// kernels, lower-bound search on). Prints one Markdown row per (model, ε).
+//
+//   npx tsx bench/interval.ts [--blazeface] [--radius]
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { analyzeNetwork } from '../src/engine/analyze';
+import type { Network } from '../src/engine/network';
+import { normaliseGraph, requireNetwork } from '../src/engine/normalise/normalise';
+import { SeededRandom } from '../src/engine/random';
+import { readModel, readModelFromBytes } from '../src/onnx/reader';
+import { mobileNetV2Fixture, resNetFixture } from '../test/fixtures/architectures';
+import { buildModel } from '../test/fixtures/onnxBuilder';
+import { thirdPartyModel } from '../test/fixtures/thirdParty';
+import { benchInput, benchModel, ensureModel } from './models';
+
+interface Case {
+  name: string;
+  network: Network;
+  x0: Float64Array;
+  epsilons: number[];
+}
+
+function uniformInput(network: Network, seed: number): Float64Array {
+  const random = new SeededRandom(seed);
+  return Float64Array.from({ length: network.inputShape.reduce((a, b) => a * b, 1) }, () => random.between(0, 1));
+}
+
+async function cases(blazeFace: boolean): Promise<Case[]> {
+  const example = join(import.meta.dirname, '..', 'examples', 'mnist');
+  const mnist = requireNetwork(normaliseGraph(await readModel(join(example, 'mnist-cnn.onnx'))), 'mnist-cnn.onnx');
+  const fixture = (spec: Parameters<typeof buildModel>[0]) => requireNetwork(normaliseGraph(readModelFromBytes(buildModel(spec))), 'fixture');
+  const resNet = fixture(resNetFixture());
+  const mobileNet = fixture(mobileNetV2Fixture());
+  const cifarSpec = benchModel('cifar10');
+  const cifar = requireNetwork(normaliseGraph(await readModel(await ensureModel(cifarSpec))), 'cifar10');
+  const list: Case[] = [
+    {
+      name: 'bundled MNIST example', network: mnist, epsilons: [1e-5, 1e-4, 1e-3, 1e-2],
+      x0: Float64Array.from(JSON.parse(readFileSync(join(example, 'sample-input.json'), 'utf8')).data as number[]),
+    },
+    { name: 'ResNet-style fixture', network: resNet, x0: uniformInput(resNet, 5), epsilons: [1e-5, 1e-3] },
+    { name: 'MobileNetV2-style fixture', network: mobileNet, x0: uniformInput(mobileNet, 5), epsilons: [1e-5, 1e-3] },
+    { name: 'CIFAR-10 bench model', network: cifar, x0: Float64Array.from(benchInput(cifarSpec)), epsilons: [1e-3] },
+  ];
+  if (blazeFace) {
+    const front = requireNetwork(normaliseGraph(await readModel(await thirdPartyModel('blazeFaceFront'))), 'blazeFaceFront');
+    list.push({ name: 'BlazeFace front', network: front, x0: uniformInput(front, 7), epsilons: [1e-5] });
+  }
+  return list;
+}
+
+const fixed = (v: number) => (v >= 1e4 || v < 1e-2 ? v.toExponential(2) : v.toPrecision(4));
+
+async function main(args: string[]): Promise<void> {
+  const radius = args.includes('--radius');
+  console.log('| model | ε | lower (witnessed) | network local bound | ÷ lower | layer product | ÷ lower | s |' + (radius ? ' radius (method) |' : ''));
+  console.log('|---|---|---|---|---|---|---|---|' + (radius ? '---|' : ''));
+  for (const c of await cases(args.includes('--blazeface'))) {
+    const started = performance.now();
+    const result = await analyzeNetwork(c.network, c.x0, { epsilons: c.epsilons, lowerBound: {}, radius });
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    result.runs.forEach((run, i) => {
+      const lower = run.lowerBound?.value ?? 0;
+      const { localBound, layerProduct, method } = run.network;
+      const radiusCell = radius && i === 0 ? ` ${result.radius ? `${fixed(result.radius.local)} (${result.radius.method})` : '—'} |` : radius ? ' |' : '';
+      console.log(
+        `| ${i === 0 ? c.name : ''} | ${run.epsilon} | ${fixed(lower)} | ${fixed(localBound)} (${method}) | ${fixed(localBound / lower)} | ` +
+          `${fixed(layerProduct)} | ${fixed(layerProduct / lower)} | ${i === 0 ? seconds : ''} |${radiusCell}`,
+      );
+    });
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
