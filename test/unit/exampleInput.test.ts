@@ -47,7 +47,8 @@ test('the .npy named after the model wins over a folder-wide sample-input.json',
   assert.deepEqual(resolution.skipped, []);
   assert.deepEqual(Array.from(input!.values), [0.5, 0.25, -0.125]);
   const report = await analyzeModelFile({ modelPath: model, input: { kind: 'auto' }, epsilons: [0.1], options: { lowerBound: false, fidelity: false } });
-  assert.deepEqual(report.input, { name: 'x', source: 'example', origin: 'net.npy', shape: [1, 3] });
+  // ‖x0‖ = √(0.5² + 0.25² + 0.125²) = √0.328125.
+  assert.deepEqual(report.input, { name: 'x', source: 'example', origin: 'net.npy', shape: [1, 3], norm: Math.sqrt(0.328125) });
 });
 
 test('a sample-input.json of another model is passed over with the reason, for the next candidate', async () => {
