@@ -4,7 +4,8 @@ import { formatNumber } from '../shared/format';
 import type { AnalysisResult, EngineStats, EpsilonRun, NetworkBounds, ProgressEvent, RadiusResult } from '../shared/results';
 import { OverflowError, throwIfCancelled, type CancelSignal } from './errors';
 import type { FidelityCheck } from './fidelity';
-import { pureForward, tensorValue, type ForwardProvider, type NominalValues } from './forward';
+import { accurateForward } from './accurateForward';
+import { tensorValue, type ForwardProvider, type NominalValues } from './forward';
 import { composedBound } from './composed/composedBound';
 import { runEpsilon, type PhaseTimes, type RunContext, type RunOutcome, type SpectralCache } from './layerBounds';
 export type { SpectralCache } from './layerBounds';
@@ -38,7 +39,7 @@ export interface AnalyzeOptions {
   radiusIterations?: number;
   /** Stop the bisection once hi ≤ lo · (1 + radiusTolerance) (default 1e-3). */
   radiusTolerance?: number;
-  /** Nominal values provider (default: the pure TypeScript forward pass). */
+  /** Nominal values provider (default: the double-double pass, accurateForward.ts). */
   forward?: ForwardProvider;
   /** Compares the network with the model file on a runtime before any bound is computed (fidelity.ts). */
   fidelity?: FidelityCheck;
@@ -87,7 +88,7 @@ export async function analyzeNetwork(
   const prepared = prepareNetwork(network, options.backend);
   const x = Float64Array.from(x0);
   hooks.onProgress?.({ kind: 'forward', done: false });
-  const nominal = await (options.forward ?? pureForward)(prepared, x, hooks.signal);
+  const nominal = await (options.forward ?? accurateForward)(prepared, x, hooks.signal);
   checkNominal(nominal, prepared.layers.map((l) => l.outSize));
   hooks.onProgress?.({ kind: 'forward', done: true });
   const forwardMs = performance.now() - started;
@@ -301,5 +302,16 @@ function certifiedRadius(
     if (certifies(mid)) lo = mid;
     else hi = mid;
   }
-  return { local: lo, spectral, gap, predictedClass };
+  if (lo > 0) return { local: lo, spectral, gap, predictedClass };
+  return { local: 0, spectral, gap, predictedClass, zeroBecause: noRadiusReason(evaluated, threshold) };
+}
+
+/** Why no ε checked certified: the smallest one, its bound and the threshold it had to stay below. */
+function noRadiusReason(evaluated: Map<number, number>, threshold: number): string {
+  const smallest = Math.min(...evaluated.keys());
+  const bound = evaluated.get(smallest) ?? Infinity;
+  const reach = Number.isFinite(bound)
+    ? `the network bound there is ${formatNumber(bound)}, so ε·L = ${formatNumber(smallest * bound)}`
+    : 'the deviation overflows there';
+  return `no ε checked certifies: at the smallest, ε = ${formatNumber(smallest)}, ${reach}, not below (gap − 2·logit error)/√2 = ${formatNumber(threshold)}`;
 }
