@@ -7,6 +7,7 @@ import type { FidelityCheck } from './fidelity';
 import { accurateForward } from './accurateForward';
 import { tensorValue, type ForwardProvider, type NominalValues } from './forward';
 import { composedBound } from './composed/composedBound';
+import { prefixReachCaps } from './composed/prefixReach';
 import { runEpsilon, type PhaseTimes, type RunContext, type RunOutcome, type SpectralCache } from './layerBounds';
 export type { SpectralCache } from './layerBounds';
 import { LowerBoundSearch, type LowerBoundOptions } from './lowerBound';
@@ -140,7 +141,7 @@ export async function analyzeNetwork(
       });
       tightnessMs += performance.now() - tightnessStarted;
     }
-    return { epsilon, network: networkBound(context(), outcome), layers: outcome.layers };
+    return { epsilon, network: networkBound(context(), outcome, epsilon), layers: outcome.layers };
   });
 
   const lowerBoundStarted = performance.now();
@@ -172,9 +173,10 @@ export async function analyzeNetwork(
 
 /**
  * The tighter of the two sound network bounds: the product of the layer bounds (with the graph
- * rules) and the composed bound of the linearised network (docs/derivations.md §22).
+ * rules) and the composed bound of the linearised network (docs/derivations.md §22), refined once with
+ * the reach of each unit taken from its composed prefix (§24) where a slope layer precedes it.
  */
-function networkBound(ctx: RunContext, outcome: RunOutcome): NetworkBounds {
+function networkBound(ctx: RunContext, outcome: RunOutcome, epsilon: number): NetworkBounds {
   const product: NetworkBounds = {
     localBound: outcome.localBound,
     layerProduct: outcome.localBound,
@@ -187,20 +189,29 @@ function networkBound(ctx: RunContext, outcome: RunOutcome): NetworkBounds {
     return { ...product, composedSkipped: 'products of two computed tensors have no composed rule yet (docs/derivations.md §22)' };
   }
   const started = performance.now();
-  const budget = COMPOSED_BUDGET_FACTOR * Math.max(outcome.operatorApplications, MINIMUM_COMPOSED_BUDGET);
-  const composed = composedBound(ctx.prepared, outcome.slopes, ctx.spectral, budget, ctx.signal);
-  if (ctx.times) ctx.times.composedMs += performance.now() - started;
+  const composedFor = (run: RunOutcome) => composedBound(ctx.prepared, run.slopes, ctx.spectral, COMPOSED_BUDGET_FACTOR * Math.max(run.operatorApplications, MINIMUM_COMPOSED_BUDGET), ctx.signal);
+  const composed = composedFor(outcome);
   if (!composed) {
+    if (ctx.times) ctx.times.composedMs += performance.now() - started;
     return { ...product, composedSkipped: `the composed bound needed more than ${COMPOSED_BUDGET_FACTOR}× the layer run's operator applications` };
   }
-  if (composed.value >= outcome.localBound) return product;
+  // The refined run rests on the first run's slopes and the composed certificates: all their failure probabilities add.
+  let best = { bound: composed, failureProbability: outcome.failureProbability + composed.failureProbability };
+  const caps = prefixReachCaps(ctx.prepared, outcome.slopes, composed.prefixNorms, epsilon);
+  if (caps) {
+    const refined = runEpsilon(ctx, epsilon, caps);
+    const again = composedFor(refined);
+    const failureProbability = best.failureProbability + refined.failureProbability + (again?.failureProbability ?? 0);
+    if (again && again.value < best.bound.value) best = { bound: again, failureProbability };
+  }
+  if (ctx.times) ctx.times.composedMs += performance.now() - started;
+  if (best.bound.value >= outcome.localBound) return product;
   return {
     ...product,
-    localBound: composed.value,
+    localBound: best.bound.value,
     method: 'composed',
-    // The slope intervals rest on the layer run's radii, so its certificates count too.
-    failureProbability: outcome.failureProbability + composed.failureProbability,
-    composed: { midpointNorm: composed.midpointNorm, uncertainUnits: composed.uncertainUnits, norms: composed.norms },
+    failureProbability: best.failureProbability,
+    composed: { midpointNorm: best.bound.midpointNorm, uncertainUnits: best.bound.uncertainUnits, norms: best.bound.norms },
   };
 }
 
@@ -279,7 +290,7 @@ function certifiedRadius(
       // An ε whose deviation overflows certifies nothing; the bisection only aims with it.
       try {
         const outcome = runEpsilon(ctx, epsilon);
-        value = epsilon * outcome.localBound < threshold ? outcome.localBound : networkBound(ctx, outcome).localBound;
+        value = epsilon * outcome.localBound < threshold ? outcome.localBound : networkBound(ctx, outcome, epsilon).localBound;
       } catch (error) {
         if (!(error instanceof OverflowError)) throw error;
         value = Infinity;
@@ -292,7 +303,7 @@ function certifiedRadius(
   let lo = certifies(spectral) ? spectral : 0;
   // The bracket needs the full bound at its lower end (the product alone may be larger and aim too low).
   const bracketAt = lo > 0 ? lo : spectral * 1e-6;
-  const floor = Math.min(localAt(bracketAt), networkBound(ctx, runEpsilon(ctx, bracketAt)).localBound);
+  const floor = Math.min(localAt(bracketAt), networkBound(ctx, runEpsilon(ctx, bracketAt), bracketAt).localBound);
   let hi = floor > 0 ? threshold / floor : spectral * 1e6;
   if (hi <= lo) hi = lo * 2;
   for (let i = 0; i < bisection.iterations && !(lo > 0 && hi <= lo * (1 + bisection.tolerance)); i++) {

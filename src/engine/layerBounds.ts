@@ -117,7 +117,14 @@ function closedForm(value: number, detail: string): Certificate {
   return { method: 'closed-form', detail, estimate: value };
 }
 
-export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
+/**
+ * `reachCaps[k][i]`, where given, is a proven bound on how far unit i of activation layer k (its
+ * pre-activation, or a lone activation's input) moves inside the ball — from the composed bound of the
+ * prefix (docs/derivations.md §24); the unit's reach is the smaller of it and the layer product's.
+ */
+export type ReachCaps = (Float64Array | null)[];
+
+export function runEpsilon(ctx: RunContext, epsilon: number, reachCaps?: ReachCaps): RunOutcome {
   const { prepared, x0, nominal } = ctx;
   const states: TensorState[] = [];
   const inputState: TensorState = { radius: epsilon, spectralFactor: 1, mask: null };
@@ -153,7 +160,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
         const pre = nominal.preActivations[index];
         if (!pre) throw new Error(`layer ${index} '${p.layer.label}': the forward provider gave no pre-activation`);
         const tau = smallestBound(nominal.preActivationErrors?.[index], nominal.absoluteError);
-        outcome = affineLayer(op.affine.linear, activation, pre, tau, inputs[0], options, conservativeNorm, ctx.times);
+        outcome = affineLayer(op.affine.linear, activation, pre, tau, inputs[0], options, conservativeNorm, ctx.times, reachCaps?.[index] ?? null);
         break;
       }
       case 'activation': {
@@ -162,7 +169,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
         // The network input x0 itself is exact; other tensors carry the provider's error bound.
         const ref = p.layer.inputs[0];
         const tau = ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError);
-        outcome = loneActivation(lop.activation, tensorValue(nominal, x0, p.layer.inputs[0]), tau, inputs[0]);
+        outcome = loneActivation(lop.activation, tensorValue(nominal, x0, p.layer.inputs[0]), tau, inputs[0], reachCaps?.[index] ?? null);
         break;
       }
       case 'maxPool': {
@@ -308,6 +315,7 @@ function affineLayer(
   options: (conservative: boolean) => SpectralOptions,
   conservativeNorm: (compute: () => CertifiedNorm) => CertifiedNorm,
   times: PhaseTimes | undefined,
+  reachCap: Float64Array | null,
 ): LayerOutcome {
   const rowSq = timed(times, 'rowNormsMs', () => linear.rowNormsSquared(maskToVector(input.mask, linear.inSize)));
   const conservativeLinear = conservativeNorm(() => {
@@ -329,7 +337,8 @@ function affineLayer(
   const counts = { on: 0, unstable: 0, off: 0 };
   let hasStates = false;
   for (let i = 0; i < r.length; i++) {
-    const reach = input.radius * Math.sqrt(rowSq[i]) * (1 + ROW_NORM_MARGIN);
+    const productReach = input.radius * Math.sqrt(rowSq[i]) * (1 + ROW_NORM_MARGIN);
+    const reach = reachCap ? Math.min(productReach, reachCap[i]) : productReach;
     r[i] = slopeBoundUncertain(activation, pre[i], tau, reach);
     [lower[i], upper[i]] = secantSlopeRange(activation, pre[i], tau, reach);
     mask[i] = r[i] > 0 ? 1 : 0;
@@ -359,7 +368,7 @@ function uncertainState(activation: Activation, y0: number, tau: number, reach: 
   return low === high ? low : low === null ? null : 'unstable';
 }
 
-function loneActivation(activation: Activation, nominal: Float64Array, tau: number, input: TensorState): LayerOutcome {
+function loneActivation(activation: Activation, nominal: Float64Array, tau: number, input: TensorState, reachCap: Float64Array | null): LayerOutcome {
   const mask = new Uint8Array(nominal.length);
   const counts = { on: 0, unstable: 0, off: 0 };
   let hasStates = false;
@@ -368,11 +377,12 @@ function loneActivation(activation: Activation, nominal: Float64Array, tau: numb
   let local = 0;
   for (let i = 0; i < nominal.length; i++) {
     if (input.mask && !input.mask[i]) continue;
-    const r = slopeBoundUncertain(activation, nominal[i], tau, input.radius);
-    [lower[i], upper[i]] = secantSlopeRange(activation, nominal[i], tau, input.radius);
+    const reach = reachCap ? Math.min(input.radius, reachCap[i]) : input.radius;
+    const r = slopeBoundUncertain(activation, nominal[i], tau, reach);
+    [lower[i], upper[i]] = secantSlopeRange(activation, nominal[i], tau, reach);
     if (r > 0) mask[i] = 1;
     if (r > local) local = r;
-    const state = uncertainState(activation, nominal[i], tau, input.radius);
+    const state = uncertainState(activation, nominal[i], tau, reach);
     if (state) {
       counts[state]++;
       hasStates = true;

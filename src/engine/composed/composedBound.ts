@@ -23,6 +23,8 @@ export interface ComposedBound {
   norms: number;
   /** Union bound over the Lanczos certificates among them. */
   failureProbability: number;
+  /** β_k ≥ ‖Π_{U_k} H_k(S)‖ per layer k with uncertain units: how far those units' inputs move per unit of ε. */
+  prefixNorms: Map<number, number>;
 }
 
 /** One block of a stacked operator: the network input, or injections at layer `layer`'s output scaled by R. */
@@ -252,7 +254,7 @@ function composedBoundWithin(
     .filter((k) => outputAncestors[k] && (slopes[k]?.outputRadius.some((r) => r > 0) ?? false));
   const uncertainUnits = uncertain.reduce((sum, k) => sum + (slopes[k] as SlopeUnits).uncertain.reduce((a, b) => a + b, 0), 0);
   const midpointNorm = stackedNorm([{ layer: null, coefficient: 1 }]);
-  if (uncertain.length === 0) return { value: midpointNorm, midpointNorm, uncertainUnits, norms, failureProbability };
+  if (uncertain.length === 0) return { value: midpointNorm, midpointNorm, uncertainUnits, norms, failureProbability, prefixNorms: new Map() };
   const beta = new Map<number, number>();
   for (const k of uncertain) {
     const prefixAncestors = network.ancestors(k);
@@ -261,5 +263,5 @@ function composedBoundWithin(
     beta.set(k, betaK);
   }
   const value = stackedNorm([{ layer: null, coefficient: 1 }, ...uncertain.map((k) => ({ layer: k, coefficient: beta.get(k) as number }))]);
-  return { value, midpointNorm, uncertainUnits, norms, failureProbability };
+  return { value, midpointNorm, uncertainUnits, norms, failureProbability, prefixNorms: beta };
 }
