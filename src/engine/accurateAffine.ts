@@ -8,7 +8,7 @@
 // included. The rest, W0x2 + W1(x1 + x2) + W2 x + W x_lo, is about 2^−38 of |A||x| and is computed in
 // float64 with its rounding bounded. The pieces are summed into a (hi, lo) pair with TwoSum.
 import { twoSumError } from './doubleDouble';
-import { gamma } from './forward';
+import { gamma, innerLength } from './forward';
 import type { LinearParams, Shape } from './network';
 import type { OperatorBackend } from './native/kernels';
 import { createAffineOperator } from './operators/registry';
@@ -46,24 +46,6 @@ function weightsOf(params: LinearParams): Float32Array {
 function withWeights(params: LinearParams, weights: Float32Array): LinearParams {
   if (params.kind === 'channelAffine') return { kind: 'channelAffine', scale: weights, shift: new Float32Array(params.shift.length) };
   return { ...params, weight: weights, bias: undefined };
-}
-
-/** Products summed per output (the bias excluded), as the operators compute them. */
-export function productsPerOutput(params: LinearParams): number {
-  switch (params.kind) {
-    case 'conv': {
-      const [, perGroupIn, kh, kw] = params.weightShape;
-      return perGroupIn * kh * kw;
-    }
-    case 'convTranspose': {
-      const [inChannels, , kh, kw] = params.weightShape;
-      return (inChannels / params.group) * kh * kw;
-    }
-    case 'dense':
-      return params.inFeatures;
-    case 'channelAffine':
-      return 1;
-  }
 }
 
 /** Smallest float32 subnormal: every weight slice must be a float32 multiple of a grid at least this. */
@@ -137,7 +119,8 @@ export function accurateAffine(
   xHi: Float64Array,
   xLo: Float64Array,
 ): AccurateAffine | null {
-  const m = productsPerOutput(params);
+  // Products summed per output, the bias excluded.
+  const m = innerLength(params) - 1;
   const n = affine.linear.outSize;
   const hi = new Float64Array(n);
   const lo = new Float64Array(n);
