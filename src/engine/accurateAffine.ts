@@ -1,5 +1,5 @@
 // An affine layer A x + b evaluated to about 2^−100 relative on the layer's own float64 operators (native
-// kernels or TypeScript), for the double-double nominal pass (docs/derivations.md §23).
+// kernels or TypeScript), for the double-double nominal pass (docs/derivations.md §50).
 //
 // The float32 weights and the float64 input are cut into slices on power-of-two grids (Ozaki's
 // error-free splitting): W = W0 + W1 + W2, x = x0 + x1 + x2, with few enough bits per slice that every

@@ -1,5 +1,5 @@
 // The engine's nominal pass: every value at x0 as a double-double pair (hi, lo) with a rigorous bound e on
-// |hi + lo − exact| (docs/derivations.md §23). Affine layers are evaluated to ~2^−100 relative by
+// |hi + lo − exact| (docs/derivations.md §50). Affine layers are evaluated to ~2^−100 relative by
 // error-free splitting on the layer's own operators (accurateAffine.ts); max, min, ReLU, Clip, max
 // pooling, Concat, Reshape and Transpose are exact on pairs; LeakyReLU, Add and products use TwoSum and
 // TwoProduct. The fresh rounding per layer is then ~2^−100 of the values instead of m·2^−53, so e still

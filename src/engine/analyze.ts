@@ -174,7 +174,7 @@ export async function analyzeNetwork(
 /**
  * The tighter of the two sound network bounds: the product of the layer bounds (with the graph
  * rules) and the composed bound of the linearised network (docs/derivations.md §22), refined once with
- * the reach of each unit taken from its composed prefix (§24) where a slope layer precedes it.
+ * the reach of each unit taken from its composed prefix (§51) where a slope layer precedes it.
  */
 function networkBound(ctx: RunContext, outcome: RunOutcome, epsilon: number): NetworkBounds {
   const product: NetworkBounds = {

@@ -1,5 +1,5 @@
 // Error-free transformations of float64 arithmetic (Knuth's TwoSum, Dekker's TwoProduct): the basis of the
-// double-double nominal pass (accurateForward.ts, docs/derivations.md §23). A value is a pair (hi, lo)
+// double-double nominal pass (accurateForward.ts, docs/derivations.md §50). A value is a pair (hi, lo)
 // with hi = fl(hi + lo); its exact value is hi + lo.
 
 /** The exact rounding error of s = fl(a + b): a + b = s + twoSumError(a, b, s), for any a, b without overflow. */

@@ -120,7 +120,7 @@ function closedForm(value: number, detail: string): Certificate {
 /**
  * `reachCaps[k][i]`, where given, is a proven bound on how far unit i of activation layer k (its
  * pre-activation, or a lone activation's input) moves inside the ball — from the composed bound of the
- * prefix (docs/derivations.md §24); the unit's reach is the smaller of it and the layer product's.
+ * prefix (docs/derivations.md §51); the unit's reach is the smaller of it and the layer product's.
  */
 export type ReachCaps = (Float64Array | null)[];
 

@@ -1,4 +1,4 @@
-// The double-double nominal pass (accurateForward.ts, docs/derivations.md §23) against exact dyadic
+// The double-double nominal pass (accurateForward.ts, docs/derivations.md §50) against exact dyadic
 // arithmetic: every value it hands the bound engine is within its reported bound of the exact network,
 // that bound is about half an ulp at any depth (it does not compound like §14's float64 bound), the
 // error-free splitting of affine layers is exact where it claims to be, and the native kernels and the

@@ -1,4 +1,4 @@
-// Reach from composed prefixes (docs/derivations.md §24): the caps ε β_k bound how far every capped unit
+// Reach from composed prefixes (docs/derivations.md §51): the caps ε β_k bound how far every capped unit
 // actually moves (sampled and hill-climbed points of the ball), a hand-built case where the product
 // calls a unit unstable and the prefix does not, and the refined network bound is never beaten.
 import assert from 'node:assert/strict';
@@ -57,7 +57,7 @@ function ballPoints(random: SeededRandom, x0: Float64Array, epsilon: number, sco
 
 const builders = [randomDenseNetwork, randomConvNetwork, randomGraphNetwork, randomTransposeNetwork];
 
-describe('reach from composed prefixes (derivations §24)', () => {
+describe('reach from composed prefixes (derivations §51)', () => {
   it('a unit the layer product calls unstable is stable once its reach comes from the composed prefix', async () => {
     // Layer 1: diag(10, 1) with ReLU, both units on and stable at x0 = (1, 1); ‖A1‖ = 10, so the product
     // gives layer 2 (row (0, 1), bias −0.95, y0 = 0.05) the reach 10 ε = 0.1 > 0.05: unstable. Its prefix

@@ -1,4 +1,4 @@
-// Reach from composed prefixes (docs/derivations.md §24): the composed bound's prefix norms β_k bound
+// Reach from composed prefixes (docs/derivations.md §51): the composed bound's prefix norms β_k bound
 // how far the uncertain units of layer k move inside the ball, often far less than the layer product's
 // ε_in ‖a_iᵀ D‖; a second layer run with those caps finds fewer units that can switch.
 import type { ReachCaps } from '../layerBounds';
