@@ -4,8 +4,10 @@ import { formatNumber } from '../shared/format';
 import type { AnalysisResult, EngineStats, EpsilonRun, NetworkBounds, ProgressEvent, RadiusResult } from '../shared/results';
 import { OverflowError, throwIfCancelled, type CancelSignal } from './errors';
 import type { FidelityCheck } from './fidelity';
-import { pureForward, tensorValue, type ForwardProvider, type NominalValues } from './forward';
+import { accurateForward } from './accurateForward';
+import { tensorValue, type ForwardProvider, type NominalValues } from './forward';
 import { composedBound, midpointDirection, type ComposedBound } from './composed/composedBound';
+import { prefixReachCaps } from './composed/prefixReach';
 import { runEpsilon, type PhaseTimes, type RunContext, type RunOutcome, type SpectralCache } from './layerBounds';
 export type { SpectralCache } from './layerBounds';
 import { LowerBoundSearch, type LowerBoundOptions } from './lowerBound';
@@ -38,7 +40,7 @@ export interface AnalyzeOptions {
   radiusIterations?: number;
   /** Stop the bisection once hi ≤ lo · (1 + radiusTolerance) (default 1e-3). */
   radiusTolerance?: number;
-  /** Nominal values provider (default: the pure TypeScript forward pass). */
+  /** Nominal values provider (default: the double-double pass, accurateForward.ts). */
   forward?: ForwardProvider;
   /** Compares the network with the model file on a runtime before any bound is computed (fidelity.ts). */
   fidelity?: FidelityCheck;
@@ -87,7 +89,7 @@ export async function analyzeNetwork(
   const prepared = prepareNetwork(network, options.backend);
   const x = Float64Array.from(x0);
   hooks.onProgress?.({ kind: 'forward', done: false });
-  const nominal = await (options.forward ?? pureForward)(prepared, x, hooks.signal);
+  const nominal = await (options.forward ?? accurateForward)(prepared, x, hooks.signal);
   checkNominal(nominal, prepared.layers.map((l) => l.outSize));
   hooks.onProgress?.({ kind: 'forward', done: true });
   const forwardMs = performance.now() - started;
@@ -135,7 +137,7 @@ export async function analyzeNetwork(
       epsilon,
     );
     outcomes.push(outcome);
-    const bound = networkBound(outcome, composedFor(context(), outcome));
+    const bound = networkBound(outcome, composedFor(context(), outcome, epsilon));
     hooks.onProgress?.({ kind: 'networkBound', epsilonIndex, epsilon, network: bound });
     return { epsilon, network: bound, layers: outcome.layers };
   });
@@ -177,7 +179,11 @@ export async function analyzeNetwork(
 }
 
 /** The composed bound of one run, or why it was not computed (docs/derivations.md §22). */
-function composedFor(ctx: RunContext, outcome: RunOutcome): { composed: ComposedBound } | { skipped: string } | null {
+function composedFor(
+  ctx: RunContext,
+  outcome: RunOutcome,
+  epsilon: number,
+): { composed: ComposedBound; failureProbability: number } | { skipped: string } | null {
   if (ctx.prepared.network.output === NETWORK_INPUT || outcome.localBound === 0) return null;
   if (ctx.prepared.layers.some((p) => p.op.kind === 'softmax' || p.op.kind === 'matMul')) {
     return { skipped: 'attention layers (a softmax inside the network, a product of two computed matrices) have no composed rule yet (docs/derivations.md §30, §31)' };
@@ -192,15 +198,31 @@ function composedFor(ctx: RunContext, outcome: RunOutcome): { composed: Composed
     return { skipped: 'ReduceMax and the maximum of two computed tensors have no composed rule yet (docs/derivations.md §26, §27)' };
   }
   const started = performance.now();
-  const budget = COMPOSED_BUDGET_FACTOR * Math.max(outcome.operatorApplications, MINIMUM_COMPOSED_BUDGET);
-  const composed = composedBound(ctx.prepared, outcome.slopes, ctx.spectral, budget, ctx.signal);
+  const bounded = (run: RunOutcome) =>
+    composedBound(ctx.prepared, run.slopes, ctx.spectral, COMPOSED_BUDGET_FACTOR * Math.max(run.operatorApplications, MINIMUM_COMPOSED_BUDGET), ctx.signal);
+  const composed = bounded(outcome);
+  if (!composed) {
+    if (ctx.times) ctx.times.composedMs += performance.now() - started;
+    return { skipped: `the composed bound needed more than ${COMPOSED_BUDGET_FACTOR}× the layer run's operator applications` };
+  }
+  // The refined run rests on the first run's slopes and the composed certificates: all their failure probabilities add.
+  let best = { composed, failureProbability: outcome.failureProbability + composed.failureProbability };
+  const caps = prefixReachCaps(ctx.prepared, outcome.slopes, composed.prefixNorms, epsilon);
+  if (caps) {
+    // Timed as composed work as a whole (not also as row-norm and spectral time).
+    const refined = runEpsilon({ ...ctx, times: undefined }, epsilon, caps);
+    const again = bounded(refined);
+    const failureProbability = best.failureProbability + refined.failureProbability + (again?.failureProbability ?? 0);
+    if (again && again.value < best.composed.value) best = { composed: again, failureProbability };
+  }
   if (ctx.times) ctx.times.composedMs += performance.now() - started;
-  return composed ? { composed } : { skipped: `the composed bound needed more than ${COMPOSED_BUDGET_FACTOR}× the layer run's operator applications` };
+  return best;
 }
 
 /**
  * The tighter of the two sound network bounds: the product of the layer bounds (with the graph
- * rules) and the composed bound of the linearised network (docs/derivations.md §22).
+ * rules) and the composed bound of the linearised network (docs/derivations.md §22), refined once with
+ * the reach of each unit taken from its composed prefix (§51) where a slope layer precedes it.
  */
 function networkBound(outcome: RunOutcome, composedRun: ReturnType<typeof composedFor>): NetworkBounds {
   const product: NetworkBounds = {
@@ -212,16 +234,25 @@ function networkBound(outcome: RunOutcome, composedRun: ReturnType<typeof compos
   };
   if (!composedRun) return product;
   if ('skipped' in composedRun) return { ...product, composedSkipped: composedRun.skipped };
-  const { composed } = composedRun;
+  const { composed, failureProbability } = composedRun;
   if (composed.value >= outcome.localBound) return product;
   return {
     ...product,
     localBound: composed.value,
     method: 'composed',
-    // The slope intervals rest on the layer run's radii, so its certificates count too.
-    failureProbability: outcome.failureProbability + composed.failureProbability,
+    failureProbability,
     composed: { midpointNorm: composed.midpointNorm, uncertainUnits: composed.uncertainUnits, norms: composed.norms },
   };
+}
+
+/** Why no ε checked certified: the smallest one, its network bound and the threshold it had to stay below. */
+function noRadiusReason(evaluated: Map<number, { network: number }>, threshold: number): string {
+  const smallest = Math.min(...evaluated.keys());
+  const bound = evaluated.get(smallest)?.network ?? Infinity;
+  const reach = Number.isFinite(bound)
+    ? `the network bound there is ${formatNumber(bound)}, so ε·L = ${formatNumber(smallest * bound)}`
+    : 'the deviation overflows there';
+  return `no ε checked certifies: at the smallest, ε = ${formatNumber(smallest)}, ${reach}, not below (gap − 2·logit error)/√2 = ${formatNumber(threshold)}`;
 }
 
 /**
@@ -316,8 +347,8 @@ function certifiedRadius(
     /** L_j per margin, or null where not needed (the layer product certifies) or unavailable (no composed bound). */
     margins: number[] | null;
   }
-  const full = (outcome: RunOutcome): Check => {
-    const composedRun = composedFor(ctx, outcome);
+  const full = (outcome: RunOutcome, epsilon: number): Check => {
+    const composedRun = composedFor(ctx, outcome, epsilon);
     const network = networkBound(outcome, composedRun).localBound;
     const composed = composedRun && 'composed' in composedRun ? composedRun.composed : null;
     return {
@@ -335,7 +366,7 @@ function certifiedRadius(
       // An ε whose deviation overflows certifies nothing; the bisection only aims with it.
       try {
         const outcome = runEpsilon(ctx, epsilon);
-        value = epsilon * outcome.localBound < threshold ? { network: outcome.localBound, margins: null } : full(outcome);
+        value = epsilon * outcome.localBound < threshold ? { network: outcome.localBound, margins: null } : full(outcome, epsilon);
       } catch (error) {
         if (!(error instanceof OverflowError)) throw error;
         value = { network: Infinity, margins: null };
@@ -352,7 +383,7 @@ function certifiedRadius(
   const bracketAt = lo > 0 ? lo : spectral * 1e-6;
   let bracket: Check;
   try {
-    bracket = full(runEpsilon(ctx, bracketAt));
+    bracket = full(runEpsilon(ctx, bracketAt), bracketAt);
   } catch (error) {
     if (!(error instanceof OverflowError)) throw error;
     bracket = { network: Infinity, margins: null };
@@ -371,7 +402,8 @@ function certifiedRadius(
     if (certifies(mid)) lo = mid;
     else hi = mid;
   }
-  if (lo === 0 || byNetwork(lo)) return { local: lo, spectral, gap, predictedClass, method: 'network-bound' };
+  if (lo === 0) return { local: 0, spectral, gap, predictedClass, method: 'network-bound', zeroBecause: noRadiusReason(evaluated, threshold) };
+  if (byNetwork(lo)) return { local: lo, spectral, gap, predictedClass, method: 'network-bound' };
   // Certified by the margins alone: name the one with the least room left, and its bound.
   const bounds = check(lo).margins as number[];
   let binding = 0;

@@ -54,7 +54,7 @@ export function tensorValue(values: NominalValues, x0: Float64Array, ref: Tensor
 const UNIT_ROUNDOFF = 2 ** -53;
 
 /** γ_n = n u / (1 − n u): the relative error bound of an n-term float64 sum of products (Higham §3.1). */
-function gamma(n: number): number {
+export function gamma(n: number): number {
   const nu = n * UNIT_ROUNDOFF;
   return nu / (1 - nu);
 }
@@ -64,7 +64,7 @@ function gamma(n: number): number {
  * (m + 3) non-negative terms, computed low by at most γ_{m+3} relative, and these compound along the
  * network; 1e-6 covers any network whose layers have fewer than ~1e10 terms in total.
  */
-const BOUND_ROUNDING_ALLOWANCE = 1e-6;
+export const BOUND_ROUNDING_ALLOWANCE = 1e-6;
 
 /** The same layer with |W| and |b|: |A| v and |A||x| + |b| in one pass of the model's own kernels. */
 function absoluteLinear(params: LinearParams): LinearParams {
@@ -80,7 +80,7 @@ function absoluteLinear(params: LinearParams): LinearParams {
 }
 
 /** Terms summed per output of the affine map (products plus the bias), as the operators compute it. */
-function innerLength(params: LinearParams): number {
+export function innerLength(params: LinearParams): number {
   switch (params.kind) {
     case 'conv': {
       const [, perGroupIn, kh, kw] = params.weightShape;
@@ -104,7 +104,7 @@ function innerLength(params: LinearParams): number {
  * exp/tanh being within a few ulps (V8's fdlibm ports are within 1 ulp): 8u, their values are ≤ 1;
  * HardSwish y · HardSigmoid(y): γ_3 |y| (|α y| + |β| + 1).
  */
-function evaluationError(activation: Activation, y: number, out: number): number {
+export function evaluationError(activation: Activation, y: number, out: number): number {
   switch (activation.kind) {
     case 'relu':
     case 'clip':
@@ -130,13 +130,13 @@ function evaluationError(activation: Activation, y: number, out: number): number
   }
 }
 
-function activationOf(p: PreparedLayer): Activation | undefined {
+export function activationOf(p: PreparedLayer): Activation | undefined {
   const lop = p.layer.op;
   return lop.kind === 'affine' || lop.kind === 'activation' ? lop.activation : undefined;
 }
 
 /** x ↦ |A| x and |b| of an affine layer. */
-interface AbsoluteMap {
+export interface AbsoluteMap {
   apply(x: Float64Array): Float64Array;
   bias: Float64Array | null;
 }
@@ -147,7 +147,7 @@ const absoluteOperators = new WeakMap<PreparedLayer, AbsoluteMap>();
  * The layer's |A| and |b|: operators that apply |A| themselves (the native kernels) do so on their own
  * weights; the others get an operator built on a copy of |W|.
  */
-function absoluteOperator(p: PreparedLayer, backend: PreparedNetwork['backend']): AbsoluteMap {
+export function absoluteOperator(p: PreparedLayer, backend: PreparedNetwork['backend']): AbsoluteMap {
   let op = absoluteOperators.get(p);
   if (!op) {
     const lop = p.layer.op;

@@ -124,7 +124,14 @@ function closedForm(value: number, detail: string): Certificate {
   return { method: 'closed-form', detail, estimate: value };
 }
 
-export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
+/**
+ * `reachCaps[k][i]`, where given, is a proven bound on how far unit i of activation layer k (its
+ * pre-activation, or a lone activation's input) moves inside the ball — from the composed bound of the
+ * prefix (docs/derivations.md §51); the unit's reach is the smaller of it and the layer product's.
+ */
+export type ReachCaps = (Float64Array | null)[];
+
+export function runEpsilon(ctx: RunContext, epsilon: number, reachCaps?: ReachCaps): RunOutcome {
   const { prepared, x0, nominal } = ctx;
   const states: TensorState[] = [];
   const inputState: TensorState = { radius: epsilon, spectralFactor: 1, mask: null };
@@ -160,7 +167,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
         const pre = nominal.preActivations[index];
         if (!pre) throw new Error(`layer ${index} '${p.layer.label}': the forward provider gave no pre-activation`);
         const tau = smallestBound(nominal.preActivationErrors?.[index], nominal.absoluteError);
-        outcome = affineLayer(op.affine.linear, activation, pre, tau, inputs[0], options, conservativeNorm, ctx.times);
+        outcome = affineLayer(op.affine.linear, activation, pre, tau, inputs[0], options, conservativeNorm, ctx.times, reachCaps?.[index] ?? null);
         break;
       }
       case 'activation': {
@@ -169,7 +176,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number): RunOutcome {
         // The network input x0 itself is exact; other tensors carry the provider's error bound.
         const ref = p.layer.inputs[0];
         const tau = ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError);
-        outcome = loneActivation(lop.activation, tensorValue(nominal, x0, ref), tau, inputs[0], inputRange(prepared, ref), p.layer.nodes);
+        outcome = loneActivation(lop.activation, tensorValue(nominal, x0, ref), tau, inputs[0], inputRange(prepared, ref), p.layer.nodes, reachCaps?.[index] ?? null);
         break;
       }
       case 'maxPool': {
@@ -349,6 +356,7 @@ function affineLayer(
   options: (conservative: boolean) => SpectralOptions,
   conservativeNorm: (compute: () => CertifiedNorm) => CertifiedNorm,
   times: PhaseTimes | undefined,
+  reachCap: Float64Array | null,
 ): LayerOutcome {
   const rowSq = timed(times, 'rowNormsMs', () => linear.rowNormsSquared(maskToVector(input.mask, linear.inSize)));
   const conservativeLinear = conservativeNorm(() => {
@@ -370,7 +378,8 @@ function affineLayer(
   const counts = { on: 0, unstable: 0, off: 0 };
   let hasStates = false;
   for (let i = 0; i < r.length; i++) {
-    const reach = input.radius * Math.sqrt(rowSq[i]) * (1 + ROW_NORM_MARGIN);
+    const productReach = input.radius * Math.sqrt(rowSq[i]) * (1 + ROW_NORM_MARGIN);
+    const reach = reachCap ? Math.min(productReach, reachCap[i]) : productReach;
     r[i] = slopeBoundUncertain(activation, pre[i], tau, reach);
     [lower[i], upper[i]] = secantSlopeRange(activation, pre[i], tau, reach);
     mask[i] = r[i] > 0 ? 1 : 0;
@@ -415,6 +424,7 @@ function loneActivation(
   input: TensorState,
   range: readonly [number, number],
   nodes: string[],
+  reachCap: Float64Array | null,
 ): LayerOutcome {
   const smooth = isSmoothWithSingularity(activation);
   const mask = new Uint8Array(nominal.length);
@@ -425,18 +435,19 @@ function loneActivation(
   let local = 0;
   for (let i = 0; i < nominal.length; i++) {
     if (input.mask && !input.mask[i]) continue;
-    const r = slopeBoundUncertain(activation, nominal[i], tau, input.radius, range);
+    const reach = reachCap ? Math.min(input.radius, reachCap[i]) : input.radius;
+    const r = slopeBoundUncertain(activation, nominal[i], tau, reach, range);
     if (smooth && !Number.isFinite(r)) {
-      const width = tau + input.radius;
+      const width = tau + reach;
       throw new UnsupportedLayerError(
         nodes,
         `coordinate ${i} (nominal ${nominal[i].toPrecision(6)}) can reach [${Math.max(range[0], nominal[i] - width).toPrecision(6)}, ${Math.min(range[1], nominal[i] + width).toPrecision(6)}] inside the ball (ε_in = ${input.radius.toPrecision(4)}), where ${SINGULARITY[(activation as SmoothActivation).kind]}: no finite bound at this ε`,
       );
     }
-    [lower[i], upper[i]] = secantSlopeRange(activation, nominal[i], tau, input.radius, range);
+    [lower[i], upper[i]] = secantSlopeRange(activation, nominal[i], tau, reach, range);
     if (r > 0) mask[i] = 1;
     if (r > local) local = r;
-    const state = uncertainState(activation, nominal[i], tau, input.radius);
+    const state = uncertainState(activation, nominal[i], tau, reach);
     if (state) {
       counts[state]++;
       hasStates = true;

@@ -11,60 +11,8 @@ import { pureForward, type NominalValues } from '../../src/engine/forward';
 import type { Activation, Layer, Network } from '../../src/engine/network';
 import { prepareNetwork } from '../../src/engine/prepared';
 import { SeededRandom } from '../../src/engine/random';
+import { add, difference, dyadic, exactActivation, mul, type Dyadic } from './helpers/dyadic';
 import { denseLayer, genericLayer, NETWORK_INPUT, randomArray } from './helpers/engineNetworks';
-
-/** m · 2^e, exactly. */
-interface Dyadic {
-  m: bigint;
-  e: number;
-}
-
-function dyadic(v: number): Dyadic {
-  if (v === 0) return { m: 0n, e: 0 };
-  const view = new DataView(new ArrayBuffer(8));
-  view.setFloat64(0, v);
-  const bits = view.getBigUint64(0);
-  const exponent = Number((bits >> 52n) & 0x7ffn);
-  const fraction = bits & ((1n << 52n) - 1n);
-  const m = exponent === 0 ? fraction : fraction | (1n << 52n);
-  return { m: v < 0 ? -m : m, e: (exponent === 0 ? 1 : exponent) - 1075 };
-}
-
-function add(a: Dyadic, b: Dyadic): Dyadic {
-  const e = Math.min(a.e, b.e);
-  return { m: (a.m << BigInt(a.e - e)) + (b.m << BigInt(b.e - e)), e };
-}
-
-function mul(a: Dyadic, b: Dyadic): Dyadic {
-  return { m: a.m * b.m, e: a.e + b.e };
-}
-
-function sign(a: Dyadic): number {
-  return a.m > 0n ? 1 : a.m < 0n ? -1 : 0;
-}
-
-/** The (small) difference a − b as a double. */
-function difference(a: Dyadic, b: Dyadic): number {
-  const d = add(a, { m: -b.m, e: b.e });
-  return Number(d.m) * 2 ** d.e;
-}
-
-function exactActivation(activation: Activation | undefined, y: Dyadic): Dyadic {
-  if (!activation) return y;
-  switch (activation.kind) {
-    case 'relu':
-      return sign(y) > 0 ? y : { m: 0n, e: 0 };
-    case 'leakyRelu':
-      return sign(y) > 0 ? y : mul(dyadic(activation.alpha), y);
-    case 'clip': {
-      const below = sign(add(y, { m: -dyadic(activation.min).m, e: dyadic(activation.min).e })) < 0;
-      const above = sign(add(y, { m: -dyadic(activation.max).m, e: dyadic(activation.max).e })) > 0;
-      return below ? dyadic(activation.min) : above ? dyadic(activation.max) : y;
-    }
-    default:
-      throw new Error(`no exact rational form for ${activation.kind}`);
-  }
-}
 
 /** Exact values of a chain of dense layers and lone activations; pre-activations recorded per layer. */
 function exactForward(network: Network, x: Float64Array): { pre: (Dyadic[] | null)[]; outputs: Dyadic[][] } {

@@ -69,6 +69,13 @@ describe('a certified radius of 0 says why', () => {
     assert.match(result.radius?.zeroBecause ?? '', /top two logits are equal at x0/);
   });
 
+  it('when no ε checked certifies (no bisection allowed: only the spectral radius, where ε·L of a linear map equals the threshold)', async () => {
+    const linear = chain([2], [denseLayer('fc', [[2, 0], [0, 1]], null, NETWORK_INPUT)]);
+    const result = await analyzeNetwork(linear, Float64Array.from([1, 0.25]), { epsilons: [1e-3], radius: true, radiusIterations: 0 });
+    assert.equal(result.radius?.local, 0);
+    assert.match(result.radius?.zeroBecause ?? '', /^no ε checked certifies: at the smallest, ε = [\d.e+-]+, the network bound there is 2(\.0+\d*)?, so ε·L = [\d.e+-]+, not below \(gap − 2·logit error\)\/√2 = [\d.e+-]+$/);
+  });
+
   it('and says nothing when the radius is positive', async () => {
     const result = await analyzeNetwork(example, x0, { epsilons: [1e-3], radius: true });
     assert.ok((result.radius?.local ?? 0) > 0);

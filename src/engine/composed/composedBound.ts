@@ -30,6 +30,8 @@ export interface ComposedBound {
    * above (docs/derivations.md §44). Its certificates are those counted in failureProbability.
    */
   functionalBound(u: Float64Array): number;
+  /** β_k ≥ ‖Π_{U_k} H_k(S)‖ per layer k with uncertain units: how far those units' inputs move per unit of ε. */
+  prefixNorms: Map<number, number>;
 }
 
 /** One block of a stacked operator: the network input, or injections at layer `layer`'s output scaled by R. */
@@ -315,7 +317,7 @@ function composedBoundWithin(
     }
     return bound * margin;
   };
-  if (uncertain.length === 0) return { value: midpointNorm, midpointNorm, uncertainUnits, norms, failureProbability, functionalBound };
+  if (uncertain.length === 0) return { value: midpointNorm, midpointNorm, uncertainUnits, norms, failureProbability, functionalBound, prefixNorms: new Map() };
   for (const k of uncertain) {
     const prefixAncestors = network.ancestors(k);
     const earlier = uncertain.filter((j) => j < k && prefixAncestors[j]);
@@ -323,5 +325,5 @@ function composedBoundWithin(
     beta.set(k, betaK);
   }
   const value = stackedNorm([{ layer: null, coefficient: 1 }, ...uncertain.map((k) => ({ layer: k, coefficient: beta.get(k) as number }))]);
-  return { value, midpointNorm, uncertainUnits, norms, failureProbability, functionalBound };
+  return { value, midpointNorm, uncertainUnits, norms, failureProbability, functionalBound, prefixNorms: beta };
 }

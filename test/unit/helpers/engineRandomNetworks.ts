@@ -24,7 +24,7 @@ function randomActivation(random: SeededRandom): Activation {
   ]);
 }
 
-class Builder {
+export class Builder {
   readonly layers: Layer[] = [];
   private readonly shapes: Shape[] = [];
   constructor(readonly random: SeededRandom, readonly inputShape: Shape) {}

@@ -1,0 +1,164 @@
+// Reach from composed prefixes (docs/derivations.md §51): the caps ε β_k bound how far every capped unit
+// actually moves (sampled and hill-climbed points of the ball), a hand-built case where the product
+// calls a unit unstable and the prefix does not, and the refined network bound is never beaten.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { analyzeNetwork } from '../../src/engine/analyze';
+import { composedBound } from '../../src/engine/composed/composedBound';
+import { prefixReachCaps } from '../../src/engine/composed/prefixReach';
+import { pureForward, tensorValue, type NominalValues } from '../../src/engine/forward';
+import { runEpsilon } from '../../src/engine/layerBounds';
+import { NETWORK_INPUT, type Network } from '../../src/engine/network';
+import { prepareNetwork } from '../../src/engine/prepared';
+import { SeededRandom } from '../../src/engine/random';
+import { DEFAULT_SPECTRAL_OPTIONS, type SpectralOptions } from '../../src/engine/spectral/certifiedNorm';
+import { chain, denseLayer, referenceForward } from './helpers/engineNetworks';
+import { randomConvNetwork, randomDenseNetwork, randomGraphNetwork, randomTransposeNetwork } from './helpers/engineRandomNetworks';
+
+const TS_SPECTRAL: SpectralOptions = { ...DEFAULT_SPECTRAL_OPTIONS, kernels: null };
+// Sampled values are float64 sums of a few hundred terms (as in composedBound.test.ts).
+const REL = 1e-9;
+const ABS = 1e-12;
+
+function distance(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
+  return Math.sqrt(s);
+}
+
+/** Points of the ball around x0: uniform inside, on the sphere, and hill-climbed on `score`. */
+function ballPoints(random: SeededRandom, x0: Float64Array, epsilon: number, score: (x: Float64Array) => number): Float64Array[] {
+  const n = x0.length;
+  const gaussian = () => Float64Array.from({ length: n }, () => random.gaussian());
+  const pointAt = (direction: Float64Array, radius: number) => {
+    const norm = Math.sqrt(direction.reduce((s, v) => s + v * v, 0));
+    return x0.map((v, i) => v + (radius * direction[i]) / norm);
+  };
+  const points: Float64Array[] = [];
+  for (let s = 0; s < 12; s++) points.push(pointAt(gaussian(), epsilon * Math.pow(random.uniform(), 1 / n)));
+  for (let s = 0; s < 12; s++) points.push(pointAt(gaussian(), epsilon));
+  let x = pointAt(gaussian(), epsilon);
+  let best = score(x);
+  let step = 0.3 * epsilon;
+  for (let iter = 0; iter < 30; iter++) {
+    const move = gaussian();
+    const candidate = x.map((v, i) => v + (step * move[i]) / Math.sqrt(n));
+    const radius = distance(candidate, x0);
+    const projected = radius > epsilon ? x0.map((v, i) => v + ((candidate[i] - v) * epsilon) / radius) : candidate;
+    const s = score(projected);
+    if (s > best) {
+      best = s;
+      x = projected;
+    } else step *= 0.7;
+  }
+  points.push(x);
+  return points;
+}
+
+const builders = [randomDenseNetwork, randomConvNetwork, randomGraphNetwork, randomTransposeNetwork];
+
+describe('reach from composed prefixes (derivations §51)', () => {
+  it('a unit the layer product calls unstable is stable once its reach comes from the composed prefix', async () => {
+    // Layer 1: diag(10, 1) with ReLU, both units on and stable at x0 = (1, 1); ‖A1‖ = 10, so the product
+    // gives layer 2 (row (0, 1), bias −0.95, y0 = 0.05) the reach 10 ε = 0.1 > 0.05: unstable. Its prefix
+    // is (0, 1) · diag(10, 1) = (0, 1): reach ε = 0.01 < 0.05, stable; f = x2 − 0.95 near x0, L = 1.
+    const network = chain([2], [
+      denseLayer('fc1', [[10, 0], [0, 1]], [0, 0], NETWORK_INPUT, { kind: 'relu' }),
+      denseLayer('fc2', [[0, 1]], [-0.95], 0, { kind: 'relu' }),
+    ]);
+    const x0 = Float64Array.from([1, 1]);
+    const prepared = prepareNetwork(network, 'typescript');
+    const first = runEpsilon({ prepared, x0, nominal: pureForward(prepared, x0) as NominalValues, spectralCache: new Map(), spectral: TS_SPECTRAL }, 0.01);
+    assert.ok(Math.abs(first.layers[1].epsilonIn - 0.1) < 1e-9, `product reach ${first.layers[1].epsilonIn}`);
+    assert.equal(composedBound(prepared, first.slopes, TS_SPECTRAL)?.uncertainUnits, 1, 'with the product reach the unit may switch off (slopes [0, 1])');
+    const result = await analyzeNetwork(network, x0, { epsilons: [0.01], backend: 'typescript' });
+    const run = result.runs[0];
+    assert.equal(run.network.method, 'composed');
+    assert.equal(run.network.composed?.uncertainUnits, 0, 'after refinement no unit is uncertain');
+    assert.ok(run.network.localBound >= 1 && run.network.localBound <= 1 + 1e-8, `bound ${run.network.localBound}, exact 1`);
+  });
+
+  it('every capped unit moves at most its cap ε β_k at sampled and hill-climbed points (random DAGs, TypeScript and native)', () => {
+    const random = new SeededRandom(424);
+    let capped = 0;
+    let tightest = 0;
+    let belowProduct = 0;
+    for (let k = 0; k < 40; k++) {
+      const { network } = builders[k % builders.length](random);
+      const backend = k % 2 === 0 ? 'typescript' : 'native';
+      const prepared = prepareNetwork(network, backend);
+      const n = prepared.inputSize;
+      const x0 = Float64Array.from({ length: n }, () => random.gaussian());
+      const epsilon = Math.pow(10, random.between(-2, 0.5));
+      const nominal = pureForward(prepared, x0) as NominalValues;
+      const spectral = backend === 'typescript' ? TS_SPECTRAL : DEFAULT_SPECTRAL_OPTIONS;
+      const run = runEpsilon({ prepared, x0, nominal, spectralCache: new Map(), spectral }, epsilon);
+      const composed = composedBound(prepared, run.slopes, spectral);
+      assert.ok(composed);
+      const caps = prefixReachCaps(prepared, run.slopes, composed.prefixNorms, epsilon);
+      if (!caps) continue;
+      /** The tensor each capped layer's units read: the pre-activation, or a lone activation's input. */
+      const unitValues = (values: NominalValues, x: Float64Array, layer: number) => {
+        const p = prepared.layers[layer];
+        return p.op.kind === 'affine' ? (values.preActivations[layer] as Float64Array) : tensorValue(values, x, p.layer.inputs[0]);
+      };
+      const before = caps.map((cap, layer) => (cap ? Float64Array.from(unitValues(nominal, x0, layer)) : null));
+      // Hill-climb the largest move relative to the cap.
+      const score = (x: Float64Array) => {
+        const values = pureForward(prepared, x) as NominalValues;
+        let worst = 0;
+        caps.forEach((cap, layer) => {
+          if (!cap) return;
+          const z = unitValues(values, x, layer);
+          cap.forEach((c, i) => {
+            if (Number.isFinite(c)) worst = Math.max(worst, Math.abs(z[i] - (before[layer] as Float64Array)[i]) / c);
+          });
+        });
+        return worst;
+      };
+      for (const x of ballPoints(random, x0, epsilon, score)) {
+        const values = pureForward(prepared, x) as NominalValues;
+        caps.forEach((cap, layer) => {
+          if (!cap) return;
+          const z = unitValues(values, x, layer);
+          cap.forEach((c, i) => {
+            if (!Number.isFinite(c)) return;
+            const moved = Math.abs(z[i] - (before[layer] as Float64Array)[i]);
+            assert.ok(moved <= c * (1 + REL) + ABS, `network ${k} layer ${layer} unit ${i}: moved ${moved} > cap ${c}`);
+            tightest = Math.max(tightest, moved / c);
+            capped++;
+          });
+        });
+      }
+      // Not vacuous: the caps are below the product's reach somewhere (compare with the layer's ε_in).
+      caps.forEach((cap, layer) => {
+        if (cap && cap.some((c) => Number.isFinite(c) && c < run.layers[layer].epsilonIn)) belowProduct++;
+      });
+    }
+    assert.ok(capped > 500, `${capped} unit moves checked`);
+    assert.ok(tightest > 0.05, `largest move / cap = ${tightest}`);
+    assert.ok(belowProduct > 3, `${belowProduct} layers with a cap below the product's ε_in`);
+  });
+
+  it('the refined network bound is never beaten by sampled or hill-climbed ratios (random DAGs)', async () => {
+    const random = new SeededRandom(99);
+    for (let k = 0; k < 24; k++) {
+      const { network } = builders[k % builders.length](random);
+      const n = network.inputShape.reduce((a, b) => a * b, 1);
+      const x0 = Float64Array.from({ length: n }, () => random.gaussian());
+      const epsilon = Math.pow(10, random.between(-2, 0.5));
+      const result = await analyzeNetwork(network, x0, { epsilons: [epsilon], backend: 'typescript' });
+      const bound = result.runs[0].network.localBound;
+      const output = (x: Float64Array) => (network.output === NETWORK_INPUT ? x : referenceForward(network as Network, x)[network.output]);
+      const f0 = output(x0);
+      const ratio = (x: Float64Array) => {
+        const dx = distance(x, x0);
+        return dx === 0 ? 0 : distance(output(x), f0) / dx;
+      };
+      for (const x of ballPoints(random, x0, epsilon, ratio)) {
+        const r = ratio(x);
+        assert.ok(r <= bound * (1 + REL) + ABS, `network ${k}, ε ${epsilon}: ratio ${r} > bound ${bound}`);
+      }
+    }
+  });
+});
