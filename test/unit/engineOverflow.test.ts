@@ -70,10 +70,11 @@ describe('a certified radius of 0 says why', () => {
   });
 
   it('when no ε checked certifies (no bisection allowed: only the spectral radius, where ε·L of a linear map equals the threshold)', async () => {
-    const linear = chain([2], [denseLayer('fc', [[2, 0], [0, 1]], null, NETWORK_INPUT)]);
+    // The margin f0 − f1 = x1 + x2 has norm √2 = √2 ‖W‖, so the margin radius does not beat the network one either.
+    const linear = chain([2], [denseLayer('fc', [[1, 0], [0, -1]], null, NETWORK_INPUT)]);
     const result = await analyzeNetwork(linear, Float64Array.from([1, 0.25]), { epsilons: [1e-3], radius: true, radiusIterations: 0 });
     assert.equal(result.radius?.local, 0);
-    assert.match(result.radius?.zeroBecause ?? '', /^no ε checked certifies: at the smallest, ε = [\d.e+-]+, the network bound there is 2(\.0+\d*)?, so ε·L = [\d.e+-]+, not below \(gap − 2·logit error\)\/√2 = [\d.e+-]+$/);
+    assert.match(result.radius?.zeroBecause ?? '', /^no ε checked certifies: at the smallest, ε = [\d.e+-]+, the network bound there is 1(\.0+\d*)?, so ε·L = [\d.e+-]+, not below \(gap − 2·logit error\)\/√2 = [\d.e+-]+$/);
   });
 
   it('and says nothing when the radius is positive', async () => {
