@@ -149,7 +149,10 @@ export function accurateAffine(
 
   // One slice operator at a time (a large dense layer's widened copy is big). Exact: W0 x0, W0 x1, W1 x0;
   // the rest, in float64: W0 x2 + W1 (x1 + x2) + W2 x_hi + W x_lo.
-  const operator = (k: 0 | 1 | 2) => createAffineOperator(withWeights(params, weights.fill(k, buffer)), inputShape, label, backend).linear;
+  // The WebAssembly kernels keep a dense weight in their memory for as long as its array lives (weights
+  // are never changed in place elsewhere), so there each slice needs an array of its own.
+  const operator = (k: 0 | 1 | 2) =>
+    createAffineOperator(withWeights(params, weights.fill(k, backend === 'webassembly' ? new Float32Array(buffer.length) : buffer)), inputShape, label, backend).linear;
   const buffer = new Float32Array(weightsOf(params).length);
   let w = operator(0);
   const exact = [w.apply(x0), w.apply(x1)];
