@@ -245,6 +245,11 @@ export const pureForward: ForwardProvider = (prepared, x0, signal) => {
     throwIfCancelled(signal);
     const inputs = p.layer.inputs.map((ref) => tensorValue(values, x0, ref));
     const inErrors = p.layer.inputs.map(errorOf);
+    // The errors of computed inputs (not x0 itself) feed τ, which the slope rules honour.
+    const recordInputErrors = () =>
+      p.layer.inputs.forEach((ref, k) => {
+        if (ref !== NETWORK_INPUT) record(inErrors[k]);
+      });
     let out: Float64Array;
     let error: Float64Array;
     let pre: Float64Array | null = null;
@@ -273,7 +278,7 @@ export const pureForward: ForwardProvider = (prepared, x0, signal) => {
       case 'activation': {
         const activation = activationOf(p);
         if (!activation) throw new Error('prepared activation without an activation op');
-        if (p.layer.inputs[0] !== NETWORK_INPUT) record(inErrors[0]);
+        recordInputErrors();
         ({ out, error } = activateWithError(activation, inputs[0], inErrors[0], inputRange(prepared, p.layer.inputs[0])));
         break;
       }
@@ -316,7 +321,7 @@ export const pureForward: ForwardProvider = (prepared, x0, signal) => {
       }
       case 'softmax':
         // ½ ‖e_g‖ from the input plus the evaluation's own rounding (§30).
-        if (p.layer.inputs[0] !== NETWORK_INPUT) record(inErrors[0]);
+        recordInputErrors();
         out = softmaxForward(op.groups, inputs[0]);
         error = softmaxForwardError(op.groups, inputs[0], out, inErrors[0]);
         break;
@@ -324,9 +329,7 @@ export const pureForward: ForwardProvider = (prepared, x0, signal) => {
         // |Â B̂ − A* B*| ≤ |Â| E_B + E_A |B̂| + E_A E_B, plus γ_k |Â||B̂| for the k-term sums (§31).
         const [a, b] = inputs;
         const [ea, eb] = inErrors;
-        p.layer.inputs.forEach((ref, k) => {
-          if (ref !== NETWORK_INPUT) record(inErrors[k]);
-        });
+        recordInputErrors();
         out = batchedMatMul(op.geometry, a, b);
         error = new Float64Array(p.outSize);
         const g = gamma(op.geometry.k);
@@ -339,9 +342,7 @@ export const pureForward: ForwardProvider = (prepared, x0, signal) => {
         // |â b̂ − a* b*| ≤ |â| e_b + |b̂| e_a + e_a e_b, plus the product's own rounding (§20).
         const [a, b] = inputs;
         const [ea, eb] = inErrors;
-        p.layer.inputs.forEach((ref, k) => {
-          if (ref !== NETWORK_INPUT) record(inErrors[k]);
-        });
+        recordInputErrors();
         out = new Float64Array(p.outSize);
         error = new Float64Array(p.outSize);
         const g = gamma(2);
@@ -363,9 +364,7 @@ export const pureForward: ForwardProvider = (prepared, x0, signal) => {
         // max is exact in floating point, and |max(â, b̂) − max(a*, b*)| ≤ max(e_a, e_b).
         const [a, b] = inputs;
         const [ea, eb] = inErrors;
-        p.layer.inputs.forEach((ref, k) => {
-          if (ref !== NETWORK_INPUT) record(inErrors[k]);
-        });
+        recordInputErrors();
         out = new Float64Array(p.outSize);
         error = new Float64Array(p.outSize);
         for (let i = 0; i < out.length; i++) {
@@ -382,7 +381,7 @@ export const pureForward: ForwardProvider = (prepared, x0, signal) => {
         break;
       }
       case 'layerNorm': {
-        if (p.layer.inputs[0] !== NETWORK_INPUT) record(inErrors[0]);
+        recordInputErrors();
         ({ out, error } = layerNormWithError(op.spec, inputs[0], inErrors[0]));
         break;
       }
