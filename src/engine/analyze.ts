@@ -6,7 +6,7 @@ import { OverflowError, throwIfCancelled, type CancelSignal } from './errors';
 import type { FidelityCheck } from './fidelity';
 import { accurateForward } from './accurateForward';
 import { tensorValue, type ForwardProvider, type NominalValues } from './forward';
-import { composedBound, midpointDirection, type ComposedBound } from './composed/composedBound';
+import { composedBound, midpointDirection, missingComposedRule, type ComposedBound } from './composed/composedBound';
 import { prefixReachCaps } from './composed/prefixReach';
 import { runEpsilon, type PhaseTimes, type RunContext, type RunOutcome, type SpectralCache } from './layerBounds';
 export type { SpectralCache } from './layerBounds';
@@ -186,18 +186,8 @@ function composedFor(
   refine = true,
 ): { composed: ComposedBound; failureProbability: number } | { skipped: string } | null {
   if (ctx.prepared.network.output === NETWORK_INPUT || outcome.localBound === 0) return null;
-  if (ctx.prepared.layers.some((p) => p.op.kind === 'softmax' || p.op.kind === 'matMul')) {
-    return { skipped: 'attention layers (a softmax inside the network, a product of two computed matrices) have no composed rule yet (docs/derivations.md §30, §31)' };
-  }
-  if (ctx.prepared.layers.some((p) => p.op.kind === 'mul')) {
-    return { skipped: 'products of two computed tensors have no composed rule yet (docs/derivations.md §22)' };
-  }
-  if (ctx.prepared.layers.some((p) => p.op.kind === 'layerNorm')) {
-    return { skipped: 'layer normalisation has no composed rule yet (docs/derivations.md §23)' };
-  }
-  if (ctx.prepared.layers.some((p) => p.op.kind === 'reduceMax' || p.op.kind === 'maximum')) {
-    return { skipped: 'ReduceMax and the maximum of two computed tensors have no composed rule yet (docs/derivations.md §26, §27)' };
-  }
+  const missing = missingComposedRule(ctx.prepared);
+  if (missing) return { skipped: missing };
   const started = performance.now();
   const bounded = (run: RunOutcome) =>
     composedBound(ctx.prepared, run.slopes, ctx.spectral, COMPOSED_BUDGET_FACTOR * Math.max(run.operatorApplications, MINIMUM_COMPOSED_BUDGET), ctx.signal);
