@@ -13,8 +13,11 @@ import { Summary } from './summary';
 import { SweepChart } from './sweepChart';
 import { phaseLabel, statusText, visible } from './viewText';
 import {
+  comparedPin,
+  isOwnPin,
   layerDeltas,
   mainRun,
+  matchPinnedLayers,
   nodesOfRow,
   pinnedRunOf,
   rowOfNode,
@@ -58,26 +61,37 @@ function Tabs({ view, onView }: { view: ViewMode; onView(view: ViewMode): void }
   );
 }
 
-/** Pin the shown run, or compare with the pinned one: the network's numbers then and now. */
-function Comparison({ state, onPin, onUnpin }: { state: ViewState; onPin(pinned: PinnedRun): void; onUnpin(): void }) {
+interface ComparisonHandlers {
+  onPin(pinned: PinnedRun): void;
+  onUnpin(): void;
+  onCompare(compare: boolean): void;
+}
+
+/**
+ * Pin the shown run, or compare with the pinned one: the network's numbers then and now, and how the
+ * layers matched. A pin of another model is compared once the user asks (its layers may not match).
+ */
+function Comparison({ state, onPin, onUnpin, onCompare }: { state: ViewState } & ComparisonHandlers) {
   const current = pinnedRunOf(state);
   const pinned = state.pinned;
   if (!pinned) {
     return current && state.status?.phase !== 'running' ? (
       <div class="comparison">
-        <button type="button" id="pin-run" class="secondary" title="Keep this run to compare later runs against it, layer by layer" onClick={() => onPin(current)}>
+        <button type="button" id="pin-run" class="secondary" title="Keep this run to compare later runs against it, layer by layer, in this or another model" onClick={() => onPin(current)}>
           Pin this run for comparison
         </button>
       </div>
     ) : null;
   }
   const what = (run: PinnedRun) => visible(`${run.model}, ${run.inputLabel}, ε = ${formatNumber(run.epsilon)}`);
-  const same = current && current.model === pinned.model && current.inputLabel === pinned.inputLabel && current.epsilon === pinned.epsilon && current.localBound === pinned.localBound;
+  const own = isOwnPin(state);
+  const compared = comparedPin(state) !== undefined;
+  const same = current && current.modelPath === pinned.modelPath && current.inputLabel === pinned.inputLabel && current.epsilon === pinned.epsilon && current.localBound === pinned.localBound;
   return (
     <div class="comparison callout" id="comparison">
       <strong>Pinned: </strong>
       {what(pinned)}: network local bound {formatNumber(pinned.localBound)}, spectral product {formatNumber(pinned.spectralBound)}.
-      {current && !same && (
+      {compared && current && !same && (
         <span>
           {' '}
           Now ({what(current)}): {formatNumber(current.localBound)} ({formatChange(current.localBound / pinned.localBound - 1)}), spectral{' '}
@@ -85,7 +99,18 @@ function Comparison({ state, onPin, onUnpin }: { state: ViewState; onPin(pinned:
           every layer; the graph can be coloured by it.
         </span>
       )}
+      {compared && !own && <LayerMatching state={state} pinned={pinned} />}
       {current && same && <span> The run shown is the pinned one: change ε, the input or the model file and analyze again to compare.</span>}{' '}
+      {!own && !compared && (
+        <button type="button" id="compare-pinned" onClick={() => onCompare(true)}>
+          {visible(`Compare with pinned run (${pinned.model}, ε = ${formatNumber(pinned.epsilon)})`)}
+        </button>
+      )}{' '}
+      {!own && compared && (
+        <button type="button" id="stop-comparing" class="secondary" onClick={() => onCompare(false)}>
+          Stop comparing
+        </button>
+      )}{' '}
       {current && !same && (
         <button type="button" id="pin-run" class="secondary" onClick={() => onPin(current)}>
           Pin this run instead
@@ -95,6 +120,27 @@ function Comparison({ state, onPin, onUnpin }: { state: ViewState; onPin(pinned:
         Unpin
       </button>
     </div>
+  );
+}
+
+/** How another model's layers matched the pinned ones (by label, else by an ONNX node name), naming the rest. */
+function LayerMatching({ state, pinned }: { state: ViewState; pinned: PinnedRun }) {
+  const layers = mainRun(state)?.layers;
+  if (!layers) return <span> Analyze this model to compare it layer by layer.</span>;
+  const matches = matchPinnedLayers(pinned, layers);
+  const matched = new Set(matches.values());
+  const unmatchedHere = layers.filter((layer) => !matches.has(layer.index)).map((layer) => layer.label);
+  const onlyPinned = pinned.layers.filter((layer) => !matched.has(layer)).map((layer) => layer.label);
+  const names = (labels: string[]) => labels.slice(0, 5).join(', ') + (labels.length > 5 ? `, and ${labels.length - 5} more` : '');
+  return (
+    <span id="layer-matching">
+      {visible(
+        ` ${matches.size} of ${layers.length} layers matched by name` +
+          (unmatchedHere.length > 0 ? `; not in the pinned run: ${names(unmatchedHere)}` : '') +
+          (onlyPinned.length > 0 ? `; only in the pinned run: ${names(onlyPinned)}` : '') +
+          '.',
+      )}
+    </span>
   );
 }
 
@@ -119,7 +165,7 @@ function StatusLine({ state }: { state: ViewState }) {
 }
 
 export function App() {
-  const { store } = useView();
+  const { store, actions } = useView();
   const state = store.state.value;
   const update = store.update;
   const model = state.model;
@@ -128,7 +174,7 @@ export function App() {
   const running = state.status?.phase === 'running';
   // A sweep leaves the main run as it is, so its numbers stay (and nothing below them moves) while it runs.
   const run = running && state.status?.task !== 'sweep' ? undefined : mainRun(state);
-  const comparable = state.pinned && model && state.pinned.model === model.fileName ? state.pinned : undefined;
+  const comparable = comparedPin(state);
   const deltas = useMemo(
     () => (comparable && shown && !shown.streaming ? layerDeltas(comparable, shown.layers) : undefined),
     [comparable, shown?.layers, shown?.streaming],
@@ -146,8 +192,10 @@ export function App() {
         const [first] = current ? nodesOfRow(current, row) : [];
         if (first) update((state) => ({ ...state, selectedNode: first }));
       },
-      pin: (pinned: PinnedRun) => update((current) => ({ ...current, pinned })),
-      unpin: () => update((current) => ({ ...current, pinned: undefined, metric: current.metric === 'change' ? undefined : current.metric })),
+      // The host keeps the pin for every editor and sends it back (a pinnedRun message) to each.
+      pin: (pinned: PinnedRun) => actions.pin(pinned),
+      unpin: () => actions.pin(null),
+      compare: (compare: boolean) => update((current) => ({ ...current, compareWithPinned: compare, metric: !compare && current.metric === 'change' ? undefined : current.metric })),
     }),
     [],
   );
@@ -194,7 +242,7 @@ export function App() {
         </div>
       )}
       {model && (
-        <Comparison state={state} onPin={handlers.pin} onUnpin={handlers.unpin} />
+        <Comparison state={state} onPin={handlers.pin} onUnpin={handlers.unpin} onCompare={handlers.compare} />
       )}
       <main class="layers-area">
         {model && <Tabs view={view} onView={handlers.view} />}

@@ -1,7 +1,7 @@
 // What the graph view colours its nodes by after an analysis: one number per analysis layer, the same
 // numbers the layer table prints, put into a few classes for the colour scale. Pure, so it is unit-tested.
 
-import { formatNumber, tighteningRatio } from '../src/shared/format';
+import { formatNumber, formatPercent, formatRatio, tighteningRatio } from '../src/shared/format';
 import type { LayerResult } from '../src/shared/results';
 import { logContribution } from './viewState';
 
@@ -17,8 +17,8 @@ export const METRIC_LABELS: Record<MetricKey, string> = {
   change: 'change against the pinned run (local bound now ÷ then)',
 };
 
-/** The pinned run's local bound of each layer, by label: what the 'change' metric divides by. */
-export type PinnedBounds = ReadonlyMap<string, number>;
+/** The matched pinned layer's local bound, by layer index: what the 'change' metric divides by. */
+export type PinnedBounds = ReadonlyMap<number, number>;
 
 /** Number of colour classes; CSS has one rule per class (.heat-0 … .heat-4). */
 export const HEAT_CLASSES = 5;
@@ -50,28 +50,24 @@ export function layerMetric(key: MetricKey, layer: LayerResult, layers: readonly
       return layer.spectralNorm > 0 ? layer.localBound / layer.spectralNorm : undefined;
     }
     case 'change': {
-      const before = pinned?.get(layer.label);
+      const before = pinned?.get(layer.index);
       return before !== undefined && before > 0 ? layer.localBound / before : undefined;
     }
   }
 }
 
-/**
- * How a metric is shown: shares and fractions as percentages, the rest as the table prints them, or
- * rounded to `digits` significant digits (the legend's class edges need no more than three).
- */
-export function formatMetric(key: MetricKey, value: number, digits?: number): string {
-  const number = (x: number) => formatNumber(digits === undefined ? x : Number(x.toPrecision(digits)));
+/** How a metric is shown: shares and fractions as percentages, the rest as the table prints them. */
+export function formatMetric(key: MetricKey, value: number): string {
   switch (key) {
     case 'share':
     case 'unstable':
-      return `${(value * 100).toFixed(1)}%`;
+      return formatPercent(value);
     case 'ratio':
     case 'tightness':
     case 'change':
-      return `${number(value)}×`;
+      return formatRatio(value);
     default:
-      return number(value);
+      return formatNumber(value);
   }
 }
 

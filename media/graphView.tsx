@@ -121,18 +121,8 @@ const Box = memo(function Box({ box, className, focusable, layerText }: BoxProps
   );
 });
 
-/** The fewest significant digits (at least 3) that tell the legend's class edges apart. */
-function legendDigits(metric: MetricKey, colours: Heat): number {
-  const edges = [colours.legend[0].from, ...colours.legend.map((range) => range.to)];
-  for (let digits = 3; digits < 6; digits++) {
-    if (new Set(edges.map((edge) => formatMetric(metric, edge, digits))).size === edges.length) return digits;
-  }
-  return 6;
-}
-
 function Legend({ model, heat: colours, metric }: { model: ModelOverview; heat?: Heat; metric: MetricKey }) {
   const unsupported = model.graph.nodes.filter((node) => node.unsupported).length;
-  const digits = colours ? legendDigits(metric, colours) : 3;
   return (
     <div class="graph-legend">
       {unsupported > 0 && <span class="legend-unsupported">{`⚠ ${unsupported} unsupported node${unsupported === 1 ? '' : 's'}, marked in place`}</span>}
@@ -142,7 +132,7 @@ function Legend({ model, heat: colours, metric }: { model: ModelOverview; heat?:
           {colours.legend.map((range, k) => (
             <span key={k} class="legend-item">
               <span class={`swatch heat-${k}`} />
-              {`${formatMetric(metric, range.from, digits)} – ${formatMetric(metric, range.to, digits)}`}
+              {`${formatMetric(metric, range.from)} – ${formatMetric(metric, range.to)}`}
             </span>
           ))}
         </>
@@ -165,10 +155,11 @@ export const GraphView = memo(function GraphView(props: GraphViewProps) {
   const expandedSet = useMemo(() => new Set(expanded), [expanded]);
   const scene: GraphScene = useMemo(() => graphScene(graph, expandedSet), [graph, expandedSet]);
   const analysed = (layers?.length ?? 0) > 0;
-  const comparable = pinned !== undefined && pinned.model === model.fileName;
+  // The app passes a pin only where it is compared (this model's, or another's the user chose).
+  const comparable = pinned !== undefined;
   const shownMetric: MetricKey = metric === 'change' && !comparable ? 'share' : metric;
   const colours = useMemo(
-    () => (analysed ? heat(shownMetric, layers!, comparable ? pinnedBounds(pinned!) : undefined) : undefined),
+    () => (analysed ? heat(shownMetric, layers!, comparable ? pinnedBounds(pinned!, layers!) : undefined) : undefined),
     [analysed, shownMetric, layers, comparable, pinned],
   );
   const hits = useMemo(() => findNodes(graph, query), [graph, query]);

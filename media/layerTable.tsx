@@ -6,7 +6,7 @@
 
 import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { memo } from 'preact/compat';
-import { formatNumber, tighteningRatio } from '../src/shared/format';
+import { formatNumber, formatPercent, formatRatio, SIGNIFICANT_DIGITS, tighteningRatio } from '../src/shared/format';
 import type { LayerRow, ModelOverview } from '../src/shared/protocol';
 import type { LayerResult } from '../src/shared/results';
 import { COMPOSITION_NOTE, certificateLines, formulaFor, visible } from './viewText';
@@ -108,11 +108,14 @@ const SORT_LABELS: Record<SortKey, string> = {
   contribution: 'share of log L (largest first)',
 };
 
+/** A delta cell of a layer the pinned run has none like (by label or ONNX node name). */
+const NO_MATCH = 'no match';
+
 /** "+12.5%" / "−3%": the relative change of a value against the pinned run. */
 export function formatChange(change: number | undefined): string {
   if (change === undefined || !Number.isFinite(change)) return '';
-  const percent = Number((100 * change).toPrecision(3));
-  return `${percent > 0 ? '+' : percent < 0 ? '−' : '±'}${formatNumber(Math.abs(percent))}%`;
+  const percent = Number((100 * change).toPrecision(SIGNIFICANT_DIGITS));
+  return `${percent > 0 ? '+' : percent < 0 ? '−' : '±'}${formatPercent(Math.abs(change))}`;
 }
 
 export function LayerDetails({ layer, row }: { layer: LayerResult; row?: LayerRow }) {
@@ -131,7 +134,7 @@ export function LayerDetails({ layer, row }: { layer: LayerResult; row?: LayerRo
   }
   const neurons = layer.neurons;
   const total = neurons ? neurons.on + neurons.unstable + neurons.off : 0;
-  const percent = (value: number) => (total > 0 ? ` (${((100 * value) / total).toFixed(1)}%)` : '');
+  const percent = (value: number) => (total > 0 ? ` (${formatPercent(value / total)})` : '');
   return (
     <>
       <div class="detail-heading">{visible(`${layer.index}. ${layer.label}`)}</div>
@@ -149,7 +152,7 @@ export function LayerDetails({ layer, row }: { layer: LayerResult; row?: LayerRo
       {layer.tightness &&
         section('Tightness', [
           `${layer.tightness.kind} lower value ${formatNumber(layer.tightness.lower)}: ${layer.tightness.detail}` +
-            (layer.tightness.lower > 0 ? `; the local bound is ${formatNumber(layer.localBound / layer.tightness.lower)}× it` : ''),
+            (layer.tightness.lower > 0 ? `; the local bound is ${formatRatio(layer.localBound / layer.tightness.lower)} it` : ''),
         ])}
       {section('Time', [`${formatNumber(layer.timeMs)} ms`])}
     </>
@@ -289,7 +292,7 @@ function BoundTable({ model, layers, streaming, sort, selectedRow, deltas, onSor
                     {`${formatNumber(layer.localBound)}${composition ? ' ⁽ʳ⁾' : ''}`}
                   </td>
                   <td class="number">{formatNumber(layer.spectralNorm)}</td>
-                  <td class="number">{ratio === undefined ? '' : `${formatNumber(ratio)}×${composition && ratio < 1 ? ' ⁽ʳ⁾' : ''}`}</td>
+                  <td class="number">{ratio === undefined ? '' : `${formatRatio(ratio)}${composition && ratio < 1 ? ' ⁽ʳ⁾' : ''}`}</td>
                   <td class="number">{layer.neurons ? `${layer.neurons.on} / ${layer.neurons.unstable} / ${layer.neurons.off}` : ''}</td>
                   <td>
                     <svg class="bar" width={140} height={12} aria-hidden="true">
@@ -299,11 +302,11 @@ function BoundTable({ model, layers, streaming, sort, selectedRow, deltas, onSor
                   </td>
                   <td class="number">
                     {dominant.has(position) && <span class="rank">{`#${rank.indexOf(position) + 1} `}</span>}
-                    {streaming ? '…' : share > 0 ? `${(share * 100).toFixed(1)}%` : '—'}
+                    {streaming ? '…' : share > 0 ? formatPercent(share) : '—'}
                   </td>
                   <td class="number">{parameters(row?.parameterCount)}</td>
-                  {deltas && <td class="number delta">{formatChange(delta?.localBound)}</td>}
-                  {deltas && <td class="number delta">{formatChange(delta?.spectralNorm)}</td>}
+                  {deltas && <td class="number delta">{delta ? formatChange(delta.localBound) : NO_MATCH}</td>}
+                  {deltas && <td class="number delta">{delta ? formatChange(delta.spectralNorm) : NO_MATCH}</td>}
                 </tr>
               );
             })}

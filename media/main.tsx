@@ -56,6 +56,7 @@ const actions: ViewActions = {
   runSweep: (range) => void host.request('runSweep', { range }).catch(ignoreRejection),
   chooseInput: (synthetic) => void host.request('chooseInput', { synthetic }).catch(ignoreRejection),
   exportReport: () => void host.request('exportReport', {}).catch(ignoreRejection),
+  pin: (pinned) => void host.request('pinRun', { pinned }).catch(ignoreRejection),
   exportChart: (format, svg) => {
     void (async () => {
       const png = format === 'png' ? await rasterise(svg) : undefined;

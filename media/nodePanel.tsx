@@ -2,7 +2,7 @@
 // parameters and weight statistics, why it is unsupported, and after an analysis its layer's numbers
 // (the table's, under the table's names). Plain selectable text.
 
-import { formatNumber, tighteningRatio } from '../src/shared/format';
+import { formatNumber, formatPercent, formatRatio, tighteningRatio } from '../src/shared/format';
 import type { GraphTensor, ModelOverview } from '../src/shared/protocol';
 import type { LayerResult } from '../src/shared/results';
 import { formatMetric, layerMetric } from './graphMetrics';
@@ -27,7 +27,7 @@ function TensorLine({ tensor }: { tensor: GraphTensor }) {
       {weight?.stats && (
         <div class="weight-stats">
           {`min ${formatNumber(weight.stats.min)}, max ${formatNumber(weight.stats.max)}, mean ${formatNumber(weight.stats.mean)}, ` +
-            `std ${formatNumber(weight.stats.std)}, sparsity ${(weight.stats.sparsity * 100).toFixed(1)}%`}
+            `std ${formatNumber(weight.stats.std)}, sparsity ${formatPercent(weight.stats.sparsity)}`}
         </div>
       )}
     </div>
@@ -62,7 +62,7 @@ export function NodePanel({ model, layers, nodeId, expanded, onToggleLayer }: No
       const ratio = tighteningRatio(result.spectralNorm, result.localBound);
       lines.push(
         `ε in ${formatNumber(result.epsilonIn)} → ε out ${formatNumber(result.epsilonOut)}`,
-        `local bound ${formatNumber(result.localBound)}, ‖A‖ ${formatNumber(result.spectralNorm)}${ratio === undefined ? '' : `, ratio ${formatNumber(ratio)}×`}`,
+        `local bound ${formatNumber(result.localBound)}, ‖A‖ ${formatNumber(result.spectralNorm)}${ratio === undefined ? '' : `, ratio ${formatRatio(ratio)}`}`,
       );
       const share = layerMetric('share', result, layers);
       lines.push(`share of log L ${share === undefined || share === 0 ? '—' : formatMetric('share', share)}`);

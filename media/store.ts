@@ -6,7 +6,7 @@
 import { signal, type Signal } from '@preact/signals';
 import { createContext } from 'preact';
 import { useContext } from 'preact/hooks';
-import type { SweepRange } from '../src/shared/protocol';
+import type { PinnedRun, SweepRange } from '../src/shared/protocol';
 import type { ViewState } from './viewState';
 
 export interface Store {
@@ -59,6 +59,8 @@ export interface ViewActions {
   exportReport(): void;
   /** Saves the chart as drawn: svg is the chart with its theme colours resolved. */
   exportChart(format: 'svg' | 'png', svg: string): void;
+  /** Pins a run for every editor of the window (null unpins); the host sends the pin back. */
+  pin(run: PinnedRun | null): void;
 }
 
 export interface ViewContextValue {

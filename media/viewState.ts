@@ -3,7 +3,7 @@
 // Also the pure derivations the view draws from (the rows of the bound table, the dominant layers).
 
 import { tighteningRatio } from '../src/shared/format';
-import type { AnalysisStatus, BoundReport, HostToWebviewMessage, ModelOverview, SweepRange } from '../src/shared/protocol';
+import type { AnalysisStatus, BoundReport, HostToWebviewMessage, ModelOverview, PinnedLayer, PinnedRun, SweepRange } from '../src/shared/protocol';
 import type { EpsilonRun, LayerResult } from '../src/shared/results';
 import type { MetricKey } from './graphMetrics';
 
@@ -29,19 +29,13 @@ export interface ViewState {
   metric?: MetricKey;
   /** Fused layers the graph shows as their ONNX nodes (the others are one box each). */
   expandedLayers?: number[];
-  /** A run kept to compare later runs against, layer by layer (saved with the state, so it survives hide and reveal). */
+  /** The window's pinned run, as the host last sent it (its own model's or another's). */
   pinned?: PinnedRun;
+  /** Whether this editor compares with a pinned run of another model (the user chose to; reset when the pin changes). */
+  compareWithPinned?: boolean;
 }
 
-/** What a pinned run keeps: where it came from and the numbers compared. */
-export interface PinnedRun {
-  model: string;
-  inputLabel: string;
-  epsilon: number;
-  localBound: number;
-  spectralBound: number;
-  layers: { label: string; localBound: number; spectralNorm: number }[];
-}
+export type { PinnedRun };
 
 /** Relative change of a layer's numbers against the pinned run: now / then − 1. */
 export interface LayerDelta {
@@ -55,8 +49,13 @@ export function restoreViewState(saved: unknown): ViewState {
     return {};
   }
   const state = saved as ViewState;
-  // A model saved before the graph view has no graph: drop it, the host's replay brings the model again.
-  return state.model && !state.model.graph ? { ...state, model: undefined } : state;
+  // A model saved before the graph view has no graph, a pin saved before pins spanned editors no
+  // node names: drop them, the host's replay brings both again.
+  const restored = state.model && !state.model.graph ? { ...state, model: undefined } : { ...state };
+  if (state.pinned && !(typeof state.pinned.modelPath === 'string' && state.pinned.layers.every((layer) => Array.isArray(layer.nodes)))) {
+    delete restored.pinned;
+  }
+  return restored;
 }
 
 export function applyHostMessage(state: ViewState, message: HostToWebviewMessage): ViewState {
@@ -84,10 +83,20 @@ export function applyHostMessage(state: ViewState, message: HostToWebviewMessage
       return { ...state, sweep: message.report };
     case 'sweepRange':
       return { ...state, sweepRange: message.range };
+    case 'pinnedRun': {
+      // Another pin is another comparison: the user chooses again whether to compare with another model's.
+      const same = samePinnedRun(state.pinned, message.pinned);
+      const metric = !message.pinned && state.metric === 'change' ? undefined : state.metric;
+      return { ...state, pinned: message.pinned, compareWithPinned: same ? state.compareWithPinned : false, metric };
+    }
     default:
       // Replies are consumed by the request client before messages reach the view state.
       return state;
   }
+}
+
+function samePinnedRun(a: PinnedRun | undefined, b: PinnedRun | undefined): boolean {
+  return a === b || (a !== undefined && b !== undefined && JSON.stringify(a) === JSON.stringify(b));
 }
 
 /** The main run as a pinned run, or undefined when there is none. */
@@ -96,28 +105,67 @@ export function pinnedRunOf(state: ViewState): PinnedRun | undefined {
   if (!run || !state.report) return undefined;
   return {
     model: state.report.model,
+    modelPath: state.model?.path ?? state.report.model,
     // The input the run used (the status's label may say what the next run would pick).
     inputLabel: state.report.input.source === 'synthetic' ? 'synthetic input' : state.report.input.origin,
     epsilon: run.epsilon,
     localBound: run.network.localBound,
     spectralBound: run.network.spectralBound,
-    layers: run.layers.map((layer) => ({ label: layer.label, localBound: layer.localBound, spectralNorm: layer.spectralNorm })),
+    layers: run.layers.map((layer) => ({ label: layer.label, nodes: [...layer.nodes], localBound: layer.localBound, spectralNorm: layer.spectralNorm })),
   };
 }
 
-/** The pinned run's local bound per layer label (layers are matched by label: two checkpoints of one architecture share them). */
-export function pinnedBounds(pinned: PinnedRun): Map<string, number> {
-  return new Map(pinned.layers.map((layer) => [layer.label, layer.localBound]));
+/** Whether the pinned run belongs to the model shown (then it is compared without asking). */
+export function isOwnPin(state: ViewState): boolean {
+  return state.pinned !== undefined && state.model !== undefined && state.pinned.modelPath === state.model.path;
 }
 
-/** Each layer's change against the pinned run, by layer index; layers the pinned run does not have get none. */
+/** The pinned run this editor compares against: its own model's, or another's once the user chose to. */
+export function comparedPin(state: ViewState): PinnedRun | undefined {
+  return state.pinned && (isOwnPin(state) || state.compareWithPinned) ? state.pinned : undefined;
+}
+
+/**
+ * The pinned layer each layer is compared with, by layer index: the one of the same label (two
+ * checkpoints of one architecture share them), else one that shares an ONNX node name (a layer fused
+ * differently in the other model). Layers with neither have no match.
+ */
+export function matchPinnedLayers(pinned: PinnedRun, layers: readonly LayerResult[]): Map<number, PinnedLayer> {
+  const byLabel = new Map(pinned.layers.map((layer) => [layer.label, layer]));
+  const byNode = new Map<string, PinnedLayer>();
+  for (const layer of pinned.layers) for (const node of layer.nodes) if (node && !byNode.has(node)) byNode.set(node, layer);
+  const used = new Set<PinnedLayer>();
+  const matches = new Map<number, PinnedLayer>();
+  for (const layer of layers) {
+    const same = byLabel.get(layer.label);
+    if (same && !used.has(same)) {
+      matches.set(layer.index, same);
+      used.add(same);
+    }
+  }
+  for (const layer of layers) {
+    if (matches.has(layer.index)) continue;
+    const shared = layer.nodes.map((node) => byNode.get(node)).find((candidate) => candidate !== undefined && !used.has(candidate));
+    if (shared) {
+      matches.set(layer.index, shared);
+      used.add(shared);
+    }
+  }
+  return matches;
+}
+
+/** The matched pinned layer's local bound, by layer index: what the graph's 'change' colouring divides by. */
+export function pinnedBounds(pinned: PinnedRun, layers: readonly LayerResult[]): Map<number, number> {
+  return new Map([...matchPinnedLayers(pinned, layers)].map(([index, layer]) => [index, layer.localBound]));
+}
+
+/** Each layer's change against its matched pinned layer, by layer index; layers without a match get none. */
 export function layerDeltas(pinned: PinnedRun, layers: readonly LayerResult[]): Map<number, LayerDelta> {
-  const before = new Map(pinned.layers.map((layer) => [layer.label, layer]));
   const change = (now: number, then: number) => (then > 0 ? now / then - 1 : undefined);
   const deltas = new Map<number, LayerDelta>();
-  for (const layer of layers) {
-    const then = before.get(layer.label);
-    if (then) deltas.set(layer.index, { localBound: change(layer.localBound, then.localBound), spectralNorm: change(layer.spectralNorm, then.spectralNorm) });
+  for (const [index, then] of matchPinnedLayers(pinned, layers)) {
+    const layer = layers.find((entry) => entry.index === index)!;
+    deltas.set(index, { localBound: change(layer.localBound, then.localBound), spectralNorm: change(layer.spectralNorm, then.spectralNorm) });
   }
   return deltas;
 }

@@ -6,6 +6,7 @@ import { AnalysisController, sweepRangeOf } from './host/analysisController';
 import { registerCommands } from './host/commands';
 import { ModelEditorProvider } from './host/modelEditorProvider';
 import { Notifier } from './host/notifier';
+import { PinnedRunStore } from './host/pinnedRunStore';
 import { sanitisedLog } from './host/sanitisedLog';
 import { readSettings } from './host/settings';
 import { TestRecorder, type TestingApi } from './host/testingApi';
@@ -31,12 +32,15 @@ export function activate(context: vscode.ExtensionContext): LipschitzLensApi {
   context.subscriptions.push(analysis);
   const recorder = testMode ? new TestRecorder() : undefined;
   const defaultEpsilon = () => readSettings(log).epsilon;
+  const pinnedRuns = new PinnedRunStore(context.workspaceState);
+  context.subscriptions.push(pinnedRuns);
   const editors = ModelEditorProvider.register(context, {
     engine,
     log,
     defaultEpsilon,
     sweepRange: () => sweepRangeOf(readSettings(log)),
     webviewHandlers: (document) => analysis.webviewHandlers(document),
+    pinnedRuns,
     onWebviewMessage: recorder ? (document, message) => recorder.record(document, message) : undefined,
   });
   // Tests start from editors without kept results; the test of that feature turns it on (testingApi).

@@ -1,5 +1,5 @@
 // The CLI's readable output: one table per ε with the network totals under it.
-import { escapeControlCharacters as safe, formatNumber, kernelsLabel, operatorWork, phaseTimes, radiusBasis, tighteningRatio } from '../shared/format';
+import { escapeControlCharacters as safe, formatNumber, formatRatio, kernelsLabel, operatorWork, phaseTimes, radiusBasis, tighteningRatio } from '../shared/format';
 import type { BoundReport } from '../shared/protocol';
 import type { Certificate, EngineStats, EpsilonRun } from '../shared/results';
 
@@ -19,15 +19,9 @@ function certificateLabel(certificate: Certificate): string {
   return label;
 }
 
-function scientific(value: number): string {
-  if (!Number.isFinite(value)) return String(value);
-  if (value === 0) return '0';
-  return value >= 0.01 && value < 1e5 ? formatNumber(Number(value.toPrecision(5))) : value.toExponential(3);
-}
-
 function ratioText(spectral: number, local: number): string {
   const ratio = tighteningRatio(spectral, local);
-  return ratio === undefined ? '—' : `${ratio.toFixed(ratio < 10 ? 2 : 1)}×`;
+  return ratio === undefined ? '—' : formatRatio(ratio);
 }
 
 /** Lays out rows as columns padded to their widest cell; numeric columns are right-aligned. */
@@ -47,13 +41,13 @@ function runTable(run: EpsilonRun): string {
     String(layer.index + 1),
     safe(layer.label),
     safe(layer.nodes.join(', ')),
-    scientific(layer.epsilonIn),
-    `${scientific(layer.localBound)}${COMPOSITION_KINDS.has(layer.kind) ? '†' : ''}`,
-    `${scientific(layer.spectralNorm)}${COMPOSITION_KINDS.has(layer.kind) ? '†' : ''}`,
+    formatNumber(layer.epsilonIn),
+    `${formatNumber(layer.localBound)}${COMPOSITION_KINDS.has(layer.kind) ? '†' : ''}`,
+    `${formatNumber(layer.spectralNorm)}${COMPOSITION_KINDS.has(layer.kind) ? '†' : ''}`,
     ratioText(layer.spectralNorm, layer.localBound),
     layer.neurons ? `${layer.neurons.on}/${layer.neurons.unstable}/${layer.neurons.off}` : '',
     certificateLabel(layer.certificate),
-    layer.tightness ? `${scientific(layer.tightness.lower)}${layer.tightness.kind === 'exact' ? ' (exact)' : ''}` : '',
+    layer.tightness ? `${formatNumber(layer.tightness.lower)}${layer.tightness.kind === 'exact' ? ' (exact)' : ''}` : '',
   ]);
   const table = layoutColumns(header, rows, [true, false, false, true, true, true, true, true, false, true]);
   return run.layers.some((layer) => COMPOSITION_KINDS.has(layer.kind))
@@ -74,8 +68,8 @@ export function formatReport(report: BoundReport): string {
     out.push(runTable(run));
     const { localBound, layerProduct, spectralBound, method } = run.network;
     out.push(
-      `network: local bound ${scientific(localBound)} (${method === 'composed' ? 'composed' : 'layer product'})   ` +
-        `layer product ${scientific(layerProduct)}   spectral product ${scientific(spectralBound)}   ` +
+      `network: local bound ${formatNumber(localBound)} (${method === 'composed' ? 'composed' : 'layer product'})   ` +
+        `layer product ${formatNumber(layerProduct)}   spectral product ${formatNumber(spectralBound)}   ` +
         `(local is ${ratioText(spectralBound, localBound)} tighter)`,
     );
     if (method === 'composed') {
@@ -87,9 +81,9 @@ export function formatReport(report: BoundReport): string {
     if (run.lowerBound) {
       const lower = run.lowerBound.value;
       out.push(
-        `         lower bound ${scientific(lower)} (witnessed by ${run.lowerBound.method} at ‖x − x0‖ = ` +
-          `${scientific(run.lowerBound.witnessNorm)}): the true local constant lies in ` +
-          `[${scientific(lower)}, ${scientific(localBound)}]${lower > 0 ? `, width ${ratioText(localBound, lower)}` : ''}`,
+        `         lower bound ${formatNumber(lower)} (witnessed by ${run.lowerBound.method} at ‖x − x0‖ = ` +
+          `${formatNumber(run.lowerBound.witnessNorm)}): the true local constant lies in ` +
+          `[${formatNumber(lower)}, ${formatNumber(localBound)}]${lower > 0 ? `, width ${ratioText(localBound, lower)}` : ''}`,
       );
     }
   }
@@ -97,8 +91,8 @@ export function formatReport(report: BoundReport): string {
     const { local, spectral, gap, predictedClass } = report.radius;
     out.push('');
     out.push(
-      `certified robustness radius for class ${predictedClass} (logit gap ${scientific(gap)}): ` +
-        `local ${scientific(local)}   spectral ${scientific(spectral)}`,
+      `certified robustness radius for class ${predictedClass} (logit gap ${formatNumber(gap)}): ` +
+        `local ${formatNumber(local)}   spectral ${formatNumber(spectral)}`,
     );
     if (report.radius.zeroBecause) out.push(`radius 0 because ${safe(report.radius.zeroBecause)}`);
     else out.push(`         certified ${radiusBasis(report.radius)}`);
@@ -108,7 +102,7 @@ export function formatReport(report: BoundReport): string {
     out.push('');
     out.push(
       `fidelity: the analysed network matches the model file on ${runtime} at ${points} points (${tensors} tensors compared); ` +
-        `output differs by at most ${scientific(maxAbsDifference)} (${scientific(maxRelativeDifference)} relative)`,
+        `output differs by at most ${formatNumber(maxAbsDifference)} (${formatNumber(maxRelativeDifference)} relative)`,
     );
   }
   if (report.stats) out.push('', engineLine(report.stats));

@@ -132,7 +132,8 @@ export class AnalysisController {
     return document.cancelAnalysis();
   }
 
-  webviewHandlers(document: ModelDocument): RequestHandlers<WebviewMethods> {
+  /** The webview's requests about analyses and exports (the pin is the editor provider's: it spans editors). */
+  webviewHandlers(document: ModelDocument): RequestHandlers<Omit<WebviewMethods, 'pinRun'>> {
     const actions = () => {
       if (!this.viewActions) {
         throw new Error('The view actions are not registered yet.');

@@ -8,6 +8,7 @@ import { RequestServer, type RequestHandlers } from '../shared/rpc';
 import type { EngineClient } from './engineClient';
 import { exampleInputNames } from '../shared/exampleInputNames';
 import { ModelDocument, type RetainedResults } from './modelDocument';
+import { isPinnedRun, type PinnedRunStore } from './pinnedRunStore';
 import { createNonce, renderWebviewHtml } from './webviewHtml';
 
 export interface EditorServices {
@@ -16,8 +17,10 @@ export interface EditorServices {
   defaultEpsilon(): number;
   /** The sweep form's starting range, from the lipschitzLens.sweep setting. */
   sweepRange(): SweepRange;
-  /** Answers the webview's requests; implemented by the analysis controller. */
-  webviewHandlers(document: ModelDocument): RequestHandlers<WebviewMethods>;
+  /** Answers the webview's requests about analyses and exports; implemented by the analysis controller. */
+  webviewHandlers(document: ModelDocument): RequestHandlers<Omit<WebviewMethods, 'pinRun'>>;
+  /** The window's pinned run, which every editor compares against. */
+  pinnedRuns: PinnedRunStore;
   /** Observes every message a webview sends (the testing API records them). */
   onWebviewMessage?(document: ModelDocument, message: WebviewToHostMessage): void;
 }
@@ -226,7 +229,20 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
       }
     };
     let ready = false;
-    const server = new RequestServer<WebviewMethods>(this.services.webviewHandlers(document), post);
+    const pinnedRuns = this.services.pinnedRuns;
+    const server = new RequestServer<WebviewMethods>(
+      {
+        ...this.services.webviewHandlers(document),
+        pinRun: async ({ pinned }) => {
+          if (pinned !== null && !isPinnedRun(pinned)) {
+            throw new Error('The run to pin is incomplete.');
+          }
+          await pinnedRuns.pin(pinned ?? undefined);
+          return null;
+        },
+      },
+      post,
+    );
     const disposables: vscode.Disposable[] = [
       webview.onDidReceiveMessage((message: WebviewToHostMessage) => {
         this.services.onWebviewMessage?.(document, message);
@@ -234,6 +250,7 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
           // The webview (re)loaded: replay everything it needs, in order.
           ready = true;
           document.snapshot().forEach(post);
+          post({ kind: 'pinnedRun', pinned: pinnedRuns.current });
         } else if (!server.handleMessage(message)) {
           this.services.log.warn(`Ignored a message from the webview of ${document.fileName}.`);
         }
@@ -241,6 +258,11 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
       document.onDidChange((message) => {
         if (ready) {
           post(message);
+        }
+      }),
+      pinnedRuns.onDidChange((pinned) => {
+        if (ready) {
+          post({ kind: 'pinnedRun', pinned });
         }
       }),
       panel.onDidChangeViewState(() => {

@@ -33,17 +33,43 @@ export function nodeText(opType: string, name: string, index: number): string {
   return name ? `${type} '${escapeControlCharacters(name)}'` : `${type} #${index}`;
 }
 
-/** Six significant digits without trailing zeros; exponent form outside [0.001, 1e6) ("0.001", "104000", "1e-6", "1.5e7"). */
+/**
+ * Significant digits of every number shown to a reader: the view (graph, table, pop-over, summary,
+ * chart), the CLI table and the Markdown report (JSON and CSV keep full precision). Four, not three: a
+ * layer's bound is within 1–5 % of its witnessed lower value and the lower-bound search moves by
+ * 0.4–0.6 %, which three digits would hide (12.28 and 12.32 both "12.3"); more than four is noise the
+ * reader has to skip, since the Lanczos certificates stop within 1e-4 relative of their estimate.
+ */
+export const SIGNIFICANT_DIGITS = 4;
+
+/**
+ * A number rounded to SIGNIFICANT_DIGITS, trailing zeros dropped; exponent form ("1.235e4", "1e-6")
+ * outside [0.001, 10⁴), so no printed digit is a rounding filler (12345 is "1.235e4", not "12350").
+ * The range is checked after rounding (9999.5 → "1e4", 0.00099995 → "0.001").
+ */
 export function formatNumber(value: number): string {
   if (!Number.isFinite(value)) {
     return String(value);
   }
-  const rounded = Number(value.toPrecision(6));
+  const rounded = Number(value.toPrecision(SIGNIFICANT_DIGITS));
   const magnitude = Math.abs(rounded);
-  if (magnitude !== 0 && (magnitude < 1e-3 || magnitude >= 1e6)) {
+  if (magnitude === 0) {
+    return '0';
+  }
+  if (magnitude < 1e-3 || magnitude >= 1e4) {
     return rounded.toExponential().replace('e+', 'e');
   }
   return String(rounded);
+}
+
+/** A fraction as a percentage by the same rule: 0.2134567 → "21.35%". */
+export function formatPercent(fraction: number): string {
+  return `${formatNumber(100 * fraction)}%`;
+}
+
+/** A ratio by the same rule: 2.5 → "2.5×". */
+export function formatRatio(ratio: number): string {
+  return `${formatNumber(ratio)}×`;
 }
 
 export function formatBytes(bytes: number): string {
@@ -54,7 +80,7 @@ export function formatBytes(bytes: number): string {
     value /= 1024;
     unit++;
   }
-  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
+  return unit === 0 ? `${bytes} bytes` : `${formatNumber(value)} ${units[unit]}`;
 }
 
 /** How many times tighter the local bound is than the spectral one; undefined when the local bound is 0. */
@@ -100,7 +126,7 @@ export function fallbackLabel(stats: Pick<EngineStats, 'backend' | 'isa' | 'thre
 /** Wall time in all and by phase: "0.35 s (load 0.04 s, forward 0.07 s, fidelity 0.05 s, row norms 0.00 s, spectral norms 0.20 s)". */
 export function phaseTimes(stats: EngineStats): string {
   const p = stats.phases;
-  const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+  const seconds = (ms: number) => `${formatNumber(ms / 1000)} s`;
   const phases = [
     ...(p.loadMs !== undefined ? [`load ${seconds(p.loadMs)}`] : []),
     `forward ${seconds(p.forwardMs)}`,
@@ -116,7 +142,7 @@ export function phaseTimes(stats: EngineStats): string {
 
 /** "595 operator applications, 0.5 GFLOP". */
 export function operatorWork(stats: EngineStats): string {
-  return `${stats.operatorApplications.toLocaleString('en-US')} operator applications, ${(stats.multiplyAdds * 2e-9).toFixed(1)} GFLOP`;
+  return `${stats.operatorApplications.toLocaleString('en-US')} operator applications, ${formatNumber(stats.multiplyAdds * 2e-9)} GFLOP`;
 }
 
 /** Which bound certified the robustness radius, as a phrase after "certified" (CLI, Markdown report, view). */

@@ -307,6 +307,30 @@ export interface SweepRange {
   points: number;
 }
 
+/**
+ * A run kept to compare later runs against, layer by layer: one for the whole window (pinned in one
+ * model's editor, compared in any other's), kept by the host (pinnedRunStore.ts).
+ */
+export interface PinnedRun {
+  /** The model's file name, as the report names it. */
+  model: string;
+  /** The model's path (ModelOverview.path): which model the pin belongs to. */
+  modelPath: string;
+  inputLabel: string;
+  epsilon: number;
+  localBound: number;
+  spectralBound: number;
+  /** Each layer with its ONNX node names, by which a layer of another model is matched when labels differ. */
+  layers: PinnedLayer[];
+}
+
+export interface PinnedLayer {
+  label: string;
+  nodes: string[];
+  localBound: number;
+  spectralNorm: number;
+}
+
 export type HostToWebviewMessage =
   | ReplyMessage
   | { kind: 'model'; model: ModelOverview }
@@ -318,7 +342,9 @@ export type HostToWebviewMessage =
   | { kind: 'layerResults'; runId: number; epsilon: number; layers: LayerResult[] }
   /** The sweep's runs, ascending ε (undefined: none, or no longer valid). */
   | { kind: 'sweepReport'; report: BoundReport | undefined }
-  | { kind: 'sweepRange'; range: SweepRange };
+  | { kind: 'sweepRange'; range: SweepRange }
+  /** The window's pinned run (undefined: none), sent on 'ready' and whenever it changes. */
+  | { kind: 'pinnedRun'; pinned: PinnedRun | undefined };
 
 export type WebviewMethods = {
   analyze: MethodSpec<{ epsilon?: number }, { phase: AnalysisPhase }>;
@@ -329,6 +355,8 @@ export type WebviewMethods = {
   exportReport: MethodSpec<Record<string, never>, string | null>;
   /** Saves the chart the webview drew; png is a data: URL (absent when the webview could not rasterise it). */
   exportChart: MethodSpec<{ svg: string; png?: string }, string | null>;
+  /** Pins a run for every editor of the window; null unpins. */
+  pinRun: MethodSpec<{ pinned: PinnedRun | null }, null>;
 };
 
 export type WebviewToHostMessage = { kind: 'ready' } | RequestMessage<WebviewMethods> | CancelMessage;

@@ -10,7 +10,7 @@ import type { Layer, LayerOp } from '../engine/network';
 import { formatUnsupported, normaliseGraph, type NormaliseResult } from '../engine/normalise/normalise';
 import { formatValueInfo, type AttributeValue, type Model, type Node } from '../onnx/model';
 import { readModel } from '../onnx/reader';
-import { nodeText } from '../shared/format';
+import { formatNumber, nodeText } from '../shared/format';
 import type { LayerRow, ModelOverview } from '../shared/protocol';
 import { describeGraph } from './describeGraph';
 
@@ -134,11 +134,14 @@ function nodeRows(model: Model): LayerRow[] {
 export function formatAttribute(attribute: AttributeValue): string {
   switch (attribute.type) {
     case 'float':
+      // A float32 read as float64 (1e-5 is 0.000009999999747): shown by the view's number rule.
+      return formatNumber(attribute.value);
     case 'int':
       return String(attribute.value);
     case 'string':
       return JSON.stringify(attribute.value);
     case 'floats':
+      return `[${attribute.value.map(formatNumber).join(', ')}]`;
     case 'ints':
       return `[${attribute.value.join(', ')}]`;
     case 'strings':

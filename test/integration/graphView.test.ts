@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { TestingApi } from '../../src/host/testingApi';
-import { formatNumber } from '../../src/shared/format';
+import { formatNumber, formatPercent } from '../../src/shared/format';
 import { COMMANDS, MODEL_EDITOR_VIEW_TYPE } from '../../src/shared/ids';
 import { gemm, relu, tensor, writeModel } from '../fixtures/onnxBuilder';
 import { activateForTests, closeAllEditors } from './extensionUnderTest';
@@ -141,10 +141,10 @@ describe('graph view', () => {
     const conv2 = run.layers[2];
     const text = await waitForWebviewText((shown) => panelText(shown, 'conv2').includes('local bound'));
     assert.ok(panelText(text, 'conv2').includes(`local bound ${formatNumber(conv2.localBound)}, ‖A‖ ${formatNumber(conv2.spectralNorm)}`), text);
-    assert.match(text, /share of log L:\s+0\.0% – [\d.]+%/, 'the legend names the metric and its classes');
+    assert.match(text, /share of log L:\s+0% – [\d.]+%/, 'the legend names the metric and its classes');
     assert.match(panelText(text, 'conv2'), /share of log L [\d.]+%/);
     const unstable = conv2.neurons!.unstable / (conv2.neurons!.on + conv2.neurons!.unstable + conv2.neurons!.off);
-    assert.ok(panelText(text, 'conv2').includes(`(unstable fraction ${(unstable * 100).toFixed(1)}%)`), 'the unstable fraction of conv2+relu2');
+    assert.ok(panelText(text, 'conv2').includes(`(unstable fraction ${formatPercent(unstable)})`), 'the unstable fraction of conv2+relu2');
     await selectInWebview('#graph-metric', 'bound');
     await waitForWebviewText((shown) => /local bound:\s+[\d.e-]+ – [\d.e-]+/.test(shown));
     // Tightness: local bound ÷ the layer's witnessed lower value where the engine has one, else ÷ ‖A‖.

@@ -88,7 +88,7 @@ describe('engine log lines of an analysis', () => {
     assert.match(entries[1].message, /^Kernels: native kernels \((avx512|avx2|generic), 1 threads\)\.$/);
     assert.match(
       entries[2].message,
-      /^Time: \d+\.\d\d s \(load \d+\.\d\d s, forward \d+\.\d\d s, fidelity \d+\.\d\d s, row norms \d+\.\d\d s, spectral norms \d+\.\d\d s(?:, composed bound \d+\.\d\d s)?, lower bounds \d+\.\d\d s\); \d+ operator applications, \d+\.\d GFLOP\.$/,
+      /^Time: \d[\d.e-]* s \(load \d[\d.e-]* s, forward \d[\d.e-]* s, fidelity \d[\d.e-]* s, row norms \d[\d.e-]* s, spectral norms \d[\d.e-]* s(?:, composed bound \d[\d.e-]* s)?, lower bounds \d[\d.e-]* s\); \d+ operator applications, \d[\d.e-]* GFLOP\.$/,
     );
   });
 

@@ -156,7 +156,7 @@ test('bad input exits non-zero with one line naming the problem', async () => {
     [['analyze', EXAMPLE, '--eps', '-1'], 2, /Option '--eps' argument is ambiguous/],
     [['analyze', EXAMPLE, '--eps', '-0.5e-3x'], 2, /--eps/],
     [['analyze', EXAMPLE, '--eps=1e308'], 1, /^lipschitz-lens: --eps 1e308: ε = 1e308 is too large: the output deviation it allows after layer '[^']+' exceeds the float64 range/],
-    [['analyze', EXAMPLE, '--max-memory', '0.01'], 1, /^lipschitz-lens: mnist-cnn\.onnx: the analysis needs about [\d.]+ MB of memory \(and about [\d.]+ GFLOP of operator work\); the limit is 10.2 MB; use --max-memory to raise it$/m],
+    [['analyze', EXAMPLE, '--max-memory', '0.01'], 1, /^lipschitz-lens: mnist-cnn\.onnx: the analysis needs about [\d.]+ MB of memory \(and about [\d.]+ GFLOP of operator work\); the limit is 10.24 MB; use --max-memory to raise it$/m],
   ];
   for (const [argv, expectedCode, message] of cases) {
     const { code, stdout, stderr } = await cli([...argv, '--quiet']);

@@ -78,6 +78,8 @@ describe('model overview', () => {
   it('formats attributes compactly', () => {
     assert.equal(formatAttribute({ type: 'int', value: 2n }), '2');
     assert.equal(formatAttribute({ type: 'float', value: 0.5 }), '0.5');
+    assert.equal(formatAttribute({ type: 'float', value: Math.fround(1e-5) }), '1e-5', 'a float32 attribute by the view’s number rule');
+    assert.equal(formatAttribute({ type: 'floats', value: [Math.fround(0.1), 2] }), '[0.1, 2]');
     assert.equal(formatAttribute({ type: 'ints', value: [1n, 1n, 0n, 0n] }), '[1, 1, 0, 0]');
     assert.equal(formatAttribute({ type: 'string', value: 'SAME_UPPER' }), '"SAME_UPPER"');
     assert.equal(formatAttribute({ type: 'other', onnxType: 'SPARSE_TENSOR' }), 'SPARSE_TENSOR');

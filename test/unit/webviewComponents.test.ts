@@ -8,6 +8,8 @@ import { renderToString } from 'preact-render-to-string';
 import { App } from '../../media/app';
 import { GraphView } from '../../media/graphView';
 import { LayerDetails, LayerTable, formatChange } from '../../media/layerTable';
+import { NodePanel } from '../../media/nodePanel';
+import { formatReport } from '../../src/cli/table';
 import { createStore, ViewContext, type ViewActions } from '../../media/store';
 import { Summary, boundGap } from '../../media/summary';
 import { SweepChart } from '../../media/sweepChart';
@@ -23,6 +25,7 @@ const noActions: ViewActions = {
   chooseInput: () => undefined,
   exportReport: () => undefined,
   exportChart: () => undefined,
+  pin: () => undefined,
 };
 
 function render(child: ComponentChild, state: ViewState = {}): string {
@@ -112,22 +115,23 @@ describe('layer table', () => {
     assert.doesNotMatch(streaming, /class="dominant/);
     assert.match(text(streaming), /Layers \(1 done so far\)/);
     const done = render(h(LayerTable, { ...tableProps, layers }));
-    assert.equal(rows(done)[0][10], '#1 83.7%');
-    assert.equal(rows(done)[1][10], '16.3%');
+    assert.equal(rows(done)[0][10], '#1 83.68%');
+    assert.equal(rows(done)[1][10], '16.32%');
   });
 
   it('adds the change against a pinned run as delta columns', () => {
     const html = render(h(LayerTable, { ...tableProps, layers, deltas: new Map([[0, { localBound: -0.5, spectralNorm: 0 }]]) }));
     assert.match(html, /Δ local bound/);
     assert.deepEqual(rows(html)[0].slice(12), ['−50%', '±0%']);
-    assert.deepEqual(rows(html)[1].slice(12), ['', ''], 'a layer the pinned run does not have');
-    assert.equal(formatChange(0.1234), '+12.3%');
+    assert.deepEqual(rows(html)[1].slice(12), ['no match', 'no match'], 'a layer the pinned run does not have');
+    assert.equal(formatChange(0.1234), '+12.34%');
+    assert.equal(formatChange(-0.0000001), '−1e-5%');
   });
 
   it('explains a ratio below 1 on a merge row', () => {
     const add = layer(1, 'add', 'add', 1.4, 1.2, { certificate: { method: 'composition', detail: 'residual sum' } });
     const html = render(h(LayerTable, { ...tableProps, layers: [layers[0], add] }));
-    assert.equal(rows(html)[1][7], '0.857143× ⁽ʳ⁾');
+    assert.equal(rows(html)[1][7], '0.8571× ⁽ʳ⁾');
     assert.match(text(html), /ratio can fall below 1 there/);
   });
 
@@ -149,6 +153,26 @@ describe('layer table', () => {
   });
 });
 
+describe('one number rule', () => {
+  // Values with more digits than are shown, one in exponent range: each place must print them alike.
+  const precise = layer(1, 'fc', 'dense', 10.6885391234, 123456.789, { epsilonIn: 1.23456e-5, epsilonOut: 1.23456e-5 * 10.6885391234 });
+  const expected = ['10.69', '1.235e5', '1.235e-5', '1.155e4×'];
+
+  it('prints a layer’s numbers identically in the table, its pop-over, the graph’s node panel and the CLI table', () => {
+    const places = {
+      table: rows(render(h(LayerTable, { ...tableProps, layers: [layers[0], precise] })))[1].join(' | '),
+      popOver: text(render(h(LayerDetails, { layer: precise, row: model.rows[1] }))),
+      nodePanel: text(render(h(NodePanel, { model, layers: [layers[0], precise], nodeId: 'node2', expanded: new Set<number>(), onToggleLayer: () => undefined }))),
+      cli: formatReport({ model: 'net.onnx', input: { source: 'npy', origin: 'x.npy', shape: [16] }, outputSize: 2, runs: [{ epsilon: 0.01, network: { localBound: 27.4, layerProduct: 67.6, method: 'layer-product', spectralBound: 100, failureProbability: 0 }, layers: [layers[0], precise] }] }).split('\n').find((line) => line.includes(' fc ')) ?? '',
+    };
+    for (const [place, shown] of Object.entries(places)) {
+      for (const number of expected.slice(0, 3)) assert.ok(shown.includes(number), `${place} shows ${number}: ${shown}`);
+      assert.ok(!/10\.688|123456|1\.2345/.test(shown), `${place} shows no more than four significant digits: ${shown}`);
+    }
+    for (const place of ['table', 'nodePanel', 'cli'] as const) assert.ok(places[place].includes(expected[3]), `${place} shows the ratio ${expected[3]}: ${places[place]}`);
+  });
+});
+
 describe('analysis card', () => {
   const run: EpsilonRun = {
     epsilon: 0.01,
@@ -167,7 +191,7 @@ describe('analysis card', () => {
 
   it('states the gap between the upper and the witnessed lower bound', () => {
     const html = text(render(h(Summary, { canAnalyze: true, status, phaseLabel: 'done', report, run, exportable: true })));
-    assert.match(html, /the true value lies between 12\.28 and 27\.4; the upper bound is at most 2\.23127× too high/);
+    assert.match(html, /the true value lies between 12\.28 and 27\.4; the upper bound is at most 2\.231× too high/);
     assert.equal(boundGap(5, 5), 'the upper bound is attained: it is the true local constant');
   });
 });
@@ -188,6 +212,24 @@ describe('the whole view', () => {
     assert.match(html, /id="graph-canvas"/);
     assert.doesNotMatch(html, /<table/);
     assert.match(render(h(App, {}), { model, view: 'table' }), /<table class="layer-table"/);
+  });
+
+  it('offers to compare with another model’s pin, then shows the change of each matched layer and names the unmatched', () => {
+    // Pinned in a.onnx: conv1+relu1 with bound 4 (now 8: +100%), and a layer this model lacks.
+    const pinned = {
+      model: 'a.onnx', modelPath: '/m/a.onnx', inputLabel: 'x.npy', epsilon: 0.01, localBound: 20, spectralBound: 100,
+      layers: [{ label: 'conv1+relu1', nodes: ['conv1', 'relu1'], localBound: 4, spectralNorm: 12 }, { label: 'extra', nodes: ['extra'], localBound: 1, spectralNorm: 1 }],
+    };
+    const done: ViewState = { model, report, view: 'table', pinned, status: { phase: 'done', epsilon: 0.01, inputLabel: 'x.npy' } };
+    const offered = render(h(App, {}), done);
+    assert.match(text(offered), /Compare with pinned run \(a\.onnx, ε = 0\.01\)/);
+    assert.doesNotMatch(offered, /Δ local bound/, 'not compared before the user asks');
+    const compared = render(h(App, {}), { ...done, compareWithPinned: true });
+    assert.match(compared, /Δ local bound/);
+    assert.deepEqual(rows(compared)[0].slice(12), ['+100%', '±0%']);
+    assert.deepEqual(rows(compared)[1].slice(12), ['no match', 'no match']);
+    assert.match(text(compared), /1 of 2 layers matched by name; not in the pinned run: fc; only in the pinned run: extra\./);
+    assert.match(text(compared), /Stop comparing/);
   });
 });
 
@@ -252,12 +294,12 @@ describe('graph view', () => {
     assert.match(expanded, /\[1,2,4,4\]/);
   });
 
-  it('colours boxes by the chosen metric and offers the change only against a pinned run of this model', () => {
+  it('colours boxes by the chosen metric and offers the change only against a compared pin', () => {
     const html = render(h(GraphView, { ...graphProps, expanded: [], layers, metric: 'bound' }));
     assert.match(html, /data-id="node0"/);
     assert.match(html, /class="graph-node kind-node group heat-4"/, 'the larger bound, in the top class');
     assert.doesNotMatch(html, /value="change"/);
-    const pinned = { model: 'net.onnx', inputLabel: 'x', epsilon: 0.01, localBound: 10, spectralBound: 20, layers: [{ label: 'fc', localBound: 1, spectralNorm: 2 }] };
+    const pinned = { model: 'net.onnx', modelPath: '/m/net.onnx', inputLabel: 'x', epsilon: 0.01, localBound: 10, spectralBound: 20, layers: [{ label: 'fc', nodes: ['fc'], localBound: 1, spectralNorm: 2 }] };
     assert.match(render(h(GraphView, { ...graphProps, expanded: [], layers, pinned })), /value="change"/);
   });
 });

@@ -1,7 +1,18 @@
 // The webview's state reducer: what each host message changes.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { applyHostMessage, dominantLayers, layerDeltas, mainRun, pinnedRunOf, restoreViewState, shownLayers, sortedPositions } from '../../media/viewState';
+import {
+  applyHostMessage,
+  comparedPin,
+  dominantLayers,
+  layerDeltas,
+  mainRun,
+  matchPinnedLayers,
+  pinnedRunOf,
+  restoreViewState,
+  shownLayers,
+  sortedPositions,
+} from '../../media/viewState';
 import type { BoundReport, ModelOverview } from '../../src/shared/protocol';
 import type { LayerResult } from '../../src/shared/results';
 
@@ -137,5 +148,37 @@ describe('webview state', () => {
     assert.deepEqual(deltas.get(0), { localBound: 1, spectralNorm: 0 });
     assert.deepEqual(deltas.get(1), { localBound: -0.5, spectralNorm: 0 });
     assert.equal(deltas.has(2), false, 'a layer the pinned run does not have');
+  });
+
+  it('matches another model’s layers by label, else by a shared ONNX node name, and leaves the rest unmatched', () => {
+    const then = (label: string, nodes: string[], localBound: number) => ({ label, nodes, localBound, spectralNorm: 1 });
+    const pinned = {
+      model: 'a.onnx', modelPath: '/m/a.onnx', inputLabel: 'x', epsilon: 0.1, localBound: 1, spectralBound: 1,
+      layers: [then('conv1+relu1', ['conv1', 'relu1'], 2), then('conv2', ['conv2'], 4), then('fc', ['fc'], 8)],
+    };
+    const now = (index: number, label: string, nodes: string[]) => ({ ...layer(index, 1, 1), label, nodes });
+    // conv1+relu1 by label; conv2+relu2 (fused differently here) by its node conv2; head matches nothing.
+    const matches = matchPinnedLayers(pinned, [now(0, 'conv1+relu1', ['conv1', 'relu1']), now(1, 'conv2+relu2', ['conv2', 'relu2']), now(2, 'head', ['head'])]);
+    assert.deepEqual([...matches].map(([index, match]) => [index, match.label]), [[0, 'conv1+relu1'], [1, 'conv2']]);
+    // A pinned layer is matched once: a second layer sharing its label finds it taken.
+    assert.equal(matchPinnedLayers(pinned, [now(0, 'fc', ['fc']), now(1, 'fc', ['fc'])]).size, 1);
+  });
+
+  it('takes the window’s pin from the host; compares another model’s only when asked, and asks again for a new pin', () => {
+    const pin = (modelPath: string, epsilon: number) => ({ model: modelPath.split('/').pop()!, modelPath, inputLabel: 'x', epsilon, localBound: 1, spectralBound: 1, layers: [] });
+    const own = applyHostMessage({ model }, { kind: 'pinnedRun', pinned: pin('/m/tiny.onnx', 0.1) });
+    assert.equal(comparedPin(own)?.modelPath, '/m/tiny.onnx', 'this model’s pin is compared at once');
+    const other = applyHostMessage({ model }, { kind: 'pinnedRun', pinned: pin('/m/a.onnx', 0.1) });
+    assert.equal(comparedPin(other), undefined, 'another model’s pin waits for the user');
+    const comparing = { ...other, compareWithPinned: true, metric: 'change' as const };
+    assert.equal(comparedPin(comparing)?.modelPath, '/m/a.onnx');
+    assert.equal(applyHostMessage(comparing, { kind: 'pinnedRun', pinned: pin('/m/a.onnx', 0.1) }).compareWithPinned, true, 'the same pin again');
+    assert.equal(applyHostMessage(comparing, { kind: 'pinnedRun', pinned: pin('/m/a.onnx', 0.2) }).compareWithPinned, false, 'a new pin');
+    const unpinned = applyHostMessage(comparing, { kind: 'pinnedRun', pinned: undefined });
+    assert.equal(unpinned.pinned, undefined);
+    assert.equal(unpinned.metric, undefined, 'no colouring by the change of nothing');
+    // A pin saved before pins spanned editors (no node names) is dropped; the host's replay brings the pin.
+    const old = { model: 'tiny.onnx', inputLabel: 'x', epsilon: 0.1, localBound: 1, spectralBound: 1, layers: [{ label: 'l0', localBound: 1, spectralNorm: 1 }] };
+    assert.equal(restoreViewState({ pinned: old }).pinned, undefined);
   });
 });
