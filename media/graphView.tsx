@@ -9,7 +9,7 @@ import { memo } from 'preact/compat';
 import type { ModelGraph, ModelOverview } from '../src/shared/protocol';
 import type { LayerResult } from '../src/shared/results';
 import { formatMetric, heat, METRIC_LABELS, type Heat, type MetricKey } from './graphMetrics';
-import { findNodes, graphScene, neighbourBox, type GraphScene, type VisibleBox } from './graphLayout';
+import { findNodes, graphScene, neighbourBox, type DrawnEdge, type GraphScene, type VisibleBox } from './graphLayout';
 import { NodePanel } from './nodePanel';
 import { visible } from './viewText';
 import { pinnedBounds, type PinnedRun } from './viewState';
@@ -46,13 +46,13 @@ export interface GraphViewProps {
   onExpand(layers: readonly number[]): void;
 }
 
-const Edges = memo(function Edges({ graph, drawn }: { graph: ModelGraph; drawn: number[] }) {
+const Edges = memo(function Edges({ graph, drawn }: { graph: ModelGraph; drawn: DrawnEdge[] }) {
   return (
     <g class="edges">
-      {drawn.map((index) => {
+      {drawn.map(({ index, points }) => {
         const edge = graph.edges[index];
-        if (edge.points.length < 2) return null;
-        const d = edge.points.map((point, at) => `${at === 0 ? 'M' : 'L'}${point.x.toFixed(1)},${point.y.toFixed(1)}`).join(' ');
+        if (points.length < 2) return null;
+        const d = points.map((point, at) => `${at === 0 ? 'M' : 'L'}${point.x.toFixed(1)},${point.y.toFixed(1)}`).join(' ');
         return (
           <g key={index}>
             <path d={d} class="edge" marker-end="url(#arrow)">

@@ -244,6 +244,79 @@ describe('graph view', () => {
     }
   });
 
+  it('compares a run of another model with the run pinned in the first one’s editor, layers matched by name, the unmatched named', async function () {
+    this.timeout(240_000);
+    // Two checkpoints of one architecture: fc2's weights doubled, and the last layer renamed (fc3 → head).
+    const folder = await mkdtemp(join(tmpdir(), 'lipschitz-lens-compare-'));
+    const checkpoint = async (name: string, scale: number, last: string) => {
+      const uri = vscode.Uri.file(join(folder, name));
+      await writeModel(uri.fsPath, {
+        inputs: [{ name: 'x', shape: [1, 3] }],
+        outputs: [{ name: 'y', shape: [1, 2] }],
+        initializers: [
+          tensor('W1', [3, 3], [1, -0.5, 0.2, 0.3, 0.8, -0.4, -0.6, 0.1, 0.9]),
+          tensor('W2', [3, 3], [0.7, 0.2, -0.3, -0.1, 0.5, 0.6, 0.4, -0.8, 0.2].map((w) => scale * w)),
+          tensor('W3', [2, 3], [0.5, -0.2, 0.3, 0.1, 0.4, -0.6]),
+        ],
+        nodes: [
+          gemm({ name: 'fc1', a: 'x', b: 'W1', output: 'h1', transB: true }),
+          relu('h1', 'r1', 'relu1'),
+          gemm({ name: 'fc2', a: 'r1', b: 'W2', output: 'h2', transB: true }),
+          relu('h2', 'r2', 'relu2'),
+          gemm({ name: last, a: 'r2', b: 'W3', output: 'y', transB: true }),
+        ],
+        opset: 13,
+      });
+      return uri;
+    };
+    const modelA = await checkpoint('before.onnx', 1, 'fc3');
+    const modelB = await checkpoint('after.onnx', 2, 'head');
+    try {
+      await vscode.commands.executeCommand('vscode.openWith', modelA, MODEL_EDITOR_VIEW_TYPE);
+      assert.equal(await vscode.commands.executeCommand<string>(COMMANDS.analyze, modelA), 'done');
+      const pinned = api.analysisReport(modelA)!.runs[0];
+      await waitForWebviewText((shown) => shown.includes('before.onnx') && shown.includes('Pin this run for comparison'));
+      await clickInWebview('#pin-run');
+      await waitForWebviewText((shown) => shown.includes(`Pinned: before.onnx, synthetic input, ε = ${formatNumber(pinned.epsilon)}`));
+
+      await vscode.commands.executeCommand('vscode.openWith', modelB, MODEL_EDITOR_VIEW_TYPE);
+      assert.equal(await vscode.commands.executeCommand<string>(COMMANDS.analyze, modelB), 'done');
+      const now = api.analysisReport(modelB)!.runs[0];
+      // Another model's pin is offered, not applied: its layers may not match.
+      const offer = `Compare with pinned run (before.onnx, ε = ${formatNumber(pinned.epsilon)})`;
+      await waitForWebviewText((shown) => shown.includes('after.onnx') && shown.includes(offer));
+      await clickInWebview('#compare-pinned');
+      await waitForWebviewText((shown) => shown.includes('2 of 3 layers matched by name; not in the pinned run: head; only in the pinned run: fc3.'));
+      await clickInWebview('#view-table');
+      const text = await waitForWebviewText((shown) => shown.includes('Δ local bound') && shown.includes('no match'));
+      const thenByLabel = new Map(pinned.layers.map((layer) => [layer.label, layer]));
+      for (const layer of now.layers) {
+        const cells = text.split('\n').map((line) => line.split('\t').map((cell) => cell.trim())).find((row) => row[0] === String(layer.index) && row[1] === layer.label);
+        assert.ok(cells, `the row of ${layer.label}`);
+        const then = thenByLabel.get(layer.label);
+        if (!then) {
+          assert.deepEqual(cells.slice(-2), ['no match', 'no match'], `${layer.label} has no layer in the pinned run`);
+          continue;
+        }
+        for (const [shown, nowValue, thenValue, what] of [
+          [cells.at(-2)!, layer.localBound, then.localBound, 'local bound'],
+          [cells.at(-1)!, layer.spectralNorm, then.spectralNorm, '‖A‖'],
+        ] as const) {
+          const expected = 100 * (nowValue / thenValue - 1);
+          const value = Number(shown.replace('−', '-').replace('±', '').replace('%', ''));
+          assert.ok(Math.abs(value - expected) <= Math.max(0.01, Math.abs(expected) * 0.001), `${layer.label}: Δ ${what} ${shown}, expected ${expected.toPrecision(4)} %`);
+        }
+      }
+      // fc2's weights doubled: its ‖A‖ doubled, so the comparison shows +100% there.
+      const doubled = text.split('\n').find((line) => line.includes('fc2+relu2'))?.split('\t').at(-1)?.trim();
+      assert.equal(doubled, '+100%', 'fc2+relu2’s ‖A‖ change');
+    } finally {
+      await clickInWebview('#view-graph').catch(() => undefined);
+      await clickInWebview('#unpin-run').catch(() => undefined);
+      await waitForWebviewText((shown) => !shown.includes('Pinned:'));
+    }
+  });
+
   it('draws an unsupported node in place with its reason, and the nodes after it', async () => {
     const folder = await mkdtemp(join(tmpdir(), 'lipschitz-lens-graph-'));
     const model = vscode.Uri.file(join(folder, 'softplus-inside.onnx'));
