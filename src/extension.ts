@@ -31,14 +31,14 @@ export function activate(context: vscode.ExtensionContext): LipschitzLensApi {
   const analysis = new AnalysisController(engine, log, notifier);
   context.subscriptions.push(analysis);
   const recorder = testMode ? new TestRecorder() : undefined;
-  const defaultEpsilon = () => readSettings(log).epsilon;
+  const defaultEpsilon = () => readSettings(log, notifier).epsilon;
   const pinnedRuns = new PinnedRunStore(context.workspaceState);
   context.subscriptions.push(pinnedRuns);
   const editors = ModelEditorProvider.register(context, {
     engine,
     log,
     defaultEpsilon,
-    sweepRange: () => sweepRangeOf(readSettings(log)),
+    sweepRange: () => sweepRangeOf(readSettings(log, notifier)),
     webviewHandlers: (document) => analysis.webviewHandlers(document),
     pinnedRuns,
     onWebviewMessage: recorder ? (document, message) => recorder.record(document, message) : undefined,

@@ -171,7 +171,7 @@ export class AnalysisController {
       this.notifier.error(`Lipschitz Lens analyzes models on disk only, and ${document.uri.toString()} is not a file on disk.`);
       return undefined;
     }
-    return readSettings(this.log);
+    return readSettings(this.log, this.notifier);
   }
 
   private params(document: ModelDocument, settings: LensSettings, epsilons: number[], computeRadius: boolean): AnalyzeParams {

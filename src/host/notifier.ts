@@ -24,40 +24,69 @@ export interface ShownNotification {
   actions: string[];
 }
 
+type Severity = 'error' | 'warning' | 'info';
+
+const SHOW: Record<Severity, (sentence: string, ...titles: string[]) => Thenable<string | undefined>> = {
+  error: (sentence, ...titles) => vscode.window.showErrorMessage(sentence, ...titles),
+  warning: (sentence, ...titles) => vscode.window.showWarningMessage(sentence, ...titles),
+  info: (sentence, ...titles) => vscode.window.showInformationMessage(sentence, ...titles),
+};
+
 export class Notifier {
-  private lastErrorShown: ShownNotification | undefined;
-  private lastInfoShown: ShownNotification | undefined;
+  private readonly lastShown: Partial<Record<Severity, ShownNotification>> = {};
+  /** A test's answer to the next notification whose sentence contains `matching` (testingApi.ts). */
+  private answer: { matching: string; title: string } | undefined;
 
   constructor(private readonly log: vscode.LogOutputChannel) {}
 
   /** The last error sentence shown to the user (read by the testing API). */
   get lastError(): string | undefined {
-    return this.lastErrorShown?.message;
+    return this.lastShown.error?.message;
   }
 
   get lastErrorNotification(): ShownNotification | undefined {
-    return this.lastErrorShown;
+    return this.lastShown.error;
+  }
+
+  get lastWarningNotification(): ShownNotification | undefined {
+    return this.lastShown.warning;
   }
 
   get lastInfoNotification(): ShownNotification | undefined {
-    return this.lastInfoShown;
+    return this.lastShown.info;
+  }
+
+  /**
+   * Lets an integration test press a button of the next notification whose sentence contains
+   * `matching`, as a click would, without waiting for the workbench to draw the toast.
+   */
+  answerNext(matching: string, title: string): void {
+    this.answer = { matching, title };
   }
 
   /** An error toast: the sentence, the given actions and Show Log. */
   error(sentence: string, cause?: unknown, actions: readonly UserAction[] = []): void {
     this.log.error(cause === undefined ? sentence : `${sentence}\n${errorDetail(cause)}`);
-    const all = [...actions, { title: SHOW_LOG, run: () => this.log.show() }];
-    this.lastErrorShown = { message: sentence, actions: all.map((action) => action.title) };
-    void vscode.window.showErrorMessage(sentence, ...all.map((action) => action.title)).then((choice) => run(all, choice));
+    this.show('error', sentence, [...actions, { title: SHOW_LOG, run: () => this.log.show() }]);
+  }
+
+  /** A warning toast (the sentence is in the log too). */
+  warn(sentence: string, actions: readonly UserAction[] = []): void {
+    this.log.warn(sentence);
+    this.show('warning', sentence, actions);
   }
 
   info(sentence: string, actions: readonly UserAction[] = []): void {
     this.log.info(sentence);
-    this.lastInfoShown = { message: sentence, actions: actions.map((action) => action.title) };
-    void vscode.window.showInformationMessage(sentence, ...actions.map((action) => action.title)).then((choice) => run(actions, choice));
+    this.show('info', sentence, actions);
   }
-}
 
-function run(actions: readonly UserAction[], choice: string | undefined): void {
-  void actions.find((action) => action.title === choice)?.run();
+  private show(severity: Severity, sentence: string, actions: readonly UserAction[]): void {
+    const titles = actions.map((action) => action.title);
+    this.lastShown[severity] = { message: sentence, actions: titles };
+    const answer = this.answer && sentence.includes(this.answer.matching) ? this.answer.title : undefined;
+    if (answer !== undefined) this.answer = undefined;
+    const choice = answer !== undefined ? Promise.resolve(answer) : SHOW[severity](sentence, ...titles);
+    void choice.then((title) => actions.find((action) => action.title === title)?.run());
+  }
 }

@@ -5,18 +5,17 @@ import * as vscode from 'vscode';
 import { CONFIGURATION_SECTION } from '../shared/ids';
 import { readLensSettings, type LensSettings } from '../shared/settings';
 import type { EngineLog } from './engineClient';
-import { openSettingsAction } from './notifier';
+import { openSettingsAction, type Notifier } from './notifier';
 
-export function readSettings(log: EngineLog): LensSettings {
+export function readSettings(log: EngineLog, notifier: Notifier): LensSettings {
   const configuration = vscode.workspace.getConfiguration(CONFIGURATION_SECTION);
   const { settings, problems } = readLensSettings((key) => configuration.get(key), availableParallelism());
-  for (const problem of problems) {
+  for (const problem of problems.slice(1)) {
     log.warn(problem);
   }
   if (problems.length > 0) {
     // The sentence names the setting; the button goes there.
-    const open = openSettingsAction(/^lipschitzLens\.\w+/.exec(problems[0])?.[0]);
-    void vscode.window.showWarningMessage(problems[0], open.title).then((choice) => choice === open.title && open.run());
+    notifier.warn(problems[0], [openSettingsAction(/^lipschitzLens\.\w+/.exec(problems[0])?.[0])]);
   }
   return settings;
 }

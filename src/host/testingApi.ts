@@ -23,6 +23,10 @@ export interface TestingApi {
   lastErrorNotification(): ShownNotification | undefined;
   /** The last information toast (e.g. an export's confirmation) and its buttons. */
   lastInfoNotification(): ShownNotification | undefined;
+  /** The last warning toast (e.g. an invalid setting) and its buttons. */
+  lastWarningNotification(): ShownNotification | undefined;
+  /** Presses `title` on the next toast whose sentence contains `matching`, as a click would, without waiting for the workbench to draw it. */
+  answerNextNotification(matching: string, title: string): void;
   /** Answers the next save dialog of an export with `uri` instead of showing it. */
   answerNextSaveDialog(uri: vscode.Uri): void;
   /** The file name the last save dialog proposed, and the extensions it offered, first first. */
@@ -94,6 +98,8 @@ export class TestRecorder {
       lastUserError: () => notifier.lastError,
       lastErrorNotification: () => notifier.lastErrorNotification,
       lastInfoNotification: () => notifier.lastInfoNotification,
+      lastWarningNotification: () => notifier.lastWarningNotification,
+      answerNextNotification: (matching, title) => notifier.answerNext(matching, title),
       answerNextSaveDialog: (uri) => {
         this.saveAnswer = uri;
       },

@@ -239,6 +239,34 @@ describe('host workflow', () => {
     await waitFor('the list to forget the closed model', () => !api.unanalyzableModels().includes(unsupported.fsPath));
   });
 
+  it('an invalid setting is named in a warning whose Open Settings button opens the Settings editor at that setting', async function () {
+    this.timeout(120_000);
+    const settingsTabs = () => vscode.window.tabGroups.all.flatMap((group) => group.tabs).filter((tab) => tab.label === 'Settings');
+    assert.equal(settingsTabs().length, 0, 'no Settings editor open before');
+    // The button is pressed through the notifier, as a click would press it: the workbench may take
+    // many seconds to draw a toast under load, and what is tested is what the button does.
+    api.answerNextNotification('lipschitzLens.epsilon must be', 'Open Settings');
+    const configuration = vscode.workspace.getConfiguration('lipschitzLens');
+    await configuration.update('epsilon', -1, vscode.ConfigurationTarget.Global);
+    try {
+      const warning = await waitFor('the warning', () => {
+        const shown = api.lastWarningNotification();
+        return shown?.message.includes('lipschitzLens.epsilon') ? shown : undefined;
+      });
+      assert.match(warning.message, /^lipschitzLens\.epsilon must be a finite number greater than 0; using 0\.001\.$/);
+      assert.deepEqual(warning.actions, ['Open Settings']);
+      await waitFor('the Settings editor to open', () => settingsTabs().length === 1);
+      // Its search box holds the setting's id, so the editor shows that setting.
+      const search = await waitFor('the Settings editor’s search for the setting', async () => {
+        const boxes = await workbenchElements('.settings-editor .search-container .view-lines');
+        return boxes.find((box) => box.text.includes('lipschitzLens.epsilon'));
+      });
+      assert.equal(search.text.trim(), 'lipschitzLens.epsilon');
+    } finally {
+      await configuration.update('epsilon', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
   it('a corrupt file’s page says what is wrong in a user sentence, without protobuf terms or the analysis status line', async () => {
     const bytes = await readFile(tiny.fsPath);
     const folder = await mkdtemp(join(tmpdir(), 'lipschitz-lens-corrupt-'));
