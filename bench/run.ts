@@ -8,6 +8,8 @@
 // bench/baseline.json.
 //
 //   npm run bench [-- --models cifar10,alexnet] [--update-baseline] [--no-analysis] [--no-pytorch]
+//   npm run bench -- --view [--model FILE] [--runs 3]   (only the graph view's open-to-drawn time in the
+//                                                        real VS Code: bench/viewOpen.ts)
 //
 // (--pytorch is accepted too: the PyTorch step is on by default and is skipped, never failed, without torch.)
 // Environment: BENCH_THREADS (onnxruntime intra-op, native kernel and PyTorch threads, default 2),
@@ -21,6 +23,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { ENGINE_RUNS, ONE_EPSILON, type EngineProgress, type EngineRunKind, type EngineRunMeasurement, type LayerTime } from './analyze';
 import type { ModelMeasurement } from './measure';
+import { main as viewOpenMain } from './viewOpen';
 import { BENCH_MODELS, benchModel, modelPath, OUT_DIR, torchReferencePath, writeBenchInput } from './models';
 import {
   boundsBelowReference,
@@ -504,6 +507,11 @@ function comparison(current: Metrics, baseline: Metrics): string {
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
+  if (args.includes('--view')) {
+    // The graph view's open-to-drawn time in the real VS Code, on its own (bench/viewOpen.ts).
+    await viewOpenMain(args);
+    return;
+  }
   const modelsArg = args.indexOf('--models');
   const names = modelsArg >= 0 ? args[modelsArg + 1].split(',') : BENCH_MODELS.map((m) => m.name);
   const specs = names.map(benchModel);

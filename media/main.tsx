@@ -65,12 +65,31 @@ const actions: ViewActions = {
   },
 };
 
+let graphReported = false;
+
+/**
+ * Tells the host, once per load, that the first graph is on screen. Called two animation frames after
+ * a change: the first runs after Preact's render, before that frame is painted; the second after it.
+ */
+function reportGraphDrawn(): void {
+  requestAnimationFrame(() =>
+    requestAnimationFrame(() => {
+      const boxes = document.querySelectorAll('#graph-canvas .graph-node').length;
+      if (!graphReported && boxes > 0) {
+        graphReported = true;
+        vscode.postMessage({ kind: 'graphDrawn', boxes });
+      }
+    }),
+  );
+}
+
 window.addEventListener('message', (event: MessageEvent<HostToWebviewMessage>) => {
   const message = event.data;
   if (host.handleReply(message)) {
     return;
   }
   store.update((state) => applyHostMessage(state, message));
+  if (message.kind === 'model' && !graphReported) reportGraphDrawn();
 });
 
 render(
@@ -80,3 +99,5 @@ render(
   document.getElementById('app')!,
 );
 vscode.postMessage({ kind: 'ready' });
+// A webview rebuilt from its saved state draws the saved graph before any message.
+reportGraphDrawn();

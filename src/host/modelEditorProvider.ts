@@ -251,6 +251,8 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
           ready = true;
           document.snapshot().forEach(post);
           post({ kind: 'pinnedRun', pinned: pinnedRuns.current });
+        } else if (message.kind === 'graphDrawn') {
+          this.services.log.debug(`${document.fileName}: graph of ${message.boxes} boxes drawn.`);
         } else if (!server.handleMessage(message)) {
           this.services.log.warn(`Ignored a message from the webview of ${document.fileName}.`);
         }

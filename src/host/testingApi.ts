@@ -14,6 +14,8 @@ export interface TestingApi {
   /** Resolves with the first message of `kind` from a webview of `uri` (including earlier ones). */
   waitForWebviewMessage(uri: vscode.Uri, kind: WebviewToHostMessage['kind']): Promise<WebviewToHostMessage>;
   analysisStatus(uri: vscode.Uri): AnalysisStatus | undefined;
+  /** Settles when the open document of `uri` has read its model (undefined: no document is open). */
+  whenDescribed(uri: vscode.Uri): Promise<void> | undefined;
   analysisReport(uri: vscode.Uri): BoundReport | undefined;
   sweepReport(uri: vscode.Uri): BoundReport | undefined;
   openDocuments(): string[];
@@ -82,6 +84,7 @@ export class TestRecorder {
         return earlier ? Promise.resolve(earlier) : new Promise((resolve) => this.waiters.push({ key, kind, resolve }));
       },
       analysisStatus: (uri) => editors.documentFor(uri)?.status,
+      whenDescribed: (uri) => editors.documentFor(uri)?.whenDescribed,
       analysisReport: (uri) => editors.documentFor(uri)?.report,
       sweepReport: (uri) => editors.documentFor(uri)?.sweepReport,
       openDocuments: () => editors.openDocuments.map((document) => document.uri.toString()),

@@ -359,4 +359,9 @@ export type WebviewMethods = {
   pinRun: MethodSpec<{ pinned: PinnedRun | null }, null>;
 };
 
-export type WebviewToHostMessage = { kind: 'ready' } | RequestMessage<WebviewMethods> | CancelMessage;
+export type WebviewToHostMessage =
+  | { kind: 'ready' }
+  /** Once per load: the first graph is on screen, `boxes` boxes (bench/viewOpen.ts times open-to-drawn by it). */
+  | { kind: 'graphDrawn'; boxes: number }
+  | RequestMessage<WebviewMethods>
+  | CancelMessage;
