@@ -30,7 +30,11 @@ export async function run(): Promise<void> {
     // Where the time goes, measured alongside: the webview loaded (its 'ready'), the worker's describe
     // request (read, normalise, node graph, dagre layout) done, then the graph drawn.
     const webviewReady = waitFor('the webview to load', () => messagesOf('ready')[readyBefore], HANG_GUARD_MS, 5).then(since);
-    const described = waitFor('the document to open', () => api.whenDescribed(uri), HANG_GUARD_MS, 5).then(async (reading) => {
+    // Wrapped: waitFor awaits what the condition returns, and the reading settles with undefined.
+    const described = waitFor('the document to open', () => {
+      const reading = api.whenDescribed(uri);
+      return reading && { reading };
+    }, HANG_GUARD_MS, 5).then(async ({ reading }) => {
       await reading;
       return since();
     });
