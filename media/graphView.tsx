@@ -106,7 +106,8 @@ const Box = memo(function Box({ box, className, focusable, layerText }: BoxProps
         </text>
       )}
       {group && (
-        <text x={left + box.width - 6} y={top + 14} class="group-toggle" text-anchor="end" data-toggle={group.layer}>
+        // Beside the box, vertically centred: inside a box one node tall it would cover the op's name.
+        <text x={left + box.width + 4} y={box.y + 4} class="group-toggle" text-anchor="start" data-toggle={group.layer}>
           ⊕<title>Expand the fused layer (E)</title>
         </text>
       )}
