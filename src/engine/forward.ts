@@ -231,7 +231,7 @@ function layerNormWithError(spec: LayerNormSpec, x: Float64Array, errorIn: Float
       const q = Math.abs(normalised[k]);
       const rounding = g * 2 * gamma(n + 6) * q + gamma(2) * (g * q + (spec.bias ? Math.abs(spec.bias[i]) : 0));
       const whole = g * (moved / sLow) + rounding;
-      // |ẑ_i| ≤ |(P x̂)_i| + δz ≤ |fl(x_i − mean)| + 2δz (this mean rounds like layerNormPoint's).
+      // |ẑ_i| ≤ |(P x̂)_i| + δz ≤ |fl(x_i − mean)| + 2δz: δz bounds any float64 centring, this one and layerNormPoint's.
       const centred = Math.abs(x[k] - mean) + 2 * deltaZ;
       const perCoordinate = g * ((errorIn[k] + meanError + deltaZ) / sLow + (centred / sLow) * ((scaleMoves + deltaZ) / sLow)) + rounding;
       error[k] = sLow > 0 ? Math.min(whole, perCoordinate) * (1 + BOUND_ROUNDING_ALLOWANCE) : Infinity;

@@ -16,7 +16,7 @@ import { gatherPermuted } from '../../src/engine/operators/transpose';
 import { concatenate, prepareNetwork, type PreparedNetwork } from '../../src/engine/prepared';
 import { SeededRandom } from '../../src/engine/random';
 import { add, difference, dyadic, exactActivation, mul, sign, subtract, ZERO, type Dyadic } from './helpers/dyadic';
-import { denseLayer, NETWORK_INPUT, randomArray } from './helpers/engineNetworks';
+import { denseLayer, NETWORK_INPUT, randomArray, referenceForward } from './helpers/engineNetworks';
 import { Builder } from './helpers/engineRandomNetworks';
 
 function unit(n: number, j: number): Float64Array {
@@ -332,5 +332,50 @@ describe('double-double nominal pass: values within a bound of about half an ulp
       }
     }
     assert.ok(checked > 1000, `${checked} values checked`);
+  });
+  it('a rec-like network (HardSwish convs, a squeeze-excitation gate, average pooling, LayerNorm, attention, a residual Sub, x · sigmoid(x)) analysed on the pair pass: sampled points never beat a layer radius or the network bound', async () => {
+    const random = new SeededRandom(5252);
+    let points = 0;
+    let layerNormUse = 0;
+    for (let t = 0; t < 6; t++) {
+      const b = new Builder(random, [2, 6, 6]);
+      const same: [number, number, number, number] = [1, 1, 1, 1];
+      const features = b.channelAffine(b.conv(NETWORK_INPUT, 4, [3, 3], [1, 1], same, [1, 1], 1, { kind: 'hardSwish', alpha: 1 / 6, beta: 0.5 }));
+      const squeezed = b.conv(b.conv(b.globalAvgPool(features), 2, [1, 1], [1, 1], [0, 0, 0, 0], [1, 1], 1, { kind: 'relu' }), 4, [1, 1], [1, 1], [0, 0, 0, 0], [1, 1], 1, { kind: 'hardSigmoid', alpha: 0.2, beta: 0.5 });
+      const gated = b.mul(features, squeezed);
+      const tokens = b.reshape(b.pool(gated, 'avgPool', { kernel: [2, 2], strides: [2, 2], pads: [0, 0, 0, 0], dilations: [1, 1] }), [4, 9]);
+      const normalised = b.layerNorm(tokens, 1, 1e-5, true);
+      const scores = b.matMul(b.rowDense(normalised, 5), b.transpose(b.rowDense(normalised, 5), [1, 0]));
+      const attended = b.matMul(b.softmax(scores, 1), b.rowDense(normalised, 9));
+      const residual = b.subtract(tokens, attended);
+      const swish = b.mul(residual, b.rowDense(residual, 9, { kind: 'sigmoid' }));
+      const network = b.network(b.dense(b.flatten(swish), 3));
+      const x0 = Float64Array.from({ length: 72 }, () => random.between(0, 1));
+      const result = await analyzeNetwork(network, x0, { epsilons: [1e-3, 0.05], lanczosSteps: 60, failureProbability: 1e-3, exactCutoff: 64, lowerBound: { budget: 30 } });
+      const base = referenceForward(network, x0);
+      for (const run of result.runs) {
+        assert.ok(Number.isFinite(run.network.localBound), `ε=${run.epsilon}: bound ${run.network.localBound}`);
+        for (let p = 0; p < 40; p++) {
+          const direction = Float64Array.from({ length: 72 }, () => random.gaussian());
+          const norm = Math.sqrt(direction.reduce((a, v) => a + v * v, 0));
+          const x = x0.map((v, i) => v + (run.epsilon * (p % 2 === 0 ? 1 : random.between(0, 1)) * direction[i]) / norm);
+          const dx = Math.sqrt(x.reduce((a, v, i) => a + (v - x0[i]) ** 2, 0));
+          const values = referenceForward(network, x);
+          network.layers.forEach((layer, k) => {
+            const moved = Math.sqrt(values[k].reduce((a, v, i) => a + (v - base[k][i]) ** 2, 0));
+            assert.ok(moved <= run.layers[k].epsilonOut * (1 + 1e-9) + 1e-12, `ε=${run.epsilon} ${layer.label}: moved ${moved} > radius ${run.layers[k].epsilonOut}`);
+            if (layer.op.kind === 'layerNorm') layerNormUse = Math.max(layerNormUse, moved / run.layers[k].epsilonOut);
+          });
+          const out = network.output;
+          const ratio = Math.sqrt(values[out].reduce((a, v, i) => a + (v - base[out][i]) ** 2, 0)) / dx;
+          assert.ok(ratio <= run.network.localBound * (1 + 1e-9), `ε=${run.epsilon}: sampled ratio ${ratio} > bound ${run.network.localBound}`);
+          points++;
+        }
+      }
+    }
+    assert.equal(points, 6 * 2 * 40);
+    // Not vacuous: the points move the LayerNorm's output by a visible part of its radius (observed 0.018;
+    // the radii after it are products over attention, looser by orders of magnitude, §31).
+    assert.ok(layerNormUse > 0.005, `largest moved / radius at the LayerNorm ${layerNormUse}`);
   });
 });
