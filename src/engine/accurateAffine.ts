@@ -44,7 +44,7 @@ function weightsOf(params: LinearParams): Float32Array {
 }
 
 function withWeights(params: LinearParams, weights: Float32Array): LinearParams {
-  if (params.kind === 'channelAffine') return { kind: 'channelAffine', scale: weights, shift: new Float32Array(params.shift.length) };
+  if (params.kind === 'channelAffine') return { ...params, scale: weights, shift: new Float32Array(params.shift.length) };
   return { ...params, weight: weights, bias: undefined };
 }
 

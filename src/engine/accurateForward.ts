@@ -1,28 +1,31 @@
 // The engine's nominal pass: every value at x0 as a double-double pair (hi, lo) with a rigorous bound e on
-// |hi + lo − exact| (docs/derivations.md §50). Affine layers are evaluated to ~2^−100 relative by
+// |hi + lo − exact| (docs/derivations.md §50, §52). Affine layers are evaluated to ~2^−100 relative by
 // error-free splitting on the layer's own operators (accurateAffine.ts); max, min, ReLU, Clip, max
-// pooling, Concat, Reshape and Transpose are exact on pairs; LeakyReLU, Add and products use TwoSum and
-// TwoProduct. The fresh rounding per layer is then ~2^−100 of the values instead of m·2^−53, so e still
-// grows through |A| layer after layer (§14) but from a level 2^47 lower. The values handed to the bound
-// engine are the hi parts, known to |lo| + e (about half an ulp at any depth).
-// Where no error-free form is used — sigmoid, tanh, HardSigmoid and HardSwish evaluated in float64,
-// average pooling and the per-axis maps (weights such as 1/count are not float32 grids), and affine
-// layers whose weight slices would underflow — the step rounds as in §14 and that rounding compounds.
+// pooling, Concat, Reshape and Transpose are exact on pairs; LeakyReLU, HardSigmoid, HardSwish, Add and
+// Sub, products and average pooling use TwoSum and TwoProduct. The fresh rounding per layer is then
+// ~2^−100 of the values instead of m·2^−53, so e still grows through |A| layer after layer (§14) but from
+// a level 2^47 lower. The values handed to the bound engine are the hi parts, known to |lo| + e.
+// Layers without a pair rule (sigmoid, tanh, the smooth maps, Div, Softmax, LayerNorm, the two-factor
+// MatMul, maxima of computed tensors, the per-axis maps, affine layers whose weight slices would
+// underflow) take §14's float64 rule on hi with |lo| counted as error: their u-level rounding enters
+// there once and compounds from there on (§52c).
 import { compareTo, normalise, twoProductError, twoSumError } from './doubleDouble';
 import { accurateAffine } from './accurateAffine';
-import { activate, globalSlope } from './activations';
+import { activate, globalSlope, slopeBoundUncertain, steepestSlope } from './activations';
 import { throwIfCancelled } from './errors';
 import {
-  absoluteOperator, activationOf, BOUND_ROUNDING_ALLOWANCE, evaluationError, gamma, innerLength,
-  pureForward, type ForwardProvider, type NominalValues,
+  absoluteOperator, activationOf, BOUND_ROUNDING_ALLOWANCE, evaluationError, floatLayer, gamma, innerLength,
+  type ForwardProvider, type NominalValues,
 } from './forward';
 import { NETWORK_INPUT, type Activation, type TensorRef } from './network';
-import { AvgPoolOperator } from './operators/avgPool';
+import { AvgPoolOperator, GlobalAvgPoolOperator } from './operators/avgPool';
 import { AxisMapOperator } from './operators/axisMap';
 import { applyAffine } from './operators/linearOperator';
 import { forEachPoolTap } from './operators/pooling';
 import { gatherPermuted } from './operators/transpose';
-import { concatenate, type PreparedNetwork } from './prepared';
+import { concatenate, inputRange, type PreparedLayer } from './prepared';
+
+const WHOLE_LINE: readonly [number, number] = [-Infinity, Infinity];
 
 /** Dekker's TwoProduct is exact unless the product's error underflows: at most a few units of 2^−1074 then. */
 const UNDERFLOW_ALLOWANCE = 2 ** -1020;
@@ -45,7 +48,35 @@ function reportedError(v: PairValue): Float64Array {
   return v.error.map((e, i) => e + Math.abs(v.lo[i]));
 }
 
-function activatePair(activation: Activation, x: PairValue): PairValue {
+/**
+ * α (h + l) + β as a normalised pair T and a bound on |T − (α (h + l) + β)|: α h and its rounding
+ * error (TwoProduct), + β and its error (TwoSum) exact; α l and two additions round (§52b).
+ */
+function affineScalarPair(alpha: number, beta: number, h: number, l: number): { hi: number; lo: number; fresh: number } {
+  const p = alpha * h;
+  const pe = twoProductError(alpha, h, p);
+  const s = p + beta;
+  const se = twoSumError(p, beta, s);
+  const al = alpha * l;
+  const low = pe + se + al;
+  const hi = s + low;
+  return { hi, lo: twoSumError(s, low, hi), fresh: gamma(3) * (Math.abs(pe) + Math.abs(se) + Math.abs(al)) + UNDERFLOW_ALLOWANCE };
+}
+
+/** clamp(T, 0, 1) of a normalised pair, exact (comparisons of pairs with doubles are exact). */
+function unitClamp(t: { hi: number; lo: number }): [number, number] {
+  if (compareTo(t.hi, t.lo, 0) <= 0) return [0, 0];
+  if (compareTo(t.hi, t.lo, 1) >= 0) return [1, 0];
+  return [t.hi, t.lo];
+}
+
+/**
+ * σ on a pair x = h + l known to e of the exact x*. The inherited part is L_W e, L_W the largest |σ'| on
+ * W = [h − e − |l|, h + e + |l|], which holds both h + l and x* (§52a): 0 for units off across W.
+ * ReLU, Clip, LeakyReLU, HardSigmoid and HardSwish are evaluated on the pair (§50, §52b); the others in
+ * float64 at h, as §14's rule on h known to e + |l| (chord slopes from h, the producer's range honoured).
+ */
+function activatePair(activation: Activation, x: PairValue, inputRange: readonly [number, number]): PairValue {
   const n = x.hi.length;
   const hi = new Float64Array(n);
   const lo = new Float64Array(n);
@@ -54,20 +85,22 @@ function activatePair(activation: Activation, x: PairValue): PairValue {
   for (let i = 0; i < n; i++) {
     const h = x.hi[i];
     const l = x.lo[i];
+    const r = x.error[i] + Math.abs(l);
+    const inherited = () => (x.error[i] === 0 ? 0 : Math.min(slope, steepestSlope(activation, h - r, h + r)) * x.error[i]);
     switch (activation.kind) {
       case 'relu':
         // A normalised pair has the sign of hi; max(0, ·) is then exact.
         if (h > 0) [hi[i], lo[i]] = [h, l];
-        error[i] = x.error[i];
+        error[i] = inherited();
         break;
       case 'clip':
         if (compareTo(h, l, activation.min) < 0) hi[i] = activation.min;
         else if (compareTo(h, l, activation.max) > 0) hi[i] = activation.max;
         else [hi[i], lo[i]] = [h, l];
-        error[i] = x.error[i];
+        error[i] = inherited();
         break;
       case 'leakyRelu': {
-        error[i] = slope * x.error[i];
+        error[i] = inherited();
         if (compareTo(h, l, 0) >= 0) {
           [hi[i], lo[i]] = [h, l];
           break;
@@ -83,10 +116,38 @@ function activatePair(activation: Activation, x: PairValue): PairValue {
         error[i] += gamma(3) * (Math.abs(pe) + Math.abs(al)) + UNDERFLOW_ALLOWANCE;
         break;
       }
+      case 'hardSigmoid': {
+        // clamp is 1-Lipschitz: the pair T's own error passes through unchanged.
+        const t = affineScalarPair(activation.alpha, activation.beta, h, l);
+        [hi[i], lo[i]] = unitClamp(t);
+        error[i] = inherited() + t.fresh;
+        break;
+      }
+      case 'hardSwish': {
+        // (h + l) · C with C = clamp(T) exact and |C − clamp(α(h + l) + β)| ≤ T's error; the product as in multiplyPairs.
+        const t = affineScalarPair(activation.alpha, activation.beta, h, l);
+        const [ch, cl] = unitClamp(t);
+        let fresh = (Math.abs(h) + Math.abs(l)) * t.fresh;
+        if (ch === 1 && cl === 0) [hi[i], lo[i]] = [h, l];
+        else if (ch !== 0 || cl !== 0) {
+          const p = h * ch;
+          const pe = twoProductError(h, ch, p);
+          const t1 = h * cl;
+          const t2 = l * ch;
+          const t3 = l * cl;
+          const low = pe + t1 + t2 + t3;
+          const s = p + low;
+          hi[i] = s;
+          lo[i] = twoSumError(p, low, s);
+          fresh += gamma(6) * (Math.abs(pe) + Math.abs(t1) + Math.abs(t2) + Math.abs(t3)) + UNDERFLOW_ALLOWANCE;
+        }
+        error[i] = inherited() + fresh;
+        break;
+      }
       default: {
-        // Evaluated in float64 at hi: σ is Lipschitz, so |σ(hi) − σ(exact)| ≤ slope (|lo| + e), plus σ's own rounding.
         hi[i] = activate(activation, h);
-        error[i] = slope * (x.error[i] + Math.abs(l)) + evaluationError(activation, h, hi[i]);
+        const local = r === 0 ? 0 : Math.min(slope, slopeBoundUncertain(activation, h, 0, r, inputRange));
+        error[i] = local * r + evaluationError(activation, h, hi[i]);
       }
     }
   }
@@ -109,22 +170,25 @@ function maxPoolPair(forEachTap: (visit: (o: number, i: number) => void) => void
   return { hi, lo, error };
 }
 
-function addPairs(inputs: PairValue[], size: number): PairValue {
-  const hi = Float64Array.from(inputs[0].hi);
+function addPairs(inputs: PairValue[], signs: readonly number[], size: number): PairValue {
+  // A sign −1 negates hi and lo, exactly.
+  const term = (k: number, part: 'hi' | 'lo', i: number) => signs[k] * inputs[k][part][i];
+  const hi = new Float64Array(size);
   const lo = new Float64Array(size);
   const error = new Float64Array(size);
   // 2(K − 1) float additions into lo (each hi's TwoSum error and each lo): γ_{2K} of their sizes.
   const g = gamma(2 * inputs.length);
   for (let i = 0; i < size; i++) {
-    let s = hi[i];
-    let low = inputs[0].lo[i];
+    let s = term(0, 'hi', i);
+    let low = term(0, 'lo', i);
     let magnitude = Math.abs(low);
     let inherited = inputs[0].error[i];
     for (let k = 1; k < inputs.length; k++) {
-      const t = s + inputs[k].hi[i];
-      const e = twoSumError(s, inputs[k].hi[i], t);
+      const b = term(k, 'hi', i);
+      const t = s + b;
+      const e = twoSumError(s, b, t);
       s = t;
-      low += e + inputs[k].lo[i];
+      low += e + term(k, 'lo', i);
       magnitude += Math.abs(e) + Math.abs(inputs[k].lo[i]);
       inherited += inputs[k].error[i];
     }
@@ -133,6 +197,55 @@ function addPairs(inputs: PairValue[], size: number): PairValue {
     error[i] = inherited + g * magnitude;
   }
   normalise(hi, lo);
+  return { hi, lo, error };
+}
+
+/**
+ * Averages of windows of a pair tensor (§52d): each window summed with TwoSum (the hi parts exactly,
+ * the TwoSum errors and the lo parts in float64: 2t additions per window of t taps, γ_2t of their
+ * sizes), then the pair divided by the window's count n: q1 = fl(S_h / n), the remainder
+ * S − q1 n = (S_h − p) − pe + S_l with p + pe = q1 n (TwoProduct) and S_h − p by TwoSum, q2 = its
+ * float64 quotient. Inherited: Σ e / n.
+ */
+function averagePairs(forEachTap: (visit: (o: number, i: number) => void) => void, counts: ArrayLike<number>, x: PairValue): PairValue {
+  const size = counts.length;
+  const sumHi = new Float64Array(size);
+  const sumLo = new Float64Array(size);
+  const magnitude = new Float64Array(size);
+  const inherited = new Float64Array(size);
+  const taps = new Float64Array(size);
+  forEachTap((o, i) => {
+    const t = sumHi[o] + x.hi[i];
+    const e = twoSumError(sumHi[o], x.hi[i], t);
+    sumHi[o] = t;
+    sumLo[o] += e + x.lo[i];
+    magnitude[o] += Math.abs(e) + Math.abs(x.lo[i]);
+    inherited[o] += x.error[i];
+    taps[o]++;
+  });
+  const hi = new Float64Array(size);
+  const lo = new Float64Array(size);
+  const error = new Float64Array(size);
+  for (let o = 0; o < size; o++) {
+    const n = counts[o];
+    // The sum S = sh + sl exactly up to γ_2t of the float additions into lo.
+    const sh = sumHi[o] + sumLo[o];
+    const sl = twoSumError(sumHi[o], sumLo[o], sh);
+    const sumError = inherited[o] + gamma(2 * taps[o]) * magnitude[o];
+    const q1 = sh / n;
+    const p = q1 * n;
+    const pe = twoProductError(q1, n, p);
+    const d = sh - p;
+    const de = twoSumError(sh, -p, d);
+    // S − q1 n = d + de − pe + sl: three float additions (γ_3 of the terms), then one division.
+    const remainder = d + de - pe + sl;
+    const q2 = remainder / n;
+    const s = q1 + q2;
+    hi[o] = s;
+    lo[o] = twoSumError(q1, q2, s);
+    const fresh = (gamma(3) * (Math.abs(d) + Math.abs(de) + Math.abs(pe) + Math.abs(sl))) / n + gamma(1) * Math.abs(q2) + UNDERFLOW_ALLOWANCE;
+    error[o] = sumError / n + fresh;
+  }
   return { hi, lo, error };
 }
 
@@ -162,34 +275,11 @@ function multiplyPairs(a: PairValue, b: PairValue, source: Int32Array): PairValu
   return { hi, lo, error };
 }
 
-/** The smooth maps with a singularity (log, sqrt, 1/y, powers) bound their rounding from the reachable range (§24). */
-const SMOOTH_ACTIVATIONS: ReadonlySet<string> = new Set(['log', 'sqrt', 'reciprocal', 'power']);
-
 /**
- * Whether the pair arithmetic here covers every layer. Subtraction and division, the smooth maps,
- * softmax, products of two matrices, layer normalisation, maxima of computed tensors and affine maps
- * along one non-channel axis or over several rows have no pair rule yet: a network with one takes the
- * float64 pass of §14 (pureForward) whole, whose bounds cover them.
+ * The engine's nominal pass: every layer on pairs where a pair rule exists, else in float64 (§14's rule
+ * on hi, |lo| counted as error; §52c), so no layer kind sends the whole network to the float64 pass.
  */
-export function pairArithmeticCovers(prepared: PreparedNetwork): boolean {
-  return prepared.layers.every((p) => {
-    const lop = p.layer.op;
-    if (lop.kind === 'affine') {
-      const linear = lop.linear;
-      if (linear.kind === 'channelAffine' && (linear.axis ?? 0) !== 0) return false;
-      if (linear.kind === 'dense' && (linear.rows ?? 1) > 1) return false;
-      return !lop.activation || !SMOOTH_ACTIVATIONS.has(lop.activation.kind);
-    }
-    if (lop.kind === 'activation') return !SMOOTH_ACTIVATIONS.has(lop.activation.kind);
-    const op = p.op;
-    if (op.kind === 'add') return op.signs.every((sign) => sign === 1);
-    if (op.kind === 'mul') return !op.divide;
-    return ['maxPool', 'linearPool', 'reshape', 'concat', 'transpose'].includes(op.kind);
-  });
-}
-
-export const accurateForward: ForwardProvider = (prepared, x0, signal) =>
-  pairArithmeticCovers(prepared) ? pairForward(prepared, x0, signal) : pureForward(prepared, x0, signal);
+export const accurateForward: ForwardProvider = (prepared, x0, signal) => pairForward(prepared, x0, signal);
 
 const pairForward: ForwardProvider = (prepared, x0, signal) => {
   const values: NominalValues = { outputs: [], preActivations: [] };
@@ -199,6 +289,12 @@ const pairForward: ForwardProvider = (prepared, x0, signal) => {
   let tau = 0;
   const record = (v: PairValue) => {
     tau = Math.max(tau, largest(reportedError(v)));
+  };
+  // A layer without a pair rule: §14's float64 rule on the hi parts, each known to e + |lo| (§52c).
+  const floatFallback = (p: PreparedLayer, inputs: PairValue[]): PairValue => {
+    const step = floatLayer(prepared, p, inputs.map((v) => v.hi), inputs.map(reportedError));
+    for (const e of step.slopeReads) tau = Math.max(tau, largest(e));
+    return { hi: step.out, lo: new Float64Array(step.out.length), error: step.error };
   };
   const preActivationErrors: number[] = [];
   const outputErrors: number[] = [];
@@ -229,7 +325,7 @@ const pairForward: ForwardProvider = (prepared, x0, signal) => {
         }
         if (lop.activation) {
           record(pre);
-          out = activatePair(lop.activation, pre);
+          out = activatePair(lop.activation, pre, WHOLE_LINE);
         } else out = pre;
         break;
       }
@@ -237,13 +333,26 @@ const pairForward: ForwardProvider = (prepared, x0, signal) => {
         const activation = activationOf(p);
         if (!activation) throw new Error('prepared activation without an activation op');
         if (p.layer.inputs[0] !== NETWORK_INPUT) record(inputs[0]);
-        out = activatePair(activation, inputs[0]);
+        out = activatePair(activation, inputs[0], inputRange(prepared, p.layer.inputs[0]));
         break;
       }
       case 'maxPool':
         out = maxPoolPair((visit) => forEachPoolTap(op.pool.geometry, visit), p.outSize, inputs[0]);
         break;
       case 'linearPool': {
+        if (op.linear instanceof AvgPoolOperator) {
+          const geometry = op.linear.geometry;
+          out = averagePairs((visit) => forEachPoolTap(geometry, visit), op.linear.counts, inputs[0]);
+          break;
+        }
+        if (op.linear instanceof GlobalAvgPoolOperator) {
+          const plane = op.linear.planeSize;
+          const forEachTap = (visit: (o: number, i: number) => void) => {
+            for (let i = 0; i < p.inSizes[0]; i++) visit((i / plane) | 0, i);
+          };
+          out = averagePairs(forEachTap, new Float64Array(p.outSize).fill(plane), inputs[0]);
+          break;
+        }
         // Non-negative weights: fl(A hi) and fl(A lo) round by γ_t A|·| each; their pair is then normalised exactly.
         const [x] = inputs;
         const terms =
@@ -263,9 +372,13 @@ const pairForward: ForwardProvider = (prepared, x0, signal) => {
         out = inputs[0];
         break;
       case 'add':
-        out = addPairs(inputs, p.outSize);
+        out = addPairs(inputs, op.signs, p.outSize);
         break;
       case 'mul':
+        if (op.divide) {
+          out = floatFallback(p, inputs);
+          break;
+        }
         p.layer.inputs.forEach((ref, k) => {
           if (ref !== NETWORK_INPUT) record(inputs[k]);
         });
@@ -282,7 +395,7 @@ const pairForward: ForwardProvider = (prepared, x0, signal) => {
         break;
       }
       default:
-        throw new Error(`layer '${p.layer.label}': no pair rule for a ${op.kind} layer (pairArithmeticCovers admits none)`);
+        out = floatFallback(p, inputs);
     }
     pairs.push(out);
     values.outputs.push(out.hi);

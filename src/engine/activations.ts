@@ -458,6 +458,17 @@ export function secantSlopeRange(activation: Activation, y0: number, tau: number
   return [Math.min(Math.max(smallest, -r), upper), upper];
 }
 
+/**
+ * The largest |σ'| on [lo, hi] (its Lipschitz constant there), widened outward by the rounding of the
+ * ends: bounds |σ(a) − σ(b)| / |a − b| for any two points of the interval. 0 when lo = hi.
+ */
+export function steepestSlope(activation: Activation, lo: number, hi: number): number {
+  if (!(hi > lo)) return 0;
+  const slack = (Math.abs(lo) + Math.abs(hi)) * OUTWARD_ROUNDING;
+  const [smallest, largest] = derivativeRange(activation, lo - slack, hi + slack);
+  return Math.max(Math.abs(smallest), Math.abs(largest));
+}
+
 /** The slopes σ' takes on the open interval (lo, hi), piece by piece ([a, b, slope] triples). */
 function slopesMet(pieces: number[], lo: number, hi: number): [number, number] {
   let smallest = Infinity;

@@ -165,9 +165,10 @@ export function absoluteOperator(p: PreparedLayer, backend: PreparedNetwork['bac
 }
 
 /**
- * σ applied to y with the propagated error bound: e_out = slope · e_y + evaluation rounding, the slope
- * global where σ has one, else the largest |σ'| between the computed and the exact value (both within
- * e_y of y, and in the range of the input's producer): ∞ where that reaches a singularity.
+ * σ applied to y with the propagated error bound (§52): e_out = r · e_y + evaluation rounding, r the
+ * largest chord slope of σ from y to a point within e_y of it (where the exact value lies; in the range
+ * of the input's producer), capped by the global slope: 0 for a ReLU or a HardSwish off beyond e_y, so
+ * such units stop the error instead of passing it on; ∞ where the window reaches a singularity.
  */
 function activateWithError(activation: Activation, y: Float64Array, errorIn: Float64Array, inputRange: readonly [number, number]): { out: Float64Array; error: Float64Array } {
   const slope = globalSlope(activation);
@@ -175,7 +176,7 @@ function activateWithError(activation: Activation, y: Float64Array, errorIn: Flo
   const error = new Float64Array(y.length);
   for (let i = 0; i < y.length; i++) {
     out[i] = activate(activation, y[i]);
-    const local = Number.isFinite(slope) ? slope : errorIn[i] === 0 ? 0 : slopeBoundUncertain(activation, y[i], 0, errorIn[i], inputRange);
+    const local = errorIn[i] === 0 ? 0 : Math.min(slope, slopeBoundUncertain(activation, y[i], 0, errorIn[i], inputRange));
     error[i] = local * errorIn[i] + evaluationError(activation, y[i], out[i]);
   }
   return { out, error };
@@ -195,7 +196,9 @@ export function windowMaxima(x: Float64Array, window: Int32Array, width: number)
  * Layer normalisation with its error bound (docs/derivations.md §23): per group, with M the largest
  * |x̂|, δz = 2γ_{n+2} M (the computed centred values), E = ‖e_in‖ over the group and
  * s_low = sqrt(max(0, ‖ẑ‖(1 − 2γ_{n+2}) − √n δz − E)²/n + e) the smallest scale on the way,
- * e_out,i = |γ_i| ((E + √n δz)/s_low + 2γ_{n+6}|q̂_i|) + γ_2 (|γ_i q̂_i| + |β_i|); ∞ when s_low = 0.
+ * e_out,i = |γ_i| ((E + √n δz)/s_low + 2γ_{n+6}|q̂_i|) + γ_2 (|γ_i q̂_i| + |β_i|), or where smaller the
+ * coordinatewise form of §52f with (e_i + ē + δz)/s_low + |ẑ_i|(rms(e) + δz)/s_low² in place of
+ * (E + √n δz)/s_low; ∞ when s_low = 0.
  */
 function layerNormWithError(spec: LayerNormSpec, x: Float64Array, errorIn: Float64Array): { out: Float64Array; error: Float64Array } {
   const n = spec.groupSize;
@@ -219,14 +222,188 @@ function layerNormWithError(spec: LayerNormSpec, x: Float64Array, errorIn: Float
     const moved = Math.sqrt(errorSq) + Math.sqrt(n) * deltaZ;
     const reach = Math.max(0, Math.sqrt(normSq) * (1 - centring) - moved);
     const sLow = Math.sqrt((reach * reach) / n + spec.epsilon);
+    // Coordinatewise (§52f): the centred input moves by e_i + ē, the scale by at most rms(e).
+    const meanError = errorIn.subarray(base, base + n).reduce((a, v) => a + v, 0) / n;
+    const scaleMoves = Math.sqrt(errorSq / n);
     for (let i = 0; i < n; i++) {
       const k = base + i;
       const g = spec.scale ? Math.abs(spec.scale[i]) : 1;
       const q = Math.abs(normalised[k]);
-      error[k] = sLow > 0 ? g * (moved / sLow + 2 * gamma(n + 6) * q) + gamma(2) * (g * q + (spec.bias ? Math.abs(spec.bias[i]) : 0)) : Infinity;
+      const rounding = g * 2 * gamma(n + 6) * q + gamma(2) * (g * q + (spec.bias ? Math.abs(spec.bias[i]) : 0));
+      const whole = g * (moved / sLow) + rounding;
+      // |ẑ_i| ≤ |(P x̂)_i| + δz ≤ |fl(x_i − mean)| + 2δz: δz bounds any float64 centring, this one and layerNormPoint's.
+      const centred = Math.abs(x[k] - mean) + 2 * deltaZ;
+      const perCoordinate = g * ((errorIn[k] + meanError + deltaZ) / sLow + (centred / sLow) * ((scaleMoves + deltaZ) / sLow)) + rounding;
+      error[k] = sLow > 0 ? Math.min(whole, perCoordinate) * (1 + BOUND_ROUNDING_ALLOWANCE) : Infinity;
     }
   }
   return { out, error };
+}
+
+/** One layer of the float64 pass: its output (and pre-activation) with their error bounds. */
+export interface FloatStep {
+  out: Float64Array;
+  error: Float64Array;
+  pre: Float64Array | null;
+  preError: Float64Array | null;
+  /** The error bounds a slope rule reads (pre-activations of activation units, computed inputs of the other nonlinear layers): they feed τ. */
+  slopeReads: Float64Array[];
+}
+
+/**
+ * Layer p in float64 on the given input values, each known to within its error bound (§14): the
+ * pure pass runs every layer through this, the double-double pass (accurateForward.ts) the layers it
+ * has no pair rule for, on the hi parts with |lo| counted as error.
+ */
+export function floatLayer(prepared: PreparedNetwork, p: PreparedLayer, inputs: Float64Array[], inErrors: Float64Array[]): FloatStep {
+  // The errors of computed inputs (not x0 itself) feed τ, which the slope rules honour.
+  const computedInputErrors = () => inErrors.filter((_e, k) => p.layer.inputs[k] !== NETWORK_INPUT);
+  const slopeReads: Float64Array[] = [];
+  let out: Float64Array;
+  let error: Float64Array;
+  let pre: Float64Array | null = null;
+  let preError: Float64Array | null = null;
+  const op = p.op;
+  switch (op.kind) {
+    case 'affine': {
+      const lop = p.layer.op;
+      if (lop.kind !== 'affine') throw new Error('prepared affine without an affine op');
+      pre = applyAffine(op.affine, inputs[0]);
+      // |A| e_in + γ_m (|A||x̂| + |b|) = |A| (e_in + γ_m |x̂|) + γ_m |b|
+      const g = gamma(innerLength(lop.linear));
+      const abs = absoluteOperator(p, prepared.backend);
+      preError = abs.apply(inputs[0].map((v, i) => inErrors[0][i] + g * Math.abs(v)));
+      if (abs.bias) for (let i = 0; i < preError.length; i++) preError[i] += g * abs.bias[i];
+      const activation = lop.activation;
+      if (activation) {
+        slopeReads.push(preError);
+        ({ out, error } = activateWithError(activation, pre, preError, WHOLE_LINE));
+      } else {
+        out = pre;
+        error = preError;
+      }
+      break;
+    }
+    case 'activation': {
+      const activation = activationOf(p);
+      if (!activation) throw new Error('prepared activation without an activation op');
+      slopeReads.push(...computedInputErrors());
+      ({ out, error } = activateWithError(activation, inputs[0], inErrors[0], inputRange(prepared, p.layer.inputs[0])));
+      break;
+    }
+    case 'maxPool':
+      out = op.pool.forward(inputs[0]);
+      // |max x̂ − max x*| ≤ max over the window of |x̂_j − x*_j|.
+      error = op.pool.forward(inErrors[0]);
+      break;
+    case 'linearPool': {
+      out = op.linear.apply(inputs[0]);
+      // Averaging weights are non-negative (|A| = A): a sum of the taps times a rounded 1/count; a
+      // per-axis map rounds once per applied factor (γ_a γ_b compose within γ_{a+b}, §18).
+      const terms =
+        op.linear instanceof AvgPoolOperator
+          ? op.linear.geometry.kernelH * op.linear.geometry.kernelW + 1
+          : op.linear instanceof AxisMapOperator
+            ? op.linear.roundingTerms
+            : p.inSizes[0] / p.outSize + 1;
+      const g = gamma(terms);
+      error = op.linear.apply(inputs[0].map((v, i) => inErrors[0][i] + g * Math.abs(v)));
+      break;
+    }
+    case 'reshape':
+      out = inputs[0];
+      error = inErrors[0];
+      break;
+    case 'add': {
+      out = new Float64Array(p.outSize);
+      inputs.forEach((input, k) => {
+        const sign = op.signs[k];
+        for (let i = 0; i < out.length; i++) out[i] += sign * input[i];
+      });
+      // Summing K values from zero rounds K − 1 times: γ_{K−1} Σ |â_k| on top of Σ e_k.
+      const g = gamma(inputs.length - 1);
+      error = new Float64Array(p.outSize);
+      inputs.forEach((input, k) => {
+        for (let i = 0; i < error.length; i++) error[i] += inErrors[k][i] + g * Math.abs(input[i]);
+      });
+      break;
+    }
+    case 'softmax':
+      // ½ ‖e_g‖ from the input plus the evaluation's own rounding (§30).
+      slopeReads.push(...computedInputErrors());
+      out = softmaxForward(op.groups, inputs[0]);
+      error = softmaxForwardError(op.groups, inputs[0], out, inErrors[0]);
+      break;
+    case 'matMul': {
+      // |Â B̂ − A* B*| ≤ |Â| E_B + E_A |B̂| + E_A E_B, plus γ_k |Â||B̂| for the k-term sums (§31).
+      const [a, b] = inputs;
+      const [ea, eb] = inErrors;
+      slopeReads.push(...computedInputErrors());
+      out = batchedMatMul(op.geometry, a, b);
+      error = new Float64Array(p.outSize);
+      const g = gamma(op.geometry.k);
+      const terms = [batchedMatMul(op.geometry, a, eb, true), batchedMatMul(op.geometry, ea, b, true), batchedMatMul(op.geometry, ea, eb, true)];
+      const rounding = batchedMatMul(op.geometry, a, b, true);
+      for (let i = 0; i < error.length; i++) error[i] = (terms[0][i] + terms[1][i] + terms[2][i] + g * rounding[i]) * (1 + gamma(op.geometry.k + 3));
+      break;
+    }
+    case 'mul': {
+      // |â b̂ − a* b*| ≤ |â| e_b + |b̂| e_a + e_a e_b, plus the product's own rounding (§20).
+      const [a, b] = inputs;
+      const [ea, eb] = inErrors;
+      slopeReads.push(...computedInputErrors());
+      out = new Float64Array(p.outSize);
+      error = new Float64Array(p.outSize);
+      const g = gamma(2);
+      for (let i = 0; i < out.length; i++) {
+        const j = op.source[i];
+        if (op.divide) {
+          // a/b − a*/b* = (â − a*)/b̂ + a*(1/b̂ − 1/b*), |1/b̂ − 1/b*| ≤ e_b/(|b̂| − e_b)|b̂| (§28); one rounding.
+          out[i] = a[i] / b[j];
+          const floor = Math.abs(b[j]) - eb[j];
+          error[i] = floor > 0 ? ea[i] / Math.abs(b[j]) + ((Math.abs(a[i]) + ea[i]) * eb[j]) / (floor * Math.abs(b[j])) + g * Math.abs(out[i]) : Infinity;
+        } else {
+          out[i] = a[i] * b[j];
+          error[i] = Math.abs(a[i]) * eb[j] + Math.abs(b[j]) * ea[i] + ea[i] * eb[j] + g * Math.abs(out[i]);
+        }
+      }
+      break;
+    }
+    case 'maximum': {
+      // max is exact in floating point, and |max(â, b̂) − max(a*, b*)| ≤ max(e_a, e_b).
+      const [a, b] = inputs;
+      const [ea, eb] = inErrors;
+      slopeReads.push(...computedInputErrors());
+      out = new Float64Array(p.outSize);
+      error = new Float64Array(p.outSize);
+      for (let i = 0; i < out.length; i++) {
+        const j = op.source[i];
+        out[i] = Math.max(a[i], b[j]);
+        error[i] = Math.max(ea[i], eb[j]);
+      }
+      break;
+    }
+    case 'reduceMax': {
+      // As for max pooling: |max x̂ − max x*| ≤ the largest |x̂_j − x*_j| of the window.
+      out = windowMaxima(inputs[0], op.window, op.width);
+      error = windowMaxima(inErrors[0], op.window, op.width);
+      break;
+    }
+    case 'layerNorm': {
+      slopeReads.push(...computedInputErrors());
+      ({ out, error } = layerNormWithError(op.spec, inputs[0], inErrors[0]));
+      break;
+    }
+    case 'concat':
+      out = concatenate(inputs, op.outer, op.blocks, new Float64Array(p.outSize));
+      error = concatenate(inErrors, op.outer, op.blocks, new Float64Array(p.outSize));
+      break;
+    case 'transpose':
+      out = gatherPermuted(inputs[0], op.source, new Float64Array(p.outSize));
+      error = gatherPermuted(inErrors[0], op.source, new Float64Array(p.outSize));
+      break;
+  }
+  return { out, error, pre, preError, slopeReads };
 }
 
 export const pureForward: ForwardProvider = (prepared, x0, signal) => {
@@ -236,164 +413,13 @@ export const pureForward: ForwardProvider = (prepared, x0, signal) => {
   const errorOf = (ref: TensorRef) => (ref === NETWORK_INPUT ? inputError : errors[ref]);
   let tau = 0;
   const largest = (e: Float64Array) => e.reduce((m, v) => (v > m ? v : m), 0) * (1 + BOUND_ROUNDING_ALLOWANCE);
-  const record = (e: Float64Array) => {
-    tau = Math.max(tau, largest(e));
-  };
   const preActivationErrors: number[] = [];
   const outputErrors: number[] = [];
   for (const p of prepared.layers) {
     throwIfCancelled(signal);
     const inputs = p.layer.inputs.map((ref) => tensorValue(values, x0, ref));
-    const inErrors = p.layer.inputs.map(errorOf);
-    // The errors of computed inputs (not x0 itself) feed τ, which the slope rules honour.
-    const recordInputErrors = () =>
-      p.layer.inputs.forEach((ref, k) => {
-        if (ref !== NETWORK_INPUT) record(inErrors[k]);
-      });
-    let out: Float64Array;
-    let error: Float64Array;
-    let pre: Float64Array | null = null;
-    let preError: Float64Array | null = null;
-    const op = p.op;
-    switch (op.kind) {
-      case 'affine': {
-        const lop = p.layer.op;
-        if (lop.kind !== 'affine') throw new Error('prepared affine without an affine op');
-        pre = applyAffine(op.affine, inputs[0]);
-        // |A| e_in + γ_m (|A||x̂| + |b|) = |A| (e_in + γ_m |x̂|) + γ_m |b|
-        const g = gamma(innerLength(lop.linear));
-        const abs = absoluteOperator(p, prepared.backend);
-        preError = abs.apply(inputs[0].map((v, i) => inErrors[0][i] + g * Math.abs(v)));
-        if (abs.bias) for (let i = 0; i < preError.length; i++) preError[i] += g * abs.bias[i];
-        const activation = lop.activation;
-        if (activation) {
-          record(preError);
-          ({ out, error } = activateWithError(activation, pre, preError, WHOLE_LINE));
-        } else {
-          out = pre;
-          error = preError;
-        }
-        break;
-      }
-      case 'activation': {
-        const activation = activationOf(p);
-        if (!activation) throw new Error('prepared activation without an activation op');
-        recordInputErrors();
-        ({ out, error } = activateWithError(activation, inputs[0], inErrors[0], inputRange(prepared, p.layer.inputs[0])));
-        break;
-      }
-      case 'maxPool':
-        out = op.pool.forward(inputs[0]);
-        // |max x̂ − max x*| ≤ max over the window of |x̂_j − x*_j|.
-        error = op.pool.forward(inErrors[0]);
-        break;
-      case 'linearPool': {
-        out = op.linear.apply(inputs[0]);
-        // Averaging weights are non-negative (|A| = A): a sum of the taps times a rounded 1/count; a
-        // per-axis map rounds once per applied factor (γ_a γ_b compose within γ_{a+b}, §18).
-        const terms =
-          op.linear instanceof AvgPoolOperator
-            ? op.linear.geometry.kernelH * op.linear.geometry.kernelW + 1
-            : op.linear instanceof AxisMapOperator
-              ? op.linear.roundingTerms
-              : p.inSizes[0] / p.outSize + 1;
-        const g = gamma(terms);
-        error = op.linear.apply(inputs[0].map((v, i) => inErrors[0][i] + g * Math.abs(v)));
-        break;
-      }
-      case 'reshape':
-        out = inputs[0];
-        error = inErrors[0];
-        break;
-      case 'add': {
-        out = new Float64Array(p.outSize);
-        inputs.forEach((input, k) => {
-          const sign = op.signs[k];
-          for (let i = 0; i < out.length; i++) out[i] += sign * input[i];
-        });
-        // Summing K values from zero rounds K − 1 times: γ_{K−1} Σ |â_k| on top of Σ e_k.
-        const g = gamma(inputs.length - 1);
-        error = new Float64Array(p.outSize);
-        inputs.forEach((input, k) => {
-          for (let i = 0; i < error.length; i++) error[i] += inErrors[k][i] + g * Math.abs(input[i]);
-        });
-        break;
-      }
-      case 'softmax':
-        // ½ ‖e_g‖ from the input plus the evaluation's own rounding (§30).
-        recordInputErrors();
-        out = softmaxForward(op.groups, inputs[0]);
-        error = softmaxForwardError(op.groups, inputs[0], out, inErrors[0]);
-        break;
-      case 'matMul': {
-        // |Â B̂ − A* B*| ≤ |Â| E_B + E_A |B̂| + E_A E_B, plus γ_k |Â||B̂| for the k-term sums (§31).
-        const [a, b] = inputs;
-        const [ea, eb] = inErrors;
-        recordInputErrors();
-        out = batchedMatMul(op.geometry, a, b);
-        error = new Float64Array(p.outSize);
-        const g = gamma(op.geometry.k);
-        const terms = [batchedMatMul(op.geometry, a, eb, true), batchedMatMul(op.geometry, ea, b, true), batchedMatMul(op.geometry, ea, eb, true)];
-        const rounding = batchedMatMul(op.geometry, a, b, true);
-        for (let i = 0; i < error.length; i++) error[i] = (terms[0][i] + terms[1][i] + terms[2][i] + g * rounding[i]) * (1 + gamma(op.geometry.k + 3));
-        break;
-      }
-      case 'mul': {
-        // |â b̂ − a* b*| ≤ |â| e_b + |b̂| e_a + e_a e_b, plus the product's own rounding (§20).
-        const [a, b] = inputs;
-        const [ea, eb] = inErrors;
-        recordInputErrors();
-        out = new Float64Array(p.outSize);
-        error = new Float64Array(p.outSize);
-        const g = gamma(2);
-        for (let i = 0; i < out.length; i++) {
-          const j = op.source[i];
-          if (op.divide) {
-            // a/b − a*/b* = (â − a*)/b̂ + a*(1/b̂ − 1/b*), |1/b̂ − 1/b*| ≤ e_b/(|b̂| − e_b)|b̂| (§28); one rounding.
-            out[i] = a[i] / b[j];
-            const floor = Math.abs(b[j]) - eb[j];
-            error[i] = floor > 0 ? ea[i] / Math.abs(b[j]) + ((Math.abs(a[i]) + ea[i]) * eb[j]) / (floor * Math.abs(b[j])) + g * Math.abs(out[i]) : Infinity;
-          } else {
-            out[i] = a[i] * b[j];
-            error[i] = Math.abs(a[i]) * eb[j] + Math.abs(b[j]) * ea[i] + ea[i] * eb[j] + g * Math.abs(out[i]);
-          }
-        }
-        break;
-      }
-      case 'maximum': {
-        // max is exact in floating point, and |max(â, b̂) − max(a*, b*)| ≤ max(e_a, e_b).
-        const [a, b] = inputs;
-        const [ea, eb] = inErrors;
-        recordInputErrors();
-        out = new Float64Array(p.outSize);
-        error = new Float64Array(p.outSize);
-        for (let i = 0; i < out.length; i++) {
-          const j = op.source[i];
-          out[i] = Math.max(a[i], b[j]);
-          error[i] = Math.max(ea[i], eb[j]);
-        }
-        break;
-      }
-      case 'reduceMax': {
-        // As for max pooling: |max x̂ − max x*| ≤ the largest |x̂_j − x*_j| of the window.
-        out = windowMaxima(inputs[0], op.window, op.width);
-        error = windowMaxima(inErrors[0], op.window, op.width);
-        break;
-      }
-      case 'layerNorm': {
-        recordInputErrors();
-        ({ out, error } = layerNormWithError(op.spec, inputs[0], inErrors[0]));
-        break;
-      }
-      case 'concat':
-        out = concatenate(inputs, op.outer, op.blocks, new Float64Array(p.outSize));
-        error = concatenate(inErrors, op.outer, op.blocks, new Float64Array(p.outSize));
-        break;
-      case 'transpose':
-        out = gatherPermuted(inputs[0], op.source, new Float64Array(p.outSize));
-        error = gatherPermuted(inErrors[0], op.source, new Float64Array(p.outSize));
-        break;
-    }
+    const { out, error, pre, preError, slopeReads } = floatLayer(prepared, p, inputs, p.layer.inputs.map(errorOf));
+    for (const e of slopeReads) tau = Math.max(tau, largest(e));
     values.outputs.push(out);
     values.preActivations.push(pre);
     errors.push(error);

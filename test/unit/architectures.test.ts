@@ -8,9 +8,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { accurateForward } from '../../src/engine/accurateForward';
 import { analyzeNetwork } from '../../src/engine/analyze';
 import { pureForward, type NominalValues } from '../../src/engine/forward';
 import { LowerBoundSearch } from '../../src/engine/lowerBound';
+import { syntheticInput } from '../../src/engine/nominalInput';
 import type { Network } from '../../src/engine/network';
 import { normaliseGraph } from '../../src/engine/normalise/normalise';
 import { prepareNetwork } from '../../src/engine/prepared';
@@ -229,6 +231,31 @@ describe('architectures end to end', () => {
     assertSampledSoundness(network, x0, result, new SeededRandom(12), 6);
     for (const run of result.runs) assert.match(run.network.composedSkipped ?? '', /products of two computed tensors/);
     t.diagnostic(result.runs.map((run) => `ε=${run.epsilon}: lower ${run.lowerBound!.value.toPrecision(4)}, local ${run.network.localBound.toPrecision(4)}, spectral ${run.network.spectralBound.toPrecision(4)}`).join('; '));
+  });
+
+  it('PP-OCRv4 recogniser (3×48×320, 181 layers): the nominal pass bounds its rounding at every layer (§52), and where the float64 pass also does, both bounds hold the same exact values (its analysis takes ~8 min: not run here)', async () => {
+    const network = normaliseGraph(await readModel(await thirdPartyModel('ppOcrRecogniser')), { inputShape: [3, 48, 320] }).network!;
+    assert.equal(network.layers.length, 181);
+    // The CLI's synthetic input, so these are the numbers `analyze --input-shape 3,48,320` starts from.
+    const x0 = syntheticInput([3, 48, 320]).values;
+    const prepared = prepareNetwork(network);
+    const pairs = accurateForward(prepared, x0) as NominalValues;
+    const float = pureForward(prepared, x0) as NominalValues;
+    const firstLayerNorm = network.layers.findIndex((l) => l.op.kind === 'layerNorm');
+    // Observed 2026-12-05: 1.9e-14 into the first LayerNorm (∞ before §52), 1.9e2 at the logits (values ≈ 20).
+    assert.ok(pairs.outputErrors![network.layers[firstLayerNorm].inputs[0]] < 1e-12, `into the first LayerNorm: ${pairs.outputErrors![network.layers[firstLayerNorm].inputs[0]]}`);
+    assert.ok(pairs.outputErrors!.every((e) => e < 1e3) && pairs.preActivationErrors!.every((e) => e < 1e3), 'every bound finite');
+    assert.ok(pairs.absoluteError! < 1e2, `τ = ${pairs.absoluteError}`);
+    // Each pass's values lie within its bound of the exact ones, so the two intervals must meet.
+    let compared = 0;
+    network.layers.forEach((_l, k) => {
+      const [a, b] = [pairs.outputs[k], float.outputs[k]];
+      const slack = pairs.outputErrors![k] + float.outputErrors![k];
+      if (!Number.isFinite(slack)) return;
+      a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) <= slack, `layer ${k} value ${i}: ${v} vs ${b[i]}, bounds sum to ${slack}`));
+      compared++;
+    });
+    assert.ok(compared > 60, `${compared} layers with both bounds finite`);
   });
 
   it('BlazeFace (back, 256×256): normalised in full, transposes included (its analysis takes ~2 min: not run here)', async () => {

@@ -7,12 +7,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { analyzeNetwork } from '../../src/engine/analyze';
-import { pureForward, type NominalValues } from '../../src/engine/forward';
+import { floatLayer, pureForward, type NominalValues } from '../../src/engine/forward';
 import type { Activation, Layer, Network } from '../../src/engine/network';
 import { prepareNetwork } from '../../src/engine/prepared';
 import { SeededRandom } from '../../src/engine/random';
 import { add, difference, dyadic, exactActivation, mul, type Dyadic } from './helpers/dyadic';
 import { denseLayer, genericLayer, NETWORK_INPUT, randomArray } from './helpers/engineNetworks';
+import { Builder } from './helpers/engineRandomNetworks';
 
 /** Exact values of a chain of dense layers and lone activations; pre-activations recorded per layer. */
 function exactForward(network: Network, x: Float64Array): { pre: (Dyadic[] | null)[]; outputs: Dyadic[][] } {
@@ -129,5 +130,93 @@ describe('pure forward pass: rigorous rounding bound τ', () => {
     assert.ok(local >= Math.sqrt(5) && local <= Math.sqrt(5) * (1 + 1e-9), `local bound ${local}, exact √5`);
     const withoutTau = await analyzeNetwork(network, x0, { epsilons: [1e-17], forward: (p, x) => ({ ...(pureForward(p, x) as NominalValues), absoluteError: 0 }) });
     assert.equal(withoutTau.runs[0].network.localBound, 0, 'the float64 values alone call the neuron off');
+  });
+});
+
+describe('the float64 rules that keep deep networks finite (§52a, e, f): sampled exact values within the bound', () => {
+  /** Layer 0 of the network, by §14's rule on x known to ±e; and its value at each sampled exact input. */
+  function check(network: Network, x: Float64Array, e: Float64Array, samples: Float64Array[], slack: number): { worstUse: number; error: Float64Array } {
+    const prepared = prepareNetwork(network, 'typescript');
+    const p = prepared.layers[0];
+    const step = floatLayer(prepared, p, [x], [e]);
+    let worstUse = 0;
+    for (const exactInput of samples) {
+      const exact = floatLayer(prepared, p, [exactInput], [new Float64Array(x.length)]).out;
+      step.out.forEach((v, i) => {
+        const gap = Math.abs(v - exact[i]);
+        assert.ok(gap <= step.error[i] + slack * (1 + Math.abs(v)), `value ${i}: |computed − exact| = ${gap} > bound ${step.error[i]}`);
+        if (step.error[i] > 0) worstUse = Math.max(worstUse, gap / step.error[i]);
+      });
+    }
+    return { worstUse, error: step.error };
+  }
+
+  /** Corners of the box x ± e (random signs), plus the two patterns along sign(pattern). */
+  function corners(random: SeededRandom, x: Float64Array, e: Float64Array, pattern: Float64Array, count: number): Float64Array[] {
+    const along = (s: number) => x.map((v, i) => v + s * Math.sign(pattern[i]) * e[i]);
+    return [along(1), along(-1), ...Array.from({ length: count }, () => x.map((v, i) => v + (random.between(0, 1) < 0.5 ? -1 : 1) * e[i] * random.between(0.5, 1)))];
+  }
+
+  it('activations: chord slopes over [ŷ − e, ŷ + e] bound |σ(ŷ) − σ(y*)|, and a ReLU or HardSwish off across the window passes no error', () => {
+    const random = new SeededRandom(521);
+    const activations: Activation[] = [{ kind: 'relu' }, { kind: 'hardSwish', alpha: 1 / 6, beta: 0.5 }, { kind: 'hardSigmoid', alpha: 0.2, beta: 0.5 }, { kind: 'sigmoid' }, { kind: 'tanh' }, { kind: 'leakyRelu', alpha: 0.1 }];
+    for (const activation of activations) {
+      const b = new Builder(random, [300]);
+      const network = b.network(b.activation(NETWORK_INPUT, activation));
+      const x = Float64Array.from({ length: 300 }, () => random.between(-7, 7));
+      const e = Float64Array.from({ length: 300 }, () => 0.05 * random.between(0, 1));
+      const samples = [-1, -0.6, 0.3, 1].map((t) => x.map((v, i) => v + t * e[i]));
+      const { worstUse, error } = check(network, x, e, samples, 1e-14);
+      assert.ok(worstUse > 0.5, `${activation.kind}: largest |Δσ| / bound = ${worstUse}`);
+      if (activation.kind === 'relu' || activation.kind === 'hardSwish') {
+        const off = activation.kind === 'relu' ? 0 : -3;
+        x.forEach((v, i) => {
+          // Only the evaluation's own rounding (HardSwish's γ_3 term) is left, no part of e.
+          if (v + e[i] < off - 1e-9) assert.ok(error[i] < 1e-13, `${activation.kind} off at ${v} ± ${e[i]}: bound ${error[i]}`);
+        });
+      }
+    }
+  });
+
+  it('softmax: the relative bound p̂_i expm1(e_i + max e) holds on the corners, and is far below ½‖e‖ for small probabilities', () => {
+    const random = new SeededRandom(522);
+    const b = new Builder(random, [4, 40]);
+    const network = b.network(b.softmax(NETWORK_INPUT, 1));
+    const x = Float64Array.from({ length: 160 }, () => random.gaussian() * 3);
+    const e = Float64Array.from({ length: 160 }, () => 1e-4 * random.between(0.2, 1));
+    const samples = corners(random, x, e, x, 200);
+    // Adversarial per coordinate: raise it, lower every other one of its group.
+    for (let i = 0; i < 160; i += 7) samples.push(x.map((v, j) => v + (j === i ? e[j] : Math.floor(j / 40) === Math.floor(i / 40) ? -e[j] : 0)));
+    const { worstUse, error } = check(network, x, e, samples, 1e-15);
+    assert.ok(worstUse > 0.3, `largest |Δp| / bound = ${worstUse}`);
+    // ½‖e_g‖ ≥ ½ √40 · 2·10⁻⁵ ≈ 6·10⁻⁵ per coordinate; the relative bound is at most 2·10⁻⁴ p̂_i.
+    const probabilities = floatLayer(prepareNetwork(network, 'typescript'), prepareNetwork(network, 'typescript').layers[0], [x], [e]).out;
+    probabilities.forEach((p, i) => assert.ok(error[i] <= p * 2.1e-4 + 1e-14, `value ${i}: bound ${error[i]} at p = ${p}`));
+  });
+
+  it('layer normalisation: the coordinatewise bound holds on the corners, including the variance-shrinking pattern, and is below the 2-norm form', () => {
+    const random = new SeededRandom(523);
+    for (const epsilon of [1e-5, 0.5]) {
+      const b = new Builder(random, [5, 64]);
+      const network = b.network(b.layerNorm(NETWORK_INPUT, 1, epsilon, true));
+      const x = Float64Array.from({ length: 320 }, () => random.gaussian() * 2 + 1);
+      const e = Float64Array.from({ length: 320 }, () => 1e-6 * random.between(0.2, 1));
+      // The centred values' signs: moving each toward the mean shrinks the variance.
+      const centred = x.map((v, i) => {
+        const base = Math.floor(i / 64) * 64;
+        return v - x.subarray(base, base + 64).reduce((a, t) => a + t, 0) / 64;
+      });
+      const { worstUse, error } = check(network, x, e, corners(random, x, e, centred, 200), 1e-13);
+      assert.ok(worstUse > 0.05, `largest |Δy| / bound = ${worstUse}`);
+      // The 2-norm form is at least |γ_i| ‖e_g‖ / s_max ≥ |γ_i| √64 min e / (largest scale).
+      const layer = network.layers[0].op;
+      assert.ok(layer.kind === 'layerNorm' && layer.scale);
+      for (let g = 0; g < 5; g++) {
+        const group = centred.subarray(g * 64, (g + 1) * 64);
+        const scale = Math.sqrt(group.reduce((a, v) => a + v * v, 0) / 64 + epsilon);
+        const norm = Math.sqrt(e.subarray(g * 64, (g + 1) * 64).reduce((a, v) => a + v * v, 0));
+        for (let i = 0; i < 64; i++) assert.ok(error[g * 64 + i] < (Math.abs(layer.scale[i]) * norm) / scale, `group ${g} value ${i}`);
+      }
+    }
   });
 });

@@ -10,6 +10,8 @@ export class AvgPoolOperator implements LinearOperator {
   readonly geometry: PoolGeometry;
   /** No input lies in two windows: the rows have disjoint supports, so they are orthogonal. */
   readonly disjointWindows: boolean;
+  /** The divisor of each output: its number of taps (padded taps included when count_include_pad is set). */
+  readonly counts: Float64Array;
   private readonly inverseCount: Float64Array;
 
   constructor(params: PoolParams & { countIncludePad: boolean }, inputShape: Shape, outputShape: Shape, name: string) {
@@ -46,6 +48,7 @@ export class AvgPoolOperator implements LinearOperator {
       coverage[i]++;
     });
     this.disjointWindows = coverage.every((c) => c <= 1);
+    this.counts = counts;
     this.inverseCount = counts.map((n, o) => {
       if (n === 0) throw new Error(`${name}: average pool window ${o} covers no input`);
       return 1 / n;

@@ -179,8 +179,8 @@ export function softmaxGlobalBound(groups: SoftmaxGroups): number {
 
 /**
  * Forward error of the computed probabilities p̂ = softmax(ẑ) against softmax(z*) with |ẑ − z*| ≤ e:
- * ½ ‖e_g‖ from the input (‖J‖ ≤ ½) plus the evaluation's relative error (2(M + 2) + n) u p̂_i, at most 1
- * (both lie in [0, 1]; §30).
+ * the smaller of ½ ‖e_g‖ (‖J‖ ≤ ½) and p̂_i/(1 − ρ) · expm1(e_i + max e) (§52e) from the input, plus the
+ * evaluation's relative error ρ = (2(M + 2) + n) u times p̂_i, at most 1 (both lie in [0, 1]; §30).
  */
 export function softmaxForwardError(groups: SoftmaxGroups, z: Float64Array, p: Float64Array, e: Float64Array): Float64Array {
   const out = new Float64Array(z.length);
@@ -196,8 +196,15 @@ export function softmaxForwardError(groups: SoftmaxGroups, z: Float64Array, p: F
     }
     const inherited = 0.5 * Math.sqrt(errorSq);
     const relative = (2 * (max - min + 2) + groups.n) * UNIT_ROUNDOFF * (1 + 1e-6);
+    // Relative form (§52e): softmax(ẑ + δ)_i / softmax(ẑ)_i lies within exp(±(e_i + M)), M the largest e,
+    // and softmax(ẑ)_i ≤ p̂_i / (1 − ρ), ρ the evaluation's relative error.
+    let largest = 0;
+    for (let i = start; i < end; i += stride) largest = Math.max(largest, e[i]);
     // Both the computed and the exact probability lie in [0, 1].
-    for (let i = start; i < end; i += stride) out[i] = Math.min(1, (inherited + relative * p[i]) * (1 + 1e-6));
+    for (let i = start; i < end; i += stride) {
+      const ratio = (p[i] / (1 - relative)) * Math.expm1(e[i] + largest) * (1 + 1e-6);
+      out[i] = Math.min(1, (Math.min(inherited, ratio) + relative * p[i]) * (1 + 1e-6));
+    }
   });
   return out;
 }

@@ -1,6 +1,6 @@
 // Exact arithmetic on dyadic rationals m · 2^e (bigint m): every float32 weight and float64 value is one,
-// and sums and products of them stay dyadic, so networks of affine maps, ReLU, LeakyReLU, Clip and max
-// pooling have exact reference values to check the forward passes' rounding bounds against.
+// and sums and products of them stay dyadic, so networks of affine maps, ReLU, LeakyReLU, Clip, HardSigmoid,
+// HardSwish and max pooling have exact reference values to check the forward passes' rounding bounds against.
 import type { Activation } from '../../../src/engine/network';
 
 export interface Dyadic {
@@ -60,7 +60,16 @@ export function exactActivation(activation: Activation | undefined, y: Dyadic): 
       const above = sign(subtract(y, dyadic(activation.max))) > 0;
       return below ? dyadic(activation.min) : above ? dyadic(activation.max) : y;
     }
+    case 'hardSigmoid':
+      return unitClamp(add(mul(dyadic(activation.alpha), y), dyadic(activation.beta)));
+    case 'hardSwish':
+      return mul(y, unitClamp(add(mul(dyadic(activation.alpha), y), dyadic(activation.beta))));
     default:
       throw new Error(`no exact rational form for ${activation.kind}`);
   }
+}
+
+function unitClamp(t: Dyadic): Dyadic {
+  if (sign(t) <= 0) return ZERO;
+  return sign(subtract(t, dyadic(1))) >= 0 ? dyadic(1) : t;
 }
