@@ -56,7 +56,7 @@ function parameters(layer: Layer): { all: number; conv: number } {
   const linear = layer.op.linear;
   if (linear.kind === 'channelAffine') return { all: linear.scale.length + linear.shift.length, conv: 0 };
   const all = linear.weight.length + (linear.bias?.length ?? 0);
-  return { all, conv: linear.kind === 'conv' ? linear.weight.length : 0 };
+  return { all, conv: linear.kind === 'conv' || linear.kind === 'conv3d' ? linear.weight.length : 0 };
 }
 
 /** Multiply-adds of one application of the layer's operator (A x). */
@@ -66,6 +66,7 @@ function applicationCost(layer: Layer): number {
   if (op.kind === 'affine') {
     const linear = op.linear;
     if (linear.kind === 'conv') return out * linear.weightShape[1] * linear.weightShape[2] * linear.weightShape[3];
+    if (linear.kind === 'conv3d') return out * linear.weightShape[1] * linear.weightShape[2] * linear.weightShape[3] * linear.weightShape[4];
     if (linear.kind === 'dense') return linear.weight.length * (linear.rows ?? 1);
     return out;
   }

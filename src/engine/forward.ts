@@ -71,6 +71,7 @@ function absoluteLinear(params: LinearParams): LinearParams {
   const abs = (v: Float32Array) => v.map(Math.abs);
   switch (params.kind) {
     case 'conv':
+    case 'conv3d':
     case 'convTranspose':
     case 'dense':
       return { ...params, weight: abs(params.weight), ...(params.bias ? { bias: abs(params.bias) } : {}) };
@@ -85,6 +86,10 @@ export function innerLength(params: LinearParams): number {
     case 'conv': {
       const [, perGroupIn, kh, kw] = params.weightShape;
       return perGroupIn * kh * kw + 1;
+    }
+    case 'conv3d': {
+      const [, perGroupIn, kd, kh, kw] = params.weightShape;
+      return perGroupIn * kd * kh * kw + 1;
     }
     case 'convTranspose': {
       // Each output sums at most (C/g)·kH·kW products (a strided transpose fewer).

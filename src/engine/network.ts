@@ -22,6 +22,23 @@ export interface ConvParams {
 }
 
 /**
+ * 3-D convolution (ONNX Conv over [N, C, D, H, W]): the same map as ConvParams with a depth axis
+ * (docs/derivations.md §34). Kept a kind of its own so the 2-D kernels' fixed geometry stays as it is.
+ */
+export interface Conv3dParams {
+  kind: 'conv3d';
+  /** ONNX layout [outChannels, inChannels / group, kernelD, kernelH, kernelW], C order. */
+  weight: Float32Array;
+  weightShape: readonly [number, number, number, number, number];
+  bias?: Float32Array;
+  strides: readonly [number, number, number];
+  /** [front, top, left, back, bottom, right], as ONNX orders 3-D pads. */
+  pads: readonly [number, number, number, number, number, number];
+  dilations: readonly [number, number, number];
+  group: number;
+}
+
+/**
  * ONNX ConvTranspose: the adjoint of the convolution with this weight read as a conv weight
  * (docs/derivations.md §21). Output extent per axis: s (n − 1) + outputPadding + (k − 1) d + 1 − pads.
  */
@@ -66,7 +83,7 @@ export interface ChannelAffineParams {
   axis?: number;
 }
 
-export type LinearParams = ConvParams | ConvTransposeParams | DenseParams | ChannelAffineParams;
+export type LinearParams = ConvParams | Conv3dParams | ConvTransposeParams | DenseParams | ChannelAffineParams;
 
 export type Activation =
   | { kind: 'relu' }

@@ -102,6 +102,8 @@ function multiplyAddsOf(params: Layer['op'] & { kind: 'affine' }, inSize: number
   switch (linear.kind) {
     case 'conv':
       return outSize * linear.weightShape[1] * linear.weightShape[2] * linear.weightShape[3];
+    case 'conv3d':
+      return outSize * linear.weightShape[1] * linear.weightShape[2] * linear.weightShape[3] * linear.weightShape[4];
     case 'convTranspose':
       // One product per (input value, output channel of its group, kernel tap).
       return inSize * linear.weightShape[1] * linear.weightShape[2] * linear.weightShape[3];

@@ -101,6 +101,7 @@ function parameterCount(op: LayerOp): number {
   const { linear } = op;
   switch (linear.kind) {
     case 'conv':
+    case 'conv3d':
     case 'convTranspose':
     case 'dense':
       return linear.weight.length + (linear.bias?.length ?? 0);

@@ -19,8 +19,9 @@ import type { DataValue } from './values';
 export function foldChannelAffine(linear: LinearParams, { scale, shift }: ChannelAffine): LinearParams {
   switch (linear.kind) {
     case 'conv':
+    case 'conv3d':
     case 'dense': {
-      const outputs = linear.kind === 'conv' ? linear.weightShape[0] : linear.outFeatures;
+      const outputs = linear.kind === 'dense' ? linear.outFeatures : linear.weightShape[0];
       const perOutput = linear.weight.length / outputs;
       const weight = new Float32Array(linear.weight.length);
       const bias = new Float32Array(outputs);

@@ -1,6 +1,6 @@
 // Builders of small analysis graphs for the engine tests, plus an independent naive forward pass
 // (direct index formulas, no engine code) used to evaluate f at sampled points.
-import { NETWORK_INPUT, type Activation, type AxisMatrix, type Layer, type LayerOp, type Network, type Shape, type TensorRef } from '../../../src/engine/network';
+import { NETWORK_INPUT, type Activation, type AxisMatrix, type Conv3dParams, type Layer, type LayerOp, type Network, type Shape, type TensorRef } from '../../../src/engine/network';
 import { SeededRandom } from '../../../src/engine/random';
 
 export function denseLayer(
@@ -96,6 +96,7 @@ function naiveLinear(layer: Layer, x: Float64Array): Float64Array {
     const per = x.length / p.scale.length;
     return x.map((v, i) => p.scale[Math.floor(i / per)] * v + p.shift[Math.floor(i / per)]);
   }
+  if (p.kind === 'conv3d') return naiveConv3d(p, layer.inputShapes[0], layer.outputShape, x);
   const [, H, W] = layer.inputShapes[0];
   const [M, Cg, KH, KW] = p.weightShape;
   // A 1-D convolution declares its output [M, L] (its input is read as [C, 1, L]).
@@ -117,6 +118,39 @@ function naiveLinear(layer: Layer, x: Float64Array): Float64Array {
           }
         }
         y[(m * OH + oh) * OW + ow] = s;
+      }
+    }
+  }
+  return y;
+}
+
+/** ONNX Conv over [C, D, H, W] term by term from its definition (docs/derivations.md §34). */
+export function naiveConv3d(p: Conv3dParams, inputShape: Shape, outputShape: Shape, x: Float64Array): Float64Array {
+  const [, D, H, W] = inputShape;
+  const [M, Cg, KD, KH, KW] = p.weightShape;
+  const [, OD, OH, OW] = outputShape;
+  const y = new Float64Array(M * OD * OH * OW);
+  for (let m = 0; m < M; m++) {
+    const g = Math.floor(m / (M / p.group));
+    for (let od = 0; od < OD; od++) {
+      for (let oh = 0; oh < OH; oh++) {
+        for (let ow = 0; ow < OW; ow++) {
+          let s = p.bias ? p.bias[m] : 0;
+          for (let c = 0; c < Cg; c++) {
+            for (let kd = 0; kd < KD; kd++) {
+              for (let ki = 0; ki < KH; ki++) {
+                for (let kj = 0; kj < KW; kj++) {
+                  const id = od * p.strides[0] - p.pads[0] + kd * p.dilations[0];
+                  const ih = oh * p.strides[1] - p.pads[1] + ki * p.dilations[1];
+                  const iw = ow * p.strides[2] - p.pads[2] + kj * p.dilations[2];
+                  if (id < 0 || id >= D || ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                  s += p.weight[(((m * Cg + c) * KD + kd) * KH + ki) * KW + kj] * x[(((g * Cg + c) * D + id) * H + ih) * W + iw];
+                }
+              }
+            }
+          }
+          y[((m * OD + od) * OH + oh) * OW + ow] = s;
+        }
       }
     }
   }

@@ -1,0 +1,273 @@
+// 3-D convolution (docs/derivations.md §34): the operator against the dense matrix built term by term
+// from ONNX's definition (strides, asymmetric pads, dilations, groups), its certified norm against the
+// dense matrix's largest singular value, the normaliser's layers against onnxruntime, sampled points of
+// the ball against every layer's bound and the network bound (composed), the CLI on a 3-D conv model,
+// and the 3-D nodes that stay refused, by name.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { Matrix, SingularValueDecomposition } from 'ml-matrix';
+import { analyzeNetwork } from '../../src/engine/analyze';
+import { pureForward } from '../../src/engine/forward';
+import { runEpsilon } from '../../src/engine/layerBounds';
+import { NETWORK_INPUT, type Conv3dParams, type Network, type Shape } from '../../src/engine/network';
+import { normaliseGraph } from '../../src/engine/normalise/normalise';
+import { conv3dGeometry, createConv3d } from '../../src/engine/operators/conv3d';
+import { prepareNetwork } from '../../src/engine/prepared';
+import { SeededRandom } from '../../src/engine/random';
+import { ortForward, tensorsNeeded } from '../../src/engine/runtime/ortForward';
+import { certifiedNorm, DEFAULT_SPECTRAL_OPTIONS } from '../../src/engine/spectral/certifiedNorm';
+import { readModelFromBytes } from '../../src/onnx/reader';
+import { buildModel, mulberry32, node, randomTensor, relu, tensor, type ModelSpec } from '../fixtures/onnxBuilder';
+import { genericLayer, naiveConv3d, randomArray, referenceForward } from './helpers/engineNetworks';
+import { cli } from './helpers/runCli';
+
+const random = new SeededRandom(340);
+
+const gaussianVector = (n: number) => Float64Array.from({ length: n }, () => random.gaussian());
+const dot = (a: Float64Array, b: Float64Array) => a.reduce((s, v, i) => s + v * b[i], 0);
+const close = (actual: number, expected: number, tolerance: number, what: string) =>
+  assert.ok(Math.abs(actual - expected) <= tolerance * (1 + Math.abs(expected)), `${what}: ${actual} vs ${expected}`);
+
+/** A random geometry: kernel, strides, asymmetric pads, dilations and groups drawn per axis. */
+function randomCase(): { params: Conv3dParams; shape: Shape } {
+  const group = [1, 2][random.int(2)];
+  const perGroupIn = 1 + random.int(2);
+  const outChannels = group * (1 + random.int(2));
+  const kernel = [1 + random.int(3), 1 + random.int(3), 1 + random.int(3)] as const;
+  const strides = [1 + random.int(2), 1 + random.int(2), 1 + random.int(3)] as const;
+  const dilations = [1 + random.int(2), 1, 1 + random.int(2)] as const;
+  const pads = [random.int(2), random.int(3), random.int(2), random.int(3), random.int(2), random.int(2)] as const;
+  // Each extent at least the dilated kernel, so the output is never empty.
+  const shape = [group * perGroupIn, ...kernel.map((k, a) => (k - 1) * dilations[a] + 1 + random.int(3))];
+  const weightShape = [outChannels, perGroupIn, ...kernel] as const;
+  const params: Conv3dParams = {
+    kind: 'conv3d',
+    weight: randomArray(random, weightShape.reduce((a, b) => a * b, 1)),
+    weightShape,
+    strides,
+    pads,
+    dilations,
+    group,
+  };
+  return { params, shape };
+}
+
+function outputShapeOf(params: Conv3dParams, shape: Shape): number[] {
+  const g = conv3dGeometry(params, shape, 'conv');
+  return [g.outChannels, ...g.outExtent];
+}
+
+/** Columns A e_j of the matrix the definition gives (naiveConv3d, no bias). */
+function denseColumns(params: Conv3dParams, shape: Shape): Float64Array[] {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const out = outputShapeOf(params, shape);
+  return Array.from({ length: n }, (_, j) => naiveConv3d(params, shape, out, Float64Array.from({ length: n }, (_v, k) => (k === j ? 1 : 0))));
+}
+
+/** Largest singular value of the dense matrix (ml-matrix's SVD), from its columns. */
+function largestSingularValue(columns: Float64Array[]): number {
+  const columnMatrix = new Matrix(columns.map((column) => Array.from(column)));
+  return new SingularValueDecomposition(columnMatrix, { computeLeftSingularVectors: false, computeRightSingularVectors: false, autoTranspose: true }).norm2;
+}
+
+describe('3-D convolution: the operator', () => {
+  it('apply, adjoint, |A|, row and column norms agree with the dense matrix of the definition (strides, asymmetric pads, dilations, groups)', () => {
+    for (let trial = 0; trial < 25; trial++) {
+      const { params, shape } = randomCase();
+      const out = outputShapeOf(params, shape);
+      const columns = denseColumns(params, shape);
+      const bias = randomArray(random, params.weightShape[0]);
+      const { linear: op, bias: fullBias } = createConv3d({ ...params, bias }, shape, 'conv');
+      // The registry builds the same operator for every backend, as the prepared (counted) layer.
+      const prepared = prepareNetwork({ inputName: 'x', inputShape: shape, layers: [genericLayer('conv', { kind: 'affine', linear: params }, [NETWORK_INPUT], [shape], out)], output: 0 });
+      const preparedOp = prepared.layers[0].op;
+      if (preparedOp.kind !== 'affine') throw new Error('a 3-D conv prepares as an affine layer');
+      assert.equal(op.outSize, out.reduce((a, b) => a * b, 1));
+      const x = gaussianVector(op.inSize);
+      const y = gaussianVector(op.outSize);
+      const what = `case ${trial} ${JSON.stringify({ shape, w: params.weightShape, s: params.strides, p: params.pads, d: params.dilations, g: params.group })}`;
+      for (const linear of [op, preparedOp.affine.linear]) {
+        const ax = linear.apply(x);
+        ax.forEach((v, i) => close(v, columns.reduce((s, column, j) => s + column[i] * x[j], 0), 1e-12, `${what}: Ax[${i}]`));
+        linear.applyTranspose(y).forEach((v, j) => close(v, dot(columns[j], y), 1e-12, `${what}: Aᵀy[${j}]`));
+      }
+      const withBias = naiveConv3d({ ...params, bias }, shape, out, x);
+      op.apply(x).forEach((v, i) => close(v + fullBias![i], withBias[i], 1e-12, `${what}: bias ${i}`));
+      op.applyAbsolute!(x).forEach((v, i) => close(v, columns.reduce((s, column, j) => s + Math.abs(column[i]) * x[j], 0), 1e-12, `${what}: |A|x[${i}]`));
+      const mask = Float64Array.from({ length: op.inSize }, () => (random.uniform() < 0.6 ? 1 : 0));
+      op.rowNormsSquared(mask).forEach((v, i) => close(v, columns.reduce((s, column, j) => s + column[i] ** 2 * mask[j], 0), 1e-12, `${what}: row ${i}`));
+      const e = Float64Array.from({ length: op.outSize }, () => random.uniform());
+      const conv = op as ReturnType<typeof createConv3d>['linear'] & { columnNormsSquared(e: Float64Array): Float64Array };
+      conv.columnNormsSquared(e).forEach((v, j) => close(v, columns[j].reduce((s, a, i) => s + a * a * e[i], 0), 1e-12, `${what}: column ${j}`));
+    }
+  });
+
+  it('hand case: a 2×2×2 box of ones over a 2×2×2 input of ones, pads 1 on every side, gives 1, 2, 4 or 8 by how many taps fall inside', () => {
+    const params: Conv3dParams = { kind: 'conv3d', weight: new Float32Array(8).fill(1), weightShape: [1, 1, 2, 2, 2], strides: [1, 1, 1], pads: [1, 1, 1, 1, 1, 1], dilations: [1, 1, 1], group: 1 };
+    const { linear } = createConv3d(params, [1, 2, 2, 2], 'box');
+    const y = linear.apply(new Float64Array(8).fill(1));
+    // Output 3×3×3: each axis contributes 1 tap at its ends and 2 in the middle.
+    const perAxis = [1, 2, 1];
+    const expected = perAxis.flatMap((a) => perAxis.flatMap((b) => perAxis.map((c) => a * b * c)));
+    assert.deepEqual(Array.from(y), expected);
+    const norm = certifiedNorm(linear, null, null, DEFAULT_SPECTRAL_OPTIONS);
+    const exact = largestSingularValue(denseColumns(params, [1, 2, 2, 2]));
+    close(norm.certificate.estimate!, exact, 1e-9, 'box norm');
+    // A = A₁ ⊗ A₁ ⊗ A₁ with A₁ = [[1, 0], [1, 1], [0, 1]] per axis, A₁ᵀA₁ = [[2, 1], [1, 2]] with top eigenvalue 3: ‖A‖² = 3³.
+    close(exact, Math.sqrt(27), 1e-9, 'box: ‖A‖ = 3^(3/2)');
+  });
+
+  it('the certified norm (exact and Lanczos) is the dense matrix’s largest singular value, on the whole operator and on a mask', () => {
+    for (let trial = 0; trial < 6; trial++) {
+      const { params, shape } = randomCase();
+      const { linear } = createConv3d(params, shape, 'conv');
+      const columns = denseColumns(params, shape);
+      const mask = Uint8Array.from({ length: linear.inSize }, () => (random.uniform() < 0.7 ? 1 : 0));
+      const exact = largestSingularValue(columns.map((column, j) => (mask[j] ? column : new Float64Array(column.length))));
+      const certified = certifiedNorm(linear, null, mask, DEFAULT_SPECTRAL_OPTIONS);
+      if (exact === 0) {
+        // Only inputs no output reads are movable (strides skip them): A D = 0, up to the certificate's rounding margin.
+        assert.ok(certified.value < 1e-150, `${certified.value}`);
+        continue;
+      }
+      assert.match(certified.certificate.method, /^exact/);
+      close(certified.certificate.estimate!, exact, 1e-9, `exact path ${trial}`);
+      assert.ok(certified.value >= exact * (1 - 1e-12), `certified ${certified.value} below ${exact}`);
+      const lanczos = certifiedNorm(linear, null, mask, { ...DEFAULT_SPECTRAL_OPTIONS, exactCutoff: 0 });
+      assert.match(lanczos.certificate.method, /lanczos/);
+      assert.ok(lanczos.value >= exact * (1 - 1e-12), `Lanczos ${lanczos.value} below ${exact}`);
+      assert.ok(lanczos.value <= exact * 1.01, `Lanczos ${lanczos.value} far above ${exact}`);
+    }
+  });
+});
+
+/** A small model: Conv3d + BatchNormalization + Relu, a grouped SAME_UPPER Conv3d + Relu, Flatten, MatMul. */
+function model(): ModelSpec {
+  const rng = mulberry32(34);
+  return {
+    inputs: [{ name: 'x', shape: [1, 2, 4, 5, 6] }],
+    outputs: [{ name: 'y' }],
+    opset: 13,
+    initializers: [
+      randomTensor('w1', [4, 2, 3, 3, 2], rng),
+      randomTensor('b1', [4], rng),
+      tensor('scale', [4], [1.5, -0.5, 0.8, 1.1]),
+      tensor('shift', [4], [0.1, 0.2, -0.3, 0]),
+      tensor('mean', [4], [0.3, -0.1, 0, 0.2]),
+      tensor('var', [4], [2, 0.5, 1, 1.5]),
+      randomTensor('w2', [4, 2, 2, 1, 2], rng),
+      // conv1: [4, 3, 2, 6]; conv2 (SAME_UPPER, strides 2, 1, 2): [4, 2, 2, 3].
+      randomTensor('fc', [48, 3], rng),
+    ],
+    nodes: [
+      node('Conv', ['x', 'w1', 'b1'], ['c1'], { strides: [1, 2, 1], pads: [1, 0, 1, 0, 1, 1], dilations: [1, 1, 2] }, 'conv1'),
+      node('BatchNormalization', ['c1', 'scale', 'shift', 'mean', 'var'], ['n1'], { epsilon: { f: 1e-5 } }, 'bn1'),
+      relu('n1', 'r1', 'relu1'),
+      node('Conv', ['r1', 'w2'], ['c2'], { strides: [2, 1, 2], auto_pad: 'SAME_UPPER', group: 2 }, 'conv2'),
+      relu('c2', 'r2', 'relu2'),
+      node('Flatten', ['r2'], ['f'], { axis: 1 }, 'flatten'),
+      node('MatMul', ['f', 'fc'], ['y'], undefined, 'fc'),
+    ],
+  };
+}
+
+describe('3-D convolution: the normaliser and the bounds', () => {
+  it('matches onnxruntime layer by layer (pads, strides, dilations, auto_pad, groups, a fused BatchNormalization)', async () => {
+    const bytes = buildModel(model());
+    const result = normaliseGraph(readModelFromBytes(bytes, { path: 'conv3d.onnx' }));
+    assert.deepEqual(result.unsupported, []);
+    const network = result.network!;
+    assert.deepEqual(network.layers.map((l) => l.label), ['conv1+bn1+relu1', 'conv2+relu2', 'flatten', 'fc']);
+    const conv2 = network.layers[1].op;
+    assert.ok(conv2.kind === 'affine' && conv2.linear.kind === 'conv3d');
+    // SAME_UPPER over extents 3, 2, 6 with strides 2, 1, 2 and kernel 2, 1, 2: total pads 1, 0, 0, the odd one at the end.
+    assert.deepEqual([conv2.linear.pads, network.layers[1].outputShape], [[0, 0, 0, 1, 0, 0], [4, 2, 2, 3]]);
+    const rng = mulberry32(5);
+    const x0 = Float32Array.from({ length: 2 * 4 * 5 * 6 }, () => rng() * 2 - 1);
+    const ort = await ortForward(bytes, { name: 'x', shape: [1, 2, 4, 5, 6], data: x0 }, tensorsNeeded(network), { intraOpNumThreads: 1 });
+    const pure = pureForward(prepareNetwork(network), Float64Array.from(x0));
+    if (pure instanceof Promise) throw new Error('pure forward must be synchronous');
+    network.layers.forEach((layer, i) => {
+      assert.deepEqual(ort.dims.get(layer.onnxOutput), [1, ...layer.outputShape], `${layer.label}: shape`);
+      const reference = ort.values.get(layer.onnxOutput)!;
+      let diff = 0;
+      let scale = 1;
+      reference.forEach((v, k) => {
+        diff = Math.max(diff, Math.abs(v - pure.outputs[i][k]));
+        scale = Math.max(scale, Math.abs(v));
+      });
+      assert.ok(diff <= 1e-5 * scale, `${layer.label}: max |Δ| ${diff} at scale ${scale}`);
+    });
+  });
+
+  it('sampled points of the ball never beat a layer’s bound, its output radius, or the network bound (composed where it is tighter)', async () => {
+    const network: Network = normaliseGraph(readModelFromBytes(buildModel(model()))).network!;
+    const prepared = prepareNetwork(network);
+    const x0 = gaussianVector(prepared.inputSize);
+    const nominal = pureForward(prepared, x0);
+    if (nominal instanceof Promise) throw new Error('pure forward must be synchronous');
+    const analysis = await analyzeNetwork(network, x0, { epsilons: [1e-3, 0.1, 1], backend: 'typescript' });
+    assert.ok(analysis.runs.some((run) => run.network.method === 'composed'), 'the composed bound applies to 3-D convolutions');
+    const base = referenceForward(network, x0);
+    for (const [r, epsilon] of [1e-3, 0.1, 1].entries()) {
+      const layers = runEpsilon({ prepared, x0, nominal, spectralCache: new Map(), spectral: DEFAULT_SPECTRAL_OPTIONS }, epsilon).layers;
+      const networkBound = analysis.runs[r].network.localBound;
+      assert.equal(analysis.runs[r].epsilon, epsilon);
+      for (let s = 0; s < 150; s++) {
+        const direction = gaussianVector(x0.length);
+        const radius = epsilon * random.uniform();
+        const x = x0.map((v, i) => v + (radius * direction[i]) / Math.sqrt(dot(direction, direction)));
+        const values = referenceForward(network, x);
+        network.layers.forEach((layer, k) => {
+          const before = layer.inputs[0] === NETWORK_INPUT ? x0 : base[layer.inputs[0]];
+          const after = layer.inputs[0] === NETWORK_INPUT ? x : values[layer.inputs[0]];
+          const moveIn = Math.hypot(...after.map((v, i) => v - before[i]));
+          const moveOut = Math.hypot(...values[k].map((v, i) => v - base[k][i]));
+          assert.ok(moveOut <= layers[k].localBound * moveIn * (1 + 1e-9) + 1e-12, `${layer.label} at ε=${epsilon}: ${moveOut} > ${layers[k].localBound} · ${moveIn}`);
+          assert.ok(moveOut <= layers[k].epsilonOut * (1 + 1e-9) + 1e-12, `${layer.label} at ε=${epsilon}: moved ${moveOut} > ${layers[k].epsilonOut}`);
+        });
+        const moved = Math.hypot(...values[network.output].map((v, i) => v - base[network.output][i]));
+        assert.ok(moved <= networkBound * radius * (1 + 1e-9) + 1e-12, `network at ε=${epsilon}: ${moved} > ${networkBound} · ${radius}`);
+      }
+    }
+  });
+
+  it('the CLI analyses a 3-D conv model end to end (fidelity checked on onnxruntime)', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'conv3d-'));
+    try {
+      const file = join(folder, 'conv3d.onnx');
+      writeFileSync(file, buildModel(model()));
+      const { code, stdout, stderr } = await cli(['analyze', file, '--synthetic', '--eps', '0.01', '--json', '--quiet', '--no-lower-bound']);
+      assert.equal(code, 0, stderr);
+      const report = JSON.parse(stdout);
+      assert.deepEqual(report.runs[0].layers.map((l: { nodes: string[] }) => l.nodes.join('+')), ['conv1+bn1+relu1', 'conv2+relu2', 'flatten', 'fc']);
+      assert.equal(report.runs[0].layers[0].kind, 'conv3d+relu');
+      assert.ok(report.runs[0].network.localBound > 0 && report.runs[0].network.localBound <= report.runs[0].network.spectralBound);
+      assert.ok(report.fidelity.tensors >= 4 && report.fidelity.maxRelativeDifference < 1e-3, JSON.stringify(report.fidelity));
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('3-D ConvTranspose, pooling and Pad stay refused, naming the node', () => {
+    const rng = mulberry32(3);
+    const refused = (nodes: ModelSpec['nodes'], initializers: ModelSpec['initializers'] = []) =>
+      normaliseGraph(readModelFromBytes(buildModel({ inputs: [{ name: 'x', shape: [1, 2, 4, 4, 4] }], outputs: [{ name: 'y' }], opset: 13, initializers, nodes }))).unsupported;
+    const cases: [string, ReturnType<typeof refused>, RegExp][] = [
+      ['ConvTranspose', refused([node('ConvTranspose', ['x', 'w'], ['y'], undefined, 'up3d')], [randomTensor('w', [2, 1, 2, 2, 2], rng)]), /3-D transposed convolution/],
+      ['MaxPool', refused([node('MaxPool', ['x'], ['y'], { kernel_shape: [2, 2, 2] }, 'pool3d')]), /3-D pooling/],
+      ['AveragePool', refused([node('AveragePool', ['x'], ['y'], { kernel_shape: [2, 2, 2] }, 'avg3d')]), /3-D pooling/],
+      ['Pad', refused([node('Pad', ['x', 'pads'], ['y'], undefined, 'pad3d')], [tensor('pads', [10], [0, 0, 1, 1, 1, 0, 0, 1, 1, 1], { dataType: 'INT64' })]), /rank-5/],
+    ];
+    for (const [opType, unsupported, reason] of cases) {
+      assert.equal(unsupported.length, 1, opType);
+      assert.equal(unsupported[0].opType, opType);
+      assert.match(unsupported[0].node, /3d$/);
+      assert.match(unsupported[0].reason, reason, opType);
+    }
+  });
+});
