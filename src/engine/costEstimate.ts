@@ -54,7 +54,7 @@ function elements(shape: readonly number[]): number {
 function parameters(layer: Layer): { all: number; conv: number } {
   if (layer.op.kind !== 'affine') return { all: 0, conv: 0 };
   const linear = layer.op.linear;
-  if (linear.kind === 'channelAffine') return { all: linear.scale.length + linear.shift.length, conv: 0 };
+  if (linear.kind === 'channelAffine') return { all: linear.scale.length + linear.shift.length + (linear.offset?.length ?? 0), conv: 0 };
   const all = linear.weight.length + (linear.bias?.length ?? 0);
   return { all, conv: linear.kind === 'conv' || linear.kind === 'conv3d' ? linear.weight.length : 0 };
 }

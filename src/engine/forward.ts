@@ -76,7 +76,7 @@ function absoluteLinear(params: LinearParams): LinearParams {
     case 'dense':
       return { ...params, weight: abs(params.weight), ...(params.bias ? { bias: abs(params.bias) } : {}) };
     case 'channelAffine':
-      return { ...params, scale: abs(params.scale), shift: abs(params.shift) };
+      return { ...params, scale: abs(params.scale), shift: abs(params.shift), ...(params.offset ? { offset: abs(params.offset) } : {}) };
   }
 }
 

@@ -81,6 +81,13 @@ export interface ChannelAffineParams {
    * along the features of [tokens, features] (LayerNorm's scale and shift, a bias after a row-wise MatMul).
    */
   axis?: number;
+  /**
+   * A constant added element by element, one value per coordinate of the layer (x + C, x − C, C − x for
+   * a constant C of the data's shape or broadcasting to it: positional tables, additive masks;
+   * docs/derivations.md §33). Given with a zero shift, so the bias is exactly C. Such a layer, like one
+   * along another axis, is emitted on its own and never fused.
+   */
+  offset?: Float32Array;
 }
 
 export type LinearParams = ConvParams | Conv3dParams | ConvTransposeParams | DenseParams | ChannelAffineParams;

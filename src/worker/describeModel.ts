@@ -106,7 +106,7 @@ function parameterCount(op: LayerOp): number {
     case 'dense':
       return linear.weight.length + (linear.bias?.length ?? 0);
     case 'channelAffine':
-      return linear.scale.length + linear.shift.length;
+      return linear.scale.length + linear.shift.length + (linear.offset?.length ?? 0);
   }
 }
 

@@ -6,11 +6,17 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { analyzeNetwork } from '../../src/engine/analyze';
+import { pureForward } from '../../src/engine/forward';
+import { NETWORK_INPUT } from '../../src/engine/network';
 import { normaliseGraph } from '../../src/engine/normalise/normalise';
+import { prepareNetwork } from '../../src/engine/prepared';
+import { SeededRandom } from '../../src/engine/random';
 import { ACTIVATION_OP_TYPES } from '../../src/engine/normalise/ops/activations';
-import { ortForward } from '../../src/engine/runtime/ortForward';
+import { ortForward, tensorsNeeded } from '../../src/engine/runtime/ortForward';
 import { readModelFromBytes } from '../../src/onnx/reader';
-import { buildModel, node, tensor, type ModelSpec, type NodeSpec, type TensorSpec } from '../fixtures/onnxBuilder';
+import { buildModel, mulberry32, node, randomTensor, tensor, type ModelSpec, type NodeSpec, type TensorSpec } from '../fixtures/onnxBuilder';
+import { referenceForward } from './helpers/engineNetworks';
 
 /** 4 × 5 values: negatives, zero, tiny and large magnitudes, values where the gates saturate. */
 const VALUES = [-7.5, -3, -2.5, -1, -0.4, -1e-3, 0, 1e-3, 0.1, 0.25, 0.5, 1, 1.5, 2.5, 3, 4.75, 9, 17.25, 33.3, 100];
@@ -104,5 +110,100 @@ describe('constants through activations and Pad fold as onnxruntime computes the
     };
     const result = normaliseGraph(readModelFromBytes(buildModel(spec)));
     assert.deepEqual(result.unsupported.map((u) => [u.node, u.reason]), [['clip', "input 'row' is a constant, not computed from the network input"]]);
+  });
+});
+
+describe('Add and Sub of a constant of the data\'s shape (docs/derivations.md §33)', () => {
+  /** Tokens [1, 4, 6]: a positional table tanh(0.3 c) added, a row-wise MatMul, a causal-style additive mask, C − x, then logits. */
+  function positional(): ModelSpec {
+    const rng = mulberry32(33);
+    const causal = Array.from({ length: 20 }, (_, i) => (i % 5 <= Math.floor(i / 5) ? 0 : 1));
+    return {
+      inputs: [{ name: 'x', shape: [1, 4, 6] }],
+      outputs: [{ name: 'y' }],
+      opset: 17,
+      initializers: [
+        randomTensor('c', [4, 6], rng), tensor('s', [], [0.3]), randomTensor('w', [6, 5], rng), tensor('upper', [4, 5], causal),
+        tensor('penalty', [], [-4]), randomTensor('m2', [1, 4, 5], rng), randomTensor('fc', [20, 3], rng),
+      ],
+      nodes: [
+        node('Mul', ['c', 's'], ['cs'], undefined, 'scaleTable'),
+        node('Tanh', ['cs'], ['pe'], undefined, 'table'),
+        node('Add', ['x', 'pe'], ['h'], undefined, 'addPositions'),
+        node('MatMul', ['h', 'w'], ['h2'], undefined, 'project'),
+        node('Mul', ['upper', 'penalty'], ['mask'], undefined, 'maskValues'),
+        node('Add', ['mask', 'h2'], ['masked'], undefined, 'addMask'),
+        node('Relu', ['masked'], ['r'], undefined, 'relu'),
+        node('Sub', ['m2', 'r'], ['d'], undefined, 'fromConstant'),
+        node('Flatten', ['d'], ['f'], { axis: 1 }, 'flatten'),
+        node('MatMul', ['f', 'fc'], ['y'], undefined, 'fc'),
+      ],
+    };
+  }
+
+  it('x + C, C + x and C − x match onnxruntime layer by layer; each is a layer of norm 1; sampled points never beat the bounds', async () => {
+    const bytes = buildModel(positional());
+    const result = normaliseGraph(readModelFromBytes(bytes, { path: 'positional.onnx' }));
+    assert.deepEqual(result.unsupported, []);
+    const network = result.network!;
+    const offsets = network.layers.filter((l) => l.op.kind === 'affine' && l.op.linear.kind === 'channelAffine' && l.op.linear.offset);
+    assert.deepEqual(offsets.map((l) => l.label), ['addPositions', 'addMask', 'fromConstant']);
+    const rng = mulberry32(5);
+    const x0 = Float32Array.from({ length: 24 }, () => rng() * 2 - 1);
+    const ort = await ortForward(bytes, { name: 'x', shape: [1, 4, 6], data: x0 }, tensorsNeeded(network), { intraOpNumThreads: 1 });
+    const pure = pureForward(prepareNetwork(network), Float64Array.from(x0));
+    if (pure instanceof Promise) throw new Error('pure forward must be synchronous');
+    network.layers.forEach((layer, i) => {
+      assert.deepEqual(ort.dims.get(layer.onnxOutput), [1, ...layer.outputShape], `${layer.label}: shape`);
+      const reference = ort.values.get(layer.onnxOutput)!;
+      reference.forEach((v, k) => assert.ok(Math.abs(v - pure.outputs[i][k]) <= 1e-5 * Math.max(1, Math.abs(v)), `${layer.label}[${k}]: ${pure.outputs[i][k]} vs ${v}`));
+    });
+
+    const random = new SeededRandom(33);
+    const start = Float64Array.from(x0);
+    const epsilons = [1e-3, 0.1, 1];
+    const analysis = await analyzeNetwork(network, start, { epsilons, backend: 'typescript' });
+    const base = referenceForward(network, start);
+    for (const [r, epsilon] of epsilons.entries()) {
+      const run = analysis.runs[r];
+      for (const layer of offsets) {
+        const index = network.layers.indexOf(layer);
+        assert.ok(run.layers[index].localBound <= 1 + 1e-9, `${layer.label}: ${run.layers[index].localBound}`);
+        assert.ok(run.layers[index].spectralNorm >= 1 && run.layers[index].spectralNorm <= 1 + 1e-9, `${layer.label}: ‖A‖ ${run.layers[index].spectralNorm}`);
+      }
+      for (let sample = 0; sample < 100; sample++) {
+        const direction = Float64Array.from({ length: 24 }, () => random.gaussian());
+        const length = Math.hypot(...direction);
+        const radius = epsilon * random.uniform();
+        const x = start.map((v, i) => v + (radius * direction[i]) / length);
+        const values = referenceForward(network, x);
+        network.layers.forEach((layer, k) => {
+          const before = layer.inputs[0] === NETWORK_INPUT ? start : base[layer.inputs[0]];
+          const after = layer.inputs[0] === NETWORK_INPUT ? x : values[layer.inputs[0]];
+          const moveIn = Math.hypot(...after.map((v, i) => v - before[i]));
+          const moveOut = Math.hypot(...values[k].map((v, i) => v - base[k][i]));
+          assert.ok(moveOut <= run.layers[k].localBound * moveIn * (1 + 1e-9) + 1e-12, `${layer.label} at ε=${epsilon}`);
+        });
+        const moved = Math.hypot(...values[network.output].map((v, i) => v - base[network.output][i]));
+        assert.ok(moved <= run.network.localBound * radius * (1 + 1e-9) + 1e-12, `network at ε=${epsilon}: ${moved} > ${run.network.localBound} · ${radius}`);
+      }
+    }
+  });
+
+  it('a constant that would broadcast the data to a larger shape, and an infinite one, are refused naming the node', () => {
+    const base = (constant: TensorSpec): ModelSpec => ({
+      inputs: [{ name: 'x', shape: [1, 4, 6] }],
+      outputs: [{ name: 'y' }],
+      opset: 17,
+      initializers: [constant],
+      nodes: [node('Add', ['x', 'k'], ['y'], undefined, 'addTable')],
+    });
+    const wider = normaliseGraph(readModelFromBytes(buildModel(base(tensor('k', [2, 4, 6], new Array(48).fill(0.5))))));
+    assert.deepEqual(wider.unsupported.map((u) => u.node), ['addTable']);
+    assert.match(wider.unsupported[0].reason, /does not keep the data's shape \[1,4,6\]/);
+    assert.throws(
+      () => normaliseGraph(readModelFromBytes(buildModel(base(tensor('k', [4, 6], [...new Array(23).fill(0), -Infinity]))))),
+      /node 'addTable' \(Add\): .*'k'.* -Infinity/,
+    );
   });
 });

@@ -94,7 +94,7 @@ function naiveLinear(layer: Layer, x: Float64Array): Float64Array {
   }
   if (p.kind === 'channelAffine') {
     const per = x.length / p.scale.length;
-    return x.map((v, i) => p.scale[Math.floor(i / per)] * v + p.shift[Math.floor(i / per)]);
+    return x.map((v, i) => p.scale[Math.floor(i / per)] * v + p.shift[Math.floor(i / per)] + (p.offset?.[i] ?? 0));
   }
   if (p.kind === 'conv3d') return naiveConv3d(p, layer.inputShapes[0], layer.outputShape, x);
   const [, H, W] = layer.inputShapes[0];
