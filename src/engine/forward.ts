@@ -73,6 +73,7 @@ function absoluteLinear(params: LinearParams): LinearParams {
     case 'conv':
     case 'conv3d':
     case 'convTranspose':
+    case 'convTranspose3d':
     case 'dense':
       return { ...params, weight: abs(params.weight), ...(params.bias ? { bias: abs(params.bias) } : {}) };
     case 'channelAffine':
@@ -91,10 +92,11 @@ export function innerLength(params: LinearParams): number {
       const [, perGroupIn, kd, kh, kw] = params.weightShape;
       return perGroupIn * kd * kh * kw + 1;
     }
-    case 'convTranspose': {
-      // Each output sums at most (C/g)·kH·kW products (a strided transpose fewer).
-      const [inChannels, , kh, kw] = params.weightShape;
-      return (inChannels / params.group) * kh * kw + 1;
+    case 'convTranspose':
+    case 'convTranspose3d': {
+      // Each output sums at most (C/g)·(kernel taps) products (a strided transpose fewer).
+      const [inChannels, , ...kernel] = params.weightShape;
+      return (inChannels / params.group) * kernel.reduce((a, b) => a * b, 1) + 1;
     }
     case 'dense':
       return params.inFeatures + 1;

@@ -57,6 +57,22 @@ export interface ConvTransposeParams {
   outputPadding: readonly [number, number];
 }
 
+/** ConvTransposeParams with a depth axis: the adjoint of a Conv3dParams convolution (docs/derivations.md §21, §34). */
+export interface ConvTranspose3dParams {
+  kind: 'convTranspose3d';
+  /** ONNX layout [inChannels, outChannels / group, kernelD, kernelH, kernelW], C order. */
+  weight: Float32Array;
+  weightShape: readonly [number, number, number, number, number];
+  /** Per output channel (outChannels values). */
+  bias?: Float32Array;
+  strides: readonly [number, number, number];
+  /** [front, top, left, back, bottom, right] */
+  pads: readonly [number, number, number, number, number, number];
+  dilations: readonly [number, number, number];
+  group: number;
+  outputPadding: readonly [number, number, number];
+}
+
 export interface DenseParams {
   kind: 'dense';
   /** [outFeatures, inFeatures], C order: y = W x + b. */
@@ -90,7 +106,7 @@ export interface ChannelAffineParams {
   offset?: Float32Array;
 }
 
-export type LinearParams = ConvParams | Conv3dParams | ConvTransposeParams | DenseParams | ChannelAffineParams;
+export type LinearParams = ConvParams | Conv3dParams | ConvTransposeParams | ConvTranspose3dParams | DenseParams | ChannelAffineParams;
 
 export type Activation =
   | { kind: 'relu' }

@@ -103,6 +103,7 @@ function parameterCount(op: LayerOp): number {
     case 'conv':
     case 'conv3d':
     case 'convTranspose':
+    case 'convTranspose3d':
     case 'dense':
       return linear.weight.length + (linear.bias?.length ?? 0);
     case 'channelAffine':

@@ -1,8 +1,9 @@
 // 3-D convolution (docs/derivations.md §34): the operator against the dense matrix built term by term
 // from ONNX's definition (strides, asymmetric pads, dilations, groups), its certified norm against the
-// dense matrix's largest singular value, the normaliser's layers against onnxruntime, sampled points of
-// the ball against every layer's bound and the network bound (composed), the CLI on a 3-D conv model,
-// and the 3-D nodes that stay refused, by name.
+// dense matrix's largest singular value, ConvTranspose over 3-D inputs as its adjoint (§21) against the
+// definition, the normaliser's layers against onnxruntime, sampled points of the ball against every
+// layer's bound and the network bound (composed), the CLI on a 3-D conv model, and the 3-D nodes that
+// stay refused, by name.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,16 +14,16 @@ import { Matrix, SingularValueDecomposition } from 'ml-matrix';
 import { analyzeNetwork } from '../../src/engine/analyze';
 import { pureForward } from '../../src/engine/forward';
 import { runEpsilon } from '../../src/engine/layerBounds';
-import { NETWORK_INPUT, type Conv3dParams, type Network, type Shape } from '../../src/engine/network';
+import { NETWORK_INPUT, type Conv3dParams, type ConvTranspose3dParams, type Network, type Shape } from '../../src/engine/network';
 import { normaliseGraph } from '../../src/engine/normalise/normalise';
-import { conv3dGeometry, createConv3d } from '../../src/engine/operators/conv3d';
+import { conv3dGeometry, convTranspose3dOutput, createConv3d, createConvTranspose3d } from '../../src/engine/operators/conv3d';
 import { prepareNetwork } from '../../src/engine/prepared';
 import { SeededRandom } from '../../src/engine/random';
 import { ortForward, tensorsNeeded } from '../../src/engine/runtime/ortForward';
 import { certifiedNorm, DEFAULT_SPECTRAL_OPTIONS } from '../../src/engine/spectral/certifiedNorm';
 import { readModelFromBytes } from '../../src/onnx/reader';
 import { buildModel, mulberry32, node, randomTensor, relu, tensor, type ModelSpec } from '../fixtures/onnxBuilder';
-import { genericLayer, naiveConv3d, randomArray, referenceForward } from './helpers/engineNetworks';
+import { genericLayer, naiveConv3d, naiveConvTranspose3d, randomArray, referenceForward } from './helpers/engineNetworks';
 import { cli } from './helpers/runCli';
 
 const random = new SeededRandom(340);
@@ -145,6 +146,57 @@ describe('3-D convolution: the operator', () => {
   });
 });
 
+describe('ConvTranspose over 3-D inputs: the operator', () => {
+  it('is the adjoint of the 3-D convolution with its weight: apply against the definition, the adjoint and row norms against the dense matrix', () => {
+    let checked = 0;
+    for (let trial = 0; trial < 12; trial++) {
+      // A conv case read backwards: its output shape is the transposed conv's input, output_padding below the strides.
+      const { params: conv, shape } = randomCase();
+      const outputPadding = conv.strides.map((s) => random.int(s)) as [number, number, number];
+      const convOut = outputShapeOf(conv, shape);
+      const extra = outputPadding.map((o, a) => {
+        // The conv-transpose output extent for this input, with output_padding o.
+        const n = convOut[1 + a];
+        return conv.strides[a] * (n - 1) + o + (conv.weightShape[2 + a] - 1) * conv.dilations[a] + 1 - conv.pads[a] - conv.pads[a + 3];
+      });
+      const params: ConvTranspose3dParams = {
+        kind: 'convTranspose3d',
+        weight: conv.weight,
+        // [C_in of the transpose = conv's outputs, per-group outputs = conv's per-group inputs, kernel]
+        weightShape: conv.weightShape,
+        bias: randomArray(random, conv.weightShape[1] * conv.group),
+        strides: conv.strides,
+        pads: conv.pads,
+        dilations: conv.dilations,
+        group: conv.group,
+        outputPadding,
+      };
+      assert.deepEqual(convTranspose3dOutput(params, convOut), extra);
+      if (extra.some((n) => n < 1)) continue;
+      const outShape = [conv.weightShape[1] * conv.group, ...extra];
+      let built: ReturnType<typeof createConvTranspose3d>;
+      try {
+        built = createConvTranspose3d(params, convOut, 'ct');
+      } catch (error) {
+        // Only where the conv over the transposed output does not give back the input's extents.
+        assert.match((error as Error).message, /not the input/);
+        continue;
+      }
+      const { linear, bias } = built;
+      const x = gaussianVector(linear.inSize);
+      const expected = naiveConvTranspose3d(params, convOut, outShape, x);
+      linear.apply(x).forEach((v, i) => close(v + bias![i], expected[i], 1e-12, `trial ${trial}: Aᵀx[${i}]`));
+      const columns = Array.from({ length: linear.inSize }, (_, j) => linear.apply(Float64Array.from({ length: linear.inSize }, (_v, k) => (k === j ? 1 : 0))));
+      const y = gaussianVector(linear.outSize);
+      linear.applyTranspose(y).forEach((v, j) => close(v, dot(columns[j], y), 1e-12, `trial ${trial}: adjoint ${j}`));
+      const mask = Float64Array.from({ length: linear.inSize }, () => (random.uniform() < 0.6 ? 1 : 0));
+      linear.rowNormsSquared(mask).forEach((v, i) => close(v, columns.reduce((s, column, j) => s + column[i] ** 2 * mask[j], 0), 1e-12, `trial ${trial}: row ${i}`));
+      checked++;
+    }
+    assert.ok(checked >= 8, `${checked} of 12 cases checked`);
+  });
+});
+
 /** A small model: Conv3d + BatchNormalization + Relu, a grouped SAME_UPPER Conv3d + Relu, Flatten, MatMul. */
 function model(): ModelSpec {
   const rng = mulberry32(34);
@@ -175,6 +227,86 @@ function model(): ModelSpec {
   };
 }
 
+/** Every layer's output against onnxruntime's at a seeded input (shapes exact, values within 1e-5 of the scale). */
+async function assertMatchesRuntime(bytes: Uint8Array, network: Network): Promise<void> {
+  const rng = mulberry32(5);
+  const x0 = Float32Array.from({ length: network.inputShape.reduce((p, q) => p * q, 1) }, () => rng() * 2 - 1);
+  const ort = await ortForward(bytes, { name: 'x', shape: [1, ...network.inputShape], data: x0 }, tensorsNeeded(network), { intraOpNumThreads: 1 });
+  const pure = pureForward(prepareNetwork(network), Float64Array.from(x0));
+  if (pure instanceof Promise) throw new Error('pure forward must be synchronous');
+  network.layers.forEach((layer, i) => {
+    assert.deepEqual(ort.dims.get(layer.onnxOutput), [1, ...layer.outputShape], `${layer.label}: shape`);
+    const reference = ort.values.get(layer.onnxOutput)!;
+    let diff = 0;
+    let scale = 1;
+    reference.forEach((v, k) => {
+      diff = Math.max(diff, Math.abs(v - pure.outputs[i][k]));
+      scale = Math.max(scale, Math.abs(v));
+    });
+    assert.ok(diff <= 1e-5 * scale, `${layer.label}: max |Δ| ${diff} at scale ${scale}`);
+  });
+}
+
+/** Sampled points of the ball never beat a layer's bound, its output radius, or the network bound; the composed bound applies. */
+async function assertSampledSound(network: Network): Promise<void> {
+  const prepared = prepareNetwork(network);
+  const x0 = gaussianVector(prepared.inputSize);
+  const nominal = pureForward(prepared, x0);
+  if (nominal instanceof Promise) throw new Error('pure forward must be synchronous');
+  const epsilons = [1e-3, 0.1, 1];
+  const analysis = await analyzeNetwork(network, x0, { epsilons, backend: 'typescript' });
+  assert.ok(analysis.runs.some((run) => run.network.method === 'composed'), 'the composed bound applies');
+  const base = referenceForward(network, x0);
+  for (const [r, epsilon] of epsilons.entries()) {
+    const layers = runEpsilon({ prepared, x0, nominal, spectralCache: new Map(), spectral: DEFAULT_SPECTRAL_OPTIONS }, epsilon).layers;
+    const networkBound = analysis.runs[r].network.localBound;
+    assert.equal(analysis.runs[r].epsilon, epsilon);
+    for (let s = 0; s < 150; s++) {
+      const direction = gaussianVector(x0.length);
+      const radius = epsilon * random.uniform();
+      const x = x0.map((v, i) => v + (radius * direction[i]) / Math.sqrt(dot(direction, direction)));
+      const values = referenceForward(network, x);
+      network.layers.forEach((layer, k) => {
+        const before = layer.inputs[0] === NETWORK_INPUT ? x0 : base[layer.inputs[0]];
+        const after = layer.inputs[0] === NETWORK_INPUT ? x : values[layer.inputs[0]];
+        const moveIn = Math.hypot(...after.map((v, i) => v - before[i]));
+        const moveOut = Math.hypot(...values[k].map((v, i) => v - base[k][i]));
+        assert.ok(moveOut <= layers[k].localBound * moveIn * (1 + 1e-9) + 1e-12, `${layer.label} at ε=${epsilon}: ${moveOut} > ${layers[k].localBound} · ${moveIn}`);
+        assert.ok(moveOut <= layers[k].epsilonOut * (1 + 1e-9) + 1e-12, `${layer.label} at ε=${epsilon}: moved ${moveOut} > ${layers[k].epsilonOut}`);
+      });
+      const moved = Math.hypot(...values[network.output].map((v, i) => v - base[network.output][i]));
+      assert.ok(moved <= networkBound * radius * (1 + 1e-9) + 1e-12, `network at ε=${epsilon}: ${moved} > ${networkBound} · ${radius}`);
+    }
+  }
+}
+
+/** ConvTranspose over [1, 2, 3, 4, 3] (strides, asymmetric pads, output_padding, dilations, groups) + BatchNormalization + Relu, Flatten, MatMul. */
+function transposedModel(): ModelSpec {
+  const rng = mulberry32(21);
+  return {
+    inputs: [{ name: 'x', shape: [1, 2, 3, 4, 3] }],
+    outputs: [{ name: 'y' }],
+    opset: 13,
+    initializers: [
+      randomTensor('wt', [2, 2, 2, 3, 2], rng),
+      randomTensor('bt', [4], rng),
+      tensor('scale', [4], [1.5, -0.5, 0.8, 1.1]),
+      tensor('shift', [4], [0.1, 0.2, -0.3, 0]),
+      tensor('mean', [4], [0.3, -0.1, 0, 0.2]),
+      tensor('var', [4], [2, 0.5, 1, 1.5]),
+      // Output extents: 2·2 + 1 + 1 + 1 − 1 = 6, 3 + 0 + 4 + 1 − 1 = 7, 2·2 + 1 + 1 + 1 − 1 = 6.
+      randomTensor('fc', [4 * 6 * 7 * 6, 3], rng, 0.1),
+    ],
+    nodes: [
+      node('ConvTranspose', ['x', 'wt', 'bt'], ['t'], { strides: [2, 1, 2], pads: [1, 0, 0, 0, 1, 1], output_padding: [1, 0, 1], dilations: [1, 2, 1], group: 2 }, 'up'),
+      node('BatchNormalization', ['t', 'scale', 'shift', 'mean', 'var'], ['n'], { epsilon: { f: 1e-5 } }, 'bn'),
+      relu('n', 'r', 'relu'),
+      node('Flatten', ['r'], ['f'], { axis: 1 }, 'flatten'),
+      node('MatMul', ['f', 'fc'], ['y'], undefined, 'fc'),
+    ],
+  };
+}
+
 describe('3-D convolution: the normaliser and the bounds', () => {
   it('matches onnxruntime layer by layer (pads, strides, dilations, auto_pad, groups, a fused BatchNormalization)', async () => {
     const bytes = buildModel(model());
@@ -186,54 +318,26 @@ describe('3-D convolution: the normaliser and the bounds', () => {
     assert.ok(conv2.kind === 'affine' && conv2.linear.kind === 'conv3d');
     // SAME_UPPER over extents 3, 2, 6 with strides 2, 1, 2 and kernel 2, 1, 2: total pads 1, 0, 0, the odd one at the end.
     assert.deepEqual([conv2.linear.pads, network.layers[1].outputShape], [[0, 0, 0, 1, 0, 0], [4, 2, 2, 3]]);
-    const rng = mulberry32(5);
-    const x0 = Float32Array.from({ length: 2 * 4 * 5 * 6 }, () => rng() * 2 - 1);
-    const ort = await ortForward(bytes, { name: 'x', shape: [1, 2, 4, 5, 6], data: x0 }, tensorsNeeded(network), { intraOpNumThreads: 1 });
-    const pure = pureForward(prepareNetwork(network), Float64Array.from(x0));
-    if (pure instanceof Promise) throw new Error('pure forward must be synchronous');
-    network.layers.forEach((layer, i) => {
-      assert.deepEqual(ort.dims.get(layer.onnxOutput), [1, ...layer.outputShape], `${layer.label}: shape`);
-      const reference = ort.values.get(layer.onnxOutput)!;
-      let diff = 0;
-      let scale = 1;
-      reference.forEach((v, k) => {
-        diff = Math.max(diff, Math.abs(v - pure.outputs[i][k]));
-        scale = Math.max(scale, Math.abs(v));
-      });
-      assert.ok(diff <= 1e-5 * scale, `${layer.label}: max |Δ| ${diff} at scale ${scale}`);
-    });
+    await assertMatchesRuntime(bytes, network);
   });
 
   it('sampled points of the ball never beat a layer’s bound, its output radius, or the network bound (composed where it is tighter)', async () => {
-    const network: Network = normaliseGraph(readModelFromBytes(buildModel(model()))).network!;
-    const prepared = prepareNetwork(network);
-    const x0 = gaussianVector(prepared.inputSize);
-    const nominal = pureForward(prepared, x0);
-    if (nominal instanceof Promise) throw new Error('pure forward must be synchronous');
-    const analysis = await analyzeNetwork(network, x0, { epsilons: [1e-3, 0.1, 1], backend: 'typescript' });
-    assert.ok(analysis.runs.some((run) => run.network.method === 'composed'), 'the composed bound applies to 3-D convolutions');
-    const base = referenceForward(network, x0);
-    for (const [r, epsilon] of [1e-3, 0.1, 1].entries()) {
-      const layers = runEpsilon({ prepared, x0, nominal, spectralCache: new Map(), spectral: DEFAULT_SPECTRAL_OPTIONS }, epsilon).layers;
-      const networkBound = analysis.runs[r].network.localBound;
-      assert.equal(analysis.runs[r].epsilon, epsilon);
-      for (let s = 0; s < 150; s++) {
-        const direction = gaussianVector(x0.length);
-        const radius = epsilon * random.uniform();
-        const x = x0.map((v, i) => v + (radius * direction[i]) / Math.sqrt(dot(direction, direction)));
-        const values = referenceForward(network, x);
-        network.layers.forEach((layer, k) => {
-          const before = layer.inputs[0] === NETWORK_INPUT ? x0 : base[layer.inputs[0]];
-          const after = layer.inputs[0] === NETWORK_INPUT ? x : values[layer.inputs[0]];
-          const moveIn = Math.hypot(...after.map((v, i) => v - before[i]));
-          const moveOut = Math.hypot(...values[k].map((v, i) => v - base[k][i]));
-          assert.ok(moveOut <= layers[k].localBound * moveIn * (1 + 1e-9) + 1e-12, `${layer.label} at ε=${epsilon}: ${moveOut} > ${layers[k].localBound} · ${moveIn}`);
-          assert.ok(moveOut <= layers[k].epsilonOut * (1 + 1e-9) + 1e-12, `${layer.label} at ε=${epsilon}: moved ${moveOut} > ${layers[k].epsilonOut}`);
-        });
-        const moved = Math.hypot(...values[network.output].map((v, i) => v - base[network.output][i]));
-        assert.ok(moved <= networkBound * radius * (1 + 1e-9) + 1e-12, `network at ε=${epsilon}: ${moved} > ${networkBound} · ${radius}`);
-      }
-    }
+    await assertSampledSound(normaliseGraph(readModelFromBytes(buildModel(model()))).network!);
+  });
+
+  it('ConvTranspose over 3-D inputs: the normaliser matches onnxruntime, sampled points respect the bounds', async () => {
+    const bytes = buildModel(transposedModel());
+    const result = normaliseGraph(readModelFromBytes(bytes, { path: 'convTranspose3d.onnx' }));
+    assert.deepEqual(result.unsupported, []);
+    const network = result.network!;
+    assert.deepEqual(network.layers.map((l) => l.label), ['up+bn+relu', 'flatten', 'fc']);
+    const up = network.layers[0].op;
+    assert.ok(up.kind === 'affine' && up.linear.kind === 'convTranspose3d');
+    assert.deepEqual(network.layers[0].outputShape, [4, 6, 7, 6]);
+    await assertMatchesRuntime(bytes, network);
+    await assertSampledSound(network);
+    const refused = normaliseGraph(readModelFromBytes(buildModel({ ...transposedModel(), nodes: [node('ConvTranspose', ['x', 'wt'], ['y'], { strides: [2, 1, 2], output_padding: [2, 0, 0] }, 'up')] })));
+    assert.match(refused.unsupported[0].reason, /output_padding \[2,0,0\] is not below the strides \[2,1,2\]/);
   });
 
   it('the CLI analyses a 3-D conv model end to end (fidelity checked on onnxruntime)', async () => {
@@ -253,12 +357,10 @@ describe('3-D convolution: the normaliser and the bounds', () => {
     }
   });
 
-  it('3-D ConvTranspose, pooling and Pad stay refused, naming the node', () => {
-    const rng = mulberry32(3);
+  it('3-D pooling and Pad stay refused, naming the node', () => {
     const refused = (nodes: ModelSpec['nodes'], initializers: ModelSpec['initializers'] = []) =>
       normaliseGraph(readModelFromBytes(buildModel({ inputs: [{ name: 'x', shape: [1, 2, 4, 4, 4] }], outputs: [{ name: 'y' }], opset: 13, initializers, nodes }))).unsupported;
     const cases: [string, ReturnType<typeof refused>, RegExp][] = [
-      ['ConvTranspose', refused([node('ConvTranspose', ['x', 'w'], ['y'], undefined, 'up3d')], [randomTensor('w', [2, 1, 2, 2, 2], rng)]), /3-D transposed convolution/],
       ['MaxPool', refused([node('MaxPool', ['x'], ['y'], { kernel_shape: [2, 2, 2] }, 'pool3d')]), /3-D pooling/],
       ['AveragePool', refused([node('AveragePool', ['x'], ['y'], { kernel_shape: [2, 2, 2] }, 'avg3d')]), /3-D pooling/],
       ['Pad', refused([node('Pad', ['x', 'pads'], ['y'], undefined, 'pad3d')], [tensor('pads', [10], [0, 0, 1, 1, 1, 0, 0, 1, 1, 1], { dataType: 'INT64' })]), /rank-5/],

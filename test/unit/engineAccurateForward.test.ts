@@ -156,7 +156,7 @@ describe('double-double nominal pass: values within a bound of about half an ulp
     assert.ok(worstUse > 1e-3, `largest error / bound = ${worstUse}`);
   });
 
-  it('error-free splitting: hi + lo is within the reported fresh error of the exact A x + b on conv (groups, strides, dilations, pads), conv-transpose, 3-D conv, dense and channel affine (with a per-element offset), both backends', () => {
+  it('error-free splitting: hi + lo is within the reported fresh error of the exact A x + b on conv (groups, strides, dilations, pads), conv-transpose (2-D and 3-D), 3-D conv, dense and channel affine (with a per-element offset), both backends', () => {
     const random = new SeededRandom(5);
     const cases: { params: LinearParams; shape: Shape }[] = [
       {
@@ -174,6 +174,10 @@ describe('double-double nominal pass: values within a bound of about half an ulp
       {
         params: { kind: 'conv3d', weight: randomArray(random, 4 * 1 * 2 * 3 * 2, 3), weightShape: [4, 1, 2, 3, 2], bias: randomArray(random, 4), strides: [1, 2, 1], pads: [1, 0, 1, 0, 1, 1], dilations: [2, 1, 1], group: 2 },
         shape: [2, 4, 5, 3],
+      },
+      {
+        params: { kind: 'convTranspose3d', weight: randomArray(random, 4 * 1 * 2 * 3 * 2), weightShape: [4, 1, 2, 3, 2], bias: randomArray(random, 2), strides: [2, 1, 2], pads: [1, 0, 0, 0, 1, 1], dilations: [1, 2, 1], group: 2, outputPadding: [1, 0, 1] },
+        shape: [4, 2, 3, 2],
       },
     ];
     for (const { params, shape } of cases) {

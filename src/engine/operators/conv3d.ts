@@ -1,10 +1,11 @@
 // 3-D convolution (ONNX Conv over [C, D, H, W] without the batch): strides, asymmetric pads,
-// dilations, groups (docs/derivations.md §34). The loop nest of conv.ts with a depth axis, on the
+// dilations, groups (docs/derivations.md §34), and ConvTranspose over [C, D, H, W] as its adjoint (§21). The loop nest of conv.ts with a depth axis, on the
 // TypeScript loops on every backend (the compiled kernels are 2-D). Aᵀ scatters over the same index
 // pairs the gather visits, so it is the exact adjoint by construction; every entry of A is one weight
 // or 0, so |A| and A∘A are the same loops on |W| and W∘W.
-import type { Conv3dParams, Shape } from '../network';
+import type { Conv3dParams, ConvTranspose3dParams, Shape } from '../network';
 import { gatherRow, scatterRow, validRange } from './conv';
+import { ConvTransposeOperator } from './convTranspose';
 import { checkLength, type AffineOperator, type LinearOperator } from './linearOperator';
 
 export interface Conv3dGeometry {
@@ -165,6 +166,37 @@ export function createConv3d(params: Conv3dParams, inputShape: Shape, name: stri
     bias = new Float64Array(linear.outSize);
     const volume = g.outExtent[0] * g.outExtent[1] * g.outExtent[2];
     for (let m = 0; m < g.outChannels; m++) bias.fill(params.bias[m], m * volume, (m + 1) * volume);
+  }
+  return { linear, bias };
+}
+
+/** Output extents [D, H, W] of ConvTranspose over a [C, D, H, W] input: s (n − 1) + o + (k − 1) d + 1 − pads per axis. */
+export function convTranspose3dOutput(params: ConvTranspose3dParams, inputShape: Shape): [number, number, number] {
+  const extent = (a: number) =>
+    params.strides[a] * (inputShape[1 + a] - 1) + params.outputPadding[a] + (params.weightShape[2 + a] - 1) * params.dilations[a] + 1 - params.pads[a] - params.pads[a + 3];
+  return [extent(0), extent(1), extent(2)];
+}
+
+/** Kᵀ for the 3-D convolution K with this weight read as a conv weight (docs/derivations.md §21). */
+export function createConvTranspose3d(params: ConvTranspose3dParams, inputShape: Shape, name: string): AffineOperator {
+  if (inputShape.length !== 4) throw new Error(`${name}: 3-D conv-transpose input shape [${inputShape.join(', ')}] is not [C, D, H, W]`);
+  const [inChannels, perGroupOut] = params.weightShape;
+  if (inputShape[0] !== inChannels) throw new Error(`${name}: conv-transpose weight [${params.weightShape.join(', ')}] expects ${inChannels} input channels, the input has ${inputShape[0]}`);
+  const outChannels = perGroupOut * params.group;
+  const outExtent = convTranspose3dOutput(params, inputShape);
+  const convParams: Conv3dParams = { kind: 'conv3d', weight: params.weight, weightShape: params.weightShape, strides: params.strides, pads: params.pads, dilations: params.dilations, group: params.group };
+  const geometry = conv3dGeometry(convParams, [outChannels, ...outExtent], name);
+  if (geometry.outExtent.some((n, a) => n !== inputShape[1 + a])) {
+    throw new Error(`${name}: the convolution adjoint to this conv-transpose maps [${outChannels}, ${outExtent.join(', ')}] to [${geometry.outChannels}, ${geometry.outExtent.join(', ')}], not the input [${inputShape.join(', ')}] (output_padding must stay below the stride)`);
+  }
+  const conv = new Conv3dOperator(params.weight, geometry);
+  const linear = new ConvTransposeOperator(conv, conv);
+  let bias: Float64Array | null = null;
+  if (params.bias) {
+    if (params.bias.length !== outChannels) throw new Error(`${name}: conv-transpose bias has ${params.bias.length} values, expected ${outChannels}`);
+    bias = new Float64Array(linear.outSize);
+    const volume = outExtent[0] * outExtent[1] * outExtent[2];
+    for (let m = 0; m < outChannels; m++) bias.fill(params.bias[m], m * volume, (m + 1) * volume);
   }
   return { linear, bias };
 }

@@ -6,7 +6,7 @@ import { kernelsFor, type OperatorBackend } from '../native/kernels';
 import type { LinearParams, Shape } from '../network';
 import { createChannelAffine } from './channelAffine';
 import { createConv } from './conv';
-import { createConv3d } from './conv3d';
+import { createConv3d, createConvTranspose3d } from './conv3d';
 import { createConvTranspose } from './convTranspose';
 import { createDense } from './dense';
 import type { AffineOperator } from './linearOperator';
@@ -27,6 +27,7 @@ const factories: { [K in LinearParams['kind']]: Factory<K> } = {
       : createConv(params, inputShape, name),
   // The compiled kernels are 2-D: a 3-D convolution runs on the TypeScript loops on every backend.
   conv3d: (params, inputShape, name) => createConv3d(params, inputShape, name),
+  convTranspose3d: (params, inputShape, name) => createConvTranspose3d(params, inputShape, name),
   convTranspose: (params, inputShape, name, backend) =>
     backend !== 'typescript'
       ? createConvTranspose(params, inputShape, name, (weight, geometry) => new NativeConvOperator(weight, geometry, kernelsFor(backend)))
