@@ -67,6 +67,8 @@ function applicationCost(layer: Layer): number {
     const linear = op.linear;
     if (linear.kind === 'conv') return out * linear.weightShape[1] * linear.weightShape[2] * linear.weightShape[3];
     if (linear.kind === 'conv3d') return out * linear.weightShape[1] * linear.weightShape[2] * linear.weightShape[3] * linear.weightShape[4];
+    // One product per (input value, output channel of its group, kernel tap).
+    if (linear.kind === 'convTranspose' || linear.kind === 'convTranspose3d') return elements(layer.inputShapes[0]) * linear.weightShape.slice(1).reduce((a, b) => a * b, 1);
     if (linear.kind === 'dense') return linear.weight.length * (linear.rows ?? 1);
     return out;
   }

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Matrix, SingularValueDecomposition } from 'ml-matrix';
 import { analyzeNetwork } from '../../src/engine/analyze';
+import { estimateCost } from '../../src/engine/costEstimate';
 import { pureForward } from '../../src/engine/forward';
 import { runEpsilon } from '../../src/engine/layerBounds';
 import { NETWORK_INPUT, type Conv3dParams, type ConvTranspose3dParams, type Network, type Shape } from '../../src/engine/network';
@@ -143,6 +144,21 @@ describe('3-D convolution: the operator', () => {
       assert.ok(lanczos.value >= exact * (1 - 1e-12), `Lanczos ${lanczos.value} below ${exact}`);
       assert.ok(lanczos.value <= exact * 1.01, `Lanczos ${lanczos.value} far above ${exact}`);
     }
+  });
+});
+
+describe('3-D convolutions in the cost estimate', () => {
+  it('count their products per application: (C/g)·kD·kH·kW per output, (M/g)·kD·kH·kW per input of a transposed one', () => {
+    const conv: Conv3dParams = { kind: 'conv3d', weight: new Float32Array(4 * 1 * 2 * 3 * 2), weightShape: [4, 1, 2, 3, 2], strides: [1, 1, 1], pads: [0, 0, 0, 0, 0, 0], dilations: [1, 1, 1], group: 2 };
+    const transposed: ConvTranspose3dParams = { ...conv, kind: 'convTranspose3d', outputPadding: [0, 0, 0] };
+    const single = (linear: Conv3dParams | ConvTranspose3dParams, inputShape: Shape, outputShape: Shape): Network => ({
+      inputName: 'x', inputShape, layers: [genericLayer('c', { kind: 'affine', linear }, [NETWORK_INPUT], [inputShape], outputShape)], output: 0,
+    });
+    const perPass = (network: Network) => estimateCost(network, { epsilonCount: 1, radius: false, lowerBound: false }).multiplyAdds / (2 * 2 * 200);
+    // [2, 3, 4, 3] → [4, 2, 2, 2]: 32 outputs × 1 · 2 · 3 · 2 products.
+    assert.equal(perPass(single(conv, [2, 3, 4, 3], [4, 2, 2, 2])), 32 * 12);
+    // Its transpose, [4, 2, 2, 2] → [2, 3, 4, 3]: 32 inputs × 1 · 2 · 3 · 2.
+    assert.equal(perPass(single(transposed, [4, 2, 2, 2], [2, 3, 4, 3])), 32 * 12);
   });
 });
 
