@@ -1,6 +1,7 @@
 // 3-D convolution (ONNX Conv over [C, D, H, W] without the batch): strides, asymmetric pads,
-// dilations, groups (docs/derivations.md §34), and ConvTranspose over [C, D, H, W] as its adjoint (§21). The loop nest of conv.ts with a depth axis, on the
-// TypeScript loops on every backend (the compiled kernels are 2-D). Aᵀ scatters over the same index
+// dilations, groups (docs/derivations.md §34), and ConvTranspose over [C, D, H, W] as its adjoint (§21).
+// The loop nest of conv.ts with a depth axis: the reference, and the operator of the TypeScript
+// backend (nativeConv3d.ts runs it on the compiled 2-D kernels). Aᵀ scatters over the same index
 // pairs the gather visits, so it is the exact adjoint by construction; every entry of A is one weight
 // or 0, so |A| and A∘A are the same loops on |W| and W∘W.
 import type { Conv3dParams, ConvTranspose3dParams, Shape } from '../network';
@@ -25,6 +26,7 @@ export interface Conv3dGeometry {
 export function conv3dGeometry(params: Conv3dParams, inputShape: Shape, name: string): Conv3dGeometry {
   if (inputShape.length !== 4) throw new Error(`${name}: 3-D conv input shape [${inputShape.join(', ')}] is not [C, D, H, W]`);
   const [inChannels, ...inExtent] = inputShape;
+  if (inExtent.some((n) => !(n >= 1))) throw new Error(`${name}: 3-D conv input shape [${inputShape.join(', ')}] is empty`);
   const [outChannels, perGroupIn, ...kernel] = params.weightShape;
   const group = params.group;
   if (!Number.isInteger(group) || group < 1 || outChannels % group !== 0 || perGroupIn * group !== inChannels) {
@@ -157,8 +159,11 @@ function conv3dLoops(g: Conv3dGeometry, weight: Float64Array, x: Float64Array, y
   }
 }
 
-export function createConv3d(params: Conv3dParams, inputShape: Shape, name: string): AffineOperator {
-  const linear = new Conv3dOperator(params.weight, conv3dGeometry(params, inputShape, name));
+/** A 3-D convolution on the TypeScript loops or another implementation of the same geometry (registry.ts). */
+export type Conv3dFactory = (weight: Float32Array, geometry: Conv3dGeometry) => LinearOperator & { geometry: Conv3dGeometry };
+
+export function createConv3d(params: Conv3dParams, inputShape: Shape, name: string, makeLinear: Conv3dFactory = (...args) => new Conv3dOperator(...args)): AffineOperator {
+  const linear = makeLinear(params.weight, conv3dGeometry(params, inputShape, name));
   const g = linear.geometry;
   let bias: Float64Array | null = null;
   if (params.bias) {
@@ -178,7 +183,7 @@ export function convTranspose3dOutput(params: ConvTranspose3dParams, inputShape:
 }
 
 /** Kᵀ for the 3-D convolution K with this weight read as a conv weight (docs/derivations.md §21). */
-export function createConvTranspose3d(params: ConvTranspose3dParams, inputShape: Shape, name: string): AffineOperator {
+export function createConvTranspose3d(params: ConvTranspose3dParams, inputShape: Shape, name: string, makeLinear?: Conv3dFactory): AffineOperator {
   if (inputShape.length !== 4) throw new Error(`${name}: 3-D conv-transpose input shape [${inputShape.join(', ')}] is not [C, D, H, W]`);
   const [inChannels, perGroupOut] = params.weightShape;
   if (inputShape[0] !== inChannels) throw new Error(`${name}: conv-transpose weight [${params.weightShape.join(', ')}] expects ${inChannels} input channels, the input has ${inputShape[0]}`);
@@ -189,8 +194,8 @@ export function createConvTranspose3d(params: ConvTranspose3dParams, inputShape:
   if (geometry.outExtent.some((n, a) => n !== inputShape[1 + a])) {
     throw new Error(`${name}: the convolution adjoint to this conv-transpose maps [${outChannels}, ${outExtent.join(', ')}] to [${geometry.outChannels}, ${geometry.outExtent.join(', ')}], not the input [${inputShape.join(', ')}] (output_padding must stay below the stride)`);
   }
-  const conv = new Conv3dOperator(params.weight, geometry);
-  const linear = new ConvTransposeOperator(conv, conv);
+  const reference = new Conv3dOperator(params.weight, geometry);
+  const linear = new ConvTransposeOperator(makeLinear ? makeLinear(params.weight, geometry) : reference, reference);
   let bias: Float64Array | null = null;
   if (params.bias) {
     if (params.bias.length !== outChannels) throw new Error(`${name}: conv-transpose bias has ${params.bias.length} values, expected ${outChannels}`);

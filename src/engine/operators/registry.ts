@@ -11,6 +11,7 @@ import { createConvTranspose } from './convTranspose';
 import { createDense } from './dense';
 import type { AffineOperator } from './linearOperator';
 import { NativeConvOperator } from './nativeConv';
+import { NativeConv3dOperator } from './nativeConv3d';
 import { NativeDenseOperator } from './nativeDense';
 
 type Factory<K extends LinearParams['kind']> = (
@@ -25,9 +26,15 @@ const factories: { [K in LinearParams['kind']]: Factory<K> } = {
     backend !== 'typescript'
       ? createConv(params, inputShape, name, (weight, geometry) => new NativeConvOperator(weight, geometry, kernelsFor(backend)))
       : createConv(params, inputShape, name),
-  // The compiled kernels are 2-D: a 3-D convolution runs on the TypeScript loops on every backend.
-  conv3d: (params, inputShape, name) => createConv3d(params, inputShape, name),
-  convTranspose3d: (params, inputShape, name) => createConvTranspose3d(params, inputShape, name),
+  // A 3-D convolution runs on the 2-D kernels, one batched call per depth tap (nativeConv3d.ts).
+  conv3d: (params, inputShape, name, backend) =>
+    backend !== 'typescript'
+      ? createConv3d(params, inputShape, name, (weight, geometry) => new NativeConv3dOperator(weight, geometry, kernelsFor(backend)))
+      : createConv3d(params, inputShape, name),
+  convTranspose3d: (params, inputShape, name, backend) =>
+    backend !== 'typescript'
+      ? createConvTranspose3d(params, inputShape, name, (weight, geometry) => new NativeConv3dOperator(weight, geometry, kernelsFor(backend)))
+      : createConvTranspose3d(params, inputShape, name),
   convTranspose: (params, inputShape, name, backend) =>
     backend !== 'typescript'
       ? createConvTranspose(params, inputShape, name, (weight, geometry) => new NativeConvOperator(weight, geometry, kernelsFor(backend)))
