@@ -54,9 +54,9 @@ function elements(shape: readonly number[]): number {
 function parameters(layer: Layer): { all: number; conv: number } {
   if (layer.op.kind !== 'affine') return { all: 0, conv: 0 };
   const linear = layer.op.linear;
-  if (linear.kind === 'channelAffine') return { all: linear.scale.length + linear.shift.length, conv: 0 };
+  if (linear.kind === 'channelAffine') return { all: linear.scale.length + linear.shift.length + (linear.offset?.length ?? 0), conv: 0 };
   const all = linear.weight.length + (linear.bias?.length ?? 0);
-  return { all, conv: linear.kind === 'conv' ? linear.weight.length : 0 };
+  return { all, conv: linear.kind === 'conv' || linear.kind === 'conv3d' ? linear.weight.length : 0 };
 }
 
 /** Multiply-adds of one application of the layer's operator (A x). */
@@ -66,6 +66,9 @@ function applicationCost(layer: Layer): number {
   if (op.kind === 'affine') {
     const linear = op.linear;
     if (linear.kind === 'conv') return out * linear.weightShape[1] * linear.weightShape[2] * linear.weightShape[3];
+    if (linear.kind === 'conv3d') return out * linear.weightShape[1] * linear.weightShape[2] * linear.weightShape[3] * linear.weightShape[4];
+    // One product per (input value, output channel of its group, kernel tap).
+    if (linear.kind === 'convTranspose' || linear.kind === 'convTranspose3d') return elements(layer.inputShapes[0]) * linear.weightShape.slice(1).reduce((a, b) => a * b, 1);
     if (linear.kind === 'dense') return linear.weight.length * (linear.rows ?? 1);
     return out;
   }

@@ -71,11 +71,13 @@ function absoluteLinear(params: LinearParams): LinearParams {
   const abs = (v: Float32Array) => v.map(Math.abs);
   switch (params.kind) {
     case 'conv':
+    case 'conv3d':
     case 'convTranspose':
+    case 'convTranspose3d':
     case 'dense':
       return { ...params, weight: abs(params.weight), ...(params.bias ? { bias: abs(params.bias) } : {}) };
     case 'channelAffine':
-      return { ...params, scale: abs(params.scale), shift: abs(params.shift) };
+      return { ...params, scale: abs(params.scale), shift: abs(params.shift), ...(params.offset ? { offset: abs(params.offset) } : {}) };
   }
 }
 
@@ -86,10 +88,15 @@ export function innerLength(params: LinearParams): number {
       const [, perGroupIn, kh, kw] = params.weightShape;
       return perGroupIn * kh * kw + 1;
     }
-    case 'convTranspose': {
-      // Each output sums at most (C/g)·kH·kW products (a strided transpose fewer).
-      const [inChannels, , kh, kw] = params.weightShape;
-      return (inChannels / params.group) * kh * kw + 1;
+    case 'conv3d': {
+      const [, perGroupIn, kd, kh, kw] = params.weightShape;
+      return perGroupIn * kd * kh * kw + 1;
+    }
+    case 'convTranspose':
+    case 'convTranspose3d': {
+      // Each output sums at most (C/g)·(kernel taps) products (a strided transpose fewer).
+      const [inChannels, , ...kernel] = params.weightShape;
+      return (inChannels / params.group) * kernel.reduce((a, b) => a * b, 1) + 1;
     }
     case 'dense':
       return params.inFeatures + 1;

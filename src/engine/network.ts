@@ -22,6 +22,23 @@ export interface ConvParams {
 }
 
 /**
+ * 3-D convolution (ONNX Conv over [N, C, D, H, W]): the same map as ConvParams with a depth axis
+ * (docs/derivations.md §34). Kept a kind of its own so the 2-D kernels' fixed geometry stays as it is.
+ */
+export interface Conv3dParams {
+  kind: 'conv3d';
+  /** ONNX layout [outChannels, inChannels / group, kernelD, kernelH, kernelW], C order. */
+  weight: Float32Array;
+  weightShape: readonly [number, number, number, number, number];
+  bias?: Float32Array;
+  strides: readonly [number, number, number];
+  /** [front, top, left, back, bottom, right], as ONNX orders 3-D pads. */
+  pads: readonly [number, number, number, number, number, number];
+  dilations: readonly [number, number, number];
+  group: number;
+}
+
+/**
  * ONNX ConvTranspose: the adjoint of the convolution with this weight read as a conv weight
  * (docs/derivations.md §21). Output extent per axis: s (n − 1) + outputPadding + (k − 1) d + 1 − pads.
  */
@@ -38,6 +55,22 @@ export interface ConvTransposeParams {
   dilations: readonly [number, number];
   group: number;
   outputPadding: readonly [number, number];
+}
+
+/** ConvTransposeParams with a depth axis: the adjoint of a Conv3dParams convolution (docs/derivations.md §21, §34). */
+export interface ConvTranspose3dParams {
+  kind: 'convTranspose3d';
+  /** ONNX layout [inChannels, outChannels / group, kernelD, kernelH, kernelW], C order. */
+  weight: Float32Array;
+  weightShape: readonly [number, number, number, number, number];
+  /** Per output channel (outChannels values). */
+  bias?: Float32Array;
+  strides: readonly [number, number, number];
+  /** [front, top, left, back, bottom, right] */
+  pads: readonly [number, number, number, number, number, number];
+  dilations: readonly [number, number, number];
+  group: number;
+  outputPadding: readonly [number, number, number];
 }
 
 export interface DenseParams {
@@ -64,9 +97,16 @@ export interface ChannelAffineParams {
    * along the features of [tokens, features] (LayerNorm's scale and shift, a bias after a row-wise MatMul).
    */
   axis?: number;
+  /**
+   * A constant added element by element, one value per coordinate of the layer (x + C, x − C, C − x for
+   * a constant C of the data's shape or broadcasting to it: positional tables, additive masks;
+   * docs/derivations.md §33). Given with a zero shift, so the bias is exactly C. Such a layer, like one
+   * along another axis, is emitted on its own and never fused.
+   */
+  offset?: Float32Array;
 }
 
-export type LinearParams = ConvParams | ConvTransposeParams | DenseParams | ChannelAffineParams;
+export type LinearParams = ConvParams | Conv3dParams | ConvTransposeParams | ConvTranspose3dParams | DenseParams | ChannelAffineParams;
 
 export type Activation =
   | { kind: 'relu' }

@@ -102,9 +102,12 @@ function multiplyAddsOf(params: Layer['op'] & { kind: 'affine' }, inSize: number
   switch (linear.kind) {
     case 'conv':
       return outSize * linear.weightShape[1] * linear.weightShape[2] * linear.weightShape[3];
+    case 'conv3d':
+      return outSize * linear.weightShape[1] * linear.weightShape[2] * linear.weightShape[3] * linear.weightShape[4];
     case 'convTranspose':
+    case 'convTranspose3d':
       // One product per (input value, output channel of its group, kernel tap).
-      return inSize * linear.weightShape[1] * linear.weightShape[2] * linear.weightShape[3];
+      return inSize * linear.weightShape.slice(1).reduce((a, b) => a * b, 1);
     case 'dense':
       return linear.outFeatures * linear.inFeatures * (linear.rows ?? 1);
     case 'channelAffine':

@@ -101,11 +101,13 @@ function parameterCount(op: LayerOp): number {
   const { linear } = op;
   switch (linear.kind) {
     case 'conv':
+    case 'conv3d':
     case 'convTranspose':
+    case 'convTranspose3d':
     case 'dense':
       return linear.weight.length + (linear.bias?.length ?? 0);
     case 'channelAffine':
-      return linear.scale.length + linear.shift.length;
+      return linear.scale.length + linear.shift.length + (linear.offset?.length ?? 0);
   }
 }
 

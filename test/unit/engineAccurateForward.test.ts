@@ -157,7 +157,7 @@ describe('double-double nominal pass: values within a bound of about half an ulp
     assert.ok(worstUse > 1e-3, `largest error / bound = ${worstUse}`);
   });
 
-  it('error-free splitting: hi + lo is within the reported fresh error of the exact A x + b on conv (groups, strides, dilations, pads), conv-transpose, dense and channel affine, both backends', () => {
+  it('error-free splitting: hi + lo is within the reported fresh error of the exact A x + b on conv (groups, strides, dilations, pads), conv-transpose (2-D and 3-D), 3-D conv, dense and channel affine (with a per-element offset), both backends', () => {
     const random = new SeededRandom(5);
     const cases: { params: LinearParams; shape: Shape }[] = [
       {
@@ -170,6 +170,16 @@ describe('double-double nominal pass: values within a bound of about half an ulp
       },
       { params: { kind: 'dense', weight: randomArray(random, 9 * 300, 1e-3), outFeatures: 9, inFeatures: 300, bias: randomArray(random, 9) }, shape: [300] },
       { params: { kind: 'channelAffine', scale: randomArray(random, 3, 7), shift: randomArray(random, 3) }, shape: [3, 2, 2] },
+      // x + C with C per element (a positional table, docs/derivations.md §33), and a 3-D convolution (§34).
+      { params: { kind: 'channelAffine', scale: new Float32Array(3).fill(-1), shift: new Float32Array(3), offset: randomArray(random, 12, 1e4) }, shape: [3, 2, 2] },
+      {
+        params: { kind: 'conv3d', weight: randomArray(random, 4 * 1 * 2 * 3 * 2, 3), weightShape: [4, 1, 2, 3, 2], bias: randomArray(random, 4), strides: [1, 2, 1], pads: [1, 0, 1, 0, 1, 1], dilations: [2, 1, 1], group: 2 },
+        shape: [2, 4, 5, 3],
+      },
+      {
+        params: { kind: 'convTranspose3d', weight: randomArray(random, 4 * 1 * 2 * 3 * 2), weightShape: [4, 1, 2, 3, 2], bias: randomArray(random, 2), strides: [2, 1, 2], pads: [1, 0, 0, 0, 1, 1], dilations: [1, 2, 1], group: 2, outputPadding: [1, 0, 1] },
+        shape: [4, 2, 3, 2],
+      },
     ];
     for (const { params, shape } of cases) {
       for (const backend of backends) {

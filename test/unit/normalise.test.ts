@@ -441,15 +441,15 @@ describe('normaliseGraph: unsupported nodes', () => {
     );
   });
 
-  test('a 3-D convolution, a custom-domain node and a non-zero Pad are unsupported with a reason', () => {
-    const threeD = normalise({
-      inputs: [{ name: 'x', shape: [1, 2, 4, 4, 4] }],
+  test('a 4-D convolution, a custom-domain node and a non-zero Pad are unsupported with a reason', () => {
+    const fourD = normalise({
+      inputs: [{ name: 'x', shape: [1, 2, 4, 4, 4, 4] }],
       outputs: [{ name: 'y' }],
-      initializers: [randomTensor('w', [3, 2, 3, 3, 3], rng)],
-      nodes: [conv({ name: 'conv3d', input: 'x', weight: 'w', output: 'y' })],
+      initializers: [randomTensor('w', [3, 2, 3, 3, 3, 3], rng)],
+      nodes: [conv({ name: 'conv4d', input: 'x', weight: 'w', output: 'y' })],
     });
-    assert.deepEqual(threeD.unsupported.map((u) => u.node), ['conv3d']);
-    assert.match(threeD.unsupported[0].reason, /3-D convolution.*only 1-D and 2-D/);
+    assert.deepEqual(fourD.unsupported.map((u) => u.node), ['conv4d']);
+    assert.match(fourD.unsupported[0].reason, /4-D convolution.*only 1-D, 2-D and 3-D/);
     const custom = normalise({
       inputs: [{ name: 'x', shape: [1, 4] }],
       outputs: [{ name: 'y' }],

@@ -1,5 +1,6 @@
 // Small evaluators for initializer-only subgraphs (shape arithmetic and the like): broadcasting
-// element-wise maths and Concat on constants held as float64 arrays (Gather and Slice fold through axisMatrices.ts).
+// element-wise maths, Concat and constant-mode Pad on constants held as float64 arrays (Gather and
+// Slice fold through axisMatrices.ts, activations through foldActivation.ts).
 
 import { broadcastShapes, sizeOfShape, type FullShape } from '../shapes';
 
@@ -56,6 +57,28 @@ export function concatValues(parts: { values: Float64Array; shape: FullShape }[]
       out.set(p.values.subarray(o * blocks[j], (o + 1) * blocks[j]), k);
       k += blocks[j];
     });
+  }
+  return out;
+}
+
+/**
+ * Constant-mode Pad of any rank: output index o reads input index o − begin on every axis, or `fill`
+ * where that falls outside (negative pads crop). `shape` is the padded shape (shapes.ts padShape).
+ */
+export function padValues(values: Float64Array, inShape: FullShape, pads: readonly number[], shape: FullShape, fill: number): Float64Array {
+  const rank = inShape.length;
+  const inStrides = strides(inShape);
+  const outStrides = strides(shape);
+  const out = new Float64Array(sizeOfShape(shape));
+  for (let flat = 0; flat < out.length; flat++) {
+    let source = 0;
+    let rest = flat;
+    for (let d = 0; d < rank && source >= 0; d++) {
+      const index = Math.floor(rest / outStrides[d]) - pads[d];
+      rest %= outStrides[d];
+      source = index >= 0 && index < inShape[d] ? source + index * inStrides[d] : -1;
+    }
+    out[flat] = source >= 0 ? values[source] : fill;
   }
   return out;
 }

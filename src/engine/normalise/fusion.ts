@@ -19,8 +19,9 @@ import type { DataValue } from './values';
 export function foldChannelAffine(linear: LinearParams, { scale, shift }: ChannelAffine): LinearParams {
   switch (linear.kind) {
     case 'conv':
+    case 'conv3d':
     case 'dense': {
-      const outputs = linear.kind === 'conv' ? linear.weightShape[0] : linear.outFeatures;
+      const outputs = linear.kind === 'dense' ? linear.outFeatures : linear.weightShape[0];
       const perOutput = linear.weight.length / outputs;
       const weight = new Float32Array(linear.weight.length);
       const bias = new Float32Array(outputs);
@@ -31,11 +32,12 @@ export function foldChannelAffine(linear: LinearParams, { scale, shift }: Channe
       }
       return { ...linear, weight, bias };
     }
-    case 'convTranspose': {
+    case 'convTranspose':
+    case 'convTranspose3d': {
       // Output channel m = group · (M/g) + m' collects W[c, m', …] for every input channel c of that group.
-      const [inChannels, perGroupOut, kh, kw] = linear.weightShape;
+      const [inChannels, perGroupOut, ...kernel] = linear.weightShape;
       const inPerGroup = inChannels / linear.group;
-      const taps = kh * kw;
+      const taps = kernel.reduce((a, b) => a * b, 1);
       const weight = new Float32Array(linear.weight.length);
       for (let c = 0; c < inChannels; c++) {
         const group = Math.floor(c / inPerGroup);

@@ -118,6 +118,7 @@ export function constIntegers(value: ConstValue): number[] {
   return Array.from(constNumbers(value));
 }
 
+/** A folded constant; a float32 tensor's values rounded to float32, as the runtime stores each node's result. */
 export function foldedConst(name: string, dims: readonly number[], dataType: number, values: Float64Array): ConstValue {
-  return { kind: 'const', name, dims, dataType, values };
+  return { kind: 'const', name, dims, dataType, values: dataType === DataType.FLOAT ? values.map(Math.fround) : values };
 }

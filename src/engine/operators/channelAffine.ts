@@ -1,5 +1,6 @@
 // Per-channel affine map (standalone batch normalisation): y[c, …] = scale[c] x[c, …] + shift[c], or the
-// same along another axis (y[…, f, …] = scale[f] x[…, f, …] + shift[f]). A diagonal map either way.
+// same along another axis (y[…, f, …] = scale[f] x[…, f, …] + shift[f]), plus an optional constant per
+// element in the bias. A diagonal map either way.
 import type { ChannelAffineParams, Shape } from '../network';
 import { checkLength, type AffineOperator, type LinearOperator } from './linearOperator';
 
@@ -69,5 +70,10 @@ export function createChannelAffine(params: ChannelAffineParams, inputShape: Sha
   if (params.shift.length !== params.scale.length) {
     throw new Error(`${name}: channel affine shift has ${params.shift.length} values, scale ${params.scale.length}`);
   }
-  return { linear, bias: linear.spread(params.shift) };
+  const bias = linear.spread(params.shift);
+  if (params.offset) {
+    if (params.offset.length !== bias.length) throw new Error(`${name}: channel affine offset has ${params.offset.length} values, the layer ${bias.length}`);
+    for (let i = 0; i < bias.length; i++) bias[i] += params.offset[i];
+  }
+  return { linear, bias };
 }

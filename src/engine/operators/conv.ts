@@ -138,7 +138,7 @@ function convLoops(g: ConvGeometry, weight: Float64Array, x: Float64Array, y: Fl
 }
 
 /** y[outRow + ow] += w · x[inRow + ow·stride] for ow in [start, end); unit stride kept apart so V8 can keep it tight. */
-function gatherRow(y: Float64Array, x: Float64Array, w: number, outRow: number, inRow: number, start: number, end: number, stride: number): void {
+export function gatherRow(y: Float64Array, x: Float64Array, w: number, outRow: number, inRow: number, start: number, end: number, stride: number): void {
   if (stride === 1) {
     const shift = inRow - outRow;
     for (let o = outRow + start; o < outRow + end; o++) y[o] += w * x[o + shift];
@@ -148,7 +148,7 @@ function gatherRow(y: Float64Array, x: Float64Array, w: number, outRow: number, 
 }
 
 /** The adjoint of gatherRow: x[inRow + ow·stride] += w · y[outRow + ow]. */
-function scatterRow(x: Float64Array, y: Float64Array, w: number, inRow: number, outRow: number, start: number, end: number, stride: number): void {
+export function scatterRow(x: Float64Array, y: Float64Array, w: number, inRow: number, outRow: number, start: number, end: number, stride: number): void {
   if (stride === 1) {
     const shift = outRow - inRow;
     for (let i = inRow + start; i < inRow + end; i++) x[i] += w * y[i + shift];
@@ -158,7 +158,7 @@ function scatterRow(x: Float64Array, y: Float64Array, w: number, inRow: number, 
 }
 
 /** Output positions o in [0, outSize) with 0 ≤ o·stride + offset < inSize. */
-function validRange(offset: number, stride: number, inSize: number, outSize: number): [number, number] {
+export function validRange(offset: number, stride: number, inSize: number, outSize: number): [number, number] {
   const start = Math.max(0, Math.ceil(-offset / stride));
   const end = Math.min(outSize, Math.floor((inSize - 1 - offset) / stride) + 1);
   return [start, Math.max(start, end)];

@@ -13,7 +13,7 @@ export class ConvTransposeOperator implements LinearOperator {
     /** K on the chosen backend (native kernels or the TypeScript loops). */
     private readonly conv: LinearOperator,
     /** K on the TypeScript loops, for the squared-weight column pass. */
-    private readonly reference: ConvOperator,
+    private readonly reference: { columnNormsSquared(e: Float64Array): Float64Array },
   ) {
     this.inSize = conv.outSize;
     this.outSize = conv.inSize;

@@ -6,10 +6,12 @@ import { kernelsFor, type OperatorBackend } from '../native/kernels';
 import type { LinearParams, Shape } from '../network';
 import { createChannelAffine } from './channelAffine';
 import { createConv } from './conv';
+import { createConv3d, createConvTranspose3d } from './conv3d';
 import { createConvTranspose } from './convTranspose';
 import { createDense } from './dense';
 import type { AffineOperator } from './linearOperator';
 import { NativeConvOperator } from './nativeConv';
+import { NativeConv3dOperator } from './nativeConv3d';
 import { NativeDenseOperator } from './nativeDense';
 
 type Factory<K extends LinearParams['kind']> = (
@@ -24,6 +26,15 @@ const factories: { [K in LinearParams['kind']]: Factory<K> } = {
     backend !== 'typescript'
       ? createConv(params, inputShape, name, (weight, geometry) => new NativeConvOperator(weight, geometry, kernelsFor(backend)))
       : createConv(params, inputShape, name),
+  // A 3-D convolution runs on the 2-D kernels, one batched call per depth tap (nativeConv3d.ts).
+  conv3d: (params, inputShape, name, backend) =>
+    backend !== 'typescript'
+      ? createConv3d(params, inputShape, name, (weight, geometry) => new NativeConv3dOperator(weight, geometry, kernelsFor(backend)))
+      : createConv3d(params, inputShape, name),
+  convTranspose3d: (params, inputShape, name, backend) =>
+    backend !== 'typescript'
+      ? createConvTranspose3d(params, inputShape, name, (weight, geometry) => new NativeConv3dOperator(weight, geometry, kernelsFor(backend)))
+      : createConvTranspose3d(params, inputShape, name),
   convTranspose: (params, inputShape, name, backend) =>
     backend !== 'typescript'
       ? createConvTranspose(params, inputShape, name, (weight, geometry) => new NativeConvOperator(weight, geometry, kernelsFor(backend)))

@@ -1,6 +1,6 @@
 // Builders of small analysis graphs for the engine tests, plus an independent naive forward pass
 // (direct index formulas, no engine code) used to evaluate f at sampled points.
-import { NETWORK_INPUT, type Activation, type AxisMatrix, type Layer, type LayerOp, type Network, type Shape, type TensorRef } from '../../../src/engine/network';
+import { NETWORK_INPUT, type Activation, type AxisMatrix, type Conv3dParams, type ConvTranspose3dParams, type Layer, type LayerOp, type Network, type Shape, type TensorRef } from '../../../src/engine/network';
 import { SeededRandom } from '../../../src/engine/random';
 
 export function denseLayer(
@@ -94,7 +94,25 @@ function naiveLinear(layer: Layer, x: Float64Array): Float64Array {
   }
   if (p.kind === 'channelAffine') {
     const per = x.length / p.scale.length;
-    return x.map((v, i) => p.scale[Math.floor(i / per)] * v + p.shift[Math.floor(i / per)]);
+    return x.map((v, i) => p.scale[Math.floor(i / per)] * v + p.shift[Math.floor(i / per)] + (p.offset?.[i] ?? 0));
+  }
+  if (p.kind === 'conv3d') return naiveConv3d(p, layer.inputShapes[0], layer.outputShape, x);
+  if (p.kind === 'convTranspose3d') return naiveConvTranspose3d(p, layer.inputShapes[0], layer.outputShape, x);
+  if (p.kind === 'convTranspose') {
+    // The 2-D one as a 3-D one of depth 1.
+    const [kh, kw] = [p.weightShape[2], p.weightShape[3]];
+    const deep: ConvTranspose3dParams = {
+      ...p,
+      kind: 'convTranspose3d',
+      weightShape: [p.weightShape[0], p.weightShape[1], 1, kh, kw],
+      strides: [1, p.strides[0], p.strides[1]],
+      pads: [0, p.pads[0], p.pads[1], 0, p.pads[2], p.pads[3]],
+      dilations: [1, p.dilations[0], p.dilations[1]],
+      outputPadding: [0, p.outputPadding[0], p.outputPadding[1]],
+    };
+    const [c, h, w] = layer.inputShapes[0];
+    const [m, oh, ow] = layer.outputShape;
+    return naiveConvTranspose3d(deep, [c, 1, h, w], [m, 1, oh, ow], x);
   }
   const [, H, W] = layer.inputShapes[0];
   const [M, Cg, KH, KW] = p.weightShape;
@@ -117,6 +135,73 @@ function naiveLinear(layer: Layer, x: Float64Array): Float64Array {
           }
         }
         y[(m * OH + oh) * OW + ow] = s;
+      }
+    }
+  }
+  return y;
+}
+
+/** ONNX Conv over [C, D, H, W] term by term from its definition (docs/derivations.md §34). */
+export function naiveConv3d(p: Conv3dParams, inputShape: Shape, outputShape: Shape, x: Float64Array): Float64Array {
+  const [, D, H, W] = inputShape;
+  const [M, Cg, KD, KH, KW] = p.weightShape;
+  const [, OD, OH, OW] = outputShape;
+  const y = new Float64Array(M * OD * OH * OW);
+  for (let m = 0; m < M; m++) {
+    const g = Math.floor(m / (M / p.group));
+    for (let od = 0; od < OD; od++) {
+      for (let oh = 0; oh < OH; oh++) {
+        for (let ow = 0; ow < OW; ow++) {
+          let s = p.bias ? p.bias[m] : 0;
+          for (let c = 0; c < Cg; c++) {
+            for (let kd = 0; kd < KD; kd++) {
+              for (let ki = 0; ki < KH; ki++) {
+                for (let kj = 0; kj < KW; kj++) {
+                  const id = od * p.strides[0] - p.pads[0] + kd * p.dilations[0];
+                  const ih = oh * p.strides[1] - p.pads[1] + ki * p.dilations[1];
+                  const iw = ow * p.strides[2] - p.pads[2] + kj * p.dilations[2];
+                  if (id < 0 || id >= D || ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                  s += p.weight[(((m * Cg + c) * KD + kd) * KH + ki) * KW + kj] * x[(((g * Cg + c) * D + id) * H + ih) * W + iw];
+                }
+              }
+            }
+          }
+          y[((m * OD + od) * OH + oh) * OW + ow] = s;
+        }
+      }
+    }
+  }
+  return y;
+}
+
+/** ONNX ConvTranspose over [C, D, H, W] from its definition: x[c, p, q, r] scattered with W[c, m', u, v, t] to y[m, p s − b + u d, …]. */
+export function naiveConvTranspose3d(p: ConvTranspose3dParams, inputShape: Shape, outputShape: Shape, x: Float64Array): Float64Array {
+  const [C, D, H, W] = inputShape;
+  const [Mg, KD, KH, KW] = p.weightShape.slice(1);
+  const [M, OD, OH, OW] = outputShape;
+  const Cg = C / p.group;
+  const y = new Float64Array(M * OD * OH * OW);
+  for (let m = 0; m < M; m++) y.fill(p.bias ? p.bias[m] : 0, m * OD * OH * OW, (m + 1) * OD * OH * OW);
+  for (let c = 0; c < C; c++) {
+    const g = Math.floor(c / Cg);
+    for (let d = 0; d < D; d++) {
+      for (let h = 0; h < H; h++) {
+        for (let w = 0; w < W; w++) {
+          const value = x[((c * D + d) * H + h) * W + w];
+          for (let mg = 0; mg < Mg; mg++) {
+            for (let u = 0; u < KD; u++) {
+              for (let v = 0; v < KH; v++) {
+                for (let t = 0; t < KW; t++) {
+                  const od = d * p.strides[0] - p.pads[0] + u * p.dilations[0];
+                  const oh = h * p.strides[1] - p.pads[1] + v * p.dilations[1];
+                  const ow = w * p.strides[2] - p.pads[2] + t * p.dilations[2];
+                  if (od < 0 || od >= OD || oh < 0 || oh >= OH || ow < 0 || ow >= OW) continue;
+                  y[(((g * Mg + mg) * OD + od) * OH + oh) * OW + ow] += p.weight[((((c * Mg + mg) * KD + u) * KH + v) * KW + t)] * value;
+                }
+              }
+            }
+          }
+        }
       }
     }
   }

@@ -3,11 +3,13 @@
 // (slopes from the reachable interval only, docs/derivations.md §24). They share one handler
 // and differ only in how their attributes map to the engine's Activation union (whether a sound
 // bound exists for each is the engine's decision). A lone activation becomes an 'activation' layer;
-// one that directly follows an affine map is fused into it by fusion.ts.
+// one that directly follows an affine map is fused into it by fusion.ts; one of constants is folded
+// (foldActivation.ts).
 
 import type { Node } from '../../../onnx/model';
 import type { Activation } from '../../network';
 import { unsupported, type NormaliseContext } from '../context';
+import { foldConstantActivation } from '../foldActivation';
 import { emitLoneHardSwish } from '../hardSwish';
 import { emitMaximum } from './maximum';
 import { constNumbers } from '../values';
@@ -123,6 +125,7 @@ export function isNonNegative(activation: Activation): boolean {
 }
 
 export function activationHandler(node: Node, ctx: NormaliseContext): void {
+  if (foldConstantActivation(node, ctx)) return;
   if (node.opType === 'HardSigmoid' && emitLoneHardSwish(node, ctx, node.inputs[0])) return;
   if ((node.opType === 'Max' || node.opType === 'Clip') && emitMaximum(node, ctx)) return;
   const x = ctx.data(node, dataInputIndex(node, ctx));

@@ -1,6 +1,7 @@
 // Add, Sub, Mul, Div. Between two constants: folded. Between computed data and a constant that is
-// uniform within each channel: a channelAffine layer (x + c, x − c, c − x, x · c, x / c). Add or Sub of
-// two computed tensors of the same shape: an 'add' layer (signs [1, −1] for Sub). Mul of two computed
+// uniform within each channel: a channelAffine layer (x + c, x − c, c − x, x · c, x / c); Add or Sub of
+// any other constant of the data's shape: the same with the constant per element (constantOffset.ts).
+// Add or Sub of two computed tensors of the same shape: an 'add' layer (signs [1, −1] for Sub). Mul of two computed
 // tensors, one broadcasting to the other (squeeze-excitation gates): a 'mul' layer (docs/derivations.md
 // §20); Div of two, the divisor broadcasting to the dividend: a 'mul' layer that divides (§28).
 // Anything else (broadcasting both ways, a constant divided by a computed tensor) has no rule.
@@ -12,6 +13,7 @@ import { checkNodeOutput, MAX_FOLDED_ELEMENTS } from '../../limits';
 import { broadcastBinary } from '../constFold';
 import { finishAffine } from '../fusion';
 import { emitLoneHardSwish } from '../hardSwish';
+import { emitConstantOffset } from './constantOffset';
 import { constNumbers, finiteNumbers, foldedConst, type ConstValue, type DataValue } from '../values';
 
 /** One value per channel (axis 1 of the [1, C, ...] data) of a constant broadcast against the data. */
@@ -118,6 +120,7 @@ function binary(node: Node, ctx: NormaliseContext, op: Op): void {
   const byChannel = perChannel(constant, x.shape, node);
   const byAxis = byChannel ? undefined : alongOneAxis(constant, x.shape, node);
   const c = byChannel ?? byAxis?.values;
+  if (!c && (op === 'Add' || op === 'Sub')) return emitConstantOffset(node, ctx, x, constant, op === 'Sub' && dataIndex === 1 ? -1 : 1, op === 'Sub' && dataIndex === 0 ? -1 : 1);
   if (!c) {
     throw unsupported(node, `${op} with constant '${constant.name}' of dims ${formatShape(constant.dims)}, which does not vary along one axis of [1,${x.shape.join(',')}] only`);
   }

@@ -1,6 +1,7 @@
 // Conv (2-D): strides, explicit or auto_pad pads (asymmetric allowed), dilations, groups. A zero Pad
 // read only by this Conv is added to its pads. A 1-D convolution is the same map as a 2-D one over a
-// height-1 input with a 1 × k kernel (docs/derivations.md §19); 3-D convolutions are reported as unsupported.
+// height-1 input with a 1 × k kernel (docs/derivations.md §19); a 3-D one has a layer kind of its own
+// (conv3d.ts, §34); higher ranks are reported as unsupported.
 
 import { windowGeometry, type WindowGeometry } from '../../../onnx/autoPad';
 import type { Node } from '../../../onnx/model';
@@ -9,13 +10,15 @@ import { convShape, formatShape, type FullShape } from '../../shapes';
 import { unsupported, type NormaliseContext } from '../context';
 import { finishAffine } from '../fusion';
 import { constFloat32, constWeightView, type ConstValue, type DataValue } from '../values';
+import { conv3d } from './conv3d';
 import { addPads } from './poolGeometry';
 
 export function conv(node: Node, ctx: NormaliseContext): void {
   const x = ctx.dataOrPadded(node, 0);
   if (x.shape.length === 2 && x.kind === 'data') return conv1d(node, ctx, x);
+  if (x.shape.length === 4 && x.kind === 'data') return conv3d(node, ctx, x);
   if (x.shape.length !== 3) {
-    throw unsupported(node, `${x.shape.length - 1}-D convolution (input [N,${x.shape.join(',')}]); only 1-D and 2-D convolutions are supported`);
+    throw unsupported(node, `${x.shape.length - 1}-D convolution (input [N,${x.shape.join(',')}]); only 1-D, 2-D and 3-D convolutions are supported`);
   }
   const w = ctx.constant(node, 1, 'W');
   const b = ctx.optionalConstant(node, 2, 'B');
@@ -74,11 +77,11 @@ function conv1d(node: Node, ctx: NormaliseContext, x: DataValue): void {
 }
 
 /**
- * What every convolution checks before its output shape is known, 1-D and 2-D alike: the window
+ * What every convolution checks before its output shape is known, 1-D, 2-D and 3-D alike: the window
  * attributes' limits, kernel_shape against the weight, the window geometry, the channel counts and the
  * bias.
  */
-function convOutput(node: Node, dataShape: readonly number[], w: ConstValue, b: ConstValue | undefined): { geometry: WindowGeometry; group: number; shape: FullShape } {
+export function convOutput(node: Node, dataShape: readonly number[], w: ConstValue, b: ConstValue | undefined): { geometry: WindowGeometry; group: number; shape: FullShape } {
   if (node.has('kernel_shape') && node.ints('kernel_shape').some((k, i) => k !== w.dims[2 + i])) {
     throw node.error(`inconsistent shapes: kernel_shape [${node.ints('kernel_shape').join(',')}] differs from weight ${formatShape(w.dims)}`, 'kernel_shape');
   }

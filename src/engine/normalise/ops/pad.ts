@@ -1,12 +1,14 @@
 // Pad in constant mode with value 0 on the two spatial axes of an [N, C, H, W] tensor. Read by a single
 // Conv or pool, it is absorbed into that node's pads; otherwise it becomes a layer of its own (a
-// depthwise 1×1 unit convolution with those pads, see NormaliseContext.materialisePad).
+// depthwise 1×1 unit convolution with those pads, see NormaliseContext.materialisePad). A constant
+// is padded in constant mode of any rank and value and stays a constant.
 
 import type { Node } from '../../../onnx/model';
-import { checkPads } from '../../limits';
+import { checkNodeOutput, checkPads, MAX_FOLDED_ELEMENTS } from '../../limits';
 import { padShape } from '../../shapes';
+import { padValues } from '../constFold';
 import { unsupported, type NormaliseContext } from '../context';
-import { constIntegers, constNumbers } from '../values';
+import { constIntegers, constNumbers, foldedConst, type ConstValue } from '../values';
 import type { PaddedValue } from '../values';
 
 const ABSORBERS = new Set(['Conv', 'MaxPool', 'AveragePool']);
@@ -35,6 +37,8 @@ function padValue(node: Node, ctx: NormaliseContext): number {
 export function pad(node: Node, ctx: NormaliseContext): void {
   const mode = node.string('mode');
   if (mode !== 'constant') throw unsupported(node, `mode '${mode}': only constant (zero) padding is supported`);
+  const input = ctx.input(node, 0, 'data');
+  if (input.kind === 'const') return padConstant(node, ctx, input);
   const x = ctx.data(node, 0, 'data');
   const rank = x.shape.length + 1;
   const pads = padsOf(node, ctx, rank);
@@ -58,4 +62,13 @@ export function pad(node: Node, ctx: NormaliseContext): void {
   const next = ctx.soleConsumer(node.outputs[0]);
   if (next && ABSORBERS.has(next.opType) && next.inputs[0] === node.outputs[0]) ctx.set(node.outputs[0], padded);
   else ctx.materialisePad(padded);
+}
+
+function padConstant(node: Node, ctx: NormaliseContext, input: ConstValue): void {
+  const pads = padsOf(node, ctx, input.dims.length);
+  checkPads(node, pads);
+  const shape = padShape(input.dims, pads);
+  if (typeof shape === 'string') throw node.error(`inconsistent shapes: ${shape}`, 'pads');
+  checkNodeOutput(node, shape, MAX_FOLDED_ELEMENTS);
+  ctx.set(node.outputs[0], foldedConst(node.outputs[0], shape, input.dataType, padValues(constNumbers(input), input.dims, pads, shape, padValue(node, ctx))));
 }
