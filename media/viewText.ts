@@ -124,7 +124,9 @@ export function formulaFor(layer: LayerResult): string {
   }
   switch (layer.kind) {
     case 'conv':
+    case 'conv3d':
     case 'convTranspose':
+    case 'convTranspose3d':
     case 'dense':
     case 'channelAffine':
       return `‖A D‖: the lone ${layer.kind} map A, columns restricted to inputs that can move (D)`;

@@ -13,7 +13,7 @@ import { formatReport } from '../../src/cli/table';
 import { createStore, ViewContext, type ViewActions } from '../../media/store';
 import { Summary, boundGap } from '../../media/summary';
 import { SweepChart } from '../../media/sweepChart';
-import { statusText } from '../../media/viewText';
+import { formulaFor, statusText } from '../../media/viewText';
 import type { ViewState } from '../../media/viewState';
 import type { BoundReport, GraphNodeInfo, ModelOverview } from '../../src/shared/protocol';
 import type { EpsilonRun, LayerResult } from '../../src/shared/results';
@@ -150,6 +150,12 @@ describe('layer table', () => {
     assert.doesNotMatch(details, /lanczos-random-start/);
     assert.match(details, /Conv\+Relu \(bound rule conv\+relu\)/);
     assert.match(details, /40 iterations, dimension 784/);
+  });
+
+  it('names the linear map’s formula for lone 3-D convolutions and their transposes, as for 2-D ones', () => {
+    for (const kind of ['conv', 'conv3d', 'convTranspose', 'convTranspose3d']) {
+      assert.equal(formulaFor(layer(0, 'c', kind, 2, 2)), `‖A D‖: the lone ${kind} map A, columns restricted to inputs that can move (D)`, kind);
+    }
   });
 });
 
