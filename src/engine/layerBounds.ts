@@ -98,6 +98,21 @@ export interface RunOutcome {
   operatorApplications: number;
 }
 
+/**
+ * The first run's local norm of a layer, for its reach-refined run: the value bounds the refined layer
+ * too, and its failure probability is already counted with the first run, so it is not counted again.
+ */
+function firstRunNorm(first: LayerResult): CertifiedNorm {
+  return {
+    value: first.localBound,
+    certificate: {
+      ...first.certificate,
+      failureProbability: 0,
+      detail: `${first.certificate.detail}; taken from the run before the reach refinement, whose larger reach and masks bound this one (docs/derivations.md §51)`,
+    },
+  };
+}
+
 /** The smallest of the error bounds the forward provider gave (each must hold); none given: exact, 0. */
 function smallestBound(...bounds: (number | undefined)[]): number {
   const given = bounds.filter((b): b is number => b !== undefined);
@@ -131,7 +146,24 @@ function closedForm(value: number, detail: string): Certificate {
  */
 export type ReachCaps = (Float64Array | null)[];
 
-export function runEpsilon(ctx: RunContext, epsilon: number, reachCaps?: ReachCaps): RunOutcome {
+/**
+ * A second run of the same ε with reach caps (docs/derivations.md §51). Only its slopes are wanted, so
+ * each layer's certified local norm is taken from the first run: that run's reach and masks contain
+ * the capped ones, so its norm bounds the capped layer's too, and no Lanczos run is repeated.
+ */
+export interface ReachRefinement {
+  caps: ReachCaps;
+  first: RunOutcome;
+}
+
+/** Where a layer's certified norms come from: the conservative ‖A‖ (cached per model), the local one. */
+interface LayerNorms {
+  conservative(compute: () => CertifiedNorm): CertifiedNorm;
+  local(compute: () => CertifiedNorm): CertifiedNorm;
+}
+
+export function runEpsilon(ctx: RunContext, epsilon: number, refinement?: ReachRefinement): RunOutcome {
+  const reachCaps = refinement?.caps;
   const { prepared, x0, nominal } = ctx;
   const states: TensorState[] = [];
   const inputState: TensorState = { radius: epsilon, spectralFactor: 1, mask: null };
@@ -158,6 +190,10 @@ export function runEpsilon(ctx: RunContext, epsilon: number, reachCaps?: ReachCa
       }
       return cached;
     };
+    const norms: LayerNorms = {
+      conservative: conservativeNorm,
+      local: (compute) => (refinement ? firstRunNorm(refinement.first.layers[index]) : compute()),
+    };
     let outcome: LayerOutcome;
     const op = p.op;
     switch (op.kind) {
@@ -167,7 +203,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, reachCaps?: ReachCa
         const pre = nominal.preActivations[index];
         if (!pre) throw new Error(`layer ${index} '${p.layer.label}': the forward provider gave no pre-activation`);
         const tau = smallestBound(nominal.preActivationErrors?.[index], nominal.absoluteError);
-        outcome = affineLayer(op.affine.linear, activation, pre, tau, inputs[0], options, conservativeNorm, ctx.times, reachCaps?.[index] ?? null);
+        outcome = affineLayer(op.affine.linear, activation, pre, tau, inputs[0], options, norms, ctx.times, reachCaps?.[index] ?? null);
         break;
       }
       case 'activation': {
@@ -204,7 +240,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, reachCaps?: ReachCa
         else if ((op.linear instanceof AvgPoolOperator && op.linear.disjointWindows) || (op.linear instanceof AxisMapOperator && op.linear.columnsDisjoint)) {
           outcome = orthogonalRows(op.linear, inputs[0], ctx.times);
         } else if (op.linear instanceof AxisMapOperator && op.linear.singleEntryRows) outcome = orthogonalColumns(op.linear, inputs[0], ctx.times);
-        else outcome = loneLinear(op.linear, inputs[0], options, conservativeNorm, ctx.times);
+        else outcome = loneLinear(op.linear, inputs[0], options, norms, ctx.times);
         break;
       case 'reshape':
         outcome = {
@@ -354,12 +390,12 @@ function affineLayer(
   tau: number,
   input: TensorState,
   options: (conservative: boolean) => SpectralOptions,
-  conservativeNorm: (compute: () => CertifiedNorm) => CertifiedNorm,
+  norms: LayerNorms,
   times: PhaseTimes | undefined,
   reachCap: Float64Array | null,
 ): LayerOutcome {
   const rowSq = timed(times, 'rowNormsMs', () => linear.rowNormsSquared(maskToVector(input.mask, linear.inSize)));
-  const conservativeLinear = conservativeNorm(() => {
+  const conservativeLinear = norms.conservative(() => {
     const norm = timed(times, 'spectralMs', () => certifiedNorm(linear, null, null, options(true)));
     const slope = activation ? globalSlope(activation) : 1;
     return slope === 1
@@ -367,7 +403,7 @@ function affineLayer(
       : { value: norm.value * slope, certificate: { ...norm.certificate, detail: `${norm.certificate.detail}, times the activation's global slope ${slope}` } };
   });
   if (!activation) {
-    const norm = timed(times, 'spectralMs', () => certifiedNorm(linear, null, input.mask, options(false)));
+    const norm = norms.local(() => timed(times, 'spectralMs', () => certifiedNorm(linear, null, input.mask, options(false))));
     const mask = Uint8Array.from(rowSq, (s) => (s > 0 ? 1 : 0));
     return { local: norm.value, certificate: norm.certificate, conservative: conservativeLinear, mask };
   }
@@ -389,7 +425,7 @@ function affineLayer(
       hasStates = true;
     }
   }
-  const norm = timed(times, 'spectralMs', () => certifiedNorm(linear, r, input.mask, options(false)));
+  const norm = norms.local(() => timed(times, 'spectralMs', () => certifiedNorm(linear, r, input.mask, options(false))));
   return {
     local: norm.value,
     certificate: norm.certificate,
@@ -470,15 +506,15 @@ function loneLinear(
   linear: LinearOperator,
   input: TensorState,
   options: (conservative: boolean) => SpectralOptions,
-  conservativeNorm: (compute: () => CertifiedNorm) => CertifiedNorm,
+  norms: LayerNorms,
   times: PhaseTimes | undefined,
 ): LayerOutcome {
-  const norm = timed(times, 'spectralMs', () => certifiedNorm(linear, null, input.mask, options(false)));
+  const norm = norms.local(() => timed(times, 'spectralMs', () => certifiedNorm(linear, null, input.mask, options(false))));
   const rowSq = timed(times, 'rowNormsMs', () => linear.rowNormsSquared(maskToVector(input.mask, linear.inSize)));
   return {
     local: norm.value,
     certificate: norm.certificate,
-    conservative: conservativeNorm(() => timed(times, 'spectralMs', () => certifiedNorm(linear, null, null, options(true)))),
+    conservative: norms.conservative(() => timed(times, 'spectralMs', () => certifiedNorm(linear, null, null, options(true)))),
     mask: Uint8Array.from(rowSq, (s) => (s > 0 ? 1 : 0)),
   };
 }

@@ -83,10 +83,14 @@ class StackedOperator implements NormOperator {
     this.blocks.forEach((b, i) => {
       const part = x.subarray(offset, offset + this.sizes[i]);
       offset += this.sizes[i];
-      if (b.layer === null) input = part.map((v) => v * b.weight);
-      else {
+      const scaled = new Float64Array(part.length);
+      if (b.layer === null) {
+        for (let k = 0; k < part.length; k++) scaled[k] = part[k] * b.weight;
+        input = scaled;
+      } else {
         const r = this.radius(b.layer);
-        injections.set(b.layer, part.map((v, k) => v * b.weight * r[k]));
+        for (let k = 0; k < part.length; k++) scaled[k] = part[k] * b.weight * r[k];
+        injections.set(b.layer, scaled);
       }
     });
     return this.network.forward(input, injections, this.readAt);
@@ -129,6 +133,14 @@ const SPECTRAL_WEIGHT_BLOCKS = 6;
  * column costs one pass through the network, against about two passes per Lanczos step (30–50 steps).
  */
 const PATH_EXACT_CUTOFF = 64;
+
+/**
+ * Lanczos stops once its certified bound is within this relative distance of λ (the norm within half
+ * of it). Every step is a pass through the whole prefix, not one layer, and a looser stop only loosens
+ * the bound (it stays certified): measured on the CIFAR-10 bench model at ε = 1e-3, 1e-4 → 1e-2 took
+ * 20 % fewer steps for a bound 0.3 % higher.
+ */
+const COMPOSED_LANCZOS_TOLERANCE = 1e-2;
 
 function euclidean(v: Float64Array): number {
   let sum = 0;
@@ -303,6 +315,7 @@ function composedBoundWithin(
     }
     const result = certifiedNorm(op, rows, cols, {
       ...spectral, exactCutoff: Math.min(spectral.exactCutoff, PATH_EXACT_CUTOFF), seed: seedOf(norms), signal,
+      lanczosTolerance: Math.max(spectral.lanczosTolerance, COMPOSED_LANCZOS_TOLERANCE),
     });
     norms++;
     failureProbability += result.certificate.failureProbability ?? 0;
