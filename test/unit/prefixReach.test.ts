@@ -140,6 +140,46 @@ describe('reach from composed prefixes (derivations §51)', () => {
     assert.ok(belowProduct > 3, `${belowProduct} layers with a cap below the product's ε_in`);
   });
 
+  it('the refined run reuses the first run\'s local norms: no new certificate, slopes nested in the first run\'s, fewer applications', () => {
+    const random = new SeededRandom(77);
+    let refinedLayers = 0;
+    let narrowed = 0;
+    let cheaper = 0;
+    for (let k = 0; k < 24; k++) {
+      const { network } = builders[k % builders.length](random);
+      const prepared = prepareNetwork(network, 'typescript');
+      const x0 = Float64Array.from({ length: prepared.inputSize }, () => random.gaussian());
+      const epsilon = Math.pow(10, random.between(-2, 0.5));
+      const ctx = { prepared, x0, nominal: pureForward(prepared, x0) as NominalValues, spectralCache: new Map(), spectral: TS_SPECTRAL };
+      const first = runEpsilon(ctx, epsilon);
+      const composed = composedBound(prepared, first.slopes, TS_SPECTRAL);
+      assert.ok(composed);
+      const caps = prefixReachCaps(prepared, first.slopes, composed.prefixNorms, epsilon);
+      if (!caps) continue;
+      const refined = runEpsilon(ctx, epsilon, { caps, first });
+      assert.equal(refined.failureProbability, 0, `network ${k}: the reused certificates are counted with the first run`);
+      assert.ok(refined.operatorApplications <= first.operatorApplications, `network ${k}: ${refined.operatorApplications} > ${first.operatorApplications} applications`);
+      if (refined.operatorApplications < first.operatorApplications) cheaper++;
+      refined.layers.forEach((layer, i) => {
+        assert.ok(layer.epsilonOut <= first.layers[i].epsilonOut * (1 + REL), `network ${k} layer ${i}: deviation ${layer.epsilonOut} > first run's ${first.layers[i].epsilonOut}`);
+        const [s, t] = [refined.slopes[i], first.slopes[i]];
+        // Max-pool slopes are per candidate edge, and a smaller reach leaves fewer candidates: not aligned.
+        if (!s || !t || s.edges || t.edges) return;
+        refinedLayers++;
+        s.mid.forEach((mid, u) => {
+          // The refined slope interval lies inside the first run's (up to the rounding of midpoints).
+          const slack = 1e-12 * (1 + Math.abs(t.mid[u]));
+          assert.ok(mid - s.outputRadius[u] >= t.mid[u] - t.outputRadius[u] - slack, `network ${k} layer ${i} unit ${u}: lower slope`);
+          assert.ok(mid + s.outputRadius[u] <= t.mid[u] + t.outputRadius[u] + slack, `network ${k} layer ${i} unit ${u}: upper slope`);
+          if (s.outputRadius[u] < t.outputRadius[u] * 0.99) narrowed++;
+        });
+      });
+    }
+    assert.ok(refinedLayers > 10, `${refinedLayers} slope layers compared`);
+    assert.ok(narrowed > 10, `${narrowed} units whose slope interval the caps narrowed`);
+    assert.ok(cheaper > 5, `${cheaper} refined runs cheaper than their first run`);
+  });
+
   it('the refined network bound is never beaten by sampled or hill-climbed ratios (random DAGs)', async () => {
     const random = new SeededRandom(99);
     for (let k = 0; k < 24; k++) {
