@@ -79,6 +79,13 @@ export interface RunContext {
   /** Called with each layer's result as soon as it is known (the editor fills its rows as they come). */
   onLayerResult?: (result: LayerResult) => void;
   times?: PhaseTimes;
+  /**
+   * β_k ≥ ‖Π_rows H_k(S)‖ over every slope pattern S of the layers before k (the composed prefix,
+   * docs/derivations.md §56), with its certificates' failure probability; null when none is given
+   * (e.g. past its budget). Where given, the units the product's reach leaves uncertain take the reach
+   * ε β_k when smaller.
+   */
+  prefixReach?: (layer: number, rows: Uint8Array, slopes: readonly (SlopeUnits | null)[]) => { value: number; failureProbability: number } | null;
 }
 
 export interface RunOutcome {
@@ -98,17 +105,25 @@ export interface RunOutcome {
   operatorApplications: number;
 }
 
+/** Units whose secant slope is not one number over the given reach (docs/derivations.md §22's uncertain units). */
+function uncertainUnits(activation: Activation, values: Float64Array, tau: number, reach: (i: number) => number, range?: readonly [number, number]): Uint8Array {
+  return Uint8Array.from(values, (v, i) => {
+    const [lower, upper] = secantSlopeRange(activation, v, tau, reach(i), range);
+    return lower === upper ? 0 : 1;
+  });
+}
+
 /**
- * The first run's local norm of a layer, for its reach-refined run: the value bounds the refined layer
- * too, and its failure probability is already counted with the first run, so it is not counted again.
+ * An earlier run's local norm of a layer, for a slopes-only run of the same ε: the value bounds this
+ * run's layer too, and its failure probability is counted with the earlier run, not again here.
  */
-function firstRunNorm(first: LayerResult): CertifiedNorm {
+function earlierRunNorm(earlier: LayerResult): CertifiedNorm {
   return {
-    value: first.localBound,
+    value: earlier.localBound,
     certificate: {
-      ...first.certificate,
+      ...earlier.certificate,
       failureProbability: 0,
-      detail: `${first.certificate.detail}; taken from the run before the reach refinement, whose larger reach and masks bound this one (docs/derivations.md §51)`,
+      detail: `${earlier.certificate.detail}; taken from the run with the product's reach, whose larger reach and masks bound this one (docs/derivations.md §56)`,
     },
   };
 }
@@ -139,31 +154,20 @@ function closedForm(value: number, detail: string): Certificate {
   return { method: 'closed-form', detail, estimate: value };
 }
 
-/**
- * `reachCaps[k][i]`, where given, is a proven bound on how far unit i of activation layer k (its
- * pre-activation, or a lone activation's input) moves inside the ball — from the composed bound of the
- * prefix (docs/derivations.md §51); the unit's reach is the smaller of it and the layer product's.
- */
-export type ReachCaps = (Float64Array | null)[];
-
-/**
- * A second run of the same ε with reach caps (docs/derivations.md §51). Only its slopes are wanted, so
- * each layer's certified local norm is taken from the first run: that run's reach and masks contain
- * the capped ones, so its norm bounds the capped layer's too, and no Lanczos run is repeated.
- */
-export interface ReachRefinement {
-  caps: ReachCaps;
-  first: RunOutcome;
-}
-
 /** Where a layer's certified norms come from: the conservative ‖A‖ (cached per model), the local one. */
 interface LayerNorms {
   conservative(compute: () => CertifiedNorm): CertifiedNorm;
   local(compute: () => CertifiedNorm): CertifiedNorm;
 }
 
-export function runEpsilon(ctx: RunContext, epsilon: number, refinement?: ReachRefinement): RunOutcome {
-  const reachCaps = refinement?.caps;
+/**
+ * One layer run at ε. With `slopesAfter`, a run for the composed bound's slopes only (§56): every
+ * layer's certified local norm is taken from that earlier run of the same ε, whose reaches and masks
+ * contain this run's (ctx.prefixReach only narrows them), so no Lanczos run is repeated; the rows the
+ * report shows stay the earlier run's, with the product's reach the paper uses.
+ */
+export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOutcome): RunOutcome {
+  let prefixFailureProbability = 0;
   const { prepared, x0, nominal } = ctx;
   const states: TensorState[] = [];
   const inputState: TensorState = { radius: epsilon, spectralFactor: 1, mask: null };
@@ -190,9 +194,21 @@ export function runEpsilon(ctx: RunContext, epsilon: number, refinement?: ReachR
       }
       return cached;
     };
+    // The reach caps of this layer's units from the composed prefix, for the units the product's reach
+    // leaves uncertain (§56; a layer reading x0 has its exact reach already).
+    const capsFor = (uncertainUnderProduct: () => Uint8Array): Float64Array | null => {
+      if (!ctx.prefixReach || p.layer.inputs[0] === NETWORK_INPUT) return null;
+      const uncertain = uncertainUnderProduct();
+      if (!uncertain.includes(1)) return null;
+      const beta = ctx.prefixReach(index, uncertain, slopes);
+      if (!beta) return null;
+      prefixFailureProbability += beta.failureProbability;
+      const cap = epsilon * beta.value * (1 + 4 * UNIT_ROUNDOFF);
+      return Float64Array.from(uncertain, (u) => (u ? cap : Infinity));
+    };
     const norms: LayerNorms = {
       conservative: conservativeNorm,
-      local: (compute) => (refinement ? firstRunNorm(refinement.first.layers[index]) : compute()),
+      local: (compute) => (slopesAfter ? earlierRunNorm(slopesAfter.layers[index]) : compute()),
     };
     let outcome: LayerOutcome;
     const op = p.op;
@@ -203,7 +219,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, refinement?: ReachR
         const pre = nominal.preActivations[index];
         if (!pre) throw new Error(`layer ${index} '${p.layer.label}': the forward provider gave no pre-activation`);
         const tau = smallestBound(nominal.preActivationErrors?.[index], nominal.absoluteError);
-        outcome = affineLayer(op.affine.linear, activation, pre, tau, inputs[0], options, norms, ctx.times, reachCaps?.[index] ?? null);
+        outcome = affineLayer(op.affine.linear, activation, pre, tau, inputs[0], options, norms, ctx.times, capsFor);
         break;
       }
       case 'activation': {
@@ -212,7 +228,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, refinement?: ReachR
         // The network input x0 itself is exact; other tensors carry the provider's error bound.
         const ref = p.layer.inputs[0];
         const tau = ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError);
-        outcome = loneActivation(lop.activation, tensorValue(nominal, x0, ref), tau, inputs[0], inputRange(prepared, ref), p.layer.nodes, reachCaps?.[index] ?? null);
+        outcome = loneActivation(lop.activation, tensorValue(nominal, x0, ref), tau, inputs[0], inputRange(prepared, ref), p.layer.nodes, capsFor);
         break;
       }
       case 'maxPool': {
@@ -352,7 +368,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, refinement?: ReachR
   const out = stateOf(prepared.network.output);
   const failureProbability = layers.reduce(
     (sum, l) => sum + (l.certificate.failureProbability ?? 0) + (l.spectralCertificate.failureProbability ?? 0),
-    0,
+    prefixFailureProbability,
   );
   return {
     localBound: out.radius / epsilon,
@@ -392,7 +408,7 @@ function affineLayer(
   options: (conservative: boolean) => SpectralOptions,
   norms: LayerNorms,
   times: PhaseTimes | undefined,
-  reachCap: Float64Array | null,
+  capsFor: (uncertainUnderProduct: () => Uint8Array) => Float64Array | null,
 ): LayerOutcome {
   const rowSq = timed(times, 'rowNormsMs', () => linear.rowNormsSquared(maskToVector(input.mask, linear.inSize)));
   const conservativeLinear = norms.conservative(() => {
@@ -413,9 +429,10 @@ function affineLayer(
   const mask = new Uint8Array(linear.outSize);
   const counts = { on: 0, unstable: 0, off: 0 };
   let hasStates = false;
+  const productReach = (i: number) => input.radius * Math.sqrt(rowSq[i]) * (1 + ROW_NORM_MARGIN);
+  const reachCap = capsFor(() => uncertainUnits(activation, pre, tau, productReach));
   for (let i = 0; i < r.length; i++) {
-    const productReach = input.radius * Math.sqrt(rowSq[i]) * (1 + ROW_NORM_MARGIN);
-    const reach = reachCap ? Math.min(productReach, reachCap[i]) : productReach;
+    const reach = reachCap ? Math.min(productReach(i), reachCap[i]) : productReach(i);
     r[i] = slopeBoundUncertain(activation, pre[i], tau, reach);
     [lower[i], upper[i]] = secantSlopeRange(activation, pre[i], tau, reach);
     mask[i] = r[i] > 0 ? 1 : 0;
@@ -460,9 +477,10 @@ function loneActivation(
   input: TensorState,
   range: readonly [number, number],
   nodes: string[],
-  reachCap: Float64Array | null,
+  capsFor: (uncertainUnderProduct: () => Uint8Array) => Float64Array | null,
 ): LayerOutcome {
   const smooth = isSmoothWithSingularity(activation);
+  const reachCap = capsFor(() => uncertainUnits(activation, nominal, tau, (i) => (input.mask && !input.mask[i] ? 0 : input.radius), range));
   const mask = new Uint8Array(nominal.length);
   const counts = { on: 0, unstable: 0, off: 0 };
   let hasStates = false;

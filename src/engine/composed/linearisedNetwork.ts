@@ -48,8 +48,9 @@ export class LinearisedNetwork {
    */
   constructor(readonly prepared: PreparedNetwork, readonly slopes: (SlopeUnits | null)[], private readonly poll: () => void = () => {}) {}
 
+  /** Units of a slope layer; before its slopes are recorded (the layer run's prefix reach, §56) an activation's, one per output. */
   unitCount(layer: number): number {
-    return (this.slopes[layer] as SlopeUnits).mid.length;
+    return this.slopes[layer]?.mid.length ?? this.prepared.layers[layer].outSize;
   }
 
   outputSize(): number {
