@@ -6,8 +6,7 @@ import { OverflowError, throwIfCancelled, type CancelSignal } from './errors';
 import type { FidelityCheck } from './fidelity';
 import { accurateForward } from './accurateForward';
 import { tensorValue, type ForwardProvider, type NominalValues } from './forward';
-import { composedBound, midpointDirection, missingComposedRule, type ComposedBound } from './composed/composedBound';
-import { prefixReachCaps } from './composed/prefixReach';
+import { composedBound, layerRunPrefixReach, midpointDirection, missingComposedRule, type ComposedBound, type KnownPrefixNorm } from './composed/composedBound';
 import { runEpsilon, type PhaseTimes, type RunContext, type RunOutcome, type SpectralCache } from './layerBounds';
 export type { SpectralCache } from './layerBounds';
 import { LowerBoundSearch, type LowerBoundOptions } from './lowerBound';
@@ -182,38 +181,36 @@ export async function analyzeNetwork(
 function composedFor(
   ctx: RunContext,
   outcome: RunOutcome,
-  epsilon: number,
-  refine = true,
+  prefixReachAt?: number,
 ): { composed: ComposedBound; failureProbability: number } | { skipped: string } | null {
   if (ctx.prepared.network.output === NETWORK_INPUT || outcome.localBound === 0) return null;
   const missing = missingComposedRule(ctx.prepared);
   if (missing) return { skipped: missing };
   const started = performance.now();
-  const bounded = (run: RunOutcome) =>
-    composedBound(ctx.prepared, run.slopes, ctx.spectral, COMPOSED_BUDGET_FACTOR * Math.max(run.operatorApplications, MINIMUM_COMPOSED_BUDGET), ctx.signal);
-  const composed = bounded(outcome);
-  if (!composed) {
-    if (ctx.times) ctx.times.composedMs += performance.now() - started;
-    return { skipped: `the composed bound needed more than ${COMPOSED_BUDGET_FACTOR}× the layer run's operator applications` };
+  let budget = COMPOSED_BUDGET_FACTOR * Math.max(outcome.operatorApplications, MINIMUM_COMPOSED_BUDGET);
+  // With an ε, the slopes come from a second run taking each unit's reach from its composed prefix
+  // (§56), sharing the budget; the first run's rows stay as the report shows them.
+  let slopesRun = outcome;
+  let certified: ReadonlyMap<number, KnownPrefixNorm> | undefined;
+  if (prefixReachAt !== undefined) {
+    const before = ctx.prepared.counters.applications;
+    const prefix = layerRunPrefixReach(ctx.prepared, ctx.spectral, budget, ctx.signal);
+    slopesRun = runEpsilon({ ...ctx, times: undefined, onLayer: undefined, onLayerResult: undefined, prefixReach: prefix.prefixReach }, prefixReachAt, outcome);
+    certified = prefix.certified;
+    budget -= ctx.prepared.counters.applications - before;
   }
-  // The refined run rests on the first run's slopes and the composed certificates: all their failure probabilities add.
-  let best = { composed, failureProbability: outcome.failureProbability + composed.failureProbability };
-  const caps = refine ? prefixReachCaps(ctx.prepared, outcome.slopes, composed.prefixNorms, epsilon) : null;
-  if (caps) {
-    // Timed as composed work as a whole (not also as row-norm and spectral time).
-    const refined = runEpsilon({ ...ctx, times: undefined }, epsilon, caps);
-    const again = bounded(refined);
-    const failureProbability = best.failureProbability + refined.failureProbability + (again?.failureProbability ?? 0);
-    if (again && again.value < best.composed.value) best = { composed: again, failureProbability };
-  }
+  const composed = composedBound(ctx.prepared, slopesRun.slopes, ctx.spectral, Math.max(budget, 0), ctx.signal, certified);
   if (ctx.times) ctx.times.composedMs += performance.now() - started;
-  return best;
+  if (!composed) return { skipped: `the composed bound needed more than ${COMPOSED_BUDGET_FACTOR}× the layer run's operator applications` };
+  // It rests on both runs' certificates (the prefix norms counted with the second): the failure probabilities add.
+  const failureProbability = outcome.failureProbability + (slopesRun === outcome ? 0 : slopesRun.failureProbability) + composed.failureProbability;
+  return { composed, failureProbability };
 }
 
 /**
  * The tighter of the two sound network bounds: the product of the layer bounds (with the graph
- * rules) and the composed bound of the linearised network (docs/derivations.md §22), refined once with
- * the reach of each unit taken from its composed prefix (§51) where a slope layer precedes it.
+ * rules) and the composed bound of the linearised network (docs/derivations.md §22), whose slopes come
+ * from a layer run that took each unit's reach from its composed prefix (§56) where it could.
  */
 function networkBound(outcome: RunOutcome, composedRun: ReturnType<typeof composedFor>): NetworkBounds {
   const product: NetworkBounds = {
@@ -247,12 +244,12 @@ function noRadiusReason(evaluated: Map<number, { network: number }>, threshold: 
 }
 
 /**
- * The composed bound may use this many times the layer run's operator applications; beyond that it is
- * given up and the layer product stands. Measured: 1.0–1.7× a first run (which also computes the
- * cached ‖A_k‖) and up to 3.3× a later one on the example and the CIFAR-10 bench model; BlazeFace front
- * at ε = 1e-3 needs far more.
+ * The prefix-reach run and the composed bound together may use this many times the layer run's
+ * operator applications; beyond that the layer product stands. Measured (docs/derivations.md §56):
+ * 0.4–1.6× on the example, the CIFAR-10 bench model and the ResNet- and MobileNetV2-style fixtures,
+ * about 4.3× on BlazeFace front at ε = 1e-5; BlazeFace front at ε = 1e-3 needs far more.
  */
-const COMPOSED_BUDGET_FACTOR = 4;
+const COMPOSED_BUDGET_FACTOR = 6;
 /** A floor for runs whose layer norms were all cached or closed-form. */
 const MINIMUM_COMPOSED_BUDGET = 200;
 
@@ -338,10 +335,10 @@ function certifiedRadius(
     /** L_j per margin, or null where not needed (the layer product certifies) or unavailable (no composed bound). */
     margins: number[] | null;
   }
-  // Without the prefix refinement (§51) here: it would double the cost of every bisection step for a
-  // bound at most a few per cent tighter on the models measured; unrefined bounds are sound too.
-  const full = (outcome: RunOutcome, epsilon: number): Check => {
-    const composedRun = composedFor(ctx, outcome, epsilon, false);
+  // Without the layer run's prefix reach (§56) here: its prefix norms would add to every bisection
+  // step for a bound a little tighter; bounds with the product's reach are sound too.
+  const full = (outcome: RunOutcome): Check => {
+    const composedRun = composedFor(ctx, outcome);
     const network = networkBound(outcome, composedRun).localBound;
     const composed = composedRun && 'composed' in composedRun ? composedRun.composed : null;
     return {
@@ -359,7 +356,7 @@ function certifiedRadius(
       // An ε whose deviation overflows certifies nothing; the bisection only aims with it.
       try {
         const outcome = runEpsilon(ctx, epsilon);
-        value = epsilon * outcome.localBound < threshold ? { network: outcome.localBound, margins: null } : full(outcome, epsilon);
+        value = epsilon * outcome.localBound < threshold ? { network: outcome.localBound, margins: null } : full(outcome);
       } catch (error) {
         if (!(error instanceof OverflowError)) throw error;
         value = { network: Infinity, margins: null };
@@ -376,7 +373,7 @@ function certifiedRadius(
   const bracketAt = lo > 0 ? lo : spectral * 1e-6;
   let bracket: Check;
   try {
-    bracket = full(runEpsilon(ctx, bracketAt), bracketAt);
+    bracket = full(runEpsilon(ctx, bracketAt));
   } catch (error) {
     if (!(error instanceof OverflowError)) throw error;
     bracket = { network: Infinity, margins: null };

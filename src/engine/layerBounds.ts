@@ -79,6 +79,13 @@ export interface RunContext {
   /** Called with each layer's result as soon as it is known (the editor fills its rows as they come). */
   onLayerResult?: (result: LayerResult) => void;
   times?: PhaseTimes;
+  /**
+   * β_k ≥ ‖Π_rows H_k(S)‖ over every slope pattern S of the layers before k (the composed prefix,
+   * docs/derivations.md §56), with its certificates' failure probability; null when none is given
+   * (e.g. past its budget). Where given, the units the product's reach leaves uncertain take the reach
+   * ε β_k when smaller.
+   */
+  prefixReach?: (layer: number, rows: Uint8Array, slopes: readonly (SlopeUnits | null)[]) => { value: number; failureProbability: number } | null;
 }
 
 export interface RunOutcome {
@@ -96,6 +103,29 @@ export interface RunOutcome {
   slopes: (SlopeUnits | null)[];
   /** Operator applications this run made (the composed bound's budget is measured against it). */
   operatorApplications: number;
+}
+
+/** Units whose secant slope is not one number over the given reach (docs/derivations.md §22's uncertain units). */
+function uncertainUnits(activation: Activation, values: Float64Array, tau: number, reach: (i: number) => number, range?: readonly [number, number]): Uint8Array {
+  return Uint8Array.from(values, (v, i) => {
+    const [lower, upper] = secantSlopeRange(activation, v, tau, reach(i), range);
+    return lower === upper ? 0 : 1;
+  });
+}
+
+/**
+ * An earlier run's local norm of a layer, for a slopes-only run of the same ε: the value bounds this
+ * run's layer too, and its failure probability is counted with the earlier run, not again here.
+ */
+function earlierRunNorm(earlier: LayerResult): CertifiedNorm {
+  return {
+    value: earlier.localBound,
+    certificate: {
+      ...earlier.certificate,
+      failureProbability: 0,
+      detail: `${earlier.certificate.detail}; taken from the run with the product's reach, whose larger reach and masks bound this one (docs/derivations.md §56)`,
+    },
+  };
 }
 
 /** The smallest of the error bounds the forward provider gave (each must hold); none given: exact, 0. */
@@ -124,14 +154,20 @@ function closedForm(value: number, detail: string): Certificate {
   return { method: 'closed-form', detail, estimate: value };
 }
 
-/**
- * `reachCaps[k][i]`, where given, is a proven bound on how far unit i of activation layer k (its
- * pre-activation, or a lone activation's input) moves inside the ball — from the composed bound of the
- * prefix (docs/derivations.md §51); the unit's reach is the smaller of it and the layer product's.
- */
-export type ReachCaps = (Float64Array | null)[];
+/** Where a layer's certified norms come from: the conservative ‖A‖ (cached per model), the local one. */
+interface LayerNorms {
+  conservative(compute: () => CertifiedNorm): CertifiedNorm;
+  local(compute: () => CertifiedNorm): CertifiedNorm;
+}
 
-export function runEpsilon(ctx: RunContext, epsilon: number, reachCaps?: ReachCaps): RunOutcome {
+/**
+ * One layer run at ε. With `slopesAfter`, a run for the composed bound's slopes only (§56): every
+ * layer's certified local norm is taken from that earlier run of the same ε, whose reaches and masks
+ * contain this run's (ctx.prefixReach only narrows them), so no Lanczos run is repeated; the rows the
+ * report shows stay the earlier run's, with the product's reach the paper uses.
+ */
+export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOutcome): RunOutcome {
+  let prefixFailureProbability = 0;
   const { prepared, x0, nominal } = ctx;
   const states: TensorState[] = [];
   const inputState: TensorState = { radius: epsilon, spectralFactor: 1, mask: null };
@@ -158,6 +194,22 @@ export function runEpsilon(ctx: RunContext, epsilon: number, reachCaps?: ReachCa
       }
       return cached;
     };
+    // The reach caps of this layer's units from the composed prefix, for the units the product's reach
+    // leaves uncertain (§56; a layer reading x0 has its exact reach already).
+    const capsFor = (uncertainUnderProduct: () => Uint8Array): Float64Array | null => {
+      if (!ctx.prefixReach || p.layer.inputs[0] === NETWORK_INPUT) return null;
+      const uncertain = uncertainUnderProduct();
+      if (!uncertain.includes(1)) return null;
+      const beta = ctx.prefixReach(index, uncertain, slopes);
+      if (!beta) return null;
+      prefixFailureProbability += beta.failureProbability;
+      const cap = epsilon * beta.value * (1 + 4 * UNIT_ROUNDOFF);
+      return Float64Array.from(uncertain, (u) => (u ? cap : Infinity));
+    };
+    const norms: LayerNorms = {
+      conservative: conservativeNorm,
+      local: (compute) => (slopesAfter ? earlierRunNorm(slopesAfter.layers[index]) : compute()),
+    };
     let outcome: LayerOutcome;
     const op = p.op;
     switch (op.kind) {
@@ -167,7 +219,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, reachCaps?: ReachCa
         const pre = nominal.preActivations[index];
         if (!pre) throw new Error(`layer ${index} '${p.layer.label}': the forward provider gave no pre-activation`);
         const tau = smallestBound(nominal.preActivationErrors?.[index], nominal.absoluteError);
-        outcome = affineLayer(op.affine.linear, activation, pre, tau, inputs[0], options, conservativeNorm, ctx.times, reachCaps?.[index] ?? null);
+        outcome = affineLayer(op.affine.linear, activation, pre, tau, inputs[0], options, norms, ctx.times, capsFor);
         break;
       }
       case 'activation': {
@@ -176,7 +228,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, reachCaps?: ReachCa
         // The network input x0 itself is exact; other tensors carry the provider's error bound.
         const ref = p.layer.inputs[0];
         const tau = ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError);
-        outcome = loneActivation(lop.activation, tensorValue(nominal, x0, ref), tau, inputs[0], inputRange(prepared, ref), p.layer.nodes, reachCaps?.[index] ?? null);
+        outcome = loneActivation(lop.activation, tensorValue(nominal, x0, ref), tau, inputs[0], inputRange(prepared, ref), p.layer.nodes, capsFor);
         break;
       }
       case 'maxPool': {
@@ -204,7 +256,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, reachCaps?: ReachCa
         else if ((op.linear instanceof AvgPoolOperator && op.linear.disjointWindows) || (op.linear instanceof AxisMapOperator && op.linear.columnsDisjoint)) {
           outcome = orthogonalRows(op.linear, inputs[0], ctx.times);
         } else if (op.linear instanceof AxisMapOperator && op.linear.singleEntryRows) outcome = orthogonalColumns(op.linear, inputs[0], ctx.times);
-        else outcome = loneLinear(op.linear, inputs[0], options, conservativeNorm, ctx.times);
+        else outcome = loneLinear(op.linear, inputs[0], options, norms, ctx.times);
         break;
       case 'reshape':
         outcome = {
@@ -316,7 +368,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, reachCaps?: ReachCa
   const out = stateOf(prepared.network.output);
   const failureProbability = layers.reduce(
     (sum, l) => sum + (l.certificate.failureProbability ?? 0) + (l.spectralCertificate.failureProbability ?? 0),
-    0,
+    prefixFailureProbability,
   );
   return {
     localBound: out.radius / epsilon,
@@ -354,12 +406,12 @@ function affineLayer(
   tau: number,
   input: TensorState,
   options: (conservative: boolean) => SpectralOptions,
-  conservativeNorm: (compute: () => CertifiedNorm) => CertifiedNorm,
+  norms: LayerNorms,
   times: PhaseTimes | undefined,
-  reachCap: Float64Array | null,
+  capsFor: (uncertainUnderProduct: () => Uint8Array) => Float64Array | null,
 ): LayerOutcome {
   const rowSq = timed(times, 'rowNormsMs', () => linear.rowNormsSquared(maskToVector(input.mask, linear.inSize)));
-  const conservativeLinear = conservativeNorm(() => {
+  const conservativeLinear = norms.conservative(() => {
     const norm = timed(times, 'spectralMs', () => certifiedNorm(linear, null, null, options(true)));
     const slope = activation ? globalSlope(activation) : 1;
     return slope === 1
@@ -367,7 +419,7 @@ function affineLayer(
       : { value: norm.value * slope, certificate: { ...norm.certificate, detail: `${norm.certificate.detail}, times the activation's global slope ${slope}` } };
   });
   if (!activation) {
-    const norm = timed(times, 'spectralMs', () => certifiedNorm(linear, null, input.mask, options(false)));
+    const norm = norms.local(() => timed(times, 'spectralMs', () => certifiedNorm(linear, null, input.mask, options(false))));
     const mask = Uint8Array.from(rowSq, (s) => (s > 0 ? 1 : 0));
     return { local: norm.value, certificate: norm.certificate, conservative: conservativeLinear, mask };
   }
@@ -377,9 +429,10 @@ function affineLayer(
   const mask = new Uint8Array(linear.outSize);
   const counts = { on: 0, unstable: 0, off: 0 };
   let hasStates = false;
+  const productReach = (i: number) => input.radius * Math.sqrt(rowSq[i]) * (1 + ROW_NORM_MARGIN);
+  const reachCap = capsFor(() => uncertainUnits(activation, pre, tau, productReach));
   for (let i = 0; i < r.length; i++) {
-    const productReach = input.radius * Math.sqrt(rowSq[i]) * (1 + ROW_NORM_MARGIN);
-    const reach = reachCap ? Math.min(productReach, reachCap[i]) : productReach;
+    const reach = reachCap ? Math.min(productReach(i), reachCap[i]) : productReach(i);
     r[i] = slopeBoundUncertain(activation, pre[i], tau, reach);
     [lower[i], upper[i]] = secantSlopeRange(activation, pre[i], tau, reach);
     mask[i] = r[i] > 0 ? 1 : 0;
@@ -389,7 +442,7 @@ function affineLayer(
       hasStates = true;
     }
   }
-  const norm = timed(times, 'spectralMs', () => certifiedNorm(linear, r, input.mask, options(false)));
+  const norm = norms.local(() => timed(times, 'spectralMs', () => certifiedNorm(linear, r, input.mask, options(false))));
   return {
     local: norm.value,
     certificate: norm.certificate,
@@ -424,9 +477,10 @@ function loneActivation(
   input: TensorState,
   range: readonly [number, number],
   nodes: string[],
-  reachCap: Float64Array | null,
+  capsFor: (uncertainUnderProduct: () => Uint8Array) => Float64Array | null,
 ): LayerOutcome {
   const smooth = isSmoothWithSingularity(activation);
+  const reachCap = capsFor(() => uncertainUnits(activation, nominal, tau, (i) => (input.mask && !input.mask[i] ? 0 : input.radius), range));
   const mask = new Uint8Array(nominal.length);
   const counts = { on: 0, unstable: 0, off: 0 };
   let hasStates = false;
@@ -470,15 +524,15 @@ function loneLinear(
   linear: LinearOperator,
   input: TensorState,
   options: (conservative: boolean) => SpectralOptions,
-  conservativeNorm: (compute: () => CertifiedNorm) => CertifiedNorm,
+  norms: LayerNorms,
   times: PhaseTimes | undefined,
 ): LayerOutcome {
-  const norm = timed(times, 'spectralMs', () => certifiedNorm(linear, null, input.mask, options(false)));
+  const norm = norms.local(() => timed(times, 'spectralMs', () => certifiedNorm(linear, null, input.mask, options(false))));
   const rowSq = timed(times, 'rowNormsMs', () => linear.rowNormsSquared(maskToVector(input.mask, linear.inSize)));
   return {
     local: norm.value,
     certificate: norm.certificate,
-    conservative: conservativeNorm(() => timed(times, 'spectralMs', () => certifiedNorm(linear, null, null, options(true)))),
+    conservative: norms.conservative(() => timed(times, 'spectralMs', () => certifiedNorm(linear, null, null, options(true)))),
     mask: Uint8Array.from(rowSq, (s) => (s > 0 ? 1 : 0)),
   };
 }

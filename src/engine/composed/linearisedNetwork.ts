@@ -48,8 +48,9 @@ export class LinearisedNetwork {
    */
   constructor(readonly prepared: PreparedNetwork, readonly slopes: (SlopeUnits | null)[], private readonly poll: () => void = () => {}) {}
 
+  /** Units of a slope layer; before its slopes are recorded (the layer run's prefix reach, §56) an activation's, one per output. */
   unitCount(layer: number): number {
-    return (this.slopes[layer] as SlopeUnits).mid.length;
+    return this.slopes[layer]?.mid.length ?? this.prepared.layers[layer].outSize;
   }
 
   outputSize(): number {
@@ -85,7 +86,12 @@ export class LinearisedNetwork {
       sums[edges.output[e]] += z[e];
       counts[edges.output[e]]++;
     }
-    return z.map((v, e) => (edges.centred[edges.output[e]] ? v - sums[edges.output[e]] / counts[edges.output[e]] : v));
+    const centred = new Float64Array(z.length);
+    for (let e = 0; e < z.length; e++) {
+      const o = edges.output[e];
+      centred[e] = edges.centred[o] ? z[e] - sums[o] / counts[o] : z[e];
+    }
+    return centred;
   }
 
   /** The slope layer's z from its input's tangent. */
@@ -93,7 +99,11 @@ export class LinearisedNetwork {
     const p = this.prepared.layers[k];
     const edges = this.slopes[k]?.edges;
     if (p.op.kind === 'affine') return p.op.affine.linear.apply(input);
-    if (edges) return Float64Array.from(edges.input, (j) => input[j]);
+    if (edges) {
+      const z = new Float64Array(edges.input.length);
+      for (let e = 0; e < z.length; e++) z[e] = input[edges.input[e]];
+      return z;
+    }
     return Float64Array.from(input);
   }
 
@@ -113,7 +123,7 @@ export class LinearisedNetwork {
   /** The layer's output from z: scatter(mid ⊙ z). */
   private applySlopes(k: number, z: Float64Array): Float64Array {
     const s = this.slopes[k] as SlopeUnits;
-    if (!s.edges) return z.map((v, i) => v * s.mid[i]);
+    if (!s.edges) return scaled(z, s.mid);
     const out = new Float64Array(this.prepared.layers[k].outSize);
     for (let e = 0; e < z.length; e++) out[s.edges.output[e]] += s.mid[e] * z[e];
     return out;
@@ -121,9 +131,11 @@ export class LinearisedNetwork {
 
   private applySlopesTranspose(k: number, g: Float64Array): Float64Array {
     const s = this.slopes[k] as SlopeUnits;
-    if (!s.edges) return g.map((v, i) => v * s.mid[i]);
-    const edges = s.edges;
-    return Float64Array.from(edges.output, (o, e) => g[o] * s.mid[e]);
+    if (!s.edges) return scaled(g, s.mid);
+    const output = s.edges.output;
+    const out = new Float64Array(output.length);
+    for (let e = 0; e < out.length; e++) out[e] = g[output[e]] * s.mid[e];
+    return out;
   }
 
   /**
@@ -203,6 +215,18 @@ export class LinearisedNetwork {
   }
 }
 
+/**
+ * v ⊙ w (or c·v when w is null) into a new array. Plain loops: the typed-array map callbacks these
+ * replace took more time than the kernels on the composed bound's passes (a CPU profile of the
+ * CIFAR-10 bench model).
+ */
+function scaled(v: Float64Array, w: Float64Array | null, c = 1): Float64Array {
+  const out = new Float64Array(v.length);
+  if (w) for (let i = 0; i < v.length; i++) out[i] = v[i] * w[i];
+  else for (let i = 0; i < v.length; i++) out[i] = v[i] * c;
+  return out;
+}
+
 /** A layer without slopes is a linear map of its inputs (no bias: tangents). */
 function applyLinear(prepared: PreparedNetwork, k: number, inputs: Float64Array[]): Float64Array {
   const p = prepared.layers[k];
@@ -251,7 +275,7 @@ function applyLinearTranspose(prepared: PreparedNetwork, k: number, g: Float64Ar
     case 'reshape':
       return [g];
     case 'add':
-      return op.signs.map((sign) => (sign === 1 ? g : g.map((v) => -v)));
+      return op.signs.map((sign) => (sign === 1 ? g : scaled(g, null, -1)));
     case 'concat':
       return splitConcatenated(g, op.outer, op.blocks, p.inSizes);
     case 'transpose':
