@@ -221,14 +221,16 @@ describe('architectures end to end', () => {
     });
   }
 
-  it('openWakeWord melspectrogram (1760 samples of a two-tone signal): analysed end to end with lower ≤ local ≤ spectral and sampled points inside the bounds; the composed bound falls back to the layer product', async (t) => {
+  it('openWakeWord melspectrogram (1760 samples of a two-tone signal): analysed end to end with lower ≤ local ≤ spectral and sampled points inside the bounds; the composed bound (products, ReduceMax, the Clip floor: §55) below the layer product', async (t) => {
     const network = normaliseGraph(await readModel(await thirdPartyModel('melSpectrogram')), { inputShape: [1760] }).network!;
     const x0 = Float64Array.from({ length: 1760 }, (_, i) => 3000 * Math.sin(0.07 * i) + 500 * Math.sin(1.3 * i));
     const result = await analyzeNetwork(network, x0, { epsilons: [1e-3, 1], ...FAST_SPECTRAL, lowerBound: { budget: 40 } });
     assertOrdered(result, 'melspectrogram');
     assertSampledSoundness(network, x0, result, new SeededRandom(12), 6);
-    for (const run of result.runs) assert.match(run.network.composedSkipped ?? '', /products of two computed tensors/);
-    t.diagnostic(result.runs.map((run) => `ε=${run.epsilon}: lower ${run.lowerBound!.value.toPrecision(4)}, local ${run.network.localBound.toPrecision(4)}, spectral ${run.network.spectralBound.toPrecision(4)}`).join('; '));
+    // At ε = 1 the composed bound may run past its budget (most log units then uncertain); it never lacks a rule.
+    for (const run of result.runs) assert.doesNotMatch(run.network.composedSkipped ?? '', /no composed rule/, `ε=${run.epsilon}`);
+    assert.equal(result.runs[0].network.method, 'composed', `ε=${result.runs[0].epsilon}`);
+    t.diagnostic(result.runs.map((run) => `ε=${run.epsilon}: lower ${run.lowerBound!.value.toPrecision(4)}, local ${run.network.localBound.toPrecision(4)} (layer product ${run.network.layerProduct.toPrecision(4)}), spectral ${run.network.spectralBound.toPrecision(4)}`).join('; '));
   });
 
   it('BlazeFace (back, 256×256): normalised in full, transposes included (its analysis takes ~2 min: not run here)', async () => {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Matrix, SingularValueDecomposition } from 'ml-matrix';
 import { analyzeNetwork } from '../../src/engine/analyze';
-import { composedBound, midpointDirection } from '../../src/engine/composed/composedBound';
+import { composedBound, midpointDirection, missingComposedRule } from '../../src/engine/composed/composedBound';
 import { LinearisedNetwork, type SlopeUnits } from '../../src/engine/composed/linearisedNetwork';
 import { pureForward, type NominalValues } from '../../src/engine/forward';
 import { runEpsilon, type RunOutcome } from '../../src/engine/layerBounds';
@@ -17,9 +17,10 @@ import { SeededRandom } from '../../src/engine/random';
 import { LowerBoundSearch } from '../../src/engine/lowerBound';
 import { DEFAULT_SPECTRAL_OPTIONS, type SpectralOptions } from '../../src/engine/spectral/certifiedNorm';
 import { NetworkTape } from '../../src/engine/tightness/tape';
-import { chain, denseLayer, referenceForward } from './helpers/engineNetworks';
+import { chain, denseLayer, genericLayer, referenceForward } from './helpers/engineNetworks';
 import {
-  randomConvNetwork, randomDenseNetwork, randomGraphNetwork, randomHardSwishNetwork, randomSmoothChainNetwork, randomTransposeNetwork,
+  randomConvNetwork, randomDenseNetwork, randomGraphNetwork, randomHardSwishNetwork, randomProductNetwork, randomSelectionNetwork, randomSmoothChainNetwork,
+  randomTinySelectionNetwork, randomTransposeNetwork,
 } from './helpers/engineRandomNetworks';
 
 // Sampled values are float64 sums of a few hundred terms: 1e-9 relative plus 1e-12 absolute is far
@@ -433,5 +434,139 @@ describe('margin functionals (derivations §44)', () => {
       checked++;
     }
     assert.ok(checked >= 30, `${checked} networks with two or more outputs`);
+  });
+});
+
+describe('composed rules for products and maxima of computed tensors (derivations §55)', () => {
+  it('squeeze-excitation gates, x ⊙ σ(x), x ⊙ x, Max and ReduceMax: no sampled or hill-climbed ratio beats it, nor a margin change its functional bound', (t) => {
+    const random = new SeededRandom(5555);
+    let tighter = 0;
+    let uncertain = 0;
+    let worst = 0;
+    const count = 60;
+    for (let k = 0; k < count; k++) {
+      const { network } = (k % 2 ? randomProductNetwork : randomSelectionNetwork)(random);
+      const x0 = Float64Array.from({ length: network.inputShape.reduce((a, b) => a * b, 1) }, () => random.gaussian());
+      const epsilon = Math.pow(10, random.between(-3, 0.3));
+      const { prepared, run, composed } = analyse(network, x0, epsilon);
+      assert.equal(missingComposedRule(prepared), undefined);
+      const sampled = worstSampledRatio(random, network, x0, epsilon);
+      assert.ok(sampled <= composed.value * (1 + REL) + ABS, `network ${k} (${network.layers.map((l) => l.label).join(' ')}), ε ${epsilon}: sampled ${sampled} > composed ${composed.value}`);
+      const u = Float64Array.from(referenceForward(network, x0)[network.output], (_v, i) => (i === 0 ? 1 : i === 1 ? -1 : 0));
+      const margin = worstSampledRatio(random, network, x0, epsilon, u);
+      assert.ok(margin <= composed.functionalBound(u) * (1 + REL) + ABS, `network ${k}, ε ${epsilon}: margin ratio ${margin} > its bound ${composed.functionalBound(u)}`);
+      uncertain += composed.uncertainUnits;
+      if (composed.value < run.localBound) tighter++;
+      if (composed.value > 0) worst = Math.max(worst, sampled / composed.value);
+    }
+    t.diagnostic(`composed below the layer product on ${tighter} of ${count}, ${uncertain} uncertain units in all, best sampled/composed ${worst.toFixed(4)}`);
+    assert.ok(uncertain > 100, `uncertain units ${uncertain}`);
+    assert.ok(tighter > count / 2, `composed tighter on ${tighter} of ${count}`);
+    assert.ok(worst > 0.3 && worst <= 1 + REL, `best sampled/composed ${worst}`);
+  });
+
+  it('tiny networks: at least the largest ‖J(S)‖ over every vertex of the slope set (exact SVD)', (t) => {
+    // Vertices: an uncertain activation unit at either end of its interval; a product's output row with
+    // one of its uncertain edges at mid ± the row's radius (the row's deviations have length at most
+    // that radius: with one uncertain edge these are the ends of its interval); a selection window (Max,
+    // ReduceMax) selecting one movable candidate, or none when a fixed candidate may win.
+    const random = new SeededRandom(606);
+    let cases = 0;
+    let tightest = Infinity;
+    const kinds = new Set<string>();
+    for (let attempt = 0; attempt < 400 && cases < 30; attempt++) {
+      const { network } = randomTinySelectionNetwork(random);
+      const x0 = Float64Array.from({ length: network.inputShape[0] }, () => random.gaussian());
+      const epsilon = Math.pow(10, random.between(-1.5, 0.3));
+      const { prepared, run, composed } = analyse(network, x0, epsilon);
+      const choices: { layer: number; units: number[]; options: number[][] }[] = [];
+      run.slopes.forEach((s, k) => {
+        if (!s) return;
+        if (!s.edges) {
+          s.outputRadius.forEach((r, i) => { if (r > 0) choices.push({ layer: k, units: [i], options: [[s.mid[i] - r], [s.mid[i] + r]] }); });
+          return;
+        }
+        const edges = s.edges;
+        const rows = new Map<number, number[]>();
+        s.uncertain.forEach((u, e) => { if (u) rows.set(edges.output[e], [...(rows.get(edges.output[e]) ?? []), e]); });
+        for (const [o, units] of rows) {
+          kinds.add(prepared.layers[k].op.kind);
+          if (prepared.layers[k].op.kind === 'mul') {
+            const r = s.outputRadius[o];
+            choices.push({ layer: k, units, options: units.flatMap((_e, pick) => [-r, r].map((d) => units.map((e, i) => s.mid[e] + (i === pick ? d : 0)))) });
+          } else {
+            const options = units.map((_e, pick) => units.map((_x, i) => (i === pick ? 1 : 0)));
+            if (!edges.centred[o]) options.push(units.map(() => 0));
+            choices.push({ layer: k, units, options });
+          }
+        }
+      });
+      const vertexCount = choices.reduce((c, ch) => c * ch.options.length, 1);
+      if (choices.length === 0 || choices.length > 12 || vertexCount > 4096) continue;
+      let largest = 0;
+      for (let index = 0; index < vertexCount; index++) {
+        const vertex = run.slopes.map((s) => s && { ...s, mid: Float64Array.from(s.mid) });
+        let rest = index;
+        for (const choice of choices) {
+          const option = choice.options[rest % choice.options.length];
+          rest = Math.floor(rest / choice.options.length);
+          choice.units.forEach((unit, i) => { (vertex[choice.layer] as SlopeUnits).mid[unit] = option[i]; });
+        }
+        largest = Math.max(largest, spectralNorm(jacobianRows(prepared, vertex)));
+      }
+      assert.ok(composed.value >= largest * (1 - 1e-12), `case ${cases}: composed ${composed.value} < vertex maximum ${largest}`);
+      tightest = Math.min(tightest, composed.value / largest);
+      cases++;
+    }
+    t.diagnostic(`${cases} tiny networks, uncertain rows in ${[...kinds].join(', ')}, smallest composed / vertex maximum ${tightest.toFixed(4)}`);
+    assert.ok(cases >= 25, `${cases} tiny networks with 1–12 uncertain units, rows or windows`);
+    for (const kind of ['mul', 'maximum', 'reduceMax']) assert.ok(kinds.has(kind), `some tiny network had an uncertain ${kind} row`);
+  });
+
+  it('f(x) = x1² + x2² at x0 = (3, 4), ε = 0.5: ‖J(M)‖ = 10 plus the a-edges\' correction 0.5·√2 (hand-derived), below the layer product', () => {
+    // a-edge slopes b(x) = x_i ∈ [x0_i − ½, x0_i + ½] (mid x0_i, radius ½), b-edge slopes a0 = x0_i
+    // exact: J(M) = 2 x0ᵀ, ‖J(M)‖ = 10; G R = ½ [1, 1], β = ‖I‖ = 1: 10 + ½√2. The true constant is
+    // 2‖x0‖ + ε = 10.5 (at x − x0 = ε x0/‖x0‖). Layer product: (β ε_a + α ε_b)/ε = 4.5 + 4 = 8.5, times ‖[1, 1]‖ = √2.
+    const network: Network = {
+      inputName: 'x', inputShape: [2], output: 1,
+      layers: [genericLayer('square', { kind: 'mul' }, [NETWORK_INPUT, NETWORK_INPUT], [[2], [2]], [2]), denseLayer('sum', [[1, 1]], null, 0)],
+    };
+    const { run, composed } = analyse(network, Float64Array.of(3, 4), 0.5);
+    assert.equal(composed.uncertainUnits, 2);
+    assert.ok(Math.abs(composed.midpointNorm - 10) < 1e-7, `‖J(M)‖ ${composed.midpointNorm}`);
+    // One output: the stack is optimal at t ∝ the block norms; the weights' 1e-3 floor moves it by about 1e-6 relative.
+    assert.ok(Math.abs(composed.value - (10 + Math.SQRT1_2)) < 1e-5 * composed.value, `composed ${composed.value}`);
+    assert.ok(Math.abs(run.localBound - 8.5 * Math.SQRT2) < 1e-8, `layer product ${run.localBound}`);
+    assert.ok(composed.value >= 10.5);
+  });
+
+  it('ReduceMax of (x1, x2): a certain winner is an exact selection (bound 1); a tie is the centred window, ‖J(M)‖ + ρ·‖C‖ = √2 (hand-derived)', () => {
+    const network: Network = { inputName: 'x', inputShape: [2], output: 0, layers: [genericLayer('top', { kind: 'reduceMax', axes: [0] }, [NETWORK_INPUT], [[2]], [1])] };
+    const certain = analyse(network, Float64Array.of(1, 0), 0.1).composed;
+    assert.equal(certain.uncertainUnits, 0);
+    assert.ok(Math.abs(certain.value - 1) < 1e-8, `certain winner ${certain.value}`);
+    // Tie at (1, 1): weights (½, ½) ± a deviation of length ρ = 1/√2 summing to 0; J(M) = [½, ½]
+    // (norm 1/√2), the centred entries' map is I − 11ᵀ/2 (norm 1): 1/√2 + 1/√2.
+    const tie = analyse(network, Float64Array.of(1, 1), 0.1).composed;
+    assert.equal(tie.uncertainUnits, 2);
+    assert.ok(Math.abs(tie.value - Math.SQRT2) < 1e-6, `tie ${tie.value}`);
+  });
+
+  it('analyzeNetwork reports the smaller bound with products and maxima, never above the layer product', async () => {
+    const random = new SeededRandom(77);
+    let composedWins = 0;
+    for (let k = 0; k < 6; k++) {
+      const { network } = (k % 2 ? randomProductNetwork : randomSelectionNetwork)(random);
+      const x0 = Float64Array.from({ length: network.inputShape.reduce((a, b) => a * b, 1) }, () => random.gaussian());
+      const result = await analyzeNetwork(network, x0, { epsilons: [1e-3, 0.3], backend: 'typescript' });
+      for (const run of result.runs) {
+        const { localBound, layerProduct, method, composedSkipped } = run.network;
+        assert.equal(composedSkipped, undefined);
+        assert.ok(localBound <= layerProduct);
+        assert.equal(method, localBound < layerProduct ? 'composed' : 'layer-product');
+        if (method === 'composed') composedWins++;
+      }
+    }
+    assert.ok(composedWins >= 6, `the composed bound gave ${composedWins} of 12 network bounds`);
   });
 });

@@ -197,9 +197,8 @@ export function missingComposedRule(prepared: PreparedNetwork): string | undefin
   if (has('softmax', 'matMul')) {
     return 'attention layers (a softmax inside the network, a product of two computed matrices) have no composed rule yet (docs/derivations.md §30, §31)';
   }
-  if (has('mul')) return 'products of two computed tensors have no composed rule yet (docs/derivations.md §22)';
+  if (prepared.layers.some((p) => p.op.kind === 'mul' && p.op.divide)) return 'quotients of two computed tensors have no composed rule yet (docs/derivations.md §28)';
   if (has('layerNorm')) return 'layer normalisation has no composed rule yet (docs/derivations.md §23)';
-  if (has('reduceMax', 'maximum')) return 'ReduceMax and the maximum of two computed tensors have no composed rule yet (docs/derivations.md §26, §27)';
   return undefined;
 }
 

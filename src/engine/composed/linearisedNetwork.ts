@@ -88,26 +88,30 @@ export class LinearisedNetwork {
     return z.map((v, e) => (edges.centred[edges.output[e]] ? v - sums[edges.output[e]] / counts[edges.output[e]] : v));
   }
 
-  /** The slope layer's z from its input's tangent. */
-  private readUnits(k: number, input: Float64Array): Float64Array {
+  /**
+   * The slope layer's z from its inputs' tangents. A layer of several inputs (products, maxima) has
+   * edges whose indices run over its inputs concatenated in order.
+   */
+  private readUnits(k: number, inputs: Float64Array[]): Float64Array {
     const p = this.prepared.layers[k];
     const edges = this.slopes[k]?.edges;
+    const input = inputs.length === 1 ? inputs[0] : concatenateInputs(inputs);
     if (p.op.kind === 'affine') return p.op.affine.linear.apply(input);
     if (edges) return Float64Array.from(edges.input, (j) => input[j]);
     return Float64Array.from(input);
   }
 
-  /** Adjoint of readUnits: the cotangent of the layer's input from one of z. */
-  private readUnitsTranspose(k: number, g: Float64Array): Float64Array {
+  /** Adjoint of readUnits: the cotangents of the layer's inputs from one of z. */
+  private readUnitsTranspose(k: number, g: Float64Array): Float64Array[] {
     const p = this.prepared.layers[k];
     const edges = this.slopes[k]?.edges;
-    if (p.op.kind === 'affine') return p.op.affine.linear.applyTranspose(g);
+    if (p.op.kind === 'affine') return [p.op.affine.linear.applyTranspose(g)];
     if (edges) {
-      const out = new Float64Array(p.inSizes[0]);
+      const out = new Float64Array(p.inSizes.reduce((a, b) => a + b, 0));
       for (let e = 0; e < g.length; e++) out[edges.input[e]] += g[e];
-      return out;
+      return p.inSizes.length === 1 ? [out] : splitInputs(out, p.inSizes);
     }
-    return g;
+    return [g];
   }
 
   /** The layer's output from z: scatter(mid ⊙ z). */
@@ -145,12 +149,12 @@ export class LinearisedNetwork {
       const injected = injections.get(k);
       const moves = ins.some((t) => t !== null);
       if (k === last && readAt !== undefined) {
-        return moves ? this.centre(k, this.readUnits(k, ins[0] ?? new Float64Array(p.inSizes[0]))) : new Float64Array(this.unitCount(k));
+        return moves ? this.centre(k, this.readUnits(k, ins.map((t, i) => t ?? new Float64Array(p.inSizes[i])))) : new Float64Array(this.unitCount(k));
       }
       let out: Float64Array | null = null;
       if (moves) {
         const inputs = ins.map((t, i) => t ?? new Float64Array(p.inSizes[i]));
-        out = this.slopes[k] ? this.applySlopes(k, this.readUnits(k, inputs[0])) : applyLinear(this.prepared, k, inputs);
+        out = this.slopes[k] ? this.applySlopes(k, this.readUnits(k, inputs)) : applyLinear(this.prepared, k, inputs);
       }
       if (injected) {
         out = out ? Float64Array.from(out) : new Float64Array(p.outSize);
@@ -187,7 +191,7 @@ export class LinearisedNetwork {
       for (let i = 0; i < g.length; i++) target[i] += g[i];
     };
     const toInputs = (k: number, gInputs: Float64Array[]) => layers[k].layer.inputs.forEach((ref, i) => accumulate(ref, gInputs[i]));
-    if (readAt !== undefined) toInputs(last, [this.readUnitsTranspose(last, this.centre(last, u))]);
+    if (readAt !== undefined) toInputs(last, this.readUnitsTranspose(last, this.centre(last, u)));
     else grads[last] = Float64Array.from(u);
     for (let k = readAt !== undefined ? last - 1 : last; k >= lowest; k--) {
       const g = grads[k];
@@ -196,11 +200,30 @@ export class LinearisedNetwork {
       grads[k] = null;
       const wanted = result.layers.get(k);
       if (wanted) wanted.set(g);
-      if (this.slopes[k]) toInputs(k, [this.readUnitsTranspose(k, this.applySlopesTranspose(k, g))]);
+      if (this.slopes[k]) toInputs(k, this.readUnitsTranspose(k, this.applySlopesTranspose(k, g)));
       else toInputs(k, applyLinearTranspose(this.prepared, k, g));
     }
     return result;
   }
+}
+
+/** The tangents of a layer's inputs one after the other (the index space of a several-input layer's edges). */
+function concatenateInputs(inputs: Float64Array[]): Float64Array {
+  const out = new Float64Array(inputs.reduce((n, t) => n + t.length, 0));
+  let offset = 0;
+  for (const t of inputs) {
+    out.set(t, offset);
+    offset += t.length;
+  }
+  return out;
+}
+
+function splitInputs(joined: Float64Array, sizes: number[]): Float64Array[] {
+  let offset = 0;
+  return sizes.map((size) => {
+    offset += size;
+    return joined.subarray(offset - size, offset);
+  });
 }
 
 /** A layer without slopes is a linear map of its inputs (no bias: tangents). */
@@ -230,12 +253,12 @@ function applyLinear(prepared: PreparedNetwork, k: number, inputs: Float64Array[
       throw new Error(`layer ${k} '${p.layer.label}': a ${op.kind} inside the network has no composed rule`);
     case 'activation':
     case 'maxPool':
-      throw new Error(`layer ${k} '${p.layer.label}': no slopes recorded for a ${op.kind} layer`);
-    case 'mul':
-      throw new Error(`layer ${k} '${p.layer.label}': a product of computed tensors has no composed rule`);
-    case 'layerNorm':
     case 'reduceMax':
     case 'maximum':
+      throw new Error(`layer ${k} '${p.layer.label}': no slopes recorded for a ${op.kind} layer`);
+    case 'mul':
+      throw new Error(`layer ${k} '${p.layer.label}': ${op.divide ? 'a quotient of computed tensors has no composed rule' : 'no slopes recorded for a product layer'}`);
+    case 'layerNorm':
       throw new Error(`layer ${k} '${p.layer.label}': a ${op.kind} layer has no composed rule`);
   }
 }
@@ -261,12 +284,12 @@ function applyLinearTranspose(prepared: PreparedNetwork, k: number, g: Float64Ar
       throw new Error(`layer ${k} '${p.layer.label}': a ${op.kind} inside the network has no composed rule`);
     case 'activation':
     case 'maxPool':
-      throw new Error(`layer ${k} '${p.layer.label}': no slopes recorded for a ${op.kind} layer`);
-    case 'mul':
-      throw new Error(`layer ${k} '${p.layer.label}': a product of computed tensors has no composed rule`);
-    case 'layerNorm':
     case 'reduceMax':
     case 'maximum':
+      throw new Error(`layer ${k} '${p.layer.label}': no slopes recorded for a ${op.kind} layer`);
+    case 'mul':
+      throw new Error(`layer ${k} '${p.layer.label}': ${op.divide ? 'a quotient of computed tensors has no composed rule' : 'no slopes recorded for a product layer'}`);
+    case 'layerNorm':
       throw new Error(`layer ${k} '${p.layer.label}': a ${op.kind} layer has no composed rule`);
   }
 }

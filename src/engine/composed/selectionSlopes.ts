@@ -1,0 +1,141 @@
+// Slope units for the layers that select or multiply their inputs (docs/derivations.md §22, §55): max
+// pooling, ReduceMax and the maximum of two computed tensors as windows of candidates with selection
+// weights, the product of two computed tensors as two edges per output (the chord identity). Edge e
+// routes entry input[e] of the layer's inputs, concatenated in order, to output output[e].
+import type { SlopeUnits } from './linearisedNetwork';
+
+/** Relative slack on the winner comparisons: keeping a few extra candidates is always sound. */
+const CANDIDATE_SLACK = 1e-14;
+
+const UNIT_ROUNDOFF = Number.EPSILON / 2;
+
+/**
+ * Windows of candidates (entries of the concatenated inputs), each known to lie within tau[j] + reach[j]
+ * of values[j] everywhere in the ball. An entry that can never reach the window's guaranteed floor
+ * never wins; if no remaining candidate can move, the window's maximum is constant (no edge); one
+ * candidate is a certain winner (weight exactly 1); otherwise the change of the maximum is a convex
+ * combination of the candidates' changes, the fixed candidates' being 0: weights w on the movable
+ * candidates M in the simplex (Σ w = 1), or in conv{0, e_j} (Σ w ≤ 1) when some candidate cannot move.
+ * Midpoint: 1/|candidates| on each movable one; radius: the largest distance from it to a vertex of
+ * that set (docs/derivations.md §22).
+ */
+export function windowSlopes(windows: ArrayLike<number>[], values: Float64Array, tau: Float64Array, reach: Float64Array): SlopeUnits & { edges: NonNullable<SlopeUnits['edges']> } {
+  const input: number[] = [];
+  const output: number[] = [];
+  const mid: number[] = [];
+  const uncertain: number[] = [];
+  const outputRadius = new Float64Array(windows.length);
+  const centred = new Uint8Array(windows.length);
+  windows.forEach((taps, o) => {
+    let floor = -Infinity;
+    for (let t = 0; t < taps.length; t++) floor = Math.max(floor, values[taps[t]] - tau[taps[t]] - reach[taps[t]]);
+    const candidates = Array.from(taps).filter((j) => {
+      const top = values[j] + tau[j] + reach[j];
+      return top + CANDIDATE_SLACK * (Math.abs(top) + Math.abs(floor)) >= floor;
+    });
+    const movable = candidates.filter((j) => reach[j] > 0);
+    if (movable.length === 0) return;
+    const weight = 1 / candidates.length;
+    const certain = candidates.length === 1;
+    for (const j of movable) {
+      input.push(j);
+      output.push(o);
+      mid.push(certain ? 1 : weight);
+      uncertain.push(certain ? 0 : 1);
+    }
+    if (!certain) {
+      const toVertex = Math.sqrt((1 - weight) ** 2 + (movable.length - 1) * weight * weight);
+      const toZero = movable.length < candidates.length ? weight * Math.sqrt(movable.length) : 0;
+      outputRadius[o] = Math.max(toVertex, toZero) * (1 + 1e-15);
+      if (movable.length === candidates.length) centred[o] = 1;
+    }
+  });
+  return {
+    mid: Float64Array.from(mid),
+    outputRadius,
+    uncertain: Uint8Array.from(uncertain),
+    edges: { input: Int32Array.from(input), output: Int32Array.from(output), centred },
+  };
+}
+
+/** The two candidates of y_i = max(a_i, b_source[i]): a_i is entry i, b_j entry a.length + j. */
+export function maximumWindows(source: Int32Array): Int32Array[] {
+  return Array.from(source, (j, i) => Int32Array.of(i, source.length + j));
+}
+
+/** ReduceMax's disjoint windows: output o reads window[o·width …(o + 1)·width). */
+export function reductionWindows(window: Int32Array, width: number): Int32Array[] {
+  return Array.from({ length: window.length / width }, (_v, o) => window.subarray(o * width, (o + 1) * width));
+}
+
+/** [v − w, v + w] rounded outward (w ≥ 0; exact when w = 0). */
+function widened(v: number, w: number): [number, number] {
+  if (w === 0) return [v, v];
+  const slack = (Math.abs(v) + w) * 2 * UNIT_ROUNDOFF;
+  return [v - w - slack, v + w + slack];
+}
+
+/**
+ * y_i = a_i · b_j (j = source[i], b broadcast over a's shape) as two edges per output, from the chord
+ * identity Δy_i = b_j(x) Δa_i + a0*_i Δb_j (docs/derivations.md §55): the a-edge's slope is b_j(x), which
+ * lies in [b0_j − τ_b − reach_b(j), b0_j + τ_b + reach_b(j)] ∩ `rangeB` (b's activation range); the
+ * b-edge's slope is the exact nominal a0*_i ∈ [a0_i − τ_a, a0_i + τ_a]. An edge whose input cannot move
+ * is left out (its change is 0). Output i's deviation row has length at most hypot of its two edges'
+ * radii. Entry i of the concatenated inputs is a_i, entry a.length + j is b_j.
+ */
+export function productSlopes(
+  source: Int32Array,
+  a0: Float64Array,
+  b0: Float64Array,
+  tauA: number,
+  tauB: number,
+  reachA: Float64Array,
+  reachB: Float64Array,
+  [low, high]: readonly [number, number],
+): SlopeUnits {
+  const input: number[] = [];
+  const output: number[] = [];
+  const lower: number[] = [];
+  const upper: number[] = [];
+  for (let i = 0; i < source.length; i++) {
+    const j = source[i];
+    if (reachA[i] > 0) {
+      const [from, to] = widened(b0[j], tauB + reachB[j]);
+      input.push(i);
+      output.push(i);
+      // The range bounds b(x) itself; a range that misses the interval entirely cannot happen for a
+      // sound reach, but keep the interval non-empty whatever the rounding did.
+      const lo = Math.max(low, from);
+      const hi = Math.min(high, to);
+      lower.push(lo <= hi ? lo : from);
+      upper.push(lo <= hi ? hi : to);
+    }
+    if (reachB[j] > 0) {
+      const [from, to] = widened(a0[i], tauA);
+      input.push(source.length + j);
+      output.push(i);
+      lower.push(from);
+      upper.push(to);
+    }
+  }
+  const mid = lower.map((lo, e) => (lo === upper[e] ? lo : (lo + upper[e]) / 2));
+  const edgeRadius = lower.map((lo, e) => {
+    const hi = upper[e];
+    return lo === hi ? 0 : ((hi - lo) / 2) * (1 + 4 * UNIT_ROUNDOFF) + 2 * UNIT_ROUNDOFF * (Math.abs(lo) + Math.abs(hi));
+  });
+  const squared = new Float64Array(source.length);
+  const sums = new Float64Array(source.length);
+  edgeRadius.forEach((r, e) => {
+    squared[output[e]] += r * r;
+    sums[output[e]] += r;
+  });
+  // The row's length: hypot of the two radii (a few roundings, 4u covers them), or their sum (≥ hypot)
+  // where the squares underflow.
+  const outputRadius = squared.map((sq, i) => (sq >= 1e-290 ? Math.sqrt(sq) * (1 + 4 * UNIT_ROUNDOFF) : sums[i]));
+  return {
+    mid: Float64Array.from(mid),
+    outputRadius,
+    uncertain: Uint8Array.from(edgeRadius, (r) => (r > 0 ? 1 : 0)),
+    edges: { input: Int32Array.from(input), output: Int32Array.from(output), centred: new Uint8Array(source.length) },
+  };
+}
