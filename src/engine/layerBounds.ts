@@ -25,6 +25,7 @@ import type { Certificate, LayerResult, NeuronCounts } from '../shared/results';
 import { activationRange, globalSlope, isSmoothWithSingularity, neuronState, secantSlopeRange, slopeBoundUncertain, type SmoothActivation } from './activations';
 import { intervalSlopes, type SlopeUnits } from './composed/linearisedNetwork';
 import { maximumWindows, productSlopes, reductionWindows, windowSlopes } from './composed/selectionSlopes';
+import { normalisationSlopes } from './composed/normalisationSlopes';
 import { OverflowError, throwIfCancelled, UnsupportedLayerError, type CancelSignal } from './errors';
 import { tensorValue, type NominalValues } from './forward';
 import { NETWORK_INPUT, type Activation, type TensorRef } from './network';
@@ -291,6 +292,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, reachCaps?: ReachCa
         const ref = p.layer.inputs[0];
         const tau = ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError);
         outcome = layerNormLayer(op.spec, tensorValue(nominal, x0, ref), tau, inputs[0], p.layer.nodes);
+        outcome.slopes = normalisationSlopes(op.spec, tensorValue(nominal, x0, ref), tau, inputs[0].radius, inputs[0].mask);
         break;
       }
     }

@@ -8,6 +8,8 @@ import { Matrix, SingularValueDecomposition } from 'ml-matrix';
 import { analyzeNetwork } from '../../src/engine/analyze';
 import { composedBound, midpointDirection, missingComposedRule } from '../../src/engine/composed/composedBound';
 import { LinearisedNetwork, type SlopeUnits } from '../../src/engine/composed/linearisedNetwork';
+import { normalisationSlopes } from '../../src/engine/composed/normalisationSlopes';
+import { layerNormOutput, layerNormPoint } from '../../src/engine/operators/layerNorm';
 import { pureForward, type NominalValues } from '../../src/engine/forward';
 import { runEpsilon, type RunOutcome } from '../../src/engine/layerBounds';
 import { nativeKernels } from '../../src/engine/native/kernels';
@@ -19,7 +21,7 @@ import { DEFAULT_SPECTRAL_OPTIONS, type SpectralOptions } from '../../src/engine
 import { NetworkTape } from '../../src/engine/tightness/tape';
 import { chain, denseLayer, genericLayer, referenceForward } from './helpers/engineNetworks';
 import {
-  randomConvNetwork, randomDenseNetwork, randomGraphNetwork, randomHardSwishNetwork, randomProductNetwork, randomSelectionNetwork, randomSmoothChainNetwork,
+  randomConvNetwork, randomDenseNetwork, randomGraphNetwork, randomHardSwishNetwork, randomLayerNormNetwork, randomProductNetwork, randomSelectionNetwork, randomSmoothChainNetwork,
   randomTinySelectionNetwork, randomTransposeNetwork,
 } from './helpers/engineRandomNetworks';
 
@@ -437,7 +439,7 @@ describe('margin functionals (derivations §44)', () => {
   });
 });
 
-describe('composed rules for products and maxima of computed tensors (derivations §55)', () => {
+describe('composed rules for products, maxima and layer normalisation (derivations §55)', () => {
   it('squeeze-excitation gates, x ⊙ σ(x), x ⊙ x, Max and ReduceMax: no sampled or hill-climbed ratio beats it, nor a margin change its functional bound', (t) => {
     const random = new SeededRandom(5555);
     let tighter = 0;
@@ -552,11 +554,82 @@ describe('composed rules for products and maxima of computed tensors (derivation
     assert.ok(Math.abs(tie.value - Math.SQRT2) < 1e-6, `tie ${tie.value}`);
   });
 
-  it('analyzeNetwork reports the smaller bound with products and maxima, never above the layer product', async () => {
+  it('layer normalisation (§55.1): no sampled or hill-climbed ratio beats it, nor a margin change its functional bound', (t) => {
+    const random = new SeededRandom(5151);
+    let tighter = 0;
+    let worst = 0;
+    const count = 40;
+    for (let k = 0; k < count; k++) {
+      const { network } = randomLayerNormNetwork(random);
+      const x0 = Float64Array.from({ length: network.inputShape.reduce((a, b) => a * b, 1) }, () => random.gaussian());
+      const epsilon = Math.pow(10, random.between(-3, 0.3));
+      const { prepared, run, composed } = analyse(network, x0, epsilon);
+      assert.equal(missingComposedRule(prepared), undefined);
+      const sampled = worstSampledRatio(random, network, x0, epsilon);
+      assert.ok(sampled <= composed.value * (1 + REL) + ABS, `network ${k}, ε ${epsilon}: sampled ${sampled} > composed ${composed.value}`);
+      const u = Float64Array.from(referenceForward(network, x0)[network.output], (_v, i) => (i === 0 ? 1 : i === 1 ? -1 : 0));
+      const margin = worstSampledRatio(random, network, x0, epsilon, u);
+      assert.ok(margin <= composed.functionalBound(u) * (1 + REL) + ABS, `network ${k}, ε ${epsilon}: margin ratio ${margin} > its bound ${composed.functionalBound(u)}`);
+      if (composed.value < run.localBound) tighter++;
+      if (composed.value > 0) worst = Math.max(worst, sampled / composed.value);
+    }
+    t.diagnostic(`composed below the layer product on ${tighter} of ${count}, best sampled/composed ${worst.toFixed(4)}`);
+    assert.ok(tighter > count / 2, `composed tighter on ${tighter} of ${count}`);
+    assert.ok(worst > 0.3 && worst <= 1 + REL, `best sampled/composed ${worst}`);
+  });
+
+  it('layer normalisation (§55.1): the slope matrix T(x) of every sampled x reproduces Δy exactly and lies within ρ of T_M', () => {
+    const random = new SeededRandom(4242);
+    for (let k = 0; k < 30; k++) {
+      const n = 2 + random.int(6);
+      const spec = { groupSize: n, epsilon: [1e-5, 0.01, 1][random.int(3)], scale: Float64Array.from({ length: n }, () => random.gaussian()), bias: null };
+      const x0 = Float64Array.from({ length: n }, () => random.gaussian());
+      const epsilon = Math.pow(10, random.between(-3, 0));
+      const slopes = normalisationSlopes(spec, x0, 0, epsilon, null);
+      const { scale: [rMid], rankOne: [cMid], centred: z0 } = slopes.normalised;
+      const rho = slopes.outputRadius[0] / Math.abs(spec.scale[0]);
+      const y0 = layerNormOutput(spec, layerNormPoint(spec, x0).normalised);
+      const v0 = z0.reduce((a, z) => a + z * z, 0) / n;
+      const r = (v: number) => 1 / Math.sqrt(v + spec.epsilon);
+      for (let trial = 0; trial < 20; trial++) {
+        const direction = Float64Array.from({ length: n }, () => random.gaussian());
+        const length = Math.hypot(...direction);
+        const dx = direction.map((d) => (d * epsilon * random.uniform()) / length);
+        const x = x0.map((v, i) => v + dx[i]);
+        const dz = dx.map((d) => d - dx.reduce((a, b) => a + b, 0) / n);
+        const v = z0.reduce((a, z, i) => a + (z + dz[i]) ** 2, 0) / n;
+        const sigma = v === v0 ? -0.5 * r(v0) ** 3 : (r(v) - r(v0)) / (v - v0);
+        // T(x) = r(x) I + (σ/n) z0 (2 z0 + Δz)ᵀ: γ ⊙ T(x) Δz is Δy.
+        const rows = Array.from({ length: n }, (_r, i) => Array.from({ length: n }, (_c, j) => (i === j ? r(v) : 0) + (sigma / n) * z0[i] * (2 * z0[j] + dz[j])));
+        const y = layerNormOutput(spec, layerNormPoint(spec, x).normalised);
+        rows.forEach((row, i) => {
+          const predicted = spec.scale[i] * row.reduce((a, t, j) => a + t * dz[j], 0);
+          assert.ok(Math.abs(predicted - (y[i] - y0[i])) <= 1e-9 * (Math.abs(y[i]) + Math.abs(y0[i]) + 1e-300), `case ${k}: Δy_${i} ${y[i] - y0[i]} vs T Δz ${predicted}`);
+        });
+        const deviation = rows.map((row, i) => row.map((t, j) => t - ((i === j ? rMid : 0) + cMid * z0[i] * z0[j])));
+        assert.ok(spectralNorm(deviation) <= rho * (1 + 1e-12), `case ${k}: ‖T(x) − T_M‖ ${spectralNorm(deviation)} > ρ ${rho}`);
+      }
+    }
+  });
+
+  it('layer normalisation of x0 = (1, 0, −1), e = 0.5: at ε → 0 the bound is ‖J(x0)‖ = 1/sqrt(2/3 + 1/2) (hand-derived, §23)', () => {
+    const network: Network = { inputName: 'x', inputShape: [3], output: 0, layers: [genericLayer('norm', { kind: 'layerNorm', axis: 0, epsilon: 0.5 }, [NETWORK_INPUT], [[3]], [3])] };
+    const tiny = analyse(network, Float64Array.of(1, 0, -1), 1e-9).composed;
+    assert.ok(Math.abs(tiny.midpointNorm - 1 / Math.sqrt(2 / 3 + 0.5)) < 1e-8, `ε = 1e-9: ‖J(M)‖ ${tiny.midpointNorm}`);
+    // The stack [J(M) | β G R] gives its ~1e-9 correction block the weights' floor (1e-3 of the mean, §22):
+    // J(M)'s block then weighs 1/sqrt(1 − 5e-4), 2.5e-4 relative.
+    assert.ok(tiny.value >= tiny.midpointNorm && tiny.value <= tiny.midpointNorm * (1 + 3e-4), `ε = 1e-9: ${tiny.value}`);
+    const { run, composed } = analyse(network, Float64Array.of(1, 0, -1), 0.1);
+    assert.ok(Math.abs(run.localBound - 1 / Math.sqrt((Math.SQRT2 - 0.1) ** 2 / 3 + 0.5)) < 1e-9, `layer bound ${run.localBound}`);
+    assert.ok(composed.value >= 1 / Math.sqrt(2 / 3 + 0.5), `ε = 0.1: ${composed.value}`);
+    assert.ok(worstSampledRatio(new SeededRandom(3), network, Float64Array.of(1, 0, -1), 0.1) <= composed.value);
+  });
+
+  it('analyzeNetwork reports the smaller bound with products, maxima and layer normalisation, never above the layer product', async () => {
     const random = new SeededRandom(77);
     let composedWins = 0;
     for (let k = 0; k < 6; k++) {
-      const { network } = (k % 2 ? randomProductNetwork : randomSelectionNetwork)(random);
+      const { network } = [randomProductNetwork, randomSelectionNetwork, randomLayerNormNetwork][k % 3](random);
       const x0 = Float64Array.from({ length: network.inputShape.reduce((a, b) => a * b, 1) }, () => random.gaussian());
       const result = await analyzeNetwork(network, x0, { epsilons: [1e-3, 0.3], backend: 'typescript' });
       for (const run of result.runs) {

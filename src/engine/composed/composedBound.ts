@@ -198,7 +198,6 @@ export function missingComposedRule(prepared: PreparedNetwork): string | undefin
     return 'attention layers (a softmax inside the network, a product of two computed matrices) have no composed rule yet (docs/derivations.md §30, §31)';
   }
   if (prepared.layers.some((p) => p.op.kind === 'mul' && p.op.divide)) return 'quotients of two computed tensors have no composed rule yet (docs/derivations.md §28)';
-  if (has('layerNorm')) return 'layer normalisation has no composed rule yet (docs/derivations.md §23)';
   return undefined;
 }
 

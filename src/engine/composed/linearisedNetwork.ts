@@ -7,6 +7,7 @@
 import { NETWORK_INPUT, type TensorRef } from '../network';
 import { concatenate, splitConcatenated, type PreparedNetwork } from '../prepared';
 import { gatherPermuted, scatterPermuted } from '../operators/transpose';
+import { applyNormalised, type NormalisedSlopes } from './normalisationSlopes';
 
 /**
  * The slope model of one layer inside the ball: midpoint slope per unit, the radius of the deviation
@@ -24,6 +25,8 @@ export interface SlopeUnits {
     /** Windows whose weight deviations sum to 0: a prefix may read their entries minus the window mean. */
     centred: Uint8Array;
   };
+  /** Layer normalisation: a slope matrix per group instead of a slope per unit (docs/derivations.md §55.1). */
+  normalised?: NormalisedSlopes;
 }
 
 const UNIT_ROUNDOFF = Number.EPSILON / 2;
@@ -117,6 +120,7 @@ export class LinearisedNetwork {
   /** The layer's output from z: scatter(mid ⊙ z). */
   private applySlopes(k: number, z: Float64Array): Float64Array {
     const s = this.slopes[k] as SlopeUnits;
+    if (s.normalised) return applyNormalised(s.normalised, z, false);
     if (!s.edges) return z.map((v, i) => v * s.mid[i]);
     const out = new Float64Array(this.prepared.layers[k].outSize);
     for (let e = 0; e < z.length; e++) out[s.edges.output[e]] += s.mid[e] * z[e];
@@ -125,6 +129,7 @@ export class LinearisedNetwork {
 
   private applySlopesTranspose(k: number, g: Float64Array): Float64Array {
     const s = this.slopes[k] as SlopeUnits;
+    if (s.normalised) return applyNormalised(s.normalised, g, true);
     if (!s.edges) return g.map((v, i) => v * s.mid[i]);
     const edges = s.edges;
     return Float64Array.from(edges.output, (o, e) => g[o] * s.mid[e]);
@@ -255,11 +260,10 @@ function applyLinear(prepared: PreparedNetwork, k: number, inputs: Float64Array[
     case 'maxPool':
     case 'reduceMax':
     case 'maximum':
+    case 'layerNorm':
       throw new Error(`layer ${k} '${p.layer.label}': no slopes recorded for a ${op.kind} layer`);
     case 'mul':
       throw new Error(`layer ${k} '${p.layer.label}': ${op.divide ? 'a quotient of computed tensors has no composed rule' : 'no slopes recorded for a product layer'}`);
-    case 'layerNorm':
-      throw new Error(`layer ${k} '${p.layer.label}': a ${op.kind} layer has no composed rule`);
   }
 }
 
@@ -286,10 +290,9 @@ function applyLinearTranspose(prepared: PreparedNetwork, k: number, g: Float64Ar
     case 'maxPool':
     case 'reduceMax':
     case 'maximum':
+    case 'layerNorm':
       throw new Error(`layer ${k} '${p.layer.label}': no slopes recorded for a ${op.kind} layer`);
     case 'mul':
       throw new Error(`layer ${k} '${p.layer.label}': ${op.divide ? 'a quotient of computed tensors has no composed rule' : 'no slopes recorded for a product layer'}`);
-    case 'layerNorm':
-      throw new Error(`layer ${k} '${p.layer.label}': a ${op.kind} layer has no composed rule`);
   }
 }
