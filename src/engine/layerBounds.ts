@@ -30,7 +30,7 @@ import { OverflowError, throwIfCancelled, UnsupportedLayerError, type CancelSign
 import { tensorValue, type NominalValues } from './forward';
 import { NETWORK_INPUT, type Activation, type TensorRef } from './network';
 import { largestFactorNorm, matMulMask, type MatMulGeometry } from './operators/batchedMatMul';
-import { softmaxBound, softmaxGlobalBound, type SoftmaxGroups } from './operators/softmax';
+import { softmaxBound, softmaxGlobalBound, softmaxSlopes, type SoftmaxGroups } from './operators/softmax';
 import { AvgPoolOperator, GlobalAvgPoolOperator } from './operators/avgPool';
 import { AxisMapOperator } from './operators/axisMap';
 import type { LayerNormSpec } from './operators/layerNorm';
@@ -239,6 +239,8 @@ export function runEpsilon(ctx: RunContext, epsilon: number, reachCaps?: ReachCa
         const ref = p.layer.inputs[0];
         const tau = ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError);
         outcome = softmaxLayer(op.groups, tensorValue(nominal, x0, ref), tau, inputs[0]);
+        const { mid, outputRadius } = softmaxSlopes(op.groups, tensorValue(nominal, x0, ref), tau, inputs[0].radius, inputs[0].mask);
+        outcome.slopes = { mid, outputRadius, uncertain: Uint8Array.from(outputRadius, (r) => (r > 0 ? 1 : 0)), softmaxGroups: op.groups };
         break;
       }
       case 'matMul': {

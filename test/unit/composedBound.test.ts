@@ -21,7 +21,7 @@ import { DEFAULT_SPECTRAL_OPTIONS, type SpectralOptions } from '../../src/engine
 import { NetworkTape } from '../../src/engine/tightness/tape';
 import { chain, denseLayer, genericLayer, referenceForward } from './helpers/engineNetworks';
 import {
-  randomConvNetwork, randomDenseNetwork, randomGraphNetwork, randomHardSwishNetwork, randomLayerNormNetwork, randomProductNetwork, randomSelectionNetwork, randomSmoothChainNetwork,
+  randomConvNetwork, randomDenseNetwork, randomGraphNetwork, randomHardSwishNetwork, randomLayerNormNetwork, randomProductNetwork, randomSelectionNetwork, randomSmoothChainNetwork, randomSoftmaxNetwork,
   randomTinySelectionNetwork, randomTransposeNetwork,
 } from './helpers/engineRandomNetworks';
 
@@ -439,7 +439,7 @@ describe('margin functionals (derivations §44)', () => {
   });
 });
 
-describe('composed rules for products, maxima and layer normalisation (derivations §55)', () => {
+describe('composed rules for products, maxima, layer normalisation and softmax (derivations §55)', () => {
   it('squeeze-excitation gates, x ⊙ σ(x), x ⊙ x, Max and ReduceMax: no sampled or hill-climbed ratio beats it, nor a margin change its functional bound', (t) => {
     const random = new SeededRandom(5555);
     let tighter = 0;
@@ -625,11 +625,44 @@ describe('composed rules for products, maxima and layer normalisation (derivatio
     assert.ok(worstSampledRatio(new SeededRandom(3), network, Float64Array.of(1, 0, -1), 0.1) <= composed.value);
   });
 
-  it('analyzeNetwork reports the smaller bound with products, maxima and layer normalisation, never above the layer product', async () => {
+  it('softmax inside the network (§55.2): no sampled or hill-climbed ratio beats it, nor a margin change its functional bound', (t) => {
+    const random = new SeededRandom(5353);
+    let tighter = 0;
+    let worst = 0;
+    const count = 40;
+    for (let k = 0; k < count; k++) {
+      const { network } = randomSoftmaxNetwork(random);
+      const x0 = Float64Array.from({ length: network.inputShape.reduce((a, b) => a * b, 1) }, () => 2 * random.gaussian());
+      const epsilon = Math.pow(10, random.between(-3, 0.3));
+      const { prepared, run, composed } = analyse(network, x0, epsilon);
+      assert.equal(missingComposedRule(prepared), undefined);
+      const sampled = worstSampledRatio(random, network, x0, epsilon);
+      assert.ok(sampled <= composed.value * (1 + REL) + ABS, `network ${k}, ε ${epsilon}: sampled ${sampled} > composed ${composed.value}`);
+      const u = Float64Array.from(referenceForward(network, x0)[network.output], (_v, i) => (i === 0 ? 1 : i === 1 ? -1 : 0));
+      const margin = worstSampledRatio(random, network, x0, epsilon, u);
+      assert.ok(margin <= composed.functionalBound(u) * (1 + REL) + ABS, `network ${k}, ε ${epsilon}: margin ratio ${margin} > its bound ${composed.functionalBound(u)}`);
+      if (composed.value < run.localBound) tighter++;
+      if (composed.value > 0) worst = Math.max(worst, sampled / composed.value);
+    }
+    t.diagnostic(`composed below the layer product on ${tighter} of ${count}, best sampled/composed ${worst.toFixed(4)}`);
+    assert.ok(tighter > count / 2, `composed tighter on ${tighter} of ${count}`);
+    assert.ok(worst > 0.3 && worst <= 1 + REL, `best sampled/composed ${worst}`);
+  });
+
+  it('softmax of two equal logits: at ε → 0 the bound is ‖J(p0)‖ = ½ (J = [[¼, −¼], [−¼, ¼]], hand-derived); it grows with the box', () => {
+    const network: Network = { inputName: 'x', inputShape: [2], output: 0, layers: [genericLayer('soft', { kind: 'softmax', axis: 0, flattenTail: false }, [NETWORK_INPUT], [[2]], [2])] };
+    const tiny = analyse(network, Float64Array.of(0, 0), 1e-9).composed;
+    assert.ok(Math.abs(tiny.midpointNorm - 0.5) < 1e-8, `‖J(M)‖ ${tiny.midpointNorm}`);
+    assert.ok(tiny.value >= 0.5 && tiny.value <= 0.5 * (1 + 3e-4), `ε = 1e-9: ${tiny.value}`);
+    const wide = analyse(network, Float64Array.of(0, 0), 1).composed;
+    assert.ok(wide.value > tiny.value && worstSampledRatio(new SeededRandom(4), network, Float64Array.of(0, 0), 1) <= wide.value);
+  });
+
+  it('analyzeNetwork reports the smaller bound with products, maxima, layer normalisation and softmax, never above the layer product', async () => {
     const random = new SeededRandom(77);
     let composedWins = 0;
-    for (let k = 0; k < 6; k++) {
-      const { network } = [randomProductNetwork, randomSelectionNetwork, randomLayerNormNetwork][k % 3](random);
+    for (let k = 0; k < 8; k++) {
+      const { network } = [randomProductNetwork, randomSelectionNetwork, randomLayerNormNetwork, randomSoftmaxNetwork][k % 4](random);
       const x0 = Float64Array.from({ length: network.inputShape.reduce((a, b) => a * b, 1) }, () => random.gaussian());
       const result = await analyzeNetwork(network, x0, { epsilons: [1e-3, 0.3], backend: 'typescript' });
       for (const run of result.runs) {
@@ -640,6 +673,6 @@ describe('composed rules for products, maxima and layer normalisation (derivatio
         if (method === 'composed') composedWins++;
       }
     }
-    assert.ok(composedWins >= 6, `the composed bound gave ${composedWins} of 12 network bounds`);
+    assert.ok(composedWins >= 8, `the composed bound gave ${composedWins} of 16 network bounds`);
   });
 });

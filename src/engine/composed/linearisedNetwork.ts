@@ -6,6 +6,7 @@
 // ("injections"); the prefix terms read a layer's z.
 import { NETWORK_INPUT, type TensorRef } from '../network';
 import { concatenate, splitConcatenated, type PreparedNetwork } from '../prepared';
+import { softmaxTangent, type SoftmaxGroups } from '../operators/softmax';
 import { gatherPermuted, scatterPermuted } from '../operators/transpose';
 import { applyNormalised, type NormalisedSlopes } from './normalisationSlopes';
 
@@ -27,6 +28,8 @@ export interface SlopeUnits {
   };
   /** Layer normalisation: a slope matrix per group instead of a slope per unit (docs/derivations.md §55.1). */
   normalised?: NormalisedSlopes;
+  /** Softmax: the slope matrix diag(mid) − mid midᵀ per group (docs/derivations.md §55.2). */
+  softmaxGroups?: SoftmaxGroups;
 }
 
 const UNIT_ROUNDOFF = Number.EPSILON / 2;
@@ -121,6 +124,7 @@ export class LinearisedNetwork {
   private applySlopes(k: number, z: Float64Array): Float64Array {
     const s = this.slopes[k] as SlopeUnits;
     if (s.normalised) return applyNormalised(s.normalised, z, false);
+    if (s.softmaxGroups) return softmaxTangent(s.softmaxGroups, s.mid, z);
     if (!s.edges) return z.map((v, i) => v * s.mid[i]);
     const out = new Float64Array(this.prepared.layers[k].outSize);
     for (let e = 0; e < z.length; e++) out[s.edges.output[e]] += s.mid[e] * z[e];
@@ -130,6 +134,8 @@ export class LinearisedNetwork {
   private applySlopesTranspose(k: number, g: Float64Array): Float64Array {
     const s = this.slopes[k] as SlopeUnits;
     if (s.normalised) return applyNormalised(s.normalised, g, true);
+    // diag(m) − m mᵀ is symmetric.
+    if (s.softmaxGroups) return softmaxTangent(s.softmaxGroups, s.mid, g);
     if (!s.edges) return g.map((v, i) => v * s.mid[i]);
     const edges = s.edges;
     return Float64Array.from(edges.output, (o, e) => g[o] * s.mid[e]);
@@ -253,7 +259,6 @@ function applyLinear(prepared: PreparedNetwork, k: number, inputs: Float64Array[
       return concatenate(inputs, op.outer, op.blocks, new Float64Array(p.outSize));
     case 'transpose':
       return gatherPermuted(inputs[0], op.source, new Float64Array(p.outSize));
-    case 'softmax':
     case 'matMul':
       throw new Error(`layer ${k} '${p.layer.label}': a ${op.kind} inside the network has no composed rule`);
     case 'activation':
@@ -261,6 +266,7 @@ function applyLinear(prepared: PreparedNetwork, k: number, inputs: Float64Array[
     case 'reduceMax':
     case 'maximum':
     case 'layerNorm':
+    case 'softmax':
       throw new Error(`layer ${k} '${p.layer.label}': no slopes recorded for a ${op.kind} layer`);
     case 'mul':
       throw new Error(`layer ${k} '${p.layer.label}': ${op.divide ? 'a quotient of computed tensors has no composed rule' : 'no slopes recorded for a product layer'}`);
@@ -283,7 +289,6 @@ function applyLinearTranspose(prepared: PreparedNetwork, k: number, g: Float64Ar
       return splitConcatenated(g, op.outer, op.blocks, p.inSizes);
     case 'transpose':
       return [scatterPermuted(g, op.source)];
-    case 'softmax':
     case 'matMul':
       throw new Error(`layer ${k} '${p.layer.label}': a ${op.kind} inside the network has no composed rule`);
     case 'activation':
@@ -291,6 +296,7 @@ function applyLinearTranspose(prepared: PreparedNetwork, k: number, g: Float64Ar
     case 'reduceMax':
     case 'maximum':
     case 'layerNorm':
+    case 'softmax':
       throw new Error(`layer ${k} '${p.layer.label}': no slopes recorded for a ${op.kind} layer`);
     case 'mul':
       throw new Error(`layer ${k} '${p.layer.label}': ${op.divide ? 'a quotient of computed tensors has no composed rule' : 'no slopes recorded for a product layer'}`);

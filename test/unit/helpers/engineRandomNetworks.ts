@@ -444,3 +444,12 @@ export function randomTinySelectionNetwork(random: SeededRandom): RandomNetwork 
   }
   return { network: b.network(b.dense(t, 2)) };
 }
+
+/** A softmax inside the network (no product of computed matrices): row-wise dense, softmax along a random axis, an activation or a gate, dense. */
+export function randomSoftmaxNetwork(random: SeededRandom): RandomNetwork {
+  const b = new Builder(random, [2 + random.int(2), 3 + random.int(3)]);
+  const rows = b.rowDense(NETWORK_INPUT, 3 + random.int(3), random.uniform() < 0.5 ? randomActivation(random) : undefined);
+  const probabilities = b.softmax(rows, random.int(2), random.uniform() < 0.2);
+  const next = random.uniform() < 0.5 ? b.mul(probabilities, rows) : b.activation(probabilities, randomActivation(random));
+  return { network: b.network(b.dense(b.flatten(next), 2 + random.int(3))) };
+}
