@@ -658,6 +658,19 @@ describe('composed rules for products, maxima, layer normalisation and softmax (
     assert.ok(wide.value > tiny.value && worstSampledRatio(new SeededRandom(4), network, Float64Array.of(0, 0), 1) <= wide.value);
   });
 
+  it('the native kernels and the TypeScript operators give the same composed bound through products, maxima, layer normalisation and softmax', () => {
+    assert.ok(nativeKernels(), 'the native kernels are built (npm run build)');
+    const random = new SeededRandom(21);
+    for (let k = 0; k < 8; k++) {
+      const { network } = [randomProductNetwork, randomSelectionNetwork, randomLayerNormNetwork, randomSoftmaxNetwork][k % 4](random);
+      const x0 = Float64Array.from({ length: network.inputShape.reduce((a, b) => a * b, 1) }, () => random.gaussian());
+      const epsilon = Math.pow(10, random.between(-2, 0));
+      const typescript = analyse(network, x0, epsilon, TS_SPECTRAL, 'typescript').composed.value;
+      const native = analyse(network, x0, epsilon, { ...DEFAULT_SPECTRAL_OPTIONS, kernels: nativeKernels() }, 'native').composed.value;
+      assert.ok(Math.abs(native - typescript) <= 1e-9 * typescript, `network ${k}: native ${native} vs TypeScript ${typescript}`);
+    }
+  });
+
   it('analyzeNetwork reports the smaller bound with products, maxima, layer normalisation and softmax, never above the layer product', async () => {
     const random = new SeededRandom(77);
     let composedWins = 0;
