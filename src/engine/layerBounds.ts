@@ -24,7 +24,7 @@
 import type { Certificate, LayerResult, NeuronCounts } from '../shared/results';
 import { activationRange, globalSlope, isSmoothWithSingularity, neuronState, secantSlopeRange, slopeBoundUncertain, type SmoothActivation } from './activations';
 import { intervalSlopes, type SlopeUnits } from './composed/linearisedNetwork';
-import { maximumWindows, productSlopes, reductionWindows, windowSlopes } from './composed/selectionSlopes';
+import { matMulSlopes, maximumWindows, productSlopes, reductionWindows, windowSlopes } from './composed/selectionSlopes';
 import { normalisationSlopes } from './composed/normalisationSlopes';
 import { OverflowError, throwIfCancelled, UnsupportedLayerError, type CancelSignal } from './errors';
 import { tensorValue, type NominalValues } from './forward';
@@ -254,6 +254,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, reachCaps?: ReachCa
           );
         }
         outcome = bilinearLayer(op.geometry, factors, inputs[0], inputs[1], epsilon, options(false), ctx.times);
+        outcome.slopes = matMulSlopes(op.geometry, factors.a0, factors.b0, factors.tauA, factors.tauB, inputs[0].mask, inputs[1].mask, inputs[0].radius, inputs[1].radius);
         break;
       }
       case 'mul': {

@@ -21,7 +21,7 @@ import { DEFAULT_SPECTRAL_OPTIONS, type SpectralOptions } from '../../src/engine
 import { NetworkTape } from '../../src/engine/tightness/tape';
 import { chain, denseLayer, genericLayer, referenceForward } from './helpers/engineNetworks';
 import {
-  randomConvNetwork, randomDenseNetwork, randomGraphNetwork, randomHardSwishNetwork, randomLayerNormNetwork, randomProductNetwork, randomSelectionNetwork, randomSmoothChainNetwork, randomSoftmaxNetwork,
+  randomAttentionNetwork, randomConvNetwork, randomDenseNetwork, randomGraphNetwork, randomHardSwishNetwork, randomLayerNormNetwork, randomProductNetwork, randomSelectionNetwork, randomSmoothChainNetwork, randomSoftmaxNetwork,
   randomTinySelectionNetwork, randomTransposeNetwork,
 } from './helpers/engineRandomNetworks';
 
@@ -439,7 +439,7 @@ describe('margin functionals (derivations §44)', () => {
   });
 });
 
-describe('composed rules for products, maxima, layer normalisation and softmax (derivations §55)', () => {
+describe('composed rules for products, maxima, layer normalisation, softmax and attention (derivations §55)', () => {
   it('squeeze-excitation gates, x ⊙ σ(x), x ⊙ x, Max and ReduceMax: no sampled or hill-climbed ratio beats it, nor a margin change its functional bound', (t) => {
     const random = new SeededRandom(5555);
     let tighter = 0;
@@ -658,11 +658,45 @@ describe('composed rules for products, maxima, layer normalisation and softmax (
     assert.ok(wide.value > tiny.value && worstSampledRatio(new SeededRandom(4), network, Float64Array.of(0, 0), 1) <= wide.value);
   });
 
-  it('the native kernels and the TypeScript operators give the same composed bound through products, maxima, layer normalisation and softmax', () => {
+  it('attention (MatMul of two computed tensors, §55.3; Softmax between): no sampled or hill-climbed ratio beats it, nor a margin change its functional bound', (t) => {
+    const random = new SeededRandom(5454);
+    let tighter = 0;
+    let worst = 0;
+    const count = 30;
+    for (let k = 0; k < count; k++) {
+      const { network } = randomAttentionNetwork(random);
+      const x0 = Float64Array.from({ length: network.inputShape.reduce((a, b) => a * b, 1) }, () => random.gaussian());
+      const epsilon = Math.pow(10, random.between(-3, 0.3));
+      const { prepared, run, composed } = analyse(network, x0, epsilon);
+      assert.equal(missingComposedRule(prepared), undefined);
+      const sampled = worstSampledRatio(random, network, x0, epsilon);
+      assert.ok(sampled <= composed.value * (1 + REL) + ABS, `network ${k}, ε ${epsilon}: sampled ${sampled} > composed ${composed.value}`);
+      const u = Float64Array.from(referenceForward(network, x0)[network.output], (_v, i) => (i === 0 ? 1 : i === 1 ? -1 : 0));
+      const margin = worstSampledRatio(random, network, x0, epsilon, u);
+      assert.ok(margin <= composed.functionalBound(u) * (1 + REL) + ABS, `network ${k}, ε ${epsilon}: margin ratio ${margin} > its bound ${composed.functionalBound(u)}`);
+      if (composed.value < run.localBound) tighter++;
+      if (composed.value > 0) worst = Math.max(worst, sampled / composed.value);
+    }
+    t.diagnostic(`composed below the layer product on ${tighter} of ${count}, best sampled/composed ${worst.toFixed(4)}`);
+    assert.ok(tighter > count / 3, `composed tighter on ${tighter} of ${count}`);
+    assert.ok(worst > 0.1 && worst <= 1 + REL, `best sampled/composed ${worst}`);
+  });
+
+  it('MatMul of x with itself ([1, 1] × [1, 1]) at x0 = 3, ε = 0.5: ‖J(M)‖ = 6 plus the a-edge\'s correction 0.5 = 6.5, the true constant (hand-derived)', () => {
+    const network: Network = {
+      inputName: 'x', inputShape: [1, 1], output: 0,
+      layers: [genericLayer('square', { kind: 'matMul' }, [NETWORK_INPUT, NETWORK_INPUT], [[1, 1], [1, 1]], [1, 1])],
+    };
+    const { composed } = analyse(network, Float64Array.of(3), 0.5);
+    assert.ok(Math.abs(composed.midpointNorm - 6) < 1e-7, `‖J(M)‖ ${composed.midpointNorm}`);
+    assert.ok(Math.abs(composed.value - 6.5) < 1e-5 * 6.5, `composed ${composed.value}`);
+  });
+
+  it('the native kernels and the TypeScript operators give the same composed bound through products, maxima, layer normalisation, softmax and attention', () => {
     assert.ok(nativeKernels(), 'the native kernels are built (npm run build)');
     const random = new SeededRandom(21);
-    for (let k = 0; k < 8; k++) {
-      const { network } = [randomProductNetwork, randomSelectionNetwork, randomLayerNormNetwork, randomSoftmaxNetwork][k % 4](random);
+    for (let k = 0; k < 10; k++) {
+      const { network } = [randomProductNetwork, randomSelectionNetwork, randomLayerNormNetwork, randomSoftmaxNetwork, randomAttentionNetwork][k % 5](random);
       const x0 = Float64Array.from({ length: network.inputShape.reduce((a, b) => a * b, 1) }, () => random.gaussian());
       const epsilon = Math.pow(10, random.between(-2, 0));
       const typescript = analyse(network, x0, epsilon, TS_SPECTRAL, 'typescript').composed.value;

@@ -193,8 +193,6 @@ const DIRECTION_TOLERANCE = 1e-6;
  */
 /** Why the linearised network cannot represent this network (a layer kind with no composed rule yet), or undefined. */
 export function missingComposedRule(prepared: PreparedNetwork): string | undefined {
-  const has = (...kinds: string[]) => prepared.layers.some((p) => kinds.includes(p.op.kind));
-  if (has('matMul')) return 'attention layers (a product of two computed matrices) have no composed rule yet (docs/derivations.md §31)';
   if (prepared.layers.some((p) => p.op.kind === 'mul' && p.op.divide)) return 'quotients of two computed tensors have no composed rule yet (docs/derivations.md §28)';
   return undefined;
 }

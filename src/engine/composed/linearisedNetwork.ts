@@ -259,9 +259,8 @@ function applyLinear(prepared: PreparedNetwork, k: number, inputs: Float64Array[
       return concatenate(inputs, op.outer, op.blocks, new Float64Array(p.outSize));
     case 'transpose':
       return gatherPermuted(inputs[0], op.source, new Float64Array(p.outSize));
-    case 'matMul':
-      throw new Error(`layer ${k} '${p.layer.label}': a ${op.kind} inside the network has no composed rule`);
     case 'activation':
+    case 'matMul':
     case 'maxPool':
     case 'reduceMax':
     case 'maximum':
@@ -289,9 +288,8 @@ function applyLinearTranspose(prepared: PreparedNetwork, k: number, g: Float64Ar
       return splitConcatenated(g, op.outer, op.blocks, p.inSizes);
     case 'transpose':
       return [scatterPermuted(g, op.source)];
-    case 'matMul':
-      throw new Error(`layer ${k} '${p.layer.label}': a ${op.kind} inside the network has no composed rule`);
     case 'activation':
+    case 'matMul':
     case 'maxPool':
     case 'reduceMax':
     case 'maximum':

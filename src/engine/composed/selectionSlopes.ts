@@ -139,3 +139,74 @@ export function productSlopes(
     edges: { input: Int32Array.from(input), output: Int32Array.from(output), centred: new Uint8Array(source.length) },
   };
 }
+
+/**
+ * C_b = A_b B_b ([m, k] × [k, n] per batch b, row-major) as edges from the chord identity
+ * ΔC_ij = Σ_l ΔA_il B_lj(x) + Σ_l A0*_il ΔB_lj (docs/derivations.md §55.3): the a-edge A_il → C_ij has
+ * slope B_lj(x), the b-edge B_lj → C_ij the exact nominal A0*_il. Output (i, j)'s a-edge deviations form
+ * the vector B(x)_{·j} − B̂_{·j} = ΔB_{·j} + (B0* − B̂)_{·j}, of length at most ε_B (if the column can
+ * move) + √k τ_B; its b-edge deviations have length at most √k τ_A. Entry e of A is edge input e, entry e
+ * of B is edge input A.length + e. Edges whose input cannot move are left out.
+ */
+export function matMulSlopes(
+  { batch, m, k, n }: { batch: number; m: number; k: number; n: number },
+  a0: Float64Array,
+  b0: Float64Array,
+  tauA: number,
+  tauB: number,
+  maskA: Uint8Array | null,
+  maskB: Uint8Array | null,
+  radiusA: number,
+  radiusB: number,
+): SlopeUnits {
+  const input: number[] = [];
+  const output: number[] = [];
+  const mid: number[] = [];
+  const uncertain: number[] = [];
+  const outputRadius = new Float64Array(batch * m * n);
+  const movableA = (e: number) => radiusA > 0 && (!maskA || maskA[e] === 1);
+  const movableB = (e: number) => radiusB > 0 && (!maskB || maskB[e] === 1);
+  const rootK = Math.sqrt(k);
+  for (let b = 0; b < batch; b++) {
+    // Whether column j of B_b holds a movable entry (then its change has length up to ε_B).
+    const columnMoves = new Uint8Array(n);
+    for (let l = 0; l < k; l++) for (let j = 0; j < n; j++) if (movableB(b * k * n + l * n + j)) columnMoves[j] = 1;
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        const o = b * m * n + i * n + j;
+        const radiusAEdges = (columnMoves[j] ? radiusB : 0) + rootK * tauB;
+        const radiusBEdges = rootK * tauA;
+        let anyA = false;
+        let anyB = false;
+        for (let l = 0; l < k; l++) {
+          const ea = b * m * k + i * k + l;
+          const eb = b * k * n + l * n + j;
+          if (movableA(ea)) {
+            input.push(ea);
+            output.push(o);
+            mid.push(b0[eb]);
+            uncertain.push(radiusAEdges > 0 ? 1 : 0);
+            anyA = true;
+          }
+          if (movableB(eb)) {
+            input.push(a0.length + eb);
+            output.push(o);
+            mid.push(a0[ea]);
+            uncertain.push(radiusBEdges > 0 ? 1 : 0);
+            anyB = true;
+          }
+        }
+        const ra = anyA ? radiusAEdges : 0;
+        const rb = anyB ? radiusBEdges : 0;
+        const squared = ra * ra + rb * rb;
+        outputRadius[o] = squared >= 1e-290 ? Math.sqrt(squared) * (1 + 8 * UNIT_ROUNDOFF) : ra + rb;
+      }
+    }
+  }
+  return {
+    mid: Float64Array.from(mid),
+    outputRadius,
+    uncertain: Uint8Array.from(uncertain),
+    edges: { input: Int32Array.from(input), output: Int32Array.from(output), centred: new Uint8Array(batch * m * n) },
+  };
+}
