@@ -1,9 +1,10 @@
 // The network with every activation and every max-pool window given a fixed slope per unit: a linear
 // map, applied matrix-free forward (J v) and backward (Jᵀ u) through the same operators as the rest of
-// the engine (docs/derivations.md §22). A slope layer k reads a vector z_k from its input (the
-// pre-activation A x, the lone activation's input, or the max-pool window entries gathered per edge)
-// and writes scatter_k(mid_k ⊙ z_k). Deviations from the midpoint enter at a layer's output
-// ("injections"); the prefix terms read a layer's z.
+// the engine (docs/derivations.md §22). A slope layer k reads a vector z_k from its inputs (the
+// pre-activation A x, the lone activation's input, or the entries of its inputs gathered per edge:
+// max-pool, ReduceMax and Max windows, the factors of a product, §55) and writes scatter_k(mid_k ⊙ z_k),
+// or, for layer normalisation and softmax, a slope matrix per group applied to z_k (§55.1, §55.2).
+// Deviations from the midpoint enter at a layer's output ("injections"); the prefix terms read a layer's z.
 import { NETWORK_INPUT, type TensorRef } from '../network';
 import { concatenate, splitConcatenated, type PreparedNetwork } from '../prepared';
 import { softmaxTangent, type SoftmaxGroups } from '../operators/softmax';
@@ -13,8 +14,8 @@ import { applyNormalised, type NormalisedSlopes } from './normalisationSlopes';
 /**
  * The slope model of one layer inside the ball: midpoint slope per unit, the radius of the deviation
  * per output coordinate (where it enters), and which units' slopes are uncertain (the rows a prefix
- * term reads). For max pooling, unit e is the edge routing input edges.input[e] to output
- * edges.output[e].
+ * term reads). For a layer with edges, unit e is the edge routing entry edges.input[e] of its inputs
+ * (concatenated in order) to output edges.output[e].
  */
 export interface SlopeUnits {
   mid: Float64Array;
