@@ -6,7 +6,7 @@ import { OverflowError, throwIfCancelled, type CancelSignal } from './errors';
 import type { FidelityCheck } from './fidelity';
 import { accurateForward } from './accurateForward';
 import { tensorValue, type ForwardProvider, type NominalValues } from './forward';
-import { composedBound, midpointDirection, missingComposedRule, type ComposedBound } from './composed/composedBound';
+import { composedBound, midpointDirection, type ComposedBound } from './composed/composedBound';
 import { prefixReachCaps } from './composed/prefixReach';
 import { runEpsilon, type PhaseTimes, type RunContext, type RunOutcome, type SpectralCache } from './layerBounds';
 export type { SpectralCache } from './layerBounds';
@@ -186,8 +186,6 @@ function composedFor(
   refine = true,
 ): { composed: ComposedBound; failureProbability: number } | { skipped: string } | null {
   if (ctx.prepared.network.output === NETWORK_INPUT || outcome.localBound === 0) return null;
-  const missing = missingComposedRule(ctx.prepared);
-  if (missing) return { skipped: missing };
   const started = performance.now();
   const bounded = (run: RunOutcome) =>
     composedBound(ctx.prepared, run.slopes, ctx.spectral, COMPOSED_BUDGET_FACTOR * Math.max(run.operatorApplications, MINIMUM_COMPOSED_BUDGET), ctx.signal);

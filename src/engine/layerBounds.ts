@@ -24,7 +24,7 @@
 import type { Certificate, LayerResult, NeuronCounts } from '../shared/results';
 import { activationRange, globalSlope, isSmoothWithSingularity, neuronState, secantSlopeRange, slopeBoundUncertain, type SmoothActivation } from './activations';
 import { intervalSlopes, type SlopeUnits } from './composed/linearisedNetwork';
-import { matMulSlopes, maximumWindows, productSlopes, reductionWindows, windowSlopes } from './composed/selectionSlopes';
+import { matMulSlopes, maximumWindows, productSlopes, quotientSlopes, reductionWindows, windowSlopes } from './composed/selectionSlopes';
 import { normalisationSlopes } from './composed/normalisationSlopes';
 import { OverflowError, throwIfCancelled, UnsupportedLayerError, type CancelSignal } from './errors';
 import { tensorValue, type NominalValues } from './forward';
@@ -265,7 +265,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, reachCaps?: ReachCa
         const range = activation ? activationRange(activation) : ([-Infinity, Infinity] as [number, number]);
         const [a0, b0] = [tensorValue(nominal, x0, a), tensorValue(nominal, x0, b)];
         outcome = productLayer(op.source, a0, b0, tauOf(a), tauOf(b), range, inputs[0], inputs[1], op.divide ? p.layer.nodes : undefined);
-        if (!op.divide) outcome.slopes = productSlopes(op.source, a0, b0, tauOf(a), tauOf(b), coordinateReach(inputs[0], a0.length), coordinateReach(inputs[1], b0.length), range);
+        outcome.slopes = (op.divide ? quotientSlopes : productSlopes)(op.source, a0, b0, tauOf(a), tauOf(b), coordinateReach(inputs[0], a0.length), coordinateReach(inputs[1], b0.length), range);
         break;
       }
       case 'reduceMax': {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Matrix, SingularValueDecomposition } from 'ml-matrix';
 import { analyzeNetwork } from '../../src/engine/analyze';
-import { composedBound, midpointDirection, missingComposedRule } from '../../src/engine/composed/composedBound';
+import { composedBound, midpointDirection } from '../../src/engine/composed/composedBound';
 import { LinearisedNetwork, type SlopeUnits } from '../../src/engine/composed/linearisedNetwork';
 import { normalisationSlopes } from '../../src/engine/composed/normalisationSlopes';
 import { layerNormOutput, layerNormPoint } from '../../src/engine/operators/layerNorm';
@@ -21,7 +21,7 @@ import { DEFAULT_SPECTRAL_OPTIONS, type SpectralOptions } from '../../src/engine
 import { NetworkTape } from '../../src/engine/tightness/tape';
 import { chain, denseLayer, genericLayer, referenceForward } from './helpers/engineNetworks';
 import {
-  randomAttentionNetwork, randomConvNetwork, randomDenseNetwork, randomGraphNetwork, randomHardSwishNetwork, randomLayerNormNetwork, randomProductNetwork, randomSelectionNetwork, randomSmoothChainNetwork, randomSoftmaxNetwork,
+  randomAttentionNetwork, randomConvNetwork, randomDenseNetwork, randomGraphNetwork, randomHardSwishNetwork, randomLayerNormNetwork, randomProductNetwork, randomSelectionNetwork, randomSmoothChainNetwork, randomSmoothNetwork, randomSoftmaxNetwork,
   randomTinySelectionNetwork, randomTransposeNetwork,
 } from './helpers/engineRandomNetworks';
 
@@ -439,7 +439,7 @@ describe('margin functionals (derivations §44)', () => {
   });
 });
 
-describe('composed rules for products, maxima, layer normalisation, softmax and attention (derivations §55)', () => {
+describe('composed rules for products, quotients, maxima, layer normalisation, softmax and attention (derivations §55)', () => {
   it('squeeze-excitation gates, x ⊙ σ(x), x ⊙ x, Max and ReduceMax: no sampled or hill-climbed ratio beats it, nor a margin change its functional bound', (t) => {
     const random = new SeededRandom(5555);
     let tighter = 0;
@@ -450,8 +450,7 @@ describe('composed rules for products, maxima, layer normalisation, softmax and 
       const { network } = (k % 2 ? randomProductNetwork : randomSelectionNetwork)(random);
       const x0 = Float64Array.from({ length: network.inputShape.reduce((a, b) => a * b, 1) }, () => random.gaussian());
       const epsilon = Math.pow(10, random.between(-3, 0.3));
-      const { prepared, run, composed } = analyse(network, x0, epsilon);
-      assert.equal(missingComposedRule(prepared), undefined);
+      const { run, composed } = analyse(network, x0, epsilon);
       const sampled = worstSampledRatio(random, network, x0, epsilon);
       assert.ok(sampled <= composed.value * (1 + REL) + ABS, `network ${k} (${network.layers.map((l) => l.label).join(' ')}), ε ${epsilon}: sampled ${sampled} > composed ${composed.value}`);
       const u = Float64Array.from(referenceForward(network, x0)[network.output], (_v, i) => (i === 0 ? 1 : i === 1 ? -1 : 0));
@@ -563,8 +562,7 @@ describe('composed rules for products, maxima, layer normalisation, softmax and 
       const { network } = randomLayerNormNetwork(random);
       const x0 = Float64Array.from({ length: network.inputShape.reduce((a, b) => a * b, 1) }, () => random.gaussian());
       const epsilon = Math.pow(10, random.between(-3, 0.3));
-      const { prepared, run, composed } = analyse(network, x0, epsilon);
-      assert.equal(missingComposedRule(prepared), undefined);
+      const { run, composed } = analyse(network, x0, epsilon);
       const sampled = worstSampledRatio(random, network, x0, epsilon);
       assert.ok(sampled <= composed.value * (1 + REL) + ABS, `network ${k}, ε ${epsilon}: sampled ${sampled} > composed ${composed.value}`);
       const u = Float64Array.from(referenceForward(network, x0)[network.output], (_v, i) => (i === 0 ? 1 : i === 1 ? -1 : 0));
@@ -634,8 +632,7 @@ describe('composed rules for products, maxima, layer normalisation, softmax and 
       const { network } = randomSoftmaxNetwork(random);
       const x0 = Float64Array.from({ length: network.inputShape.reduce((a, b) => a * b, 1) }, () => 2 * random.gaussian());
       const epsilon = Math.pow(10, random.between(-3, 0.3));
-      const { prepared, run, composed } = analyse(network, x0, epsilon);
-      assert.equal(missingComposedRule(prepared), undefined);
+      const { run, composed } = analyse(network, x0, epsilon);
       const sampled = worstSampledRatio(random, network, x0, epsilon);
       assert.ok(sampled <= composed.value * (1 + REL) + ABS, `network ${k}, ε ${epsilon}: sampled ${sampled} > composed ${composed.value}`);
       const u = Float64Array.from(referenceForward(network, x0)[network.output], (_v, i) => (i === 0 ? 1 : i === 1 ? -1 : 0));
@@ -667,8 +664,7 @@ describe('composed rules for products, maxima, layer normalisation, softmax and 
       const { network } = randomAttentionNetwork(random);
       const x0 = Float64Array.from({ length: network.inputShape.reduce((a, b) => a * b, 1) }, () => random.gaussian());
       const epsilon = Math.pow(10, random.between(-3, 0.3));
-      const { prepared, run, composed } = analyse(network, x0, epsilon);
-      assert.equal(missingComposedRule(prepared), undefined);
+      const { run, composed } = analyse(network, x0, epsilon);
       const sampled = worstSampledRatio(random, network, x0, epsilon);
       assert.ok(sampled <= composed.value * (1 + REL) + ABS, `network ${k}, ε ${epsilon}: sampled ${sampled} > composed ${composed.value}`);
       const u = Float64Array.from(referenceForward(network, x0)[network.output], (_v, i) => (i === 0 ? 1 : i === 1 ? -1 : 0));
@@ -690,6 +686,39 @@ describe('composed rules for products, maxima, layer normalisation, softmax and 
     const { composed } = analyse(network, Float64Array.of(3), 0.5);
     assert.ok(Math.abs(composed.midpointNorm - 6) < 1e-7, `‖J(M)‖ ${composed.midpointNorm}`);
     assert.ok(Math.abs(composed.value - 6.5) < 1e-5 * 6.5, `composed ${composed.value}`);
+  });
+
+  it('quotients of computed tensors (§55.4) with smooth maps, Max and ReduceMax: no sampled or hill-climbed ratio beats it, nor a margin change its functional bound', (t) => {
+    const random = new SeededRandom(5656);
+    let tighter = 0;
+    let worst = 0;
+    const count = 40;
+    for (let k = 0; k < count; k++) {
+      const { network } = randomSmoothNetwork(random);
+      const x0 = Float64Array.from({ length: network.inputShape.reduce((a, b) => a * b, 1) }, () => random.gaussian());
+      const epsilon = Math.pow(10, random.between(-3, 0));
+      const { run, composed } = analyse(network, x0, epsilon);
+      const sampled = worstSampledRatio(random, network, x0, epsilon);
+      assert.ok(sampled <= composed.value * (1 + REL) + ABS, `network ${k}, ε ${epsilon}: sampled ${sampled} > composed ${composed.value}`);
+      const u = Float64Array.from(referenceForward(network, x0)[network.output], (_v, i) => (i === 0 ? 1 : i === 1 ? -1 : 0));
+      const margin = worstSampledRatio(random, network, x0, epsilon, u);
+      assert.ok(margin <= composed.functionalBound(u) * (1 + REL) + ABS, `network ${k}, ε ${epsilon}: margin ratio ${margin} > its bound ${composed.functionalBound(u)}`);
+      if (composed.value < run.localBound) tighter++;
+      if (composed.value > 0) worst = Math.max(worst, sampled / composed.value);
+    }
+    t.diagnostic(`composed below the layer product on ${tighter} of ${count}, best sampled/composed ${worst.toFixed(4)}`);
+    assert.ok(tighter > count / 3, `composed tighter on ${tighter} of ${count}`);
+    assert.ok(worst > 0.1 && worst <= 1 + REL, `best sampled/composed ${worst}`);
+  });
+
+  it('x / (2 + x) at x0 = 0, ε = 0.5: a-edge slopes 1/b ∈ [0.4, 2/3], b-edge slope −a0 q = 0: 8/15 + 2/15 = 2/3, the true constant (hand-derived, §28)', () => {
+    const network: Network = {
+      inputName: 'x', inputShape: [1], output: 1,
+      layers: [denseLayer('shift', [[1]], [2], NETWORK_INPUT), genericLayer('ratio', { kind: 'mul', divide: true }, [NETWORK_INPUT, 0], [[1], [1]], [1])],
+    };
+    const { composed } = analyse(network, new Float64Array(1), 0.5);
+    assert.ok(Math.abs(composed.midpointNorm - 8 / 15) < 1e-9, `‖J(M)‖ ${composed.midpointNorm}`);
+    assert.ok(Math.abs(composed.value - 2 / 3) < 1e-5 * (2 / 3), `composed ${composed.value}`);
   });
 
   it('the native kernels and the TypeScript operators give the same composed bound through products, maxima, layer normalisation, softmax and attention', () => {

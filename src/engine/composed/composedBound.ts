@@ -189,14 +189,8 @@ const DIRECTION_TOLERANCE = 1e-6;
  * The top right-singular direction of J(M), the network at its midpoint slopes (a unit vector of the
  * input space, restricted to `inputMask`), by power iteration on J(M)ᵀJ(M): where the composed bound
  * is driven by ‖J(M)‖ the lower-bound search starts there (docs/derivations.md §11). Only aims the
- * search (it is not a bound); null when the network has no composed rule or the direction vanishes.
+ * search (it is not a bound); null when the network's output is its input or the direction vanishes.
  */
-/** Why the linearised network cannot represent this network (a layer kind with no composed rule yet), or undefined. */
-export function missingComposedRule(prepared: PreparedNetwork): string | undefined {
-  if (prepared.layers.some((p) => p.op.kind === 'mul' && p.op.divide)) return 'quotients of two computed tensors have no composed rule yet (docs/derivations.md §28)';
-  return undefined;
-}
-
 export function midpointDirection(
   prepared: PreparedNetwork,
   slopes: (SlopeUnits | null)[],
@@ -204,7 +198,7 @@ export function midpointDirection(
   inputMask: Uint8Array | null = null,
   signal?: CancelSignal,
 ): Float64Array | null {
-  if (missingComposedRule(prepared) !== undefined || prepared.network.output === NETWORK_INPUT) return null;
+  if (prepared.network.output === NETWORK_INPUT) return null;
   const network = new LinearisedNetwork(prepared, slopes, () => throwIfCancelled(signal));
   const random = new SeededRandom(seed);
   const masked = (v: Float64Array) => {

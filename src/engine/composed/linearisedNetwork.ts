@@ -267,9 +267,8 @@ function applyLinear(prepared: PreparedNetwork, k: number, inputs: Float64Array[
     case 'maximum':
     case 'layerNorm':
     case 'softmax':
-      throw new Error(`layer ${k} '${p.layer.label}': no slopes recorded for a ${op.kind} layer`);
     case 'mul':
-      throw new Error(`layer ${k} '${p.layer.label}': ${op.divide ? 'a quotient of computed tensors has no composed rule' : 'no slopes recorded for a product layer'}`);
+      throw new Error(`layer ${k} '${p.layer.label}': no slopes recorded for a ${op.kind} layer`);
   }
 }
 
@@ -296,8 +295,7 @@ function applyLinearTranspose(prepared: PreparedNetwork, k: number, g: Float64Ar
     case 'maximum':
     case 'layerNorm':
     case 'softmax':
-      throw new Error(`layer ${k} '${p.layer.label}': no slopes recorded for a ${op.kind} layer`);
     case 'mul':
-      throw new Error(`layer ${k} '${p.layer.label}': ${op.divide ? 'a quotient of computed tensors has no composed rule' : 'no slopes recorded for a product layer'}`);
+      throw new Error(`layer ${k} '${p.layer.label}': no slopes recorded for a ${op.kind} layer`);
   }
 }

@@ -118,26 +118,7 @@ export function productSlopes(
       upper.push(to);
     }
   }
-  const mid = lower.map((lo, e) => (lo === upper[e] ? lo : (lo + upper[e]) / 2));
-  const edgeRadius = lower.map((lo, e) => {
-    const hi = upper[e];
-    return lo === hi ? 0 : ((hi - lo) / 2) * (1 + 4 * UNIT_ROUNDOFF) + 2 * UNIT_ROUNDOFF * (Math.abs(lo) + Math.abs(hi));
-  });
-  const squared = new Float64Array(source.length);
-  const sums = new Float64Array(source.length);
-  edgeRadius.forEach((r, e) => {
-    squared[output[e]] += r * r;
-    sums[output[e]] += r;
-  });
-  // The row's length: hypot of the two radii (a few roundings, 4u covers them), or their sum (≥ hypot)
-  // where the squares underflow.
-  const outputRadius = squared.map((sq, i) => (sq >= 1e-290 ? Math.sqrt(sq) * (1 + 4 * UNIT_ROUNDOFF) : sums[i]));
-  return {
-    mid: Float64Array.from(mid),
-    outputRadius,
-    uncertain: Uint8Array.from(edgeRadius, (r) => (r > 0 ? 1 : 0)),
-    edges: { input: Int32Array.from(input), output: Int32Array.from(output), centred: new Uint8Array(source.length) },
-  };
+  return edgeSlopes(source.length, input, output, lower, upper);
 }
 
 /**
@@ -208,5 +189,83 @@ export function matMulSlopes(
     outputRadius,
     uncertain: Uint8Array.from(uncertain),
     edges: { input: Int32Array.from(input), output: Int32Array.from(output), centred: new Uint8Array(batch * m * n) },
+  };
+}
+
+/**
+ * y_i = a_i / b_j (j = source[i]) as two edges per output, from the chord identity
+ * Δy_i = Δa_i / b_j(x) − a0*_i Δb_j / (b_j(x) b0*_j) (docs/derivations.md §55.4): the a-edge's slope
+ * 1/b_j(x), the b-edge's −a0*_i q with q = 1/(b_j(x) b0*_j) ∈ [1/max|b|², 1/min|b|²] over b_j's reachable
+ * interval, which the layer rule (§28) has checked to exclude 0. Entries and edges as in productSlopes.
+ */
+export function quotientSlopes(
+  source: Int32Array,
+  a0: Float64Array,
+  b0: Float64Array,
+  tauA: number,
+  tauB: number,
+  reachA: Float64Array,
+  reachB: Float64Array,
+  [low, high]: readonly [number, number],
+): SlopeUnits {
+  const input: number[] = [];
+  const output: number[] = [];
+  const lower: number[] = [];
+  const upper: number[] = [];
+  const down = (v: number) => v - 2 * UNIT_ROUNDOFF * Math.abs(v);
+  const up = (v: number) => v + 2 * UNIT_ROUNDOFF * Math.abs(v);
+  for (let i = 0; i < source.length; i++) {
+    const j = source[i];
+    const [wideFrom, wideTo] = widened(b0[j], tauB + reachB[j]);
+    const from = Math.max(low, wideFrom);
+    const to = Math.min(high, wideTo);
+    if (!(from > 0 || to < 0)) throw new Error(`divisor coordinate ${j} can reach 0: the layer rule should have refused it`);
+    if (reachA[i] > 0) {
+      // 1/t decreases on each half-line, so over [from, to] it spans [1/to, 1/from].
+      input.push(i);
+      output.push(i);
+      lower.push(down(1 / to));
+      upper.push(up(1 / from));
+    }
+    if (reachB[j] > 0) {
+      const nearest = Math.min(Math.abs(from), Math.abs(to));
+      const farthest = Math.max(Math.abs(from), Math.abs(to));
+      const [qLow, qHigh] = [down(down(1 / farthest) / farthest), up(up(1 / nearest) / nearest)];
+      const [aLow, aHigh] = widened(a0[i], tauA);
+      // −a0* q over the box: q > 0, so the ends come from the ends of a0*'s interval.
+      const products = aLow === 0 && aHigh === 0 ? [0] : [aLow * qLow, aLow * qHigh, aHigh * qLow, aHigh * qHigh];
+      input.push(source.length + j);
+      output.push(i);
+      lower.push(down(-Math.max(...products)));
+      upper.push(up(-Math.min(...products)));
+    }
+  }
+  return edgeSlopes(source.length, input, output, lower, upper);
+}
+
+/**
+ * Edges with slope intervals [lower_e, upper_e] into `outputs` outputs: midpoint and radius per edge as in
+ * §22 (radius rounded up), output o's row radius the hypotenuse of its edges' radii.
+ */
+function edgeSlopes(outputs: number, input: number[], output: number[], lower: number[], upper: number[]): SlopeUnits {
+  const mid = lower.map((lo, e) => (lo === upper[e] ? lo : (lo + upper[e]) / 2));
+  const edgeRadius = lower.map((lo, e) => {
+    const hi = upper[e];
+    return lo === hi ? 0 : ((hi - lo) / 2) * (1 + 4 * UNIT_ROUNDOFF) + 2 * UNIT_ROUNDOFF * (Math.abs(lo) + Math.abs(hi));
+  });
+  const squared = new Float64Array(outputs);
+  const sums = new Float64Array(outputs);
+  edgeRadius.forEach((r, e) => {
+    squared[output[e]] += r * r;
+    sums[output[e]] += r;
+  });
+  // The row's length: hypot of the two radii (a few roundings, 4u covers them), or their sum (≥ hypot)
+  // where the squares underflow.
+  const outputRadius = squared.map((sq, i) => (sq >= 1e-290 ? Math.sqrt(sq) * (1 + 4 * UNIT_ROUNDOFF) : sums[i]));
+  return {
+    mid: Float64Array.from(mid),
+    outputRadius,
+    uncertain: Uint8Array.from(edgeRadius, (r) => (r > 0 ? 1 : 0)),
+    edges: { input: Int32Array.from(input), output: Int32Array.from(output), centred: new Uint8Array(outputs) },
   };
 }
