@@ -6,7 +6,7 @@ import { OverflowError, throwIfCancelled, type CancelSignal } from './errors';
 import type { FidelityCheck } from './fidelity';
 import { accurateForward } from './accurateForward';
 import { tensorValue, type ForwardProvider, type NominalValues } from './forward';
-import { composedBound, layerRunPrefixReach, midpointDirection, missingComposedRule, type ComposedBound, type KnownPrefixNorm } from './composed/composedBound';
+import { composedBound, layerRunPrefixReach, midpointDirection, type ComposedBound, type KnownPrefixNorm } from './composed/composedBound';
 import { runEpsilon, type PhaseTimes, type RunContext, type RunOutcome, type SpectralCache } from './layerBounds';
 export type { SpectralCache } from './layerBounds';
 import { LowerBoundSearch, type LowerBoundOptions } from './lowerBound';
@@ -184,8 +184,6 @@ function composedFor(
   prefixReachAt?: number,
 ): { composed: ComposedBound; failureProbability: number } | { skipped: string } | null {
   if (ctx.prepared.network.output === NETWORK_INPUT || outcome.localBound === 0) return null;
-  const missing = missingComposedRule(ctx.prepared);
-  if (missing) return { skipped: missing };
   const started = performance.now();
   let budget = COMPOSED_BUDGET_FACTOR * Math.max(outcome.operatorApplications, MINIMUM_COMPOSED_BUDGET);
   // With an ε, the slopes come from a second run taking each unit's reach from its composed prefix

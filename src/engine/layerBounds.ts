@@ -24,11 +24,13 @@
 import type { Certificate, LayerResult, NeuronCounts } from '../shared/results';
 import { activationRange, globalSlope, isSmoothWithSingularity, neuronState, secantSlopeRange, slopeBoundUncertain, type SmoothActivation } from './activations';
 import { intervalSlopes, type SlopeUnits } from './composed/linearisedNetwork';
+import { matMulSlopes, maximumWindows, productSlopes, quotientSlopes, reductionWindows, windowSlopes } from './composed/selectionSlopes';
+import { normalisationSlopes } from './composed/normalisationSlopes';
 import { OverflowError, throwIfCancelled, UnsupportedLayerError, type CancelSignal } from './errors';
 import { tensorValue, type NominalValues } from './forward';
 import { NETWORK_INPUT, type Activation, type TensorRef } from './network';
 import { largestFactorNorm, matMulMask, type MatMulGeometry } from './operators/batchedMatMul';
-import { softmaxBound, softmaxGlobalBound, type SoftmaxGroups } from './operators/softmax';
+import { softmaxBound, softmaxGlobalBound, softmaxSlopes, type SoftmaxGroups } from './operators/softmax';
 import { AvgPoolOperator, GlobalAvgPoolOperator } from './operators/avgPool';
 import { AxisMapOperator } from './operators/axisMap';
 import type { LayerNormSpec } from './operators/layerNorm';
@@ -138,6 +140,11 @@ function layerSeed(base: number, index: number, conservative: boolean): number {
   return (Math.imul(base >>> 0, 1000003) + index * 2 + (conservative ? 1 : 0)) >>> 0;
 }
 
+/** How far each coordinate of a tensor moves inside the ball: its radius where its mask is set, else 0. */
+function coordinateReach(state: TensorState, size: number): Float64Array {
+  return Float64Array.from({ length: size }, (_v, i) => (state.mask && !state.mask[i] ? 0 : state.radius));
+}
+
 function maskToVector(mask: Uint8Array | null, size: number): Float64Array {
   const d = new Float64Array(size);
   if (mask) for (let i = 0; i < size; i++) d[i] = mask[i];
@@ -234,7 +241,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
       case 'maxPool': {
         const ref = p.layer.inputs[0];
         const tau = ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError);
-        const reach = Float64Array.from({ length: p.inSizes[0] }, (_v, i) => (inputs[0].mask && !inputs[0].mask[i] ? 0 : inputs[0].radius));
+        const reach = coordinateReach(inputs[0], p.inSizes[0]);
         const edges = op.pool.slopeEdges(tensorValue(nominal, x0, ref), tau, reach);
         const overlap = op.pool.maxOverlap(inputs[0].mask);
         const local = Math.sqrt(overlap);
@@ -247,7 +254,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
           certificate: closedForm(local, `sqrt of the largest number (${overlap}) of pooling windows sharing a movable input`),
           conservative,
           mask: op.pool.outputMask(inputs[0].mask),
-          slopes: { mid: edges.mid, outputRadius: edges.outputRadius, uncertain: edges.uncertain, edges: { input: edges.input, output: edges.output, centred: edges.centred } },
+          slopes: edges,
         };
         break;
       }
@@ -284,6 +291,8 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
         const ref = p.layer.inputs[0];
         const tau = ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError);
         outcome = softmaxLayer(op.groups, tensorValue(nominal, x0, ref), tau, inputs[0]);
+        const { mid, outputRadius } = softmaxSlopes(op.groups, tensorValue(nominal, x0, ref), tau, inputs[0].radius, inputs[0].mask);
+        outcome.slopes = { mid, outputRadius, uncertain: Uint8Array.from(outputRadius, (r) => (r > 0 ? 1 : 0)), softmaxGroups: op.groups };
         break;
       }
       case 'matMul': {
@@ -297,6 +306,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
           );
         }
         outcome = bilinearLayer(op.geometry, factors, inputs[0], inputs[1], epsilon, options(false), ctx.times);
+        outcome.slopes = matMulSlopes(op.geometry, factors.a0, factors.b0, factors.tauA, factors.tauB, inputs[0].mask, inputs[1].mask, inputs[0].radius, inputs[1].radius);
         break;
       }
       case 'mul': {
@@ -305,22 +315,39 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
         const producer = b === NETWORK_INPUT ? undefined : prepared.layers[b].layer.op;
         const activation = producer?.kind === 'affine' || producer?.kind === 'activation' ? producer.activation : undefined;
         const range = activation ? activationRange(activation) : ([-Infinity, Infinity] as [number, number]);
-        outcome = productLayer(op.source, tensorValue(nominal, x0, a), tensorValue(nominal, x0, b), tauOf(a), tauOf(b), range, inputs[0], inputs[1], op.divide ? p.layer.nodes : undefined);
+        const [a0, b0] = [tensorValue(nominal, x0, a), tensorValue(nominal, x0, b)];
+        outcome = productLayer(op.source, a0, b0, tauOf(a), tauOf(b), range, inputs[0], inputs[1], op.divide ? p.layer.nodes : undefined);
+        outcome.slopes = (op.divide ? quotientSlopes : productSlopes)(op.source, a0, b0, tauOf(a), tauOf(b), coordinateReach(inputs[0], a0.length), coordinateReach(inputs[1], b0.length), range);
         break;
       }
-      case 'reduceMax':
+      case 'reduceMax': {
+        const ref = p.layer.inputs[0];
+        const tau = ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError);
         outcome = reduceMaxLayer(op.window, op.width, inputs[0]);
+        outcome.slopes = windowSlopes(reductionWindows(op.window, op.width), tensorValue(nominal, x0, ref), new Float64Array(p.inSizes[0]).fill(tau), coordinateReach(inputs[0], p.inSizes[0]));
         break;
+      }
       case 'maximum': {
         const [a, b] = p.layer.inputs;
         const tauOf = (ref: TensorRef) => (ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError));
-        outcome = maximumLayer(op.source, tensorValue(nominal, x0, a), tensorValue(nominal, x0, b), tauOf(a), tauOf(b), inputs[0], inputs[1]);
+        const [a0, b0] = [tensorValue(nominal, x0, a), tensorValue(nominal, x0, b)];
+        outcome = maximumLayer(op.source, a0, b0, tauOf(a), tauOf(b), inputs[0], inputs[1]);
+        // The two candidates of each output as one window over the concatenated inputs (a, then b).
+        const tau = Float64Array.from({ length: a0.length + b0.length }, (_v, e) => (e < a0.length ? tauOf(a) : tauOf(b)));
+        const reach = new Float64Array(a0.length + b0.length);
+        reach.set(coordinateReach(inputs[0], a0.length));
+        reach.set(coordinateReach(inputs[1], b0.length), a0.length);
+        const values = new Float64Array(a0.length + b0.length);
+        values.set(a0);
+        values.set(b0, a0.length);
+        outcome.slopes = windowSlopes(maximumWindows(op.source), values, tau, reach);
         break;
       }
       case 'layerNorm': {
         const ref = p.layer.inputs[0];
         const tau = ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError);
         outcome = layerNormLayer(op.spec, tensorValue(nominal, x0, ref), tau, inputs[0], p.layer.nodes);
+        outcome.slopes = normalisationSlopes(op.spec, tensorValue(nominal, x0, ref), tau, inputs[0].radius, inputs[0].mask);
         break;
       }
     }

@@ -283,11 +283,11 @@ describe('attention in ONNX models: the normaliser against onnxruntime (§30–�
       assert.ok(moved?.op.kind === 'transpose' && moved.op.perm.join() === '1,2,0,3', 'the batch-moving transpose drops the batch position');
       await assertMatchesRuntime(bytes, network);
       for (const epsilon of [1e-3, 0.1, 1]) assertSampledSound(network, epsilon);
-      // The whole analysis: the layer product, and the report says why the composed bound was not computed.
+      // The whole analysis: the composed bound covers Q Kᵀ, the Softmax and P V (docs/derivations.md §55.2, §55.3).
       const analysis = await analyzeNetwork(network, Float64Array.from({ length: 72 }, () => random.gaussian()), { epsilons: [0.01], lowerBound: { budget: 20 } });
       const run = analysis.runs[0];
-      assert.equal(run.network.method, 'layer-product');
-      assert.match(run.network.composedSkipped ?? '', /attention layers .* have no composed rule yet/);
+      assert.equal(run.network.composedSkipped, undefined);
+      assert.equal(run.network.method, run.network.localBound < run.network.layerProduct ? 'composed' : 'layer-product');
       assert.ok(run.lowerBound!.value > 0 && run.lowerBound!.value <= run.network.localBound, `lower ${run.lowerBound!.value}, upper ${run.network.localBound}`);
     }
   });

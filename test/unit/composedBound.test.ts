@@ -8,6 +8,8 @@ import { Matrix, SingularValueDecomposition } from 'ml-matrix';
 import { analyzeNetwork } from '../../src/engine/analyze';
 import { composedBound, midpointDirection } from '../../src/engine/composed/composedBound';
 import { LinearisedNetwork, type SlopeUnits } from '../../src/engine/composed/linearisedNetwork';
+import { normalisationSlopes } from '../../src/engine/composed/normalisationSlopes';
+import { layerNormOutput, layerNormPoint } from '../../src/engine/operators/layerNorm';
 import { pureForward, type NominalValues } from '../../src/engine/forward';
 import { runEpsilon, type RunOutcome } from '../../src/engine/layerBounds';
 import { nativeKernels } from '../../src/engine/native/kernels';
@@ -17,9 +19,10 @@ import { SeededRandom } from '../../src/engine/random';
 import { LowerBoundSearch } from '../../src/engine/lowerBound';
 import { DEFAULT_SPECTRAL_OPTIONS, type SpectralOptions } from '../../src/engine/spectral/certifiedNorm';
 import { NetworkTape } from '../../src/engine/tightness/tape';
-import { chain, denseLayer, referenceForward } from './helpers/engineNetworks';
+import { chain, denseLayer, genericLayer, referenceForward } from './helpers/engineNetworks';
 import {
-  randomConvNetwork, randomDenseNetwork, randomGraphNetwork, randomHardSwishNetwork, randomSmoothChainNetwork, randomTransposeNetwork,
+  randomAttentionNetwork, randomConvNetwork, randomDenseNetwork, randomGraphNetwork, randomHardSwishNetwork, randomLayerNormNetwork, randomProductNetwork, randomSelectionNetwork, randomSmoothChainNetwork, randomSmoothNetwork, randomSoftmaxNetwork,
+  randomTinySelectionNetwork, randomTransposeNetwork,
 } from './helpers/engineRandomNetworks';
 
 // Sampled values are float64 sums of a few hundred terms: 1e-9 relative plus 1e-12 absolute is far
@@ -433,5 +436,319 @@ describe('margin functionals (derivations §44)', () => {
       checked++;
     }
     assert.ok(checked >= 30, `${checked} networks with two or more outputs`);
+  });
+});
+
+describe('composed rules for products, quotients, maxima, layer normalisation, softmax and attention (derivations §55)', () => {
+  it('squeeze-excitation gates, x ⊙ σ(x), x ⊙ x, Max and ReduceMax: no sampled or hill-climbed ratio beats it, nor a margin change its functional bound', (t) => {
+    const random = new SeededRandom(5555);
+    let tighter = 0;
+    let uncertain = 0;
+    let worst = 0;
+    const count = 60;
+    for (let k = 0; k < count; k++) {
+      const { network } = (k % 2 ? randomProductNetwork : randomSelectionNetwork)(random);
+      const x0 = Float64Array.from({ length: network.inputShape.reduce((a, b) => a * b, 1) }, () => random.gaussian());
+      const epsilon = Math.pow(10, random.between(-3, 0.3));
+      const { run, composed } = analyse(network, x0, epsilon);
+      const sampled = worstSampledRatio(random, network, x0, epsilon);
+      assert.ok(sampled <= composed.value * (1 + REL) + ABS, `network ${k} (${network.layers.map((l) => l.label).join(' ')}), ε ${epsilon}: sampled ${sampled} > composed ${composed.value}`);
+      const u = Float64Array.from(referenceForward(network, x0)[network.output], (_v, i) => (i === 0 ? 1 : i === 1 ? -1 : 0));
+      const margin = worstSampledRatio(random, network, x0, epsilon, u);
+      assert.ok(margin <= composed.functionalBound(u) * (1 + REL) + ABS, `network ${k}, ε ${epsilon}: margin ratio ${margin} > its bound ${composed.functionalBound(u)}`);
+      uncertain += composed.uncertainUnits;
+      if (composed.value < run.localBound) tighter++;
+      if (composed.value > 0) worst = Math.max(worst, sampled / composed.value);
+    }
+    t.diagnostic(`composed below the layer product on ${tighter} of ${count}, ${uncertain} uncertain units in all, best sampled/composed ${worst.toFixed(4)}`);
+    assert.ok(uncertain > 100, `uncertain units ${uncertain}`);
+    assert.ok(tighter > count / 2, `composed tighter on ${tighter} of ${count}`);
+    assert.ok(worst > 0.3 && worst <= 1 + REL, `best sampled/composed ${worst}`);
+  });
+
+  it('tiny networks: at least the largest ‖J(S)‖ over every vertex of the slope set (exact SVD)', (t) => {
+    // Vertices: an uncertain activation unit at either end of its interval; a product's output row with
+    // one of its uncertain edges at mid ± the row's radius (the row's deviations have length at most
+    // that radius: with one uncertain edge these are the ends of its interval); a selection window (Max,
+    // ReduceMax) selecting one movable candidate, or none when a fixed candidate may win.
+    const random = new SeededRandom(606);
+    let cases = 0;
+    let tightest = Infinity;
+    const kinds = new Set<string>();
+    for (let attempt = 0; attempt < 400 && cases < 30; attempt++) {
+      const { network } = randomTinySelectionNetwork(random);
+      const x0 = Float64Array.from({ length: network.inputShape[0] }, () => random.gaussian());
+      const epsilon = Math.pow(10, random.between(-1.5, 0.3));
+      const { prepared, run, composed } = analyse(network, x0, epsilon);
+      const choices: { layer: number; units: number[]; options: number[][] }[] = [];
+      run.slopes.forEach((s, k) => {
+        if (!s) return;
+        if (!s.edges) {
+          s.outputRadius.forEach((r, i) => { if (r > 0) choices.push({ layer: k, units: [i], options: [[s.mid[i] - r], [s.mid[i] + r]] }); });
+          return;
+        }
+        const edges = s.edges;
+        const rows = new Map<number, number[]>();
+        s.uncertain.forEach((u, e) => { if (u) rows.set(edges.output[e], [...(rows.get(edges.output[e]) ?? []), e]); });
+        for (const [o, units] of rows) {
+          kinds.add(prepared.layers[k].op.kind);
+          if (prepared.layers[k].op.kind === 'mul') {
+            const r = s.outputRadius[o];
+            choices.push({ layer: k, units, options: units.flatMap((_e, pick) => [-r, r].map((d) => units.map((e, i) => s.mid[e] + (i === pick ? d : 0)))) });
+          } else {
+            const options = units.map((_e, pick) => units.map((_x, i) => (i === pick ? 1 : 0)));
+            if (!edges.centred[o]) options.push(units.map(() => 0));
+            choices.push({ layer: k, units, options });
+          }
+        }
+      });
+      const vertexCount = choices.reduce((c, ch) => c * ch.options.length, 1);
+      if (choices.length === 0 || choices.length > 12 || vertexCount > 4096) continue;
+      let largest = 0;
+      for (let index = 0; index < vertexCount; index++) {
+        const vertex = run.slopes.map((s) => s && { ...s, mid: Float64Array.from(s.mid) });
+        let rest = index;
+        for (const choice of choices) {
+          const option = choice.options[rest % choice.options.length];
+          rest = Math.floor(rest / choice.options.length);
+          choice.units.forEach((unit, i) => { (vertex[choice.layer] as SlopeUnits).mid[unit] = option[i]; });
+        }
+        largest = Math.max(largest, spectralNorm(jacobianRows(prepared, vertex)));
+      }
+      assert.ok(composed.value >= largest * (1 - 1e-12), `case ${cases}: composed ${composed.value} < vertex maximum ${largest}`);
+      tightest = Math.min(tightest, composed.value / largest);
+      cases++;
+    }
+    t.diagnostic(`${cases} tiny networks, uncertain rows in ${[...kinds].join(', ')}, smallest composed / vertex maximum ${tightest.toFixed(4)}`);
+    assert.ok(cases >= 25, `${cases} tiny networks with 1–12 uncertain units, rows or windows`);
+    for (const kind of ['mul', 'maximum', 'reduceMax']) assert.ok(kinds.has(kind), `some tiny network had an uncertain ${kind} row`);
+  });
+
+  it('f(x) = x1² + x2² at x0 = (3, 4), ε = 0.5: ‖J(M)‖ = 10 plus the a-edges\' correction 0.5·√2 (hand-derived), below the layer product', () => {
+    // a-edge slopes b(x) = x_i ∈ [x0_i − ½, x0_i + ½] (mid x0_i, radius ½), b-edge slopes a0 = x0_i
+    // exact: J(M) = 2 x0ᵀ, ‖J(M)‖ = 10; G R = ½ [1, 1], β = ‖I‖ = 1: 10 + ½√2. The true constant is
+    // 2‖x0‖ + ε = 10.5 (at x − x0 = ε x0/‖x0‖). Layer product: (β ε_a + α ε_b)/ε = 4.5 + 4 = 8.5, times ‖[1, 1]‖ = √2.
+    const network: Network = {
+      inputName: 'x', inputShape: [2], output: 1,
+      layers: [genericLayer('square', { kind: 'mul' }, [NETWORK_INPUT, NETWORK_INPUT], [[2], [2]], [2]), denseLayer('sum', [[1, 1]], null, 0)],
+    };
+    const { run, composed } = analyse(network, Float64Array.of(3, 4), 0.5);
+    assert.equal(composed.uncertainUnits, 2);
+    assert.ok(Math.abs(composed.midpointNorm - 10) < 1e-7, `‖J(M)‖ ${composed.midpointNorm}`);
+    // One output: the stack is optimal at t ∝ the block norms; the weights' 1e-3 floor moves it by about 1e-6 relative.
+    assert.ok(Math.abs(composed.value - (10 + Math.SQRT1_2)) < 1e-5 * composed.value, `composed ${composed.value}`);
+    assert.ok(Math.abs(run.localBound - 8.5 * Math.SQRT2) < 1e-8, `layer product ${run.localBound}`);
+    assert.ok(composed.value >= 10.5);
+  });
+
+  it('ReduceMax of (x1, x2): a certain winner is an exact selection (bound 1); a tie is the centred window, ‖J(M)‖ + ρ·‖C‖ = √2 (hand-derived)', () => {
+    const network: Network = { inputName: 'x', inputShape: [2], output: 0, layers: [genericLayer('top', { kind: 'reduceMax', axes: [0] }, [NETWORK_INPUT], [[2]], [1])] };
+    const certain = analyse(network, Float64Array.of(1, 0), 0.1).composed;
+    assert.equal(certain.uncertainUnits, 0);
+    assert.ok(Math.abs(certain.value - 1) < 1e-8, `certain winner ${certain.value}`);
+    // Tie at (1, 1): weights (½, ½) ± a deviation of length ρ = 1/√2 summing to 0; J(M) = [½, ½]
+    // (norm 1/√2), the centred entries' map is I − 11ᵀ/2 (norm 1): 1/√2 + 1/√2.
+    const tie = analyse(network, Float64Array.of(1, 1), 0.1).composed;
+    assert.equal(tie.uncertainUnits, 2);
+    assert.ok(Math.abs(tie.value - Math.SQRT2) < 1e-6, `tie ${tie.value}`);
+  });
+
+  it('layer normalisation (§55.1): no sampled or hill-climbed ratio beats it, nor a margin change its functional bound', (t) => {
+    const random = new SeededRandom(5151);
+    let tighter = 0;
+    let worst = 0;
+    const count = 40;
+    for (let k = 0; k < count; k++) {
+      const { network } = randomLayerNormNetwork(random);
+      const x0 = Float64Array.from({ length: network.inputShape.reduce((a, b) => a * b, 1) }, () => random.gaussian());
+      const epsilon = Math.pow(10, random.between(-3, 0.3));
+      const { run, composed } = analyse(network, x0, epsilon);
+      const sampled = worstSampledRatio(random, network, x0, epsilon);
+      assert.ok(sampled <= composed.value * (1 + REL) + ABS, `network ${k}, ε ${epsilon}: sampled ${sampled} > composed ${composed.value}`);
+      const u = Float64Array.from(referenceForward(network, x0)[network.output], (_v, i) => (i === 0 ? 1 : i === 1 ? -1 : 0));
+      const margin = worstSampledRatio(random, network, x0, epsilon, u);
+      assert.ok(margin <= composed.functionalBound(u) * (1 + REL) + ABS, `network ${k}, ε ${epsilon}: margin ratio ${margin} > its bound ${composed.functionalBound(u)}`);
+      if (composed.value < run.localBound) tighter++;
+      if (composed.value > 0) worst = Math.max(worst, sampled / composed.value);
+    }
+    t.diagnostic(`composed below the layer product on ${tighter} of ${count}, best sampled/composed ${worst.toFixed(4)}`);
+    assert.ok(tighter > count / 2, `composed tighter on ${tighter} of ${count}`);
+    assert.ok(worst > 0.3 && worst <= 1 + REL, `best sampled/composed ${worst}`);
+  });
+
+  it('layer normalisation (§55.1): the slope matrix T(x) of every sampled x reproduces Δy exactly and lies within ρ of T_M', () => {
+    const random = new SeededRandom(4242);
+    for (let k = 0; k < 30; k++) {
+      const n = 2 + random.int(6);
+      const spec = { groupSize: n, epsilon: [1e-5, 0.01, 1][random.int(3)], scale: Float64Array.from({ length: n }, () => random.gaussian()), bias: null };
+      const x0 = Float64Array.from({ length: n }, () => random.gaussian());
+      const epsilon = Math.pow(10, random.between(-3, 0));
+      const slopes = normalisationSlopes(spec, x0, 0, epsilon, null);
+      const { scale: [rMid], rankOne: [cMid], centred: z0 } = slopes.normalised;
+      const rho = slopes.outputRadius[0] / Math.abs(spec.scale[0]);
+      const y0 = layerNormOutput(spec, layerNormPoint(spec, x0).normalised);
+      const v0 = z0.reduce((a, z) => a + z * z, 0) / n;
+      const r = (v: number) => 1 / Math.sqrt(v + spec.epsilon);
+      for (let trial = 0; trial < 20; trial++) {
+        const direction = Float64Array.from({ length: n }, () => random.gaussian());
+        const length = Math.hypot(...direction);
+        const dx = direction.map((d) => (d * epsilon * random.uniform()) / length);
+        const x = x0.map((v, i) => v + dx[i]);
+        const dz = dx.map((d) => d - dx.reduce((a, b) => a + b, 0) / n);
+        const v = z0.reduce((a, z, i) => a + (z + dz[i]) ** 2, 0) / n;
+        const sigma = v === v0 ? -0.5 * r(v0) ** 3 : (r(v) - r(v0)) / (v - v0);
+        // T(x) = r(x) I + (σ/n) z0 (2 z0 + Δz)ᵀ: γ ⊙ T(x) Δz is Δy.
+        const rows = Array.from({ length: n }, (_r, i) => Array.from({ length: n }, (_c, j) => (i === j ? r(v) : 0) + (sigma / n) * z0[i] * (2 * z0[j] + dz[j])));
+        const y = layerNormOutput(spec, layerNormPoint(spec, x).normalised);
+        rows.forEach((row, i) => {
+          const predicted = spec.scale[i] * row.reduce((a, t, j) => a + t * dz[j], 0);
+          assert.ok(Math.abs(predicted - (y[i] - y0[i])) <= 1e-9 * (Math.abs(y[i]) + Math.abs(y0[i]) + 1e-300), `case ${k}: Δy_${i} ${y[i] - y0[i]} vs T Δz ${predicted}`);
+        });
+        const deviation = rows.map((row, i) => row.map((t, j) => t - ((i === j ? rMid : 0) + cMid * z0[i] * z0[j])));
+        assert.ok(spectralNorm(deviation) <= rho * (1 + 1e-12), `case ${k}: ‖T(x) − T_M‖ ${spectralNorm(deviation)} > ρ ${rho}`);
+      }
+    }
+  });
+
+  it('layer normalisation of x0 = (1, 0, −1), e = 0.5: at ε → 0 the bound is ‖J(x0)‖ = 1/sqrt(2/3 + 1/2) (hand-derived, §23)', () => {
+    const network: Network = { inputName: 'x', inputShape: [3], output: 0, layers: [genericLayer('norm', { kind: 'layerNorm', axis: 0, epsilon: 0.5 }, [NETWORK_INPUT], [[3]], [3])] };
+    const tiny = analyse(network, Float64Array.of(1, 0, -1), 1e-9).composed;
+    assert.ok(Math.abs(tiny.midpointNorm - 1 / Math.sqrt(2 / 3 + 0.5)) < 1e-8, `ε = 1e-9: ‖J(M)‖ ${tiny.midpointNorm}`);
+    // The stack [J(M) | β G R] gives its ~1e-9 correction block the weights' floor (1e-3 of the mean, §22):
+    // J(M)'s block then weighs 1/sqrt(1 − 5e-4), 2.5e-4 relative.
+    assert.ok(tiny.value >= tiny.midpointNorm && tiny.value <= tiny.midpointNorm * (1 + 3e-4), `ε = 1e-9: ${tiny.value}`);
+    const { run, composed } = analyse(network, Float64Array.of(1, 0, -1), 0.1);
+    assert.ok(Math.abs(run.localBound - 1 / Math.sqrt((Math.SQRT2 - 0.1) ** 2 / 3 + 0.5)) < 1e-9, `layer bound ${run.localBound}`);
+    assert.ok(composed.value >= 1 / Math.sqrt(2 / 3 + 0.5), `ε = 0.1: ${composed.value}`);
+    assert.ok(worstSampledRatio(new SeededRandom(3), network, Float64Array.of(1, 0, -1), 0.1) <= composed.value);
+  });
+
+  it('softmax inside the network (§55.2): no sampled or hill-climbed ratio beats it, nor a margin change its functional bound', (t) => {
+    const random = new SeededRandom(5353);
+    let tighter = 0;
+    let worst = 0;
+    const count = 40;
+    for (let k = 0; k < count; k++) {
+      const { network } = randomSoftmaxNetwork(random);
+      const x0 = Float64Array.from({ length: network.inputShape.reduce((a, b) => a * b, 1) }, () => 2 * random.gaussian());
+      const epsilon = Math.pow(10, random.between(-3, 0.3));
+      const { run, composed } = analyse(network, x0, epsilon);
+      const sampled = worstSampledRatio(random, network, x0, epsilon);
+      assert.ok(sampled <= composed.value * (1 + REL) + ABS, `network ${k}, ε ${epsilon}: sampled ${sampled} > composed ${composed.value}`);
+      const u = Float64Array.from(referenceForward(network, x0)[network.output], (_v, i) => (i === 0 ? 1 : i === 1 ? -1 : 0));
+      const margin = worstSampledRatio(random, network, x0, epsilon, u);
+      assert.ok(margin <= composed.functionalBound(u) * (1 + REL) + ABS, `network ${k}, ε ${epsilon}: margin ratio ${margin} > its bound ${composed.functionalBound(u)}`);
+      if (composed.value < run.localBound) tighter++;
+      if (composed.value > 0) worst = Math.max(worst, sampled / composed.value);
+    }
+    t.diagnostic(`composed below the layer product on ${tighter} of ${count}, best sampled/composed ${worst.toFixed(4)}`);
+    assert.ok(tighter > count / 2, `composed tighter on ${tighter} of ${count}`);
+    assert.ok(worst > 0.3 && worst <= 1 + REL, `best sampled/composed ${worst}`);
+  });
+
+  it('softmax of two equal logits: at ε → 0 the bound is ‖J(p0)‖ = ½ (J = [[¼, −¼], [−¼, ¼]], hand-derived); it grows with the box', () => {
+    const network: Network = { inputName: 'x', inputShape: [2], output: 0, layers: [genericLayer('soft', { kind: 'softmax', axis: 0, flattenTail: false }, [NETWORK_INPUT], [[2]], [2])] };
+    const tiny = analyse(network, Float64Array.of(0, 0), 1e-9).composed;
+    assert.ok(Math.abs(tiny.midpointNorm - 0.5) < 1e-8, `‖J(M)‖ ${tiny.midpointNorm}`);
+    assert.ok(tiny.value >= 0.5 && tiny.value <= 0.5 * (1 + 3e-4), `ε = 1e-9: ${tiny.value}`);
+    const wide = analyse(network, Float64Array.of(0, 0), 1).composed;
+    assert.ok(wide.value > tiny.value && worstSampledRatio(new SeededRandom(4), network, Float64Array.of(0, 0), 1) <= wide.value);
+  });
+
+  it('attention (MatMul of two computed tensors, §55.3; Softmax between): no sampled or hill-climbed ratio beats it, nor a margin change its functional bound', (t) => {
+    const random = new SeededRandom(5454);
+    let tighter = 0;
+    let worst = 0;
+    const count = 30;
+    for (let k = 0; k < count; k++) {
+      const { network } = randomAttentionNetwork(random);
+      const x0 = Float64Array.from({ length: network.inputShape.reduce((a, b) => a * b, 1) }, () => random.gaussian());
+      const epsilon = Math.pow(10, random.between(-3, 0.3));
+      const { run, composed } = analyse(network, x0, epsilon);
+      const sampled = worstSampledRatio(random, network, x0, epsilon);
+      assert.ok(sampled <= composed.value * (1 + REL) + ABS, `network ${k}, ε ${epsilon}: sampled ${sampled} > composed ${composed.value}`);
+      const u = Float64Array.from(referenceForward(network, x0)[network.output], (_v, i) => (i === 0 ? 1 : i === 1 ? -1 : 0));
+      const margin = worstSampledRatio(random, network, x0, epsilon, u);
+      assert.ok(margin <= composed.functionalBound(u) * (1 + REL) + ABS, `network ${k}, ε ${epsilon}: margin ratio ${margin} > its bound ${composed.functionalBound(u)}`);
+      if (composed.value < run.localBound) tighter++;
+      if (composed.value > 0) worst = Math.max(worst, sampled / composed.value);
+    }
+    t.diagnostic(`composed below the layer product on ${tighter} of ${count}, best sampled/composed ${worst.toFixed(4)}`);
+    assert.ok(tighter > count / 3, `composed tighter on ${tighter} of ${count}`);
+    assert.ok(worst > 0.1 && worst <= 1 + REL, `best sampled/composed ${worst}`);
+  });
+
+  it('MatMul of x with itself ([1, 1] × [1, 1]) at x0 = 3, ε = 0.5: ‖J(M)‖ = 6 plus the a-edge\'s correction 0.5 = 6.5, the true constant (hand-derived)', () => {
+    const network: Network = {
+      inputName: 'x', inputShape: [1, 1], output: 0,
+      layers: [genericLayer('square', { kind: 'matMul' }, [NETWORK_INPUT, NETWORK_INPUT], [[1, 1], [1, 1]], [1, 1])],
+    };
+    const { composed } = analyse(network, Float64Array.of(3), 0.5);
+    assert.ok(Math.abs(composed.midpointNorm - 6) < 1e-7, `‖J(M)‖ ${composed.midpointNorm}`);
+    assert.ok(Math.abs(composed.value - 6.5) < 1e-5 * 6.5, `composed ${composed.value}`);
+  });
+
+  it('quotients of computed tensors (§55.4) with smooth maps, Max and ReduceMax: no sampled or hill-climbed ratio beats it, nor a margin change its functional bound', (t) => {
+    const random = new SeededRandom(5656);
+    let tighter = 0;
+    let worst = 0;
+    const count = 40;
+    for (let k = 0; k < count; k++) {
+      const { network } = randomSmoothNetwork(random);
+      const x0 = Float64Array.from({ length: network.inputShape.reduce((a, b) => a * b, 1) }, () => random.gaussian());
+      const epsilon = Math.pow(10, random.between(-3, 0));
+      const { run, composed } = analyse(network, x0, epsilon);
+      const sampled = worstSampledRatio(random, network, x0, epsilon);
+      assert.ok(sampled <= composed.value * (1 + REL) + ABS, `network ${k}, ε ${epsilon}: sampled ${sampled} > composed ${composed.value}`);
+      const u = Float64Array.from(referenceForward(network, x0)[network.output], (_v, i) => (i === 0 ? 1 : i === 1 ? -1 : 0));
+      const margin = worstSampledRatio(random, network, x0, epsilon, u);
+      assert.ok(margin <= composed.functionalBound(u) * (1 + REL) + ABS, `network ${k}, ε ${epsilon}: margin ratio ${margin} > its bound ${composed.functionalBound(u)}`);
+      if (composed.value < run.localBound) tighter++;
+      if (composed.value > 0) worst = Math.max(worst, sampled / composed.value);
+    }
+    t.diagnostic(`composed below the layer product on ${tighter} of ${count}, best sampled/composed ${worst.toFixed(4)}`);
+    assert.ok(tighter > count / 3, `composed tighter on ${tighter} of ${count}`);
+    assert.ok(worst > 0.1 && worst <= 1 + REL, `best sampled/composed ${worst}`);
+  });
+
+  it('x / (2 + x) at x0 = 0, ε = 0.5: a-edge slopes 1/b ∈ [0.4, 2/3], b-edge slope −a0 q = 0: 8/15 + 2/15 = 2/3, the true constant (hand-derived, §28)', () => {
+    const network: Network = {
+      inputName: 'x', inputShape: [1], output: 1,
+      layers: [denseLayer('shift', [[1]], [2], NETWORK_INPUT), genericLayer('ratio', { kind: 'mul', divide: true }, [NETWORK_INPUT, 0], [[1], [1]], [1])],
+    };
+    const { composed } = analyse(network, new Float64Array(1), 0.5);
+    assert.ok(Math.abs(composed.midpointNorm - 8 / 15) < 1e-9, `‖J(M)‖ ${composed.midpointNorm}`);
+    assert.ok(Math.abs(composed.value - 2 / 3) < 1e-5 * (2 / 3), `composed ${composed.value}`);
+  });
+
+  it('the native kernels and the TypeScript operators give the same composed bound through products, maxima, layer normalisation, softmax and attention', () => {
+    assert.ok(nativeKernels(), 'the native kernels are built (npm run build)');
+    const random = new SeededRandom(21);
+    for (let k = 0; k < 10; k++) {
+      const { network } = [randomProductNetwork, randomSelectionNetwork, randomLayerNormNetwork, randomSoftmaxNetwork, randomAttentionNetwork][k % 5](random);
+      const x0 = Float64Array.from({ length: network.inputShape.reduce((a, b) => a * b, 1) }, () => random.gaussian());
+      const epsilon = Math.pow(10, random.between(-2, 0));
+      const typescript = analyse(network, x0, epsilon, TS_SPECTRAL, 'typescript').composed.value;
+      const native = analyse(network, x0, epsilon, { ...DEFAULT_SPECTRAL_OPTIONS, kernels: nativeKernels() }, 'native').composed.value;
+      assert.ok(Math.abs(native - typescript) <= 1e-9 * typescript, `network ${k}: native ${native} vs TypeScript ${typescript}`);
+    }
+  });
+
+  it('analyzeNetwork reports the smaller bound with products, maxima, layer normalisation and softmax, never above the layer product', async () => {
+    const random = new SeededRandom(77);
+    let composedWins = 0;
+    for (let k = 0; k < 8; k++) {
+      const { network } = [randomProductNetwork, randomSelectionNetwork, randomLayerNormNetwork, randomSoftmaxNetwork][k % 4](random);
+      const x0 = Float64Array.from({ length: network.inputShape.reduce((a, b) => a * b, 1) }, () => random.gaussian());
+      const result = await analyzeNetwork(network, x0, { epsilons: [1e-3, 0.3], backend: 'typescript' });
+      for (const run of result.runs) {
+        const { localBound, layerProduct, method, composedSkipped } = run.network;
+        assert.equal(composedSkipped, undefined);
+        assert.ok(localBound <= layerProduct);
+        assert.equal(method, localBound < layerProduct ? 'composed' : 'layer-product');
+        if (method === 'composed') composedWins++;
+      }
+    }
+    assert.ok(composedWins >= 8, `the composed bound gave ${composedWins} of 16 network bounds`);
   });
 });

@@ -201,20 +201,8 @@ const DIRECTION_TOLERANCE = 1e-6;
  * The top right-singular direction of J(M), the network at its midpoint slopes (a unit vector of the
  * input space, restricted to `inputMask`), by power iteration on J(M)ᵀJ(M): where the composed bound
  * is driven by ‖J(M)‖ the lower-bound search starts there (docs/derivations.md §11). Only aims the
- * search (it is not a bound); null when the network has no composed rule or the direction vanishes.
+ * search (it is not a bound); null when the network's output is its input or the direction vanishes.
  */
-/** Why the linearised network cannot represent this network (a layer kind with no composed rule yet), or undefined. */
-export function missingComposedRule(prepared: PreparedNetwork): string | undefined {
-  const has = (...kinds: string[]) => prepared.layers.some((p) => kinds.includes(p.op.kind));
-  if (has('softmax', 'matMul')) {
-    return 'attention layers (a softmax inside the network, a product of two computed matrices) have no composed rule yet (docs/derivations.md §30, §31)';
-  }
-  if (has('mul')) return 'products of two computed tensors have no composed rule yet (docs/derivations.md §22)';
-  if (has('layerNorm')) return 'layer normalisation has no composed rule yet (docs/derivations.md §23)';
-  if (has('reduceMax', 'maximum')) return 'ReduceMax and the maximum of two computed tensors have no composed rule yet (docs/derivations.md §26, §27)';
-  return undefined;
-}
-
 export function midpointDirection(
   prepared: PreparedNetwork,
   slopes: (SlopeUnits | null)[],
@@ -222,7 +210,7 @@ export function midpointDirection(
   inputMask: Uint8Array | null = null,
   signal?: CancelSignal,
 ): Float64Array | null {
-  if (missingComposedRule(prepared) !== undefined || prepared.network.output === NETWORK_INPUT) return null;
+  if (prepared.network.output === NETWORK_INPUT) return null;
   const network = new LinearisedNetwork(prepared, slopes, () => throwIfCancelled(signal));
   const random = new SeededRandom(seed);
   const masked = (v: Float64Array) => {

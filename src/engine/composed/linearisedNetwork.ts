@@ -1,18 +1,21 @@
 // The network with every activation and every max-pool window given a fixed slope per unit: a linear
 // map, applied matrix-free forward (J v) and backward (Jᵀ u) through the same operators as the rest of
-// the engine (docs/derivations.md §22). A slope layer k reads a vector z_k from its input (the
-// pre-activation A x, the lone activation's input, or the max-pool window entries gathered per edge)
-// and writes scatter_k(mid_k ⊙ z_k). Deviations from the midpoint enter at a layer's output
-// ("injections"); the prefix terms read a layer's z.
+// the engine (docs/derivations.md §22). A slope layer k reads a vector z_k from its inputs (the
+// pre-activation A x, the lone activation's input, or the entries of its inputs gathered per edge:
+// max-pool, ReduceMax and Max windows, the factors of a product, §55) and writes scatter_k(mid_k ⊙ z_k),
+// or, for layer normalisation and softmax, a slope matrix per group applied to z_k (§55.1, §55.2).
+// Deviations from the midpoint enter at a layer's output ("injections"); the prefix terms read a layer's z.
 import { NETWORK_INPUT, type TensorRef } from '../network';
 import { concatenate, splitConcatenated, type PreparedNetwork } from '../prepared';
+import { softmaxTangent, type SoftmaxGroups } from '../operators/softmax';
 import { gatherPermuted, scatterPermuted } from '../operators/transpose';
+import { applyNormalised, type NormalisedSlopes } from './normalisationSlopes';
 
 /**
  * The slope model of one layer inside the ball: midpoint slope per unit, the radius of the deviation
  * per output coordinate (where it enters), and which units' slopes are uncertain (the rows a prefix
- * term reads). For max pooling, unit e is the edge routing input edges.input[e] to output
- * edges.output[e].
+ * term reads). For a layer with edges, unit e is the edge routing entry edges.input[e] of its inputs
+ * (concatenated in order) to output edges.output[e].
  */
 export interface SlopeUnits {
   mid: Float64Array;
@@ -24,6 +27,10 @@ export interface SlopeUnits {
     /** Windows whose weight deviations sum to 0: a prefix may read their entries minus the window mean. */
     centred: Uint8Array;
   };
+  /** Layer normalisation: a slope matrix per group instead of a slope per unit (docs/derivations.md §55.1). */
+  normalised?: NormalisedSlopes;
+  /** Softmax: the slope matrix diag(mid) − mid midᵀ per group (docs/derivations.md §55.2). */
+  softmaxGroups?: SoftmaxGroups;
 }
 
 const UNIT_ROUNDOFF = Number.EPSILON / 2;
@@ -94,10 +101,14 @@ export class LinearisedNetwork {
     return centred;
   }
 
-  /** The slope layer's z from its input's tangent. */
-  private readUnits(k: number, input: Float64Array): Float64Array {
+  /**
+   * The slope layer's z from its inputs' tangents. A layer of several inputs (products, maxima) has
+   * edges whose indices run over its inputs concatenated in order.
+   */
+  private readUnits(k: number, inputs: Float64Array[]): Float64Array {
     const p = this.prepared.layers[k];
     const edges = this.slopes[k]?.edges;
+    const input = inputs.length === 1 ? inputs[0] : concatenateInputs(inputs);
     if (p.op.kind === 'affine') return p.op.affine.linear.apply(input);
     if (edges) {
       const z = new Float64Array(edges.input.length);
@@ -107,22 +118,24 @@ export class LinearisedNetwork {
     return Float64Array.from(input);
   }
 
-  /** Adjoint of readUnits: the cotangent of the layer's input from one of z. */
-  private readUnitsTranspose(k: number, g: Float64Array): Float64Array {
+  /** Adjoint of readUnits: the cotangents of the layer's inputs from one of z. */
+  private readUnitsTranspose(k: number, g: Float64Array): Float64Array[] {
     const p = this.prepared.layers[k];
     const edges = this.slopes[k]?.edges;
-    if (p.op.kind === 'affine') return p.op.affine.linear.applyTranspose(g);
+    if (p.op.kind === 'affine') return [p.op.affine.linear.applyTranspose(g)];
     if (edges) {
-      const out = new Float64Array(p.inSizes[0]);
+      const out = new Float64Array(p.inSizes.reduce((a, b) => a + b, 0));
       for (let e = 0; e < g.length; e++) out[edges.input[e]] += g[e];
-      return out;
+      return p.inSizes.length === 1 ? [out] : splitInputs(out, p.inSizes);
     }
-    return g;
+    return [g];
   }
 
   /** The layer's output from z: scatter(mid ⊙ z). */
   private applySlopes(k: number, z: Float64Array): Float64Array {
     const s = this.slopes[k] as SlopeUnits;
+    if (s.normalised) return applyNormalised(s.normalised, z, false);
+    if (s.softmaxGroups) return softmaxTangent(s.softmaxGroups, s.mid, z);
     if (!s.edges) return scaled(z, s.mid);
     const out = new Float64Array(this.prepared.layers[k].outSize);
     for (let e = 0; e < z.length; e++) out[s.edges.output[e]] += s.mid[e] * z[e];
@@ -131,6 +144,9 @@ export class LinearisedNetwork {
 
   private applySlopesTranspose(k: number, g: Float64Array): Float64Array {
     const s = this.slopes[k] as SlopeUnits;
+    if (s.normalised) return applyNormalised(s.normalised, g, true);
+    // diag(m) − m mᵀ is symmetric.
+    if (s.softmaxGroups) return softmaxTangent(s.softmaxGroups, s.mid, g);
     if (!s.edges) return scaled(g, s.mid);
     const output = s.edges.output;
     const out = new Float64Array(output.length);
@@ -157,12 +173,12 @@ export class LinearisedNetwork {
       const injected = injections.get(k);
       const moves = ins.some((t) => t !== null);
       if (k === last && readAt !== undefined) {
-        return moves ? this.centre(k, this.readUnits(k, ins[0] ?? new Float64Array(p.inSizes[0]))) : new Float64Array(this.unitCount(k));
+        return moves ? this.centre(k, this.readUnits(k, ins.map((t, i) => t ?? new Float64Array(p.inSizes[i])))) : new Float64Array(this.unitCount(k));
       }
       let out: Float64Array | null = null;
       if (moves) {
         const inputs = ins.map((t, i) => t ?? new Float64Array(p.inSizes[i]));
-        out = this.slopes[k] ? this.applySlopes(k, this.readUnits(k, inputs[0])) : applyLinear(this.prepared, k, inputs);
+        out = this.slopes[k] ? this.applySlopes(k, this.readUnits(k, inputs)) : applyLinear(this.prepared, k, inputs);
       }
       if (injected) {
         out = out ? Float64Array.from(out) : new Float64Array(p.outSize);
@@ -199,7 +215,7 @@ export class LinearisedNetwork {
       for (let i = 0; i < g.length; i++) target[i] += g[i];
     };
     const toInputs = (k: number, gInputs: Float64Array[]) => layers[k].layer.inputs.forEach((ref, i) => accumulate(ref, gInputs[i]));
-    if (readAt !== undefined) toInputs(last, [this.readUnitsTranspose(last, this.centre(last, u))]);
+    if (readAt !== undefined) toInputs(last, this.readUnitsTranspose(last, this.centre(last, u)));
     else grads[last] = Float64Array.from(u);
     for (let k = readAt !== undefined ? last - 1 : last; k >= lowest; k--) {
       const g = grads[k];
@@ -208,7 +224,7 @@ export class LinearisedNetwork {
       grads[k] = null;
       const wanted = result.layers.get(k);
       if (wanted) wanted.set(g);
-      if (this.slopes[k]) toInputs(k, [this.readUnitsTranspose(k, this.applySlopesTranspose(k, g))]);
+      if (this.slopes[k]) toInputs(k, this.readUnitsTranspose(k, this.applySlopesTranspose(k, g)));
       else toInputs(k, applyLinearTranspose(this.prepared, k, g));
     }
     return result;
@@ -225,6 +241,25 @@ function scaled(v: Float64Array, w: Float64Array | null, c = 1): Float64Array {
   if (w) for (let i = 0; i < v.length; i++) out[i] = v[i] * w[i];
   else for (let i = 0; i < v.length; i++) out[i] = v[i] * c;
   return out;
+}
+
+/** The tangents of a layer's inputs one after the other (the index space of a several-input layer's edges). */
+function concatenateInputs(inputs: Float64Array[]): Float64Array {
+  const out = new Float64Array(inputs.reduce((n, t) => n + t.length, 0));
+  let offset = 0;
+  for (const t of inputs) {
+    out.set(t, offset);
+    offset += t.length;
+  }
+  return out;
+}
+
+function splitInputs(joined: Float64Array, sizes: number[]): Float64Array[] {
+  let offset = 0;
+  return sizes.map((size) => {
+    offset += size;
+    return joined.subarray(offset - size, offset);
+  });
 }
 
 /** A layer without slopes is a linear map of its inputs (no bias: tangents). */
@@ -249,18 +284,15 @@ function applyLinear(prepared: PreparedNetwork, k: number, inputs: Float64Array[
       return concatenate(inputs, op.outer, op.blocks, new Float64Array(p.outSize));
     case 'transpose':
       return gatherPermuted(inputs[0], op.source, new Float64Array(p.outSize));
-    case 'softmax':
-    case 'matMul':
-      throw new Error(`layer ${k} '${p.layer.label}': a ${op.kind} inside the network has no composed rule`);
     case 'activation':
+    case 'matMul':
     case 'maxPool':
-      throw new Error(`layer ${k} '${p.layer.label}': no slopes recorded for a ${op.kind} layer`);
-    case 'mul':
-      throw new Error(`layer ${k} '${p.layer.label}': a product of computed tensors has no composed rule`);
-    case 'layerNorm':
     case 'reduceMax':
     case 'maximum':
-      throw new Error(`layer ${k} '${p.layer.label}': a ${op.kind} layer has no composed rule`);
+    case 'layerNorm':
+    case 'softmax':
+    case 'mul':
+      throw new Error(`layer ${k} '${p.layer.label}': no slopes recorded for a ${op.kind} layer`);
   }
 }
 
@@ -280,17 +312,14 @@ function applyLinearTranspose(prepared: PreparedNetwork, k: number, g: Float64Ar
       return splitConcatenated(g, op.outer, op.blocks, p.inSizes);
     case 'transpose':
       return [scatterPermuted(g, op.source)];
-    case 'softmax':
-    case 'matMul':
-      throw new Error(`layer ${k} '${p.layer.label}': a ${op.kind} inside the network has no composed rule`);
     case 'activation':
+    case 'matMul':
     case 'maxPool':
-      throw new Error(`layer ${k} '${p.layer.label}': no slopes recorded for a ${op.kind} layer`);
-    case 'mul':
-      throw new Error(`layer ${k} '${p.layer.label}': a product of computed tensors has no composed rule`);
-    case 'layerNorm':
     case 'reduceMax':
     case 'maximum':
-      throw new Error(`layer ${k} '${p.layer.label}': a ${op.kind} layer has no composed rule`);
+    case 'layerNorm':
+    case 'softmax':
+    case 'mul':
+      throw new Error(`layer ${k} '${p.layer.label}': no slopes recorded for a ${op.kind} layer`);
   }
 }

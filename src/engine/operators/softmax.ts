@@ -84,40 +84,17 @@ export interface SoftmaxBound {
  * S_i = Σ_{j≠i} exp(z0_j − z0_i), δ = √2 ε_z + 2τ, and m_i is the point of [l_i, u_i] closest to ½ (§30).
  */
 export function softmaxBound(groups: SoftmaxGroups, z0: Float64Array, tau: number, radius: number, inputMask: Uint8Array | null): SoftmaxBound {
-  // T − t_i below rounds with relative error ≤ (n + 3)u of S_i, which moves u_i and l_i by as much.
-  const margin = BOUND_ROUNDING_MARGIN + 4 * (groups.n + 4) * UNIT_ROUNDOFF;
-  const delta = (Math.SQRT2 * radius + 2 * tau) * (1 + margin) + 1e-300;
+  const margin = intervalMargin(groups.n);
   const mask = new Uint8Array(z0.length);
   let local = 0;
-  const t = new Float64Array(groups.n);
-  forEachGroup(groups, (start, stride) => {
+  forEachReachableGroup(groups, z0, tau, radius, inputMask, (start, stride, t, total, lowers, uppers) => {
     const end = start + groups.n * stride;
-    let movable = !inputMask;
-    for (let i = start; i < end && !movable; i += stride) movable = inputMask![i] === 1;
-    if (!movable || radius === 0 || groups.n < 2) return;
-    let max = -Infinity;
-    for (let i = start; i < end; i += stride) max = Math.max(max, z0[i]);
-    let total = 0;
-    for (let i = start, k = 0; i < end; i += stride, k++) {
-      t[k] = Math.exp(z0[i] - max);
-      total += t[k];
-    }
     let largestUpper = 0;
     let largestGershgorin = 0;
     let largestShift = 0;
     let shiftSq = 0;
     for (let i = start, k = 0; i < end; i += stride, k++) {
-      // log S_i = log Σ_{j≠i} t_j − (z0_i − max). The one term that may exceed half the total (the
-      // maximum, where T − t_i would cancel or the others underflow) is summed directly.
-      let logS: number;
-      if (t[k] <= total / 2) logS = Math.log(total - t[k]) - (z0[i] - max);
-      else {
-        const others: number[] = [];
-        for (let j = start; j < end; j += stride) if (j !== i) others.push(z0[j] - z0[i]);
-        logS = logSumExp(others);
-      }
-      const upper = Math.min(1, (1 / (1 + Math.exp(logS - delta))) * (1 + margin));
-      const lower = Math.max(0, (1 / (1 + Math.exp(logS + delta))) * (1 - margin));
+      const [lower, upper] = [lowers[k], uppers[k]];
       const nearestHalf = Math.min(upper, Math.max(lower, 0.5));
       largestUpper = Math.max(largestUpper, upper);
       largestGershgorin = Math.max(largestGershgorin, 2 * nearestHalf * (1 - nearestHalf) * (1 + margin));
@@ -135,6 +112,86 @@ export function softmaxBound(groups: SoftmaxGroups, z0: Float64Array, tau: numbe
     local = Math.max(local, bound);
   });
   return { local, mask };
+}
+
+/** T − t_i in the intervals rounds with relative error ≤ (n + 3)u of S_i, which moves u_i and l_i by as much. */
+function intervalMargin(n: number): number {
+  return BOUND_ROUNDING_MARGIN + 4 * (n + 4) * UNIT_ROUNDOFF;
+}
+
+/**
+ * Per group holding a movable input (n ≥ 2, radius > 0): every probability reachable in the ball lies in
+ * [l_i, u_i] = [1/(1 + S_i e^δ), 1/(1 + S_i e^−δ)], S_i = Σ_{j≠i} exp(z0_j − z0_i), δ = √2 ε_z + 2τ (§30);
+ * `visit` gets the group's start and stride, t_j = exp(z0_j − max), their total and the intervals.
+ */
+function forEachReachableGroup(
+  groups: SoftmaxGroups,
+  z0: Float64Array,
+  tau: number,
+  radius: number,
+  inputMask: Uint8Array | null,
+  visit: (start: number, stride: number, t: Float64Array, total: number, lower: Float64Array, upper: Float64Array) => void,
+): void {
+  const margin = intervalMargin(groups.n);
+  const delta = (Math.SQRT2 * radius + 2 * tau) * (1 + margin) + 1e-300;
+  const t = new Float64Array(groups.n);
+  const lower = new Float64Array(groups.n);
+  const upper = new Float64Array(groups.n);
+  forEachGroup(groups, (start, stride) => {
+    const end = start + groups.n * stride;
+    let movable = !inputMask;
+    for (let i = start; i < end && !movable; i += stride) movable = inputMask![i] === 1;
+    if (!movable || radius === 0 || groups.n < 2) return;
+    let max = -Infinity;
+    for (let i = start; i < end; i += stride) max = Math.max(max, z0[i]);
+    let total = 0;
+    for (let i = start, k = 0; i < end; i += stride, k++) {
+      t[k] = Math.exp(z0[i] - max);
+      total += t[k];
+    }
+    for (let i = start, k = 0; i < end; i += stride, k++) {
+      // log S_i = log Σ_{j≠i} t_j − (z0_i − max). The one term that may exceed half the total (the
+      // maximum, where T − t_i would cancel or the others underflow) is summed directly.
+      let logS: number;
+      if (t[k] <= total / 2) logS = Math.log(total - t[k]) - (z0[i] - max);
+      else {
+        const others: number[] = [];
+        for (let j = start; j < end; j += stride) if (j !== i) others.push(z0[j] - z0[i]);
+        logS = logSumExp(others);
+      }
+      upper[k] = Math.min(1, (1 / (1 + Math.exp(logS - delta))) * (1 + margin));
+      lower[k] = Math.max(0, (1 / (1 + Math.exp(logS + delta))) * (1 - margin));
+    }
+    visit(start, stride, t, total, lower, upper);
+  });
+}
+
+/**
+ * The softmax as a slope layer with a slope matrix per group (docs/derivations.md §55.2): the exact change
+ * is S Δz with S the mean of J(p) = diag(p) − ppᵀ along the segment, p in the box Π[l_i, u_i]; the midpoint
+ * J(m) at the box's centre m (returned per coordinate; applied with softmaxTangent) and per output the
+ * group's radius max_i w_i + ‖w‖ (1 + ‖m‖), w the half-widths.
+ */
+export function softmaxSlopes(groups: SoftmaxGroups, z0: Float64Array, tau: number, radius: number, inputMask: Uint8Array | null): { mid: Float64Array; outputRadius: Float64Array } {
+  // A group that cannot move (or has one entry, a constant) keeps slope 0: its change is 0 on the ball.
+  const mid = new Float64Array(z0.length);
+  const outputRadius = new Float64Array(z0.length);
+  forEachReachableGroup(groups, z0, tau, radius, inputMask, (start, stride, _t, _total, lower, upper) => {
+    const end = start + groups.n * stride;
+    let widest = 0;
+    let widthSq = 0;
+    let midSq = 0;
+    for (let i = start, k = 0; i < end; i += stride, k++) {
+      const width = (upper[k] - lower[k]) / 2 + 4 * UNIT_ROUNDOFF * upper[k];
+      mid[i] = (upper[k] + lower[k]) / 2;
+      widest = Math.max(widest, width);
+      widthSq += width * width;
+      midSq += mid[i] * mid[i];
+    }
+    const rho = (widest + Math.sqrt(widthSq) * (1 + Math.sqrt(midSq))) * (1 + BOUND_ROUNDING_MARGIN);
+    for (let i = start; i < end; i += stride) outputRadius[i] = rho;
+  });
+  return { mid, outputRadius };
 }
 
 /** Groups up to this size also get the Weyl bound around the nominal Jacobian (an n × n eigenvalue certificate). */

@@ -403,3 +403,53 @@ export function randomSmoothChainNetwork(random: SeededRandom): RandomNetwork {
   ] as Activation[]));
   return { network: b.network(b.dense(b.flatten(b.subtract(smooth, clipped)), 2 + random.int(3))) };
 }
+
+/**
+ * Selections of computed tensors: a row-wise dense map, its row maxima (ReduceMax) turned into a
+ * per-row floor, the maximum against that floor (broadcast) and against a second computed tensor of the
+ * same shape, a product, a dense map.
+ */
+export function randomSelectionNetwork(random: SeededRandom): RandomNetwork {
+  const b = new Builder(random, [2 + random.int(2), 3 + random.int(3)]);
+  const rows = b.rowDense(NETWORK_INPUT, 4, randomActivation(random));
+  const floor = b.channelAffine(b.reduceMax(rows, [1]));
+  const lifted = b.maximum(rows, floor);
+  const other = b.rowDense(NETWORK_INPUT, 4, pick<Activation>(random, [{ kind: 'tanh' }, { kind: 'relu' }, { kind: 'sigmoid' }]));
+  const both = random.uniform() < 0.5 ? b.maximum(lifted, other) : b.maximum(other, lifted);
+  const product = random.uniform() < 0.5 ? b.mul(both, other) : b.mul(both, both);
+  return { network: b.network(b.dense(b.flatten(product), 2 + random.int(3))) };
+}
+
+/**
+ * Tiny networks (a few units) with one product or selection of computed tensors: a gate of one value
+ * broadcast over a dense layer's units (or a same-shape product), the maximum of two dense layers (or
+ * against one broadcast value), or the maximum over a layer's units; then a dense map.
+ */
+export function randomTinySelectionNetwork(random: SeededRandom): RandomNetwork {
+  const b = new Builder(random, [2 + random.int(2)]);
+  const width = 2 + random.int(2);
+  const a = b.dense(NETWORK_INPUT, width, randomActivation(random));
+  let t: TensorRef;
+  switch (random.int(3)) {
+    case 0: {
+      const gate = b.dense(NETWORK_INPUT, random.uniform() < 0.5 ? 1 : width, pick<Activation>(random, [{ kind: 'sigmoid' }, { kind: 'hardSigmoid', alpha: 0.2, beta: 0.5 }, { kind: 'tanh' }]));
+      t = random.uniform() < 0.8 ? b.mul(a, gate) : b.mul(a, a);
+      break;
+    }
+    case 1:
+      t = b.maximum(a, b.dense(NETWORK_INPUT, random.uniform() < 0.5 ? 1 : width));
+      break;
+    default:
+      t = b.reduceMax(a, [0]);
+  }
+  return { network: b.network(b.dense(t, 2)) };
+}
+
+/** A softmax inside the network (no product of computed matrices): row-wise dense, softmax along a random axis, an activation or a gate, dense. */
+export function randomSoftmaxNetwork(random: SeededRandom): RandomNetwork {
+  const b = new Builder(random, [2 + random.int(2), 3 + random.int(3)]);
+  const rows = b.rowDense(NETWORK_INPUT, 3 + random.int(3), random.uniform() < 0.5 ? randomActivation(random) : undefined);
+  const probabilities = b.softmax(rows, random.int(2), random.uniform() < 0.2);
+  const next = random.uniform() < 0.5 ? b.mul(probabilities, rows) : b.activation(probabilities, randomActivation(random));
+  return { network: b.network(b.dense(b.flatten(next), 2 + random.int(3))) };
+}
