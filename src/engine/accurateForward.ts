@@ -14,12 +14,11 @@ import { accurateAffine } from './accurateAffine';
 import { activate, globalSlope, slopeBoundUncertain, steepestSlope } from './activations';
 import { throwIfCancelled } from './errors';
 import {
-  absoluteOperator, activationOf, BOUND_ROUNDING_ALLOWANCE, evaluationError, floatLayer, gamma, innerLength,
+  absoluteOperator, activationOf, averagingRoundingTerms, BOUND_ROUNDING_ALLOWANCE, evaluationError, floatLayer, gamma, innerLength,
   type ForwardProvider, type NominalValues,
 } from './forward';
 import { NETWORK_INPUT, type Activation, type TensorRef } from './network';
 import { AvgPoolOperator, GlobalAvgPoolOperator } from './operators/avgPool';
-import { AxisMapOperator } from './operators/axisMap';
 import { applyAffine } from './operators/linearOperator';
 import { forEachPoolTap } from './operators/pooling';
 import { gatherPermuted } from './operators/transpose';
@@ -355,13 +354,7 @@ const pairForward: ForwardProvider = (prepared, x0, signal) => {
         }
         // Non-negative weights: fl(A hi) and fl(A lo) round by γ_t A|·| each; their pair is then normalised exactly.
         const [x] = inputs;
-        const terms =
-          op.linear instanceof AvgPoolOperator
-            ? op.linear.geometry.kernelH * op.linear.geometry.kernelW + 1
-            : op.linear instanceof AxisMapOperator
-              ? op.linear.roundingTerms
-              : p.inSizes[0] / p.outSize + 1;
-        const g = gamma(terms);
+        const g = gamma(averagingRoundingTerms(op.linear, p));
         const hi = op.linear.apply(x.hi);
         const lo = op.linear.apply(x.lo);
         normalise(hi, lo);

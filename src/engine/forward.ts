@@ -16,7 +16,7 @@ import { batchedMatMul } from './operators/batchedMatMul';
 import { softmaxForward, softmaxForwardError } from './operators/softmax';
 import { AvgPoolOperator } from './operators/avgPool';
 import { AxisMapOperator } from './operators/axisMap';
-import { applyAffine } from './operators/linearOperator';
+import { applyAffine, type LinearOperator } from './operators/linearOperator';
 import { createAffineOperator } from './operators/registry';
 import { layerNormOutput, layerNormPoint, type LayerNormSpec } from './operators/layerNorm';
 import { gatherPermuted } from './operators/transpose';
@@ -258,6 +258,17 @@ export interface FloatStep {
 }
 
 /**
+ * Terms summed per output by a linear pooling map, for its γ: averaging weights are non-negative
+ * (|A| = A), a sum of the taps times a rounded 1/count; a per-axis map rounds once per applied factor
+ * (γ_a γ_b compose within γ_{a+b}, §18).
+ */
+export function averagingRoundingTerms(linear: LinearOperator, p: PreparedLayer): number {
+  if (linear instanceof AvgPoolOperator) return linear.geometry.kernelH * linear.geometry.kernelW + 1;
+  if (linear instanceof AxisMapOperator) return linear.roundingTerms;
+  return p.inSizes[0] / p.outSize + 1;
+}
+
+/**
  * Layer p in float64 on the given input values, each known to within its error bound (§14): the
  * pure pass runs every layer through this, the double-double pass (accurateForward.ts) the layers it
  * has no pair rule for, on the hi parts with |lo| counted as error.
@@ -305,15 +316,7 @@ export function floatLayer(prepared: PreparedNetwork, p: PreparedLayer, inputs: 
       break;
     case 'linearPool': {
       out = op.linear.apply(inputs[0]);
-      // Averaging weights are non-negative (|A| = A): a sum of the taps times a rounded 1/count; a
-      // per-axis map rounds once per applied factor (γ_a γ_b compose within γ_{a+b}, §18).
-      const terms =
-        op.linear instanceof AvgPoolOperator
-          ? op.linear.geometry.kernelH * op.linear.geometry.kernelW + 1
-          : op.linear instanceof AxisMapOperator
-            ? op.linear.roundingTerms
-            : p.inSizes[0] / p.outSize + 1;
-      const g = gamma(terms);
+      const g = gamma(averagingRoundingTerms(op.linear, p));
       error = op.linear.apply(inputs[0].map((v, i) => inErrors[0][i] + g * Math.abs(v)));
       break;
     }
