@@ -262,7 +262,8 @@ export class OrtModelSession {
     let fetched;
     try {
       const feeds = { ...this.fixedFeeds, [inputName]: new this.ort.Tensor('float32', data, [points.length, ...shape]) };
-      fetched = await this.session.run(feeds, [...new Set(outputs)]);
+      // A refused batch is expected (the caller runs the points one by one): fatal errors only in the log.
+      fetched = await this.session.run(feeds, [...new Set(outputs)], strict ? {} : { logSeverityLevel: 4 });
     } catch (cause) {
       if (strict) throw new OnnxError(`onnxruntime cannot run the model: ${(cause as Error).message}`, { file: this.file });
       return null;
