@@ -13,7 +13,9 @@
 //      projected onto the ball, with an adaptive step (accepted only if the ratio improves), several
 //      restarts. Everything random is seeded.
 // The reported value is the witness's ratio re-evaluated with the engine's pure forward pass in
-// float64, less a rounding allowance (docs/derivations.md §11).
+// float64, less a rounding allowance (docs/derivations.md §11). Given a runtime (runScreened), the
+// points of 0–2 are ranked by its float32 outputs in batches and only the best few evaluated on the
+// engine before 3 (§16a).
 import type { LowerBoundResult } from '../shared/results';
 import { throwIfCancelled, type CancelSignal } from './errors';
 import { pureForward, tensorValue } from './forward';
@@ -244,7 +246,7 @@ export class LowerBoundSearch {
    * pass each: only the best few by that ranking (and the best far one and the best linearised one)
    * are evaluated on the engine, where the ascent continues from them. Each counts as an evaluation
    * as in run, so the ascent gets the same share of the budget. Whatever the ranking, the witness is a
-   * point of the ball re-evaluated in float64 (docs/derivations.md §16).
+   * point of the ball re-evaluated in float64 (docs/derivations.md §16a).
    */
   async runScreened(epsilon: number, linearised: Float64Array | null, outputs: OutputBatch): Promise<LowerBoundResult> {
     const search = this.begin(epsilon);
