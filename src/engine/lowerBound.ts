@@ -243,9 +243,10 @@ export class LowerBoundSearch {
   /**
    * The same search, with its candidate points (earlier witnesses, the two directions' radii, the
    * random samples) ranked by `outputs` (float32 on onnxruntime, in batches) instead of a float64
-   * pass each: only the best few by that ranking (and the best far one and the best linearised one)
-   * are evaluated on the engine, where the ascent continues from them. Each counts as an evaluation
-   * as in run, so the ascent gets the same share of the budget. Whatever the ranking, the witness is a
+   * pass each: only the best few by that ranking (and the best far one, the best linearised one and
+   * the Jacobian direction at the smallest radius) are evaluated on the engine, where the ascent
+   * continues from them. Each candidate counts as one evaluation as in run, so the ascent gets the same
+   * share of the budget. Whatever the ranking, the witness is a
    * point of the ball re-evaluated in float64 (docs/derivations.md §16a).
    */
   async runScreened(epsilon: number, linearised: Float64Array | null, outputs: OutputBatch): Promise<LowerBoundResult> {
@@ -265,8 +266,15 @@ export class LowerBoundSearch {
     ranked.sort((a, b) => b.ratio - a.ratio);
     const far = ranked.find((r) => norm(r.candidate.d) >= 0.5 * epsilon);
     const probe = ranked.find((r) => r.candidate.probe);
-    const confirmed = new Set([...ranked.slice(0, SCREENED_CONFIRMATIONS), ...(far ? [far] : []), ...(probe ? [probe] : [])]);
+    // At the smallest radius the Jacobian direction's ratio tends to ‖J v‖, and float32 resolves it
+    // worst there (§16a): both signs go to the engine whatever their rank.
+    const smallest = ranked.filter((r) => r.candidate.found === 'jacobian-direction' && norm(r.candidate.d) <= search.tiny);
+    const confirmed = new Set([...ranked.slice(0, SCREENED_CONFIRMATIONS), ...(far ? [far] : []), ...(probe ? [probe] : []), ...smallest]);
+    // Each candidate was counted once above; its float64 re-evaluation is not counted again, so the
+    // ascent gets the share of the budget it gets in run.
+    const counted = this.evaluations;
     for (const { candidate } of confirmed) search.consider(this.evaluate(candidate.d, candidate.found), candidate.probe);
+    this.evaluations = counted;
     return this.ascend(search);
   }
 

@@ -139,9 +139,13 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
       seed: options.seed,
       lowerBound: options.lowerBound === false ? undefined : { layers: true },
       fidelity: runtime
-        ? onnxruntimeFidelity({ modelPath: request.modelPath, epsilon: Math.max(...request.epsilons), threads: options.threads, signal: hooks.signal, runtime })
+        ? onnxruntimeFidelity({
+            modelPath: request.modelPath, epsilon: Math.max(...request.epsilons), threads: options.threads, signal: hooks.signal,
+            // Without the search the session is released right after the check (its weights are a second copy of the model's).
+            ...(options.lowerBound === false ? {} : { runtime }),
+          })
         : undefined,
-      runtimeOutputs: runtime ? () => runtime.outputs(network) : undefined,
+      runtimeOutputs: runtime && options.lowerBound !== false ? () => runtime.outputs(network) : undefined,
       spectralCache: conservativeNormCache(spectralKey),
       // The radius compares the top logit with the runner-up, so it needs at least two outputs.
       radius: (options.computeRadius ?? false) && outputSize >= 2,
