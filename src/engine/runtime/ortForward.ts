@@ -207,8 +207,15 @@ export class OrtModelSession {
         executionMode: 'sequential',
         // Errors only: warnings such as "removing unused initializer" are not the user's concern here.
         logSeverityLevel: 3,
-        // Where a model loaded from memory finds its external data (onnxruntime session config key).
-        ...(prepared.externalFolder ? { extra: { session: { model_external_initializers_file_folder_path: prepared.externalFolder } } } : {}),
+        extra: {
+          session: {
+            // Where a model loaded from memory finds its external data (onnxruntime session config key).
+            ...(prepared.externalFolder ? { model_external_initializers_file_folder_path: prepared.externalFolder } : {}),
+            // The session stays open while the engine computes between runs: idle runtime threads must
+            // sleep, not spin on the cores the native kernels need.
+            intra_op: { allow_spinning: '0' },
+          },
+        },
       });
     const prepare = (batchInput?: string) =>
       typeof model === 'string' ? prepareForwardModel(bytes, outputs, model, batchInput) : prepareForwardModel(bytes, outputs, undefined, batchInput);
