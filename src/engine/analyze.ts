@@ -9,7 +9,7 @@ import { tensorValue, type ForwardProvider, type NominalValues } from './forward
 import { composedBound, layerRunPrefixReach, midpointDirection, type ComposedBound, type KnownPrefixNorm } from './composed/composedBound';
 import { runEpsilon, type PhaseTimes, type RunContext, type RunOutcome, type SpectralCache } from './layerBounds';
 export type { SpectralCache } from './layerBounds';
-import { LowerBoundSearch, type LowerBoundOptions } from './lowerBound';
+import { LowerBoundSearch, type LowerBoundOptions, type OutputBatch } from './lowerBound';
 import { kernelsFor, type OperatorBackend } from './native/kernels';
 import { NETWORK_INPUT, type Network } from './network';
 import { prepareNetwork } from './prepared';
@@ -53,6 +53,11 @@ export interface AnalyzeOptions {
    * tightness for small single-input layers (tightness/layerTightness.ts).
    */
   lowerBound?: Omit<LowerBoundOptions, 'signal' | 'inputMask'> & { layers?: boolean | Omit<LayerTightnessOptions, 'signal' | 'nominalError'> };
+  /**
+   * The network output from a runtime (float32 onnxruntime on the model file, the one the fidelity
+   * check compared), to rank the lower-bound search's candidates; null or absent: ranked on the engine.
+   */
+  runtimeOutputs?: () => Promise<OutputBatch | null>;
 }
 
 export interface AnalyzeHooks {
@@ -153,9 +158,13 @@ export async function analyzeNetwork(
     // Per ε, the top direction of the linearised network J(M) the composed bound certifies: a start of the search.
     const linearisedDirections = outcomes.map((outcome) => midpointDirection(prepared, outcome.slopes, spectral.seed, null, hooks.signal));
     const search = new LowerBoundSearch(prepared, x, { ...options.lowerBound, signal: hooks.signal });
+    const runtime = (await options.runtimeOutputs?.()) ?? null;
     // Ascending ε, so each search starts from the witnesses of the smaller balls inside it.
     const order = runs.map((_run, i) => i).sort((a, b) => runs[a].epsilon - runs[b].epsilon);
-    for (const i of order) runs[i].lowerBound = search.run(runs[i].epsilon, linearisedDirections[i] ?? null);
+    for (const i of order) {
+      const direction = linearisedDirections[i] ?? null;
+      runs[i].lowerBound = runtime ? await search.runScreened(runs[i].epsilon, direction, runtime) : search.run(runs[i].epsilon, direction);
+    }
   }
 
   // The per-layer tightness and the linearised directions are lower-bound work too.

@@ -10,7 +10,8 @@ import { NETWORK_INPUT, type Network } from './network';
 import type { PreparedNetwork } from './prepared';
 import { throwIfCancelled, type CancelSignal } from './errors';
 import { SeededRandom } from './random';
-import { ortForwardAll, ortVersion, tensorsNeeded } from './runtime/ortForward';
+import { ModelRuntime } from './runtime/modelRuntime';
+import { ortVersion, tensorsNeeded } from './runtime/ortForward';
 import { NetworkTape } from './tightness/tape';
 
 /**
@@ -38,6 +39,8 @@ export interface FidelityCheckOptions {
   seed?: number;
   threads?: number;
   signal?: CancelSignal;
+  /** The session to run on, kept open for the rest of the analysis; absent: one of its own, released after the check. */
+  runtime?: ModelRuntime;
 }
 
 export type FidelityCheck = (prepared: PreparedNetwork, x0: Float64Array) => Promise<FidelityReport>;
@@ -86,17 +89,15 @@ export function onnxruntimeFidelity(options: FidelityCheckOptions): FidelityChec
     const layerIndexes = network.layers.flatMap((layer, k) => (layer.onnxOutput ? [k] : []));
     const boundedOutputs = outputLayers(network);
     const names = tensorsNeeded(network);
+    const session = options.runtime ?? new ModelRuntime(options.modelPath, { intraOpNumThreads: options.threads });
     let runtime;
     try {
-      runtime = await ortForwardAll(
-        options.modelPath,
-        points.map((data) => ({ name: network.inputName, shape: [1, ...network.inputShape], data })),
-        names,
-        { intraOpNumThreads: options.threads, fixedInputs: network.fixedInputs },
-      );
+      runtime = await (await session.session(network)).runEach(network.inputName, network.inputShape, points, names);
     } catch (error) {
       // The engine's network may still be right; the report says plainly that nobody checked it.
       return { runtime: 'onnxruntime', notChecked: firstLine((error as Error).message) };
+    } finally {
+      if (!options.runtime) await session.release();
     }
     const tape = new NetworkTape(prepared);
     let maxAbsDifference = 0;

@@ -13,7 +13,9 @@
 //      projected onto the ball, with an adaptive step (accepted only if the ratio improves), several
 //      restarts. Everything random is seeded.
 // The reported value is the witness's ratio re-evaluated with the engine's pure forward pass in
-// float64, less a rounding allowance (docs/derivations.md §11).
+// float64, less a rounding allowance (docs/derivations.md §11). Given a runtime (runScreened), the
+// points of 0–2 are ranked by its float32 outputs in batches and only the best few evaluated on the
+// engine before 3 (§16a).
 import type { LowerBoundResult } from '../shared/results';
 import { throwIfCancelled, type CancelSignal } from './errors';
 import { pureForward, tensorValue } from './forward';
@@ -69,6 +71,46 @@ interface Point {
   found: LowerBoundResult['method'];
 }
 
+/** A point to try before the ascent (an offset from x0); `probe`: on the linearised direction. */
+interface Candidate {
+  d: Float64Array;
+  found: LowerBoundResult['method'];
+  probe: boolean;
+}
+
+/** One run's state: its ball, its random stream, the best points so far and its counts. */
+interface Search {
+  epsilon: number;
+  budget: number;
+  seed: number;
+  random: SeededRandom;
+  /** The smallest radius tried. */
+  tiny: number;
+  /** The best 8 points, best first. */
+  pool: Point[];
+  /** The best point of the far half of the ball. */
+  farPool: Point[];
+  /** The best point on the linearised direction. */
+  linearisedBest: Point | null;
+  samples: number;
+  steps: number;
+  /** Network outputs taken from the runtime (float32) to rank candidates. */
+  runtimeEvaluations: number;
+  consider(p: Point, probe: boolean): void;
+}
+
+/**
+ * The network output at each point from a cheaper evaluator than the engine's float64 pass (float32
+ * on onnxruntime, runtime/modelRuntime.ts), used only to rank the search's candidate points.
+ */
+export type OutputBatch = (points: Float64Array[]) => Promise<Float64Array[]>;
+
+/**
+ * Candidates evaluated on the engine after a runtime ranking: the best few (float32 rounding can
+ * swap nearly equal ratios, so not the best alone), besides the best far and the best linearised one.
+ */
+const SCREENED_CONFIRMATIONS = 3;
+
 function norm(v: Float64Array): number {
   let s = 0;
   for (let i = 0; i < v.length; i++) s += v[i] * v[i];
@@ -114,6 +156,8 @@ export class LowerBoundSearch {
   private readonly witnessMethods = new Map<Float64Array, LowerBoundResult['method']>();
   private lastBest: Float64Array | null = null;
   private evaluations = 0;
+  /** f(x0) as the runtime computes it (float32), for ranking candidates against runtime outputs. */
+  private runtimeF0: Float64Array | null = null;
 
   constructor(
     private readonly prepared: PreparedNetwork,
@@ -191,56 +235,114 @@ export class LowerBoundSearch {
    * signs at several radii and given one ascent restart of its own.
    */
   run(epsilon: number, linearised: Float64Array | null = null): LowerBoundResult {
+    const search = this.begin(epsilon);
+    for (const candidate of this.candidates(search, linearised)) search.consider(this.evaluate(candidate.d, candidate.found), candidate.probe);
+    return this.ascend(search);
+  }
+
+  /**
+   * The same search, with its candidate points (earlier witnesses, the two directions' radii, the
+   * random samples) ranked by `outputs` (float32 on onnxruntime, in batches) instead of a float64
+   * pass each: only the best few by that ranking (and the best far one, the best linearised one and
+   * the Jacobian direction at the smallest radius) are evaluated on the engine, where the ascent
+   * continues from them. Each candidate counts as one evaluation as in run, so the ascent gets the same
+   * share of the budget. Whatever the ranking, the witness is a
+   * point of the ball re-evaluated in float64 (docs/derivations.md §16a).
+   */
+  async runScreened(epsilon: number, linearised: Float64Array | null, outputs: OutputBatch): Promise<LowerBoundResult> {
+    const search = this.begin(epsilon);
+    const candidates = this.candidates(search, linearised);
+    this.runtimeF0 ??= (await outputs([this.x0]))[0];
+    const f0 = this.runtimeF0;
+    const ranked = (await outputs(candidates.map((c) => offset(this.x0, c.d)))).map((out, i) => {
+      let num = 0;
+      for (let j = 0; j < out.length; j++) num += (out[j] - f0[j]) ** 2;
+      const step = norm(candidates[i].d);
+      return { candidate: candidates[i], ratio: step > 0 ? Math.sqrt(num) / step : 0 };
+    });
+    throwIfCancelled(this.options.signal);
+    this.evaluations += candidates.length;
+    search.runtimeEvaluations += candidates.length;
+    ranked.sort((a, b) => b.ratio - a.ratio);
+    const far = ranked.find((r) => norm(r.candidate.d) >= 0.5 * epsilon);
+    const probe = ranked.find((r) => r.candidate.probe);
+    // At the smallest radius the Jacobian direction's ratio tends to ‖J v‖, and float32 resolves it
+    // worst there (§16a): both signs go to the engine whatever their rank.
+    const smallest = ranked.filter((r) => r.candidate.found === 'jacobian-direction' && norm(r.candidate.d) <= search.tiny);
+    const confirmed = new Set([...ranked.slice(0, SCREENED_CONFIRMATIONS), ...(far ? [far] : []), ...(probe ? [probe] : []), ...smallest]);
+    // Each candidate was counted once above; its float64 re-evaluation is not counted again, so the
+    // ascent gets the share of the budget it gets in run.
+    const counted = this.evaluations;
+    for (const { candidate } of confirmed) search.consider(this.evaluate(candidate.d, candidate.found), candidate.probe);
+    this.evaluations = counted;
+    return this.ascend(search);
+  }
+
+  private begin(epsilon: number): Search {
     if (!(epsilon > 0) || !Number.isFinite(epsilon)) throw new Error(`lower bound: ε must be a finite number > 0, got ${epsilon}`);
     const budget = Math.max(40, Math.floor(this.options.budget ?? DEFAULT_LOWER_BOUND_BUDGET));
     const seed = this.options.seed ?? 1;
-    const random = new SeededRandom(seed);
     this.evaluations = 0;
-    let samples = 0;
-    let steps = 0;
-    const pool: Point[] = [];
-    const farPool: Point[] = [];
-    const consider = (p: Point) => {
-      if (norm(p.d) >= 0.5 * epsilon && (farPool.length === 0 || p.ratio > farPool[0].ratio)) farPool[0] = p;
-      pool.push(p);
-      pool.sort((a, b) => b.ratio - a.ratio);
-      if (pool.length > 8) pool.pop();
-    };
-
     const scale = Math.max(1, norm(this.x0));
-    const tiny = Math.min(
-      INSIDE * epsilon,
-      Math.max(FLOOR_RADIUS_RELATIVE_TO_X0 * scale, Math.min(MIN_RADIUS_FRACTION * epsilon, MIN_RADIUS_RELATIVE_TO_X0 * scale)),
-    );
+    const search: Search = {
+      epsilon, budget, seed,
+      random: new SeededRandom(seed),
+      tiny: Math.min(
+        INSIDE * epsilon,
+        Math.max(FLOOR_RADIUS_RELATIVE_TO_X0 * scale, Math.min(MIN_RADIUS_FRACTION * epsilon, MIN_RADIUS_RELATIVE_TO_X0 * scale)),
+      ),
+      pool: [], farPool: [], linearisedBest: null, samples: 0, steps: 0, runtimeEvaluations: 0,
+      consider: (p, probe) => {
+        if (probe && (!search.linearisedBest || p.ratio > search.linearisedBest.ratio)) search.linearisedBest = p;
+        const { pool, farPool } = search;
+        if (norm(p.d) >= 0.5 * epsilon && (farPool.length === 0 || p.ratio > farPool[0].ratio)) farPool[0] = p;
+        pool.push(p);
+        pool.sort((a, b) => b.ratio - a.ratio);
+        if (pool.length > 8) pool.pop();
+      },
+    };
+    return search;
+  }
+
+  /**
+   * The points tried before the ascent, in order: earlier witnesses inside this ball, the Jacobian
+   * direction at five radii and the linearised one at four (both signs), then random samples while
+   * the budget allows (each counted as one evaluation). The power iteration for the Jacobian
+   * direction runs here, on the engine, on the first run.
+   */
+  private candidates(search: Search, linearised: Float64Array | null): Candidate[] {
+    const { epsilon, tiny, random, budget } = search;
+    const list: Candidate[] = [];
     // L(f, x0, ε) is non-decreasing in ε: earlier witnesses inside this ball still count.
-    for (const d of this.witnesses) if (norm(d) <= epsilon * INSIDE) consider(this.evaluate(d, this.witnessMethods.get(d) ?? 'sampling'));
+    for (const d of this.witnesses) if (norm(d) <= epsilon * INSIDE) list.push({ d, found: this.witnessMethods.get(d) ?? 'sampling', probe: false });
 
     const v = this.topJacobianDirection(random, budget);
     for (const radius of [tiny, 1e-2 * epsilon, 0.1 * epsilon, 0.3 * epsilon, INSIDE * epsilon]) {
-      for (const sign of [1, -1]) consider(this.evaluate(scaled(v, sign * Math.max(radius, tiny)), 'jacobian-direction'));
+      for (const sign of [1, -1]) list.push({ d: scaled(v, sign * Math.max(radius, tiny)), found: 'jacobian-direction', probe: false });
     }
-
-    let linearisedBest: Point | null = null;
     if (linearised) {
       for (const radius of [tiny, 0.1 * epsilon, 0.3 * epsilon, INSIDE * epsilon]) {
-        for (const sign of [1, -1]) {
-          const p = this.evaluate(this.masked(scaled(linearised, sign * Math.max(radius, tiny))), 'linearised-direction');
-          if (!linearisedBest || p.ratio > linearisedBest.ratio) linearisedBest = p;
-          consider(p);
-        }
+        for (const sign of [1, -1]) list.push({ d: this.masked(scaled(linearised, sign * Math.max(radius, tiny))), found: 'linearised-direction', probe: true });
       }
     }
 
     const sampleBudget = Math.floor(0.3 * budget);
-    for (let s = 0; s < sampleBudget && this.evaluations < budget; s++) {
+    for (let s = 0; s < sampleBudget && this.evaluations + list.length < budget; s++) {
       const u = s % 4;
       const radius = u === 0 ? INSIDE * epsilon : u === 1 ? tiny : Math.exp(random.between(Math.log(tiny), Math.log(INSIDE * epsilon)));
-      consider(this.evaluate(scaled(this.randomDirection(random), radius), 'sampling'));
-      samples++;
+      list.push({ d: scaled(this.randomDirection(random), radius), found: 'sampling', probe: false });
+      search.samples++;
     }
+    return list;
+  }
 
-    // Restarts from the best points, but at least one from the far half of the ball: the nominal
-    // Jacobian's neighbourhood and the switching region far out are different maxima.
+  /**
+   * Projected gradient ascent on the engine from the best points: restarts from the best, but at
+   * least one from the far half of the ball (the nominal Jacobian's neighbourhood and the switching
+   * region far out are different maxima) and one from the best linearised-direction point.
+   */
+  private ascend(search: Search): LowerBoundResult {
+    const { epsilon, tiny, random, budget, pool, farPool, linearisedBest } = search;
     const restarts = Math.max(1, this.options.restarts ?? 4);
     const far = [...pool, ...farPool].filter((p) => norm(p.d) >= 0.5 * epsilon).sort((a, b) => b.ratio - a.ratio);
     const starts = [...new Set([pool[0], ...(far.length ? [far[0]] : []), ...(linearisedBest ? [linearisedBest] : []), ...pool.slice(1)])].slice(0, restarts);
@@ -276,10 +378,10 @@ export class LowerBoundSearch {
         if (cn > epsilon * INSIDE) candidate = scaled(candidate, (epsilon * INSIDE) / cn);
         else if (cn < tiny) candidate = scaled(candidate, tiny / cn);
         const next = this.evaluate(candidate, 'gradient-ascent');
-        steps++;
+        search.steps++;
         if (next.ratio > current.ratio) {
           current = next;
-          consider(next);
+          search.consider(next, false);
           rate = Math.min(1, rate * 1.5);
         } else {
           rate *= 0.5;
@@ -287,7 +389,7 @@ export class LowerBoundSearch {
       }
     });
 
-    return this.witness(pool[0], { samples, steps, seed });
+    return this.witness(pool[0], search);
   }
 
   /** The witness point x of the last run (for checks and displays), or null before any run. */
@@ -297,7 +399,7 @@ export class LowerBoundSearch {
   }
 
   /** Re-evaluates the best point with the pure forward pass; the reported value is that ratio. */
-  private witness(best: Point, counts: { samples: number; steps: number; seed: number }): LowerBoundResult {
+  private witness(best: Point, search: Search): LowerBoundResult {
     this.lastBest = best.d;
     if (!this.witnessMethods.has(best.d)) {
       this.witnesses.push(best.d);
@@ -312,11 +414,12 @@ export class LowerBoundSearch {
     return {
       value: witnessNorm > 0 ? change / witnessNorm : 0,
       method: best.found,
-      samples: counts.samples,
-      steps: counts.steps,
+      samples: search.samples,
+      steps: search.steps,
       evaluations: this.evaluations,
+      ...(search.runtimeEvaluations > 0 ? { runtimeEvaluations: search.runtimeEvaluations } : {}),
       witnessNorm,
-      seed: counts.seed,
+      seed: search.seed,
     };
   }
 }

@@ -14,6 +14,7 @@ import { resolveExampleInput, skippedInputNotes } from './exampleInput';
 import { readNominalInputFile } from './inputFile';
 import { matchInputShape, syntheticInput, type NominalInput } from './nominalInput';
 import { onnxruntimeFidelity } from './fidelity';
+import { ModelRuntime } from './runtime/modelRuntime';
 import { loadAnalysisNetwork } from './loadNetwork';
 import { analysedInput } from './normalise/normalise';
 
@@ -124,6 +125,8 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
     request.modelPath, model.fileVersion, network.inputShape,
     options.failureProbability, options.exactCutoff, options.lanczosSteps, options.seed, backend,
   ]);
+  // One onnxruntime session per analysis, shared by the fidelity check and the lower-bound search.
+  const runtime = options.fidelity === false ? null : new ModelRuntime(request.modelPath, { intraOpNumThreads: options.threads });
   const result = await analyzeNetwork(
     network,
     x0,
@@ -135,16 +138,20 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
       lanczosSteps: options.lanczosSteps,
       seed: options.seed,
       lowerBound: options.lowerBound === false ? undefined : { layers: true },
-      fidelity:
-        options.fidelity === false
-          ? undefined
-          : onnxruntimeFidelity({ modelPath: request.modelPath, epsilon: Math.max(...request.epsilons), threads: options.threads, signal: hooks.signal }),
+      fidelity: runtime
+        ? onnxruntimeFidelity({
+            modelPath: request.modelPath, epsilon: Math.max(...request.epsilons), threads: options.threads, signal: hooks.signal,
+            // Without the search the session is released right after the check (its weights are a second copy of the model's).
+            ...(options.lowerBound === false ? {} : { runtime }),
+          })
+        : undefined,
+      runtimeOutputs: runtime && options.lowerBound !== false ? () => runtime.outputs(network) : undefined,
       spectralCache: conservativeNormCache(spectralKey),
       // The radius compares the top logit with the runner-up, so it needs at least two outputs.
       radius: (options.computeRadius ?? false) && outputSize >= 2,
     },
     hooks,
-  );
+  ).finally(() => runtime?.release());
   return {
     model: basename(request.modelPath),
     input: {

@@ -89,6 +89,11 @@ export interface LowerBoundResult {
   steps: number;
   /** Network passes used (forward, backward or tangent). */
   evaluations: number;
+  /**
+   * Of those, the candidate points ranked by onnxruntime's float32 output instead of a float64 pass
+   * (the witness itself is always re-evaluated in float64; docs/derivations.md §16).
+   */
+  runtimeEvaluations?: number;
   /** ‖x − x0‖ of the witness (≤ ε). */
   witnessNorm: number;
   seed: number;

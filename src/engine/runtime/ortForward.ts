@@ -9,7 +9,7 @@
 import { basename, dirname, resolve } from 'node:path';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, StringStringEntryProtoSchema, TensorProto_DataLocation, ValueInfoProtoSchema } from '../../onnx/gen/onnx_pb';
-import type { ModelProto, TensorProto } from '../../onnx/gen/onnx_pb';
+import type { ModelProto, TensorProto, TensorShapeProto_Dimension, ValueInfoProto } from '../../onnx/gen/onnx_pb';
 import { OnnxError } from '../../onnx/onnxError';
 import { graphBytes } from '../../onnx/payloadLayout';
 import { DataType, type Tensor } from '../../onnx/tensor';
@@ -82,7 +82,7 @@ export interface ForwardModel {
  * and onnxruntime reads the weights straight from the file (resolved in the model's folder, as are
  * the model's own external data files). Given bytes alone, the weights are re-encoded inline.
  */
-export function prepareForwardModel(bytes: Uint8Array, names: readonly string[], path?: string): ForwardModel {
+export function prepareForwardModel(bytes: Uint8Array, names: readonly string[], path?: string, batchInput?: string): ForwardModel {
   const file = path ?? '<bytes>';
   let proto;
   try {
@@ -98,6 +98,7 @@ export function prepareForwardModel(bytes: Uint8Array, names: readonly string[],
     present.add(name);
     graph.output.push(create(ValueInfoProtoSchema, { name }));
   }
+  if (batchInput !== undefined) openBatchAxis(graph, batchInput);
   if (!path) {
     if (hasExternalData(proto)) {
       throw new OnnxError('keeps weights in external data files, which cannot be located for a model given as bytes; pass its path', { file });
@@ -108,6 +109,32 @@ export function prepareForwardModel(bytes: Uint8Array, names: readonly string[],
   for (const tensor of graph.initializer) pointIntoFile(tensor, bytes, location);
   for (const node of graph.node) for (const attribute of node.attribute) if (attribute.t) pointIntoFile(attribute.t, bytes, location);
   return { buffer: toBinary(ModelProtoSchema, proto), externalFolder: dirname(resolve(path)) };
+}
+
+const BATCH = 'lipschitz_lens_batch';
+
+/**
+ * Declares the leading axis of `input` and of every graph output symbolic where the model fixes it
+ * at 1, so one run can evaluate several points; the recorded intermediate shapes (value_info, which
+ * say 1 there too) are dropped for the runtime to infer again. A model whose nodes fix the batch
+ * themselves (a Reshape to [1, -1]) still runs one point at a time (OrtModelSession.run).
+ */
+function leadingDimension(info: ValueInfoProto): TensorShapeProto_Dimension | undefined {
+  const type = info.type?.value;
+  return type?.case === 'tensorType' ? type.value.shape?.dim[0] : undefined;
+}
+
+function openBatchAxis(graph: NonNullable<ModelProto['graph']>, input: string): void {
+  const target = graph.input.find((i) => i.name === input);
+  const first = target ? leadingDimension(target) : undefined;
+  // Symbolic or unknown already (nothing to open), or a real batch larger than 1 (nothing to vary).
+  if (!first || first.value.case !== 'dimValue' || first.value.value !== 1n) return;
+  first.value = { case: 'dimParam', value: BATCH };
+  for (const output of graph.output) {
+    const dim = leadingDimension(output);
+    if (dim && dim.value.case === 'dimValue' && dim.value.value === 1n) dim.value = { case: 'dimParam', value: BATCH };
+  }
+  graph.valueInfo = [];
 }
 
 /** The onnxruntime-node version that runs the forward passes. */
@@ -132,53 +159,164 @@ export async function ortForwardAll(
   outputs: readonly string[],
   options: OrtForwardOptions = {},
 ): Promise<OrtForwardResult[]> {
-  const file = typeof model === 'string' ? model : '<bytes>';
   for (const input of inputs) {
     const expected = input.shape.reduce((a, b) => a * b, 1);
     if (input.data.length !== expected) {
       throw new Error(`input '${input.name}': ${input.data.length} values, shape [${input.shape.join(',')}] needs ${expected}`);
     }
   }
-  const ort = loadOrt();
-  // Only the graph is read (graphBytes skips the large weights, which the copy points at in the file),
-  // and no reference to it is kept while the runtime loads the weights.
-  const prepared =
-    typeof model === 'string' ? prepareForwardModel(await graphBytes(model), outputs, model) : prepareForwardModel(model, outputs);
-  let session;
-  try {
-    session = await ort.InferenceSession.create(prepared.buffer, {
-      intraOpNumThreads: options.intraOpNumThreads ?? 2,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      // Errors only: warnings such as "removing unused initializer" are not the user's concern here.
-      logSeverityLevel: 3,
-      // Where a model loaded from memory finds its external data (onnxruntime session config key).
-      ...(prepared.externalFolder ? { extra: { session: { model_external_initializers_file_folder_path: prepared.externalFolder } } } : {}),
-    });
-  } catch (cause) {
-    throw new OnnxError(`onnxruntime cannot load the model: ${(cause as Error).message}`, { file });
-  }
-  const fixedFeeds = Object.fromEntries((options.fixedInputs ?? []).map((fixed) => [fixed.name, ortTensor(ort, fixed.tensor)]));
+  const session = await OrtModelSession.open(model, outputs, options);
   try {
     const results: OrtForwardResult[] = [];
-    for (const input of inputs) {
-      const feeds = { ...fixedFeeds, [input.name]: new ort.Tensor('float32', input.data, [...input.shape]) };
-      const fetched = await session.run(feeds, [...new Set(outputs)]);
-      const values = new Map<string, Float32Array>();
-      const dims = new Map<string, number[]>();
-      for (const name of outputs) {
-        const tensor = fetched[name];
-        if (!tensor) throw new OnnxError(`onnxruntime returned no value for tensor '${name}'`, { file });
-        if (tensor.type !== 'float32') throw new OnnxError(`tensor '${name}' is ${tensor.type}, expected float32`, { file });
-        values.set(name, tensor.data as Float32Array);
-        dims.set(name, tensor.dims.map(Number));
-      }
-      results.push({ values, dims });
-    }
+    for (const input of inputs) results.push((await session.runEach(input.name, input.shape.slice(1), [input.data], outputs))[0]);
     return results;
   } finally {
     await session.release();
   }
+}
+
+/**
+ * One onnxruntime session on a model, with the requested tensors as graph outputs, kept open for
+ * several runs: the fidelity check and the lower-bound search of one analysis share it (creating a
+ * session costs seconds on a large model). Where `batchInput` is given, that input's leading axis is
+ * declared open (openBatchAxis), and runEach evaluates several points in one run where the model
+ * allows it.
+ */
+export class OrtModelSession {
+  /** null until a batched run has been tried; then whether batches give what single runs give. */
+  private batches: boolean | null = null;
+
+  private constructor(
+    private readonly ort: Ort,
+    private readonly session: Awaited<ReturnType<Ort['InferenceSession']['create']>>,
+    private readonly fixedFeeds: Record<string, InstanceType<Ort['Tensor']>>,
+    private readonly file: string,
+    private readonly batchable: boolean,
+  ) {}
+
+  static async open(model: Uint8Array | string, outputs: readonly string[], options: OrtForwardOptions & { batchInput?: string } = {}): Promise<OrtModelSession> {
+    const file = typeof model === 'string' ? model : '<bytes>';
+    const ort = loadOrt();
+    // Only the graph is read (graphBytes skips the large weights, which the copy points at in the file),
+    // and no reference to it is kept while the runtime loads the weights.
+    const bytes = typeof model === 'string' ? await graphBytes(model) : model;
+    const create = (prepared: ForwardModel) =>
+      ort.InferenceSession.create(prepared.buffer, {
+        intraOpNumThreads: options.intraOpNumThreads ?? 2,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        // Errors only: warnings such as "removing unused initializer" are not the user's concern here.
+        logSeverityLevel: 3,
+        extra: {
+          session: {
+            // Where a model loaded from memory finds its external data (onnxruntime session config key).
+            ...(prepared.externalFolder ? { model_external_initializers_file_folder_path: prepared.externalFolder } : {}),
+            // The session stays open while the engine computes between runs: idle runtime threads must
+            // sleep, not spin on the cores the native kernels need.
+            intra_op: { allow_spinning: '0' },
+          },
+        },
+      });
+    const prepare = (batchInput?: string) =>
+      typeof model === 'string' ? prepareForwardModel(bytes, outputs, model, batchInput) : prepareForwardModel(bytes, outputs, undefined, batchInput);
+    let session;
+    let batchable = options.batchInput !== undefined;
+    try {
+      try {
+        session = await create(prepare(options.batchInput));
+      } catch (cause) {
+        // The open batch axis is an optimisation: the model as written must still load.
+        if (!batchable) throw cause;
+        batchable = false;
+        session = await create(prepare());
+      }
+    } catch (cause) {
+      throw new OnnxError(`onnxruntime cannot load the model: ${(cause as Error).message}`, { file });
+    }
+    const fixedFeeds = Object.fromEntries((options.fixedInputs ?? []).map((fixed) => [fixed.name, ortTensor(ort, fixed.tensor)]));
+    // Fixed inputs carry a batch of their own, which does not follow the varying input's.
+    return new OrtModelSession(ort, session, fixedFeeds, file, batchable && Object.keys(fixedFeeds).length === 0);
+  }
+
+  /**
+   * The named tensors at each point (`shape`: the input's shape without the batch axis): in batches
+   * where the model takes them and batches give what single runs give (checked on the first batch),
+   * else one run per point.
+   */
+  async runEach(inputName: string, shape: readonly number[], points: readonly Float32Array[], outputs: readonly string[]): Promise<OrtForwardResult[]> {
+    if (points.length > 1 && this.batchable && this.batches !== false) {
+      const batched = await this.runBatch(inputName, shape, points, outputs);
+      if (batched && this.batches === null) {
+        const single = await this.runBatch(inputName, shape, [points[0]], outputs);
+        this.batches = single !== null && sameValues(single[0], batched[0]);
+      }
+      if (batched && this.batches) return batched;
+      this.batches = false;
+    }
+    const results: OrtForwardResult[] = [];
+    for (const point of points) {
+      const result = await this.runBatch(inputName, shape, [point], outputs, true);
+      results.push(result![0]);
+    }
+    return results;
+  }
+
+  /** One run on `points` stacked along the batch axis; null where the model refuses the batch (unless `strict`). */
+  private async runBatch(inputName: string, shape: readonly number[], points: readonly Float32Array[], outputs: readonly string[], strict = false): Promise<OrtForwardResult[] | null> {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(size * points.length);
+    points.forEach((point, p) => data.set(point, p * size));
+    let fetched;
+    try {
+      const feeds = { ...this.fixedFeeds, [inputName]: new this.ort.Tensor('float32', data, [points.length, ...shape]) };
+      // A refused batch is expected (the caller runs the points one by one): fatal errors only in the log.
+      fetched = await this.session.run(feeds, [...new Set(outputs)], strict ? {} : { logSeverityLevel: 4 });
+    } catch (cause) {
+      if (strict) throw new OnnxError(`onnxruntime cannot run the model: ${(cause as Error).message}`, { file: this.file });
+      return null;
+    }
+    const results: OrtForwardResult[] = points.map(() => ({ values: new Map(), dims: new Map() }));
+    for (const name of outputs) {
+      const tensor = fetched[name];
+      if (!tensor) throw new OnnxError(`onnxruntime returned no value for tensor '${name}'`, { file: this.file });
+      if (tensor.type !== 'float32') throw new OnnxError(`tensor '${name}' is ${tensor.type}, expected float32`, { file: this.file });
+      const dims = tensor.dims.map(Number);
+      const values = tensor.data as Float32Array;
+      if (points.length === 1) {
+        results[0].values.set(name, values);
+        results[0].dims.set(name, dims);
+        continue;
+      }
+      // A tensor without the batch as its leading axis (a node that fixes or folds it): no batches here.
+      if (dims[0] !== points.length) return null;
+      const each = values.length / points.length;
+      results.forEach((result, p) => {
+        result.values.set(name, values.subarray(p * each, (p + 1) * each));
+        result.dims.set(name, [1, ...dims.slice(1)]);
+      });
+    }
+    return results;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/** Whether a batched run's first point agrees with its single run (float32 kernels may differ by rounding only). */
+function sameValues(a: OrtForwardResult, b: OrtForwardResult): boolean {
+  for (const [name, x] of a.values) {
+    const y = b.values.get(name);
+    if (!y || y.length !== x.length) return false;
+    let scale = 0;
+    let difference = 0;
+    for (let i = 0; i < x.length; i++) {
+      scale = Math.max(scale, Math.abs(x[i]));
+      difference = Math.max(difference, Math.abs(x[i] - y[i]));
+    }
+    if (!(difference <= 1e-4 * Math.max(scale, 1e-3))) return false;
+  }
+  return true;
 }
 
 /** A fixed input's value as the runtime takes it, in its declared data type. */
