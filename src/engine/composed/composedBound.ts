@@ -30,8 +30,6 @@ export interface ComposedBound {
    * above (docs/derivations.md §44). Its certificates are those counted in failureProbability.
    */
   functionalBound(u: Float64Array): number;
-  /** β_k ≥ ‖Π_{U_k} H_k(S)‖ per layer k with uncertain units: how far those units' inputs move per unit of ε. */
-  prefixNorms: Map<number, number>;
 }
 
 /** One block of a stacked operator: the network input, or injections at layer `layer`'s output scaled by R. */
@@ -249,6 +247,18 @@ function count(units: Uint8Array): number {
 /** Thrown inside a pass once the composed bound has used its share of operator applications. */
 class BudgetExhausted extends Error {}
 
+/**
+ * A poll for the passes: cancellation, and BudgetExhausted once more than `budget` operator
+ * applications have been counted from now (counted, so the limit does not depend on the machine's speed).
+ */
+function budgetCheck(prepared: PreparedNetwork, budget: number, signal?: CancelSignal): () => void {
+  const limit = prepared.counters.applications + budget;
+  return () => {
+    throwIfCancelled(signal);
+    if (prepared.counters.applications > limit) throw new BudgetExhausted();
+  };
+}
+
 type Slopes = readonly (SlopeUnits | null)[];
 
 /**
@@ -280,7 +290,7 @@ class ComposedNorms {
   }
 
   /** Layers before k, on its paths, with units whose slope is uncertain. */
-  uncertainBefore(k: number): number[] {
+  private uncertainBefore(k: number): number[] {
     const ancestors = this.network.ancestors(k);
     const layers: number[] = [];
     for (let j = 0; j < k; j++) if (ancestors[j] && this.slopes[j]?.outputRadius.some((r) => r > 0)) layers.push(j);
@@ -359,16 +369,13 @@ export function layerRunPrefixReach(
   budget: number,
   signal?: CancelSignal,
 ): { prefixReach: PrefixReach; certified: Map<number, KnownPrefixNorm> } {
-  const limit = prepared.counters.applications + budget;
+  const checkBudget = budgetCheck(prepared, budget, signal);
   const certified = new Map<number, KnownPrefixNorm>();
   let exhausted = false;
   let norms: ComposedNorms | null = null;
   const prefixReach: PrefixReach = (layer, rows, slopes) => {
     if (exhausted) return null;
-    norms ??= new ComposedNorms(prepared, slopes, spectral, () => {
-      throwIfCancelled(signal);
-      if (prepared.counters.applications > limit) throw new BudgetExhausted();
-    }, signal);
+    norms ??= new ComposedNorms(prepared, slopes, spectral, checkBudget, signal);
     const before = norms.failureProbability;
     try {
       const value = norms.prefixNorm(layer, rows);
@@ -385,8 +392,7 @@ export function layerRunPrefixReach(
 }
 
 /**
- * The composed bound, or null when it would need more than `budget` operator applications (counted
- * by the prepared network's counters, so the limit does not depend on the machine's speed): on deep
+ * The composed bound, or null when it would need more than `budget` operator applications: on deep
  * networks with many layers of uncertain units its prefix terms grow with the square of their number.
  * `known` holds prefix norms the layer run already certified (§56) for these slopes.
  */
@@ -398,13 +404,8 @@ export function composedBound(
   signal?: CancelSignal,
   known: ReadonlyMap<number, KnownPrefixNorm> = new Map(),
 ): ComposedBound | null {
-  const limit = prepared.counters.applications + budget;
-  const checkBudget = () => {
-    throwIfCancelled(signal);
-    if (prepared.counters.applications > limit) throw new BudgetExhausted();
-  };
   try {
-    return composedBoundWithin(new ComposedNorms(prepared, slopes, spectral, checkBudget, signal), prepared, slopes, known, signal);
+    return composedBoundWithin(new ComposedNorms(prepared, slopes, spectral, budgetCheck(prepared, budget, signal), signal), prepared, slopes, known, signal);
   } catch (error) {
     if (error instanceof BudgetExhausted) return null;
     throw error;
@@ -437,7 +438,7 @@ function composedBoundWithin(
     return bound * margin;
   };
   const result = (value: number): ComposedBound => ({
-    value, midpointNorm, uncertainUnits, norms: context.norms, failureProbability: context.failureProbability, functionalBound, prefixNorms: beta,
+    value, midpointNorm, uncertainUnits, norms: context.norms, failureProbability: context.failureProbability, functionalBound,
   });
   if (uncertain.length === 0) return result(midpointNorm);
   // A known β_k was certified over layer k's units uncertain under the product's reach, a superset of
