@@ -72,7 +72,7 @@ async function analyze(args: AnalyzeArguments): Promise<void> {
 
 /** The error as one line for the terminal, naming the option that would change the outcome. */
 function failureMessage(error: unknown, modelPath: string): string {
-  if (error instanceof OverflowError && error.quantity === 'deviation') return `--eps ${formatNumber(error.epsilon)}: ${error.message}`;
+  if (error instanceof OverflowError) return `--eps ${formatNumber(error.epsilon)}: ${error.message}`;
   if (error instanceof BudgetError) return `${basename(modelPath)}: ${error.message}; use --max-memory to raise it`;
   if (error instanceof InputShapeNeededError) return `${error.message} with --input-shape C,H,W (or an --input file)`;
   return error instanceof Error ? error.message : String(error);

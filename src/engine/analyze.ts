@@ -12,7 +12,7 @@ export type { SpectralCache } from './layerBounds';
 import { LowerBoundSearch, type LowerBoundOptions, type OutputBatch } from './lowerBound';
 import { kernelsFor, type OperatorBackend } from './native/kernels';
 import { NETWORK_INPUT, type Network } from './network';
-import { prepareNetwork } from './prepared';
+import { prepareNetwork, type PreparedNetwork } from './prepared';
 import { DEFAULT_SPECTRAL_OPTIONS, type SpectralOptions } from './spectral/certifiedNorm';
 import { layerTightness, type LayerTightnessOptions } from './tightness/layerTightness';
 import { NetworkTape } from './tightness/tape';
@@ -142,6 +142,8 @@ export async function analyzeNetwork(
     );
     outcomes.push(outcome);
     const bound = networkBound(outcome, composedFor(context(), outcome, epsilon));
+    // Neither bound finite: no number to report, so none is (§57); the layer where the reach overflowed is named.
+    if (!Number.isFinite(bound.localBound)) throw new OverflowError(epsilon, outcome.overflowedAt ?? prepared.layers[prepared.layers.length - 1].layer.label, bound.composedSkipped);
     hooks.onProgress?.({ kind: 'networkBound', epsilonIndex, epsilon, network: bound });
     return { epsilon, network: bound, layers: outcome.layers };
   });
@@ -175,7 +177,7 @@ export async function analyzeNetwork(
   if (options.radius) {
     // Each logit may differ from its exact value by the provider's output error bound, where given.
     const logitError = network.output === NETWORK_INPUT ? 0 : (nominal.outputErrors?.[network.output] ?? 0);
-    result.radius = certifiedRadius(outputValues, logitError, runs[0].network.spectralBound, context(), {
+    result.radius = certifiedRadius(outputValues, logitError, runs[0].network.spectralBound, runs[0].epsilon, context(), {
       iterations: options.radiusIterations ?? 16,
       tolerance: options.radiusTolerance ?? 1e-3,
     }, hooks);
@@ -194,7 +196,9 @@ function composedFor(
 ): { composed: ComposedBound; failureProbability: number } | { skipped: string } | null {
   if (ctx.prepared.network.output === NETWORK_INPUT || outcome.localBound === 0) return null;
   const started = performance.now();
-  let budget = COMPOSED_BUDGET_FACTOR * Math.max(outcome.operatorApplications, MINIMUM_COMPOSED_BUDGET);
+  // Past an overflowed layer product the composed bound is the only finite one, so it may take longer.
+  const factor = outcome.overflowedAt === undefined ? COMPOSED_BUDGET_FACTOR : COMPOSED_BUDGET_FACTOR_AFTER_OVERFLOW;
+  let budget = factor * Math.max(outcome.operatorApplications, MINIMUM_COMPOSED_BUDGET);
   // With an ε, the slopes come from a second run taking each unit's reach from its composed prefix
   // (§56), sharing the budget; the first run's rows stay as the report shows them.
   let slopesRun = outcome;
@@ -202,16 +206,27 @@ function composedFor(
   if (prefixReachAt !== undefined) {
     const before = ctx.prepared.counters.applications;
     const prefix = layerRunPrefixReach(ctx.prepared, ctx.spectral, budget, ctx.signal);
-    slopesRun = runEpsilon({ ...ctx, times: undefined, onLayer: undefined, onLayerResult: undefined, prefixReach: prefix.prefixReach }, prefixReachAt, outcome);
+    // After an overflowed product reach, the whole-tensor slope layers' inputs take their reach from
+    // the composed prefix too (§57); elsewhere their product reach stays, as §56 measured it.
+    const inputReach = outcome.overflowedAt !== undefined ? prefix.inputReach : undefined;
+    slopesRun = runEpsilon({ ...ctx, times: undefined, onLayer: undefined, onLayerResult: undefined, prefixReach: prefix.prefixReach, inputReach }, prefixReachAt, outcome);
     certified = prefix.certified;
     budget -= ctx.prepared.counters.applications - before;
   }
+  const unbounded = unboundedSlopes(ctx.prepared, slopesRun.slopes);
+  if (unbounded !== null) return { skipped: `the slopes of layer '${unbounded}' are unbounded: the reach into it overflowed and no prefix norm capped it (docs/derivations.md §57)` };
   const composed = composedBound(ctx.prepared, slopesRun.slopes, ctx.spectral, Math.max(budget, 0), ctx.signal, certified);
   if (ctx.times) ctx.times.composedMs += performance.now() - started;
-  if (!composed) return { skipped: `the composed bound needed more than ${COMPOSED_BUDGET_FACTOR}× the layer run's operator applications` };
+  if (!composed) return { skipped: `the composed bound needed more than ${factor}× the layer run's operator applications` };
   // It rests on both runs' certificates (the prefix norms counted with the second): the failure probabilities add.
   const failureProbability = outcome.failureProbability + (slopesRun === outcome ? 0 : slopesRun.failureProbability) + composed.failureProbability;
   return { composed, failureProbability };
+}
+
+/** The first layer with a slope interval that is not finite (an overflowed reach, §57), or null. */
+function unboundedSlopes(prepared: PreparedNetwork, slopes: RunOutcome['slopes']): string | null {
+  const index = slopes.findIndex((s) => s !== null && (!s.mid.every(Number.isFinite) || !s.outputRadius.every(Number.isFinite)));
+  return index < 0 ? null : prepared.layers[index].layer.label;
 }
 
 /**
@@ -226,11 +241,13 @@ function networkBound(outcome: RunOutcome, composedRun: ReturnType<typeof compos
     method: 'layer-product',
     spectralBound: outcome.spectralBound,
     failureProbability: outcome.failureProbability,
+    ...(outcome.overflowedAt !== undefined ? { layerProductOverflowedAt: outcome.overflowedAt } : {}),
+    ...(outcome.spectralOverflowedAt !== undefined ? { spectralOverflowedAt: outcome.spectralOverflowedAt } : {}),
   };
   if (!composedRun) return product;
   if ('skipped' in composedRun) return { ...product, composedSkipped: composedRun.skipped };
   const { composed, failureProbability } = composedRun;
-  if (composed.value >= outcome.localBound) return product;
+  if (!(composed.value < outcome.localBound)) return product;
   return {
     ...product,
     localBound: composed.value,
@@ -257,6 +274,11 @@ function noRadiusReason(evaluated: Map<number, { network: number }>, threshold: 
  * about 4.3× on BlazeFace front at ε = 1e-5; BlazeFace front at ε = 1e-3 needs far more.
  */
 const COMPOSED_BUDGET_FACTOR = 6;
+/**
+ * The same after the layer product overflowed (§57), when the composed bound is the only finite one:
+ * PP-OCRv4 rec at ε = 1e-6 needed about 25× (350 000 applications against the layer run's 14 000).
+ */
+const COMPOSED_BUDGET_FACTOR_AFTER_OVERFLOW = 40;
 /** A floor for runs whose layer norms were all cached or closed-form. */
 const MINIMUM_COMPOSED_BUDGET = 200;
 
@@ -302,6 +324,7 @@ function certifiedRadius(
   logits: Float64Array,
   logitError: number,
   spectralBound: number,
+  firstEpsilon: number,
   ctx: RunContext,
   bisection: { iterations: number; tolerance: number },
   hooks: AnalyzeHooks,
@@ -360,14 +383,9 @@ function certifiedRadius(
   const check = (epsilon: number): Check => {
     let value = evaluated.get(epsilon);
     if (value === undefined) {
-      // An ε whose deviation overflows certifies nothing; the bisection only aims with it.
-      try {
-        const outcome = runEpsilon(ctx, epsilon);
-        value = epsilon * outcome.localBound < threshold ? { network: outcome.localBound, margins: null } : full(outcome);
-      } catch (error) {
-        if (!(error instanceof OverflowError)) throw error;
-        value = { network: Infinity, margins: null };
-      }
+      // An ε whose bounds overflow (∞, §57) certifies nothing; the bisection only aims with it.
+      const outcome = runEpsilon(ctx, epsilon);
+      value = epsilon * outcome.localBound < threshold ? { network: outcome.localBound, margins: null } : full(outcome);
       evaluated.set(epsilon, value);
     }
     return value;
@@ -375,20 +393,16 @@ function certifiedRadius(
   const byNetwork = (epsilon: number) => epsilon * check(epsilon).network < threshold;
   const byMargins = (epsilon: number) => check(epsilon).margins?.every((bound, i) => epsilon * bound < margins[i].room) ?? false;
   const certifies = (epsilon: number) => byNetwork(epsilon) || byMargins(epsilon);
-  let lo = certifies(spectral) ? spectral : 0;
+  // An overflowed spectral product (∞, §57) gives the spectral radius 0: the bisection aims from the first ε analysed instead.
+  const scale = spectral > 0 ? spectral : firstEpsilon;
+  let lo = spectral > 0 && certifies(spectral) ? spectral : 0;
   // The bracket needs the full bounds at its lower end (the product alone may be larger and aim too low).
-  const bracketAt = lo > 0 ? lo : spectral * 1e-6;
-  let bracket: Check;
-  try {
-    bracket = full(runEpsilon(ctx, bracketAt));
-  } catch (error) {
-    if (!(error instanceof OverflowError)) throw error;
-    bracket = { network: Infinity, margins: null };
-  }
+  const bracketAt = lo > 0 ? lo : scale * 1e-6;
+  const bracket = full(runEpsilon(ctx, bracketAt));
   const floor = bracket.network;
   const reach = Math.max(
-    floor > 0 ? threshold / floor : spectral * 1e6,
-    ...(bracket.margins ? [Math.min(...bracket.margins.map((bound, i) => (bound > 0 ? margins[i].room / bound : spectral * 1e6)))] : []),
+    floor > 0 ? threshold / floor : scale * 1e6,
+    ...(bracket.margins ? [Math.min(...bracket.margins.map((bound, i) => (bound > 0 ? margins[i].room / bound : scale * 1e6)))] : []),
   );
   let hi = reach;
   if (hi <= lo) hi = lo * 2;

@@ -19,19 +19,20 @@ export class UnsupportedLayerError extends Error {
 }
 
 /**
- * ε so large that a deviation the bound carries (ε times the layer bounds so far, or the spectral
- * product) leaves the float64 range: there is no finite bound to report, so none is.
+ * ε so large that the deviation the layer product carries (ε times the layer bounds so far) leaves the
+ * float64 range and the composed bound is not finite either (docs/derivations.md §57): there is no
+ * finite bound to report, so none is.
  */
 export class OverflowError extends Error {
   constructor(
     readonly epsilon: number,
     readonly layerLabel: string,
-    readonly quantity: 'deviation' | 'spectral product',
+    /** Why the composed bound gave no finite value, when it was skipped. */
+    readonly composedReason?: string,
   ) {
     super(
-      quantity === 'deviation'
-        ? `ε = ${formatNumber(epsilon)} is too large: the output deviation it allows after layer '${layerLabel}' exceeds the float64 range (about 1.8e308); use a smaller ε`
-        : `the spectral product of the layers up to '${layerLabel}' exceeds the float64 range (about 1.8e308): no finite global bound exists in float64`,
+      `ε = ${formatNumber(epsilon)} is too large: the output deviation it allows after layer '${layerLabel}' exceeds the float64 range (about 1.8e308)` +
+        `, and the composed bound is not finite either${composedReason ? ` (${composedReason})` : ''}; use a smaller ε`,
     );
     this.name = 'OverflowError';
   }

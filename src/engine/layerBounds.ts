@@ -26,7 +26,7 @@ import { activationRange, globalSlope, isSmoothWithSingularity, neuronState, sec
 import { intervalSlopes, type SlopeUnits } from './composed/linearisedNetwork';
 import { matMulSlopes, maximumWindows, productSlopes, quotientSlopes, reductionWindows, windowSlopes } from './composed/selectionSlopes';
 import { normalisationSlopes } from './composed/normalisationSlopes';
-import { OverflowError, throwIfCancelled, UnsupportedLayerError, type CancelSignal } from './errors';
+import { throwIfCancelled, UnsupportedLayerError, type CancelSignal } from './errors';
 import { tensorValue, type NominalValues } from './forward';
 import { NETWORK_INPUT, type Activation, type TensorRef } from './network';
 import { largestFactorNorm, matMulMask, type MatMulGeometry } from './operators/batchedMatMul';
@@ -88,6 +88,13 @@ export interface RunContext {
    * ε β_k when smaller.
    */
   prefixReach?: (layer: number, rows: Uint8Array, slopes: readonly (SlopeUnits | null)[]) => { value: number; failureProbability: number } | null;
+  /**
+   * γ_k ≥ ‖Π_rows H_k(S)‖ read on layer k's inputs concatenated (not its units), over every slope
+   * pattern of the layers before k (docs/derivations.md §57); null past the budget. Given to the
+   * slopes-only run after a run whose product reach overflowed: there the reach of every input of a
+   * slope layer that reads whole tensors (products, Softmax, layer normalisation, windows) is capped by ε γ_k.
+   */
+  inputReach?: (layer: number, rows: Uint8Array, slopes: readonly (SlopeUnits | null)[]) => { value: number; failureProbability: number } | null;
 }
 
 export interface RunOutcome {
@@ -105,6 +112,13 @@ export interface RunOutcome {
   slopes: (SlopeUnits | null)[];
   /** Operator applications this run made (the composed bound's budget is measured against it). */
   operatorApplications: number;
+  /**
+   * The first layer whose output deviation (ε times the layer bounds before it) left the float64 range;
+   * from there on the run carried radius ∞ and each layer's bound over its whole reachable set (§57).
+   */
+  overflowedAt?: string;
+  /** The first layer where the spectral product left the float64 range (spectralBound is then ∞). */
+  spectralOverflowedAt?: string;
 }
 
 /** Units whose secant slope is not one number over the given reach (docs/derivations.md §22's uncertain units). */
@@ -175,6 +189,8 @@ interface LayerNorms {
  */
 export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOutcome): RunOutcome {
   let prefixFailureProbability = 0;
+  let overflowedAt: string | undefined;
+  let spectralOverflowedAt: string | undefined;
   const { prepared, x0, nominal } = ctx;
   const states: TensorState[] = [];
   const inputState: TensorState = { radius: epsilon, spectralFactor: 1, mask: null };
@@ -187,7 +203,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
     throwIfCancelled(ctx.signal);
     ctx.onLayer?.(index);
     const started = performance.now();
-    const inputs = p.layer.inputs.map(stateOf);
+    const stated = p.layer.inputs.map(stateOf);
     const options = (conservative: boolean): SpectralOptions => ({
       ...ctx.spectral,
       seed: layerSeed(ctx.spectral.seed, index, conservative),
@@ -213,6 +229,12 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
       const cap = epsilon * beta.value * (1 + 4 * UNIT_ROUNDOFF);
       return Float64Array.from(uncertain, (u) => (u ? cap : Infinity));
     };
+    // The reach of a whole-tensor slope layer's inputs from the composed prefix (§57), where given.
+    const inputs = p.layer.inputs.some((ref) => ref === NETWORK_INPUT) || !ctx.inputReach || !SLOPE_LAYERS_READING_TENSORS.has(p.op.kind)
+      ? stated
+      : cappedInputs(stated, epsilon, () => ctx.inputReach?.(index, movableRows(stated, p.inSizes), slopes) ?? null, (probability) => {
+        prefixFailureProbability += probability;
+      });
     const norms: LayerNorms = {
       conservative: conservativeNorm,
       local: (compute) => (slopesAfter ? earlierRunNorm(slopesAfter.layers[index]) : compute()),
@@ -360,8 +382,9 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
     let spectralNorm: number;
     if (outcome.combined) {
       state = { radius: outcome.combined.radius, spectralFactor: outcome.combined.spectralFactor, mask: outcome.mask };
-      localBound = epsilonIn > 0 ? state.radius / epsilonIn : 0;
-      spectralNorm = spectralIn > 0 ? state.spectralFactor / spectralIn : 0;
+      // ∞ out of ∞ in (an overflowed reach, §57): no finite ratio was computed, so none is reported.
+      localBound = epsilonIn > 0 ? ratioOrInfinity(state.radius, epsilonIn) : 0;
+      spectralNorm = spectralIn > 0 ? ratioOrInfinity(state.spectralFactor, spectralIn) : 0;
     } else {
       localBound = outcome.local;
       spectralNorm = outcome.conservative.value;
@@ -371,8 +394,16 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
         mask: outcome.mask,
       };
     }
-    if (!Number.isFinite(state.radius)) throw new OverflowError(epsilon, p.layer.label, 'deviation');
-    if (!Number.isFinite(state.spectralFactor)) throw new OverflowError(epsilon, p.layer.label, 'spectral product');
+    // An overflow is carried, not thrown (§57): later layers take their bounds over their whole
+    // reachable set, and the composed bound may still be finite.
+    if (!Number.isFinite(state.radius)) {
+      state.radius = Infinity;
+      overflowedAt ??= p.layer.label;
+    }
+    if (!Number.isFinite(state.spectralFactor)) {
+      state.spectralFactor = Infinity;
+      spectralOverflowedAt ??= p.layer.label;
+    }
     states.push(state);
     slopes.push(outcome.slopes ?? null);
     layers.push({
@@ -405,7 +436,47 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
     masks: states.map((t) => t.mask),
     slopes,
     operatorApplications: prepared.counters.applications - applicationsBefore,
+    ...(overflowedAt !== undefined ? { overflowedAt } : {}),
+    ...(spectralOverflowedAt !== undefined ? { spectralOverflowedAt } : {}),
   };
+}
+
+function ratioOrInfinity(out: number, into: number): number {
+  return Number.isFinite(into) ? out / into : out === 0 ? 0 : Infinity;
+}
+
+/** Slope layers whose units read their inputs' entries (not an affine map of them): their reach is the inputs' radius. */
+const SLOPE_LAYERS_READING_TENSORS = new Set<PreparedLayer['op']['kind']>(['matMul', 'mul', 'softmax', 'layerNorm', 'maxPool', 'reduceMax', 'maximum']);
+
+/** The movable coordinates of a layer's inputs, concatenated in order (the rows a prefix read of them covers). */
+function movableRows(inputs: TensorState[], sizes: number[]): Uint8Array {
+  const rows = new Uint8Array(sizes.reduce((a, b) => a + b, 0));
+  let offset = 0;
+  inputs.forEach((t, i) => {
+    if (t.mask) rows.set(t.mask, offset);
+    else rows.fill(1, offset, offset + sizes[i]);
+    offset += sizes[i];
+  });
+  return rows;
+}
+
+/**
+ * The inputs with each radius capped by ε γ (§57): every input's deviation is a part of the
+ * concatenated one, whose norm is at most ε γ in the ball. Nothing is asked when no input can move;
+ * the failure probability is counted by the caller.
+ */
+function cappedInputs(
+  inputs: TensorState[],
+  epsilon: number,
+  reach: () => { value: number; failureProbability: number } | null,
+  count: (failureProbability: number) => void,
+): TensorState[] {
+  if (inputs.every((t) => t.radius === 0)) return inputs;
+  const gamma = reach();
+  if (!gamma) return inputs;
+  count(gamma.failureProbability);
+  const cap = epsilon * gamma.value * (1 + 4 * UNIT_ROUNDOFF);
+  return inputs.map((t) => (cap < t.radius ? { ...t, radius: cap } : t));
 }
 
 interface LayerOutcome {
@@ -456,7 +527,8 @@ function affineLayer(
   const mask = new Uint8Array(linear.outSize);
   const counts = { on: 0, unstable: 0, off: 0 };
   let hasStates = false;
-  const productReach = (i: number) => input.radius * Math.sqrt(rowSq[i]) * (1 + ROW_NORM_MARGIN);
+  // scaled: a row that cannot move has reach 0 even behind an overflowed radius (∞ · 0).
+  const productReach = (i: number) => scaled(input.radius, Math.sqrt(rowSq[i])) * (1 + ROW_NORM_MARGIN);
   const reachCap = capsFor(() => uncertainUnits(activation, pre, tau, productReach));
   for (let i = 0; i < r.length; i++) {
     const reach = reachCap ? Math.min(productReach(i), reachCap[i]) : productReach(i);

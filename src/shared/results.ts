@@ -116,8 +116,16 @@ export interface NetworkBounds {
   composed?: { midpointNorm: number; uncertainUnits: number; norms: number };
   /** Why the composed bound was not computed to the end (its budget of operator applications). */
   composedSkipped?: string;
-  /** Product of ‖A_k‖ and pool constants (or the same recursion over the graph). */
+  /**
+   * Where the layer product's reach (ε times the layer bounds before it) left the float64 range: that
+   * layer's label. From there on the rows carry ε in = ∞ and layerProduct is ∞ (Infinity; the string
+   * "Infinity" in the JSON report); localBound is then the composed bound (docs/derivations.md §57).
+   */
+  layerProductOverflowedAt?: string;
+  /** Product of ‖A_k‖ and pool constants (or the same recursion over the graph); ∞ when it overflowed. */
   spectralBound: number;
+  /** Where the spectral product left the float64 range (spectralBound is then ∞). */
+  spectralOverflowedAt?: string;
   /**
    * Probability, over the random Lanczos starts, that any number of this run fails to be an upper
    * bound: the sum of the layer certificates' failure probabilities (union bound), plus the composed

@@ -1,6 +1,8 @@
-// ε so large that the bound leaves float64: a clear OverflowError naming the layer, never a run whose
-// numbers are Infinity (and null once written as JSON). Radii from 1e154 on, whose squares overflow,
-// still give finite per-layer ε.
+// ε so large that the layer product leaves float64 (docs/derivations.md §57): the rows say ∞ from the
+// layer where it overflowed, the composed bound still gives a finite network bound where it can (never
+// beaten by sampled points or gradient ascent), the JSON writes "Infinity" (never null), and where no
+// finite bound remains, a clear OverflowError naming the layer. Radii from 1e154 on, whose squares
+// overflow, still give finite per-layer ε.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -9,7 +11,13 @@ import { OverflowError } from '../../src/engine/errors';
 import { pureForward, type ForwardProvider } from '../../src/engine/forward';
 import { analyzeModelFile } from '../../src/engine/pipeline';
 import type { Network } from '../../src/engine/network';
-import { chain, denseLayer, genericLayer, NETWORK_INPUT } from './helpers/engineNetworks';
+import { SeededRandom } from '../../src/engine/random';
+import { formatReport } from '../../src/cli/table';
+import type { BoundReport } from '../../src/shared/protocol';
+import { reportToJson } from '../../src/shared/reportWriters';
+import { chain, denseLayer, genericLayer, NETWORK_INPUT, referenceForward } from './helpers/engineNetworks';
+
+const reportShell = { model: 'm.onnx', input: { source: 'synthetic', origin: 'synthetic input', shape: [2] }, outputSize: 2 };
 
 const example = chain([3], [
   denseLayer('fc1', [[3, -1, 2], [-2, 7, 1], [5, -3, -1]], [-1, -4, 2], NETWORK_INPUT, { kind: 'relu' }),
@@ -18,10 +26,16 @@ const example = chain([3], [
 const x0 = Float64Array.from([0.5, 0.2, -0.1]);
 
 describe('overflowing ε', () => {
-  it('ε = 1e308 is refused naming the layer where the deviation overflows', async () => {
-    await assert.rejects(analyzeNetwork(example, x0, { epsilons: [1e308] }), (error: unknown) =>
-      error instanceof OverflowError && error.epsilon === 1e308 && error.layerLabel === 'fc1' &&
-      /ε = 1e308 is too large: the output deviation it allows after layer 'fc1' exceeds the float64 range/.test(error.message));
+  it('ε = 1e308: the layer product overflows at fc1 and says so; the composed bound (every ReLU slope in [0, 1]) is finite and never beaten', async () => {
+    const run = (await analyzeNetwork(example, x0, { epsilons: [1e308] })).runs[0];
+    assert.equal(run.network.layerProductOverflowedAt, 'fc1');
+    assert.equal(run.network.layerProduct, Infinity);
+    assert.deepEqual([run.layers[0].epsilonOut, run.layers[1].epsilonIn], [Infinity, Infinity]);
+    assert.equal(run.network.method, 'composed');
+    assert.ok(Number.isFinite(run.network.localBound) && run.network.localBound > 0);
+    // Sampled in the ball of radius 1e8 around x0 (inside the ε ball; larger points overflow the reference pass).
+    const sampled = worstSampledRatio(new SeededRandom(3), example, x0, 1e308 / 1e300);
+    assert.ok(sampled <= run.network.localBound * (1 + 1e-9), `sampled ${sampled} against ${run.network.localBound}`);
   });
 
   it('ε = 1e200 (squares overflow) gives finite ε per layer and a report without null', async () => {
@@ -92,5 +106,132 @@ describe('ε beyond float32 on the example model', () => {
     assert.ok(report.fidelity && 'points' in report.fidelity, JSON.stringify(report.fidelity));
     assert.equal(report.fidelity.points, 3);
     assert.ok(Number.isFinite(report.runs[0].network.localBound) && report.runs[0].network.localBound > 0);
+  });
+});
+
+/**
+ * A chain whose layer product overflows while the network itself is tame (docs/derivations.md §57):
+ * `pairs` dense pairs W = [[1, c], [0, 1]] then W⁻¹ (each of norm ≈ c, the pair the identity), a ReLU
+ * on the second of each pair whose bias keeps it on, then t (2) · tᵀ as a MatMul of two computed
+ * tensors ([2, 1] × [1, 2], squaring the product's reach), a Softmax over the 4 entries and a dense layer.
+ */
+function cancellingChain(pairs: number, c: number, random?: SeededRandom): Network {
+  const layers: Network['layers'] = [];
+  const jitter = () => (random ? 1 + 0.2 * (random.uniform() - 0.5) : 1);
+  for (let k = 0; k < pairs; k++) {
+    const ck = c * jitter();
+    layers.push(denseLayer(`w${k}`, [[1, ck], [0, 1]], null, layers.length - 1 < 0 ? NETWORK_INPUT : layers.length - 1));
+    // A bias of 100 keeps both units of the ReLU on over the ball; the next pair takes it off again.
+    layers.push(denseLayer(`winv${k}`, [[1, -ck], [0, 1]], [100, 100], layers.length - 1, { kind: 'relu' }));
+    layers.push(denseLayer(`shift${k}`, [[1, 0], [0, 1]], [-100, -100], layers.length - 1));
+  }
+  const t = layers.length - 1;
+  layers.push(genericLayer('column', { kind: 'reshape' }, [t], [[2]], [2, 1]));
+  layers.push(genericLayer('row', { kind: 'reshape' }, [t], [[2]], [1, 2]));
+  layers.push(genericLayer('outer', { kind: 'matMul' }, [layers.length - 2, layers.length - 1], [[2, 1], [1, 2]], [2, 2]));
+  layers.push(genericLayer('flat', { kind: 'reshape' }, [layers.length - 1], [[2, 2]], [4]));
+  layers.push(genericLayer('soft', { kind: 'softmax', axis: 0, flattenTail: false }, [layers.length - 1], [[4]], [4]));
+  layers.push(denseLayer('head', [[1, -1, 2, 0.5], [0.5, 1, -1, 1]], [0, 0], layers.length - 1));
+  return chain([2], layers);
+}
+
+/** Largest ‖f(x) − f(x0)‖ / ‖x − x0‖ over random points of the ball and a hill climb (independent reference pass). */
+function worstSampledRatio(random: SeededRandom, network: Network, x0: Float64Array, epsilon: number): number {
+  const f = (x: Float64Array) => referenceForward(network, x)[network.output as number];
+  const f0 = f(x0);
+  const ratio = (x: Float64Array) => {
+    const dx = Math.hypot(...x.map((v, i) => v - x0[i]));
+    return dx === 0 ? 0 : Math.hypot(...f(x).map((v, i) => v - f0[i])) / dx;
+  };
+  const onSphere = (radius: number) => {
+    const d = Float64Array.from(x0, () => random.gaussian());
+    const norm = Math.hypot(...d);
+    return x0.map((v, i) => v + (radius * d[i]) / norm);
+  };
+  let worst = 0;
+  for (let s = 0; s < 200; s++) worst = Math.max(worst, ratio(onSphere(epsilon * random.uniform())));
+  let x = onSphere(epsilon);
+  let best = ratio(x);
+  let step = 0.3 * epsilon;
+  for (let i = 0; i < 200; i++) {
+    const candidate = x.map((v) => v + step * random.gaussian());
+    const r = Math.hypot(...candidate.map((v, k) => v - x0[k]));
+    const projected = r > epsilon ? x0.map((v, k) => v + ((candidate[k] - v) * epsilon) / r) : candidate;
+    const value = ratio(projected);
+    if (value > best) [best, x] = [value, projected];
+    else step *= 0.9;
+  }
+  return Math.max(worst, best);
+}
+
+describe('a layer product that overflows while the composed network does not (derivations §57)', () => {
+  const x0 = Float64Array.from([0.5, 0.25]);
+
+  it('the hand chain: 26 pairs of norm 1000 and a squaring MatMul overflow the product at the MatMul; the composed bound is finite and never beaten', async () => {
+    const network = cancellingChain(26, 1000);
+    const result = await analyzeNetwork(network, x0, { epsilons: [1], lowerBound: { seed: 3 } });
+    const run = result.runs[0];
+    assert.equal(run.network.layerProductOverflowedAt, 'outer');
+    assert.equal(run.network.layerProduct, Infinity);
+    assert.equal(run.network.method, 'composed');
+    assert.ok(Number.isFinite(run.network.localBound) && run.network.localBound > 0, `${run.network.localBound}`);
+    // The rows before the overflow are finite; from the MatMul on, ε out is ∞, and the rows say so.
+    const outer = run.layers.findIndex((l) => l.label === 'outer');
+    assert.ok(run.layers.slice(0, outer).every((l) => Number.isFinite(l.epsilonOut)));
+    assert.equal(run.layers[outer].epsilonOut, Infinity);
+    assert.equal(run.layers[outer].localBound, Infinity);
+    assert.ok(run.layers.slice(outer + 1).every((l) => l.epsilonIn === Infinity));
+    // Softmax over its whole reachable set: ½; the dense head: its ‖A‖, finite.
+    assert.equal(run.layers.find((l) => l.label === 'soft')?.localBound, 0.5);
+    assert.ok(Number.isFinite(run.layers.find((l) => l.label === 'head')?.localBound ?? NaN));
+    const lower = run.lowerBound?.value ?? NaN;
+    assert.ok(lower > 0 && lower <= run.network.localBound * (1 + 1e-9), `gradient ascent ${lower} against ${run.network.localBound}`);
+    const sampled = worstSampledRatio(new SeededRandom(11), network, x0, 1);
+    assert.ok(sampled > 0 && sampled <= run.network.localBound * (1 + 1e-9), `sampled ${sampled} against ${run.network.localBound}`);
+  });
+
+  it('random variants (norms 300–3000 per pair, ε from 0.01 to 2): sampled points and gradient ascent never beat the composed bound', async () => {
+    const random = new SeededRandom(57);
+    for (let trial = 0; trial < 8; trial++) {
+      const c = 300 * 10 ** random.uniform();
+      // Enough pairs that the product's reach into the MatMul passes 1e155, whose square overflows.
+      const epsilon = 0.01 * 200 ** random.uniform();
+      const pairs = Math.ceil((160 - Math.log10(epsilon)) / (2 * Math.log10(c * 0.9)));
+      const network = cancellingChain(pairs, c, random);
+      const start = Float64Array.from([random.gaussian(), random.gaussian()]);
+      const result = await analyzeNetwork(network, start, { epsilons: [epsilon], lowerBound: { seed: trial } });
+      const run = result.runs[0];
+      assert.equal(run.network.layerProductOverflowedAt, 'outer', `trial ${trial}`);
+      assert.ok(Number.isFinite(run.network.localBound), `trial ${trial}: ${run.network.localBound}`);
+      const sampled = worstSampledRatio(random, network, start, epsilon);
+      const lower = run.lowerBound?.value ?? 0;
+      assert.ok(Math.max(sampled, lower) <= run.network.localBound * (1 + 1e-9), `trial ${trial}: sampled ${sampled}, ascent ${lower}, bound ${run.network.localBound}`);
+    }
+  });
+
+  it('writes ∞ as "Infinity" in the JSON report, and the CLI table says where the product overflowed', async () => {
+    const result = await analyzeNetwork(cancellingChain(26, 1000), x0, { epsilons: [1] });
+    const json = reportToJson({ ...reportShell, runs: result.runs } as BoundReport);
+    assert.ok(!json.includes('null'), 'no number may turn into null');
+    const parsed = JSON.parse(json) as { runs: { network: { layerProduct: unknown; layerProductOverflowedAt: unknown } }[] };
+    assert.equal(parsed.runs[0].network.layerProduct, 'Infinity');
+    assert.equal(parsed.runs[0].network.layerProductOverflowedAt, 'outer');
+    const table = formatReport({ ...reportShell, runs: result.runs } as BoundReport);
+    assert.match(table, /network: local bound [\d.]+ \(composed\) +layer product ∞ +spectral product ∞ /);
+    assert.match(table, /the layer product overflowed at layer 'outer' \(∞\); network bound from the composed network; the spectral product overflowed at layer 'outer' \(∞\)\./);
+    assert.doesNotMatch(table, /NaN|Infinity/);
+  });
+
+  it('when the capped reach overflows too, the analysis stops with the overflow error naming the layer', async () => {
+    // ‖W‖ = 1e10 and ε = 1e300: even the composed prefix gives the MatMul's inputs a reach of 1e310.
+    const network = chain([2], [
+      denseLayer('big', [[1e10, 0], [0, 1e10]], null, NETWORK_INPUT),
+      genericLayer('column', { kind: 'reshape' }, [0], [[2]], [2, 1]),
+      genericLayer('row', { kind: 'reshape' }, [0], [[2]], [1, 2]),
+      genericLayer('outer', { kind: 'matMul' }, [1, 2], [[2, 1], [1, 2]], [2, 2]),
+    ]);
+    await assert.rejects(analyzeNetwork(network, x0, { epsilons: [1e300] }), (error: unknown) =>
+      error instanceof OverflowError && error.layerLabel === 'big' &&
+      /ε = 1e300 is too large: the output deviation it allows after layer 'big' exceeds the float64 range \(about 1.8e308\), and the composed bound is not finite either \(the slopes of layer 'outer' are unbounded/.test(error.message));
   });
 });

@@ -313,6 +313,19 @@ class ComposedNorms {
   }
 
   /**
+   * γ_k ≥ ‖Π_rows H_k(S)‖ read on layer k's inputs concatenated, before layer k's slopes exist (§57):
+   * the same stacked norm as β_k, but over rows of another space, so it is not kept as β_k.
+   */
+  inputNorm(k: number, rows: Uint8Array): number {
+    const earlier = this.uncertainBefore(k);
+    for (const j of earlier) if (!this.beta.has(j)) this.prefixNorm(j);
+    return this.stackedNorm(
+      [{ layer: null, coefficient: 1 }, ...earlier.map((j) => ({ layer: j, coefficient: this.beta.get(j) as number }))],
+      { layer: k, rows },
+    );
+  }
+
+  /**
    * Certified norm of [c_i B_i] over the blocks (the input, or layer j's injections with coefficient
    * β_j), reading the network output or the given rows of z at a layer. The weights t_i sum to 1 and
    * follow the blocks' estimated norms (floored so that no block is dropped).
@@ -359,7 +372,7 @@ export interface KnownPrefixNorm {
 export type PrefixReach = (layer: number, rows: Uint8Array, slopes: Slopes) => { value: number; failureProbability: number } | null;
 
 /**
- * Prefix norms for one layer run (§56), and the β_k it certified (with their failure probability
+ * Prefix norms for one layer run (§56) — on a layer's units, or on its inputs (§57) — and the β_k it certified (with their failure probability
  * already counted by the run) for the network bound after it. Together they may use `budget` operator
  * applications; past that, the run keeps the product's reach for the layers left.
  */
@@ -368,17 +381,17 @@ export function layerRunPrefixReach(
   spectral: SpectralOptions,
   budget: number,
   signal?: CancelSignal,
-): { prefixReach: PrefixReach; certified: Map<number, KnownPrefixNorm> } {
+): { prefixReach: PrefixReach; inputReach: PrefixReach; certified: Map<number, KnownPrefixNorm> } {
   const checkBudget = budgetCheck(prepared, budget, signal);
   const certified = new Map<number, KnownPrefixNorm>();
   let exhausted = false;
   let norms: ComposedNorms | null = null;
-  const prefixReach: PrefixReach = (layer, rows, slopes) => {
+  const reach = (layer: number, rows: Uint8Array, slopes: Slopes, onInputs: boolean) => {
     if (exhausted) return null;
     norms ??= new ComposedNorms(prepared, slopes, spectral, checkBudget, signal);
     const before = norms.failureProbability;
     try {
-      const value = norms.prefixNorm(layer, rows);
+      const value = onInputs ? norms.inputNorm(layer, rows) : norms.prefixNorm(layer, rows);
       // Every β this call completed is covered by the failure probability returned with it.
       for (const [k, value] of norms.beta) if (!certified.has(k)) certified.set(k, { value, rows: k === layer ? rows : (slopes[k] as SlopeUnits).uncertain });
       return { value, failureProbability: norms.failureProbability - before };
@@ -388,7 +401,11 @@ export function layerRunPrefixReach(
       return null;
     }
   };
-  return { prefixReach, certified };
+  return {
+    prefixReach: (layer, rows, slopes) => reach(layer, rows, slopes, false),
+    inputReach: (layer, rows, slopes) => reach(layer, rows, slopes, true),
+    certified,
+  };
 }
 
 /**

@@ -55,9 +55,13 @@ export class LinearisedNetwork {
    */
   constructor(readonly prepared: PreparedNetwork, readonly slopes: (SlopeUnits | null)[], private readonly poll: () => void = () => {}) {}
 
-  /** Units of a slope layer; before its slopes are recorded (the layer run's prefix reach, §56) an activation's, one per output. */
+  /**
+   * Units of a slope layer; before its slopes are recorded (the layer run's prefix reach, §56, §57)
+   * what readUnits reads: an affine layer's outputs, any other layer's inputs concatenated.
+   */
   unitCount(layer: number): number {
-    return this.slopes[layer]?.mid.length ?? this.prepared.layers[layer].outSize;
+    const p = this.prepared.layers[layer];
+    return this.slopes[layer]?.mid.length ?? (p.op.kind === 'affine' ? p.outSize : p.inSizes.reduce((a, b) => a + b, 0));
   }
 
   outputSize(): number {
@@ -128,7 +132,8 @@ export class LinearisedNetwork {
       for (let e = 0; e < g.length; e++) out[edges.input[e]] += g[e];
       return p.inSizes.length === 1 ? [out] : splitInputs(out, p.inSizes);
     }
-    return [g];
+    // Before a several-input layer's slopes exist, z is its inputs concatenated (§57).
+    return p.inSizes.length === 1 ? [g] : splitInputs(g, p.inSizes);
   }
 
   /** The layer's output from z: scatter(mid ⊙ z). */
