@@ -1,5 +1,5 @@
 // The CLI's readable output: one table per ε with the network totals under it.
-import { escapeControlCharacters as safe, formatNumber, formatRatio, kernelsLabel, operatorWork, phaseTimes, radiusBasis, tighteningRatio } from '../shared/format';
+import { escapeControlCharacters as safe, formatNumber, formatRatio, kernelsLabel, operatorWork, overflowNote, phaseTimes, radiusBasis, tighteningRatio } from '../shared/format';
 import type { BoundReport } from '../shared/protocol';
 import type { Certificate, EngineStats, EpsilonRun } from '../shared/results';
 
@@ -72,6 +72,8 @@ export function formatReport(report: BoundReport): string {
         `layer product ${formatNumber(layerProduct)}   spectral product ${formatNumber(spectralBound)}   ` +
         `(local is ${ratioText(spectralBound, localBound)} tighter)`,
     );
+    const overflow = overflowNote(run.network);
+    if (overflow) out.push(`         ${overflow}`);
     if (method === 'composed') {
       out.push(
         '         composed: the norm of the whole network linearised at each unit\'s midpoint slope (exact when no unit ' +

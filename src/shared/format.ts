@@ -43,13 +43,14 @@ export function nodeText(opType: string, name: string, index: number): string {
 export const SIGNIFICANT_DIGITS = 4;
 
 /**
- * A number rounded to SIGNIFICANT_DIGITS, trailing zeros dropped; exponent form ("1.235e4", "1e-6")
+ * A number rounded to SIGNIFICANT_DIGITS, trailing zeros dropped (∞ for an overflowed bound); exponent form ("1.235e4", "1e-6")
  * outside [0.001, 10⁴), so no printed digit is a rounding filler (12345 is "1.235e4", not "12350").
  * The range is checked after rounding (9999.5 → "1e4", 0.00099995 → "0.001").
  */
 export function formatNumber(value: number): string {
+  // An overflowed bound (docs/derivations.md §57) reads as ∞; NaN stays visible as NaN.
   if (!Number.isFinite(value)) {
-    return String(value);
+    return Number.isNaN(value) ? 'NaN' : value > 0 ? '∞' : '-∞';
   }
   const rounded = Number(value.toPrecision(SIGNIFICANT_DIGITS));
   const magnitude = Math.abs(rounded);
@@ -85,7 +86,23 @@ export function formatBytes(bytes: number): string {
 
 /** How many times tighter the local bound is than the spectral one; undefined when the local bound is 0. */
 export function tighteningRatio(spectral: number, local: number): number | undefined {
-  return local > 0 ? spectral / local : undefined;
+  // No finite local bound (an overflowed layer, §57): no ratio to show.
+  return local > 0 && Number.isFinite(local) ? spectral / local : undefined;
+}
+
+/**
+ * Where the layer product or the spectral product overflowed float64 (docs/derivations.md §57), as one
+ * sentence for the CLI table, the Markdown report and the view's summary; undefined when neither did.
+ */
+export function overflowNote(network: { method: string; layerProductOverflowedAt?: string; spectralOverflowedAt?: string }): string | undefined {
+  const parts: string[] = [];
+  if (network.layerProductOverflowedAt !== undefined) {
+    parts.push(`the layer product overflowed at layer '${escapeControlCharacters(network.layerProductOverflowedAt)}' (∞); network bound from the composed network`);
+  }
+  if (network.spectralOverflowedAt !== undefined) {
+    parts.push(`the spectral product overflowed at layer '${escapeControlCharacters(network.spectralOverflowedAt)}' (∞)`);
+  }
+  return parts.length > 0 ? `${parts.join('; ')}.` : undefined;
 }
 
 /** One sentence for an engine progress event, as the editor's notification and the CLI's stderr show it. */

@@ -1,13 +1,20 @@
 // The export formats of a bound report, as pure functions of the report.
 
-import { formatNumber, radiusBasis, tighteningRatio } from './format';
+import { formatNumber, overflowNote, radiusBasis, tighteningRatio } from './format';
 import { NODE_METRICS, type NodeMetric } from './layerMetrics';
 import type { BoundReport } from './protocol';
 import type { LayerResult } from './results';
 
-/** The CLI's --json schema, pretty-printed. */
+/**
+ * The CLI's --json schema, pretty-printed. JSON has no ∞: an overflowed bound (docs/derivations.md §57)
+ * is written as the string "Infinity" (JSON.stringify alone would write null).
+ */
 export function reportToJson(report: BoundReport): string {
-  return `${JSON.stringify(report, null, 2)}\n`;
+  return `${JSON.stringify(report, nonFiniteAsText, 2)}\n`;
+}
+
+function nonFiniteAsText(_key: string, value: unknown): unknown {
+  return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
 }
 
 export const CSV_COLUMNS = [
@@ -127,6 +134,7 @@ export function reportToMarkdown(report: BoundReport): string {
       '',
       `Network local bound ${formatNumber(localBound)}, spectral product ${formatNumber(spectralBound)}` +
         (ratio === undefined ? '.' : ` (${formatNumber(ratio)}× tighter).`) +
+        (overflowNote(run.network) ? ` ${markdownText(overflowNote(run.network) as string)}` : '') +
         (failureProbability > 0
           ? ` These hold except with probability at most ${formatNumber(failureProbability)} over the random Lanczos starts.`
           : ' Every norm was computed exactly or in closed form.'),

@@ -20,8 +20,8 @@ describe('formatting', () => {
     assert.equal(formatNumber(104000), '1.04e5');
     assert.equal(formatNumber(15_000_000), '1.5e7');
     assert.equal(formatNumber(1.5), '1.5');
-    assert.equal(formatNumber(Infinity), 'Infinity');
-    assert.equal(formatNumber(-Infinity), '-Infinity');
+    assert.equal(formatNumber(Infinity), '∞');
+    assert.equal(formatNumber(-Infinity), '-∞');
     assert.equal(formatNumber(NaN), 'NaN');
   });
 
