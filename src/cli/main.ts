@@ -5,6 +5,7 @@ import { BudgetError, OverflowError } from '../engine/errors';
 import { InputShapeNeededError } from '../engine/normalise/normalise';
 import { analyzeModelFile, type InputRequest } from '../engine/pipeline';
 import { escapeControlCharacters, formatNumber, progressMessage } from '../shared/format';
+import { nonFiniteAsText } from '../shared/reportWriters';
 import type { ProgressEvent } from '../shared/results';
 import { parseAnalyzeArguments, USAGE, UsageError, type AnalyzeArguments } from './args';
 import { formatReport } from './table';
@@ -67,7 +68,7 @@ async function analyze(args: AnalyzeArguments): Promise<void> {
   );
   progress.done();
   if (threadNotes.length > 0) report.notes = [...(report.notes ?? []), ...threadNotes];
-  process.stdout.write(args.json ? `${JSON.stringify(report)}\n` : `${formatReport(report)}\n`);
+  process.stdout.write(args.json ? `${JSON.stringify(report, nonFiniteAsText)}\n` : `${formatReport(report)}\n`);
 }
 
 /** The error as one line for the terminal, naming the option that would change the outcome. */

@@ -13,7 +13,8 @@ export function reportToJson(report: BoundReport): string {
   return `${JSON.stringify(report, nonFiniteAsText, 2)}\n`;
 }
 
-function nonFiniteAsText(_key: string, value: unknown): unknown {
+/** A JSON.stringify replacer writing ∞ (and NaN) as strings: JSON has no such numbers, and null would hide them. */
+export function nonFiniteAsText(_key: string, value: unknown): unknown {
   return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
 }
 

@@ -83,6 +83,8 @@ export function layerTightness(
     const mask = ref === NETWORK_INPUT ? null : masks[ref];
     const epsilon = layers[k].epsilonIn;
     if (epsilon === 0) return { lower: 0, kind: 'exact', detail: 'the layer input cannot move' };
+    // Behind an overflowed reach (docs/derivations.md §57) the layer has no finite ball to search.
+    if (!Number.isFinite(epsilon)) return undefined;
     const activation = lop.activation;
 
     if (lop.kind === 'activation' && kinks(lop.activation)) {
