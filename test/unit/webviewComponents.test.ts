@@ -200,6 +200,18 @@ describe('analysis card', () => {
     assert.match(html, /the true value lies between 12\.28 and 27\.4; the upper bound is at most 2\.231× too high/);
     assert.equal(boundGap(5, 5), 'the upper bound is attained: it is the true local constant');
   });
+
+  it('shows an overflowed layer and spectral product as ∞, says where they overflowed, and never prints Infinity or NaN (derivations §57)', () => {
+    const overflowed: EpsilonRun = {
+      ...run,
+      network: { ...run.network, layerProduct: Infinity, spectralBound: Infinity, layerProductOverflowedAt: 'p2o.MatMul.16', spectralOverflowedAt: 'p2o.MatMul.14' },
+    };
+    const html = text(render(h(Summary, { canAnalyze: true, status, phaseLabel: 'done', report: { ...report, runs: [overflowed] }, run: overflowed, exportable: true })));
+    assert.match(html, /Layer product\s+∞/);
+    assert.match(html, /Spectral product\s+∞/);
+    assert.match(html, /the layer product overflowed at layer 'p2o\.MatMul\.16' \(∞\); network bound from the composed network; the spectral product overflowed at layer 'p2o\.MatMul\.14' \(∞\)\./);
+    assert.doesNotMatch(html, /Infinity|NaN/);
+  });
 });
 
 describe('the whole view', () => {
