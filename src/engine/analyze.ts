@@ -7,12 +7,12 @@ import type { FidelityCheck } from './fidelity';
 import { accurateForward } from './accurateForward';
 import { tensorValue, type ForwardProvider, type NominalValues } from './forward';
 import { composedBound, layerRunPrefixReach, midpointDirection, type ComposedBound, type KnownPrefixNorm } from './composed/composedBound';
-import { runEpsilon, type PhaseTimes, type RunContext, type RunOutcome, type SpectralCache } from './layerBounds';
+import { runEpsilon, slopesBounded, UnboundedSlopesError, type PhaseTimes, type RunContext, type RunOutcome, type SpectralCache } from './layerBounds';
 export type { SpectralCache } from './layerBounds';
 import { LowerBoundSearch, type LowerBoundOptions, type OutputBatch } from './lowerBound';
 import { kernelsFor, type OperatorBackend } from './native/kernels';
 import { NETWORK_INPUT, type Network } from './network';
-import { prepareNetwork, type PreparedNetwork } from './prepared';
+import { prepareNetwork } from './prepared';
 import { DEFAULT_SPECTRAL_OPTIONS, type SpectralOptions } from './spectral/certifiedNorm';
 import { layerTightness, type LayerTightnessOptions } from './tightness/layerTightness';
 import { NetworkTape } from './tightness/tape';
@@ -209,24 +209,26 @@ function composedFor(
     // After an overflowed product reach, the whole-tensor slope layers' inputs take their reach from
     // the composed prefix too (§57); elsewhere their product reach stays, as §56 measured it.
     const inputReach = outcome.overflowedAt !== undefined ? prefix.inputReach : undefined;
-    slopesRun = runEpsilon({ ...ctx, times: undefined, onLayer: undefined, onLayerResult: undefined, prefixReach: prefix.prefixReach, inputReach }, prefixReachAt, outcome);
+    try {
+      slopesRun = runEpsilon({
+        ...ctx, times: undefined, onLayer: undefined, onLayerResult: undefined, prefixReach: prefix.prefixReach, inputReach, stopAtUnboundedSlopes: true,
+      }, prefixReachAt, outcome);
+    } catch (error) {
+      if (!(error instanceof UnboundedSlopesError)) throw error;
+      if (ctx.times) ctx.times.composedMs += performance.now() - started;
+      return { skipped: error.message };
+    }
     certified = prefix.certified;
     budget -= ctx.prepared.counters.applications - before;
   }
-  const unbounded = unboundedSlopes(ctx.prepared, slopesRun.slopes);
-  if (unbounded !== null) return { skipped: `the slopes of layer '${unbounded}' are unbounded: the reach into it overflowed and no prefix norm capped it (docs/derivations.md §57)` };
+  const unbounded = slopesRun.slopes.findIndex((s) => s !== null && !slopesBounded(s));
+  if (unbounded >= 0) return { skipped: new UnboundedSlopesError(ctx.prepared.layers[unbounded].layer.label).message };
   const composed = composedBound(ctx.prepared, slopesRun.slopes, ctx.spectral, Math.max(budget, 0), ctx.signal, certified);
   if (ctx.times) ctx.times.composedMs += performance.now() - started;
   if (!composed) return { skipped: `the composed bound needed more than ${factor}× the layer run's operator applications` };
   // It rests on both runs' certificates (the prefix norms counted with the second): the failure probabilities add.
   const failureProbability = outcome.failureProbability + (slopesRun === outcome ? 0 : slopesRun.failureProbability) + composed.failureProbability;
   return { composed, failureProbability };
-}
-
-/** The first layer with a slope interval that is not finite (an overflowed reach, §57), or null. */
-function unboundedSlopes(prepared: PreparedNetwork, slopes: RunOutcome['slopes']): string | null {
-  const index = slopes.findIndex((s) => s !== null && (!s.mid.every(Number.isFinite) || !s.outputRadius.every(Number.isFinite)));
-  return index < 0 ? null : prepared.layers[index].layer.label;
 }
 
 /**

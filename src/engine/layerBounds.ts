@@ -95,6 +95,24 @@ export interface RunContext {
    * slope layer that reads whole tensors (products, Softmax, layer normalisation, windows) is capped by ε γ_k.
    */
   inputReach?: (layer: number, rows: Uint8Array, slopes: readonly (SlopeUnits | null)[]) => { value: number; failureProbability: number } | null;
+  /**
+   * Stop with UnboundedSlopesError at the first layer whose slope interval is not finite: a slopes-only
+   * run for the composed bound, which such a slope makes infinite, so the rest of the run is not needed.
+   */
+  stopAtUnboundedSlopes?: boolean;
+}
+
+/** A slopes-only run met a slope interval that is not finite (§57): the composed bound cannot be finite. */
+export class UnboundedSlopesError extends Error {
+  constructor(readonly layerLabel: string) {
+    super(`the slopes of layer '${layerLabel}' are unbounded: the reach into it overflowed and no prefix norm capped it (docs/derivations.md §57)`);
+    this.name = 'UnboundedSlopesError';
+  }
+}
+
+/** Whether a layer's slope intervals are all finite (after an overflowed reach they need not be, §57). */
+export function slopesBounded(slopes: SlopeUnits): boolean {
+  return slopes.mid.every(Number.isFinite) && slopes.outputRadius.every(Number.isFinite);
 }
 
 export interface RunOutcome {
@@ -405,6 +423,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
       spectralOverflowedAt ??= p.layer.label;
     }
     states.push(state);
+    if (ctx.stopAtUnboundedSlopes && outcome.slopes && !slopesBounded(outcome.slopes)) throw new UnboundedSlopesError(p.layer.label);
     slopes.push(outcome.slopes ?? null);
     layers.push({
       index,
