@@ -7,6 +7,10 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { analyzeNetwork } from '../../src/engine/analyze';
+import { composedBound } from '../../src/engine/composed/composedBound';
+import type { SlopeUnits } from '../../src/engine/composed/linearisedNetwork';
+import { prepareNetwork } from '../../src/engine/prepared';
+import { DEFAULT_SPECTRAL_OPTIONS } from '../../src/engine/spectral/certifiedNorm';
 import { OverflowError } from '../../src/engine/errors';
 import { pureForward, type ForwardProvider } from '../../src/engine/forward';
 import { analyzeModelFile } from '../../src/engine/pipeline';
@@ -233,5 +237,16 @@ describe('a layer product that overflows while the composed network does not (de
     await assert.rejects(analyzeNetwork(network, x0, { epsilons: [1e300] }), (error: unknown) =>
       error instanceof OverflowError && error.layerLabel === 'big' &&
       /ε = 1e300 is too large: the output deviation it allows after layer 'big' exceeds the float64 range \(about 1.8e308\), and the composed bound is not finite either \(the slopes of layer 'outer' are unbounded/.test(error.message));
+  });
+});
+
+describe('composed norms beyond float64 (derivations §57)', () => {
+  it('a linearised network whose passes overflow gives a composed bound of ∞, not a crash or NaN', () => {
+    // Two dense layers of weight 1e200, each with a ReLU whose slope is uncertain in [0.5, 1.5]: J(M) = 1e400.
+    const network = chain([1], [denseLayer('a', [[1e200]], null, NETWORK_INPUT, { kind: 'relu' }), denseLayer('b', [[1e200]], null, 0, { kind: 'relu' })]);
+    const prepared = prepareNetwork(network, 'typescript');
+    const slope = (): SlopeUnits => ({ mid: Float64Array.of(1), outputRadius: Float64Array.of(0.5), uncertain: Uint8Array.of(1) });
+    const bound = composedBound(prepared, [slope(), slope()], { ...DEFAULT_SPECTRAL_OPTIONS, kernels: null });
+    assert.equal(bound?.value, Infinity);
   });
 });

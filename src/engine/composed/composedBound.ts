@@ -91,7 +91,7 @@ class StackedOperator implements NormOperator {
         injections.set(b.layer, scaled);
       }
     });
-    return this.network.forward(input, injections, this.readAt);
+    return finiteOrThrow(this.network.forward(input, injections, this.readAt));
   }
 
   applyTranspose(y: Float64Array): Float64Array {
@@ -111,8 +111,20 @@ class StackedOperator implements NormOperator {
       }
       offset += this.sizes[i];
     });
-    return out;
+    return finiteOrThrow(out);
   }
+}
+
+/**
+ * Thrown when a pass of a stacked operator leaves the float64 range (after an overflowed layer product
+ * its slopes and coefficients can be astronomically large, §57): no finite norm can be certified, so
+ * the norm is taken as ∞, which is sound.
+ */
+class NonFiniteOperatorError extends Error {}
+
+function finiteOrThrow(v: Float64Array): Float64Array {
+  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) throw new NonFiniteOperatorError();
+  return v;
 }
 
 /** Random probes for the Frobenius weights (their accuracy only affects tightness). */
@@ -199,7 +211,8 @@ const DIRECTION_TOLERANCE = 1e-6;
  * The top right-singular direction of J(M), the network at its midpoint slopes (a unit vector of the
  * input space, restricted to `inputMask`), by power iteration on J(M)ᵀJ(M): where the composed bound
  * is driven by ‖J(M)‖ the lower-bound search starts there (docs/derivations.md §11). Only aims the
- * search (it is not a bound); null when the network's output is its input or the direction vanishes.
+ * search (it is not a bound); null when the network's output is its input, the direction vanishes or
+ * the passes leave the float64 range.
  */
 export function midpointDirection(
   prepared: PreparedNetwork,
@@ -223,7 +236,8 @@ export function midpointDirection(
     v = v.map((x) => x / norm);
     const w = masked(network.backward(network.forward(v, new Map()), true, []).input as Float64Array);
     const value = euclidean(w);
-    if (value === 0) return null;
+    // Beyond float64 (slopes after an overflowed layer product, §57) there is no direction to offer.
+    if (value === 0 || !Number.isFinite(value)) return null;
     v = w;
     if (Math.abs(value - previous) <= DIRECTION_TOLERANCE * value) break;
     previous = value;
@@ -331,6 +345,17 @@ class ComposedNorms {
    * follow the blocks' estimated norms (floored so that no block is dropped).
    */
   stackedNorm(sources: { layer: number | null; coefficient: number }[], read?: { layer: number; rows: Uint8Array }): number {
+    // An infinite coefficient, or a pass beyond float64, certifies nothing finite: ∞ is the sound answer (§57).
+    if (!sources.every((s) => Number.isFinite(s.coefficient))) return Infinity;
+    try {
+      return this.finiteStackedNorm(sources, read);
+    } catch (error) {
+      if (!(error instanceof NonFiniteOperatorError)) throw error;
+      return Infinity;
+    }
+  }
+
+  private finiteStackedNorm(sources: { layer: number | null; coefficient: number }[], read?: { layer: number; rows: Uint8Array }): number {
     throwIfCancelled(this.signal);
     const { network, prepared, slopes } = this;
     const readAt = read?.layer;
