@@ -116,14 +116,18 @@ class StackedOperator implements NormOperator {
 }
 
 /**
- * Thrown when a pass of a stacked operator leaves the float64 range (after an overflowed layer product
- * its slopes and coefficients can be astronomically large, §57): no finite norm can be certified, so
- * the norm is taken as ∞, which is sound.
+ * Thrown when a pass of a stacked operator leaves the float64 range, or comes close enough that the
+ * Lanczos recurrence's squared norms or the exact path's Gram entries could (after an overflowed layer
+ * product its slopes and coefficients can be astronomically large, §57): no finite norm is certified,
+ * so the norm is taken as ∞, which is sound.
  */
 class NonFiniteOperatorError extends Error {}
 
+/** Largest |value| of a pass whose norm is still certified: its squares, summed, stay far inside float64. */
+const LARGEST_PASS_VALUE = 1e100;
+
 function finiteOrThrow(v: Float64Array): Float64Array {
-  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) throw new NonFiniteOperatorError();
+  for (let i = 0; i < v.length; i++) if (!(Math.abs(v[i]) <= LARGEST_PASS_VALUE)) throw new NonFiniteOperatorError();
   return v;
 }
 
