@@ -226,6 +226,7 @@ function composedFor(
   const composed = composedBound(ctx.prepared, slopesRun.slopes, ctx.spectral, Math.max(budget, 0), ctx.signal, certified);
   if (ctx.times) ctx.times.composedMs += performance.now() - started;
   if (!composed) return { skipped: `the composed bound needed more than ${factor}× the layer run's operator applications` };
+  if (!Number.isFinite(composed.value)) return { skipped: 'its certified norms left the float64 range (docs/derivations.md §57)' };
   // It rests on both runs' certificates (the prefix norms counted with the second): the failure probabilities add.
   const failureProbability = outcome.failureProbability + (slopesRun === outcome ? 0 : slopesRun.failureProbability) + composed.failureProbability;
   return { composed, failureProbability };
