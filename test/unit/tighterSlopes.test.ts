@@ -109,7 +109,7 @@ describe('max windows with a certain leader (derivations §59.1)', () => {
     assert.ok(counts.certain >= 10, `certain winners: ${counts.certain}`);
   });
 
-  it('ReduceMax of (x1, x2) at (1, 0.9), ε = 0.1: chord r = 1 − 0.1/(0.1√2), bound ‖J(M)‖ + ρ = 1.0731 (was √2); at (1, 0.85) x2 never overtakes (hand-derived)', () => {
+  it('ReduceMax of (x1, x2) at (1, 0.9), ε = 0.1: chord r = 1 − 0.1/(0.1√2), midpoint (1 − r/2, r/2), radius r/√2, bound 1; at (1, 0.85) x2 never overtakes (hand-derived)', () => {
     const network: Network = { inputName: 'x', inputShape: [2], output: 0, layers: [genericLayer('top', { kind: 'reduceMax', axes: [0] }, [NETWORK_INPUT], [[2]], [1])] };
     const analyse = (x0: Float64Array, epsilon: number) => {
       const prepared = prepareNetwork(network, 'typescript');
@@ -123,8 +123,12 @@ describe('max windows with a certain leader (derivations §59.1)', () => {
     const { slopes, composed } = analyse(Float64Array.of(1, 0.9), 0.1);
     assert.deepEqual([...(slopes?.mid ?? [])].map((m) => +m.toFixed(12)), [1 - r / 2, r / 2].map((m) => +m.toFixed(12)));
     assert.ok(Math.abs((slopes?.outputRadius[0] ?? 0) - r * Math.SQRT1_2) < 1e-12, `radius ${slopes?.outputRadius[0]}`);
-    const expected = Math.hypot(1 - r / 2, r / 2) + r * Math.SQRT1_2;
-    assert.ok(Math.abs((composed?.value ?? 0) - expected) < 1e-6, `composed ${composed?.value}, expected ${expected}`);
+    // §22's stack: ‖J(M)‖ + ρ = 1.0731 (√2 with the simplex). The quadrature bound (§59.3): the centred
+    // a = J(M)ᵀ is ((1 − r)/2, −(1 − r)/2), p = (1 − r)/√2, q = ρ = r/√2, β = 1:
+    // ‖a‖² + 2pq + q² = (1 − r/2)² + r²/4 + (1 − r) r + r²/2 = 1, the true constant.
+    assert.ok(Math.hypot(1 - r / 2, r / 2) + r * Math.SQRT1_2 < Math.SQRT2);
+    const value = composed?.value ?? 0;
+    assert.ok(value >= 1 && value - 1 < 1e-8, `composed ${value}, the true constant 1`);
     // The floor rule alone keeps x2 (0.85 + 0.1 ≥ 1 − 0.1), but 0.15 > √2 · 0.1: a certain winner.
     const certain = analyse(Float64Array.of(1, 0.85), 0.1);
     assert.equal(certain.composed?.uncertainUnits, 0);

@@ -290,7 +290,7 @@ class ComposedNorms {
   }
 
   /** Layers before k, on its paths, with units whose slope is uncertain. */
-  private uncertainBefore(k: number): number[] {
+  uncertainBefore(k: number): number[] {
     const ancestors = this.network.ancestors(k);
     const layers: number[] = [];
     for (let j = 0; j < k; j++) if (ancestors[j] && this.slopes[j]?.outputRadius.some((r) => r > 0)) layers.push(j);
@@ -343,6 +343,15 @@ class ComposedNorms {
       ...this.spectral, exactCutoff: Math.min(this.spectral.exactCutoff, PATH_EXACT_CUTOFF), seed: this.seedOf(this.norms), signal: this.signal,
       lanczosTolerance: Math.max(this.spectral.lanczosTolerance, COMPOSED_LANCZOS_TOLERANCE),
     });
+    this.norms++;
+    this.failureProbability += result.certificate.failureProbability ?? 0;
+    return result.value * this.margin;
+  }
+
+  /** Certified norm of an operator built from this network's passes (the same margin for their rounding). */
+  denseNorm(op: NormOperator): number {
+    throwIfCancelled(this.signal);
+    const result = certifiedNorm(op, null, null, { ...this.spectral, seed: this.seedOf(this.norms), signal: this.signal });
     this.norms++;
     this.failureProbability += result.certificate.failureProbability ?? 0;
     return result.value * this.margin;
@@ -428,19 +437,33 @@ function composedBoundWithin(
   const midpointNorm = context.stackedNorm([{ layer: null, coefficient: 1 }]);
   // Outside the budget (one backward pass per call), but still cancellable.
   const functionalNetwork = new LinearisedNetwork(prepared, slopes, () => throwIfCancelled(signal));
+  // γ_k of the quadrature bound (§59.4), once computed; the functional bound uses it too.
+  let gamma: number[] | null = null;
+  let value = midpointNorm;
   const functionalBound = (u: Float64Array): number => {
     const g = functionalNetwork.backward(u, true, uncertain);
-    let bound = euclidean(g.input as Float64Array);
-    for (const k of uncertain) {
+    const a = g.input as Float64Array;
+    const midpoint = euclidean(a);
+    // Σ_k β_k q_k and, with γ, the cross terms Σ_k (p_k + γ_k ‖a‖) q_k of §59.4.
+    let deviation = 0;
+    let cross = 0;
+    uncertain.forEach((k, n) => {
       const r = (slopes[k] as SlopeUnits).outputRadius;
-      bound += (beta.get(k) as number) * euclidean((g.layers.get(k) as Float64Array).map((v, i) => v * r[i]));
-    }
-    return bound * margin;
+      const q = euclidean((g.layers.get(k) as Float64Array).map((v, i) => v * r[i]));
+      deviation += (beta.get(k) as number) * q;
+      if (gamma && q > 0) {
+        const rows = (slopes[k] as SlopeUnits).uncertain;
+        const p = euclidean(functionalNetwork.forward(a, new Map(), k).map((z, e) => z * rows[e]));
+        cross += (p + gamma[n] * midpoint) * q;
+      }
+    });
+    const quadrature = gamma ? Math.sqrt(midpoint * midpoint + 2 * cross + deviation * deviation) : Infinity;
+    return Math.min((midpoint + deviation) * margin, quadrature * margin, euclidean(u) * value);
   };
-  const result = (value: number): ComposedBound => ({
+  const result = (): ComposedBound => ({
     value, midpointNorm, uncertainUnits, norms: context.norms, failureProbability: context.failureProbability, functionalBound,
   });
-  if (uncertain.length === 0) return result(midpointNorm);
+  if (uncertain.length === 0) return result();
   // A known β_k was certified over layer k's units uncertain under the product's reach, a superset of
   // the rows it must cover now (§56); where the caps left far fewer, a norm over those is smaller.
   for (const k of uncertain) {
@@ -449,5 +472,177 @@ function composedBoundWithin(
     if (given && count(given.rows) <= KNOWN_ROWS_FACTOR * rows) beta.set(k, given.value);
     else context.prefixNorm(k);
   }
-  return result(context.stackedNorm([{ layer: null, coefficient: 1 }, ...uncertain.map((k) => ({ layer: k, coefficient: beta.get(k) as number }))]));
+  value = context.stackedNorm([{ layer: null, coefficient: 1 }, ...uncertain.map((k) => ({ layer: k, coefficient: beta.get(k) as number }))]);
+  if (functionalNetwork.outputSize() <= QUADRATURE_OUTPUTS) {
+    try {
+      gamma = uncertain.map((k) => {
+        const earlier = context.uncertainBefore(k);
+        return earlier.length === 0 ? 0 : context.stackedNorm(earlier.map((j) => ({ layer: j, coefficient: beta.get(j) as number })), { layer: k, rows: (slopes[k] as SlopeUnits).uncertain });
+      });
+      value = Math.min(value, quadratureBound(context, uncertain, gamma));
+    } catch (error) {
+      // Past the budget the stacked bound stands alone (its certificates, and any γ completed, are already counted).
+      if (!(error instanceof BudgetExhausted)) throw error;
+    }
+  }
+  return result();
+}
+
+/** Networks with at most this many outputs also get the quadrature bound (§59.4): it materialises m rows per term. */
+const QUADRATURE_OUTPUTS = 64;
+/** Rounds of the alternating choice of the quadrature bound's weights (any positive weights are sound). */
+const QUADRATURE_ROUNDS = 12;
+
+/** A dense m × n operator from its rows (row-major). */
+class DenseRows implements NormOperator {
+  constructor(private readonly rows: Float64Array, readonly outSize: number, readonly inSize: number) {}
+
+  apply(x: Float64Array): Float64Array {
+    const y = new Float64Array(this.outSize);
+    for (let i = 0; i < this.outSize; i++) {
+      let sum = 0;
+      for (let j = 0, r = i * this.inSize; j < this.inSize; j++) sum += this.rows[r + j] * x[j];
+      y[i] = sum;
+    }
+    return y;
+  }
+
+  applyTranspose(y: Float64Array): Float64Array {
+    const x = new Float64Array(this.inSize);
+    for (let i = 0; i < this.outSize; i++) for (let j = 0, r = i * this.inSize; j < this.inSize; j++) x[j] += this.rows[r + j] * y[i];
+    return x;
+  }
+}
+
+/** Gram matrix (m × m, row-major) of m vectors. */
+function gramOf(vectors: Float64Array[]): Float64Array {
+  const m = vectors.length;
+  const gram = new Float64Array(m * m);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j <= i; j++) {
+      let sum = 0;
+      for (let t = 0; t < vectors[i].length; t++) sum += vectors[i][t] * vectors[j][t];
+      gram[i * m + j] = sum;
+      gram[j * m + i] = sum;
+    }
+  }
+  return gram;
+}
+
+/** uᵀ G u for a row-major m × m matrix. */
+function quadraticForm(gram: Float64Array, u: Float64Array): number {
+  const m = u.length;
+  let sum = 0;
+  for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) sum += u[i] * gram[i * m + j] * u[j];
+  return Math.max(sum, 0);
+}
+
+/** Top eigenpair estimate of a symmetric positive semidefinite m × m matrix by power iteration (only aims the weights). */
+function topEigen(matrix: Float64Array, m: number, start: Float64Array): { value: number; vector: Float64Array } {
+  let v = Float64Array.from(start);
+  let value = 0;
+  for (let step = 0; step < 200; step++) {
+    const w = new Float64Array(m);
+    for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) w[i] += matrix[i * m + j] * v[j];
+    const norm = euclidean(w);
+    if (norm === 0) return { value: 0, vector: v };
+    const next = w.map((x) => x / norm);
+    const previous = value;
+    value = norm;
+    v = next;
+    if (Math.abs(value - previous) <= 1e-10 * value) break;
+  }
+  return { value, vector: v };
+}
+
+/**
+ * The quadrature bound (docs/derivations.md §59.4) for a network of few outputs: for every unit output
+ * direction u, with a = J(M)ᵀu, p_k = ‖Π_k H_k(M) a‖, q_k = ‖R_k G_k(M)ᵀu‖ and γ_k ≥ ‖Π_k (H_k(S) − H_k(M))‖,
+ *   ‖J(S)ᵀu‖² ≤ ‖a‖² + 2 Σ_k (p_k + γ_k ‖a‖) q_k + (Σ_k β_k q_k)²
+ *            ≤ uᵀ [ (1 + Σ γ_k/σ_k) A + Σ P_kᵀP_k / s_k + Σ (s_k + γ_k σ_k + β_k²/t_k) Q_kᵀQ_k ] u,
+ * one certified norm of m materialised rows; the midpoint term and the deviations add in quadrature
+ * where they are orthogonal instead of in sum. Infinity when the network has too many outputs or the
+ * budget runs out (the stacked bound then stands alone).
+ */
+function quadratureBound(context: ComposedNorms, uncertain: number[], gamma: number[]): number {
+  const { network, beta } = context;
+  const m = network.outputSize();
+  const slopes = network.slopes as SlopeUnits[];
+  // Per output i: a_i = J(M)ᵀe_i, and per uncertain layer its q and p rows restricted to the columns that count.
+  const deviating = uncertain.map((k) => Int32Array.from(Array.from(slopes[k].outputRadius).flatMap((r, o) => (r > 0 ? [o] : []))));
+  const readRows = uncertain.map((k) => Int32Array.from(Array.from(slopes[k].uncertain).flatMap((r, e) => (r ? [e] : []))));
+  const midpoint: Float64Array[] = [];
+  const deviations: Float64Array[][] = uncertain.map(() => []);
+  const prefixes: Float64Array[][] = uncertain.map(() => []);
+  for (let i = 0; i < m; i++) {
+    const unit = new Float64Array(m);
+    unit[i] = 1;
+    const g = network.backward(unit, true, uncertain);
+    const a = g.input as Float64Array;
+    midpoint.push(a);
+    uncertain.forEach((k, n) => {
+      const radius = slopes[k].outputRadius;
+      const cotangent = g.layers.get(k) as Float64Array;
+      deviations[n].push(Float64Array.from(deviating[n], (o) => cotangent[o] * radius[o]));
+      const z = network.forward(a, new Map(), k);
+      prefixes[n].push(Float64Array.from(readRows[n], (e) => z[e]));
+    });
+  }
+  const A = gramOf(midpoint);
+  const P = prefixes.map(gramOf);
+  const Q = deviations.map(gramOf);
+  const betas = uncertain.map((k) => beta.get(k) as number);
+  // Weights for one direction u: the ones that make each split exact there (floored, so none is 0 or ∞).
+  const weightsAt = (u: Float64Array) => {
+    const alpha = Math.sqrt(quadraticForm(A, u));
+    const p = P.map((g) => Math.sqrt(quadraticForm(g, u)));
+    const q = Q.map((g) => Math.sqrt(quadraticForm(g, u)));
+    const tiny = 1e-12 * (alpha + p.reduce((x, y) => x + y, 0) + q.reduce((x, y) => x + y, 0)) || 1;
+    const spread = q.map((qk, n) => betas[n] * qk + tiny);
+    const total = spread.reduce((x, y) => x + y, 0);
+    return {
+      s: p.map((pk, n) => (pk + tiny) / (q[n] + tiny)),
+      sigma: q.map((qk) => (alpha + tiny) / (qk + tiny)),
+      t: spread.map((x) => x / total),
+    };
+  };
+  type Weights = ReturnType<typeof weightsAt>;
+  const coefficients = (w: Weights) => ({
+    midpoint: 1 + gamma.reduce((sum, g, n) => sum + g / w.sigma[n], 0),
+    prefix: w.s.map((sk) => 1 / sk),
+    deviation: w.s.map((sk, n) => sk + gamma[n] * w.sigma[n] + (betas[n] * betas[n]) / w.t[n]),
+  });
+  const combined = (w: Weights) => {
+    const c = coefficients(w);
+    const matrix = A.map((x) => x * c.midpoint);
+    uncertain.forEach((_k, n) => {
+      for (let e = 0; e < matrix.length; e++) matrix[e] += c.prefix[n] * P[n][e] + c.deviation[n] * Q[n][e];
+    });
+    return matrix;
+  };
+  let u: Float64Array = Float64Array.from({ length: m }, () => 1 / Math.sqrt(m));
+  let best: { value: number; weights: Weights } | null = null;
+  for (let round = 0; round < QUADRATURE_ROUNDS; round++) {
+    const weights = weightsAt(u);
+    const top = topEigen(combined(weights), m, u);
+    if (!best || top.value < best.value) best = { value: top.value, weights };
+    u = top.vector;
+  }
+  const c = coefficients((best as { weights: Weights }).weights);
+  // The certified norm of X = [√c_A J(M) | P_kᵀ/√s_k | √d_k Q_kᵀ], whose XXᵀ is the matrix above.
+  const width = midpoint[0].length + prefixes.reduce((sum, rows) => sum + rows[0].length, 0) + deviations.reduce((sum, rows) => sum + rows[0].length, 0);
+  const rows = new Float64Array(m * width);
+  for (let i = 0; i < m; i++) {
+    let offset = i * width;
+    const put = (v: Float64Array, scale: number) => {
+      for (let j = 0; j < v.length; j++) rows[offset + j] = v[j] * scale;
+      offset += v.length;
+    };
+    put(midpoint[i], Math.sqrt(c.midpoint));
+    uncertain.forEach((_k, n) => {
+      put(prefixes[n][i], Math.sqrt(c.prefix[n]));
+      put(deviations[n][i], Math.sqrt(c.deviation[n]));
+    });
+  }
+  return context.denseNorm(new DenseRows(rows, m, width));
 }
