@@ -437,27 +437,42 @@ function composedBoundWithin(
   const midpointNorm = context.stackedNorm([{ layer: null, coefficient: 1 }]);
   // Outside the budget (one backward pass per call), but still cancellable.
   const functionalNetwork = new LinearisedNetwork(prepared, slopes, () => throwIfCancelled(signal));
-  // γ_k of the quadrature bound (§59.4), once computed; the functional bound uses it too.
-  let gamma: number[] | null = null;
+  // The prefix spreads of the quadrature bound (§59.3), once computed; the functional bound uses them too.
+  let spread: number[][] | null = null;
+  const blocks: ReturnType<typeof deviationBlocks>[] = [];
   let value = midpointNorm;
   const functionalBound = (u: Float64Array): number => {
     const g = functionalNetwork.backward(u, true, uncertain);
     const a = g.input as Float64Array;
     const midpoint = euclidean(a);
-    // Σ_k β_k q_k and, with γ, the cross terms Σ_k (p_k + γ_k ‖a‖) q_k of §59.4.
+    // Σ_k β_k q_k and, with the spreads, the cross terms of §59.3.
     let deviation = 0;
     let cross = 0;
+    const prefixNorms = [midpoint];
     uncertain.forEach((k, n) => {
-      const r = (slopes[k] as SlopeUnits).outputRadius;
-      const q = euclidean((g.layers.get(k) as Float64Array).map((v, i) => v * r[i]));
+      const s = slopes[k] as SlopeUnits;
+      const cotangent = g.layers.get(k) as Float64Array;
+      const q = euclidean(cotangent.map((v, i) => v * s.outputRadius[i]));
       deviation += (beta.get(k) as number) * q;
-      if (gamma && q > 0) {
-        const rows = (slopes[k] as SlopeUnits).uncertain;
-        const p = euclidean(functionalNetwork.forward(a, new Map(), k).map((z, e) => z * rows[e]));
-        cross += (p + gamma[n] * midpoint) * q;
-      }
+      if (!spread) return;
+      // Σ_b ‖(Π_k H_k(M) a)_b‖ ‖q_b‖ over the blocks of B_k, then the spread of the prefix's change times q_k.
+      const block = (blocks[n] ??= deviationBlocks(s));
+      const z = functionalNetwork.forward(a, new Map(), k);
+      const rowSquares = new Float64Array(block.count);
+      const deviationSquares = new Float64Array(block.count);
+      let row = 0;
+      s.uncertain.forEach((unit, e) => {
+        if (unit) rowSquares[block.rows[row++]] += z[e] * z[e];
+      });
+      let output = 0;
+      s.outputRadius.forEach((r, o) => {
+        if (r > 0) deviationSquares[block.outputs[output++]] += (cotangent[o] * r) ** 2;
+      });
+      for (let b = 0; b < block.count; b++) cross += Math.sqrt(rowSquares[b] * deviationSquares[b]);
+      cross += spread[n].reduce((sum, c, source) => sum + c * prefixNorms[source], 0) * q;
+      prefixNorms.push(Math.sqrt(rowSquares.reduce((x, y) => x + y, 0)));
     });
-    const quadrature = gamma ? Math.sqrt(midpoint * midpoint + 2 * cross + deviation * deviation) : Infinity;
+    const quadrature = spread ? Math.sqrt(midpoint * midpoint + 2 * cross + deviation * deviation) : Infinity;
     return Math.min((midpoint + deviation) * margin, quadrature * margin, euclidean(u) * value);
   };
   const result = (): ComposedBound => ({
@@ -475,23 +490,21 @@ function composedBoundWithin(
   value = context.stackedNorm([{ layer: null, coefficient: 1 }, ...uncertain.map((k) => ({ layer: k, coefficient: beta.get(k) as number }))]);
   if (functionalNetwork.outputSize() <= QUADRATURE_OUTPUTS) {
     try {
-      gamma = uncertain.map((k) => {
-        const earlier = context.uncertainBefore(k);
-        return earlier.length === 0 ? 0 : context.stackedNorm(earlier.map((j) => ({ layer: j, coefficient: beta.get(j) as number })), { layer: k, rows: (slopes[k] as SlopeUnits).uncertain });
-      });
-      value = Math.min(value, quadratureBound(context, uncertain, gamma));
+      const spreads = prefixSpreads(context, uncertain);
+      spread = spreads;
+      value = Math.min(value, quadratureBound(context, uncertain, spreads));
     } catch (error) {
-      // Past the budget the stacked bound stands alone (its certificates, and any γ completed, are already counted).
+      // Past the budget the stacked bound stands alone (its certificates, and any spread completed, are already counted).
       if (!(error instanceof BudgetExhausted)) throw error;
     }
   }
   return result();
 }
 
-/** Networks with at most this many outputs also get the quadrature bound (§59.4): it materialises m rows per term. */
+/** Networks with at most this many outputs also get the quadrature bound (§59.3): it materialises m rows per term. */
 const QUADRATURE_OUTPUTS = 64;
 /** Rounds of the alternating choice of the quadrature bound's weights (any positive weights are sound). */
-const QUADRATURE_ROUNDS = 12;
+const QUADRATURE_ROUNDS = 30;
 
 /** A dense m × n operator from its rows (row-major). */
 class DenseRows implements NormOperator {
@@ -555,16 +568,84 @@ function topEigen(matrix: Float64Array, m: number, start: Float64Array): { value
   return { value, vector: v };
 }
 
+/** Uncertain layers with at most this many uncertain layers before them get pairwise norms η_jk (§59.3); the others one γ_k. */
+const PAIR_NORMS = 3;
+
 /**
- * The quadrature bound (docs/derivations.md §59.4) for a network of few outputs: for every unit output
- * direction u, with a = J(M)ᵀu, p_k = ‖Π_k H_k(M) a‖, q_k = ‖R_k G_k(M)ᵀu‖ and γ_k ≥ ‖Π_k (H_k(S) − H_k(M))‖,
- *   ‖J(S)ᵀu‖² ≤ ‖a‖² + 2 Σ_k (p_k + γ_k ‖a‖) q_k + (Σ_k β_k q_k)²
- *            ≤ uᵀ [ (1 + Σ γ_k/σ_k) A + Σ P_kᵀP_k / s_k + Σ (s_k + γ_k σ_k + β_k²/t_k) Q_kᵀQ_k ] u,
- * one certified norm of m materialised rows; the midpoint term and the deviations add in quadrature
- * where they are orthogonal instead of in sum. Infinity when the network has too many outputs or the
- * budget runs out (the stacked bound then stands alone).
+ * Per uncertain layer k (index n in `uncertain`), coefficients c over the sources (‖a‖, ‖y_1‖, …, ‖y_n‖)
+ * such that ‖Π_k (H_k(S) − H_k(M)) a‖ ≤ Σ c_source x_source for every slope pattern S, a = J(M)ᵀu and
+ * y_j = Π_j H_j(M) a (derivations §59.3): with few uncertain layers j before k, Σ_j η_jk π_j with the
+ * certified η_jk ≥ ‖Π_k G_{j→k}(M) R_j‖ and π_j ≤ ‖y_j‖ + (j's own sum); otherwise γ_k ‖a‖ with γ_k the
+ * stack of β_j Π_k G_{j→k} R_j. No uncertain layer before k: all 0.
  */
-function quadratureBound(context: ComposedNorms, uncertain: number[], gamma: number[]): number {
+function prefixSpreads(context: ComposedNorms, uncertain: number[]): number[][] {
+  const slopes = context.network.slopes as SlopeUnits[];
+  const spreads: number[][] = [];
+  uncertain.forEach((k, n) => {
+    const earlier = context.uncertainBefore(k);
+    const spread = new Array<number>(n + 1).fill(0);
+    const rows = slopes[k].uncertain;
+    if (earlier.length > PAIR_NORMS) {
+      spread[0] = context.stackedNorm(earlier.map((j) => ({ layer: j, coefficient: context.beta.get(j) as number })), { layer: k, rows });
+    } else {
+      for (const j of earlier) {
+        const source = uncertain.indexOf(j);
+        const eta = context.stackedNorm([{ layer: j, coefficient: 1 }], { layer: k, rows });
+        spread[1 + source] += eta;
+        spreads[source].forEach((c, from) => {
+          spread[from] += eta * c;
+        });
+      }
+    }
+    spreads.push(spread);
+  });
+  return spreads;
+}
+
+/**
+ * The blocks of a layer's deviation map B_k (derivations §59.3): its rows act on disjoint sets of the
+ * rows the layer reads, one output each — an activation unit, or a window or product output with its
+ * edges — except slope matrices (layer normalisation, softmax), taken whole. For each uncertain row and
+ * each output with a radius (both in index order), its block.
+ */
+function deviationBlocks(s: SlopeUnits): { rows: Int32Array; outputs: Int32Array; count: number } {
+  const deviating = Array.from(s.outputRadius).flatMap((r, o) => (r > 0 ? [o] : []));
+  const uncertainRows = Array.from(s.uncertain).flatMap((u, e) => (u ? [e] : []));
+  const whole = { rows: new Int32Array(uncertainRows.length), outputs: new Int32Array(deviating.length), count: 1 };
+  if (s.normalised || s.softmaxGroups) return whole;
+  const blockOf = new Int32Array(s.outputRadius.length).fill(-1);
+  deviating.forEach((o, b) => {
+    blockOf[o] = b;
+  });
+  const rows = Int32Array.from(uncertainRows, (e) => blockOf[s.edges ? s.edges.output[e] : e]);
+  // Every uncertain row belongs to an output with a radius; were one not to, the whole layer is one block.
+  if (rows.some((b) => b < 0)) return whole;
+  return { rows, outputs: Int32Array.from(deviating, (_o, b) => b), count: deviating.length };
+}
+
+/** Per block, the Gram matrix (m × m) of the m vectors restricted to the block's columns. */
+function blockGrams(vectors: Float64Array[], blockOf: Int32Array, count: number): Float64Array[] {
+  const m = vectors.length;
+  const grams = Array.from({ length: count }, () => new Float64Array(m * m));
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j <= i; j++) {
+      const [vi, vj] = [vectors[i], vectors[j]];
+      for (let c = 0; c < vi.length; c++) grams[blockOf[c]][i * m + j] += vi[c] * vj[c];
+    }
+  }
+  for (const gram of grams) for (let i = 0; i < m; i++) for (let j = 0; j < i; j++) gram[j * m + i] = gram[i * m + j];
+  return grams;
+}
+
+/**
+ * The quadrature bound (docs/derivations.md §59.3) for a network of few outputs: for every unit output
+ * direction u, with a = J(M)ᵀu, y_k = Π_k H_k(M) a, q_k = R_k G_k(M)ᵀu, β_k and γ_k ≥ ‖Π_k (H_k(S) − H_k(M))‖,
+ *   ‖J(S)ᵀu‖² ≤ ‖a‖² + 2 Σ_k (Σ_b ‖y_kb‖ ‖q_kb‖ + γ_k ‖a‖ ‖q_k‖) + (Σ_k β_k ‖q_k‖)²
+ * over the blocks b of each B_k, ≤ uᵀ [bracket] u with weights s_b, σ_k, t_k (2xy ≤ x²/s + s y²,
+ * Cauchy–Schwarz): one certified norm of m materialised rows. The midpoint term and the deviations add
+ * in quadrature where they are orthogonal instead of in sum.
+ */
+function quadratureBound(context: ComposedNorms, uncertain: number[], spread: number[][]): number {
   const { network, beta } = context;
   const m = network.outputSize();
   const slopes = network.slopes as SlopeUnits[];
@@ -589,59 +670,93 @@ function quadratureBound(context: ComposedNorms, uncertain: number[], gamma: num
     });
   }
   const A = gramOf(midpoint);
-  const P = prefixes.map(gramOf);
-  const Q = deviations.map(gramOf);
+  const blocks = uncertain.map((k) => deviationBlocks(slopes[k]));
+  // Per layer and block b: the Gram matrices of its prefix rows (P_b) and of its deviation columns (Q_b).
+  const P = blocks.map((block, n) => blockGrams(prefixes[n], block.rows, block.count));
+  const Q = blocks.map((block, n) => blockGrams(deviations[n], block.outputs, block.count));
   const betas = uncertain.map((k) => beta.get(k) as number);
+  // The whole layer's prefix Gram, for the spreads' terms ‖y_j‖ ‖q_k‖.
+  const wholeP = P.map((grams) => grams.reduce((sum, g) => sum.map((x, e) => x + g[e]), new Float64Array(m * m)));
   // Weights for one direction u: the ones that make each split exact there (floored, so none is 0 or ∞).
   const weightsAt = (u: Float64Array) => {
-    const alpha = Math.sqrt(quadraticForm(A, u));
-    const p = P.map((g) => Math.sqrt(quadraticForm(g, u)));
-    const q = Q.map((g) => Math.sqrt(quadraticForm(g, u)));
-    const tiny = 1e-12 * (alpha + p.reduce((x, y) => x + y, 0) + q.reduce((x, y) => x + y, 0)) || 1;
-    const spread = q.map((qk, n) => betas[n] * qk + tiny);
-    const total = spread.reduce((x, y) => x + y, 0);
+    const sources = [Math.sqrt(quadraticForm(A, u)), ...wholeP.map((g) => Math.sqrt(quadraticForm(g, u)))];
+    const p = P.map((grams) => grams.map((g) => Math.sqrt(quadraticForm(g, u))));
+    const q = Q.map((grams) => grams.map((g) => Math.sqrt(quadraticForm(g, u))));
+    const layerQ = q.map((parts) => Math.hypot(...parts));
+    const tiny = 1e-12 * (sources[0] + layerQ.reduce((x, y) => x + y, 0)) || 1;
+    const shares = layerQ.map((qk, n) => betas[n] * qk + tiny);
+    const total = shares.reduce((x, y) => x + y, 0);
     return {
-      s: p.map((pk, n) => (pk + tiny) / (q[n] + tiny)),
-      sigma: q.map((qk) => (alpha + tiny) / (qk + tiny)),
-      t: spread.map((x) => x / total),
+      s: p.map((parts, n) => parts.map((pb, b) => (pb + tiny) / (q[n][b] + tiny))),
+      sigma: spread.map((row, n) => row.map((_c, source) => (sources[source] + tiny) / (layerQ[n] + tiny))),
+      t: shares.map((x) => x / total),
     };
   };
   type Weights = ReturnType<typeof weightsAt>;
-  const coefficients = (w: Weights) => ({
-    midpoint: 1 + gamma.reduce((sum, g, n) => sum + g / w.sigma[n], 0),
-    prefix: w.s.map((sk) => 1 / sk),
-    deviation: w.s.map((sk, n) => sk + gamma[n] * w.sigma[n] + (betas[n] * betas[n]) / w.t[n]),
-  });
+  // Halfway (geometrically) towards the weights of the new direction: the plain alternation oscillates.
+  const blend = (from: Weights, to: Weights): Weights => {
+    const mean = (x: number, y: number) => Math.sqrt(x * y);
+    const t = from.t.map((x, n) => mean(x, to.t[n]));
+    const total = t.reduce((x, y) => x + y, 0);
+    return {
+      s: from.s.map((parts, n) => parts.map((x, b) => mean(x, to.s[n][b]))),
+      sigma: from.sigma.map((row, n) => row.map((x, source) => mean(x, to.sigma[n][source]))),
+      t: t.map((x) => x / total),
+    };
+  };
+  // The bracket's coefficients: on A, 1 + Σ_k c_k0/σ_k0; on each P_jb, 1/s_jb + Σ_k c_kj/σ_kj; on each Q_kb,
+  // s_kb + Σ_source c_k,source σ_k,source + β_k²/t_k (c: the spreads).
+  const coefficients = (w: Weights) => {
+    const onSource = new Float64Array(uncertain.length + 1);
+    spread.forEach((row, n) => row.forEach((c, source) => {
+      if (c > 0) onSource[source] += c / w.sigma[n][source];
+    }));
+    return {
+      midpoint: 1 + onSource[0],
+      prefix: w.s.map((parts, n) => parts.map((sb) => 1 / sb + onSource[n + 1])),
+      deviation: w.s.map((parts, n) => {
+        const fromSpread = spread[n].reduce((sum, c, source) => sum + (c > 0 ? c * w.sigma[n][source] : 0), 0);
+        return parts.map((sb) => sb + fromSpread + (betas[n] * betas[n]) / w.t[n]);
+      }),
+    };
+  };
   const combined = (w: Weights) => {
     const c = coefficients(w);
     const matrix = A.map((x) => x * c.midpoint);
-    uncertain.forEach((_k, n) => {
-      for (let e = 0; e < matrix.length; e++) matrix[e] += c.prefix[n] * P[n][e] + c.deviation[n] * Q[n][e];
+    blocks.forEach((block, n) => {
+      for (let b = 0; b < block.count; b++) {
+        const [pb, qb, cp, cq] = [P[n][b], Q[n][b], c.prefix[n][b], c.deviation[n][b]];
+        for (let e = 0; e < matrix.length; e++) matrix[e] += cp * pb[e] + cq * qb[e];
+      }
     });
     return matrix;
   };
   let u: Float64Array = Float64Array.from({ length: m }, () => 1 / Math.sqrt(m));
   let best: { value: number; weights: Weights } | null = null;
+  let previous: Weights | null = null;
   for (let round = 0; round < QUADRATURE_ROUNDS; round++) {
-    const weights = weightsAt(u);
+    const target = weightsAt(u);
+    const weights: Weights = previous ? blend(previous, target) : target;
+    previous = weights;
     const top = topEigen(combined(weights), m, u);
     if (!best || top.value < best.value) best = { value: top.value, weights };
     u = top.vector;
   }
   const c = coefficients((best as { weights: Weights }).weights);
-  // The certified norm of X = [√c_A J(M) | P_kᵀ/√s_k | √d_k Q_kᵀ], whose XXᵀ is the matrix above.
+  // The certified norm of X = [√c_A J(M) | P_kᵀ scaled by 1/√s_b | Q_kᵀ scaled by √d_b], whose XXᵀ is the bracket.
   const width = midpoint[0].length + prefixes.reduce((sum, rows) => sum + rows[0].length, 0) + deviations.reduce((sum, rows) => sum + rows[0].length, 0);
   const rows = new Float64Array(m * width);
   for (let i = 0; i < m; i++) {
     let offset = i * width;
-    const put = (v: Float64Array, scale: number) => {
-      for (let j = 0; j < v.length; j++) rows[offset + j] = v[j] * scale;
+    const put = (v: Float64Array, scale: (j: number) => number) => {
+      for (let j = 0; j < v.length; j++) rows[offset + j] = v[j] * scale(j);
       offset += v.length;
     };
-    put(midpoint[i], Math.sqrt(c.midpoint));
-    uncertain.forEach((_k, n) => {
-      put(prefixes[n][i], Math.sqrt(c.prefix[n]));
-      put(deviations[n][i], Math.sqrt(c.deviation[n]));
+    const rootMidpoint = Math.sqrt(c.midpoint);
+    put(midpoint[i], () => rootMidpoint);
+    blocks.forEach((block, n) => {
+      put(prefixes[n][i], (j) => Math.sqrt(c.prefix[n][block.rows[j]]));
+      put(deviations[n][i], (j) => Math.sqrt(c.deviation[n][block.outputs[j]]));
     });
   }
   return context.denseNorm(new DenseRows(rows, m, width));
