@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { activate, secantSlopeRange } from '../../src/engine/activations';
 import { composedBound } from '../../src/engine/composed/composedBound';
+import { LinearisedNetwork, type SlopeUnits } from '../../src/engine/composed/linearisedNetwork';
 import { windowSlopes } from '../../src/engine/composed/selectionSlopes';
 import { pureForward, type NominalValues } from '../../src/engine/forward';
 import { runEpsilon } from '../../src/engine/layerBounds';
@@ -15,7 +16,7 @@ import { NETWORK_INPUT, type Activation, type Network } from '../../src/engine/n
 import { prepareNetwork } from '../../src/engine/prepared';
 import { SeededRandom } from '../../src/engine/random';
 import { DEFAULT_SPECTRAL_OPTIONS, type SpectralOptions } from '../../src/engine/spectral/certifiedNorm';
-import { genericLayer, referenceForward } from './helpers/engineNetworks';
+import { chain, denseLayer, genericLayer, referenceForward } from './helpers/engineNetworks';
 import { randomConvNetwork } from './helpers/engineRandomNetworks';
 
 const TS_SPECTRAL: SpectralOptions = { ...DEFAULT_SPECTRAL_OPTIONS, kernels: null };
@@ -244,5 +245,55 @@ describe('ReLU and LeakyReLU on at x0: the anchored secant floor (derivations §
       }
     }
     assert.ok(narrowed > 200, `units whose floor narrowed the interval: ${narrowed}`);
+  });
+});
+
+describe('the midpoint and the deviations in quadrature (derivations §59.3)', () => {
+  it('deep ReLU chains (pairwise spreads and γ_k past 3 uncertain layers): at least every vertex of the slope box, and no sampled or hill-climbed ratio beats it', () => {
+    const random = new SeededRandom(5904);
+    let deep = 0;
+    let vertexCases = 0;
+    for (let k = 0; k < 30; k++) {
+      const width = 2 + random.int(2);
+      const depth = 5 + random.int(3);
+      const layers = Array.from({ length: depth }, (_v, d) => {
+        const inputs = d === 0 ? 2 : width;
+        const weight = Array.from({ length: width }, () => Array.from({ length: inputs }, () => random.gaussian() / Math.sqrt(inputs)));
+        return denseLayer(`fc${d}`, weight, Array.from({ length: width }, () => 0.1 * random.gaussian()), d === 0 ? NETWORK_INPUT : d - 1, { kind: 'relu' });
+      });
+      layers.push(denseLayer('out', Array.from({ length: 2 }, () => Array.from({ length: width }, () => random.gaussian())), null, depth - 1));
+      const network = chain([2], layers);
+      const prepared = prepareNetwork(network, 'typescript');
+      const x0 = Float64Array.from({ length: 2 }, () => random.gaussian());
+      const epsilon = Math.pow(10, random.between(-1, 0));
+      const run = runEpsilon({ prepared, x0, nominal: pureForward(prepared, x0) as NominalValues, spectralCache: new Map(), spectral: TS_SPECTRAL }, epsilon);
+      const composed = composedBound(prepared, run.slopes, TS_SPECTRAL);
+      assert.ok(composed, 'no budget: the bound completes');
+      // Layers with more than 3 uncertain layers before them take γ_k instead of pairwise norms.
+      const uncertainLayers = run.slopes.flatMap((s, layer) => (s?.outputRadius.some((r) => r > 0) ? [layer] : []));
+      if (uncertainLayers.length > 4) deep++;
+      const worst = sampledRatio(random, network, x0, epsilon);
+      assert.ok(worst <= composed.value * (1 + 1e-9) + 1e-12, `chain ${k}: sampled ${worst} > composed ${composed.value}`);
+      // Every vertex of the box (each uncertain unit at either end of its interval), where there are at most 12.
+      const units = run.slopes.flatMap((s, layer) => (s ? Array.from(s.outputRadius).flatMap((r, i) => (r > 0 ? [{ layer, i }] : [])) : []));
+      if (units.length === 0 || units.length > 12) continue;
+      let largest = 0;
+      for (let vertex = 0; vertex < 1 << units.length; vertex++) {
+        const slopes = run.slopes.map((s) => s && { ...s, mid: Float64Array.from(s.mid) });
+        units.forEach(({ layer, i }, bit) => {
+          const s = slopes[layer] as SlopeUnits;
+          s.mid[i] += ((vertex >> bit) & 1 ? 1 : -1) * s.outputRadius[i];
+        });
+        const linearised = new LinearisedNetwork(prepared, slopes);
+        const columns = [Float64Array.of(1, 0), Float64Array.of(0, 1)].map((e) => linearised.forward(e, new Map()));
+        // ‖J‖ of a 2 × 2 matrix: the larger singular value from its Gram matrix.
+        const [p, q, r] = [columns[0][0] ** 2 + columns[0][1] ** 2, columns[0][0] * columns[1][0] + columns[0][1] * columns[1][1], columns[1][0] ** 2 + columns[1][1] ** 2];
+        largest = Math.max(largest, Math.sqrt((p + r) / 2 + Math.sqrt(((p - r) / 2) ** 2 + q * q)));
+      }
+      assert.ok(composed.value >= largest * (1 - 1e-12), `chain ${k}: composed ${composed.value} < vertex maximum ${largest}`);
+      vertexCases++;
+    }
+    assert.ok(deep >= 5, `chains with more than 4 uncertain layers: ${deep}`);
+    assert.ok(vertexCases >= 10, `chains checked against every vertex: ${vertexCases}`);
   });
 });
