@@ -6,7 +6,9 @@
 // each a single certified norm of a horizontally stacked operator, applied with one forward pass
 // (all injections at once) and one backward pass (all cotangents read on the way). The weights come
 // from power estimates per block for short stacks, Frobenius estimates of all blocks at once (a few
-// random backward passes) for long ones; any positive weights are sound.
+// random backward passes) for long ones; any positive weights are sound. For networks of few outputs
+// the same corrections are also bounded in quadrature with J(M)'s own direction (§59.3), and the
+// network bound is the smaller of the two.
 import { throwIfCancelled, type CancelSignal } from '../errors';
 import { NETWORK_INPUT } from '../network';
 import type { PreparedNetwork } from '../prepared';
@@ -26,8 +28,10 @@ export interface ComposedBound {
   failureProbability: number;
   /**
    * For one output functional u (e.g. a logit margin e_c − e_j): a bound on ‖J(S)ᵀu‖ over every slope
-   * pattern of the ball, ‖J(M)ᵀu‖ + Σ_k β_k ‖R_k G_k(M)ᵀu‖, from one backward pass and the certified β_k
-   * above (docs/derivations.md §44). Its certificates are those counted in failureProbability.
+   * pattern of the ball, ‖J(M)ᵀu‖ + Σ_k β_k ‖R_k G_k(M)ᵀu‖ from one backward pass and the certified β_k
+   * above (docs/derivations.md §44), or, where the quadrature bound's spreads were certified, its
+   * quadrature form from K prefix passes more (§59.3), whichever is smaller. Its certificates are those
+   * counted in failureProbability.
    */
   functionalBound(u: Float64Array): number;
 }
