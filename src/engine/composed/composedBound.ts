@@ -554,22 +554,52 @@ function quadraticForm(gram: Float64Array, u: Float64Array): number {
   return Math.max(sum, 0);
 }
 
-/** Top eigenpair estimate of a symmetric positive semidefinite m × m matrix by power iteration (only aims the weights). */
-function topEigen(matrix: Float64Array, m: number, start: Float64Array): { value: number; vector: Float64Array } {
-  let v = Float64Array.from(start);
-  let value = 0;
-  for (let step = 0; step < 200; step++) {
-    const w = new Float64Array(m);
-    for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) w[i] += matrix[i * m + j] * v[j];
-    const norm = euclidean(w);
-    if (norm === 0) return { value: 0, vector: v };
-    const next = w.map((x) => x / norm);
-    const previous = value;
-    value = norm;
-    v = next;
-    if (Math.abs(value - previous) <= 1e-10 * value) break;
+/**
+ * The top eigenpair of a symmetric m × m matrix (row-major) by cyclic Jacobi rotations: accurate even
+ * where the top eigenvalues cluster (a power iteration then stalls short of λ_max, and the choice of
+ * the best weights would follow its error). Only aims the weights; the bound is certified afterwards.
+ */
+function topEigen(matrix: Float64Array, m: number): { value: number; vector: Float64Array } {
+  const a = Float64Array.from(matrix);
+  const v = new Float64Array(m * m);
+  for (let i = 0; i < m; i++) v[i * m + i] = 1;
+  for (let sweep = 0; sweep < 50; sweep++) {
+    let off = 0;
+    let diagonal = 0;
+    for (let i = 0; i < m; i++) {
+      diagonal += a[i * m + i] * a[i * m + i];
+      for (let j = i + 1; j < m; j++) off += a[i * m + j] * a[i * m + j];
+    }
+    if (off <= 1e-30 * diagonal) break;
+    for (let p = 0; p < m; p++) {
+      for (let q = p + 1; q < m; q++) {
+        const apq = a[p * m + q];
+        if (apq === 0) continue;
+        const theta = (a[q * m + q] - a[p * m + p]) / (2 * apq);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const s = t * c;
+        for (let k = 0; k < m; k++) {
+          const [akp, akq] = [a[k * m + p], a[k * m + q]];
+          a[k * m + p] = c * akp - s * akq;
+          a[k * m + q] = s * akp + c * akq;
+        }
+        for (let k = 0; k < m; k++) {
+          const [apk, aqk] = [a[p * m + k], a[q * m + k]];
+          a[p * m + k] = c * apk - s * aqk;
+          a[q * m + k] = s * apk + c * aqk;
+        }
+        for (let k = 0; k < m; k++) {
+          const [vkp, vkq] = [v[k * m + p], v[k * m + q]];
+          v[k * m + p] = c * vkp - s * vkq;
+          v[k * m + q] = s * vkp + c * vkq;
+        }
+      }
+    }
   }
-  return { value, vector: v };
+  let top = 0;
+  for (let i = 1; i < m; i++) if (a[i * m + i] > a[top * m + top]) top = i;
+  return { value: a[top * m + top], vector: Float64Array.from({ length: m }, (_x, k) => v[k * m + top]) };
 }
 
 /** Uncertain layers with at most this many uncertain layers before them get pairwise norms η_jk (§59.3); the others one γ_k. */
@@ -742,7 +772,7 @@ function quadratureBound(context: ComposedNorms, uncertain: number[], spread: nu
     const target = weightsAt(u);
     const weights: Weights = previous ? blend(previous, target) : target;
     previous = weights;
-    const top = topEigen(combined(weights), m, u);
+    const top = topEigen(combined(weights), m);
     if (!best || top.value < best.value) best = { value: top.value, weights };
     u = top.vector;
   }
