@@ -12,7 +12,7 @@ import { NETWORK_INPUT } from '../network';
 import type { PreparedNetwork } from '../prepared';
 import { SeededRandom } from '../random';
 import { certifiedNorm, type NormOperator, type SpectralOptions } from '../spectral/certifiedNorm';
-import { LinearisedNetwork, type SlopeUnits } from './linearisedNetwork';
+import { LinearisedNetwork, type ReadRows, type SlopeUnits } from './linearisedNetwork';
 
 export interface ComposedBound {
   value: number;
@@ -50,6 +50,8 @@ class StackedOperator implements NormOperator {
     private readonly network: LinearisedNetwork,
     private readonly blocks: Block[],
     private readonly readAt: number | undefined,
+    /** Where given, only these rows of z at readAt are computed and read (the norms read no others). */
+    private readonly read: ReadRows | null = null,
   ) {
     this.sizes = blocks.map((b) => (b.layer === null ? network.prepared.inputSize : network.prepared.layers[b.layer].outSize));
     this.inSize = this.sizes.reduce((a, b) => a + b, 0);
@@ -91,13 +93,13 @@ class StackedOperator implements NormOperator {
         injections.set(b.layer, scaled);
       }
     });
-    return this.network.forward(input, injections, this.readAt);
+    return this.network.forward(input, injections, this.readAt, this.read);
   }
 
   applyTranspose(y: Float64Array): Float64Array {
     const layers = this.blocks.flatMap((b) => (b.layer === null ? [] : [b.layer]));
     const wantInput = this.blocks.some((b) => b.layer === null);
-    const g = this.network.backward(y, wantInput, layers, this.readAt);
+    const g = this.network.backward(y, wantInput, layers, this.readAt, this.read);
     const out = new Float64Array(this.inSize);
     let offset = 0;
     this.blocks.forEach((b, i) => {
@@ -323,15 +325,17 @@ class ComposedNorms {
     const { network, prepared, slopes } = this;
     const readAt = read?.layer;
     const rows = read ? Float64Array.from(read.rows) : null;
+    // The certified norm and the weights below read only these rows, so the passes compute only them.
+    const readRows = read ? network.readRows(read.layer, read.rows) : null;
     const estimates = sources.length === 1
       ? [1]
       : sources.length <= SPECTRAL_WEIGHT_BLOCKS
-        ? sources.map((s, i) => s.coefficient * estimateNorm(new StackedOperator(network, [{ layer: s.layer, weight: 1 }], readAt), rows, this.seedOf(1000 * this.norms + i)))
-        : blockEstimates(new StackedOperator(network, sources.map((s) => ({ layer: s.layer, weight: s.coefficient })), readAt), rows, this.seedOf(1000 + this.norms));
+        ? sources.map((s, i) => s.coefficient * estimateNorm(new StackedOperator(network, [{ layer: s.layer, weight: 1 }], readAt, readRows), rows, this.seedOf(1000 * this.norms + i)))
+        : blockEstimates(new StackedOperator(network, sources.map((s) => ({ layer: s.layer, weight: s.coefficient })), readAt, readRows), rows, this.seedOf(1000 + this.norms));
     const floor = (1e-3 * estimates.reduce((a, b) => a + b, 0)) / sources.length || 1;
     const total = estimates.reduce((a, b) => a + b + floor, 0);
     const blocks = sources.map((s, i) => ({ layer: s.layer, weight: s.coefficient / Math.sqrt((estimates[i] + floor) / total) }));
-    const op = new StackedOperator(network, blocks, readAt);
+    const op = new StackedOperator(network, blocks, readAt, readRows);
     const cols = new Uint8Array(op.inSize);
     let offset = 0;
     for (const b of blocks) {

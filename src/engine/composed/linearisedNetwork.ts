@@ -9,6 +9,7 @@ import { NETWORK_INPUT, type TensorRef } from '../network';
 import { concatenate, splitConcatenated, type PreparedNetwork } from '../prepared';
 import { softmaxTangent, type SoftmaxGroups } from '../operators/softmax';
 import { gatherPermuted, scatterPermuted } from '../operators/transpose';
+import type { LinearOperator } from '../operators/linearOperator';
 import { applyNormalised, type NormalisedSlopes } from './normalisationSlopes';
 
 /**
@@ -36,6 +37,18 @@ export interface SlopeUnits {
 const UNIT_ROUNDOFF = Number.EPSILON / 2;
 
 /**
+ * The rows of an affine layer's z that a prefix norm reads, with the layer's operator restricted to
+ * them: a pass reading z there computes only those rows (the others come back 0) and a pass from there
+ * reads the cotangent only on them, i.e. the stacked operator becomes Π_rows K, whose norm under the
+ * same row mask is the same (docs/derivations.md §58.4).
+ */
+export interface ReadRows {
+  layer: number;
+  rows: Int32Array;
+  selected: LinearOperator;
+}
+
+/**
  * Activation units with secant slopes in [lower_i, upper_i]: midpoint and radius, rounded so that
  * [mid − rad, mid + rad] ⊇ [lower, upper].
  */
@@ -58,6 +71,19 @@ export class LinearisedNetwork {
   /** Units of a slope layer; before its slopes are recorded (the layer run's prefix reach, §56) an activation's, one per output. */
   unitCount(layer: number): number {
     return this.slopes[layer]?.mid.length ?? this.prepared.layers[layer].outSize;
+  }
+
+  /** ReadRows for `rows` (a 0/1 mask) of layer k's z, or null where the layer's operator cannot select rows cheaply. */
+  readRows(k: number, rows: Uint8Array): ReadRows | null {
+    const op = this.prepared.layers[k].op;
+    if (op.kind !== 'affine' || !op.affine.linear.selectRows) return null;
+    const indices: number[] = [];
+    rows.forEach((r, i) => {
+      if (r) indices.push(i);
+    });
+    const selection = Int32Array.from(indices);
+    const selected = op.affine.linear.selectRows(selection);
+    return selected && { layer: k, rows: selection, selected: selected.operator };
   }
 
   outputSize(): number {
@@ -157,9 +183,10 @@ export class LinearisedNetwork {
   /**
    * J v along the linearised network: `input` is the tangent of the network input (null: zero),
    * `injections` are added to the given layers' outputs; the result is the network output's tangent,
-   * or z of layer `readAt` when given (centred per window where the deviations sum to 0).
+   * or z of layer `readAt` when given (centred per window where the deviations sum to 0); with `read`
+   * at that layer, only its rows (the others 0).
    */
-  forward(input: Float64Array | null, injections: Map<number, Float64Array>, readAt?: number): Float64Array {
+  forward(input: Float64Array | null, injections: Map<number, Float64Array>, readAt?: number, read: ReadRows | null = null): Float64Array {
     const { layers, inputSize } = this.prepared;
     const last = readAt ?? this.prepared.network.output;
     if (last === NETWORK_INPUT) return input ? Float64Array.from(input) : new Float64Array(inputSize);
@@ -173,7 +200,10 @@ export class LinearisedNetwork {
       const injected = injections.get(k);
       const moves = ins.some((t) => t !== null);
       if (k === last && readAt !== undefined) {
-        return moves ? this.centre(k, this.readUnits(k, ins.map((t, i) => t ?? new Float64Array(p.inSizes[i])))) : new Float64Array(this.unitCount(k));
+        if (!moves) return new Float64Array(this.unitCount(k));
+        const inputs = ins.map((t, i) => t ?? new Float64Array(p.inSizes[i]));
+        if (read?.layer === k) return scatterRows(read.selected.apply(inputs[0]), read.rows, this.unitCount(k));
+        return this.centre(k, this.readUnits(k, inputs));
       }
       let out: Float64Array | null = null;
       if (moves) {
@@ -191,9 +221,12 @@ export class LinearisedNetwork {
 
   /**
    * Jᵀ u, the adjoint of forward: u is the cotangent of the network output (or of z at `readAt`);
-   * returns the input's cotangent (when asked) and the cotangent at each listed layer's output.
+   * returns the input's cotangent (when asked) and the cotangent at each listed layer's output. With
+   * `read` at `readAt`, u is read on its rows only.
    */
-  backward(u: Float64Array, wantInput: boolean, wantLayers: number[], readAt?: number): { input: Float64Array | null; layers: Map<number, Float64Array> } {
+  backward(
+    u: Float64Array, wantInput: boolean, wantLayers: number[], readAt?: number, read: ReadRows | null = null,
+  ): { input: Float64Array | null; layers: Map<number, Float64Array> } {
     this.poll();
     const { layers, inputSize } = this.prepared;
     const last = readAt ?? this.prepared.network.output;
@@ -215,7 +248,8 @@ export class LinearisedNetwork {
       for (let i = 0; i < g.length; i++) target[i] += g[i];
     };
     const toInputs = (k: number, gInputs: Float64Array[]) => layers[k].layer.inputs.forEach((ref, i) => accumulate(ref, gInputs[i]));
-    if (readAt !== undefined) toInputs(last, this.readUnitsTranspose(last, this.centre(last, u)));
+    if (read && read.layer === readAt) toInputs(last, [read.selected.applyTranspose(Float64Array.from(read.rows, (i) => u[i]))]);
+    else if (readAt !== undefined) toInputs(last, this.readUnitsTranspose(last, this.centre(last, u)));
     else grads[last] = Float64Array.from(u);
     for (let k = readAt !== undefined ? last - 1 : last; k >= lowest; k--) {
       const g = grads[k];
@@ -240,6 +274,13 @@ function scaled(v: Float64Array, w: Float64Array | null, c = 1): Float64Array {
   const out = new Float64Array(v.length);
   if (w) for (let i = 0; i < v.length; i++) out[i] = v[i] * w[i];
   else for (let i = 0; i < v.length; i++) out[i] = v[i] * c;
+  return out;
+}
+
+/** Entries of `values` placed at `rows` of a zero vector of the given length. */
+function scatterRows(values: Float64Array, rows: Int32Array, length: number): Float64Array {
+  const out = new Float64Array(length);
+  for (let a = 0; a < rows.length; a++) out[rows[a]] = values[a];
   return out;
 }
 
