@@ -1,6 +1,7 @@
 // Rows of a conv or dense operator selected for the composed bound's prefix norms (docs/derivations.md
 // §58.4): on every backend, the selected operator computes exactly those rows of A x and the adjoint
-// of that, and it is offered only where it is cheaper.
+// of that, it is offered only where it is cheaper, and the linearised network's passes that use it
+// equal the full passes on the rows read.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { kernelsFor, type OperatorBackend } from '../../src/engine/native/kernels';
@@ -9,6 +10,13 @@ import { countedOperator, newCounters } from '../../src/engine/operators/countin
 import type { LinearOperator } from '../../src/engine/operators/linearOperator';
 import { createAffineOperator } from '../../src/engine/operators/registry';
 import { SeededRandom } from '../../src/engine/random';
+import { LinearisedNetwork } from '../../src/engine/composed/linearisedNetwork';
+import { pureForward, type NominalValues } from '../../src/engine/forward';
+import { runEpsilon } from '../../src/engine/layerBounds';
+import { loadAnalysisNetwork } from '../../src/engine/loadNetwork';
+import { prepareNetwork } from '../../src/engine/prepared';
+import { DEFAULT_SPECTRAL_OPTIONS } from '../../src/engine/spectral/certifiedNorm';
+import { readModel } from '../../src/onnx/reader';
 
 const random = new SeededRandom(5813);
 const gaussians = (n: number) => Float64Array.from({ length: n }, () => random.gaussian());
@@ -86,3 +94,37 @@ for (const backend of ['typescript', 'native', 'webassembly'] as const satisfies
     });
   });
 }
+
+describe('passes of the linearised network that read a few rows (the bundled example at ε = 1e-3)', () => {
+  for (const backend of ['typescript', 'native'] as const) {
+    it(`${backend}: forward and backward with ReadRows equal the full passes masked to the rows, at affine and max-pool reads`, async () => {
+      const model = await readModel('examples/mnist/mnist-cnn.onnx');
+      const { network } = loadAnalysisNetwork(model);
+      const prepared = prepareNetwork(network, backend);
+      const x0 = Float64Array.from({ length: prepared.inputSize }, (_v, i) => 0.5 + 0.4 * Math.sin(i));
+      const nominal = pureForward(prepared, x0) as NominalValues;
+      const run = runEpsilon({ prepared, x0, nominal, spectralCache: new Map(), spectral: DEFAULT_SPECTRAL_OPTIONS }, 1e-3);
+      const linearised = new LinearisedNetwork(prepared, run.slopes);
+      const kinds = new Set<string>();
+      run.slopes.forEach((slopes, k) => {
+        if (!slopes?.uncertain.includes(1)) return;
+        const read = linearised.readRows(k, slopes.uncertain);
+        if (!read) return;
+        kinds.add(prepared.layers[k].op.kind);
+        const masked = (v: Float64Array) => v.map((x, i) => (slopes.uncertain[i] ? x : 0));
+        // An injection at an earlier slope layer and one at the source itself, as the stacked norms have.
+        const injections = new Map<number, Float64Array>();
+        for (const j of [0, read.source]) if (j < k) injections.set(j, gaussians(prepared.layers[j].outSize));
+        const v = gaussians(prepared.inputSize);
+        close(linearised.forward(v, injections, k, read), masked(linearised.forward(v, injections, k)), `layer ${k}: forward`);
+        const u = gaussians(linearised.unitCount(k));
+        const layers = [...injections.keys()];
+        const partial = linearised.backward(u, true, layers, k, read);
+        const full = linearised.backward(masked(u), true, layers, k);
+        close(partial.input as Float64Array, full.input as Float64Array, `layer ${k}: backward to the input`);
+        for (const j of layers) close(partial.layers.get(j) as Float64Array, full.layers.get(j) as Float64Array, `layer ${k}: backward to layer ${j}`);
+      });
+      assert.deepEqual([...kinds].sort(), ['affine', 'maxPool'], 'both kinds of read were exercised');
+    });
+  }
+});

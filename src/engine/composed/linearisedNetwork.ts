@@ -37,14 +37,19 @@ export interface SlopeUnits {
 const UNIT_ROUNDOFF = Number.EPSILON / 2;
 
 /**
- * The rows of an affine layer's z that a prefix norm reads, with the layer's operator restricted to
- * them: a pass reading z there computes only those rows (the others come back 0) and a pass from there
- * reads the cotangent only on them, i.e. the stacked operator becomes Π_rows K, whose norm under the
- * same row mask is the same (docs/derivations.md §58.4).
+ * The rows of a layer's z that a prefix norm reads, and an affine layer restricted to the rows of its z
+ * that those depend on: the read layer itself, or the single affine input of a window layer (max pooling
+ * read per edge: the entries of every window with a read edge, the window being centred as a whole). A
+ * pass reading z there returns only the read rows (the others 0) and a pass from there reads the
+ * cotangent on them only, i.e. the stacked operator becomes Π_rows K, whose norm under the same row mask
+ * is the same (docs/derivations.md §58.4).
  */
 export interface ReadRows {
   layer: number;
   rows: Int32Array;
+  /** The affine layer computed on `sourceRows` only, and its operator restricted to them. */
+  source: number;
+  sourceRows: Int32Array;
   selected: LinearOperator;
 }
 
@@ -73,17 +78,28 @@ export class LinearisedNetwork {
     return this.slopes[layer]?.mid.length ?? this.prepared.layers[layer].outSize;
   }
 
-  /** ReadRows for `rows` (a 0/1 mask) of layer k's z, or null where the layer's operator cannot select rows cheaply. */
+  /** ReadRows for `rows` (a 0/1 mask) of layer k's z, or null where no affine layer's rows can be selected cheaply. */
   readRows(k: number, rows: Uint8Array): ReadRows | null {
-    const op = this.prepared.layers[k].op;
-    if (op.kind !== 'affine' || !op.affine.linear.selectRows) return null;
-    const indices: number[] = [];
-    rows.forEach((r, i) => {
-      if (r) indices.push(i);
-    });
-    const selection = Int32Array.from(indices);
-    const selected = op.affine.linear.selectRows(selection);
-    return selected && { layer: k, rows: selection, selected: selected.operator };
+    const read = indicesOf(rows);
+    const edges = this.slopes[k]?.edges;
+    const inputs = this.prepared.layers[k].layer.inputs;
+    let source = k;
+    let sourceRows = read;
+    if (edges) {
+      if (inputs.length !== 1 || inputs[0] === NETWORK_INPUT) return null;
+      source = inputs[0];
+      // Every entry of every window with a read edge: centring reads the whole window.
+      const windows = new Uint8Array(edges.centred.length);
+      for (const e of read) windows[edges.output[e]] = 1;
+      const entries = new Uint8Array(this.prepared.layers[source].outSize);
+      for (let e = 0; e < edges.input.length; e++) if (windows[edges.output[e]]) entries[edges.input[e]] = 1;
+      sourceRows = indicesOf(entries);
+    }
+    const op = this.prepared.layers[source].op;
+    const sourceSlopes = this.slopes[source];
+    if (op.kind !== 'affine' || !op.affine.linear.selectRows || (sourceSlopes && !plainSlopes(sourceSlopes))) return null;
+    const selected = op.affine.linear.selectRows(sourceRows);
+    return selected && { layer: k, rows: read, source, sourceRows, selected: selected.operator };
   }
 
   outputSize(): number {
@@ -202,13 +218,22 @@ export class LinearisedNetwork {
       if (k === last && readAt !== undefined) {
         if (!moves) return new Float64Array(this.unitCount(k));
         const inputs = ins.map((t, i) => t ?? new Float64Array(p.inSizes[i]));
-        if (read?.layer === k) return scatterRows(read.selected.apply(inputs[0]), read.rows, this.unitCount(k));
-        return this.centre(k, this.readUnits(k, inputs));
+        if (read?.source === k) return scatterRows(read.selected.apply(inputs[0]), read.rows, this.unitCount(k));
+        const z = this.centre(k, this.readUnits(k, inputs));
+        return read ? scatterRows(Float64Array.from(read.rows, (e) => z[e]), read.rows, z.length) : z;
       }
       let out: Float64Array | null = null;
       if (moves) {
         const inputs = ins.map((t, i) => t ?? new Float64Array(p.inSizes[i]));
-        out = this.slopes[k] ? this.applySlopes(k, this.readUnits(k, inputs)) : applyLinear(this.prepared, k, inputs);
+        if (read?.source === k) {
+          // Only the entries the read windows take; the rest of this output is never read.
+          const z = read.selected.apply(inputs[0]);
+          const mid = this.slopes[k]?.mid;
+          if (mid) for (let a = 0; a < z.length; a++) z[a] *= mid[read.sourceRows[a]];
+          out = scatterRows(z, read.sourceRows, p.outSize);
+        } else {
+          out = this.slopes[k] ? this.applySlopes(k, this.readUnits(k, inputs)) : applyLinear(this.prepared, k, inputs);
+        }
       }
       if (injected) {
         out = out ? Float64Array.from(out) : new Float64Array(p.outSize);
@@ -248,8 +273,11 @@ export class LinearisedNetwork {
       for (let i = 0; i < g.length; i++) target[i] += g[i];
     };
     const toInputs = (k: number, gInputs: Float64Array[]) => layers[k].layer.inputs.forEach((ref, i) => accumulate(ref, gInputs[i]));
-    if (read && read.layer === readAt) toInputs(last, [read.selected.applyTranspose(Float64Array.from(read.rows, (i) => u[i]))]);
-    else if (readAt !== undefined) toInputs(last, this.readUnitsTranspose(last, this.centre(last, u)));
+    if (readAt !== undefined && read) {
+      const onRows = Float64Array.from(read.rows, (e) => u[e]);
+      if (read.source === readAt) toInputs(last, [read.selected.applyTranspose(onRows)]);
+      else toInputs(last, this.readUnitsTranspose(last, this.centre(last, scatterRows(onRows, read.rows, u.length))));
+    } else if (readAt !== undefined) toInputs(last, this.readUnitsTranspose(last, this.centre(last, u)));
     else grads[last] = Float64Array.from(u);
     for (let k = readAt !== undefined ? last - 1 : last; k >= lowest; k--) {
       const g = grads[k];
@@ -258,7 +286,12 @@ export class LinearisedNetwork {
       grads[k] = null;
       const wanted = result.layers.get(k);
       if (wanted) wanted.set(g);
-      if (this.slopes[k]) toInputs(k, this.readUnitsTranspose(k, this.applySlopesTranspose(k, g)));
+      if (read?.source === k) {
+        // The cotangent here lies on the read windows' entries (sourceRows) only.
+        const mid = this.slopes[k]?.mid;
+        const gathered = Float64Array.from(read.sourceRows, (i) => (mid ? mid[i] : 1) * g[i]);
+        toInputs(k, [read.selected.applyTranspose(gathered)]);
+      } else if (this.slopes[k]) toInputs(k, this.readUnitsTranspose(k, this.applySlopesTranspose(k, g)));
       else toInputs(k, applyLinearTranspose(this.prepared, k, g));
     }
     return result;
@@ -275,6 +308,20 @@ function scaled(v: Float64Array, w: Float64Array | null, c = 1): Float64Array {
   if (w) for (let i = 0; i < v.length; i++) out[i] = v[i] * w[i];
   else for (let i = 0; i < v.length; i++) out[i] = v[i] * c;
   return out;
+}
+
+/** The indices of the set entries of a 0/1 mask. */
+function indicesOf(mask: Uint8Array): Int32Array {
+  const out: number[] = [];
+  mask.forEach((m, i) => {
+    if (m) out.push(i);
+  });
+  return Int32Array.from(out);
+}
+
+/** A slope per unit applied as mid ⊙ z (no windows, no matrix slopes). */
+function plainSlopes(s: SlopeUnits): boolean {
+  return !s.edges && !s.normalised && !s.softmaxGroups;
 }
 
 /** Entries of `values` placed at `rows` of a zero vector of the given length. */
