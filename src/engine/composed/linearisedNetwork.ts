@@ -199,11 +199,12 @@ export class LinearisedNetwork {
   /**
    * J v along the linearised network: `input` is the tangent of the network input (null: zero),
    * `injections` are added to the given layers' outputs; the result is the network output's tangent,
-   * or z of layer `readAt` when given (centred per window where the deviations sum to 0); with `read`
-   * at that layer, only its rows (the others 0).
+   * or z of layer `readAt` when given (centred per window where the deviations sum to 0); with
+   * `readRows` for that layer, only its rows (the others 0).
    */
-  forward(input: Float64Array | null, injections: Map<number, Float64Array>, readAt?: number, read: ReadRows | null = null): Float64Array {
+  forward(input: Float64Array | null, injections: Map<number, Float64Array>, readAt?: number, readRows: ReadRows | null = null): Float64Array {
     const { layers, inputSize } = this.prepared;
+    const read = readRows?.layer === readAt ? readRows : null;
     const last = readAt ?? this.prepared.network.output;
     if (last === NETWORK_INPUT) return input ? Float64Array.from(input) : new Float64Array(inputSize);
     const needed = this.ancestors(last);
@@ -247,12 +248,13 @@ export class LinearisedNetwork {
   /**
    * Jᵀ u, the adjoint of forward: u is the cotangent of the network output (or of z at `readAt`);
    * returns the input's cotangent (when asked) and the cotangent at each listed layer's output. With
-   * `read` at `readAt`, u is read on its rows only.
+   * `readRows` for `readAt`, u is read on its rows only.
    */
   backward(
-    u: Float64Array, wantInput: boolean, wantLayers: number[], readAt?: number, read: ReadRows | null = null,
+    u: Float64Array, wantInput: boolean, wantLayers: number[], readAt?: number, readRows: ReadRows | null = null,
   ): { input: Float64Array | null; layers: Map<number, Float64Array> } {
     this.poll();
+    const read = readRows?.layer === readAt ? readRows : null;
     const { layers, inputSize } = this.prepared;
     const last = readAt ?? this.prepared.network.output;
     const result = { input: wantInput ? new Float64Array(inputSize) : null, layers: new Map<number, Float64Array>() };
