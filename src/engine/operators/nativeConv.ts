@@ -72,8 +72,8 @@ export class NativeConvOperator implements LinearOperator {
 }
 
 /**
- * A multiply-add of convRows' scalar loop costs about 7–10 of the vectorised, threaded kernel's (1 ns
- * against 0.1–0.14 ns, docs/derivations.md §58.4), so at 1/32 of the rows it takes a third of the
- * kernel's time or less.
+ * A multiply-add of convRows' scalar loop costs about 7–16 of the vectorised, threaded kernel's (1 ns at
+ * best against 0.06–0.14 ns, docs/derivations.md §58.4), so at 1/32 of the rows it takes at most about
+ * half the kernel's time.
  */
 const NATIVE_ROWS_FACTOR = 32;
