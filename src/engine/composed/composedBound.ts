@@ -14,7 +14,7 @@ import { NETWORK_INPUT } from '../network';
 import type { PreparedNetwork } from '../prepared';
 import { SeededRandom } from '../random';
 import { certifiedNorm, type NormOperator, type SpectralOptions } from '../spectral/certifiedNorm';
-import { LinearisedNetwork, type SlopeUnits } from './linearisedNetwork';
+import { LinearisedNetwork, type ReadRows, type SlopeUnits } from './linearisedNetwork';
 
 export interface ComposedBound {
   value: number;
@@ -54,6 +54,8 @@ class StackedOperator implements NormOperator {
     private readonly network: LinearisedNetwork,
     private readonly blocks: Block[],
     private readonly readAt: number | undefined,
+    /** Where given, only these rows of z at readAt are computed and read (the norms read no others). */
+    private readonly read: ReadRows | null = null,
   ) {
     this.sizes = blocks.map((b) => (b.layer === null ? network.prepared.inputSize : network.prepared.layers[b.layer].outSize));
     this.inSize = this.sizes.reduce((a, b) => a + b, 0);
@@ -95,13 +97,13 @@ class StackedOperator implements NormOperator {
         injections.set(b.layer, scaled);
       }
     });
-    return this.network.forward(input, injections, this.readAt);
+    return this.network.forward(input, injections, this.readAt, this.read);
   }
 
   applyTranspose(y: Float64Array): Float64Array {
     const layers = this.blocks.flatMap((b) => (b.layer === null ? [] : [b.layer]));
     const wantInput = this.blocks.some((b) => b.layer === null);
-    const g = this.network.backward(y, wantInput, layers, this.readAt);
+    const g = this.network.backward(y, wantInput, layers, this.readAt, this.read);
     const out = new Float64Array(this.inSize);
     let offset = 0;
     this.blocks.forEach((b, i) => {
@@ -124,7 +126,7 @@ const WEIGHT_PROBES = 4;
 /** Power steps per block for the spectral weights, used up to SPECTRAL_WEIGHT_BLOCKS blocks. */
 const WEIGHT_POWER_STEPS = 3;
 /**
- * Spectral estimates cost 2·WEIGHT_POWER_STEPS passes per block, Frobenius ones WEIGHT_PROBES passes
+ * Spectral estimates cost 2·WEIGHT_POWER_STEPS − 1 passes per block, Frobenius ones WEIGHT_PROBES passes
  * for the whole stack; spectral weights measured tighter (the example at ε = 1e-4: 19.1 against 21.2),
  * so they are used while the stack is short.
  */
@@ -161,7 +163,8 @@ function estimateNorm(op: NormOperator, rows: Float64Array | null, seed: number)
     const y = op.apply(v);
     if (rows) for (let i = 0; i < y.length; i++) y[i] *= rows[i];
     estimate = euclidean(y);
-    v = op.applyTranspose(y);
+    // The last step's estimate is read from its forward product: no backward pass after it.
+    if (step + 1 < WEIGHT_POWER_STEPS) v = op.applyTranspose(y);
   }
   return estimate;
 }
@@ -326,15 +329,17 @@ class ComposedNorms {
     const { network, prepared, slopes } = this;
     const readAt = read?.layer;
     const rows = read ? Float64Array.from(read.rows) : null;
+    // The certified norm and the weights below read only these rows, so the passes compute only them.
+    const readRows = read ? network.readRows(read.layer, read.rows) : null;
     const estimates = sources.length === 1
       ? [1]
       : sources.length <= SPECTRAL_WEIGHT_BLOCKS
-        ? sources.map((s, i) => s.coefficient * estimateNorm(new StackedOperator(network, [{ layer: s.layer, weight: 1 }], readAt), rows, this.seedOf(1000 * this.norms + i)))
-        : blockEstimates(new StackedOperator(network, sources.map((s) => ({ layer: s.layer, weight: s.coefficient })), readAt), rows, this.seedOf(1000 + this.norms));
+        ? sources.map((s, i) => s.coefficient * estimateNorm(new StackedOperator(network, [{ layer: s.layer, weight: 1 }], readAt, readRows), rows, this.seedOf(1000 * this.norms + i)))
+        : blockEstimates(new StackedOperator(network, sources.map((s) => ({ layer: s.layer, weight: s.coefficient })), readAt, readRows), rows, this.seedOf(1000 + this.norms));
     const floor = (1e-3 * estimates.reduce((a, b) => a + b, 0)) / sources.length || 1;
     const total = estimates.reduce((a, b) => a + b + floor, 0);
     const blocks = sources.map((s, i) => ({ layer: s.layer, weight: s.coefficient / Math.sqrt((estimates[i] + floor) / total) }));
-    const op = new StackedOperator(network, blocks, readAt);
+    const op = new StackedOperator(network, blocks, readAt, readRows);
     const cols = new Uint8Array(op.inSize);
     let offset = 0;
     for (const b of blocks) {
@@ -444,6 +449,8 @@ function composedBoundWithin(
   // The prefix spreads of the quadrature bound (§59.3), once computed; the functional bound uses them too.
   let spread: number[][] | null = null;
   const blocks: ReturnType<typeof deviationBlocks>[] = [];
+  // Per uncertain layer, the rows its prefix passes compute (§58.4), built on first use.
+  const selected = new Map<number, ReadRows | null>();
   let value = midpointNorm;
   const functionalBound = (u: Float64Array): number => {
     const g = functionalNetwork.backward(u, true, uncertain);
@@ -461,7 +468,8 @@ function composedBoundWithin(
       if (!spread) return;
       // Σ_b ‖(Π_k H_k(M) a)_b‖ ‖q_b‖ over the blocks of B_k, then the spread of the prefix's change times q_k.
       const block = (blocks[n] ??= deviationBlocks(s));
-      const z = functionalNetwork.forward(a, new Map(), k);
+      if (!selected.has(n)) selected.set(n, functionalNetwork.readRows(k, s.uncertain));
+      const z = functionalNetwork.forward(a, new Map(), k, selected.get(n) ?? null);
       const rowSquares = new Float64Array(block.count);
       const deviationSquares = new Float64Array(block.count);
       let row = 0;
@@ -685,7 +693,9 @@ function quadratureBound(context: ComposedNorms, uncertain: number[], spread: nu
   const slopes = network.slopes as SlopeUnits[];
   // Per output i: a_i = J(M)ᵀe_i, and per uncertain layer its q and p rows restricted to the columns that count.
   const deviating = uncertain.map((k) => Int32Array.from(Array.from(slopes[k].outputRadius).flatMap((r, o) => (r > 0 ? [o] : []))));
-  const readRows = uncertain.map((k) => Int32Array.from(Array.from(slopes[k].uncertain).flatMap((r, e) => (r ? [e] : []))));
+  const uncertainRows = uncertain.map((k) => Int32Array.from(Array.from(slopes[k].uncertain).flatMap((r, e) => (r ? [e] : []))));
+  // The prefix passes compute only the rows they read where the layer allows it (§58.4).
+  const selected = uncertain.map((k) => network.readRows(k, slopes[k].uncertain));
   const midpoint: Float64Array[] = [];
   const deviations: Float64Array[][] = uncertain.map(() => []);
   const prefixes: Float64Array[][] = uncertain.map(() => []);
@@ -699,8 +709,8 @@ function quadratureBound(context: ComposedNorms, uncertain: number[], spread: nu
       const radius = slopes[k].outputRadius;
       const cotangent = g.layers.get(k) as Float64Array;
       deviations[n].push(Float64Array.from(deviating[n], (o) => cotangent[o] * radius[o]));
-      const z = network.forward(a, new Map(), k);
-      prefixes[n].push(Float64Array.from(readRows[n], (e) => z[e]));
+      const z = network.forward(a, new Map(), k, selected[n]);
+      prefixes[n].push(Float64Array.from(uncertainRows[n], (e) => z[e]));
     });
   }
   const A = gramOf(midpoint);
