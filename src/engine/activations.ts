@@ -442,7 +442,9 @@ export function neuronState(activation: Activation, lo: number, y0: number, hi: 
  * docs/derivations.md §22. Both ends lie in W = [y0 − tau − reach, y0 + tau + reach], and the secant is
  * the average of σ' between them, so it lies between the smallest and largest σ' on W; its size is at
  * most slopeBoundUncertain's r, which narrows the interval where the chord is shorter than the steepest
- * piece (ReLU off at x0: [0, r] with r < 1). A unit that cannot move (reach 0) has [0, 0]: Δσ = 0 = 0·Δy.
+ * piece (ReLU off at x0: [0, r] with r < 1). A unit on at x0 whatever the rounding has its secant
+ * anchored on the sloped piece: at least anchoredSecantFloor (ReLU: [a/reach, 1] instead of [0, 1]).
+ * A unit that cannot move (reach 0) has [0, 0]: Δσ = 0 = 0·Δy.
  */
 export function secantSlopeRange(activation: Activation, y0: number, tau: number, reach: number, inputRange: readonly [number, number] = WHOLE_LINE): [number, number] {
   if (reach === 0) return [0, 0];
@@ -455,7 +457,21 @@ export function secantSlopeRange(activation: Activation, y0: number, tau: number
   const slack = (Math.abs(y0) + width) * OUTWARD_ROUNDING;
   const [smallest, largest] = derivativeRange(activation, y0 - width - slack, y0 + width + slack);
   const upper = Math.min(largest, r);
-  return [Math.min(Math.max(smallest, -r), upper), upper];
+  return [Math.min(Math.max(smallest, -r, anchoredSecantFloor(activation, y0, tau, reach)), upper), upper];
+}
+
+/**
+ * ReLU and LeakyReLU (0 ≤ α ≤ 1) on at x0 whatever the rounding (a ≥ y0 − τ > 0): the secant from a to
+ * any y with |y − a| ≤ reach is 1 for y ≥ 0, else α + (1 − α) a / (a − y) ≥ α + (1 − α) (y0 − τ) / reach
+ * (docs/derivations.md §59.2), rounded down; −∞ (no floor) otherwise.
+ */
+function anchoredSecantFloor(activation: Activation, y0: number, tau: number, reach: number): number {
+  const alpha = activation.kind === 'relu' ? 0 : activation.kind === 'leakyRelu' && activation.alpha >= 0 && activation.alpha <= 1 ? activation.alpha : null;
+  if (alpha === null || !Number.isFinite(reach) || !Number.isFinite(tau)) return -Infinity;
+  const low = y0 - tau - (Math.abs(y0) + tau) * OUTWARD_ROUNDING;
+  if (!(low > 0)) return -Infinity;
+  const fraction = Math.min(1, low / reach);
+  return (alpha + (1 - alpha) * fraction) * (1 - 4 * Number.EPSILON);
 }
 
 /**

@@ -364,7 +364,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
         const ref = p.layer.inputs[0];
         const tau = ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError);
         outcome = reduceMaxLayer(op.window, op.width, inputs[0]);
-        outcome.slopes = windowSlopes(reductionWindows(op.window, op.width), tensorValue(nominal, x0, ref), new Float64Array(p.inSizes[0]).fill(tau), coordinateReach(inputs[0], p.inSizes[0]));
+        outcome.slopes = windowSlopes(reductionWindows(op.window, op.width), tensorValue(nominal, x0, ref), new Float64Array(p.inSizes[0]).fill(tau), coordinateReach(inputs[0], p.inSizes[0]), true);
         break;
       }
       case 'maximum': {
@@ -380,7 +380,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
         const values = new Float64Array(a0.length + b0.length);
         values.set(a0);
         values.set(b0, a0.length);
-        outcome.slopes = windowSlopes(maximumWindows(op.source), values, tau, reach);
+        outcome.slopes = windowSlopes(maximumWindows(op.source), values, tau, reach, false);
         break;
       }
       case 'layerNorm': {

@@ -127,6 +127,23 @@ function withoutBiases(network: Network): Network {
   };
 }
 
+/**
+ * Points of a selection window's weight ball that the composed bound must cover (§22, §59.1): the
+ * midpoint moved by ± its radius along each edge's axis — centred (the deviations sum to 0) where the
+ * window is read centred. Where the set is §22's simplex these include every candidate's unit vector
+ * (each lies at the radius along its centred axis); the window's whole weight set lies in the ball
+ * (tighterSlopes.test.ts samples it).
+ */
+function windowBallPoints(s: SlopeUnits, o: number, edges: number[]): number[][] {
+  const rho = s.outputRadius[o];
+  const centred = s.edges?.centred[o] === 1;
+  return edges.flatMap((_e, pick) => {
+    const axis = edges.map((_x, i) => (i === pick ? 1 : 0) - (centred ? 1 / edges.length : 0));
+    const length = Math.hypot(...axis);
+    return [1, -1].map((sign) => edges.map((e, i) => s.mid[e] + (sign * rho * axis[i]) / length));
+  });
+}
+
 describe('composed network bound (derivations §22)', () => {
   it('random DAGs: no sampled or hill-climbed ratio beats it; it is often below the layer product', (t) => {
     const random = new SeededRandom(1717);
@@ -200,7 +217,8 @@ describe('composed network bound (derivations §22)', () => {
 
   it('tiny networks: at least the largest ‖J(S)‖ over every vertex of the slope box (exact SVD)', (t) => {
     // Vertices: each uncertain activation unit at either end of its interval, each uncertain max-pool
-    // window selecting one of its movable candidates (a vertex of its simplex).
+    // window at the points of its ball that windowBallPoints lists (its candidates' unit vectors where
+    // the window's set is §22's simplex).
     const random = new SeededRandom(4711);
     let cases = 0;
     let margins = 0;
@@ -221,7 +239,7 @@ describe('composed network bound (derivations §22)', () => {
         }
         const windows = new Map<number, number[]>();
         s.uncertain.forEach((u, e) => { if (u) windows.set(s.edges!.output[e], [...(windows.get(s.edges!.output[e]) ?? []), e]); });
-        for (const edges of windows.values()) choices.push({ layer: k, units: edges, options: edges.map((_e, pick) => edges.map((_x, i) => (i === pick ? 1 : 0))) });
+        for (const [o, edges] of windows) choices.push({ layer: k, units: edges, options: windowBallPoints(s, o, edges) });
       });
       const vertexCount = choices.reduce((c, ch) => c * ch.options.length, 1);
       if (choices.length === 0 || choices.length > 12 || vertexCount > 4096) continue;
@@ -280,7 +298,7 @@ describe('composed network bound (derivations §22)', () => {
     assert.ok(cases >= 5, `${cases} cases`);
   });
 
-  it('one uncertain unit: ‖J(M)‖ plus its rank-one change p‖g‖‖h‖ (hand-derived)', () => {
+  it('one uncertain unit: ‖J(M)‖ and its rank-one change in quadrature, √(5/4), the true constant (hand-derived, §59.3)', () => {
     // y = ReLU(x + (1, −0.05)), f = y1 + y2, x0 = 0, ε = 0.1. Unit 1 stays on (slope 1); unit 2 can
     // switch on: reach 0.1, chord r = 0.05/0.1 = 1/2, slopes [0, 1/2], M = 1/4, P = 1/4.
     // J(M) = [1, 1/4]: ‖J(M)‖ = √(17/16); G R = [0, 1/4], β = ‖e2ᵀ‖ = 1: correction 1/4. Layer product: 1 · √2.
@@ -291,12 +309,16 @@ describe('composed network bound (derivations §22)', () => {
     const { run, composed } = analyse(network, new Float64Array(2), 0.1);
     assert.equal(composed.uncertainUnits, 1);
     assert.ok(Math.abs(composed.midpointNorm - Math.sqrt(17 / 16)) < 1e-9, `‖J(M)‖ ${composed.midpointNorm}`);
-    // One output: the stacked norm is Σ_i a_i²/t_i, minimal (= (Σ a_i)²) at t ∝ a; the weights' 1e-3
-    // floor moves it by less than 1e-6 relative.
-    assert.ok(Math.abs(composed.value - (Math.sqrt(17 / 16) + 0.25)) < 1e-6, `composed ${composed.value}`);
+    // The stacked bound gives ‖J(M)‖ + 1/4; the quadrature bound (§59.3) adds the deviation where it is
+    // orthogonal to a = J(M)ᵀ = (1, 1/4): p = ‖Π H a‖ = 1/4, q = 1/4, ‖a‖² + 2pq + β²q² = 17/16 + 2/16 +
+    // 1/16 = 5/4 — the true constant, sup over s ∈ [0, 1/2] of ‖[1, s]‖ = √(5/4).
+    // With the engine's slopes (the chord r = 1/2 rounded, reach from the row norm with its margin) the
+    // box's top is mid + radius; the bound is the vertex maximum √(1 + top²) up to rounding.
+    const top = (run.slopes[0] as SlopeUnits).mid[1] + (run.slopes[0] as SlopeUnits).outputRadius[1];
+    assert.ok(Math.abs(top - 0.5) < 1e-7, `top slope ${top}`);
+    const vertexMaximum = Math.hypot(1, top);
+    assert.ok(composed.value >= vertexMaximum && composed.value - vertexMaximum < 1e-8, `composed ${composed.value}, vertex maximum ${vertexMaximum}`);
     assert.ok(Math.abs(run.localBound - Math.SQRT2) < 1e-8, `layer product ${run.localBound}`);
-    // The true constant: sup over s ∈ [0, 1/2] of ‖[1, s]‖ = √(5/4), below the bound.
-    assert.ok(composed.value >= Math.sqrt(5 / 4));
   });
 
   it('analyzeNetwork reports the smaller bound, the layer product beside it, and which one', async () => {
@@ -396,7 +418,7 @@ describe('margin functionals (derivations §44)', () => {
     // y = ReLU(x + (1, −1/16)), f = (y1 + y2, y1 − y2), x0 = 0, ε = 1/8 (all exact in float32 and float64):
     // unit 2 has slopes [0, 1/2] (M = 1/4,
     // p = 1/4), β = 1. For u = e1 − e2 = (1, −1): uᵀW2 = (0, 2), ‖J(M)ᵀu‖ = 2 · 1/4 = 1/2, correction
-    // β · p · 2 = 1/2: bound 1. True: sup over s ∈ [0, 1/2] of |2s| = 1. For u = e1: √(17/16) + 1/4.
+    // β · p · 2 = 1/2: bound 1. True: sup over s ∈ [0, 1/2] of |2s| = 1.
     const network = chain([2], [
       denseLayer('hidden', [[1, 0], [0, 1]], [1, -0.0625], NETWORK_INPUT, { kind: 'relu' }),
       denseLayer('out', [[1, 1], [1, -1]], null, 0),
@@ -404,8 +426,9 @@ describe('margin functionals (derivations §44)', () => {
     const { composed } = analyse(network, new Float64Array(2), 0.125);
     const margin = composed.functionalBound(Float64Array.from([1, -1]));
     assert.ok(margin >= 1 && margin - 1 < 1e-8, `margin bound ${margin}`);
+    // For u = e1 the quadrature form (§59.3) is exact: ‖a‖² + 2pq + q² = 1 + (M + P)² = 5/4 (was √(17/16) + 1/4).
     const first = composed.functionalBound(Float64Array.from([1, 0]));
-    assert.ok(Math.abs(first - (Math.sqrt(17 / 16) + 0.25)) < 1e-8, `first output ${first}`);
+    assert.ok(first >= Math.sqrt(5 / 4) && first - Math.sqrt(5 / 4) < 1e-8, `first output ${first}`);
     // The whole output's bound is larger than either: √2 · it is what the margin radius had before.
     assert.ok(composed.value * Math.SQRT2 > margin * 1.5);
   });
@@ -470,7 +493,7 @@ describe('composed rules for products, quotients, maxima, layer normalisation, s
     // Vertices: an uncertain activation unit at either end of its interval; a product's output row with
     // one of its uncertain edges at mid ± the row's radius (the row's deviations have length at most
     // that radius: with one uncertain edge these are the ends of its interval); a selection window (Max,
-    // ReduceMax) selecting one movable candidate, or none when a fixed candidate may win.
+    // ReduceMax) at the points of its ball that windowBallPoints lists.
     const random = new SeededRandom(606);
     let cases = 0;
     let tightest = Infinity;
@@ -496,9 +519,7 @@ describe('composed rules for products, quotients, maxima, layer normalisation, s
             const r = s.outputRadius[o];
             choices.push({ layer: k, units, options: units.flatMap((_e, pick) => [-r, r].map((d) => units.map((e, i) => s.mid[e] + (i === pick ? d : 0)))) });
           } else {
-            const options = units.map((_e, pick) => units.map((_x, i) => (i === pick ? 1 : 0)));
-            if (!edges.centred[o]) options.push(units.map(() => 0));
-            choices.push({ layer: k, units, options });
+            choices.push({ layer: k, units, options: windowBallPoints(s, o, units) });
           }
         }
       });
@@ -524,9 +545,11 @@ describe('composed rules for products, quotients, maxima, layer normalisation, s
     for (const kind of ['mul', 'maximum', 'reduceMax']) assert.ok(kinds.has(kind), `some tiny network had an uncertain ${kind} row`);
   });
 
-  it('f(x) = x1² + x2² at x0 = (3, 4), ε = 0.5: ‖J(M)‖ = 10 plus the a-edges\' correction 0.5·√2 (hand-derived), below the layer product', () => {
+  it('f(x) = x1² + x2² at x0 = (3, 4), ε = 0.5: ‖J(M)‖ = 10 and the a-edges\' correction, the slope box\'s largest ‖J‖ = ‖(6.5, 8.5)‖ (hand-derived), below the layer product', () => {
     // a-edge slopes b(x) = x_i ∈ [x0_i − ½, x0_i + ½] (mid x0_i, radius ½), b-edge slopes a0 = x0_i
-    // exact: J(M) = 2 x0ᵀ, ‖J(M)‖ = 10; G R = ½ [1, 1], β = ‖I‖ = 1: 10 + ½√2. The true constant is
+    // exact: J(M) = 2 x0ᵀ, ‖J(M)‖ = 10; G R = ½ [1, 1], β = ‖I‖ = 1: §22's stack gives 10 + ½√2. The
+    // quadrature bound (§59.3) with one block per output: a = (6, 8), y_b = a_b, q_b = ½:
+    // 100 + 2 (6 + 8)/2 + ½ = 114.5, the box's vertex (6.5, 8.5). The true constant is
     // 2‖x0‖ + ε = 10.5 (at x − x0 = ε x0/‖x0‖). Layer product: (β ε_a + α ε_b)/ε = 4.5 + 4 = 8.5, times ‖[1, 1]‖ = √2.
     const network: Network = {
       inputName: 'x', inputShape: [2], output: 1,
@@ -535,22 +558,22 @@ describe('composed rules for products, quotients, maxima, layer normalisation, s
     const { run, composed } = analyse(network, Float64Array.of(3, 4), 0.5);
     assert.equal(composed.uncertainUnits, 2);
     assert.ok(Math.abs(composed.midpointNorm - 10) < 1e-7, `‖J(M)‖ ${composed.midpointNorm}`);
-    // One output: the stack is optimal at t ∝ the block norms; the weights' 1e-3 floor moves it by about 1e-6 relative.
-    assert.ok(Math.abs(composed.value - (10 + Math.SQRT1_2)) < 1e-5 * composed.value, `composed ${composed.value}`);
+    assert.ok(composed.value >= Math.sqrt(114.5) && composed.value - Math.sqrt(114.5) < 1e-8 * composed.value, `composed ${composed.value}`);
     assert.ok(Math.abs(run.localBound - 8.5 * Math.SQRT2) < 1e-8, `layer product ${run.localBound}`);
     assert.ok(composed.value >= 10.5);
   });
 
-  it('ReduceMax of (x1, x2): a certain winner is an exact selection (bound 1); a tie is the centred window, ‖J(M)‖ + ρ·‖C‖ = √2 (hand-derived)', () => {
+  it('ReduceMax of (x1, x2): a certain winner is an exact selection (bound 1); a tie is the centred window, its deviation orthogonal to J(M): 1 (hand-derived, §59.3)', () => {
     const network: Network = { inputName: 'x', inputShape: [2], output: 0, layers: [genericLayer('top', { kind: 'reduceMax', axes: [0] }, [NETWORK_INPUT], [[2]], [1])] };
     const certain = analyse(network, Float64Array.of(1, 0), 0.1).composed;
     assert.equal(certain.uncertainUnits, 0);
     assert.ok(Math.abs(certain.value - 1) < 1e-8, `certain winner ${certain.value}`);
     // Tie at (1, 1): weights (½, ½) ± a deviation of length ρ = 1/√2 summing to 0; J(M) = [½, ½]
-    // (norm 1/√2), the centred entries' map is I − 11ᵀ/2 (norm 1): 1/√2 + 1/√2.
+    // (norm 1/√2), the centred entries' map is I − 11ᵀ/2 (norm 1): the stacked bound 1/√2 + 1/√2; the
+    // centred a = J(M)ᵀ is 0, so p = 0 and the quadrature bound (§59.3) is √(½ + ½) = 1, the true constant.
     const tie = analyse(network, Float64Array.of(1, 1), 0.1).composed;
     assert.equal(tie.uncertainUnits, 2);
-    assert.ok(Math.abs(tie.value - Math.SQRT2) < 1e-6, `tie ${tie.value}`);
+    assert.ok(tie.value >= 1 && tie.value - 1 < 1e-8, `tie ${tie.value}`);
   });
 
   it('layer normalisation (§55.1): no sampled or hill-climbed ratio beats it, nor a margin change its functional bound', (t) => {

@@ -66,7 +66,8 @@ describe('analyzeNetwork', () => {
       },
     });
     assert.equal(calls, 1);
-    assert.equal(injected.runs[0].network.localBound, own.runs[0].network.localBound);
+    // The provider's values may differ from the engine's own pass in the last bit (no error bounds given).
+    assert.ok(Math.abs(injected.runs[0].network.localBound - own.runs[0].network.localBound) <= 1e-12 * own.runs[0].network.localBound);
     await assert.rejects(
       analyzeNetwork(example, x0, { epsilons: [0.5], forward: () => ({ outputs: [new Float64Array(3)], preActivations: [null] }) }),
       /forward provider gave 1 layer outputs, the network has 2 layers/,

@@ -40,18 +40,22 @@ describe('engine: method.md §7 worked example', () => {
     });
   });
 
-  it('composed bound at ε = 0.1 (hand-derived): between the two vertices of its one uncertain unit and ‖J(M)‖ + p‖g‖‖h‖', async () => {
-    // Unit 1 (y0 = 0.1, reach 0.1·√14) can switch off: slopes [0, 1], M = P = 1/2; unit 3 stays on,
-    // unit 2 off. J(S) = B[:, (1, 3)] diag(s, 1) A[(1, 3), :]: ‖J‖ = 8.366600 at s = 0, 6.857390 at
-    // s = 1, ‖J(M)‖ = 7.514249; the correction p‖g‖‖h‖ = ½ · ‖B e1‖ · ‖a_1‖ = ½ · 1 · √14.
+  it('composed bound at ε = 0.1 (hand-derived): the largest ‖J(S)‖ over its one uncertain unit\'s slopes, below ‖J(M)‖ + p‖g‖‖h‖', async () => {
+    // Unit 1 (y0 = 0.1, reach 0.1·√14) is on at x0 and can switch off: its secant from the anchor is at
+    // least y0/reach = 1/√14 (derivations §59.2), slopes [1/√14, 1], M = 0.633631, P = 0.366369; unit 3
+    // stays on, unit 2 off. J(s) = B[:, (1, 3)] diag(s, 1) A[(1, 3), :] = [[3s − 5, 3 − s, 2s + 1], [5, −3, −1]]:
+    // ‖J‖ = 7.885355 at s = 1/√14 (8.366600 at s = 0, outside the slopes), 6.857390 at s = 1,
+    // ‖J(M)‖ = 7.320629. §22's stack gives ‖J(M)‖ + P · ‖B e1‖ · ‖a_1‖ = 7.320629 + P · √14 = 8.691458;
+    // the quadrature bound (§59.3) reaches the vertex maximum.
     const run = (await analyzeNetwork(network, x0, { epsilons: [0.1] })).runs[0];
     assert.equal(run.network.method, 'composed');
     assert.equal(run.network.composed?.uncertainUnits, 1);
-    close(run.network.composed?.midpointNorm ?? 0, 7.514249, '‖J(M)‖');
-    assert.ok(run.network.localBound >= 8.3666 && run.network.localBound <= 7.514249 + 0.5 * Math.sqrt(14) + 1e-6, `composed ${run.network.localBound}`);
+    close(run.network.composed?.midpointNorm ?? 0, 7.320629, '‖J(M)‖');
+    assert.ok(run.network.localBound >= 7.885355 && run.network.localBound <= 8.691458 + 1e-6, `composed ${run.network.localBound}`);
+    close(run.network.localBound, 7.885355, 'composed bound (the vertex maximum)');
   });
 
-  it('reports the logits gap and a radius that satisfies ε·L_net(ε) < gap/√2', async () => {
+  it('reports the logits gap and a radius certified by the margin, beyond ε·L_net(ε) < gap/√2', async () => {
     const result = await analyzeNetwork(network, x0, { epsilons: [0.1], radius: true });
     const radius = result.radius;
     assert.ok(radius);
@@ -59,9 +63,13 @@ describe('engine: method.md §7 worked example', () => {
     assert.equal(radius.predictedClass, 1);
     close(radius.gap, 6.9, 'gap');
     close(radius.spectral, 6.9 / Math.SQRT2 / 22.727412, 'spectral radius');
-    const check = await analyzeNetwork(network, x0, { epsilons: [radius.local, radius.local * 1.01] });
-    assert.ok(radius.local * check.runs[0].network.localBound < 6.9 / Math.SQRT2);
-    assert.ok(radius.local * 1.01 * check.runs[1].network.localBound >= 6.9 / Math.SQRT2, 'bisection should be tight to 1 %');
+    // The margin f_1 − f_0 bounded on its own (derivations §44, §59.3) certifies more than gap/(√2 L_net):
+    // ε · L_margin(ε) < gap at the radius, and the network bound alone would not reach it.
+    assert.equal(radius.method, 'margins');
+    assert.equal(radius.bindingClass, 0);
+    assert.ok(radius.marginBound !== undefined && radius.local * radius.marginBound < 6.9, `margin bound ${radius.marginBound}`);
+    const check = await analyzeNetwork(network, x0, { epsilons: [radius.local] });
+    assert.ok(radius.local * check.runs[0].network.localBound >= 6.9 / Math.SQRT2, 'the network bound alone does not certify this radius');
     assert.ok(radius.local >= radius.spectral);
   });
 });

@@ -6,13 +6,15 @@
 // each a single certified norm of a horizontally stacked operator, applied with one forward pass
 // (all injections at once) and one backward pass (all cotangents read on the way). The weights come
 // from power estimates per block for short stacks, Frobenius estimates of all blocks at once (a few
-// random backward passes) for long ones; any positive weights are sound.
+// random backward passes) for long ones; any positive weights are sound. For networks of few outputs
+// the same corrections are also bounded in quadrature with J(M)'s own direction (§59.3), and the
+// network bound is the smaller of the two.
 import { throwIfCancelled, type CancelSignal } from '../errors';
 import { NETWORK_INPUT } from '../network';
 import type { PreparedNetwork } from '../prepared';
 import { SeededRandom } from '../random';
 import { certifiedNorm, type NormOperator, type SpectralOptions } from '../spectral/certifiedNorm';
-import { LinearisedNetwork, type SlopeUnits } from './linearisedNetwork';
+import { LinearisedNetwork, type ReadRows, type SlopeUnits } from './linearisedNetwork';
 
 export interface ComposedBound {
   value: number;
@@ -26,8 +28,10 @@ export interface ComposedBound {
   failureProbability: number;
   /**
    * For one output functional u (e.g. a logit margin e_c − e_j): a bound on ‖J(S)ᵀu‖ over every slope
-   * pattern of the ball, ‖J(M)ᵀu‖ + Σ_k β_k ‖R_k G_k(M)ᵀu‖, from one backward pass and the certified β_k
-   * above (docs/derivations.md §44). Its certificates are those counted in failureProbability.
+   * pattern of the ball, ‖J(M)ᵀu‖ + Σ_k β_k ‖R_k G_k(M)ᵀu‖ from one backward pass and the certified β_k
+   * above (docs/derivations.md §44), or, where the quadrature bound's spreads were certified, its
+   * quadrature form from K prefix passes more (§59.3), whichever is smaller. Its certificates are those
+   * counted in failureProbability.
    */
   functionalBound(u: Float64Array): number;
 }
@@ -50,6 +54,8 @@ class StackedOperator implements NormOperator {
     private readonly network: LinearisedNetwork,
     private readonly blocks: Block[],
     private readonly readAt: number | undefined,
+    /** Where given, only these rows of z at readAt are computed and read (the norms read no others). */
+    private readonly read: ReadRows | null = null,
   ) {
     this.sizes = blocks.map((b) => (b.layer === null ? network.prepared.inputSize : network.prepared.layers[b.layer].outSize));
     this.inSize = this.sizes.reduce((a, b) => a + b, 0);
@@ -91,13 +97,13 @@ class StackedOperator implements NormOperator {
         injections.set(b.layer, scaled);
       }
     });
-    return finiteOrThrow(this.network.forward(input, injections, this.readAt));
+    return finiteOrThrow(this.network.forward(input, injections, this.readAt, this.read));
   }
 
   applyTranspose(y: Float64Array): Float64Array {
     const layers = this.blocks.flatMap((b) => (b.layer === null ? [] : [b.layer]));
     const wantInput = this.blocks.some((b) => b.layer === null);
-    const g = this.network.backward(y, wantInput, layers, this.readAt);
+    const g = this.network.backward(y, wantInput, layers, this.readAt, this.read);
     const out = new Float64Array(this.inSize);
     let offset = 0;
     this.blocks.forEach((b, i) => {
@@ -136,7 +142,7 @@ const WEIGHT_PROBES = 4;
 /** Power steps per block for the spectral weights, used up to SPECTRAL_WEIGHT_BLOCKS blocks. */
 const WEIGHT_POWER_STEPS = 3;
 /**
- * Spectral estimates cost 2·WEIGHT_POWER_STEPS passes per block, Frobenius ones WEIGHT_PROBES passes
+ * Spectral estimates cost 2·WEIGHT_POWER_STEPS − 1 passes per block, Frobenius ones WEIGHT_PROBES passes
  * for the whole stack; spectral weights measured tighter (the example at ε = 1e-4: 19.1 against 21.2),
  * so they are used while the stack is short.
  */
@@ -173,7 +179,8 @@ function estimateNorm(op: NormOperator, rows: Float64Array | null, seed: number)
     const y = op.apply(v);
     if (rows) for (let i = 0; i < y.length; i++) y[i] *= rows[i];
     estimate = euclidean(y);
-    v = op.applyTranspose(y);
+    // The last step's estimate is read from its forward product: no backward pass after it.
+    if (step + 1 < WEIGHT_POWER_STEPS) v = op.applyTranspose(y);
   }
   return estimate;
 }
@@ -308,7 +315,7 @@ class ComposedNorms {
   }
 
   /** Layers before k, on its paths, with units whose slope is uncertain. */
-  private uncertainBefore(k: number): number[] {
+  uncertainBefore(k: number): number[] {
     const ancestors = this.network.ancestors(k);
     const layers: number[] = [];
     for (let j = 0; j < k; j++) if (ancestors[j] && this.slopes[j]?.outputRadius.some((r) => r > 0)) layers.push(j);
@@ -364,15 +371,17 @@ class ComposedNorms {
     const { network, prepared, slopes } = this;
     const readAt = read?.layer;
     const rows = read ? Float64Array.from(read.rows) : null;
+    // The certified norm and the weights below read only these rows, so the passes compute only them.
+    const readRows = read ? network.readRows(read.layer, read.rows) : null;
     const estimates = sources.length === 1
       ? [1]
       : sources.length <= SPECTRAL_WEIGHT_BLOCKS
-        ? sources.map((s, i) => s.coefficient * estimateNorm(new StackedOperator(network, [{ layer: s.layer, weight: 1 }], readAt), rows, this.seedOf(1000 * this.norms + i)))
-        : blockEstimates(new StackedOperator(network, sources.map((s) => ({ layer: s.layer, weight: s.coefficient })), readAt), rows, this.seedOf(1000 + this.norms));
+        ? sources.map((s, i) => s.coefficient * estimateNorm(new StackedOperator(network, [{ layer: s.layer, weight: 1 }], readAt, readRows), rows, this.seedOf(1000 * this.norms + i)))
+        : blockEstimates(new StackedOperator(network, sources.map((s) => ({ layer: s.layer, weight: s.coefficient })), readAt, readRows), rows, this.seedOf(1000 + this.norms));
     const floor = (1e-3 * estimates.reduce((a, b) => a + b, 0)) / sources.length || 1;
     const total = estimates.reduce((a, b) => a + b + floor, 0);
     const blocks = sources.map((s, i) => ({ layer: s.layer, weight: s.coefficient / Math.sqrt((estimates[i] + floor) / total) }));
-    const op = new StackedOperator(network, blocks, readAt);
+    const op = new StackedOperator(network, blocks, readAt, readRows);
     const cols = new Uint8Array(op.inSize);
     let offset = 0;
     for (const b of blocks) {
@@ -385,6 +394,15 @@ class ComposedNorms {
       ...this.spectral, exactCutoff: Math.min(this.spectral.exactCutoff, PATH_EXACT_CUTOFF), seed: this.seedOf(this.norms), signal: this.signal,
       lanczosTolerance: Math.max(this.spectral.lanczosTolerance, COMPOSED_LANCZOS_TOLERANCE),
     });
+    this.norms++;
+    this.failureProbability += result.certificate.failureProbability ?? 0;
+    return result.value * this.margin;
+  }
+
+  /** Certified norm of an operator built from this network's passes (the same margin for their rounding). */
+  denseNorm(op: NormOperator): number {
+    throwIfCancelled(this.signal);
+    const result = certifiedNorm(op, null, null, { ...this.spectral, seed: this.seedOf(this.norms), signal: this.signal });
     this.norms++;
     this.failureProbability += result.certificate.failureProbability ?? 0;
     return result.value * this.margin;
@@ -474,19 +492,51 @@ function composedBoundWithin(
   const midpointNorm = context.stackedNorm([{ layer: null, coefficient: 1 }]);
   // Outside the budget (one backward pass per call), but still cancellable.
   const functionalNetwork = new LinearisedNetwork(prepared, slopes, () => throwIfCancelled(signal));
+  // The prefix spreads of the quadrature bound (§59.3), once computed; the functional bound uses them too.
+  let spread: number[][] | null = null;
+  const blocks: ReturnType<typeof deviationBlocks>[] = [];
+  // Per uncertain layer, the rows its prefix passes compute (§58.4), built on first use.
+  const selected = new Map<number, ReadRows | null>();
+  let value = midpointNorm;
   const functionalBound = (u: Float64Array): number => {
     const g = functionalNetwork.backward(u, true, uncertain);
-    let bound = euclidean(g.input as Float64Array);
-    for (const k of uncertain) {
-      const r = (slopes[k] as SlopeUnits).outputRadius;
-      bound += (beta.get(k) as number) * euclidean((g.layers.get(k) as Float64Array).map((v, i) => v * r[i]));
-    }
-    return bound * margin;
+    const a = g.input as Float64Array;
+    const midpoint = euclidean(a);
+    // Σ_k β_k q_k and, with the spreads, the cross terms of §59.3.
+    let deviation = 0;
+    let cross = 0;
+    const prefixNorms = [midpoint];
+    uncertain.forEach((k, n) => {
+      const s = slopes[k] as SlopeUnits;
+      const cotangent = g.layers.get(k) as Float64Array;
+      const q = euclidean(cotangent.map((v, i) => v * s.outputRadius[i]));
+      deviation += (beta.get(k) as number) * q;
+      if (!spread) return;
+      // Σ_b ‖(Π_k H_k(M) a)_b‖ ‖q_b‖ over the blocks of B_k, then the spread of the prefix's change times q_k.
+      const block = (blocks[n] ??= deviationBlocks(s));
+      if (!selected.has(n)) selected.set(n, functionalNetwork.readRows(k, s.uncertain));
+      const z = functionalNetwork.forward(a, new Map(), k, selected.get(n) ?? null);
+      const rowSquares = new Float64Array(block.count);
+      const deviationSquares = new Float64Array(block.count);
+      let row = 0;
+      s.uncertain.forEach((unit, e) => {
+        if (unit) rowSquares[block.rows[row++]] += z[e] * z[e];
+      });
+      let output = 0;
+      s.outputRadius.forEach((r, o) => {
+        if (r > 0) deviationSquares[block.outputs[output++]] += (cotangent[o] * r) ** 2;
+      });
+      for (let b = 0; b < block.count; b++) cross += Math.sqrt(rowSquares[b] * deviationSquares[b]);
+      cross += spread[n].reduce((sum, c, source) => sum + c * prefixNorms[source], 0) * q;
+      prefixNorms.push(Math.sqrt(rowSquares.reduce((x, y) => x + y, 0)));
+    });
+    const quadrature = spread ? Math.sqrt(midpoint * midpoint + 2 * cross + deviation * deviation) : Infinity;
+    return Math.min((midpoint + deviation) * margin, quadrature * margin, euclidean(u) * value);
   };
-  const result = (value: number): ComposedBound => ({
+  const result = (): ComposedBound => ({
     value, midpointNorm, uncertainUnits, norms: context.norms, failureProbability: context.failureProbability, functionalBound,
   });
-  if (uncertain.length === 0) return result(midpointNorm);
+  if (uncertain.length === 0) return result();
   // A known β_k was certified over layer k's units uncertain under the product's reach, a superset of
   // the rows it must cover now (§56); where the caps left far fewer, a norm over those is smaller.
   for (const k of uncertain) {
@@ -495,5 +545,311 @@ function composedBoundWithin(
     if (given && count(given.rows) <= KNOWN_ROWS_FACTOR * rows) beta.set(k, given.value);
     else context.prefixNorm(k);
   }
-  return result(context.stackedNorm([{ layer: null, coefficient: 1 }, ...uncertain.map((k) => ({ layer: k, coefficient: beta.get(k) as number }))]));
+  value = context.stackedNorm([{ layer: null, coefficient: 1 }, ...uncertain.map((k) => ({ layer: k, coefficient: beta.get(k) as number }))]);
+  if (functionalNetwork.outputSize() <= QUADRATURE_OUTPUTS) {
+    try {
+      const spreads = prefixSpreads(context, uncertain);
+      spread = spreads;
+      value = Math.min(value, quadratureBound(context, uncertain, spreads));
+    } catch (error) {
+      // Past the budget the stacked bound stands alone (its certificates, and any spread completed, are already counted).
+      if (!(error instanceof BudgetExhausted)) throw error;
+    }
+  }
+  return result();
+}
+
+/** Networks with at most this many outputs also get the quadrature bound (§59.3): it materialises m rows per term. */
+const QUADRATURE_OUTPUTS = 64;
+/** Rounds of the alternating choice of the quadrature bound's weights (any positive weights are sound). */
+const QUADRATURE_ROUNDS = 30;
+
+/** A dense m × n operator from its rows (row-major). */
+class DenseRows implements NormOperator {
+  constructor(private readonly rows: Float64Array, readonly outSize: number, readonly inSize: number) {}
+
+  apply(x: Float64Array): Float64Array {
+    const y = new Float64Array(this.outSize);
+    for (let i = 0; i < this.outSize; i++) {
+      let sum = 0;
+      for (let j = 0, r = i * this.inSize; j < this.inSize; j++) sum += this.rows[r + j] * x[j];
+      y[i] = sum;
+    }
+    return y;
+  }
+
+  applyTranspose(y: Float64Array): Float64Array {
+    const x = new Float64Array(this.inSize);
+    for (let i = 0; i < this.outSize; i++) for (let j = 0, r = i * this.inSize; j < this.inSize; j++) x[j] += this.rows[r + j] * y[i];
+    return x;
+  }
+}
+
+/** Gram matrix (m × m, row-major) of m vectors. */
+function gramOf(vectors: Float64Array[]): Float64Array {
+  const m = vectors.length;
+  const gram = new Float64Array(m * m);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j <= i; j++) {
+      let sum = 0;
+      for (let t = 0; t < vectors[i].length; t++) sum += vectors[i][t] * vectors[j][t];
+      gram[i * m + j] = sum;
+      gram[j * m + i] = sum;
+    }
+  }
+  return gram;
+}
+
+/** uᵀ G u for a row-major m × m matrix. */
+function quadraticForm(gram: Float64Array, u: Float64Array): number {
+  const m = u.length;
+  let sum = 0;
+  for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) sum += u[i] * gram[i * m + j] * u[j];
+  return Math.max(sum, 0);
+}
+
+/**
+ * The top eigenpair of a symmetric m × m matrix (row-major) by cyclic Jacobi rotations: accurate even
+ * where the top eigenvalues cluster (a power iteration then stalls short of λ_max, and the choice of
+ * the best weights would follow its error). Only aims the weights; the bound is certified afterwards.
+ */
+function topEigen(matrix: Float64Array, m: number): { value: number; vector: Float64Array } {
+  const a = Float64Array.from(matrix);
+  const v = new Float64Array(m * m);
+  for (let i = 0; i < m; i++) v[i * m + i] = 1;
+  for (let sweep = 0; sweep < 50; sweep++) {
+    let off = 0;
+    let diagonal = 0;
+    for (let i = 0; i < m; i++) {
+      diagonal += a[i * m + i] * a[i * m + i];
+      for (let j = i + 1; j < m; j++) off += a[i * m + j] * a[i * m + j];
+    }
+    if (off <= 1e-30 * diagonal) break;
+    for (let p = 0; p < m; p++) {
+      for (let q = p + 1; q < m; q++) {
+        const apq = a[p * m + q];
+        if (apq === 0) continue;
+        const theta = (a[q * m + q] - a[p * m + p]) / (2 * apq);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const s = t * c;
+        for (let k = 0; k < m; k++) {
+          const [akp, akq] = [a[k * m + p], a[k * m + q]];
+          a[k * m + p] = c * akp - s * akq;
+          a[k * m + q] = s * akp + c * akq;
+        }
+        for (let k = 0; k < m; k++) {
+          const [apk, aqk] = [a[p * m + k], a[q * m + k]];
+          a[p * m + k] = c * apk - s * aqk;
+          a[q * m + k] = s * apk + c * aqk;
+        }
+        for (let k = 0; k < m; k++) {
+          const [vkp, vkq] = [v[k * m + p], v[k * m + q]];
+          v[k * m + p] = c * vkp - s * vkq;
+          v[k * m + q] = s * vkp + c * vkq;
+        }
+      }
+    }
+  }
+  let top = 0;
+  for (let i = 1; i < m; i++) if (a[i * m + i] > a[top * m + top]) top = i;
+  return { value: a[top * m + top], vector: Float64Array.from({ length: m }, (_x, k) => v[k * m + top]) };
+}
+
+/** Uncertain layers with at most this many uncertain layers before them get pairwise norms η_jk (§59.3); the others one γ_k. */
+const PAIR_NORMS = 3;
+
+/**
+ * Per uncertain layer k (index n in `uncertain`), coefficients c over the sources (‖a‖, ‖y_1‖, …, ‖y_n‖)
+ * such that ‖Π_k (H_k(S) − H_k(M)) a‖ ≤ Σ c_source x_source for every slope pattern S, a = J(M)ᵀu and
+ * y_j = Π_j H_j(M) a (derivations §59.3): with few uncertain layers j before k, Σ_j η_jk π_j with the
+ * certified η_jk ≥ ‖Π_k G_{j→k}(M) R_j‖ and π_j ≤ ‖y_j‖ + (j's own sum); otherwise γ_k ‖a‖ with γ_k the
+ * stack of β_j Π_k G_{j→k} R_j. No uncertain layer before k: all 0.
+ */
+function prefixSpreads(context: ComposedNorms, uncertain: number[]): number[][] {
+  const slopes = context.network.slopes as SlopeUnits[];
+  const spreads: number[][] = [];
+  uncertain.forEach((k, n) => {
+    const earlier = context.uncertainBefore(k);
+    const spread = new Array<number>(n + 1).fill(0);
+    const rows = slopes[k].uncertain;
+    if (earlier.length > PAIR_NORMS) {
+      spread[0] = context.stackedNorm(earlier.map((j) => ({ layer: j, coefficient: context.beta.get(j) as number })), { layer: k, rows });
+    } else {
+      for (const j of earlier) {
+        const source = uncertain.indexOf(j);
+        const eta = context.stackedNorm([{ layer: j, coefficient: 1 }], { layer: k, rows });
+        spread[1 + source] += eta;
+        spreads[source].forEach((c, from) => {
+          spread[from] += eta * c;
+        });
+      }
+    }
+    spreads.push(spread);
+  });
+  return spreads;
+}
+
+/**
+ * The blocks of a layer's deviation map B_k (derivations §59.3): its rows act on disjoint sets of the
+ * rows the layer reads, one output each — an activation unit, or a window or product output with its
+ * edges — except slope matrices (layer normalisation, softmax), taken whole. For each uncertain row and
+ * each output with a radius (both in index order), its block.
+ */
+function deviationBlocks(s: SlopeUnits): { rows: Int32Array; outputs: Int32Array; count: number } {
+  const deviating = Array.from(s.outputRadius).flatMap((r, o) => (r > 0 ? [o] : []));
+  const uncertainRows = Array.from(s.uncertain).flatMap((u, e) => (u ? [e] : []));
+  const whole = { rows: new Int32Array(uncertainRows.length), outputs: new Int32Array(deviating.length), count: 1 };
+  if (s.normalised || s.softmaxGroups) return whole;
+  const blockOf = new Int32Array(s.outputRadius.length).fill(-1);
+  deviating.forEach((o, b) => {
+    blockOf[o] = b;
+  });
+  const rows = Int32Array.from(uncertainRows, (e) => blockOf[s.edges ? s.edges.output[e] : e]);
+  // Every uncertain row belongs to an output with a radius; were one not to, the whole layer is one block.
+  if (rows.some((b) => b < 0)) return whole;
+  return { rows, outputs: Int32Array.from(deviating, (_o, b) => b), count: deviating.length };
+}
+
+/** Per block, the Gram matrix (m × m) of the m vectors restricted to the block's columns. */
+function blockGrams(vectors: Float64Array[], blockOf: Int32Array, count: number): Float64Array[] {
+  const m = vectors.length;
+  const grams = Array.from({ length: count }, () => new Float64Array(m * m));
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j <= i; j++) {
+      const [vi, vj] = [vectors[i], vectors[j]];
+      for (let c = 0; c < vi.length; c++) grams[blockOf[c]][i * m + j] += vi[c] * vj[c];
+    }
+  }
+  for (const gram of grams) for (let i = 0; i < m; i++) for (let j = 0; j < i; j++) gram[j * m + i] = gram[i * m + j];
+  return grams;
+}
+
+/**
+ * The quadrature bound (docs/derivations.md §59.3) for a network of few outputs: for every unit output
+ * direction u, with a = J(M)ᵀu, y_k = Π_k H_k(M) a, q_k = R_k G_k(M)ᵀu, β_k and γ_k ≥ ‖Π_k (H_k(S) − H_k(M))‖,
+ *   ‖J(S)ᵀu‖² ≤ ‖a‖² + 2 Σ_k (Σ_b ‖y_kb‖ ‖q_kb‖ + γ_k ‖a‖ ‖q_k‖) + (Σ_k β_k ‖q_k‖)²
+ * over the blocks b of each B_k, ≤ uᵀ [bracket] u with weights s_b, σ_k, t_k (2xy ≤ x²/s + s y²,
+ * Cauchy–Schwarz): one certified norm of m materialised rows. The midpoint term and the deviations add
+ * in quadrature where they are orthogonal instead of in sum.
+ */
+function quadratureBound(context: ComposedNorms, uncertain: number[], spread: number[][]): number {
+  const { network, beta } = context;
+  const m = network.outputSize();
+  const slopes = network.slopes as SlopeUnits[];
+  // Per output i: a_i = J(M)ᵀe_i, and per uncertain layer its q and p rows restricted to the columns that count.
+  const deviating = uncertain.map((k) => Int32Array.from(Array.from(slopes[k].outputRadius).flatMap((r, o) => (r > 0 ? [o] : []))));
+  const uncertainRows = uncertain.map((k) => Int32Array.from(Array.from(slopes[k].uncertain).flatMap((r, e) => (r ? [e] : []))));
+  // The prefix passes compute only the rows they read where the layer allows it (§58.4).
+  const selected = uncertain.map((k) => network.readRows(k, slopes[k].uncertain));
+  const midpoint: Float64Array[] = [];
+  const deviations: Float64Array[][] = uncertain.map(() => []);
+  const prefixes: Float64Array[][] = uncertain.map(() => []);
+  for (let i = 0; i < m; i++) {
+    const unit = new Float64Array(m);
+    unit[i] = 1;
+    const g = network.backward(unit, true, uncertain);
+    const a = g.input as Float64Array;
+    midpoint.push(a);
+    uncertain.forEach((k, n) => {
+      const radius = slopes[k].outputRadius;
+      const cotangent = g.layers.get(k) as Float64Array;
+      deviations[n].push(Float64Array.from(deviating[n], (o) => cotangent[o] * radius[o]));
+      const z = network.forward(a, new Map(), k, selected[n]);
+      prefixes[n].push(Float64Array.from(uncertainRows[n], (e) => z[e]));
+    });
+  }
+  const A = gramOf(midpoint);
+  const blocks = uncertain.map((k) => deviationBlocks(slopes[k]));
+  // Per layer and block b: the Gram matrices of its prefix rows (P_b) and of its deviation columns (Q_b).
+  const P = blocks.map((block, n) => blockGrams(prefixes[n], block.rows, block.count));
+  const Q = blocks.map((block, n) => blockGrams(deviations[n], block.outputs, block.count));
+  const betas = uncertain.map((k) => beta.get(k) as number);
+  // The whole layer's prefix Gram, for the spreads' terms ‖y_j‖ ‖q_k‖.
+  const wholeP = P.map((grams) => grams.reduce((sum, g) => sum.map((x, e) => x + g[e]), new Float64Array(m * m)));
+  // Weights for one direction u: the ones that make each split exact there (floored, so none is 0 or ∞).
+  const weightsAt = (u: Float64Array) => {
+    const sources = [Math.sqrt(quadraticForm(A, u)), ...wholeP.map((g) => Math.sqrt(quadraticForm(g, u)))];
+    const p = P.map((grams) => grams.map((g) => Math.sqrt(quadraticForm(g, u))));
+    const q = Q.map((grams) => grams.map((g) => Math.sqrt(quadraticForm(g, u))));
+    const layerQ = q.map((parts) => Math.hypot(...parts));
+    const tiny = 1e-12 * (sources[0] + layerQ.reduce((x, y) => x + y, 0)) || 1;
+    const shares = layerQ.map((qk, n) => betas[n] * qk + tiny);
+    const total = shares.reduce((x, y) => x + y, 0);
+    return {
+      s: p.map((parts, n) => parts.map((pb, b) => (pb + tiny) / (q[n][b] + tiny))),
+      sigma: spread.map((row, n) => row.map((_c, source) => (sources[source] + tiny) / (layerQ[n] + tiny))),
+      t: shares.map((x) => x / total),
+    };
+  };
+  type Weights = ReturnType<typeof weightsAt>;
+  // Halfway (geometrically) towards the weights of the new direction: the plain alternation oscillates.
+  const blend = (from: Weights, to: Weights): Weights => {
+    const mean = (x: number, y: number) => Math.sqrt(x * y);
+    const t = from.t.map((x, n) => mean(x, to.t[n]));
+    const total = t.reduce((x, y) => x + y, 0);
+    return {
+      s: from.s.map((parts, n) => parts.map((x, b) => mean(x, to.s[n][b]))),
+      sigma: from.sigma.map((row, n) => row.map((x, source) => mean(x, to.sigma[n][source]))),
+      t: t.map((x) => x / total),
+    };
+  };
+  // The bracket's coefficients: on A, 1 + Σ_k c_k0/σ_k0; on each P_jb, 1/s_jb + Σ_k c_kj/σ_kj; on each Q_kb,
+  // s_kb + Σ_source c_k,source σ_k,source + β_k²/t_k (c: the spreads).
+  const coefficients = (w: Weights) => {
+    const onSource = new Float64Array(uncertain.length + 1);
+    spread.forEach((row, n) => row.forEach((c, source) => {
+      if (c > 0) onSource[source] += c / w.sigma[n][source];
+    }));
+    return {
+      midpoint: 1 + onSource[0],
+      prefix: w.s.map((parts, n) => parts.map((sb) => 1 / sb + onSource[n + 1])),
+      deviation: w.s.map((parts, n) => {
+        const fromSpread = spread[n].reduce((sum, c, source) => sum + (c > 0 ? c * w.sigma[n][source] : 0), 0);
+        return parts.map((sb) => sb + fromSpread + (betas[n] * betas[n]) / w.t[n]);
+      }),
+    };
+  };
+  const combined = (w: Weights) => {
+    const c = coefficients(w);
+    const matrix = A.map((x) => x * c.midpoint);
+    blocks.forEach((block, n) => {
+      for (let b = 0; b < block.count; b++) {
+        const [pb, qb, cp, cq] = [P[n][b], Q[n][b], c.prefix[n][b], c.deviation[n][b]];
+        for (let e = 0; e < matrix.length; e++) matrix[e] += cp * pb[e] + cq * qb[e];
+      }
+    });
+    return matrix;
+  };
+  let u: Float64Array = Float64Array.from({ length: m }, () => 1 / Math.sqrt(m));
+  let best: { value: number; weights: Weights } | null = null;
+  let previous: Weights | null = null;
+  for (let round = 0; round < QUADRATURE_ROUNDS; round++) {
+    const target = weightsAt(u);
+    const weights: Weights = previous ? blend(previous, target) : target;
+    previous = weights;
+    const top = topEigen(combined(weights), m);
+    if (!best || top.value < best.value) best = { value: top.value, weights };
+    u = top.vector;
+  }
+  const c = coefficients((best as { weights: Weights }).weights);
+  // The certified norm of X = [√c_A J(M) | P_kᵀ scaled by 1/√s_b | Q_kᵀ scaled by √d_b], whose XXᵀ is the bracket.
+  const width = midpoint[0].length + prefixes.reduce((sum, rows) => sum + rows[0].length, 0) + deviations.reduce((sum, rows) => sum + rows[0].length, 0);
+  const rows = new Float64Array(m * width);
+  for (let i = 0; i < m; i++) {
+    let offset = i * width;
+    const put = (v: Float64Array, scale: (j: number) => number) => {
+      for (let j = 0; j < v.length; j++) rows[offset + j] = v[j] * scale(j);
+      offset += v.length;
+    };
+    const rootMidpoint = Math.sqrt(c.midpoint);
+    put(midpoint[i], () => rootMidpoint);
+    blocks.forEach((block, n) => {
+      put(prefixes[n][i], (j) => Math.sqrt(c.prefix[n][block.rows[j]]));
+      put(deviations[n][i], (j) => Math.sqrt(c.deviation[n][block.outputs[j]]));
+    });
+  }
+  // Rows beyond float64's safe range (after an overflowed layer product, §57) certify nothing finite: ∞ is sound.
+  if (!rows.every((v) => Math.abs(v) <= LARGEST_PASS_VALUE)) return Infinity;
+  return context.denseNorm(new DenseRows(rows, m, width));
 }

@@ -9,6 +9,7 @@ import { NETWORK_INPUT, type TensorRef } from '../network';
 import { concatenate, splitConcatenated, type PreparedNetwork } from '../prepared';
 import { softmaxTangent, type SoftmaxGroups } from '../operators/softmax';
 import { gatherPermuted, scatterPermuted } from '../operators/transpose';
+import type { LinearOperator } from '../operators/linearOperator';
 import { applyNormalised, type NormalisedSlopes } from './normalisationSlopes';
 
 /**
@@ -34,6 +35,23 @@ export interface SlopeUnits {
 }
 
 const UNIT_ROUNDOFF = Number.EPSILON / 2;
+
+/**
+ * The rows of a layer's z that a prefix norm reads, and an affine layer restricted to the rows of its z
+ * that those depend on: the read layer itself, or the single affine input of a window layer (max pooling
+ * read per edge: the entries of every window with a read edge, the window being centred as a whole). A
+ * pass reading z there returns only the read rows (the others 0) and a pass from there reads the
+ * cotangent on them only, i.e. the stacked operator becomes Π_rows K, whose norm under the same row mask
+ * is the same (docs/derivations.md §58.4).
+ */
+export interface ReadRows {
+  layer: number;
+  rows: Int32Array;
+  /** The affine layer computed on `sourceRows` only, and its operator restricted to them. */
+  source: number;
+  sourceRows: Int32Array;
+  selected: LinearOperator;
+}
 
 /**
  * Activation units with secant slopes in [lower_i, upper_i]: midpoint and radius, rounded so that
@@ -62,6 +80,30 @@ export class LinearisedNetwork {
   unitCount(layer: number): number {
     const p = this.prepared.layers[layer];
     return this.slopes[layer]?.mid.length ?? (p.op.kind === 'affine' ? p.outSize : p.inSizes.reduce((a, b) => a + b, 0));
+  }
+
+  /** ReadRows for `rows` (a 0/1 mask) of layer k's z, or null where no affine layer's rows can be selected cheaply. */
+  readRows(k: number, rows: Uint8Array): ReadRows | null {
+    const read = indicesOf(rows);
+    const edges = this.slopes[k]?.edges;
+    const inputs = this.prepared.layers[k].layer.inputs;
+    let source = k;
+    let sourceRows = read;
+    if (edges) {
+      if (inputs.length !== 1 || inputs[0] === NETWORK_INPUT) return null;
+      source = inputs[0];
+      // Every entry of every window with a read edge: centring reads the whole window.
+      const windows = new Uint8Array(edges.centred.length);
+      for (const e of read) windows[edges.output[e]] = 1;
+      const entries = new Uint8Array(this.prepared.layers[source].outSize);
+      for (let e = 0; e < edges.input.length; e++) if (windows[edges.output[e]]) entries[edges.input[e]] = 1;
+      sourceRows = indicesOf(entries);
+    }
+    const op = this.prepared.layers[source].op;
+    const sourceSlopes = this.slopes[source];
+    if (op.kind !== 'affine' || !op.affine.linear.selectRows || (sourceSlopes && !plainSlopes(sourceSlopes))) return null;
+    const selected = op.affine.linear.selectRows(sourceRows);
+    return selected && { layer: k, rows: read, source, sourceRows, selected: selected.operator };
   }
 
   outputSize(): number {
@@ -162,10 +204,12 @@ export class LinearisedNetwork {
   /**
    * J v along the linearised network: `input` is the tangent of the network input (null: zero),
    * `injections` are added to the given layers' outputs; the result is the network output's tangent,
-   * or z of layer `readAt` when given (centred per window where the deviations sum to 0).
+   * or z of layer `readAt` when given (centred per window where the deviations sum to 0); with
+   * `readRows` for that layer, only its rows (the others 0).
    */
-  forward(input: Float64Array | null, injections: Map<number, Float64Array>, readAt?: number): Float64Array {
+  forward(input: Float64Array | null, injections: Map<number, Float64Array>, readAt?: number, readRows: ReadRows | null = null): Float64Array {
     const { layers, inputSize } = this.prepared;
+    const read = readRows?.layer === readAt ? readRows : null;
     const last = readAt ?? this.prepared.network.output;
     if (last === NETWORK_INPUT) return input ? Float64Array.from(input) : new Float64Array(inputSize);
     const needed = this.ancestors(last);
@@ -178,12 +222,24 @@ export class LinearisedNetwork {
       const injected = injections.get(k);
       const moves = ins.some((t) => t !== null);
       if (k === last && readAt !== undefined) {
-        return moves ? this.centre(k, this.readUnits(k, ins.map((t, i) => t ?? new Float64Array(p.inSizes[i])))) : new Float64Array(this.unitCount(k));
+        if (!moves) return new Float64Array(this.unitCount(k));
+        const inputs = ins.map((t, i) => t ?? new Float64Array(p.inSizes[i]));
+        if (read?.source === k) return scatterRows(read.selected.apply(inputs[0]), read.rows, this.unitCount(k));
+        const z = this.centre(k, this.readUnits(k, inputs));
+        return read ? scatterRows(Float64Array.from(read.rows, (e) => z[e]), read.rows, z.length) : z;
       }
       let out: Float64Array | null = null;
       if (moves) {
         const inputs = ins.map((t, i) => t ?? new Float64Array(p.inSizes[i]));
-        out = this.slopes[k] ? this.applySlopes(k, this.readUnits(k, inputs)) : applyLinear(this.prepared, k, inputs);
+        if (read?.source === k) {
+          // Only the entries the read windows take; the rest of this output is never read.
+          const z = read.selected.apply(inputs[0]);
+          const mid = this.slopes[k]?.mid;
+          if (mid) for (let a = 0; a < z.length; a++) z[a] *= mid[read.sourceRows[a]];
+          out = scatterRows(z, read.sourceRows, p.outSize);
+        } else {
+          out = this.slopes[k] ? this.applySlopes(k, this.readUnits(k, inputs)) : applyLinear(this.prepared, k, inputs);
+        }
       }
       if (injected) {
         out = out ? Float64Array.from(out) : new Float64Array(p.outSize);
@@ -196,10 +252,14 @@ export class LinearisedNetwork {
 
   /**
    * Jᵀ u, the adjoint of forward: u is the cotangent of the network output (or of z at `readAt`);
-   * returns the input's cotangent (when asked) and the cotangent at each listed layer's output.
+   * returns the input's cotangent (when asked) and the cotangent at each listed layer's output. With
+   * `readRows` for `readAt`, u is read on its rows only.
    */
-  backward(u: Float64Array, wantInput: boolean, wantLayers: number[], readAt?: number): { input: Float64Array | null; layers: Map<number, Float64Array> } {
+  backward(
+    u: Float64Array, wantInput: boolean, wantLayers: number[], readAt?: number, readRows: ReadRows | null = null,
+  ): { input: Float64Array | null; layers: Map<number, Float64Array> } {
     this.poll();
+    const read = readRows?.layer === readAt ? readRows : null;
     const { layers, inputSize } = this.prepared;
     const last = readAt ?? this.prepared.network.output;
     const result = { input: wantInput ? new Float64Array(inputSize) : null, layers: new Map<number, Float64Array>() };
@@ -220,7 +280,11 @@ export class LinearisedNetwork {
       for (let i = 0; i < g.length; i++) target[i] += g[i];
     };
     const toInputs = (k: number, gInputs: Float64Array[]) => layers[k].layer.inputs.forEach((ref, i) => accumulate(ref, gInputs[i]));
-    if (readAt !== undefined) toInputs(last, this.readUnitsTranspose(last, this.centre(last, u)));
+    if (readAt !== undefined && read) {
+      const onRows = Float64Array.from(read.rows, (e) => u[e]);
+      if (read.source === readAt) toInputs(last, [read.selected.applyTranspose(onRows)]);
+      else toInputs(last, this.readUnitsTranspose(last, this.centre(last, scatterRows(onRows, read.rows, u.length))));
+    } else if (readAt !== undefined) toInputs(last, this.readUnitsTranspose(last, this.centre(last, u)));
     else grads[last] = Float64Array.from(u);
     for (let k = readAt !== undefined ? last - 1 : last; k >= lowest; k--) {
       const g = grads[k];
@@ -229,7 +293,12 @@ export class LinearisedNetwork {
       grads[k] = null;
       const wanted = result.layers.get(k);
       if (wanted) wanted.set(g);
-      if (this.slopes[k]) toInputs(k, this.readUnitsTranspose(k, this.applySlopesTranspose(k, g)));
+      if (read?.source === k) {
+        // The cotangent here lies on the read windows' entries (sourceRows) only.
+        const mid = this.slopes[k]?.mid;
+        const gathered = Float64Array.from(read.sourceRows, (i) => (mid ? mid[i] : 1) * g[i]);
+        toInputs(k, [read.selected.applyTranspose(gathered)]);
+      } else if (this.slopes[k]) toInputs(k, this.readUnitsTranspose(k, this.applySlopesTranspose(k, g)));
       else toInputs(k, applyLinearTranspose(this.prepared, k, g));
     }
     return result;
@@ -245,6 +314,27 @@ function scaled(v: Float64Array, w: Float64Array | null, c = 1): Float64Array {
   const out = new Float64Array(v.length);
   if (w) for (let i = 0; i < v.length; i++) out[i] = v[i] * w[i];
   else for (let i = 0; i < v.length; i++) out[i] = v[i] * c;
+  return out;
+}
+
+/** The indices of the set entries of a 0/1 mask. */
+function indicesOf(mask: Uint8Array): Int32Array {
+  const out: number[] = [];
+  mask.forEach((m, i) => {
+    if (m) out.push(i);
+  });
+  return Int32Array.from(out);
+}
+
+/** A slope per unit applied as mid ⊙ z (no windows, no matrix slopes). */
+function plainSlopes(s: SlopeUnits): boolean {
+  return !s.edges && !s.normalised && !s.softmaxGroups;
+}
+
+/** Entries of `values` placed at `rows` of a zero vector of the given length. */
+function scatterRows(values: Float64Array, rows: Int32Array, length: number): Float64Array {
+  const out = new Float64Array(length);
+  for (let a = 0; a < rows.length; a++) out[rows[a]] = values[a];
   return out;
 }
 

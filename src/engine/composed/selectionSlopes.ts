@@ -10,16 +10,34 @@ const CANDIDATE_SLACK = 1e-14;
 const UNIT_ROUNDOFF = Number.EPSILON / 2;
 
 /**
- * Windows of candidates (entries of the concatenated inputs), each known to lie within tau[j] + reach[j]
- * of values[j] everywhere in the ball. An entry that can never reach the window's guaranteed floor
- * never wins; if no remaining candidate can move, the window's maximum is constant (no edge); one
- * candidate is a certain winner (weight exactly 1); otherwise the change of the maximum is a convex
- * combination of the candidates' changes, the fixed candidates' being 0: weights w on the movable
- * candidates M in the simplex (Σ w = 1), or in conv{0, e_j} (Σ w ≤ 1) when some candidate cannot move.
- * Midpoint: 1/|candidates| on each movable one; radius: the largest distance from it to a vertex of
- * that set (docs/derivations.md §22).
+ * How far two entries of a window can move apart inside the ball, |Δt_j − Δt_k|, from their reaches:
+ * entries of one tensor whose change has 2-norm at most the reach move apart by at most hypot(c_j, c_k)
+ * (√2 ε when both move); entries of different tensors by at most c_j + c_k (docs/derivations.md §59.1).
+ * Rounded up.
  */
-export function windowSlopes(windows: ArrayLike<number>[], values: Float64Array, tau: Float64Array, reach: Float64Array): SlopeUnits & { edges: NonNullable<SlopeUnits['edges']> } {
+function pairReach(oneTensor: boolean, cj: number, ck: number): number {
+  return (oneTensor ? Math.hypot(cj, ck) : cj + ck) * (1 + 4 * UNIT_ROUNDOFF);
+}
+
+/**
+ * Windows of candidates (entries of the concatenated inputs), each known to lie within tau[j] + reach[j]
+ * of values[j] everywhere in the ball (`oneTensor`: all entries of one tensor, whose change has 2-norm
+ * at most the reach). An entry that can never reach the window's guaranteed floor, or never overtake
+ * the nominal leader, never wins; if no remaining candidate can move, the window's maximum is constant
+ * (no edge); one candidate is a certain winner (weight exactly 1). Otherwise the change of the maximum
+ * is Σ w_j Δt_j with w in the convex hull of vertices: the unit vectors of the candidates when the
+ * winner at x0 is uncertain (§22), or, when the leader j0 wins at x0 whatever the rounding, e_j0 and
+ * e_j0 + r_j (e_j − e_j0) with r_j = 1 − g_j / D_j the chord of the gap g_j over how far the two can move
+ * apart (§59.1). Weights on candidates that cannot move multiply a zero change and are dropped.
+ * Midpoint: the vertices' centroid; radius: the largest distance from it to a vertex.
+ */
+export function windowSlopes(
+  windows: ArrayLike<number>[],
+  values: Float64Array,
+  tau: Float64Array,
+  reach: Float64Array,
+  oneTensor: boolean,
+): SlopeUnits & { edges: NonNullable<SlopeUnits['edges']> } {
   const input: number[] = [];
   const output: number[] = [];
   const mid: number[] = [];
@@ -28,27 +46,43 @@ export function windowSlopes(windows: ArrayLike<number>[], values: Float64Array,
   const centred = new Uint8Array(windows.length);
   windows.forEach((taps, o) => {
     let floor = -Infinity;
-    for (let t = 0; t < taps.length; t++) floor = Math.max(floor, values[taps[t]] - tau[taps[t]] - reach[taps[t]]);
+    let leader = taps[0];
+    for (let t = 0; t < taps.length; t++) {
+      const j = taps[t];
+      floor = Math.max(floor, values[j] - tau[j] - reach[j]);
+      if (values[j] > values[leader]) leader = j;
+    }
+    // g_j ≤ the exact gap a_j0 − a_j (rounded down): positive for every other candidate when j0 certainly leads at x0.
+    const gap = (j: number) => {
+      const g = values[leader] - values[j] - tau[leader] - tau[j];
+      return g - 4 * UNIT_ROUNDOFF * (Math.abs(values[leader]) + Math.abs(values[j]) + tau[leader] + tau[j]);
+    };
     const candidates = Array.from(taps).filter((j) => {
+      if (j === leader) return true;
       const top = values[j] + tau[j] + reach[j];
-      return top + CANDIDATE_SLACK * (Math.abs(top) + Math.abs(floor)) >= floor;
+      if (top + CANDIDATE_SLACK * (Math.abs(top) + Math.abs(floor)) < floor) return false;
+      return gap(j) <= pairReach(oneTensor, reach[j], reach[leader]);
     });
     const movable = candidates.filter((j) => reach[j] > 0);
     if (movable.length === 0) return;
-    const weight = 1 / candidates.length;
-    const certain = candidates.length === 1;
-    for (const j of movable) {
+    if (candidates.length === 1) {
+      input.push(leader);
+      output.push(o);
+      mid.push(1);
+      uncertain.push(0);
+      return;
+    }
+    const others = candidates.filter((j) => j !== leader);
+    const leads = others.every((j) => gap(j) > 0);
+    const weights = leads ? chordWeights(others, leader, gap, (j) => pairReach(oneTensor, reach[j], reach[leader]), reach) : uniformWeights(candidates, reach);
+    weights.mid.forEach((w, j) => {
       input.push(j);
       output.push(o);
-      mid.push(certain ? 1 : weight);
-      uncertain.push(certain ? 0 : 1);
-    }
-    if (!certain) {
-      const toVertex = Math.sqrt((1 - weight) ** 2 + (movable.length - 1) * weight * weight);
-      const toZero = movable.length < candidates.length ? weight * Math.sqrt(movable.length) : 0;
-      outputRadius[o] = Math.max(toVertex, toZero) * (1 + 1e-15);
-      if (movable.length === candidates.length) centred[o] = 1;
-    }
+      mid.push(w);
+      uncertain.push(1);
+    });
+    outputRadius[o] = weights.radius * (1 + 2 * UNIT_ROUNDOFF * (candidates.length + 4));
+    if (movable.length === candidates.length) centred[o] = 1;
   });
   return {
     mid: Float64Array.from(mid),
@@ -56,6 +90,54 @@ export function windowSlopes(windows: ArrayLike<number>[], values: Float64Array,
     uncertain: Uint8Array.from(uncertain),
     edges: { input: Int32Array.from(input), output: Int32Array.from(output), centred },
   };
+}
+
+/** Midpoint weights on the movable candidates, and the largest distance from them to a vertex of the window's weight set. */
+interface WindowWeights {
+  mid: Map<number, number>;
+  radius: number;
+}
+
+/**
+ * Winner uncertain at x0: vertices e_j for every candidate, centroid 1/|C| on each; a vertex of a
+ * candidate that cannot move projects to 0 (§22).
+ */
+function uniformWeights(candidates: number[], reach: Float64Array): WindowWeights {
+  const movable = candidates.filter((j) => reach[j] > 0);
+  const weight = 1 / candidates.length;
+  const toVertex = Math.sqrt((1 - weight) ** 2 + (movable.length - 1) * weight * weight);
+  const toZero = movable.length < candidates.length ? weight * Math.sqrt(movable.length) : 0;
+  return { mid: new Map(movable.map((j) => [j, weight])), radius: Math.max(toVertex, toZero) };
+}
+
+/**
+ * Leader j0 certain at x0 (§59.1): vertices e_j0 and e_j0 + r_j (e_j − e_j0), r_j = 1 − g_j / D_j
+ * rounded up; centroid w̄ = e_j0 + Σ μ_j (e_j − e_j0) with μ_j = r_j / (|others| + 1). Distances in closed
+ * form over the movable coordinates (the others are dropped): with Q = Σ μ_j² over movable j and
+ * S = Σ μ_j, ‖e_j0 − w̄‖² = Q + [j0 moves] S², ‖v_k − w̄‖² = Q − [k moves] (μ_k² − (r_k − μ_k)²) + [j0 moves] (S − r_k)².
+ */
+function chordWeights(others: number[], leader: number, gap: (j: number) => number, apart: (j: number) => number, reach: Float64Array): WindowWeights {
+  const chord = others.map((j) => Math.min(1, 1 - gap(j) / apart(j) + 4 * UNIT_ROUNDOFF));
+  const mu = chord.map((r) => r / (others.length + 1));
+  const moves = (j: number) => (reach[j] > 0 ? 1 : 0);
+  let q = 0;
+  let s = 0;
+  others.forEach((j, i) => {
+    q += moves(j) * mu[i] * mu[i];
+    s += mu[i];
+  });
+  const leaderMoves = moves(leader);
+  let radiusSquared = q + leaderMoves * s * s;
+  others.forEach((j, i) => {
+    const d = q - moves(j) * (mu[i] * mu[i] - (chord[i] - mu[i]) ** 2) + leaderMoves * (s - chord[i]) ** 2;
+    radiusSquared = Math.max(radiusSquared, d);
+  });
+  const mid = new Map<number, number>();
+  if (leaderMoves) mid.set(leader, 1 - s);
+  others.forEach((j, i) => {
+    if (moves(j)) mid.set(j, mu[i]);
+  });
+  return { mid, radius: Math.sqrt(radiusSquared) };
 }
 
 /** The two candidates of y_i = max(a_i, b_source[i]): a_i is entry i, b_j entry a.length + j. */

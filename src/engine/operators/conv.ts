@@ -2,7 +2,8 @@
 // Aᵀ is the transposed convolution with the same weights and geometry, written as the same loop nest
 // scattering instead of gathering, so it is the exact adjoint by construction.
 import type { ConvParams, Shape } from '../network';
-import { checkLength, type AffineOperator, type LinearOperator } from './linearOperator';
+import { checkLength, type AffineOperator, type LinearOperator, type SelectedRows } from './linearOperator';
+import { convRows } from './convRows';
 
 export interface ConvGeometry {
   inChannels: number;
@@ -85,6 +86,11 @@ export class ConvOperator implements LinearOperator {
     const y = new Float64Array(this.outSize);
     convLoops(this.geometry, this.squaredWeight, d, y, false);
     return y;
+  }
+
+  /** Up to half the outputs, as sparse rows (the same loops in TypeScript either way). */
+  selectRows(rows: Int32Array): SelectedRows | null {
+    return rows.length * 2 <= this.outSize ? convRows(this.weight, this.geometry, rows) : null;
   }
 
   /** (A∘A)ᵀ e: Σ_i a_ij² e_i for every input j (the row norms of the transposed convolution). */

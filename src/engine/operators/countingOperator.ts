@@ -26,6 +26,13 @@ export function countedOperator(op: LinearOperator, multiplyAdds: number, counte
     rowNormsSquared: (d) => (count(1), op.rowNormsSquared(d)),
   };
   if (op.denseBlock) counted.denseBlock = op.denseBlock.bind(op);
+  if (op.selectRows) {
+    const selectRows = op.selectRows.bind(op);
+    counted.selectRows = (rows) => {
+      const selected = selectRows(rows);
+      return selected && { operator: countedOperator(selected.operator, selected.multiplyAdds, counters), multiplyAdds: selected.multiplyAdds };
+    };
+  }
   if (op.applyAbsolute) {
     const applyAbsolute = op.applyAbsolute.bind(op);
     counted.applyAbsolute = (x) => (count(1), applyAbsolute(x));

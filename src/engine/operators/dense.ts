@@ -1,6 +1,6 @@
 // Dense (Gemm-shaped) layer: y = W x + b, W of shape [outFeatures, inFeatures].
 import type { DenseParams } from '../network';
-import { checkLength, type AffineOperator, type LinearOperator } from './linearOperator';
+import { checkLength, type AffineOperator, type LinearOperator, type SelectedRows } from './linearOperator';
 import { RowwiseOperator } from './rowwise';
 
 export class DenseOperator implements LinearOperator {
@@ -9,7 +9,7 @@ export class DenseOperator implements LinearOperator {
   // Set on both backends, so the reference iterates on the same side as the native kernels.
   readonly preferredGramSide = 'input';
 
-  constructor(private readonly weight: Float32Array, outFeatures: number, inFeatures: number, name: string) {
+  constructor(private readonly weight: Float32Array, outFeatures: number, inFeatures: number, protected readonly name: string) {
     if (weight.length !== outFeatures * inFeatures) {
       throw new Error(`${name}: dense weight has ${weight.length} values, expected ${outFeatures}×${inFeatures}`);
     }
@@ -59,6 +59,17 @@ export class DenseOperator implements LinearOperator {
     return out;
   }
 
+  /** Up to half the rows, as a dense layer of those rows' weights (copied once; every application then reads only them). */
+  selectRows(rows: Int32Array): SelectedRows | null {
+    if (rows.length * 2 > this.outSize) return null;
+    return { operator: this.withWeights(gatherRows(this.weight, rows, this.inSize), rows.length), multiplyAdds: rows.length * this.inSize };
+  }
+
+  /** The same kind of operator over other weights of the same input size. */
+  protected withWeights(weight: Float32Array, outFeatures: number): LinearOperator {
+    return new DenseOperator(weight, outFeatures, this.inSize, this.name);
+  }
+
   denseBlock(rows: Int32Array, cols: Int32Array): Float64Array {
     const block = new Float64Array(rows.length * cols.length);
     for (let a = 0; a < rows.length; a++) {
@@ -67,6 +78,13 @@ export class DenseOperator implements LinearOperator {
     }
     return block;
   }
+}
+
+/** The rows `rows` of a row-major weight matrix with `cols` columns, in that order. */
+function gatherRows(weight: Float32Array, rows: Int32Array, cols: number): Float32Array {
+  const out = new Float32Array(rows.length * cols);
+  rows.forEach((row, a) => out.set(weight.subarray(row * cols, (row + 1) * cols), a * cols));
+  return out;
 }
 
 /** The layer with the TypeScript operator, or another implementation of the same weights (registry.ts). */

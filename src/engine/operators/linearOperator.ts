@@ -28,6 +28,18 @@ export interface LinearOperator {
   applyAbsolute?(x: Float64Array): Float64Array;
   /** A diag(d) Aᵀ y in one call (d has the input's size). */
   gramOutput?(y: Float64Array, colScale: Float64Array, out?: Float64Array): Float64Array;
+  /**
+   * The operator restricted to the given output rows (rows.length × inSize, in that order), where that
+   * costs clearly less than the whole operator; null otherwise. The composed bound's prefix norms read
+   * only a layer's uncertain rows (docs/derivations.md §58.4).
+   */
+  selectRows?(rows: Int32Array): SelectedRows | null;
+}
+
+/** Some rows of an operator, and the multiply-adds one application of them costs. */
+export interface SelectedRows {
+  operator: LinearOperator;
+  multiplyAdds: number;
 }
 
 /** A linear operator plus the bias of the layer (length outSize), y = A x + b. */

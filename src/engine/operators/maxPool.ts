@@ -51,6 +51,6 @@ export class MaxPool {
     forEachPoolTap(this.geometry, (o, i) => {
       windows[o].push(i);
     });
-    return windowSlopes(windows, values, new Float64Array(values.length).fill(tau), reach);
+    return windowSlopes(windows, values, new Float64Array(values.length).fill(tau), reach, true);
   }
 }

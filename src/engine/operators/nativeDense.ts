@@ -2,7 +2,7 @@
 // place, never copied; WebAssembly: copied into the module once), and the Gram product Wᵀ diag(s) W x reads each row once for both products.
 import { requireNativeKernels, WEIGHT, type NativeKernels } from '../native/kernels';
 import { DenseOperator } from './dense';
-import { checkLength } from './linearOperator';
+import { checkLength, type LinearOperator } from './linearOperator';
 
 export class NativeDenseOperator extends DenseOperator {
   constructor(
@@ -44,6 +44,10 @@ export class NativeDenseOperator extends DenseOperator {
   gram(x: Float64Array, rowScaleSquared: Float64Array, out = new Float64Array(this.inSize)): Float64Array {
     this.kernels.denseGram(this.weights, this.outSize, this.inSize, rowScaleSquared, x, out, 1);
     return out;
+  }
+
+  protected override withWeights(weight: Float32Array, outFeatures: number): LinearOperator {
+    return new NativeDenseOperator(weight, outFeatures, this.inSize, this.name, this.kernels);
   }
 
   /** A diag(d) Aᵀ y. */

@@ -48,10 +48,14 @@ function kernelsOf(options: SpectralOptions): NativeKernels | null {
   return options.kernels === undefined ? nativeKernels() : options.kernels;
 }
 
+/** The indices i < length with keep(i), counted first so that no growing list is built (the composed bound's stacks have 10⁵–10⁶ columns). */
 function activeIndices(length: number, keep: (i: number) => boolean): Int32Array {
-  const out: number[] = [];
-  for (let i = 0; i < length; i++) if (keep(i)) out.push(i);
-  return Int32Array.from(out);
+  let count = 0;
+  for (let i = 0; i < length; i++) if (keep(i)) count++;
+  const out = new Int32Array(count);
+  let next = 0;
+  for (let i = 0; i < length && next < count; i++) if (keep(i)) out[next++] = i;
+  return out;
 }
 
 /**

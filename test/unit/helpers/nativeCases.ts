@@ -542,6 +542,10 @@ export const LANCZOS_OPTIONS = { exactCutoff: 0, lanczosSteps: 60 };
 export interface RunSummary {
   epsilon: number;
   localBound: number;
+  layerProduct: number;
+  method: string;
+  /** Certified norms the composed bound computed (0 without it). */
+  composedNorms: number;
   spectralBound: number;
   /** Lanczos steps behind each bound (null for exact and closed-form certificates). */
   layers: {
@@ -560,6 +564,9 @@ export function summarize(result: AnalysisResult): RunSummary[] {
   return result.runs.map((run) => ({
     epsilon: run.epsilon,
     localBound: run.network.localBound,
+    layerProduct: run.network.layerProduct,
+    method: run.network.method,
+    composedNorms: run.network.composed?.norms ?? 0,
     spectralBound: run.network.spectralBound,
     layers: run.layers.map((layer) => ({
       label: layer.label,
