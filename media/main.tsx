@@ -5,6 +5,7 @@
 import { render } from 'preact';
 import type { HostToWebviewMessage, WebviewMethods, WebviewToHostMessage } from '../src/shared/protocol';
 import { RequestClient } from '../src/shared/rpc';
+import { encodeNonFinite, reviveNonFinite } from '../src/shared/nonFinite';
 import { App } from './app';
 import { createStore, ViewContext, type ViewActions } from './store';
 import { applyHostMessage, restoreViewState, type ViewState } from './viewState';
@@ -18,8 +19,8 @@ interface VsCodeApi {
 declare function acquireVsCodeApi(): VsCodeApi;
 
 const vscode = acquireVsCodeApi();
-const host = new RequestClient<WebviewMethods>((message) => vscode.postMessage(message));
-const store = createStore(restoreViewState(vscode.getState()), (state) => vscode.setState(state));
+const host = new RequestClient<WebviewMethods>((message) => vscode.postMessage(encodeNonFinite(message)));
+const store = createStore(restoreViewState(reviveNonFinite(vscode.getState())), (state) => vscode.setState(encodeNonFinite(state)));
 
 // Failures already reach the view as an analysisStatus message or a notification; the rejection needs no second display.
 const ignoreRejection = () => undefined;
@@ -84,7 +85,7 @@ function reportGraphDrawn(): void {
 }
 
 window.addEventListener('message', (event: MessageEvent<HostToWebviewMessage>) => {
-  const message = event.data;
+  const message = reviveNonFinite(event.data);
   if (host.handleReply(message)) {
     return;
   }

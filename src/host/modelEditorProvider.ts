@@ -7,6 +7,7 @@ import type { HostToWebviewMessage, SweepRange, WebviewMethods, WebviewToHostMes
 import { RequestServer, type RequestHandlers } from '../shared/rpc';
 import type { EngineClient } from './engineClient';
 import { exampleInputNames } from '../shared/exampleInputNames';
+import { encodeNonFinite, reviveNonFinite } from '../shared/nonFinite';
 import { ModelDocument, type RetainedResults } from './modelDocument';
 import { isPinnedRun, type PinnedRunStore } from './pinnedRunStore';
 import { createNonce, renderWebviewHtml } from './webviewHtml';
@@ -225,7 +226,7 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
     // Replies to the webview's requests can arrive after its panel closed: drop them, a closed panel throws.
     const post = (message: HostToWebviewMessage) => {
       if (!panelDisposed) {
-        void webview.postMessage(message);
+        void webview.postMessage(encodeNonFinite(message));
       }
     };
     let ready = false;
@@ -244,7 +245,8 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
       post,
     );
     const disposables: vscode.Disposable[] = [
-      webview.onDidReceiveMessage((message: WebviewToHostMessage) => {
+      webview.onDidReceiveMessage((received: WebviewToHostMessage) => {
+        const message = reviveNonFinite(received);
         this.services.onWebviewMessage?.(document, message);
         if (message.kind === 'ready') {
           // The webview (re)loaded: replay everything it needs, in order.

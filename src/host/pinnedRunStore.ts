@@ -4,6 +4,7 @@
 
 import * as vscode from 'vscode';
 import type { PinnedLayer, PinnedRun } from '../shared/protocol';
+import { encodeNonFinite, reviveNonFinite } from '../shared/nonFinite';
 
 const STATE_KEY = 'lipschitzLens.pinnedRun';
 
@@ -34,13 +35,13 @@ export class PinnedRunStore implements vscode.Disposable {
   constructor(private readonly memento: vscode.Memento) {}
 
   get current(): PinnedRun | undefined {
-    const saved = this.memento.get<unknown>(STATE_KEY);
+    const saved = reviveNonFinite(this.memento.get<unknown>(STATE_KEY));
     return isPinnedRun(saved) ? saved : undefined;
   }
 
   /** Pins `run` (undefined unpins) and tells every editor. */
   async pin(run: PinnedRun | undefined): Promise<void> {
-    await this.memento.update(STATE_KEY, run);
+    await this.memento.update(STATE_KEY, encodeNonFinite(run));
     this.emitter.fire(run);
   }
 

@@ -289,6 +289,27 @@ describe('analysis view', () => {
     await closeAllEditors();
   });
 
+  it('an ε whose layer product overflows reaches the view as ∞, not as null or 0 (messages cross as JSON)', async () => {
+    // A copy: the ε chosen here is remembered per file. At ε = 1e308 the example's layer and spectral
+    // products overflow at its first layer and the composed bound stays finite (derivations §57).
+    const copy = vscode.Uri.file(join(await mkdtemp(join(tmpdir(), 'lipschitz-lens-overflow-')), 'mnist-cnn.onnx'));
+    await copyFile(example.fsPath, copy.fsPath);
+    await copyFile(join(example.fsPath, '..', 'sample-input.json'), join(copy.fsPath, '..', 'sample-input.json'));
+    await vscode.commands.executeCommand('vscode.openWith', copy, MODEL_EDITOR_VIEW_TYPE);
+    await waitForWebviewText((shown) => shown.includes('mnist-cnn.onnx') && shown.includes('Analyze'));
+    await fillInWebview('#epsilon-input', '1e308');
+    await waitFor('the analysis at ε = 1e308 to finish', () => api.analysisStatus(copy)?.phase === 'done' && api.analysisStatus(copy)?.epsilon === 1e308, 120_000);
+    const network = api.analysisReport(copy)?.runs[0].network;
+    assert.equal(network?.layerProduct, Infinity);
+    assert.ok(Number.isFinite(network?.localBound), `composed bound ${network?.localBound}`);
+    const text = await waitForWebviewText((shown) => shown.includes('Done at ε = 1e308'));
+    assert.match(text, /Layer product\s+∞/);
+    assert.match(text, /the layer product overflowed at layer '[^']+' \(∞\)/);
+    assert.ok(text.includes(formatNumber(network?.localBound ?? NaN)), text);
+    assert.doesNotMatch(text, /Infinity|NaN|null/);
+    await closeAllEditors();
+  });
+
   it('stays usable on a graph of hundreds of layers: every row is shown, before and after the analysis', async function () {
     this.timeout(180_000);
     const deep = vscode.Uri.file(join(await mkdtemp(join(tmpdir(), 'lipschitz-lens-deep-')), 'deep.onnx'));
