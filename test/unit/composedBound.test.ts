@@ -115,6 +115,37 @@ function worstSampledRatio(random: SeededRandom, network: Network, x0: Float64Ar
   return worst;
 }
 
+/**
+ * For `count` networks from `generate` at a random x0 and ε: no sampled or hill-climbed ratio beats the
+ * composed bound, nor a margin change (e_0 − e_1) its functional bound. Returns how often the composed
+ * bound was below the layer product, the best sampled/composed ratio and the uncertain units in all.
+ */
+function sampledAgainstComposed(
+  random: SeededRandom,
+  count: number,
+  generate: (random: SeededRandom, k: number) => { network: Network },
+  { inputScale = 1, largestLogEpsilon = 0.3 } = {},
+): { tighter: number; worst: number; uncertain: number } {
+  let tighter = 0;
+  let worst = 0;
+  let uncertain = 0;
+  for (let k = 0; k < count; k++) {
+    const { network } = generate(random, k);
+    const x0 = Float64Array.from({ length: network.inputShape.reduce((a, b) => a * b, 1) }, () => inputScale * random.gaussian());
+    const epsilon = Math.pow(10, random.between(-3, largestLogEpsilon));
+    const { run, composed } = analyse(network, x0, epsilon);
+    const sampled = worstSampledRatio(random, network, x0, epsilon);
+    assert.ok(sampled <= composed.value * (1 + REL) + ABS, `network ${k} (${network.layers.map((l) => l.label).join(' ')}), ε ${epsilon}: sampled ${sampled} > composed ${composed.value}`);
+    const u = Float64Array.from(referenceForward(network, x0)[network.output], (_v, i) => (i === 0 ? 1 : i === 1 ? -1 : 0));
+    const margin = worstSampledRatio(random, network, x0, epsilon, u);
+    assert.ok(margin <= composed.functionalBound(u) * (1 + REL) + ABS, `network ${k}, ε ${epsilon}: margin ratio ${margin} > its bound ${composed.functionalBound(u)}`);
+    uncertain += composed.uncertainUnits;
+    if (composed.value < run.localBound) tighter++;
+    if (composed.value > 0) worst = Math.max(worst, sampled / composed.value);
+  }
+  return { tighter, worst, uncertain };
+}
+
 /** The same network without biases: at x0 = 0 every pre-activation sits exactly at 0 (a ReLU kink) and every max-pool window is a tie. */
 function withoutBiases(network: Network): Network {
   return {
@@ -464,25 +495,8 @@ describe('margin functionals (derivations §44)', () => {
 
 describe('composed rules for products, quotients, maxima, layer normalisation, softmax and attention (derivations §55)', () => {
   it('squeeze-excitation gates, x ⊙ σ(x), x ⊙ x, Max and ReduceMax: no sampled or hill-climbed ratio beats it, nor a margin change its functional bound', (t) => {
-    const random = new SeededRandom(5555);
-    let tighter = 0;
-    let uncertain = 0;
-    let worst = 0;
     const count = 60;
-    for (let k = 0; k < count; k++) {
-      const { network } = (k % 2 ? randomProductNetwork : randomSelectionNetwork)(random);
-      const x0 = Float64Array.from({ length: network.inputShape.reduce((a, b) => a * b, 1) }, () => random.gaussian());
-      const epsilon = Math.pow(10, random.between(-3, 0.3));
-      const { run, composed } = analyse(network, x0, epsilon);
-      const sampled = worstSampledRatio(random, network, x0, epsilon);
-      assert.ok(sampled <= composed.value * (1 + REL) + ABS, `network ${k} (${network.layers.map((l) => l.label).join(' ')}), ε ${epsilon}: sampled ${sampled} > composed ${composed.value}`);
-      const u = Float64Array.from(referenceForward(network, x0)[network.output], (_v, i) => (i === 0 ? 1 : i === 1 ? -1 : 0));
-      const margin = worstSampledRatio(random, network, x0, epsilon, u);
-      assert.ok(margin <= composed.functionalBound(u) * (1 + REL) + ABS, `network ${k}, ε ${epsilon}: margin ratio ${margin} > its bound ${composed.functionalBound(u)}`);
-      uncertain += composed.uncertainUnits;
-      if (composed.value < run.localBound) tighter++;
-      if (composed.value > 0) worst = Math.max(worst, sampled / composed.value);
-    }
+    const { tighter, worst, uncertain } = sampledAgainstComposed(new SeededRandom(5555), count, (random, k) => (k % 2 ? randomProductNetwork : randomSelectionNetwork)(random));
     t.diagnostic(`composed below the layer product on ${tighter} of ${count}, ${uncertain} uncertain units in all, best sampled/composed ${worst.toFixed(4)}`);
     assert.ok(uncertain > 100, `uncertain units ${uncertain}`);
     assert.ok(tighter > count / 2, `composed tighter on ${tighter} of ${count}`);
@@ -577,23 +591,8 @@ describe('composed rules for products, quotients, maxima, layer normalisation, s
   });
 
   it('layer normalisation (§55.1): no sampled or hill-climbed ratio beats it, nor a margin change its functional bound', (t) => {
-    const random = new SeededRandom(5151);
-    let tighter = 0;
-    let worst = 0;
     const count = 40;
-    for (let k = 0; k < count; k++) {
-      const { network } = randomLayerNormNetwork(random);
-      const x0 = Float64Array.from({ length: network.inputShape.reduce((a, b) => a * b, 1) }, () => random.gaussian());
-      const epsilon = Math.pow(10, random.between(-3, 0.3));
-      const { run, composed } = analyse(network, x0, epsilon);
-      const sampled = worstSampledRatio(random, network, x0, epsilon);
-      assert.ok(sampled <= composed.value * (1 + REL) + ABS, `network ${k}, ε ${epsilon}: sampled ${sampled} > composed ${composed.value}`);
-      const u = Float64Array.from(referenceForward(network, x0)[network.output], (_v, i) => (i === 0 ? 1 : i === 1 ? -1 : 0));
-      const margin = worstSampledRatio(random, network, x0, epsilon, u);
-      assert.ok(margin <= composed.functionalBound(u) * (1 + REL) + ABS, `network ${k}, ε ${epsilon}: margin ratio ${margin} > its bound ${composed.functionalBound(u)}`);
-      if (composed.value < run.localBound) tighter++;
-      if (composed.value > 0) worst = Math.max(worst, sampled / composed.value);
-    }
+    const { tighter, worst } = sampledAgainstComposed(new SeededRandom(5151), count, randomLayerNormNetwork);
     t.diagnostic(`composed below the layer product on ${tighter} of ${count}, best sampled/composed ${worst.toFixed(4)}`);
     assert.ok(tighter > count / 2, `composed tighter on ${tighter} of ${count}`);
     assert.ok(worst > 0.3 && worst <= 1 + REL, `best sampled/composed ${worst}`);
@@ -647,23 +646,8 @@ describe('composed rules for products, quotients, maxima, layer normalisation, s
   });
 
   it('softmax inside the network (§55.2): no sampled or hill-climbed ratio beats it, nor a margin change its functional bound', (t) => {
-    const random = new SeededRandom(5353);
-    let tighter = 0;
-    let worst = 0;
     const count = 40;
-    for (let k = 0; k < count; k++) {
-      const { network } = randomSoftmaxNetwork(random);
-      const x0 = Float64Array.from({ length: network.inputShape.reduce((a, b) => a * b, 1) }, () => 2 * random.gaussian());
-      const epsilon = Math.pow(10, random.between(-3, 0.3));
-      const { run, composed } = analyse(network, x0, epsilon);
-      const sampled = worstSampledRatio(random, network, x0, epsilon);
-      assert.ok(sampled <= composed.value * (1 + REL) + ABS, `network ${k}, ε ${epsilon}: sampled ${sampled} > composed ${composed.value}`);
-      const u = Float64Array.from(referenceForward(network, x0)[network.output], (_v, i) => (i === 0 ? 1 : i === 1 ? -1 : 0));
-      const margin = worstSampledRatio(random, network, x0, epsilon, u);
-      assert.ok(margin <= composed.functionalBound(u) * (1 + REL) + ABS, `network ${k}, ε ${epsilon}: margin ratio ${margin} > its bound ${composed.functionalBound(u)}`);
-      if (composed.value < run.localBound) tighter++;
-      if (composed.value > 0) worst = Math.max(worst, sampled / composed.value);
-    }
+    const { tighter, worst } = sampledAgainstComposed(new SeededRandom(5353), count, randomSoftmaxNetwork, { inputScale: 2 });
     t.diagnostic(`composed below the layer product on ${tighter} of ${count}, best sampled/composed ${worst.toFixed(4)}`);
     assert.ok(tighter > count / 2, `composed tighter on ${tighter} of ${count}`);
     assert.ok(worst > 0.3 && worst <= 1 + REL, `best sampled/composed ${worst}`);
@@ -679,23 +663,8 @@ describe('composed rules for products, quotients, maxima, layer normalisation, s
   });
 
   it('attention (MatMul of two computed tensors, §55.3; Softmax between): no sampled or hill-climbed ratio beats it, nor a margin change its functional bound', (t) => {
-    const random = new SeededRandom(5454);
-    let tighter = 0;
-    let worst = 0;
     const count = 30;
-    for (let k = 0; k < count; k++) {
-      const { network } = randomAttentionNetwork(random);
-      const x0 = Float64Array.from({ length: network.inputShape.reduce((a, b) => a * b, 1) }, () => random.gaussian());
-      const epsilon = Math.pow(10, random.between(-3, 0.3));
-      const { run, composed } = analyse(network, x0, epsilon);
-      const sampled = worstSampledRatio(random, network, x0, epsilon);
-      assert.ok(sampled <= composed.value * (1 + REL) + ABS, `network ${k}, ε ${epsilon}: sampled ${sampled} > composed ${composed.value}`);
-      const u = Float64Array.from(referenceForward(network, x0)[network.output], (_v, i) => (i === 0 ? 1 : i === 1 ? -1 : 0));
-      const margin = worstSampledRatio(random, network, x0, epsilon, u);
-      assert.ok(margin <= composed.functionalBound(u) * (1 + REL) + ABS, `network ${k}, ε ${epsilon}: margin ratio ${margin} > its bound ${composed.functionalBound(u)}`);
-      if (composed.value < run.localBound) tighter++;
-      if (composed.value > 0) worst = Math.max(worst, sampled / composed.value);
-    }
+    const { tighter, worst } = sampledAgainstComposed(new SeededRandom(5454), count, randomAttentionNetwork);
     t.diagnostic(`composed below the layer product on ${tighter} of ${count}, best sampled/composed ${worst.toFixed(4)}`);
     assert.ok(tighter > count / 3, `composed tighter on ${tighter} of ${count}`);
     assert.ok(worst > 0.1 && worst <= 1 + REL, `best sampled/composed ${worst}`);
@@ -712,23 +681,8 @@ describe('composed rules for products, quotients, maxima, layer normalisation, s
   });
 
   it('quotients of computed tensors (§55.4) with smooth maps, Max and ReduceMax: no sampled or hill-climbed ratio beats it, nor a margin change its functional bound', (t) => {
-    const random = new SeededRandom(5656);
-    let tighter = 0;
-    let worst = 0;
     const count = 40;
-    for (let k = 0; k < count; k++) {
-      const { network } = randomSmoothNetwork(random);
-      const x0 = Float64Array.from({ length: network.inputShape.reduce((a, b) => a * b, 1) }, () => random.gaussian());
-      const epsilon = Math.pow(10, random.between(-3, 0));
-      const { run, composed } = analyse(network, x0, epsilon);
-      const sampled = worstSampledRatio(random, network, x0, epsilon);
-      assert.ok(sampled <= composed.value * (1 + REL) + ABS, `network ${k}, ε ${epsilon}: sampled ${sampled} > composed ${composed.value}`);
-      const u = Float64Array.from(referenceForward(network, x0)[network.output], (_v, i) => (i === 0 ? 1 : i === 1 ? -1 : 0));
-      const margin = worstSampledRatio(random, network, x0, epsilon, u);
-      assert.ok(margin <= composed.functionalBound(u) * (1 + REL) + ABS, `network ${k}, ε ${epsilon}: margin ratio ${margin} > its bound ${composed.functionalBound(u)}`);
-      if (composed.value < run.localBound) tighter++;
-      if (composed.value > 0) worst = Math.max(worst, sampled / composed.value);
-    }
+    const { tighter, worst } = sampledAgainstComposed(new SeededRandom(5656), count, randomSmoothNetwork, { largestLogEpsilon: 0 });
     t.diagnostic(`composed below the layer product on ${tighter} of ${count}, best sampled/composed ${worst.toFixed(4)}`);
     assert.ok(tighter > count / 3, `composed tighter on ${tighter} of ${count}`);
     assert.ok(worst > 0.1 && worst <= 1 + REL, `best sampled/composed ${worst}`);
