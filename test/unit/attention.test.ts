@@ -17,7 +17,7 @@ import { normaliseGraph } from '../../src/engine/normalise/normalise';
 import { softmaxBound, softmaxForward, softmaxGroups } from '../../src/engine/operators/softmax';
 import { prepareNetwork } from '../../src/engine/prepared';
 import { SeededRandom } from '../../src/engine/random';
-import { ortForward, tensorsNeeded } from '../../src/engine/runtime/ortForward';
+import { layersAgainstRuntime } from './helpers/layersAgainstRuntime';
 import { DEFAULT_SPECTRAL_OPTIONS } from '../../src/engine/spectral/certifiedNorm';
 import { NetworkTape } from '../../src/engine/tightness/tape';
 import { ModelProtoSchema, TensorShapeProto_DimensionSchema, ValueInfoProtoSchema } from '../../src/onnx/gen/onnx_pb';
@@ -229,21 +229,10 @@ function attentionModel(opset: number): ModelSpec {
 async function assertMatchesRuntime(bytes: Uint8Array, network: Network): Promise<void> {
   const rng = mulberry32(9);
   const x0 = Float32Array.from({ length: network.inputShape.reduce((a, b) => a * b, 1) }, () => rng() * 4 - 2);
-  const ort = await ortForward(bytes, { name: network.inputName, shape: [1, ...network.inputShape], data: x0 }, tensorsNeeded(network), { intraOpNumThreads: 1 });
-  const pure = pureForward(prepareNetwork(network), Float64Array.from(x0));
-  if (pure instanceof Promise) throw new Error('pure forward must be synchronous');
-  network.layers.forEach((layer, i) => {
-    const dims = ort.dims.get(layer.onnxOutput)!;
-    assert.equal(dims.reduce((a, b) => a * b, 1), layer.outputShape.reduce((a, b) => a * b, 1), `${layer.label}: size`);
-    const reference = ort.values.get(layer.onnxOutput)!;
-    let diff = 0;
-    let scale = 1;
-    reference.forEach((v, k) => {
-      diff = Math.max(diff, Math.abs(v - pure.outputs[i][k]));
-      scale = Math.max(scale, Math.abs(v));
-    });
-    assert.ok(diff <= 1e-4 * scale, `${layer.label}: max |Δ| ${diff} at scale ${scale}`);
-  });
+  for (const layer of await layersAgainstRuntime(bytes, network, x0)) {
+    assert.equal(layer.dims?.reduce((a, b) => a * b, 1), layer.outputShape.reduce((a, b) => a * b, 1), `${layer.label}: size`);
+    assert.ok(layer.difference <= 1e-4 * layer.scale, `${layer.label}: max |Δ| ${layer.difference} at scale ${layer.scale}`);
+  }
 }
 
 /** Sampled points of the ball (and the best of a short hill climb) never beat the analysed network bound. */

@@ -22,7 +22,7 @@ import { NativeConv3dOperator } from '../../src/engine/operators/nativeConv3d';
 import { createAffineOperator } from '../../src/engine/operators/registry';
 import { prepareNetwork } from '../../src/engine/prepared';
 import { SeededRandom } from '../../src/engine/random';
-import { ortForward, tensorsNeeded } from '../../src/engine/runtime/ortForward';
+import { layersAgainstRuntime } from './helpers/layersAgainstRuntime';
 import { certifiedNorm, DEFAULT_SPECTRAL_OPTIONS } from '../../src/engine/spectral/certifiedNorm';
 import { readModelFromBytes } from '../../src/onnx/reader';
 import { buildModel, mulberry32, node, randomTensor, relu, tensor, type ModelSpec } from '../fixtures/onnxBuilder';
@@ -286,20 +286,10 @@ function model(): ModelSpec {
 async function assertMatchesRuntime(bytes: Uint8Array, network: Network): Promise<void> {
   const rng = mulberry32(5);
   const x0 = Float32Array.from({ length: network.inputShape.reduce((p, q) => p * q, 1) }, () => rng() * 2 - 1);
-  const ort = await ortForward(bytes, { name: 'x', shape: [1, ...network.inputShape], data: x0 }, tensorsNeeded(network), { intraOpNumThreads: 1 });
-  const pure = pureForward(prepareNetwork(network), Float64Array.from(x0));
-  if (pure instanceof Promise) throw new Error('pure forward must be synchronous');
-  network.layers.forEach((layer, i) => {
-    assert.deepEqual(ort.dims.get(layer.onnxOutput), [1, ...layer.outputShape], `${layer.label}: shape`);
-    const reference = ort.values.get(layer.onnxOutput)!;
-    let diff = 0;
-    let scale = 1;
-    reference.forEach((v, k) => {
-      diff = Math.max(diff, Math.abs(v - pure.outputs[i][k]));
-      scale = Math.max(scale, Math.abs(v));
-    });
-    assert.ok(diff <= 1e-5 * scale, `${layer.label}: max |Δ| ${diff} at scale ${scale}`);
-  });
+  for (const layer of await layersAgainstRuntime(bytes, network, x0)) {
+    assert.deepEqual(layer.dims, [1, ...layer.outputShape], `${layer.label}: shape`);
+    assert.ok(layer.difference <= 1e-5 * layer.scale, `${layer.label}: max |Δ| ${layer.difference} at scale ${layer.scale}`);
+  }
 }
 
 /** Sampled points of the ball never beat a layer's bound, its output radius, or the network bound; the composed bound applies. */

@@ -19,7 +19,7 @@ import { createDense } from '../../src/engine/operators/dense';
 import type { LinearOperator } from '../../src/engine/operators/linearOperator';
 import { prepareNetwork } from '../../src/engine/prepared';
 import { SeededRandom } from '../../src/engine/random';
-import { ortForward, tensorsNeeded } from '../../src/engine/runtime/ortForward';
+import { layersAgainstRuntime } from './helpers/layersAgainstRuntime';
 import { NetworkTape } from '../../src/engine/tightness/tape';
 import { certifiedNorm, DEFAULT_SPECTRAL_OPTIONS } from '../../src/engine/spectral/certifiedNorm';
 import { readModelFromBytes } from '../../src/onnx/reader';
@@ -198,22 +198,12 @@ async function assertMatchesRuntime(what: string, spec: ModelSpec, expectedKinds
   for (const kind of expectedKinds) assert.ok(kinds.includes(kind), `${what}: layers ${kinds.join(', ')} lack ${kind}`);
   const rng = mulberry32(5);
   const x0 = Float32Array.from({ length: network.inputShape.reduce((a, b) => a * b, 1) }, () => rng() * 2 - 1);
-  const ort = await ortForward(bytes, { name: 'x', shape: [1, ...network.inputShape], data: x0 }, tensorsNeeded(network), { intraOpNumThreads: 1 });
-  const pure = pureForward(prepareNetwork(network), Float64Array.from(x0));
-  if (pure instanceof Promise) throw new Error('pure forward must be synchronous');
-  network.layers.forEach((layer, i) => {
+  for (const layer of await layersAgainstRuntime(bytes, network, x0)) {
     // A scalar (a ReduceMax over every axis, keepdims 0, and what follows it) is held as one value [1].
-    const scalar = ort.dims.get(layer.onnxOutput)?.length === 0 && layer.outputShape.length === 1 && layer.outputShape[0] === 1;
-    if (!scalar) assert.deepEqual(ort.dims.get(layer.onnxOutput), [1, ...layer.outputShape], `${what} ${layer.label}: shape`);
-    const reference = ort.values.get(layer.onnxOutput)!;
-    let diff = 0;
-    let scale = 1;
-    reference.forEach((v, k) => {
-      diff = Math.max(diff, Math.abs(v - pure.outputs[i][k]));
-      scale = Math.max(scale, Math.abs(v));
-    });
-    assert.ok(diff <= RELATIVE_TOLERANCE * scale, `${what} ${layer.label}: max |Δ| ${diff} at scale ${scale}`);
-  });
+    const scalar = layer.dims?.length === 0 && layer.outputShape.length === 1 && layer.outputShape[0] === 1;
+    if (!scalar) assert.deepEqual(layer.dims, [1, ...layer.outputShape], `${what} ${layer.label}: shape`);
+    assert.ok(layer.difference <= RELATIVE_TOLERANCE * layer.scale, `${what} ${layer.label}: max |Δ| ${layer.difference} at scale ${layer.scale}`);
+  }
   return network;
 }
 
