@@ -6,7 +6,7 @@ import { OverflowError, throwIfCancelled, type CancelSignal } from './errors';
 import type { FidelityCheck } from './fidelity';
 import { accurateForward } from './accurateForward';
 import { tensorValue, type ForwardProvider, type NominalValues } from './forward';
-import { composedBound, layerRunPrefixReach, midpointDirection, type ComposedBound, type KnownPrefixNorm } from './composed/composedBound';
+import { composedBound, layerRunPrefixReach, midpointDirection, PrefixNormOverflowError, type ComposedBound, type KnownPrefixNorm } from './composed/composedBound';
 import { runEpsilon, slopesBounded, UnboundedSlopesError, type PhaseTimes, type RunContext, type RunOutcome, type SpectralCache } from './layerBounds';
 export type { SpectralCache } from './layerBounds';
 import { LowerBoundSearch, type LowerBoundOptions, type OutputBatch } from './lowerBound';
@@ -214,7 +214,8 @@ function composedFor(
         ...ctx, times: undefined, onLayer: undefined, onLayerResult: undefined, prefixReach: prefix.prefixReach, inputReach, stopAtUnboundedSlopes: true,
       }, prefixReachAt, outcome);
     } catch (error) {
-      if (!(error instanceof UnboundedSlopesError)) throw error;
+      // Either makes the composed bound ∞, so it stops there (§57, §61.3).
+      if (!(error instanceof UnboundedSlopesError || error instanceof PrefixNormOverflowError)) throw error;
       if (ctx.times) ctx.times.composedMs += performance.now() - started;
       return { skipped: error.message };
     }
@@ -233,9 +234,10 @@ function composedFor(
 }
 
 /**
- * The tighter of the two sound network bounds: the product of the layer bounds (with the graph
- * rules) and the composed bound of the linearised network (docs/derivations.md §22), whose slopes come
- * from a layer run that took each unit's reach from its composed prefix (§56) where it could.
+ * The tightest of the three sound network bounds: the product of the layer bounds (with the graph
+ * rules), the composed bound of the linearised network (docs/derivations.md §22), whose slopes come
+ * from a layer run that took each unit's reach from its composed prefix (§56) where it could, and the
+ * spectral product, which holds at every ε and can be the smallest at a large one (§61.1).
  */
 function networkBound(outcome: RunOutcome, composedRun: ReturnType<typeof composedFor>): NetworkBounds {
   const product: NetworkBounds = {
@@ -246,18 +248,24 @@ function networkBound(outcome: RunOutcome, composedRun: ReturnType<typeof compos
     failureProbability: outcome.failureProbability,
     ...(outcome.overflowedAt !== undefined ? { layerProductOverflowedAt: outcome.overflowedAt } : {}),
     ...(outcome.spectralOverflowedAt !== undefined ? { spectralOverflowedAt: outcome.spectralOverflowedAt } : {}),
+    ...(composedRun && 'skipped' in composedRun ? { composedSkipped: composedRun.skipped } : {}),
   };
-  if (!composedRun) return product;
-  if ('skipped' in composedRun) return { ...product, composedSkipped: composedRun.skipped };
-  const { composed, failureProbability } = composedRun;
-  if (!(composed.value < outcome.localBound)) return product;
-  return {
-    ...product,
-    localBound: composed.value,
-    method: 'composed',
-    failureProbability,
-    composed: { midpointNorm: composed.midpointNorm, uncertainUnits: composed.uncertainUnits, norms: composed.norms },
-  };
+  let best = product;
+  if (composedRun && 'composed' in composedRun && composedRun.composed.value < best.localBound) {
+    const { composed, failureProbability } = composedRun;
+    best = {
+      ...product,
+      localBound: composed.value,
+      method: 'composed',
+      failureProbability,
+      composed: { midpointNorm: composed.midpointNorm, uncertainUnits: composed.uncertainUnits, norms: composed.norms },
+    };
+  }
+  // The run's failure probability already counts the conservative norms the spectral product rests on.
+  if (outcome.spectralBound < best.localBound) {
+    return { ...product, localBound: outcome.spectralBound, method: 'spectral-product' };
+  }
+  return best;
 }
 
 /** Why no ε checked certified: the smallest one, its network bound and the threshold it had to stay below. */

@@ -20,6 +20,7 @@ import { LowerBoundSearch } from '../../src/engine/lowerBound';
 import { DEFAULT_SPECTRAL_OPTIONS, type SpectralOptions } from '../../src/engine/spectral/certifiedNorm';
 import { NetworkTape } from '../../src/engine/tightness/tape';
 import { chain, denseLayer, genericLayer, referenceForward } from './helpers/engineNetworks';
+import { assertTightestNetworkBound } from './helpers/networkMethod';
 import {
   randomAttentionNetwork, randomConvNetwork, randomDenseNetwork, randomGraphNetwork, randomHardSwishNetwork, randomLayerNormNetwork, randomProductNetwork, randomSelectionNetwork, randomSmoothChainNetwork, randomSmoothNetwork, randomSoftmaxNetwork,
   randomTinySelectionNetwork, randomTransposeNetwork,
@@ -352,7 +353,7 @@ describe('composed network bound (derivations §22)', () => {
     assert.ok(Math.abs(run.localBound - Math.SQRT2) < 1e-8, `layer product ${run.localBound}`);
   });
 
-  it('analyzeNetwork reports the smaller bound, the layer product beside it, and which one', async () => {
+  it('analyzeNetwork reports the smallest bound, the layer and spectral products beside it, and which one', async () => {
     const random = new SeededRandom(8);
     for (let k = 0; k < 6; k++) {
       const { network } = randomConvNetwork(random);
@@ -360,9 +361,8 @@ describe('composed network bound (derivations §22)', () => {
       const x0 = Float64Array.from({ length: n }, () => random.gaussian());
       const result = await analyzeNetwork(network, x0, { epsilons: [1e-3, 0.3], backend: 'typescript' });
       for (const run of result.runs) {
-        const { localBound, layerProduct, method } = run.network;
-        assert.ok(localBound <= layerProduct);
-        assert.equal(method, localBound < layerProduct ? 'composed' : 'layer-product');
+        assertTightestNetworkBound(run.network);
+        const { method } = run.network;
         if (method === 'composed') assert.ok(run.network.composed && run.network.composed.norms >= 1);
       }
     }
@@ -711,7 +711,7 @@ describe('composed rules for products, quotients, maxima, layer normalisation, s
     }
   });
 
-  it('analyzeNetwork reports the smaller bound with products, maxima, layer normalisation and softmax, never above the layer product', async () => {
+  it('analyzeNetwork reports the smaller bound with products, maxima, layer normalisation and softmax, never above the layer or spectral product', async () => {
     const random = new SeededRandom(77);
     let composedWins = 0;
     for (let k = 0; k < 8; k++) {
@@ -719,10 +719,9 @@ describe('composed rules for products, quotients, maxima, layer normalisation, s
       const x0 = Float64Array.from({ length: network.inputShape.reduce((a, b) => a * b, 1) }, () => random.gaussian());
       const result = await analyzeNetwork(network, x0, { epsilons: [1e-3, 0.3], backend: 'typescript' });
       for (const run of result.runs) {
-        const { localBound, layerProduct, method, composedSkipped } = run.network;
+        const { method, composedSkipped } = run.network;
         assert.equal(composedSkipped, undefined);
-        assert.ok(localBound <= layerProduct);
-        assert.equal(method, localBound < layerProduct ? 'composed' : 'layer-product');
+        assertTightestNetworkBound(run.network);
         if (method === 'composed') composedWins++;
       }
     }

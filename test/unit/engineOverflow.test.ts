@@ -20,6 +20,7 @@ import { formatReport } from '../../src/cli/table';
 import type { BoundReport } from '../../src/shared/protocol';
 import { reportToJson } from '../../src/shared/reportWriters';
 import { chain, denseLayer, genericLayer, NETWORK_INPUT, referenceForward } from './helpers/engineNetworks';
+import { assertTightestNetworkBound } from './helpers/networkMethod';
 
 const reportShell = { model: 'm.onnx', input: { source: 'synthetic', origin: 'synthetic input', shape: [2] }, outputSize: 2 };
 
@@ -36,6 +37,7 @@ describe('overflowing ε', () => {
     assert.equal(run.network.layerProduct, Infinity);
     assert.deepEqual([run.layers[0].epsilonOut, run.layers[1].epsilonIn], [Infinity, Infinity]);
     assert.equal(run.network.method, 'composed');
+    assertTightestNetworkBound(run.network);
     assert.ok(Number.isFinite(run.network.localBound) && run.network.localBound > 0);
     // Sampled in the ball of radius 1e8 around x0 (inside the ε ball; larger points overflow the reference pass).
     const sampled = worstSampledRatio(new SeededRandom(3), example, x0, 1e308 / 1e300);
@@ -110,6 +112,22 @@ describe('ε beyond float32 on the example model', () => {
     assert.ok(report.fidelity && 'points' in report.fidelity, JSON.stringify(report.fidelity));
     assert.equal(report.fidelity.points, 3);
     assert.ok(Number.isFinite(report.runs[0].network.localBound) && report.runs[0].network.localBound > 0);
+  });
+
+  it('ε = 1e308: the spectral product, a bound at every ε, is below the composed bound there and gives the network bound (derivations §61.1)', async () => {
+    const modelPath = join(import.meta.dirname, '../../examples/mnist/mnist-cnn.onnx');
+    const report = await analyzeModelFile({ modelPath, input: { kind: 'auto' }, epsilons: [1e308], options: { lowerBound: false } });
+    const network = report.runs[0].network;
+    assert.equal(network.layerProduct, Infinity);
+    assert.equal(network.method, 'spectral-product');
+    assert.equal(network.localBound, network.spectralBound);
+    assert.equal(network.composed, undefined);
+    assert.ok(Number.isFinite(network.localBound) && network.localBound > 0);
+    assertTightestNetworkBound(network);
+    // The table says which bound it is, and from where after the overflow.
+    const table = formatReport({ ...reportShell, runs: report.runs } as BoundReport);
+    assert.match(table, /network: local bound ([\d.]+) \(spectral product\) +layer product ∞ +spectral product \1 /);
+    assert.match(table, /network bound from the spectral product\./);
   });
 });
 
@@ -241,6 +259,40 @@ describe('a layer product that overflows while the composed network does not (de
 });
 
 describe('composed norms beyond float64 (derivations §57)', () => {
+  it('a prefix norm of ∞ on the way to the output stops the composed bound at that layer, naming it (derivations §61.3)', async () => {
+    // Eleven ReLU layers of norm 1.5e30: the layer and spectral products leave float64 at the last, and
+    // the slopes run's prefix norm into the second, ‖H‖ ≈ 1e60, has passes of ‖H‖² (beyond §57's 1e100): ∞ there.
+    const layers = Array.from({ length: 11 }, (_v, k) =>
+      denseLayer(`d${k + 1}`, [[1e30, 0.5e30], [0.5e30, 1e30]], null, k === 0 ? NETWORK_INPUT : k - 1, { kind: 'relu' }));
+    const start = Float64Array.from([0.5, 0.25]);
+    await assert.rejects(analyzeNetwork(chain([2], layers), start, { epsilons: [1] }), (error: unknown) => {
+      assert.ok(error instanceof OverflowError, String(error));
+      assert.equal(error.layerLabel, 'd11');
+      assert.match(error.message, /the composed bound is not finite either \(the composed prefix norm into layer 'd2' left the float64 range/);
+      return true;
+    });
+    // Where the layer product stays finite the same stop only skips the composed bound, and says where.
+    const run = (await analyzeNetwork(chain([2], layers.slice(0, 6)), start, { epsilons: [1] })).runs[0];
+    assert.equal(run.network.layerProductOverflowedAt, undefined);
+    assert.match(run.network.composedSkipped ?? '', /the composed prefix norm into layer 'd2' left the float64 range/);
+    assertTightestNetworkBound(run.network);
+  });
+
+  it('a Log reached after the overflow is refused in words: where the reach overflowed, never "Infinity"', async () => {
+    // ‖W‖ = 1e10 at ε = 1e300: the reach leaves float64 at 'big', and Log has no global slope (§24).
+    const network = chain([2], [
+      denseLayer('big', [[1e10, 0], [0, 1e10]], [5, 5], NETWORK_INPUT),
+      genericLayer('log', { kind: 'activation', activation: { kind: 'log' } }, [0], [[2]], [2]),
+    ]);
+    await assert.rejects(analyzeNetwork(network, Float64Array.from([0.5, 0.25]), { epsilons: [1e300] }), (error: unknown) => {
+      assert.ok(error instanceof Error);
+      assert.match(error.message, /\[log\]/);
+      assert.match(error.message, /can reach \[−∞, ∞\] inside the ball \(ε_in unbounded: the reach of its input overflowed at layer 'big', where ε times the layer bounds before it left the float64 range/);
+      assert.doesNotMatch(error.message, /Infinity/);
+      return true;
+    });
+  });
+
   it('a linearised network whose passes overflow gives a composed bound of ∞, not a crash or NaN', () => {
     // Two dense layers of weight 1e200, each with a ReLU whose slope is uncertain in [0.5, 1.5]: J(M) = 1e400.
     const network = chain([1], [denseLayer('a', [[1e200]], null, NETWORK_INPUT, { kind: 'relu' }), denseLayer('b', [[1e200]], null, 0, { kind: 'relu' })]);

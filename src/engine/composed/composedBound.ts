@@ -409,6 +409,17 @@ class ComposedNorms {
   }
 }
 
+/**
+ * A prefix norm β_k of the slopes run is ∞ at a layer on the output's paths (§61.3): the composed bound,
+ * which adds β_k times that layer's corrections, is ∞ too, so the run stops there.
+ */
+export class PrefixNormOverflowError extends Error {
+  constructor(readonly layerLabel: string) {
+    super(`the composed prefix norm into layer '${layerLabel}' left the float64 range, and the composed bound adds it on the way to the output (docs/derivations.md §61.3)`);
+    this.name = 'PrefixNormOverflowError';
+  }
+}
+
 /** A prefix norm β_k the layer run certified, and the units of layer k it covers. */
 export interface KnownPrefixNorm {
   value: number;
@@ -421,7 +432,8 @@ export type PrefixReach = (layer: number, rows: Uint8Array, slopes: Slopes) => {
 /**
  * Prefix norms for one layer run (§56) — on a layer's units, or on its inputs (§57) — and the β_k it certified (with their failure probability
  * already counted by the run) for the network bound after it. Together they may use `budget` operator
- * applications; past that, the run keeps the product's reach for the layers left.
+ * applications; past that, the run keeps the product's reach for the layers left. A β_k of ∞ on the
+ * output's paths throws PrefixNormOverflowError: the composed bound could only be ∞ (§61.3).
  */
 export function layerRunPrefixReach(
   prepared: PreparedNetwork,
@@ -433,6 +445,7 @@ export function layerRunPrefixReach(
   const certified = new Map<number, KnownPrefixNorm>();
   let exhausted = false;
   let norms: ComposedNorms | null = null;
+  let outputAncestors: ReturnType<LinearisedNetwork['ancestors']> | null = null;
   const reach = (layer: number, rows: Uint8Array, slopes: Slopes, onInputs: boolean) => {
     if (exhausted) return null;
     norms ??= new ComposedNorms(prepared, slopes, spectral, checkBudget, signal);
@@ -441,6 +454,9 @@ export function layerRunPrefixReach(
       const value = onInputs ? norms.inputNorm(layer, rows) : norms.prefixNorm(layer, rows);
       // Every β this call completed is covered by the failure probability returned with it.
       for (const [k, value] of norms.beta) if (!certified.has(k)) certified.set(k, { value, rows: k === layer ? rows : (slopes[k] as SlopeUnits).uncertain });
+      outputAncestors ??= norms.network.ancestors(prepared.network.output);
+      const overflowed = [...norms.beta].filter(([k, beta]) => !Number.isFinite(beta) && outputAncestors?.[k]).map(([k]) => k);
+      if (overflowed.length > 0) throw new PrefixNormOverflowError(prepared.layers[Math.min(...overflowed)].layer.label);
       return { value, failureProbability: norms.failureProbability - before };
     } catch (error) {
       if (!(error instanceof BudgetExhausted)) throw error;
