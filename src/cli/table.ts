@@ -81,7 +81,7 @@ export function formatReport(report: BoundReport): string {
       );
     }
     if (method === 'spectral-product') {
-      out.push('         spectral product: the global bound ∏ ‖A_k‖ holds at every ε, and at this one it is below the local bounds');
+      out.push('         spectral product: ∏ ‖A_k‖ (the conservative column) is sound at every ε, and at this one it is below the local bounds');
     }
     if (run.lowerBound) {
       const lower = run.lowerBound.value;

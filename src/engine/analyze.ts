@@ -237,7 +237,7 @@ function composedFor(
  * The tightest of the three sound network bounds: the product of the layer bounds (with the graph
  * rules), the composed bound of the linearised network (docs/derivations.md §22), whose slopes come
  * from a layer run that took each unit's reach from its composed prefix (§56) where it could, and the
- * spectral product, which holds at every ε and can be the smallest at a large one (§61.1).
+ * spectral product, sound at every ε and sometimes the smallest at a large one (§61.1).
  */
 function networkBound(outcome: RunOutcome, composedRun: ReturnType<typeof composedFor>): NetworkBounds {
   const product: NetworkBounds = {

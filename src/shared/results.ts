@@ -113,7 +113,7 @@ export interface NetworkBounds {
   /**
    * 'composed': ‖J(M)‖ of the network with every unit at its midpoint slope plus certified corrections
    * for the units whose slope is uncertain (docs/derivations.md §22); 'layer-product': layerProduct;
-   * 'spectral-product': spectralBound, which holds at every ε and can be the smallest at a large one.
+   * 'spectral-product': spectralBound, sound at every ε and sometimes the smallest at a large one.
    */
   method: NetworkMethod;
   /** When method is 'composed': ‖J(M)‖ alone, the uncertain units and the certified norms computed. */
