@@ -148,7 +148,7 @@ test('--eps 1e308: the layer product overflows, the table says where and shows �
   assert.equal(code, 0);
   assert.match(stdout, /^network: local bound ([\d.]+) \(spectral product\) +layer product ∞ +spectral product \1 /m);
   assert.match(stdout, /the layer product overflowed at layer 'conv1\+relu1' \(∞\); network bound from the spectral product\./);
-  assert.match(stdout, /spectral product: ∏ ‖A_k‖ (the conservative column) is sound at every ε, and at this one it is below the local bounds/);
+  assert.match(stdout, /spectral product: ∏ ‖A_k‖ \(the conservative column\) is sound at every ε, and at this one it is below the local bounds/);
   assert.doesNotMatch(stdout, /Infinity|NaN/);
   const json = await cli(['analyze', EXAMPLE, '--eps=1e308', '--quiet', '--no-lower-bound', '--json']);
   const network = JSON.parse(json.stdout).runs[0].network;
