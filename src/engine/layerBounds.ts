@@ -250,7 +250,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
     // The reach of a whole-tensor slope layer's inputs from the composed prefix (§57), where given.
     const inputs = p.layer.inputs.some((ref) => ref === NETWORK_INPUT) || !ctx.inputReach || !SLOPE_LAYERS_READING_TENSORS.has(p.op.kind)
       ? stated
-      : cappedInputs(stated, epsilon, () => ctx.inputReach?.(index, movableRows(stated, p.inSizes), slopes) ?? null, (probability) => {
+      : cappedInputs(stated, p.layer.inputs, p.inSizes, epsilon, (rows) => ctx.inputReach?.(index, rows, slopes) ?? null, (probability) => {
         prefixFailureProbability += probability;
       });
     const norms: LayerNorms = {
@@ -467,35 +467,44 @@ function ratioOrInfinity(out: number, into: number): number {
 /** Slope layers whose units read their inputs' entries (not an affine map of them): their reach is the inputs' radius. */
 const SLOPE_LAYERS_READING_TENSORS = new Set<PreparedLayer['op']['kind']>(['matMul', 'mul', 'softmax', 'layerNorm', 'maxPool', 'reduceMax', 'maximum']);
 
-/** The movable coordinates of a layer's inputs, concatenated in order (the rows a prefix read of them covers). */
-function movableRows(inputs: TensorState[], sizes: number[]): Uint8Array {
-  const rows = new Uint8Array(sizes.reduce((a, b) => a + b, 0));
-  let offset = 0;
-  inputs.forEach((t, i) => {
-    if (t.mask) rows.set(t.mask, offset);
-    else rows.fill(1, offset, offset + sizes[i]);
-    offset += sizes[i];
-  });
-  return rows;
-}
-
 /**
- * The inputs with each radius capped by ε γ (§57): every input's deviation is a part of the
- * concatenated one, whose norm is at most ε γ in the ball. Nothing is asked when no input can move;
- * the failure probability is counted by the caller.
+ * The inputs with each radius capped by ε γ_i (§57, §61.4), γ_i the composed prefix norm read on input i's
+ * movable entries of the concatenated inputs alone: its deviation is that part of the concatenated one.
+ * A tensor read twice is asked once; nothing is asked for an input that cannot move. The failure
+ * probabilities are counted by the caller.
  */
 function cappedInputs(
   inputs: TensorState[],
+  refs: TensorRef[],
+  sizes: number[],
   epsilon: number,
-  reach: () => { value: number; failureProbability: number } | null,
+  reach: (rows: Uint8Array) => { value: number; failureProbability: number } | null,
   count: (failureProbability: number) => void,
 ): TensorState[] {
-  if (inputs.every((t) => t.radius === 0)) return inputs;
-  const gamma = reach();
-  if (!gamma) return inputs;
-  count(gamma.failureProbability);
-  const cap = epsilon * gamma.value * (1 + 4 * UNIT_ROUNDOFF);
-  return inputs.map((t) => (cap < t.radius ? { ...t, radius: cap } : t));
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const capped: TensorState[] = [];
+  let offset = 0;
+  inputs.forEach((t, i) => {
+    const start = offset;
+    offset += sizes[i];
+    const earlier = refs.indexOf(refs[i]);
+    if (earlier < i) {
+      capped.push(capped[earlier]);
+      return;
+    }
+    if (t.radius === 0) {
+      capped.push(t);
+      return;
+    }
+    const rows = new Uint8Array(total);
+    if (t.mask) rows.set(t.mask, start);
+    else rows.fill(1, start, start + sizes[i]);
+    const gamma = reach(rows);
+    if (gamma) count(gamma.failureProbability);
+    const cap = gamma ? epsilon * gamma.value * (1 + 4 * UNIT_ROUNDOFF) : Infinity;
+    capped.push(cap < t.radius ? { ...t, radius: cap } : t);
+  });
+  return capped;
 }
 
 interface LayerOutcome {

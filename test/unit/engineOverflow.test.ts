@@ -157,6 +157,25 @@ function cancellingChain(pairs: number, c: number, random?: SeededRandom): Netwo
   return chain([2], layers);
 }
 
+/**
+ * cancellingChain's tame identity t, then a squeeze-excitation-like product read after the product's
+ * reach overflowed (§61.4): t (as [2, 1]) times a small sigmoid gate of t (as [1, 2]), a MatMul whose
+ * two factors move by very different amounts (the gate's weights are `gateScale`), then Softmax and a head.
+ */
+function gatedChain(pairs: number, c: number, gateScale: number, random?: SeededRandom): Network {
+  const base = cancellingChain(pairs, c, random);
+  const layers = base.layers.slice(0, 3 * pairs);
+  const t = layers.length - 1;
+  layers.push(denseLayer('gate', [[gateScale, 0.5 * gateScale], [-0.5 * gateScale, gateScale]], [0.2, -0.1], t, { kind: 'sigmoid' }));
+  layers.push(genericLayer('column', { kind: 'reshape' }, [t], [[2]], [2, 1]));
+  layers.push(genericLayer('row', { kind: 'reshape' }, [layers.length - 2], [[2]], [1, 2]));
+  layers.push(genericLayer('outer', { kind: 'matMul' }, [layers.length - 2, layers.length - 1], [[2, 1], [1, 2]], [2, 2]));
+  layers.push(genericLayer('flat', { kind: 'reshape' }, [layers.length - 1], [[2, 2]], [4]));
+  layers.push(genericLayer('soft', { kind: 'softmax', axis: 0, flattenTail: false }, [layers.length - 1], [[4]], [4]));
+  layers.push(denseLayer('head', [[1, -1, 2, 0.5], [0.5, 1, -1, 1]], [0, 0], layers.length - 1));
+  return chain([2], layers);
+}
+
 /** Largest ‖f(x) − f(x0)‖ / ‖x − x0‖ over random points of the ball and a hill climb (independent reference pass). */
 function worstSampledRatio(random: SeededRandom, network: Network, x0: Float64Array, epsilon: number): number {
   const f = (x: Float64Array) => referenceForward(network, x)[network.output as number];
@@ -225,6 +244,23 @@ describe('a layer product that overflows while the composed network does not (de
       const run = result.runs[0];
       assert.equal(run.network.layerProductOverflowedAt, 'outer', `trial ${trial}`);
       assert.ok(Number.isFinite(run.network.localBound), `trial ${trial}: ${run.network.localBound}`);
+      const sampled = worstSampledRatio(random, network, start, epsilon);
+      const lower = run.lowerBound?.value ?? 0;
+      assert.ok(Math.max(sampled, lower) <= run.network.localBound * (1 + 1e-9), `trial ${trial}: sampled ${sampled}, ascent ${lower}, bound ${run.network.localBound}`);
+    }
+  });
+
+  it('a gated MatMul after the overflow: each factor is capped by its own prefix norm (§61.4); sampled points and gradient ascent never beat the bound', async () => {
+    const random = new SeededRandom(61);
+    for (let trial = 0; trial < 6; trial++) {
+      const c = 300 * 10 ** random.uniform();
+      const epsilon = 0.01 * 200 ** random.uniform();
+      const pairs = Math.ceil((160 - Math.log10(epsilon)) / (2 * Math.log10(c * 0.9)));
+      const network = gatedChain(pairs, c, 10 ** (-3 * random.uniform()), random);
+      const start = Float64Array.from([random.gaussian(), random.gaussian()]);
+      const run = (await analyzeNetwork(network, start, { epsilons: [epsilon], lowerBound: { seed: trial } })).runs[0];
+      assert.equal(run.network.layerProductOverflowedAt, 'outer', `trial ${trial}`);
+      assert.equal(run.network.method, 'composed', `trial ${trial}: ${JSON.stringify(run.network)}`);
       const sampled = worstSampledRatio(random, network, start, epsilon);
       const lower = run.lowerBound?.value ?? 0;
       assert.ok(Math.max(sampled, lower) <= run.network.localBound * (1 + 1e-9), `trial ${trial}: sampled ${sampled}, ascent ${lower}, bound ${run.network.localBound}`);
