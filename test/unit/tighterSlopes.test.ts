@@ -17,7 +17,7 @@ import { prepareNetwork } from '../../src/engine/prepared';
 import { SeededRandom } from '../../src/engine/random';
 import { DEFAULT_SPECTRAL_OPTIONS, type SpectralOptions } from '../../src/engine/spectral/certifiedNorm';
 import { chain, denseLayer, genericLayer, referenceForward } from './helpers/engineNetworks';
-import { randomConvNetwork } from './helpers/engineRandomNetworks';
+import { randomConvNetwork, randomDenseNetwork, randomTinySelectionNetwork } from './helpers/engineRandomNetworks';
 
 const TS_SPECTRAL: SpectralOptions = { ...DEFAULT_SPECTRAL_OPTIONS, kernels: null };
 
@@ -295,5 +295,94 @@ describe('the midpoint and the deviations in quadrature (derivations §59.3)', (
     }
     assert.ok(deep >= 5, `chains with more than 4 uncertain layers: ${deep}`);
     assert.ok(vertexCases >= 10, `chains checked against every vertex: ${vertexCases}`);
+  });
+});
+
+describe('the vertex split of few uncertain units (derivations §62.1)', () => {
+  /**
+   * The uncertain units as segments, independently of the engine's split: an activation unit's
+   * interval ends m ± p; a window of one movable edge, m ± ρ on it; a window of two candidates that both
+   * move, its two candidates' vertices, i.e. m ± ρ (1, −1)/√2 (the weights sum to 1). Null where some
+   * uncertain unit is not a segment (product edges, windows of three or more edges).
+   */
+  function segments(prepared: ReturnType<typeof prepareNetwork>, slopes: (SlopeUnits | null)[]): { layer: number; entries: number[]; ends: number[][] }[] | null {
+    const units: { layer: number; entries: number[]; ends: number[][] }[] = [];
+    for (let k = 0; k < slopes.length; k++) {
+      const s = slopes[k];
+      if (!s || !s.outputRadius.some((r) => r > 0)) continue;
+      if (s.normalised || s.softmaxGroups) return null;
+      if (!s.edges) {
+        s.outputRadius.forEach((r, i) => { if (r > 0) units.push({ layer: k, entries: [i], ends: [[s.mid[i] - r], [s.mid[i] + r]] }); });
+        continue;
+      }
+      if (!['maxPool', 'reduceMax', 'maximum'].includes(prepared.layers[k].op.kind)) return null;
+      const windows = new Map<number, number[]>();
+      s.uncertain.forEach((u, e) => { if (u) windows.set(s.edges!.output[e], [...(windows.get(s.edges!.output[e]) ?? []), e]); });
+      for (const [o, edges] of windows) {
+        const rho = s.outputRadius[o];
+        if (edges.length === 1) units.push({ layer: k, entries: edges, ends: [[s.mid[edges[0]] - rho], [s.mid[edges[0]] + rho]] });
+        else if (edges.length === 2 && s.edges.centred[o]) {
+          const [a, b] = edges.map((e) => s.mid[e]);
+          const step = rho / Math.SQRT2;
+          units.push({ layer: k, entries: edges, ends: [[a - step, b + step], [a + step, b - step]] });
+        } else return null;
+      }
+    }
+    return units;
+  }
+
+  function jacobianNorm(prepared: ReturnType<typeof prepareNetwork>, slopes: (SlopeUnits | null)[]): number {
+    const linearised = new LinearisedNetwork(prepared, slopes);
+    const columns = Array.from({ length: prepared.inputSize }, (_v, j) => {
+      const e = new Float64Array(prepared.inputSize);
+      e[j] = 1;
+      return linearised.forward(e, new Map());
+    });
+    // ‖J‖² = λ_max(JᵀJ) of a matrix with a handful of columns: power iteration on the Gram matrix to convergence.
+    const n = columns.length;
+    const gram = columns.map((a) => columns.map((b) => a.reduce((s, v, i) => s + v * b[i], 0)));
+    let v = Array.from({ length: n }, (_x, i) => 1 + i / n);
+    let lambda = 0;
+    for (let step = 0; step < 2000; step++) {
+      const w = gram.map((row) => row.reduce((s, g, j) => s + g * v[j], 0));
+      const norm = Math.hypot(...w);
+      if (norm === 0) return 0;
+      lambda = norm;
+      v = w.map((x) => x / norm);
+    }
+    return Math.sqrt(lambda);
+  }
+
+  it('tiny networks whose uncertain units are at most 4 segments: the bound is the largest ‖J(S)‖ over their ends, and no sampled ratio beats it', () => {
+    const random = new SeededRandom(6201);
+    let cases = 0;
+    let windows = 0;
+    for (let attempt = 0; attempt < 600 && cases < 30; attempt++) {
+      const generate = [randomDenseNetwork, randomConvNetwork, randomTinySelectionNetwork][attempt % 3];
+      const { network } = generate(random);
+      const prepared = prepareNetwork(network, 'typescript');
+      const x0 = Float64Array.from({ length: prepared.inputSize }, () => random.gaussian());
+      const epsilon = Math.pow(10, random.between(-2, 0));
+      const run = runEpsilon({ prepared, x0, nominal: pureForward(prepared, x0) as NominalValues, spectralCache: new Map(), spectral: TS_SPECTRAL }, epsilon);
+      const units = segments(prepared, run.slopes);
+      if (!units || units.length === 0 || units.length > 4) continue;
+      const composed = composedBound(prepared, run.slopes, TS_SPECTRAL);
+      assert.ok(composed, 'no budget: the bound completes');
+      let largest = 0;
+      for (let vertex = 0; vertex < 1 << units.length; vertex++) {
+        const slopes = run.slopes.map((s) => s && { ...s, mid: Float64Array.from(s.mid) });
+        units.forEach((unit, bit) => unit.entries.forEach((entry, i) => { (slopes[unit.layer] as SlopeUnits).mid[entry] = unit.ends[(vertex >> bit) & 1][i]; }));
+        largest = Math.max(largest, jacobianNorm(prepared, slopes));
+      }
+      // Every combination leaves no uncertain unit, so each is ‖J(v)‖ certified exactly (up to §22's margin and the certificate's rounding).
+      assert.ok(composed.value >= largest * (1 - 1e-12), `case ${cases}: composed ${composed.value} < vertex maximum ${largest}`);
+      assert.ok(composed.value <= largest * (1 + 1e-6) + 1e-12, `case ${cases}: composed ${composed.value} above the vertex maximum ${largest}: the split did not make it exact`);
+      const worst = sampledRatio(random, network, x0, epsilon);
+      assert.ok(worst <= composed.value * (1 + 1e-9) + 1e-12, `case ${cases}: sampled ${worst} > composed ${composed.value}`);
+      if (units.some((u) => u.entries.length === 2 || run.slopes[u.layer]?.edges)) windows++;
+      cases++;
+    }
+    assert.ok(cases >= 20, `${cases} tiny networks with 1–4 segment units`);
+    assert.ok(windows >= 3, `${windows} of them with a max window among the split units`);
   });
 });

@@ -468,12 +468,143 @@ export function composedBound(
   signal?: CancelSignal,
   known: ReadonlyMap<number, KnownPrefixNorm> = new Map(),
 ): ComposedBound | null {
+  const checkBudget = budgetCheck(prepared, budget, signal);
+  let whole: ComposedBound;
   try {
-    return composedBoundWithin(new ComposedNorms(prepared, slopes, spectral, budgetCheck(prepared, budget, signal), signal), prepared, slopes, known, signal);
+    whole = composedBoundWithin(new ComposedNorms(prepared, slopes, spectral, checkBudget, signal), prepared, slopes, known, signal);
   } catch (error) {
     if (error instanceof BudgetExhausted) return null;
     throw error;
   }
+  return splitAtVertices(whole, prepared, slopes, spectral, checkBudget, signal);
+}
+
+/** Most units the vertex split enumerates (§62.1): 2^units composed bounds, each with fewer uncertain layers. */
+const SPLIT_UNITS = 4;
+
+/** A unit whose slope set is a segment: the slope-layer entries (unit or edge indices) it sets, and their values at either end. */
+interface SegmentUnit {
+  layer: number;
+  entries: number[];
+  ends: [number[], number[]];
+}
+
+const SELECTION_KINDS = new Set(['maxPool', 'reduceMax', 'maximum']);
+
+/**
+ * The uncertain units of layer k as segments (docs/derivations.md §62.1), or null when one is not: an
+ * activation unit's interval [m − p, m + p] (rounded outward); a max window with one movable edge, the
+ * interval of its weight; a max window of two candidates that both move, the segment of its weights
+ * (they sum to 1) through the midpoint along (1, −1), half-length its radius.
+ */
+function segmentUnits(prepared: PreparedNetwork, k: number, s: SlopeUnits): SegmentUnit[] | null {
+  if (s.normalised || s.softmaxGroups) return null;
+  const outward = (v: number, r: number): [number, number] => {
+    const slack = 4 * UNIT_ROUNDOFF * (Math.abs(v) + r);
+    return [v - r - slack, v + r + slack];
+  };
+  if (!s.edges) {
+    const units: SegmentUnit[] = [];
+    s.outputRadius.forEach((r, i) => {
+      if (r > 0) {
+        const [lo, hi] = outward(s.mid[i], r);
+        units.push({ layer: k, entries: [i], ends: [[lo], [hi]] });
+      }
+    });
+    return units;
+  }
+  if (!SELECTION_KINDS.has(prepared.layers[k].op.kind)) return null;
+  const edgesOf = new Map<number, number[]>();
+  s.uncertain.forEach((u, e) => {
+    if (!u) return;
+    const o = (s.edges as NonNullable<SlopeUnits['edges']>).output[e];
+    edgesOf.set(o, [...(edgesOf.get(o) ?? []), e]);
+  });
+  const units: SegmentUnit[] = [];
+  for (const [o, entries] of edgesOf) {
+    const r = s.outputRadius[o];
+    if (entries.length === 1) {
+      const [lo, hi] = outward(s.mid[entries[0]], r);
+      units.push({ layer: k, entries, ends: [[lo], [hi]] });
+    } else if (entries.length === 2 && s.edges.centred[o]) {
+      const step = (r / Math.SQRT2) * (1 + 4 * UNIT_ROUNDOFF);
+      const [a, b] = entries.map((e) => s.mid[e]);
+      units.push({ layer: k, entries, ends: [[a + step, b - step], [a - step, b + step]] });
+    } else return null;
+  }
+  return units;
+}
+
+/**
+ * The vertex split (docs/derivations.md §62.1): J(S) is affine in each unit's slope, so ‖J(S)‖ is convex
+ * along each unit's segment and its largest value over the slope sets is taken with every segment unit
+ * at an end. With the units of the layers that have fewest (at most SPLIT_UNITS in all) set to each
+ * combination of ends, those layers are exact and the composed bound of the rest is computed per
+ * combination; the largest of them bounds L too, and the smaller of the two bounds is kept. Past the
+ * budget the whole bound stands as it is.
+ */
+function splitAtVertices(
+  whole: ComposedBound,
+  prepared: PreparedNetwork,
+  slopes: Slopes,
+  spectral: SpectralOptions,
+  checkBudget: () => void,
+  signal?: CancelSignal,
+): ComposedBound {
+  if (whole.uncertainUnits === 0) return whole;
+  const candidates = slopes
+    .flatMap((s, k) => (s && s.outputRadius.some((r) => r > 0) ? [segmentUnits(prepared, k, s)] : []))
+    .filter((units): units is SegmentUnit[] => units !== null && units.length > 0)
+    .sort((a, b) => a.length - b.length);
+  const split: SegmentUnit[] = [];
+  for (const units of candidates) {
+    if (split.length + units.length > SPLIT_UNITS) break;
+    split.push(...units);
+  }
+  if (split.length === 0) return whole;
+  let largest = 0;
+  let norms = whole.norms;
+  let failureProbability = whole.failureProbability;
+  // β_k reads only the layers before k: combinations that agree on the units there share it.
+  const shared = new Map<string, KnownPrefixNorm>();
+  const keyOf = (k: number, combination: number) => `${k}:${split.reduce((key, unit, bit) => (unit.layer < k ? key | (combination & (1 << bit)) : key), 0)}`;
+  try {
+    for (let combination = 0; combination < 1 << split.length; combination++) {
+      const fixed = slopes.map((s) => s && { ...s, mid: Float64Array.from(s.mid), outputRadius: Float64Array.from(s.outputRadius), uncertain: Uint8Array.from(s.uncertain) });
+      split.forEach((unit, bit) => {
+        const s = fixed[unit.layer] as SlopeUnits;
+        const values = unit.ends[(combination >> bit) & 1];
+        unit.entries.forEach((entry, i) => {
+          s.mid[entry] = values[i];
+          s.uncertain[entry] = 0;
+          s.outputRadius[s.edges ? s.edges.output[entry] : entry] = 0;
+        });
+      });
+      const known = new Map<number, KnownPrefixNorm>();
+      fixed.forEach((_s, k) => {
+        const given = shared.get(keyOf(k, combination));
+        if (given) known.set(k, given);
+      });
+      const context = new ComposedNorms(prepared, fixed, spectral, checkBudget, signal);
+      largest = Math.max(largest, combinationBound(context, prepared, fixed, known));
+      for (const [k, value] of context.beta) shared.set(keyOf(k, combination), { value, rows: (fixed[k] as SlopeUnits).uncertain });
+      norms += context.norms;
+      failureProbability += context.failureProbability;
+      // Further combinations can only raise the maximum: once it is no better, the whole bound stands.
+      if (!(largest < whole.value)) return whole;
+    }
+  } catch (error) {
+    if (!(error instanceof BudgetExhausted)) throw error;
+    return whole;
+  }
+  const value = largest;
+  return {
+    ...whole,
+    value,
+    norms,
+    failureProbability,
+    functionalBound: (u) => Math.min(whole.functionalBound(u), euclidean(u) * value),
+  };
 }
 
 function composedBoundWithin(
@@ -483,11 +614,8 @@ function composedBoundWithin(
   known: ReadonlyMap<number, KnownPrefixNorm>,
   signal?: CancelSignal,
 ): ComposedBound {
-  const outputAncestors = context.network.ancestors(prepared.network.output);
   const { beta, margin } = context;
-  const uncertain = prepared.layers
-    .map((_p, k) => k)
-    .filter((k) => outputAncestors[k] && (slopes[k]?.outputRadius.some((r) => r > 0) ?? false));
+  const uncertain = uncertainLayers(context, prepared, slopes);
   const uncertainUnits = uncertain.reduce((sum, k) => sum + count((slopes[k] as SlopeUnits).uncertain), 0);
   const midpointNorm = context.stackedNorm([{ layer: null, coefficient: 1 }]);
   // Outside the budget (one backward pass per call), but still cancellable.
@@ -537,14 +665,7 @@ function composedBoundWithin(
     value, midpointNorm, uncertainUnits, norms: context.norms, failureProbability: context.failureProbability, functionalBound,
   });
   if (uncertain.length === 0) return result();
-  // A known β_k was certified over layer k's units uncertain under the product's reach, a superset of
-  // the rows it must cover now (§56); where the caps left far fewer, a norm over those is smaller.
-  for (const k of uncertain) {
-    const given = known.get(k);
-    const rows = count((slopes[k] as SlopeUnits).uncertain);
-    if (given && count(given.rows) <= KNOWN_ROWS_FACTOR * rows) beta.set(k, given.value);
-    else context.prefixNorm(k);
-  }
+  prefixNorms(context, uncertain, slopes, known);
   value = context.stackedNorm([{ layer: null, coefficient: 1 }, ...uncertain.map((k) => ({ layer: k, coefficient: beta.get(k) as number }))]);
   if (functionalNetwork.outputSize() <= QUADRATURE_OUTPUTS) {
     try {
@@ -557,6 +678,40 @@ function composedBoundWithin(
     }
   }
   return result();
+}
+
+/** The slope layers the network output depends on with units whose slope is uncertain, in topological order. */
+function uncertainLayers(context: ComposedNorms, prepared: PreparedNetwork, slopes: Slopes): number[] {
+  const outputAncestors = context.network.ancestors(prepared.network.output);
+  return prepared.layers
+    .map((_p, k) => k)
+    .filter((k) => outputAncestors[k] && (slopes[k]?.outputRadius.some((r) => r > 0) ?? false));
+}
+
+/**
+ * β_k for every uncertain layer. A known β_k was certified over layer k's units uncertain under the
+ * product's reach, a superset of the rows it must cover now (§56); where the caps left far fewer, a
+ * norm over those is smaller.
+ */
+function prefixNorms(context: ComposedNorms, uncertain: number[], slopes: Slopes, known: ReadonlyMap<number, KnownPrefixNorm>): void {
+  for (const k of uncertain) {
+    const given = known.get(k);
+    const rows = count((slopes[k] as SlopeUnits).uncertain);
+    if (given && count(given.rows) <= KNOWN_ROWS_FACTOR * rows) context.beta.set(k, given.value);
+    else context.prefixNorm(k);
+  }
+}
+
+/**
+ * One combination's bound for the vertex split (§62.1): only the value, from the quadrature bound where
+ * the network has few outputs (§59.3) and the stacked one otherwise; ‖J(M)‖ when no unit is left uncertain.
+ */
+function combinationBound(context: ComposedNorms, prepared: PreparedNetwork, slopes: Slopes, known: ReadonlyMap<number, KnownPrefixNorm>): number {
+  const uncertain = uncertainLayers(context, prepared, slopes);
+  if (uncertain.length === 0) return context.stackedNorm([{ layer: null, coefficient: 1 }]);
+  prefixNorms(context, uncertain, slopes, known);
+  if (context.network.outputSize() <= QUADRATURE_OUTPUTS) return quadratureBound(context, uncertain, prefixSpreads(context, uncertain));
+  return context.stackedNorm([{ layer: null, coefficient: 1 }, ...uncertain.map((k) => ({ layer: k, coefficient: context.beta.get(k) as number }))]);
 }
 
 /** Networks with at most this many outputs also get the quadrature bound (§59.3): it materialises m rows per term. */
