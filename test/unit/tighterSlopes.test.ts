@@ -386,3 +386,65 @@ describe('the vertex split of few uncertain units (derivations §62.1)', () => {
     assert.ok(windows >= 3, `${windows} of them with a max window among the split units`);
   });
 });
+
+describe('weights on the blocks of a single uncertain layer (derivations §62.2)', () => {
+  it('one dense layer of 5–12 uncertain ReLU units (many at their kinks, some paired so that J(M) nearly vanishes): at least the largest ‖J(S)‖ over every vertex, and no sampled ratio beats it', () => {
+    const random = new SeededRandom(6202);
+    let cases = 0;
+    let tightest = Infinity;
+    for (let attempt = 0; attempt < 400 && cases < 20; attempt++) {
+      // A dense ReLU layer at its kinks (biases 0 at x0 = 0 put every unit there) or a conv + max-pool over a flat input (ties).
+      const inputs = 3 + random.int(3);
+      const width = 5 + random.int(8);
+      const outputs = 2 + random.int(3);
+      // Every other case pairs the units (equal rows in, opposite columns out): J(M) nearly vanishes and the deviations carry the bound.
+      const paired = attempt % 2 === 0;
+      const rowsIn = Array.from({ length: width }, () => Array.from({ length: inputs }, () => random.gaussian()));
+      const columnsOut = Array.from({ length: outputs }, () => Array.from({ length: width }, () => random.gaussian()));
+      if (paired) {
+        for (let i = 1; i < width; i += 2) {
+          rowsIn[i] = rowsIn[i - 1].map((v) => v + 0.05 * random.gaussian());
+          for (const row of columnsOut) row[i] = -row[i - 1];
+        }
+      }
+      const hidden = denseLayer('hidden', rowsIn, Array.from({ length: width }, () => (random.uniform() < 0.7 ? 0 : 0.3 * random.gaussian())), NETWORK_INPUT, { kind: 'relu' });
+      const out = denseLayer('out', columnsOut, null, 0);
+      const network = chain([inputs], [hidden, out]);
+      const prepared = prepareNetwork(network, 'typescript');
+      const x0 = Float64Array.from({ length: inputs }, () => (random.uniform() < 0.5 ? 0 : 0.05 * random.gaussian()));
+      const epsilon = Math.pow(10, random.between(-2, 0));
+      const run = runEpsilon({ prepared, x0, nominal: pureForward(prepared, x0) as NominalValues, spectralCache: new Map(), spectral: TS_SPECTRAL }, epsilon);
+      const units = run.slopes.flatMap((s, layer) => (s ? Array.from(s.outputRadius).flatMap((r, i) => (r > 0 ? [{ layer, i }] : [])) : []));
+      if (units.length < 5 || units.length > 12) continue;
+      const composed = composedBound(prepared, run.slopes, TS_SPECTRAL);
+      assert.ok(composed, 'no budget: the bound completes');
+      let largest = 0;
+      for (let vertex = 0; vertex < 1 << units.length; vertex++) {
+        const slopes = run.slopes.map((s) => s && { ...s, mid: Float64Array.from(s.mid) });
+        units.forEach(({ layer, i }, bit) => {
+          const s = slopes[layer] as SlopeUnits;
+          s.mid[i] += ((vertex >> bit) & 1 ? 1 : -1) * s.outputRadius[i];
+        });
+        const linearised = new LinearisedNetwork(prepared, slopes);
+        const columns = Array.from({ length: inputs }, (_v, j) => linearised.forward(Float64Array.from({ length: inputs }, (_x, i) => (i === j ? 1 : 0)), new Map()));
+        const gram = columns.map((a) => columns.map((b) => a.reduce((s, v, i) => s + v * b[i], 0)));
+        let v = Array.from({ length: inputs }, (_x, i) => 1 + i);
+        let lambda = 0;
+        for (let step = 0; step < 500; step++) {
+          const w = gram.map((row) => row.reduce((s, g, j) => s + g * v[j], 0));
+          lambda = Math.hypot(...w);
+          if (lambda === 0) break;
+          v = w.map((x) => x / lambda);
+        }
+        largest = Math.max(largest, Math.sqrt(lambda));
+      }
+      assert.ok(composed.value >= largest * (1 - 1e-12), `case ${cases}: composed ${composed.value} < vertex maximum ${largest}`);
+      const worst = sampledRatio(random, network, x0, epsilon);
+      assert.ok(worst <= composed.value * (1 + 1e-9) + 1e-12, `case ${cases}: sampled ${worst} > composed ${composed.value}`);
+      tightest = Math.min(tightest, composed.value / largest);
+      cases++;
+    }
+    assert.ok(cases >= 15, `${cases} networks with one layer of 5–12 uncertain units`);
+    assert.ok(tightest < 1.2, `the bound came within 20 % of the vertex maximum somewhere (closest ${tightest})`);
+  });
+});

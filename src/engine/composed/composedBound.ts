@@ -276,15 +276,26 @@ class BudgetExhausted extends Error {}
  * A poll for the passes: cancellation, and BudgetExhausted once more than `budget` operator
  * applications have been counted from now (counted, so the limit does not depend on the machine's speed).
  */
-function budgetCheck(prepared: PreparedNetwork, budget: number, signal?: CancelSignal): () => void {
+function budgetCheck(prepared: PreparedNetwork, budget: number, signal?: CancelSignal): BudgetPoll {
   const limit = prepared.counters.applications + budget;
-  return () => {
+  const poll = () => {
     throwIfCancelled(signal);
     if (prepared.counters.applications > limit) throw new BudgetExhausted();
   };
+  return Object.assign(poll, { remaining: () => limit - prepared.counters.applications });
 }
 
+/** The budget's poll, and how many operator applications are left before it throws. */
+type BudgetPoll = (() => void) & { remaining(): number };
+
 type Slopes = readonly (SlopeUnits | null)[];
+
+/** Where a stacked norm reads: rows of z at a layer, each scaled by `scale` where given (0 off the rows). */
+interface ReadAt {
+  layer: number;
+  rows: Uint8Array;
+  scale?: Float64Array;
+}
 
 /**
  * The certified norms of stacked operators over one linearised network (docs/derivations.md §22): the
@@ -303,11 +314,21 @@ class ComposedNorms {
     private readonly prepared: PreparedNetwork,
     private readonly slopes: Slopes,
     private readonly spectral: SpectralOptions,
-    checkBudget: () => void,
+    private readonly checkBudget: BudgetPoll,
     private readonly signal?: CancelSignal,
   ) {
     this.network = new LinearisedNetwork(prepared, slopes as (SlopeUnits | null)[], checkBudget);
     this.margin = 1 + pathMargin(prepared);
+  }
+
+  /** Operator applications left in the budget. */
+  remaining(): number {
+    return this.checkBudget.remaining();
+  }
+
+  /** A seed for aiming work at layer k (not for certificates). */
+  seedFor(k: number): number {
+    return this.seedOf(100000 + k);
   }
 
   private seedOf(n: number): number {
@@ -355,7 +376,7 @@ class ComposedNorms {
    * β_j), reading the network output or the given rows of z at a layer. The weights t_i sum to 1 and
    * follow the blocks' estimated norms (floored so that no block is dropped).
    */
-  stackedNorm(sources: { layer: number | null; coefficient: number }[], read?: { layer: number; rows: Uint8Array }): number {
+  stackedNorm(sources: { layer: number | null; coefficient: number }[], read?: ReadAt): number {
     // An infinite coefficient, or a pass beyond float64, certifies nothing finite: ∞ is the sound answer (§57).
     if (!sources.every((s) => Number.isFinite(s.coefficient))) return Infinity;
     try {
@@ -366,11 +387,11 @@ class ComposedNorms {
     }
   }
 
-  private finiteStackedNorm(sources: { layer: number | null; coefficient: number }[], read?: { layer: number; rows: Uint8Array }): number {
+  private finiteStackedNorm(sources: { layer: number | null; coefficient: number }[], read?: ReadAt): number {
     throwIfCancelled(this.signal);
     const { network, prepared, slopes } = this;
     const readAt = read?.layer;
-    const rows = read ? Float64Array.from(read.rows) : null;
+    const rows = read ? (read.scale ?? Float64Array.from(read.rows)) : null;
     // The certified norm and the weights below read only these rows, so the passes compute only them.
     const readRows = read ? network.readRows(read.layer, read.rows) : null;
     const estimates = sources.length === 1
@@ -548,7 +569,7 @@ function splitAtVertices(
   prepared: PreparedNetwork,
   slopes: Slopes,
   spectral: SpectralOptions,
-  checkBudget: () => void,
+  checkBudget: BudgetPoll,
   signal?: CancelSignal,
 ): ComposedBound {
   if (whole.uncertainUnits === 0) return whole;
@@ -567,6 +588,8 @@ function splitAtVertices(
   let failureProbability = whole.failureProbability;
   // β_k reads only the layers before k: combinations that agree on the units there share it.
   const shared = new Map<string, KnownPrefixNorm>();
+  const aimedWeights = new Map<number, Float64Array>();
+  const weightedBetas = new Map<string, number>();
   const keyOf = (k: number, combination: number) => `${k}:${split.reduce((key, unit, bit) => (unit.layer < k ? key | (combination & (1 << bit)) : key), 0)}`;
   try {
     for (let combination = 0; combination < 1 << split.length; combination++) {
@@ -586,7 +609,11 @@ function splitAtVertices(
         if (given) known.set(k, given);
       });
       const context = new ComposedNorms(prepared, fixed, spectral, checkBudget, signal);
-      largest = Math.max(largest, combinationBound(context, prepared, fixed, known));
+      const reuse: BlockWeightReuse = {
+        weights: aimedWeights,
+        beta: { get: (k) => weightedBetas.get(keyOf(k, combination)), set: (k, value) => weightedBetas.set(keyOf(k, combination), value) },
+      };
+      largest = Math.max(largest, combinationBound(context, prepared, fixed, known, reuse));
       for (const [k, value] of context.beta) shared.set(keyOf(k, combination), { value, rows: (fixed[k] as SlopeUnits).uncertain });
       norms += context.norms;
       failureProbability += context.failureProbability;
@@ -706,11 +733,13 @@ function prefixNorms(context: ComposedNorms, uncertain: number[], slopes: Slopes
  * One combination's bound for the vertex split (§62.1): only the value, from the quadrature bound where
  * the network has few outputs (§59.3) and the stacked one otherwise; ‖J(M)‖ when no unit is left uncertain.
  */
-function combinationBound(context: ComposedNorms, prepared: PreparedNetwork, slopes: Slopes, known: ReadonlyMap<number, KnownPrefixNorm>): number {
+function combinationBound(
+  context: ComposedNorms, prepared: PreparedNetwork, slopes: Slopes, known: ReadonlyMap<number, KnownPrefixNorm>, reuse: BlockWeightReuse,
+): number {
   const uncertain = uncertainLayers(context, prepared, slopes);
   if (uncertain.length === 0) return context.stackedNorm([{ layer: null, coefficient: 1 }]);
   prefixNorms(context, uncertain, slopes, known);
-  if (context.network.outputSize() <= QUADRATURE_OUTPUTS) return quadratureBound(context, uncertain, prefixSpreads(context, uncertain));
+  if (context.network.outputSize() <= QUADRATURE_OUTPUTS) return quadratureBound(context, uncertain, prefixSpreads(context, uncertain), reuse);
   return context.stackedNorm([{ layer: null, coefficient: 1 }, ...uncertain.map((k) => ({ layer: k, coefficient: context.beta.get(k) as number }))]);
 }
 
@@ -753,6 +782,13 @@ function gramOf(vectors: Float64Array[]): Float64Array {
     }
   }
   return gram;
+}
+
+/** The trace of a row-major m × m matrix. */
+function trace(matrix: Float64Array, m: number): number {
+  let sum = 0;
+  for (let i = 0; i < m; i++) sum += matrix[i * m + i];
+  return sum;
 }
 
 /** uᵀ G u for a row-major m × m matrix. */
@@ -880,6 +916,112 @@ function blockGrams(vectors: Float64Array[], blockOf: Int32Array, count: number)
   return grams;
 }
 
+/** Block weights aimed once and certified per prefix (§62.2): combinations of the vertex split that agree on the layers before k share them. */
+export interface BlockWeightReuse {
+  /** The weights aimed for the layer (any are sound, so every combination may take them). */
+  weights: Map<number, Float64Array>;
+  /** β_k^W certified for these weights where the layers before k are as now. */
+  beta: { get(layer: number): number | undefined; set(layer: number, value: number): void };
+}
+
+/** Rounds of the search for a layer's block weights, and power steps per round (warm-started): only aims them. */
+const BLOCK_WEIGHT_ROUNDS = 15;
+const BLOCK_WEIGHT_POWER_STEPS = 4;
+const BLOCK_WEIGHT_FIRST_STEPS = 10;
+/** Step of the multiplicative update of the squared block weights, in units of the mean share, and its largest log change per round. */
+const BLOCK_WEIGHT_STEP = 0.04;
+const BLOCK_WEIGHT_LARGEST_STEP = 0.5;
+/** The weights are aimed only while their estimated passes, times this, fit in the budget left. */
+const BLOCK_WEIGHT_RESERVE = 2;
+
+/**
+ * Weights w_b > 0 on the blocks of uncertain layer k (no uncertain layer before it) and the certified
+ * β_k^W ≥ ‖W Π_k H_k‖, so that ‖e_k‖ ≤ β_k^W ‖W⁻¹ q_k‖ (docs/derivations.md §62.2). Aimed at each
+ * block's deviation over all output directions, q_b² = tr Q_b (the bracket must hold for every u, and
+ * weights aimed at one u measured worse at the others): a damped descent on log w_b² of
+ * λ_max(W Π H Hᵀ Π W) · Σ_b q_b²/w_b², whose gradient is the block's share of the top singular vector
+ * of WΠH minus its share of the sum (power steps through the prefix). Any positive weights are sound;
+ * null when the prefix has no uncertain row.
+ */
+function weightedBlocks(
+  context: ComposedNorms,
+  k: number,
+  block: { rows: Int32Array; count: number },
+  deviation: number[],
+  reuse?: BlockWeightReuse,
+): { weights: Float64Array; beta: number } | null {
+  const s = context.network.slopes[k] as SlopeUnits;
+  const rows = Int32Array.from(Array.from(s.uncertain).flatMap((u, e) => (u ? [e] : [])));
+  if (rows.length === 0) return null;
+  const scaleOf = (squared: Float64Array) => {
+    const scale = new Float64Array(s.uncertain.length);
+    rows.forEach((e, r) => {
+      scale[e] = Math.sqrt(squared[block.rows[r]]);
+    });
+    return scale;
+  };
+  const aimed = reuse?.weights.get(k);
+  const squared = aimed ? aimed.map((w) => w * w) : aimBlockWeights(context, k, block, rows, deviation, scaleOf);
+  if (!squared) return null;
+  const beta = reuse?.beta.get(k) ?? context.stackedNorm([{ layer: null, coefficient: 1 }], { layer: k, rows: s.uncertain, scale: scaleOf(squared) });
+  const weights = squared.map(Math.sqrt);
+  reuse?.weights.set(k, weights);
+  reuse?.beta.set(k, beta);
+  return { weights, beta };
+}
+
+/** The squared block weights of weightedBlocks, by the damped descent it describes; null when the prefix vanishes. */
+function aimBlockWeights(
+  context: ComposedNorms,
+  k: number,
+  block: { rows: Int32Array; count: number },
+  rows: Int32Array,
+  deviation: number[],
+  scaleOf: (squared: Float64Array) => Float64Array,
+): Float64Array | null {
+  const s = context.network.slopes[k] as SlopeUnits;
+  const readRows = context.network.readRows(k, s.uncertain);
+  const op = new StackedOperator(context.network, [{ layer: null, weight: 1 }], k, readRows);
+  const squared = new Float64Array(block.count).fill(1);
+  const random = new SeededRandom(context.seedFor(k));
+  let x = new Float64Array(s.uncertain.length);
+  for (const e of rows) x[e] = random.gaussian();
+  let bestValue = Infinity;
+  let bestSquared = Float64Array.from(squared);
+  const counters = context.network.prepared.counters;
+  for (let round = 0; round < BLOCK_WEIGHT_ROUNDS; round++) {
+    const scale = scaleOf(squared);
+    let lambda = 0;
+    for (let step = 0; step < (round === 0 ? BLOCK_WEIGHT_FIRST_STEPS : BLOCK_WEIGHT_POWER_STEPS); step++) {
+      const norm = euclidean(x);
+      if (norm === 0) return null;
+      const before = counters.applications;
+      const y = op.apply(op.applyTranspose(x.map((v, e) => (v / norm) * scale[e])));
+      x = y.map((v, e) => v * scale[e]);
+      lambda = euclidean(x);
+      // The weights are a refinement: where their passes (and β^W's, about as many again) would take
+      // more than half of what is left, the composed bound keeps its budget for the rest.
+      const passes = 2 * (BLOCK_WEIGHT_FIRST_STEPS + BLOCK_WEIGHT_ROUNDS * BLOCK_WEIGHT_POWER_STEPS);
+      if (round === 0 && step === 0 && (counters.applications - before) * passes * BLOCK_WEIGHT_RESERVE > context.remaining()) return null;
+    }
+    const sum = deviation.reduce((total, q, b) => total + (q * q) / squared[b], 0);
+    if (lambda * sum < bestValue) {
+      bestValue = lambda * sum;
+      bestSquared = Float64Array.from(squared);
+    }
+    if (!(lambda > 0 && sum > 0)) break;
+    const onBlocks = new Float64Array(block.count);
+    rows.forEach((e, r) => {
+      onBlocks[block.rows[r]] += (x[e] / lambda) ** 2;
+    });
+    squared.forEach((w, b) => {
+      const exponent = -BLOCK_WEIGHT_STEP * block.count * (onBlocks[b] - (deviation[b] * deviation[b]) / w / sum);
+      squared[b] = w * Math.exp(Math.max(-BLOCK_WEIGHT_LARGEST_STEP, Math.min(BLOCK_WEIGHT_LARGEST_STEP, exponent)));
+    });
+  }
+  return bestSquared;
+}
+
 /**
  * The quadrature bound (docs/derivations.md §59.3) for a network of few outputs: for every unit output
  * direction u, with a = J(M)ᵀu, y_k = Π_k H_k(M) a, q_k = R_k G_k(M)ᵀu, β_k and γ_k ≥ ‖Π_k (H_k(S) − H_k(M))‖,
@@ -888,7 +1030,7 @@ function blockGrams(vectors: Float64Array[], blockOf: Int32Array, count: number)
  * Cauchy–Schwarz): one certified norm of m materialised rows. The midpoint term and the deviations add
  * in quadrature where they are orthogonal instead of in sum.
  */
-function quadratureBound(context: ComposedNorms, uncertain: number[], spread: number[][]): number {
+function quadratureBound(context: ComposedNorms, uncertain: number[], spread: number[][], reuse?: BlockWeightReuse): number {
   const { network, beta } = context;
   const m = network.outputSize();
   const slopes = network.slopes as SlopeUnits[];
@@ -919,7 +1061,10 @@ function quadratureBound(context: ComposedNorms, uncertain: number[], spread: nu
   // Per layer and block b: the Gram matrices of its prefix rows (P_b) and of its deviation columns (Q_b).
   const P = blocks.map((block, n) => blockGrams(prefixes[n], block.rows, block.count));
   const Q = blocks.map((block, n) => blockGrams(deviations[n], block.outputs, block.count));
-  const betas = uncertain.map((k) => beta.get(k) as number);
+  const plainBetas = uncertain.map((k) => beta.get(k) as number);
+  // Per uncertain layer, the weights w_b of its blocks in ‖Σ e_k‖ (§62.2), null for none (all 1), and the β_k they go with.
+  let blockWeights: (Float64Array | null)[] = uncertain.map(() => null);
+  let betas = plainBetas;
   // The whole layer's prefix Gram, for the spreads' terms ‖y_j‖ ‖q_k‖.
   const wholeP = P.map((grams) => grams.reduce((sum, g) => sum.map((x, e) => x + g[e]), new Float64Array(m * m)));
   // Weights for one direction u: the ones that make each split exact there (floored, so none is 0 or ∞).
@@ -929,7 +1074,9 @@ function quadratureBound(context: ComposedNorms, uncertain: number[], spread: nu
     const q = Q.map((grams) => grams.map((g) => Math.sqrt(quadraticForm(g, u))));
     const layerQ = q.map((parts) => Math.hypot(...parts));
     const tiny = 1e-12 * (sources[0] + layerQ.reduce((x, y) => x + y, 0)) || 1;
-    const shares = layerQ.map((qk, n) => betas[n] * qk + tiny);
+    // ‖W_k⁻¹ q_k‖: the deviation's length with its blocks' weights.
+    const weightedQ = q.map((parts, n) => Math.hypot(...parts.map((qb, b) => qb / (blockWeights[n]?.[b] ?? 1))));
+    const shares = weightedQ.map((qk, n) => betas[n] * qk + tiny);
     const total = shares.reduce((x, y) => x + y, 0);
     return {
       s: p.map((parts, n) => parts.map((pb, b) => (pb + tiny) / (q[n][b] + tiny))),
@@ -961,7 +1108,7 @@ function quadratureBound(context: ComposedNorms, uncertain: number[], spread: nu
       prefix: w.s.map((parts, n) => parts.map((sb) => 1 / sb + onSource[n + 1])),
       deviation: w.s.map((parts, n) => {
         const fromSpread = spread[n].reduce((sum, c, source) => sum + (c > 0 ? c * w.sigma[n][source] : 0), 0);
-        return parts.map((sb) => sb + fromSpread + (betas[n] * betas[n]) / w.t[n]);
+        return parts.map((sb, b) => sb + fromSpread + (betas[n] / (blockWeights[n]?.[b] ?? 1)) ** 2 / w.t[n]);
       }),
     };
   };
@@ -976,18 +1123,39 @@ function quadratureBound(context: ComposedNorms, uncertain: number[], spread: nu
     });
     return matrix;
   };
-  let u: Float64Array = Float64Array.from({ length: m }, () => 1 / Math.sqrt(m));
-  let best: { value: number; weights: Weights } | null = null;
-  let previous: Weights | null = null;
-  for (let round = 0; round < QUADRATURE_ROUNDS; round++) {
-    const target = weightsAt(u);
-    const weights: Weights = previous ? blend(previous, target) : target;
-    previous = weights;
-    const top = topEigen(combined(weights), m);
-    if (!best || top.value < best.value) best = { value: top.value, weights };
-    u = top.vector;
+  const aim = () => {
+    let u: Float64Array = Float64Array.from({ length: m }, () => 1 / Math.sqrt(m));
+    let best: { value: number; weights: Weights } | null = null;
+    let previous: Weights | null = null;
+    for (let round = 0; round < QUADRATURE_ROUNDS; round++) {
+      const target = weightsAt(u);
+      const weights: Weights = previous ? blend(previous, target) : target;
+      previous = weights;
+      const top = topEigen(combined(weights), m);
+      if (!best || top.value < best.value) best = { value: top.value, weights };
+      u = top.vector;
+    }
+    return best as { value: number; weights: Weights };
+  };
+  let best = aim();
+  // One uncertain layer of several blocks: weights on its blocks, aimed at each block's deviation over all output directions (§62.2).
+  if (uncertain.length === 1 && blocks[0].count > 1) {
+    try {
+      const weighted = weightedBlocks(context, uncertain[0], blocks[0], Q[0].map((g) => Math.sqrt(trace(g, m))), reuse);
+      if (weighted) {
+        const plain = best;
+        [blockWeights, betas] = [[weighted.weights], [weighted.beta]];
+        best = aim();
+        if (!(best.value < plain.value)) {
+          [blockWeights, betas, best] = [[null], plainBetas, plain];
+        }
+      }
+    } catch (error) {
+      // Past the budget the unweighted bracket stands (its certificates are counted already).
+      if (!(error instanceof BudgetExhausted)) throw error;
+    }
   }
-  const c = coefficients((best as { weights: Weights }).weights);
+  const c = coefficients(best.weights);
   // The certified norm of X = [√c_A J(M) | P_kᵀ scaled by 1/√s_b | Q_kᵀ scaled by √d_b], whose XXᵀ is the bracket.
   const width = midpoint[0].length + prefixes.reduce((sum, rows) => sum + rows[0].length, 0) + deviations.reduce((sum, rows) => sum + rows[0].length, 0);
   const rows = new Float64Array(m * width);
