@@ -917,7 +917,7 @@ function blockGrams(vectors: Float64Array[], blockOf: Int32Array, count: number)
 }
 
 /** Block weights aimed once and certified per prefix (§62.2): combinations of the vertex split that agree on the layers before k share them. */
-export interface BlockWeightReuse {
+interface BlockWeightReuse {
   /** The weights aimed for the layer (any are sound, so every combination may take them). */
   weights: Map<number, Float64Array>;
   /** β_k^W certified for these weights where the layers before k are as now. */
