@@ -589,6 +589,7 @@ function splitAtVertices(
   // β_k reads only the layers before k: combinations that agree on the units there share it.
   const shared = new Map<string, KnownPrefixNorm>();
   const aimedWeights = new Map<number, Float64Array>();
+  const functionals: ((u: Float64Array) => number)[] = [];
   const weightedBetas = new Map<string, number>();
   const keyOf = (k: number, combination: number) => `${k}:${split.reduce((key, unit, bit) => (unit.layer < k ? key | (combination & (1 << bit)) : key), 0)}`;
   try {
@@ -613,7 +614,9 @@ function splitAtVertices(
         weights: aimedWeights,
         beta: { get: (k) => weightedBetas.get(keyOf(k, combination)), set: (k, value) => weightedBetas.set(keyOf(k, combination), value) },
       };
-      largest = Math.max(largest, combinationBound(context, prepared, fixed, known, reuse));
+      const part = combinationBound(context, prepared, fixed, known, reuse, signal);
+      largest = Math.max(largest, part.value);
+      functionals.push(part.functionalBound);
       for (const [k, value] of context.beta) shared.set(keyOf(k, combination), { value, rows: (fixed[k] as SlopeUnits).uncertain });
       norms += context.norms;
       failureProbability += context.failureProbability;
@@ -630,7 +633,8 @@ function splitAtVertices(
     value,
     norms,
     failureProbability,
-    functionalBound: (u) => Math.min(whole.functionalBound(u), euclidean(u) * value),
+    // ‖J(S)ᵀu‖ is convex along each segment too: the largest of the combinations' functional bounds holds.
+    functionalBound: (u) => Math.min(whole.functionalBound(u), Math.max(...functionals.map((bound) => bound(u)))),
   };
 }
 
@@ -641,26 +645,62 @@ function composedBoundWithin(
   known: ReadonlyMap<number, KnownPrefixNorm>,
   signal?: CancelSignal,
 ): ComposedBound {
-  const { beta, margin } = context;
+  const { beta } = context;
   const uncertain = uncertainLayers(context, prepared, slopes);
   const uncertainUnits = uncertain.reduce((sum, k) => sum + count((slopes[k] as SlopeUnits).uncertain), 0);
   const midpointNorm = context.stackedNorm([{ layer: null, coefficient: 1 }]);
-  // Outside the budget (one backward pass per call), but still cancellable.
-  const functionalNetwork = new LinearisedNetwork(prepared, slopes, () => throwIfCancelled(signal));
   // The prefix spreads of the quadrature bound (§59.3), once computed; the functional bound uses them too.
   let spread: number[][] | null = null;
+  let value = midpointNorm;
+  const functionalBound = functionalBoundOf(context, prepared, slopes, uncertain, () => spread, () => value, signal);
+  const result = (): ComposedBound => ({
+    value, midpointNorm, uncertainUnits, norms: context.norms, failureProbability: context.failureProbability, functionalBound,
+  });
+  if (uncertain.length === 0) return result();
+  prefixNorms(context, uncertain, slopes, known);
+  value = context.stackedNorm([{ layer: null, coefficient: 1 }, ...uncertain.map((k) => ({ layer: k, coefficient: beta.get(k) as number }))]);
+  if (context.network.outputSize() <= QUADRATURE_OUTPUTS) {
+    try {
+      const spreads = prefixSpreads(context, uncertain);
+      spread = spreads;
+      value = Math.min(value, quadratureBound(context, uncertain, spreads));
+    } catch (error) {
+      // Past the budget the stacked bound stands alone (its certificates, and any spread completed, are already counted).
+      if (!(error instanceof BudgetExhausted)) throw error;
+    }
+  }
+  return result();
+}
+
+/**
+ * For one output functional u: a bound on ‖J(S)ᵀu‖ over the slope sets, ‖J(M)ᵀu‖ + Σ_k β_k ‖R_k G_k(M)ᵀu‖
+ * (§44) or, once the spreads are certified, the quadrature form of §59.3, and ‖u‖ times the network
+ * bound `value`, whichever is smallest.
+ */
+function functionalBoundOf(
+  context: ComposedNorms,
+  prepared: PreparedNetwork,
+  slopes: Slopes,
+  uncertain: number[],
+  spreads: () => number[][] | null,
+  value: () => number,
+  signal?: CancelSignal,
+): (u: Float64Array) => number {
+  const { beta, margin } = context;
+  // Outside the budget (one backward pass per call), but still cancellable.
+  const functionalNetwork = new LinearisedNetwork(prepared, slopes as (SlopeUnits | null)[], () => throwIfCancelled(signal));
   const blocks: ReturnType<typeof deviationBlocks>[] = [];
   // Per uncertain layer, the rows its prefix passes compute (§58.4), built on first use.
   const selected = new Map<number, ReadRows | null>();
-  let value = midpointNorm;
-  const functionalBound = (u: Float64Array): number => {
+  return (u: Float64Array): number => {
+    const spread = spreads();
     const g = functionalNetwork.backward(u, true, uncertain);
     const a = g.input as Float64Array;
     const midpoint = euclidean(a);
     // Σ_k β_k q_k and, with the spreads, the cross terms of §59.3.
     let deviation = 0;
     let cross = 0;
-    const prefixNorms = [midpoint];
+    const prefixLengths = [midpoint];
     uncertain.forEach((k, n) => {
       const s = slopes[k] as SlopeUnits;
       const cotangent = g.layers.get(k) as Float64Array;
@@ -682,29 +722,12 @@ function composedBoundWithin(
         if (r > 0) deviationSquares[block.outputs[output++]] += (cotangent[o] * r) ** 2;
       });
       for (let b = 0; b < block.count; b++) cross += Math.sqrt(rowSquares[b] * deviationSquares[b]);
-      cross += spread[n].reduce((sum, c, source) => sum + c * prefixNorms[source], 0) * q;
-      prefixNorms.push(Math.sqrt(rowSquares.reduce((x, y) => x + y, 0)));
+      cross += spread[n].reduce((sum, c, source) => sum + c * prefixLengths[source], 0) * q;
+      prefixLengths.push(Math.sqrt(rowSquares.reduce((x, y) => x + y, 0)));
     });
     const quadrature = spread ? Math.sqrt(midpoint * midpoint + 2 * cross + deviation * deviation) : Infinity;
-    return Math.min((midpoint + deviation) * margin, quadrature * margin, euclidean(u) * value);
+    return Math.min((midpoint + deviation) * margin, quadrature * margin, euclidean(u) * value());
   };
-  const result = (): ComposedBound => ({
-    value, midpointNorm, uncertainUnits, norms: context.norms, failureProbability: context.failureProbability, functionalBound,
-  });
-  if (uncertain.length === 0) return result();
-  prefixNorms(context, uncertain, slopes, known);
-  value = context.stackedNorm([{ layer: null, coefficient: 1 }, ...uncertain.map((k) => ({ layer: k, coefficient: beta.get(k) as number }))]);
-  if (functionalNetwork.outputSize() <= QUADRATURE_OUTPUTS) {
-    try {
-      const spreads = prefixSpreads(context, uncertain);
-      spread = spreads;
-      value = Math.min(value, quadratureBound(context, uncertain, spreads));
-    } catch (error) {
-      // Past the budget the stacked bound stands alone (its certificates, and any spread completed, are already counted).
-      if (!(error instanceof BudgetExhausted)) throw error;
-    }
-  }
-  return result();
 }
 
 /** The slope layers the network output depends on with units whose slope is uncertain, in topological order. */
@@ -734,13 +757,20 @@ function prefixNorms(context: ComposedNorms, uncertain: number[], slopes: Slopes
  * the network has few outputs (§59.3) and the stacked one otherwise; ‖J(M)‖ when no unit is left uncertain.
  */
 function combinationBound(
-  context: ComposedNorms, prepared: PreparedNetwork, slopes: Slopes, known: ReadonlyMap<number, KnownPrefixNorm>, reuse: BlockWeightReuse,
-): number {
+  context: ComposedNorms, prepared: PreparedNetwork, slopes: Slopes, known: ReadonlyMap<number, KnownPrefixNorm>, reuse: BlockWeightReuse, signal?: CancelSignal,
+): { value: number; functionalBound: (u: Float64Array) => number } {
   const uncertain = uncertainLayers(context, prepared, slopes);
-  if (uncertain.length === 0) return context.stackedNorm([{ layer: null, coefficient: 1 }]);
-  prefixNorms(context, uncertain, slopes, known);
-  if (context.network.outputSize() <= QUADRATURE_OUTPUTS) return quadratureBound(context, uncertain, prefixSpreads(context, uncertain), reuse);
-  return context.stackedNorm([{ layer: null, coefficient: 1 }, ...uncertain.map((k) => ({ layer: k, coefficient: context.beta.get(k) as number }))]);
+  let spread: number[][] | null = null;
+  let value: number;
+  if (uncertain.length === 0) value = context.stackedNorm([{ layer: null, coefficient: 1 }]);
+  else {
+    prefixNorms(context, uncertain, slopes, known);
+    if (context.network.outputSize() <= QUADRATURE_OUTPUTS) {
+      spread = prefixSpreads(context, uncertain);
+      value = quadratureBound(context, uncertain, spread, reuse);
+    } else value = context.stackedNorm([{ layer: null, coefficient: 1 }, ...uncertain.map((k) => ({ layer: k, coefficient: context.beta.get(k) as number }))]);
+  }
+  return { value, functionalBound: functionalBoundOf(context, prepared, slopes, uncertain, () => spread, () => value, signal) };
 }
 
 /** Networks with at most this many outputs also get the quadrature bound (§59.3): it materialises m rows per term. */
