@@ -16,14 +16,8 @@ import { SeededRandom } from '../random';
 import { certifiedNorm, type NormOperator, type SpectralOptions } from '../spectral/certifiedNorm';
 import { LinearisedNetwork, type ReadRows, type SlopeUnits } from './linearisedNetwork';
 
-export interface ComposedBound {
-  value: number;
-  /** Certified ‖J(M)‖: the whole bound when no unit's slope is uncertain. */
-  midpointNorm: number;
-  /** Units whose slope is uncertain, over all slope layers. */
-  uncertainUnits: number;
-  /** Certified norms computed. */
-  norms: number;
+/** Bounds of single output functionals over every slope pattern of the ball (the logit margins, §44). */
+export interface FunctionalBounds {
   /** Union bound over the Lanczos certificates among them. */
   failureProbability: number;
   /**
@@ -34,6 +28,16 @@ export interface ComposedBound {
    * counted in failureProbability.
    */
   functionalBound(u: Float64Array): number;
+}
+
+export interface ComposedBound extends FunctionalBounds {
+  value: number;
+  /** Certified norms computed. */
+  norms: number;
+  /** Certified ‖J(M)‖: the whole bound when no unit's slope is uncertain. */
+  midpointNorm: number;
+  /** Units whose slope is uncertain, over all slope layers. */
+  uncertainUnits: number;
 }
 
 /** One block of a stacked operator: the network input, or injections at layer `layer`'s output scaled by R. */
@@ -310,6 +314,14 @@ class ComposedNorms {
     this.margin = 1 + pathMargin(prepared);
   }
 
+  /**
+   * Counts a norm that is not computed, so that the norms after it keep the seeds they have in the
+   * whole composed bound (the margins' bounds alone are then the same numbers, §60.2).
+   */
+  skipNorm(): void {
+    this.norms++;
+  }
+
   private seedOf(n: number): number {
     return (Math.imul(this.spectral.seed >>> 0, 7919) + 104729 * (n + 1)) >>> 0;
   }
@@ -469,7 +481,30 @@ export function composedBound(
   known: ReadonlyMap<number, KnownPrefixNorm> = new Map(),
 ): ComposedBound | null {
   try {
-    return composedBoundWithin(new ComposedNorms(prepared, slopes, spectral, budgetCheck(prepared, budget, signal), signal), prepared, slopes, known, signal);
+    return composedBoundWithin(new ComposedNorms(prepared, slopes, spectral, budgetCheck(prepared, budget, signal), signal), prepared, slopes, known, true, signal);
+  } catch (error) {
+    if (error instanceof BudgetExhausted) return null;
+    throw error;
+  }
+}
+
+/**
+ * The functional bounds alone (docs/derivations.md §60.2): the prefix norms β_k and the quadrature
+ * spreads they read, without the network's own norms (‖J(M)‖, the stacked and the quadrature bound),
+ * for a caller that bounds every margin on its own. Null past `budget`, like the composed bound.
+ */
+export function functionalBounds(
+  prepared: PreparedNetwork,
+  slopes: (SlopeUnits | null)[],
+  spectral: SpectralOptions,
+  budget = Infinity,
+  signal?: CancelSignal,
+): FunctionalBounds | null {
+  try {
+    const { functionalBound, failureProbability } = composedBoundWithin(
+      new ComposedNorms(prepared, slopes, spectral, budgetCheck(prepared, budget, signal), signal), prepared, slopes, new Map(), false, signal,
+    );
+    return { functionalBound, failureProbability };
   } catch (error) {
     if (error instanceof BudgetExhausted) return null;
     throw error;
@@ -481,6 +516,8 @@ function composedBoundWithin(
   prepared: PreparedNetwork,
   slopes: (SlopeUnits | null)[],
   known: ReadonlyMap<number, KnownPrefixNorm>,
+  /** Also the network's own bound; without it `value` and `midpointNorm` stay ∞ (never read). */
+  networkNorm: boolean,
   signal?: CancelSignal,
 ): ComposedBound {
   const outputAncestors = context.network.ancestors(prepared.network.output);
@@ -489,7 +526,9 @@ function composedBoundWithin(
     .map((_p, k) => k)
     .filter((k) => outputAncestors[k] && (slopes[k]?.outputRadius.some((r) => r > 0) ?? false));
   const uncertainUnits = uncertain.reduce((sum, k) => sum + count((slopes[k] as SlopeUnits).uncertain), 0);
-  const midpointNorm = context.stackedNorm([{ layer: null, coefficient: 1 }]);
+  let midpointNorm = Infinity;
+  if (networkNorm) midpointNorm = context.stackedNorm([{ layer: null, coefficient: 1 }]);
+  else context.skipNorm();
   // Outside the budget (one backward pass per call), but still cancellable.
   const functionalNetwork = new LinearisedNetwork(prepared, slopes, () => throwIfCancelled(signal));
   // The prefix spreads of the quadrature bound (§59.3), once computed; the functional bound uses them too.
@@ -545,12 +584,13 @@ function composedBoundWithin(
     if (given && count(given.rows) <= KNOWN_ROWS_FACTOR * rows) beta.set(k, given.value);
     else context.prefixNorm(k);
   }
-  value = context.stackedNorm([{ layer: null, coefficient: 1 }, ...uncertain.map((k) => ({ layer: k, coefficient: beta.get(k) as number }))]);
+  if (networkNorm) value = context.stackedNorm([{ layer: null, coefficient: 1 }, ...uncertain.map((k) => ({ layer: k, coefficient: beta.get(k) as number }))]);
+  else context.skipNorm();
   if (functionalNetwork.outputSize() <= QUADRATURE_OUTPUTS) {
     try {
       const spreads = prefixSpreads(context, uncertain);
       spread = spreads;
-      value = Math.min(value, quadratureBound(context, uncertain, spreads));
+      if (networkNorm) value = Math.min(value, quadratureBound(context, uncertain, spreads));
     } catch (error) {
       // Past the budget the stacked bound stands alone (its certificates, and any spread completed, are already counted).
       if (!(error instanceof BudgetExhausted)) throw error;
@@ -711,18 +751,34 @@ function deviationBlocks(s: SlopeUnits): { rows: Int32Array; outputs: Int32Array
   return { rows, outputs: Int32Array.from(deviating, (_o, b) => b), count: deviating.length };
 }
 
-/** Per block, the Gram matrix (m × m) of the m vectors restricted to the block's columns. */
-function blockGrams(vectors: Float64Array[], blockOf: Int32Array, count: number): Float64Array[] {
+/**
+ * Per block, the Gram matrix (m × m) of the m vectors restricted to the block's columns, its lower
+ * triangle packed (entry (i, j ≤ i) at i(i+1)/2 + j) and all blocks in one array (block b's at b · that
+ * size), so that the weights' rounds below run over contiguous memory.
+ */
+function blockGrams(vectors: Float64Array[], blockOf: Int32Array, count: number): Float64Array {
   const m = vectors.length;
-  const grams = Array.from({ length: count }, () => new Float64Array(m * m));
+  const size = (m * (m + 1)) / 2;
+  const grams = new Float64Array(count * size);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j <= i; j++) {
-      const [vi, vj] = [vectors[i], vectors[j]];
-      for (let c = 0; c < vi.length; c++) grams[blockOf[c]][i * m + j] += vi[c] * vj[c];
+      const [vi, vj, entry] = [vectors[i], vectors[j], (i * (i + 1)) / 2 + j];
+      for (let c = 0; c < vi.length; c++) grams[blockOf[c] * size + entry] += vi[c] * vj[c];
     }
   }
-  for (const gram of grams) for (let i = 0; i < m; i++) for (let j = 0; j < i; j++) gram[j * m + i] = gram[i * m + j];
   return grams;
+}
+
+/** √(uᵀ G_b u) for every block b: the norm of the block's columns of Σ_i u_i v_i. */
+function blockNorms(vectors: Float64Array[], blockOf: Int32Array, count: number, u: Float64Array): Float64Array {
+  const projected = new Float64Array(vectors[0].length);
+  vectors.forEach((v, i) => {
+    const ui = u[i];
+    for (let c = 0; c < v.length; c++) projected[c] += ui * v[c];
+  });
+  const squares = new Float64Array(count);
+  for (let c = 0; c < projected.length; c++) squares[blockOf[c]] += projected[c] * projected[c];
+  return squares.map(Math.sqrt);
 }
 
 /**
@@ -765,14 +821,13 @@ function quadratureBound(context: ComposedNorms, uncertain: number[], spread: nu
   const P = blocks.map((block, n) => blockGrams(prefixes[n], block.rows, block.count));
   const Q = blocks.map((block, n) => blockGrams(deviations[n], block.outputs, block.count));
   const betas = uncertain.map((k) => beta.get(k) as number);
-  // The whole layer's prefix Gram, for the spreads' terms ‖y_j‖ ‖q_k‖.
-  const wholeP = P.map((grams) => grams.reduce((sum, g) => sum.map((x, e) => x + g[e]), new Float64Array(m * m)));
   // Weights for one direction u: the ones that make each split exact there (floored, so none is 0 or ∞).
   const weightsAt = (u: Float64Array) => {
-    const sources = [Math.sqrt(quadraticForm(A, u)), ...wholeP.map((g) => Math.sqrt(quadraticForm(g, u)))];
-    const p = P.map((grams) => grams.map((g) => Math.sqrt(quadraticForm(g, u))));
-    const q = Q.map((grams) => grams.map((g) => Math.sqrt(quadraticForm(g, u))));
-    const layerQ = q.map((parts) => Math.hypot(...parts));
+    const p = prefixes.map((vectors, n) => blockNorms(vectors, blocks[n].rows, blocks[n].count, u));
+    const q = deviations.map((vectors, n) => blockNorms(vectors, blocks[n].outputs, blocks[n].count, u));
+    // ‖a‖ and the whole layers' ‖y_j‖, for the spreads' terms ‖y_j‖ ‖q_k‖.
+    const sources = [Math.sqrt(quadraticForm(A, u)), ...p.map(euclidean)];
+    const layerQ = q.map(euclidean);
     const tiny = 1e-12 * (sources[0] + layerQ.reduce((x, y) => x + y, 0)) || 1;
     const shares = layerQ.map((qk, n) => betas[n] * qk + tiny);
     const total = shares.reduce((x, y) => x + y, 0);
@@ -812,13 +867,22 @@ function quadratureBound(context: ComposedNorms, uncertain: number[], spread: nu
   };
   const combined = (w: Weights) => {
     const c = coefficients(w);
-    const matrix = A.map((x) => x * c.midpoint);
+    const size = (m * (m + 1)) / 2;
+    const packed = new Float64Array(size);
     blocks.forEach((block, n) => {
-      for (let b = 0; b < block.count; b++) {
-        const [pb, qb, cp, cq] = [P[n][b], Q[n][b], c.prefix[n][b], c.deviation[n][b]];
-        for (let e = 0; e < matrix.length; e++) matrix[e] += cp * pb[e] + cq * qb[e];
+      const [pGrams, qGrams, onP, onQ] = [P[n], Q[n], c.prefix[n], c.deviation[n]];
+      for (let b = 0, base = 0; b < block.count; b++, base += size) {
+        const [cp, cq] = [onP[b], onQ[b]];
+        for (let e = 0; e < size; e++) packed[e] += cp * pGrams[base + e] + cq * qGrams[base + e];
       }
     });
+    const matrix = A.map((x) => x * c.midpoint);
+    for (let i = 0, e = 0; i < m; i++) {
+      for (let j = 0; j <= i; j++, e++) {
+        matrix[i * m + j] += packed[e];
+        if (j < i) matrix[j * m + i] += packed[e];
+      }
+    }
     return matrix;
   };
   let u: Float64Array = Float64Array.from({ length: m }, () => 1 / Math.sqrt(m));
