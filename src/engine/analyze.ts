@@ -35,7 +35,7 @@ export interface AnalyzeOptions {
   seed?: number;
   /** Also compute the certified robustness radius (needs at least two outputs). */
   radius?: boolean;
-  /** Most ε the radius search checks beyond the analysis's own runs (default 16). */
+  /** Most ε the radius search checks beyond the analysis's own runs (default 16; and the spectral radius where it ends below that). */
   radiusIterations?: number;
   /** Stop the search once its upper end is at most the certified radius · (1 + radiusTolerance) (default 2e-2, derivations §60.1). */
   radiusTolerance?: number;
@@ -437,7 +437,7 @@ function certifiedRadius(
   };
 
   const checks: RadiusCheck[] = [];
-  const evaluate = (epsilon: number): RadiusCheck => {
+  const evaluate = (epsilon: number): void => {
     // An ε whose bounds overflow (∞, §57) certifies nothing; the search only aims with it.
     const outcome = runEpsilon(ctx, epsilon);
     let check: RadiusCheck;
@@ -451,7 +451,6 @@ function certifiedRadius(
       check = { epsilon, network: outcome.localBound, margins: marginBounds(functionalsFor(ctx, outcome), outcome.localBound) };
     }
     checks.push(check);
-    return check;
   };
 
   // The runs' bounds hold on their balls already. Their margins cost a backward pass each, so only
