@@ -72,7 +72,7 @@ function applicationCost(layer: Layer): number {
     if (linear.kind === 'dense') return linear.weight.length * (linear.rows ?? 1);
     return out;
   }
-  if (op.kind === 'maxPool' || op.kind === 'avgPool') return out * op.kernel[0] * op.kernel[1];
+  if (op.kind === 'maxPool' || op.kind === 'avgPool') return op.kernel.reduce((taps, k) => taps * k, out);
   return layer.inputShapes.reduce((sum, shape) => sum + elements(shape), 0);
 }
 

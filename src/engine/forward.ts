@@ -15,6 +15,7 @@ import { NETWORK_INPUT, type Activation, type LinearParams, type TensorRef } fro
 import { batchedMatMul } from './operators/batchedMatMul';
 import { softmaxForward, softmaxForwardError } from './operators/softmax';
 import { AvgPoolOperator } from './operators/avgPool';
+import { poolWindowSize } from './operators/pooling';
 import { AxisMapOperator } from './operators/axisMap';
 import { applyAffine, type LinearOperator } from './operators/linearOperator';
 import { createAffineOperator } from './operators/registry';
@@ -263,7 +264,7 @@ export interface FloatStep {
  * (γ_a γ_b compose within γ_{a+b}, §18).
  */
 export function averagingRoundingTerms(linear: LinearOperator, p: PreparedLayer): number {
-  if (linear instanceof AvgPoolOperator) return linear.geometry.kernelH * linear.geometry.kernelW + 1;
+  if (linear instanceof AvgPoolOperator) return poolWindowSize(linear.geometry) + 1;
   if (linear instanceof AxisMapOperator) return linear.roundingTerms;
   return p.inSizes[0] / p.outSize + 1;
 }

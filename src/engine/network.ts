@@ -127,12 +127,13 @@ export type Activation =
   | { kind: 'reciprocal' }
   | { kind: 'power'; exponent: number };
 
+/** A 2-D ([H, W]) or 3-D ([D, H, W]) pooling window; 1-D pooling is 2-D over a height-1 input. */
 export interface PoolParams {
-  kernel: readonly [number, number];
-  strides: readonly [number, number];
-  /** [top, left, bottom, right] */
-  pads: readonly [number, number, number, number];
-  dilations: readonly [number, number];
+  kernel: readonly number[];
+  strides: readonly number[];
+  /** Begin pads of every spatial axis, then end pads: [top, left, bottom, right] in 2-D. */
+  pads: readonly number[];
+  dilations: readonly number[];
 }
 
 /** One term of a row of a per-axis matrix: weight · x[index] along that axis. */

@@ -125,7 +125,7 @@ export function progressMessage(event: ProgressEvent): string {
     case 'networkBound':
       return `ε = ${formatNumber(event.epsilon)}: network bound ${formatNumber(event.network.localBound)}`;
     case 'radius':
-      return `Robustness radius: bisection step ${event.iteration}/${event.iterations}`;
+      return `Robustness radius: search step ${event.iteration}/${event.iterations}`;
   }
 }
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Matrix, SingularValueDecomposition } from 'ml-matrix';
 import { analyzeNetwork } from '../../src/engine/analyze';
-import { composedBound, midpointDirection } from '../../src/engine/composed/composedBound';
+import { composedBound, functionalBounds, midpointDirection } from '../../src/engine/composed/composedBound';
 import { LinearisedNetwork, type SlopeUnits } from '../../src/engine/composed/linearisedNetwork';
 import { normalisationSlopes } from '../../src/engine/composed/normalisationSlopes';
 import { layerNormOutput, layerNormPoint } from '../../src/engine/operators/layerNorm';
@@ -303,6 +303,35 @@ describe('composed network bound (derivations §22)', () => {
     t.diagnostic(`${cases} tiny networks (${margins} with a margin functional), smallest composed / vertex maximum ${tightest.toFixed(4)}`);
     assert.ok(cases >= 20, `${cases} tiny networks with 1–12 uncertain units or windows`);
     assert.ok(margins >= 10, `${margins} tiny networks with two outputs`);
+  });
+
+  it('the functional bounds alone (derivations §60.2) are the composed bound\'s margin bounds, never below them, and never beaten by sampled margins', () => {
+    const random = new SeededRandom(60);
+    let compared = 0;
+    let equal = 0;
+    for (let k = 0; k < 24; k++) {
+      const { network } = [randomDenseNetwork, randomConvNetwork, randomSelectionNetwork][k % 3](random);
+      const x0 = Float64Array.from({ length: network.inputShape.reduce((a, b) => a * b, 1) }, () => random.gaussian());
+      const epsilon = Math.pow(10, random.between(-3, 0));
+      const { prepared, run, composed } = analyse(network, x0, epsilon);
+      const alone = functionalBounds(prepared, run.slopes, TS_SPECTRAL);
+      assert.ok(alone, 'no budget was set, so the functional bounds must complete');
+      const outputs = referenceForward(network, x0)[network.output].length;
+      for (let j = 1; j < outputs; j++) {
+        const u = Float64Array.from({ length: outputs }, (_v, i) => (i === 0 ? 1 : i === j ? -1 : 0));
+        const [own, full] = [alone.functionalBound(u), composed.functionalBound(u)];
+        // The composed bound's also reads ‖u‖ times its network bound; where that does not bind, the same norms (and seeds) give the same number.
+        assert.ok(own >= full * (1 - 1e-12), `network ${k}, margin ${j}: ${own} below the composed bound's ${full}`);
+        if (full < Math.SQRT2 * composed.value * (1 - 1e-9)) {
+          assert.ok(Math.abs(own - full) <= 1e-12 * full, `network ${k}, margin ${j}: ${own} against ${full}`);
+          equal++;
+        }
+        const sampled = worstSampledRatio(random, network, x0, epsilon, u);
+        assert.ok(sampled <= own * (1 + REL) + ABS, `network ${k}, ε ${epsilon}, margin ${j}: sampled ${sampled} > its bound ${own}`);
+        compared++;
+      }
+    }
+    assert.ok(compared >= 30 && equal >= 15, `${compared} margins compared, ${equal} where the network bound did not bind`);
   });
 
   it('no uncertain unit: exactly ‖J(x0)‖ (tape Jacobian, exact SVD) up to the certificate tolerance', () => {

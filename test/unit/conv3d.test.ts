@@ -2,8 +2,8 @@
 // from ONNX's definition (strides, asymmetric pads, dilations, groups), its certified norm against the
 // dense matrix's largest singular value, ConvTranspose over 3-D inputs as its adjoint (§21) against the
 // definition, the normaliser's layers against onnxruntime, sampled points of the ball against every
-// layer's bound and the network bound (composed), the CLI on a 3-D conv model, and the 3-D nodes that
-// stay refused, by name.
+// layer's bound and the network bound (composed), the CLI on a 3-D conv model, and the 3-D node that
+// stays refused (Pad), by name.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,10 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Matrix, SingularValueDecomposition } from 'ml-matrix';
-import { analyzeNetwork } from '../../src/engine/analyze';
 import { estimateCost } from '../../src/engine/costEstimate';
-import { pureForward } from '../../src/engine/forward';
-import { runEpsilon } from '../../src/engine/layerBounds';
 import { NETWORK_INPUT, type Conv3dParams, type ConvTranspose3dParams, type Network, type Shape } from '../../src/engine/network';
 import { normaliseGraph } from '../../src/engine/normalise/normalise';
 import { conv3dGeometry, convTranspose3dOutput, createConv3d, createConvTranspose3d } from '../../src/engine/operators/conv3d';
@@ -22,11 +19,11 @@ import { NativeConv3dOperator } from '../../src/engine/operators/nativeConv3d';
 import { createAffineOperator } from '../../src/engine/operators/registry';
 import { prepareNetwork } from '../../src/engine/prepared';
 import { SeededRandom } from '../../src/engine/random';
-import { layersAgainstRuntime } from './helpers/layersAgainstRuntime';
+import { assertMatchesRuntime, assertSampledSound } from './helpers/networkChecks';
 import { certifiedNorm, DEFAULT_SPECTRAL_OPTIONS } from '../../src/engine/spectral/certifiedNorm';
 import { readModelFromBytes } from '../../src/onnx/reader';
 import { buildModel, mulberry32, node, randomTensor, relu, tensor, type ModelSpec } from '../fixtures/onnxBuilder';
-import { genericLayer, naiveConv3d, naiveConvTranspose3d, randomArray, referenceForward } from './helpers/engineNetworks';
+import { genericLayer, naiveConv3d, naiveConvTranspose3d, randomArray } from './helpers/engineNetworks';
 import { cli } from './helpers/runCli';
 
 const random = new SeededRandom(340);
@@ -282,49 +279,6 @@ function model(): ModelSpec {
   };
 }
 
-/** Every layer's output against onnxruntime's at a seeded input (shapes exact, values within 1e-5 of the scale). */
-async function assertMatchesRuntime(bytes: Uint8Array, network: Network): Promise<void> {
-  const rng = mulberry32(5);
-  const x0 = Float32Array.from({ length: network.inputShape.reduce((p, q) => p * q, 1) }, () => rng() * 2 - 1);
-  for (const layer of await layersAgainstRuntime(bytes, network, x0)) {
-    assert.deepEqual(layer.dims, [1, ...layer.outputShape], `${layer.label}: shape`);
-    assert.ok(layer.difference <= 1e-5 * layer.scale, `${layer.label}: max |Δ| ${layer.difference} at scale ${layer.scale}`);
-  }
-}
-
-/** Sampled points of the ball never beat a layer's bound, its output radius, or the network bound; the composed bound applies. */
-async function assertSampledSound(network: Network): Promise<void> {
-  const prepared = prepareNetwork(network);
-  const x0 = gaussianVector(prepared.inputSize);
-  const nominal = pureForward(prepared, x0);
-  if (nominal instanceof Promise) throw new Error('pure forward must be synchronous');
-  const epsilons = [1e-3, 0.1, 1];
-  const analysis = await analyzeNetwork(network, x0, { epsilons, backend: 'typescript' });
-  assert.ok(analysis.runs.some((run) => run.network.method === 'composed'), 'the composed bound applies');
-  const base = referenceForward(network, x0);
-  for (const [r, epsilon] of epsilons.entries()) {
-    const layers = runEpsilon({ prepared, x0, nominal, spectralCache: new Map(), spectral: DEFAULT_SPECTRAL_OPTIONS }, epsilon).layers;
-    const networkBound = analysis.runs[r].network.localBound;
-    assert.equal(analysis.runs[r].epsilon, epsilon);
-    for (let s = 0; s < 150; s++) {
-      const direction = gaussianVector(x0.length);
-      const radius = epsilon * random.uniform();
-      const x = x0.map((v, i) => v + (radius * direction[i]) / Math.sqrt(dot(direction, direction)));
-      const values = referenceForward(network, x);
-      network.layers.forEach((layer, k) => {
-        const before = layer.inputs[0] === NETWORK_INPUT ? x0 : base[layer.inputs[0]];
-        const after = layer.inputs[0] === NETWORK_INPUT ? x : values[layer.inputs[0]];
-        const moveIn = Math.hypot(...after.map((v, i) => v - before[i]));
-        const moveOut = Math.hypot(...values[k].map((v, i) => v - base[k][i]));
-        assert.ok(moveOut <= layers[k].localBound * moveIn * (1 + 1e-9) + 1e-12, `${layer.label} at ε=${epsilon}: ${moveOut} > ${layers[k].localBound} · ${moveIn}`);
-        assert.ok(moveOut <= layers[k].epsilonOut * (1 + 1e-9) + 1e-12, `${layer.label} at ε=${epsilon}: moved ${moveOut} > ${layers[k].epsilonOut}`);
-      });
-      const moved = Math.hypot(...values[network.output].map((v, i) => v - base[network.output][i]));
-      assert.ok(moved <= networkBound * radius * (1 + 1e-9) + 1e-12, `network at ε=${epsilon}: ${moved} > ${networkBound} · ${radius}`);
-    }
-  }
-}
-
 /** ConvTranspose over [1, 2, 3, 4, 3] (strides, asymmetric pads, output_padding, dilations, groups) + BatchNormalization + Relu, Flatten, MatMul. */
 function transposedModel(): ModelSpec {
   const rng = mulberry32(21);
@@ -367,7 +321,7 @@ describe('3-D convolution: the normaliser and the bounds', () => {
   });
 
   it('sampled points of the ball never beat a layer’s bound, its output radius, or the network bound (composed where it is tighter)', async () => {
-    await assertSampledSound(normaliseGraph(readModelFromBytes(buildModel(model()))).network!);
+    await assertSampledSound(normaliseGraph(readModelFromBytes(buildModel(model()))).network!, random);
   });
 
   it('ConvTranspose over 3-D inputs: the normaliser matches onnxruntime, sampled points respect the bounds', async () => {
@@ -380,7 +334,7 @@ describe('3-D convolution: the normaliser and the bounds', () => {
     assert.ok(up.kind === 'affine' && up.linear.kind === 'convTranspose3d');
     assert.deepEqual(network.layers[0].outputShape, [4, 6, 7, 6]);
     await assertMatchesRuntime(bytes, network);
-    await assertSampledSound(network);
+    await assertSampledSound(network, random);
     const refused = normaliseGraph(readModelFromBytes(buildModel({ ...transposedModel(), nodes: [node('ConvTranspose', ['x', 'wt'], ['y'], { strides: [2, 1, 2], output_padding: [2, 0, 0] }, 'up')] })));
     assert.match(refused.unsupported[0].reason, /output_padding \[2,0,0\] is not below the strides \[2,1,2\]/);
   });
@@ -402,12 +356,10 @@ describe('3-D convolution: the normaliser and the bounds', () => {
     }
   });
 
-  it('3-D pooling and Pad stay refused, naming the node', () => {
+  it('Pad of a rank-5 tensor stays refused, naming the node (3-D pooling is analysed: poolingRanks.test.ts)', () => {
     const refused = (nodes: ModelSpec['nodes'], initializers: ModelSpec['initializers'] = []) =>
       normaliseGraph(readModelFromBytes(buildModel({ inputs: [{ name: 'x', shape: [1, 2, 4, 4, 4] }], outputs: [{ name: 'y' }], opset: 13, initializers, nodes }))).unsupported;
     const cases: [string, ReturnType<typeof refused>, RegExp][] = [
-      ['MaxPool', refused([node('MaxPool', ['x'], ['y'], { kernel_shape: [2, 2, 2] }, 'pool3d')]), /3-D pooling/],
-      ['AveragePool', refused([node('AveragePool', ['x'], ['y'], { kernel_shape: [2, 2, 2] }, 'avg3d')]), /3-D pooling/],
       ['Pad', refused([node('Pad', ['x', 'pads'], ['y'], undefined, 'pad3d')], [tensor('pads', [10], [0, 0, 1, 1, 1, 0, 0, 1, 1, 1], { dataType: 'INT64' })]), /rank-5/],
     ];
     for (const [opType, unsupported, reason] of cases) {

@@ -89,12 +89,24 @@ describe('a certified radius of 0 says why', () => {
     assert.match(result.radius?.zeroBecause ?? '', /top two logits are equal at x0/);
   });
 
-  it('when no ε checked certifies (no bisection allowed: only the spectral radius, where ε·L of a linear map equals the threshold)', async () => {
-    // The margin f0 − f1 = x1 + x2 has norm √2 = √2 ‖W‖, so the margin radius does not beat the network one either.
+  it('when the bounds of every ε checked certify no representable radius (gap 1e-30 against a bound of 1.4e304)', async () => {
+    // Eight 1-wide dense layers of weight 1e38 at x0 = 0: logits (1e-30, 0), margin gradient 2e304.
+    // Every ball's bound certifies the radius (gap/√2)/L ≈ 5e-335, below the smallest float64.
+    const hidden = Array.from({ length: 7 }, (_v, k) => denseLayer(`fc${k + 1}`, [[1e38]], null, k === 0 ? NETWORK_INPUT : k - 1));
+    const steep = chain([1], [...hidden, denseLayer('out', [[1e38], [-1e38]], [1e-30, 0], 6)]);
+    const result = await analyzeNetwork(steep, Float64Array.from([0]), { epsilons: [1e-3], radius: true, radiusIterations: 2 });
+    assert.equal(result.radius?.local, 0);
+    assert.match(result.radius?.zeroBecause ?? '', /^no ε checked certifies: at the smallest, ε = [\d.e+-]+, the network bound there is 1\.414e304, so ε·L = [\d.e+-]+, not below \(gap − 2·logit error\)\/√2 = 7\.071e-31$/);
+  });
+
+  it('a check at ε certifies the smaller ball its bound allows (derivations §60.1): with no search step, a linear map gets gap/(√2‖W‖)', async () => {
+    // The margin f0 − f1 = x1 + x2 has norm √2 = √2 ‖W‖: the threshold (gap/√2)/‖W‖ = 1.25/√2, which the
+    // check at ε = 1e-3 does not reach; the spectral radius's own check certifies it, down to rounding.
     const linear = chain([2], [denseLayer('fc', [[1, 0], [0, -1]], null, NETWORK_INPUT)]);
     const result = await analyzeNetwork(linear, Float64Array.from([1, 0.25]), { epsilons: [1e-3], radius: true, radiusIterations: 0 });
-    assert.equal(result.radius?.local, 0);
-    assert.match(result.radius?.zeroBecause ?? '', /^no ε checked certifies: at the smallest, ε = [\d.e+-]+, the network bound there is 1(\.0+\d*)?, so ε·L = [\d.e+-]+, not below \(gap − 2·logit error\)\/√2 = [\d.e+-]+$/);
+    const radius = result.radius!;
+    assert.equal(radius.zeroBecause, undefined);
+    assert.ok(radius.local <= 1.25 / Math.SQRT2 && radius.local > (1.25 / Math.SQRT2) * (1 - 1e-12), `radius ${radius.local}`);
   });
 
   it('and says nothing when the radius is positive', async () => {

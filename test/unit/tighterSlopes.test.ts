@@ -5,19 +5,24 @@
 // window's change lie within the radius of the midpoint; every secant lies in its interval), by hand
 // cases, and through whole networks whose sampled and hill-climbed ratios never beat the bound.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { activate, secantSlopeRange } from '../../src/engine/activations';
+import { analyzeNetwork } from '../../src/engine/analyze';
 import { composedBound } from '../../src/engine/composed/composedBound';
 import { LinearisedNetwork, type SlopeUnits } from '../../src/engine/composed/linearisedNetwork';
 import { windowSlopes } from '../../src/engine/composed/selectionSlopes';
 import { pureForward, type NominalValues } from '../../src/engine/forward';
 import { runEpsilon } from '../../src/engine/layerBounds';
 import { NETWORK_INPUT, type Activation, type Network } from '../../src/engine/network';
+import { normaliseGraph, requireNetwork } from '../../src/engine/normalise/normalise';
 import { prepareNetwork } from '../../src/engine/prepared';
 import { SeededRandom } from '../../src/engine/random';
 import { DEFAULT_SPECTRAL_OPTIONS, type SpectralOptions } from '../../src/engine/spectral/certifiedNorm';
+import { readModel } from '../../src/onnx/reader';
 import { chain, denseLayer, genericLayer, referenceForward } from './helpers/engineNetworks';
-import { randomConvNetwork } from './helpers/engineRandomNetworks';
+import { randomConvNetwork, randomDenseNetwork, randomTinySelectionNetwork } from './helpers/engineRandomNetworks';
 
 const TS_SPECTRAL: SpectralOptions = { ...DEFAULT_SPECTRAL_OPTIONS, kernels: null };
 
@@ -295,5 +300,171 @@ describe('the midpoint and the deviations in quadrature (derivations §59.3)', (
     }
     assert.ok(deep >= 5, `chains with more than 4 uncertain layers: ${deep}`);
     assert.ok(vertexCases >= 10, `chains checked against every vertex: ${vertexCases}`);
+  });
+});
+
+describe('the vertex split of few uncertain units (derivations §62.1)', () => {
+  /**
+   * The uncertain units as segments, independently of the engine's split: an activation unit's
+   * interval ends m ± p; a window of one movable edge, m ± ρ on it; a window of two candidates that both
+   * move, its two candidates' vertices, i.e. m ± ρ (1, −1)/√2 (the weights sum to 1). Null where some
+   * uncertain unit is not a segment (product edges, windows of three or more edges).
+   */
+  function segments(prepared: ReturnType<typeof prepareNetwork>, slopes: (SlopeUnits | null)[]): { layer: number; entries: number[]; ends: number[][] }[] | null {
+    const units: { layer: number; entries: number[]; ends: number[][] }[] = [];
+    for (let k = 0; k < slopes.length; k++) {
+      const s = slopes[k];
+      if (!s || !s.outputRadius.some((r) => r > 0)) continue;
+      if (s.normalised || s.softmaxGroups) return null;
+      if (!s.edges) {
+        s.outputRadius.forEach((r, i) => { if (r > 0) units.push({ layer: k, entries: [i], ends: [[s.mid[i] - r], [s.mid[i] + r]] }); });
+        continue;
+      }
+      if (!['maxPool', 'reduceMax', 'maximum'].includes(prepared.layers[k].op.kind)) return null;
+      const windows = new Map<number, number[]>();
+      s.uncertain.forEach((u, e) => { if (u) windows.set(s.edges!.output[e], [...(windows.get(s.edges!.output[e]) ?? []), e]); });
+      for (const [o, edges] of windows) {
+        const rho = s.outputRadius[o];
+        if (edges.length === 1) units.push({ layer: k, entries: edges, ends: [[s.mid[edges[0]] - rho], [s.mid[edges[0]] + rho]] });
+        else if (edges.length === 2 && s.edges.centred[o]) {
+          const [a, b] = edges.map((e) => s.mid[e]);
+          const step = rho / Math.SQRT2;
+          units.push({ layer: k, entries: edges, ends: [[a - step, b + step], [a + step, b - step]] });
+        } else return null;
+      }
+    }
+    return units;
+  }
+
+  function jacobianNorm(prepared: ReturnType<typeof prepareNetwork>, slopes: (SlopeUnits | null)[]): number {
+    const linearised = new LinearisedNetwork(prepared, slopes);
+    const columns = Array.from({ length: prepared.inputSize }, (_v, j) => {
+      const e = new Float64Array(prepared.inputSize);
+      e[j] = 1;
+      return linearised.forward(e, new Map());
+    });
+    // ‖J‖² = λ_max(JᵀJ) of a matrix with a handful of columns: power iteration on the Gram matrix to convergence.
+    const n = columns.length;
+    const gram = columns.map((a) => columns.map((b) => a.reduce((s, v, i) => s + v * b[i], 0)));
+    let v = Array.from({ length: n }, (_x, i) => 1 + i / n);
+    let lambda = 0;
+    for (let step = 0; step < 2000; step++) {
+      const w = gram.map((row) => row.reduce((s, g, j) => s + g * v[j], 0));
+      const norm = Math.hypot(...w);
+      if (norm === 0) return 0;
+      lambda = norm;
+      v = w.map((x) => x / norm);
+    }
+    return Math.sqrt(lambda);
+  }
+
+  it('tiny networks whose uncertain units are at most 4 segments: the bound is the largest ‖J(S)‖ over their ends, and no sampled ratio beats it', () => {
+    const random = new SeededRandom(6201);
+    let cases = 0;
+    let windows = 0;
+    for (let attempt = 0; attempt < 600 && cases < 30; attempt++) {
+      const generate = [randomDenseNetwork, randomConvNetwork, randomTinySelectionNetwork][attempt % 3];
+      const { network } = generate(random);
+      const prepared = prepareNetwork(network, 'typescript');
+      const x0 = Float64Array.from({ length: prepared.inputSize }, () => random.gaussian());
+      const epsilon = Math.pow(10, random.between(-2, 0));
+      const run = runEpsilon({ prepared, x0, nominal: pureForward(prepared, x0) as NominalValues, spectralCache: new Map(), spectral: TS_SPECTRAL }, epsilon);
+      const units = segments(prepared, run.slopes);
+      if (!units || units.length === 0 || units.length > 4) continue;
+      const composed = composedBound(prepared, run.slopes, TS_SPECTRAL);
+      assert.ok(composed, 'no budget: the bound completes');
+      let largest = 0;
+      for (let vertex = 0; vertex < 1 << units.length; vertex++) {
+        const slopes = run.slopes.map((s) => s && { ...s, mid: Float64Array.from(s.mid) });
+        units.forEach((unit, bit) => unit.entries.forEach((entry, i) => { (slopes[unit.layer] as SlopeUnits).mid[entry] = unit.ends[(vertex >> bit) & 1][i]; }));
+        largest = Math.max(largest, jacobianNorm(prepared, slopes));
+      }
+      // Every combination leaves no uncertain unit, so each is ‖J(v)‖ certified exactly (up to §22's margin and the certificate's rounding).
+      assert.ok(composed.value >= largest * (1 - 1e-12), `case ${cases}: composed ${composed.value} < vertex maximum ${largest}`);
+      assert.ok(composed.value <= largest * (1 + 1e-6) + 1e-12, `case ${cases}: composed ${composed.value} above the vertex maximum ${largest}: the split did not make it exact`);
+      const worst = sampledRatio(random, network, x0, epsilon);
+      assert.ok(worst <= composed.value * (1 + 1e-9) + 1e-12, `case ${cases}: sampled ${worst} > composed ${composed.value}`);
+      if (units.some((u) => u.entries.length === 2 || run.slopes[u.layer]?.edges)) windows++;
+      cases++;
+    }
+    assert.ok(cases >= 20, `${cases} tiny networks with 1–4 segment units`);
+    assert.ok(windows >= 3, `${windows} of them with a max window among the split units`);
+  });
+});
+
+describe('weights on the blocks of a single uncertain layer (derivations §62.2)', () => {
+  it('one dense layer of 5–12 uncertain ReLU units (many at their kinks, some paired so that J(M) nearly vanishes): at least the largest ‖J(S)‖ over every vertex, and no sampled ratio beats it', () => {
+    const random = new SeededRandom(6202);
+    let cases = 0;
+    let tightest = Infinity;
+    for (let attempt = 0; attempt < 400 && cases < 20; attempt++) {
+      // A dense ReLU layer at its kinks (biases 0 at x0 = 0 put every unit there) or a conv + max-pool over a flat input (ties).
+      const inputs = 3 + random.int(3);
+      const width = 5 + random.int(8);
+      const outputs = 2 + random.int(3);
+      // Every other case pairs the units (equal rows in, opposite columns out): J(M) nearly vanishes and the deviations carry the bound.
+      const paired = attempt % 2 === 0;
+      const rowsIn = Array.from({ length: width }, () => Array.from({ length: inputs }, () => random.gaussian()));
+      const columnsOut = Array.from({ length: outputs }, () => Array.from({ length: width }, () => random.gaussian()));
+      if (paired) {
+        for (let i = 1; i < width; i += 2) {
+          rowsIn[i] = rowsIn[i - 1].map((v) => v + 0.05 * random.gaussian());
+          for (const row of columnsOut) row[i] = -row[i - 1];
+        }
+      }
+      const hidden = denseLayer('hidden', rowsIn, Array.from({ length: width }, () => (random.uniform() < 0.7 ? 0 : 0.3 * random.gaussian())), NETWORK_INPUT, { kind: 'relu' });
+      const out = denseLayer('out', columnsOut, null, 0);
+      const network = chain([inputs], [hidden, out]);
+      const prepared = prepareNetwork(network, 'typescript');
+      const x0 = Float64Array.from({ length: inputs }, () => (random.uniform() < 0.5 ? 0 : 0.05 * random.gaussian()));
+      const epsilon = Math.pow(10, random.between(-2, 0));
+      const run = runEpsilon({ prepared, x0, nominal: pureForward(prepared, x0) as NominalValues, spectralCache: new Map(), spectral: TS_SPECTRAL }, epsilon);
+      const units = run.slopes.flatMap((s, layer) => (s ? Array.from(s.outputRadius).flatMap((r, i) => (r > 0 ? [{ layer, i }] : [])) : []));
+      if (units.length < 5 || units.length > 12) continue;
+      const composed = composedBound(prepared, run.slopes, TS_SPECTRAL);
+      assert.ok(composed, 'no budget: the bound completes');
+      let largest = 0;
+      for (let vertex = 0; vertex < 1 << units.length; vertex++) {
+        const slopes = run.slopes.map((s) => s && { ...s, mid: Float64Array.from(s.mid) });
+        units.forEach(({ layer, i }, bit) => {
+          const s = slopes[layer] as SlopeUnits;
+          s.mid[i] += ((vertex >> bit) & 1 ? 1 : -1) * s.outputRadius[i];
+        });
+        const linearised = new LinearisedNetwork(prepared, slopes);
+        const columns = Array.from({ length: inputs }, (_v, j) => linearised.forward(Float64Array.from({ length: inputs }, (_x, i) => (i === j ? 1 : 0)), new Map()));
+        const gram = columns.map((a) => columns.map((b) => a.reduce((s, v, i) => s + v * b[i], 0)));
+        let v = Array.from({ length: inputs }, (_x, i) => 1 + i);
+        let lambda = 0;
+        for (let step = 0; step < 500; step++) {
+          const w = gram.map((row) => row.reduce((s, g, j) => s + g * v[j], 0));
+          lambda = Math.hypot(...w);
+          if (lambda === 0) break;
+          v = w.map((x) => x / lambda);
+        }
+        largest = Math.max(largest, Math.sqrt(lambda));
+      }
+      assert.ok(composed.value >= largest * (1 - 1e-12), `case ${cases}: composed ${composed.value} < vertex maximum ${largest}`);
+      const worst = sampledRatio(random, network, x0, epsilon);
+      assert.ok(worst <= composed.value * (1 + 1e-9) + 1e-12, `case ${cases}: sampled ${worst} > composed ${composed.value}`);
+      tightest = Math.min(tightest, composed.value / largest);
+      cases++;
+    }
+    assert.ok(cases >= 15, `${cases} networks with one layer of 5–12 uncertain units`);
+    assert.ok(tightest < 1.2, `the bound came within 20 % of the vertex maximum somewhere (closest ${tightest})`);
+  });
+});
+
+describe('the bundled example at small ε (derivations §62)', () => {
+  it('with its 221 tied pool1 windows (weighted, §62.2) and, at 1e-4, split ReLU units and a pool2 window (§62.1): a long gradient-ascent search from the linearised direction never beats the composed bound', async () => {
+    const folder = join(import.meta.dirname, '..', '..', 'examples', 'mnist');
+    const network = requireNetwork(normaliseGraph(await readModel(join(folder, 'mnist-cnn.onnx'))), 'mnist-cnn.onnx');
+    const x0 = Float64Array.from(JSON.parse(readFileSync(join(folder, 'sample-input.json'), 'utf8')).data as number[]);
+    // Ten times the default search, four times its restarts: the witness stops moving well below this (§62.0).
+    const result = await analyzeNetwork(network, x0, { epsilons: [1e-5, 1e-4], lowerBound: { budget: 1000, restarts: 16 } });
+    for (const run of result.runs) {
+      const lower = run.lowerBound?.value ?? Infinity;
+      assert.equal(run.network.method, 'composed', `ε = ${run.epsilon}: the composed bound is the network bound`);
+      assert.ok(lower <= run.network.localBound, `ε = ${run.epsilon}: witnessed ${lower} > bound ${run.network.localBound}`);
+    }
   });
 });

@@ -16,14 +16,8 @@ import { SeededRandom } from '../random';
 import { certifiedNorm, type NormOperator, type SpectralOptions } from '../spectral/certifiedNorm';
 import { LinearisedNetwork, type ReadRows, type SlopeUnits } from './linearisedNetwork';
 
-export interface ComposedBound {
-  value: number;
-  /** Certified ‖J(M)‖: the whole bound when no unit's slope is uncertain. */
-  midpointNorm: number;
-  /** Units whose slope is uncertain, over all slope layers. */
-  uncertainUnits: number;
-  /** Certified norms computed. */
-  norms: number;
+/** Bounds of single output functionals over every slope pattern of the ball (the logit margins, §44). */
+export interface FunctionalBounds {
   /** Union bound over the Lanczos certificates among them. */
   failureProbability: number;
   /**
@@ -34,6 +28,16 @@ export interface ComposedBound {
    * counted in failureProbability.
    */
   functionalBound(u: Float64Array): number;
+}
+
+export interface ComposedBound extends FunctionalBounds {
+  value: number;
+  /** Certified norms computed. */
+  norms: number;
+  /** Certified ‖J(M)‖: the whole bound when no unit's slope is uncertain. */
+  midpointNorm: number;
+  /** Units whose slope is uncertain, over all slope layers. */
+  uncertainUnits: number;
 }
 
 /** One block of a stacked operator: the network input, or injections at layer `layer`'s output scaled by R. */
@@ -276,15 +280,26 @@ class BudgetExhausted extends Error {}
  * A poll for the passes: cancellation, and BudgetExhausted once more than `budget` operator
  * applications have been counted from now (counted, so the limit does not depend on the machine's speed).
  */
-function budgetCheck(prepared: PreparedNetwork, budget: number, signal?: CancelSignal): () => void {
+function budgetCheck(prepared: PreparedNetwork, budget: number, signal?: CancelSignal): BudgetPoll {
   const limit = prepared.counters.applications + budget;
-  return () => {
+  const poll = () => {
     throwIfCancelled(signal);
     if (prepared.counters.applications > limit) throw new BudgetExhausted();
   };
+  return Object.assign(poll, { remaining: () => limit - prepared.counters.applications });
 }
 
+/** The budget's poll, and how many operator applications are left before it throws. */
+type BudgetPoll = (() => void) & { remaining(): number };
+
 type Slopes = readonly (SlopeUnits | null)[];
+
+/** Where a stacked norm reads: rows of z at a layer, each scaled by `scale` where given (0 off the rows). */
+interface ReadAt {
+  layer: number;
+  rows: Uint8Array;
+  scale?: Float64Array;
+}
 
 /**
  * The certified norms of stacked operators over one linearised network (docs/derivations.md §22): the
@@ -303,11 +318,29 @@ class ComposedNorms {
     private readonly prepared: PreparedNetwork,
     private readonly slopes: Slopes,
     private readonly spectral: SpectralOptions,
-    checkBudget: () => void,
+    private readonly checkBudget: BudgetPoll,
     private readonly signal?: CancelSignal,
   ) {
     this.network = new LinearisedNetwork(prepared, slopes as (SlopeUnits | null)[], checkBudget);
     this.margin = 1 + pathMargin(prepared);
+  }
+
+  /** Operator applications left in the budget. */
+  remaining(): number {
+    return this.checkBudget.remaining();
+  }
+
+  /** A seed for aiming work at layer k (not for certificates). */
+  seedFor(k: number): number {
+    return this.seedOf(100000 + k);
+  }
+
+  /**
+   * Counts a norm that is not computed, so that the norms after it keep the seeds they have in the
+   * whole composed bound (the margins' bounds alone are then the same numbers, §60.2).
+   */
+  skipNorm(): void {
+    this.norms++;
   }
 
   private seedOf(n: number): number {
@@ -355,7 +388,7 @@ class ComposedNorms {
    * β_j), reading the network output or the given rows of z at a layer. The weights t_i sum to 1 and
    * follow the blocks' estimated norms (floored so that no block is dropped).
    */
-  stackedNorm(sources: { layer: number | null; coefficient: number }[], read?: { layer: number; rows: Uint8Array }): number {
+  stackedNorm(sources: { layer: number | null; coefficient: number }[], read?: ReadAt): number {
     // An infinite coefficient, or a pass beyond float64, certifies nothing finite: ∞ is the sound answer (§57).
     if (!sources.every((s) => Number.isFinite(s.coefficient))) return Infinity;
     try {
@@ -366,11 +399,11 @@ class ComposedNorms {
     }
   }
 
-  private finiteStackedNorm(sources: { layer: number | null; coefficient: number }[], read?: { layer: number; rows: Uint8Array }): number {
+  private finiteStackedNorm(sources: { layer: number | null; coefficient: number }[], read?: ReadAt): number {
     throwIfCancelled(this.signal);
     const { network, prepared, slopes } = this;
     const readAt = read?.layer;
-    const rows = read ? Float64Array.from(read.rows) : null;
+    const rows = read ? (read.scale ?? Float64Array.from(read.rows)) : null;
     // The certified norm and the weights below read only these rows, so the passes compute only them.
     const readRows = read ? network.readRows(read.layer, read.rows) : null;
     const estimates = sources.length === 1
@@ -484,12 +517,178 @@ export function composedBound(
   signal?: CancelSignal,
   known: ReadonlyMap<number, KnownPrefixNorm> = new Map(),
 ): ComposedBound | null {
+  const checkBudget = budgetCheck(prepared, budget, signal);
+  let whole: ComposedBound;
   try {
-    return composedBoundWithin(new ComposedNorms(prepared, slopes, spectral, budgetCheck(prepared, budget, signal), signal), prepared, slopes, known, signal);
+    whole = composedBoundWithin(new ComposedNorms(prepared, slopes, spectral, checkBudget, signal), prepared, slopes, known, true, signal);
   } catch (error) {
     if (error instanceof BudgetExhausted) return null;
     throw error;
   }
+  return splitAtVertices(whole, prepared, slopes, spectral, checkBudget, signal);
+}
+
+/**
+ * The functional bounds alone (docs/derivations.md §60.2): the prefix norms β_k and the quadrature
+ * spreads they read, without the network's own norms (‖J(M)‖, the stacked and the quadrature bound),
+ * for a caller that bounds every margin on its own; split at the vertices (§62.1) like the composed
+ * bound's. Null past `budget`, like the composed bound.
+ */
+export function functionalBounds(
+  prepared: PreparedNetwork,
+  slopes: (SlopeUnits | null)[],
+  spectral: SpectralOptions,
+  budget = Infinity,
+  signal?: CancelSignal,
+): FunctionalBounds | null {
+  const checkBudget = budgetCheck(prepared, budget, signal);
+  let whole: ComposedBound;
+  try {
+    whole = composedBoundWithin(new ComposedNorms(prepared, slopes, spectral, checkBudget, signal), prepared, slopes, new Map(), false, signal);
+  } catch (error) {
+    if (error instanceof BudgetExhausted) return null;
+    throw error;
+  }
+  const { functionalBound, failureProbability } = splitAtVertices(whole, prepared, slopes, spectral, checkBudget, signal);
+  return { functionalBound, failureProbability };
+}
+
+/** Most units the vertex split enumerates (§62.1): 2^units composed bounds, each with fewer uncertain layers. */
+const SPLIT_UNITS = 4;
+
+/** A unit whose slope set is a segment: the slope-layer entries (unit or edge indices) it sets, and their values at either end. */
+interface SegmentUnit {
+  layer: number;
+  entries: number[];
+  ends: [number[], number[]];
+}
+
+const SELECTION_KINDS = new Set(['maxPool', 'reduceMax', 'maximum']);
+
+/**
+ * The uncertain units of layer k as segments (docs/derivations.md §62.1), or null when one is not: an
+ * activation unit's interval [m − p, m + p] (rounded outward); a max window with one movable edge, the
+ * interval of its weight; a max window of two candidates that both move, the segment of its weights
+ * (they sum to 1) through the midpoint along (1, −1), half-length its radius.
+ */
+function segmentUnits(prepared: PreparedNetwork, k: number, s: SlopeUnits): SegmentUnit[] | null {
+  if (s.normalised || s.softmaxGroups) return null;
+  const outward = (v: number, r: number): [number, number] => {
+    const slack = 4 * UNIT_ROUNDOFF * (Math.abs(v) + r);
+    return [v - r - slack, v + r + slack];
+  };
+  if (!s.edges) {
+    const units: SegmentUnit[] = [];
+    s.outputRadius.forEach((r, i) => {
+      if (r > 0) {
+        const [lo, hi] = outward(s.mid[i], r);
+        units.push({ layer: k, entries: [i], ends: [[lo], [hi]] });
+      }
+    });
+    return units;
+  }
+  if (!SELECTION_KINDS.has(prepared.layers[k].op.kind)) return null;
+  const edgesOf = new Map<number, number[]>();
+  s.uncertain.forEach((u, e) => {
+    if (!u) return;
+    const o = (s.edges as NonNullable<SlopeUnits['edges']>).output[e];
+    edgesOf.set(o, [...(edgesOf.get(o) ?? []), e]);
+  });
+  const units: SegmentUnit[] = [];
+  for (const [o, entries] of edgesOf) {
+    const r = s.outputRadius[o];
+    if (entries.length === 1) {
+      const [lo, hi] = outward(s.mid[entries[0]], r);
+      units.push({ layer: k, entries, ends: [[lo], [hi]] });
+    } else if (entries.length === 2 && s.edges.centred[o]) {
+      const step = (r / Math.SQRT2) * (1 + 4 * UNIT_ROUNDOFF);
+      const [a, b] = entries.map((e) => s.mid[e]);
+      units.push({ layer: k, entries, ends: [[a + step, b - step], [a - step, b + step]] });
+    } else return null;
+  }
+  return units;
+}
+
+/**
+ * The vertex split (docs/derivations.md §62.1): J(S) is affine in each unit's slope, so ‖J(S)‖ is convex
+ * along each unit's segment and its largest value over the slope sets is taken with every segment unit
+ * at an end. With the units of the layers that have fewest (at most SPLIT_UNITS in all) set to each
+ * combination of ends, those layers are exact and the composed bound of the rest is computed per
+ * combination; the largest of them bounds L too, and the smaller of the two bounds is kept. Past the
+ * budget the whole bound stands as it is.
+ */
+function splitAtVertices(
+  whole: ComposedBound,
+  prepared: PreparedNetwork,
+  slopes: Slopes,
+  spectral: SpectralOptions,
+  checkBudget: BudgetPoll,
+  signal?: CancelSignal,
+): ComposedBound {
+  if (whole.uncertainUnits === 0) return whole;
+  const candidates = slopes
+    .flatMap((s, k) => (s && s.outputRadius.some((r) => r > 0) ? [segmentUnits(prepared, k, s)] : []))
+    .filter((units): units is SegmentUnit[] => units !== null && units.length > 0)
+    .sort((a, b) => a.length - b.length);
+  const split: SegmentUnit[] = [];
+  for (const units of candidates) {
+    if (split.length + units.length > SPLIT_UNITS) break;
+    split.push(...units);
+  }
+  if (split.length === 0) return whole;
+  let largest = 0;
+  let norms = whole.norms;
+  let failureProbability = whole.failureProbability;
+  // β_k reads only the layers before k: combinations that agree on the units there share it.
+  const shared = new Map<string, KnownPrefixNorm>();
+  const aimedWeights = new Map<number, Float64Array>();
+  const functionals: ((u: Float64Array) => number)[] = [];
+  const weightedBetas = new Map<string, number>();
+  const keyOf = (k: number, combination: number) => `${k}:${split.reduce((key, unit, bit) => (unit.layer < k ? key | (combination & (1 << bit)) : key), 0)}`;
+  try {
+    for (let combination = 0; combination < 1 << split.length; combination++) {
+      const fixed = slopes.map((s) => s && { ...s, mid: Float64Array.from(s.mid), outputRadius: Float64Array.from(s.outputRadius), uncertain: Uint8Array.from(s.uncertain) });
+      split.forEach((unit, bit) => {
+        const s = fixed[unit.layer] as SlopeUnits;
+        const values = unit.ends[(combination >> bit) & 1];
+        unit.entries.forEach((entry, i) => {
+          s.mid[entry] = values[i];
+          s.uncertain[entry] = 0;
+          s.outputRadius[s.edges ? s.edges.output[entry] : entry] = 0;
+        });
+      });
+      const known = new Map<number, KnownPrefixNorm>();
+      fixed.forEach((_s, k) => {
+        const given = shared.get(keyOf(k, combination));
+        if (given) known.set(k, given);
+      });
+      const context = new ComposedNorms(prepared, fixed, spectral, checkBudget, signal);
+      const reuse: BlockWeightReuse = {
+        weights: aimedWeights,
+        beta: { get: (k) => weightedBetas.get(keyOf(k, combination)), set: (k, value) => weightedBetas.set(keyOf(k, combination), value) },
+      };
+      const part = combinationBound(context, prepared, fixed, known, reuse, signal);
+      largest = Math.max(largest, part.value);
+      functionals.push(part.functionalBound);
+      for (const [k, value] of context.beta) shared.set(keyOf(k, combination), { value, rows: (fixed[k] as SlopeUnits).uncertain });
+      norms += context.norms;
+      failureProbability += context.failureProbability;
+      // Further combinations can only raise the maximum: once it is no better, the whole bound stands.
+      if (!(largest < whole.value)) return whole;
+    }
+  } catch (error) {
+    if (!(error instanceof BudgetExhausted)) throw error;
+    return whole;
+  }
+  const value = largest;
+  return {
+    ...whole,
+    value,
+    norms,
+    failureProbability,
+    // ‖J(S)ᵀu‖ is convex along each segment too: the largest of the combinations' functional bounds holds.
+    functionalBound: (u) => Math.min(whole.functionalBound(u), Math.max(...functionals.map((bound) => bound(u)))),
+  };
 }
 
 function composedBoundWithin(
@@ -497,31 +696,69 @@ function composedBoundWithin(
   prepared: PreparedNetwork,
   slopes: (SlopeUnits | null)[],
   known: ReadonlyMap<number, KnownPrefixNorm>,
+  /** Also the network's own bound; without it `value` and `midpointNorm` stay ∞ (never read). */
+  networkNorm: boolean,
   signal?: CancelSignal,
 ): ComposedBound {
-  const outputAncestors = context.network.ancestors(prepared.network.output);
-  const { beta, margin } = context;
-  const uncertain = prepared.layers
-    .map((_p, k) => k)
-    .filter((k) => outputAncestors[k] && (slopes[k]?.outputRadius.some((r) => r > 0) ?? false));
+  const { beta } = context;
+  const uncertain = uncertainLayers(context, prepared, slopes);
   const uncertainUnits = uncertain.reduce((sum, k) => sum + count((slopes[k] as SlopeUnits).uncertain), 0);
-  const midpointNorm = context.stackedNorm([{ layer: null, coefficient: 1 }]);
-  // Outside the budget (one backward pass per call), but still cancellable.
-  const functionalNetwork = new LinearisedNetwork(prepared, slopes, () => throwIfCancelled(signal));
+  let midpointNorm = Infinity;
+  if (networkNorm) midpointNorm = context.stackedNorm([{ layer: null, coefficient: 1 }]);
+  else context.skipNorm();
   // The prefix spreads of the quadrature bound (§59.3), once computed; the functional bound uses them too.
   let spread: number[][] | null = null;
+  let value = midpointNorm;
+  const functionalBound = functionalBoundOf(context, prepared, slopes, uncertain, () => spread, () => value, signal);
+  const result = (): ComposedBound => ({
+    value, midpointNorm, uncertainUnits, norms: context.norms, failureProbability: context.failureProbability, functionalBound,
+  });
+  if (uncertain.length === 0) return result();
+  prefixNorms(context, uncertain, slopes, known);
+  if (networkNorm) value = context.stackedNorm([{ layer: null, coefficient: 1 }, ...uncertain.map((k) => ({ layer: k, coefficient: beta.get(k) as number }))]);
+  else context.skipNorm();
+  if (context.network.outputSize() <= QUADRATURE_OUTPUTS) {
+    try {
+      const spreads = prefixSpreads(context, uncertain);
+      spread = spreads;
+      if (networkNorm) value = Math.min(value, quadratureBound(context, uncertain, spreads));
+    } catch (error) {
+      // Past the budget the stacked bound stands alone (its certificates, and any spread completed, are already counted).
+      if (!(error instanceof BudgetExhausted)) throw error;
+    }
+  }
+  return result();
+}
+
+/**
+ * For one output functional u: a bound on ‖J(S)ᵀu‖ over the slope sets, ‖J(M)ᵀu‖ + Σ_k β_k ‖R_k G_k(M)ᵀu‖
+ * (§44) or, once the spreads are certified, the quadrature form of §59.3, and ‖u‖ times the network
+ * bound `value`, whichever is smallest.
+ */
+function functionalBoundOf(
+  context: ComposedNorms,
+  prepared: PreparedNetwork,
+  slopes: Slopes,
+  uncertain: number[],
+  spreads: () => number[][] | null,
+  value: () => number,
+  signal?: CancelSignal,
+): (u: Float64Array) => number {
+  const { beta, margin } = context;
+  // Outside the budget (one backward pass per call), but still cancellable.
+  const functionalNetwork = new LinearisedNetwork(prepared, slopes as (SlopeUnits | null)[], () => throwIfCancelled(signal));
   const blocks: ReturnType<typeof deviationBlocks>[] = [];
   // Per uncertain layer, the rows its prefix passes compute (§58.4), built on first use.
   const selected = new Map<number, ReadRows | null>();
-  let value = midpointNorm;
-  const functionalBound = (u: Float64Array): number => {
+  return (u: Float64Array): number => {
+    const spread = spreads();
     const g = functionalNetwork.backward(u, true, uncertain);
     const a = g.input as Float64Array;
     const midpoint = euclidean(a);
     // Σ_k β_k q_k and, with the spreads, the cross terms of §59.3.
     let deviation = 0;
     let cross = 0;
-    const prefixNorms = [midpoint];
+    const prefixLengths = [midpoint];
     uncertain.forEach((k, n) => {
       const s = slopes[k] as SlopeUnits;
       const cotangent = g.layers.get(k) as Float64Array;
@@ -543,36 +780,55 @@ function composedBoundWithin(
         if (r > 0) deviationSquares[block.outputs[output++]] += (cotangent[o] * r) ** 2;
       });
       for (let b = 0; b < block.count; b++) cross += Math.sqrt(rowSquares[b] * deviationSquares[b]);
-      cross += spread[n].reduce((sum, c, source) => sum + c * prefixNorms[source], 0) * q;
-      prefixNorms.push(Math.sqrt(rowSquares.reduce((x, y) => x + y, 0)));
+      cross += spread[n].reduce((sum, c, source) => sum + c * prefixLengths[source], 0) * q;
+      prefixLengths.push(Math.sqrt(rowSquares.reduce((x, y) => x + y, 0)));
     });
     const quadrature = spread ? Math.sqrt(midpoint * midpoint + 2 * cross + deviation * deviation) : Infinity;
-    return Math.min((midpoint + deviation) * margin, quadrature * margin, euclidean(u) * value);
+    return Math.min((midpoint + deviation) * margin, quadrature * margin, euclidean(u) * value());
   };
-  const result = (): ComposedBound => ({
-    value, midpointNorm, uncertainUnits, norms: context.norms, failureProbability: context.failureProbability, functionalBound,
-  });
-  if (uncertain.length === 0) return result();
-  // A known β_k was certified over layer k's units uncertain under the product's reach, a superset of
-  // the rows it must cover now (§56); where the caps left far fewer, a norm over those is smaller.
+}
+
+/** The slope layers the network output depends on with units whose slope is uncertain, in topological order. */
+function uncertainLayers(context: ComposedNorms, prepared: PreparedNetwork, slopes: Slopes): number[] {
+  const outputAncestors = context.network.ancestors(prepared.network.output);
+  return prepared.layers
+    .map((_p, k) => k)
+    .filter((k) => outputAncestors[k] && (slopes[k]?.outputRadius.some((r) => r > 0) ?? false));
+}
+
+/**
+ * β_k for every uncertain layer. A known β_k was certified over layer k's units uncertain under the
+ * product's reach, a superset of the rows it must cover now (§56); where the caps left far fewer, a
+ * norm over those is smaller.
+ */
+function prefixNorms(context: ComposedNorms, uncertain: number[], slopes: Slopes, known: ReadonlyMap<number, KnownPrefixNorm>): void {
   for (const k of uncertain) {
     const given = known.get(k);
     const rows = count((slopes[k] as SlopeUnits).uncertain);
-    if (given && count(given.rows) <= KNOWN_ROWS_FACTOR * rows) beta.set(k, given.value);
+    if (given && count(given.rows) <= KNOWN_ROWS_FACTOR * rows) context.beta.set(k, given.value);
     else context.prefixNorm(k);
   }
-  value = context.stackedNorm([{ layer: null, coefficient: 1 }, ...uncertain.map((k) => ({ layer: k, coefficient: beta.get(k) as number }))]);
-  if (functionalNetwork.outputSize() <= QUADRATURE_OUTPUTS) {
-    try {
-      const spreads = prefixSpreads(context, uncertain);
-      spread = spreads;
-      value = Math.min(value, quadratureBound(context, uncertain, spreads));
-    } catch (error) {
-      // Past the budget the stacked bound stands alone (its certificates, and any spread completed, are already counted).
-      if (!(error instanceof BudgetExhausted)) throw error;
-    }
+}
+
+/**
+ * One combination's bound for the vertex split (§62.1): only the value, from the quadrature bound where
+ * the network has few outputs (§59.3) and the stacked one otherwise; ‖J(M)‖ when no unit is left uncertain.
+ */
+function combinationBound(
+  context: ComposedNorms, prepared: PreparedNetwork, slopes: Slopes, known: ReadonlyMap<number, KnownPrefixNorm>, reuse: BlockWeightReuse, signal?: CancelSignal,
+): { value: number; functionalBound: (u: Float64Array) => number } {
+  const uncertain = uncertainLayers(context, prepared, slopes);
+  let spread: number[][] | null = null;
+  let value: number;
+  if (uncertain.length === 0) value = context.stackedNorm([{ layer: null, coefficient: 1 }]);
+  else {
+    prefixNorms(context, uncertain, slopes, known);
+    if (context.network.outputSize() <= QUADRATURE_OUTPUTS) {
+      spread = prefixSpreads(context, uncertain);
+      value = quadratureBound(context, uncertain, spread, reuse);
+    } else value = context.stackedNorm([{ layer: null, coefficient: 1 }, ...uncertain.map((k) => ({ layer: k, coefficient: context.beta.get(k) as number }))]);
   }
-  return result();
+  return { value, functionalBound: functionalBoundOf(context, prepared, slopes, uncertain, () => spread, () => value, signal) };
 }
 
 /** Networks with at most this many outputs also get the quadrature bound (§59.3): it materialises m rows per term. */
@@ -727,18 +983,147 @@ function deviationBlocks(s: SlopeUnits): { rows: Int32Array; outputs: Int32Array
   return { rows, outputs: Int32Array.from(deviating, (_o, b) => b), count: deviating.length };
 }
 
-/** Per block, the Gram matrix (m × m) of the m vectors restricted to the block's columns. */
-function blockGrams(vectors: Float64Array[], blockOf: Int32Array, count: number): Float64Array[] {
+/**
+ * Per block, the Gram matrix (m × m) of the m vectors restricted to the block's columns, its lower
+ * triangle packed (entry (i, j ≤ i) at i(i+1)/2 + j) and all blocks in one array (block b's at b · that
+ * size), so that the weights' rounds below run over contiguous memory.
+ */
+function blockGrams(vectors: Float64Array[], blockOf: Int32Array, count: number): Float64Array {
   const m = vectors.length;
-  const grams = Array.from({ length: count }, () => new Float64Array(m * m));
+  const size = (m * (m + 1)) / 2;
+  const grams = new Float64Array(count * size);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j <= i; j++) {
-      const [vi, vj] = [vectors[i], vectors[j]];
-      for (let c = 0; c < vi.length; c++) grams[blockOf[c]][i * m + j] += vi[c] * vj[c];
+      const [vi, vj, entry] = [vectors[i], vectors[j], (i * (i + 1)) / 2 + j];
+      for (let c = 0; c < vi.length; c++) grams[blockOf[c] * size + entry] += vi[c] * vj[c];
     }
   }
-  for (const gram of grams) for (let i = 0; i < m; i++) for (let j = 0; j < i; j++) gram[j * m + i] = gram[i * m + j];
   return grams;
+}
+
+/** √(uᵀ G_b u) for every block b: the norm of the block's columns of Σ_i u_i v_i. */
+function blockNorms(vectors: Float64Array[], blockOf: Int32Array, count: number, u: Float64Array): Float64Array {
+  const projected = new Float64Array(vectors[0].length);
+  vectors.forEach((v, i) => {
+    const ui = u[i];
+    for (let c = 0; c < v.length; c++) projected[c] += ui * v[c];
+  });
+  const squares = new Float64Array(count);
+  for (let c = 0; c < projected.length; c++) squares[blockOf[c]] += projected[c] * projected[c];
+  return squares.map(Math.sqrt);
+}
+
+/** Σ_i ‖v_i‖² over the columns of every block b: the trace of its Gram matrix. */
+function blockSquares(vectors: Float64Array[], blockOf: Int32Array, count: number): Float64Array {
+  const squares = new Float64Array(count);
+  for (const v of vectors) for (let c = 0; c < v.length; c++) squares[blockOf[c]] += v[c] * v[c];
+  return squares;
+}
+
+/** Block weights aimed once and certified per prefix (§62.2): combinations of the vertex split that agree on the layers before k share them. */
+interface BlockWeightReuse {
+  /** The weights aimed for the layer (any are sound, so every combination may take them). */
+  weights: Map<number, Float64Array>;
+  /** β_k^W certified for these weights where the layers before k are as now. */
+  beta: { get(layer: number): number | undefined; set(layer: number, value: number): void };
+}
+
+/** Rounds of the search for a layer's block weights, and power steps per round (warm-started): only aims them. */
+const BLOCK_WEIGHT_ROUNDS = 15;
+const BLOCK_WEIGHT_POWER_STEPS = 4;
+const BLOCK_WEIGHT_FIRST_STEPS = 10;
+/** Step of the multiplicative update of the squared block weights, in units of the mean share, and its largest log change per round. */
+const BLOCK_WEIGHT_STEP = 0.04;
+const BLOCK_WEIGHT_LARGEST_STEP = 0.5;
+/** The weights are aimed only while their estimated passes, times this, fit in the budget left. */
+const BLOCK_WEIGHT_RESERVE = 2;
+
+/**
+ * Weights w_b > 0 on the blocks of uncertain layer k (no uncertain layer before it) and the certified
+ * β_k^W ≥ ‖W Π_k H_k‖, so that ‖e_k‖ ≤ β_k^W ‖W⁻¹ q_k‖ (docs/derivations.md §62.2). Aimed at each
+ * block's deviation over all output directions, q_b² = tr Q_b (the bracket must hold for every u, and
+ * weights aimed at one u measured worse at the others): a damped descent on log w_b² of
+ * λ_max(W Π H Hᵀ Π W) · Σ_b q_b²/w_b², whose gradient is the block's share of the top singular vector
+ * of WΠH minus its share of the sum (power steps through the prefix). Any positive weights are sound;
+ * null when the prefix has no uncertain row.
+ */
+function weightedBlocks(
+  context: ComposedNorms,
+  k: number,
+  block: { rows: Int32Array; count: number },
+  deviation: number[],
+  reuse?: BlockWeightReuse,
+): { weights: Float64Array; beta: number } | null {
+  const s = context.network.slopes[k] as SlopeUnits;
+  const rows = Int32Array.from(Array.from(s.uncertain).flatMap((u, e) => (u ? [e] : [])));
+  if (rows.length === 0) return null;
+  const scaleOf = (squared: Float64Array) => {
+    const scale = new Float64Array(s.uncertain.length);
+    rows.forEach((e, r) => {
+      scale[e] = Math.sqrt(squared[block.rows[r]]);
+    });
+    return scale;
+  };
+  const aimed = reuse?.weights.get(k);
+  const squared = aimed ? aimed.map((w) => w * w) : aimBlockWeights(context, k, block, rows, deviation, scaleOf);
+  if (!squared) return null;
+  const beta = reuse?.beta.get(k) ?? context.stackedNorm([{ layer: null, coefficient: 1 }], { layer: k, rows: s.uncertain, scale: scaleOf(squared) });
+  const weights = squared.map(Math.sqrt);
+  reuse?.weights.set(k, weights);
+  reuse?.beta.set(k, beta);
+  return { weights, beta };
+}
+
+/** The squared block weights of weightedBlocks, by the damped descent it describes; null when the prefix vanishes. */
+function aimBlockWeights(
+  context: ComposedNorms,
+  k: number,
+  block: { rows: Int32Array; count: number },
+  rows: Int32Array,
+  deviation: number[],
+  scaleOf: (squared: Float64Array) => Float64Array,
+): Float64Array | null {
+  const s = context.network.slopes[k] as SlopeUnits;
+  const readRows = context.network.readRows(k, s.uncertain);
+  const op = new StackedOperator(context.network, [{ layer: null, weight: 1 }], k, readRows);
+  const squared = new Float64Array(block.count).fill(1);
+  const random = new SeededRandom(context.seedFor(k));
+  let x = new Float64Array(s.uncertain.length);
+  for (const e of rows) x[e] = random.gaussian();
+  let bestValue = Infinity;
+  let bestSquared = Float64Array.from(squared);
+  const counters = context.network.prepared.counters;
+  for (let round = 0; round < BLOCK_WEIGHT_ROUNDS; round++) {
+    const scale = scaleOf(squared);
+    let lambda = 0;
+    for (let step = 0; step < (round === 0 ? BLOCK_WEIGHT_FIRST_STEPS : BLOCK_WEIGHT_POWER_STEPS); step++) {
+      const norm = euclidean(x);
+      if (norm === 0) return null;
+      const before = counters.applications;
+      const y = op.apply(op.applyTranspose(x.map((v, e) => (v / norm) * scale[e])));
+      x = y.map((v, e) => v * scale[e]);
+      lambda = euclidean(x);
+      // The weights are a refinement: where their passes (and β^W's, about as many again) would take
+      // more than half of what is left, the composed bound keeps its budget for the rest.
+      const passes = 2 * (BLOCK_WEIGHT_FIRST_STEPS + BLOCK_WEIGHT_ROUNDS * BLOCK_WEIGHT_POWER_STEPS);
+      if (round === 0 && step === 0 && (counters.applications - before) * passes * BLOCK_WEIGHT_RESERVE > context.remaining()) return null;
+    }
+    const sum = deviation.reduce((total, q, b) => total + (q * q) / squared[b], 0);
+    if (lambda * sum < bestValue) {
+      bestValue = lambda * sum;
+      bestSquared = Float64Array.from(squared);
+    }
+    if (!(lambda > 0 && sum > 0)) break;
+    const onBlocks = new Float64Array(block.count);
+    rows.forEach((e, r) => {
+      onBlocks[block.rows[r]] += (x[e] / lambda) ** 2;
+    });
+    squared.forEach((w, b) => {
+      const exponent = -BLOCK_WEIGHT_STEP * block.count * (onBlocks[b] - (deviation[b] * deviation[b]) / w / sum);
+      squared[b] = w * Math.exp(Math.max(-BLOCK_WEIGHT_LARGEST_STEP, Math.min(BLOCK_WEIGHT_LARGEST_STEP, exponent)));
+    });
+  }
+  return bestSquared;
 }
 
 /**
@@ -749,7 +1134,7 @@ function blockGrams(vectors: Float64Array[], blockOf: Int32Array, count: number)
  * Cauchy–Schwarz): one certified norm of m materialised rows. The midpoint term and the deviations add
  * in quadrature where they are orthogonal instead of in sum.
  */
-function quadratureBound(context: ComposedNorms, uncertain: number[], spread: number[][]): number {
+function quadratureBound(context: ComposedNorms, uncertain: number[], spread: number[][], reuse?: BlockWeightReuse): number {
   const { network, beta } = context;
   const m = network.outputSize();
   const slopes = network.slopes as SlopeUnits[];
@@ -780,17 +1165,21 @@ function quadratureBound(context: ComposedNorms, uncertain: number[], spread: nu
   // Per layer and block b: the Gram matrices of its prefix rows (P_b) and of its deviation columns (Q_b).
   const P = blocks.map((block, n) => blockGrams(prefixes[n], block.rows, block.count));
   const Q = blocks.map((block, n) => blockGrams(deviations[n], block.outputs, block.count));
-  const betas = uncertain.map((k) => beta.get(k) as number);
-  // The whole layer's prefix Gram, for the spreads' terms ‖y_j‖ ‖q_k‖.
-  const wholeP = P.map((grams) => grams.reduce((sum, g) => sum.map((x, e) => x + g[e]), new Float64Array(m * m)));
+  const plainBetas = uncertain.map((k) => beta.get(k) as number);
+  // Per uncertain layer, the weights w_b of its blocks in ‖Σ e_k‖ (§62.2), null for none (all 1), and the β_k they go with.
+  let blockWeights: (Float64Array | null)[] = uncertain.map(() => null);
+  let betas = plainBetas;
   // Weights for one direction u: the ones that make each split exact there (floored, so none is 0 or ∞).
   const weightsAt = (u: Float64Array) => {
-    const sources = [Math.sqrt(quadraticForm(A, u)), ...wholeP.map((g) => Math.sqrt(quadraticForm(g, u)))];
-    const p = P.map((grams) => grams.map((g) => Math.sqrt(quadraticForm(g, u))));
-    const q = Q.map((grams) => grams.map((g) => Math.sqrt(quadraticForm(g, u))));
-    const layerQ = q.map((parts) => Math.hypot(...parts));
+    const p = prefixes.map((vectors, n) => blockNorms(vectors, blocks[n].rows, blocks[n].count, u));
+    const q = deviations.map((vectors, n) => blockNorms(vectors, blocks[n].outputs, blocks[n].count, u));
+    // ‖a‖ and the whole layers' ‖y_j‖, for the spreads' terms ‖y_j‖ ‖q_k‖.
+    const sources = [Math.sqrt(quadraticForm(A, u)), ...p.map(euclidean)];
+    const layerQ = q.map(euclidean);
     const tiny = 1e-12 * (sources[0] + layerQ.reduce((x, y) => x + y, 0)) || 1;
-    const shares = layerQ.map((qk, n) => betas[n] * qk + tiny);
+    // ‖W_k⁻¹ q_k‖: the deviation's length with its blocks' weights.
+    const weightedQ = q.map((parts, n) => Math.hypot(...parts.map((qb, b) => qb / (blockWeights[n]?.[b] ?? 1))));
+    const shares = weightedQ.map((qk, n) => betas[n] * qk + tiny);
     const total = shares.reduce((x, y) => x + y, 0);
     return {
       s: p.map((parts, n) => parts.map((pb, b) => (pb + tiny) / (q[n][b] + tiny))),
@@ -822,33 +1211,62 @@ function quadratureBound(context: ComposedNorms, uncertain: number[], spread: nu
       prefix: w.s.map((parts, n) => parts.map((sb) => 1 / sb + onSource[n + 1])),
       deviation: w.s.map((parts, n) => {
         const fromSpread = spread[n].reduce((sum, c, source) => sum + (c > 0 ? c * w.sigma[n][source] : 0), 0);
-        return parts.map((sb) => sb + fromSpread + (betas[n] * betas[n]) / w.t[n]);
+        return parts.map((sb, b) => sb + fromSpread + (betas[n] / (blockWeights[n]?.[b] ?? 1)) ** 2 / w.t[n]);
       }),
     };
   };
   const combined = (w: Weights) => {
     const c = coefficients(w);
-    const matrix = A.map((x) => x * c.midpoint);
+    const size = (m * (m + 1)) / 2;
+    const packed = new Float64Array(size);
     blocks.forEach((block, n) => {
-      for (let b = 0; b < block.count; b++) {
-        const [pb, qb, cp, cq] = [P[n][b], Q[n][b], c.prefix[n][b], c.deviation[n][b]];
-        for (let e = 0; e < matrix.length; e++) matrix[e] += cp * pb[e] + cq * qb[e];
+      const [pGrams, qGrams, onP, onQ] = [P[n], Q[n], c.prefix[n], c.deviation[n]];
+      for (let b = 0, base = 0; b < block.count; b++, base += size) {
+        const [cp, cq] = [onP[b], onQ[b]];
+        for (let e = 0; e < size; e++) packed[e] += cp * pGrams[base + e] + cq * qGrams[base + e];
       }
     });
+    const matrix = A.map((x) => x * c.midpoint);
+    for (let i = 0, e = 0; i < m; i++) {
+      for (let j = 0; j <= i; j++, e++) {
+        matrix[i * m + j] += packed[e];
+        if (j < i) matrix[j * m + i] += packed[e];
+      }
+    }
     return matrix;
+  };  const aim = () => {
+    let u: Float64Array = Float64Array.from({ length: m }, () => 1 / Math.sqrt(m));
+    let best: { value: number; weights: Weights } | null = null;
+    let previous: Weights | null = null;
+    for (let round = 0; round < QUADRATURE_ROUNDS; round++) {
+      const target = weightsAt(u);
+      const weights: Weights = previous ? blend(previous, target) : target;
+      previous = weights;
+      const top = topEigen(combined(weights), m);
+      if (!best || top.value < best.value) best = { value: top.value, weights };
+      u = top.vector;
+    }
+    return best as { value: number; weights: Weights };
   };
-  let u: Float64Array = Float64Array.from({ length: m }, () => 1 / Math.sqrt(m));
-  let best: { value: number; weights: Weights } | null = null;
-  let previous: Weights | null = null;
-  for (let round = 0; round < QUADRATURE_ROUNDS; round++) {
-    const target = weightsAt(u);
-    const weights: Weights = previous ? blend(previous, target) : target;
-    previous = weights;
-    const top = topEigen(combined(weights), m);
-    if (!best || top.value < best.value) best = { value: top.value, weights };
-    u = top.vector;
+  let best = aim();
+  // One uncertain layer of several blocks: weights on its blocks, aimed at each block's deviation over all output directions (§62.2).
+  if (uncertain.length === 1 && blocks[0].count > 1) {
+    try {
+      const weighted = weightedBlocks(context, uncertain[0], blocks[0], Array.from(blockSquares(deviations[0], blocks[0].outputs, blocks[0].count), Math.sqrt), reuse);
+      if (weighted) {
+        const plain = best;
+        [blockWeights, betas] = [[weighted.weights], [weighted.beta]];
+        best = aim();
+        if (!(best.value < plain.value)) {
+          [blockWeights, betas, best] = [[null], plainBetas, plain];
+        }
+      }
+    } catch (error) {
+      // Past the budget the unweighted bracket stands (its certificates are counted already).
+      if (!(error instanceof BudgetExhausted)) throw error;
+    }
   }
-  const c = coefficients((best as { weights: Weights }).weights);
+  const c = coefficients(best.weights);
   // The certified norm of X = [√c_A J(M) | P_kᵀ scaled by 1/√s_b | Q_kᵀ scaled by √d_b], whose XXᵀ is the bracket.
   const width = midpoint[0].length + prefixes.reduce((sum, rows) => sum + rows[0].length, 0) + deviations.reduce((sum, rows) => sum + rows[0].length, 0);
   const rows = new Float64Array(m * width);

@@ -2,7 +2,7 @@
 // count_include_pad is set (ONNX semantics), otherwise only the valid ones.
 import type { PoolParams, Shape } from '../network';
 import { checkLength, type LinearOperator } from './linearOperator';
-import { forEachPoolTap, poolGeometry, poolInputSize, poolOutputSize, type PoolGeometry } from './pooling';
+import { forEachPoolTap, poolGeometry, poolInputSize, poolOutputSize, type PoolAxis, type PoolGeometry } from './pooling';
 
 export class AvgPoolOperator implements LinearOperator {
   readonly inSize: number;
@@ -21,20 +21,21 @@ export class AvgPoolOperator implements LinearOperator {
     this.outSize = poolOutputSize(g);
     const counts = new Float64Array(this.outSize);
     if (params.countIncludePad) {
-      const covered = (o: number, k: number, stride: number, pad0: number, pad1: number, dil: number, n: number) => {
+      // Padded taps count too, so the divisor is the product over axes of the taps inside the pads.
+      const covered = (a: PoolAxis, o: number) => {
         let count = 0;
-        for (let t = 0; t < k; t++) {
-          const pos = o * stride - pad0 + t * dil;
-          if (pos >= -pad0 && pos < n + pad1) count++;
+        for (let t = 0; t < a.kernel; t++) {
+          const pos = o * a.stride - a.padBegin + t * a.dilation;
+          if (pos >= -a.padBegin && pos < a.input + a.padEnd) count++;
         }
         return count;
       };
+      const [depth, height, width] = g.axes;
+      let o = 0;
       for (let c = 0; c < g.channels; c++) {
-        for (let oh = 0; oh < g.outHeight; oh++) {
-          const rows = covered(oh, g.kernelH, g.strideH, g.padTop, g.padBottom, g.dilationH, g.inHeight);
-          for (let ow = 0; ow < g.outWidth; ow++) {
-            const cols = covered(ow, g.kernelW, g.strideW, g.padLeft, g.padRight, g.dilationW, g.inWidth);
-            counts[(c * g.outHeight + oh) * g.outWidth + ow] = rows * cols;
+        for (let od = 0; od < depth.output; od++) {
+          for (let oh = 0; oh < height.output; oh++) {
+            for (let ow = 0; ow < width.output; ow++) counts[o++] = covered(depth, od) * covered(height, oh) * covered(width, ow);
           }
         }
       }

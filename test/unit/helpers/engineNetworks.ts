@@ -208,36 +208,46 @@ export function naiveConvTranspose3d(p: ConvTranspose3dParams, inputShape: Shape
   return y;
 }
 
+/** Pooling of any spatial rank, straight from ONNX's definition: every window of every channel, tap by tap. */
 function naivePool(layer: Layer, x: Float64Array, mode: 'max' | 'avg'): Float64Array {
   const op = layer.op;
   if (op.kind !== 'maxPool' && op.kind !== 'avgPool') throw new Error('not a pool');
-  const [C, H, W] = layer.inputShapes[0];
-  // A 1-D convolution declares its output [M, L] (its input is read as [C, 1, L]).
-  const [OH, OW] = layer.outputShape.length === 2 ? [1, layer.outputShape[1]] : [layer.outputShape[1], layer.outputShape[2]];
-  const y = new Float64Array(C * OH * OW);
+  const rank = op.kernel.length;
+  const [C, ...inExtent] = layer.inputShapes[0];
+  // A 1-D pool declares its output [C, L] (its input is read as [C, 1, L]).
+  const outExtent = layer.outputShape.length === rank ? [1, ...layer.outputShape.slice(1)] : layer.outputShape.slice(1);
+  const count = (extent: readonly number[]) => extent.reduce((a, b) => a * b, 1);
+  /** The multi-index of flat index k over the given extents (last axis fastest). */
+  const unflatten = (k: number, extent: readonly number[]) => {
+    const index = new Array<number>(extent.length);
+    for (let d = extent.length - 1; d >= 0; d--) {
+      index[d] = k % extent[d];
+      k = Math.floor(k / extent[d]);
+    }
+    return index;
+  };
+  const outPlane = count(outExtent);
+  const inPlane = count(inExtent);
+  const y = new Float64Array(C * outPlane);
   for (let c = 0; c < C; c++) {
-    for (let oh = 0; oh < OH; oh++) {
-      for (let ow = 0; ow < OW; ow++) {
-        let best = -Infinity;
-        let sum = 0;
-        let valid = 0;
-        let padded = 0;
-        for (let ki = 0; ki < op.kernel[0]; ki++) {
-          for (let kj = 0; kj < op.kernel[1]; kj++) {
-            const ih = oh * op.strides[0] - op.pads[0] + ki * op.dilations[0];
-            const iw = ow * op.strides[1] - op.pads[1] + kj * op.dilations[1];
-            const inPadded = ih >= -op.pads[0] && ih < H + op.pads[2] && iw >= -op.pads[1] && iw < W + op.pads[3];
-            if (inPadded) padded++;
-            if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
-            const v = x[(c * H + ih) * W + iw];
-            best = Math.max(best, v);
-            sum += v;
-            valid++;
-          }
-        }
-        const countIncludePad = op.kind === 'avgPool' && op.countIncludePad;
-        y[(c * OH + oh) * OW + ow] = mode === 'max' ? best : sum / (countIncludePad ? padded : valid);
+    for (let o = 0; o < outPlane; o++) {
+      const out = unflatten(o, outExtent);
+      let best = -Infinity;
+      let sum = 0;
+      let valid = 0;
+      let padded = 0;
+      for (let t = 0; t < count(op.kernel); t++) {
+        const tap = unflatten(t, op.kernel);
+        const position = out.map((v, d) => v * op.strides[d] - op.pads[d] + tap[d] * op.dilations[d]);
+        if (position.every((p, d) => p >= -op.pads[d] && p < inExtent[d] + op.pads[rank + d])) padded++;
+        if (position.some((p, d) => p < 0 || p >= inExtent[d])) continue;
+        const v = x[c * inPlane + position.reduce((flat, p, d) => flat * inExtent[d] + p, 0)];
+        best = Math.max(best, v);
+        sum += v;
+        valid++;
       }
+      const countIncludePad = op.kind === 'avgPool' && op.countIncludePad;
+      y[c * outPlane + o] = mode === 'max' ? best : sum / (countIncludePad ? padded : valid);
     }
   }
   return y;

@@ -1,4 +1,4 @@
-// AveragePool (2-D): a linear map. count_include_pad decides whether padded taps count in the divisor.
+// AveragePool (1-D, 2-D, 3-D): a linear map. count_include_pad decides whether padded taps count in the divisor.
 // ceil_mode becomes extra end padding, which is exact only without count_include_pad (the runtime
 // does not count taps past the declared pads). A zero Pad before it is absorbed when the divisor
 // stays the same: the merged pool then counts the Pad's zeros, i.e. count_include_pad = 1.
@@ -25,7 +25,7 @@ export function averagePool(node: Node, ctx: NormaliseContext): void {
     input = x.source;
     countIncludePad = true;
   } else {
-    input = x.kind === 'padded' ? ctx.materialisePad(x) : x;
+    input = x.kind === 'padded' ? ctx.materialisePad(x) : { ...x, shape: pool.layerInput };
   }
   if (!countIncludePad && !windowsCoverInput(pool, input.shape, pads)) {
     throw unsupported(node, 'a pooling window lies entirely in the padding (its average is undefined)');
@@ -35,7 +35,7 @@ export function averagePool(node: Node, ctx: NormaliseContext): void {
     op: { kind: 'avgPool', countIncludePad, kernel: pool.kernel, strides: pool.strides, pads, dilations: pool.dilations },
     inputs: [input],
     output: node.outputs[0],
-    outputShape: [input.shape[0], ...pool.output],
+    outputShape: pool.outputShape,
     nonNegative: input.nonNegative,
   });
 }

@@ -1,4 +1,4 @@
-// MaxPool (2-D): kernel, strides, pads, dilations, ceil_mode (as extra end padding, exact because
+// MaxPool (1-D, 2-D, 3-D): kernel, strides, pads, dilations, ceil_mode (as extra end padding, exact because
 // padding never wins a max as long as every window holds an input tap). A zero Pad before it is
 // absorbed only when its input is non-negative (then a zero cannot win the max either); otherwise
 // the Pad becomes a layer of its own.
@@ -21,7 +21,7 @@ export function maxPool(node: Node, ctx: NormaliseContext): void {
     nodes.unshift(x.node);
     input = x.source;
   } else {
-    input = x.kind === 'padded' ? ctx.materialisePad(x) : x;
+    input = x.kind === 'padded' ? ctx.materialisePad(x) : { ...x, shape: pool.layerInput };
     if (!windowsCoverInput(pool, input.shape, pads)) throw unsupported(node, 'a pooling window lies entirely in the padding');
   }
   ctx.emit({
@@ -29,7 +29,7 @@ export function maxPool(node: Node, ctx: NormaliseContext): void {
     op: { kind: 'maxPool', kernel: pool.kernel, strides: pool.strides, pads, dilations: pool.dilations },
     inputs: [input],
     output: node.outputs[0],
-    outputShape: [input.shape[0], ...pool.output],
+    outputShape: pool.outputShape,
     nonNegative: input.nonNegative,
   });
 }

@@ -1,5 +1,7 @@
 // Window geometry shared by MaxPool and AveragePool: explicit pads from auto_pad, and ceil_mode turned
-// into extra end padding so that the engine only ever sees floor-mode arithmetic.
+// into extra end padding so that the engine only ever sees floor-mode arithmetic. A 1-D pool is the
+// same map as a 2-D one over a height-1 input with a 1 × k window (as for Conv, docs/derivations.md
+// §19); 2-D and 3-D pools are layers of their own rank.
 
 import { windowGeometry } from '../../../onnx/autoPad';
 import type { Node } from '../../../onnx/model';
@@ -9,42 +11,53 @@ import { ceilModeExtraPad, everyWindowHasValidTap } from '../../shapes';
 import { unsupported } from '../context';
 
 export interface ResolvedPool extends PoolParams {
-  /** Output spatial extents. */
-  output: [number, number];
+  /** The batchless input shape the layer reads: [C, 1, L] for a 1-D pool, else the input's own. */
+  layerInput: number[];
+  /** Output extents along the layer's spatial axes (a leading 1 for a 1-D pool). */
+  grid: number[];
+  /** The node's own batchless output shape. */
+  outputShape: number[];
   /** Whether ceil_mode added end padding beyond the node's own pads. */
   ceilPadded: boolean;
 }
 
-/** Geometry of a 2-D pool over an input of batchless shape [C, H, W]. */
+/** Geometry of a 1-D, 2-D or 3-D pool over an input of batchless shape [C, ...spatial]. */
 export function resolvePool(node: Node, shape: readonly number[]): ResolvedPool {
-  if (shape.length !== 3) {
-    throw unsupported(node, `${shape.length - 1}-D pooling (input [N,${shape.join(',')}]); only 2-D pooling is supported`);
+  const spatialRank = shape.length - 1;
+  if (spatialRank < 1 || spatialRank > 3) {
+    throw unsupported(node, `${spatialRank}-D pooling (input [N,${shape.join(',')}]); only 1-D, 2-D and 3-D pooling are supported`);
   }
   checkWindowAttributes(node);
   const g = windowGeometry(node, [1, ...shape]);
-  const pads: [number, number, number, number] = [g.pads[0], g.pads[1], g.pads[2], g.pads[3]];
+  const pads = [...g.pads];
   let ceilPadded = false;
-  for (let axis = 0; axis < 2; axis++) {
+  for (let axis = 0; axis < spatialRank; axis++) {
     const extra = g.ceilMode
-      ? ceilModeExtraPad(shape[1 + axis], g.kernel[axis], g.strides[axis], g.dilations[axis], pads[axis], pads[axis + 2], g.output[axis])
+      ? ceilModeExtraPad(shape[1 + axis], g.kernel[axis], g.strides[axis], g.dilations[axis], pads[axis], pads[axis + spatialRank], g.output[axis])
       : 0;
     if (extra > 0) ceilPadded = true;
-    pads[axis + 2] += extra;
+    pads[axis + spatialRank] += extra;
   }
-  return {
-    kernel: [g.kernel[0], g.kernel[1]],
-    strides: [g.strides[0], g.strides[1]],
-    dilations: [g.dilations[0], g.dilations[1]],
-    pads,
-    output: [g.output[0], g.output[1]],
-    ceilPadded,
-  };
+  const outputShape = [shape[0], ...g.output];
+  if (spatialRank === 1) {
+    return {
+      kernel: [1, g.kernel[0]],
+      strides: [1, g.strides[0]],
+      dilations: [1, g.dilations[0]],
+      pads: [0, pads[0], 0, pads[1]],
+      layerInput: [shape[0], 1, shape[1]],
+      grid: [1, g.output[0]],
+      outputShape,
+      ceilPadded,
+    };
+  }
+  return { kernel: g.kernel, strides: g.strides, dilations: g.dilations, pads, layerInput: [...shape], grid: g.output, outputShape, ceilPadded };
 }
 
-/** True when every window over the [C, H, W] input, with these begin pads, holds an input tap. */
+/** True when every window over the layer's input, with these begin pads, holds an input tap. */
 export function windowsCoverInput(pool: ResolvedPool, shape: readonly number[], pads: readonly number[]): boolean {
-  return [0, 1].every((axis) =>
-    everyWindowHasValidTap(shape[1 + axis], pool.kernel[axis], pool.strides[axis], pool.dilations[axis], pads[axis], pool.output[axis]),
+  return pool.kernel.every((kernel, axis) =>
+    everyWindowHasValidTap(shape[1 + axis], kernel, pool.strides[axis], pool.dilations[axis], pads[axis], pool.grid[axis]),
   );
 }
 
