@@ -436,32 +436,46 @@ export interface KnownPrefixNorm {
   rows: Uint8Array;
 }
 
+/** The prefix norms still to come are priced at the cheapest of this many last ones (docs/derivations.md §64). */
+const RECENT_PREFIX_NORMS = 3;
+
 /** A prefix norm for the layer run (docs/derivations.md §56), or null once past its budget. */
 export type PrefixReach = (layer: number, rows: Uint8Array, slopes: Slopes) => { value: number; failureProbability: number } | null;
 
 /**
  * Prefix norms for one layer run (§56) — on a layer's units, or on its inputs (§57) — and the β_k it certified (with their failure probability
  * already counted by the run) for the network bound after it. Together they may use `budget` operator
- * applications; past that, the run keeps the product's reach for the layers left.
+ * applications; past that, the run keeps the product's reach for the layers left. `ahead` lists the
+ * layers the run will ask about (from the product-reach run): once the prefix norms still to come,
+ * each priced at the cheapest of the last few, exceed what is left, it stops there too and
+ * `foreseenOverBudget` says so (docs/derivations.md §64).
  */
 export function layerRunPrefixReach(
   prepared: PreparedNetwork,
   spectral: SpectralOptions,
   budget: number,
   signal?: CancelSignal,
-): { prefixReach: PrefixReach; inputReach: PrefixReach; certified: Map<number, KnownPrefixNorm> } {
+  ahead: readonly number[] = [],
+): { prefixReach: PrefixReach; inputReach: PrefixReach; certified: Map<number, KnownPrefixNorm>; foreseenOverBudget: () => boolean } {
   const checkBudget = budgetCheck(prepared, budget, signal);
   const certified = new Map<number, KnownPrefixNorm>();
   let exhausted = false;
+  let foreseen = false;
+  const costs: number[] = [];
   let norms: ComposedNorms | null = null;
   const reach = (layer: number, rows: Uint8Array, slopes: Slopes, onInputs: boolean) => {
     if (exhausted) return null;
     norms ??= new ComposedNorms(prepared, slopes, spectral, checkBudget, signal);
     const before = norms.failureProbability;
+    const applications = prepared.counters.applications;
     try {
       const value = onInputs ? norms.inputNorm(layer, rows) : norms.prefixNorm(layer, rows);
       // Every β this call completed is covered by the failure probability returned with it.
       for (const [k, value] of norms.beta) if (!certified.has(k)) certified.set(k, { value, rows: k === layer ? rows : (slopes[k] as SlopeUnits).uncertain });
+      // A later prefix runs through at least this one's layers, so its norm rarely costs less (§64).
+      costs.push(prepared.counters.applications - applications);
+      const later = ahead.filter((k) => k > layer).length;
+      if (later * Math.min(...costs.slice(-RECENT_PREFIX_NORMS)) > checkBudget.remaining()) exhausted = foreseen = true;
       return { value, failureProbability: norms.failureProbability - before };
     } catch (error) {
       if (!(error instanceof BudgetExhausted)) throw error;
@@ -473,6 +487,7 @@ export function layerRunPrefixReach(
     prefixReach: (layer, rows, slopes) => reach(layer, rows, slopes, false),
     inputReach: (layer, rows, slopes) => reach(layer, rows, slopes, true),
     certified,
+    foreseenOverBudget: () => foreseen,
   };
 }
 
