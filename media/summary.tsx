@@ -67,7 +67,9 @@ function Metrics({ run, report }: { run: EpsilonRun; report?: BoundReport }) {
           detail={
             method === 'composed'
               ? 'around x0, ‖x − x0‖ ≤ ε: the whole network at midpoint slopes, plus certified corrections for units that can switch'
-              : 'around x0, ‖x − x0‖ ≤ ε'
+              : method === 'spectral-product'
+                ? 'around x0, ‖x − x0‖ ≤ ε: the spectral product (∏ ‖A_k‖, sound at every ε) is below the local bounds here'
+                : 'around x0, ‖x − x0‖ ≤ ε'
           }
           className="metric-local"
         />

@@ -1,5 +1,5 @@
 // The CLI's readable output: one table per ε with the network totals under it.
-import { escapeControlCharacters as safe, formatNumber, formatRatio, kernelsLabel, operatorWork, overflowNote, phaseTimes, radiusBasis, tighteningRatio } from '../shared/format';
+import { escapeControlCharacters as safe, formatNumber, formatRatio, kernelsLabel, NETWORK_METHOD_WORDS, operatorWork, overflowNote, phaseTimes, radiusBasis, tighteningRatio } from '../shared/format';
 import type { BoundReport } from '../shared/protocol';
 import type { Certificate, EngineStats, EpsilonRun } from '../shared/results';
 
@@ -68,7 +68,7 @@ export function formatReport(report: BoundReport): string {
     out.push(runTable(run));
     const { localBound, layerProduct, spectralBound, method } = run.network;
     out.push(
-      `network: local bound ${formatNumber(localBound)} (${method === 'composed' ? 'composed' : 'layer product'})   ` +
+      `network: local bound ${formatNumber(localBound)} (${NETWORK_METHOD_WORDS[method]})   ` +
         `layer product ${formatNumber(layerProduct)}   spectral product ${formatNumber(spectralBound)}   ` +
         `(local is ${ratioText(spectralBound, localBound)} tighter)`,
     );
@@ -79,6 +79,9 @@ export function formatReport(report: BoundReport): string {
         '         composed: the norm of the whole network linearised at each unit\'s midpoint slope (exact when no unit ' +
           'can switch), plus certified corrections for the units that can; the layer product multiplies per-layer bounds',
       );
+    }
+    if (method === 'spectral-product') {
+      out.push('         spectral product: ∏ ‖A_k‖ (the conservative column) is sound at every ε, and at this one it is below the local bounds');
     }
     if (run.lowerBound) {
       const lower = run.lowerBound.value;

@@ -15,7 +15,7 @@ import { createAffineOperator } from './operators/registry';
 import type { AffineOperator } from './operators/linearOperator';
 
 
-/** The smallest E with |v| ≤ 2^E for every v (v not all zero). */
+/** The smallest E with |v| ≤ 2^E for every v (v not all zero, all finite: with ∞ the loops would not end). */
 function exponentAbove(largest: number): number {
   let e = Math.ceil(Math.log2(largest));
   while (2 ** e < largest) e++;
@@ -79,7 +79,7 @@ interface WeightSlices {
  */
 function sliceWeights(w: Float32Array, bits: number): WeightSlices | null {
   const largest = largestAbsolute(w);
-  if (largest === 0) return null;
+  if (largest === 0 || !Number.isFinite(largest)) return null;
   const grid = 2 ** (exponentAbove(largest) + 1 - bits);
   const fine = grid * 2 ** -bits;
   if (fine < FLOAT32_TINY) return null;
@@ -148,6 +148,8 @@ export function accurateAffine(
   const budget = 55 - Math.ceil(Math.log2(m)) - 1;
   const alpha = Math.min(24, Math.floor(budget / 2));
   const beta = budget - alpha;
+  // A non-finite input has no grid; the float64 pass and its bound carry it.
+  if (!Number.isFinite(mu)) return null;
   const weights = sliceWeights(weightsOf(params), alpha);
   if (!weights) return null;
   const xGrid = 2 ** (exponentAbove(mu) + 1 - beta);

@@ -6,7 +6,7 @@ import { OverflowError, throwIfCancelled, type CancelSignal } from './errors';
 import type { FidelityCheck } from './fidelity';
 import { accurateForward } from './accurateForward';
 import { tensorValue, type ForwardProvider, type NominalValues } from './forward';
-import { composedBound, layerRunPrefixReach, midpointDirection, type ComposedBound, type KnownPrefixNorm } from './composed/composedBound';
+import { composedBound, functionalBounds, layerRunPrefixReach, midpointDirection, PrefixNormOverflowError, type ComposedBound, type FunctionalBounds, type KnownPrefixNorm } from './composed/composedBound';
 import { runEpsilon, slopesBounded, UnboundedSlopesError, type PhaseTimes, type RunContext, type RunOutcome, type SpectralCache } from './layerBounds';
 export type { SpectralCache } from './layerBounds';
 import { LowerBoundSearch, type LowerBoundOptions, type OutputBatch } from './lowerBound';
@@ -35,9 +35,9 @@ export interface AnalyzeOptions {
   seed?: number;
   /** Also compute the certified robustness radius (needs at least two outputs). */
   radius?: boolean;
-  /** Most bisection steps (geometric) for the radius (default 16). */
+  /** Most ε the radius search checks beyond the analysis's own runs (default 16; and the spectral radius where it ends below that). */
   radiusIterations?: number;
-  /** Stop the bisection once hi ≤ lo · (1 + radiusTolerance) (default 1e-3). */
+  /** Stop the search once its upper end is at most the certified radius · (1 + radiusTolerance) (default 2e-2, derivations §60.1). */
   radiusTolerance?: number;
   /** Nominal values provider (default: the double-double pass, accurateForward.ts). */
   forward?: ForwardProvider;
@@ -129,6 +129,8 @@ export async function analyzeNetwork(
   // Every ε's layer rows and network bound first (each announced as soon as it is known), then the
   // lower-bound work, which only says how tight they are.
   const outcomes: RunOutcome[] = [];
+  // Each ε's functional bounds, for the radius: they certify margins on that ball at no further norm (§60.1).
+  const runFunctionals: (FunctionalBounds | null)[] = [];
   const runs: EpsilonRun[] = options.epsilons.map((epsilon, epsilonIndex) => {
     const outcome = runEpsilon(
       context((layerIndex) =>
@@ -141,7 +143,9 @@ export async function analyzeNetwork(
       epsilon,
     );
     outcomes.push(outcome);
-    const bound = networkBound(outcome, composedFor(context(), outcome, epsilon));
+    const composedRun = composedFor(context(), outcome, epsilon);
+    runFunctionals.push(composedRun && 'composed' in composedRun ? composedRun.composed : null);
+    const bound = networkBound(outcome, composedRun);
     // Neither bound finite: no number to report, so none is (§57); the layer where the reach overflowed is named.
     if (!Number.isFinite(bound.localBound)) throw new OverflowError(epsilon, outcome.overflowedAt ?? prepared.layers[prepared.layers.length - 1].layer.label, bound.composedSkipped);
     hooks.onProgress?.({ kind: 'networkBound', epsilonIndex, epsilon, network: bound });
@@ -177,9 +181,10 @@ export async function analyzeNetwork(
   if (options.radius) {
     // Each logit may differ from its exact value by the provider's output error bound, where given.
     const logitError = network.output === NETWORK_INPUT ? 0 : (nominal.outputErrors?.[network.output] ?? 0);
-    result.radius = certifiedRadius(outputValues, logitError, runs[0].network.spectralBound, runs[0].epsilon, context(), {
+    const checked = runs.map((run, i) => ({ epsilon: run.epsilon, network: run.network.localBound, functional: runFunctionals[i] }));
+    result.radius = certifiedRadius(outputValues, logitError, runs[0].network.spectralBound, checked, context(), {
       iterations: options.radiusIterations ?? 16,
-      tolerance: options.radiusTolerance ?? 1e-3,
+      tolerance: options.radiusTolerance ?? RADIUS_TOLERANCE,
     }, hooks);
   }
   result.stats = engineStats(prepared.backend, prepared.counters, {
@@ -196,9 +201,8 @@ function composedFor(
 ): { composed: ComposedBound; failureProbability: number } | { skipped: string } | null {
   if (ctx.prepared.network.output === NETWORK_INPUT || outcome.localBound === 0) return null;
   const started = performance.now();
-  // Past an overflowed layer product the composed bound is the only finite one, so it may take longer.
-  const factor = outcome.overflowedAt === undefined ? COMPOSED_BUDGET_FACTOR : COMPOSED_BUDGET_FACTOR_AFTER_OVERFLOW;
-  let budget = factor * Math.max(outcome.operatorApplications, MINIMUM_COMPOSED_BUDGET);
+  const { factor, budget: allowed } = composedBudget(outcome);
+  let budget = allowed;
   // With an ε, the slopes come from a second run taking each unit's reach from its composed prefix
   // (§56), sharing the budget; the first run's rows stay as the report shows them.
   let slopesRun = outcome;
@@ -216,7 +220,8 @@ function composedFor(
         ...ctx, times: undefined, onLayer: undefined, onLayerResult: undefined, prefixReach: prefix.prefixReach, inputReach, stopAtUnboundedSlopes: true,
       }, prefixReachAt, outcome);
     } catch (error) {
-      if (!(error instanceof UnboundedSlopesError)) throw error;
+      // Either makes the composed bound ∞, so it stops there (§57, §61.3).
+      if (!(error instanceof UnboundedSlopesError || error instanceof PrefixNormOverflowError)) throw error;
       if (ctx.times) ctx.times.composedMs += performance.now() - started;
       return { skipped: error.message };
     }
@@ -238,6 +243,13 @@ function composedFor(
   return { composed, failureProbability };
 }
 
+/** Operator applications the composed work after a layer run may use, and its factor over the run's. */
+function composedBudget(outcome: RunOutcome): { factor: number; budget: number } {
+  // Past an overflowed layer product the composed bound is the only finite one, so it may take longer.
+  const factor = outcome.overflowedAt === undefined ? COMPOSED_BUDGET_FACTOR : COMPOSED_BUDGET_FACTOR_AFTER_OVERFLOW;
+  return { factor, budget: factor * Math.max(outcome.operatorApplications, MINIMUM_COMPOSED_BUDGET) };
+}
+
 /**
  * The layers whose composed prefix norm the slopes-only run asks for (§56): the slope layers not reading
  * the input with units the product's reach leaves uncertain.
@@ -251,9 +263,23 @@ function prefixNormLayers(prepared: PreparedNetwork, outcome: RunOutcome): numbe
 }
 
 /**
- * The tighter of the two sound network bounds: the product of the layer bounds (with the graph
- * rules) and the composed bound of the linearised network (docs/derivations.md §22), whose slopes come
- * from a layer run that took each unit's reach from its composed prefix (§56) where it could.
+ * The margins' functional bounds of one layer run without the network's own composed norms (§60.2),
+ * or null where the composed bound is unavailable (within the same budget).
+ */
+function functionalsFor(ctx: RunContext, outcome: RunOutcome): FunctionalBounds | null {
+  if (ctx.prepared.network.output === NETWORK_INPUT || outcome.localBound === 0) return null;
+  if (outcome.slopes.some((s) => s !== null && !slopesBounded(s))) return null;
+  const started = performance.now();
+  const bounds = functionalBounds(ctx.prepared, outcome.slopes, ctx.spectral, composedBudget(outcome).budget, ctx.signal);
+  if (ctx.times) ctx.times.composedMs += performance.now() - started;
+  return bounds;
+}
+
+/**
+ * The tightest of the three sound network bounds: the product of the layer bounds (with the graph
+ * rules), the composed bound of the linearised network (docs/derivations.md §22), whose slopes come
+ * from a layer run that took each unit's reach from its composed prefix (§56) where it could, and the
+ * spectral product, sound at every ε and sometimes the smallest at a large one (§61.1).
  */
 function networkBound(outcome: RunOutcome, composedRun: ReturnType<typeof composedFor>): NetworkBounds {
   const product: NetworkBounds = {
@@ -264,28 +290,33 @@ function networkBound(outcome: RunOutcome, composedRun: ReturnType<typeof compos
     failureProbability: outcome.failureProbability,
     ...(outcome.overflowedAt !== undefined ? { layerProductOverflowedAt: outcome.overflowedAt } : {}),
     ...(outcome.spectralOverflowedAt !== undefined ? { spectralOverflowedAt: outcome.spectralOverflowedAt } : {}),
+    ...(composedRun && 'skipped' in composedRun ? { composedSkipped: composedRun.skipped } : {}),
   };
-  if (!composedRun) return product;
-  if ('skipped' in composedRun) return { ...product, composedSkipped: composedRun.skipped };
-  const { composed, failureProbability } = composedRun;
-  if (!(composed.value < outcome.localBound)) return product;
-  return {
-    ...product,
-    localBound: composed.value,
-    method: 'composed',
-    failureProbability,
-    composed: { midpointNorm: composed.midpointNorm, uncertainUnits: composed.uncertainUnits, norms: composed.norms },
-  };
+  let best = product;
+  if (composedRun && 'composed' in composedRun && composedRun.composed.value < best.localBound) {
+    const { composed, failureProbability } = composedRun;
+    best = {
+      ...product,
+      localBound: composed.value,
+      method: 'composed',
+      failureProbability,
+      composed: { midpointNorm: composed.midpointNorm, uncertainUnits: composed.uncertainUnits, norms: composed.norms },
+    };
+  }
+  // The run's failure probability already counts the conservative norms the spectral product rests on.
+  if (outcome.spectralBound < best.localBound) {
+    return { ...product, localBound: outcome.spectralBound, method: 'spectral-product' };
+  }
+  return best;
 }
 
 /** Why no ε checked certified: the smallest one, its network bound and the threshold it had to stay below. */
-function noRadiusReason(evaluated: Map<number, { network: number }>, threshold: number): string {
-  const smallest = Math.min(...evaluated.keys());
-  const bound = evaluated.get(smallest)?.network ?? Infinity;
-  const reach = Number.isFinite(bound)
-    ? `the network bound there is ${formatNumber(bound)}, so ε·L = ${formatNumber(smallest * bound)}`
+function noRadiusReason(checks: RadiusCheck[], threshold: number): string {
+  const smallest = checks.reduce((a, b) => (b.epsilon < a.epsilon ? b : a));
+  const reach = Number.isFinite(smallest.network)
+    ? `the network bound there is ${formatNumber(smallest.network)}, so ε·L = ${formatNumber(smallest.epsilon * smallest.network)}`
     : 'the deviation overflows there';
-  return `no ε checked certifies: at the smallest, ε = ${formatNumber(smallest)}, ${reach}, not below (gap − 2·logit error)/√2 = ${formatNumber(threshold)}`;
+  return `no ε checked certifies: at the smallest, ε = ${formatNumber(smallest.epsilon)}, ${reach}, not below (gap − 2·logit error)/√2 = ${formatNumber(threshold)}`;
 }
 
 /**
@@ -334,20 +365,52 @@ function checkNominal(nominal: NominalValues, sizes: number[]): void {
  */
 const MARGIN_CLASSES = 16;
 
+/** Bounds that hold on the whole ball of radius ε: the network's, and each margin's where the composed bound gave them. */
+interface RadiusCheck {
+  epsilon: number;
+  network: number;
+  /** L_j per margin (in the order of the margins, least room first), or null where no composed bound was available. */
+  margins: number[] | null;
+}
+
+/** A run of the analysis, whose bounds the radius reads before it checks any ε of its own. */
+interface CheckedRun {
+  epsilon: number;
+  network: number;
+  functional: FunctionalBounds | null;
+}
+
 /**
- * Largest ε found that certifies the predicted class c (method.md §4, docs/derivations.md §44): either
- * ε · L_net(x0, ε) < gap/√2, or every margin f_c − f_j satisfies ε · L_j(x0, ε) < gap_j, with L_j the
- * composed bound of that one functional (never above √2 · L_net). Both only hold inside the ε ball, so
- * only ε values actually checked are reported: the answer is certified even if the computed bounds
- * were not monotone; the bracket uses their monotonicity in ε only to aim the bisection.
+ * The radius search stops once its upper end is within this factor of the certified radius. Each
+ * check's ρ(ε) is itself only known to about 1 % (its composed norms stop within 1e-2 of their Ritz
+ * values, §22) and jumps where a unit becomes uncertain, so a finer default chases that noise with
+ * more checks (derivations §60.1 measures 1e-3, 1e-2 and 2e-2).
+ */
+const RADIUS_TOLERANCE = 2e-2;
+
+/**
+ * d ln L / d ln ε assumed when the search has a single usable check to aim from: its next ε is then the
+ * geometric mean of ε and ρ(ε), the middle of the bracket that check gives (it only aims; §60.1).
+ */
+const ASSUMED_ELASTICITY = 1;
+
+/**
+ * Largest radius found that certifies the predicted class c (method.md §4, docs/derivations.md §44,
+ * §60): bounds computed on the ball of radius ε hold on every smaller ball, so a check at ε certifies
+ * min(ε, ρ(ε)), with ρ(ε) the radius at which its own bounds reach the threshold — ε · L_net < gap/√2,
+ * or ε · L_j < gap_j for every margin f_c − f_j (L_j the composed bound of that one functional, never
+ * above √2 · L_net). The analysis's own runs are checks already; the search then aims each new ε at the
+ * fixed point ε = ρ(ε) (a secant in log ε) and stops once the certified radius is within the tolerance
+ * of the smallest upper end max(ε, ρ(ε)) seen. Only that upper end assumes the bounds grow with ε; the
+ * radius reported is certified whatever they do.
  */
 function certifiedRadius(
   logits: Float64Array,
   logitError: number,
   spectralBound: number,
-  firstEpsilon: number,
+  runs: CheckedRun[],
   ctx: RunContext,
-  bisection: { iterations: number; tolerance: number },
+  search: { iterations: number; tolerance: number },
   hooks: AnalyzeHooks,
 ): RadiusResult {
   if (logits.length < 2) throw new Error(`robustness radius needs at least two outputs, the network has ${logits.length}`);
@@ -381,63 +444,95 @@ function certifiedRadius(
       return { j, u, room: logits[predictedClass] - logits[j] - 2 * logitError };
     })
     .sort((a, b) => a.room - b.room);
-  interface Check {
-    network: number;
-    /** L_j per margin, or null where not needed (the layer product certifies) or unavailable (no composed bound). */
-    margins: number[] | null;
-  }
-  // Without the layer run's prefix reach (§56) here: its prefix norms would add to every bisection
-  // step for a bound a little tighter; bounds with the product's reach are sound too.
-  const full = (outcome: RunOutcome): Check => {
-    const composedRun = composedFor(ctx, outcome);
-    const network = networkBound(outcome, composedRun).localBound;
-    const composed = composedRun && 'composed' in composedRun ? composedRun.composed : null;
-    return {
-      network,
-      margins: composed
-        ? margins.map((m, i) => (i < MARGIN_CLASSES ? Math.min(Math.SQRT2 * network, composed.functionalBound(m.u)) : Math.SQRT2 * network))
-        : null,
-    };
-  };
-  const evaluated = new Map<number, Check>();
-  // Where the layer product certifies on its own, the composed bounds (never larger) cannot change the answer.
-  const check = (epsilon: number): Check => {
-    let value = evaluated.get(epsilon);
-    if (value === undefined) {
-      // An ε whose bounds overflow (∞, §57) certifies nothing; the bisection only aims with it.
-      const outcome = runEpsilon(ctx, epsilon);
-      value = epsilon * outcome.localBound < threshold ? { network: outcome.localBound, margins: null } : full(outcome);
-      evaluated.set(epsilon, value);
-    }
-    return value;
-  };
-  const byNetwork = (epsilon: number) => epsilon * check(epsilon).network < threshold;
-  const byMargins = (epsilon: number) => check(epsilon).margins?.every((bound, i) => epsilon * bound < margins[i].room) ?? false;
-  const certifies = (epsilon: number) => byNetwork(epsilon) || byMargins(epsilon);
-  // An overflowed spectral product (∞, §57) gives the spectral radius 0: the bisection aims from the first ε analysed instead.
-  const scale = spectral > 0 ? spectral : firstEpsilon;
-  let lo = spectral > 0 && certifies(spectral) ? spectral : 0;
-  // The bracket needs the full bounds at its lower end (the product alone may be larger and aim too low).
-  const bracketAt = lo > 0 ? lo : scale * 1e-6;
-  const bracket = full(runEpsilon(ctx, bracketAt));
-  const floor = bracket.network;
-  const reach = Math.max(
-    floor > 0 ? threshold / floor : scale * 1e6,
-    ...(bracket.margins ? [Math.min(...bracket.margins.map((bound, i) => (bound > 0 ? margins[i].room / bound : scale * 1e6)))] : []),
+  const marginBounds = (functional: FunctionalBounds | null, network: number): number[] | null =>
+    functional ? margins.map((m, i) => (i < MARGIN_CLASSES ? Math.min(Math.SQRT2 * network, functional.functionalBound(m.u)) : Math.SQRT2 * network)) : null;
+  const quotient = (room: number, bound: number) => (bound > 0 ? room / bound : Infinity);
+  // ρ(ε): where the check's bounds reach the threshold (0 where they overflowed, ∞ where nothing moves).
+  const reachOf = (check: RadiusCheck) => Math.max(
+    quotient(threshold, check.network),
+    check.margins ? Math.min(...check.margins.map((bound, i) => quotient(margins[i].room, bound))) : 0,
   );
-  let hi = reach;
-  if (hi <= lo) hi = lo * 2;
-  for (let i = 0; i < bisection.iterations && !(lo > 0 && hi <= lo * (1 + bisection.tolerance)); i++) {
-    throwIfCancelled(hooks.signal);
-    hooks.onProgress?.({ kind: 'radius', iteration: i, iterations: bisection.iterations, lo, hi });
-    const mid = lo > 0 ? Math.sqrt(lo * hi) : hi / 2;
-    if (certifies(mid)) lo = mid;
-    else hi = mid;
+  const byNetwork = (check: RadiusCheck, r: number) => r * check.network < threshold;
+  const holds = (check: RadiusCheck, r: number) => byNetwork(check, r) || (check.margins?.every((bound, i) => r * bound < margins[i].room) ?? false);
+  // The radius one check certifies, its strict inequalities checked as computed.
+  const radiusOf = (check: RadiusCheck): number => {
+    const r = Math.min(check.epsilon, reachOf(check));
+    if (holds(check, r)) return r;
+    const below = r * (1 - 4 * Number.EPSILON);
+    return holds(check, below) ? below : 0;
+  };
+
+  const checks: RadiusCheck[] = [];
+  const evaluate = (epsilon: number): void => {
+    // An ε whose bounds overflow (∞, §57) certifies nothing; the search only aims with it.
+    const outcome = runEpsilon(ctx, epsilon);
+    let check: RadiusCheck;
+    if (margins.length > MARGIN_CLASSES) {
+      // Some margins keep √2 · L_net: the network's own composed bound is needed too.
+      const composedRun = composedFor(ctx, outcome);
+      const network = networkBound(outcome, composedRun).localBound;
+      check = { epsilon, network, margins: marginBounds(composedRun && 'composed' in composedRun ? composedRun.composed : null, network) };
+    } else {
+      // Every margin has its own bound, which certifies wherever the network bound does (§60.2).
+      check = { epsilon, network: outcome.localBound, margins: marginBounds(functionalsFor(ctx, outcome), outcome.localBound) };
+    }
+    checks.push(check);
+  };
+
+  // The runs' bounds hold on their balls already. Their margins cost a backward pass each, so only
+  // those the search can use are read: upwards from the largest ε the network bound certifies, up to
+  // the first the margins do not.
+  const sorted = [...runs].sort((a, b) => a.epsilon - b.epsilon);
+  let start = 0;
+  sorted.forEach((run, i) => { if (run.epsilon * run.network < threshold) start = i; });
+  for (const run of sorted.slice(start)) {
+    const check: RadiusCheck = { epsilon: run.epsilon, network: run.network, margins: marginBounds(run.functional, run.network) };
+    checks.push(check);
+    if (!holds(check, run.epsilon)) break;
   }
-  if (lo === 0) return { local: 0, spectral, gap, predictedClass, method: 'network-bound', zeroBecause: noRadiusReason(evaluated, threshold) };
-  if (byNetwork(lo)) return { local: lo, spectral, gap, predictedClass, method: 'network-bound' };
+
+  let lo = 0;
+  let hi = Infinity;
+  const bracket = () => {
+    lo = Math.max(...checks.map(radiusOf));
+    hi = Math.min(...checks.map((check) => Math.max(check.epsilon, reachOf(check))));
+  };
+  bracket();
+  // The next ε: the secant of g = ln ρ(ε) − ln ε through the two checks nearest its root (or one, with
+  // the assumed slope), a little above it, where a miss costs least.
+  const aim = (): number => {
+    const points = checks
+      .map((check) => ({ t: Math.log(check.epsilon), g: Math.log(reachOf(check)) - Math.log(check.epsilon) }))
+      .filter((p) => Number.isFinite(p.g))
+      .sort((a, b) => Math.abs(a.g) - Math.abs(b.g));
+    const [p, q] = points;
+    let t = NaN;
+    if (p && q && (q.g - p.g) / (q.t - p.t) < 0) t = q.t - (q.g * (q.t - p.t)) / (q.g - p.g);
+    else if (p) t = p.t + p.g / (1 + ASSUMED_ELASTICITY);
+    const target = Math.exp(t) * (1 + search.tolerance / 4);
+    if (target > lo && target < hi) return target;
+    // Aimed past the upper end: check at it, unless it is an ε checked already (then it failed there).
+    if (target >= hi && Number.isFinite(hi) && !checks.some((check) => check.epsilon === hi)) return hi;
+    // No usable aim inside the bracket: bisect it (geometrically), or grow past an unbounded one.
+    if (!Number.isFinite(hi)) return Math.max(lo, ...checks.map((check) => check.epsilon)) * 16;
+    return lo > 0 ? Math.sqrt(lo * hi) : hi / 2;
+  };
+  for (let i = 0; i < search.iterations && !(lo > 0 && hi <= lo * (1 + search.tolerance)); i++) {
+    throwIfCancelled(hooks.signal);
+    hooks.onProgress?.({ kind: 'radius', iteration: i, iterations: search.iterations, lo, hi });
+    evaluate(aim());
+    bracket();
+  }
+  // The local bounds never exceed the spectral ones, so the spectral radius certifies; it is the floor.
+  if (lo < spectral) {
+    evaluate(spectral);
+    bracket();
+  }
+  if (lo === 0) return { local: 0, spectral, gap, predictedClass, method: 'network-bound', zeroBecause: noRadiusReason(checks, threshold) };
+  const best = checks.find((check) => radiusOf(check) === lo) as RadiusCheck;
+  if (byNetwork(best, lo)) return { local: lo, spectral, gap, predictedClass, method: 'network-bound' };
   // Certified by the margins alone: name the one with the least room left, and its bound.
-  const bounds = check(lo).margins as number[];
+  const bounds = best.margins as number[];
   let binding = 0;
   bounds.forEach((bound, i) => { if (bound * lo - margins[i].room > bounds[binding] * lo - margins[binding].room) binding = i; });
   return { local: lo, spectral, gap, predictedClass, method: 'margins', bindingClass: margins[binding].j, marginBound: bounds[binding] };

@@ -250,7 +250,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
     // The reach of a whole-tensor slope layer's inputs from the composed prefix (§57), where given.
     const inputs = p.layer.inputs.some((ref) => ref === NETWORK_INPUT) || !ctx.inputReach || !SLOPE_LAYERS_READING_TENSORS.has(p.op.kind)
       ? stated
-      : cappedInputs(stated, epsilon, () => ctx.inputReach?.(index, movableRows(stated, p.inSizes), slopes) ?? null, (probability) => {
+      : cappedInputs(stated, p.layer.inputs, p.inSizes, epsilon, (rows) => ctx.inputReach?.(index, rows, slopes) ?? null, (probability) => {
         prefixFailureProbability += probability;
       });
     const norms: LayerNorms = {
@@ -275,7 +275,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
         // The network input x0 itself is exact; other tensors carry the provider's error bound.
         const ref = p.layer.inputs[0];
         const tau = ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError);
-        outcome = loneActivation(lop.activation, tensorValue(nominal, x0, ref), tau, inputs[0], inputRange(prepared, ref), p.layer.nodes, capsFor);
+        outcome = loneActivation(lop.activation, tensorValue(nominal, x0, ref), tau, inputs[0], inputRange(prepared, ref), p.layer.nodes, capsFor, overflowedAt);
         break;
       }
       case 'maxPool': {
@@ -356,7 +356,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
         const activation = producer?.kind === 'affine' || producer?.kind === 'activation' ? producer.activation : undefined;
         const range = activation ? activationRange(activation) : ([-Infinity, Infinity] as [number, number]);
         const [a0, b0] = [tensorValue(nominal, x0, a), tensorValue(nominal, x0, b)];
-        outcome = productLayer(op.source, a0, b0, tauOf(a), tauOf(b), range, inputs[0], inputs[1], op.divide ? p.layer.nodes : undefined);
+        outcome = productLayer(op.source, a0, b0, tauOf(a), tauOf(b), range, inputs[0], inputs[1], op.divide ? p.layer.nodes : undefined, overflowedAt);
         outcome.slopes = (op.divide ? quotientSlopes : productSlopes)(op.source, a0, b0, tauOf(a), tauOf(b), coordinateReach(inputs[0], a0.length), coordinateReach(inputs[1], b0.length), range);
         break;
       }
@@ -386,7 +386,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
       case 'layerNorm': {
         const ref = p.layer.inputs[0];
         const tau = ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError);
-        outcome = layerNormLayer(op.spec, tensorValue(nominal, x0, ref), tau, inputs[0], p.layer.nodes);
+        outcome = layerNormLayer(op.spec, tensorValue(nominal, x0, ref), tau, inputs[0], p.layer.nodes, overflowedAt);
         outcome.slopes = normalisationSlopes(op.spec, tensorValue(nominal, x0, ref), tau, inputs[0].radius, inputs[0].mask);
         break;
       }
@@ -467,35 +467,44 @@ function ratioOrInfinity(out: number, into: number): number {
 /** Slope layers whose units read their inputs' entries (not an affine map of them): their reach is the inputs' radius. */
 const SLOPE_LAYERS_READING_TENSORS = new Set<PreparedLayer['op']['kind']>(['matMul', 'mul', 'softmax', 'layerNorm', 'maxPool', 'reduceMax', 'maximum']);
 
-/** The movable coordinates of a layer's inputs, concatenated in order (the rows a prefix read of them covers). */
-function movableRows(inputs: TensorState[], sizes: number[]): Uint8Array {
-  const rows = new Uint8Array(sizes.reduce((a, b) => a + b, 0));
-  let offset = 0;
-  inputs.forEach((t, i) => {
-    if (t.mask) rows.set(t.mask, offset);
-    else rows.fill(1, offset, offset + sizes[i]);
-    offset += sizes[i];
-  });
-  return rows;
-}
-
 /**
- * The inputs with each radius capped by ε γ (§57): every input's deviation is a part of the
- * concatenated one, whose norm is at most ε γ in the ball. Nothing is asked when no input can move;
- * the failure probability is counted by the caller.
+ * The inputs with each radius capped by ε γ_i (§57, §61.4), γ_i the composed prefix norm read on input i's
+ * movable entries of the concatenated inputs alone: its deviation is that part of the concatenated one.
+ * A tensor read twice is asked once; nothing is asked for an input that cannot move. The failure
+ * probabilities are counted by the caller.
  */
 function cappedInputs(
   inputs: TensorState[],
+  refs: TensorRef[],
+  sizes: number[],
   epsilon: number,
-  reach: () => { value: number; failureProbability: number } | null,
+  reach: (rows: Uint8Array) => { value: number; failureProbability: number } | null,
   count: (failureProbability: number) => void,
 ): TensorState[] {
-  if (inputs.every((t) => t.radius === 0)) return inputs;
-  const gamma = reach();
-  if (!gamma) return inputs;
-  count(gamma.failureProbability);
-  const cap = epsilon * gamma.value * (1 + 4 * UNIT_ROUNDOFF);
-  return inputs.map((t) => (cap < t.radius ? { ...t, radius: cap } : t));
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const capped: TensorState[] = [];
+  let offset = 0;
+  inputs.forEach((t, i) => {
+    const start = offset;
+    offset += sizes[i];
+    const earlier = refs.indexOf(refs[i]);
+    if (earlier < i) {
+      capped.push(capped[earlier]);
+      return;
+    }
+    if (t.radius === 0) {
+      capped.push(t);
+      return;
+    }
+    const rows = new Uint8Array(total);
+    if (t.mask) rows.set(t.mask, start);
+    else rows.fill(1, start, start + sizes[i]);
+    const gamma = reach(rows);
+    if (gamma) count(gamma.failureProbability);
+    const cap = gamma ? epsilon * gamma.value * (1 + 4 * UNIT_ROUNDOFF) : Infinity;
+    capped.push(cap < t.radius ? { ...t, radius: cap } : t);
+  });
+  return capped;
 }
 
 interface LayerOutcome {
@@ -580,6 +589,20 @@ function uncertainState(activation: Activation, y0: number, tau: number, reach: 
   return low === high ? low : low === null ? null : 'unstable';
 }
 
+/**
+ * A refused layer's input reach, for its message: the number, or, once the product's reach has left
+ * float64 (§57), where that happened, in words rather than "Infinity".
+ */
+function reachText(name: string, radius: number, overflowedAt: string | undefined): string {
+  if (Number.isFinite(radius) || overflowedAt === undefined) return `${name} = ${Number.isFinite(radius) ? radius.toPrecision(4) : '∞'}`;
+  return `${name} unbounded: the reach of its input overflowed at layer '${overflowedAt}', where ε times the layer bounds before it left the float64 range, so that input may take any value`;
+}
+
+/** An end of a reachable interval, with ±∞ as symbols. */
+function endText(value: number): string {
+  return Number.isFinite(value) ? value.toPrecision(6) : value > 0 ? '∞' : '−∞';
+}
+
 /** What the smooth maps cannot take (docs/derivations.md §24), for the refusal message. */
 const SINGULARITY: Record<SmoothActivation['kind'], string> = {
   log: 'log has no finite slope at or below 0',
@@ -596,6 +619,7 @@ function loneActivation(
   range: readonly [number, number],
   nodes: string[],
   capsFor: (uncertainUnderProduct: () => Uint8Array) => Float64Array | null,
+  overflowedAt: string | undefined,
 ): LayerOutcome {
   const smooth = isSmoothWithSingularity(activation);
   const reachCap = capsFor(() => uncertainUnits(activation, nominal, tau, (i) => (input.mask && !input.mask[i] ? 0 : input.radius), range));
@@ -613,7 +637,7 @@ function loneActivation(
       const width = tau + reach;
       throw new UnsupportedLayerError(
         nodes,
-        `coordinate ${i} (nominal ${nominal[i].toPrecision(6)}) can reach [${Math.max(range[0], nominal[i] - width).toPrecision(6)}, ${Math.min(range[1], nominal[i] + width).toPrecision(6)}] inside the ball (ε_in = ${input.radius.toPrecision(4)}), where ${SINGULARITY[(activation as SmoothActivation).kind]}: no finite bound at this ε`,
+        `coordinate ${i} (nominal ${nominal[i].toPrecision(6)}) can reach [${endText(Math.max(range[0], nominal[i] - width))}, ${endText(Math.min(range[1], nominal[i] + width))}] inside the ball (${reachText('ε_in', input.radius, overflowedAt)}), where ${SINGULARITY[(activation as SmoothActivation).kind]}: no finite bound at this ε`,
       );
     }
     [lower[i], upper[i]] = secantSlopeRange(activation, nominal[i], tau, reach, range);
@@ -790,6 +814,7 @@ function productLayer(
   b: TensorState,
   /** Set for a quotient a ⊘ B b (§28): the nodes, named when b can reach 0. */
   divisorNodes?: string[],
+  overflowedAt?: string,
 ): LayerOutcome {
   const reachB = new Float64Array(b0.length);
   // For a quotient the factor is 1/b: its largest |value| is 1/m_j and its slope at most 1/m_j², m_j the
@@ -807,7 +832,7 @@ function productLayer(
     if (!(from > 0 || to < 0)) {
       throw new UnsupportedLayerError(
         divisorNodes,
-        `divisor coordinate ${j} (nominal ${b0[j].toPrecision(6)}) can reach [${from.toPrecision(6)}, ${to.toPrecision(6)}] inside the ball (ε_b = ${b.radius.toPrecision(4)}), which holds 0: no finite bound at this ε`,
+        `divisor coordinate ${j} (nominal ${b0[j].toPrecision(6)}) can reach [${endText(from)}, ${endText(to)}] inside the ball (${reachText('ε_b', b.radius, overflowedAt)}), which holds 0: no finite bound at this ε`,
       );
     }
     const smallest = Math.min(Math.abs(from), Math.abs(to));
@@ -909,7 +934,7 @@ const UNIT_ROUNDOFF = 2 ** -53;
  * ‖P x‖ ≥ ‖P x0*‖ − ε_in ≥ ‖ẑ0‖(1 − 2γ_{n+2}) − √n (τ + 2γ_{n+2} max|x0|) − ε_in, which gives s_min.
  * A group that cannot move has bound 0; one whose scale can reach 0 (e = 0) is refused.
  */
-function layerNormLayer(spec: LayerNormSpec, x0: Float64Array, tau: number, input: TensorState, nodes: string[]): LayerOutcome {
+function layerNormLayer(spec: LayerNormSpec, x0: Float64Array, tau: number, input: TensorState, nodes: string[], overflowedAt: string | undefined): LayerOutcome {
   const n = spec.groupSize;
   const centring = (2 * n + 4) * UNIT_ROUNDOFF * (1 + 1e-6);
   let gammaMax = 1;
@@ -936,7 +961,7 @@ function layerNormLayer(spec: LayerNormSpec, x0: Float64Array, tau: number, inpu
     if (!(scale > 0)) {
       throw new UnsupportedLayerError(
         nodes,
-        `the variance of a normalised group can reach 0 inside the ball (ε_in = ${input.radius.toPrecision(4)}, the group's spread at x0 is ${Math.sqrt(normSq / n).toPrecision(4)}) and epsilon is ${spec.epsilon}: no finite bound`,
+        `the variance of a normalised group can reach 0 inside the ball (${reachText('ε_in', input.radius, overflowedAt)}; the group's spread at x0 is ${Math.sqrt(normSq / n).toPrecision(4)}) and epsilon is ${spec.epsilon}: no finite bound`,
       );
     }
     smallestScale = Math.min(smallestScale, scale);

@@ -1,5 +1,5 @@
 // A Network with its operators built once (weights widened lazily by the operators themselves), so an
-// ε sweep, the radius bisection and the forward pass share them.
+// ε sweep, the radius search and the forward pass share them.
 import { activationRange } from './activations';
 import { UnsupportedLayerError } from './errors';
 import { NETWORK_INPUT, type Activation, type Layer, type Network, type Shape, type TensorRef } from './network';

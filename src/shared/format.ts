@@ -1,7 +1,7 @@
 // Number, size and progress formatting shared by the webview, the worker, the CLI and the report
 // writers, so all of them show the same digits and sentences.
 
-import type { EngineStats, ProgressEvent, RadiusResult } from './results';
+import type { EngineStats, NetworkMethod, ProgressEvent, RadiusResult } from './results';
 
 /**
  * C0 controls (ESC starts terminal escape sequences), DEL, C1 controls (CSI), the line separators and
@@ -90,14 +90,22 @@ export function tighteningRatio(spectral: number, local: number): number | undef
   return local > 0 && Number.isFinite(local) ? spectral / local : undefined;
 }
 
+/** Which bound gave the network local bound, in words (the CLI table, the view's summary). */
+export const NETWORK_METHOD_WORDS: Record<NetworkMethod, string> = {
+  composed: 'composed',
+  'layer-product': 'layer product',
+  'spectral-product': 'spectral product',
+};
+
 /**
  * Where the layer product or the spectral product overflowed float64 (docs/derivations.md §57), as one
  * sentence for the CLI table, the Markdown report and the view's summary; undefined when neither did.
  */
-export function overflowNote(network: { method: string; layerProductOverflowedAt?: string; spectralOverflowedAt?: string }): string | undefined {
+export function overflowNote(network: { method: NetworkMethod; layerProductOverflowedAt?: string; spectralOverflowedAt?: string }): string | undefined {
   const parts: string[] = [];
   if (network.layerProductOverflowedAt !== undefined) {
-    parts.push(`the layer product overflowed at layer '${escapeControlCharacters(network.layerProductOverflowedAt)}' (∞); network bound from the composed network`);
+    const source = network.method === 'spectral-product' ? 'the spectral product' : 'the composed network';
+    parts.push(`the layer product overflowed at layer '${escapeControlCharacters(network.layerProductOverflowedAt)}' (∞); network bound from ${source}`);
   }
   if (network.spectralOverflowedAt !== undefined) {
     parts.push(`the spectral product overflowed at layer '${escapeControlCharacters(network.spectralOverflowedAt)}' (∞)`);
@@ -117,7 +125,7 @@ export function progressMessage(event: ProgressEvent): string {
     case 'networkBound':
       return `ε = ${formatNumber(event.epsilon)}: network bound ${formatNumber(event.network.localBound)}`;
     case 'radius':
-      return `Robustness radius: bisection step ${event.iteration}/${event.iterations}`;
+      return `Robustness radius: search step ${event.iteration}/${event.iterations}`;
   }
 }
 

@@ -99,19 +99,23 @@ export interface LowerBoundResult {
   seed: number;
 }
 
+/** Which sound network bound gave localBound. */
+export type NetworkMethod = 'composed' | 'layer-product' | 'spectral-product';
+
 export interface NetworkBounds {
   /**
-   * Bound on ‖f(x) − f(x0)‖ / ‖x − x0‖ for 0 < ‖x − x0‖ ≤ ε (anchored at x0, not pairwise): the tighter
-   * of layerProduct and the composed bound of the linearised network (method says which).
+   * Bound on ‖f(x) − f(x0)‖ / ‖x − x0‖ for 0 < ‖x − x0‖ ≤ ε (anchored at x0, not pairwise): the smallest
+   * of layerProduct, the composed bound of the linearised network and spectralBound (method says which).
    */
   localBound: number;
   /** The paper's composition: the product of the layer bounds (sums over residual branches). */
   layerProduct: number;
   /**
    * 'composed': ‖J(M)‖ of the network with every unit at its midpoint slope plus certified corrections
-   * for the units whose slope is uncertain (docs/derivations.md §22); 'layer-product': layerProduct.
+   * for the units whose slope is uncertain (docs/derivations.md §22); 'layer-product': layerProduct;
+   * 'spectral-product': spectralBound, sound at every ε and sometimes the smallest at a large one.
    */
-  method: 'composed' | 'layer-product';
+  method: NetworkMethod;
   /** When method is 'composed': ‖J(M)‖ alone, the uncertain units and the certified norms computed. */
   composed?: { midpointNorm: number; uncertainUnits: number; norms: number };
   /** Why the composed bound was not computed to the end (its budget of operator applications). */

@@ -290,8 +290,9 @@ describe('analysis view', () => {
   });
 
   it('an ε whose layer product overflows reaches the view as ∞, not as null or 0 (messages cross as JSON)', async () => {
-    // A copy: the ε chosen here is remembered per file. At ε = 1e308 the example's layer and spectral
-    // products overflow at its first layer and the composed bound stays finite (derivations §57).
+    // A copy: the ε chosen here is remembered per file. At ε = 1e308 the example's layer product
+    // overflows at its first layer; the composed bound stays finite (derivations §57), and the spectral
+    // product, finite at every ε, is below it there and gives the network bound (§61.1).
     const copy = vscode.Uri.file(join(await mkdtemp(join(tmpdir(), 'lipschitz-lens-overflow-')), 'mnist-cnn.onnx'));
     await copyFile(example.fsPath, copy.fsPath);
     await copyFile(join(example.fsPath, '..', 'sample-input.json'), join(copy.fsPath, '..', 'sample-input.json'));
@@ -301,10 +302,12 @@ describe('analysis view', () => {
     await waitFor('the analysis at ε = 1e308 to finish', () => api.analysisStatus(copy)?.phase === 'done' && api.analysisStatus(copy)?.epsilon === 1e308, 120_000);
     const network = api.analysisReport(copy)?.runs[0].network;
     assert.equal(network?.layerProduct, Infinity);
-    assert.ok(Number.isFinite(network?.localBound), `composed bound ${network?.localBound}`);
+    assert.equal(network?.method, 'spectral-product');
+    assert.ok(Number.isFinite(network?.localBound), `network bound ${network?.localBound}`);
+    assert.equal(network?.localBound, network?.spectralBound);
     const text = await waitForWebviewText((shown) => shown.includes('Done at ε = 1e308'));
     assert.match(text, /Layer product\s+∞/);
-    assert.match(text, /the layer product overflowed at layer '[^']+' \(∞\)/);
+    assert.match(text, /the layer product overflowed at layer '[^']+' \(∞\); network bound from the spectral product/);
     assert.ok(text.includes(formatNumber(network?.localBound ?? NaN)), text);
     assert.doesNotMatch(text, /Infinity|NaN|null/);
     await closeAllEditors();

@@ -8,6 +8,7 @@ import { formatReport, layoutColumns } from '../../src/cli/table';
 import type { BoundReport } from '../../src/shared/protocol';
 import type { LayerResult } from '../../src/shared/results';
 import { cli, EXAMPLE } from './helpers/runCli';
+import { assertTightestNetworkBound } from './helpers/networkMethod';
 
 
 test('arguments: repeated --eps make a sweep, defaults fill in', () => {
@@ -108,9 +109,8 @@ test('--json prints exactly one object in the documented schema', async () => {
     // The layer product is the product of the layer bounds for a chain.
     const product = run.layers.reduce((p: number, l: { localBound: number }) => p * l.localBound, 1);
     assert.ok(Math.abs(product - run.network.layerProduct) <= 1e-9 * product);
-    // The reported bound is the tighter of the layer product and the composed bound, and says which.
-    assert.ok(run.network.localBound <= run.network.layerProduct);
-    assert.equal(run.network.method, run.network.localBound < run.network.layerProduct ? 'composed' : 'layer-product');
+    // The reported bound is the tightest of the layer product, the composed bound and the spectral product, and says which.
+    assertTightestNetworkBound(run.network);
   }
   assert.ok(report.runs[0].network.localBound <= report.runs[1].network.localBound, 'bound grows with ε');
 });
@@ -143,17 +143,20 @@ test('--backend webassembly runs the WebAssembly kernels, says so, and gives the
   assert.match(table.stdout, /^engine: WebAssembly SIMD128, 1 thread, /m);
 });
 
-test('--eps 1e308: the layer product overflows, the table says where and shows ∞, the composed network gives the bound (derivations §57)', async () => {
+test('--eps 1e308: the layer product overflows, the table says where and shows ∞, the spectral product (below the composed bound there) gives the bound (derivations §57, §61.1)', async () => {
   const { code, stdout } = await cli(['analyze', EXAMPLE, '--eps=1e308', '--quiet', '--no-lower-bound']);
   assert.equal(code, 0);
-  assert.match(stdout, /^network: local bound [\d.]+ \(composed\) +layer product ∞ /m);
-  assert.match(stdout, /the layer product overflowed at layer 'conv1\+relu1' \(∞\); network bound from the composed network\./);
+  assert.match(stdout, /^network: local bound ([\d.]+) \(spectral product\) +layer product ∞ +spectral product \1 /m);
+  assert.match(stdout, /the layer product overflowed at layer 'conv1\+relu1' \(∞\); network bound from the spectral product\./);
+  assert.match(stdout, /spectral product: ∏ ‖A_k‖ \(the conservative column\) is sound at every ε, and at this one it is below the local bounds/);
   assert.doesNotMatch(stdout, /Infinity|NaN/);
   const json = await cli(['analyze', EXAMPLE, '--eps=1e308', '--quiet', '--no-lower-bound', '--json']);
   const network = JSON.parse(json.stdout).runs[0].network;
   assert.equal(network.layerProduct, 'Infinity');
   assert.equal(network.layerProductOverflowedAt, 'conv1+relu1');
+  assert.equal(network.method, 'spectral-product');
   assert.ok(typeof network.localBound === 'number' && Number.isFinite(network.localBound));
+  assert.equal(network.localBound, network.spectralBound);
 });
 
 test('bad input exits non-zero with one line naming the problem', async () => {

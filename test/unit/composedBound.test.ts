@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Matrix, SingularValueDecomposition } from 'ml-matrix';
 import { analyzeNetwork } from '../../src/engine/analyze';
-import { composedBound, midpointDirection } from '../../src/engine/composed/composedBound';
+import { composedBound, functionalBounds, midpointDirection } from '../../src/engine/composed/composedBound';
 import { LinearisedNetwork, type SlopeUnits } from '../../src/engine/composed/linearisedNetwork';
 import { normalisationSlopes } from '../../src/engine/composed/normalisationSlopes';
 import { layerNormOutput, layerNormPoint } from '../../src/engine/operators/layerNorm';
@@ -20,6 +20,7 @@ import { LowerBoundSearch } from '../../src/engine/lowerBound';
 import { DEFAULT_SPECTRAL_OPTIONS, type SpectralOptions } from '../../src/engine/spectral/certifiedNorm';
 import { NetworkTape } from '../../src/engine/tightness/tape';
 import { chain, denseLayer, genericLayer, referenceForward } from './helpers/engineNetworks';
+import { assertTightestNetworkBound } from './helpers/networkMethod';
 import {
   randomAttentionNetwork, randomConvNetwork, randomDenseNetwork, randomGraphNetwork, randomHardSwishNetwork, randomLayerNormNetwork, randomProductNetwork, randomSelectionNetwork, randomSmoothChainNetwork, randomSmoothNetwork, randomSoftmaxNetwork,
   randomTinySelectionNetwork, randomTransposeNetwork,
@@ -304,6 +305,35 @@ describe('composed network bound (derivations §22)', () => {
     assert.ok(margins >= 10, `${margins} tiny networks with two outputs`);
   });
 
+  it('the functional bounds alone (derivations §60.2) are the composed bound\'s margin bounds, never below them, and never beaten by sampled margins', () => {
+    const random = new SeededRandom(60);
+    let compared = 0;
+    let equal = 0;
+    for (let k = 0; k < 24; k++) {
+      const { network } = [randomDenseNetwork, randomConvNetwork, randomSelectionNetwork][k % 3](random);
+      const x0 = Float64Array.from({ length: network.inputShape.reduce((a, b) => a * b, 1) }, () => random.gaussian());
+      const epsilon = Math.pow(10, random.between(-3, 0));
+      const { prepared, run, composed } = analyse(network, x0, epsilon);
+      const alone = functionalBounds(prepared, run.slopes, TS_SPECTRAL);
+      assert.ok(alone, 'no budget was set, so the functional bounds must complete');
+      const outputs = referenceForward(network, x0)[network.output].length;
+      for (let j = 1; j < outputs; j++) {
+        const u = Float64Array.from({ length: outputs }, (_v, i) => (i === 0 ? 1 : i === j ? -1 : 0));
+        const [own, full] = [alone.functionalBound(u), composed.functionalBound(u)];
+        // The composed bound's also reads ‖u‖ times its network bound; where that does not bind, the same norms (and seeds) give the same number.
+        assert.ok(own >= full * (1 - 1e-12), `network ${k}, margin ${j}: ${own} below the composed bound's ${full}`);
+        if (full < Math.SQRT2 * composed.value * (1 - 1e-9)) {
+          assert.ok(Math.abs(own - full) <= 1e-12 * full, `network ${k}, margin ${j}: ${own} against ${full}`);
+          equal++;
+        }
+        const sampled = worstSampledRatio(random, network, x0, epsilon, u);
+        assert.ok(sampled <= own * (1 + REL) + ABS, `network ${k}, ε ${epsilon}, margin ${j}: sampled ${sampled} > its bound ${own}`);
+        compared++;
+      }
+    }
+    assert.ok(compared >= 30 && equal >= 15, `${compared} margins compared, ${equal} where the network bound did not bind`);
+  });
+
   it('no uncertain unit: exactly ‖J(x0)‖ (tape Jacobian, exact SVD) up to the certificate tolerance', () => {
     const random = new SeededRandom(5);
     let cases = 0;
@@ -352,7 +382,7 @@ describe('composed network bound (derivations §22)', () => {
     assert.ok(Math.abs(run.localBound - Math.SQRT2) < 1e-8, `layer product ${run.localBound}`);
   });
 
-  it('analyzeNetwork reports the smaller bound, the layer product beside it, and which one', async () => {
+  it('analyzeNetwork reports the smallest bound, the layer and spectral products beside it, and which one', async () => {
     const random = new SeededRandom(8);
     for (let k = 0; k < 6; k++) {
       const { network } = randomConvNetwork(random);
@@ -360,9 +390,8 @@ describe('composed network bound (derivations §22)', () => {
       const x0 = Float64Array.from({ length: n }, () => random.gaussian());
       const result = await analyzeNetwork(network, x0, { epsilons: [1e-3, 0.3], backend: 'typescript' });
       for (const run of result.runs) {
-        const { localBound, layerProduct, method } = run.network;
-        assert.ok(localBound <= layerProduct);
-        assert.equal(method, localBound < layerProduct ? 'composed' : 'layer-product');
+        assertTightestNetworkBound(run.network);
+        const { method } = run.network;
         if (method === 'composed') assert.ok(run.network.composed && run.network.composed.norms >= 1);
       }
     }
@@ -711,7 +740,7 @@ describe('composed rules for products, quotients, maxima, layer normalisation, s
     }
   });
 
-  it('analyzeNetwork reports the smaller bound with products, maxima, layer normalisation and softmax, never above the layer product', async () => {
+  it('analyzeNetwork reports the smaller bound with products, maxima, layer normalisation and softmax, never above the layer or spectral product', async () => {
     const random = new SeededRandom(77);
     let composedWins = 0;
     for (let k = 0; k < 8; k++) {
@@ -719,10 +748,9 @@ describe('composed rules for products, quotients, maxima, layer normalisation, s
       const x0 = Float64Array.from({ length: network.inputShape.reduce((a, b) => a * b, 1) }, () => random.gaussian());
       const result = await analyzeNetwork(network, x0, { epsilons: [1e-3, 0.3], backend: 'typescript' });
       for (const run of result.runs) {
-        const { localBound, layerProduct, method, composedSkipped } = run.network;
+        const { method, composedSkipped } = run.network;
         assert.equal(composedSkipped, undefined);
-        assert.ok(localBound <= layerProduct);
-        assert.equal(method, localBound < layerProduct ? 'composed' : 'layer-product');
+        assertTightestNetworkBound(run.network);
         if (method === 'composed') composedWins++;
       }
     }

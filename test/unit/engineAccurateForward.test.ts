@@ -214,6 +214,20 @@ describe('double-double nominal pass: values within a bound of about half an ulp
     }
   });
 
+  it('non-finite weights or inputs have no slices: the double-double affine declines (it looped forever on ∞ before)', () => {
+    const affineOf = (weight: number) => {
+      const network: Network = { inputName: 'x', inputShape: [2], layers: [denseLayer('inf', [[weight, 1], [2, -1]], [0, 0], NETWORK_INPUT)], output: 0 };
+      const op = prepareNetwork(network, 'typescript').layers[0].op;
+      const lop = network.layers[0].op;
+      assert.ok(op.kind === 'affine' && lop.kind === 'affine');
+      return (x: Float64Array) => accurateAffine(lop.linear, [2], 'inf', 'typescript', op.affine, x, new Float64Array(2));
+    };
+    assert.equal(affineOf(Infinity)(Float64Array.from([1, 2])), null);
+    assert.equal(affineOf(-Infinity)(Float64Array.from([1, 2])), null);
+    assert.equal(affineOf(3)(Float64Array.from([Infinity, 2])), null);
+    assert.notEqual(affineOf(3)(Float64Array.from([1, 2])), null);
+  });
+
   it('weights too small for float32 slices fall back to the float64 bound, which still holds', () => {
     const network: Network = {
       inputName: 'x',

@@ -144,6 +144,7 @@ describe('certified radius from the margins (derivations §44)', () => {
     const random = new SeededRandom(77);
     let byMargins = 0;
     let certified = 0;
+    let bindingChecked = 0;
     for (let t = 0; t < 16; t++) {
       const { network } = (t % 2 ? randomConvNetwork : randomDenseNetwork)(random);
       const n = network.inputShape.reduce((a, b) => a * b, 1);
@@ -169,6 +170,12 @@ describe('certified radius from the margins (derivations §44)', () => {
           const point = x.map((v, i) => v + d[i]);
           const out = referenceForward(network, point)[network.output];
           assert.equal(out.indexOf(Math.max(...out)), c, `network ${t}: class flipped to ${out.indexOf(Math.max(...out))} at ‖x − x0‖ ${norm} ≤ radius ${radius.local} (${radius.method})`);
+          // The binding margin's bound, certified on a ball at least as large as the radius (§60.1), holds here.
+          if (radius.method === 'margins' && j === radius.bindingClass) {
+            const change = Math.abs(out[c] - out[j] - (logits[c] - logits[j]));
+            assert.ok(change <= radius.marginBound! * Math.min(norm, radius.local) * (1 + 1e-9) + 1e-12, `network ${t}: margin moved ${change}, bound ${radius.marginBound} × ${norm}`);
+            bindingChecked++;
+          }
           const g = tape.backward(tape.forward(point), u);
           const gn = Math.sqrt(g.reduce((a, v) => a + v * v, 0)) || 1;
           d = d.map((v, i) => v - (0.5 * radius.local * g[i]) / gn);
@@ -177,6 +184,7 @@ describe('certified radius from the margins (derivations §44)', () => {
     }
     assert.ok(certified >= 10, `${certified} networks had a positive certified radius`);
     assert.ok(byMargins >= 1, `the margins certified the larger radius on ${byMargins} networks`);
+    assert.ok(bindingChecked >= 40, `${bindingChecked} points checked against the binding margin's bound`);
   });
 });
 

@@ -20,6 +20,7 @@ import { formatReport } from '../../src/cli/table';
 import type { BoundReport } from '../../src/shared/protocol';
 import { reportToJson } from '../../src/shared/reportWriters';
 import { chain, denseLayer, genericLayer, NETWORK_INPUT, referenceForward } from './helpers/engineNetworks';
+import { assertTightestNetworkBound } from './helpers/networkMethod';
 
 const reportShell = { model: 'm.onnx', input: { source: 'synthetic', origin: 'synthetic input', shape: [2] }, outputSize: 2 };
 
@@ -36,6 +37,7 @@ describe('overflowing ε', () => {
     assert.equal(run.network.layerProduct, Infinity);
     assert.deepEqual([run.layers[0].epsilonOut, run.layers[1].epsilonIn], [Infinity, Infinity]);
     assert.equal(run.network.method, 'composed');
+    assertTightestNetworkBound(run.network);
     assert.ok(Number.isFinite(run.network.localBound) && run.network.localBound > 0);
     // Sampled in the ball of radius 1e8 around x0 (inside the ε ball; larger points overflow the reference pass).
     const sampled = worstSampledRatio(new SeededRandom(3), example, x0, 1e308 / 1e300);
@@ -87,12 +89,24 @@ describe('a certified radius of 0 says why', () => {
     assert.match(result.radius?.zeroBecause ?? '', /top two logits are equal at x0/);
   });
 
-  it('when no ε checked certifies (no bisection allowed: only the spectral radius, where ε·L of a linear map equals the threshold)', async () => {
-    // The margin f0 − f1 = x1 + x2 has norm √2 = √2 ‖W‖, so the margin radius does not beat the network one either.
+  it('when the bounds of every ε checked certify no representable radius (gap 1e-30 against a bound of 1.4e304)', async () => {
+    // Eight 1-wide dense layers of weight 1e38 at x0 = 0: logits (1e-30, 0), margin gradient 2e304.
+    // Every ball's bound certifies the radius (gap/√2)/L ≈ 5e-335, below the smallest float64.
+    const hidden = Array.from({ length: 7 }, (_v, k) => denseLayer(`fc${k + 1}`, [[1e38]], null, k === 0 ? NETWORK_INPUT : k - 1));
+    const steep = chain([1], [...hidden, denseLayer('out', [[1e38], [-1e38]], [1e-30, 0], 6)]);
+    const result = await analyzeNetwork(steep, Float64Array.from([0]), { epsilons: [1e-3], radius: true, radiusIterations: 2 });
+    assert.equal(result.radius?.local, 0);
+    assert.match(result.radius?.zeroBecause ?? '', /^no ε checked certifies: at the smallest, ε = [\d.e+-]+, the network bound there is 1\.414e304, so ε·L = [\d.e+-]+, not below \(gap − 2·logit error\)\/√2 = 7\.071e-31$/);
+  });
+
+  it('a check at ε certifies the smaller ball its bound allows (derivations §60.1): with no search step, a linear map gets gap/(√2‖W‖)', async () => {
+    // The margin f0 − f1 = x1 + x2 has norm √2 = √2 ‖W‖: the threshold (gap/√2)/‖W‖ = 1.25/√2, which the
+    // check at ε = 1e-3 does not reach; the spectral radius's own check certifies it, down to rounding.
     const linear = chain([2], [denseLayer('fc', [[1, 0], [0, -1]], null, NETWORK_INPUT)]);
     const result = await analyzeNetwork(linear, Float64Array.from([1, 0.25]), { epsilons: [1e-3], radius: true, radiusIterations: 0 });
-    assert.equal(result.radius?.local, 0);
-    assert.match(result.radius?.zeroBecause ?? '', /^no ε checked certifies: at the smallest, ε = [\d.e+-]+, the network bound there is 1(\.0+\d*)?, so ε·L = [\d.e+-]+, not below \(gap − 2·logit error\)\/√2 = [\d.e+-]+$/);
+    const radius = result.radius!;
+    assert.equal(radius.zeroBecause, undefined);
+    assert.ok(radius.local <= 1.25 / Math.SQRT2 && radius.local > (1.25 / Math.SQRT2) * (1 - 1e-12), `radius ${radius.local}`);
   });
 
   it('and says nothing when the radius is positive', async () => {
@@ -110,6 +124,22 @@ describe('ε beyond float32 on the example model', () => {
     assert.ok(report.fidelity && 'points' in report.fidelity, JSON.stringify(report.fidelity));
     assert.equal(report.fidelity.points, 3);
     assert.ok(Number.isFinite(report.runs[0].network.localBound) && report.runs[0].network.localBound > 0);
+  });
+
+  it('ε = 1e308: the spectral product, a bound at every ε, is below the composed bound there and gives the network bound (derivations §61.1)', async () => {
+    const modelPath = join(import.meta.dirname, '../../examples/mnist/mnist-cnn.onnx');
+    const report = await analyzeModelFile({ modelPath, input: { kind: 'auto' }, epsilons: [1e308], options: { lowerBound: false } });
+    const network = report.runs[0].network;
+    assert.equal(network.layerProduct, Infinity);
+    assert.equal(network.method, 'spectral-product');
+    assert.equal(network.localBound, network.spectralBound);
+    assert.equal(network.composed, undefined);
+    assert.ok(Number.isFinite(network.localBound) && network.localBound > 0);
+    assertTightestNetworkBound(network);
+    // The table says which bound it is, and from where after the overflow.
+    const table = formatReport({ ...reportShell, runs: report.runs } as BoundReport);
+    assert.match(table, /network: local bound ([\d.]+) \(spectral product\) +layer product ∞ +spectral product \1 /);
+    assert.match(table, /network bound from the spectral product\./);
   });
 });
 
@@ -132,6 +162,25 @@ function cancellingChain(pairs: number, c: number, random?: SeededRandom): Netwo
   const t = layers.length - 1;
   layers.push(genericLayer('column', { kind: 'reshape' }, [t], [[2]], [2, 1]));
   layers.push(genericLayer('row', { kind: 'reshape' }, [t], [[2]], [1, 2]));
+  layers.push(genericLayer('outer', { kind: 'matMul' }, [layers.length - 2, layers.length - 1], [[2, 1], [1, 2]], [2, 2]));
+  layers.push(genericLayer('flat', { kind: 'reshape' }, [layers.length - 1], [[2, 2]], [4]));
+  layers.push(genericLayer('soft', { kind: 'softmax', axis: 0, flattenTail: false }, [layers.length - 1], [[4]], [4]));
+  layers.push(denseLayer('head', [[1, -1, 2, 0.5], [0.5, 1, -1, 1]], [0, 0], layers.length - 1));
+  return chain([2], layers);
+}
+
+/**
+ * cancellingChain's tame identity t, then a squeeze-excitation-like product read after the product's
+ * reach overflowed (§61.4): t (as [2, 1]) times a small sigmoid gate of t (as [1, 2]), a MatMul whose
+ * two factors move by very different amounts (the gate's weights are `gateScale`), then Softmax and a head.
+ */
+function gatedChain(pairs: number, c: number, gateScale: number, random?: SeededRandom): Network {
+  const base = cancellingChain(pairs, c, random);
+  const layers = base.layers.slice(0, 3 * pairs);
+  const t = layers.length - 1;
+  layers.push(denseLayer('gate', [[gateScale, 0.5 * gateScale], [-0.5 * gateScale, gateScale]], [0.2, -0.1], t, { kind: 'sigmoid' }));
+  layers.push(genericLayer('column', { kind: 'reshape' }, [t], [[2]], [2, 1]));
+  layers.push(genericLayer('row', { kind: 'reshape' }, [layers.length - 2], [[2]], [1, 2]));
   layers.push(genericLayer('outer', { kind: 'matMul' }, [layers.length - 2, layers.length - 1], [[2, 1], [1, 2]], [2, 2]));
   layers.push(genericLayer('flat', { kind: 'reshape' }, [layers.length - 1], [[2, 2]], [4]));
   layers.push(genericLayer('soft', { kind: 'softmax', axis: 0, flattenTail: false }, [layers.length - 1], [[4]], [4]));
@@ -213,6 +262,23 @@ describe('a layer product that overflows while the composed network does not (de
     }
   });
 
+  it('a gated MatMul after the overflow: each factor is capped by its own prefix norm (§61.4); sampled points and gradient ascent never beat the bound', async () => {
+    const random = new SeededRandom(61);
+    for (let trial = 0; trial < 6; trial++) {
+      const c = 300 * 10 ** random.uniform();
+      const epsilon = 0.01 * 200 ** random.uniform();
+      const pairs = Math.ceil((160 - Math.log10(epsilon)) / (2 * Math.log10(c * 0.9)));
+      const network = gatedChain(pairs, c, 10 ** (-3 * random.uniform()), random);
+      const start = Float64Array.from([random.gaussian(), random.gaussian()]);
+      const run = (await analyzeNetwork(network, start, { epsilons: [epsilon], lowerBound: { seed: trial } })).runs[0];
+      assert.equal(run.network.layerProductOverflowedAt, 'outer', `trial ${trial}`);
+      assert.equal(run.network.method, 'composed', `trial ${trial}: ${JSON.stringify(run.network)}`);
+      const sampled = worstSampledRatio(random, network, start, epsilon);
+      const lower = run.lowerBound?.value ?? 0;
+      assert.ok(Math.max(sampled, lower) <= run.network.localBound * (1 + 1e-9), `trial ${trial}: sampled ${sampled}, ascent ${lower}, bound ${run.network.localBound}`);
+    }
+  });
+
   it('writes ∞ as "Infinity" in the JSON report, and the CLI table says where the product overflowed', async () => {
     const result = await analyzeNetwork(cancellingChain(26, 1000), x0, { epsilons: [1] });
     const json = reportToJson({ ...reportShell, runs: result.runs } as BoundReport);
@@ -241,6 +307,40 @@ describe('a layer product that overflows while the composed network does not (de
 });
 
 describe('composed norms beyond float64 (derivations §57)', () => {
+  it('a prefix norm of ∞ on the way to the output stops the composed bound at that layer, naming it (derivations §61.3)', async () => {
+    // Eleven ReLU layers of norm 1.5e30: the layer and spectral products leave float64 at the last, and
+    // the slopes run's prefix norm into the second, ‖H‖ ≈ 1e60, has passes of ‖H‖² (beyond §57's 1e100): ∞ there.
+    const layers = Array.from({ length: 11 }, (_v, k) =>
+      denseLayer(`d${k + 1}`, [[1e30, 0.5e30], [0.5e30, 1e30]], null, k === 0 ? NETWORK_INPUT : k - 1, { kind: 'relu' }));
+    const start = Float64Array.from([0.5, 0.25]);
+    await assert.rejects(analyzeNetwork(chain([2], layers), start, { epsilons: [1] }), (error: unknown) => {
+      assert.ok(error instanceof OverflowError, String(error));
+      assert.equal(error.layerLabel, 'd11');
+      assert.match(error.message, /the composed bound is not finite either \(the composed prefix norm into layer 'd2' left the float64 range/);
+      return true;
+    });
+    // Where the layer product stays finite the same stop only skips the composed bound, and says where.
+    const run = (await analyzeNetwork(chain([2], layers.slice(0, 6)), start, { epsilons: [1] })).runs[0];
+    assert.equal(run.network.layerProductOverflowedAt, undefined);
+    assert.match(run.network.composedSkipped ?? '', /the composed prefix norm into layer 'd2' left the float64 range/);
+    assertTightestNetworkBound(run.network);
+  });
+
+  it('a Log reached after the overflow is refused in words: where the reach overflowed, never "Infinity"', async () => {
+    // ‖W‖ = 1e10 at ε = 1e300: the reach leaves float64 at 'big', and Log has no global slope (§24).
+    const network = chain([2], [
+      denseLayer('big', [[1e10, 0], [0, 1e10]], [5, 5], NETWORK_INPUT),
+      genericLayer('log', { kind: 'activation', activation: { kind: 'log' } }, [0], [[2]], [2]),
+    ]);
+    await assert.rejects(analyzeNetwork(network, Float64Array.from([0.5, 0.25]), { epsilons: [1e300] }), (error: unknown) => {
+      assert.ok(error instanceof Error);
+      assert.match(error.message, /\[log\]/);
+      assert.match(error.message, /can reach \[−∞, ∞\] inside the ball \(ε_in unbounded: the reach of its input overflowed at layer 'big', where ε times the layer bounds before it left the float64 range/);
+      assert.doesNotMatch(error.message, /Infinity/);
+      return true;
+    });
+  });
+
   it('a linearised network whose passes overflow gives a composed bound of ∞, not a crash or NaN', () => {
     // Two dense layers of weight 1e200, each with a ReLU whose slope is uncertain in [0.5, 1.5]: J(M) = 1e400.
     const network = chain([1], [denseLayer('a', [[1e200]], null, NETWORK_INPUT, { kind: 'relu' }), denseLayer('b', [[1e200]], null, 0, { kind: 'relu' })]);

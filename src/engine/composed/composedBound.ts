@@ -16,14 +16,8 @@ import { SeededRandom } from '../random';
 import { certifiedNorm, type NormOperator, type SpectralOptions } from '../spectral/certifiedNorm';
 import { LinearisedNetwork, type ReadRows, type SlopeUnits } from './linearisedNetwork';
 
-export interface ComposedBound {
-  value: number;
-  /** Certified ‖J(M)‖: the whole bound when no unit's slope is uncertain. */
-  midpointNorm: number;
-  /** Units whose slope is uncertain, over all slope layers. */
-  uncertainUnits: number;
-  /** Certified norms computed. */
-  norms: number;
+/** Bounds of single output functionals over every slope pattern of the ball (the logit margins, §44). */
+export interface FunctionalBounds {
   /** Union bound over the Lanczos certificates among them. */
   failureProbability: number;
   /**
@@ -34,6 +28,16 @@ export interface ComposedBound {
    * counted in failureProbability.
    */
   functionalBound(u: Float64Array): number;
+}
+
+export interface ComposedBound extends FunctionalBounds {
+  value: number;
+  /** Certified norms computed. */
+  norms: number;
+  /** Certified ‖J(M)‖: the whole bound when no unit's slope is uncertain. */
+  midpointNorm: number;
+  /** Units whose slope is uncertain, over all slope layers. */
+  uncertainUnits: number;
 }
 
 /** One block of a stacked operator: the network input, or injections at layer `layer`'s output scaled by R. */
@@ -331,6 +335,14 @@ class ComposedNorms {
     return this.seedOf(100000 + k);
   }
 
+  /**
+   * Counts a norm that is not computed, so that the norms after it keep the seeds they have in the
+   * whole composed bound (the margins' bounds alone are then the same numbers, §60.2).
+   */
+  skipNorm(): void {
+    this.norms++;
+  }
+
   private seedOf(n: number): number {
     return (Math.imul(this.spectral.seed >>> 0, 7919) + 104729 * (n + 1)) >>> 0;
   }
@@ -430,6 +442,17 @@ class ComposedNorms {
   }
 }
 
+/**
+ * A prefix norm β_k of the slopes run is ∞ at a layer on the output's paths (§61.3): the composed bound,
+ * which adds β_k times that layer's corrections, is ∞ too, so the run stops there.
+ */
+export class PrefixNormOverflowError extends Error {
+  constructor(readonly layerLabel: string) {
+    super(`the composed prefix norm into layer '${layerLabel}' left the float64 range, and the composed bound adds it on the way to the output (docs/derivations.md §61.3)`);
+    this.name = 'PrefixNormOverflowError';
+  }
+}
+
 /** A prefix norm β_k the layer run certified, and the units of layer k it covers. */
 export interface KnownPrefixNorm {
   value: number;
@@ -445,9 +468,10 @@ export type PrefixReach = (layer: number, rows: Uint8Array, slopes: Slopes) => {
 /**
  * Prefix norms for one layer run (§56) — on a layer's units, or on its inputs (§57) — and the β_k it certified (with their failure probability
  * already counted by the run) for the network bound after it. Together they may use `budget` operator
- * applications; past that, the run keeps the product's reach for the layers left. `ahead` lists the
- * layers the run will ask about (from the product-reach run): once the prefix norms still to come,
- * each priced at the cheapest of the last few, exceed what is left, it stops there too and
+ * applications; past that, the run keeps the product's reach for the layers left. A β_k of ∞ on the
+ * output's paths throws PrefixNormOverflowError: the composed bound could only be ∞ (§61.3). `ahead`
+ * lists the layers the run will ask about (from the product-reach run): once the prefix norms still to
+ * come, each priced at the cheapest of the last few, exceed what is left, it stops there too and
  * `foreseenOverBudget` says so (docs/derivations.md §64).
  */
 export function layerRunPrefixReach(
@@ -463,6 +487,7 @@ export function layerRunPrefixReach(
   let foreseen = false;
   const costs: number[] = [];
   let norms: ComposedNorms | null = null;
+  let outputAncestors: ReturnType<LinearisedNetwork['ancestors']> | null = null;
   const reach = (layer: number, rows: Uint8Array, slopes: Slopes, onInputs: boolean) => {
     if (exhausted) return null;
     norms ??= new ComposedNorms(prepared, slopes, spectral, checkBudget, signal);
@@ -472,6 +497,9 @@ export function layerRunPrefixReach(
       const value = onInputs ? norms.inputNorm(layer, rows) : norms.prefixNorm(layer, rows);
       // Every β this call completed is covered by the failure probability returned with it.
       for (const [k, value] of norms.beta) if (!certified.has(k)) certified.set(k, { value, rows: k === layer ? rows : (slopes[k] as SlopeUnits).uncertain });
+      outputAncestors ??= norms.network.ancestors(prepared.network.output);
+      const overflowed = [...norms.beta].filter(([k, beta]) => !Number.isFinite(beta) && outputAncestors?.[k]).map(([k]) => k);
+      if (overflowed.length > 0) throw new PrefixNormOverflowError(prepared.layers[Math.min(...overflowed)].layer.label);
       // A later prefix runs through at least this one's layers, so its norm rarely costs less (§64).
       costs.push(prepared.counters.applications - applications);
       const later = ahead.filter((k) => k > layer).length;
@@ -507,12 +535,37 @@ export function composedBound(
   const checkBudget = budgetCheck(prepared, budget, signal);
   let whole: ComposedBound;
   try {
-    whole = composedBoundWithin(new ComposedNorms(prepared, slopes, spectral, checkBudget, signal), prepared, slopes, known, signal);
+    whole = composedBoundWithin(new ComposedNorms(prepared, slopes, spectral, checkBudget, signal), prepared, slopes, known, true, signal);
   } catch (error) {
     if (error instanceof BudgetExhausted) return null;
     throw error;
   }
   return splitAtVertices(whole, prepared, slopes, spectral, checkBudget, signal);
+}
+
+/**
+ * The functional bounds alone (docs/derivations.md §60.2): the prefix norms β_k and the quadrature
+ * spreads they read, without the network's own norms (‖J(M)‖, the stacked and the quadrature bound),
+ * for a caller that bounds every margin on its own; split at the vertices (§62.1) like the composed
+ * bound's. Null past `budget`, like the composed bound.
+ */
+export function functionalBounds(
+  prepared: PreparedNetwork,
+  slopes: (SlopeUnits | null)[],
+  spectral: SpectralOptions,
+  budget = Infinity,
+  signal?: CancelSignal,
+): FunctionalBounds | null {
+  const checkBudget = budgetCheck(prepared, budget, signal);
+  let whole: ComposedBound;
+  try {
+    whole = composedBoundWithin(new ComposedNorms(prepared, slopes, spectral, checkBudget, signal), prepared, slopes, new Map(), false, signal);
+  } catch (error) {
+    if (error instanceof BudgetExhausted) return null;
+    throw error;
+  }
+  const { functionalBound, failureProbability } = splitAtVertices(whole, prepared, slopes, spectral, checkBudget, signal);
+  return { functionalBound, failureProbability };
 }
 
 /** Most units the vertex split enumerates (§62.1): 2^units composed bounds, each with fewer uncertain layers. */
@@ -658,12 +711,16 @@ function composedBoundWithin(
   prepared: PreparedNetwork,
   slopes: (SlopeUnits | null)[],
   known: ReadonlyMap<number, KnownPrefixNorm>,
+  /** Also the network's own bound; without it `value` and `midpointNorm` stay ∞ (never read). */
+  networkNorm: boolean,
   signal?: CancelSignal,
 ): ComposedBound {
   const { beta } = context;
   const uncertain = uncertainLayers(context, prepared, slopes);
   const uncertainUnits = uncertain.reduce((sum, k) => sum + count((slopes[k] as SlopeUnits).uncertain), 0);
-  const midpointNorm = context.stackedNorm([{ layer: null, coefficient: 1 }]);
+  let midpointNorm = Infinity;
+  if (networkNorm) midpointNorm = context.stackedNorm([{ layer: null, coefficient: 1 }]);
+  else context.skipNorm();
   // The prefix spreads of the quadrature bound (§59.3), once computed; the functional bound uses them too.
   let spread: number[][] | null = null;
   let value = midpointNorm;
@@ -673,12 +730,13 @@ function composedBoundWithin(
   });
   if (uncertain.length === 0) return result();
   prefixNorms(context, uncertain, slopes, known);
-  value = context.stackedNorm([{ layer: null, coefficient: 1 }, ...uncertain.map((k) => ({ layer: k, coefficient: beta.get(k) as number }))]);
+  if (networkNorm) value = context.stackedNorm([{ layer: null, coefficient: 1 }, ...uncertain.map((k) => ({ layer: k, coefficient: beta.get(k) as number }))]);
+  else context.skipNorm();
   if (context.network.outputSize() <= QUADRATURE_OUTPUTS) {
     try {
       const spreads = prefixSpreads(context, uncertain);
       spread = spreads;
-      value = Math.min(value, quadratureBound(context, uncertain, spreads));
+      if (networkNorm) value = Math.min(value, quadratureBound(context, uncertain, spreads));
     } catch (error) {
       // Past the budget the stacked bound stands alone (its certificates, and any spread completed, are already counted).
       if (!(error instanceof BudgetExhausted)) throw error;
@@ -829,13 +887,6 @@ function gramOf(vectors: Float64Array[]): Float64Array {
   return gram;
 }
 
-/** The trace of a row-major m × m matrix. */
-function trace(matrix: Float64Array, m: number): number {
-  let sum = 0;
-  for (let i = 0; i < m; i++) sum += matrix[i * m + i];
-  return sum;
-}
-
 /** uᵀ G u for a row-major m × m matrix. */
 function quadraticForm(gram: Float64Array, u: Float64Array): number {
   const m = u.length;
@@ -947,18 +998,41 @@ function deviationBlocks(s: SlopeUnits): { rows: Int32Array; outputs: Int32Array
   return { rows, outputs: Int32Array.from(deviating, (_o, b) => b), count: deviating.length };
 }
 
-/** Per block, the Gram matrix (m × m) of the m vectors restricted to the block's columns. */
-function blockGrams(vectors: Float64Array[], blockOf: Int32Array, count: number): Float64Array[] {
+/**
+ * Per block, the Gram matrix (m × m) of the m vectors restricted to the block's columns, its lower
+ * triangle packed (entry (i, j ≤ i) at i(i+1)/2 + j) and all blocks in one array (block b's at b · that
+ * size), so that the weights' rounds below run over contiguous memory.
+ */
+function blockGrams(vectors: Float64Array[], blockOf: Int32Array, count: number): Float64Array {
   const m = vectors.length;
-  const grams = Array.from({ length: count }, () => new Float64Array(m * m));
+  const size = (m * (m + 1)) / 2;
+  const grams = new Float64Array(count * size);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j <= i; j++) {
-      const [vi, vj] = [vectors[i], vectors[j]];
-      for (let c = 0; c < vi.length; c++) grams[blockOf[c]][i * m + j] += vi[c] * vj[c];
+      const [vi, vj, entry] = [vectors[i], vectors[j], (i * (i + 1)) / 2 + j];
+      for (let c = 0; c < vi.length; c++) grams[blockOf[c] * size + entry] += vi[c] * vj[c];
     }
   }
-  for (const gram of grams) for (let i = 0; i < m; i++) for (let j = 0; j < i; j++) gram[j * m + i] = gram[i * m + j];
   return grams;
+}
+
+/** √(uᵀ G_b u) for every block b: the norm of the block's columns of Σ_i u_i v_i. */
+function blockNorms(vectors: Float64Array[], blockOf: Int32Array, count: number, u: Float64Array): Float64Array {
+  const projected = new Float64Array(vectors[0].length);
+  vectors.forEach((v, i) => {
+    const ui = u[i];
+    for (let c = 0; c < v.length; c++) projected[c] += ui * v[c];
+  });
+  const squares = new Float64Array(count);
+  for (let c = 0; c < projected.length; c++) squares[blockOf[c]] += projected[c] * projected[c];
+  return squares.map(Math.sqrt);
+}
+
+/** Σ_i ‖v_i‖² over the columns of every block b: the trace of its Gram matrix. */
+function blockSquares(vectors: Float64Array[], blockOf: Int32Array, count: number): Float64Array {
+  const squares = new Float64Array(count);
+  for (const v of vectors) for (let c = 0; c < v.length; c++) squares[blockOf[c]] += v[c] * v[c];
+  return squares;
 }
 
 /** Block weights aimed once and certified per prefix (§62.2): combinations of the vertex split that agree on the layers before k share them. */
@@ -1110,14 +1184,13 @@ function quadratureBound(context: ComposedNorms, uncertain: number[], spread: nu
   // Per uncertain layer, the weights w_b of its blocks in ‖Σ e_k‖ (§62.2), null for none (all 1), and the β_k they go with.
   let blockWeights: (Float64Array | null)[] = uncertain.map(() => null);
   let betas = plainBetas;
-  // The whole layer's prefix Gram, for the spreads' terms ‖y_j‖ ‖q_k‖.
-  const wholeP = P.map((grams) => grams.reduce((sum, g) => sum.map((x, e) => x + g[e]), new Float64Array(m * m)));
   // Weights for one direction u: the ones that make each split exact there (floored, so none is 0 or ∞).
   const weightsAt = (u: Float64Array) => {
-    const sources = [Math.sqrt(quadraticForm(A, u)), ...wholeP.map((g) => Math.sqrt(quadraticForm(g, u)))];
-    const p = P.map((grams) => grams.map((g) => Math.sqrt(quadraticForm(g, u))));
-    const q = Q.map((grams) => grams.map((g) => Math.sqrt(quadraticForm(g, u))));
-    const layerQ = q.map((parts) => Math.hypot(...parts));
+    const p = prefixes.map((vectors, n) => blockNorms(vectors, blocks[n].rows, blocks[n].count, u));
+    const q = deviations.map((vectors, n) => blockNorms(vectors, blocks[n].outputs, blocks[n].count, u));
+    // ‖a‖ and the whole layers' ‖y_j‖, for the spreads' terms ‖y_j‖ ‖q_k‖.
+    const sources = [Math.sqrt(quadraticForm(A, u)), ...p.map(euclidean)];
+    const layerQ = q.map(euclidean);
     const tiny = 1e-12 * (sources[0] + layerQ.reduce((x, y) => x + y, 0)) || 1;
     // ‖W_k⁻¹ q_k‖: the deviation's length with its blocks' weights.
     const weightedQ = q.map((parts, n) => Math.hypot(...parts.map((qb, b) => qb / (blockWeights[n]?.[b] ?? 1))));
@@ -1159,16 +1232,24 @@ function quadratureBound(context: ComposedNorms, uncertain: number[], spread: nu
   };
   const combined = (w: Weights) => {
     const c = coefficients(w);
-    const matrix = A.map((x) => x * c.midpoint);
+    const size = (m * (m + 1)) / 2;
+    const packed = new Float64Array(size);
     blocks.forEach((block, n) => {
-      for (let b = 0; b < block.count; b++) {
-        const [pb, qb, cp, cq] = [P[n][b], Q[n][b], c.prefix[n][b], c.deviation[n][b]];
-        for (let e = 0; e < matrix.length; e++) matrix[e] += cp * pb[e] + cq * qb[e];
+      const [pGrams, qGrams, onP, onQ] = [P[n], Q[n], c.prefix[n], c.deviation[n]];
+      for (let b = 0, base = 0; b < block.count; b++, base += size) {
+        const [cp, cq] = [onP[b], onQ[b]];
+        for (let e = 0; e < size; e++) packed[e] += cp * pGrams[base + e] + cq * qGrams[base + e];
       }
     });
+    const matrix = A.map((x) => x * c.midpoint);
+    for (let i = 0, e = 0; i < m; i++) {
+      for (let j = 0; j <= i; j++, e++) {
+        matrix[i * m + j] += packed[e];
+        if (j < i) matrix[j * m + i] += packed[e];
+      }
+    }
     return matrix;
-  };
-  const aim = () => {
+  };  const aim = () => {
     let u: Float64Array = Float64Array.from({ length: m }, () => 1 / Math.sqrt(m));
     let best: { value: number; weights: Weights } | null = null;
     let previous: Weights | null = null;
@@ -1186,7 +1267,7 @@ function quadratureBound(context: ComposedNorms, uncertain: number[], spread: nu
   // One uncertain layer of several blocks: weights on its blocks, aimed at each block's deviation over all output directions (§62.2).
   if (uncertain.length === 1 && blocks[0].count > 1) {
     try {
-      const weighted = weightedBlocks(context, uncertain[0], blocks[0], Q[0].map((g) => Math.sqrt(trace(g, m))), reuse);
+      const weighted = weightedBlocks(context, uncertain[0], blocks[0], Array.from(blockSquares(deviations[0], blocks[0].outputs, blocks[0].count), Math.sqrt), reuse);
       if (weighted) {
         const plain = best;
         [blockWeights, betas] = [[weighted.weights], [weighted.beta]];
