@@ -12,7 +12,7 @@ export type { SpectralCache } from './layerBounds';
 import { LowerBoundSearch, type LowerBoundOptions, type OutputBatch } from './lowerBound';
 import { kernelsFor, type OperatorBackend } from './native/kernels';
 import { NETWORK_INPUT, type Network } from './network';
-import { prepareNetwork } from './prepared';
+import { prepareNetwork, type PreparedNetwork } from './prepared';
 import { DEFAULT_SPECTRAL_OPTIONS, type SpectralOptions } from './spectral/certifiedNorm';
 import { layerTightness, type LayerTightnessOptions } from './tightness/layerTightness';
 import { NetworkTape } from './tightness/tape';
@@ -209,7 +209,9 @@ function composedFor(
   let certified: ReadonlyMap<number, KnownPrefixNorm> | undefined;
   if (prefixReachAt !== undefined) {
     const before = ctx.prepared.counters.applications;
-    const prefix = layerRunPrefixReach(ctx.prepared, ctx.spectral, budget, ctx.signal);
+    // Past an overflowed product the composed bound is the only finite one: it keeps its whole budget.
+    const ahead = outcome.overflowedAt === undefined ? prefixNormLayers(ctx.prepared, outcome) : [];
+    const prefix = layerRunPrefixReach(ctx.prepared, ctx.spectral, budget, ctx.signal, ahead);
     // After an overflowed product reach, the whole-tensor slope layers' inputs take their reach from
     // the composed prefix too (§57); elsewhere their product reach stays, as §56 measured it.
     const inputReach = outcome.overflowedAt !== undefined ? prefix.inputReach : undefined;
@@ -222,6 +224,10 @@ function composedFor(
       if (!(error instanceof UnboundedSlopesError || error instanceof PrefixNormOverflowError)) throw error;
       if (ctx.times) ctx.times.composedMs += performance.now() - started;
       return { skipped: error.message };
+    }
+    if (prefix.foreseenOverBudget()) {
+      if (ctx.times) ctx.times.composedMs += performance.now() - started;
+      return { skipped: `the composed bound would need more than ${factor}× the layer run's operator applications (its prefix norms still to come, at the cost of the last ones, exceed what is left)` };
     }
     certified = prefix.certified;
     budget -= ctx.prepared.counters.applications - before;
@@ -242,6 +248,18 @@ function composedBudget(outcome: RunOutcome): { factor: number; budget: number }
   // Past an overflowed layer product the composed bound is the only finite one, so it may take longer.
   const factor = outcome.overflowedAt === undefined ? COMPOSED_BUDGET_FACTOR : COMPOSED_BUDGET_FACTOR_AFTER_OVERFLOW;
   return { factor, budget: factor * Math.max(outcome.operatorApplications, MINIMUM_COMPOSED_BUDGET) };
+}
+
+/**
+ * The layers whose composed prefix norm the slopes-only run asks for (§56): the slope layers not reading
+ * the input with units the product's reach leaves uncertain.
+ */
+function prefixNormLayers(prepared: PreparedNetwork, outcome: RunOutcome): number[] {
+  return outcome.slopes.flatMap((s, k) => {
+    const p = prepared.layers[k];
+    const capped = (p.op.kind === 'affine' || p.op.kind === 'activation') && p.layer.inputs[0] !== NETWORK_INPUT;
+    return capped && s?.uncertain.includes(1) ? [k] : [];
+  });
 }
 
 /**

@@ -459,6 +459,9 @@ export interface KnownPrefixNorm {
   rows: Uint8Array;
 }
 
+/** The prefix norms still to come are priced at the cheapest of this many last ones (docs/derivations.md §64). */
+const RECENT_PREFIX_NORMS = 3;
+
 /** A prefix norm for the layer run (docs/derivations.md §56), or null once past its budget. */
 export type PrefixReach = (layer: number, rows: Uint8Array, slopes: Slopes) => { value: number; failureProbability: number } | null;
 
@@ -466,23 +469,30 @@ export type PrefixReach = (layer: number, rows: Uint8Array, slopes: Slopes) => {
  * Prefix norms for one layer run (§56) — on a layer's units, or on its inputs (§57) — and the β_k it certified (with their failure probability
  * already counted by the run) for the network bound after it. Together they may use `budget` operator
  * applications; past that, the run keeps the product's reach for the layers left. A β_k of ∞ on the
- * output's paths throws PrefixNormOverflowError: the composed bound could only be ∞ (§61.3).
+ * output's paths throws PrefixNormOverflowError: the composed bound could only be ∞ (§61.3). `ahead`
+ * lists the layers the run will ask about (from the product-reach run): once the prefix norms still to
+ * come, each priced at the cheapest of the last few, exceed what is left, it stops there too and
+ * `foreseenOverBudget` says so (docs/derivations.md §64).
  */
 export function layerRunPrefixReach(
   prepared: PreparedNetwork,
   spectral: SpectralOptions,
   budget: number,
   signal?: CancelSignal,
-): { prefixReach: PrefixReach; inputReach: PrefixReach; certified: Map<number, KnownPrefixNorm> } {
+  ahead: readonly number[] = [],
+): { prefixReach: PrefixReach; inputReach: PrefixReach; certified: Map<number, KnownPrefixNorm>; foreseenOverBudget: () => boolean } {
   const checkBudget = budgetCheck(prepared, budget, signal);
   const certified = new Map<number, KnownPrefixNorm>();
   let exhausted = false;
+  let foreseen = false;
+  const costs: number[] = [];
   let norms: ComposedNorms | null = null;
   let outputAncestors: ReturnType<LinearisedNetwork['ancestors']> | null = null;
   const reach = (layer: number, rows: Uint8Array, slopes: Slopes, onInputs: boolean) => {
     if (exhausted) return null;
     norms ??= new ComposedNorms(prepared, slopes, spectral, checkBudget, signal);
     const before = norms.failureProbability;
+    const applications = prepared.counters.applications;
     try {
       const value = onInputs ? norms.inputNorm(layer, rows) : norms.prefixNorm(layer, rows);
       // Every β this call completed is covered by the failure probability returned with it.
@@ -490,6 +500,10 @@ export function layerRunPrefixReach(
       outputAncestors ??= norms.network.ancestors(prepared.network.output);
       const overflowed = [...norms.beta].filter(([k, beta]) => !Number.isFinite(beta) && outputAncestors?.[k]).map(([k]) => k);
       if (overflowed.length > 0) throw new PrefixNormOverflowError(prepared.layers[Math.min(...overflowed)].layer.label);
+      // A later prefix runs through at least this one's layers, so its norm rarely costs less (§64).
+      costs.push(prepared.counters.applications - applications);
+      const later = ahead.filter((k) => k > layer).length;
+      if (later * Math.min(...costs.slice(-RECENT_PREFIX_NORMS)) > checkBudget.remaining()) exhausted = foreseen = true;
       return { value, failureProbability: norms.failureProbability - before };
     } catch (error) {
       if (!(error instanceof BudgetExhausted)) throw error;
@@ -501,6 +515,7 @@ export function layerRunPrefixReach(
     prefixReach: (layer, rows, slopes) => reach(layer, rows, slopes, false),
     inputReach: (layer, rows, slopes) => reach(layer, rows, slopes, true),
     certified,
+    foreseenOverBudget: () => foreseen,
   };
 }
 
