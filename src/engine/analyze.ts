@@ -247,7 +247,7 @@ function composedFor(
 function composedBudget(outcome: RunOutcome): { factor: number; budget: number } {
   // Past an overflowed layer product the composed bound is the only finite one, so it may take longer.
   const factor = outcome.overflowedAt === undefined ? COMPOSED_BUDGET_FACTOR : COMPOSED_BUDGET_FACTOR_AFTER_OVERFLOW;
-  return { factor, budget: factor * Math.max(outcome.operatorApplications, MINIMUM_COMPOSED_BUDGET) };
+  return { factor, budget: factor * Math.max(outcome.operatorApplications + outcome.reusedApplications, MINIMUM_COMPOSED_BUDGET) };
 }
 
 /**

@@ -49,8 +49,11 @@ interface TensorState {
   mask: Uint8Array | null;
 }
 
-/** ‖A‖ (and pool constants) per layer: independent of x0 and ε, computed once per model. */
-export type SpectralCache = Map<number, CertifiedNorm>;
+/**
+ * ‖A‖ (and pool constants) per layer: independent of x0 and ε, computed once per model, with the
+ * operator applications computing it took (a run reusing it still counts them for its budget).
+ */
+export type SpectralCache = Map<number, CertifiedNorm & { applications?: number }>;
 
 /** Time spent in the row-norm passes and in the certified norms, accumulated over runs. */
 export interface PhaseTimes {
@@ -128,8 +131,14 @@ export interface RunOutcome {
    * windows; docs/derivations.md §22), for the composed network bound; null for linear layers.
    */
   slopes: (SlopeUnits | null)[];
-  /** Operator applications this run made (the composed bound's budget is measured against it). */
+  /** Operator applications this run made. */
   operatorApplications: number;
+  /**
+   * What the conservative norms it took from the cache cost when they were computed: with
+   * operatorApplications, the run's work as if nothing had been cached, which the composed bound's
+   * budget is measured against (the same for one ε alone as within a sweep).
+   */
+  reusedApplications: number;
   /**
    * The first layer whose output deviation (ε times the layer bounds before it) left the float64 range;
    * from there on the run carried radius ∞ and each layer's bound over its whole reachable set (§57).
@@ -216,6 +225,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
   const layers: LayerResult[] = [];
   const slopes: (SlopeUnits | null)[] = [];
   const applicationsBefore = prepared.counters.applications;
+  let reusedApplications = 0;
 
   prepared.layers.forEach((p, index) => {
     throwIfCancelled(ctx.signal);
@@ -229,8 +239,11 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
     });
     const conservativeNorm = (compute: () => CertifiedNorm): CertifiedNorm => {
       let cached = ctx.spectralCache.get(index);
-      if (!cached) {
-        cached = compute();
+      if (cached) reusedApplications += cached.applications ?? 0;
+      else {
+        const before = prepared.counters.applications;
+        cached = { ...compute(), applications: 0 };
+        cached.applications = prepared.counters.applications - before;
         ctx.spectralCache.set(index, cached);
       }
       return cached;
@@ -455,6 +468,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
     masks: states.map((t) => t.mask),
     slopes,
     operatorApplications: prepared.counters.applications - applicationsBefore,
+    reusedApplications,
     ...(overflowedAt !== undefined ? { overflowedAt } : {}),
     ...(spectralOverflowedAt !== undefined ? { spectralOverflowedAt } : {}),
   };

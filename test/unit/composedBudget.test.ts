@@ -67,4 +67,21 @@ describe('the prefix norms of the layer run stop when those ahead cannot fit (de
     assert.equal(blind.foreseen, false);
     assert.ok(blind.used > third && blind.used > short.used, `${blind.used} against ${short.used}`);
   });
+
+  it('a run that reuses cached conservative norms counts what they cost when computed, so the budget is the same as with a cold cache', () => {
+    const random = new SeededRandom(9);
+    const network = deepChain(random, 12, 6);
+    const prepared = prepareNetwork(network, 'typescript');
+    const x0 = Float64Array.from({ length: 12 }, () => random.gaussian());
+    // Lanczos norms (no exact path), which count operator applications.
+    const ctx: RunContext = { prepared, x0, nominal: pureForward(prepared, x0) as NominalValues, spectralCache: new Map(), spectral: { ...TS_SPECTRAL, exactCutoff: 0 } };
+    const cold = runEpsilon(ctx, 0.05);
+    assert.equal(cold.reusedApplications, 0);
+    assert.ok(ctx.spectralCache.size > 0, 'the run cached its conservative norms');
+    // Another ε with the cache warm (as in an ε sweep): fewer applications made, the same work counted.
+    const warm = runEpsilon(ctx, 0.05);
+    assert.ok(warm.operatorApplications < cold.operatorApplications, `${warm.operatorApplications} vs ${cold.operatorApplications}`);
+    assert.ok(warm.reusedApplications > 0);
+    assert.equal(warm.operatorApplications + warm.reusedApplications, cold.operatorApplications);
+  });
 });
