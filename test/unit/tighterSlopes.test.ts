@@ -181,6 +181,16 @@ describe('max windows with a certain leader (derivations §59.1)', () => {
   });
 });
 
+/** The slopes at one vertex of the slope box: uncertain unit `bit` at the upper end of its interval where that bit of `vertex` is set, else the lower. */
+function boxVertex(slopes: (SlopeUnits | null)[], units: { layer: number; i: number }[], vertex: number): (SlopeUnits | null)[] {
+  const at = slopes.map((s) => s && { ...s, mid: Float64Array.from(s.mid) });
+  units.forEach(({ layer, i }, bit) => {
+    const s = at[layer] as SlopeUnits;
+    s.mid[i] += ((vertex >> bit) & 1 ? 1 : -1) * s.outputRadius[i];
+  });
+  return at;
+}
+
 /** Largest ‖f(x) − f(x0)‖/‖x − x0‖ over uniform, boundary and hill-climbed points of the ball (reference forward pass). */
 function sampledRatio(random: SeededRandom, network: Network, x0: Float64Array, epsilon: number): number {
   const output = (x: Float64Array) => referenceForward(network, x)[network.output as number];
@@ -284,11 +294,7 @@ describe('the midpoint and the deviations in quadrature (derivations §59.3)', (
       if (units.length === 0 || units.length > 12) continue;
       let largest = 0;
       for (let vertex = 0; vertex < 1 << units.length; vertex++) {
-        const slopes = run.slopes.map((s) => s && { ...s, mid: Float64Array.from(s.mid) });
-        units.forEach(({ layer, i }, bit) => {
-          const s = slopes[layer] as SlopeUnits;
-          s.mid[i] += ((vertex >> bit) & 1 ? 1 : -1) * s.outputRadius[i];
-        });
+        const slopes = boxVertex(run.slopes, units, vertex);
         const linearised = new LinearisedNetwork(prepared, slopes);
         const columns = [Float64Array.of(1, 0), Float64Array.of(0, 1)].map((e) => linearised.forward(e, new Map()));
         // ‖J‖ of a 2 × 2 matrix: the larger singular value from its Gram matrix.
@@ -425,11 +431,7 @@ describe('weights on the blocks of a single uncertain layer (derivations §62.2)
       assert.ok(composed, 'no budget: the bound completes');
       let largest = 0;
       for (let vertex = 0; vertex < 1 << units.length; vertex++) {
-        const slopes = run.slopes.map((s) => s && { ...s, mid: Float64Array.from(s.mid) });
-        units.forEach(({ layer, i }, bit) => {
-          const s = slopes[layer] as SlopeUnits;
-          s.mid[i] += ((vertex >> bit) & 1 ? 1 : -1) * s.outputRadius[i];
-        });
+        const slopes = boxVertex(run.slopes, units, vertex);
         const linearised = new LinearisedNetwork(prepared, slopes);
         const columns = Array.from({ length: inputs }, (_v, j) => linearised.forward(Float64Array.from({ length: inputs }, (_x, i) => (i === j ? 1 : 0)), new Map()));
         const gram = columns.map((a) => columns.map((b) => a.reduce((s, v, i) => s + v * b[i], 0)));

@@ -532,15 +532,7 @@ export function composedBound(
   signal?: CancelSignal,
   known: ReadonlyMap<number, KnownPrefixNorm> = new Map(),
 ): ComposedBound | null {
-  const checkBudget = budgetCheck(prepared, budget, signal);
-  let whole: ComposedBound;
-  try {
-    whole = composedBoundWithin(new ComposedNorms(prepared, slopes, spectral, checkBudget, signal), prepared, slopes, known, true, signal);
-  } catch (error) {
-    if (error instanceof BudgetExhausted) return null;
-    throw error;
-  }
-  return splitAtVertices(whole, prepared, slopes, spectral, checkBudget, signal);
+  return splitBoundWithin(prepared, slopes, spectral, budget, signal, known, true);
 }
 
 /**
@@ -556,16 +548,29 @@ export function functionalBounds(
   budget = Infinity,
   signal?: CancelSignal,
 ): FunctionalBounds | null {
+  const bound = splitBoundWithin(prepared, slopes, spectral, budget, signal, new Map(), false);
+  return bound && { functionalBound: bound.functionalBound, failureProbability: bound.failureProbability };
+}
+
+/** The composed bound (or only its functional part) within `budget`, split at the vertices (§62.1); null past the budget. */
+function splitBoundWithin(
+  prepared: PreparedNetwork,
+  slopes: (SlopeUnits | null)[],
+  spectral: SpectralOptions,
+  budget: number,
+  signal: CancelSignal | undefined,
+  known: ReadonlyMap<number, KnownPrefixNorm>,
+  networkNorm: boolean,
+): ComposedBound | null {
   const checkBudget = budgetCheck(prepared, budget, signal);
   let whole: ComposedBound;
   try {
-    whole = composedBoundWithin(new ComposedNorms(prepared, slopes, spectral, checkBudget, signal), prepared, slopes, new Map(), false, signal);
+    whole = composedBoundWithin(new ComposedNorms(prepared, slopes, spectral, checkBudget, signal), prepared, slopes, known, networkNorm, signal);
   } catch (error) {
     if (error instanceof BudgetExhausted) return null;
     throw error;
   }
-  const { functionalBound, failureProbability } = splitAtVertices(whole, prepared, slopes, spectral, checkBudget, signal);
-  return { functionalBound, failureProbability };
+  return splitAtVertices(whole, prepared, slopes, spectral, checkBudget, signal);
 }
 
 /** Most units the vertex split enumerates (§62.1): 2^units composed bounds, each with fewer uncertain layers. */
