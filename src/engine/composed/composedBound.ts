@@ -645,7 +645,11 @@ function splitAtVertices(
   checkBudget: BudgetPoll,
   signal?: CancelSignal,
 ): ComposedBound {
-  if (whole.uncertainUnits === 0) return whole;
+  // Only where the quadrature bound applies (few outputs): on the stacked bound of a large head it was
+  // measured to cost much and gain nothing (BlazeFace front, §62.1).
+  const output = prepared.network.output;
+  const outputs = output === NETWORK_INPUT ? prepared.inputSize : prepared.layers[output].outSize;
+  if (whole.uncertainUnits === 0 || outputs > QUADRATURE_OUTPUTS) return whole;
   const candidates = slopes
     .flatMap((s, k) => (s && s.outputRadius.some((r) => r > 0) ? [segmentUnits(prepared, k, s)] : []))
     .filter((units): units is SegmentUnit[] => units !== null && units.length > 0)
