@@ -242,8 +242,8 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
       if (cached) reusedApplications += cached.applications ?? 0;
       else {
         const before = prepared.counters.applications;
-        cached = { ...compute(), applications: 0 };
-        cached.applications = prepared.counters.applications - before;
+        const norm = compute();
+        cached = { ...norm, applications: prepared.counters.applications - before };
         ctx.spectralCache.set(index, cached);
       }
       return cached;
