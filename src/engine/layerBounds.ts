@@ -47,6 +47,8 @@ interface TensorState {
   spectralFactor: number;
   /** null: every coordinate can move. */
   mask: Uint8Array | null;
+  /** Where known, a bound on how far each coordinate moves, tighter than the radius (§66.3). */
+  coordinateReach?: Float64Array;
 }
 
 /**
@@ -148,6 +150,12 @@ export interface RunOutcome {
   spectralOverflowedAt?: string;
 }
 
+function count(units: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < units.length; i++) n += units[i];
+  return n;
+}
+
 /** Units whose secant slope is not one number over the given reach (docs/derivations.md §22's uncertain units). */
 function uncertainUnits(activation: Activation, values: Float64Array, tau: number, reach: (i: number) => number, range?: readonly [number, number]): Uint8Array {
   return Uint8Array.from(values, (v, i) => {
@@ -181,9 +189,18 @@ function layerSeed(base: number, index: number, conservative: boolean): number {
   return (Math.imul(base >>> 0, 1000003) + index * 2 + (conservative ? 1 : 0)) >>> 0;
 }
 
-/** How far each coordinate of a tensor moves inside the ball: its radius where its mask is set, else 0. */
+/**
+ * How far each coordinate of a tensor moves inside the ball: its radius where its mask is set, else 0,
+ * or its own reach where an activation layer gave one (§66.3).
+ */
 function coordinateReach(state: TensorState, size: number): Float64Array {
-  return Float64Array.from({ length: size }, (_v, i) => (state.mask && !state.mask[i] ? 0 : state.radius));
+  const own = state.coordinateReach;
+  return Float64Array.from({ length: size }, (_v, i) => (state.mask && !state.mask[i] ? 0 : own ? Math.min(own[i], state.radius) : state.radius));
+}
+
+/** |Δσ_i| ≤ max(|lower_i|, |upper_i|) · reach_i: the secant slope times the input's move (§66.3). */
+function outputReach(reach: number, lower: number, upper: number): number {
+  return scaled(Math.max(Math.abs(lower), Math.abs(upper)), reach) * (1 + 4 * UNIT_ROUNDOFF);
 }
 
 function maskToVector(mask: Uint8Array | null, size: number): Float64Array {
@@ -250,15 +267,29 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
     };
     // The reach caps of this layer's units from the composed prefix, for the units the product's reach
     // leaves uncertain (§56; a layer reading x0 has its exact reach already).
-    const capsFor = (uncertainUnderProduct: () => Uint8Array): Float64Array | null => {
+    const capsFor = (uncertainWithin: (caps: Float64Array | null) => Uint8Array): Float64Array | null => {
       if (!ctx.prefixReach || p.layer.inputs[0] === NETWORK_INPUT) return null;
-      const uncertain = uncertainUnderProduct();
+      let uncertain = uncertainWithin(null);
       if (!uncertain.includes(1)) return null;
-      const beta = ctx.prefixReach(index, uncertain, slopes);
-      if (!beta) return null;
-      prefixFailureProbability += beta.failureProbability;
-      const cap = epsilon * beta.value * (1 + 4 * UNIT_ROUNDOFF);
-      return Float64Array.from(uncertain, (u) => (u ? cap : Infinity));
+      let caps: Float64Array | null = null;
+      // Each β covers the rows still uncertain under the caps before it: a norm over fewer rows is
+      // smaller, and every unit keeps the smallest cap of a row set containing it (§66.2).
+      for (;;) {
+        const beta = ctx.prefixReach(index, uncertain, slopes);
+        if (!beta) return caps;
+        prefixFailureProbability += beta.failureProbability;
+        const cap = epsilon * beta.value * (1 + 4 * UNIT_ROUNDOFF);
+        const next: Float64Array = caps ?? new Float64Array(uncertain.length).fill(Infinity);
+        uncertain.forEach((u, i) => {
+          if (u && cap < next[i]) next[i] = cap;
+        });
+        caps = next;
+        const left = uncertainWithin(caps);
+        const before = count(uncertain);
+        const after = count(left);
+        if (after === 0 || after > before / 2) return caps;
+        uncertain = left;
+      }
     };
     // The reach of a whole-tensor slope layer's inputs from the composed prefix (§57), where given.
     const inputs = p.layer.inputs.some((ref) => ref === NETWORK_INPUT) || !ctx.inputReach || !SLOPE_LAYERS_READING_TENSORS.has(p.op.kind)
@@ -324,6 +355,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
           certificate: closedForm(1, 'values unchanged, only the shape'),
           conservative: { value: 1, certificate: closedForm(1, 'values unchanged, only the shape') },
           mask: inputs[0].mask,
+          ...(inputs[0].coordinateReach ? { coordinateReach: inputs[0].coordinateReach } : {}),
         };
         break;
       case 'transpose': {
@@ -333,6 +365,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
           certificate: closedForm(1, detail),
           conservative: { value: 1, certificate: closedForm(1, detail) },
           mask: inputs[0].mask && gatherPermuted(inputs[0].mask, op.source, new Uint8Array(p.outSize)),
+          ...(inputs[0].coordinateReach ? { coordinateReach: gatherPermuted(inputs[0].coordinateReach, op.source, new Float64Array(p.outSize)) } : {}),
         };
         break;
       }
@@ -423,6 +456,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
         radius: scaled(localBound, inputs[0].radius),
         spectralFactor: scaled(spectralNorm, inputs[0].spectralFactor),
         mask: outcome.mask,
+        ...(outcome.coordinateReach ? { coordinateReach: outcome.coordinateReach } : {}),
       };
     }
     // An overflow is carried, not thrown (§57): later layers take their bounds over their whole
@@ -530,6 +564,8 @@ interface LayerOutcome {
   /** For multi-input layers: the output radius and spectral factor directly. */
   combined?: { radius: number; spectralFactor: number };
   slopes?: SlopeUnits;
+  /** A bound on each output coordinate's move: an activation layer's, carried by reshapes and transposes (§66.3). */
+  coordinateReach?: Float64Array;
 }
 
 function describeKind(p: PreparedLayer): string {
@@ -548,7 +584,7 @@ function affineLayer(
   options: (conservative: boolean) => SpectralOptions,
   norms: LayerNorms,
   times: PhaseTimes | undefined,
-  capsFor: (uncertainUnderProduct: () => Uint8Array) => Float64Array | null,
+  capsFor: (uncertainWithin: (caps: Float64Array | null) => Uint8Array) => Float64Array | null,
 ): LayerOutcome {
   const rowSq = timed(times, 'rowNormsMs', () => linear.rowNormsSquared(maskToVector(input.mask, linear.inSize)));
   const conservativeLinear = norms.conservative(() => {
@@ -567,15 +603,17 @@ function affineLayer(
   const lower = new Float64Array(linear.outSize);
   const upper = new Float64Array(linear.outSize);
   const mask = new Uint8Array(linear.outSize);
+  const moves = new Float64Array(linear.outSize);
   const counts = { on: 0, unstable: 0, off: 0 };
   let hasStates = false;
   // scaled: a row that cannot move has reach 0 even behind an overflowed radius (∞ · 0).
   const productReach = (i: number) => scaled(input.radius, Math.sqrt(rowSq[i])) * (1 + ROW_NORM_MARGIN);
-  const reachCap = capsFor(() => uncertainUnits(activation, pre, tau, productReach));
+  const reachCap = capsFor((caps) => uncertainUnits(activation, pre, tau, (i) => (caps ? Math.min(productReach(i), caps[i]) : productReach(i))));
   for (let i = 0; i < r.length; i++) {
     const reach = reachCap ? Math.min(productReach(i), reachCap[i]) : productReach(i);
     r[i] = slopeBoundUncertain(activation, pre[i], tau, reach);
     [lower[i], upper[i]] = secantSlopeRange(activation, pre[i], tau, reach);
+    moves[i] = outputReach(reach, lower[i], upper[i]);
     mask[i] = r[i] > 0 ? 1 : 0;
     const state = uncertainState(activation, pre[i], tau, reach);
     if (state) {
@@ -591,6 +629,7 @@ function affineLayer(
     mask,
     ...(hasStates ? { neurons: counts } : {}),
     slopes: intervalSlopes(lower, upper),
+    coordinateReach: moves,
   };
 }
 
@@ -632,16 +671,17 @@ function loneActivation(
   input: TensorState,
   range: readonly [number, number],
   nodes: string[],
-  capsFor: (uncertainUnderProduct: () => Uint8Array) => Float64Array | null,
+  capsFor: (uncertainWithin: (caps: Float64Array | null) => Uint8Array) => Float64Array | null,
   overflowedAt: string | undefined,
 ): LayerOutcome {
   const smooth = isSmoothWithSingularity(activation);
-  const reachCap = capsFor(() => uncertainUnits(activation, nominal, tau, (i) => (input.mask && !input.mask[i] ? 0 : input.radius), range));
+  const reachCap = capsFor((caps) => uncertainUnits(activation, nominal, tau, (i) => (input.mask && !input.mask[i] ? 0 : caps ? Math.min(input.radius, caps[i]) : input.radius), range));
   const mask = new Uint8Array(nominal.length);
   const counts = { on: 0, unstable: 0, off: 0 };
   let hasStates = false;
   const lower = new Float64Array(nominal.length);
   const upper = new Float64Array(nominal.length);
+  const moves = new Float64Array(nominal.length);
   let local = 0;
   for (let i = 0; i < nominal.length; i++) {
     if (input.mask && !input.mask[i]) continue;
@@ -655,6 +695,7 @@ function loneActivation(
       );
     }
     [lower[i], upper[i]] = secantSlopeRange(activation, nominal[i], tau, reach, range);
+    moves[i] = outputReach(reach, lower[i], upper[i]);
     if (r > 0) mask[i] = 1;
     if (r > local) local = r;
     const state = uncertainState(activation, nominal[i], tau, reach);
@@ -673,6 +714,7 @@ function loneActivation(
     mask,
     ...(hasStates ? { neurons: counts } : {}),
     slopes: intervalSlopes(lower, upper),
+    coordinateReach: moves,
   };
 }
 
