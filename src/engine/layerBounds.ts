@@ -326,7 +326,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
         const ref = p.layer.inputs[0];
         const tau = ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError);
         const reach = coordinateReach(inputs[0], p.inSizes[0]);
-        const edges = op.pool.slopeEdges(tensorValue(nominal, x0, ref), tau, reach);
+        const edges = op.pool.slopeEdges(tensorValue(nominal, x0, ref), tau, reach, inputs[0].radius);
         const overlap = op.pool.maxOverlap(inputs[0].mask);
         const local = Math.sqrt(overlap);
         const conservative = conservativeNorm(() => {
@@ -410,7 +410,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
         const ref = p.layer.inputs[0];
         const tau = ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError);
         outcome = reduceMaxLayer(op.window, op.width, inputs[0]);
-        outcome.slopes = windowSlopes(reductionWindows(op.window, op.width), tensorValue(nominal, x0, ref), new Float64Array(p.inSizes[0]).fill(tau), coordinateReach(inputs[0], p.inSizes[0]), true);
+        outcome.slopes = windowSlopes(reductionWindows(op.window, op.width), tensorValue(nominal, x0, ref), new Float64Array(p.inSizes[0]).fill(tau), coordinateReach(inputs[0], p.inSizes[0]), inputs[0].radius);
         break;
       }
       case 'maximum': {
@@ -426,7 +426,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
         const values = new Float64Array(a0.length + b0.length);
         values.set(a0);
         values.set(b0, a0.length);
-        outcome.slopes = windowSlopes(maximumWindows(op.source), values, tau, reach, false);
+        outcome.slopes = windowSlopes(maximumWindows(op.source), values, tau, reach, null);
         break;
       }
       case 'layerNorm': {

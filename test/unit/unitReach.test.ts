@@ -206,7 +206,8 @@ describe('tighter reaches for deep uncertain units (derivations §66)', () => {
         if (kind !== 'affine' && kind !== 'activation') return;
         const edgesOf = new Map<number, number[]>();
         s.edges.output.forEach((o, e) => edgesOf.set(o, [...(edgesOf.get(o) ?? []), s.edges?.input[e] as number]));
-        const coarse = p.op.pool.slopeEdges(at0[source], 0, new Float64Array(p.inSizes[0]).fill(run.layers[source].epsilonOut));
+        const radius = run.layers[source].epsilonOut;
+        const coarse = p.op.pool.slopeEdges(at0[source], 0, new Float64Array(p.inSizes[0]).fill(radius), radius);
         const rivalsOf = new Map<number, number[]>();
         coarse.edges?.output.forEach((o, e) => rivalsOf.set(o, [...(rivalsOf.get(o) ?? []), coarse.edges?.input[e] as number]));
         for (const [o, entries] of edgesOf) {
