@@ -149,6 +149,7 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
       spectralCache: conservativeNormCache(spectralKey),
       // The radius compares the top logit with the runner-up, so it needs at least two outputs.
       radius: (options.computeRadius ?? false) && outputSize >= 2,
+      radiusTolerance: options.radiusTolerance,
     },
     hooks,
   ).finally(() => runtime?.release());

@@ -208,6 +208,8 @@ export interface EngineOptions {
   /** Threads of the native kernels inside the worker. */
   threads: number;
   computeRadius: boolean;
+  /** The certified radius's search stops once the radius is within this relative distance of its upper end. */
+  radiusTolerance: number;
   /**
    * Refuse (error code 'overBudget') an analysis whose estimated memory exceeds this many bytes;
    * absent once the user has confirmed the run.
