@@ -58,6 +58,24 @@ async function readRequestedInput(request: InputRequest, modelPath: string, mode
   return { input, notes: skippedInputNotes(resolution) };
 }
 
+/**
+ * Whether the requested robustness radius means something for this output, and if not, why. It compares
+ * the top entry with the runner-up, so it needs two entries of one output: the top entry of several
+ * graph outputs stacked together (a detector's boxes and scores) is no class prediction.
+ */
+function radiusApplies(requested: boolean, outputSize: number, outputNames: readonly string[]): { computed: boolean; skipped?: string } {
+  if (!requested) return { computed: false };
+  if (outputNames.length > 1) {
+    return {
+      computed: false,
+      skipped: `the bounded output stacks ${outputNames.length} graph outputs, whose largest entry is no class prediction; ` +
+        'bound one output (--output NAME, or "Choose inputs and outputs…" in the editor) for its radius',
+    };
+  }
+  if (outputSize < 2) return { computed: false, skipped: 'the output has a single value, and a radius compares the top class with the runner-up' };
+  return { computed: true };
+}
+
 /** Whether the input leaves dimensions after the batch axis open (symbolic, unknown, or no shape). */
 function hasOpenInputShape(info: ValueInfo): boolean {
   const shape = info.shape;
@@ -102,10 +120,11 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
   const outputShape = network.output === NETWORK_INPUT ? network.inputShape : network.layers[network.output].outputShape;
   const outputSize = outputShape.reduce((a, b) => a * b, 1);
   const options = request.options ?? {};
+  const radius = radiusApplies(options.computeRadius ?? false, outputSize, network.outputNames ?? []);
   if (options.maxMemoryBytes !== undefined) {
     const cost = estimateCost(network, {
       epsilonCount: request.epsilons.length,
-      radius: (options.computeRadius ?? false) && outputSize >= 2,
+      radius: radius.computed,
       lowerBound: options.lowerBound !== false,
       lanczosSteps: options.lanczosSteps,
       exactCutoff: options.exactCutoff,
@@ -147,8 +166,7 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
         : undefined,
       runtimeOutputs: runtime && options.lowerBound !== false ? () => runtime.outputs(network) : undefined,
       spectralCache: conservativeNormCache(spectralKey),
-      // The radius compares the top logit with the runner-up, so it needs at least two outputs.
-      radius: (options.computeRadius ?? false) && outputSize >= 2,
+      radius: radius.computed,
       radiusTolerance: options.radiusTolerance,
     },
     hooks,
@@ -176,6 +194,7 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
         ? [`The network was not checked against the model file on onnxruntime: ${result.fidelity.notChecked}`]
         : []),
       ...(result.radius?.zeroBecause ? [`The certified robustness radius is 0: ${result.radius.zeroBecause}.`] : []),
+      ...(radius.skipped ? [`No certified robustness radius: ${radius.skipped}.`] : []),
     ],
     ...(result.stats ? { stats: { ...result.stats, ...(nativeUnavailable ? { nativeUnavailable } : {}), phases: { ...result.stats.phases, loadMs } } } : {}),
   };
