@@ -16,7 +16,7 @@ import { matchInputShape, syntheticInput, type NominalInput } from './nominalInp
 import { onnxruntimeFidelity } from './fidelity';
 import { ModelRuntime } from './runtime/modelRuntime';
 import { loadAnalysisNetwork } from './loadNetwork';
-import { analysedInput } from './normalise/normalise';
+import { analysedInput, hasOpenInputShape, shapeFromInput } from './normalise/normalise';
 
 /** 'auto': the model's bundled example input if there is one, else the synthetic input. */
 export type InputRequest = InputChoice | { kind: 'auto' };
@@ -76,19 +76,6 @@ function radiusApplies(requested: boolean, outputSize: number, outputNames: read
   return { computed: true };
 }
 
-/** Whether the input leaves dimensions after the batch axis open (symbolic, unknown, or no shape). */
-function hasOpenInputShape(info: ValueInfo): boolean {
-  const shape = info.shape;
-  return shape === undefined || shape.slice(1).some((d) => typeof d !== 'number' || d < 1);
-}
-
-/** The shape an open model input takes from the nominal input file: its shape without a batch of 1. */
-function shapeFromInput(info: ValueInfo, input: NominalInput): number[] {
-  const rank = info.shape?.length;
-  const dropsBatch = input.shape[0] === 1 && (rank === undefined ? input.shape.length > 1 : input.shape.length === rank);
-  return dropsBatch ? input.shape.slice(1) : input.shape;
-}
-
 /**
  * ‖A_k‖ of recently analysed models, so a re-run with another input or ε (in the long-lived worker)
  * skips half the spectral work. Keyed by file identity, input shape and the options the norms depend on.
@@ -113,7 +100,7 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
   const model = await readModel(request.modelPath, { allocate: allocateLarge });
   const analysed = analysedInput(model, request.inputName);
   const { input: fileInput, notes: inputNotes } = await readRequestedInput(request.input, request.modelPath, model, analysed);
-  const inputShape = request.inputShape ?? (fileInput && hasOpenInputShape(analysed) ? shapeFromInput(analysed, fileInput) : undefined);
+  const inputShape = request.inputShape ?? (fileInput && hasOpenInputShape(analysed) ? shapeFromInput(analysed, fileInput.shape) : undefined);
   const fixedInputs = new Map<string, NominalInput>();
   for (const { name, path } of request.fixedInputs ?? []) fixedInputs.set(name, await readNominalInputFile(path));
   const { network, notes } = loadAnalysisNetwork(model, { inputShape, input: analysed.name, fixedInputs, outputs: request.outputs });
