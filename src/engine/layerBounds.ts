@@ -27,7 +27,7 @@ import { intervalSlopes, type SlopeUnits } from './composed/linearisedNetwork';
 import { matMulSlopes, maximumWindows, productSlopes, quotientSlopes, reductionWindows, windowSlopes } from './composed/selectionSlopes';
 import { normalisationSlopes } from './composed/normalisationSlopes';
 import { throwIfCancelled, UnsupportedLayerError, type CancelSignal } from './errors';
-import { tensorValue, type NominalValues } from './forward';
+import { BOUND_ROUNDING_ALLOWANCE, floatLayer, tensorValue, type NominalValues } from './forward';
 import { NETWORK_INPUT, type Activation, type TensorRef } from './network';
 import { largestFactorNorm, matMulMask, type MatMulGeometry } from './operators/batchedMatMul';
 import { softmaxBound, softmaxGlobalBound, softmaxSlopes, type SoftmaxGroups } from './operators/softmax';
@@ -47,6 +47,8 @@ interface TensorState {
   spectralFactor: number;
   /** null: every coordinate can move. */
   mask: Uint8Array | null;
+  /** Per coordinate, |t_j(x) − t*_j(x0)| ≤ coordinates[j] where given (§67); the ball's radius bounds it too. */
+  coordinates?: Float64Array;
 }
 
 /**
@@ -181,9 +183,31 @@ function layerSeed(base: number, index: number, conservative: boolean): number {
   return (Math.imul(base >>> 0, 1000003) + index * 2 + (conservative ? 1 : 0)) >>> 0;
 }
 
-/** How far each coordinate of a tensor moves inside the ball: its radius where its mask is set, else 0. */
+/**
+ * How far each coordinate of a tensor moves inside the ball: its radius where its mask is set, else 0,
+ * or its per-coordinate reach where that is smaller (§67).
+ */
 function coordinateReach(state: TensorState, size: number): Float64Array {
-  return Float64Array.from({ length: size }, (_v, i) => (state.mask && !state.mask[i] ? 0 : state.radius));
+  const { coordinates } = state;
+  return Float64Array.from({ length: size }, (_v, i) => (state.mask && !state.mask[i] ? 0 : coordinates ? Math.min(state.radius, coordinates[i]) : state.radius));
+}
+
+/**
+ * Per-coordinate reaches of a layer's pre-activations and output (§67): the float64 pass's error rules
+ * (§14, §52) applied to the computed inputs with errors E_in = reach + τ_in, whose result E bounds
+ * |t(x) − t̂| for every x in the ball; the reach is E + τ. NaN (∞ · 0) counts as ∞.
+ */
+function coordinateBox(ctx: RunContext, p: PreparedLayer, index: number, inputs: TensorState[]): { pre: Float64Array | null; out: Float64Array } {
+  const { prepared, x0, nominal } = ctx;
+  const tauOf = (ref: TensorRef) => (ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError));
+  const values = p.layer.inputs.map((ref) => tensorValue(nominal, x0, ref));
+  const errors = p.layer.inputs.map((ref, k) => coordinateReach(inputs[k], p.inSizes[k]).map((reach) => reach + tauOf(ref)));
+  const step = floatLayer(prepared, p, values, errors);
+  const reach = (error: Float64Array, tau: number) => error.map((e) => (Number.isNaN(e) ? Infinity : e * (1 + BOUND_ROUNDING_ALLOWANCE) + tau));
+  return {
+    pre: step.preError && reach(step.preError, smallestBound(nominal.preActivationErrors?.[index], nominal.absoluteError)),
+    out: reach(step.error, smallestBound(nominal.outputErrors?.[index], nominal.absoluteError)),
+  };
 }
 
 function maskToVector(mask: Uint8Array | null, size: number): Float64Array {
@@ -266,6 +290,8 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
       : cappedInputs(stated, p.layer.inputs, p.inSizes, epsilon, (rows) => ctx.inputReach?.(index, rows, slopes) ?? null, (probability) => {
         prefixFailureProbability += probability;
       });
+    // The slopes-only run also bounds every coordinate's reach on its own (§67).
+    const box = slopesAfter ? coordinateBox(ctx, p, index, inputs) : undefined;
     const norms: LayerNorms = {
       conservative: conservativeNorm,
       local: (compute) => (slopesAfter ? earlierRunNorm(slopesAfter.layers[index]) : compute()),
@@ -279,7 +305,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
         const pre = nominal.preActivations[index];
         if (!pre) throw new Error(`layer ${index} '${p.layer.label}': the forward provider gave no pre-activation`);
         const tau = smallestBound(nominal.preActivationErrors?.[index], nominal.absoluteError);
-        outcome = affineLayer(op.affine.linear, activation, pre, tau, inputs[0], options, norms, ctx.times, capsFor);
+        outcome = affineLayer(op.affine.linear, activation, pre, tau, inputs[0], options, norms, ctx.times, capsFor, box?.pre ?? undefined);
         break;
       }
       case 'activation': {
@@ -435,6 +461,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
       state.spectralFactor = Infinity;
       spectralOverflowedAt ??= p.layer.label;
     }
+    if (box) state.coordinates = box.out;
     states.push(state);
     if (ctx.stopAtUnboundedSlopes && outcome.slopes && !slopesBounded(outcome.slopes)) throw new UnboundedSlopesError(p.layer.label);
     slopes.push(outcome.slopes ?? null);
@@ -549,6 +576,8 @@ function affineLayer(
   norms: LayerNorms,
   times: PhaseTimes | undefined,
   capsFor: (uncertainUnderProduct: () => Uint8Array) => Float64Array | null,
+  /** Each pre-activation's own reach (§67), where known. */
+  preReach?: Float64Array,
 ): LayerOutcome {
   const rowSq = timed(times, 'rowNormsMs', () => linear.rowNormsSquared(maskToVector(input.mask, linear.inSize)));
   const conservativeLinear = norms.conservative(() => {
@@ -570,10 +599,11 @@ function affineLayer(
   const counts = { on: 0, unstable: 0, off: 0 };
   let hasStates = false;
   // scaled: a row that cannot move has reach 0 even behind an overflowed radius (∞ · 0).
-  const productReach = (i: number) => scaled(input.radius, Math.sqrt(rowSq[i])) * (1 + ROW_NORM_MARGIN);
-  const reachCap = capsFor(() => uncertainUnits(activation, pre, tau, productReach));
+  const ballReach = (i: number) => scaled(input.radius, Math.sqrt(rowSq[i])) * (1 + ROW_NORM_MARGIN);
+  const unitReach = preReach ? (i: number) => Math.min(ballReach(i), preReach[i]) : ballReach;
+  const reachCap = capsFor(() => uncertainUnits(activation, pre, tau, unitReach));
   for (let i = 0; i < r.length; i++) {
-    const reach = reachCap ? Math.min(productReach(i), reachCap[i]) : productReach(i);
+    const reach = reachCap ? Math.min(unitReach(i), reachCap[i]) : unitReach(i);
     r[i] = slopeBoundUncertain(activation, pre[i], tau, reach);
     [lower[i], upper[i]] = secantSlopeRange(activation, pre[i], tau, reach);
     mask[i] = r[i] > 0 ? 1 : 0;
@@ -636,7 +666,8 @@ function loneActivation(
   overflowedAt: string | undefined,
 ): LayerOutcome {
   const smooth = isSmoothWithSingularity(activation);
-  const reachCap = capsFor(() => uncertainUnits(activation, nominal, tau, (i) => (input.mask && !input.mask[i] ? 0 : input.radius), range));
+  const reachIn = coordinateReach(input, nominal.length);
+  const reachCap = capsFor(() => uncertainUnits(activation, nominal, tau, (i) => reachIn[i], range));
   const mask = new Uint8Array(nominal.length);
   const counts = { on: 0, unstable: 0, off: 0 };
   let hasStates = false;
@@ -645,7 +676,7 @@ function loneActivation(
   let local = 0;
   for (let i = 0; i < nominal.length; i++) {
     if (input.mask && !input.mask[i]) continue;
-    const reach = reachCap ? Math.min(input.radius, reachCap[i]) : input.radius;
+    const reach = reachCap ? Math.min(reachIn[i], reachCap[i]) : reachIn[i];
     const r = slopeBoundUncertain(activation, nominal[i], tau, reach, range);
     if (smooth && !Number.isFinite(r)) {
       const width = tau + reach;
