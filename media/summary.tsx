@@ -75,7 +75,7 @@ function Metrics({ run, report }: { run: EpsilonRun; report?: BoundReport }) {
         />
         <Metric label="Layer product" value={formatNumber(layerProduct)} detail="product of the per-layer bounds (the paper)" />
         <Metric label="Spectral product" value={formatNumber(spectralBound)} detail="∏ ‖A_k‖, for any x0, ε" className="metric-spectral" />
-        <Metric label="Ratio" value={ratio === undefined ? '—' : `${formatNumber(ratio)}×`} detail="local is this much tighter" />
+        <Metric label="Ratio" value={ratio === undefined ? '—' : `${formatNumber(ratio)}×`} detail={method === 'spectral-product' ? 'the local bounds did not beat the spectral product here' : 'local is this much tighter'} />
         {report?.radius && (
           <Metric
             label="Certified radius"

@@ -16,6 +16,8 @@ export interface AnalyzeArguments {
   syntheticInput: boolean;
   epsilons: number[];
   radius: boolean;
+  /** With radius: stop the radius search within this relative distance of its upper end. */
+  radiusTolerance?: number;
   lowerBound: boolean;
   json: boolean;
   failureProbability?: number;
@@ -53,6 +55,9 @@ Options:
                         and concatenated (default: every output)
   --eps E               perturbation radius; repeat for a sweep (default 0.001)
   --radius              also compute the certified robustness radius
+  --radius-tolerance T  stop the radius search once the radius is within T (relative)
+                        of the largest radius the bounds could certify (default ${SETTING_DEFAULTS.radiusTolerance};
+                        smaller costs more checks)
   --no-lower-bound      skip the search for a witnessed lower bound (the best ratio
                         ||f(x) - f(x0)|| / ||x - x0|| found in the ball)
   --json                print exactly one JSON object on stdout (no progress on stderr
@@ -88,6 +93,7 @@ const OPTIONS = {
   output: { type: 'string', multiple: true },
   eps: { type: 'string', multiple: true },
   radius: { type: 'boolean' },
+  'radius-tolerance': { type: 'string' },
   'no-lower-bound': { type: 'boolean' },
   json: { type: 'boolean' },
   'failure-probability': { type: 'string' },
@@ -180,6 +186,8 @@ export function parseAnalyzeArguments(argv: readonly string[]): AnalyzeArguments
     throw new UsageError(`--backend takes native, webassembly or typescript, got '${shorten(backend)}'`);
   }
   const failureProbability = decimalOption('failure-probability', values['failure-probability'], 0, SETTING_LIMITS.failureProbability.maximum);
+  const radiusTolerance = decimalOption('radius-tolerance', values['radius-tolerance'], 0, SETTING_LIMITS.radiusTolerance.maximum);
+  if (radiusTolerance !== undefined && !values.radius) throw new UsageError('--radius-tolerance applies to the certified radius: add --radius');
   const lanczosSteps = integerOption('lanczos-steps', values['lanczos-steps'], 1, SETTING_LIMITS.lanczosSteps.maximum);
   const exactCutoff = integerOption('exact-cutoff', values['exact-cutoff'], SETTING_LIMITS.maxExactDimension.minimum, SETTING_LIMITS.maxExactDimension.maximum);
   // The engine's generators take 32-bit seeds: a wider range would make distinct seeds run alike.
@@ -198,6 +206,7 @@ export function parseAnalyzeArguments(argv: readonly string[]): AnalyzeArguments
     syntheticInput: values.synthetic ?? false,
     epsilons,
     radius: values.radius ?? false,
+    ...(radiusTolerance !== undefined ? { radiusTolerance } : {}),
     lowerBound: !values['no-lower-bound'],
     json,
     ...(failureProbability !== undefined ? { failureProbability } : {}),

@@ -54,6 +54,7 @@ async function analyze(args: AnalyzeArguments): Promise<void> {
       epsilons: args.epsilons,
       options: {
         computeRadius: args.radius,
+        radiusTolerance: args.radiusTolerance,
         lowerBound: args.lowerBound,
         failureProbability: args.failureProbability,
         lanczosSteps: args.lanczosSteps,

@@ -69,8 +69,8 @@ export function formatReport(report: BoundReport): string {
     const { localBound, layerProduct, spectralBound, method } = run.network;
     out.push(
       `network: local bound ${formatNumber(localBound)} (${NETWORK_METHOD_WORDS[method]})   ` +
-        `layer product ${formatNumber(layerProduct)}   spectral product ${formatNumber(spectralBound)}   ` +
-        `(local is ${ratioText(spectralBound, localBound)} tighter)`,
+        `layer product ${formatNumber(layerProduct)}   spectral product ${formatNumber(spectralBound)}` +
+        (method === 'spectral-product' ? '' : `   (local is ${ratioText(spectralBound, localBound)} tighter)`),
     );
     const overflow = overflowNote(run.network);
     if (overflow) out.push(`         ${overflow}`);

@@ -1,6 +1,7 @@
 // Entry point of the bound engine: validate, run the nominal forward pass once, then one bound run per
 // ε (sharing the forward pass and the ‖A‖ cache), and optionally the certified robustness radius.
 import { formatNumber } from '../shared/format';
+import { SETTING_DEFAULTS } from '../shared/settings';
 import type { AnalysisResult, EngineStats, EpsilonRun, NetworkBounds, ProgressEvent, RadiusResult } from '../shared/results';
 import { OverflowError, throwIfCancelled, type CancelSignal } from './errors';
 import type { FidelityCheck } from './fidelity';
@@ -38,7 +39,7 @@ export interface AnalyzeOptions {
   radius?: boolean;
   /** Most ε the radius search checks beyond the analysis's own runs (default 16; and the spectral radius where it ends below that). */
   radiusIterations?: number;
-  /** Stop the search once its upper end is at most the certified radius · (1 + radiusTolerance) (default 2e-2, derivations §60.1). */
+  /** Stop the search once its upper end is at most the certified radius · (1 + radiusTolerance) (default RADIUS_TOLERANCE, derivations §60.1). */
   radiusTolerance?: number;
   /** Nominal values provider (default: the double-double pass, accurateForward.ts). */
   forward?: ForwardProvider;
@@ -80,6 +81,9 @@ function validate(network: Network, x0: Float32Array | Float64Array, options: An
   }
   if (options.failureProbability !== undefined && !(options.failureProbability > 0 && options.failureProbability < 1)) {
     throw new Error(`failure probability must be in (0, 1), got ${options.failureProbability}`);
+  }
+  if (options.radiusTolerance !== undefined && !(options.radiusTolerance > 0 && options.radiusTolerance <= 1)) {
+    throw new Error(`radius tolerance must be in (0, 1], got ${options.radiusTolerance}`);
   }
 }
 
@@ -391,7 +395,7 @@ interface CheckedRun {
  * values, §22) and jumps where a unit becomes uncertain, so a finer default chases that noise with
  * more checks (derivations §60.1 measures 1e-3, 1e-2 and 2e-2).
  */
-const RADIUS_TOLERANCE = 2e-2;
+const RADIUS_TOLERANCE = SETTING_DEFAULTS.radiusTolerance;
 
 /**
  * d ln L / d ln ε assumed when the search has a single usable check to aim from: its next ε is then the
@@ -534,11 +538,13 @@ function certifiedRadius(
     bracket();
   }
   if (lo === 0) return { local: 0, spectral, gap, predictedClass, method: 'network-bound', zeroBecause: noRadiusReason(checks, threshold) };
+  // Where the search stood when it stopped: said in the report, so a user can ask for a finer one.
+  const stopped = { tolerance: search.tolerance, ...(Number.isFinite(hi) ? { upperEnd: Math.max(hi, lo) } : {}) };
   const best = checks.find((check) => radiusOf(check) === lo) as RadiusCheck;
-  if (byNetwork(best, lo)) return { local: lo, spectral, gap, predictedClass, method: 'network-bound' };
+  if (byNetwork(best, lo)) return { local: lo, spectral, gap, predictedClass, method: 'network-bound', search: stopped };
   // Certified by the margins alone: name the one with the least room left, and its bound.
   const bounds = best.margins as number[];
   let binding = 0;
   bounds.forEach((bound, i) => { if (bound * lo - margins[i].room > bounds[binding] * lo - margins[binding].room) binding = i; });
-  return { local: lo, spectral, gap, predictedClass, method: 'margins', bindingClass: margins[binding].j, marginBound: bounds[binding] };
+  return { local: lo, spectral, gap, predictedClass, method: 'margins', bindingClass: margins[binding].j, marginBound: bounds[binding], search: stopped };
 }

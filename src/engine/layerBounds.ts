@@ -27,7 +27,7 @@ import { intervalSlopes, type SlopeUnits } from './composed/linearisedNetwork';
 import { matMulSlopes, maximumWindows, productSlopes, quotientSlopes, reductionWindows, windowSlopes } from './composed/selectionSlopes';
 import { normalisationSlopes } from './composed/normalisationSlopes';
 import { throwIfCancelled, UnsupportedLayerError, type CancelSignal } from './errors';
-import { tensorValue, type NominalValues } from './forward';
+import { BOUND_ROUNDING_ALLOWANCE, floatLayer, tensorValue, type NominalValues } from './forward';
 import { NETWORK_INPUT, type Activation, type TensorRef } from './network';
 import { largestFactorNorm, matMulMask, type MatMulGeometry } from './operators/batchedMatMul';
 import { softmaxBound, softmaxGlobalBound, softmaxSlopes, type SoftmaxGroups } from './operators/softmax';
@@ -47,8 +47,8 @@ interface TensorState {
   spectralFactor: number;
   /** null: every coordinate can move. */
   mask: Uint8Array | null;
-  /** Where known, a bound on how far each coordinate moves, tighter than the radius (§66.3). */
-  coordinateReach?: Float64Array;
+  /** Per coordinate, |t_j(x) − t*_j(x0)| ≤ coordinates[j] where given (§67); the ball's radius bounds it too. */
+  coordinates?: Float64Array;
 }
 
 /**
@@ -191,11 +191,29 @@ function layerSeed(base: number, index: number, conservative: boolean): number {
 
 /**
  * How far each coordinate of a tensor moves inside the ball: its radius where its mask is set, else 0,
- * or its own reach where an activation layer gave one (§66.3).
+ * or its per-coordinate reach where that is smaller (§67).
  */
 function coordinateReach(state: TensorState, size: number): Float64Array {
-  const own = state.coordinateReach;
-  return Float64Array.from({ length: size }, (_v, i) => (state.mask && !state.mask[i] ? 0 : own ? Math.min(own[i], state.radius) : state.radius));
+  const { coordinates } = state;
+  return Float64Array.from({ length: size }, (_v, i) => (state.mask && !state.mask[i] ? 0 : coordinates ? Math.min(state.radius, coordinates[i]) : state.radius));
+}
+
+/**
+ * Per-coordinate reaches of a layer's pre-activations and output (§67): the float64 pass's error rules
+ * (§14, §52) applied to the computed inputs with errors E_in = reach + τ_in, whose result E bounds
+ * |t(x) − t̂| for every x in the ball; the reach is E + τ. NaN (∞ · 0) counts as ∞.
+ */
+function coordinateBox(ctx: RunContext, p: PreparedLayer, index: number, inputs: TensorState[]): { pre: Float64Array | null; out: Float64Array } {
+  const { prepared, x0, nominal } = ctx;
+  const tauOf = (ref: TensorRef) => (ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError));
+  const values = p.layer.inputs.map((ref) => tensorValue(nominal, x0, ref));
+  const errors = p.layer.inputs.map((ref, k) => coordinateReach(inputs[k], p.inSizes[k]).map((reach) => reach + tauOf(ref)));
+  const step = floatLayer(prepared, p, values, errors);
+  const reach = (error: Float64Array, tau: number) => error.map((e) => (Number.isNaN(e) ? Infinity : e * (1 + BOUND_ROUNDING_ALLOWANCE) + tau));
+  return {
+    pre: step.preError && reach(step.preError, smallestBound(nominal.preActivationErrors?.[index], nominal.absoluteError)),
+    out: reach(step.error, smallestBound(nominal.outputErrors?.[index], nominal.absoluteError)),
+  };
 }
 
 /** |Δσ_i| ≤ max(|lower_i|, |upper_i|) · reach_i: the secant slope times the input's move (§66.3). */
@@ -297,6 +315,8 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
       : cappedInputs(stated, p.layer.inputs, p.inSizes, epsilon, (rows) => ctx.inputReach?.(index, rows, slopes) ?? null, (probability) => {
         prefixFailureProbability += probability;
       });
+    // The slopes-only run also bounds every coordinate's reach on its own (§67).
+    const box = slopesAfter ? coordinateBox(ctx, p, index, inputs) : undefined;
     const norms: LayerNorms = {
       conservative: conservativeNorm,
       local: (compute) => (slopesAfter ? earlierRunNorm(slopesAfter.layers[index]) : compute()),
@@ -310,7 +330,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
         const pre = nominal.preActivations[index];
         if (!pre) throw new Error(`layer ${index} '${p.layer.label}': the forward provider gave no pre-activation`);
         const tau = smallestBound(nominal.preActivationErrors?.[index], nominal.absoluteError);
-        outcome = affineLayer(op.affine.linear, activation, pre, tau, inputs[0], options, norms, ctx.times, capsFor);
+        outcome = affineLayer(op.affine.linear, activation, pre, tau, inputs[0], options, norms, ctx.times, capsFor, box?.pre ?? undefined);
         break;
       }
       case 'activation': {
@@ -355,7 +375,6 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
           certificate: closedForm(1, 'values unchanged, only the shape'),
           conservative: { value: 1, certificate: closedForm(1, 'values unchanged, only the shape') },
           mask: inputs[0].mask,
-          ...(inputs[0].coordinateReach ? { coordinateReach: inputs[0].coordinateReach } : {}),
         };
         break;
       case 'transpose': {
@@ -365,7 +384,6 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
           certificate: closedForm(1, detail),
           conservative: { value: 1, certificate: closedForm(1, detail) },
           mask: inputs[0].mask && gatherPermuted(inputs[0].mask, op.source, new Uint8Array(p.outSize)),
-          ...(inputs[0].coordinateReach ? { coordinateReach: gatherPermuted(inputs[0].coordinateReach, op.source, new Float64Array(p.outSize)) } : {}),
         };
         break;
       }
@@ -456,7 +474,6 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
         radius: scaled(localBound, inputs[0].radius),
         spectralFactor: scaled(spectralNorm, inputs[0].spectralFactor),
         mask: outcome.mask,
-        ...(outcome.coordinateReach ? { coordinateReach: outcome.coordinateReach } : {}),
       };
     }
     // An overflow is carried, not thrown (§57): later layers take their bounds over their whole
@@ -469,6 +486,8 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
       state.spectralFactor = Infinity;
       spectralOverflowedAt ??= p.layer.label;
     }
+    // An activation's own bound on each output's move (§66.3) joins the box's (§67): both hold.
+    if (box) state.coordinates = outcome.outputMoves ? box.out.map((b, j) => Math.min(b, (outcome.outputMoves as Float64Array)[j])) : box.out;
     states.push(state);
     if (ctx.stopAtUnboundedSlopes && outcome.slopes && !slopesBounded(outcome.slopes)) throw new UnboundedSlopesError(p.layer.label);
     slopes.push(outcome.slopes ?? null);
@@ -564,8 +583,8 @@ interface LayerOutcome {
   /** For multi-input layers: the output radius and spectral factor directly. */
   combined?: { radius: number; spectralFactor: number };
   slopes?: SlopeUnits;
-  /** A bound on each output coordinate's move: an activation layer's, carried by reshapes and transposes (§66.3). */
-  coordinateReach?: Float64Array;
+  /** An activation layer's bound on each output coordinate's move, from its units' capped reaches (§66.3). */
+  outputMoves?: Float64Array;
 }
 
 function describeKind(p: PreparedLayer): string {
@@ -585,6 +604,8 @@ function affineLayer(
   norms: LayerNorms,
   times: PhaseTimes | undefined,
   capsFor: (uncertainWithin: (caps: Float64Array | null) => Uint8Array) => Float64Array | null,
+  /** Each pre-activation's own reach (§67), where known. */
+  preReach?: Float64Array,
 ): LayerOutcome {
   const rowSq = timed(times, 'rowNormsMs', () => linear.rowNormsSquared(maskToVector(input.mask, linear.inSize)));
   const conservativeLinear = norms.conservative(() => {
@@ -607,10 +628,11 @@ function affineLayer(
   const counts = { on: 0, unstable: 0, off: 0 };
   let hasStates = false;
   // scaled: a row that cannot move has reach 0 even behind an overflowed radius (∞ · 0).
-  const productReach = (i: number) => scaled(input.radius, Math.sqrt(rowSq[i])) * (1 + ROW_NORM_MARGIN);
-  const reachCap = capsFor((caps) => uncertainUnits(activation, pre, tau, (i) => (caps ? Math.min(productReach(i), caps[i]) : productReach(i))));
+  const ballReach = (i: number) => scaled(input.radius, Math.sqrt(rowSq[i])) * (1 + ROW_NORM_MARGIN);
+  const unitReach = preReach ? (i: number) => Math.min(ballReach(i), preReach[i]) : ballReach;
+  const reachCap = capsFor((caps) => uncertainUnits(activation, pre, tau, (i) => (caps ? Math.min(unitReach(i), caps[i]) : unitReach(i))));
   for (let i = 0; i < r.length; i++) {
-    const reach = reachCap ? Math.min(productReach(i), reachCap[i]) : productReach(i);
+    const reach = reachCap ? Math.min(unitReach(i), reachCap[i]) : unitReach(i);
     r[i] = slopeBoundUncertain(activation, pre[i], tau, reach);
     [lower[i], upper[i]] = secantSlopeRange(activation, pre[i], tau, reach);
     moves[i] = outputReach(reach, lower[i], upper[i]);
@@ -629,7 +651,7 @@ function affineLayer(
     mask,
     ...(hasStates ? { neurons: counts } : {}),
     slopes: intervalSlopes(lower, upper),
-    coordinateReach: moves,
+    outputMoves: moves,
   };
 }
 
@@ -675,7 +697,8 @@ function loneActivation(
   overflowedAt: string | undefined,
 ): LayerOutcome {
   const smooth = isSmoothWithSingularity(activation);
-  const reachCap = capsFor((caps) => uncertainUnits(activation, nominal, tau, (i) => (input.mask && !input.mask[i] ? 0 : caps ? Math.min(input.radius, caps[i]) : input.radius), range));
+  const reachIn = coordinateReach(input, nominal.length);
+  const reachCap = capsFor((caps) => uncertainUnits(activation, nominal, tau, (i) => (caps ? Math.min(reachIn[i], caps[i]) : reachIn[i]), range));
   const mask = new Uint8Array(nominal.length);
   const counts = { on: 0, unstable: 0, off: 0 };
   let hasStates = false;
@@ -685,7 +708,7 @@ function loneActivation(
   let local = 0;
   for (let i = 0; i < nominal.length; i++) {
     if (input.mask && !input.mask[i]) continue;
-    const reach = reachCap ? Math.min(input.radius, reachCap[i]) : input.radius;
+    const reach = reachCap ? Math.min(reachIn[i], reachCap[i]) : reachIn[i];
     const r = slopeBoundUncertain(activation, nominal[i], tau, reach, range);
     if (smooth && !Number.isFinite(r)) {
       const width = tau + reach;
@@ -714,7 +737,7 @@ function loneActivation(
     mask,
     ...(hasStates ? { neurons: counts } : {}),
     slopes: intervalSlopes(lower, upper),
-    coordinateReach: moves,
+    outputMoves: moves,
   };
 }
 

@@ -16,7 +16,7 @@ import { matchInputShape, syntheticInput, type NominalInput } from './nominalInp
 import { onnxruntimeFidelity } from './fidelity';
 import { ModelRuntime } from './runtime/modelRuntime';
 import { loadAnalysisNetwork } from './loadNetwork';
-import { analysedInput } from './normalise/normalise';
+import { analysedInput, hasOpenInputShape, shapeFromInput } from './normalise/normalise';
 
 /** 'auto': the model's bundled example input if there is one, else the synthetic input. */
 export type InputRequest = InputChoice | { kind: 'auto' };
@@ -58,17 +58,22 @@ async function readRequestedInput(request: InputRequest, modelPath: string, mode
   return { input, notes: skippedInputNotes(resolution) };
 }
 
-/** Whether the input leaves dimensions after the batch axis open (symbolic, unknown, or no shape). */
-function hasOpenInputShape(info: ValueInfo): boolean {
-  const shape = info.shape;
-  return shape === undefined || shape.slice(1).some((d) => typeof d !== 'number' || d < 1);
-}
-
-/** The shape an open model input takes from the nominal input file: its shape without a batch of 1. */
-function shapeFromInput(info: ValueInfo, input: NominalInput): number[] {
-  const rank = info.shape?.length;
-  const dropsBatch = input.shape[0] === 1 && (rank === undefined ? input.shape.length > 1 : input.shape.length === rank);
-  return dropsBatch ? input.shape.slice(1) : input.shape;
+/**
+ * Whether the requested robustness radius means something for this output, and if not, why. It compares
+ * the top entry with the runner-up, so it needs two entries of one output: the top entry of several
+ * graph outputs stacked together (a detector's boxes and scores) is no class prediction.
+ */
+function radiusApplies(requested: boolean, outputSize: number, outputNames: readonly string[]): { computed: boolean; skipped?: string } {
+  if (!requested) return { computed: false };
+  if (outputNames.length > 1) {
+    return {
+      computed: false,
+      skipped: `the bounded output stacks ${outputNames.length} graph outputs, whose largest entry is no class prediction; ` +
+        'bound one output (--output NAME, or "Choose inputs and outputs…" in the editor) for its radius',
+    };
+  }
+  if (outputSize < 2) return { computed: false, skipped: 'the output has a single value, and a radius compares the top class with the runner-up' };
+  return { computed: true };
 }
 
 /**
@@ -95,17 +100,18 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
   const model = await readModel(request.modelPath, { allocate: allocateLarge });
   const analysed = analysedInput(model, request.inputName);
   const { input: fileInput, notes: inputNotes } = await readRequestedInput(request.input, request.modelPath, model, analysed);
-  const inputShape = request.inputShape ?? (fileInput && hasOpenInputShape(analysed) ? shapeFromInput(analysed, fileInput) : undefined);
+  const inputShape = request.inputShape ?? (fileInput && hasOpenInputShape(analysed) ? shapeFromInput(analysed, fileInput.shape) : undefined);
   const fixedInputs = new Map<string, NominalInput>();
   for (const { name, path } of request.fixedInputs ?? []) fixedInputs.set(name, await readNominalInputFile(path));
   const { network, notes } = loadAnalysisNetwork(model, { inputShape, input: analysed.name, fixedInputs, outputs: request.outputs });
   const outputShape = network.output === NETWORK_INPUT ? network.inputShape : network.layers[network.output].outputShape;
   const outputSize = outputShape.reduce((a, b) => a * b, 1);
   const options = request.options ?? {};
+  const radius = radiusApplies(options.computeRadius ?? false, outputSize, network.outputNames ?? []);
   if (options.maxMemoryBytes !== undefined) {
     const cost = estimateCost(network, {
       epsilonCount: request.epsilons.length,
-      radius: (options.computeRadius ?? false) && outputSize >= 2,
+      radius: radius.computed,
       lowerBound: options.lowerBound !== false,
       lanczosSteps: options.lanczosSteps,
       exactCutoff: options.exactCutoff,
@@ -147,8 +153,8 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
         : undefined,
       runtimeOutputs: runtime && options.lowerBound !== false ? () => runtime.outputs(network) : undefined,
       spectralCache: conservativeNormCache(spectralKey),
-      // The radius compares the top logit with the runner-up, so it needs at least two outputs.
-      radius: (options.computeRadius ?? false) && outputSize >= 2,
+      radius: radius.computed,
+      radiusTolerance: options.radiusTolerance,
     },
     hooks,
   ).finally(() => runtime?.release());
@@ -175,6 +181,7 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
         ? [`The network was not checked against the model file on onnxruntime: ${result.fidelity.notChecked}`]
         : []),
       ...(result.radius?.zeroBecause ? [`The certified robustness radius is 0: ${result.radius.zeroBecause}.`] : []),
+      ...(radius.skipped ? [`No certified robustness radius: ${radius.skipped}.`] : []),
     ],
     ...(result.stats ? { stats: { ...result.stats, ...(nativeUnavailable ? { nativeUnavailable } : {}), phases: { ...result.stats.phases, loadMs } } } : {}),
   };

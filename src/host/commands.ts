@@ -109,6 +109,7 @@ export function registerCommands(context: vscode.ExtensionContext, services: Com
   async function useInput(document: ModelDocument, choice: { inputPath?: string; synthetic?: boolean }): Promise<void> {
     await document.updateParameters({ inputPath: choice.inputPath, synthetic: choice.synthetic }, services.defaultEpsilon());
     log.info(`Nominal input for ${document.fileName} set to ${document.inputLabel}.`);
+    if (document.layersFollowInput) await services.editors.describeAgain(document);
   }
 
   /**

@@ -215,6 +215,11 @@ export class ModelDocument implements vscode.CustomDocument {
     return this.describing;
   }
 
+  /** The model's input leaves dimensions open, so its layers follow the shape of the chosen nominal input. */
+  get layersFollowInput(): boolean {
+    return this.overview?.openInputShape === true;
+  }
+
   /** Reads the model's overview in the worker; failures become a 'modelError' for the view. */
   describe(engine: EngineClient, log: EngineLog): Promise<void> {
     this.describing = this.readOverview(engine, log);
@@ -231,7 +236,8 @@ export class ModelDocument implements vscode.CustomDocument {
       return;
     }
     try {
-      const model: ModelOverview = await engine.request('describeModel', { path: this.uri.fsPath });
+      const { inputPath } = this.parameters;
+      const model: ModelOverview = await engine.request('describeModel', { path: this.uri.fsPath, ...(inputPath ? { inputPath } : {}) });
       this.setOverview({ kind: 'model', model });
     } catch (error) {
       log.error(`Reading ${this.uri.fsPath} failed: ${errorDetail(error)}`);

@@ -159,6 +159,11 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
     return document;
   }
 
+  /** Reads a model's overview again (its layers follow the nominal input's shape, which changed). */
+  describeAgain(document: ModelDocument): Promise<void> {
+    return document.describe(this.services.engine, this.services.log);
+  }
+
   /** Keeps the results of a closing editor, stamped with the file they were computed on. */
   private retain(document: ModelDocument): void {
     const results = document.retainedResults();

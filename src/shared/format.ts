@@ -172,9 +172,18 @@ export function operatorWork(stats: EngineStats): string {
 
 /** Which bound certified the robustness radius, as a phrase after "certified" (CLI, Markdown report, view). */
 export function radiusBasis(radius: RadiusResult): string {
-  if (radius.method === 'margins') {
-    return `from the logit margins f_c − f_j bounded one by one (binding class ${radius.bindingClass ?? '?'}, ` +
-      `bound ${formatNumber(radius.marginBound ?? NaN)}), larger than gap/(√2 · L)`;
-  }
-  return 'from gap/(√2 · L), L the network local bound';
+  const basis = radius.method === 'margins'
+    ? `from the logit margins f_c − f_j bounded one by one (binding class ${radius.bindingClass ?? '?'}, ` +
+      `bound ${formatNumber(radius.marginBound ?? NaN)}), larger than gap/(√2 · L)`
+    : 'from gap/(√2 · L), L the network local bound';
+  return `${basis}${radiusSearchNote(radius)}`;
+}
+
+/** Where the radius search stopped, so a user knows what a finer tolerance could still gain. */
+function radiusSearchNote(radius: RadiusResult): string {
+  const upperEnd = radius.search?.upperEnd;
+  // Within rounding of the radius: nothing left to search for.
+  if (upperEnd === undefined || !(upperEnd > radius.local * (1 + 1e-6))) return '';
+  return `; the search stopped within ${formatNumber(radius.search!.tolerance * 100)} % of ${formatNumber(upperEnd)}, ` +
+    'the most its bounds certify (a finer radius tolerance searches closer)';
 }

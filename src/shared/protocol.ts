@@ -178,6 +178,8 @@ export interface ModelOverview {
   graph: ModelGraph;
   /** The example input beside the model that an analysis without a chosen input will use. */
   exampleInput?: ExampleInputResolution;
+  /** The analysed input's declared shape leaves dimensions open: the rows follow the nominal input file's shape. */
+  openInputShape?: boolean;
 }
 
 /** Which file beside a model serves as its example input, and the candidates passed over. */
@@ -208,6 +210,8 @@ export interface EngineOptions {
   /** Threads of the native kernels inside the worker. */
   threads: number;
   computeRadius: boolean;
+  /** The certified radius's search stops once the radius is within this relative distance of its upper end. */
+  radiusTolerance: number;
   /**
    * Refuse (error code 'overBudget') an analysis whose estimated memory exceeds this many bytes;
    * absent once the user has confirmed the run.
@@ -248,7 +252,8 @@ export interface AnalyzeProgress {
 
 // Type aliases, not interfaces: only aliases satisfy MethodMap's index signature.
 export type WorkerMethods = {
-  describeModel: MethodSpec<{ path: string }, ModelOverview>;
+  /** `inputPath`: the chosen nominal input, whose shape an input with open dimensions takes. */
+  describeModel: MethodSpec<{ path: string; inputPath?: string }, ModelOverview>;
   analyze: MethodSpec<AnalyzeParams, BoundReport, AnalyzeProgress>;
   /**
    * Test mode only: the worker announces it through progress, then dies abruptly (exit, throw), fills

@@ -127,8 +127,9 @@ export function reportToMarkdown(report: BoundReport): string {
     lines.push('', ...report.notes.map((note) => `- ${markdownText(note)}`));
   }
   for (const run of report.runs) {
-    const { localBound, spectralBound, failureProbability } = run.network;
-    const ratio = tighteningRatio(spectralBound, localBound);
+    const { localBound, spectralBound, failureProbability, method } = run.network;
+    // The spectral product itself is no tighter than itself: no ratio then.
+    const ratio = method === 'spectral-product' ? undefined : tighteningRatio(spectralBound, localBound);
     lines.push(
       '',
       `## ε = ${formatNumber(run.epsilon)}`,

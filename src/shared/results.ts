@@ -167,6 +167,12 @@ export interface RadiusResult {
   predictedClass: number;
   /** Why the radius is 0 although the class is predicted (the nominal logits are too uncertain to rank). */
   zeroBecause?: string;
+  /**
+   * Where the search stopped: once `local` was within `tolerance` (relative) of `upperEnd`, the smallest
+   * max(ε, ρ(ε)) over its checks — no larger radius is certified by these bounds if they grow with ε
+   * (docs/derivations.md §60.1). Absent when the radius is 0 or unbounded.
+   */
+  search?: { tolerance: number; upperEnd?: number };
 }
 
 /** Where the engine's time went, and how much operator work it did (for the CLI footer and the benchmark). */

@@ -21,6 +21,8 @@ export const SETTING_DEFAULTS = {
   lanczosSteps: 200,
   workerThreads: null as number | null,
   computeRadius: true,
+  /** The radius search stops within this relative distance of its upper end (docs/derivations.md §60.1). */
+  radiusTolerance: 0.02,
   /** An analysis estimated to need more memory (GB) is refused by the CLI and confirmed in the editor. */
   maxMemoryGB: 4,
 };
@@ -31,6 +33,7 @@ export const SETTING_LIMITS = {
   lanczosSteps: { minimum: 10, maximum: 10000 },
   workerThreads: { minimum: 1, maximum: 64 },
   maxMemoryGB: { exclusiveMinimum: 0, maximum: 1024 },
+  radiusTolerance: { exclusiveMinimum: 0, maximum: 1 },
   sweepPoints: { minimum: 2, maximum: 100 },
   sweepValues: { maxItems: 100 },
 };
@@ -165,6 +168,12 @@ export function readLensSettings(
     SETTING_DEFAULTS.maxMemoryGB,
     `must be greater than 0 and at most ${limits.maxMemoryGB.maximum}`,
   );
+  const radiusTolerance = pick(
+    'radiusTolerance',
+    (v) => inRange(v, limits.radiusTolerance, false),
+    SETTING_DEFAULTS.radiusTolerance,
+    `must be greater than 0 and at most ${limits.radiusTolerance.maximum}`,
+  );
   const computeRadius = pick('computeRadius', (v) => typeof v === 'boolean', SETTING_DEFAULTS.computeRadius, 'must be true or false');
   return {
     settings: {
@@ -177,6 +186,7 @@ export function readLensSettings(
         // More threads than cores only adds contention (the kernels' threads compute flat out).
         threads: Math.max(1, Math.min(workerThreads ?? cpuCount, cpuCount)),
         computeRadius,
+        radiusTolerance,
         maxMemoryBytes: maxMemoryGB * 2 ** 30,
       },
     },

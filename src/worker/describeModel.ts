@@ -6,21 +6,50 @@
 
 import { basename } from 'node:path';
 import { resolveExampleInput } from '../engine/exampleInput';
+import { readNominalInputFile } from '../engine/inputFile';
 import type { Layer, LayerOp } from '../engine/network';
-import { formatUnsupported, normaliseGraph, type NormaliseResult } from '../engine/normalise/normalise';
-import { formatValueInfo, type AttributeValue, type Model, type Node } from '../onnx/model';
+import { analysedInput, formatUnsupported, hasOpenInputShape, normaliseGraph, shapeFromInput, type NormaliseResult } from '../engine/normalise/normalise';
+import { formatValueInfo, type AttributeValue, type Model, type Node, type ValueInfo } from '../onnx/model';
 import { readModel } from '../onnx/reader';
+import { exampleInputNames } from '../shared/exampleInputNames';
 import { formatNumber, nodeText } from '../shared/format';
 import type { LayerRow, ModelOverview } from '../shared/protocol';
 import { describeGraph } from './describeGraph';
 
-export async function describeModelFile(path: string): Promise<ModelOverview> {
+/**
+ * `inputPath`: the nominal input the user chose, if any. Where the analysed input's declared shape
+ * leaves dimensions open, the layers follow the shape of that file, else of the example input beside
+ * the model, as the analysis will.
+ */
+export async function describeModelFile(path: string, inputPath?: string): Promise<ModelOverview> {
   const model = await readModel(path);
   const { resolution } = await resolveExampleInput(path, model);
-  return { ...overviewOf(model, path), exampleInput: resolution };
+  return { ...overviewOf(model, path, await openInputShape(model, path, inputPath ?? resolution.path)), exampleInput: resolution };
 }
 
-export function overviewOf(model: Model, path: string): ModelOverview {
+/** For an analysed input with open dimensions: that it is open, and the shape a readable input file gives it. */
+async function openInputShape(model: Model, path: string, inputPath: string | undefined): Promise<OpenInputShape | undefined> {
+  let analysed: ValueInfo;
+  try {
+    analysed = analysedInput(model, undefined);
+  } catch {
+    return undefined;
+  }
+  if (!hasOpenInputShape(analysed)) return undefined;
+  // An unreadable file is the analysis's to report, with its reason; here the shape stays open.
+  const input = inputPath ? await readNominalInputFile(inputPath).catch(() => undefined) : undefined;
+  if (!input || !inputPath) return { fileName: basename(path), shape: undefined };
+  return { fileName: basename(path), shape: shapeFromInput(analysed, input.shape), from: basename(inputPath) };
+}
+
+interface OpenInputShape {
+  fileName: string;
+  /** From the input file `from`; undefined when no file gives one. */
+  shape: number[] | undefined;
+  from?: string;
+}
+
+export function overviewOf(model: Model, path: string, open?: OpenInputShape): ModelOverview {
   const { graph } = model;
   const base = {
     path,
@@ -38,15 +67,20 @@ export function overviewOf(model: Model, path: string): ModelOverview {
   };
   let normalised: NormaliseResult;
   try {
-    normalised = normaliseGraph(model);
+    normalised = normaliseGraph(model, open?.shape ? { inputShape: open.shape } : {});
   } catch (error) {
+    // Open dimensions and no file to fix them: say where the shape can come from in the editor.
+    const wayForward = open && !open.shape
+      ? `; put an example input beside the model (${exampleInputNames(open.fileName).slice(0, 3).join(', ')}, …) or choose one with "Choose nominal input…"`
+      : '';
     return {
       ...base,
       rowSource: 'nodes',
       rows: nodeRows(model),
       unsupported: [],
-      notes: [`The analysis cannot read this graph: ${(error as Error).message}`],
+      notes: [`The analysis cannot read this graph: ${(error as Error).message}${wayForward}`],
       graph: describeGraph(model, { unsupported: [] }),
+      ...(open ? { openInputShape: true } : {}),
     };
   }
   const network = normalised.network ?? normalised.supportedPrefix;
@@ -57,8 +91,9 @@ export function overviewOf(model: Model, path: string): ModelOverview {
     rows: network ? layerRows(model, network.layers) : nodeRows(model),
     unsupported,
     unsupportedSummary: unsupported.length > 0 ? `${formatUnsupported(normalised.unsupported)}.` : undefined,
-    notes: normalised.notes,
+    notes: [...(open?.from ? [`The input's shape is open in the model; the layers follow ${open.from} ([${open.shape?.join(', ')}]).`] : []), ...normalised.notes],
     graph: describeGraph(model, { network, unsupported: normalised.unsupported }),
+    ...(open ? { openInputShape: true } : {}),
   };
 }
 

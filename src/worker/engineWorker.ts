@@ -51,7 +51,7 @@ function blockUntilCancelled(context: RequestContext<unknown>): never {
 }
 
 const handlers: RequestHandlers<WorkerMethods> = {
-  describeModel: ({ path }) => describeModelFile(path).catch((error: unknown) => Promise.reject(readFailure(error, path))),
+  describeModel: ({ path, inputPath }) => describeModelFile(path, inputPath).catch((error: unknown) => Promise.reject(readFailure(error, path))),
   analyze: (params, context) => {
     const hold = holdNextAnalysis;
     holdNextAnalysis = false;

@@ -15,6 +15,7 @@ import type { BoundReport } from '../../src/shared/protocol';
 import { activateForTests, closeAllEditors } from './extensionUnderTest';
 import { writeDeepModel, writeLargeConvModel } from './models';
 import { clickInWebview, fillInWebview, hoverInWebview, pressInWebview, screenshot, setColorTheme, waitFor, waitForWebviewText, webviewTexts } from './probe';
+import { showTable, tableRow } from './viewTable';
 
 const run = promisify(execFile);
 
@@ -30,14 +31,6 @@ function assertClose(actual: number, expected: number, what: string): void {
   assert.ok(Math.abs(actual - expected) <= RELATIVE_TOLERANCE * scale, `${what}: view ${actual}, CLI ${expected}`);
 }
 
-/** The table row of layer `index` in the webview's text: its cells, tab-separated by innerText. */
-function tableRow(text: string, index: number, label: string): string[] | undefined {
-  return text
-    .split('\n')
-    .map((line) => line.split('\t').map((cell) => cell.trim()))
-    .find((cells) => cells[0] === String(index) && cells[1] === label);
-}
-
 /** The ONNX ops of each layer of the example (examples/mnist/train.ts), as the graph's panel names them too. */
 const EXAMPLE_OPS: Record<string, string> = {
   'conv1+relu1': 'Conv+Relu',
@@ -47,17 +40,6 @@ const EXAMPLE_OPS: Record<string, string> = {
   flatten: 'Flatten',
   fc: 'Gemm',
 };
-
-/**
- * The view opens as a graph; these tests read the layer table, one click away. Clicked until the
- * model's own view shows it: a just-closed editor's webview can linger for a moment and take the click.
- */
-async function showTable(fileName: string): Promise<void> {
-  await waitFor(`the layer table of ${fileName}`, async () => {
-    await clickInWebview('#view-table').catch(() => undefined);
-    return (await webviewTexts()).some((text) => text.includes(fileName) && text.includes('Shape in → out'));
-  });
-}
 
 let api: TestingApi;
 let extensionRoot: vscode.Uri;

@@ -14,7 +14,7 @@ import { pureForward, type NominalValues } from '../../src/engine/forward';
 import { LowerBoundSearch } from '../../src/engine/lowerBound';
 import { syntheticInput } from '../../src/engine/nominalInput';
 import type { Network } from '../../src/engine/network';
-import { normaliseGraph } from '../../src/engine/normalise/normalise';
+import { formatUnsupported, normaliseGraph } from '../../src/engine/normalise/normalise';
 import { prepareNetwork } from '../../src/engine/prepared';
 import { SeededRandom } from '../../src/engine/random';
 import { readModel, readModelFromBytes } from '../../src/onnx/reader';
@@ -224,6 +224,34 @@ describe('architectures end to end', () => {
       t.diagnostic(result.runs.map((run) => `ε=${run.epsilon}: lower ${run.lowerBound!.value.toPrecision(4)}, local ${run.network.localBound.toPrecision(4)} (layer product ${run.network.layerProduct.toPrecision(4)}), spectral ${run.network.spectralBound.toPrecision(4)}`).join('; '));
     });
   }
+
+  for (const [id, kinds] of [
+    ['alexa', { reshape: 1, 'dense+relu': 2, 'dense+sigmoid': 1 }],
+    ['timer', { reshape: 1, 'dense+relu': 3 }],
+    ['weather', { reshape: 1, 'dense+relu': 2, 'dense+sigmoid': 1 }],
+  ] as const) {
+    it(`openWakeWord ${id}: dense layers on embedding frames, analysed end to end with lower ≤ local ≤ spectral, sampled points inside the bounds, the composed bound at the smallest ε`, async (t) => {
+      const network = normaliseGraph(await readModel(await thirdPartyModel(id))).network!;
+      assert.deepEqual(layerKinds(network), kinds);
+      const random = new SeededRandom(13);
+      const x0 = inputFor(network, random);
+      const result = await analyzeNetwork(network, x0, { epsilons: EPSILONS, ...FAST_SPECTRAL, lowerBound: { budget: 50 } });
+      for (const run of result.runs) {
+        assert.ok(run.lowerBound!.value <= run.network.localBound * (1 + REL) && run.network.localBound <= run.network.spectralBound * (1 + REL), `${id} ε=${run.epsilon}`);
+      }
+      assertSampledSoundness(network, x0, result, random, 30);
+      assert.equal(result.runs[0].network.method, 'composed', `${id} ε=${result.runs[0].epsilon}`);
+      t.diagnostic(result.runs.map((run) => `ε=${run.epsilon}: lower ${run.lowerBound!.value.toPrecision(4)}, local ${run.network.localBound.toPrecision(4)} (layer product ${run.network.layerProduct.toPrecision(4)}), spectral ${run.network.spectralBound.toPrecision(4)}`).join('; '));
+    });
+  }
+
+  it('openWakeWord hey_jarvis: its If (control flow) is refused up front, naming the nodes', async () => {
+    const result = normaliseGraph(await readModel(await thirdPartyModel('heyJarvis')));
+    assert.equal(result.network, undefined);
+    assert.deepEqual(result.unsupported.map((u) => u.opType), ['GreaterOrEqual', 'Cast', 'If']);
+    assert.equal(formatUnsupported(result.unsupported), "3 nodes are not supported: GreaterOrEqual 'GreaterOrEqual_30', Cast 'Cast_31', If 'If_32'");
+    assert.equal(result.unsupported.find((u) => u.opType === 'If')?.reason, 'no analysis rule for If');
+  });
 
   it('openWakeWord melspectrogram (1760 samples of a two-tone signal): analysed end to end with lower ≤ local ≤ spectral and sampled points inside the bounds; the composed bound (products, ReduceMax, the Clip floor: §55) below the layer product', async (t) => {
     const network = normaliseGraph(await readModel(await thirdPartyModel('melSpectrogram')), { inputShape: [1760] }).network!;

@@ -51,6 +51,8 @@ test('arguments: bad values are usage errors that say what is wrong', () => {
     [['analyze', 'm.onnx', '--exact-cutoff', '0x10'], /^--exact-cutoff must be an integer from 0 to 4096/],
     [['analyze', 'm.onnx', '--max-memory', '0'], /^--max-memory must be a number above 0 and at most 1024, got '0'$/],
     [['analyze', 'm.onnx', '--backend', 'gpu'], /^--backend takes native, webassembly or typescript, got 'gpu'$/],
+    [['analyze', 'm.onnx', '--radius', '--radius-tolerance', '0'], /^--radius-tolerance must be a number above 0 and at most 1, got '0'$/],
+    [['analyze', 'm.onnx', '--radius-tolerance', '0.01'], /^--radius-tolerance applies to the certified radius: add --radius$/],
   ];
   for (const [argv, message] of bad) assert.throws(() => parseAnalyzeArguments(argv), (e: unknown) => e instanceof UsageError && message.test(e.message), argv.join(' '));
 });
@@ -68,6 +70,8 @@ test('arguments: progress follows --json unless asked for; seeds and memory budg
   assert.equal(parse(['--seed', '4294967295']).seed, 4294967295);
   assert.equal(parse([]).maxMemoryGB, 4);
   assert.equal(parse(['--max-memory', '0.5']).maxMemoryGB, 0.5);
+  assert.equal(parse(['--radius']).radiusTolerance, undefined);
+  assert.equal(parse(['--radius', '--radius-tolerance', '2e-3']).radiusTolerance, 0.002);
   assert.equal(parse(['--threads', '64']).threads, 64);
 });
 
@@ -146,7 +150,8 @@ test('--backend webassembly runs the WebAssembly kernels, says so, and gives the
 test('--eps 1e308: the layer product overflows, the table says where and shows ∞, the spectral product (below the composed bound there) gives the bound (derivations §57, §61.1)', async () => {
   const { code, stdout } = await cli(['analyze', EXAMPLE, '--eps=1e308', '--quiet', '--no-lower-bound']);
   assert.equal(code, 0);
-  assert.match(stdout, /^network: local bound ([\d.]+) \(spectral product\) +layer product ∞ +spectral product \1 /m);
+  // No "local is 1× tighter": the spectral product is the bound itself here.
+  assert.match(stdout, /^network: local bound ([\d.]+) \(spectral product\) +layer product ∞ +spectral product \1$/m);
   assert.match(stdout, /the layer product overflowed at layer 'conv1\+relu1' \(∞\); network bound from the spectral product\./);
   assert.match(stdout, /spectral product: ∏ ‖A_k‖ \(the conservative column\) is sound at every ε, and at this one it is below the local bounds/);
   assert.doesNotMatch(stdout, /Infinity|NaN/);

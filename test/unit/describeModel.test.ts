@@ -1,6 +1,6 @@
 // The editor's overview of a model, read with the ONNX reader from the hand-written fixture.
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -69,6 +69,38 @@ describe('model overview', () => {
     assert.equal(overview.rowSource, 'nodes');
     assert.match(overview.notes[0], /cannot read this graph: .*graph input 'b'.*has open dimensions.*give its value to hold it fixed/);
     assert.deepEqual(overview.rows.map((row) => row.label), ['sum']);
+  });
+
+  it('an input with open dimensions: the way forward without an input file, the layers from the example beside it or the chosen file', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'describe-'));
+    const path = join(folder, 'open.onnx');
+    // y = relu(x) for any length: its layer shapes depend on the input.
+    await writeModel(path, {
+      inputs: [{ name: 'x', shape: ['batch', 'samples'] }],
+      outputs: [{ name: 'y', shape: ['batch', 'samples'] }],
+      initializers: [],
+      nodes: [{ opType: 'Relu', name: 'act', inputs: ['x'], outputs: ['y'] }],
+      opset: 13,
+    });
+    const bare = await describeModelFile(path);
+    assert.equal(bare.rowSource, 'nodes');
+    assert.equal(bare.openInputShape, true);
+    assert.match(bare.notes[0], /symbolic or unknown dimensions.*; put an example input beside the model \(open\.npy, open\.input\.npy, open\.input\.json, …\) or choose one with "Choose nominal input…"$/);
+
+    await writeFile(join(folder, 'open.input.json'), JSON.stringify({ shape: [1, 5], data: [1, -2, 3, -4, 5] }));
+    const example = await describeModelFile(path);
+    assert.equal(example.rowSource, 'layers');
+    assert.equal(example.openInputShape, true);
+    assert.deepEqual(example.rows.map((row) => [row.label, row.inputs.join(','), row.outputs.join(',')]), [['act', '[5]', '[5]']]);
+    assert.equal(example.notes[0], "The input's shape is open in the model; the layers follow open.input.json ([5]).");
+
+    const chosen = join(folder, 'longer.json');
+    await writeFile(chosen, JSON.stringify({ shape: [1, 7], data: [1, 2, 3, 4, 5, 6, 7] }));
+    const picked = await describeModelFile(path, chosen);
+    assert.deepEqual(picked.rows.map((row) => row.inputs.join(',')), ['[7]']);
+    assert.match(picked.notes[0], /follow longer\.json \(\[7\]\)/);
+    // A fixed shape never reads the input file.
+    assert.equal((await describeModelFile(TINY, chosen)).openInputShape, undefined);
   });
 
   it('rejects a file that is not ONNX, naming it', async () => {

@@ -106,6 +106,29 @@ describe('analyzeNetwork', () => {
     }
     assert.ok(certified > 10, `${certified} networks had a positive certified radius`);
   });
+
+  it('the radius search stops within the requested tolerance of its upper end, and says where', async () => {
+    const random = new SeededRandom(11);
+    let compared = 0;
+    for (let t = 0; t < 6; t++) {
+      const { network } = randomConvNetwork(random);
+      const n = network.inputShape.reduce((a, b) => a * b, 1);
+      const x = Float64Array.from({ length: n }, () => random.gaussian());
+      for (const radiusTolerance of [0.2, 1e-3]) {
+        const radius = (await analyzeNetwork(network, x, { epsilons: [0.1], radius: true, radiusTolerance })).radius!;
+        if (radius.local === 0 || !Number.isFinite(radius.local)) continue;
+        assert.equal(radius.search?.tolerance, radiusTolerance);
+        const upperEnd = radius.search?.upperEnd;
+        assert.ok(upperEnd !== undefined && upperEnd >= radius.local, `upper end ${upperEnd} below the radius ${radius.local}`);
+        assert.ok(upperEnd <= radius.local * (1 + radiusTolerance), `stopped at ${radius.local}, ${upperEnd / radius.local - 1} below its upper end`);
+        compared++;
+      }
+    }
+    assert.ok(compared >= 6, `${compared} searches compared`);
+    const network = randomConvNetwork(new SeededRandom(1)).network;
+    const x = new Float64Array(network.inputShape.reduce((a, b) => a * b, 1)).fill(0.5);
+    await assert.rejects(analyzeNetwork(network, x, { epsilons: [0.1], radius: true, radiusTolerance: 0 }), /radius tolerance must be in \(0, 1\], got 0/);
+  });
 });
 
 describe('certified radius from the margins (derivations §44)', () => {

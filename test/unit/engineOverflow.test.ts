@@ -138,7 +138,7 @@ describe('ε beyond float32 on the example model', () => {
     assertTightestNetworkBound(network);
     // The table says which bound it is, and from where after the overflow.
     const table = formatReport({ ...reportShell, runs: report.runs } as BoundReport);
-    assert.match(table, /network: local bound ([\d.]+) \(spectral product\) +layer product ∞ +spectral product \1 /);
+    assert.match(table, /network: local bound ([\d.]+) \(spectral product\) +layer product ∞ +spectral product \1$/m);
     assert.match(table, /network bound from the spectral product\./);
   });
 });

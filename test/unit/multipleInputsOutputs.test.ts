@@ -113,6 +113,18 @@ test('one output can be chosen; inputs not given are held at zeros', async () =>
   assert.deepEqual(report.runs[0].layers.map((l) => l.label), ['in2+act2']);
 });
 
+test('a radius is computed for one chosen output, not for several stacked (their largest entry is no class), and the report says why', async () => {
+  const { model } = await recurrentCell();
+  const request = { modelPath: model, input: { kind: 'synthetic' } as const, epsilons: [0.01], options: { lowerBound: false, computeRadius: true } };
+  const stacked = await analyzeModelFile(request);
+  assert.deepEqual(stacked.outputs, ['y1', 'y2']);
+  assert.equal(stacked.radius, undefined);
+  assert.ok(stacked.notes?.some((n) => /^No certified robustness radius: the bounded output stacks 2 graph outputs, .*--output NAME/.test(n)), stacked.notes?.join('\n'));
+  const one = await analyzeModelFile({ ...request, outputs: ['y2'] });
+  assert.ok(one.radius && one.radius.local > 0, JSON.stringify(one.radius));
+  assert.ok(!one.notes?.some((n) => n.startsWith('No certified robustness radius')), one.notes?.join('\n'));
+});
+
 test('the CLI takes --input-name, --fixed NAME=FILE and --output, and says what it held fixed', async () => {
   assert.deepEqual(parseAnalyzeArguments(['analyze', 'm.onnx', '--input-name', 'x', '--fixed', 'h=state.npy', '--fixed', 'c=c.json', '--output', 'y1', '--output', 'y2']), {
     ...(parseAnalyzeArguments(['analyze', 'm.onnx']) as object),

@@ -58,6 +58,7 @@ describe('settings reader', () => {
       lanczosSteps: 200,
       threads: 2,
       computeRadius: true,
+      radiusTolerance: 0.02,
       maxMemoryBytes: 4 * 2 ** 30,
     });
   });
@@ -72,15 +73,17 @@ describe('settings reader', () => {
       workerThreads: 0,
       computeRadius: 'yes',
       maxMemoryGB: -1,
+      radiusTolerance: 0,
     });
     assert.equal(settings.epsilon, 0.001);
     assert.equal(settings.engine.failureProbability, 1e-6);
     assert.equal(settings.engine.exactCutoff, 512);
     assert.equal(settings.engine.lanczosSteps, 200);
     assert.equal(settings.engine.computeRadius, true);
+    assert.equal(settings.engine.radiusTolerance, 0.02);
     const named = problems.map((problem) => /^lipschitzLens\.(\w+)/.exec(problem)?.[1]);
     assert.equal(settings.engine.maxMemoryBytes, 4 * 2 ** 30);
-    assert.deepEqual(named, ['epsilon', 'sweep', 'failureProbability', 'maxExactDimension', 'lanczosSteps', 'workerThreads', 'maxMemoryGB', 'computeRadius']);
+    assert.deepEqual(named, ['epsilon', 'sweep', 'failureProbability', 'maxExactDimension', 'lanczosSteps', 'workerThreads', 'maxMemoryGB', 'radiusTolerance', 'computeRadius']);
   });
 
   it('caps worker threads at the number of cores', () => {
@@ -97,7 +100,7 @@ describe('package.json contributions', () => {
     assert.deepEqual(properties['lipschitzLens.sweep'].default, SETTING_DEFAULTS.sweep);
     assert.equal(properties['lipschitzLens.workerThreads'].default, SETTING_DEFAULTS.workerThreads);
     assert.equal(properties['lipschitzLens.computeRadius'].default, SETTING_DEFAULTS.computeRadius);
-    for (const key of ['failureProbability', 'maxExactDimension', 'lanczosSteps', 'workerThreads', 'maxMemoryGB'] as const) {
+    for (const key of ['failureProbability', 'maxExactDimension', 'lanczosSteps', 'workerThreads', 'maxMemoryGB', 'radiusTolerance'] as const) {
       const declared = properties[`lipschitzLens.${key}`];
       assert.ok(declared, `lipschitzLens.${key} is not contributed`);
       if (key !== 'workerThreads') {

@@ -86,25 +86,38 @@ function unitValues(prepared: PreparedNetwork, values: NominalValues, x: Float64
 
 describe('tighter reaches for deep uncertain units (derivations §66)', () => {
   it('hand-derived: a unit the first prefix norm leaves uncertain is stable under the norm over the rows still uncertain', async () => {
-    // fc1 = diag(10, 1, 1) with ReLU, all on at x0 = (1, 1, 1); fc2 reads rows a = (0, 1, 1) and b = (0, 1, 0)
-    // with biases putting them at 0.05 and 0.012. ε = 0.01: the product's reach is ε ‖fc1‖ ‖row‖ = 0.141 and
-    // 0.1, both uncertain. β over {a, b} = ‖[[1, 1], [1, 0]]‖ = (1 + √5)/2 ≈ 1.618: a (0.05 > 0.0162) is
-    // settled, b (0.012 < 0.0162) is not. β over {b} = ‖(0, 1, 0)‖ = 1: b's reach 0.01 < 0.012, stable.
-    // So f = (x2 + x3 − 1.95, x2 − 0.988) near x0 and L = ‖[[0, 1, 1], [0, 1, 0]]‖ = 1.618….
+    // fc1 = Q diag(10, 1, 1) with Q = [[1, 2, 2], [2, 1, −2], [2, −2, 1]]/3 (orthogonal, so no coordinate's
+    // own reach, §67, is small), bias 5, all on at x0 = 0; fc2 reads a = x2 + x3 and b = x2 through rows
+    // (0, 1, 1) Q and (0, 1, 0) Q, with biases putting them at 0.05 and 0.012. ε = 0.01: the product's reach
+    // is ε ‖fc1‖ ‖row‖ ≈ 0.141 and 0.1, both uncertain. β over {a, b} = ‖[[1, 1], [1, 0]]‖ = (1 + √5)/2:
+    // a (0.05 > 0.0162) is settled, b (0.012 < 0.0162) is not. β over {b} = ‖(0, 1, 0)‖ = 1: b's reach
+    // 0.01 < 0.012, stable. So f = (x2 + x3 + 0.05, x2 + 0.012) near x0 and L = ‖[[0, 1, 1], [0, 1, 0]]‖.
+    // (Exactly so up to fc1's and fc2's float32 weights: the expected values are computed from them.)
+    const q = [[1, 2, 2], [2, 1, -2], [2, -2, 1]].map((row) => row.map((v) => v / 3));
+    const fc1 = q.map((row) => [row[0] * 10, row[1], row[2]]);
+    const readA = [0, 1, 1].map((_v, j) => q[1][j] + q[2][j]);
+    const readB = q[1];
     const network = chain([3], [
-      denseLayer('fc1', [[10, 0, 0], [0, 1, 0], [0, 0, 1]], [0, 0, 0], NETWORK_INPUT, { kind: 'relu' }),
-      denseLayer('fc2', [[0, 1, 1], [0, 1, 0]], [-1.95, -0.988], 0, { kind: 'relu' }),
+      denseLayer('fc1', fc1, [5, 5, 5], NETWORK_INPUT, { kind: 'relu' }),
+      denseLayer('fc2', [readA, readB], [0.05 - 5 * readA.reduce((x, y) => x + y, 0), 0.012 - 5 * readB.reduce((x, y) => x + y, 0)], 0, { kind: 'relu' }),
     ]);
-    const x0 = Float64Array.of(1, 1, 1);
+    const x0 = Float64Array.of(0, 0, 0);
     const prepared = prepareNetwork(network, 'typescript');
+    // The exact prefix rows from the float32 weights, and the norms the test expects.
+    const f32 = (m: number[][]) => m.map((row) => row.map((v) => Math.fround(v)));
+    const [w1, w2] = [f32(fc1), f32([readA, readB])];
+    const h = w2.map((row) => [0, 1, 2].map((j) => row.reduce((sum, v, k) => sum + v * w1[k][j], 0)));
+    const dot = (u: number[], v: number[]) => u.reduce((sum, x, i) => sum + x * v[i], 0);
+    const [gaa, gab, gbb] = [dot(h[0], h[0]), dot(h[0], h[1]), dot(h[1], h[1])];
+    const both = Math.sqrt((gaa + gbb) / 2 + Math.sqrt(((gaa - gbb) / 2) ** 2 + gab * gab));
+    const near = (value: number, exact: number) => value >= exact * (1 - 1e-12) && value <= exact * (1 + 1e-8);
     const asked = runRecordingCaps({ prepared, x0, nominal: pureForward(prepared, x0) as NominalValues, spectralCache: new Map(), spectral: TS_SPECTRAL }, 0.01);
     assert.deepEqual(asked.map((a) => [a.layer, [...a.rows]]), [[1, [1, 1]], [1, [0, 1]]], 'two norms for fc2: over {a, b}, then over {b}');
-    const golden = (1 + Math.sqrt(5)) / 2;
-    assert.ok(asked[0].value >= golden && asked[0].value <= golden * (1 + 1e-8), `β over {a, b}: ${asked[0].value}`);
-    assert.ok(asked[1].value >= 1 && asked[1].value <= 1 + 1e-8, `β over {b}: ${asked[1].value}`);
+    assert.ok(near(asked[0].value, both) && Math.abs(both - (1 + Math.sqrt(5)) / 2) < 1e-6, `β over {a, b}: ${asked[0].value}, exact ${both}`);
+    assert.ok(near(asked[1].value, Math.sqrt(gbb)) && Math.abs(Math.sqrt(gbb) - 1) < 1e-6, `β over {b}: ${asked[1].value}`);
     const run = (await analyzeNetwork(network, x0, { epsilons: [0.01], backend: 'typescript' })).runs[0];
     assert.equal(run.network.composed?.uncertainUnits, 0, 'no unit is uncertain');
-    assert.ok(run.network.localBound >= golden && run.network.localBound <= golden * (1 + 1e-8), `bound ${run.network.localBound}, exact ${golden}`);
+    assert.ok(near(run.network.localBound, both), `bound ${run.network.localBound}, exact ${both}`);
   });
 
   it('hand-derived: a max-pool window whose runner-up is within the tensor\'s radius but not within the entries\' own reaches has a certain leader', async () => {
@@ -119,8 +132,9 @@ describe('tighter reaches for deep uncertain units (derivations §66)', () => {
     ]);
     const x0 = Float64Array.of(0, 0, 0);
     const prepared = prepareNetwork(network, 'typescript');
-    const layerRun = runEpsilon({ prepared, x0, nominal: pureForward(prepared, x0) as NominalValues, spectralCache: new Map(), spectral: TS_SPECTRAL }, 0.01);
-    const pool = layerRun.slopes[2];
+    const ctx = { prepared, x0, nominal: pureForward(prepared, x0) as NominalValues, spectralCache: new Map(), spectral: TS_SPECTRAL };
+    const { prefixReach } = layerRunPrefixReach(prepared, TS_SPECTRAL, Infinity);
+    const pool = runEpsilon({ ...ctx, prefixReach }, 0.01, runEpsilon(ctx, 0.01)).slopes[2];
     assert.deepEqual([...(pool?.edges?.input ?? [])], [0], 'one candidate edge: the leader t1');
     assert.equal(pool?.outputRadius[0], 0);
     const run = (await analyzeNetwork(network, x0, { epsilons: [0.01], backend: 'typescript' })).runs[0];
@@ -191,7 +205,10 @@ describe('tighter reaches for deep uncertain units (derivations §66)', () => {
       const epsilon = Math.pow(10, random.between(-2.5, -0.5));
       const nominal = pureForward(prepared, x0) as NominalValues;
       const spectral = backend === 'typescript' ? TS_SPECTRAL : DEFAULT_SPECTRAL_OPTIONS;
-      const run = runEpsilon({ prepared, x0, nominal, spectralCache: new Map(), spectral }, epsilon);
+      // The slopes-only run, where each coordinate's own reach is known (§66.3, §67).
+      const ctx = { prepared, x0, nominal, spectralCache: new Map(), spectral };
+      const { prefixReach } = layerRunPrefixReach(prepared, spectral, Infinity);
+      const run = runEpsilon({ ...ctx, prefixReach }, epsilon, runEpsilon(ctx, epsilon));
       const outputs = (x: Float64Array) => referenceForward(network as Network, x);
       const at0 = outputs(x0);
       // Per max-pool layer reading an activation: each window with one candidate edge and radius 0 (its

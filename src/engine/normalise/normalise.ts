@@ -284,6 +284,19 @@ export function normaliseGraph(model: Model, options: NormaliseOptions = {}): No
   return result;
 }
 
+/** Whether the input leaves dimensions after the batch axis open (symbolic, unknown, or no shape). */
+export function hasOpenInputShape(info: ValueInfo): boolean {
+  const shape = info.shape;
+  return shape === undefined || shape.slice(1).some((d) => typeof d !== 'number' || d < 1);
+}
+
+/** The shape an open model input takes from a nominal input file's shape: that shape without a batch of 1. */
+export function shapeFromInput(info: ValueInfo, fileShape: readonly number[]): number[] {
+  const rank = info.shape?.length;
+  const dropsBatch = fileShape[0] === 1 && (rank === undefined ? fileShape.length > 1 : fileShape.length === rank);
+  return dropsBatch ? fileShape.slice(1) : [...fileShape];
+}
+
 /** The graph input the bounds are taken with respect to: the one named, else the first float input. */
 export function analysedInput(model: Model, name: string | undefined): ValueInfo {
   const { inputs } = model.graph;
