@@ -339,7 +339,9 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
         // The network input x0 itself is exact; other tensors carry the provider's error bound.
         const ref = p.layer.inputs[0];
         const tau = ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError);
-        outcome = loneActivation(lop.activation, tensorValue(nominal, x0, ref), tau, inputs[0], inputRange(prepared, ref), p.layer.nodes, capsFor, overflowedAt);
+        // The reported run's row holds over the whole ε_in ball (§56), so it does not read per-coordinate reaches.
+        const input = slopesAfter ? inputs[0] : { ...inputs[0], coordinates: undefined };
+        outcome = loneActivation(lop.activation, tensorValue(nominal, x0, ref), tau, input, inputRange(prepared, ref), p.layer.nodes, capsFor, overflowedAt);
         break;
       }
       case 'maxPool': {
@@ -488,6 +490,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
     }
     // An activation's own bound on each output's move (§66.3) joins the box's (§67): both hold.
     if (box) state.coordinates = outcome.outputMoves ? box.out.map((b, j) => Math.min(b, (outcome.outputMoves as Float64Array)[j])) : box.out;
+    else if (outcome.outputMoves) state.coordinates = outcome.outputMoves;
     states.push(state);
     if (ctx.stopAtUnboundedSlopes && outcome.slopes && !slopesBounded(outcome.slopes)) throw new UnboundedSlopesError(p.layer.label);
     slopes.push(outcome.slopes ?? null);
@@ -630,7 +633,9 @@ function affineLayer(
   // scaled: a row that cannot move has reach 0 even behind an overflowed radius (∞ · 0).
   const ballReach = (i: number) => scaled(input.radius, Math.sqrt(rowSq[i])) * (1 + ROW_NORM_MARGIN);
   const unitReach = preReach ? (i: number) => Math.min(ballReach(i), preReach[i]) : ballReach;
-  const reachCap = capsFor((caps) => uncertainUnits(activation, pre, tau, (i) => (caps ? Math.min(unitReach(i), caps[i]) : unitReach(i))));
+  // The first caps go to every unit the ball's reach leaves uncertain, not only those §67's box does:
+  // a unit the box settles keeps the box's reach, while its cap also bounds how far its output moves (§66.3).
+  const reachCap = capsFor((caps) => uncertainUnits(activation, pre, tau, (i) => (caps ? Math.min(unitReach(i), caps[i]) : ballReach(i))));
   for (let i = 0; i < r.length; i++) {
     const reach = reachCap ? Math.min(unitReach(i), reachCap[i]) : unitReach(i);
     r[i] = slopeBoundUncertain(activation, pre[i], tau, reach);
@@ -698,7 +703,8 @@ function loneActivation(
 ): LayerOutcome {
   const smooth = isSmoothWithSingularity(activation);
   const reachIn = coordinateReach(input, nominal.length);
-  const reachCap = capsFor((caps) => uncertainUnits(activation, nominal, tau, (i) => (caps ? Math.min(reachIn[i], caps[i]) : reachIn[i]), range));
+  // As for an affine layer: the first caps go to every unit the ball's reach leaves uncertain (§66.3).
+  const reachCap = capsFor((caps) => uncertainUnits(activation, nominal, tau, (i) => (caps ? Math.min(reachIn[i], caps[i]) : input.mask && !input.mask[i] ? 0 : input.radius), range));
   const mask = new Uint8Array(nominal.length);
   const counts = { on: 0, unstable: 0, off: 0 };
   let hasStates = false;
