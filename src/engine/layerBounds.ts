@@ -216,6 +216,9 @@ function coordinateBox(ctx: RunContext, p: PreparedLayer, index: number, inputs:
   };
 }
 
+/** Layers that read their inputs per coordinate: windows and products (§22, §55). */
+const PER_COORDINATE_READERS = new Set(['maxPool', 'reduceMax', 'maximum', 'mul']);
+
 /** |Δσ_i| ≤ max(|lower_i|, |upper_i|) · reach_i: the secant slope times the input's move (§66.3). */
 function outputReach(reach: number, lower: number, upper: number): number {
   return scaled(Math.max(Math.abs(lower), Math.abs(upper)), reach) * (1 + 4 * UNIT_ROUNDOFF);
@@ -261,6 +264,11 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
   const slopes: (SlopeUnits | null)[] = [];
   const applicationsBefore = prepared.counters.applications;
   let reusedApplications = 0;
+
+  // Outputs a window or a product reads per coordinate (§66.3): there the first caps go to every unit
+  // the ball's reach leaves uncertain, since a cap also bounds how far a unit the box settles moves.
+  const readPerCoordinate = new Set<number>();
+  for (const p of prepared.layers) if (PER_COORDINATE_READERS.has(p.op.kind)) for (const ref of p.layer.inputs) if (ref !== NETWORK_INPUT) readPerCoordinate.add(ref);
 
   prepared.layers.forEach((p, index) => {
     throwIfCancelled(ctx.signal);
@@ -330,7 +338,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
         const pre = nominal.preActivations[index];
         if (!pre) throw new Error(`layer ${index} '${p.layer.label}': the forward provider gave no pre-activation`);
         const tau = smallestBound(nominal.preActivationErrors?.[index], nominal.absoluteError);
-        outcome = affineLayer(op.affine.linear, activation, pre, tau, inputs[0], options, norms, ctx.times, capsFor, box?.pre ?? undefined);
+        outcome = affineLayer(op.affine.linear, activation, pre, tau, inputs[0], options, norms, ctx.times, capsFor, box?.pre ?? undefined, readPerCoordinate.has(index));
         break;
       }
       case 'activation': {
@@ -341,7 +349,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
         const tau = ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError);
         // The reported run's row holds over the whole ε_in ball (§56), so it does not read per-coordinate reaches.
         const input = slopesAfter ? inputs[0] : { ...inputs[0], coordinates: undefined };
-        outcome = loneActivation(lop.activation, tensorValue(nominal, x0, ref), tau, input, inputRange(prepared, ref), p.layer.nodes, capsFor, overflowedAt);
+        outcome = loneActivation(lop.activation, tensorValue(nominal, x0, ref), tau, input, inputRange(prepared, ref), p.layer.nodes, capsFor, overflowedAt, readPerCoordinate.has(index));
         break;
       }
       case 'maxPool': {
@@ -609,6 +617,8 @@ function affineLayer(
   capsFor: (uncertainWithin: (caps: Float64Array | null) => Uint8Array) => Float64Array | null,
   /** Each pre-activation's own reach (§67), where known. */
   preReach?: Float64Array,
+  /** Cap every unit the ball's reach leaves uncertain, not only those the box does (§66.3). */
+  capBallUncertain = false,
 ): LayerOutcome {
   const rowSq = timed(times, 'rowNormsMs', () => linear.rowNormsSquared(maskToVector(input.mask, linear.inSize)));
   const conservativeLinear = norms.conservative(() => {
@@ -633,9 +643,8 @@ function affineLayer(
   // scaled: a row that cannot move has reach 0 even behind an overflowed radius (∞ · 0).
   const ballReach = (i: number) => scaled(input.radius, Math.sqrt(rowSq[i])) * (1 + ROW_NORM_MARGIN);
   const unitReach = preReach ? (i: number) => Math.min(ballReach(i), preReach[i]) : ballReach;
-  // The first caps go to every unit the ball's reach leaves uncertain, not only those §67's box does:
-  // a unit the box settles keeps the box's reach, while its cap also bounds how far its output moves (§66.3).
-  const reachCap = capsFor((caps) => uncertainUnits(activation, pre, tau, (i) => (caps ? Math.min(unitReach(i), caps[i]) : ballReach(i))));
+  const firstReach = capBallUncertain ? ballReach : unitReach;
+  const reachCap = capsFor((caps) => uncertainUnits(activation, pre, tau, (i) => (caps ? Math.min(unitReach(i), caps[i]) : firstReach(i))));
   for (let i = 0; i < r.length; i++) {
     const reach = reachCap ? Math.min(unitReach(i), reachCap[i]) : unitReach(i);
     r[i] = slopeBoundUncertain(activation, pre[i], tau, reach);
@@ -700,11 +709,13 @@ function loneActivation(
   nodes: string[],
   capsFor: (uncertainWithin: (caps: Float64Array | null) => Uint8Array) => Float64Array | null,
   overflowedAt: string | undefined,
+  /** As for an affine layer (§66.3). */
+  capBallUncertain = false,
 ): LayerOutcome {
   const smooth = isSmoothWithSingularity(activation);
   const reachIn = coordinateReach(input, nominal.length);
-  // As for an affine layer: the first caps go to every unit the ball's reach leaves uncertain (§66.3).
-  const reachCap = capsFor((caps) => uncertainUnits(activation, nominal, tau, (i) => (caps ? Math.min(reachIn[i], caps[i]) : input.mask && !input.mask[i] ? 0 : input.radius), range));
+  const firstReach = (i: number) => (!capBallUncertain ? reachIn[i] : input.mask && !input.mask[i] ? 0 : input.radius);
+  const reachCap = capsFor((caps) => uncertainUnits(activation, nominal, tau, (i) => (caps ? Math.min(reachIn[i], caps[i]) : firstReach(i)), range));
   const mask = new Uint8Array(nominal.length);
   const counts = { on: 0, unstable: 0, off: 0 };
   let hasStates = false;
