@@ -34,6 +34,18 @@ export interface SlopeUnits {
   softmaxGroups?: SoftmaxGroups;
 }
 
+/**
+ * A deviation entering a layer's output in a forward pass: values[i] · scale · radius[i] is added at
+ * each listed entry (the entries where radius is not 0; the stacked operators' R_j block, read straight
+ * from the stacked vector instead of a scaled copy).
+ */
+export interface Injection {
+  values: Float64Array;
+  scale: number;
+  radius: Float64Array;
+  entries: Int32Array;
+}
+
 const UNIT_ROUNDOFF = Number.EPSILON / 2;
 
 /**
@@ -207,7 +219,7 @@ export class LinearisedNetwork {
    * or z of layer `readAt` when given (centred per window where the deviations sum to 0); with
    * `readRows` for that layer, only its rows (the others 0).
    */
-  forward(input: Float64Array | null, injections: Map<number, Float64Array>, readAt?: number, readRows: ReadRows | null = null): Float64Array {
+  forward(input: Float64Array | null, injections: Map<number, Injection>, readAt?: number, readRows: ReadRows | null = null): Float64Array {
     const { layers, inputSize } = this.prepared;
     const read = readRows?.layer === readAt ? readRows : null;
     const last = readAt ?? this.prepared.network.output;
@@ -242,8 +254,14 @@ export class LinearisedNetwork {
         }
       }
       if (injected) {
-        out = out ? Float64Array.from(out) : new Float64Array(p.outSize);
-        for (let i = 0; i < out.length; i++) out[i] += injected[i];
+        // Added in place unless the output is an input's own array (a reshape passes its input on).
+        if (!out) out = new Float64Array(p.outSize);
+        else if (ins.some((t) => t?.buffer === out?.buffer)) out = Float64Array.from(out);
+        const { values, scale, radius, entries } = injected;
+        for (let a = 0; a < entries.length; a++) {
+          const i = entries[a];
+          out[i] += values[i] * scale * radius[i];
+        }
       }
       tangents[k] = out;
     }
@@ -262,46 +280,63 @@ export class LinearisedNetwork {
     const read = readRows?.layer === readAt ? readRows : null;
     const { layers, inputSize } = this.prepared;
     const last = readAt ?? this.prepared.network.output;
-    const result = { input: wantInput ? new Float64Array(inputSize) : null, layers: new Map<number, Float64Array>() };
-    for (const j of wantLayers) result.layers.set(j, new Float64Array(layers[j].outSize));
-    if (last === NETWORK_INPUT) {
-      result.input?.set(u);
+    const result = { input: null as Float64Array | null, layers: new Map<number, Float64Array>() };
+    // Layers the cotangent never reaches get zeros.
+    const finish = () => {
+      if (wantInput) result.input ??= new Float64Array(inputSize);
+      for (const j of wantLayers) if (!result.layers.has(j)) result.layers.set(j, new Float64Array(layers[j].outSize));
       return result;
+    };
+    if (last === NETWORK_INPUT) {
+      if (wantInput) result.input = Float64Array.from(u);
+      return finish();
     }
     const lowest = wantInput ? 0 : Math.min(...wantLayers);
     const grads: (Float64Array | null)[] = layers.map(() => null);
-    const accumulate = (ref: TensorRef, g: Float64Array) => {
+    // A cotangent the pass owns (a fresh array no one else holds) becomes the first sum itself; one that
+    // is still held elsewhere (u, or a layer's cotangent passed on unchanged) is copied before it is added to.
+    const accumulate = (ref: TensorRef, g: Float64Array, owned: boolean) => {
       if (ref === NETWORK_INPUT) {
+        if (!wantInput) return;
         if (result.input) for (let i = 0; i < g.length; i++) result.input[i] += g[i];
+        else result.input = owned ? g : Float64Array.from(g);
         return;
       }
       if (ref < lowest) return;
-      const target = (grads[ref] ??= new Float64Array(g.length));
-      for (let i = 0; i < g.length; i++) target[i] += g[i];
+      const target = grads[ref];
+      if (target) for (let i = 0; i < g.length; i++) target[i] += g[i];
+      else grads[ref] = owned ? g : Float64Array.from(g);
     };
-    const toInputs = (k: number, gInputs: Float64Array[]) => layers[k].layer.inputs.forEach((ref, i) => accumulate(ref, gInputs[i]));
+    // gInputs are fresh arrays, or views of `consumed` (the cotangent they were computed from), which are not owned.
+    const toInputs = (k: number, gInputs: Float64Array[], consumed: Float64Array) =>
+      layers[k].layer.inputs.forEach((ref, i) => accumulate(ref, gInputs[i], gInputs[i].buffer !== consumed.buffer));
     if (readAt !== undefined && read) {
       const onRows = Float64Array.from(read.rows, (e) => u[e]);
-      if (read.source === readAt) toInputs(last, [read.selected.applyTranspose(onRows)]);
-      else toInputs(last, this.readUnitsTranspose(last, this.centre(last, scatterRows(onRows, read.rows, u.length))));
-    } else if (readAt !== undefined) toInputs(last, this.readUnitsTranspose(last, this.centre(last, u)));
-    else grads[last] = Float64Array.from(u);
+      if (read.source === readAt) toInputs(last, [read.selected.applyTranspose(onRows)], onRows);
+      else {
+        const centred = this.centre(last, scatterRows(onRows, read.rows, u.length));
+        toInputs(last, this.readUnitsTranspose(last, centred), centred);
+      }
+    } else if (readAt !== undefined) {
+      const centred = this.centre(last, u);
+      toInputs(last, this.readUnitsTranspose(last, centred), centred);
+    } else grads[last] = Float64Array.from(u);
     for (let k = readAt !== undefined ? last - 1 : last; k >= lowest; k--) {
       const g = grads[k];
       if (!g) continue;
       this.poll();
       grads[k] = null;
-      const wanted = result.layers.get(k);
-      if (wanted) wanted.set(g);
+      // g is read, never written, from here on: the result holds it as it is.
+      if (wantLayers.includes(k)) result.layers.set(k, g);
       if (read?.source === k) {
         // The cotangent here lies on the read windows' entries (sourceRows) only.
         const mid = this.slopes[k]?.mid;
         const gathered = Float64Array.from(read.sourceRows, (i) => (mid ? mid[i] : 1) * g[i]);
-        toInputs(k, [read.selected.applyTranspose(gathered)]);
-      } else if (this.slopes[k]) toInputs(k, this.readUnitsTranspose(k, this.applySlopesTranspose(k, g)));
-      else toInputs(k, applyLinearTranspose(this.prepared, k, g));
+        toInputs(k, [read.selected.applyTranspose(gathered)], gathered);
+      } else if (this.slopes[k]) toInputs(k, this.readUnitsTranspose(k, this.applySlopesTranspose(k, g)), g);
+      else toInputs(k, applyLinearTranspose(this.prepared, k, g), g);
     }
-    return result;
+    return finish();
   }
 }
 
