@@ -104,7 +104,9 @@ class StackedOperator implements NormOperator {
         injections.set(b.layer, { values: part, scale: b.weight, radius: this.radius(b.layer), entries: this.deviating[i] });
       }
     });
-    return finiteOrThrow(this.network.forward(input, injections, this.readAt, this.read));
+    const result = this.network.forward(input, injections, this.readAt, this.read);
+    if (input !== result) this.network.recycle(input);
+    return finiteOrThrow(result);
   }
 
   applyTranspose(y: Float64Array): Float64Array {
@@ -131,6 +133,7 @@ class StackedOperator implements NormOperator {
       }
       offset += this.sizes[i];
     });
+    this.network.recycle(g.input, ...g.layers.values());
     return finiteOrThrow(out);
   }
 }

@@ -83,7 +83,19 @@ export class LinearisedNetwork {
    * `poll` runs before every layer of a forward or backward pass, so at most one operator application
    * passes between two calls (the composed bound checks the cancel signal and its budget there).
    */
-  constructor(readonly prepared: PreparedNetwork, readonly slopes: (SlopeUnits | null)[], private readonly poll: () => void = () => {}) {}
+  constructor(readonly prepared: PreparedNetwork, readonly slopes: (SlopeUnits | null)[], private readonly poll: () => void = () => {}) {
+    this.buffers = new PassBuffers(2 * prepared.layers.length + 2);
+  }
+
+  private readonly buffers: PassBuffers;
+
+  /**
+   * Hands arrays a pass returned (backward's cotangents, a forward input the caller built) back for
+   * the next passes; the caller must not read them afterwards.
+   */
+  recycle(...arrays: (Float64Array | null)[]): void {
+    for (const a of arrays) this.buffers.give(a);
+  }
 
   /**
    * Units of a slope layer; before its slopes are recorded (the layer run's prefix reach, §56, §57)
@@ -161,28 +173,29 @@ export class LinearisedNetwork {
 
   /**
    * The slope layer's z from its inputs' tangents. A layer of several inputs (products, maxima) has
-   * edges whose indices run over its inputs concatenated in order.
+   * edges whose indices run over its inputs concatenated in order. A lone input without edges is z
+   * itself, not a copy: z is only read.
    */
   private readUnits(k: number, inputs: Float64Array[]): Float64Array {
     const p = this.prepared.layers[k];
     const edges = this.slopes[k]?.edges;
     const input = inputs.length === 1 ? inputs[0] : concatenateInputs(inputs);
-    if (p.op.kind === 'affine') return p.op.affine.linear.apply(input);
+    if (p.op.kind === 'affine') return p.op.affine.linear.apply(input, this.buffers.take(p.outSize));
     if (edges) {
-      const z = new Float64Array(edges.input.length);
+      const z = this.buffers.take(edges.input.length);
       for (let e = 0; e < z.length; e++) z[e] = input[edges.input[e]];
       return z;
     }
-    return Float64Array.from(input);
+    return input;
   }
 
   /** Adjoint of readUnits: the cotangents of the layer's inputs from one of z. */
   private readUnitsTranspose(k: number, g: Float64Array): Float64Array[] {
     const p = this.prepared.layers[k];
     const edges = this.slopes[k]?.edges;
-    if (p.op.kind === 'affine') return [p.op.affine.linear.applyTranspose(g)];
+    if (p.op.kind === 'affine') return [p.op.affine.linear.applyTranspose(g, this.buffers.take(p.inSizes[0]))];
     if (edges) {
-      const out = new Float64Array(p.inSizes.reduce((a, b) => a + b, 0));
+      const out = this.buffers.zeroed(p.inSizes.reduce((a, b) => a + b, 0));
       for (let e = 0; e < g.length; e++) out[edges.input[e]] += g[e];
       return p.inSizes.length === 1 ? [out] : splitInputs(out, p.inSizes);
     }
@@ -195,8 +208,8 @@ export class LinearisedNetwork {
     const s = this.slopes[k] as SlopeUnits;
     if (s.normalised) return applyNormalised(s.normalised, z, false);
     if (s.softmaxGroups) return softmaxTangent(s.softmaxGroups, s.mid, z);
-    if (!s.edges) return scaled(z, s.mid);
-    const out = new Float64Array(this.prepared.layers[k].outSize);
+    if (!s.edges) return scaled(z, s.mid, 1, this.buffers.take(z.length));
+    const out = this.buffers.zeroed(this.prepared.layers[k].outSize);
     for (let e = 0; e < z.length; e++) out[s.edges.output[e]] += s.mid[e] * z[e];
     return out;
   }
@@ -206,9 +219,9 @@ export class LinearisedNetwork {
     if (s.normalised) return applyNormalised(s.normalised, g, true);
     // diag(m) − m mᵀ is symmetric.
     if (s.softmaxGroups) return softmaxTangent(s.softmaxGroups, s.mid, g);
-    if (!s.edges) return scaled(g, s.mid);
+    if (!s.edges) return scaled(g, s.mid, 1, this.buffers.take(g.length));
     const output = s.edges.output;
-    const out = new Float64Array(output.length);
+    const out = this.buffers.take(output.length);
     for (let e = 0; e < out.length; e++) out[e] = g[output[e]] * s.mid[e];
     return out;
   }
@@ -234,11 +247,20 @@ export class LinearisedNetwork {
       const injected = injections.get(k);
       const moves = ins.some((t) => t !== null);
       if (k === last && readAt !== undefined) {
-        if (!moves) return new Float64Array(this.unitCount(k));
-        const inputs = ins.map((t, i) => t ?? new Float64Array(p.inSizes[i]));
-        if (read?.source === k) return scatterRows(read.selected.apply(inputs[0]), read.rows, this.unitCount(k));
-        const z = this.centre(k, this.readUnits(k, inputs));
-        return read ? scatterRows(Float64Array.from(read.rows, (e) => z[e]), read.rows, z.length) : z;
+        let z: Float64Array;
+        if (!moves) z = new Float64Array(this.unitCount(k));
+        else {
+          const inputs = ins.map((t, i) => t ?? new Float64Array(p.inSizes[i]));
+          if (read?.source === k) z = scatterRows(read.selected.apply(inputs[0]), read.rows, this.unitCount(k));
+          else {
+            const units = this.readUnits(k, inputs);
+            // The caller may write into what it gets back, never into its own input.
+            const centred = this.centre(k, units === input ? Float64Array.from(units) : units);
+            z = read ? scatterRows(Float64Array.from(read.rows, (e) => centred[e]), read.rows, centred.length) : centred;
+          }
+        }
+        this.releaseTangents(tangents, input, z);
+        return z;
       }
       let out: Float64Array | null = null;
       if (moves) {
@@ -249,14 +271,17 @@ export class LinearisedNetwork {
           const mid = this.slopes[k]?.mid;
           if (mid) for (let a = 0; a < z.length; a++) z[a] *= mid[read.sourceRows[a]];
           out = scatterRows(z, read.sourceRows, p.outSize);
-        } else {
-          out = this.slopes[k] ? this.applySlopes(k, this.readUnits(k, inputs)) : applyLinear(this.prepared, k, inputs);
-        }
+        } else if (this.slopes[k]) {
+          const z = this.readUnits(k, inputs);
+          out = this.applySlopes(k, z);
+          // z is read only here, unless it is an input's tangent itself.
+          if (!inputs.includes(z)) this.buffers.give(z);
+        } else out = applyLinear(this.prepared, k, inputs, this.buffers);
       }
       if (injected) {
         // Added in place unless the output is an input's own array (a reshape passes its input on).
-        if (!out) out = new Float64Array(p.outSize);
-        else if (ins.some((t) => t?.buffer === out?.buffer)) out = Float64Array.from(out);
+        if (!out) out = this.buffers.zeroed(p.outSize);
+        else if (ins.some((t) => t?.buffer === out?.buffer)) out = this.buffers.copy(out);
         const { values, scale, radius, entries } = injected;
         for (let a = 0; a < entries.length; a++) {
           const i = entries[a];
@@ -265,7 +290,16 @@ export class LinearisedNetwork {
       }
       tangents[k] = out;
     }
-    return tangents[last] ?? new Float64Array(layers[last].outSize);
+    const result = tangents[last] ?? new Float64Array(layers[last].outSize);
+    this.releaseTangents(tangents, input, result);
+    return result;
+  }
+
+  /** The pass's tangents back to the buffers, except the caller's input and what the pass returns. */
+  private releaseTangents(tangents: (Float64Array | null)[], input: Float64Array | null, kept: Float64Array): void {
+    const released = new Set<Float64Array>();
+    for (const t of tangents) if (t && t !== input && t !== kept && !released.has(t)) released.add(t);
+    for (const t of released) this.buffers.give(t);
   }
 
   /**
@@ -299,15 +333,17 @@ export class LinearisedNetwork {
       if (ref === NETWORK_INPUT) {
         if (!wantInput) return;
         if (result.input) for (let i = 0; i < g.length; i++) result.input[i] += g[i];
-        else result.input = owned ? g : Float64Array.from(g);
+        else result.input = owned ? g : this.buffers.copy(g);
         return;
       }
       if (ref < lowest) return;
       const target = grads[ref];
       if (target) for (let i = 0; i < g.length; i++) target[i] += g[i];
-      else grads[ref] = owned ? g : Float64Array.from(g);
+      else grads[ref] = owned ? g : this.buffers.copy(g);
     };
     // gInputs are fresh arrays, or views of `consumed` (the cotangent they were computed from), which are not owned.
+    // gInputs are fresh arrays, or views of `consumed` (the cotangent they were computed from), which
+    // are copied: nothing reads `consumed` after this call.
     const toInputs = (k: number, gInputs: Float64Array[], consumed: Float64Array) =>
       layers[k].layer.inputs.forEach((ref, i) => accumulate(ref, gInputs[i], gInputs[i].buffer !== consumed.buffer));
     if (readAt !== undefined && read) {
@@ -320,33 +356,39 @@ export class LinearisedNetwork {
     } else if (readAt !== undefined) {
       const centred = this.centre(last, u);
       toInputs(last, this.readUnitsTranspose(last, centred), centred);
-    } else grads[last] = Float64Array.from(u);
+    } else grads[last] = this.buffers.copy(u);
     for (let k = readAt !== undefined ? last - 1 : last; k >= lowest; k--) {
       const g = grads[k];
       if (!g) continue;
       this.poll();
       grads[k] = null;
       // g is read, never written, from here on: the result holds it as it is.
-      if (wantLayers.includes(k)) result.layers.set(k, g);
+      const wanted = wantLayers.includes(k);
+      if (wanted) result.layers.set(k, g);
       if (read?.source === k) {
         // The cotangent here lies on the read windows' entries (sourceRows) only.
         const mid = this.slopes[k]?.mid;
         const gathered = Float64Array.from(read.sourceRows, (i) => (mid ? mid[i] : 1) * g[i]);
         toInputs(k, [read.selected.applyTranspose(gathered)], gathered);
-      } else if (this.slopes[k]) toInputs(k, this.readUnitsTranspose(k, this.applySlopesTranspose(k, g)), g);
-      else toInputs(k, applyLinearTranspose(this.prepared, k, g), g);
+      } else if (this.slopes[k]) {
+        // h is the pass's own: it goes on as the input's cotangent itself (a lone activation), or is only read.
+        const h = this.applySlopesTranspose(k, g);
+        const gInputs = this.readUnitsTranspose(k, h);
+        toInputs(k, gInputs, g);
+        if (!gInputs.some((t) => t.buffer === h.buffer)) this.buffers.give(h);
+      } else toInputs(k, applyLinearTranspose(this.prepared, k, g, this.buffers), g);
+      if (!wanted) this.buffers.give(g);
     }
     return finish();
   }
 }
 
 /**
- * v ⊙ w (or c·v when w is null) into a new array. Plain loops: the typed-array map callbacks these
- * replace took more time than the kernels on the composed bound's passes (a CPU profile of the
- * CIFAR-10 bench model).
+ * v ⊙ w (or c·v when w is null) into `out`. Plain loops: the typed-array map callbacks these replaced
+ * took more time than the kernels on the composed bound's passes (a CPU profile of the CIFAR-10 bench
+ * model).
  */
-function scaled(v: Float64Array, w: Float64Array | null, c = 1): Float64Array {
-  const out = new Float64Array(v.length);
+function scaled(v: Float64Array, w: Float64Array | null, c: number, out: Float64Array): Float64Array {
   if (w) for (let i = 0; i < v.length; i++) out[i] = v[i] * w[i];
   else for (let i = 0; i < v.length; i++) out[i] = v[i] * c;
   return out;
@@ -393,27 +435,27 @@ function splitInputs(joined: Float64Array, sizes: number[]): Float64Array[] {
 }
 
 /** A layer without slopes is a linear map of its inputs (no bias: tangents). */
-function applyLinear(prepared: PreparedNetwork, k: number, inputs: Float64Array[]): Float64Array {
+function applyLinear(prepared: PreparedNetwork, k: number, inputs: Float64Array[], buffers: PassBuffers): Float64Array {
   const p = prepared.layers[k];
   const op = p.op;
   switch (op.kind) {
     case 'affine':
-      return op.affine.linear.apply(inputs[0]);
+      return op.affine.linear.apply(inputs[0], buffers.take(p.outSize));
     case 'linearPool':
-      return op.linear.apply(inputs[0]);
+      return op.linear.apply(inputs[0], buffers.take(p.outSize));
     case 'reshape':
       return inputs[0];
     case 'add': {
-      const out = new Float64Array(p.outSize);
+      const out = buffers.zeroed(p.outSize);
       inputs.forEach((input, j) => {
         for (let i = 0; i < out.length; i++) out[i] += op.signs[j] * input[i];
       });
       return out;
     }
     case 'concat':
-      return concatenate(inputs, op.outer, op.blocks, new Float64Array(p.outSize));
+      return concatenate(inputs, op.outer, op.blocks, buffers.take(p.outSize));
     case 'transpose':
-      return gatherPermuted(inputs[0], op.source, new Float64Array(p.outSize));
+      return gatherPermuted(inputs[0], op.source, buffers.take(p.outSize));
     case 'activation':
     case 'matMul':
     case 'maxPool':
@@ -426,18 +468,18 @@ function applyLinear(prepared: PreparedNetwork, k: number, inputs: Float64Array[
   }
 }
 
-function applyLinearTranspose(prepared: PreparedNetwork, k: number, g: Float64Array): Float64Array[] {
+function applyLinearTranspose(prepared: PreparedNetwork, k: number, g: Float64Array, buffers: PassBuffers): Float64Array[] {
   const p = prepared.layers[k];
   const op = p.op;
   switch (op.kind) {
     case 'affine':
-      return [op.affine.linear.applyTranspose(g)];
+      return [op.affine.linear.applyTranspose(g, buffers.take(p.inSizes[0]))];
     case 'linearPool':
-      return [op.linear.applyTranspose(g)];
+      return [op.linear.applyTranspose(g, buffers.take(p.inSizes[0]))];
     case 'reshape':
       return [g];
     case 'add':
-      return op.signs.map((sign) => (sign === 1 ? g : scaled(g, null, -1)));
+      return op.signs.map((sign) => (sign === 1 ? g : scaled(g, null, -1, buffers.take(g.length))));
     case 'concat':
       return splitConcatenated(g, op.outer, op.blocks, p.inSizes);
     case 'transpose':
@@ -451,5 +493,48 @@ function applyLinearTranspose(prepared: PreparedNetwork, k: number, g: Float64Ar
     case 'softmax':
     case 'mul':
       throw new Error(`layer ${k} '${p.layer.label}': no slopes recorded for a ${op.kind} layer`);
+  }
+}
+
+/**
+ * The arrays of the passes, kept by length for the next ones: a pass allocated a fresh array per layer,
+ * and zero-filling, first touches and garbage collection of those took about as long as the kernels on
+ * BlazeFace front (docs/derivations.md §65.1). An array comes back only once nothing reads it.
+ */
+class PassBuffers {
+  private readonly free = new Map<number, Float64Array[]>();
+  private readonly idle = new Set<Float64Array>();
+
+  /** At most this many idle arrays of one length (a pass holds about one or two per layer). */
+  constructor(private readonly perLength: number) {}
+
+  /** An array of n entries, its contents whatever they were. */
+  take(n: number): Float64Array {
+    const a = this.free.get(n)?.pop();
+    if (!a) return new Float64Array(n);
+    this.idle.delete(a);
+    return a;
+  }
+
+  zeroed(n: number): Float64Array {
+    const a = this.free.get(n)?.pop();
+    if (!a) return new Float64Array(n);
+    this.idle.delete(a);
+    return a.fill(0);
+  }
+
+  copy(v: Float64Array): Float64Array {
+    const a = this.take(v.length);
+    a.set(v);
+    return a;
+  }
+
+  give(a: Float64Array | null): void {
+    if (!a || this.idle.has(a)) return;
+    let list = this.free.get(a.length);
+    if (!list) this.free.set(a.length, (list = []));
+    if (list.length >= this.perLength) return;
+    list.push(a);
+    this.idle.add(a);
   }
 }
