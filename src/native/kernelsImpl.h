@@ -57,20 +57,23 @@ static inline vd splat(double x) {
   return v;
 }
 
-// C[MR × NR] (+)= Σ_k A[k][0..MR) · B[k][0..NR). A is a packed panel (MR doubles per k), B rows have
+// C[R × NR] (+)= Σ_k A[k][0..R) · B[k][0..NR). A is a packed panel (MR doubles per k), B rows have
 // stride ldb, C rows stride ldc. All tiles are full: callers pad A panels and B/C buffers. The A values
 // are broadcast straight from memory (a load-port operation) so the FMA ports do nothing else; with
 // plain vector code the compiler builds the broadcasts from one vector load with permutes, which run
 // on an FMA port and cost a third of the throughput.
 // Mode transforms each A value as it is broadcast: the weights, their squares (the row-norm pass) or
 // their absolute values (the forward pass's rounding bound), so no transformed copy is stored.
-template <int Mode>
+// Only the first R ≤ MR rows of the panel are computed (C's other rows are left as they are): a panel
+// with fewer real rows, such as a depthwise convolution's one output per group, skips the padding's
+// multiply-adds. Each row's sums are the same whatever R is.
+template <int Mode, int R>
 static inline void microKernel(int kc, const double* __restrict A, const double* __restrict B, long ldb, double* __restrict C,
                                long ldc, bool accumulate) {
 #if defined(__AVX512F__)
-  __m512d c[MR][NV];
+  __m512d c[R][NV];
 #pragma GCC unroll 8
-  for (int i = 0; i < MR; i++)
+  for (int i = 0; i < R; i++)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++) c[i][v] = accumulate ? _mm512_loadu_pd(C + i * ldc + v * VL) : _mm512_setzero_pd();
   for (int k = 0; k < kc; k++) {
@@ -78,7 +81,7 @@ static inline void microKernel(int kc, const double* __restrict A, const double*
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++) b[v] = _mm512_loadu_pd(B + k * ldb + v * VL);
 #pragma GCC unroll 8
-    for (int i = 0; i < MR; i++) {
+    for (int i = 0; i < R; i++) {
       __m512d a = _mm512_set1_pd(A[k * MR + i]);
       if (Mode == WEIGHT_SQUARED) a = _mm512_mul_pd(a, a);
       if (Mode == WEIGHT_ABSOLUTE) a = _mm512_abs_pd(a);
@@ -87,13 +90,13 @@ static inline void microKernel(int kc, const double* __restrict A, const double*
     }
   }
 #pragma GCC unroll 8
-  for (int i = 0; i < MR; i++)
+  for (int i = 0; i < R; i++)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++) _mm512_storeu_pd(C + i * ldc + v * VL, c[i][v]);
 #elif defined(__AVX2__)
-  __m256d c[MR][NV];
+  __m256d c[R][NV];
 #pragma GCC unroll 8
-  for (int i = 0; i < MR; i++)
+  for (int i = 0; i < R; i++)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++) c[i][v] = accumulate ? _mm256_loadu_pd(C + i * ldc + v * VL) : _mm256_setzero_pd();
   for (int k = 0; k < kc; k++) {
@@ -101,7 +104,7 @@ static inline void microKernel(int kc, const double* __restrict A, const double*
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++) b[v] = _mm256_loadu_pd(B + k * ldb + v * VL);
 #pragma GCC unroll 8
-    for (int i = 0; i < MR; i++) {
+    for (int i = 0; i < R; i++) {
       __m256d a = _mm256_broadcast_sd(A + k * MR + i);
       if (Mode == WEIGHT_SQUARED) a = _mm256_mul_pd(a, a);
       if (Mode == WEIGHT_ABSOLUTE) a = _mm256_andnot_pd(_mm256_set1_pd(-0.0), a);
@@ -110,39 +113,49 @@ static inline void microKernel(int kc, const double* __restrict A, const double*
     }
   }
 #pragma GCC unroll 8
-  for (int i = 0; i < MR; i++)
+  for (int i = 0; i < R; i++)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++) _mm256_storeu_pd(C + i * ldc + v * VL, c[i][v]);
 #else
-  vd c[MR][NV];
-  for (int i = 0; i < MR; i++)
+  vd c[R][NV];
+  for (int i = 0; i < R; i++)
     for (int v = 0; v < NV; v++) c[i][v] = accumulate ? *(const vdu*)(C + i * ldc + v * VL) : (vd){};
   for (int k = 0; k < kc; k++) {
     vd b[NV];
     for (int v = 0; v < NV; v++) b[v] = *(const vdu*)(B + k * ldb + v * VL);
-    for (int i = 0; i < MR; i++) {
+    for (int i = 0; i < R; i++) {
       const double value = A[k * MR + i];
       const vd a = splat(Mode == WEIGHT_SQUARED ? value * value : Mode == WEIGHT_ABSOLUTE ? std::fabs(value) : value);
       for (int v = 0; v < NV; v++) c[i][v] += a * b[v];
     }
   }
-  for (int i = 0; i < MR; i++)
+  for (int i = 0; i < R; i++)
     for (int v = 0; v < NV; v++) *(vdu*)(C + i * ldc + v * VL) = c[i][v];
 #endif
 }
 
-// Rows [rowBegin, rowEnd) (multiples of MR, or rows) of C (rowsPadded × cols) = A (rows × K, packed in
-// MR-row panels [panel][k][MR]) · B (K × cols), where cols is a multiple of NR. B and C have row stride
-// `cols`.
+// Rows [rowBegin, rowEnd) (rowBegin a multiple of MR) of C (rowsPadded × cols) = A (rows × K, packed
+// in MR-row panels [panel][k][MR]) · B (K × cols), where cols is a multiple of NR. B and C have row
+// stride `cols`. A last panel of fewer rows runs the micro-kernel on those rows only (rounded up to a
+// power of two); C's rows from rowEnd on are scratch.
+template <int Mode, int R>
+static void panelColumns(int kc, const double* panel, const double* B, double* C, int cols, bool accumulate) {
+  for (int j0 = 0; j0 < cols; j0 += NR) microKernel<Mode, R>(kc, panel, B + j0, cols, C + j0, cols, accumulate);
+}
+
 template <int Mode>
 static void gemm(int rowBegin, int rowEnd, int K, int cols, const double* Apacked, const double* B, double* C) {
   for (int k0 = 0; k0 < K; k0 += KC) {
     const int kc = std::min(KC, K - k0);
     for (int i0 = rowBegin; i0 < rowEnd; i0 += MR) {
       const double* panel = Apacked + (long)(i0 / MR) * K * MR + (long)k0 * MR;
-      for (int j0 = 0; j0 < cols; j0 += NR) {
-        microKernel<Mode>(kc, panel, B + (long)k0 * cols + j0, cols, C + (long)i0 * cols + j0, cols, k0 > 0);
-      }
+      const double* b = B + (long)k0 * cols;
+      double* c = C + (long)i0 * cols;
+      const int rows = rowEnd - i0;
+      if (rows == 1) panelColumns<Mode, 1>(kc, panel, b, c, cols, k0 > 0);
+      else if (rows == 2 && MR > 2) panelColumns<Mode, (MR > 2 ? 2 : MR)>(kc, panel, b, c, cols, k0 > 0);
+      else if (rows <= 4 && MR > 4) panelColumns<Mode, (MR > 4 ? 4 : MR)>(kc, panel, b, c, cols, k0 > 0);
+      else panelColumns<Mode, MR>(kc, panel, b, c, cols, k0 > 0);
     }
   }
 }
