@@ -284,6 +284,76 @@ long convScratchSize(const ConvShape& g) {
   return (K + rowsPadded + (long)((outPerGroup + MR - 1) / MR) * MR) * PB;
 }
 
+// a·b + c rounded as the micro-kernel rounds it: one fused multiply-add where the instruction set has
+// one, else a product and then a sum.
+static inline double multiplyAdd(double a, double b, double c) {
+#if defined(__FMA__)
+  return __builtin_fma(a, b, c);
+#else
+  return c + a * b;
+#endif
+}
+
+// A depthwise convolution's block (one input and one output channel per group) without im2col: each
+// output is the multiply-adds of its taps from 0 in im2col's order, as the GEMM computes it; the taps
+// outside the image, which im2col fills with 0, are skipped (adding w·0 changes no sum). `weights`
+// holds tap t at weights[t * stride]. Copying every tap into im2col's block cost more than the products.
+static void depthwiseForward(const ConvShape& g, const double* weights, long stride, int mode, const double* x, double* out, int group,
+                             long p0, int count, int pb) {
+  const double* plane = x + (long)group * g.inHeight * g.inWidth;
+  const int sw = g.strideW;
+  std::fill(out, out + count, 0.0);
+  std::vector<Run> runs((size_t)maxRuns(g, pb));
+  for (int ki = 0; ki < g.kernelH; ki++) {
+    for (int kj = 0; kj < g.kernelW; kj++) {
+      const double value = weights[(ki * g.kernelW + kj) * stride];
+      const double w = mode == WEIGHT_SQUARED ? value * value : mode == WEIGHT_ABSOLUTE ? std::fabs(value) : value;
+      const int n = tapRuns(g, p0, count, ki, kj, runs.data());
+      for (int r = 0; r < n; r++) {
+        const Run& u = runs[(size_t)r];
+        if (u.ih < 0) continue;
+        double* o = out + u.j - u.owStart;
+        const double* in = plane + (long)u.ih * g.inWidth + u.offset;
+        if (sw == 1) {
+          for (int ow = u.lo; ow < u.hi; ow++) o[ow] = multiplyAdd(w, in[ow], o[ow]);
+        } else {
+          for (int ow = u.lo; ow < u.hi; ow++) o[ow] = multiplyAdd(w, in[(long)ow * sw], o[ow]);
+        }
+      }
+    }
+  }
+}
+
+// The adjoint of depthwiseForward for taps [tapBegin, tapEnd): per tap, the products w·y of the block
+// (the GEMM's column of products, each rounded once), then added into x in col2im's order. The products
+// go through `products` so that no compiler fuses them with the additions into one rounding.
+static void depthwiseAdjoint(const ConvShape& g, const double* weights, const double* yRow, double* x, int group, long p0, int count,
+                             int pb, int tapBegin, int tapEnd, double* products) {
+  double* plane = x + (long)group * g.inHeight * g.inWidth;
+  const int sw = g.strideW;
+  std::vector<Run> runs((size_t)maxRuns(g, pb));
+  for (int ki = 0; ki < g.kernelH; ki++) {
+    for (int kj = 0; kj < g.kernelW; kj++) {
+      const int tap = ki * g.kernelW + kj;
+      if (tap < tapBegin || tap >= tapEnd) continue;
+      const double w = weights[tap];
+      for (int j = 0; j < count; j++) products[j] = w * yRow[j];
+      const int n = tapRuns(g, p0, count, ki, kj, runs.data());
+      for (int r = 0; r < n; r++) {
+        const Run& u = runs[(size_t)r];
+        if (u.ih < 0) continue;
+        const double* in = products + u.j - u.owStart;
+        double* o = plane + (long)u.ih * g.inWidth + u.offset;
+        if (sw == 1) {
+          for (int ow = u.lo; ow < u.hi; ow++) o[ow] += in[ow];
+        } else {
+          for (int ow = u.lo; ow < u.hi; ow++) o[(long)ow * sw] += in[ow];
+        }
+      }
+    }
+  }
+}
+
 // The panels [part·panels/parts, (part+1)·panels/parts) of a matrix with `rows` rows, as row indices.
 static inline void panelRows(int rows, int part, int parts, int& begin, int& end) {
   const int panels = (rows + MR - 1) / MR;
@@ -306,8 +376,13 @@ void convForwardTask(const ConvShape& g, const double* forwardPanels, int mode, 
   int rowBegin, rowEnd;
   panelRows(outPerGroup, part, parts, rowBegin, rowEnd);
   if (rowBegin >= rowEnd) return;
-  im2col(g, x, group, p0, count, pb, B);
   const double* panels = forwardPanels + (long)group * panelSize(outPerGroup, K);
+  if (inPerGroup == 1 && outPerGroup == 1) {
+    // The group's one row of packed weights: tap t at panels[t * MR].
+    depthwiseForward(g, panels, MR, mode, x, y + (long)group * positions + p0, group, p0, count, pb);
+    return;
+  }
+  im2col(g, x, group, p0, count, pb, B);
   if (mode == WEIGHT_SQUARED) gemm<WEIGHT_SQUARED>(rowBegin, rowEnd, K, pb, panels, B, C);
   else if (mode == WEIGHT_ABSOLUTE) gemm<WEIGHT_ABSOLUTE>(rowBegin, rowEnd, K, pb, panels, B, C);
   else gemm<WEIGHT_PLAIN>(rowBegin, rowEnd, K, pb, panels, B, C);
@@ -327,6 +402,15 @@ void convAdjointTask(const ConvShape& g, const double* adjointPanels, const doub
   const int count = (int)std::min<long>(pb, positions - p0);
   double* B = scratch;
   double* C = scratch + (long)outPerGroup * pb;
+  if (inPerGroup == 1 && outPerGroup == 1) {
+    int tapBegin, tapEnd;
+    panelRows(K, part, parts, tapBegin, tapEnd);
+    // The packed Wᵀ of the group is one column: tap t at index t.
+    if (tapBegin < tapEnd)
+      depthwiseAdjoint(g, adjointPanels + (long)group * panelSize(K, 1), y + (long)group * positions + p0, x, group, p0, count, pb, tapBegin,
+                       tapEnd, B);
+    return;
+  }
   for (int m = 0; m < outPerGroup; m++) {
     double* row = B + (long)m * pb;
     std::memcpy(row, y + (long)(group * outPerGroup + m) * positions + p0, sizeof(double) * count);
