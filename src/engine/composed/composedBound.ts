@@ -109,16 +109,22 @@ class StackedOperator implements NormOperator {
     return finiteOrThrow(result);
   }
 
-  applyTranspose(y: Float64Array): Float64Array {
+  /** Into `out` when given (a Lanczos step's reused array), else a new array. */
+  applyTranspose(y: Float64Array, out?: Float64Array): Float64Array {
     const layers = this.blocks.flatMap((b) => (b.layer === null ? [] : [b.layer]));
     const wantInput = this.blocks.some((b) => b.layer === null);
     const g = this.network.backward(y, wantInput, layers, this.readAt, this.read);
-    const out = new Float64Array(this.inSize);
+    const result = out ? out.fill(0) : new Float64Array(this.inSize);
+    // Each written entry is checked as it is written (finiteOrThrow's test); the others are 0.
+    const put = (index: number, value: number) => {
+      if (!(Math.abs(value) <= LARGEST_PASS_VALUE)) throw new NonFiniteOperatorError();
+      result[index] = value;
+    };
     let offset = 0;
     this.blocks.forEach((b, i) => {
       if (b.layer === null) {
         const gi = g.input as Float64Array;
-        for (let k = 0; k < gi.length; k++) out[offset + k] = gi[k] * b.weight;
+        for (let k = 0; k < gi.length; k++) put(offset + k, gi[k] * b.weight);
       } else {
         const gl = g.layers.get(b.layer) as Float64Array;
         // Where R is 0 the entry stays 0; a non-finite cotangent or weight fails the pass there as gl·c·0 would.
@@ -128,13 +134,13 @@ class StackedOperator implements NormOperator {
         const entries = this.deviating[i];
         for (let a = 0; a < entries.length; a++) {
           const k = entries[a];
-          out[offset + k] = gl[k] * b.weight * r[k];
+          put(offset + k, gl[k] * b.weight * r[k]);
         }
       }
       offset += this.sizes[i];
     });
     this.network.recycle(g.input, ...g.layers.values());
-    return finiteOrThrow(out);
+    return result;
   }
 }
 

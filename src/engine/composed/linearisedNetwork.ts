@@ -394,6 +394,14 @@ function scaled(v: Float64Array, w: Float64Array | null, c: number, out: Float64
   return out;
 }
 
+/** out = sign·v (first) or out += sign·v, with sign ±1 (a product by 1 is exact, so it is skipped). */
+function addSigned(out: Float64Array, v: Float64Array, sign: number, first: boolean): void {
+  if (first && sign === 1) out.set(v);
+  else if (first) for (let i = 0; i < out.length; i++) out[i] = -v[i];
+  else if (sign === 1) for (let i = 0; i < out.length; i++) out[i] += v[i];
+  else for (let i = 0; i < out.length; i++) out[i] -= v[i];
+}
+
 /** The indices of the set entries of a 0/1 mask. */
 function indicesOf(mask: Uint8Array): Int32Array {
   const out: number[] = [];
@@ -446,10 +454,9 @@ function applyLinear(prepared: PreparedNetwork, k: number, inputs: Float64Array[
     case 'reshape':
       return inputs[0];
     case 'add': {
-      const out = buffers.zeroed(p.outSize);
-      inputs.forEach((input, j) => {
-        for (let i = 0; i < out.length; i++) out[i] += op.signs[j] * input[i];
-      });
+      // The first input assigned rather than added to zeros: the same values (but a zero's sign).
+      const out = buffers.take(p.outSize);
+      inputs.forEach((input, j) => addSigned(out, input, op.signs[j], j === 0));
       return out;
     }
     case 'concat':
