@@ -70,12 +70,22 @@ export interface ReadRows {
  * [mid − rad, mid + rad] ⊇ [lower, upper].
  */
 export function intervalSlopes(lower: Float64Array, upper: Float64Array): SlopeUnits {
-  const mid = lower.map((lo, i) => (lo === upper[i] ? lo : (lo + upper[i]) / 2));
-  const outputRadius = lower.map((lo, i) => {
+  // Plain loops: typed-array map callbacks cost a third of a second per BlazeFace front run (§65.1).
+  const mid = new Float64Array(lower.length);
+  const outputRadius = new Float64Array(lower.length);
+  const uncertain = new Uint8Array(lower.length);
+  for (let i = 0; i < lower.length; i++) {
+    const lo = lower[i];
     const hi = upper[i];
-    return lo === hi ? 0 : ((hi - lo) / 2) * (1 + 4 * UNIT_ROUNDOFF) + 2 * UNIT_ROUNDOFF * (Math.abs(lo) + Math.abs(hi));
-  });
-  return { mid, outputRadius, uncertain: Uint8Array.from(outputRadius, (r) => (r > 0 ? 1 : 0)) };
+    if (lo === hi) {
+      mid[i] = lo;
+      continue;
+    }
+    mid[i] = (lo + hi) / 2;
+    outputRadius[i] = ((hi - lo) / 2) * (1 + 4 * UNIT_ROUNDOFF) + 2 * UNIT_ROUNDOFF * (Math.abs(lo) + Math.abs(hi));
+    uncertain[i] = outputRadius[i] > 0 ? 1 : 0;
+  }
+  return { mid, outputRadius, uncertain };
 }
 
 export class LinearisedNetwork {
