@@ -93,11 +93,9 @@ export class LinearisedNetwork {
    * `poll` runs before every layer of a forward or backward pass, so at most one operator application
    * passes between two calls (the composed bound checks the cancel signal and its budget there).
    */
-  constructor(readonly prepared: PreparedNetwork, readonly slopes: (SlopeUnits | null)[], private readonly poll: () => void = () => {}) {
-    this.buffers = new PassBuffers(2 * prepared.layers.length + 2);
-  }
+  constructor(readonly prepared: PreparedNetwork, readonly slopes: (SlopeUnits | null)[], private readonly poll: () => void = () => {}) {}
 
-  private readonly buffers: PassBuffers;
+  private readonly buffers = new PassBuffers();
 
   /**
    * Hands arrays a pass returned (backward's cotangents, a forward input the caller built) back for
@@ -328,7 +326,7 @@ export class LinearisedNetwork {
     // Layers the cotangent never reaches get zeros.
     const finish = () => {
       if (wantInput) result.input ??= new Float64Array(inputSize);
-      for (const j of wantLayers) if (!result.layers.has(j)) result.layers.set(j, new Float64Array(layers[j].outSize));
+      for (const j of wantLayers) if (!result.layers.has(j)) result.layers.set(j, this.buffers.zeroed(layers[j].outSize));
       return result;
     };
     if (last === NETWORK_INPUT) {
@@ -516,28 +514,36 @@ function applyLinearTranspose(prepared: PreparedNetwork, k: number, g: Float64Ar
 /**
  * The arrays of the passes, kept by length for the next ones: a pass allocated a fresh array per layer,
  * and zero-filling, first touches and garbage collection of those took about as long as the kernels on
- * BlazeFace front (docs/derivations.md §65.1). An array comes back only once nothing reads it.
+ * BlazeFace front (docs/derivations.md §65.1). An array comes back only once nothing reads it, and at
+ * most as many of a length are kept as `take` ever created, so the idle arrays never outgrow what the
+ * passes held at once; nor IDLE_BYTES in all, so a network of large layers (VGG-16: 25 MB a tensor)
+ * keeps few and leaves the rest to the garbage collector as before.
  */
+/** What one network's idle pass arrays may hold (BlazeFace front's passes leave at most 19 MB idle). */
+const IDLE_BYTES = 2 ** 26;
+
 class PassBuffers {
   private readonly free = new Map<number, Float64Array[]>();
+  private readonly created = new Map<number, number>();
   private readonly idle = new Set<Float64Array>();
-
-  /** At most this many idle arrays of one length (a pass holds about one or two per layer). */
-  constructor(private readonly perLength: number) {}
+  private idleBytes = 0;
 
   /** An array of n entries, its contents whatever they were. */
   take(n: number): Float64Array {
     const a = this.free.get(n)?.pop();
-    if (!a) return new Float64Array(n);
-    this.idle.delete(a);
-    return a;
+    if (a) {
+      this.idle.delete(a);
+      this.idleBytes -= a.byteLength;
+      return a;
+    }
+    this.created.set(n, (this.created.get(n) ?? 0) + 1);
+    return new Float64Array(n);
   }
 
   zeroed(n: number): Float64Array {
-    const a = this.free.get(n)?.pop();
-    if (!a) return new Float64Array(n);
-    this.idle.delete(a);
-    return a.fill(0);
+    const reused = this.free.get(n)?.length;
+    const a = this.take(n);
+    return reused ? a.fill(0) : a;
   }
 
   copy(v: Float64Array): Float64Array {
@@ -550,8 +556,9 @@ class PassBuffers {
     if (!a || this.idle.has(a)) return;
     let list = this.free.get(a.length);
     if (!list) this.free.set(a.length, (list = []));
-    if (list.length >= this.perLength) return;
+    if (list.length >= (this.created.get(a.length) ?? 0) || this.idleBytes + a.byteLength > IDLE_BYTES) return;
     list.push(a);
     this.idle.add(a);
+    this.idleBytes += a.byteLength;
   }
 }
