@@ -349,7 +349,6 @@ export class LinearisedNetwork {
       if (target) for (let i = 0; i < g.length; i++) target[i] += g[i];
       else grads[ref] = owned ? g : this.buffers.copy(g);
     };
-    // gInputs are fresh arrays, or views of `consumed` (the cotangent they were computed from), which are not owned.
     // gInputs are fresh arrays, or views of `consumed` (the cotangent they were computed from), which
     // are copied: nothing reads `consumed` after this call.
     const toInputs = (k: number, gInputs: Float64Array[], consumed: Float64Array) =>
@@ -511,6 +510,9 @@ function applyLinearTranspose(prepared: PreparedNetwork, k: number, g: Float64Ar
   }
 }
 
+/** What one network's idle pass arrays may hold (BlazeFace front's passes leave at most 19 MB idle). */
+const IDLE_BYTES = 2 ** 26;
+
 /**
  * The arrays of the passes, kept by length for the next ones: a pass allocated a fresh array per layer,
  * and zero-filling, first touches and garbage collection of those took about as long as the kernels on
@@ -519,9 +521,6 @@ function applyLinearTranspose(prepared: PreparedNetwork, k: number, g: Float64Ar
  * passes held at once; nor IDLE_BYTES in all, so a network of large layers (VGG-16: 25 MB a tensor)
  * keeps few and leaves the rest to the garbage collector as before.
  */
-/** What one network's idle pass arrays may hold (BlazeFace front's passes leave at most 19 MB idle). */
-const IDLE_BYTES = 2 ** 26;
-
 class PassBuffers {
   private readonly free = new Map<number, Float64Array[]>();
   private readonly created = new Map<number, number>();
