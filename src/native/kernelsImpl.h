@@ -244,12 +244,27 @@ static void im2col(const ConvShape& g, const double* x, int group, long p0, int 
   }
 }
 
+// Adds one tap's row of a block (its entry j for block position j) into an input plane along the tap's runs.
+static inline void addRuns(const ConvShape& g, const Run* runs, int n, const double* row, double* plane) {
+  const int sw = g.strideW;
+  for (int r = 0; r < n; r++) {
+    const Run& u = runs[r];
+    if (u.ih < 0) continue;
+    const double* in = row + u.j - u.owStart;
+    double* out = plane + (long)u.ih * g.inWidth + u.offset;
+    if (sw == 1) {
+      for (int ow = u.lo; ow < u.hi; ow++) out[ow] += in[ow];
+    } else {
+      for (int ow = u.lo; ow < u.hi; ow++) out[(long)ow * sw] += in[ow];
+    }
+  }
+}
+
 // The adjoint of im2col: adds rows [rowBegin, rowEnd) of C (K × pb; row = (c, ki, kj) in C order)
 // back into the group's input channels of x.
 static void col2im(const ConvShape& g, const double* C, int group, long p0, int count, int pb, int rowBegin, int rowEnd, double* x) {
   const int inPerGroup = g.inChannels / g.group;
   const long inPlane = (long)g.inHeight * g.inWidth;
-  const int sw = g.strideW;
   std::vector<Run> runs((size_t)maxRuns(g, pb));
   for (int ki = 0; ki < g.kernelH; ki++) {
     for (int kj = 0; kj < g.kernelW; kj++) {
@@ -257,19 +272,7 @@ static void col2im(const ConvShape& g, const double* C, int group, long p0, int 
       for (int c = 0; c < inPerGroup; c++) {
         const int rowIndex = (c * g.kernelH + ki) * g.kernelW + kj;
         if (rowIndex < rowBegin || rowIndex >= rowEnd) continue;
-        double* plane = x + (long)(group * inPerGroup + c) * inPlane;
-        const double* row = C + (long)rowIndex * pb;
-        for (int r = 0; r < n; r++) {
-          const Run& u = runs[(size_t)r];
-          if (u.ih < 0) continue;
-          const double* in = row + u.j - u.owStart;
-          double* out = plane + (long)u.ih * g.inWidth + u.offset;
-          if (sw == 1) {
-            for (int ow = u.lo; ow < u.hi; ow++) out[ow] += in[ow];
-          } else {
-            for (int ow = u.lo; ow < u.hi; ow++) out[(long)ow * sw] += in[ow];
-          }
-        }
+        addRuns(g, runs.data(), n, C + (long)rowIndex * pb, x + (long)(group * inPerGroup + c) * inPlane);
       }
     }
   }
@@ -330,7 +333,6 @@ static void depthwiseForward(const ConvShape& g, const double* weights, long str
 static void depthwiseAdjoint(const ConvShape& g, const double* weights, const double* yRow, double* x, int group, long p0, int count,
                              int pb, int tapBegin, int tapEnd, double* products) {
   double* plane = x + (long)group * g.inHeight * g.inWidth;
-  const int sw = g.strideW;
   std::vector<Run> runs((size_t)maxRuns(g, pb));
   for (int ki = 0; ki < g.kernelH; ki++) {
     for (int kj = 0; kj < g.kernelW; kj++) {
@@ -338,18 +340,7 @@ static void depthwiseAdjoint(const ConvShape& g, const double* weights, const do
       if (tap < tapBegin || tap >= tapEnd) continue;
       const double w = weights[tap];
       for (int j = 0; j < count; j++) products[j] = w * yRow[j];
-      const int n = tapRuns(g, p0, count, ki, kj, runs.data());
-      for (int r = 0; r < n; r++) {
-        const Run& u = runs[(size_t)r];
-        if (u.ih < 0) continue;
-        const double* in = products + u.j - u.owStart;
-        double* o = plane + (long)u.ih * g.inWidth + u.offset;
-        if (sw == 1) {
-          for (int ow = u.lo; ow < u.hi; ow++) o[ow] += in[ow];
-        } else {
-          for (int ow = u.lo; ow < u.hi; ow++) o[(long)ow * sw] += in[ow];
-        }
-      }
+      addRuns(g, runs.data(), tapRuns(g, p0, count, ki, kj, runs.data()), products, plane);
     }
   }
 }
