@@ -57,20 +57,23 @@ static inline vd splat(double x) {
   return v;
 }
 
-// C[MR × NR] (+)= Σ_k A[k][0..MR) · B[k][0..NR). A is a packed panel (MR doubles per k), B rows have
+// C[R × NR] (+)= Σ_k A[k][0..R) · B[k][0..NR). A is a packed panel (MR doubles per k), B rows have
 // stride ldb, C rows stride ldc. All tiles are full: callers pad A panels and B/C buffers. The A values
 // are broadcast straight from memory (a load-port operation) so the FMA ports do nothing else; with
 // plain vector code the compiler builds the broadcasts from one vector load with permutes, which run
 // on an FMA port and cost a third of the throughput.
 // Mode transforms each A value as it is broadcast: the weights, their squares (the row-norm pass) or
 // their absolute values (the forward pass's rounding bound), so no transformed copy is stored.
-template <int Mode>
+// Only the first R ≤ MR rows of the panel are computed (C's other rows are left as they are): a panel
+// with fewer real rows, such as a depthwise convolution's one output per group, skips the padding's
+// multiply-adds. Each row's sums are the same whatever R is.
+template <int Mode, int R>
 static inline void microKernel(int kc, const double* __restrict A, const double* __restrict B, long ldb, double* __restrict C,
                                long ldc, bool accumulate) {
 #if defined(__AVX512F__)
-  __m512d c[MR][NV];
+  __m512d c[R][NV];
 #pragma GCC unroll 8
-  for (int i = 0; i < MR; i++)
+  for (int i = 0; i < R; i++)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++) c[i][v] = accumulate ? _mm512_loadu_pd(C + i * ldc + v * VL) : _mm512_setzero_pd();
   for (int k = 0; k < kc; k++) {
@@ -78,7 +81,7 @@ static inline void microKernel(int kc, const double* __restrict A, const double*
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++) b[v] = _mm512_loadu_pd(B + k * ldb + v * VL);
 #pragma GCC unroll 8
-    for (int i = 0; i < MR; i++) {
+    for (int i = 0; i < R; i++) {
       __m512d a = _mm512_set1_pd(A[k * MR + i]);
       if (Mode == WEIGHT_SQUARED) a = _mm512_mul_pd(a, a);
       if (Mode == WEIGHT_ABSOLUTE) a = _mm512_abs_pd(a);
@@ -87,13 +90,13 @@ static inline void microKernel(int kc, const double* __restrict A, const double*
     }
   }
 #pragma GCC unroll 8
-  for (int i = 0; i < MR; i++)
+  for (int i = 0; i < R; i++)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++) _mm512_storeu_pd(C + i * ldc + v * VL, c[i][v]);
 #elif defined(__AVX2__)
-  __m256d c[MR][NV];
+  __m256d c[R][NV];
 #pragma GCC unroll 8
-  for (int i = 0; i < MR; i++)
+  for (int i = 0; i < R; i++)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++) c[i][v] = accumulate ? _mm256_loadu_pd(C + i * ldc + v * VL) : _mm256_setzero_pd();
   for (int k = 0; k < kc; k++) {
@@ -101,7 +104,7 @@ static inline void microKernel(int kc, const double* __restrict A, const double*
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++) b[v] = _mm256_loadu_pd(B + k * ldb + v * VL);
 #pragma GCC unroll 8
-    for (int i = 0; i < MR; i++) {
+    for (int i = 0; i < R; i++) {
       __m256d a = _mm256_broadcast_sd(A + k * MR + i);
       if (Mode == WEIGHT_SQUARED) a = _mm256_mul_pd(a, a);
       if (Mode == WEIGHT_ABSOLUTE) a = _mm256_andnot_pd(_mm256_set1_pd(-0.0), a);
@@ -110,39 +113,49 @@ static inline void microKernel(int kc, const double* __restrict A, const double*
     }
   }
 #pragma GCC unroll 8
-  for (int i = 0; i < MR; i++)
+  for (int i = 0; i < R; i++)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++) _mm256_storeu_pd(C + i * ldc + v * VL, c[i][v]);
 #else
-  vd c[MR][NV];
-  for (int i = 0; i < MR; i++)
+  vd c[R][NV];
+  for (int i = 0; i < R; i++)
     for (int v = 0; v < NV; v++) c[i][v] = accumulate ? *(const vdu*)(C + i * ldc + v * VL) : (vd){};
   for (int k = 0; k < kc; k++) {
     vd b[NV];
     for (int v = 0; v < NV; v++) b[v] = *(const vdu*)(B + k * ldb + v * VL);
-    for (int i = 0; i < MR; i++) {
+    for (int i = 0; i < R; i++) {
       const double value = A[k * MR + i];
       const vd a = splat(Mode == WEIGHT_SQUARED ? value * value : Mode == WEIGHT_ABSOLUTE ? std::fabs(value) : value);
       for (int v = 0; v < NV; v++) c[i][v] += a * b[v];
     }
   }
-  for (int i = 0; i < MR; i++)
+  for (int i = 0; i < R; i++)
     for (int v = 0; v < NV; v++) *(vdu*)(C + i * ldc + v * VL) = c[i][v];
 #endif
 }
 
-// Rows [rowBegin, rowEnd) (multiples of MR, or rows) of C (rowsPadded × cols) = A (rows × K, packed in
-// MR-row panels [panel][k][MR]) · B (K × cols), where cols is a multiple of NR. B and C have row stride
-// `cols`.
+// Rows [rowBegin, rowEnd) (rowBegin a multiple of MR) of C (rowsPadded × cols) = A (rows × K, packed
+// in MR-row panels [panel][k][MR]) · B (K × cols), where cols is a multiple of NR. B and C have row
+// stride `cols`. A last panel of fewer rows runs the micro-kernel on those rows only (rounded up to a
+// power of two); C's rows from rowEnd on are scratch.
+template <int Mode, int R>
+static void panelColumns(int kc, const double* panel, const double* B, double* C, int cols, bool accumulate) {
+  for (int j0 = 0; j0 < cols; j0 += NR) microKernel<Mode, R>(kc, panel, B + j0, cols, C + j0, cols, accumulate);
+}
+
 template <int Mode>
 static void gemm(int rowBegin, int rowEnd, int K, int cols, const double* Apacked, const double* B, double* C) {
   for (int k0 = 0; k0 < K; k0 += KC) {
     const int kc = std::min(KC, K - k0);
     for (int i0 = rowBegin; i0 < rowEnd; i0 += MR) {
       const double* panel = Apacked + (long)(i0 / MR) * K * MR + (long)k0 * MR;
-      for (int j0 = 0; j0 < cols; j0 += NR) {
-        microKernel<Mode>(kc, panel, B + (long)k0 * cols + j0, cols, C + (long)i0 * cols + j0, cols, k0 > 0);
-      }
+      const double* b = B + (long)k0 * cols;
+      double* c = C + (long)i0 * cols;
+      const int rows = rowEnd - i0;
+      if (rows == 1) panelColumns<Mode, 1>(kc, panel, b, c, cols, k0 > 0);
+      else if (rows == 2 && MR > 2) panelColumns<Mode, (MR > 2 ? 2 : MR)>(kc, panel, b, c, cols, k0 > 0);
+      else if (rows <= 4 && MR > 4) panelColumns<Mode, (MR > 4 ? 4 : MR)>(kc, panel, b, c, cols, k0 > 0);
+      else panelColumns<Mode, MR>(kc, panel, b, c, cols, k0 > 0);
     }
   }
 }
@@ -231,12 +244,27 @@ static void im2col(const ConvShape& g, const double* x, int group, long p0, int 
   }
 }
 
+// Adds one tap's row of a block (its entry j for block position j) into an input plane along the tap's runs.
+static inline void addRuns(const ConvShape& g, const Run* runs, int n, const double* row, double* plane) {
+  const int sw = g.strideW;
+  for (int r = 0; r < n; r++) {
+    const Run& u = runs[r];
+    if (u.ih < 0) continue;
+    const double* in = row + u.j - u.owStart;
+    double* out = plane + (long)u.ih * g.inWidth + u.offset;
+    if (sw == 1) {
+      for (int ow = u.lo; ow < u.hi; ow++) out[ow] += in[ow];
+    } else {
+      for (int ow = u.lo; ow < u.hi; ow++) out[(long)ow * sw] += in[ow];
+    }
+  }
+}
+
 // The adjoint of im2col: adds rows [rowBegin, rowEnd) of C (K × pb; row = (c, ki, kj) in C order)
 // back into the group's input channels of x.
 static void col2im(const ConvShape& g, const double* C, int group, long p0, int count, int pb, int rowBegin, int rowEnd, double* x) {
   const int inPerGroup = g.inChannels / g.group;
   const long inPlane = (long)g.inHeight * g.inWidth;
-  const int sw = g.strideW;
   std::vector<Run> runs((size_t)maxRuns(g, pb));
   for (int ki = 0; ki < g.kernelH; ki++) {
     for (int kj = 0; kj < g.kernelW; kj++) {
@@ -244,19 +272,7 @@ static void col2im(const ConvShape& g, const double* C, int group, long p0, int 
       for (int c = 0; c < inPerGroup; c++) {
         const int rowIndex = (c * g.kernelH + ki) * g.kernelW + kj;
         if (rowIndex < rowBegin || rowIndex >= rowEnd) continue;
-        double* plane = x + (long)(group * inPerGroup + c) * inPlane;
-        const double* row = C + (long)rowIndex * pb;
-        for (int r = 0; r < n; r++) {
-          const Run& u = runs[(size_t)r];
-          if (u.ih < 0) continue;
-          const double* in = row + u.j - u.owStart;
-          double* out = plane + (long)u.ih * g.inWidth + u.offset;
-          if (sw == 1) {
-            for (int ow = u.lo; ow < u.hi; ow++) out[ow] += in[ow];
-          } else {
-            for (int ow = u.lo; ow < u.hi; ow++) out[(long)ow * sw] += in[ow];
-          }
-        }
+        addRuns(g, runs.data(), n, C + (long)rowIndex * pb, x + (long)(group * inPerGroup + c) * inPlane);
       }
     }
   }
@@ -269,6 +285,64 @@ long convScratchSize(const ConvShape& g) {
   const long rowsPadded = (long)((std::max(outPerGroup, (int)K) + MR - 1) / MR) * MR;
   // B and C of one block, for either direction (forward: K × PB and M × PB; adjoint: M × PB and K × PB).
   return (K + rowsPadded + (long)((outPerGroup + MR - 1) / MR) * MR) * PB;
+}
+
+// a·b + c rounded as the micro-kernel rounds it: one fused multiply-add where the instruction set has
+// one, else a product and then a sum.
+static inline double multiplyAdd(double a, double b, double c) {
+#if defined(__FMA__)
+  return __builtin_fma(a, b, c);
+#else
+  return c + a * b;
+#endif
+}
+
+// A depthwise convolution's block (one input and one output channel per group) without im2col: each
+// output is the multiply-adds of its taps from 0 in im2col's order, as the GEMM computes it; the taps
+// outside the image, which im2col fills with 0, are skipped (adding w·0 changes no sum). `weights`
+// holds tap t at weights[t * stride]. Copying every tap into im2col's block cost more than the products.
+static void depthwiseForward(const ConvShape& g, const double* weights, long stride, int mode, const double* x, double* out, int group,
+                             long p0, int count, int pb) {
+  const double* plane = x + (long)group * g.inHeight * g.inWidth;
+  const int sw = g.strideW;
+  std::fill(out, out + count, 0.0);
+  std::vector<Run> runs((size_t)maxRuns(g, pb));
+  for (int ki = 0; ki < g.kernelH; ki++) {
+    for (int kj = 0; kj < g.kernelW; kj++) {
+      const double value = weights[(ki * g.kernelW + kj) * stride];
+      const double w = mode == WEIGHT_SQUARED ? value * value : mode == WEIGHT_ABSOLUTE ? std::fabs(value) : value;
+      const int n = tapRuns(g, p0, count, ki, kj, runs.data());
+      for (int r = 0; r < n; r++) {
+        const Run& u = runs[(size_t)r];
+        if (u.ih < 0) continue;
+        double* o = out + u.j - u.owStart;
+        const double* in = plane + (long)u.ih * g.inWidth + u.offset;
+        if (sw == 1) {
+          for (int ow = u.lo; ow < u.hi; ow++) o[ow] = multiplyAdd(w, in[ow], o[ow]);
+        } else {
+          for (int ow = u.lo; ow < u.hi; ow++) o[ow] = multiplyAdd(w, in[(long)ow * sw], o[ow]);
+        }
+      }
+    }
+  }
+}
+
+// The adjoint of depthwiseForward for taps [tapBegin, tapEnd): per tap, the products w·y of the block
+// (the GEMM's column of products, each rounded once), then added into x in col2im's order. The products
+// go through `products` so that no compiler fuses them with the additions into one rounding.
+static void depthwiseAdjoint(const ConvShape& g, const double* weights, const double* yRow, double* x, int group, long p0, int count,
+                             int pb, int tapBegin, int tapEnd, double* products) {
+  double* plane = x + (long)group * g.inHeight * g.inWidth;
+  std::vector<Run> runs((size_t)maxRuns(g, pb));
+  for (int ki = 0; ki < g.kernelH; ki++) {
+    for (int kj = 0; kj < g.kernelW; kj++) {
+      const int tap = ki * g.kernelW + kj;
+      if (tap < tapBegin || tap >= tapEnd) continue;
+      const double w = weights[tap];
+      for (int j = 0; j < count; j++) products[j] = w * yRow[j];
+      addRuns(g, runs.data(), tapRuns(g, p0, count, ki, kj, runs.data()), products, plane);
+    }
+  }
 }
 
 // The panels [part·panels/parts, (part+1)·panels/parts) of a matrix with `rows` rows, as row indices.
@@ -293,8 +367,13 @@ void convForwardTask(const ConvShape& g, const double* forwardPanels, int mode, 
   int rowBegin, rowEnd;
   panelRows(outPerGroup, part, parts, rowBegin, rowEnd);
   if (rowBegin >= rowEnd) return;
-  im2col(g, x, group, p0, count, pb, B);
   const double* panels = forwardPanels + (long)group * panelSize(outPerGroup, K);
+  if (inPerGroup == 1 && outPerGroup == 1) {
+    // The group's one row of packed weights: tap t at panels[t * MR].
+    depthwiseForward(g, panels, MR, mode, x, y + (long)group * positions + p0, group, p0, count, pb);
+    return;
+  }
+  im2col(g, x, group, p0, count, pb, B);
   if (mode == WEIGHT_SQUARED) gemm<WEIGHT_SQUARED>(rowBegin, rowEnd, K, pb, panels, B, C);
   else if (mode == WEIGHT_ABSOLUTE) gemm<WEIGHT_ABSOLUTE>(rowBegin, rowEnd, K, pb, panels, B, C);
   else gemm<WEIGHT_PLAIN>(rowBegin, rowEnd, K, pb, panels, B, C);
@@ -314,6 +393,15 @@ void convAdjointTask(const ConvShape& g, const double* adjointPanels, const doub
   const int count = (int)std::min<long>(pb, positions - p0);
   double* B = scratch;
   double* C = scratch + (long)outPerGroup * pb;
+  if (inPerGroup == 1 && outPerGroup == 1) {
+    int tapBegin, tapEnd;
+    panelRows(K, part, parts, tapBegin, tapEnd);
+    // The packed Wᵀ of the group is one column: tap t at index t.
+    if (tapBegin < tapEnd)
+      depthwiseAdjoint(g, adjointPanels + (long)group * panelSize(K, 1), y + (long)group * positions + p0, x, group, p0, count, pb, tapBegin,
+                       tapEnd, B);
+    return;
+  }
   for (int m = 0; m < outPerGroup; m++) {
     double* row = B + (long)m * pb;
     std::memcpy(row, y + (long)(group * outPerGroup + m) * positions + p0, sizeof(double) * count);

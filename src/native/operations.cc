@@ -42,23 +42,30 @@ int rowPartsFor(const Context& c, long blocks, int threads, int rows) {
 // Runs body(target, begin, end) on the thread's share of [0, tasks), where target receives additions
 // to out: thread 0 adds into out itself, the others into their own zeroed copies (kept in `parts` for
 // reuse), summed into out in thread order afterwards, so the result does not depend on scheduling.
-// out is zeroed first.
+// out is zeroed first. `touched` (when given) says which entries of out a share of the tasks can add
+// to: only those are zeroed in a copy and summed (the others would add 0).
 void accumulateShared(const Context& c, long tasks, long outLength, int threads, double* out, std::vector<std::vector<double>>& parts,
-                      const std::function<void(double*, long, long)>& body) {
+                      const std::function<void(double*, long, long)>& body,
+                      const std::function<Range(long, long)>& touched = nullptr) {
   parts.resize((size_t)std::max(0, std::min(threads, c.parallel.size()) - 1));
+  std::vector<Range> ranges(parts.size(), Range{0, 0});
   std::fill(out, out + outLength, 0.0);
   c.parallel.run(threads, [&](int part, int count) {
     double* target = out;
-    if (part > 0) {
-      parts[(size_t)part - 1].assign((size_t)outLength, 0.0);
-      target = parts[(size_t)part - 1].data();
-    }
     const Range r = share(tasks, part, count);
+    if (part > 0) {
+      std::vector<double>& own = parts[(size_t)part - 1];
+      const Range entries = touched && r.begin < r.end ? touched(r.begin, r.end) : Range{0, r.begin < r.end ? outLength : 0};
+      own.resize((size_t)outLength);
+      std::fill(own.begin() + entries.begin, own.begin() + entries.end, 0.0);
+      ranges[(size_t)part - 1] = entries;
+      target = own.data();
+    }
     body(target, r.begin, r.end);
   });
-  for (auto& own : parts) {
-    if (own.empty()) continue;
-    for (long i = 0; i < outLength; i++) out[i] += own[(size_t)i];
+  for (size_t p = 0; p < parts.size(); p++) {
+    const std::vector<double>& own = parts[p];
+    for (long i = ranges[p].begin; i < ranges[p].end; i++) out[i] += own[(size_t)i];
   }
 }
 
@@ -132,15 +139,23 @@ void convAdjoint(const Context& c, ConvPlan& plan, const double* y, double* x, l
   const int threads = threadsFor(c, work);
   const int rowParts = rowPartsFor(c, g.group * blocks, threads, plan.K);
   const long tasks = g.group * blocks * rowParts;
+  // Tasks run group by group, and a group adds only into its own input channels.
+  const long groupInput = plan.inSize / g.group;
+  const auto touched = [&](long begin, long end) {
+    return Range{begin / rowParts / blocks * groupInput, ((end - 1) / rowParts / blocks + 1) * groupInput};
+  };
   for (long b = 0; b < batch; b++) {
-    accumulateShared(c, tasks, plan.inSize, threads, x + b * plan.inSize, plan.partial, [&](double* target, long begin, long end) {
-      double* scratch = scratchFor(scratchSize);
-      for (long t = begin; t < end; t++) {
-        const long block = t / rowParts;
-        k.convAdjointTask(g, plan.adjoint.data(), y + b * plan.outSize, target, (int)(block / blocks), (block % blocks) * pb, pb,
-                          (int)(t % rowParts), rowParts, scratch);
-      }
-    });
+    accumulateShared(
+        c, tasks, plan.inSize, threads, x + b * plan.inSize, plan.partial,
+        [&](double* target, long begin, long end) {
+          double* scratch = scratchFor(scratchSize);
+          for (long t = begin; t < end; t++) {
+            const long block = t / rowParts;
+            k.convAdjointTask(g, plan.adjoint.data(), y + b * plan.outSize, target, (int)(block / blocks), (block % blocks) * pb, pb,
+                              (int)(t % rowParts), rowParts, scratch);
+          }
+        },
+        touched);
   }
 }
 

@@ -42,6 +42,16 @@ const LANCZOS_AGREEMENT = 1e-4;
  */
 const COMPOSED_AGREEMENT = 1e-6;
 const COMPOSED_LANCZOS_AGREEMENT = 1e-2;
+/**
+ * The quadrature bound (§59.3) aims its weights by following the top eigenvector of a weighted Gram
+ * matrix; where its top eigenvalues nearly coincide, slopes equal to 1e-16 (the per-coordinate reach of
+ * §67 is computed on each backend's |A|) can send that iteration to different weights, each giving a
+ * sound bound. Measured: randomTransposeNetwork #3 at ε = 0.60, 1.4078 (native) against 1.4371
+ * (TypeScript), with the same slopes, prefix norms and ‖J(M)‖ to 1e-15. So the final composed value is
+ * compared at this tolerance, and ‖J(M)‖ — the same passes through the same linearised network, no
+ * aiming — at COMPOSED_AGREEMENT.
+ */
+const COMPOSED_AIMED_AGREEMENT = 5e-2;
 
 const cases = engineCases(ENGINE_SEED);
 
@@ -111,7 +121,9 @@ function compareSummaries(label: string, ours: RunSummary[], theirs: RunSummary[
     // quadrature weights are aimed by an iteration on their results (§59.3): two backends agree to that.
     const composedNorms = Math.max(run.composedNorms, other.composedNorms);
     const composed = lanczosEverywhere ? (1 + COMPOSED_LANCZOS_AGREEMENT) ** composedNorms - 1 : COMPOSED_AGREEMENT;
-    check('network localBound', run.localBound, other.localBound, run.method === 'composed' || other.method === 'composed' ? Math.max(network, composed) : network);
+    const aimed = Math.max(composed, COMPOSED_AIMED_AGREEMENT);
+    check('network localBound', run.localBound, other.localBound, run.method === 'composed' || other.method === 'composed' ? Math.max(network, aimed) : network);
+    if (run.midpointNorm !== null && other.midpointNorm !== null) check('composed ‖J(M)‖', run.midpointNorm, other.midpointNorm, composed);
     check('network spectralBound', run.spectralBound, other.spectralBound, network);
   });
 }

@@ -10,7 +10,7 @@ import { countedOperator, newCounters } from '../../src/engine/operators/countin
 import type { LinearOperator } from '../../src/engine/operators/linearOperator';
 import { createAffineOperator } from '../../src/engine/operators/registry';
 import { SeededRandom } from '../../src/engine/random';
-import { LinearisedNetwork } from '../../src/engine/composed/linearisedNetwork';
+import { LinearisedNetwork, type Injection } from '../../src/engine/composed/linearisedNetwork';
 import { pureForward, type NominalValues } from '../../src/engine/forward';
 import { runEpsilon } from '../../src/engine/layerBounds';
 import { loadAnalysisNetwork } from '../../src/engine/loadNetwork';
@@ -20,6 +20,13 @@ import { readModel } from '../../src/onnx/reader';
 
 const random = new SeededRandom(5813);
 const gaussians = (n: number) => Float64Array.from({ length: n }, () => random.gaussian());
+
+/** An injection of these values with a random radius that is 0 on every third entry (entries: the others). */
+function deviation(values: Float64Array): Injection {
+  const radius = Float64Array.from(values, (_v, i) => (i % 3 === 0 ? 0 : 0.5 + random.uniform()));
+  const entries = Int32Array.from(radius.keys()).filter((i) => radius[i] !== 0);
+  return { values, scale: 0.7, radius, entries };
+}
 
 function conv(outChannels: number, inChannels: number, kernel: [number, number], options: Partial<ConvParams> = {}): ConvParams {
   const group = options.group ?? 1;
@@ -113,8 +120,8 @@ describe('passes of the linearised network that read a few rows (the bundled exa
         kinds.add(prepared.layers[k].op.kind);
         const masked = (v: Float64Array) => v.map((x, i) => (slopes.uncertain[i] ? x : 0));
         // An injection at an earlier slope layer and one at the source itself, as the stacked norms have.
-        const injections = new Map<number, Float64Array>();
-        for (const j of [0, read.source]) if (j < k) injections.set(j, gaussians(prepared.layers[j].outSize));
+        const injections = new Map<number, Injection>();
+        for (const j of [0, read.source]) if (j < k) injections.set(j, deviation(gaussians(prepared.layers[j].outSize)));
         const v = gaussians(prepared.inputSize);
         close(linearised.forward(v, injections, k, read), masked(linearised.forward(v, injections, k)), `layer ${k}: forward`);
         const u = gaussians(linearised.unitCount(k));

@@ -14,7 +14,7 @@ import { NETWORK_INPUT } from '../network';
 import type { PreparedNetwork } from '../prepared';
 import { SeededRandom } from '../random';
 import { certifiedNorm, type NormOperator, type SpectralOptions } from '../spectral/certifiedNorm';
-import { LinearisedNetwork, type ReadRows, type SlopeUnits } from './linearisedNetwork';
+import { LinearisedNetwork, type Injection, type ReadRows, type SlopeUnits } from './linearisedNetwork';
 
 /** Bounds of single output functionals over every slope pattern of the ball (the logit margins, §44). */
 export interface FunctionalBounds {
@@ -53,6 +53,8 @@ class StackedOperator implements NormOperator {
   readonly inSize: number;
   readonly outSize: number;
   private readonly sizes: number[];
+  /** Per block, the entries where R is not 0: the only ones a pass reads or writes (the rest of R_j v is 0). */
+  private readonly deviating: Int32Array[];
 
   constructor(
     private readonly network: LinearisedNetwork,
@@ -62,6 +64,7 @@ class StackedOperator implements NormOperator {
     private readonly read: ReadRows | null = null,
   ) {
     this.sizes = blocks.map((b) => (b.layer === null ? network.prepared.inputSize : network.prepared.layers[b.layer].outSize));
+    this.deviating = blocks.map((b) => (b.layer === null ? new Int32Array(0) : nonZeroEntries(this.radius(b.layer))));
     this.inSize = this.sizes.reduce((a, b) => a + b, 0);
     this.outSize = readAt === undefined ? network.outputSize() : network.unitCount(readAt);
   }
@@ -86,42 +89,58 @@ class StackedOperator implements NormOperator {
 
   apply(x: Float64Array): Float64Array {
     let input: Float64Array | null = null;
-    const injections = new Map<number, Float64Array>();
+    const injections = new Map<number, Injection>();
     let offset = 0;
     this.blocks.forEach((b, i) => {
       const part = x.subarray(offset, offset + this.sizes[i]);
       offset += this.sizes[i];
-      const scaled = new Float64Array(part.length);
       if (b.layer === null) {
+        const scaled = new Float64Array(part.length);
         for (let k = 0; k < part.length; k++) scaled[k] = part[k] * b.weight;
         input = scaled;
       } else {
-        const r = this.radius(b.layer);
-        for (let k = 0; k < part.length; k++) scaled[k] = part[k] * b.weight * r[k];
-        injections.set(b.layer, scaled);
+        // A non-finite weight has no finite norm (as c·R v computed whole would say).
+        if (!(Math.abs(b.weight) < Infinity)) throw new NonFiniteOperatorError();
+        injections.set(b.layer, { values: part, scale: b.weight, radius: this.radius(b.layer), entries: this.deviating[i] });
       }
     });
-    return finiteOrThrow(this.network.forward(input, injections, this.readAt, this.read));
+    const result = this.network.forward(input, injections, this.readAt, this.read);
+    if (input !== result) this.network.recycle(input);
+    return finiteOrThrow(result);
   }
 
-  applyTranspose(y: Float64Array): Float64Array {
+  /** Into `out` when given (a Lanczos step's reused array), else a new array. */
+  applyTranspose(y: Float64Array, out?: Float64Array): Float64Array {
     const layers = this.blocks.flatMap((b) => (b.layer === null ? [] : [b.layer]));
     const wantInput = this.blocks.some((b) => b.layer === null);
     const g = this.network.backward(y, wantInput, layers, this.readAt, this.read);
-    const out = new Float64Array(this.inSize);
+    const result = out ? out.fill(0) : new Float64Array(this.inSize);
+    // Each written entry is checked as it is written (finiteOrThrow's test); the others are 0.
+    const put = (index: number, value: number) => {
+      if (!(Math.abs(value) <= LARGEST_PASS_VALUE)) throw new NonFiniteOperatorError();
+      result[index] = value;
+    };
     let offset = 0;
     this.blocks.forEach((b, i) => {
       if (b.layer === null) {
         const gi = g.input as Float64Array;
-        for (let k = 0; k < gi.length; k++) out[offset + k] = gi[k] * b.weight;
+        for (let k = 0; k < gi.length; k++) put(offset + k, gi[k] * b.weight);
       } else {
         const gl = g.layers.get(b.layer) as Float64Array;
+        // Where R is 0 the entry stays 0; a non-finite cotangent or weight fails the pass there as gl·c·0 would.
+        if (!(Math.abs(b.weight) < Infinity)) throw new NonFiniteOperatorError();
+        finiteOrThrow(gl);
         const r = this.radius(b.layer);
-        for (let k = 0; k < gl.length; k++) out[offset + k] = gl[k] * b.weight * r[k];
+        const entries = this.deviating[i];
+        for (let a = 0; a < entries.length; a++) {
+          const k = entries[a];
+          put(offset + k, gl[k] * b.weight * r[k]);
+        }
       }
       offset += this.sizes[i];
     });
-    return finiteOrThrow(out);
+    this.network.recycle(g.input, ...g.layers.values());
+    return result;
   }
 }
 
@@ -135,6 +154,15 @@ class NonFiniteOperatorError extends Error {}
 
 /** Largest |value| of a pass whose norm is still certified: its squares, summed, stay far inside float64. */
 const LARGEST_PASS_VALUE = 1e100;
+
+/** The indices of the entries that are not 0. */
+function nonZeroEntries(v: Float64Array): Int32Array {
+  let count = 0;
+  for (let i = 0; i < v.length; i++) if (v[i] !== 0) count++;
+  const out = new Int32Array(count);
+  for (let i = 0, a = 0; i < v.length; i++) if (v[i] !== 0) out[a++] = i;
+  return out;
+}
 
 function finiteOrThrow(v: Float64Array): Float64Array {
   for (let i = 0; i < v.length; i++) if (!(Math.abs(v[i]) <= LARGEST_PASS_VALUE)) throw new NonFiniteOperatorError();

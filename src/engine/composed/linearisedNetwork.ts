@@ -34,6 +34,18 @@ export interface SlopeUnits {
   softmaxGroups?: SoftmaxGroups;
 }
 
+/**
+ * A deviation entering a layer's output in a forward pass: values[i] · scale · radius[i] is added at
+ * each listed entry (the entries where radius is not 0; the stacked operators' R_j block, read straight
+ * from the stacked vector instead of a scaled copy).
+ */
+export interface Injection {
+  values: Float64Array;
+  scale: number;
+  radius: Float64Array;
+  entries: Int32Array;
+}
+
 const UNIT_ROUNDOFF = Number.EPSILON / 2;
 
 /**
@@ -58,12 +70,22 @@ export interface ReadRows {
  * [mid − rad, mid + rad] ⊇ [lower, upper].
  */
 export function intervalSlopes(lower: Float64Array, upper: Float64Array): SlopeUnits {
-  const mid = lower.map((lo, i) => (lo === upper[i] ? lo : (lo + upper[i]) / 2));
-  const outputRadius = lower.map((lo, i) => {
+  // Plain loops: typed-array map callbacks cost a third of a second per BlazeFace front run (§65.1).
+  const mid = new Float64Array(lower.length);
+  const outputRadius = new Float64Array(lower.length);
+  const uncertain = new Uint8Array(lower.length);
+  for (let i = 0; i < lower.length; i++) {
+    const lo = lower[i];
     const hi = upper[i];
-    return lo === hi ? 0 : ((hi - lo) / 2) * (1 + 4 * UNIT_ROUNDOFF) + 2 * UNIT_ROUNDOFF * (Math.abs(lo) + Math.abs(hi));
-  });
-  return { mid, outputRadius, uncertain: Uint8Array.from(outputRadius, (r) => (r > 0 ? 1 : 0)) };
+    if (lo === hi) {
+      mid[i] = lo;
+      continue;
+    }
+    mid[i] = (lo + hi) / 2;
+    outputRadius[i] = ((hi - lo) / 2) * (1 + 4 * UNIT_ROUNDOFF) + 2 * UNIT_ROUNDOFF * (Math.abs(lo) + Math.abs(hi));
+    uncertain[i] = outputRadius[i] > 0 ? 1 : 0;
+  }
+  return { mid, outputRadius, uncertain };
 }
 
 export class LinearisedNetwork {
@@ -72,6 +94,16 @@ export class LinearisedNetwork {
    * passes between two calls (the composed bound checks the cancel signal and its budget there).
    */
   constructor(readonly prepared: PreparedNetwork, readonly slopes: (SlopeUnits | null)[], private readonly poll: () => void = () => {}) {}
+
+  private readonly buffers = new PassBuffers();
+
+  /**
+   * Hands arrays a pass returned (backward's cotangents, a forward input the caller built) back for
+   * the next passes; the caller must not read them afterwards.
+   */
+  recycle(...arrays: (Float64Array | null)[]): void {
+    for (const a of arrays) this.buffers.give(a);
+  }
 
   /**
    * Units of a slope layer; before its slopes are recorded (the layer run's prefix reach, §56, §57)
@@ -149,28 +181,29 @@ export class LinearisedNetwork {
 
   /**
    * The slope layer's z from its inputs' tangents. A layer of several inputs (products, maxima) has
-   * edges whose indices run over its inputs concatenated in order.
+   * edges whose indices run over its inputs concatenated in order. A lone input without edges is z
+   * itself, not a copy: z is only read.
    */
   private readUnits(k: number, inputs: Float64Array[]): Float64Array {
     const p = this.prepared.layers[k];
     const edges = this.slopes[k]?.edges;
     const input = inputs.length === 1 ? inputs[0] : concatenateInputs(inputs);
-    if (p.op.kind === 'affine') return p.op.affine.linear.apply(input);
+    if (p.op.kind === 'affine') return p.op.affine.linear.apply(input, this.buffers.take(p.outSize));
     if (edges) {
-      const z = new Float64Array(edges.input.length);
+      const z = this.buffers.take(edges.input.length);
       for (let e = 0; e < z.length; e++) z[e] = input[edges.input[e]];
       return z;
     }
-    return Float64Array.from(input);
+    return input;
   }
 
   /** Adjoint of readUnits: the cotangents of the layer's inputs from one of z. */
   private readUnitsTranspose(k: number, g: Float64Array): Float64Array[] {
     const p = this.prepared.layers[k];
     const edges = this.slopes[k]?.edges;
-    if (p.op.kind === 'affine') return [p.op.affine.linear.applyTranspose(g)];
+    if (p.op.kind === 'affine') return [p.op.affine.linear.applyTranspose(g, this.buffers.take(p.inSizes[0]))];
     if (edges) {
-      const out = new Float64Array(p.inSizes.reduce((a, b) => a + b, 0));
+      const out = this.buffers.zeroed(p.inSizes.reduce((a, b) => a + b, 0));
       for (let e = 0; e < g.length; e++) out[edges.input[e]] += g[e];
       return p.inSizes.length === 1 ? [out] : splitInputs(out, p.inSizes);
     }
@@ -183,8 +216,8 @@ export class LinearisedNetwork {
     const s = this.slopes[k] as SlopeUnits;
     if (s.normalised) return applyNormalised(s.normalised, z, false);
     if (s.softmaxGroups) return softmaxTangent(s.softmaxGroups, s.mid, z);
-    if (!s.edges) return scaled(z, s.mid);
-    const out = new Float64Array(this.prepared.layers[k].outSize);
+    if (!s.edges) return scaled(z, s.mid, 1, this.buffers.take(z.length));
+    const out = this.buffers.zeroed(this.prepared.layers[k].outSize);
     for (let e = 0; e < z.length; e++) out[s.edges.output[e]] += s.mid[e] * z[e];
     return out;
   }
@@ -194,9 +227,9 @@ export class LinearisedNetwork {
     if (s.normalised) return applyNormalised(s.normalised, g, true);
     // diag(m) − m mᵀ is symmetric.
     if (s.softmaxGroups) return softmaxTangent(s.softmaxGroups, s.mid, g);
-    if (!s.edges) return scaled(g, s.mid);
+    if (!s.edges) return scaled(g, s.mid, 1, this.buffers.take(g.length));
     const output = s.edges.output;
-    const out = new Float64Array(output.length);
+    const out = this.buffers.take(output.length);
     for (let e = 0; e < out.length; e++) out[e] = g[output[e]] * s.mid[e];
     return out;
   }
@@ -207,7 +240,7 @@ export class LinearisedNetwork {
    * or z of layer `readAt` when given (centred per window where the deviations sum to 0); with
    * `readRows` for that layer, only its rows (the others 0).
    */
-  forward(input: Float64Array | null, injections: Map<number, Float64Array>, readAt?: number, readRows: ReadRows | null = null): Float64Array {
+  forward(input: Float64Array | null, injections: Map<number, Injection>, readAt?: number, readRows: ReadRows | null = null): Float64Array {
     const { layers, inputSize } = this.prepared;
     const read = readRows?.layer === readAt ? readRows : null;
     const last = readAt ?? this.prepared.network.output;
@@ -222,11 +255,20 @@ export class LinearisedNetwork {
       const injected = injections.get(k);
       const moves = ins.some((t) => t !== null);
       if (k === last && readAt !== undefined) {
-        if (!moves) return new Float64Array(this.unitCount(k));
-        const inputs = ins.map((t, i) => t ?? new Float64Array(p.inSizes[i]));
-        if (read?.source === k) return scatterRows(read.selected.apply(inputs[0]), read.rows, this.unitCount(k));
-        const z = this.centre(k, this.readUnits(k, inputs));
-        return read ? scatterRows(Float64Array.from(read.rows, (e) => z[e]), read.rows, z.length) : z;
+        let z: Float64Array;
+        if (!moves) z = new Float64Array(this.unitCount(k));
+        else {
+          const inputs = ins.map((t, i) => t ?? new Float64Array(p.inSizes[i]));
+          if (read?.source === k) z = scatterRows(read.selected.apply(inputs[0]), read.rows, this.unitCount(k));
+          else {
+            const units = this.readUnits(k, inputs);
+            // The caller may write into what it gets back, never into its own input.
+            const centred = this.centre(k, units === input ? Float64Array.from(units) : units);
+            z = read ? scatterRows(Float64Array.from(read.rows, (e) => centred[e]), read.rows, centred.length) : centred;
+          }
+        }
+        this.releaseTangents(tangents, input, z);
+        return z;
       }
       let out: Float64Array | null = null;
       if (moves) {
@@ -237,17 +279,35 @@ export class LinearisedNetwork {
           const mid = this.slopes[k]?.mid;
           if (mid) for (let a = 0; a < z.length; a++) z[a] *= mid[read.sourceRows[a]];
           out = scatterRows(z, read.sourceRows, p.outSize);
-        } else {
-          out = this.slopes[k] ? this.applySlopes(k, this.readUnits(k, inputs)) : applyLinear(this.prepared, k, inputs);
-        }
+        } else if (this.slopes[k]) {
+          const z = this.readUnits(k, inputs);
+          out = this.applySlopes(k, z);
+          // z is read only here, unless it is an input's tangent itself.
+          if (!inputs.includes(z)) this.buffers.give(z);
+        } else out = applyLinear(this.prepared, k, inputs, this.buffers);
       }
       if (injected) {
-        out = out ? Float64Array.from(out) : new Float64Array(p.outSize);
-        for (let i = 0; i < out.length; i++) out[i] += injected[i];
+        // Added in place unless the output is an input's own array (a reshape passes its input on).
+        if (!out) out = this.buffers.zeroed(p.outSize);
+        else if (ins.some((t) => t?.buffer === out?.buffer)) out = this.buffers.copy(out);
+        const { values, scale, radius, entries } = injected;
+        for (let a = 0; a < entries.length; a++) {
+          const i = entries[a];
+          out[i] += values[i] * scale * radius[i];
+        }
       }
       tangents[k] = out;
     }
-    return tangents[last] ?? new Float64Array(layers[last].outSize);
+    const result = tangents[last] ?? new Float64Array(layers[last].outSize);
+    this.releaseTangents(tangents, input, result);
+    return result;
+  }
+
+  /** The pass's tangents back to the buffers, except the caller's input and what the pass returns. */
+  private releaseTangents(tangents: (Float64Array | null)[], input: Float64Array | null, kept: Float64Array): void {
+    const released = new Set<Float64Array>();
+    for (const t of tangents) if (t && t !== input && t !== kept && !released.has(t)) released.add(t);
+    for (const t of released) this.buffers.give(t);
   }
 
   /**
@@ -262,59 +322,91 @@ export class LinearisedNetwork {
     const read = readRows?.layer === readAt ? readRows : null;
     const { layers, inputSize } = this.prepared;
     const last = readAt ?? this.prepared.network.output;
-    const result = { input: wantInput ? new Float64Array(inputSize) : null, layers: new Map<number, Float64Array>() };
-    for (const j of wantLayers) result.layers.set(j, new Float64Array(layers[j].outSize));
-    if (last === NETWORK_INPUT) {
-      result.input?.set(u);
+    const result = { input: null as Float64Array | null, layers: new Map<number, Float64Array>() };
+    // Layers the cotangent never reaches get zeros.
+    const finish = () => {
+      if (wantInput) result.input ??= new Float64Array(inputSize);
+      for (const j of wantLayers) if (!result.layers.has(j)) result.layers.set(j, this.buffers.zeroed(layers[j].outSize));
       return result;
+    };
+    if (last === NETWORK_INPUT) {
+      if (wantInput) result.input = Float64Array.from(u);
+      return finish();
     }
     const lowest = wantInput ? 0 : Math.min(...wantLayers);
     const grads: (Float64Array | null)[] = layers.map(() => null);
-    const accumulate = (ref: TensorRef, g: Float64Array) => {
+    // A cotangent the pass owns (a fresh array no one else holds) becomes the first sum itself; one that
+    // is still held elsewhere (u, or a layer's cotangent passed on unchanged) is copied before it is added to.
+    const accumulate = (ref: TensorRef, g: Float64Array, owned: boolean) => {
       if (ref === NETWORK_INPUT) {
+        if (!wantInput) return;
         if (result.input) for (let i = 0; i < g.length; i++) result.input[i] += g[i];
+        else result.input = owned ? g : this.buffers.copy(g);
         return;
       }
       if (ref < lowest) return;
-      const target = (grads[ref] ??= new Float64Array(g.length));
-      for (let i = 0; i < g.length; i++) target[i] += g[i];
+      const target = grads[ref];
+      if (target) for (let i = 0; i < g.length; i++) target[i] += g[i];
+      else grads[ref] = owned ? g : this.buffers.copy(g);
     };
-    const toInputs = (k: number, gInputs: Float64Array[]) => layers[k].layer.inputs.forEach((ref, i) => accumulate(ref, gInputs[i]));
+    // gInputs are fresh arrays, or views of `consumed` (the cotangent they were computed from), which
+    // are copied: nothing reads `consumed` after this call.
+    const toInputs = (k: number, gInputs: Float64Array[], consumed: Float64Array) =>
+      layers[k].layer.inputs.forEach((ref, i) => accumulate(ref, gInputs[i], gInputs[i].buffer !== consumed.buffer));
     if (readAt !== undefined && read) {
       const onRows = Float64Array.from(read.rows, (e) => u[e]);
-      if (read.source === readAt) toInputs(last, [read.selected.applyTranspose(onRows)]);
-      else toInputs(last, this.readUnitsTranspose(last, this.centre(last, scatterRows(onRows, read.rows, u.length))));
-    } else if (readAt !== undefined) toInputs(last, this.readUnitsTranspose(last, this.centre(last, u)));
-    else grads[last] = Float64Array.from(u);
+      if (read.source === readAt) toInputs(last, [read.selected.applyTranspose(onRows)], onRows);
+      else {
+        const centred = this.centre(last, scatterRows(onRows, read.rows, u.length));
+        toInputs(last, this.readUnitsTranspose(last, centred), centred);
+      }
+    } else if (readAt !== undefined) {
+      const centred = this.centre(last, u);
+      toInputs(last, this.readUnitsTranspose(last, centred), centred);
+    } else grads[last] = this.buffers.copy(u);
     for (let k = readAt !== undefined ? last - 1 : last; k >= lowest; k--) {
       const g = grads[k];
       if (!g) continue;
       this.poll();
       grads[k] = null;
-      const wanted = result.layers.get(k);
-      if (wanted) wanted.set(g);
+      // g is read, never written, from here on: the result holds it as it is.
+      const wanted = wantLayers.includes(k);
+      if (wanted) result.layers.set(k, g);
       if (read?.source === k) {
         // The cotangent here lies on the read windows' entries (sourceRows) only.
         const mid = this.slopes[k]?.mid;
         const gathered = Float64Array.from(read.sourceRows, (i) => (mid ? mid[i] : 1) * g[i]);
-        toInputs(k, [read.selected.applyTranspose(gathered)]);
-      } else if (this.slopes[k]) toInputs(k, this.readUnitsTranspose(k, this.applySlopesTranspose(k, g)));
-      else toInputs(k, applyLinearTranspose(this.prepared, k, g));
+        toInputs(k, [read.selected.applyTranspose(gathered)], gathered);
+      } else if (this.slopes[k]) {
+        // h is the pass's own: it goes on as the input's cotangent itself (a lone activation), or is only read.
+        const h = this.applySlopesTranspose(k, g);
+        const gInputs = this.readUnitsTranspose(k, h);
+        toInputs(k, gInputs, g);
+        if (!gInputs.some((t) => t.buffer === h.buffer)) this.buffers.give(h);
+      } else toInputs(k, applyLinearTranspose(this.prepared, k, g, this.buffers), g);
+      if (!wanted) this.buffers.give(g);
     }
-    return result;
+    return finish();
   }
 }
 
 /**
- * v ⊙ w (or c·v when w is null) into a new array. Plain loops: the typed-array map callbacks these
- * replace took more time than the kernels on the composed bound's passes (a CPU profile of the
- * CIFAR-10 bench model).
+ * v ⊙ w (or c·v when w is null) into `out`. Plain loops: the typed-array map callbacks these replaced
+ * took more time than the kernels on the composed bound's passes (a CPU profile of the CIFAR-10 bench
+ * model).
  */
-function scaled(v: Float64Array, w: Float64Array | null, c = 1): Float64Array {
-  const out = new Float64Array(v.length);
+function scaled(v: Float64Array, w: Float64Array | null, c: number, out: Float64Array): Float64Array {
   if (w) for (let i = 0; i < v.length; i++) out[i] = v[i] * w[i];
   else for (let i = 0; i < v.length; i++) out[i] = v[i] * c;
   return out;
+}
+
+/** out = sign·v (first) or out += sign·v, with sign ±1 (a product by 1 is exact, so it is skipped). */
+function addSigned(out: Float64Array, v: Float64Array, sign: number, first: boolean): void {
+  if (first && sign === 1) out.set(v);
+  else if (first) for (let i = 0; i < out.length; i++) out[i] = -v[i];
+  else if (sign === 1) for (let i = 0; i < out.length; i++) out[i] += v[i];
+  else for (let i = 0; i < out.length; i++) out[i] -= v[i];
 }
 
 /** The indices of the set entries of a 0/1 mask. */
@@ -358,27 +450,26 @@ function splitInputs(joined: Float64Array, sizes: number[]): Float64Array[] {
 }
 
 /** A layer without slopes is a linear map of its inputs (no bias: tangents). */
-function applyLinear(prepared: PreparedNetwork, k: number, inputs: Float64Array[]): Float64Array {
+function applyLinear(prepared: PreparedNetwork, k: number, inputs: Float64Array[], buffers: PassBuffers): Float64Array {
   const p = prepared.layers[k];
   const op = p.op;
   switch (op.kind) {
     case 'affine':
-      return op.affine.linear.apply(inputs[0]);
+      return op.affine.linear.apply(inputs[0], buffers.take(p.outSize));
     case 'linearPool':
-      return op.linear.apply(inputs[0]);
+      return op.linear.apply(inputs[0], buffers.take(p.outSize));
     case 'reshape':
       return inputs[0];
     case 'add': {
-      const out = new Float64Array(p.outSize);
-      inputs.forEach((input, j) => {
-        for (let i = 0; i < out.length; i++) out[i] += op.signs[j] * input[i];
-      });
+      // The first input assigned rather than added to zeros: the same values (but a zero's sign).
+      const out = buffers.take(p.outSize);
+      inputs.forEach((input, j) => addSigned(out, input, op.signs[j], j === 0));
       return out;
     }
     case 'concat':
-      return concatenate(inputs, op.outer, op.blocks, new Float64Array(p.outSize));
+      return concatenate(inputs, op.outer, op.blocks, buffers.take(p.outSize));
     case 'transpose':
-      return gatherPermuted(inputs[0], op.source, new Float64Array(p.outSize));
+      return gatherPermuted(inputs[0], op.source, buffers.take(p.outSize));
     case 'activation':
     case 'matMul':
     case 'maxPool':
@@ -391,18 +482,18 @@ function applyLinear(prepared: PreparedNetwork, k: number, inputs: Float64Array[
   }
 }
 
-function applyLinearTranspose(prepared: PreparedNetwork, k: number, g: Float64Array): Float64Array[] {
+function applyLinearTranspose(prepared: PreparedNetwork, k: number, g: Float64Array, buffers: PassBuffers): Float64Array[] {
   const p = prepared.layers[k];
   const op = p.op;
   switch (op.kind) {
     case 'affine':
-      return [op.affine.linear.applyTranspose(g)];
+      return [op.affine.linear.applyTranspose(g, buffers.take(p.inSizes[0]))];
     case 'linearPool':
-      return [op.linear.applyTranspose(g)];
+      return [op.linear.applyTranspose(g, buffers.take(p.inSizes[0]))];
     case 'reshape':
       return [g];
     case 'add':
-      return op.signs.map((sign) => (sign === 1 ? g : scaled(g, null, -1)));
+      return op.signs.map((sign) => (sign === 1 ? g : scaled(g, null, -1, buffers.take(g.length))));
     case 'concat':
       return splitConcatenated(g, op.outer, op.blocks, p.inSizes);
     case 'transpose':
@@ -416,5 +507,57 @@ function applyLinearTranspose(prepared: PreparedNetwork, k: number, g: Float64Ar
     case 'softmax':
     case 'mul':
       throw new Error(`layer ${k} '${p.layer.label}': no slopes recorded for a ${op.kind} layer`);
+  }
+}
+
+/** What one network's idle pass arrays may hold (BlazeFace front's passes leave at most 19 MB idle). */
+const IDLE_BYTES = 2 ** 26;
+
+/**
+ * The arrays of the passes, kept by length for the next ones: a pass allocated a fresh array per layer,
+ * and zero-filling, first touches and garbage collection of those took about as long as the kernels on
+ * BlazeFace front (docs/derivations.md §65.1). An array comes back only once nothing reads it, and at
+ * most as many of a length are kept as `take` ever created, so the idle arrays never outgrow what the
+ * passes held at once; nor IDLE_BYTES in all, so a network of large layers (VGG-16: 25 MB a tensor)
+ * keeps few and leaves the rest to the garbage collector as before.
+ */
+class PassBuffers {
+  private readonly free = new Map<number, Float64Array[]>();
+  private readonly created = new Map<number, number>();
+  private readonly idle = new Set<Float64Array>();
+  private idleBytes = 0;
+
+  /** An array of n entries, its contents whatever they were. */
+  take(n: number): Float64Array {
+    const a = this.free.get(n)?.pop();
+    if (a) {
+      this.idle.delete(a);
+      this.idleBytes -= a.byteLength;
+      return a;
+    }
+    this.created.set(n, (this.created.get(n) ?? 0) + 1);
+    return new Float64Array(n);
+  }
+
+  zeroed(n: number): Float64Array {
+    const reused = this.free.get(n)?.length;
+    const a = this.take(n);
+    return reused ? a.fill(0) : a;
+  }
+
+  copy(v: Float64Array): Float64Array {
+    const a = this.take(v.length);
+    a.set(v);
+    return a;
+  }
+
+  give(a: Float64Array | null): void {
+    if (!a || this.idle.has(a)) return;
+    let list = this.free.get(a.length);
+    if (!list) this.free.set(a.length, (list = []));
+    if (list.length >= (this.created.get(a.length) ?? 0) || this.idleBytes + a.byteLength > IDLE_BYTES) return;
+    list.push(a);
+    this.idle.add(a);
+    this.idleBytes += a.byteLength;
   }
 }

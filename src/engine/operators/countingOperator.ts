@@ -21,8 +21,8 @@ export function countedOperator(op: LinearOperator, multiplyAdds: number, counte
     inSize: op.inSize,
     outSize: op.outSize,
     ...(op.preferredGramSide ? { preferredGramSide: op.preferredGramSide } : {}),
-    apply: (x) => (count(1), op.apply(x)),
-    applyTranspose: (y) => (count(1), op.applyTranspose(y)),
+    apply: (x, out) => (count(1), op.apply(x, out)),
+    applyTranspose: (y, out) => (count(1), op.applyTranspose(y, out)),
     rowNormsSquared: (d) => (count(1), op.rowNormsSquared(d)),
   };
   if (op.denseBlock) counted.denseBlock = op.denseBlock.bind(op);

@@ -5,10 +5,13 @@
 export interface LinearOperator {
   readonly inSize: number;
   readonly outSize: number;
-  /** A x (no bias). */
-  apply(x: Float64Array): Float64Array;
-  /** Aᵀ y: the exact adjoint, ⟨A x, y⟩ = ⟨x, Aᵀ y⟩ up to rounding. */
-  applyTranspose(y: Float64Array): Float64Array;
+  /**
+   * A x (no bias), in a new array the caller owns; or in `out` (of length outSize, its contents
+   * overwritten) where the operator takes one, so passes can reuse their arrays. Use the returned array.
+   */
+  apply(x: Float64Array, out?: Float64Array): Float64Array;
+  /** Aᵀ y: the exact adjoint, ⟨A x, y⟩ = ⟨x, Aᵀ y⟩ up to rounding; `out` as for apply. */
+  applyTranspose(y: Float64Array, out?: Float64Array): Float64Array;
   /** Σ_j a_ij² d_j for every row i, i.e. (A∘A) d; with a 0/1 mask d this is ‖a_iᵀ D‖². */
   rowNormsSquared(d: Float64Array): Float64Array;
   /**

@@ -25,9 +25,9 @@ export class NativeConvOperator implements LinearOperator {
     this.plan = this.kernels.convPlan(weight, shapeVector(g));
   }
 
-  apply(x: Float64Array): Float64Array {
+  apply(x: Float64Array, y = new Float64Array(this.outSize)): Float64Array {
     checkLength('conv apply', x.length, this.inSize);
-    const y = new Float64Array(this.outSize);
+    checkLength('conv apply output', y.length, this.outSize);
     this.kernels.convForward(this.plan, x, y, 1, WEIGHT.plain);
     return y;
   }
@@ -39,9 +39,9 @@ export class NativeConvOperator implements LinearOperator {
     return y;
   }
 
-  applyTranspose(y: Float64Array): Float64Array {
+  applyTranspose(y: Float64Array, x = new Float64Array(this.inSize)): Float64Array {
     checkLength('conv applyTranspose', y.length, this.outSize);
-    const x = new Float64Array(this.inSize);
+    checkLength('conv applyTranspose output', x.length, this.inSize);
     this.kernels.convAdjoint(this.plan, y, x, 1);
     return x;
   }

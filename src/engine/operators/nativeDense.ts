@@ -12,9 +12,9 @@ export class NativeDenseOperator extends DenseOperator {
     super(weights, outFeatures, inFeatures, name);
   }
 
-  override apply(x: Float64Array): Float64Array {
+  override apply(x: Float64Array, y = new Float64Array(this.outSize)): Float64Array {
     checkLength('dense apply', x.length, this.inSize);
-    const y = new Float64Array(this.outSize);
+    checkLength('dense apply output', y.length, this.outSize);
     this.kernels.denseForward(this.weights, this.outSize, this.inSize, x, y, 1, WEIGHT.plain);
     return y;
   }
@@ -26,9 +26,9 @@ export class NativeDenseOperator extends DenseOperator {
     return y;
   }
 
-  override applyTranspose(y: Float64Array): Float64Array {
+  override applyTranspose(y: Float64Array, x = new Float64Array(this.inSize)): Float64Array {
     checkLength('dense applyTranspose', y.length, this.outSize);
-    const x = new Float64Array(this.inSize);
+    checkLength('dense applyTranspose output', x.length, this.inSize);
     this.kernels.denseAdjoint(this.weights, this.outSize, this.inSize, y, x, 1);
     return x;
   }

@@ -220,6 +220,8 @@ function lanczosNorm(
   const rowScaleSquared = inputGram ? Float64Array.from(rowScale ?? new Float64Array(op.outSize).fill(1), (r) => r * r) : null;
   const colScale = outputGram ? Float64Array.from(colMask ?? new Uint8Array(op.inSize).fill(1)) : null;
   const fusedOut = new Float64Array(inputGram ? op.inSize : outputGram ? op.outSize : 0);
+  // The unfused pair's intermediate and result, reused at every step by operators that take an output array.
+  const unfused = inputGram || outputGram ? null : { y: new Float64Array(op.outSize), x: new Float64Array(op.inSize) };
   // With every coordinate of the iterated side active (and no row scaling there), the vectors need no
   // scatter or gather: the fused product reads and writes them directly.
   const direct = onInputSide ? inputGram !== null && n === op.inSize : outputGram !== null && n === op.outSize && !rowScale;
@@ -232,9 +234,9 @@ function lanczosNorm(
       if (inputGram && rowScaleSquared) {
         x = inputGram(fullIn, rowScaleSquared, fusedOut);
       } else {
-        const y = op.apply(fullIn);
+        const y = op.apply(fullIn, unfused?.y);
         if (rowScale) for (let i = 0; i < y.length; i++) y[i] *= rowScale[i] * rowScale[i];
-        x = op.applyTranspose(y);
+        x = op.applyTranspose(y, unfused?.x);
       }
       for (let b = 0; b < n; b++) result[b] = x[cols[b]];
     } else {
@@ -243,9 +245,9 @@ function lanczosNorm(
       if (outputGram && colScale) {
         y = outputGram(fullOut, colScale, fusedOut);
       } else {
-        const x = op.applyTranspose(fullOut);
+        const x = op.applyTranspose(fullOut, unfused?.x);
         if (colMask) for (let j = 0; j < x.length; j++) if (!colMask[j]) x[j] = 0;
-        y = op.apply(x);
+        y = op.apply(x, unfused?.y);
       }
       for (let a = 0; a < n; a++) result[a] = rowScale ? y[rows[a]] * rowScale[rows[a]] : y[rows[a]];
     }

@@ -546,6 +546,8 @@ export interface RunSummary {
   method: string;
   /** Certified norms the composed bound computed (0 without it). */
   composedNorms: number;
+  /** ‖J(M)‖, the composed bound's first certified norm (null without it). */
+  midpointNorm: number | null;
   spectralBound: number;
   /** Lanczos steps behind each bound (null for exact and closed-form certificates). */
   layers: {
@@ -567,6 +569,7 @@ export function summarize(result: AnalysisResult): RunSummary[] {
     layerProduct: run.network.layerProduct,
     method: run.network.method,
     composedNorms: run.network.composed?.norms ?? 0,
+    midpointNorm: run.network.composed?.midpointNorm ?? null,
     spectralBound: run.network.spectralBound,
     layers: run.layers.map((layer) => ({
       label: layer.label,
