@@ -9,6 +9,7 @@ import { accurateForward } from './accurateForward';
 import { tensorValue, type ForwardProvider, type NominalValues } from './forward';
 import { composedBound, functionalBounds, layerRunPrefixReach, midpointDirection, PrefixNormOverflowError, type ComposedBound, type FunctionalBounds, type KnownPrefixNorm } from './composed/composedBound';
 import { runEpsilon, slopesBounded, UnboundedSlopesError, type PhaseTimes, type RunContext, type RunOutcome, type SpectralCache } from './layerBounds';
+import type { SlopeUnits } from './composed/linearisedNetwork';
 export type { SpectralCache } from './layerBounds';
 import { LowerBoundSearch, type LowerBoundOptions, type OutputBatch } from './lowerBound';
 import { kernelsFor, type OperatorBackend } from './native/kernels';
@@ -133,6 +134,9 @@ export async function analyzeNetwork(
   // Every ε's layer rows and network bound first (each announced as soon as it is known), then the
   // lower-bound work, which only says how tight they are.
   const outcomes: RunOutcome[] = [];
+  // Per ε, the slopes whose J(M) starts the lower-bound search: the composed bound's where it ran, as
+  // its slopes run's reaches are the tighter ones (§66.4), else the layer run's.
+  const directionSlopes: (SlopeUnits | null)[][] = [];
   // Each ε's functional bounds, for the radius: they certify margins on that ball at no further norm (§60.1).
   const runFunctionals: (FunctionalBounds | null)[] = [];
   const runs: EpsilonRun[] = options.epsilons.map((epsilon, epsilonIndex) => {
@@ -148,6 +152,7 @@ export async function analyzeNetwork(
     );
     outcomes.push(outcome);
     const composedRun = composedFor(context(), outcome, epsilon);
+    directionSlopes.push(composedRun && 'composed' in composedRun ? composedRun.slopes : outcome.slopes);
     runFunctionals.push(composedRun && 'composed' in composedRun ? composedRun.composed : null);
     const bound = networkBound(outcome, composedRun);
     // Neither bound finite: no number to report, so none is (§57); the layer where the reach overflowed is named.
@@ -166,7 +171,7 @@ export async function analyzeNetwork(
   }
   if (options.lowerBound) {
     // Per ε, the top direction of the linearised network J(M) the composed bound certifies: a start of the search.
-    const linearisedDirections = outcomes.map((outcome) => midpointDirection(prepared, outcome.slopes, spectral.seed, null, hooks.signal));
+    const linearisedDirections = directionSlopes.map((slopes) => midpointDirection(prepared, slopes, spectral.seed, null, hooks.signal));
     const search = new LowerBoundSearch(prepared, x, { ...options.lowerBound, signal: hooks.signal });
     const runtime = (await options.runtimeOutputs?.()) ?? null;
     // Ascending ε, so each search starts from the witnesses of the smaller balls inside it.
@@ -202,7 +207,7 @@ function composedFor(
   ctx: RunContext,
   outcome: RunOutcome,
   prefixReachAt?: number,
-): { composed: ComposedBound; failureProbability: number } | { skipped: string } | null {
+): { composed: ComposedBound; failureProbability: number; slopes: (SlopeUnits | null)[] } | { skipped: string } | null {
   if (ctx.prepared.network.output === NETWORK_INPUT || outcome.localBound === 0) return null;
   const started = performance.now();
   const { factor, budget: allowed } = composedBudget(outcome);
@@ -244,7 +249,7 @@ function composedFor(
   if (!Number.isFinite(composed.value)) return { skipped: 'its certified norms left the float64 range (docs/derivations.md §57)' };
   // It rests on both runs' certificates (the prefix norms counted with the second): the failure probabilities add.
   const failureProbability = outcome.failureProbability + (slopesRun === outcome ? 0 : slopesRun.failureProbability) + composed.failureProbability;
-  return { composed, failureProbability };
+  return { composed, failureProbability, slopes: slopesRun.slopes };
 }
 
 /** Operator applications the composed work after a layer run may use, and its factor over the run's. */

@@ -150,6 +150,12 @@ export interface RunOutcome {
   spectralOverflowedAt?: string;
 }
 
+function count(units: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < units.length; i++) n += units[i];
+  return n;
+}
+
 /** Units whose secant slope is not one number over the given reach (docs/derivations.md §22's uncertain units). */
 function uncertainUnits(activation: Activation, values: Float64Array, tau: number, reach: (i: number) => number, range?: readonly [number, number]): Uint8Array {
   return Uint8Array.from(values, (v, i) => {
@@ -210,6 +216,14 @@ function coordinateBox(ctx: RunContext, p: PreparedLayer, index: number, inputs:
   };
 }
 
+/** Layers that read their inputs per coordinate: windows and products (§22, §55). */
+const PER_COORDINATE_READERS = new Set(['maxPool', 'reduceMax', 'maximum', 'mul']);
+
+/** |Δσ_i| ≤ max(|lower_i|, |upper_i|) · reach_i: the secant slope times the input's move (§66.3). */
+function outputReach(reach: number, lower: number, upper: number): number {
+  return scaled(Math.max(Math.abs(lower), Math.abs(upper)), reach) * (1 + 4 * UNIT_ROUNDOFF);
+}
+
 function maskToVector(mask: Uint8Array | null, size: number): Float64Array {
   const d = new Float64Array(size);
   if (mask) for (let i = 0; i < size; i++) d[i] = mask[i];
@@ -251,6 +265,11 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
   const applicationsBefore = prepared.counters.applications;
   let reusedApplications = 0;
 
+  // Outputs a window or a product reads per coordinate (§66.3): there the first caps go to every unit
+  // the ball's reach leaves uncertain, since a cap also bounds how far a unit the box settles moves.
+  const readPerCoordinate = new Set<number>();
+  for (const p of prepared.layers) if (PER_COORDINATE_READERS.has(p.op.kind)) for (const ref of p.layer.inputs) if (ref !== NETWORK_INPUT) readPerCoordinate.add(ref);
+
   prepared.layers.forEach((p, index) => {
     throwIfCancelled(ctx.signal);
     ctx.onLayer?.(index);
@@ -274,15 +293,29 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
     };
     // The reach caps of this layer's units from the composed prefix, for the units the product's reach
     // leaves uncertain (§56; a layer reading x0 has its exact reach already).
-    const capsFor = (uncertainUnderProduct: () => Uint8Array): Float64Array | null => {
+    const capsFor = (uncertainWithin: (caps: Float64Array | null) => Uint8Array): Float64Array | null => {
       if (!ctx.prefixReach || p.layer.inputs[0] === NETWORK_INPUT) return null;
-      const uncertain = uncertainUnderProduct();
+      let uncertain = uncertainWithin(null);
       if (!uncertain.includes(1)) return null;
-      const beta = ctx.prefixReach(index, uncertain, slopes);
-      if (!beta) return null;
-      prefixFailureProbability += beta.failureProbability;
-      const cap = epsilon * beta.value * (1 + 4 * UNIT_ROUNDOFF);
-      return Float64Array.from(uncertain, (u) => (u ? cap : Infinity));
+      let caps: Float64Array | null = null;
+      // Each β covers the rows still uncertain under the caps before it: a norm over fewer rows is
+      // smaller, and every unit keeps the smallest cap of a row set containing it (§66.2).
+      for (;;) {
+        const beta = ctx.prefixReach(index, uncertain, slopes);
+        if (!beta) return caps;
+        prefixFailureProbability += beta.failureProbability;
+        const cap = epsilon * beta.value * (1 + 4 * UNIT_ROUNDOFF);
+        const next: Float64Array = caps ?? new Float64Array(uncertain.length).fill(Infinity);
+        uncertain.forEach((u, i) => {
+          if (u && cap < next[i]) next[i] = cap;
+        });
+        caps = next;
+        const left = uncertainWithin(caps);
+        const before = count(uncertain);
+        const after = count(left);
+        if (after === 0 || after > before / 2) return caps;
+        uncertain = left;
+      }
     };
     // The reach of a whole-tensor slope layer's inputs from the composed prefix (§57), where given.
     const inputs = p.layer.inputs.some((ref) => ref === NETWORK_INPUT) || !ctx.inputReach || !SLOPE_LAYERS_READING_TENSORS.has(p.op.kind)
@@ -305,7 +338,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
         const pre = nominal.preActivations[index];
         if (!pre) throw new Error(`layer ${index} '${p.layer.label}': the forward provider gave no pre-activation`);
         const tau = smallestBound(nominal.preActivationErrors?.[index], nominal.absoluteError);
-        outcome = affineLayer(op.affine.linear, activation, pre, tau, inputs[0], options, norms, ctx.times, capsFor, box?.pre ?? undefined);
+        outcome = affineLayer(op.affine.linear, activation, pre, tau, inputs[0], options, norms, ctx.times, capsFor, box?.pre ?? undefined, readPerCoordinate.has(index));
         break;
       }
       case 'activation': {
@@ -314,14 +347,16 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
         // The network input x0 itself is exact; other tensors carry the provider's error bound.
         const ref = p.layer.inputs[0];
         const tau = ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError);
-        outcome = loneActivation(lop.activation, tensorValue(nominal, x0, ref), tau, inputs[0], inputRange(prepared, ref), p.layer.nodes, capsFor, overflowedAt);
+        // The reported run's row holds over the whole ε_in ball (§56), so it does not read per-coordinate reaches.
+        const input = slopesAfter ? inputs[0] : { ...inputs[0], coordinates: undefined };
+        outcome = loneActivation(lop.activation, tensorValue(nominal, x0, ref), tau, input, inputRange(prepared, ref), p.layer.nodes, capsFor, overflowedAt, readPerCoordinate.has(index));
         break;
       }
       case 'maxPool': {
         const ref = p.layer.inputs[0];
         const tau = ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError);
         const reach = coordinateReach(inputs[0], p.inSizes[0]);
-        const edges = op.pool.slopeEdges(tensorValue(nominal, x0, ref), tau, reach);
+        const edges = op.pool.slopeEdges(tensorValue(nominal, x0, ref), tau, reach, inputs[0].radius);
         const overlap = op.pool.maxOverlap(inputs[0].mask);
         const local = Math.sqrt(overlap);
         const conservative = conservativeNorm(() => {
@@ -403,7 +438,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
         const ref = p.layer.inputs[0];
         const tau = ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError);
         outcome = reduceMaxLayer(op.window, op.width, inputs[0]);
-        outcome.slopes = windowSlopes(reductionWindows(op.window, op.width), tensorValue(nominal, x0, ref), new Float64Array(p.inSizes[0]).fill(tau), coordinateReach(inputs[0], p.inSizes[0]), true);
+        outcome.slopes = windowSlopes(reductionWindows(op.window, op.width), tensorValue(nominal, x0, ref), new Float64Array(p.inSizes[0]).fill(tau), coordinateReach(inputs[0], p.inSizes[0]), inputs[0].radius);
         break;
       }
       case 'maximum': {
@@ -419,7 +454,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
         const values = new Float64Array(a0.length + b0.length);
         values.set(a0);
         values.set(b0, a0.length);
-        outcome.slopes = windowSlopes(maximumWindows(op.source), values, tau, reach, false);
+        outcome.slopes = windowSlopes(maximumWindows(op.source), values, tau, reach, null);
         break;
       }
       case 'layerNorm': {
@@ -461,7 +496,9 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
       state.spectralFactor = Infinity;
       spectralOverflowedAt ??= p.layer.label;
     }
-    if (box) state.coordinates = box.out;
+    // An activation's own bound on each output's move (§66.3) joins the box's (§67): both hold.
+    if (box) state.coordinates = outcome.outputMoves ? box.out.map((b, j) => Math.min(b, (outcome.outputMoves as Float64Array)[j])) : box.out;
+    else if (outcome.outputMoves) state.coordinates = outcome.outputMoves;
     states.push(state);
     if (ctx.stopAtUnboundedSlopes && outcome.slopes && !slopesBounded(outcome.slopes)) throw new UnboundedSlopesError(p.layer.label);
     slopes.push(outcome.slopes ?? null);
@@ -557,6 +594,8 @@ interface LayerOutcome {
   /** For multi-input layers: the output radius and spectral factor directly. */
   combined?: { radius: number; spectralFactor: number };
   slopes?: SlopeUnits;
+  /** An activation layer's bound on each output coordinate's move, from its units' capped reaches (§66.3). */
+  outputMoves?: Float64Array;
 }
 
 function describeKind(p: PreparedLayer): string {
@@ -575,9 +614,11 @@ function affineLayer(
   options: (conservative: boolean) => SpectralOptions,
   norms: LayerNorms,
   times: PhaseTimes | undefined,
-  capsFor: (uncertainUnderProduct: () => Uint8Array) => Float64Array | null,
+  capsFor: (uncertainWithin: (caps: Float64Array | null) => Uint8Array) => Float64Array | null,
   /** Each pre-activation's own reach (§67), where known. */
   preReach?: Float64Array,
+  /** Cap every unit the ball's reach leaves uncertain, not only those the box does (§66.3). */
+  capBallUncertain = false,
 ): LayerOutcome {
   const rowSq = timed(times, 'rowNormsMs', () => linear.rowNormsSquared(maskToVector(input.mask, linear.inSize)));
   const conservativeLinear = norms.conservative(() => {
@@ -596,16 +637,19 @@ function affineLayer(
   const lower = new Float64Array(linear.outSize);
   const upper = new Float64Array(linear.outSize);
   const mask = new Uint8Array(linear.outSize);
+  const moves = new Float64Array(linear.outSize);
   const counts = { on: 0, unstable: 0, off: 0 };
   let hasStates = false;
   // scaled: a row that cannot move has reach 0 even behind an overflowed radius (∞ · 0).
   const ballReach = (i: number) => scaled(input.radius, Math.sqrt(rowSq[i])) * (1 + ROW_NORM_MARGIN);
   const unitReach = preReach ? (i: number) => Math.min(ballReach(i), preReach[i]) : ballReach;
-  const reachCap = capsFor(() => uncertainUnits(activation, pre, tau, unitReach));
+  const firstReach = capBallUncertain ? ballReach : unitReach;
+  const reachCap = capsFor((caps) => uncertainUnits(activation, pre, tau, (i) => (caps ? Math.min(unitReach(i), caps[i]) : firstReach(i))));
   for (let i = 0; i < r.length; i++) {
     const reach = reachCap ? Math.min(unitReach(i), reachCap[i]) : unitReach(i);
     r[i] = slopeBoundUncertain(activation, pre[i], tau, reach);
     [lower[i], upper[i]] = secantSlopeRange(activation, pre[i], tau, reach);
+    moves[i] = outputReach(reach, lower[i], upper[i]);
     mask[i] = r[i] > 0 ? 1 : 0;
     const state = uncertainState(activation, pre[i], tau, reach);
     if (state) {
@@ -621,6 +665,7 @@ function affineLayer(
     mask,
     ...(hasStates ? { neurons: counts } : {}),
     slopes: intervalSlopes(lower, upper),
+    outputMoves: moves,
   };
 }
 
@@ -662,17 +707,21 @@ function loneActivation(
   input: TensorState,
   range: readonly [number, number],
   nodes: string[],
-  capsFor: (uncertainUnderProduct: () => Uint8Array) => Float64Array | null,
+  capsFor: (uncertainWithin: (caps: Float64Array | null) => Uint8Array) => Float64Array | null,
   overflowedAt: string | undefined,
+  /** As for an affine layer (§66.3). */
+  capBallUncertain = false,
 ): LayerOutcome {
   const smooth = isSmoothWithSingularity(activation);
   const reachIn = coordinateReach(input, nominal.length);
-  const reachCap = capsFor(() => uncertainUnits(activation, nominal, tau, (i) => reachIn[i], range));
+  const firstReach = (i: number) => (!capBallUncertain ? reachIn[i] : input.mask && !input.mask[i] ? 0 : input.radius);
+  const reachCap = capsFor((caps) => uncertainUnits(activation, nominal, tau, (i) => (caps ? Math.min(reachIn[i], caps[i]) : firstReach(i)), range));
   const mask = new Uint8Array(nominal.length);
   const counts = { on: 0, unstable: 0, off: 0 };
   let hasStates = false;
   const lower = new Float64Array(nominal.length);
   const upper = new Float64Array(nominal.length);
+  const moves = new Float64Array(nominal.length);
   let local = 0;
   for (let i = 0; i < nominal.length; i++) {
     if (input.mask && !input.mask[i]) continue;
@@ -686,6 +735,7 @@ function loneActivation(
       );
     }
     [lower[i], upper[i]] = secantSlopeRange(activation, nominal[i], tau, reach, range);
+    moves[i] = outputReach(reach, lower[i], upper[i]);
     if (r > 0) mask[i] = 1;
     if (r > local) local = r;
     const state = uncertainState(activation, nominal[i], tau, reach);
@@ -704,6 +754,7 @@ function loneActivation(
     mask,
     ...(hasStates ? { neurons: counts } : {}),
     slopes: intervalSlopes(lower, upper),
+    outputMoves: moves,
   };
 }
 

@@ -26,26 +26,40 @@ import { randomConvNetwork, randomDenseNetwork, randomTinySelectionNetwork } fro
 
 const TS_SPECTRAL: SpectralOptions = { ...DEFAULT_SPECTRAL_OPTIONS, kernels: null };
 
-/** A change of the window's entries inside the ball: ‖Δt‖ ≤ ε over the movable entries (one tensor), or |Δt_j| ≤ c_j each. */
-function sampleChange(random: SeededRandom, reach: Float64Array, oneTensor: boolean, taps: number[], leader: number): Float64Array {
+/**
+ * A change of the window's entries inside the ball: |Δt_j| ≤ c_j each, and for entries of one tensor also
+ * ‖Δt‖ ≤ jointRadius over the movable entries (per-entry reaches below it, §66.3, or all equal to it).
+ */
+function sampleChange(random: SeededRandom, reach: Float64Array, jointRadius: number | null, taps: number[], leader: number): Float64Array {
   const change = new Float64Array(reach.length);
   const movable = taps.filter((j) => reach[j] > 0);
   if (movable.length === 0) return change;
   const style = random.int(3);
   if (style === 0) {
-    // The extreme that favours one entry over the leader: it up, the leader down, with the whole radius.
+    // The extreme that favours one entry over the leader: it up, the leader down, as far as both bounds allow.
     const j = movable[random.int(movable.length)];
     const both = j !== leader && reach[leader] > 0;
-    const share = oneTensor && both ? Math.SQRT1_2 : 1;
-    change[j] = share * reach[j];
-    if (both) change[leader] = -share * reach[leader];
+    if (!both || jointRadius === null || reach[j] ** 2 + reach[leader] ** 2 <= jointRadius ** 2) {
+      change[j] = reach[j];
+      if (both) change[leader] = -reach[leader];
+      return change;
+    }
+    // The largest a + b with a ≤ c_j, b ≤ c_leader, a² + b² ≤ r²: at the circle, each capped by its reach.
+    const half = jointRadius * Math.SQRT1_2;
+    const [a, b] = reach[j] >= half && reach[leader] >= half
+      ? [half, half]
+      : reach[leader] < half
+        ? [Math.sqrt(jointRadius ** 2 - reach[leader] ** 2), reach[leader]]
+        : [reach[j], Math.sqrt(jointRadius ** 2 - reach[j] ** 2)];
+    change[j] = a;
+    change[leader] = -b;
     return change;
   }
   for (const j of movable) change[j] = random.gaussian();
-  if (oneTensor) {
+  if (jointRadius !== null) {
     const norm = Math.sqrt(movable.reduce((s, j) => s + change[j] ** 2, 0));
-    const radius = reach[movable[0]] * (style === 1 ? 1 : random.uniform());
-    for (const j of movable) change[j] *= radius / norm;
+    const radius = jointRadius * (style === 1 ? 1 : random.uniform());
+    for (const j of movable) change[j] = Math.max(-reach[j], Math.min(reach[j], (change[j] * radius) / norm));
   } else {
     for (const j of movable) change[j] = reach[j] * (style === 1 ? Math.sign(change[j]) : Math.max(-1, Math.min(1, change[j] / 2)));
   }
@@ -66,8 +80,11 @@ describe('max windows with a certain leader (derivations §59.1)', () => {
       const values = Float64Array.from(taps, () => (random.uniform() < 0.2 ? base : base - Math.abs(random.gaussian()) * epsilon * (random.uniform() < 0.8 ? 1.5 : 5)));
       const tauValue = random.uniform() < 0.5 ? 0 : epsilon * 0.05 * random.uniform();
       const tau = new Float64Array(width).fill(tauValue);
-      const reach = Float64Array.from(taps, () => (random.uniform() < 0.15 ? 0 : oneTensor ? epsilon : epsilon * random.between(0.2, 1)));
-      const slopes = windowSlopes([taps], values, tau, reach, oneTensor);
+      // One tensor: every entry's reach the tensor's radius, or (§66.3) its own reach below it.
+      const ownReach = !oneTensor || trial % 4 === 2;
+      const reach = Float64Array.from(taps, () => (random.uniform() < 0.15 ? 0 : ownReach ? epsilon * random.between(0.2, 1) : epsilon));
+      const jointRadius = oneTensor ? epsilon : null;
+      const slopes = windowSlopes([taps], values, tau, reach, jointRadius);
       const edges = slopes.edges;
       const mid = new Map<number, number>();
       for (let e = 0; e < edges.input.length; e++) mid.set(edges.input[e], slopes.mid[e]);
@@ -81,7 +98,7 @@ describe('max windows with a certain leader (derivations §59.1)', () => {
         const exact = values.map((v) => v + tauValue * (random.uniform() < 0.3 ? Math.sign(random.gaussian()) : random.between(-1, 1)));
         let j0 = 0;
         for (const j of taps) if (exact[j] > exact[j0]) j0 = j;
-        const change = sampleChange(random, reach, oneTensor, taps, j0);
+        const change = sampleChange(random, reach, jointRadius, taps, j0);
         const moved = exact.map((v, j) => v + change[j]);
         let j1 = 0;
         for (const j of taps) if (moved[j] > moved[j1]) j1 = j;
@@ -144,13 +161,13 @@ describe('max windows with a certain leader (derivations §59.1)', () => {
   it('Max of two tensors (entries of different tensors): the pair moves apart by c_a + c_b, not their hypotenuse', () => {
     const values = Float64Array.of(1, 0.9);
     const tau = new Float64Array(2);
-    const separate = windowSlopes([[0, 1]], values, tau, Float64Array.of(0.1, 0.1), false);
-    const shared = windowSlopes([[0, 1]], values, tau, Float64Array.of(0.1, 0.1), true);
+    const separate = windowSlopes([[0, 1]], values, tau, Float64Array.of(0.1, 0.1), null);
+    const shared = windowSlopes([[0, 1]], values, tau, Float64Array.of(0.1, 0.1), 0.1);
     // Different tensors: D = 0.2, r = ½; one tensor: D = 0.1√2, r = 1 − 1/√2.
     assert.ok(Math.abs(separate.mid[1] - 0.25) < 1e-12, `separate: weight on the follower ${separate.mid[1]}`);
     assert.ok(Math.abs(shared.mid[1] - (1 - Math.SQRT1_2) / 2) < 1e-12, `shared: weight on the follower ${shared.mid[1]}`);
     // A follower that cannot move, against a leader that can: D = c_j0 = 0.1 equals the gap, r = 0 (up to rounding).
-    const fixed = windowSlopes([[0, 1]], values, tau, Float64Array.of(0.1, 0), true);
+    const fixed = windowSlopes([[0, 1]], values, tau, Float64Array.of(0.1, 0), 0.1);
     assert.ok(fixed.outputRadius[0] < 1e-14, `a follower reachable only at the ball's edge: radius ${fixed.outputRadius[0]}`);
   });
 

@@ -513,7 +513,9 @@ export function layerRunPrefixReach(
   const certified = new Map<number, KnownPrefixNorm>();
   let exhausted = false;
   let foreseen = false;
+  // Applications per layer asked about: its caps may take several norms, each over fewer rows (§66.2).
   const costs: number[] = [];
+  let lastLayer: number | null = null;
   let norms: ComposedNorms | null = null;
   let outputAncestors: ReturnType<LinearisedNetwork['ancestors']> | null = null;
   const reach = (layer: number, rows: Uint8Array, slopes: Slopes, onInputs: boolean) => {
@@ -524,12 +526,15 @@ export function layerRunPrefixReach(
     try {
       const value = onInputs ? norms.inputNorm(layer, rows) : norms.prefixNorm(layer, rows);
       // Every β this call completed is covered by the failure probability returned with it.
-      for (const [k, value] of norms.beta) if (!certified.has(k)) certified.set(k, { value, rows: k === layer ? rows : (slopes[k] as SlopeUnits).uncertain });
+      for (const [k, value] of norms.beta) if (!certified.has(k) || (k === layer && !onInputs)) certified.set(k, { value, rows: k === layer ? rows : (slopes[k] as SlopeUnits).uncertain });
       outputAncestors ??= norms.network.ancestors(prepared.network.output);
       const overflowed = [...norms.beta].filter(([k, beta]) => !Number.isFinite(beta) && outputAncestors?.[k]).map(([k]) => k);
       if (overflowed.length > 0) throw new PrefixNormOverflowError(prepared.layers[Math.min(...overflowed)].layer.label);
-      // A later prefix runs through at least this one's layers, so its norm rarely costs less (§64).
-      costs.push(prepared.counters.applications - applications);
+      // A later prefix runs through at least this one's layers, so its norms rarely cost less (§64).
+      const cost = prepared.counters.applications - applications;
+      if (layer === lastLayer) costs[costs.length - 1] += cost;
+      else costs.push(cost);
+      lastLayer = layer;
       const later = ahead.filter((k) => k > layer).length;
       if (later * Math.min(...costs.slice(-RECENT_PREFIX_NORMS)) > checkBudget.remaining()) exhausted = foreseen = true;
       return { value, failureProbability: norms.failureProbability - before };

@@ -11,18 +11,17 @@ const UNIT_ROUNDOFF = Number.EPSILON / 2;
 
 /**
  * How far two entries of a window can move apart inside the ball, |Δt_j − Δt_k|, from their reaches:
- * entries of one tensor whose change has 2-norm at most the reach move apart by at most hypot(c_j, c_k)
- * (√2 ε when both move); entries of different tensors by at most c_j + c_k (docs/derivations.md §59.1).
- * Rounded up.
+ * at most c_j + c_k, and for entries of one tensor whose change has 2-norm at most `jointRadius` also at
+ * most √2 · jointRadius (docs/derivations.md §59.1, §66.3). Rounded up.
  */
-function pairReach(oneTensor: boolean, cj: number, ck: number): number {
-  return (oneTensor ? Math.hypot(cj, ck) : cj + ck) * (1 + 4 * UNIT_ROUNDOFF);
+function pairReach(jointRadius: number | null, cj: number, ck: number): number {
+  return (jointRadius === null ? cj + ck : Math.min(cj + ck, Math.SQRT2 * jointRadius)) * (1 + 4 * UNIT_ROUNDOFF);
 }
 
 /**
  * Windows of candidates (entries of the concatenated inputs), each known to lie within tau[j] + reach[j]
- * of values[j] everywhere in the ball (`oneTensor`: all entries of one tensor, whose change has 2-norm
- * at most the reach). An entry that can never reach the window's guaranteed floor, or never overtake
+ * of values[j] everywhere in the ball (`jointRadius`: all entries of one tensor, whose change has
+ * 2-norm at most that; null: entries of different tensors). An entry that can never reach the window's guaranteed floor, or never overtake
  * the nominal leader, never wins; if no remaining candidate can move, the window's maximum is constant
  * (no edge); one candidate is a certain winner (weight exactly 1). Otherwise the change of the maximum
  * is Σ w_j Δt_j with w in the convex hull of vertices: the unit vectors of the candidates when the
@@ -36,7 +35,7 @@ export function windowSlopes(
   values: Float64Array,
   tau: Float64Array,
   reach: Float64Array,
-  oneTensor: boolean,
+  jointRadius: number | null,
 ): SlopeUnits & { edges: NonNullable<SlopeUnits['edges']> } {
   const input: number[] = [];
   const output: number[] = [];
@@ -61,7 +60,7 @@ export function windowSlopes(
       if (j === leader) return true;
       const top = values[j] + tau[j] + reach[j];
       if (top + CANDIDATE_SLACK * (Math.abs(top) + Math.abs(floor)) < floor) return false;
-      return gap(j) <= pairReach(oneTensor, reach[j], reach[leader]);
+      return gap(j) <= pairReach(jointRadius, reach[j], reach[leader]);
     });
     const movable = candidates.filter((j) => reach[j] > 0);
     if (movable.length === 0) return;
@@ -74,7 +73,7 @@ export function windowSlopes(
     }
     const others = candidates.filter((j) => j !== leader);
     const leads = others.every((j) => gap(j) > 0);
-    const weights = leads ? chordWeights(others, leader, gap, (j) => pairReach(oneTensor, reach[j], reach[leader]), reach) : uniformWeights(candidates, reach);
+    const weights = leads ? chordWeights(others, leader, gap, (j) => pairReach(jointRadius, reach[j], reach[leader]), reach) : uniformWeights(candidates, reach);
     weights.mid.forEach((w, j) => {
       input.push(j);
       output.push(o);

@@ -46,11 +46,11 @@ export class MaxPool {
    * The windows as slope units with uncertain selection weights (docs/derivations.md §22): input j is
    * known to lie within tau + reach[j] of values[j] everywhere in the ball.
    */
-  slopeEdges(values: Float64Array, tau: number, reach: Float64Array): SlopeUnits {
+  slopeEdges(values: Float64Array, tau: number, reach: Float64Array, radius: number): SlopeUnits {
     const windows: number[][] = Array.from({ length: poolOutputSize(this.geometry) }, () => []);
     forEachPoolTap(this.geometry, (o, i) => {
       windows[o].push(i);
     });
-    return windowSlopes(windows, values, new Float64Array(values.length).fill(tau), reach, true);
+    return windowSlopes(windows, values, new Float64Array(values.length).fill(tau), reach, radius);
   }
 }
