@@ -14,46 +14,12 @@ import { SeededRandom } from '../../src/engine/random';
 import { DEFAULT_SPECTRAL_OPTIONS, type SpectralOptions } from '../../src/engine/spectral/certifiedNorm';
 import { chain, denseLayer, referenceForward } from './helpers/engineNetworks';
 import { randomConvNetwork, randomDenseNetwork, randomGraphNetwork, randomTransposeNetwork } from './helpers/engineRandomNetworks';
+import { ballPoints, distance } from './helpers/ballPoints';
 
 const TS_SPECTRAL: SpectralOptions = { ...DEFAULT_SPECTRAL_OPTIONS, kernels: null };
 // Sampled values are float64 sums of a few hundred terms (as in composedBound.test.ts).
 const REL = 1e-9;
 const ABS = 1e-12;
-
-function distance(a: Float64Array, b: Float64Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
-  return Math.sqrt(s);
-}
-
-/** Points of the ball around x0: uniform inside, on the sphere, and hill-climbed on `score`. */
-function ballPoints(random: SeededRandom, x0: Float64Array, epsilon: number, score: (x: Float64Array) => number): Float64Array[] {
-  const n = x0.length;
-  const gaussian = () => Float64Array.from({ length: n }, () => random.gaussian());
-  const pointAt = (direction: Float64Array, radius: number) => {
-    const norm = Math.sqrt(direction.reduce((s, v) => s + v * v, 0));
-    return x0.map((v, i) => v + (radius * direction[i]) / norm);
-  };
-  const points: Float64Array[] = [];
-  for (let s = 0; s < 12; s++) points.push(pointAt(gaussian(), epsilon * Math.pow(random.uniform(), 1 / n)));
-  for (let s = 0; s < 12; s++) points.push(pointAt(gaussian(), epsilon));
-  let x = pointAt(gaussian(), epsilon);
-  let best = score(x);
-  let step = 0.3 * epsilon;
-  for (let iter = 0; iter < 30; iter++) {
-    const move = gaussian();
-    const candidate = x.map((v, i) => v + (step * move[i]) / Math.sqrt(n));
-    const radius = distance(candidate, x0);
-    const projected = radius > epsilon ? x0.map((v, i) => v + ((candidate[i] - v) * epsilon) / radius) : candidate;
-    const s = score(projected);
-    if (s > best) {
-      best = s;
-      x = projected;
-    } else step *= 0.7;
-  }
-  points.push(x);
-  return points;
-}
 
 const builders = [randomDenseNetwork, randomConvNetwork, randomGraphNetwork, randomTransposeNetwork];
 
