@@ -23,7 +23,7 @@
 // the rows that cannot move at all.
 import type { Certificate, LayerResult, NeuronCounts } from '../shared/results';
 import { activationRange, globalSlope, isSmoothWithSingularity, neuronState, secantSlopeRange, slopeBoundUncertain, type SmoothActivation } from './activations';
-import { intervalSlopes, type SlopeUnits } from './composed/linearisedNetwork';
+import { count, intervalSlopes, type SlopeUnits } from './composed/linearisedNetwork';
 import { matMulSlopes, maximumWindows, productSlopes, quotientSlopes, reductionWindows, windowSlopes } from './composed/selectionSlopes';
 import { normalisationSlopes } from './composed/normalisationSlopes';
 import { throwIfCancelled, UnsupportedLayerError, type CancelSignal } from './errors';
@@ -150,12 +150,6 @@ export interface RunOutcome {
   spectralOverflowedAt?: string;
 }
 
-function count(units: Uint8Array): number {
-  let n = 0;
-  for (let i = 0; i < units.length; i++) n += units[i];
-  return n;
-}
-
 /** Units whose secant slope is not one number over the given reach (docs/derivations.md §22's uncertain units). */
 function uncertainUnits(activation: Activation, values: Float64Array, tau: number, reach: (i: number) => number, range?: readonly [number, number]): Uint8Array {
   return Uint8Array.from(values, (v, i) => {
@@ -205,9 +199,8 @@ function coordinateReach(state: TensorState, size: number): Float64Array {
  */
 function coordinateBox(ctx: RunContext, p: PreparedLayer, index: number, inputs: TensorState[]): { pre: Float64Array | null; out: Float64Array } {
   const { prepared, x0, nominal } = ctx;
-  const tauOf = (ref: TensorRef) => (ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError));
   const values = p.layer.inputs.map((ref) => tensorValue(nominal, x0, ref));
-  const errors = p.layer.inputs.map((ref, k) => coordinateReach(inputs[k], p.inSizes[k]).map((reach) => reach + tauOf(ref)));
+  const errors = p.layer.inputs.map((ref, k) => coordinateReach(inputs[k], p.inSizes[k]).map((reach) => reach + outputTau(nominal, ref)));
   const step = floatLayer(prepared, p, values, errors);
   const reach = (error: Float64Array, tau: number) => error.map((e) => (Number.isNaN(e) ? Infinity : e * (1 + BOUND_ROUNDING_ALLOWANCE) + tau));
   return {
@@ -222,6 +215,11 @@ const PER_COORDINATE_READERS = new Set(['maxPool', 'reduceMax', 'maximum', 'mul'
 /** |Δσ_i| ≤ max(|lower_i|, |upper_i|) · reach_i: the secant slope times the input's move (§66.3). */
 function outputReach(reach: number, lower: number, upper: number): number {
   return scaled(Math.max(Math.abs(lower), Math.abs(upper)), reach) * (1 + 4 * UNIT_ROUNDOFF);
+}
+
+/** τ of a layer input: the provider's rounding bound on its nominal values; 0 for x0 itself, which is exact. */
+function outputTau(nominal: NominalValues, ref: TensorRef): number {
+  return ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError);
 }
 
 function maskToVector(mask: Uint8Array | null, size: number): Float64Array {
@@ -346,7 +344,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
         if (lop.kind !== 'activation') throw new Error('prepared activation without an activation op');
         // The network input x0 itself is exact; other tensors carry the provider's error bound.
         const ref = p.layer.inputs[0];
-        const tau = ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError);
+        const tau = outputTau(nominal, ref);
         // The reported run's row holds over the whole ε_in ball (§56), so it does not read per-coordinate reaches.
         const input = slopesAfter ? inputs[0] : { ...inputs[0], coordinates: undefined };
         outcome = loneActivation(lop.activation, tensorValue(nominal, x0, ref), tau, input, inputRange(prepared, ref), p.layer.nodes, capsFor, overflowedAt, readPerCoordinate.has(index));
@@ -354,7 +352,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
       }
       case 'maxPool': {
         const ref = p.layer.inputs[0];
-        const tau = ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError);
+        const tau = outputTau(nominal, ref);
         const reach = coordinateReach(inputs[0], p.inSizes[0]);
         const edges = op.pool.slopeEdges(tensorValue(nominal, x0, ref), tau, reach, inputs[0].radius);
         const overlap = op.pool.maxOverlap(inputs[0].mask);
@@ -403,7 +401,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
         break;
       case 'softmax': {
         const ref = p.layer.inputs[0];
-        const tau = ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError);
+        const tau = outputTau(nominal, ref);
         outcome = softmaxLayer(op.groups, tensorValue(nominal, x0, ref), tau, inputs[0]);
         const { mid, outputRadius } = softmaxSlopes(op.groups, tensorValue(nominal, x0, ref), tau, inputs[0].radius, inputs[0].mask);
         outcome.slopes = { mid, outputRadius, uncertain: Uint8Array.from(outputRadius, (r) => (r > 0 ? 1 : 0)), softmaxGroups: op.groups };
@@ -411,8 +409,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
       }
       case 'matMul': {
         const [a, b] = p.layer.inputs;
-        const tauOf = (ref: TensorRef) => (ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError));
-        const factors = { a0: tensorValue(nominal, x0, a), b0: tensorValue(nominal, x0, b), tauA: tauOf(a), tauB: tauOf(b) };
+        const factors = { a0: tensorValue(nominal, x0, a), b0: tensorValue(nominal, x0, b), tauA: outputTau(nominal, a), tauB: outputTau(nominal, b) };
         if (!Number.isFinite(factors.tauA) || !Number.isFinite(factors.tauB)) {
           throw new UnsupportedLayerError(
             p.layer.nodes,
@@ -425,29 +422,27 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
       }
       case 'mul': {
         const [a, b] = p.layer.inputs;
-        const tauOf = (ref: TensorRef) => (ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError));
         const producer = b === NETWORK_INPUT ? undefined : prepared.layers[b].layer.op;
         const activation = producer?.kind === 'affine' || producer?.kind === 'activation' ? producer.activation : undefined;
         const range = activation ? activationRange(activation) : ([-Infinity, Infinity] as [number, number]);
         const [a0, b0] = [tensorValue(nominal, x0, a), tensorValue(nominal, x0, b)];
-        outcome = productLayer(op.source, a0, b0, tauOf(a), tauOf(b), range, inputs[0], inputs[1], op.divide ? p.layer.nodes : undefined, overflowedAt);
-        outcome.slopes = (op.divide ? quotientSlopes : productSlopes)(op.source, a0, b0, tauOf(a), tauOf(b), coordinateReach(inputs[0], a0.length), coordinateReach(inputs[1], b0.length), range);
+        outcome = productLayer(op.source, a0, b0, outputTau(nominal, a), outputTau(nominal, b), range, inputs[0], inputs[1], op.divide ? p.layer.nodes : undefined, overflowedAt);
+        outcome.slopes = (op.divide ? quotientSlopes : productSlopes)(op.source, a0, b0, outputTau(nominal, a), outputTau(nominal, b), coordinateReach(inputs[0], a0.length), coordinateReach(inputs[1], b0.length), range);
         break;
       }
       case 'reduceMax': {
         const ref = p.layer.inputs[0];
-        const tau = ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError);
+        const tau = outputTau(nominal, ref);
         outcome = reduceMaxLayer(op.window, op.width, inputs[0]);
         outcome.slopes = windowSlopes(reductionWindows(op.window, op.width), tensorValue(nominal, x0, ref), new Float64Array(p.inSizes[0]).fill(tau), coordinateReach(inputs[0], p.inSizes[0]), inputs[0].radius);
         break;
       }
       case 'maximum': {
         const [a, b] = p.layer.inputs;
-        const tauOf = (ref: TensorRef) => (ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError));
         const [a0, b0] = [tensorValue(nominal, x0, a), tensorValue(nominal, x0, b)];
-        outcome = maximumLayer(op.source, a0, b0, tauOf(a), tauOf(b), inputs[0], inputs[1]);
+        outcome = maximumLayer(op.source, a0, b0, outputTau(nominal, a), outputTau(nominal, b), inputs[0], inputs[1]);
         // The two candidates of each output as one window over the concatenated inputs (a, then b).
-        const tau = Float64Array.from({ length: a0.length + b0.length }, (_v, e) => (e < a0.length ? tauOf(a) : tauOf(b)));
+        const tau = Float64Array.from({ length: a0.length + b0.length }, (_v, e) => (e < a0.length ? outputTau(nominal, a) : outputTau(nominal, b)));
         const reach = new Float64Array(a0.length + b0.length);
         reach.set(coordinateReach(inputs[0], a0.length));
         reach.set(coordinateReach(inputs[1], b0.length), a0.length);
@@ -459,7 +454,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
       }
       case 'layerNorm': {
         const ref = p.layer.inputs[0];
-        const tau = ref === NETWORK_INPUT ? 0 : smallestBound(nominal.outputErrors?.[ref], nominal.absoluteError);
+        const tau = outputTau(nominal, ref);
         outcome = layerNormLayer(op.spec, tensorValue(nominal, x0, ref), tau, inputs[0], p.layer.nodes, overflowedAt);
         outcome.slopes = normalisationSlopes(op.spec, tensorValue(nominal, x0, ref), tau, inputs[0].radius, inputs[0].mask);
         break;

@@ -14,7 +14,7 @@ import { NETWORK_INPUT } from '../network';
 import type { PreparedNetwork } from '../prepared';
 import { SeededRandom } from '../random';
 import { certifiedNorm, type NormOperator, type SpectralOptions } from '../spectral/certifiedNorm';
-import { LinearisedNetwork, type Injection, type ReadRows, type SlopeUnits } from './linearisedNetwork';
+import { count, LinearisedNetwork, type Injection, type ReadRows, type SlopeUnits } from './linearisedNetwork';
 
 /** Bounds of single output functionals over every slope pattern of the ball (the logit margins, §44). */
 export interface FunctionalBounds {
@@ -294,12 +294,6 @@ export function midpointDirection(
  * uncertain; past that it is recomputed over those rows (docs/derivations.md §56).
  */
 const KNOWN_ROWS_FACTOR = 2;
-
-function count(units: Uint8Array): number {
-  let n = 0;
-  for (let i = 0; i < units.length; i++) n += units[i];
-  return n;
-}
 
 /** Thrown inside a pass once the composed bound has used its share of operator applications. */
 class BudgetExhausted extends Error {}

@@ -48,6 +48,13 @@ export interface Injection {
 
 const UNIT_ROUNDOFF = Number.EPSILON / 2;
 
+/** How many units a 0/1 mask marks. */
+export function count(units: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < units.length; i++) n += units[i];
+  return n;
+}
+
 /**
  * The rows of a layer's z that a prefix norm reads, and an affine layer restricted to the rows of its z
  * that those depend on: the read layer itself, or the single affine input of a window layer (max pooling
