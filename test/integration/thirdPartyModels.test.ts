@@ -68,6 +68,8 @@ describe('third-party models in the editor', () => {
   for (const { id, example, what } of CASES) {
     it(`${id} (${what}): analysed in the editor, every layer shown, the CLI's numbers`, async function () {
       this.timeout(900_000);
+      // Start from a clean workbench: a webview left by an earlier suite can take the table click.
+      await closeAllEditors();
       // The repository's cache, so a run after the unit tests downloads nothing.
       const cached = await thirdPartyModel(id, join(extensionRoot.fsPath, 'test', 'fixtures', '.third-party'));
       const folder = await mkdtemp(join(tmpdir(), `lipschitz-lens-${id}-`));
