@@ -7,7 +7,7 @@ import { OverflowError, throwIfCancelled, type CancelSignal } from './errors';
 import type { FidelityCheck } from './fidelity';
 import { accurateForward } from './accurateForward';
 import { tensorValue, type ForwardProvider, type NominalValues } from './forward';
-import { composedBound, functionalBounds, layerRunPrefixReach, midpointDirection, PrefixNormOverflowError, type ComposedBound, type FunctionalBounds, type KnownPrefixNorm } from './composed/composedBound';
+import { composedBound, functionalBounds, layerRunPrefixReach, midpointDirection, PrefixNormOverflowError, type ComposedBound, type FunctionalBounds, type KnownPrefixNorm, type NormStarted } from './composed/composedBound';
 import { runEpsilon, slopesBounded, UnboundedSlopesError, type PhaseTimes, type RunContext, type RunOutcome, type SpectralCache } from './layerBounds';
 import type { SlopeUnits } from './composed/linearisedNetwork';
 export type { SpectralCache } from './layerBounds';
@@ -151,7 +151,16 @@ export async function analyzeNetwork(
       epsilon,
     );
     outcomes.push(outcome);
-    const composedRun = composedFor(context(), outcome, epsilon);
+    // The composed work can take longer than the layer run: each norm it starts is announced.
+    const composedStarted = prepared.counters.applications;
+    const composedRun = composedFor(context(), outcome, epsilon, (readAt) =>
+      hooks.onProgress?.({
+        kind: 'composedNorm', epsilonIndex, epsilon,
+        readsLayer: readAt === null ? null : prepared.layers[readAt].layer.label,
+        applications: prepared.counters.applications - composedStarted,
+        budget: composedBudget(outcome).budget,
+      }),
+    );
     directionSlopes.push(composedRun && 'composed' in composedRun ? composedRun.slopes : outcome.slopes);
     runFunctionals.push(composedRun && 'composed' in composedRun ? composedRun.composed : null);
     const bound = networkBound(outcome, composedRun);
@@ -207,6 +216,7 @@ function composedFor(
   ctx: RunContext,
   outcome: RunOutcome,
   prefixReachAt?: number,
+  onNorm?: NormStarted,
 ): { composed: ComposedBound; failureProbability: number; slopes: (SlopeUnits | null)[] } | { skipped: string } | null {
   if (ctx.prepared.network.output === NETWORK_INPUT || outcome.localBound === 0) return null;
   const started = performance.now();
@@ -220,7 +230,7 @@ function composedFor(
     const before = ctx.prepared.counters.applications;
     // Past an overflowed product the composed bound is the only finite one: it keeps its whole budget.
     const ahead = outcome.overflowedAt === undefined ? prefixNormLayers(ctx.prepared, outcome) : [];
-    const prefix = layerRunPrefixReach(ctx.prepared, ctx.spectral, budget, ctx.signal, ahead);
+    const prefix = layerRunPrefixReach(ctx.prepared, ctx.spectral, budget, ctx.signal, ahead, onNorm);
     // After an overflowed product reach, the whole-tensor slope layers' inputs take their reach from
     // the composed prefix too (§57); elsewhere their product reach stays, as §56 measured it.
     const inputReach = outcome.overflowedAt !== undefined ? prefix.inputReach : undefined;
@@ -243,7 +253,7 @@ function composedFor(
   }
   const unbounded = slopesRun.slopes.findIndex((s) => s !== null && !slopesBounded(s));
   if (unbounded >= 0) return { skipped: new UnboundedSlopesError(ctx.prepared.layers[unbounded].layer.label).message };
-  const composed = composedBound(ctx.prepared, slopesRun.slopes, ctx.spectral, Math.max(budget, 0), ctx.signal, certified);
+  const composed = composedBound(ctx.prepared, slopesRun.slopes, ctx.spectral, Math.max(budget, 0), ctx.signal, certified, onNorm);
   if (ctx.times) ctx.times.composedMs += performance.now() - started;
   if (!composed) return { skipped: `the composed bound needed more than ${factor}× the layer run's operator applications` };
   if (!Number.isFinite(composed.value)) return { skipped: 'its certified norms left the float64 range (docs/derivations.md §57)' };

@@ -124,6 +124,10 @@ export function progressMessage(event: ProgressEvent): string {
       return `ε = ${formatNumber(event.epsilon)}: ${escapeControlCharacters(event.layer.label)} done (${event.layer.index + 1}/${event.layerCount})`;
     case 'networkBound':
       return `ε = ${formatNumber(event.epsilon)}: network bound ${formatNumber(event.network.localBound)}`;
+    case 'composedNorm': {
+      const norm = event.readsLayer === null ? 'the whole network' : `the layers into '${escapeControlCharacters(event.readsLayer)}'`;
+      return `ε = ${formatNumber(event.epsilon)}: composed network bound, certifying the norm of ${norm} (${event.applications} of at most ${event.budget} operator applications)`;
+    }
     case 'radius':
       return `Robustness radius: search step ${event.iteration}/${event.iterations}`;
   }

@@ -217,4 +217,9 @@ export type ProgressEvent =
   | { kind: 'layerResult'; epsilonIndex: number; epsilon: number; layerCount: number; layer: LayerResult }
   /** An ε's network bound, sent as soon as it is known (before the lower-bound search of any ε). */
   | { kind: 'networkBound'; epsilonIndex: number; epsilon: number; network: NetworkBounds }
+  /**
+   * A certified norm of the composed network bound starting (after an ε's layer rows): the layer whose
+   * rows it reads (null: the network output), and the operator applications used so far of at most `budget`.
+   */
+  | { kind: 'composedNorm'; epsilonIndex: number; epsilon: number; readsLayer: string | null; applications: number; budget: number }
   | { kind: 'radius'; iteration: number; iterations: number; lo: number; hi: number };

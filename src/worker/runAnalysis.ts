@@ -92,6 +92,9 @@ export function describeProgress(event: ProgressEvent, epsilonCount: number): An
         total: epsilonCount,
         event,
       };
+    // Its share of the work is unknown until it ends (the budget is only a limit): the message alone.
+    case 'composedNorm':
+      return { message: progressMessage(event), completed: 0, total: 0, event };
     case 'radius':
       return {
         message: progressMessage(event),

@@ -46,6 +46,9 @@ describe('terminal output', () => {
     assert.match(text, /radius 0 because the top two logits are equal at x0/);
     const line = progressMessage({ kind: 'layer', epsilonIndex: 0, epsilon: 0.1, layerIndex: 0, layerCount: 1, label: HOSTILE });
     assert.doesNotMatch(line, RAW_CONTROL);
+    const norm = progressMessage({ kind: 'composedNorm', epsilonIndex: 0, epsilon: 0.1, readsLayer: HOSTILE, applications: 12, budget: 1200 });
+    assert.doesNotMatch(norm, RAW_CONTROL);
+    assert.match(norm, /norm of the layers into 'evil\\x1b.*\(12 of at most 1200 operator applications\)/);
   });
 
   test('the radius line says which bound certified it: the margins (with the binding class) or the network bound', () => {

@@ -7,6 +7,7 @@ import { analyzeModelFile } from '../../src/engine/pipeline';
 import type { LayerResult, ProgressEvent } from '../../src/shared/results';
 
 const TINY = join(import.meta.dirname, '..', 'fixtures', 'tiny.onnx');
+const EXAMPLE = join(import.meta.dirname, '..', '..', 'examples', 'mnist', 'mnist-cnn.onnx');
 
 describe('layer result events', () => {
   it('sends one layerResult per layer and ε, after that layer started and equal to the report’s row', async () => {
@@ -49,5 +50,30 @@ describe('layer result events', () => {
       assert.deepEqual(event.network, report.runs[event.epsilonIndex].network);
       assert.ok(report.runs[event.epsilonIndex].lowerBound, 'the full run has the lower bound the cancelled one did not finish');
     }
+  });
+
+  it('announces each norm of the composed network bound between the ε’s rows and its bound, within the budget it states', async () => {
+    const events: ProgressEvent[] = [];
+    const report = await analyzeModelFile(
+      { modelPath: EXAMPLE, input: { kind: 'auto' }, epsilons: [0.001], options: { lowerBound: false } },
+      { onProgress: (event) => events.push(event) },
+    );
+    const run = report.runs[0];
+    assert.equal(run.network.method, 'composed');
+    const norms = events.filter((event) => event.kind === 'composedNorm');
+    // The slopes run's prefix norms and the bound's own: at least the whole network's, read at the output.
+    assert.ok(norms.length >= (run.network.composed?.norms ?? 1), `${norms.length} norms announced`);
+    assert.ok(norms.some((event) => event.readsLayer === null), 'the whole network’s norm');
+    const labels = new Set(run.layers.map((layer) => layer.label));
+    const lastRow = events.findIndex((event) => event.kind === 'layerResult' && event.layer.index === run.layers.length - 1);
+    const bound = events.findIndex((event) => event.kind === 'networkBound');
+    let used = 0;
+    for (const event of norms) {
+      assert.ok(event.readsLayer === null || labels.has(event.readsLayer), `reads '${event.readsLayer}'`);
+      assert.ok(events.indexOf(event) > lastRow && events.indexOf(event) < bound, 'after the rows, before the bound');
+      assert.ok(event.applications >= used && event.applications <= event.budget, `${event.applications} of ${event.budget}`);
+      used = event.applications;
+    }
+    assert.ok(used > 0, 'the later norms count the earlier ones’ applications');
   });
 });

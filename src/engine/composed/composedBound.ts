@@ -314,6 +314,9 @@ function budgetCheck(prepared: PreparedNetwork, budget: number, signal?: CancelS
 /** The budget's poll, and how many operator applications are left before it throws. */
 type BudgetPoll = (() => void) & { remaining(): number };
 
+/** Told as each certified norm of the composed work starts, for progress: the layer whose rows it reads (null: the network output). */
+export type NormStarted = (readAt: number | null) => void;
+
 type Slopes = readonly (SlopeUnits | null)[];
 
 /** Where a stacked norm reads: rows of z at a layer, each scaled by `scale` where given (0 off the rows). */
@@ -342,6 +345,7 @@ class ComposedNorms {
     private readonly spectral: SpectralOptions,
     private readonly checkBudget: BudgetPoll,
     private readonly signal?: CancelSignal,
+    private readonly onNorm?: NormStarted,
   ) {
     this.network = new LinearisedNetwork(prepared, slopes as (SlopeUnits | null)[], checkBudget);
     this.margin = 1 + pathMargin(prepared);
@@ -425,6 +429,7 @@ class ComposedNorms {
     throwIfCancelled(this.signal);
     const { network, prepared, slopes } = this;
     const readAt = read?.layer;
+    this.onNorm?.(readAt ?? null);
     const rows = read ? (read.scale ?? Float64Array.from(read.rows)) : null;
     // The certified norm and the weights below read only these rows, so the passes compute only them.
     const readRows = read ? network.readRows(read.layer, read.rows) : null;
@@ -502,6 +507,7 @@ export function layerRunPrefixReach(
   budget: number,
   signal?: CancelSignal,
   ahead: readonly number[] = [],
+  onNorm?: NormStarted,
 ): { prefixReach: PrefixReach; inputReach: PrefixReach; certified: Map<number, KnownPrefixNorm>; foreseenOverBudget: () => boolean } {
   const checkBudget = budgetCheck(prepared, budget, signal);
   const certified = new Map<number, KnownPrefixNorm>();
@@ -514,7 +520,7 @@ export function layerRunPrefixReach(
   let outputAncestors: ReturnType<LinearisedNetwork['ancestors']> | null = null;
   const reach = (layer: number, rows: Uint8Array, slopes: Slopes, onInputs: boolean) => {
     if (exhausted) return null;
-    norms ??= new ComposedNorms(prepared, slopes, spectral, checkBudget, signal);
+    norms ??= new ComposedNorms(prepared, slopes, spectral, checkBudget, signal, onNorm);
     const before = norms.failureProbability;
     const applications = prepared.counters.applications;
     try {
@@ -558,8 +564,9 @@ export function composedBound(
   budget = Infinity,
   signal?: CancelSignal,
   known: ReadonlyMap<number, KnownPrefixNorm> = new Map(),
+  onNorm?: NormStarted,
 ): ComposedBound | null {
-  return splitBoundWithin(prepared, slopes, spectral, budget, signal, known, true);
+  return splitBoundWithin(prepared, slopes, spectral, budget, signal, known, true, onNorm);
 }
 
 /**
@@ -588,16 +595,17 @@ function splitBoundWithin(
   signal: CancelSignal | undefined,
   known: ReadonlyMap<number, KnownPrefixNorm>,
   networkNorm: boolean,
+  onNorm?: NormStarted,
 ): ComposedBound | null {
   const checkBudget = budgetCheck(prepared, budget, signal);
   let whole: ComposedBound;
   try {
-    whole = composedBoundWithin(new ComposedNorms(prepared, slopes, spectral, checkBudget, signal), prepared, slopes, known, networkNorm, signal);
+    whole = composedBoundWithin(new ComposedNorms(prepared, slopes, spectral, checkBudget, signal, onNorm), prepared, slopes, known, networkNorm, signal);
   } catch (error) {
     if (error instanceof BudgetExhausted) return null;
     throw error;
   }
-  return splitAtVertices(whole, prepared, slopes, spectral, checkBudget, signal);
+  return splitAtVertices(whole, prepared, slopes, spectral, checkBudget, signal, onNorm);
 }
 
 /** Most units the vertex split enumerates (§62.1): 2^units composed bounds, each with fewer uncertain layers. */
@@ -671,6 +679,7 @@ function splitAtVertices(
   spectral: SpectralOptions,
   checkBudget: BudgetPoll,
   signal?: CancelSignal,
+  onNorm?: NormStarted,
 ): ComposedBound {
   // Only where the quadrature bound applies (few outputs): on the stacked bound of a large head it was
   // measured to cost much and gain nothing (BlazeFace front, §62.1).
@@ -713,7 +722,7 @@ function splitAtVertices(
         const given = shared.get(keyOf(k, combination));
         if (given) known.set(k, given);
       });
-      const context = new ComposedNorms(prepared, fixed, spectral, checkBudget, signal);
+      const context = new ComposedNorms(prepared, fixed, spectral, checkBudget, signal, onNorm);
       const reuse: BlockWeightReuse = {
         weights: aimedWeights,
         beta: { get: (k) => weightedBetas.get(keyOf(k, combination)), set: (k, value) => weightedBetas.set(keyOf(k, combination), value) },
