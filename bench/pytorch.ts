@@ -16,8 +16,8 @@ const USAGE_MARK = 'BENCH_PROCESS_USAGE ';
 
 export const PYTORCH_TITLE = 'PyTorch (paper\'s method, float32, 100 power iterations, uncertified)';
 
-/** Per-run time limits (ms): the issue-17 measurements were 3.9 s, 20 s and 193 s (PyTorch), 1.5 s, 16 s and 291 s (CLI). */
-export const REFERENCE_LIMIT_MS: Record<string, number> = { cifar10: 120_000, alexnet: 300_000, vgg16: 1_200_000 };
+/** Per-run time limits (ms): the issue-17 measurements were 3.9 s, 20 s and 193 s (PyTorch), 1.5 s, 16 s and 291 s (CLI, before the composed bound, which takes VGG-16's to tens of minutes). */
+export const REFERENCE_LIMIT_MS: Record<string, number> = { cifar10: 120_000, alexnet: 300_000, vgg16: 3_600_000 };
 
 interface ProcessResult {
   code: number | null;
