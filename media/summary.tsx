@@ -4,7 +4,7 @@
 
 import { useEffect, useState } from 'preact/hooks';
 import { memo } from 'preact/compat';
-import { formatNumber, overflowNote, radiusBasis, tighteningRatio } from '../src/shared/format';
+import { composedNote, formatNumber, overflowNote, radiusBasis, tighteningRatio } from '../src/shared/format';
 import type { AnalysisStatus, BoundReport } from '../src/shared/protocol';
 import type { EpsilonRun } from '../src/shared/results';
 import { useView } from './store';
@@ -102,6 +102,7 @@ function Metrics({ run, report }: { run: EpsilonRun; report?: BoundReport }) {
           ))}
       </div>
       {overflowNote(run.network) && <p class="muted small">{visible(`Overflow: ${overflowNote(run.network)}`)}</p>}
+      {composedNote(run.network) && <p class="muted small">{visible(composedNote(run.network) as string)}</p>}
       <p class="muted small">
         {failureProbability > 0
           ? `Every number is an upper bound except with probability at most ${formatNumber(failureProbability)} (randomly started Lanczos, union bound).`

@@ -18,6 +18,7 @@ export interface AnalyzeArguments {
   radius: boolean;
   /** With radius: stop the radius search within this relative distance of its upper end. */
   radiusTolerance?: number;
+  composedBudget?: number;
   lowerBound: boolean;
   json: boolean;
   failureProbability?: number;
@@ -58,6 +59,9 @@ Options:
   --radius-tolerance T  stop the radius search once the radius is within T (relative)
                         of the largest radius the bounds could certify (default ${SETTING_DEFAULTS.radiusTolerance};
                         smaller costs more checks)
+  --composed-budget F   the composed network bound may use at most F times the layer
+                        run's operator applications (default ${SETTING_DEFAULTS.composedBudget}; 0: not computed, the
+                        layer product stands; it is the slow phase on large models)
   --no-lower-bound      skip the search for a witnessed lower bound (the best ratio
                         ||f(x) - f(x0)|| / ||x - x0|| found in the ball)
   --json                print exactly one JSON object on stdout (no progress on stderr
@@ -94,6 +98,7 @@ const OPTIONS = {
   eps: { type: 'string', multiple: true },
   radius: { type: 'boolean' },
   'radius-tolerance': { type: 'string' },
+  'composed-budget': { type: 'string' },
   'no-lower-bound': { type: 'boolean' },
   json: { type: 'boolean' },
   'failure-probability': { type: 'string' },
@@ -121,11 +126,11 @@ function integerOption(name: string, text: string | undefined, min: number, max:
 }
 
 /** A decimal option in (exclusiveMin, max]. */
-function decimalOption(name: string, text: string | undefined, exclusiveMin: number, max: number): number | undefined {
+function decimalOption(name: string, text: string | undefined, min: number, max: number, minIncluded = false): number | undefined {
   if (text === undefined) return undefined;
   const value = DECIMAL.test(text.trim()) ? Number(text.trim()) : Number.NaN;
-  if (!(value > exclusiveMin && value <= max)) {
-    throw new UsageError(`--${name} must be a number above ${exclusiveMin} and at most ${max}, got '${shorten(text)}'`);
+  if (!((minIncluded ? value >= min : value > min) && value <= max)) {
+    throw new UsageError(`--${name} must be a number ${minIncluded ? 'from' : 'above'} ${min} ${minIncluded ? 'to' : 'and at most'} ${max}, got '${shorten(text)}'`);
   }
   return value;
 }
@@ -188,6 +193,7 @@ export function parseAnalyzeArguments(argv: readonly string[]): AnalyzeArguments
   const failureProbability = decimalOption('failure-probability', values['failure-probability'], 0, SETTING_LIMITS.failureProbability.maximum);
   const radiusTolerance = decimalOption('radius-tolerance', values['radius-tolerance'], 0, SETTING_LIMITS.radiusTolerance.maximum);
   if (radiusTolerance !== undefined && !values.radius) throw new UsageError('--radius-tolerance applies to the certified radius: add --radius');
+  const composedBudget = decimalOption('composed-budget', values['composed-budget'], SETTING_LIMITS.composedBudget.minimum, SETTING_LIMITS.composedBudget.maximum, true);
   const lanczosSteps = integerOption('lanczos-steps', values['lanczos-steps'], 1, SETTING_LIMITS.lanczosSteps.maximum);
   const exactCutoff = integerOption('exact-cutoff', values['exact-cutoff'], SETTING_LIMITS.maxExactDimension.minimum, SETTING_LIMITS.maxExactDimension.maximum);
   // The engine's generators take 32-bit seeds: a wider range would make distinct seeds run alike.
@@ -207,6 +213,7 @@ export function parseAnalyzeArguments(argv: readonly string[]): AnalyzeArguments
     epsilons,
     radius: values.radius ?? false,
     ...(radiusTolerance !== undefined ? { radiusTolerance } : {}),
+    ...(composedBudget !== undefined ? { composedBudget } : {}),
     lowerBound: !values['no-lower-bound'],
     json,
     ...(failureProbability !== undefined ? { failureProbability } : {}),

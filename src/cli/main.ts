@@ -55,6 +55,7 @@ async function analyze(args: AnalyzeArguments): Promise<void> {
       options: {
         computeRadius: args.radius,
         radiusTolerance: args.radiusTolerance,
+        composedBudget: args.composedBudget,
         lowerBound: args.lowerBound,
         failureProbability: args.failureProbability,
         lanczosSteps: args.lanczosSteps,

@@ -1,5 +1,5 @@
 // The CLI's readable output: one table per ε with the network totals under it.
-import { escapeControlCharacters as safe, formatNumber, formatRatio, kernelsLabel, NETWORK_METHOD_WORDS, operatorWork, overflowNote, phaseTimes, radiusBasis, tighteningRatio } from '../shared/format';
+import { composedNote, escapeControlCharacters as safe, formatNumber, formatRatio, kernelsLabel, NETWORK_METHOD_WORDS, operatorWork, overflowNote, phaseTimes, radiusBasis, tighteningRatio } from '../shared/format';
 import type { BoundReport } from '../shared/protocol';
 import type { Certificate, EngineStats, EpsilonRun } from '../shared/results';
 
@@ -74,6 +74,8 @@ export function formatReport(report: BoundReport): string {
     );
     const overflow = overflowNote(run.network);
     if (overflow) out.push(`         ${overflow}`);
+    const skipped = composedNote(run.network);
+    if (skipped) out.push(`         ${safe(skipped)}`);
     if (method === 'composed') {
       out.push(
         '         composed: the norm of the whole network linearised at each unit\'s midpoint slope (exact when no unit ' +

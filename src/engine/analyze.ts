@@ -41,6 +41,11 @@ export interface AnalyzeOptions {
   radiusIterations?: number;
   /** Stop the search once its upper end is at most the certified radius · (1 + radiusTolerance) (default RADIUS_TOLERANCE, derivations §60.1). */
   radiusTolerance?: number;
+  /**
+   * The composed network bound (with its prefix-reach run) may use this many times the layer run's
+   * operator applications (default COMPOSED_BUDGET_FACTOR); 0: not computed, the layer product stands.
+   */
+  composedBudget?: number;
   /** Nominal values provider (default: the double-double pass, accurateForward.ts). */
   forward?: ForwardProvider;
   /** Compares the network with the model file on a runtime before any bound is computed (fidelity.ts). */
@@ -85,6 +90,9 @@ function validate(network: Network, x0: Float32Array | Float64Array, options: An
   if (options.radiusTolerance !== undefined && !(options.radiusTolerance > 0 && options.radiusTolerance <= 1)) {
     throw new Error(`radius tolerance must be in (0, 1], got ${options.radiusTolerance}`);
   }
+  if (options.composedBudget !== undefined && !(options.composedBudget >= 0 && Number.isFinite(options.composedBudget))) {
+    throw new Error(`composed budget must be a finite number ≥ 0, got ${options.composedBudget}`);
+  }
 }
 
 export async function analyzeNetwork(
@@ -121,7 +129,7 @@ export async function analyzeNetwork(
   };
   const spectralCache: SpectralCache = options.spectralCache ?? new Map();
   const context = (onLayer?: (i: number) => void, onLayerResult?: RunContext['onLayerResult']): RunContext => ({
-    prepared, x0: x, nominal, spectralCache, spectral, signal: hooks.signal, onLayer, onLayerResult, times,
+    prepared, x0: x, nominal, spectralCache, spectral, signal: hooks.signal, onLayer, onLayerResult, times, composedBudget: options.composedBudget,
   });
 
   const tightnessRequest = options.lowerBound?.layers;
@@ -158,7 +166,7 @@ export async function analyzeNetwork(
         kind: 'composedNorm', epsilonIndex, epsilon,
         readsLayer: readAt === null ? null : prepared.layers[readAt].layer.label,
         applications: prepared.counters.applications - composedStarted,
-        budget: composedBudget(outcome).budget,
+        budget: composedBudget(context(), outcome).budget,
       }),
     );
     directionSlopes.push(composedRun && 'composed' in composedRun ? composedRun.slopes : outcome.slopes);
@@ -219,8 +227,9 @@ function composedFor(
   onNorm?: NormStarted,
 ): { composed: ComposedBound; failureProbability: number; slopes: (SlopeUnits | null)[] } | { skipped: string } | null {
   if (ctx.prepared.network.output === NETWORK_INPUT || outcome.localBound === 0) return null;
+  if (ctx.composedBudget === 0) return { skipped: 'it was turned off (a composed budget of 0)' };
   const started = performance.now();
-  const { factor, budget: allowed } = composedBudget(outcome);
+  const { factor, budget: allowed } = composedBudget(ctx, outcome);
   let budget = allowed;
   // With an ε, the slopes come from a second run taking each unit's reach from its composed prefix
   // (§56), sharing the budget; the first run's rows stay as the report shows them.
@@ -263,9 +272,10 @@ function composedFor(
 }
 
 /** Operator applications the composed work after a layer run may use, and its factor over the run's. */
-function composedBudget(outcome: RunOutcome): { factor: number; budget: number } {
+function composedBudget(ctx: RunContext, outcome: RunOutcome): { factor: number; budget: number } {
+  const chosen = ctx.composedBudget ?? COMPOSED_BUDGET_FACTOR;
   // Past an overflowed layer product the composed bound is the only finite one, so it may take longer.
-  const factor = outcome.overflowedAt === undefined ? COMPOSED_BUDGET_FACTOR : COMPOSED_BUDGET_FACTOR_AFTER_OVERFLOW;
+  const factor = outcome.overflowedAt === undefined ? chosen : Math.max(chosen, COMPOSED_BUDGET_FACTOR_AFTER_OVERFLOW);
   return { factor, budget: factor * Math.max(outcome.operatorApplications + outcome.reusedApplications, MINIMUM_COMPOSED_BUDGET) };
 }
 
@@ -286,10 +296,10 @@ function prefixNormLayers(prepared: PreparedNetwork, outcome: RunOutcome): numbe
  * or null where the composed bound is unavailable (within the same budget).
  */
 function functionalsFor(ctx: RunContext, outcome: RunOutcome): FunctionalBounds | null {
-  if (ctx.prepared.network.output === NETWORK_INPUT || outcome.localBound === 0) return null;
+  if (ctx.prepared.network.output === NETWORK_INPUT || outcome.localBound === 0 || ctx.composedBudget === 0) return null;
   if (outcome.slopes.some((s) => s !== null && !slopesBounded(s))) return null;
   const started = performance.now();
-  const bounds = functionalBounds(ctx.prepared, outcome.slopes, ctx.spectral, composedBudget(outcome).budget, ctx.signal);
+  const bounds = functionalBounds(ctx.prepared, outcome.slopes, ctx.spectral, composedBudget(ctx, outcome).budget, ctx.signal);
   if (ctx.times) ctx.times.composedMs += performance.now() - started;
   return bounds;
 }
@@ -344,9 +354,9 @@ function noRadiusReason(checks: RadiusCheck[], threshold: number): string {
  * 0.4–1.6× on the example, the CIFAR-10 bench model and the ResNet- and MobileNetV2-style fixtures,
  * about 4.3× on BlazeFace front at ε = 1e-5; BlazeFace front at ε = 1e-3 needs far more.
  */
-const COMPOSED_BUDGET_FACTOR = 6;
+const COMPOSED_BUDGET_FACTOR = SETTING_DEFAULTS.composedBudget;
 /**
- * The same after the layer product overflowed (§57), when the composed bound is the only finite one:
+ * The same (or the chosen factor where larger) after the layer product overflowed (§57), when the composed bound is the only finite one:
  * PP-OCRv4 rec at ε = 1e-6 needed about 25× (350 000 applications against the layer run's 14 000).
  */
 const COMPOSED_BUDGET_FACTOR_AFTER_OVERFLOW = 40;

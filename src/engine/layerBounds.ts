@@ -86,6 +86,8 @@ export interface RunContext {
   /** Called with each layer's result as soon as it is known (the editor fills its rows as they come). */
   onLayerResult?: (result: LayerResult) => void;
   times?: PhaseTimes;
+  /** The composed bound after a run may use this many times its operator applications (analyze.ts; 0: not computed). */
+  composedBudget?: number;
   /**
    * β_k ≥ ‖Π_rows H_k(S)‖ over every slope pattern S of the layers before k (the composed prefix,
    * docs/derivations.md §56), with its certificates' failure probability; null when none is given

@@ -155,6 +155,7 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
       spectralCache: conservativeNormCache(spectralKey),
       radius: radius.computed,
       radiusTolerance: options.radiusTolerance,
+      composedBudget: options.composedBudget,
     },
     hooks,
   ).finally(() => runtime?.release());

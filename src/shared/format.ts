@@ -98,6 +98,15 @@ export const NETWORK_METHOD_WORDS: Record<NetworkMethod, string> = {
 };
 
 /**
+ * Why the network bound is not the composed one although it was attempted (over its budget, turned off,
+ * not finite), as one sentence for the CLI table and the view's summary; undefined otherwise.
+ */
+export function composedNote(network: { method: NetworkMethod; composedSkipped?: string }): string | undefined {
+  if (network.method === 'composed' || network.composedSkipped === undefined) return undefined;
+  return `composed network bound not used: ${network.composedSkipped}`;
+}
+
+/**
  * Where the layer product or the spectral product overflowed float64 (docs/derivations.md §57), as one
  * sentence for the CLI table, the Markdown report and the view's summary; undefined when neither did.
  */

@@ -212,6 +212,8 @@ export interface EngineOptions {
   computeRadius: boolean;
   /** The certified radius's search stops once the radius is within this relative distance of its upper end. */
   radiusTolerance: number;
+  /** The composed network bound may use this many times the layer run's operator applications; 0: it is not computed. */
+  composedBudget: number;
   /**
    * Refuse (error code 'overBudget') an analysis whose estimated memory exceeds this many bytes;
    * absent once the user has confirmed the run.

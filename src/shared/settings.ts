@@ -23,6 +23,11 @@ export const SETTING_DEFAULTS = {
   computeRadius: true,
   /** The radius search stops within this relative distance of its upper end (docs/derivations.md §60.1). */
   radiusTolerance: 0.02,
+  /**
+   * The composed network bound may use this many times the layer run's operator applications (0: off,
+   * the layer product and the spectral product only); docs/derivations.md §64.
+   */
+  composedBudget: 6,
   /** An analysis estimated to need more memory (GB) is refused by the CLI and confirmed in the editor. */
   maxMemoryGB: 4,
 };
@@ -34,6 +39,7 @@ export const SETTING_LIMITS = {
   workerThreads: { minimum: 1, maximum: 64 },
   maxMemoryGB: { exclusiveMinimum: 0, maximum: 1024 },
   radiusTolerance: { exclusiveMinimum: 0, maximum: 1 },
+  composedBudget: { minimum: 0, maximum: 1000 },
   sweepPoints: { minimum: 2, maximum: 100 },
   sweepValues: { maxItems: 100 },
 };
@@ -174,6 +180,12 @@ export function readLensSettings(
     SETTING_DEFAULTS.radiusTolerance,
     `must be greater than 0 and at most ${limits.radiusTolerance.maximum}`,
   );
+  const composedBudget = pick(
+    'composedBudget',
+    (v) => inRange(v, limits.composedBudget, false),
+    SETTING_DEFAULTS.composedBudget,
+    `must be a number from ${limits.composedBudget.minimum} to ${limits.composedBudget.maximum}`,
+  );
   const computeRadius = pick('computeRadius', (v) => typeof v === 'boolean', SETTING_DEFAULTS.computeRadius, 'must be true or false');
   return {
     settings: {
@@ -187,6 +199,7 @@ export function readLensSettings(
         threads: Math.max(1, Math.min(workerThreads ?? cpuCount, cpuCount)),
         computeRadius,
         radiusTolerance,
+        composedBudget,
         maxMemoryBytes: maxMemoryGB * 2 ** 30,
       },
     },

@@ -22,7 +22,7 @@ const params: AnalyzeParams = {
   epsilon: 0.1,
   sweep: [],
   input: { kind: 'auto' },
-  options: { failureProbability: 1e-6, exactCutoff: 512, lanczosSteps: 200, threads: 1, computeRadius: false, radiusTolerance: 0.02 },
+  options: { failureProbability: 1e-6, exactCutoff: 512, lanczosSteps: 200, threads: 1, computeRadius: false, radiusTolerance: 0.02, composedBudget: 6 },
 };
 
 const silent: EngineLog = { debug() {}, info() {}, warn() {}, error() {} };

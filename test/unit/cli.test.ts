@@ -53,6 +53,9 @@ test('arguments: bad values are usage errors that say what is wrong', () => {
     [['analyze', 'm.onnx', '--backend', 'gpu'], /^--backend takes native, webassembly or typescript, got 'gpu'$/],
     [['analyze', 'm.onnx', '--radius', '--radius-tolerance', '0'], /^--radius-tolerance must be a number above 0 and at most 1, got '0'$/],
     [['analyze', 'm.onnx', '--radius-tolerance', '0.01'], /^--radius-tolerance applies to the certified radius: add --radius$/],
+    [['analyze', 'm.onnx', '--composed-budget=-1'], /^--composed-budget must be a number from 0 to 1000, got '-1'$/],
+    [['analyze', 'm.onnx', '--composed-budget', '1001'], /^--composed-budget must be a number from 0 to 1000, got '1001'$/],
+    [['analyze', 'm.onnx', '--composed-budget', 'off'], /^--composed-budget must be a number from 0 to 1000, got 'off'$/],
   ];
   for (const [argv, message] of bad) assert.throws(() => parseAnalyzeArguments(argv), (e: unknown) => e instanceof UsageError && message.test(e.message), argv.join(' '));
 });
@@ -73,6 +76,9 @@ test('arguments: progress follows --json unless asked for; seeds and memory budg
   assert.equal(parse(['--radius']).radiusTolerance, undefined);
   assert.equal(parse(['--radius', '--radius-tolerance', '2e-3']).radiusTolerance, 0.002);
   assert.equal(parse(['--threads', '64']).threads, 64);
+  assert.equal(parse([]).composedBudget, undefined);
+  assert.equal(parse(['--composed-budget', '0']).composedBudget, 0);
+  assert.equal(parse(['--composed-budget', '1.5']).composedBudget, 1.5);
 });
 
 test('table layout pads columns and right-aligns numbers', () => {

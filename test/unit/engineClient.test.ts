@@ -41,7 +41,7 @@ const analyzeParams: AnalyzeParams = {
   epsilon: 0.1,
   sweep: [],
   input: { kind: 'synthetic' },
-  options: { failureProbability: 1e-6, exactCutoff: 512, lanczosSteps: 200, threads: 1, computeRadius: false, radiusTolerance: 0.02 },
+  options: { failureProbability: 1e-6, exactCutoff: 512, lanczosSteps: 200, threads: 1, computeRadius: false, radiusTolerance: 0.02, composedBudget: 6 },
 };
 
 describe('engine client with the real worker', () => {

@@ -27,7 +27,7 @@ function params(overrides: Partial<AnalyzeParams> = {}): AnalyzeParams {
     epsilon: 0.1,
     sweep: [2],
     input: { kind: 'file', path: inputPath },
-    options: { failureProbability: 1e-6, exactCutoff: 512, lanczosSteps: 200, threads: 1, computeRadius: true, radiusTolerance: 0.02 },
+    options: { failureProbability: 1e-6, exactCutoff: 512, lanczosSteps: 200, threads: 1, computeRadius: true, radiusTolerance: 0.02, composedBudget: 6 },
     ...overrides,
   };
 }

@@ -59,6 +59,7 @@ describe('settings reader', () => {
       threads: 2,
       computeRadius: true,
       radiusTolerance: 0.02,
+      composedBudget: 6,
       maxMemoryBytes: 4 * 2 ** 30,
     });
   });
@@ -74,6 +75,7 @@ describe('settings reader', () => {
       computeRadius: 'yes',
       maxMemoryGB: -1,
       radiusTolerance: 0,
+      composedBudget: -1,
     });
     assert.equal(settings.epsilon, 0.001);
     assert.equal(settings.engine.failureProbability, 1e-6);
@@ -81,9 +83,16 @@ describe('settings reader', () => {
     assert.equal(settings.engine.lanczosSteps, 200);
     assert.equal(settings.engine.computeRadius, true);
     assert.equal(settings.engine.radiusTolerance, 0.02);
+    assert.equal(settings.engine.composedBudget, 6);
     const named = problems.map((problem) => /^lipschitzLens\.(\w+)/.exec(problem)?.[1]);
     assert.equal(settings.engine.maxMemoryBytes, 4 * 2 ** 30);
-    assert.deepEqual(named, ['epsilon', 'sweep', 'failureProbability', 'maxExactDimension', 'lanczosSteps', 'workerThreads', 'maxMemoryGB', 'radiusTolerance', 'computeRadius']);
+    assert.deepEqual(named, ['epsilon', 'sweep', 'failureProbability', 'maxExactDimension', 'lanczosSteps', 'workerThreads', 'maxMemoryGB', 'radiusTolerance', 'composedBudget', 'computeRadius']);
+  });
+
+  it('takes a composed budget of 0 (the composed bound off)', () => {
+    const { settings, problems } = settingsFrom({ composedBudget: 0 });
+    assert.deepEqual(problems, []);
+    assert.equal(settings.engine.composedBudget, 0);
   });
 
   it('caps worker threads at the number of cores', () => {
@@ -100,7 +109,7 @@ describe('package.json contributions', () => {
     assert.deepEqual(properties['lipschitzLens.sweep'].default, SETTING_DEFAULTS.sweep);
     assert.equal(properties['lipschitzLens.workerThreads'].default, SETTING_DEFAULTS.workerThreads);
     assert.equal(properties['lipschitzLens.computeRadius'].default, SETTING_DEFAULTS.computeRadius);
-    for (const key of ['failureProbability', 'maxExactDimension', 'lanczosSteps', 'workerThreads', 'maxMemoryGB', 'radiusTolerance'] as const) {
+    for (const key of ['failureProbability', 'maxExactDimension', 'lanczosSteps', 'workerThreads', 'maxMemoryGB', 'radiusTolerance', 'composedBudget'] as const) {
       const declared = properties[`lipschitzLens.${key}`];
       assert.ok(declared, `lipschitzLens.${key} is not contributed`);
       if (key !== 'workerThreads') {
