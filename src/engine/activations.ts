@@ -103,6 +103,19 @@ export function activate(activation: Activation, y: number): number {
   }
 }
 
+/**
+ * The points where σ' jumps: a piecewise-linear σ's kinks, HardSwish's piece ends (slope 0 | −β at
+ * −β/α, 2 − β | 1 at (1 − β)/α); none for a smooth σ. A unit whose reachable window holds one has a
+ * secant slope interval that does not shrink with its reach (docs/derivations.md §68).
+ */
+export function slopeJumps(activation: Activation): readonly number[] {
+  if (activation.kind === 'hardSwish') {
+    const { k0, k1 } = hardSwishPieces(activation);
+    return [k0, k1];
+  }
+  return piecewise(activation)?.kinks ?? [];
+}
+
 /** An interval holding every output value of the activation (the whole line when unbounded or not simple). */
 export function activationRange(activation: Activation): [number, number] {
   switch (activation.kind) {

@@ -22,7 +22,7 @@
 // After an activation unit the output can move only where r_i > 0, which for ReLU is 1[ybar > 0] minus
 // the rows that cannot move at all.
 import type { Certificate, LayerResult, NeuronCounts } from '../shared/results';
-import { activationRange, globalSlope, isSmoothWithSingularity, neuronState, secantSlopeRange, slopeBoundUncertain, type SmoothActivation } from './activations';
+import { activationRange, globalSlope, isSmoothWithSingularity, neuronState, secantSlopeRange, slopeBoundUncertain, slopeJumps, type SmoothActivation } from './activations';
 import { count, intervalSlopes, type SlopeUnits } from './composed/linearisedNetwork';
 import { matMulSlopes, maximumWindows, productSlopes, quotientSlopes, reductionWindows, windowSlopes } from './composed/selectionSlopes';
 import { normalisationSlopes } from './composed/normalisationSlopes';
@@ -92,9 +92,10 @@ export interface RunContext {
    * β_k ≥ ‖Π_rows H_k(S)‖ over every slope pattern S of the layers before k (the composed prefix,
    * docs/derivations.md §56), with its certificates' failure probability; null when none is given
    * (e.g. past its budget). Where given, the units the product's reach leaves uncertain take the reach
-   * ε β_k when smaller.
+   * ε β_k when smaller. With keep false the norm is not kept as β_k: it covers a subset of the units
+   * the slopes may leave uncertain, and only lowers their caps (§68).
    */
-  prefixReach?: (layer: number, rows: Uint8Array, slopes: readonly (SlopeUnits | null)[]) => { value: number; failureProbability: number } | null;
+  prefixReach?: (layer: number, rows: Uint8Array, slopes: readonly (SlopeUnits | null)[], keep?: boolean) => { value: number; failureProbability: number } | null;
   /**
    * γ_k ≥ ‖Π_rows H_k(S)‖ read on layer k's inputs concatenated (not its units), over every slope
    * pattern of the layers before k (docs/derivations.md §57); null past the budget. Given to the
@@ -159,6 +160,29 @@ function uncertainUnits(activation: Activation, values: Float64Array, tau: numbe
     return lower === upper ? 0 : 1;
   });
 }
+
+/**
+ * Units whose secant slope is not one number and whose window [y0 − τ − reach, y0 + τ + reach] holds a
+ * point where σ' jumps (docs/derivations.md §68): their slope radius does not shrink with their reach.
+ */
+function jumpUnits(activation: Activation, values: Float64Array, tau: number, reach: (i: number) => number, range?: readonly [number, number]): Uint8Array {
+  const jumps = slopeJumps(activation);
+  return Uint8Array.from(values, (v, i) => {
+    const r = reach(i);
+    const [lower, upper] = secantSlopeRange(activation, v, tau, r, range);
+    if (lower === upper) return 0;
+    return jumps.some((jump) => Math.abs(jump - v) <= tau + r) ? 1 : 0;
+  });
+}
+
+/**
+ * The units of an activation layer under per-unit reach caps (null: the first reach): those uncertain
+ * (§22), and those of them whose window holds a jump of σ' (§68).
+ */
+type UnitsWithin = (caps: Float64Array | null) => { uncertain: Uint8Array; jumping: () => Uint8Array };
+
+/** A layer's reach caps from its composed prefix norms (§56, §66.2, §68), null where none applies. */
+type CapsFor = (unitsWithin: UnitsWithin) => Float64Array | null;
 
 /**
  * An earlier run's local norm of a layer, for a slopes-only run of the same ε: the value bounds this
@@ -293,28 +317,34 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
     };
     // The reach caps of this layer's units from the composed prefix, for the units the product's reach
     // leaves uncertain (§56; a layer reading x0 has its exact reach already).
-    const capsFor = (uncertainWithin: (caps: Float64Array | null) => Uint8Array): Float64Array | null => {
+    const capsFor: CapsFor = (unitsWithin) => {
       if (!ctx.prefixReach || p.layer.inputs[0] === NETWORK_INPUT) return null;
-      let uncertain = uncertainWithin(null);
-      if (!uncertain.includes(1)) return null;
+      let rows = unitsWithin(null).uncertain;
+      if (!rows.includes(1)) return null;
       let caps: Float64Array | null = null;
       // Each β covers the rows still uncertain under the caps before it: a norm over fewer rows is
-      // smaller, and every unit keeps the smallest cap of a row set containing it (§66.2).
+      // smaller, and every unit keeps the smallest cap of a row set containing it (§66.2). The last is
+      // kept as β_k; it covers every unit the final caps leave uncertain.
+      let keep = true;
       for (;;) {
-        const beta = ctx.prefixReach(index, uncertain, slopes);
+        const beta = ctx.prefixReach(index, rows, slopes, keep);
         if (!beta) return caps;
         prefixFailureProbability += beta.failureProbability;
         const cap = epsilon * beta.value * (1 + 4 * UNIT_ROUNDOFF);
-        const next: Float64Array = caps ?? new Float64Array(uncertain.length).fill(Infinity);
-        uncertain.forEach((u, i) => {
+        const next: Float64Array = caps ?? new Float64Array(rows.length).fill(Infinity);
+        rows.forEach((u, i) => {
           if (u && cap < next[i]) next[i] = cap;
         });
         caps = next;
-        const left = uncertainWithin(caps);
-        const before = count(uncertain);
+        const units = unitsWithin(caps);
+        const before = count(rows);
+        // Then the units whose window still holds a jump of σ' (§68): their norm is not β_k, since the
+        // units it leaves out may stay uncertain.
+        const left = keep && count(units.uncertain) <= before / 2 ? units.uncertain : units.jumping();
+        if (left !== units.uncertain) keep = false;
         const after = count(left);
         if (after === 0 || after > before / 2) return caps;
-        uncertain = left;
+        rows = left;
       }
     };
     // The reach of a whole-tensor slope layer's inputs from the composed prefix (§57), where given.
@@ -611,7 +641,7 @@ function affineLayer(
   options: (conservative: boolean) => SpectralOptions,
   norms: LayerNorms,
   times: PhaseTimes | undefined,
-  capsFor: (uncertainWithin: (caps: Float64Array | null) => Uint8Array) => Float64Array | null,
+  capsFor: CapsFor,
   /** Each pre-activation's own reach (§67), where known. */
   preReach?: Float64Array,
   /** Cap every unit the ball's reach leaves uncertain, not only those the box does (§66.3). */
@@ -641,7 +671,10 @@ function affineLayer(
   const ballReach = (i: number) => scaled(input.radius, Math.sqrt(rowSq[i])) * (1 + ROW_NORM_MARGIN);
   const unitReach = preReach ? (i: number) => Math.min(ballReach(i), preReach[i]) : ballReach;
   const firstReach = capBallUncertain ? ballReach : unitReach;
-  const reachCap = capsFor((caps) => uncertainUnits(activation, pre, tau, (i) => (caps ? Math.min(unitReach(i), caps[i]) : firstReach(i))));
+  const reachCap = capsFor((caps) => {
+    const reach = (i: number) => (caps ? Math.min(unitReach(i), caps[i]) : firstReach(i));
+    return { uncertain: uncertainUnits(activation, pre, tau, reach), jumping: () => jumpUnits(activation, pre, tau, reach) };
+  });
   for (let i = 0; i < r.length; i++) {
     const reach = reachCap ? Math.min(unitReach(i), reachCap[i]) : unitReach(i);
     r[i] = slopeBoundUncertain(activation, pre[i], tau, reach);
@@ -704,7 +737,7 @@ function loneActivation(
   input: TensorState,
   range: readonly [number, number],
   nodes: string[],
-  capsFor: (uncertainWithin: (caps: Float64Array | null) => Uint8Array) => Float64Array | null,
+  capsFor: CapsFor,
   overflowedAt: string | undefined,
   /** As for an affine layer (§66.3). */
   capBallUncertain = false,
@@ -712,7 +745,10 @@ function loneActivation(
   const smooth = isSmoothWithSingularity(activation);
   const reachIn = coordinateReach(input, nominal.length);
   const firstReach = (i: number) => (!capBallUncertain ? reachIn[i] : input.mask && !input.mask[i] ? 0 : input.radius);
-  const reachCap = capsFor((caps) => uncertainUnits(activation, nominal, tau, (i) => (caps ? Math.min(reachIn[i], caps[i]) : firstReach(i)), range));
+  const reachCap = capsFor((caps) => {
+    const reach = (i: number) => (caps ? Math.min(reachIn[i], caps[i]) : firstReach(i));
+    return { uncertain: uncertainUnits(activation, nominal, tau, reach, range), jumping: () => jumpUnits(activation, nominal, tau, reach, range) };
+  });
   const mask = new Uint8Array(nominal.length);
   const counts = { on: 0, unstable: 0, off: 0 };
   let hasStates = false;

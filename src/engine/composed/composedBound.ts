@@ -397,10 +397,11 @@ class ComposedNorms {
   }
 
   /**
-   * γ_k ≥ ‖Π_rows H_k(S)‖ read on layer k's inputs concatenated, before layer k's slopes exist (§57):
-   * the same stacked norm as β_k, but over rows of another space, so it is not kept as β_k.
+   * The same stacked norm as β_k over rows it does not keep as β_k: layer k's inputs concatenated,
+   * before layer k's slopes exist (γ_k, §57), or a subset of layer k's units that leaves out some the
+   * slopes may still leave uncertain (§68).
    */
-  inputNorm(k: number, rows: Uint8Array): number {
+  rowsNorm(k: number, rows: Uint8Array): number {
     const earlier = this.uncertainBefore(k);
     for (const j of earlier) if (!this.beta.has(j)) this.prefixNorm(j);
     return this.stackedNorm(
@@ -489,8 +490,11 @@ export interface KnownPrefixNorm {
 /** The prefix norms still to come are priced at the cheapest of this many last ones (docs/derivations.md §64). */
 const RECENT_PREFIX_NORMS = 3;
 
-/** A prefix norm for the layer run (docs/derivations.md §56), or null once past its budget. */
-export type PrefixReach = (layer: number, rows: Uint8Array, slopes: Slopes) => { value: number; failureProbability: number } | null;
+/**
+ * A prefix norm for the layer run (docs/derivations.md §56), or null once past its budget; kept as β_k
+ * unless `keep` is false (§68).
+ */
+export type PrefixReach = (layer: number, rows: Uint8Array, slopes: Slopes, keep?: boolean) => { value: number; failureProbability: number } | null;
 
 /**
  * Prefix norms for one layer run (§56) — on a layer's units, or on its inputs (§57) — and the β_k it certified (with their failure probability
@@ -518,15 +522,15 @@ export function layerRunPrefixReach(
   let lastLayer: number | null = null;
   let norms: ComposedNorms | null = null;
   let outputAncestors: ReturnType<LinearisedNetwork['ancestors']> | null = null;
-  const reach = (layer: number, rows: Uint8Array, slopes: Slopes, onInputs: boolean) => {
+  const reach = (layer: number, rows: Uint8Array, slopes: Slopes, keep: boolean) => {
     if (exhausted) return null;
     norms ??= new ComposedNorms(prepared, slopes, spectral, checkBudget, signal, onNorm);
     const before = norms.failureProbability;
     const applications = prepared.counters.applications;
     try {
-      const value = onInputs ? norms.inputNorm(layer, rows) : norms.prefixNorm(layer, rows);
+      const value = keep ? norms.prefixNorm(layer, rows) : norms.rowsNorm(layer, rows);
       // Every β this call completed is covered by the failure probability returned with it.
-      for (const [k, value] of norms.beta) if (!certified.has(k) || (k === layer && !onInputs)) certified.set(k, { value, rows: k === layer ? rows : (slopes[k] as SlopeUnits).uncertain });
+      for (const [k, value] of norms.beta) if (!certified.has(k) || (k === layer && keep)) certified.set(k, { value, rows: k === layer ? rows : (slopes[k] as SlopeUnits).uncertain });
       outputAncestors ??= norms.network.ancestors(prepared.network.output);
       const overflowed = [...norms.beta].filter(([k, beta]) => !Number.isFinite(beta) && outputAncestors?.[k]).map(([k]) => k);
       if (overflowed.length > 0) throw new PrefixNormOverflowError(prepared.layers[Math.min(...overflowed)].layer.label);
@@ -545,8 +549,8 @@ export function layerRunPrefixReach(
     }
   };
   return {
-    prefixReach: (layer, rows, slopes) => reach(layer, rows, slopes, false),
-    inputReach: (layer, rows, slopes) => reach(layer, rows, slopes, true),
+    prefixReach: (layer, rows, slopes, keep = true) => reach(layer, rows, slopes, keep),
+    inputReach: (layer, rows, slopes) => reach(layer, rows, slopes, false),
     certified,
     foreseenOverBudget: () => foreseen,
   };
