@@ -2,6 +2,7 @@
 // pooling, ReduceMax and the maximum of two computed tensors as windows of candidates with selection
 // weights, the product of two computed tensors as two edges per output (the chord identity). Edge e
 // routes entry input[e] of the layer's inputs, concatenated in order, to output output[e].
+import type { Interval } from '../reachInterval';
 import type { SlopeUnits } from './linearisedNetwork';
 
 /** Relative slack on the winner comparisons: keeping a few extra candidates is always sound. */
@@ -36,6 +37,8 @@ export function windowSlopes(
   tau: Float64Array,
   reach: Float64Array,
   jointRadius: number | null,
+  /** Where known, an interval holding each entry's exact values over the ball (§69): it cuts the floor and each top. */
+  bounds?: Interval,
 ): SlopeUnits & { edges: NonNullable<SlopeUnits['edges']> } {
   const input: number[] = [];
   const output: number[] = [];
@@ -48,7 +51,7 @@ export function windowSlopes(
     let leader = taps[0];
     for (let t = 0; t < taps.length; t++) {
       const j = taps[t];
-      floor = Math.max(floor, values[j] - tau[j] - reach[j]);
+      floor = Math.max(floor, values[j] - tau[j] - reach[j], bounds ? bounds.low[j] : -Infinity);
       if (values[j] > values[leader]) leader = j;
     }
     // g_j ≤ the exact gap a_j0 − a_j (rounded down): positive for every other candidate when j0 certainly leads at x0.
@@ -58,7 +61,7 @@ export function windowSlopes(
     };
     const candidates = Array.from(taps).filter((j) => {
       if (j === leader) return true;
-      const top = values[j] + tau[j] + reach[j];
+      const top = Math.min(values[j] + tau[j] + reach[j], bounds ? bounds.high[j] : Infinity);
       if (top + CANDIDATE_SLACK * (Math.abs(top) + Math.abs(floor)) < floor) return false;
       return gap(j) <= pairReach(jointRadius, reach[j], reach[leader]);
     });
