@@ -726,12 +726,16 @@ function affineLayer(
   const ballReach = (i: number) => scaled(input.radius, Math.sqrt(rowSq[i])) * (1 + ROW_NORM_MARGIN);
   const unitReach = preReach ? (i: number) => Math.min(ballReach(i), preReach[i]) : ballReach;
   const firstReach = capBallUncertain ? ballReach : unitReach;
-  const reachCap = capsFor((caps) => uncertainUnits(activation, pre, tau, (i) => (caps ? Math.min(unitReach(i), caps[i]) : firstReach(i)), undefined, preInterval));
+  // The first caps go to the units the ball leaves uncertain where a window reads them (§66.3), so the interval waits until then.
+  const reachCap = capsFor((caps) => uncertainUnits(activation, pre, tau, (i) => (caps ? Math.min(unitReach(i), caps[i]) : firstReach(i)), undefined, caps || !capBallUncertain ? preInterval : undefined));
   const finalReach = (i: number) => (reachCap ? Math.min(unitReach(i), reachCap[i]) : unitReach(i));
   for (let i = 0; i < r.length; i++) {
     const reach = finalReach(i);
     [lower[i], upper[i]] = unitSlopes(activation, pre[i], tau, reach, undefined, preInterval, i);
-    r[i] = Math.min(slopeBoundUncertain(activation, pre[i], tau, reach), Math.max(Math.abs(lower[i]), Math.abs(upper[i])));
+    r[i] = slopeBoundUncertain(activation, pre[i], tau, reach);
+    // The interval's slopes bound the unit's too (§69); the ball's rule stands where they are not numbers (an overflowed reach).
+    const narrowed = Math.max(Math.abs(lower[i]), Math.abs(upper[i]));
+    if (preInterval && narrowed < r[i]) r[i] = narrowed;
     moves[i] = outputReach(reach, lower[i], upper[i]);
     mask[i] = r[i] > 0 ? 1 : 0;
     const state = uncertainState(activation, pre[i], tau, reach);
@@ -801,7 +805,7 @@ function loneActivation(
   const smooth = isSmoothWithSingularity(activation);
   const reachIn = coordinateReach(input, nominal.length);
   const firstReach = (i: number) => (!capBallUncertain ? reachIn[i] : input.mask && !input.mask[i] ? 0 : input.radius);
-  const reachCap = capsFor((caps) => uncertainUnits(activation, nominal, tau, (i) => (caps ? Math.min(reachIn[i], caps[i]) : firstReach(i)), range, within));
+  const reachCap = capsFor((caps) => uncertainUnits(activation, nominal, tau, (i) => (caps ? Math.min(reachIn[i], caps[i]) : firstReach(i)), range, caps || !capBallUncertain ? within : undefined));
   const finalReach = (i: number) => (reachCap ? Math.min(reachIn[i], reachCap[i]) : reachIn[i]);
   const mask = new Uint8Array(nominal.length);
   const counts = { on: 0, unstable: 0, off: 0 };
@@ -822,7 +826,8 @@ function loneActivation(
       );
     }
     [lower[i], upper[i]] = unitSlopes(activation, nominal[i], tau, reach, range, within, i);
-    if (within) r = Math.min(r, Math.max(Math.abs(lower[i]), Math.abs(upper[i])));
+    const narrowed = Math.max(Math.abs(lower[i]), Math.abs(upper[i]));
+    if (within && narrowed < r) r = narrowed;
     moves[i] = outputReach(reach, lower[i], upper[i]);
     if (r > 0) mask[i] = 1;
     if (r > local) local = r;

@@ -30,14 +30,15 @@ export function roundedUp(v: number): number {
   return Number.isFinite(v) ? v + Math.abs(v) * OUTWARD + Number.MIN_VALUE : Number.isNaN(v) ? Infinity : v;
 }
 
-/** [centre − width, centre + width] rounded outward, one pair per coordinate. */
+/** [centre − width, centre + width] rounded outward, one pair per coordinate; the whole line where either is not finite. */
 export function aroundCentre(centre: Float64Array, width: (j: number) => number): Interval {
   const low = new Float64Array(centre.length);
   const high = new Float64Array(centre.length);
   for (let j = 0; j < centre.length; j++) {
     const w = width(j);
-    low[j] = Number.isNaN(w) ? -Infinity : roundedDown(centre[j] - w);
-    high[j] = Number.isNaN(w) ? Infinity : roundedUp(centre[j] + w);
+    const known = Number.isFinite(centre[j]) && Number.isFinite(w);
+    low[j] = known ? roundedDown(centre[j] - w) : -Infinity;
+    high[j] = known ? roundedUp(centre[j] + w) : Infinity;
   }
   return { low, high };
 }
