@@ -7,6 +7,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { analyzeNetwork } from '../../src/engine/analyze';
 import { layerRunPrefixReach } from '../../src/engine/composed/composedBound';
 import { pureForward, tensorValue, type NominalValues } from '../../src/engine/forward';
 import { runEpsilon } from '../../src/engine/layerBounds';
@@ -17,7 +18,7 @@ import { SeededRandom } from '../../src/engine/random';
 import { activationImage, layerInterval, type Interval } from '../../src/engine/reachInterval';
 import { DEFAULT_SPECTRAL_OPTIONS, type SpectralOptions } from '../../src/engine/spectral/certifiedNorm';
 import { node, tensor, writeModel } from '../fixtures/onnxBuilder';
-import { chain, denseLayer, genericLayer } from './helpers/engineNetworks';
+import { chain, denseLayer, genericLayer, referenceForward } from './helpers/engineNetworks';
 import {
   randomConvNetwork, randomGraphNetwork, randomHardSwishNetwork, randomLayerNormNetwork, randomProductNetwork, randomSelectionNetwork, randomSmoothChainNetwork,
   randomSmoothNetwork, randomSoftmaxNetwork, randomTinySelectionNetwork,
@@ -221,6 +222,35 @@ describe('two-sided per-coordinate reach (derivations §69)', () => {
     }
     assert.ok(windows > 2000, `${windows} windows checked`);
     assert.ok(settled > 100, `${settled} windows with a certain winner`);
+  });
+
+  it('the network bound is never beaten by sampled points or the witness search (random networks with windows, squares, gates, smooth maps)', async () => {
+    const random = new SeededRandom(6900);
+    let compared = 0;
+    for (let k = 0; k < 20; k++) {
+      const { network } = builders[k % builders.length](random);
+      const n = network.inputShape.reduce((a, b) => a * b, 1);
+      const x0 = Float64Array.from({ length: n }, () => random.gaussian() * (random.uniform() < 0.5 ? 1 : 5));
+      const epsilon = Math.pow(10, random.between(-3, 0));
+      let result;
+      try {
+        result = await analyzeNetwork(network, x0, { epsilons: [epsilon], lowerBound: {}, backend: k % 2 === 0 ? 'typescript' : 'native' });
+      } catch {
+        continue; // refused at this ε (a smooth map's singularity in reach)
+      }
+      const run = result.runs[0];
+      const bound = run.network.localBound;
+      assert.ok((run.lowerBound?.value ?? 0) <= bound * (1 + 1e-9), `network ${k}: witnessed ${run.lowerBound?.value} > bound ${bound}`);
+      const y0 = referenceForward(network, x0)[network.output];
+      for (const x of ballPoints(random, x0, epsilon)) {
+        const y = referenceForward(network, x)[network.output];
+        const dy = norm(y.map((v, i) => v - y0[i]));
+        const dx = norm(x.map((v, i) => v - x0[i]));
+        assert.ok(dy <= bound * dx * (1 + 1e-9) + 1e-12, `network ${k}: ‖Δy‖/‖Δx‖ = ${dy / dx} > bound ${bound}`);
+      }
+      if (run.network.method === 'composed') compared++;
+    }
+    assert.ok(compared > 8, `${compared} composed bounds compared`);
   });
 
   it('hand-derived: a decibel front end max(a, max(a) − 80) whose quiet band stays clipped is bounded near its exact √2 · 20/ln 10 · |log(1 − 1e-5)| / 0.01', async () => {
