@@ -506,7 +506,8 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
         const range = activation ? activationRange(activation) : ([-Infinity, Infinity] as [number, number]);
         const [a0, b0] = [tensorValue(nominal, x0, a), tensorValue(nominal, x0, b)];
         outcome = productLayer(op.source, a0, b0, outputTau(nominal, a), outputTau(nominal, b), range, inputs[0], inputs[1], op.divide ? p.layer.nodes : undefined, overflowedAt);
-        outcome.slopes = (op.divide ? quotientSlopes : productSlopes)(op.source, a0, b0, outputTau(nominal, a), outputTau(nominal, b), coordinateReach(inputs[0], a0.length), coordinateReach(inputs[1], b0.length), range);
+        const [reachA, reachB, tauA, tauB] = [coordinateReach(inputs[0], a0.length), coordinateReach(inputs[1], b0.length), outputTau(nominal, a), outputTau(nominal, b)];
+        outcome.slopes = op.divide ? quotientSlopes(op.source, a0, b0, tauA, tauB, reachA, reachB, range) : productSlopes(op.source, a0, b0, tauA, tauB, reachA, reachB, range, within?.[1]);
         break;
       }
       case 'reduceMax': {

@@ -176,11 +176,12 @@ describe('two-sided per-coordinate reach (derivations §69)', () => {
     close(log, 1, Math.log(0.5), 0, 'log [0.5, 1]');
   });
 
-  it('in the slopes-only run, each window\'s winner at points of the ball is an entry it keeps, or an entry that does not move', () => {
+  it('in the slopes-only run, each window\'s winner at points of the ball is an entry it keeps, or an entry that does not move, and each product\'s a-edge holds b(x)', () => {
     const random = new SeededRandom(690);
     let windows = 0;
     let settled = 0;
-    const windowBuilders = [randomSelectionNetwork, randomTinySelectionNetwork, randomSmoothNetwork, randomConvNetwork];
+    let products = 0;
+    const windowBuilders = [randomSelectionNetwork, randomTinySelectionNetwork, randomSmoothNetwork, randomConvNetwork, randomProductNetwork];
     for (let k = 0; k < 24; k++) {
       const { network } = windowBuilders[k % windowBuilders.length](random);
       const prepared = prepareNetwork(network, 'typescript');
@@ -204,8 +205,22 @@ describe('two-sided per-coordinate reach (derivations §69)', () => {
       for (const x of ballPoints(random, x0, epsilon)) {
         const values = pureForward(prepared, x) as NominalValues;
         prepared.layers.forEach((p, layer) => {
-          const edges = run.slopes[layer]?.edges;
-          if (!edges || p.op.kind === 'mul') return;
+          const slopes = run.slopes[layer];
+          const edges = slopes?.edges;
+          if (!slopes || !edges) return;
+          if (p.op.kind === 'mul') {
+            if (p.op.divide) return;
+            // A product's a-edge has slope b_j(x) (the chord identity, §55): within its edge's interval, cut by b's (§69).
+            const [a0Size, b] = [p.inSizes[0], tensorValue(values, x, p.layer.inputs[1])];
+            for (let e = 0; e < edges.input.length; e++) {
+              if (edges.input[e] >= a0Size) continue;
+              const slope = b[p.op.source[edges.input[e]]];
+              const o = edges.output[e];
+              assert.ok(Math.abs(slope - slopes.mid[e]) <= slopes.outputRadius[o] * (1 + 1e-9) + 1e-9 * (1 + Math.abs(slope)), `network ${k} layer ${layer} edge ${e}: b(x) = ${slope} outside ${slopes.mid[e]} ± ${slopes.outputRadius[o]}`);
+              products++;
+            }
+            return;
+          }
           const [now, then] = [entries(values, x, layer), entries(nominal, x0, layer)];
           const kept = new Map<number, number[]>();
           for (let e = 0; e < edges.input.length; e++) kept.set(edges.output[e], [...(kept.get(edges.output[e]) ?? []), edges.input[e]]);
@@ -222,6 +237,7 @@ describe('two-sided per-coordinate reach (derivations §69)', () => {
     }
     assert.ok(windows > 2000, `${windows} windows checked`);
     assert.ok(settled > 100, `${settled} windows with a certain winner`);
+    assert.ok(products > 500, `${products} product edges checked`);
   });
 
   it('the network bound is never beaten by sampled points or the witness search (random networks with windows, squares, gates, smooth maps)', async () => {

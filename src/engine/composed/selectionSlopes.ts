@@ -162,7 +162,8 @@ function widened(v: number, w: number): [number, number] {
 /**
  * y_i = a_i · b_j (j = source[i], b broadcast over a's shape) as two edges per output, from the chord
  * identity Δy_i = b_j(x) Δa_i + a0*_i Δb_j (docs/derivations.md §55): the a-edge's slope is b_j(x), which
- * lies in [b0_j − τ_b − reach_b(j), b0_j + τ_b + reach_b(j)] ∩ `rangeB` (b's activation range); the
+ * lies in [b0_j − τ_b − reach_b(j), b0_j + τ_b + reach_b(j)] ∩ `rangeB` (b's activation range) ∩ b_j's
+ * interval where given (§69); the
  * b-edge's slope is the exact nominal a0*_i ∈ [a0_i − τ_a, a0_i + τ_a]. An edge whose input cannot move
  * is left out (its change is 0). Output i's deviation row has length at most hypot of its two edges'
  * radii. Entry i of the concatenated inputs is a_i, entry a.length + j is b_j.
@@ -176,6 +177,8 @@ export function productSlopes(
   reachA: Float64Array,
   reachB: Float64Array,
   [low, high]: readonly [number, number],
+  /** Where known, an interval holding each b_j over the ball (§69): it bounds b(x) too. */
+  boundsB?: Interval,
 ): SlopeUnits {
   const input: number[] = [];
   const output: number[] = [];
@@ -189,8 +192,8 @@ export function productSlopes(
       output.push(i);
       // The range bounds b(x) itself; a range that misses the interval entirely cannot happen for a
       // sound reach, but keep the interval non-empty whatever the rounding did.
-      const lo = Math.max(low, from);
-      const hi = Math.min(high, to);
+      const lo = Math.max(low, from, boundsB ? boundsB.low[j] : -Infinity);
+      const hi = Math.min(high, to, boundsB ? boundsB.high[j] : Infinity);
       lower.push(lo <= hi ? lo : from);
       upper.push(lo <= hi ? hi : to);
     }
