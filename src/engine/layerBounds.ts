@@ -344,6 +344,11 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
   // the ball's reach leaves uncertain, since a cap also bounds how far a unit the box settles moves.
   const readPerCoordinate = new Set<number>();
   for (const p of prepared.layers) if (PER_COORDINATE_READERS.has(p.op.kind)) for (const ref of p.layer.inputs) if (ref !== NETWORK_INPUT) readPerCoordinate.add(ref);
+  // The last layer reading each tensor: its interval (§69) is dropped after it, as no later layer reads it.
+  const lastReader = new Map<number, number>();
+  prepared.layers.forEach((p, index) => {
+    for (const ref of p.layer.inputs) if (ref !== NETWORK_INPUT) lastReader.set(ref, index);
+  });
 
   prepared.layers.forEach((p, index) => {
     throwIfCancelled(ctx.signal);
@@ -576,6 +581,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
     else if (outcome.outputMoves) state.coordinates = outcome.outputMoves;
     // The interval (§69) holds with the layer's own, and within the reach just found; its ends bound the reach in turn.
     if (interval) settleInterval(state, outcome.interval ? intersectInto(outcome.interval, interval.out) : interval.out, nominal.outputs[index], outputTau(nominal, index), p.outSize);
+    for (const ref of p.layer.inputs) if (ref !== NETWORK_INPUT && lastReader.get(ref) === index) delete states[ref].interval;
     states.push(state);
     if (ctx.stopAtUnboundedSlopes && outcome.slopes && !slopesBounded(outcome.slopes)) throw new UnboundedSlopesError(p.layer.label);
     slopes.push(outcome.slopes ?? null);
