@@ -525,7 +525,7 @@ function smoothDerivative(kind: 'sigmoid' | 'tanh', y: number): number {
  * Smallest and largest σ' (signed) on the open interval (lo, hi), rounded outward where computed.
  * Runs for every unit of every ε, so it allocates no closures.
  */
-function derivativeRange(activation: Activation, lo: number, hi: number): [number, number] {
+export function derivativeRange(activation: Activation, lo: number, hi: number): [number, number] {
   switch (activation.kind) {
     case 'relu':
       return [lo < 0 ? 0 : 1, hi > 0 ? 1 : 0];

@@ -22,7 +22,7 @@
 // After an activation unit the output can move only where r_i > 0, which for ReLU is 1[ybar > 0] minus
 // the rows that cannot move at all.
 import type { Certificate, LayerResult, NeuronCounts } from '../shared/results';
-import { activationRange, globalSlope, isSmoothWithSingularity, neuronState, secantSlopeRange, slopeBoundUncertain, slopeJumps, type SmoothActivation } from './activations';
+import { activationRange, derivativeRange, globalSlope, isSmoothWithSingularity, neuronState, secantSlopeRange, slopeBoundUncertain, slopeJumps, type SmoothActivation } from './activations';
 import { count, intervalSlopes, type SlopeUnits } from './composed/linearisedNetwork';
 import { matMulSlopes, maximumWindows, productSlopes, quotientSlopes, reductionWindows, windowSlopes } from './composed/selectionSlopes';
 import { normalisationSlopes } from './composed/normalisationSlopes';
@@ -37,6 +37,7 @@ import type { LayerNormSpec } from './operators/layerNorm';
 import type { LinearOperator } from './operators/linearOperator';
 import { gatherPermuted } from './operators/transpose';
 import { concatenate, inputRange, type PreparedLayer, type PreparedNetwork } from './prepared';
+import { activationImage, aroundCentre, intersectInto, layerInterval, roundedUp, type Interval } from './reachInterval';
 import { certifiedNorm, type CertifiedNorm, type SpectralOptions } from './spectral/certifiedNorm';
 
 /** Relative inflation of the row norms ‖a_iᵀD‖ against float64 rounding of the squared-kernel pass. */
@@ -49,6 +50,8 @@ interface TensorState {
   mask: Uint8Array | null;
   /** Per coordinate, |t_j(x) − t*_j(x0)| ≤ coordinates[j] where given (§67); the ball's radius bounds it too. */
   coordinates?: Float64Array;
+  /** Per coordinate, low[j] ≤ t*_j(x) ≤ high[j] for every x in the ball (§69; the slopes-only run). */
+  interval?: Interval;
 }
 
 /**
@@ -154,22 +157,53 @@ export interface RunOutcome {
 }
 
 /** Units whose secant slope is not one number over the given reach (docs/derivations.md §22's uncertain units). */
-function uncertainUnits(activation: Activation, values: Float64Array, tau: number, reach: (i: number) => number, range?: readonly [number, number]): Uint8Array {
+function uncertainUnits(activation: Activation, values: Float64Array, tau: number, reach: (i: number) => number, range?: readonly [number, number], within?: Interval): Uint8Array {
   return Uint8Array.from(values, (v, i) => {
-    const [lower, upper] = secantSlopeRange(activation, v, tau, reach(i), range);
+    const [lower, upper] = unitSlopes(activation, v, tau, reach(i), range, within, i);
     return lower === upper ? 0 : 1;
   });
+}
+
+/**
+ * Unit i's secant slopes over its reach (§22), and where an interval holding its input's exact values
+ * over the ball is known, narrowed to σ' over that interval cut to the reach (§69: both the anchor
+ * y*(x0) and y*(x) lie in it, so every chord between them is an average of σ' there).
+ */
+function unitSlopes(activation: Activation, v: number, tau: number, reach: number, range: readonly [number, number] | undefined, within: Interval | undefined, i: number): [number, number] {
+  const slopes = secantSlopeRange(activation, v, tau, reach, range);
+  if (!within || slopes[0] === slopes[1]) return slopes;
+  const [low, high] = unitWindow(v, tau, reach, within, i);
+  if (!(low <= high)) return slopes;
+  const [smallest, largest] = derivativeRange(activation, low, high);
+  const lower = Math.max(slopes[0], smallest);
+  const upper = Math.min(slopes[1], largest);
+  return lower <= upper ? [lower, upper] : slopes;
+}
+
+/** Unit i's interval cut to its reach: [v − τ − reach, v + τ + reach] (rounded outward) ∩ within_i. */
+function unitWindow(v: number, tau: number, reach: number, within: Interval, i: number): [number, number] {
+  const width = roundedUp(tau + reach);
+  const slack = roundedUp((Math.abs(v) + width) * 4 * UNIT_ROUNDOFF);
+  return [Math.max(within.low[i], v - width - slack), Math.min(within.high[i], v + width + slack)];
+}
+
+/** Each unit's window (unitWindow) as an interval. */
+function unitWindows(values: Float64Array, tau: number, reach: (i: number) => number, within: Interval): Interval {
+  const low = new Float64Array(values.length);
+  const high = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) [low[i], high[i]] = unitWindow(values[i], tau, reach(i), within, i);
+  return { low, high };
 }
 
 /**
  * Units whose secant slope is not one number and whose window [y0 − τ − reach, y0 + τ + reach] holds a
  * point where σ' jumps (docs/derivations.md §68): their slope radius does not shrink with their reach.
  */
-function jumpUnits(activation: Activation, values: Float64Array, tau: number, reach: (i: number) => number, range?: readonly [number, number]): Uint8Array {
+function jumpUnits(activation: Activation, values: Float64Array, tau: number, reach: (i: number) => number, range?: readonly [number, number], within?: Interval): Uint8Array {
   const jumps = slopeJumps(activation);
   return Uint8Array.from(values, (v, i) => {
     const r = reach(i);
-    const [lower, upper] = secantSlopeRange(activation, v, tau, r, range);
+    const [lower, upper] = unitSlopes(activation, v, tau, r, range, within, i);
     if (lower === upper) return 0;
     return jumps.some((jump) => Math.abs(jump - v) <= tau + r) ? 1 : 0;
   });
@@ -235,6 +269,49 @@ function coordinateBox(ctx: RunContext, p: PreparedLayer, index: number, inputs:
   };
 }
 
+/**
+ * The interval of a layer input over the ball (§69): x0 ± ε for the network input, else the tensor's
+ * own, both cut to the reach of its (possibly capped, §57) state around the nominal value.
+ */
+function inputInterval(ctx: RunContext, ref: TensorRef, state: TensorState, size: number): Interval {
+  const reach = coordinateReach(state, size);
+  const tau = outputTau(ctx.nominal, ref);
+  const around = aroundCentre(tensorValue(ctx.nominal, ctx.x0, ref), (j) => tau + reach[j]);
+  return ref === NETWORK_INPUT || !state.interval ? around : intersectInto(around, state.interval);
+}
+
+/**
+ * Sets a layer output's interval: `interval` cut to [v − τ − reach, v + τ + reach] (the symmetric
+ * reach bounds it too), and its reach to the farthest its ends are from where t*(x0) can be,
+ * max(high − (v − τ), (v + τ) − low) rounded up, where smaller (§69).
+ */
+function settleInterval(state: TensorState, interval: Interval, value: Float64Array, tau: number, size: number): void {
+  const reach = coordinateReach(state, size);
+  intersectInto(interval, aroundCentre(value, (j) => tau + reach[j]));
+  const { low, high } = interval;
+  state.interval = interval;
+  state.coordinates = Float64Array.from(reach, (r, j) => {
+    const v = value[j];
+    const slack = 4 * UNIT_ROUNDOFF * (Math.abs(v) + Math.abs(low[j]) + Math.abs(high[j]) + tau);
+    const far = roundedUp(Math.max(high[j] - v, v - low[j]) + tau + slack);
+    return far < r ? far : r;
+  });
+}
+
+/** The intervals of a layer's inputs concatenated in order (the entries of a maximum's windows). */
+function concatenatedIntervals(intervals: Interval[]): Interval {
+  const size = intervals.reduce((n, t) => n + t.low.length, 0);
+  const low = new Float64Array(size);
+  const high = new Float64Array(size);
+  let offset = 0;
+  for (const t of intervals) {
+    low.set(t.low, offset);
+    high.set(t.high, offset);
+    offset += t.low.length;
+  }
+  return { low, high };
+}
+
 /** Layers that read their inputs per coordinate: windows and products (§22, §55). */
 const PER_COORDINATE_READERS = new Set(['maxPool', 'reduceMax', 'maximum', 'mul']);
 
@@ -293,6 +370,11 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
   // the ball's reach leaves uncertain, since a cap also bounds how far a unit the box settles moves.
   const readPerCoordinate = new Set<number>();
   for (const p of prepared.layers) if (PER_COORDINATE_READERS.has(p.op.kind)) for (const ref of p.layer.inputs) if (ref !== NETWORK_INPUT) readPerCoordinate.add(ref);
+  // The last layer reading each tensor: its interval (§69) is dropped after it, as no later layer reads it.
+  const lastReader = new Map<number, number>();
+  prepared.layers.forEach((p, index) => {
+    for (const ref of p.layer.inputs) if (ref !== NETWORK_INPUT) lastReader.set(ref, index);
+  });
 
   prepared.layers.forEach((p, index) => {
     throwIfCancelled(ctx.signal);
@@ -353,8 +435,10 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
       : cappedInputs(stated, p.layer.inputs, p.inSizes, epsilon, (rows) => ctx.inputReach?.(index, rows, slopes) ?? null, (probability) => {
         prefixFailureProbability += probability;
       });
-    // The slopes-only run also bounds every coordinate's reach on its own (§67).
+    // The slopes-only run also bounds every coordinate's reach on its own (§67), and each end of it (§69).
     const box = slopesAfter ? coordinateBox(ctx, p, index, inputs) : undefined;
+    const within = slopesAfter ? p.layer.inputs.map((ref, k) => inputInterval(ctx, ref, inputs[k], p.inSizes[k])) : undefined;
+    const interval = within ? layerInterval(prepared, p, within) : undefined;
     const norms: LayerNorms = {
       conservative: conservativeNorm,
       local: (compute) => (slopesAfter ? earlierRunNorm(slopesAfter.layers[index]) : compute()),
@@ -368,7 +452,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
         const pre = nominal.preActivations[index];
         if (!pre) throw new Error(`layer ${index} '${p.layer.label}': the forward provider gave no pre-activation`);
         const tau = smallestBound(nominal.preActivationErrors?.[index], nominal.absoluteError);
-        outcome = affineLayer(op.affine.linear, activation, pre, tau, inputs[0], options, norms, ctx.times, capsFor, box?.pre ?? undefined, readPerCoordinate.has(index));
+        outcome = affineLayer(op.affine.linear, activation, pre, tau, inputs[0], options, norms, ctx.times, capsFor, box?.pre ?? undefined, readPerCoordinate.has(index), interval?.pre ?? undefined);
         break;
       }
       case 'activation': {
@@ -379,14 +463,14 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
         const tau = outputTau(nominal, ref);
         // The reported run's row holds over the whole ε_in ball (§56), so it does not read per-coordinate reaches.
         const input = slopesAfter ? inputs[0] : { ...inputs[0], coordinates: undefined };
-        outcome = loneActivation(lop.activation, tensorValue(nominal, x0, ref), tau, input, inputRange(prepared, ref), p.layer.nodes, capsFor, overflowedAt, readPerCoordinate.has(index));
+        outcome = loneActivation(lop.activation, tensorValue(nominal, x0, ref), tau, input, inputRange(prepared, ref), p.layer.nodes, capsFor, overflowedAt, readPerCoordinate.has(index), within?.[0]);
         break;
       }
       case 'maxPool': {
         const ref = p.layer.inputs[0];
         const tau = outputTau(nominal, ref);
         const reach = coordinateReach(inputs[0], p.inSizes[0]);
-        const edges = op.pool.slopeEdges(tensorValue(nominal, x0, ref), tau, reach, inputs[0].radius);
+        const edges = op.pool.slopeEdges(tensorValue(nominal, x0, ref), tau, reach, inputs[0].radius, within?.[0]);
         const overlap = op.pool.maxOverlap(inputs[0].mask);
         const local = Math.sqrt(overlap);
         const conservative = conservativeNorm(() => {
@@ -459,14 +543,15 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
         const range = activation ? activationRange(activation) : ([-Infinity, Infinity] as [number, number]);
         const [a0, b0] = [tensorValue(nominal, x0, a), tensorValue(nominal, x0, b)];
         outcome = productLayer(op.source, a0, b0, outputTau(nominal, a), outputTau(nominal, b), range, inputs[0], inputs[1], op.divide ? p.layer.nodes : undefined, overflowedAt);
-        outcome.slopes = (op.divide ? quotientSlopes : productSlopes)(op.source, a0, b0, outputTau(nominal, a), outputTau(nominal, b), coordinateReach(inputs[0], a0.length), coordinateReach(inputs[1], b0.length), range);
+        const [reachA, reachB, tauA, tauB] = [coordinateReach(inputs[0], a0.length), coordinateReach(inputs[1], b0.length), outputTau(nominal, a), outputTau(nominal, b)];
+        outcome.slopes = op.divide ? quotientSlopes(op.source, a0, b0, tauA, tauB, reachA, reachB, range) : productSlopes(op.source, a0, b0, tauA, tauB, reachA, reachB, range, within?.[1]);
         break;
       }
       case 'reduceMax': {
         const ref = p.layer.inputs[0];
         const tau = outputTau(nominal, ref);
         outcome = reduceMaxLayer(op.window, op.width, inputs[0]);
-        outcome.slopes = windowSlopes(reductionWindows(op.window, op.width), tensorValue(nominal, x0, ref), new Float64Array(p.inSizes[0]).fill(tau), coordinateReach(inputs[0], p.inSizes[0]), inputs[0].radius);
+        outcome.slopes = windowSlopes(reductionWindows(op.window, op.width), tensorValue(nominal, x0, ref), new Float64Array(p.inSizes[0]).fill(tau), coordinateReach(inputs[0], p.inSizes[0]), inputs[0].radius, within?.[0]);
         break;
       }
       case 'maximum': {
@@ -481,7 +566,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
         const values = new Float64Array(a0.length + b0.length);
         values.set(a0);
         values.set(b0, a0.length);
-        outcome.slopes = windowSlopes(maximumWindows(op.source), values, tau, reach, null);
+        outcome.slopes = windowSlopes(maximumWindows(op.source), values, tau, reach, null, within && concatenatedIntervals(within));
         break;
       }
       case 'layerNorm': {
@@ -526,6 +611,9 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
     // An activation's own bound on each output's move (§66.3) joins the box's (§67): both hold.
     if (box) state.coordinates = outcome.outputMoves ? box.out.map((b, j) => Math.min(b, (outcome.outputMoves as Float64Array)[j])) : box.out;
     else if (outcome.outputMoves) state.coordinates = outcome.outputMoves;
+    // The interval (§69) holds with the layer's own, and within the reach just found; its ends bound the reach in turn.
+    if (interval) settleInterval(state, outcome.interval ? intersectInto(outcome.interval, interval.out) : interval.out, nominal.outputs[index], outputTau(nominal, index), p.outSize);
+    for (const ref of p.layer.inputs) if (ref !== NETWORK_INPUT && lastReader.get(ref) === index) delete states[ref].interval;
     states.push(state);
     if (ctx.stopAtUnboundedSlopes && outcome.slopes && !slopesBounded(outcome.slopes)) throw new UnboundedSlopesError(p.layer.label);
     slopes.push(outcome.slopes ?? null);
@@ -623,6 +711,8 @@ interface LayerOutcome {
   slopes?: SlopeUnits;
   /** An activation layer's bound on each output coordinate's move, from its units' capped reaches (§66.3). */
   outputMoves?: Float64Array;
+  /** Where the layer bounds its output's ends itself (units' windows and their images, §69). */
+  interval?: Interval;
 }
 
 function describeKind(p: PreparedLayer): string {
@@ -646,6 +736,8 @@ function affineLayer(
   preReach?: Float64Array,
   /** Cap every unit the ball's reach leaves uncertain, not only those the box does (§66.3). */
   capBallUncertain = false,
+  /** Each pre-activation's interval over the ball (§69), where known. */
+  preInterval?: Interval,
 ): LayerOutcome {
   const rowSq = timed(times, 'rowNormsMs', () => linear.rowNormsSquared(maskToVector(input.mask, linear.inSize)));
   const conservativeLinear = norms.conservative(() => {
@@ -658,7 +750,9 @@ function affineLayer(
   if (!activation) {
     const norm = norms.local(() => timed(times, 'spectralMs', () => certifiedNorm(linear, null, input.mask, options(false))));
     const mask = Uint8Array.from(rowSq, (s) => (s > 0 ? 1 : 0));
-    return { local: norm.value, certificate: norm.certificate, conservative: conservativeLinear, mask };
+    // Each output moves at most ε_in ‖a_iᵀD‖ (§69: the ball's row reach cuts the interval of |A|'s box).
+    const interval = preInterval && unitWindows(pre, tau, (i) => scaled(input.radius, Math.sqrt(rowSq[i])) * (1 + ROW_NORM_MARGIN), preInterval);
+    return { local: norm.value, certificate: norm.certificate, conservative: conservativeLinear, mask, ...(interval ? { interval } : {}) };
   }
   const r = new Float64Array(linear.outSize);
   const lower = new Float64Array(linear.outSize);
@@ -671,14 +765,20 @@ function affineLayer(
   const ballReach = (i: number) => scaled(input.radius, Math.sqrt(rowSq[i])) * (1 + ROW_NORM_MARGIN);
   const unitReach = preReach ? (i: number) => Math.min(ballReach(i), preReach[i]) : ballReach;
   const firstReach = capBallUncertain ? ballReach : unitReach;
+  // The first caps go to the units the ball leaves uncertain where a window reads them (§66.3), so the interval waits until then.
   const reachCap = capsFor((caps) => {
     const reach = (i: number) => (caps ? Math.min(unitReach(i), caps[i]) : firstReach(i));
-    return { uncertain: uncertainUnits(activation, pre, tau, reach), jumping: () => jumpUnits(activation, pre, tau, reach) };
+    const within = caps || !capBallUncertain ? preInterval : undefined;
+    return { uncertain: uncertainUnits(activation, pre, tau, reach, undefined, within), jumping: () => jumpUnits(activation, pre, tau, reach, undefined, within) };
   });
+  const finalReach = (i: number) => (reachCap ? Math.min(unitReach(i), reachCap[i]) : unitReach(i));
   for (let i = 0; i < r.length; i++) {
-    const reach = reachCap ? Math.min(unitReach(i), reachCap[i]) : unitReach(i);
+    const reach = finalReach(i);
+    [lower[i], upper[i]] = unitSlopes(activation, pre[i], tau, reach, undefined, preInterval, i);
     r[i] = slopeBoundUncertain(activation, pre[i], tau, reach);
-    [lower[i], upper[i]] = secantSlopeRange(activation, pre[i], tau, reach);
+    // The interval's slopes bound the unit's too (§69); the ball's rule stands where they are not numbers (an overflowed reach).
+    const narrowed = Math.max(Math.abs(lower[i]), Math.abs(upper[i]));
+    if (preInterval && narrowed < r[i]) r[i] = narrowed;
     moves[i] = outputReach(reach, lower[i], upper[i]);
     mask[i] = r[i] > 0 ? 1 : 0;
     const state = uncertainState(activation, pre[i], tau, reach);
@@ -696,6 +796,7 @@ function affineLayer(
     ...(hasStates ? { neurons: counts } : {}),
     slopes: intervalSlopes(lower, upper),
     outputMoves: moves,
+    ...(preInterval ? { interval: activationImage(activation, unitWindows(pre, tau, finalReach, preInterval), [-Infinity, Infinity]) ?? undefined } : {}),
   };
 }
 
@@ -741,14 +842,18 @@ function loneActivation(
   overflowedAt: string | undefined,
   /** As for an affine layer (§66.3). */
   capBallUncertain = false,
+  /** Each input's interval over the ball (§69), where known. */
+  within?: Interval,
 ): LayerOutcome {
   const smooth = isSmoothWithSingularity(activation);
   const reachIn = coordinateReach(input, nominal.length);
   const firstReach = (i: number) => (!capBallUncertain ? reachIn[i] : input.mask && !input.mask[i] ? 0 : input.radius);
   const reachCap = capsFor((caps) => {
     const reach = (i: number) => (caps ? Math.min(reachIn[i], caps[i]) : firstReach(i));
-    return { uncertain: uncertainUnits(activation, nominal, tau, reach, range), jumping: () => jumpUnits(activation, nominal, tau, reach, range) };
+    const interval = caps || !capBallUncertain ? within : undefined;
+    return { uncertain: uncertainUnits(activation, nominal, tau, reach, range, interval), jumping: () => jumpUnits(activation, nominal, tau, reach, range, interval) };
   });
+  const finalReach = (i: number) => (reachCap ? Math.min(reachIn[i], reachCap[i]) : reachIn[i]);
   const mask = new Uint8Array(nominal.length);
   const counts = { on: 0, unstable: 0, off: 0 };
   let hasStates = false;
@@ -758,8 +863,8 @@ function loneActivation(
   let local = 0;
   for (let i = 0; i < nominal.length; i++) {
     if (input.mask && !input.mask[i]) continue;
-    const reach = reachCap ? Math.min(reachIn[i], reachCap[i]) : reachIn[i];
-    const r = slopeBoundUncertain(activation, nominal[i], tau, reach, range);
+    const reach = finalReach(i);
+    let r = slopeBoundUncertain(activation, nominal[i], tau, reach, range);
     if (smooth && !Number.isFinite(r)) {
       const width = tau + reach;
       throw new UnsupportedLayerError(
@@ -767,7 +872,9 @@ function loneActivation(
         `coordinate ${i} (nominal ${nominal[i].toPrecision(6)}) can reach [${endText(Math.max(range[0], nominal[i] - width))}, ${endText(Math.min(range[1], nominal[i] + width))}] inside the ball (${reachText('ε_in', input.radius, overflowedAt)}), where ${SINGULARITY[(activation as SmoothActivation).kind]}: no finite bound at this ε`,
       );
     }
-    [lower[i], upper[i]] = secantSlopeRange(activation, nominal[i], tau, reach, range);
+    [lower[i], upper[i]] = unitSlopes(activation, nominal[i], tau, reach, range, within, i);
+    const narrowed = Math.max(Math.abs(lower[i]), Math.abs(upper[i]));
+    if (within && narrowed < r) r = narrowed;
     moves[i] = outputReach(reach, lower[i], upper[i]);
     if (r > 0) mask[i] = 1;
     if (r > local) local = r;
@@ -788,6 +895,7 @@ function loneActivation(
     ...(hasStates ? { neurons: counts } : {}),
     slopes: intervalSlopes(lower, upper),
     outputMoves: moves,
+    ...(within ? { interval: activationImage(activation, unitWindows(nominal, tau, finalReach, within), range) ?? undefined } : {}),
   };
 }
 

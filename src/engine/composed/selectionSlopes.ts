@@ -2,6 +2,7 @@
 // pooling, ReduceMax and the maximum of two computed tensors as windows of candidates with selection
 // weights, the product of two computed tensors as two edges per output (the chord identity). Edge e
 // routes entry input[e] of the layer's inputs, concatenated in order, to output output[e].
+import type { Interval } from '../reachInterval';
 import type { SlopeUnits } from './linearisedNetwork';
 
 /** Relative slack on the winner comparisons: keeping a few extra candidates is always sound. */
@@ -36,6 +37,8 @@ export function windowSlopes(
   tau: Float64Array,
   reach: Float64Array,
   jointRadius: number | null,
+  /** Where known, an interval holding each entry's exact values over the ball (§69): it cuts the floor and each top. */
+  bounds?: Interval,
 ): SlopeUnits & { edges: NonNullable<SlopeUnits['edges']> } {
   const input: number[] = [];
   const output: number[] = [];
@@ -48,7 +51,7 @@ export function windowSlopes(
     let leader = taps[0];
     for (let t = 0; t < taps.length; t++) {
       const j = taps[t];
-      floor = Math.max(floor, values[j] - tau[j] - reach[j]);
+      floor = Math.max(floor, values[j] - tau[j] - reach[j], bounds ? bounds.low[j] : -Infinity);
       if (values[j] > values[leader]) leader = j;
     }
     // g_j ≤ the exact gap a_j0 − a_j (rounded down): positive for every other candidate when j0 certainly leads at x0.
@@ -58,7 +61,7 @@ export function windowSlopes(
     };
     const candidates = Array.from(taps).filter((j) => {
       if (j === leader) return true;
-      const top = values[j] + tau[j] + reach[j];
+      const top = Math.min(values[j] + tau[j] + reach[j], bounds ? bounds.high[j] : Infinity);
       if (top + CANDIDATE_SLACK * (Math.abs(top) + Math.abs(floor)) < floor) return false;
       return gap(j) <= pairReach(jointRadius, reach[j], reach[leader]);
     });
@@ -159,7 +162,8 @@ function widened(v: number, w: number): [number, number] {
 /**
  * y_i = a_i · b_j (j = source[i], b broadcast over a's shape) as two edges per output, from the chord
  * identity Δy_i = b_j(x) Δa_i + a0*_i Δb_j (docs/derivations.md §55): the a-edge's slope is b_j(x), which
- * lies in [b0_j − τ_b − reach_b(j), b0_j + τ_b + reach_b(j)] ∩ `rangeB` (b's activation range); the
+ * lies in [b0_j − τ_b − reach_b(j), b0_j + τ_b + reach_b(j)] ∩ `rangeB` (b's activation range) ∩ b_j's
+ * interval where given (§69); the
  * b-edge's slope is the exact nominal a0*_i ∈ [a0_i − τ_a, a0_i + τ_a]. An edge whose input cannot move
  * is left out (its change is 0). Output i's deviation row has length at most hypot of its two edges'
  * radii. Entry i of the concatenated inputs is a_i, entry a.length + j is b_j.
@@ -173,6 +177,8 @@ export function productSlopes(
   reachA: Float64Array,
   reachB: Float64Array,
   [low, high]: readonly [number, number],
+  /** Where known, an interval holding each b_j over the ball (§69): it bounds b(x) too. */
+  boundsB?: Interval,
 ): SlopeUnits {
   const input: number[] = [];
   const output: number[] = [];
@@ -186,8 +192,8 @@ export function productSlopes(
       output.push(i);
       // The range bounds b(x) itself; a range that misses the interval entirely cannot happen for a
       // sound reach, but keep the interval non-empty whatever the rounding did.
-      const lo = Math.max(low, from);
-      const hi = Math.min(high, to);
+      const lo = Math.max(low, from, boundsB ? boundsB.low[j] : -Infinity);
+      const hi = Math.min(high, to, boundsB ? boundsB.high[j] : Infinity);
       lower.push(lo <= hi ? lo : from);
       upper.push(lo <= hi ? hi : to);
     }

@@ -5,6 +5,7 @@
 import { forEachPoolTap, poolGeometry, poolInputSize, poolOutputSize, type PoolGeometry } from './pooling';
 import type { PoolParams, Shape } from '../network';
 import type { SlopeUnits } from '../composed/linearisedNetwork';
+import type { Interval } from '../reachInterval';
 import { windowSlopes } from '../composed/selectionSlopes';
 
 export class MaxPool {
@@ -46,11 +47,11 @@ export class MaxPool {
    * The windows as slope units with uncertain selection weights (docs/derivations.md §22): input j is
    * known to lie within tau + reach[j] of values[j] everywhere in the ball.
    */
-  slopeEdges(values: Float64Array, tau: number, reach: Float64Array, radius: number): SlopeUnits {
+  slopeEdges(values: Float64Array, tau: number, reach: Float64Array, radius: number, bounds?: Interval): SlopeUnits {
     const windows: number[][] = Array.from({ length: poolOutputSize(this.geometry) }, () => []);
     forEachPoolTap(this.geometry, (o, i) => {
       windows[o].push(i);
     });
-    return windowSlopes(windows, values, new Float64Array(values.length).fill(tau), reach, radius);
+    return windowSlopes(windows, values, new Float64Array(values.length).fill(tau), reach, radius, bounds);
   }
 }
