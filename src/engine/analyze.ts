@@ -255,7 +255,7 @@ function composedFor(
     }
     if (prefix.foreseenOverBudget()) {
       if (ctx.times) ctx.times.composedMs += performance.now() - started;
-      return { skipped: `the composed bound would need more than ${factor}× the layer run's operator applications (its prefix norms still to come, at the cost of the last ones, exceed what is left)` };
+      return { skipped: `the composed bound would need more than ${factor}× the layer run's operator applications (its prefix norms still to come, at the cost of the last ones, exceed what is left)${RAISE_BUDGET}` };
     }
     certified = prefix.certified;
     budget -= ctx.prepared.counters.applications - before;
@@ -264,7 +264,7 @@ function composedFor(
   if (unbounded >= 0) return { skipped: new UnboundedSlopesError(ctx.prepared.layers[unbounded].layer.label).message };
   const composed = composedBound(ctx.prepared, slopesRun.slopes, ctx.spectral, Math.max(budget, 0), ctx.signal, certified, onNorm);
   if (ctx.times) ctx.times.composedMs += performance.now() - started;
-  if (!composed) return { skipped: `the composed bound needed more than ${factor}× the layer run's operator applications` };
+  if (!composed) return { skipped: `the composed bound needed more than ${factor}× the layer run's operator applications${RAISE_BUDGET}` };
   if (!Number.isFinite(composed.value)) return { skipped: 'its certified norms left the float64 range (docs/derivations.md §57)' };
   // It rests on both runs' certificates (the prefix norms counted with the second): the failure probabilities add.
   const failureProbability = outcome.failureProbability + (slopesRun === outcome ? 0 : slopesRun.failureProbability) + composed.failureProbability;
@@ -360,6 +360,8 @@ const COMPOSED_BUDGET_FACTOR = SETTING_DEFAULTS.composedBudget;
  * PP-OCRv4 rec at ε = 1e-6 needed about 25× (350 000 applications against the layer run's 14 000).
  */
 const COMPOSED_BUDGET_FACTOR_AFTER_OVERFLOW = 40;
+/** The way forward a budget refusal names. */
+const RAISE_BUDGET = '; a larger composed budget (--composed-budget, lipschitzLens.composedBudget) allows more';
 /** A floor for runs whose layer norms were all cached or closed-form. */
 const MINIMUM_COMPOSED_BUDGET = 200;
 
