@@ -160,13 +160,15 @@ export async function analyzeNetwork(
     );
     outcomes.push(outcome);
     // The composed work can take longer than the layer run: each norm it starts is announced.
+    const composedContext = context();
     const composedStarted = prepared.counters.applications;
-    const composedRun = composedFor(context(), outcome, epsilon, (readAt) =>
+    const { budget } = composedBudget(composedContext, outcome);
+    const composedRun = composedFor(composedContext, outcome, epsilon, (readAt) =>
       hooks.onProgress?.({
         kind: 'composedNorm', epsilonIndex, epsilon,
         readsLayer: readAt === null ? null : prepared.layers[readAt].layer.label,
         applications: prepared.counters.applications - composedStarted,
-        budget: composedBudget(context(), outcome).budget,
+        budget,
       }),
     );
     directionSlopes.push(composedRun && 'composed' in composedRun ? composedRun.slopes : outcome.slopes);

@@ -542,8 +542,9 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
         const activation = producer?.kind === 'affine' || producer?.kind === 'activation' ? producer.activation : undefined;
         const range = activation ? activationRange(activation) : ([-Infinity, Infinity] as [number, number]);
         const [a0, b0] = [tensorValue(nominal, x0, a), tensorValue(nominal, x0, b)];
-        outcome = productLayer(op.source, a0, b0, outputTau(nominal, a), outputTau(nominal, b), range, inputs[0], inputs[1], op.divide ? p.layer.nodes : undefined, overflowedAt);
-        const [reachA, reachB, tauA, tauB] = [coordinateReach(inputs[0], a0.length), coordinateReach(inputs[1], b0.length), outputTau(nominal, a), outputTau(nominal, b)];
+        const [tauA, tauB] = [outputTau(nominal, a), outputTau(nominal, b)];
+        outcome = productLayer(op.source, a0, b0, tauA, tauB, range, inputs[0], inputs[1], op.divide ? p.layer.nodes : undefined, overflowedAt);
+        const [reachA, reachB] = [coordinateReach(inputs[0], a0.length), coordinateReach(inputs[1], b0.length)];
         outcome.slopes = op.divide ? quotientSlopes(op.source, a0, b0, tauA, tauB, reachA, reachB, range) : productSlopes(op.source, a0, b0, tauA, tauB, reachA, reachB, range, within?.[1]);
         break;
       }
@@ -557,9 +558,10 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
       case 'maximum': {
         const [a, b] = p.layer.inputs;
         const [a0, b0] = [tensorValue(nominal, x0, a), tensorValue(nominal, x0, b)];
-        outcome = maximumLayer(op.source, a0, b0, outputTau(nominal, a), outputTau(nominal, b), inputs[0], inputs[1]);
+        const [tauA, tauB] = [outputTau(nominal, a), outputTau(nominal, b)];
+        outcome = maximumLayer(op.source, a0, b0, tauA, tauB, inputs[0], inputs[1]);
         // The two candidates of each output as one window over the concatenated inputs (a, then b).
-        const tau = Float64Array.from({ length: a0.length + b0.length }, (_v, e) => (e < a0.length ? outputTau(nominal, a) : outputTau(nominal, b)));
+        const tau = Float64Array.from({ length: a0.length + b0.length }, (_v, e) => (e < a0.length ? tauA : tauB));
         const reach = new Float64Array(a0.length + b0.length);
         reach.set(coordinateReach(inputs[0], a0.length));
         reach.set(coordinateReach(inputs[1], b0.length), a0.length);
