@@ -239,12 +239,14 @@ function composedFor(
   let certified: ReadonlyMap<number, KnownPrefixNorm> | undefined;
   if (prefixReachAt !== undefined) {
     const before = ctx.prepared.counters.applications;
-    // Past an overflowed product the composed bound is the only finite one: it keeps its whole budget.
-    const ahead = outcome.overflowedAt === undefined ? prefixNormLayers(ctx.prepared, outcome) : [];
+    // Past an overflowed product the composed bound is the only finite one, and past a reach beyond a
+    // factor's range (§70.2) the only one the ball bounds: it keeps its whole budget.
+    const ahead = productReachUsable(outcome) ? prefixNormLayers(ctx.prepared, outcome) : [];
     const prefix = layerRunPrefixReach(ctx.prepared, ctx.spectral, budget, ctx.signal, ahead, onNorm);
-    // After an overflowed product reach, the whole-tensor slope layers' inputs take their reach from
-    // the composed prefix too (§57); elsewhere their product reach stays, as §56 measured it.
-    const inputReach = outcome.overflowedAt !== undefined ? prefix.inputReach : undefined;
+    // After an overflowed product reach (or one past a factor's range), the whole-tensor slope layers'
+    // inputs take their reach from the composed prefix too (§57, §70.2); elsewhere their product reach
+    // stays, as §56 measured it.
+    const inputReach = productReachUsable(outcome) ? undefined : prefix.inputReach;
     try {
       slopesRun = runEpsilon({
         ...ctx, times: undefined, onLayer: undefined, onLayerResult: undefined, prefixReach: prefix.prefixReach, inputReach, stopAtUnboundedSlopes: true,
@@ -276,9 +278,15 @@ function composedFor(
 /** Operator applications the composed work after a layer run may use, and its factor over the run's. */
 function composedBudget(ctx: RunContext, outcome: RunOutcome): { factor: number; budget: number } {
   const chosen = ctx.composedBudget ?? COMPOSED_BUDGET_FACTOR;
-  // Past an overflowed layer product the composed bound is the only finite one, so it may take longer.
-  const factor = outcome.overflowedAt === undefined ? chosen : Math.max(chosen, COMPOSED_BUDGET_FACTOR_AFTER_OVERFLOW);
+  // Past an overflowed layer product the composed bound is the only finite one (past a reach beyond a
+  // factor's range, the only one the ball bounds), so it may take longer.
+  const factor = productReachUsable(outcome) ? chosen : Math.max(chosen, COMPOSED_BUDGET_FACTOR_AFTER_OVERFLOW);
   return { factor, budget: factor * Math.max(outcome.operatorApplications + outcome.reusedApplications, MINIMUM_COMPOSED_BUDGET) };
+}
+
+/** Whether the layer run's reach stayed finite and within its products' factor ranges (§57, §70.2). */
+function productReachUsable(outcome: RunOutcome): boolean {
+  return outcome.overflowedAt === undefined && outcome.reachPastRangeAt === undefined;
 }
 
 /**

@@ -154,6 +154,12 @@ export interface RunOutcome {
   overflowedAt?: string;
   /** The first layer where the spectral product left the float64 range (spectralBound is then ∞). */
   spectralOverflowedAt?: string;
+  /**
+   * The first MatMul of two computed tensors whose factor its interval bounded below ‖B*‖ + ε_B (§70):
+   * the product's reach had passed the factor's whole range, so the layer product from there on is
+   * bounded by ranges, not by the ball, and the composed bound is treated as after an overflow (§70.2).
+   */
+  reachPastRangeAt?: string;
 }
 
 /** Units whose secant slope is not one number over the given reach (docs/derivations.md §22's uncertain units). */
@@ -298,6 +304,17 @@ function settleInterval(state: TensorState, interval: Interval, value: Float64Ar
   });
 }
 
+/**
+ * A layer-run output's interval (§70): the general rule's, or a nondecreasing activation's image of the
+ * pre-activation's, cut to [v − τ − reach, v + τ + reach]. Unlike settleInterval it leaves the reach alone.
+ */
+function layerRunInterval(p: PreparedLayer, step: { pre: Interval | null; out: Interval }, value: Float64Array, tau: number, reach: Float64Array): Interval {
+  const lop = p.layer.op;
+  const image = lop.kind === 'affine' && lop.activation && step.pre ? activationImage(lop.activation, step.pre, [-Infinity, Infinity]) : null;
+  const out = image ? intersectInto(image, step.out) : step.out;
+  return intersectInto(out, aroundCentre(value, (j) => tau + reach[j]));
+}
+
 /** The intervals of a layer's inputs concatenated in order (the entries of a maximum's windows). */
 function concatenatedIntervals(intervals: Interval[]): Interval {
   const size = intervals.reduce((n, t) => n + t.low.length, 0);
@@ -357,6 +374,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
   let prefixFailureProbability = 0;
   let overflowedAt: string | undefined;
   let spectralOverflowedAt: string | undefined;
+  let reachPastRangeAt: string | undefined;
   const { prepared, x0, nominal } = ctx;
   const states: TensorState[] = [];
   const inputState: TensorState = { radius: epsilon, spectralFactor: 1, mask: null };
@@ -370,6 +388,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
   // the ball's reach leaves uncertain, since a cap also bounds how far a unit the box settles moves.
   const readPerCoordinate = new Set<number>();
   for (const p of prepared.layers) if (PER_COORDINATE_READERS.has(p.op.kind)) for (const ref of p.layer.inputs) if (ref !== NETWORK_INPUT) readPerCoordinate.add(ref);
+  const rangesForProducts = !slopesAfter && prepared.layers.some((l) => l.op.kind === 'mul' || l.op.kind === 'matMul');
   // The last layer reading each tensor: its interval (§69) is dropped after it, as no later layer reads it.
   const lastReader = new Map<number, number>();
   prepared.layers.forEach((p, index) => {
@@ -439,6 +458,10 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
     const box = slopesAfter ? coordinateBox(ctx, p, index, inputs) : undefined;
     const within = slopesAfter ? p.layer.inputs.map((ref, k) => inputInterval(ctx, ref, inputs[k], p.inSizes[k])) : undefined;
     const interval = within ? layerInterval(prepared, p, within) : undefined;
+    // The layer run keeps intervals only for the products of two computed tensors, which read their
+    // factors' sizes from them (§70); its other rows stay the paper's, over the whole ε_in ball.
+    const factorRanges = within ?? (rangesForProducts ? p.layer.inputs.map((ref, k) => inputInterval(ctx, ref, inputs[k], p.inSizes[k])) : undefined);
+    const rangeStep = !within && factorRanges ? layerInterval(prepared, p, factorRanges) : undefined;
     const norms: LayerNorms = {
       conservative: conservativeNorm,
       local: (compute) => (slopesAfter ? earlierRunNorm(slopesAfter.layers[index]) : compute()),
@@ -532,8 +555,9 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
             'the nominal values of its factors are known only to ±∞: the float64 forward pass\'s rounding bound (docs/derivations.md §14) overflowed in the layers before it, so no ε has a finite bound',
           );
         }
-        outcome = bilinearLayer(op.geometry, factors, inputs[0], inputs[1], epsilon, options(false), ctx.times);
-        outcome.slopes = matMulSlopes(op.geometry, factors.a0, factors.b0, factors.tauA, factors.tauB, inputs[0].mask, inputs[1].mask, inputs[0].radius, inputs[1].radius);
+        outcome = bilinearLayer(op.geometry, factors, inputs[0], inputs[1], factorRanges?.[1], epsilon, options(false), ctx.times);
+        if (outcome.rangeCapped) reachPastRangeAt ??= p.layer.label;
+        outcome.slopes = matMulSlopes(op.geometry, factors.a0, factors.b0, factors.tauA, factors.tauB, inputs[0].mask, inputs[1].mask, inputs[0].radius, inputs[1].radius, factorRanges?.[1]);
         break;
       }
       case 'mul': {
@@ -543,7 +567,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
         const range = activation ? activationRange(activation) : ([-Infinity, Infinity] as [number, number]);
         const [a0, b0] = [tensorValue(nominal, x0, a), tensorValue(nominal, x0, b)];
         const [tauA, tauB] = [outputTau(nominal, a), outputTau(nominal, b)];
-        outcome = productLayer(op.source, a0, b0, tauA, tauB, range, inputs[0], inputs[1], op.divide ? p.layer.nodes : undefined, overflowedAt);
+        outcome = productLayer(op.source, a0, b0, tauA, tauB, range, inputs[0], inputs[1], factorRanges?.[1], op.divide ? p.layer.nodes : undefined, overflowedAt);
         const [reachA, reachB] = [coordinateReach(inputs[0], a0.length), coordinateReach(inputs[1], b0.length)];
         outcome.slopes = op.divide ? quotientSlopes(op.source, a0, b0, tauA, tauB, reachA, reachB, range) : productSlopes(op.source, a0, b0, tauA, tauB, reachA, reachB, range, within?.[1]);
         break;
@@ -615,6 +639,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
     else if (outcome.outputMoves) state.coordinates = outcome.outputMoves;
     // The interval (§69) holds with the layer's own, and within the reach just found; its ends bound the reach in turn.
     if (interval) settleInterval(state, outcome.interval ? intersectInto(outcome.interval, interval.out) : interval.out, nominal.outputs[index], outputTau(nominal, index), p.outSize);
+    else if (rangeStep) state.interval = layerRunInterval(p, rangeStep, nominal.outputs[index], outputTau(nominal, index), coordinateReach(state, p.outSize));
     for (const ref of p.layer.inputs) if (ref !== NETWORK_INPUT && lastReader.get(ref) === index) delete states[ref].interval;
     states.push(state);
     if (ctx.stopAtUnboundedSlopes && outcome.slopes && !slopesBounded(outcome.slopes)) throw new UnboundedSlopesError(p.layer.label);
@@ -652,6 +677,7 @@ export function runEpsilon(ctx: RunContext, epsilon: number, slopesAfter?: RunOu
     reusedApplications,
     ...(overflowedAt !== undefined ? { overflowedAt } : {}),
     ...(spectralOverflowedAt !== undefined ? { spectralOverflowedAt } : {}),
+    ...(reachPastRangeAt !== undefined ? { reachPastRangeAt } : {}),
   };
 }
 
@@ -710,6 +736,8 @@ interface LayerOutcome {
   neurons?: NeuronCounts;
   /** For multi-input layers: the output radius and spectral factor directly. */
   combined?: { radius: number; spectralFactor: number };
+  /** A MatMul's factor was bounded by its interval, not by its reach (§70). */
+  rangeCapped?: boolean;
   slopes?: SlopeUnits;
   /** An activation layer's bound on each output coordinate's move, from its units' capped reaches (§66.3). */
   outputMoves?: Float64Array;
@@ -1009,6 +1037,8 @@ function bilinearLayer(
   { a0, b0, tauA, tauB }: { a0: Float64Array; b0: Float64Array; tauA: number; tauB: number },
   a: TensorState,
   b: TensorState,
+  /** Where B's exact entries lie over the ball (§70), where known. */
+  bInterval: Interval | undefined,
   epsilon: number,
   options: SpectralOptions,
   times: PhaseTimes | undefined,
@@ -1017,10 +1047,13 @@ function bilinearLayer(
   const beta = timed(times, 'spectralMs', () => largestFactorNorm(b0, batch, k, n, tauB, options));
   const alpha = timed(times, 'spectralMs', () => largestFactorNorm(a0, batch, m, k, tauA, { ...options, seed: (options.seed + batch) >>> 0 }));
   const grow = 1 + PRODUCT_ROUNDING_MARGIN;
-  const radius = (scaled(beta.value + b.radius, a.radius) + scaled(alpha.value, b.radius)) * grow;
+  // ‖B_b(x)‖ ≤ ‖B0_b‖ + ‖ΔB‖, and ≤ ‖B_b(x)‖_F, which B's interval bounds whatever ε_B is (§70).
+  const largestB = Math.min(beta.value + b.radius, bInterval ? largestFrobenius(bInterval, batch, k * n) : Infinity);
+  const radius = (scaled(largestB, a.radius) + scaled(alpha.value, b.radius)) * grow;
   const spectralFactor = (scaled(beta.value + b.spectralFactor * epsilon, a.spectralFactor) + scaled(alpha.value, b.spectralFactor)) * grow;
   const failureProbability = alpha.failureProbability + beta.failureProbability;
-  const detail = `product of two computed matrices: (β + ε_B) ε_A + α ε_B with β = max ‖B_b‖ = ${beta.value.toPrecision(4)}, α = max ‖A_b‖ = ${alpha.value.toPrecision(4)} (certified; no global constant exists, the conservative column applies the same rule)`;
+  const fromRange = largestB < beta.value + b.radius ? `, β + ε_B capped at ${largestB.toPrecision(4)} by the largest ‖B_b‖_F over B's interval (§70)` : '';
+  const detail = `product of two computed matrices: (β + ε_B) ε_A + α ε_B with β = max ‖B_b‖ = ${beta.value.toPrecision(4)}, α = max ‖A_b‖ = ${alpha.value.toPrecision(4)}${fromRange} (certified; no global constant exists, the conservative column applies the same rule)`;
   const certificate: Certificate = { method: 'composition', detail, ...(failureProbability > 0 ? { failureProbability } : {}) };
   return {
     local: 0,
@@ -1028,7 +1061,20 @@ function bilinearLayer(
     conservative: { value: 0, certificate: { method: 'composition', detail } },
     mask: matMulMask(geometry, a.mask, b.mask),
     combined: { radius, spectralFactor },
+    ...(fromRange ? { rangeCapped: true } : {}),
   };
+}
+
+/** max over the batch of sqrt(Σ_e max(low_e², high_e²)) over each slice's entries, rounded up: ≥ every ‖B_b(x)‖_F. */
+function largestFrobenius({ low, high }: Interval, batch: number, entries: number): number {
+  let largest = 0;
+  for (let t = 0; t < batch; t++) {
+    let sum = 0;
+    for (let e = t * entries; e < (t + 1) * entries; e++) sum += Math.max(low[e] * low[e], high[e] * high[e]);
+    largest = Math.max(largest, sum);
+  }
+  // A sum of `entries` nonnegative terms is within entries · u of its exact value, relative.
+  return roundedUp(Math.sqrt(largest * (1 + (entries + 2) * UNIT_ROUNDOFF)));
 }
 
 /**
@@ -1039,7 +1085,7 @@ const PRODUCT_ROUNDING_MARGIN = 1e-12;
 
 /**
  * y = a ⊙ B b (docs/derivations.md §20): ‖Δy‖ ≤ β ‖Δa‖ + α ‖Δb‖ with β the largest |b| reachable at a's
- * movable coordinates ([b0 − τ_b − ε_b, b0 + τ_b + ε_b] within the range of b's activation) and α the
+ * movable coordinates ([b0 − τ_b − ε_b, b0 + τ_b + ε_b] within the range of b's activation and b's interval, §70) and α the
  * largest norm of (|a0| + τ_a) over the group replicating one movable coordinate of b.
  */
 function productLayer(
@@ -1051,6 +1097,8 @@ function productLayer(
   [low, high]: [number, number],
   a: TensorState,
   b: TensorState,
+  /** Where b's exact entries lie over the ball (§70), where known. */
+  bInterval: Interval | undefined,
   /** Set for a quotient a ⊘ B b (§28): the nodes, named when b can reach 0. */
   divisorNodes?: string[],
   overflowedAt?: string,
@@ -1062,8 +1110,8 @@ function productLayer(
   for (let j = 0; j < b0.length; j++) {
     const width = tauB + b.radius;
     const slack = (Math.abs(b0[j]) + width) * 4.5e-16;
-    const from = Math.max(low, b0[j] - width - (divisorNodes ? slack : 0));
-    const to = Math.min(high, b0[j] + width + (divisorNodes ? slack : 0));
+    const from = Math.max(low, b0[j] - width - (divisorNodes ? slack : 0), bInterval ? bInterval.low[j] : -Infinity);
+    const to = Math.min(high, b0[j] + width + (divisorNodes ? slack : 0), bInterval ? bInterval.high[j] : Infinity);
     if (!divisorNodes) {
       reachB[j] = Math.max(Math.abs(from), Math.abs(to));
       continue;

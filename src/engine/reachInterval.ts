@@ -183,5 +183,29 @@ export function layerInterval(prepared: PreparedNetwork, p: PreparedLayer, input
   }
   const mids = inputs.map(centred);
   const step = floatLayer(prepared, p, mids.map((m) => m.centre), mids.map((m) => m.radius));
-  return { pre: step.pre && step.preError ? withinError(step.pre, step.preError) : null, out: withinError(step.out, step.error) };
+  const out = withinError(step.out, step.error);
+  const bounded = rangeForAnyInput(p);
+  return { pre: step.pre && step.preError ? withinError(step.pre, step.preError) : null, out: bounded ? intersectInto(out, bounded) : out };
+}
+
+/**
+ * Where a layer's exact output lies whatever its input (docs/derivations.md §70): Softmax's in [0, 1];
+ * layer normalisation's q_i within ±√(n − 1), so y_i within β_i ± |γ_i| √(n − 1). Null for other layers.
+ */
+function rangeForAnyInput(p: PreparedLayer): Interval | null {
+  const op = p.op;
+  if (op.kind === 'softmax') return { low: new Float64Array(p.outSize), high: new Float64Array(p.outSize).fill(1) };
+  if (op.kind !== 'layerNorm') return null;
+  const { groupSize: n, scale, bias } = op.spec;
+  const root = roundedUp(Math.sqrt(n - 1));
+  const low = new Float64Array(p.outSize);
+  const high = new Float64Array(p.outSize);
+  for (let k = 0; k < low.length; k++) {
+    const i = k % n;
+    const width = roundedUp(root * (scale ? Math.abs(scale[i]) : 1));
+    const centre = bias ? bias[i] : 0;
+    low[k] = roundedDown(centre - width);
+    high[k] = roundedUp(centre + width);
+  }
+  return { low, high };
 }

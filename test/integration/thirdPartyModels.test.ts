@@ -45,6 +45,12 @@ const CASES: Case[] = [
     example: { shape: [1, 1760], values: (i) => 3000 * Math.sin(0.07 * i) + 500 * Math.sin(1.3 * i), chosen: true },
   },
   { id: 'blazeFaceFront', what: '61 layers of depthwise and pointwise convolutions, residual Adds, four outputs' },
+  {
+    id: 'ppOcrRecogniser',
+    what: 'a HardSwish backbone, then two attention blocks whose factors the layer normalisations bound (§70)',
+    // A 48 × 80 crop of a smooth pattern at the preprocessed scale ([−1, 1]). Its width is open in the model.
+    example: { shape: [1, 3, 48, 80], values: (i) => 0.6 * Math.sin(0.013 * i) + 0.3 * Math.cos(0.0021 * i), chosen: true },
+  },
 ];
 
 /** Same engine, same seed, same input on both sides: only summation order could differ. */

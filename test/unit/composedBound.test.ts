@@ -661,6 +661,65 @@ describe('composed rules for products, quotients, maxima, layer normalisation, s
     }
   });
 
+  it('layer normalisation far out (§70.3): the nominal Jacobian as midpoint, rows within 1/√e + r0 + (r0³/n)|ẑ_i|‖ẑ‖ (hand-derived), which the chord of J at sampled points respects', () => {
+    // n = 2, x0 = (1, −1), e = 0.01, γ = (2, −0.5), ε = 1e6: r0 = 1/√1.01, ρ_i = 10 + r0 + r0³ · 1 · √2 / 2.
+    const hand = { groupSize: 2, epsilon: 0.01, scale: Float64Array.of(2, -0.5), bias: null };
+    const far = normalisationSlopes(hand, Float64Array.of(1, -1), 0, 1e6, null);
+    const r0 = 1 / Math.sqrt(1.01);
+    const rho = 10 + r0 + (r0 ** 3 * Math.SQRT2) / 2;
+    assert.ok(Math.abs(far.normalised.scale[0] - r0) <= 1e-15 && Math.abs(far.normalised.rankOne[0] + r0 ** 3 / 2) <= 1e-15, `midpoint ${far.normalised.scale[0]}, ${far.normalised.rankOne[0]}`);
+    [2, 0.5].forEach((g, i) => assert.ok(far.outputRadius[i] >= g * rho && far.outputRadius[i] <= g * rho * (1 + 1e-9), `row ${i}: ${far.outputRadius[i]} vs ${g * rho}`));
+    const random = new SeededRandom(7003);
+    let farGroups = 0;
+    for (let k = 0; k < 24; k++) {
+      const n = 2 + random.int(5);
+      const spec = { groupSize: n, epsilon: [1e-5, 0.01][k % 2], scale: null, bias: null };
+      const x0 = Float64Array.from({ length: n }, () => random.gaussian());
+      const epsilon = Math.pow(10, random.between(1, 6));
+      const slopes = normalisationSlopes(spec, x0, 0, epsilon, null);
+      const { scale: [rMid], rankOne: [cMid], centred: z0 } = slopes.normalised;
+      const r = 1 / Math.sqrt(z0.reduce((a, z) => a + z * z, 0) / n + spec.epsilon);
+      if (Math.abs(rMid - r) > 1e-15 * r) continue;
+      farGroups++;
+      const q = (x: Float64Array) => layerNormPoint(spec, x).normalised;
+      const jacobian = (x: Float64Array) => {
+        const point = q(x);
+        const s = 1 / layerNormPoint(spec, x).inverseScale[0];
+        return Array.from({ length: n }, (_r, i) => Array.from({ length: n }, (_c, j) => ((i === j ? 1 : 0) - 1 / n - (point[i] * point[j]) / n) / s));
+      };
+      for (let trial = 0; trial < 6; trial++) {
+        const direction = Float64Array.from({ length: n }, () => random.gaussian());
+        const length = Math.hypot(...direction);
+        const dx = direction.map((d) => (d * epsilon * (trial % 2 ? 1 : random.uniform())) / length);
+        // The chord of J by the composite midpoint rule on [0, t*] and [t*, 1], graded towards t*, where the
+        // variance along the segment is smallest and J changes fastest.
+        const dz = dx.map((d) => d - dx.reduce((a, b) => a + b, 0) / n);
+        const tStar = Math.min(1, Math.max(0, -z0.reduce((a, z, i) => a + z * dz[i], 0) / dz.reduce((a, d) => a + d * d, 0)));
+        const steps = 10000;
+        const chord = Array.from({ length: n }, () => new Float64Array(n));
+        const add = (from: number, to: number) => {
+          // t = t* + (end − t*) u³ from t* outwards, for u in [0, 1].
+          for (const [start, end] of [[tStar, from], [tStar, to]]) {
+            for (let m = 0; m < steps; m++) {
+              const t = start + (end - start) * ((m + 0.5) / steps) ** 3;
+              const weight = Math.abs(end - start) * (((m + 1) / steps) ** 3 - (m / steps) ** 3);
+              jacobian(x0.map((v, i) => v + t * dx[i])).forEach((row, i) => row.forEach((value, j) => (chord[i][j] += weight * value)));
+            }
+          }
+        };
+        add(0, 1);
+        const change = q(x0.map((v, i) => v + dx[i])).map((v, i) => v - q(x0)[i]);
+        chord.forEach((row, i) => {
+          const predicted = row.reduce((a, value, j) => a + value * dx[j], 0);
+          assert.ok(Math.abs(predicted - change[i]) <= 2e-3 * (Math.abs(change[i]) + 1e-3), `case ${k}: chord Δq_${i} ${predicted} vs ${change[i]}`);
+          const deviation = Math.hypot(...Array.from(row, (value, j) => value - ((i === j ? rMid : 0) + cMid * z0[i] * z0[j])));
+          assert.ok(deviation <= slopes.outputRadius[i] * (1 + 1e-9), `case ${k}: row ${i} of M(x) − T_M ${deviation} > ${slopes.outputRadius[i]}`);
+        });
+      }
+    }
+    assert.ok(farGroups >= 12, `${farGroups} groups far out`);
+  });
+
   it('layer normalisation of x0 = (1, 0, −1), e = 0.5: at ε → 0 the bound is ‖J(x0)‖ = 1/sqrt(2/3 + 1/2) (hand-derived, §23)', () => {
     const network: Network = { inputName: 'x', inputShape: [3], output: 0, layers: [genericLayer('norm', { kind: 'layerNorm', axis: 0, epsilon: 0.5 }, [NETWORK_INPUT], [[3]], [3])] };
     const tiny = analyse(network, Float64Array.of(1, 0, -1), 1e-9).composed;

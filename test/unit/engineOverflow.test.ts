@@ -188,6 +188,11 @@ function gatedChain(pairs: number, c: number, gateScale: number, random?: Seeded
   return chain([2], layers);
 }
 
+/** Pairs of norm about c² each after which ε times the layer product leaves float64 inside the chain. */
+function overflowingPairs(c: number, epsilon: number): number {
+  return Math.ceil((310 - Math.log10(epsilon)) / (2 * Math.log10(c * 0.9)));
+}
+
 /** Largest ‖f(x) − f(x0)‖ / ‖x − x0‖ over random points of the ball and a hill climb (independent reference pass). */
 function worstSampledRatio(random: SeededRandom, network: Network, x0: Float64Array, epsilon: number): number {
   const f = (x: Float64Array) => referenceForward(network, x)[network.output as number];
@@ -220,20 +225,22 @@ function worstSampledRatio(random: SeededRandom, network: Network, x0: Float64Ar
 describe('a layer product that overflows while the composed network does not (derivations §57)', () => {
   const x0 = Float64Array.from([0.5, 0.25]);
 
-  it('the hand chain: 26 pairs of norm 1000 and a squaring MatMul overflow the product at the MatMul; the composed bound is finite and never beaten', async () => {
-    const network = cancellingChain(26, 1000);
+  it('the hand chain: 52 pairs of norm 1000 overflow the product before a squaring MatMul; the composed bound is finite and never beaten', async () => {
+    // The squaring MatMul alone no longer overflows it: its factor is capped by its interval (§70).
+    const network = cancellingChain(52, 1000);
     const result = await analyzeNetwork(network, x0, { epsilons: [1], lowerBound: { seed: 3 } });
     const run = result.runs[0];
-    assert.equal(run.network.layerProductOverflowedAt, 'outer');
+    assert.match(run.network.layerProductOverflowedAt ?? '', /^(w|winv|shift)5\d$/);
     assert.equal(run.network.layerProduct, Infinity);
     assert.equal(run.network.method, 'composed');
     assert.ok(Number.isFinite(run.network.localBound) && run.network.localBound > 0, `${run.network.localBound}`);
-    // The rows before the overflow are finite; from the MatMul on, ε out is ∞, and the rows say so.
-    const outer = run.layers.findIndex((l) => l.label === 'outer');
-    assert.ok(run.layers.slice(0, outer).every((l) => Number.isFinite(l.epsilonOut)));
-    assert.equal(run.layers[outer].epsilonOut, Infinity);
-    assert.equal(run.layers[outer].localBound, Infinity);
-    assert.ok(run.layers.slice(outer + 1).every((l) => l.epsilonIn === Infinity));
+    // The rows before the overflow are finite; from there on, ε out is ∞, and the rows say so.
+    const at = run.layers.findIndex((l) => l.label === run.network.layerProductOverflowedAt);
+    assert.ok(run.layers.slice(0, at).every((l) => Number.isFinite(l.epsilonOut)));
+    assert.equal(run.layers[at].epsilonOut, Infinity);
+    // The layer's own bound (a pair's ‖W‖ ≈ 1000) stays finite: only ε times the product left float64.
+    assert.ok(Number.isFinite(run.layers[at].localBound), `${run.layers[at].localBound}`);
+    assert.ok(run.layers.slice(at + 1).every((l) => l.epsilonIn === Infinity));
     // Softmax over its whole reachable set: ½; the dense head: its ‖A‖, finite.
     assert.equal(run.layers.find((l) => l.label === 'soft')?.localBound, 0.5);
     assert.ok(Number.isFinite(run.layers.find((l) => l.label === 'head')?.localBound ?? NaN));
@@ -247,14 +254,14 @@ describe('a layer product that overflows while the composed network does not (de
     const random = new SeededRandom(57);
     for (let trial = 0; trial < 8; trial++) {
       const c = 300 * 10 ** random.uniform();
-      // Enough pairs that the product's reach into the MatMul passes 1e155, whose square overflows.
+      // Enough pairs that the product's reach passes float64 before the MatMul (§70 caps the MatMul's factor).
       const epsilon = 0.01 * 200 ** random.uniform();
-      const pairs = Math.ceil((160 - Math.log10(epsilon)) / (2 * Math.log10(c * 0.9)));
+      const pairs = overflowingPairs(c, epsilon);
       const network = cancellingChain(pairs, c, random);
       const start = Float64Array.from([random.gaussian(), random.gaussian()]);
       const result = await analyzeNetwork(network, start, { epsilons: [epsilon], lowerBound: { seed: trial } });
       const run = result.runs[0];
-      assert.equal(run.network.layerProductOverflowedAt, 'outer', `trial ${trial}`);
+      assert.match(run.network.layerProductOverflowedAt ?? '', /^(w|winv|shift)\d+$/, `trial ${trial}`);
       assert.ok(Number.isFinite(run.network.localBound), `trial ${trial}: ${run.network.localBound}`);
       const sampled = worstSampledRatio(random, network, start, epsilon);
       const lower = run.lowerBound?.value ?? 0;
@@ -267,11 +274,10 @@ describe('a layer product that overflows while the composed network does not (de
     for (let trial = 0; trial < 6; trial++) {
       const c = 300 * 10 ** random.uniform();
       const epsilon = 0.01 * 200 ** random.uniform();
-      const pairs = Math.ceil((160 - Math.log10(epsilon)) / (2 * Math.log10(c * 0.9)));
-      const network = gatedChain(pairs, c, 10 ** (-3 * random.uniform()), random);
+      const network = gatedChain(overflowingPairs(c, epsilon), c, 10 ** (-3 * random.uniform()), random);
       const start = Float64Array.from([random.gaussian(), random.gaussian()]);
       const run = (await analyzeNetwork(network, start, { epsilons: [epsilon], lowerBound: { seed: trial } })).runs[0];
-      assert.equal(run.network.layerProductOverflowedAt, 'outer', `trial ${trial}`);
+      assert.match(run.network.layerProductOverflowedAt ?? '', /^(w|winv|shift)\d+$/, `trial ${trial}`);
       assert.equal(run.network.method, 'composed', `trial ${trial}: ${JSON.stringify(run.network)}`);
       const sampled = worstSampledRatio(random, network, start, epsilon);
       const lower = run.lowerBound?.value ?? 0;
@@ -279,16 +285,31 @@ describe('a layer product that overflows while the composed network does not (de
     }
   });
 
+  it('a squaring MatMul whose factor its interval bounds (§70): the layer product stays finite, and the composed bound keeps the after-overflow budget (§70.2)', async () => {
+    // 26 pairs: ε times the product reaches 1e156 at the MatMul, whose (β + ε_B) ε_A overflowed before §70.
+    const network = cancellingChain(26, 1000);
+    const run = (await analyzeNetwork(network, x0, { epsilons: [1], lowerBound: { seed: 3 }, composedBudget: 1 })).runs[0];
+    assert.equal(run.network.layerProductOverflowedAt, undefined);
+    assert.ok(Number.isFinite(run.network.layerProduct) && run.network.layerProduct > 1e150, `layer product ${run.network.layerProduct}`);
+    assert.match(run.layers.find((l) => l.label === 'outer')?.certificate.detail ?? '', /capped at .* by the largest ‖B_b‖_F over B's interval \(§70\)/);
+    // A budget of 1× the layer run would not fit the composed bound; past the factor's range it gets 40×.
+    assert.equal(run.network.method, 'composed', JSON.stringify(run.network));
+    const sampled = worstSampledRatio(new SeededRandom(12), network, x0, 1);
+    const lower = run.lowerBound?.value ?? 0;
+    assert.ok(Math.max(sampled, lower) > 0 && Math.max(sampled, lower) <= run.network.localBound * (1 + 1e-9), `sampled ${sampled}, ascent ${lower}, bound ${run.network.localBound}`);
+  });
+
   it('writes ∞ as "Infinity" in the JSON report, and the CLI table says where the product overflowed', async () => {
-    const result = await analyzeNetwork(cancellingChain(26, 1000), x0, { epsilons: [1] });
+    const result = await analyzeNetwork(cancellingChain(52, 1000), x0, { epsilons: [1] });
+    const at = result.runs[0].network.layerProductOverflowedAt ?? '';
     const json = reportToJson({ ...reportShell, runs: result.runs } as BoundReport);
     assert.ok(!json.includes('null'), 'no number may turn into null');
     const parsed = JSON.parse(json) as { runs: { network: { layerProduct: unknown; layerProductOverflowedAt: unknown } }[] };
     assert.equal(parsed.runs[0].network.layerProduct, 'Infinity');
-    assert.equal(parsed.runs[0].network.layerProductOverflowedAt, 'outer');
+    assert.equal(parsed.runs[0].network.layerProductOverflowedAt, at);
     const table = formatReport({ ...reportShell, runs: result.runs } as BoundReport);
     assert.match(table, /network: local bound [\d.]+ \(composed\) +layer product ∞ +spectral product ∞ /);
-    assert.match(table, /the layer product overflowed at layer 'outer' \(∞\); network bound from the composed network; the spectral product overflowed at layer 'outer' \(∞\)\./);
+    assert.ok(table.includes(`the layer product overflowed at layer '${at}' (∞); network bound from the composed network; the spectral product overflowed at layer '`), table);
     assert.doesNotMatch(table, /NaN|Infinity/);
   });
 

@@ -20,8 +20,8 @@ import { DEFAULT_SPECTRAL_OPTIONS, type SpectralOptions } from '../../src/engine
 import { node, tensor, writeModel } from '../fixtures/onnxBuilder';
 import { chain, denseLayer, genericLayer, referenceForward } from './helpers/engineNetworks';
 import {
-  randomConvNetwork, randomGraphNetwork, randomHardSwishNetwork, randomLayerNormNetwork, randomProductNetwork, randomSelectionNetwork, randomSmoothChainNetwork,
-  randomSmoothNetwork, randomSoftmaxNetwork, randomTinySelectionNetwork,
+  Builder, randomConvNetwork, randomGraphNetwork, randomHardSwishNetwork, randomLayerNormNetwork, randomProductNetwork, randomSelectionNetwork, randomSmoothChainNetwork,
+  randomPreNormAttentionNetwork, randomSmoothNetwork, randomSoftmaxNetwork, randomTinySelectionNetwork,
 } from './helpers/engineRandomNetworks';
 
 const TS_SPECTRAL: SpectralOptions = { ...DEFAULT_SPECTRAL_OPTIONS, kernels: null };
@@ -302,5 +302,92 @@ describe('two-sided per-coordinate reach (derivations §69)', () => {
     assert.ok(run.network.localBound < 1.5 * exact, `bound ${run.network.localBound}: the interval keeps the quiet band below the floor`);
     assert.ok(run.network.layerProduct > 1e6, `the layer product (ball reach) ${run.network.layerProduct} sees Log at the floor`);
     assert.ok((run.lowerBound?.value ?? 0) > 0.99 * exact, `witnessed ${run.lowerBound?.value}`);
+  });
+});
+
+describe('ranges that hold for any input (derivations §70)', () => {
+  it('hand-derived: a layer normalisation stays within β ± |γ| √(n − 1), which (d, 0, …, 0) approaches far out; Softmax stays within [0, 1]', () => {
+    const random = new SeededRandom(70);
+    for (const n of [2, 5]) {
+      const b = new Builder(random, [1, n]);
+      const normalised = b.layerNorm(NETWORK_INPUT, 1, 1e-5, true);
+      const op = b.layers[normalised].op;
+      if (op.kind !== 'layerNorm') throw new Error('a layer normalisation');
+      const scale = Float32Array.from({ length: n }, (_v, i) => (i % 2 ? -0.5 : 2));
+      const bias = Float32Array.from({ length: n }, (_v, i) => 0.1 - 0.4 * i);
+      [op.scale, op.bias] = [scale, bias];
+      const network = b.network(b.softmax(normalised, 1));
+      const prepared = prepareNetwork(network, 'typescript');
+      const far: Interval = { low: new Float64Array(n).fill(-1e6), high: new Float64Array(n).fill(1e6) };
+      const range = layerInterval(prepared, prepared.layers[0], [far]).out;
+      const root = Math.sqrt(n - 1);
+      for (let i = 0; i < n; i++) {
+        const [low, high] = [bias[i] - Math.abs(scale[i]) * root, bias[i] + Math.abs(scale[i]) * root];
+        assert.ok(range.low[i] <= low && range.high[i] >= high, `n = ${n}, ${i}: [${range.low[i]}, ${range.high[i]}] does not hold [${low}, ${high}]`);
+        assert.ok(range.low[i] >= low - 1e-12 && range.high[i] <= high + 1e-12, `n = ${n}, ${i}: [${range.low[i]}, ${range.high[i]}] is wider than [${low}, ${high}]`);
+      }
+      // One coordinate far from the rest: q_0 = √(n − 1) (1 − O(e/d²)), the top of the range when γ_0 > 0.
+      const spike = new Float64Array(n);
+      spike[0] = 1e5;
+      const values = pureForward(prepared, spike) as NominalValues;
+      assert.ok(inside(values.outputs[0][0], range, 0), `the spike's ${values.outputs[0][0]} lies in [${range.low[0]}, ${range.high[0]}]`);
+      assert.ok(values.outputs[0][0] >= range.high[0] - 1e-6, `the spike's ${values.outputs[0][0]} reaches the top ${range.high[0]}`);
+      for (let s = 0; s < 200; s++) {
+        const x = Float64Array.from({ length: n }, () => random.gaussian() * Math.pow(10, random.between(0, 6)));
+        const at = pureForward(prepared, x) as NominalValues;
+        at.outputs[0].forEach((v, i) => assert.ok(inside(v, range, i), `n = ${n}: ${v} outside [${range.low[i]}, ${range.high[i]}]`));
+      }
+      const softmax = layerInterval(prepared, prepared.layers[1], [{ low: new Float64Array(n).fill(-1e300), high: new Float64Array(n).fill(1e300) }]).out;
+      for (let i = 0; i < n; i++) assert.ok(softmax.low[i] === 0 && softmax.high[i] === 1, `Softmax ${i}: [${softmax.low[i]}, ${softmax.high[i]}]`);
+    }
+  });
+
+  it('hand-derived: C = X σ(X) at X0 = 0, ε = 100 has bound 2, the cap ‖σ(X)‖_F ≤ 2 from σ\'s range, attained by X = 50 · ones', async () => {
+    // β + ε_B = ‖σ(0)‖ + ¼ · 100 = 26, but every entry of σ(X) lies in [0, 1], so ‖σ(X)‖₂ ≤ ‖σ(X)‖_F ≤ 2;
+    // α = ‖X0‖ = 0, so ε_C = 2 · 100. At X = 50 · ones (‖X‖_F = 100) ‖X σ(X)‖_F = 200 σ(50).
+    const network: Network = chain([2, 2], [
+      genericLayer('gate', { kind: 'activation', activation: { kind: 'sigmoid' } }, [NETWORK_INPUT], [[2, 2]], [2, 2]),
+      genericLayer('product', { kind: 'matMul' }, [NETWORK_INPUT, 0], [[2, 2], [2, 2]], [2, 2]),
+    ]);
+    const x0 = new Float64Array(4);
+    const result = await analyzeNetwork(network, x0, { epsilons: [100], lowerBound: {}, backend: 'typescript' });
+    const run = result.runs[0];
+    assert.ok(run.network.localBound >= 2 && run.network.localBound <= 2 * (1 + 1e-9), `bound ${run.network.localBound}, exact 2`);
+    assert.ok(run.layers[1].certificate.detail?.includes('capped at 2.000'), run.layers[1].certificate.detail);
+    const corner = Float64Array.from([50, 50, 50, 50]);
+    const moved = norm(referenceForward(network, corner)[1]);
+    assert.ok(moved / 100 > 2 * (1 - 1e-12) && moved / 100 <= run.network.localBound, `‖X σ(X)‖/‖X‖ = ${moved / 100}`);
+  });
+
+  it('pre-norm attention behind far-moving rows: intervals hold at sampled points, and a finite network bound that neither they nor the witness search beat, with the products\' factors capped', async () => {
+    const random = new SeededRandom(7070);
+    let capped = 0;
+    for (let k = 0; k < 12; k++) {
+      const { network } = randomPreNormAttentionNetwork(random);
+      const n = network.inputShape.reduce((a, b) => a * b, 1);
+      const x0 = Float64Array.from({ length: n }, () => random.gaussian());
+      const epsilon = Math.pow(10, random.between(-1, 0.5));
+      const prepared = prepareNetwork(network, 'typescript');
+      const { out } = propagate(prepared, x0, epsilon);
+      const points = ballPoints(random, x0, epsilon);
+      for (const x of points) {
+        const values = pureForward(prepared, x) as NominalValues;
+        prepared.layers.forEach((p, layer) => values.outputs[layer].forEach((v, j) => assert.ok(inside(v, out[layer], j), `network ${k} layer ${layer} (${p.op.kind}) ${j}: ${v} outside`)));
+      }
+      const result = await analyzeNetwork(network, x0, { epsilons: [epsilon], lowerBound: {}, backend: k % 2 === 0 ? 'typescript' : 'native' });
+      const run = result.runs[0];
+      const bound = run.network.localBound;
+      assert.ok(Number.isFinite(bound), `network ${k}: bound ${bound}`);
+      assert.ok((run.lowerBound?.value ?? 0) <= bound * (1 + 1e-9), `network ${k}: witnessed ${run.lowerBound?.value} > bound ${bound}`);
+      const y0 = referenceForward(network, x0)[network.output];
+      for (const x of points) {
+        const y = referenceForward(network, x)[network.output];
+        const dy = norm(y.map((v, i) => v - y0[i]));
+        const dx = norm(x.map((v, i) => v - x0[i]));
+        assert.ok(dy <= bound * dx * (1 + 1e-9) + 1e-12, `network ${k}: ‖Δy‖/‖Δx‖ = ${dy / dx} > bound ${bound}`);
+      }
+      capped += run.layers.filter((layer) => layer.kind === 'matMul' && layer.certificate.detail?.includes('§70')).length;
+    }
+    assert.ok(capped >= 6, `${capped} matrix products had their factor capped by its interval`);
   });
 });

@@ -64,17 +64,26 @@ export function normalisationSlopes(spec: LayerNormSpec, x0: Float64Array, tau: 
     const [sLow, sHigh] = [slope(lowest) * (1 + INTERVAL_MARGIN), slope(highest) * (1 - INTERVAL_MARGIN)];
     const rMid = (rLow + rHigh) / 2;
     const sMid = (sLow + sHigh) / 2;
-    scale[g] = rMid;
-    rankOne[g] = (2 * sMid) / n;
-    mid.fill(rMid, base, base + n);
     const pR = (rHigh - rLow) / 2 + 4 * UNIT_ROUNDOFF * rHigh;
     const pS = (sHigh - sLow) / 2 + 4 * UNIT_ROUNDOFF * Math.abs(sLow);
     const rho = (pR
       + (2 * pS * largestNorm * largestNorm) / n
       + (2 * Math.abs(sMid) * delta * (2 * norm * (1 + c) + delta)) / n
       + (Math.abs(sLow) * largestNorm * radius) / n) * (1 + 1e-10);
+    // Far out the reach-independent rule (§70.3) is smaller: the nominal Jacobian as midpoint, and every
+    // row of any chord at most 1/√e from it plus that midpoint's own row.
+    const r0 = f(squares / n);
+    const rankOneAtX0 = -(r0 * r0 * r0) / n;
+    const rowOfChord = 1 / Math.sqrt(spec.epsilon);
+    const farRho = (i: number) => (rowOfChord + r0 + Math.abs(rankOneAtX0) * Math.abs(centred[base + i]) * norm) * (1 + 1e-10);
+    let far = 0;
+    for (let i = 0; i < n; i++) far = Math.max(far, farRho(i));
+    const reachFree = far < rho;
+    scale[g] = reachFree ? r0 : rMid;
+    rankOne[g] = reachFree ? rankOneAtX0 : (2 * sMid) / n;
+    mid.fill(scale[g], base, base + n);
     for (let i = 0; i < n; i++) {
-      outputRadius[base + i] = (spec.scale ? Math.abs(spec.scale[i]) : 1) * rho;
+      outputRadius[base + i] = (spec.scale ? Math.abs(spec.scale[i]) : 1) * (reachFree ? farRho(i) : rho);
       uncertain[base + i] = 1;
     }
   }

@@ -2,7 +2,7 @@
 // pooling, ReduceMax and the maximum of two computed tensors as windows of candidates with selection
 // weights, the product of two computed tensors as two edges per output (the chord identity). Edge e
 // routes entry input[e] of the layer's inputs, concatenated in order, to output output[e].
-import type { Interval } from '../reachInterval';
+import { roundedUp, type Interval } from '../reachInterval';
 import type { SlopeUnits } from './linearisedNetwork';
 
 /** Relative slack on the winner comparisons: keeping a few extra candidates is always sound. */
@@ -216,6 +216,23 @@ export function productSlopes(
  * move) + √k τ_B; its b-edge deviations have length at most √k τ_A. Entry e of A is edge input e, entry e
  * of B is edge input A.length + e. Edges whose input cannot move are left out.
  */
+/**
+ * Per column j of one batch slice of B, ‖B_:j(x) − b0_:j‖ ≤ sqrt(Σ_l max(high − b0, b0 − low)²) over
+ * its interval (§70), rounded up; b0 is the float nominal value, so τ_B is inside the interval's reach.
+ */
+function intervalColumnReach({ low, high }: Interval, b0: Float64Array, offset: number, k: number, n: number): Float64Array {
+  const sums = new Float64Array(n);
+  for (let l = 0; l < k; l++) {
+    for (let j = 0; j < n; j++) {
+      const e = offset + l * n + j;
+      const far = Math.max(high[e] - b0[e], b0[e] - low[e]);
+      sums[j] += far * far;
+    }
+  }
+  // Each difference is rounded once and the sum of k squares adds k + 2 roundings more, relative.
+  return sums.map((sum) => roundedUp(Math.sqrt(sum * (1 + (k + 6) * UNIT_ROUNDOFF))));
+}
+
 export function matMulSlopes(
   { batch, m, k, n }: { batch: number; m: number; k: number; n: number },
   a0: Float64Array,
@@ -226,6 +243,8 @@ export function matMulSlopes(
   maskB: Uint8Array | null,
   radiusA: number,
   radiusB: number,
+  /** Where B's exact entries lie over the ball (§70), where known: it bounds each column's move too. */
+  bInterval?: Interval,
 ): SlopeUnits {
   const input: number[] = [];
   const output: number[] = [];
@@ -239,10 +258,12 @@ export function matMulSlopes(
     // Whether column j of B_b holds a movable entry (then its change has length up to ε_B).
     const columnMoves = new Uint8Array(n);
     for (let l = 0; l < k; l++) for (let j = 0; j < n; j++) if (movableB(b * k * n + l * n + j)) columnMoves[j] = 1;
+    const columnReach = bInterval ? intervalColumnReach(bInterval, b0, b * k * n, k, n) : null;
     for (let i = 0; i < m; i++) {
       for (let j = 0; j < n; j++) {
         const o = b * m * n + i * n + j;
-        const radiusAEdges = (columnMoves[j] ? radiusB : 0) + rootK * tauB;
+        const fromBall = (columnMoves[j] ? radiusB : 0) + rootK * tauB;
+        const radiusAEdges = columnReach && columnReach[j] < fromBall ? columnReach[j] : fromBall;
         const radiusBEdges = rootK * tauA;
         let anyA = false;
         let anyB = false;

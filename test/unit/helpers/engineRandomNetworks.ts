@@ -367,6 +367,32 @@ export function randomProductNetwork(random: SeededRandom): RandomNetwork {
   return { network: b.network(b.dense(b.flatten(product), 2 + random.int(3))) };
 }
 
+/**
+ * A pre-norm attention block behind row maps that move far (docs/derivations.md §70): rows → three
+ * scaled row-wise dense maps with kinked activations → layer normalisation of each row → softmax(Q Kᵀ) V
+ * → a sigmoid-gated product → a residual sum, a second normalisation and a dense map.
+ */
+export function randomPreNormAttentionNetwork(random: SeededRandom): RandomNetwork {
+  const tokens = 2 + random.int(3);
+  const width = 3 + random.int(3);
+  const b = new Builder(random, [tokens, width]);
+  let rows: TensorRef = NETWORK_INPUT;
+  for (let i = 0; i < 3; i++) {
+    rows = b.rowDense(rows, width, pick(random, [{ kind: 'relu' }, { kind: 'hardSwish', alpha: 1 / 6, beta: 0.5 }] as Activation[]));
+    const op = b.layers[rows].op;
+    if (op.kind === 'affine' && op.linear.kind === 'dense') op.linear.weight = op.linear.weight.map((w) => w * 4);
+  }
+  const normalised = b.layerNorm(rows, 1, pick(random, [1e-5, 1e-3]), random.uniform() < 0.7);
+  const project = () => b.reshape(b.rowDense(normalised, width), [1, tokens, width]);
+  const q = project();
+  const k = b.transpose(project(), [0, 2, 1]);
+  const v = project();
+  const attended = b.reshape(b.matMul(b.softmax(b.matMul(q, k), 2), v), [tokens, width]);
+  const gated = b.mul(attended, b.rowDense(attended, width, { kind: 'sigmoid' }));
+  const out = b.layerNorm(b.add(gated, rows), 1, 1e-5, true);
+  return { network: b.network(b.dense(b.flatten(out), 2 + random.int(3))) };
+}
+
 /** conv → layer normalisation (over the trailing axes from a random axis, small and large ε) → activation → dense. */
 export function randomLayerNormNetwork(random: SeededRandom): RandomNetwork {
   const b = new Builder(random, [2, 2 + random.int(3), 2 + random.int(3)]);
