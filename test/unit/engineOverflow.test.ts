@@ -343,7 +343,7 @@ describe('composed norms beyond float64 (derivations §57)', () => {
     // Where the layer product stays finite the same stop only skips the composed bound, and says where.
     const run = (await analyzeNetwork(chain([2], layers.slice(0, 6)), start, { epsilons: [1] })).runs[0];
     assert.equal(run.network.layerProductOverflowedAt, undefined);
-    assert.match(run.network.composedSkipped ?? '', /the composed prefix norm into layer 'd2' left the float64 range/);
+    assert.match(run.network.composedSkipped ?? '', /the composed prefix norm into layer 'd2' left the float64 range.*; the prefix norms grow with ε, so a smaller ε may keep them finite$/);
     assertTightestNetworkBound(run.network);
   });
 

@@ -476,7 +476,7 @@ class ComposedNorms {
  */
 export class PrefixNormOverflowError extends Error {
   constructor(readonly layerLabel: string) {
-    super(`the composed prefix norm into layer '${layerLabel}' left the float64 range, and the composed bound adds it on the way to the output (docs/derivations.md §61.3)`);
+    super(`the composed prefix norm into layer '${layerLabel}' left the float64 range, and the composed bound adds it on the way to the output (docs/derivations.md §61.3); the prefix norms grow with ε, so a smaller ε may keep them finite`);
     this.name = 'PrefixNormOverflowError';
   }
 }
