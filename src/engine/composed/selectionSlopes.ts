@@ -209,14 +209,6 @@ export function productSlopes(
 }
 
 /**
- * C_b = A_b B_b ([m, k] × [k, n] per batch b, row-major) as edges from the chord identity
- * ΔC_ij = Σ_l ΔA_il B_lj(x) + Σ_l A0*_il ΔB_lj (docs/derivations.md §55.3): the a-edge A_il → C_ij has
- * slope B_lj(x), the b-edge B_lj → C_ij the exact nominal A0*_il. Output (i, j)'s a-edge deviations form
- * the vector B(x)_{·j} − B̂_{·j} = ΔB_{·j} + (B0* − B̂)_{·j}, of length at most ε_B (if the column can
- * move) + √k τ_B; its b-edge deviations have length at most √k τ_A. Entry e of A is edge input e, entry e
- * of B is edge input A.length + e. Edges whose input cannot move are left out.
- */
-/**
  * Per column j of one batch slice of B, ‖B_:j(x) − b0_:j‖ ≤ sqrt(Σ_l max(high − b0, b0 − low)²) over
  * its interval (§70), rounded up; b0 is the float nominal value, so τ_B is inside the interval's reach.
  */
@@ -233,6 +225,14 @@ function intervalColumnReach({ low, high }: Interval, b0: Float64Array, offset: 
   return sums.map((sum) => roundedUp(Math.sqrt(sum * (1 + (k + 6) * UNIT_ROUNDOFF))));
 }
 
+/**
+ * C_b = A_b B_b ([m, k] × [k, n] per batch b, row-major) as edges from the chord identity
+ * ΔC_ij = Σ_l ΔA_il B_lj(x) + Σ_l A0*_il ΔB_lj (docs/derivations.md §55.3): the a-edge A_il → C_ij has
+ * slope B_lj(x), the b-edge B_lj → C_ij the exact nominal A0*_il. Output (i, j)'s a-edge deviations form
+ * the vector B(x)_{·j} − B̂_{·j} = ΔB_{·j} + (B0* − B̂)_{·j}, of length at most ε_B (if the column can
+ * move) + √k τ_B; its b-edge deviations have length at most √k τ_A. Entry e of A is edge input e, entry e
+ * of B is edge input A.length + e. Edges whose input cannot move are left out.
+ */
 export function matMulSlopes(
   { batch, m, k, n }: { batch: number; m: number; k: number; n: number },
   a0: Float64Array,
