@@ -147,6 +147,8 @@ export async function analyzeNetwork(
   const directionSlopes: (SlopeUnits | null)[][] = [];
   // Each ε's functional bounds, for the radius: they certify margins on that ball at no further norm (§60.1).
   const runFunctionals: (FunctionalBounds | null)[] = [];
+  // The smallest ε of this analysis where the composed bound could only be ∞, and why (§70.4).
+  let composedInfinite: { epsilon: number; reason: string } | null = null;
   const runs: EpsilonRun[] = options.epsilons.map((epsilon, epsilonIndex) => {
     const outcome = runEpsilon(
       context((layerIndex) =>
@@ -163,14 +165,19 @@ export async function analyzeNetwork(
     const composedContext = context();
     const composedStarted = prepared.counters.applications;
     const { budget } = composedBudget(composedContext, outcome);
-    const composedRun = composedFor(composedContext, outcome, epsilon, (readAt) =>
-      hooks.onProgress?.({
-        kind: 'composedNorm', epsilonIndex, epsilon,
-        readsLayer: readAt === null ? null : prepared.layers[readAt].layer.label,
-        applications: prepared.counters.applications - composedStarted,
-        budget,
-      }),
-    );
+    // Not attempted again at a larger ε: its reaches, and the slope intervals its prefix norms are taken
+    // over, only widen (§70.4). Skipping is always sound: the layer product stands.
+    const composedRun = composedInfinite && epsilon >= composedInfinite.epsilon
+      ? { skipped: `not attempted: at the smaller ε = ${composedInfinite.epsilon} of this analysis ${composedInfinite.reason}, and a larger ε only widens the slope intervals (docs/derivations.md §70.4)` }
+      : composedFor(composedContext, outcome, epsilon, (readAt) =>
+        hooks.onProgress?.({
+          kind: 'composedNorm', epsilonIndex, epsilon,
+          readsLayer: readAt === null ? null : prepared.layers[readAt].layer.label,
+          applications: prepared.counters.applications - composedStarted,
+          budget,
+        }),
+      );
+    if (composedRun && 'infinite' in composedRun && (!composedInfinite || epsilon < composedInfinite.epsilon)) composedInfinite = { epsilon, reason: composedRun.skipped };
     directionSlopes.push(composedRun && 'composed' in composedRun ? composedRun.slopes : outcome.slopes);
     runFunctionals.push(composedRun && 'composed' in composedRun ? composedRun.composed : null);
     const bound = networkBound(outcome, composedRun);
@@ -227,7 +234,7 @@ function composedFor(
   outcome: RunOutcome,
   prefixReachAt?: number,
   onNorm?: NormStarted,
-): { composed: ComposedBound; failureProbability: number; slopes: (SlopeUnits | null)[] } | { skipped: string } | null {
+): { composed: ComposedBound; failureProbability: number; slopes: (SlopeUnits | null)[] } | { skipped: string; infinite?: true } | null {
   if (ctx.prepared.network.output === NETWORK_INPUT || outcome.localBound === 0) return null;
   if (ctx.composedBudget === 0) return { skipped: 'it was turned off (a composed budget of 0)' };
   const started = performance.now();
@@ -255,7 +262,7 @@ function composedFor(
       // Either makes the composed bound ∞, so it stops there (§57, §61.3).
       if (!(error instanceof UnboundedSlopesError || error instanceof PrefixNormOverflowError)) throw error;
       if (ctx.times) ctx.times.composedMs += performance.now() - started;
-      return { skipped: error.message };
+      return { skipped: error.message, infinite: true };
     }
     if (prefix.foreseenOverBudget()) {
       if (ctx.times) ctx.times.composedMs += performance.now() - started;
@@ -265,11 +272,11 @@ function composedFor(
     budget -= ctx.prepared.counters.applications - before;
   }
   const unbounded = slopesRun.slopes.findIndex((s) => s !== null && !slopesBounded(s));
-  if (unbounded >= 0) return { skipped: new UnboundedSlopesError(ctx.prepared.layers[unbounded].layer.label).message };
+  if (unbounded >= 0) return { skipped: new UnboundedSlopesError(ctx.prepared.layers[unbounded].layer.label).message, infinite: true };
   const composed = composedBound(ctx.prepared, slopesRun.slopes, ctx.spectral, Math.max(budget, 0), ctx.signal, certified, onNorm);
   if (ctx.times) ctx.times.composedMs += performance.now() - started;
   if (!composed) return { skipped: `the composed bound needed more than ${factor}× the layer run's operator applications${RAISE_BUDGET}` };
-  if (!Number.isFinite(composed.value)) return { skipped: 'its certified norms left the float64 range (docs/derivations.md §57)' };
+  if (!Number.isFinite(composed.value)) return { skipped: 'its certified norms left the float64 range (docs/derivations.md §57)', infinite: true };
   // It rests on both runs' certificates (the prefix norms counted with the second): the failure probabilities add.
   const failureProbability = outcome.failureProbability + (slopesRun === outcome ? 0 : slopesRun.failureProbability) + composed.failureProbability;
   return { composed, failureProbability, slopes: slopesRun.slopes };

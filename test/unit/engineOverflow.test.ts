@@ -347,6 +347,18 @@ describe('composed norms beyond float64 (derivations §57)', () => {
     assertTightestNetworkBound(run.network);
   });
 
+  it('a sweep does not retry a composed bound that could only be ∞ at a larger ε, and says at which smaller ε it was (derivations §70.4)', async () => {
+    const layers = Array.from({ length: 6 }, (_v, k) =>
+      denseLayer(`d${k + 1}`, [[1e30, 0.5e30], [0.5e30, 1e30]], null, k === 0 ? NETWORK_INPUT : k - 1, { kind: 'relu' }));
+    const result = await analyzeNetwork(chain([2], layers), Float64Array.from([0.5, 0.25]), { epsilons: [1, 2, 0.5] });
+    const [first, larger, smaller] = result.runs.map((run) => run.network);
+    assert.match(first.composedSkipped ?? '', /^the composed prefix norm into layer 'd2' left the float64 range/);
+    assert.equal(larger.composedSkipped, `not attempted: at the smaller ε = 1 of this analysis ${first.composedSkipped}, and a larger ε only widens the slope intervals (docs/derivations.md §70.4)`);
+    // A smaller ε than the first failure is attempted on its own.
+    assert.doesNotMatch(smaller.composedSkipped ?? '', /not attempted/);
+    result.runs.forEach((run) => assertTightestNetworkBound(run.network));
+  });
+
   it('a Log reached after the overflow is refused in words: where the reach overflowed, never "Infinity"', async () => {
     // ‖W‖ = 1e10 at ε = 1e300: the reach leaves float64 at 'big', and Log has no global slope (§24).
     const network = chain([2], [
