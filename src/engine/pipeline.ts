@@ -115,6 +115,8 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
       lowerBound: options.lowerBound !== false,
       lanczosSteps: options.lanczosSteps,
       exactCutoff: options.exactCutoff,
+      composed: options.composedBudget !== 0,
+      fidelity: options.fidelity !== false,
     });
     if (cost.bytes > options.maxMemoryBytes) throw new BudgetError(cost.bytes, options.maxMemoryBytes, cost.multiplyAdds);
   }
