@@ -133,6 +133,28 @@ function applicationCost(layer: Layer): number {
   return layer.inputShapes.reduce((sum, shape) => sum + elements(shape), 0);
 }
 
+/** What each part of the memory estimate holds, as a refusal names it. */
+const PART_NAMES: Record<keyof CostEstimate['parts'], string> = {
+  weights: 'the weights',
+  activations: "the layer run's vectors",
+  lanczos: 'Lanczos vectors',
+  packedConv: 'packed conv weights',
+  exactBlocks: 'exact-path blocks',
+  runtime: 'Node and the engine',
+  layerRunIntervals: "the layer run's intervals",
+  composed: 'the composed bound',
+  lowerBoundTape: 'the lower-bound tape',
+  onnxruntime: "onnxruntime's session",
+};
+
+/** The largest parts of an estimate, largest first, named for the user: what to turn off or shrink. */
+export function largestParts(cost: CostEstimate, count: number): { name: string; bytes: number }[] {
+  return (Object.entries(cost.parts) as [keyof CostEstimate['parts'], number][])
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, count)
+    .map(([part, bytes]) => ({ name: PART_NAMES[part], bytes }));
+}
+
 /** Edges of the max windows a layer's composed slopes list (selectionSlopes.ts): one per window entry. */
 function windowEdges(layer: Layer): number {
   const op = layer.op;

@@ -7,7 +7,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { estimateCost } from '../../src/engine/costEstimate';
+import { estimateCost, largestParts } from '../../src/engine/costEstimate';
 import { BudgetError } from '../../src/engine/errors';
 import { loadAnalysisNetwork } from '../../src/engine/loadNetwork';
 import { analyzeModelFile } from '../../src/engine/pipeline';
@@ -147,6 +147,12 @@ describe('cost estimate', () => {
     // Without the search the session runs only the fidelity check's three points.
     const checkOnly = estimateCost(widths(1000), { ...request, lowerBound: false });
     assert.equal(checkOnly.parts.onnxruntime, 64 * MiB + 5004 * 2 * 4 + 3 * 2001 * 3 * 4);
+    // A refusal names the largest parts, largest first: here the fixed runtimes, then the exact path.
+    assert.deepEqual(largestParts(narrow, 3), [
+      { name: 'Node and the engine', bytes: 128 * MiB },
+      { name: "onnxruntime's session", bytes: narrow.parts.onnxruntime },
+      { name: 'exact-path blocks', bytes: narrow.parts.exactBlocks },
+    ]);
   });
 
   test('a product of two computed tensors keeps the layer run\'s intervals, and max windows add edges', () => {
@@ -191,7 +197,7 @@ describe('cost estimate', () => {
           assert.ok(error instanceof BudgetError, String(error));
           assert.ok(error.neededBytes >= atLeastGB * 2 ** 30, `${side}: ${error.neededBytes}`);
           assert.equal(error.limitBytes, DEFAULT_BUDGET);
-          assert.match(error.message, /^the analysis needs about [\d.]+ GB of memory \(and about [\d.]+ TFLOP of operator work\); the limit is 4 GB$/);
+          assert.match(error.message, /^the analysis needs about [\d.]+ GB of memory \(the largest parts: [^)]+\) and about [\d.]+ TFLOP of operator work; the limit is 4 GB$/);
           return true;
         },
       );
