@@ -44,9 +44,12 @@ export class BudgetError extends Error {
     readonly neededBytes: number,
     readonly limitBytes: number,
     readonly multiplyAdds: number,
+    /** The largest parts of the estimate (costEstimate.ts), so the user sees which phase to turn off. */
+    largestParts: readonly { name: string; bytes: number }[],
   ) {
+    const parts = largestParts.map((p) => `${p.name} ${formatBytes(p.bytes)}`).join(', ');
     super(
-      `the analysis needs about ${formatBytes(neededBytes)} of memory (and about ${formatWork(multiplyAdds)} of operator work); ` +
+      `the analysis needs about ${formatBytes(neededBytes)} of memory (the largest parts: ${parts}) and about ${formatWork(multiplyAdds)} of operator work; ` +
         `the limit is ${formatBytes(limitBytes)}`,
     );
     this.name = 'BudgetError';

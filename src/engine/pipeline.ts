@@ -7,7 +7,7 @@ import { fallbackLabel } from '../shared/format';
 import type { BoundReport, EngineOptions, InputChoice } from '../shared/protocol';
 import { analyzeNetwork, type AnalyzeHooks, type SpectralCache } from './analyze';
 import { allocateLarge, defaultBackend, fallbackReason, kernelsFor, type OperatorBackend } from './native/kernels';
-import { estimateCost } from './costEstimate';
+import { estimateCost, largestParts } from './costEstimate';
 import { BudgetError } from './errors';
 import { NETWORK_INPUT } from './network';
 import { resolveExampleInput, skippedInputNotes } from './exampleInput';
@@ -17,6 +17,9 @@ import { onnxruntimeFidelity } from './fidelity';
 import { ModelRuntime } from './runtime/modelRuntime';
 import { loadAnalysisNetwork } from './loadNetwork';
 import { analysedInput, hasOpenInputShape, shapeFromInput } from './normalise/normalise';
+
+/** Parts of the memory estimate a refusal names. */
+const REFUSAL_PARTS = 3;
 
 /** 'auto': the model's bundled example input if there is one, else the synthetic input. */
 export type InputRequest = InputChoice | { kind: 'auto' };
@@ -115,8 +118,10 @@ export async function analyzeModelFile(request: ModelAnalysisRequest, hooks: Ana
       lowerBound: options.lowerBound !== false,
       lanczosSteps: options.lanczosSteps,
       exactCutoff: options.exactCutoff,
+      composed: options.composedBudget !== 0,
+      fidelity: options.fidelity !== false,
     });
-    if (cost.bytes > options.maxMemoryBytes) throw new BudgetError(cost.bytes, options.maxMemoryBytes, cost.multiplyAdds);
+    if (cost.bytes > options.maxMemoryBytes) throw new BudgetError(cost.bytes, options.maxMemoryBytes, cost.multiplyAdds, largestParts(cost, REFUSAL_PARTS));
   }
   const input = fileInput ?? syntheticInput(network.inputShape);
   const x0 = matchInputShape(input, network.inputShape, network.inputName);

@@ -182,7 +182,7 @@ test('bad input exits non-zero with one line naming the problem', async () => {
     [['analyze', EXAMPLE, '--input', wrongShape], 1, /x\.json: shape \[3\] does not match model input 'image'/],
     [['analyze', EXAMPLE, '--eps', '-1'], 2, /Option '--eps' argument is ambiguous/],
     [['analyze', EXAMPLE, '--eps', '-0.5e-3x'], 2, /--eps/],
-    [['analyze', EXAMPLE, '--max-memory', '0.01'], 1, /^lipschitz-lens: mnist-cnn\.onnx: the analysis needs about [\d.]+ MB of memory \(and about [\d.]+ GFLOP of operator work\); the limit is 10.24 MB; use --max-memory to raise it$/m],
+    [['analyze', EXAMPLE, '--max-memory', '0.01'], 1, /^lipschitz-lens: mnist-cnn\.onnx: the analysis needs about [\d.]+ MB of memory \(the largest parts: Node and the engine 128 MB, onnxruntime's session [\d.]+ MB, exact-path blocks [\d.]+ MB\) and about [\d.]+ GFLOP of operator work; the limit is 10.24 MB; use --max-memory to raise it$/m],
   ];
   for (const [argv, expectedCode, message] of cases) {
     const { code, stdout, stderr } = await cli([...argv, '--quiet']);

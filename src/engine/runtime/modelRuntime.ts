@@ -42,8 +42,7 @@ export class ModelRuntime {
     } catch {
       return null;
     }
-    const largest = network.layers.reduce((m, layer) => Math.max(m, layer.outputShape.reduce((a, b) => a * b, 1)), 1);
-    const batch = Math.max(1, Math.min(MAX_BATCH, Math.floor(MAX_BATCH_VALUES / largest)));
+    const batch = searchBatchSize(network);
     return async (points) => {
       const results: Float64Array[] = [];
       for (let start = 0; start < points.length; start += batch) {
@@ -68,6 +67,12 @@ export class ModelRuntime {
     this.opened = null;
     if (opened) await opened.then((s) => s.release(), () => undefined);
   }
+}
+
+/** Points per run of the lower-bound search's screening (the cost estimate counts the session's tensors by it). */
+export function searchBatchSize(network: Network): number {
+  const largest = network.layers.reduce((m, layer) => Math.max(m, layer.outputShape.reduce((a, b) => a * b, 1)), 1);
+  return Math.max(1, Math.min(MAX_BATCH, Math.floor(MAX_BATCH_VALUES / largest)));
 }
 
 /**
