@@ -104,9 +104,13 @@ export async function runPytorch(descriptionPath: string, epsilon: number, threa
   return { status: 'done', result: JSON.parse(lastLine(child.stdout)) as PytorchResult, processMs: child.wallMs };
 }
 
-/** The CLI as a user runs it (default options: lower-bound search and fidelity check on), JSON report. */
+/**
+ * The CLI as a user runs it (default options: lower-bound search and fidelity check on), JSON report,
+ * with a memory budget of 16 GB: VGG-16's analysis is estimated at about 7.7 GB (peak 7 150 MiB), above
+ * the default 4 GB, which would refuse it before it starts.
+ */
 export async function runCli(cliBundle: string, modelPath: string, inputPath: string, epsilon: number, threads: number, limitMs: number): Promise<CliRun> {
-  const args = ['--require', PROCESS_USAGE, cliBundle, 'analyze', modelPath, '--input', inputPath, '--eps', String(epsilon), '--threads', String(threads), '--json', '--quiet'];
+  const args = ['--require', PROCESS_USAGE, cliBundle, 'analyze', modelPath, '--input', inputPath, '--eps', String(epsilon), '--threads', String(threads), '--max-memory', '16', '--json', '--quiet'];
   const child = await runProcess(process.execPath, args, limitMs);
   const usageLine = child.stderr.split('\n').find((l) => l.startsWith(USAGE_MARK));
   const usage = usageLine ? (JSON.parse(usageLine.slice(USAGE_MARK.length)) as CliProcessUsage) : undefined;
