@@ -202,17 +202,12 @@ function unitWindows(values: Float64Array, tau: number, reach: (i: number) => nu
 }
 
 /**
- * Units whose secant slope is not one number and whose window [y0 − τ − reach, y0 + τ + reach] holds a
+ * The uncertain units (uncertainUnits, same reach) whose window [y0 − τ − reach, y0 + τ + reach] holds a
  * point where σ' jumps (docs/derivations.md §68): their slope radius does not shrink with their reach.
  */
-function jumpUnits(activation: Activation, values: Float64Array, tau: number, reach: (i: number) => number, range?: readonly [number, number], within?: Interval): Uint8Array {
+function jumpUnits(activation: Activation, uncertain: Uint8Array, values: Float64Array, tau: number, reach: (i: number) => number): Uint8Array {
   const jumps = slopeJumps(activation);
-  return Uint8Array.from(values, (v, i) => {
-    const r = reach(i);
-    const [lower, upper] = unitSlopes(activation, v, tau, r, range, within, i);
-    if (lower === upper) return 0;
-    return jumps.some((jump) => Math.abs(jump - v) <= tau + r) ? 1 : 0;
-  });
+  return Uint8Array.from(uncertain, (u, i) => (u && jumps.some((jump) => Math.abs(jump - values[i]) <= tau + reach(i)) ? 1 : 0));
 }
 
 /**
@@ -799,7 +794,8 @@ function affineLayer(
   const reachCap = capsFor((caps) => {
     const reach = (i: number) => (caps ? Math.min(unitReach(i), caps[i]) : firstReach(i));
     const within = caps || !capBallUncertain ? preInterval : undefined;
-    return { uncertain: uncertainUnits(activation, pre, tau, reach, undefined, within), jumping: () => jumpUnits(activation, pre, tau, reach, undefined, within) };
+    const uncertain = uncertainUnits(activation, pre, tau, reach, undefined, within);
+    return { uncertain, jumping: () => jumpUnits(activation, uncertain, pre, tau, reach) };
   });
   const finalReach = (i: number) => (reachCap ? Math.min(unitReach(i), reachCap[i]) : unitReach(i));
   for (let i = 0; i < r.length; i++) {
@@ -881,7 +877,8 @@ function loneActivation(
   const reachCap = capsFor((caps) => {
     const reach = (i: number) => (caps ? Math.min(reachIn[i], caps[i]) : firstReach(i));
     const interval = caps || !capBallUncertain ? within : undefined;
-    return { uncertain: uncertainUnits(activation, nominal, tau, reach, range, interval), jumping: () => jumpUnits(activation, nominal, tau, reach, range, interval) };
+    const uncertain = uncertainUnits(activation, nominal, tau, reach, range, interval);
+    return { uncertain, jumping: () => jumpUnits(activation, uncertain, nominal, tau, reach) };
   });
   const finalReach = (i: number) => (reachCap ? Math.min(reachIn[i], reachCap[i]) : reachIn[i]);
   const mask = new Uint8Array(nominal.length);
