@@ -1,4 +1,5 @@
-// Points of an ε-ball for the sampled soundness tests of the composed reach (prefixReach, unitReach).
+// Points of an ε-ball for the sampled soundness tests of the composed reach (prefixReach, unitReach, jumpReach).
+import assert from 'node:assert/strict';
 import type { SeededRandom } from '../../../src/engine/random';
 
 export function distance(a: Float64Array, b: Float64Array): number {
@@ -34,4 +35,20 @@ export function ballPoints(random: SeededRandom, x0: Float64Array, epsilon: numb
   }
   points.push(x);
   return points;
+}
+
+/**
+ * Asserts that no point of the ball (ballPoints, hill-climbed on the ratio itself) has
+ * ‖f(x) − f(x0)‖ / ‖x − x0‖ above `bound` (up to 1e-9 relative and 1e-12 absolute).
+ */
+export function assertRatiosWithin(random: SeededRandom, f: (x: Float64Array) => Float64Array, x0: Float64Array, epsilon: number, bound: number, what: string): void {
+  const f0 = f(x0);
+  const ratio = (x: Float64Array) => {
+    const dx = distance(x, x0);
+    return dx === 0 ? 0 : distance(f(x), f0) / dx;
+  };
+  for (const x of ballPoints(random, x0, epsilon, ratio)) {
+    const r = ratio(x);
+    assert.ok(r <= bound * (1 + 1e-9) + 1e-12, `${what}, ε ${epsilon}: ratio ${r} > bound ${bound}`);
+  }
 }
